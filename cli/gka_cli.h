@@ -1,0 +1,39 @@
+/* The gka program: one function per subcommand, each in its own file
+ * (cli/cmd_<name>.c). Exit status: 0 success, 1 failure while running,
+ * 2 bad usage or bad input. */
+#ifndef GKA_CLI_H
+#define GKA_CLI_H
+
+#include <stdint.h>
+
+enum { GKA_EXIT_OK = 0, GKA_EXIT_FAIL = 1, GKA_EXIT_USAGE = 2 };
+
+/* Subcommands. Declared weak so that a build without one (e.g. the minimal
+ * GPU build, which has no MPFR) still links and says so when it is asked for. */
+#define GKA_CMD(name) __attribute__((weak)) int gka_cmd_##name(int argc, char **argv)
+GKA_CMD(formats);
+GKA_CMD(round);
+GKA_CMD(bench_round);
+GKA_CMD(bench_solve);
+GKA_CMD(bench_gpu);
+GKA_CMD(solve);
+GKA_CMD(solvers);
+GKA_CMD(figure);
+GKA_CMD(grad);
+GKA_CMD(sweep);
+#undef GKA_CMD
+
+/* Print "gka: <message>" on stderr, return `code` (for `return gka_cli_fail(...)`). */
+int gka_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Strict parsers: the whole string must be a number in range; on failure they
+ * print a one-line message naming `what` and return nonzero. */
+int gka_cli_parse_long(const char *s, const char *what, long lo, long hi, long *out);
+int gka_cli_parse_u64(const char *s, const char *what, uint64_t *out);
+int gka_cli_parse_double(const char *s, const char *what, double *out); /* finite only */
+
+/* Returns the value after option argv[*i] (advancing *i), or NULL after
+ * printing "gka: option X needs a value". */
+const char *gka_cli_value(int argc, char **argv, int *i);
+
+#endif

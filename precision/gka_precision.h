@@ -1,0 +1,164 @@
+/* Emulated floating-point formats and rounding.
+ *
+ * A value of an emulated format is carried in a double that holds exactly a
+ * number of that format (every format here has t <= 26 significant bits and an
+ * exponent range inside double's, so this is always possible). Rounding takes a
+ * double, or a double plus the sign of a discarded tail (so that operations on
+ * format values round once, from the exact result), to the nearest value of the
+ * format under a rounding mode.
+ *
+ * Formats are complete constant values (CPFloat style): every derived quantity
+ * is filled in. Rounding-mode codes are those of chop / CPFloat. */
+#ifndef GKA_PRECISION_H
+#define GKA_PRECISION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gka_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Formats                                                                  */
+/* ------------------------------------------------------------------------ */
+
+enum { GKA_FORMAT_NAME_MAX = 32, GKA_FORMAT_T_MAX = 26 };
+
+typedef struct gka_format {
+    char name[GKA_FORMAT_NAME_MAX]; /* "bf16", "fp16", ..., or "custom(t,emin,emax)" */
+    int t;                          /* precision: significant bits, implicit bit included */
+    int emin;                       /* smallest normal is 2^emin */
+    int emax;                       /* largest finite lies in [2^emax, 2^(emax+1)) */
+    int has_inf;                    /* 0 for OFP8 e4m3 (no infinities) */
+    int storage_bits;               /* bits of the interchange encoding (0 for custom) */
+    double u;                       /* unit roundoff 2^-t */
+    double eps;                     /* machine epsilon 2^(1-t) */
+    double max;                     /* largest finite value (448 for e4m3) */
+    double min_normal;              /* 2^emin */
+    double min_subnormal;           /* 2^(emin - t + 1) */
+} gka_format_t;
+
+extern const gka_format_t gka_fp64; /* native double (t = 53): rounding is the identity */
+extern const gka_format_t gka_fp32;
+extern const gka_format_t gka_tf32;
+extern const gka_format_t gka_bf16;
+extern const gka_format_t gka_fp16;
+extern const gka_format_t gka_e4m3;
+extern const gka_format_t gka_e5m2;
+
+/* Look a format up by name: fp64, fp32, tf32, bf16, fp16, e4m3 (fp8-e4m3),
+ * e5m2 (fp8-e5m2), or "custom:t,emin,emax". */
+gka_status_t gka_format_by_name(const char *name, gka_format_t *out);
+
+/* A custom format: 2 <= t <= 26, emin < 0 < emax, |emin|, emax <= 500 (so
+ * that products and quotients of format values are exact or finite in
+ * double). Every field of *out is set. */
+gka_status_t gka_format_custom(int t, int emin, int emax, gka_format_t *out);
+
+/* The named built-in formats, in display order, for listings. */
+const gka_format_t *const *gka_format_list(size_t *count);
+
+/* ------------------------------------------------------------------------ */
+/* Rounding                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Numeric codes of chop / CPFloat. */
+typedef enum {
+    GKA_RND_NA = -1, /* round to nearest, ties away from zero */
+    GKA_RND_NZ = 0,  /* round to nearest, ties toward zero */
+    GKA_RND_NE = 1,  /* round to nearest, ties to even (default) */
+    GKA_RND_TP = 2,  /* toward +infinity */
+    GKA_RND_TN = 3,  /* toward -infinity */
+    GKA_RND_TZ = 4,  /* toward zero */
+    GKA_RND_SP = 5,  /* stochastic, probability proportional to distance */
+    GKA_RND_SE = 6,  /* stochastic, equal probabilities */
+    GKA_RND_OD = 7   /* round to odd */
+} gka_round_mode_t;
+
+/* Short names: "ne" (also "rne"), "na", "nz", "tp"/"ru", "tn"/"rd", "tz"/"rz",
+ * "sp"/"sr", "se", "od". */
+gka_status_t gka_round_mode_by_name(const char *name, gka_round_mode_t *out);
+const char *gka_round_mode_name(gka_round_mode_t mode);
+
+/* Exception flags, accumulated (OR-ed) in a rounding context. */
+enum {
+    GKA_FLAG_INEXACT = 1u << 0,
+    GKA_FLAG_UNDERFLOW = 1u << 1, /* a nonzero result was rounded to zero or is subnormal and inexact */
+    GKA_FLAG_OVERFLOW = 1u << 2,  /* a finite result exceeded max (became Inf, NaN or max) */
+    GKA_FLAG_INVALID = 1u << 3,   /* a NaN was produced from non-NaN operands */
+    GKA_FLAG_FLUSHED = 1u << 4    /* a subnormal result was flushed to zero */
+};
+
+/* A rounding context: format, mode, options, stochastic-rounding generator and
+ * flags. Stochastic rounding draws from a counter-based generator (Philox
+ * 4x32-10) keyed by (seed, stream) at position `counter`; each stochastic
+ * rounding consumes one counter value, so a context used by one thread gives
+ * the same results whatever other threads do. Threads use separate contexts
+ * (different `stream`). */
+typedef struct gka_rounding {
+    gka_format_t format;
+    gka_round_mode_t mode;
+    int subnormals;  /* 1: keep subnormals; 0: flush subnormal results to zero */
+    int saturate;    /* 1: overflow gives +-max; 0: +-Inf (NaN for e4m3) */
+    uint64_t seed;   /* stochastic rounding: key */
+    uint64_t stream; /* stochastic rounding: independent sub-stream (e.g. thread, token) */
+    uint64_t counter;
+    unsigned flags;
+} gka_rounding_t;
+
+/* A complete context: RNE, subnormals kept, overflow to infinity (to NaN for
+ * e4m3, as in OFP8 non-saturating mode), seed 0, flags clear. */
+gka_rounding_t gka_rounding_default(const gka_format_t *format);
+
+/* Round x to the context's format. NaN stays NaN (sign kept, quiet), signed
+ * zeros keep their sign. */
+double gka_round(double x, gka_rounding_t *r);
+
+/* Round the real number x + tail, where tail is a value much smaller than half
+ * an ulp of x in double that is only known by its sign (tail_sign in
+ * {-1, 0, +1}). Used to round exact results from error-free transformations
+ * once. */
+double gka_round_tail(double x, int tail_sign, gka_rounding_t *r);
+
+/* Round n float32 values to the context's format, out[i] = round(in[i]) as a
+ * float (all formats here except fp64 are subsets of float32 values). Element
+ * i of a stochastic rounding uses counter value r->counter + i; afterwards
+ * r->counter += n. Fast paths for bf16, fp16, tf32 and fp8 under deterministic
+ * modes; in == out is allowed. */
+void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r);
+
+/* Same over doubles. */
+void gka_round_array(double *out, const double *in, size_t n, gka_rounding_t *r);
+
+/* ------------------------------------------------------------------------ */
+/* Scalar arithmetic: exactly one rounding to the context's format.         */
+/* Operands must be values of the format (results of gka_round or these).   */
+/* ------------------------------------------------------------------------ */
+
+double gka_add(double a, double b, gka_rounding_t *r);
+double gka_sub(double a, double b, gka_rounding_t *r);
+double gka_mul(double a, double b, gka_rounding_t *r);
+double gka_div(double a, double b, gka_rounding_t *r);
+double gka_sqrt(double a, gka_rounding_t *r);
+double gka_fma(double a, double b, double c, gka_rounding_t *r); /* a*b + c */
+
+/* ------------------------------------------------------------------------ */
+/* Counter-based random numbers (Philox 4x32-10).                           */
+/* ------------------------------------------------------------------------ */
+
+/* 64 random bits at position `counter` of stream (seed, stream). */
+uint64_t gka_philox_u64(uint64_t seed, uint64_t stream, uint64_t counter);
+
+/* Uniform double in [0, 1) with 53 random bits. */
+double gka_philox_uniform(uint64_t seed, uint64_t stream, uint64_t counter);
+
+/* Standard normal deviate (Box-Muller over two counter positions). */
+double gka_philox_normal(uint64_t seed, uint64_t stream, uint64_t counter);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
