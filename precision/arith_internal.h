@@ -11,4 +11,13 @@ void gka_darith_to_double(gka_arith_t *A, double *dst, const void *x, size_t n);
 void gka_darith_copy(gka_arith_t *A, void *dst, const void *src, size_t n);
 double gka_darith_get_d(gka_arith_t *A, const void *a);
 
+/* Exact-accumulation kernels of the emulated tables (arith_exact.c): the
+ * exact value of each output element, rounded once to A->round. Operands are
+ * values of the storage format (t <= 26, exponents within +-560). */
+void gka_exact_dot(gka_arith_t *A, void *r, size_t n, const void *x, const void *y);
+void gka_exact_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, const void *M,
+                    const void *x, const void *beta, void *y);
+void gka_exact_syr(gka_arith_t *A, size_t n, const void *alpha, const void *x, void *M);
+void gka_exact_nrm2(gka_arith_t *A, void *r, size_t n, const void *x);
+
 #endif

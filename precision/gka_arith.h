@@ -17,7 +17,18 @@
  *                    of each output element;
  *   GKA_ACCUM_EXACT: the exact value of each output element, rounded once.
  * Scalar operations always round once to the format. Sums run in index order
- * (j = 0, 1, ..., n-1) so results are reproducible. */
+ * (j = 0, 1, ..., n-1), starting from the first term (an empty sum is +0), so
+ * results are reproducible; an exact zero gets IEEE 754's sign for a sum.
+ * The exact placement of every rounding per model (e.g. WIDE gemv:
+ * y_i = S(W(W(alpha W-sum_j M_ij x_j) + W(beta y_i))), S = storage, W = wide)
+ * is documented at the top of precision/arith_emulated.c; the MPFR table
+ * rounds in the same places (ROUND) or once (EXACT).
+ *
+ * Events: every kernel ORs the exception flags of its roundings into
+ * A->events (storage roundings, plus overflow/invalid of the wide
+ * accumulator); reset it by assigning 0. A->round.flags and A->wide.flags
+ * are scratch. A table is used by one thread at a time (stochastic rounding
+ * advances A->round.counter). */
 #ifndef GKA_ARITH_H
 #define GKA_ARITH_H
 
@@ -89,7 +100,8 @@ struct gka_arith {
      * n = rows * cols) */
     void (*nrm2)(gka_arith_t *A, void *r, size_t n, const void *x);
 
-    void *impl; /* backend-private state */
+    void *impl;                      /* backend-private state */
+    void (*release)(gka_arith_t *A); /* frees impl (called by gka_arith_destroy); may be NULL */
 };
 
 /* Native IEEE double arithmetic (fp64), FMA-free, sums in index order. */

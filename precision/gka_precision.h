@@ -28,7 +28,7 @@ extern "C" {
 enum { GKA_FORMAT_NAME_MAX = 32, GKA_FORMAT_T_MAX = 26 };
 
 typedef struct gka_format {
-    char name[GKA_FORMAT_NAME_MAX]; /* "bf16", "fp16", ..., or "custom(t,emin,emax)" */
+    char name[GKA_FORMAT_NAME_MAX]; /* "bf16", "fp16", ..., or "custom:t,emin,emax" */
     int t;                          /* precision: significant bits, implicit bit included */
     int emin;                       /* smallest normal is 2^emin */
     int emax;                       /* largest finite lies in [2^emax, 2^(emax+1)) */
@@ -49,8 +49,20 @@ extern const gka_format_t gka_fp16;
 extern const gka_format_t gka_e4m3;
 extern const gka_format_t gka_e5m2;
 
-/* Look a format up by name: fp64, fp32, tf32, bf16, fp16, e4m3 (fp8-e4m3),
- * e5m2 (fp8-e5m2), or "custom:t,emin,emax". */
+/* Built-in formats (t, emin, emax, largest finite):
+ *   fp64  53, -1022, 1023, (2-2^-52) 2^1023   native double: rounding is the identity
+ *   fp32  24,  -126,  127, (2-2^-23) 2^127
+ *   tf32  11,  -126,  127, (2-2^-10) 2^127    NVIDIA TensorFloat-32 (19 bits used)
+ *   bf16   8,  -126,  127, (2-2^-7)  2^127
+ *   fp16  11,   -14,   15, 65504
+ *   e4m3   4,    -6,    8, 448                OFP8: no infinities, S.1111.111 is NaN
+ *   e5m2   3,   -14,   15, 57344              OFP8, IEEE-like (has infinities)
+ * Custom formats have has_inf = 1 and storage_bits = 0.
+ *
+ * Look a format up by name: fp64, fp32, tf32, bf16, fp16, e4m3 (fp8-e4m3),
+ * e5m2 (fp8-e5m2), or "custom:t,emin,emax" (e.g. "custom:26,-126,127").
+ * Unknown names and out-of-range custom parameters give GKA_EINVAL with a
+ * message naming the problem. */
 gka_status_t gka_format_by_name(const char *name, gka_format_t *out);
 
 /* A custom format: 2 <= t <= 26, emin < 0 < emax, |emin|, emax <= 500 (so
@@ -60,6 +72,18 @@ gka_status_t gka_format_custom(int t, int emin, int emax, gka_format_t *out);
 
 /* The named built-in formats, in display order, for listings. */
 const gka_format_t *const *gka_format_list(size_t *count);
+
+/* Interchange encoding of a value of a built-in format (storage_bits > 0):
+ * sign, exponent field with bias 1 - emin, fraction field of t - 1 bits
+ * (tf32: the 19 bits sign.8.10, i.e. the float32 pattern >> 13). NaN is
+ * encoded as the quiet NaN S.1..1.10..0 (e4m3: S.1111.111). GKA_EINVAL if
+ * the format has no encoding or x is not a value of the format (not
+ * representable, or Inf in e4m3). */
+gka_status_t gka_format_encode(const gka_format_t *format, double x, uint64_t *bits);
+
+/* The value of an encoding (bits above storage_bits ignored); NaN
+ * encodings decode to a quiet NaN of their sign. */
+double gka_format_decode(const gka_format_t *format, uint64_t bits);
 
 /* ------------------------------------------------------------------------ */
 /* Rounding                                                                 */
@@ -110,17 +134,53 @@ typedef struct gka_rounding {
 } gka_rounding_t;
 
 /* A complete context: RNE, subnormals kept, overflow to infinity (to NaN for
- * e4m3, as in OFP8 non-saturating mode), seed 0, flags clear. */
+ * e4m3, as in OFP8 non-saturating mode), seed 0, stream 0, counter 0, flags
+ * clear. */
 gka_rounding_t gka_rounding_default(const gka_format_t *format);
 
-/* Round x to the context's format. NaN stays NaN (sign kept, quiet), signed
- * zeros keep their sign. */
+/* Round x to the context's format. Exact semantics (checked against MPFR):
+ *
+ * Finite x is rounded once, on the grid of the format with subnormals
+ * (spacing 2^(max(e,emin)-t+1) for |x| in [2^e, 2^(e+1))) and an unbounded
+ * exponent range above (so for e4m3 the grid includes 480, the NaN encoding).
+ *   NE/NA/NZ: nearest, ties to even / away from zero / toward zero;
+ *   TP/TN/TZ: directed; OD: the neighbour with an odd last significand bit
+ *   (x itself if representable);
+ *   SP: up with probability (x - down)/(up - down), compared with 53 random
+ *   bits (the probability is exact to 2^-53); SE: up or down with
+ *   probability 1/2 when x is not representable.
+ * Overflow (|rounded| > max): NE/NA/NZ -> +-Inf, TZ/OD -> +-max, TP -> +Inf
+ *   for positive and -max for negative, TN symmetric, SP/SE -> +-Inf;
+ *   saturate = 1 -> +-max always. Formats without infinities (e4m3): every
+ *   would-be Inf is NaN (saturate = 0) or +-max (saturate = 1).
+ * Subnormals flushed (subnormals = 0): the result is first rounded as above;
+ *   if it is a nonzero subnormal it becomes a zero of the same sign
+ *   (FLUSHED | UNDERFLOW | INEXACT). Subnormal inputs are not treated
+ *   specially otherwise (no denormals-are-zero).
+ * Specials: NaN -> quiet NaN of the same sign whatever the payload (no
+ *   flag); +-Inf -> +-Inf (e4m3: NaN with INVALID, or +-max with INEXACT
+ *   when saturate); +-0 -> +-0; a result rounded to zero keeps x's sign.
+ * Flags OR-ed into r->flags: INEXACT (result != x), UNDERFLOW (inexact and
+ *   |x| < 2^emin: tininess before rounding), OVERFLOW (finite x, rounded
+ *   magnitude > max), INVALID (a NaN produced from a non-NaN: e4m3 overflow
+ *   or Inf without saturation), FLUSHED.
+ * Stochastic modes: EVERY call (whatever x, NaN and exact values included)
+ *   consumes exactly one counter value: the draw is
+ *   gka_philox_u64(r->seed, r->stream, r->counter) and then r->counter += 1.
+ *   Deterministic modes leave r->counter alone.
+ * fp64 (t = 53): the identity (no flags, counter still consumed in stochastic
+ *   modes). */
 double gka_round(double x, gka_rounding_t *r);
 
 /* Round the real number x + tail, where tail is a value much smaller than half
  * an ulp of x in double that is only known by its sign (tail_sign in
- * {-1, 0, +1}). Used to round exact results from error-free transformations
- * once. */
+ * {-1, 0, +1}; tail_sign = 0 is gka_round). Used to round exact results from
+ * error-free transformations once: the tail decides exact ties in double,
+ * directed modes and odd rounding when x lies on the format's grid, and
+ * tininess. Stochastic rounding uses x alone for the probability (the tail
+ * changes it by less than 2^(t-52)) except that an x on the grid with a
+ * nonzero tail is inexact (SE draws between the true neighbours). For fp64
+ * the tail is applied with one double ulp step where the mode asks for it. */
 double gka_round_tail(double x, int tail_sign, gka_rounding_t *r);
 
 /* Round n float32 values to the context's format, out[i] = round(in[i]) as a
@@ -136,6 +196,15 @@ void gka_round_array(double *out, const double *in, size_t n, gka_rounding_t *r)
 /* ------------------------------------------------------------------------ */
 /* Scalar arithmetic: exactly one rounding to the context's format.         */
 /* Operands must be values of the format (results of gka_round or these).   */
+/* The exact result is formed with error-free transformations in double     */
+/* (t <= 26: products are exact; sums, quotients and square roots carry the */
+/* sign of their remainder) and rounded once with gka_round_tail. fp64      */
+/* format: native double operations (round to nearest even whatever the    */
+/* mode). Invalid operations (Inf-Inf, 0*Inf, 0/0, sqrt of negative) give   */
+/* NaN with GKA_FLAG_INVALID; x/0 gives signed Inf (e4m3: NaN, or max if    */
+/* saturating). The sign of a NaN produced by an operation is unspecified  */
+/* (as in IEEE 754). Stochastic modes consume one counter value per         */
+/* operation, whatever the operands.                                        */
 /* ------------------------------------------------------------------------ */
 
 double gka_add(double a, double b, gka_rounding_t *r);
@@ -149,13 +218,23 @@ double gka_fma(double a, double b, double c, gka_rounding_t *r); /* a*b + c */
 /* Counter-based random numbers (Philox 4x32-10).                           */
 /* ------------------------------------------------------------------------ */
 
-/* 64 random bits at position `counter` of stream (seed, stream). */
+/* The Philox 4x32-10 bijection of Salmon et al. (Random123), checked against
+ * Random123's known-answer vectors. */
+void gka_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/* Generators keyed by key = (seed lo, seed hi) with counter block
+ * (counter lo, counter hi, stream lo, stream hi): every (seed, stream,
+ * counter) gives an independent block. */
+
+/* 64 random bits at position `counter` of stream (seed, stream): words 0 and
+ * 1 of the block, word 0 in the low half. */
 uint64_t gka_philox_u64(uint64_t seed, uint64_t stream, uint64_t counter);
 
 /* Uniform double in [0, 1) with 53 random bits. */
 double gka_philox_uniform(uint64_t seed, uint64_t stream, uint64_t counter);
 
-/* Standard normal deviate (Box-Muller over two counter positions). */
+/* Standard normal deviate (Box-Muller from the two 64-bit halves of the one
+ * block at `counter`). */
 double gka_philox_normal(uint64_t seed, uint64_t stream, uint64_t counter);
 
 #ifdef __cplusplus

@@ -1,0 +1,372 @@
+/* gka sweep GRID [--out FILE] [--resume] [--threads N] [--quiet]
+ *
+ * One process: cells run in this process (OpenMP threads with --threads).
+ * Under `mpirun -np N gka sweep ...` (when built with MPI): every rank,
+ * rank 0 included, takes the next cell from a shared counter held by rank 0
+ * (MPI_Fetch_and_op, so ranks take cells as they free up: cells differ in
+ * cost by orders of magnitude, and the most expensive are handed out first).
+ * Ranks send each finished cell's text block to rank 0, which journals it and
+ * writes the outputs at the end, in cell order: the same bytes as a
+ * one-process run. */
+#include "gka_cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gka_config.h"
+#include "gka_io.h"
+#include "gka_sweep.h"
+
+#ifdef GKA_HAVE_MPI
+#include <mpi.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+typedef struct {
+    const char *grid_file;
+    const char *out;
+    int resume, threads, quiet;
+} sweep_opts_t;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gka sweep GRID [--out FILE] [--resume] [--threads N] [--quiet]\n"
+            "       mpirun -np N gka sweep GRID ...\n\n"
+            "Runs every cell of the grid file GRID (see experiments/gka_sweep.h and the\n"
+            "README) and writes FILE (default sweep.csv: one row per cell per reported\n"
+            "token), FILE.summary.csv (one row per cell) and FILE.journal (finished cells,\n"
+            "for --resume). Exit 1 if a cell failed (the outputs list missing cells).\n");
+}
+
+static int parse_opts(int argc, char **argv, sweep_opts_t *o) {
+    *o = (sweep_opts_t){NULL, "sweep.csv", 0, 1, 0};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            exit(GKA_EXIT_OK);
+        } else if (!strcmp(a, "--resume")) {
+            o->resume = 1;
+        } else if (!strcmp(a, "--quiet")) {
+            o->quiet = 1;
+        } else if (!strcmp(a, "--out")) {
+            if (!(o->out = gka_cli_value(argc, argv, &i))) return 1;
+        } else if (!strcmp(a, "--threads")) {
+            const char *v = gka_cli_value(argc, argv, &i);
+            long n;
+            if (!v || gka_cli_parse_long(v, "--threads", 1, 1024, &n)) return 1;
+            o->threads = (int)n;
+        } else if (a[0] == '-') {
+            gka_cli_fail(GKA_EXIT_USAGE, "sweep: unknown option '%s'", a);
+            return 1;
+        } else if (!o->grid_file) {
+            o->grid_file = a;
+        } else {
+            gka_cli_fail(GKA_EXIT_USAGE, "sweep: more than one grid file ('%s')", a);
+            return 1;
+        }
+    }
+    if (!o->grid_file) {
+        usage(stderr);
+        return 1;
+    }
+    return 0;
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- the cells still to run, most expensive first ------------------------- */
+
+typedef struct {
+    long *cell;
+    long n;
+} todo_t;
+
+static const gka_sweep_grid_t *cost_grid;
+
+static int by_cost_desc(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    double cx = gka_sweep_cell_cost(cost_grid, x), cy = gka_sweep_cell_cost(cost_grid, y);
+    if (cx != cy) return cx < cy ? 1 : -1;
+    return x < y ? -1 : (x > y);
+}
+
+static int make_todo(const gka_sweep_grid_t *g, const gka_sweep_results_t *res, todo_t *t) {
+    t->cell = malloc((size_t)g->ncells * sizeof *t->cell);
+    if (!t->cell) return gka_cli_fail(GKA_EXIT_FAIL, "sweep: out of memory");
+    t->n = 0;
+    for (long i = 0; i < g->ncells; i++)
+        if (!res->block[i]) t->cell[t->n++] = i;
+    cost_grid = g;
+    qsort(t->cell, (size_t)t->n, sizeof *t->cell, by_cost_desc);
+    return 0;
+}
+
+/* ---- progress and bookkeeping on the writing process ---------------------- */
+
+typedef struct {
+    const sweep_opts_t *o;
+    const gka_sweep_grid_t *g;
+    gka_sweep_results_t *res;
+    char journal[4200];
+    long total, done, failed;
+    int workers;
+    double t0;
+    int io_error;
+} book_t;
+
+static void record(book_t *b, char *block) {
+    long cell = -1;
+    int ok = 0;
+    if (gka_sweep_block_parse(block, strlen(block), &cell, &ok) != GKA_OK) {
+        gka_cli_fail(GKA_EXIT_FAIL, "sweep: malformed result block: %s", gka_error_message());
+        free(block);
+        b->failed++;
+        return;
+    }
+    if (ok && gka_sweep_journal_append(b->journal, b->g, block) != GKA_OK && !b->io_error) {
+        gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s (continuing; --resume will redo cells)",
+                     gka_error_message());
+        b->io_error = 1;
+    }
+    if (!ok) {
+        b->failed++;
+        /* the message is the summary line's last field, after "failed" and
+         * 18 commas (gka_sweep_summary_header) */
+        const char *msg = strstr(block, ",failed,");
+        for (int commas = 0; msg && *msg && commas < 19; msg++) commas += (*msg == ',');
+        fprintf(stderr, "gka: sweep: cell %ld failed: %.*s\n", cell,
+                msg ? (int)strcspn(msg, "\n") : 0, msg ? msg : "");
+    }
+    b->done++;
+    gka_sweep_results_put(b->res, block);
+    if (b->o->quiet) return;
+    const double el = now() - b->t0;
+    const long left = b->total - b->done;
+    const long running = left < b->workers ? left : b->workers;
+    fprintf(stderr, "sweep: %ld/%ld cells done (%ld failed), %ld running, %.1f s elapsed, ~%.0f s left\n",
+            b->done, b->total, b->failed, running, el,
+            b->done ? el / (double)b->done * (double)left : 0.0);
+}
+
+static int finish(book_t *b) {
+    long missing = 0;
+    if (gka_sweep_write_outputs(b->o->out, b->o->grid_file, b->g, b->res, &missing) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
+    printf("sweep %s: %ld cells, %ld ok, %ld missing; %.2f s on %d worker(s)\n", b->g->name,
+           b->g->ncells, b->g->ncells - missing, missing, now() - b->t0, b->workers);
+    printf("wrote %s and %s.summary.csv (journal %s)\n", b->o->out, b->o->out, b->journal);
+    if (missing)
+        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %ld cell(s) missing: see the 'missing' line of %s",
+                            missing, b->o->out);
+    return GKA_EXIT_OK;
+}
+
+/* ---- one process ---------------------------------------------------------- */
+
+static int run_local(book_t *b, const todo_t *todo) {
+    int stop = 0;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(b->o->threads)
+#endif
+    for (long i = 0; i < todo->n; i++) {
+        if (stop) continue;
+        char *block = NULL;
+        if (gka_sweep_run_cell(b->g, todo->cell[i], &block) != GKA_OK) {
+#ifdef _OPENMP
+#pragma omp atomic write
+#endif
+            stop = 1;
+            continue;
+        }
+#ifdef _OPENMP
+#pragma omp critical(gka_sweep_record)
+#endif
+        {
+            record(b, block);
+            if (gka_interrupted()) stop = 1;
+        }
+    }
+    if (gka_interrupted()) {
+        fprintf(stderr, "gka: sweep interrupted: %ld of %ld cells finished, kept in %s; rerun with --resume\n",
+                b->done, b->total, b->journal);
+        return 130;
+    }
+    if (stop) return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
+    return finish(b);
+}
+
+/* ---- MPI ------------------------------------------------------------------ */
+
+#ifdef GKA_HAVE_MPI
+enum { TAG_RESULT = 1, TAG_DONE = 2 };
+
+static int launched_by_mpirun(void) {
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+static long next_index(MPI_Win win) {
+    long one = 1, got = 0;
+    MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win);
+    MPI_Fetch_and_op(&one, &got, MPI_LONG, 0, 0, MPI_SUM, win);
+    MPI_Win_unlock(0, win);
+    return got;
+}
+
+/* Rank 0: receive whatever results have arrived (blocking = wait for one). */
+static void drain(book_t *b, int blocking, int *done_ranks) {
+    for (;;) {
+        int flag = 0;
+        MPI_Status s;
+        if (blocking)
+            MPI_Probe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &s), flag = 1;
+        else
+            MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &s);
+        if (!flag) return;
+        int count = 0;
+        MPI_Get_count(&s, MPI_CHAR, &count);
+        char *buf = malloc((size_t)count + 1);
+        MPI_Recv(buf, count, MPI_CHAR, s.MPI_SOURCE, s.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        buf[count] = '\0';
+        if (s.MPI_TAG == TAG_DONE) {
+            (*done_ranks)++;
+            free(buf);
+        } else {
+            record(b, buf);
+        }
+        if (blocking) return;
+    }
+}
+
+static int run_mpi(book_t *b, todo_t *todo, int rank, int size) {
+    long *counter = NULL;
+    MPI_Win win;
+    MPI_Win_allocate(rank == 0 ? (MPI_Aint)sizeof(long) : 0, sizeof(long), MPI_INFO_NULL,
+                     MPI_COMM_WORLD, &counter, &win);
+    if (rank == 0) {
+        MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, win);
+        *counter = 0;
+        MPI_Win_unlock(0, win);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    int done_ranks = 0;
+    /* Workers send without waiting (rank 0 may be busy in a cell of its own):
+     * each block stays alive until its send completes. */
+    char **sent = calloc((size_t)todo->n + 1, sizeof *sent);
+    MPI_Request *req = malloc(((size_t)todo->n + 1) * sizeof *req);
+    if (!sent || !req) {
+        fprintf(stderr, "gka: sweep: rank %d: out of memory\n", rank);
+        MPI_Abort(MPI_COMM_WORLD, GKA_EXIT_FAIL);
+    }
+    int nreq = 0;
+    for (long i; (i = next_index(win)) < todo->n;) {
+        char *block = NULL;
+        if (gka_sweep_run_cell(b->g, todo->cell[i], &block) != GKA_OK) {
+            fprintf(stderr, "gka: sweep: rank %d: %s\n", rank, gka_error_message());
+            MPI_Abort(MPI_COMM_WORLD, GKA_EXIT_FAIL);
+        }
+        if (rank == 0) {
+            record(b, block);
+            drain(b, 0, &done_ranks);
+        } else {
+            sent[nreq] = block;
+            MPI_Isend(block, (int)strlen(block), MPI_CHAR, 0, TAG_RESULT, MPI_COMM_WORLD,
+                      &req[nreq++]);
+        }
+    }
+    int rc = GKA_EXIT_OK;
+    if (rank == 0) {
+        while (done_ranks < size - 1) drain(b, 1, &done_ranks);
+        rc = finish(b);
+    } else {
+        MPI_Isend("", 0, MPI_CHAR, 0, TAG_DONE, MPI_COMM_WORLD, &req[nreq++]);
+        MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+    }
+    for (int i = 0; i < nreq; i++) free(sent[i]);
+    free(sent);
+    free(req);
+    MPI_Win_free(&win);
+    MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return rc;
+}
+#endif
+
+/* ---- entry ---------------------------------------------------------------- */
+
+static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results_t *res,
+                   book_t *b) {
+    if (gka_sweep_grid_load(o->grid_file, g) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
+    if (gka_sweep_results_init(res, g->ncells) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
+    *b = (book_t){o, g, res, "", 0, 0, 0, 1, now(), 0};
+    snprintf(b->journal, sizeof b->journal, "%s.journal", o->out);
+    if (o->resume) {
+        if (gka_sweep_journal_read(b->journal, g, res) != GKA_OK)
+            return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
+    } else if (access(b->journal, F_OK) == 0 && unlink(b->journal) != 0) {
+        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: cannot remove old journal %s", b->journal);
+    }
+    return 0;
+}
+
+int gka_cmd_sweep(int argc, char **argv) {
+    sweep_opts_t o;
+    if (parse_opts(argc, argv, &o)) return GKA_EXIT_USAGE;
+    gka_sweep_grid_t *g = calloc(1, sizeof *g);
+    if (!g) return gka_cli_fail(GKA_EXIT_FAIL, "sweep: out of memory");
+    gka_sweep_results_t res = {0, NULL};
+    book_t b;
+    todo_t todo = {NULL, 0};
+    int rank = 0, size = 1, rc;
+#ifdef GKA_HAVE_MPI
+    const int use_mpi = launched_by_mpirun();
+    if (use_mpi) {
+        MPI_Init(&argc, &argv);
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+    }
+#endif
+    /* Every rank expands the grid; only rank 0 reads the journal, then tells
+     * the others which cells remain. */
+    rc = prepare(&o, g, &res, &b);
+    if (rc == 0 && rank == 0) rc = make_todo(g, &res, &todo);
+#ifdef GKA_HAVE_MPI
+    if (use_mpi) {
+        MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Bcast(&todo.n, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+        if (rc == 0 && rank != 0) todo.cell = malloc((size_t)(todo.n ? todo.n : 1) * sizeof(long));
+        if (rc == 0) MPI_Bcast(todo.cell, (int)todo.n, MPI_LONG, 0, MPI_COMM_WORLD);
+    }
+#endif
+    if (rc == 0) {
+        gka_interrupt_install();
+        b.total = todo.n;
+        b.workers = size > 1 ? size : o.threads;
+        if (rank == 0 && !o.quiet)
+            fprintf(stderr, "sweep %s: %ld cells, %ld to run (%ld already in %s), %d worker(s)\n",
+                    g->name, g->ncells, todo.n, g->ncells - todo.n, b.journal, b.workers);
+#ifdef GKA_HAVE_MPI
+        if (use_mpi)
+            rc = run_mpi(&b, &todo, rank, size);
+        else
+#endif
+            rc = run_local(&b, &todo);
+    }
+#ifdef GKA_HAVE_MPI
+    if (use_mpi) MPI_Finalize();
+#endif
+    free(todo.cell);
+    gka_sweep_results_free(&res);
+    free(g);
+    return rc;
+}

@@ -1,0 +1,184 @@
+/* Figure `omega`: the Chebyshev schedule omega_i (SPEC 2) for several ridge
+ * ratios a, against its limit omega* and the paper's convergence bound
+ * 2 R^i / (1 + R^(2i)), R = (sqrt(kappa) - 1) / (sqrt(kappa) + 1),
+ * kappa = (1 + a) / a; with the residuals that the project's Chebyshev solver
+ * (fp64) actually reaches on a synthetic stream, median and worst over tokens.
+ * The schedule is also evaluated in fp32 and bf16 (one rounding per
+ * operation, as a kernel keeping omega in that format would). */
+#include "gka_data.h"
+#include "gka_fig_internal.h"
+#include "gka_solver.h"
+#include "gka_stream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const double omega_a[] = {0.01, 0.02, 0.05, 0.1};
+enum { OMEGA_NA = 4, OMEGA_R = 60 };
+
+typedef struct {
+    const gka_figure_opts_t *opts;
+    gka_progress_t *prog;
+    int D;
+    long T;
+    size_t nsample;
+} omega_ctx_t;
+
+/* omega_0 .. omega_r by the SPEC recurrence in arithmetic A. */
+static void schedule(gka_arith_t *A, double rho, int r, double *omega) {
+    void *w = A->alloc(A, 4);
+    void *om = GKA_ELEM(A, w, 0), *c = GKA_ELEM(A, w, 1), *one = GKA_ELEM(A, w, 2),
+         *tmp = GKA_ELEM(A, w, 3);
+    A->set_d(A, om, 2.0);
+    A->set_d(A, one, 1.0);
+    A->set_d(A, c, rho);
+    A->mul(A, c, c, c);      /* rho^2 */
+    A->set_d(A, tmp, 0.25);
+    A->mul(A, c, c, tmp);    /* rho^2 / 4 */
+    omega[0] = A->get_d(A, om);
+    for (int i = 1; i <= r; i++) {
+        A->mul(A, tmp, c, om);
+        A->sub(A, tmp, one, tmp);
+        A->div(A, om, one, tmp);
+        omega[i] = A->get_d(A, om);
+    }
+    A->free(A, w, 4);
+}
+
+static double paper_bound(double a, int i) {
+    double kappa = (1.0 + a) / a;
+    double R = (sqrt(kappa) - 1.0) / (sqrt(kappa) + 1.0);
+    double Ri = pow(R, (double)i);
+    return 2.0 * Ri / (1.0 + Ri * Ri);
+}
+
+/* Residual histories of the fp64 Chebyshev solver at sampled tokens:
+ * res[s * (R+1) + i]. */
+static gka_status_t measure(const omega_ctx_t *c, double a, double *res) {
+    gka_synth_config_t cfg = gka_synth_config_default(c->D, c->T, gka_figure_seed(c->opts->seed, 6, 0));
+    gka_trace_t tr = {0};
+    gka_status_t st = gka_synth_generate(&cfg, &tr);
+    if (st != GKA_OK) return st;
+    gka_arith_t A;
+    gka_stream_t *stream = NULL;
+    gka_solver_t *solver = NULL;
+    void *x = NULL;
+    long *samples = malloc(c->nsample * sizeof *samples);
+    st = gka_arith_init_fp64(&A);
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, a};
+    gka_solver_opts_t so = gka_solver_opts_default();
+    so.iters = OMEGA_R;
+    so.history = 1;
+    if (st == GKA_OK) st = gka_stream_create(&stream, &A, c->D, &ridge, 0);
+    if (st == GKA_OK) st = gka_solver_create(&solver, "chebyshev", &so, &A, c->D);
+    if (st == GKA_OK && !(x = A.alloc(&A, (size_t)c->D))) st = gka_error(GKA_ENOMEM, "omega: out of memory");
+    if (st == GKA_OK && !samples) st = gka_error(GKA_ENOMEM, "omega: out of memory");
+    size_t ns = st == GKA_OK ? gka_fig_sample_tokens(c->T, c->nsample, samples) : 0;
+    size_t s = 0;
+    for (long t = 0; st == GKA_OK && t < c->T && s < ns; t++) {
+        st = gka_stream_push(stream, tr.q + t * c->D, tr.k + t * c->D, 0.0, 1.0, NULL);
+        if (st != GKA_OK || t != samples[s]) continue;
+        gka_solve_info_t info;
+        st = gka_solver_solve(solver, stream, x, &info);
+        if (st == GKA_OK && info.nhistory != OMEGA_R + 1)
+            st = gka_error(GKA_EINVAL, "omega: chebyshev gave %d residuals, expected %d",
+                           info.nhistory, OMEGA_R + 1);
+        for (int i = 0; st == GKA_OK && i <= OMEGA_R; i++)
+            res[s * (OMEGA_R + 1) + (size_t)i] = info.history[i];
+        s++;
+        gka_progress_advance(c->prog, 1);
+    }
+    if (x) A.free(&A, x, (size_t)c->D);
+    gka_solver_destroy(solver);
+    gka_stream_destroy(stream);
+    gka_arith_destroy(&A);
+    gka_trace_free(&tr);
+    free(samples);
+    return st;
+}
+
+static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
+    const omega_ctx_t *c = vctx;
+    double a = omega_a[j];
+    double rho = 1.0 / (1.0 + 2.0 * a);
+    double om64[OMEGA_R + 1], om32[OMEGA_R + 1], om16[OMEGA_R + 1];
+    gka_arith_t A64, A32, A16;
+    gka_status_t st = gka_arith_init_fp64(&A64);
+    if (st == GKA_OK) st = gka_fig_arith(&A32, "fp32");
+    if (st == GKA_OK) st = gka_fig_arith(&A16, "bf16");
+    if (st != GKA_OK) return st;
+    schedule(&A64, rho, OMEGA_R, om64);
+    schedule(&A32, rho, OMEGA_R, om32);
+    schedule(&A16, rho, OMEGA_R, om16);
+    gka_arith_destroy(&A64);
+    gka_arith_destroy(&A32);
+    gka_arith_destroy(&A16);
+    double omega_star = 2.0 * (1.0 - sqrt(1.0 - rho * rho)) / (rho * rho);
+    double *res = calloc(c->nsample * (OMEGA_R + 1), sizeof *res);
+    double *col = calloc(c->nsample, sizeof *col);
+    if (!res || !col) st = gka_error(GKA_ENOMEM, "omega: out of memory");
+    if (st == GKA_OK) st = measure(c, a, res);
+    for (int i = 0; st == GKA_OK && i <= OMEGA_R; i++) {
+        for (size_t s = 0; s < c->nsample; s++) col[s] = res[s * (OMEGA_R + 1) + (size_t)i];
+        double worst = gka_fig_max(col, c->nsample);
+        double med = gka_fig_median(col, c->nsample);
+        gka_strbuf_printf(rows, "%.17g,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", a,
+                          i, om64[i], om32[i], om16[i], omega_star, rho, paper_bound(a, i), med,
+                          worst);
+    }
+    free(res);
+    free(col);
+    return st;
+}
+
+static gka_status_t omega_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+    omega_ctx_t c = {opts, prog, 128, opts->tier == GKA_TIER_FULL ? 2048 : 256,
+                     opts->tier == GKA_TIER_FULL ? 64 : 16};
+    gka_csv_meta(csv, "D", "%d", c.D);
+    gka_csv_meta(csv, "T", "%ld", c.T);
+    gka_csv_meta(csv, "a_values", "0.01 0.02 0.05 0.1");
+    gka_csv_meta(csv, "iterations", "%d", OMEGA_R);
+    gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
+    gka_csv_meta(csv, "data", "synthetic: iid normal keys and queries, L2-normalised, no gates");
+    gka_csv_meta(csv, "solver", "chebyshev fp64, zero start, adaptive lambda = a ||H_t||_F");
+    gka_csv_meta(csv, "columns",
+                 "omega_fp64/fp32/bf16 = SPEC 2 recurrence in that arithmetic; omega_star = "
+                 "2(1-sqrt(1-rho^2))/rho^2; bound = 2R^i/(1+R^2i), kappa=(1+a)/a; "
+                 "residual_* = ||(H+lambda I)x_i - q||/||q|| over sampled tokens");
+    gka_csv_header(csv, "a,i,omega_fp64,omega_fp32,omega_bf16,omega_star,rho,bound,"
+                        "residual_median,residual_max");
+    gka_fig_progress_total(prog, (long)(OMEGA_NA * c.nsample));
+    return gka_figure_parallel(OMEGA_NA, omega_job, &c, csv);
+}
+
+static void omega_plot(FILE *gp, const gka_figure_opts_t *opts) {
+    (void)opts;
+    fprintf(gp,
+            "avals = \"0.01 0.02 0.05 0.1\"\n"
+            "set multiplot layout 1,2\n"
+            "set title \"Chebyshev schedule omega_i and its limit omega*\" noenhanced\n"
+            "set xlabel \"iteration i\"\n"
+            "set ylabel \"omega_i\"\n"
+            "set key top right\n"
+            "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"omega_fp64\") : NaN) \\\n"
+            "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
+            "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"omega_star\") : NaN) \\\n"
+            "       with lines dt 2 lc k notitle, \\\n"
+            "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"omega_bf16\") : NaN) \\\n"
+            "       with points pt 1 ps 0.5 lc k title (k == 1 ? \"bf16 schedule\" : \"\")\n"
+            "set title \"Residual: measured (fp64, worst token) vs bound 2R^i/(1+R^{2i})\" noenhanced\n"
+            "set ylabel \"||(H+lambda I)x_i - q|| / ||q||\"\n"
+            "set logscale y\n"
+            "set format y \"1e%%T\"\n"
+            "set key bottom left\n"
+            "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"residual_max\") : NaN) \\\n"
+            "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s measured\", word(avals,k)), \\\n"
+            "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"bound\") : NaN) \\\n"
+            "       with lines dt 2 lc k title (k == 1 ? \"bound\" : \"\")\n"
+            "unset multiplot\n");
+}
+
+const gka_figure_t gka_fig_omega = {
+    "omega", "Chebyshev omega_i schedule vs omega* and the bound 2R^i/(1+R^2i), with measured residuals",
+    omega_run, omega_plot, 10.0, 4.2};

@@ -1,0 +1,264 @@
+/* Figure `precision` (claimed in the paper, never plotted): relative forward
+ * error ||x_t - x*_t|| / ||x*_t|| against token t for the Kalman recursion
+ * (plain information form and the stabilised Joseph form), CG (r = 30),
+ * Chebyshev (r = 30) and Cholesky, under fp64, fp32, fp16, bf16 and fp8 e4m3
+ * (fp32 accumulation), with the adaptive ridge (a = 0.02) and fixed ridges
+ * 0.25 and 0.02, ungated and with GKA decay gates.
+ *
+ * x*_t is the fp64 LAPACK solution of the stream's fp64 mirror problem: the
+ * same rounded inputs, H and lambda in fp64 (gka_stream.h). The Kalman
+ * recursion is fed every token (it must absorb each key); the others and the
+ * reference are evaluated at sampled tokens. The panel engine below is shared
+ * with figure `trace`. */
+#include "gka_data.h"
+#include "gka_fig_internal.h"
+#include "gka_io.h"
+#include "gka_solver.h"
+#include "gka_stream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { PANEL_NSOLVER = 5 };
+static const char *const panel_solver[PANEL_NSOLVER] = {"kalman", "kalman", "cg", "chebyshev",
+                                                        "cholesky"};
+static const char *const panel_variant[PANEL_NSOLVER] = {"info", "joseph", "", "", ""};
+static const char *const panel_label[PANEL_NSOLVER] = {"kalman", "kalman-joseph", "cg",
+                                                       "chebyshev", "cholesky"};
+
+const char *const gka_fig_panel_formats[GKA_FIG_PANEL_NFORMAT] = {"fp64", "fp32", "fp16", "bf16",
+                                                                  "e4m3"};
+const char *const gka_fig_panel_ridges[GKA_FIG_PANEL_NRIDGE] = {"adaptive:0.02", "fixed:0.25",
+                                                                "fixed:0.02"};
+
+static int is_recursive(int s) {
+    return !strcmp(panel_solver[s], "kalman");
+}
+
+typedef struct {
+    gka_arith_t A;
+    int have_A;
+    gka_stream_t *st;
+    gka_solver_t *sv[PANEL_NSOLVER];
+    void *x;
+    double *x64, *xref;
+    gka_strbuf_t part[PANEL_NSOLVER];
+} panel_t;
+
+static void panel_free(panel_t *p, int D) {
+    for (int s = 0; s < PANEL_NSOLVER; s++) {
+        gka_solver_destroy(p->sv[s]);
+        gka_strbuf_free(&p->part[s]);
+    }
+    gka_stream_destroy(p->st);
+    if (p->x) p->A.free(&p->A, p->x, (size_t)D);
+    if (p->have_A) gka_arith_destroy(&p->A);
+    free(p->x64);
+    free(p->xref);
+}
+
+static gka_status_t panel_init(panel_t *p, const gka_fig_panel_t *cfg, int D) {
+    memset(p, 0, sizeof *p);
+    for (int s = 0; s < PANEL_NSOLVER; s++) gka_strbuf_init(&p->part[s]);
+    gka_status_t st = gka_fig_arith(&p->A, cfg->format);
+    if (st != GKA_OK) return st;
+    p->have_A = 1;
+    gka_ridge_t ridge;
+    st = gka_ridge_parse(cfg->ridge, &ridge);
+    if (st == GKA_OK) st = gka_stream_create(&p->st, &p->A, D, &ridge, 0);
+    for (int s = 0; st == GKA_OK && s < PANEL_NSOLVER; s++) {
+        gka_solver_opts_t so = gka_solver_opts_default();
+        so.iters = 30;
+        snprintf(so.variant, sizeof so.variant, "%s", panel_variant[s]);
+        st = gka_solver_create(&p->sv[s], panel_solver[s], &so, &p->A, D);
+    }
+    p->x = st == GKA_OK ? p->A.alloc(&p->A, (size_t)D) : NULL;
+    p->x64 = malloc((size_t)D * sizeof *p->x64);
+    p->xref = malloc((size_t)D * sizeof *p->xref);
+    if (st == GKA_OK && (!p->x || !p->x64 || !p->xref))
+        st = gka_error(GKA_ENOMEM, "precision: out of memory");
+    return st;
+}
+
+/* One sampled token: reference, then every solver's error. */
+static gka_status_t panel_sample(panel_t *p, const gka_fig_panel_t *cfg, int D, long t) {
+    const gka_stream_t *st = p->st;
+    gka_status_t ref = gka_fig_ref_solve(D, st->H64, st->lambda64, st->q64, p->xref);
+    if (ref == GKA_EUNSUP) return ref;
+    for (int s = 0; s < PANEL_NSOLVER; s++) {
+        /* every solver solves this token here (the recursive ones absorb it) */
+        gka_solve_info_t info;
+        gka_status_t e = gka_solver_solve(p->sv[s], st, p->x, &info);
+        if (e != GKA_OK) return e;
+        double err = (double)NAN;
+        p->A.to_double(&p->A, p->x64, p->x, (size_t)D);
+        if (ref == GKA_OK) err = gka_fig_rel_error(D, p->x64, p->xref);
+        gka_strbuf_printf(&p->part[s], "%s,%s,%s,%s,%ld,%.17g,%d\n", cfg->gating, cfg->ridge,
+                          cfg->format, panel_label[s], t + 1, err, ref == GKA_OK ? 0 : 1);
+    }
+    return GKA_OK;
+}
+
+gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
+    const gka_trace_t *tr = cfg->trace;
+    const int D = tr->D;
+    panel_t p;
+    gka_status_t st = panel_init(&p, cfg, D);
+    size_t j = 0;
+    for (long t = 0; st == GKA_OK && t < cfg->T; t++) {
+        double g = cfg->use_gates ? gka_trace_gamma_log(tr, t) : 0.0;
+        double beta = cfg->use_gates ? gka_trace_beta_at(tr, t) : 1.0;
+        st = gka_stream_push(p.st, tr->q + t * D, tr->k + t * D, g, beta, NULL);
+        int sampled = j < cfg->nsample && cfg->samples[j] == t;
+        /* Kalman absorbs every token; at sampled tokens panel_sample solves. */
+        for (int s = 0; st == GKA_OK && !sampled && s < PANEL_NSOLVER; s++) {
+            if (!is_recursive(s)) continue;
+            gka_solve_info_t info;
+            st = gka_solver_solve(p.sv[s], p.st, p.x, &info);
+        }
+        if (st == GKA_OK && sampled) {
+            st = panel_sample(&p, cfg, D, t);
+            j++;
+        }
+        if ((t & 255) == 255) {
+            if (gka_interrupted()) st = gka_error(GKA_EINTR, "interrupted");
+            gka_progress_advance(cfg->prog, 256);
+        }
+    }
+    gka_progress_advance(cfg->prog, cfg->T & 255);
+    for (int s = 0; st == GKA_OK && s < PANEL_NSOLVER; s++) {
+        if (p.part[s].status != GKA_OK) st = gka_error(GKA_ENOMEM, "precision: out of memory");
+        else if (p.part[s].len) gka_strbuf_append(rows, p.part[s].data, p.part[s].len);
+    }
+    panel_free(&p, D);
+    return st;
+}
+
+void gka_fig_panel_meta(gka_csv_t *csv) {
+    gka_csv_meta(csv, "solvers", "kalman (info form, P_0 = I/lambda_init), kalman-joseph (Joseph "
+                                 "form, symmetrised), cg (r=30), chebyshev (r=30), cholesky");
+    gka_csv_meta(csv, "formats", "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 "
+                                 "accumulation of dot/gemv; e4m3 overflow gives NaN)");
+    gka_csv_meta(csv, "ridges", "adaptive:0.02 (lambda_t = 0.02 ||H_t||_F), fixed:0.25, fixed:0.02");
+    gka_csv_meta(csv, "reference", "x* = fp64 LAPACK Cholesky of the stream's fp64 mirror problem "
+                                   "(same rounded inputs)");
+    gka_csv_meta(csv, "columns", "t = tokens seen (1-based); err = ||x - x*||/||x*|| (inf: "
+                                 "NaN/Inf in x); ref_failed = 1 if the fp64 reference failed");
+}
+
+const char *gka_fig_panel_header(void) {
+    return "gating,ridge,format,solver,t,err,ref_failed";
+}
+
+/* gnuplot grid: one row per format, one column per (gating, ridge). Rows of
+ * the CSV come in blocks of ns (one per sampled token) per series, in the
+ * order gating, ridge, format, solver; the script selects blocks with
+ * `every` (reading a 30-panel grid by string filters is several times
+ * slower). */
+void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
+    fprintf(gp,
+            "formats = \"fp64 fp32 fp16 bf16 e4m3\"\n"
+            "ridges = \"adaptive:0.02 fixed:0.25 fixed:0.02\"\n"
+            "gatings = \"%s\"\n"
+            "solvers = \"kalman kalman-joseph cg chebyshev cholesky\"\n"
+            "%s%zu  # rows per series (sampled tokens)\n"
+            "first(g,r,f,s) = ((((g-1)*words(ridges) + (r-1))*words(formats) + (f-1))*words(solvers) + (s-1))*ns\n"
+            "ncol = words(ridges) * words(gatings)\n"
+            "top = 1e2  # failures (NaN/Inf) are drawn at the top edge\n"
+            "errv(x) = (x == x && x < top) ? x : top\n"
+            "set multiplot layout words(formats), ncol margins 0.04,0.99,0.05,0.96 spacing 0.02,0.035\n"
+            "set logscale xy\n"
+            "set yrange [1e-17:top*3]\n"
+            "set format y \"1e%%T\"\n"
+            "set format x \"%%g\"\n"
+            "set autoscale xfix\n"
+            "set ytics 1e-16,1e4,1e2 font \",6\"\n"
+            "set xtics font \",6\"\n"
+            "set key bottom right font \",6\" samplen 1\n"
+            "do for [f=1:words(formats)] { do for [g=1:words(gatings)] { do for [r=1:words(ridges)] {\n"
+            "  F = word(formats,f); G = word(gatings,g); R = word(ridges,r)\n"
+            "  set title sprintf(\"%%s  %%s  gates %%s\", F, R, G) font \",7\" noenhanced offset 0,-0.6\n"
+            "  if (f == words(formats)) { set xlabel \"token t\" font \",7\" } else { unset xlabel }\n"
+            "  plot for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) using \"t\":(errv(column(\"err\"))) \\\n"
+            "       with linespoints pt 7 ps 0.25 lw 1 lc k title ((f == 1 && g == 1 && r == 1) ? word(solvers,k) : \"\")\n"
+            "} } }\n"
+            "unset multiplot\n",
+            gatings, ns ? "ns = " : "stats data using \"t\" nooutput\nns = STATS_records / (words(ridges)*words(formats)*words(solvers)*words(gatings)) + 0*",
+            ns);
+}
+
+/* ---- the figure ---------------------------------------------------------- */
+
+typedef struct {
+    gka_trace_t tr[2]; /* ungated, gated */
+    long T;
+    long *samples;
+    size_t nsample;
+    gka_progress_t *prog;
+} prec_ctx_t;
+
+static const char *const prec_gating[2] = {"none", "gka"};
+
+/* Tier sizes (the plot script needs the same sample count). */
+static long prec_T(gka_tier_t tier) {
+    return tier == GKA_TIER_FULL ? 8192 : 1024;
+}
+static size_t prec_nsample(gka_tier_t tier) {
+    return tier == GKA_TIER_FULL ? 48 : 24;
+}
+
+static gka_status_t prec_job(size_t j, void *vctx, gka_strbuf_t *rows) {
+    prec_ctx_t *c = vctx;
+    size_t g = j / (GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT);
+    size_t r = (j / GKA_FIG_PANEL_NFORMAT) % GKA_FIG_PANEL_NRIDGE;
+    size_t f = j % GKA_FIG_PANEL_NFORMAT;
+    gka_fig_panel_t cfg = {&c->tr[g], c->T, (int)g, prec_gating[g], gka_fig_panel_ridges[r],
+                           gka_fig_panel_formats[f], c->samples, c->nsample, c->prog};
+    return gka_fig_panel_run(&cfg, rows);
+}
+
+static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+    int full = opts->tier == GKA_TIER_FULL;
+    int D = full ? 128 : 32;
+    prec_ctx_t c;
+    memset(&c, 0, sizeof c);
+    c.T = prec_T(opts->tier);
+    c.nsample = prec_nsample(opts->tier);
+    c.prog = prog;
+    c.samples = malloc(c.nsample * sizeof *c.samples);
+    if (!c.samples) return gka_error(GKA_ENOMEM, "precision: out of memory");
+    c.nsample = gka_fig_sample_tokens(c.T, c.nsample, c.samples);
+    gka_status_t st = GKA_OK;
+    for (int g = 0; st == GKA_OK && g < 2; g++) {
+        gka_synth_config_t cfg = gka_synth_config_default(D, c.T, gka_figure_seed(opts->seed, 4, 0));
+        st = gka_keys_spec_parse("powerlaw:1", &cfg.keys);
+        if (st == GKA_OK) st = gka_gate_spec_parse(prec_gating[g], &cfg.gate);
+        if (st == GKA_OK) st = gka_synth_generate(&cfg, &c.tr[g]);
+    }
+    gka_csv_meta(csv, "D", "%d", D);
+    gka_csv_meta(csv, "T", "%ld", c.T);
+    gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
+    gka_csv_meta(csv, "data", "synthetic: keys powerlaw:1 (covariance eigenvalues 1/i, Haar basis), "
+                              "queries iid, q and k L2-normalised; gates none | gka (GKA decay gates, "
+                              "same keys)");
+    gka_fig_panel_meta(csv);
+    gka_csv_header(csv, gka_fig_panel_header());
+    size_t njobs = 2 * GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT;
+    gka_fig_progress_total(prog, (long)njobs * c.T);
+    if (st == GKA_OK) st = gka_figure_parallel(njobs, prec_job, &c, csv);
+    gka_trace_free(&c.tr[0]);
+    gka_trace_free(&c.tr[1]);
+    free(c.samples);
+    return st;
+}
+
+static void prec_plot(FILE *gp, const gka_figure_opts_t *opts) {
+    long samples[64];
+    gka_fig_panel_plot(gp, "none gka",
+                       gka_fig_sample_tokens(prec_T(opts->tier), prec_nsample(opts->tier), samples));
+}
+
+const gka_figure_t gka_fig_precision = {
+    "precision", "forward error vs token: kalman, cg, chebyshev, cholesky x formats x ridges x gates",
+    prec_run, prec_plot, 18.0, 12.0};

@@ -1,0 +1,288 @@
+/* Figure `reversibility` (paper Fig. 5): the divisors met when running a
+ * solver backwards (to recompute iterates in a backward pass instead of
+ * storing them).
+ *
+ *   Chebyshev: x_{i-2} = (x_i - x_{i-1} + s omega_i (A x_{i-1} - q)) / (omega_i - 1)
+ *              + x_{i-1}: the only divisor is omega_i - 1, which lies in
+ *              [omega* - 1, 1] whatever the data.
+ *   CG:        p_i = (p_{i+1} - r_{i+1}) / beta_i, and recomputing
+ *              alpha_i = r_i^T r_i / p_i^T A p_i and beta_i = r_{i+1}^T r_{i+1} / r_i^T r_i
+ *              divides by p^T A p and r^T r.
+ *
+ * The divisors are recorded on the paper's synthetic problems (fig_synth.c's
+ * construction, a = 0.02) in fp64 and bf16 (fp32 accumulation). CG's scalars
+ * come from `cg_trace` below, which repeats the operation sequence of
+ * solvers/cg.c exactly (the solver object does not expose its scalars); a
+ * unit test checks that its iterate equals the cg solver's bit for bit.
+ * The Chebyshev schedule is evaluated with the operation sequence of
+ * gka_chebyshev_solve. */
+#include "gka_data.h"
+#include "gka_fig_internal.h"
+#include "gka_solver.h"
+#include "gka_stream.h"
+#include "solver_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { REV_Q_OMEGA1 = 0, REV_Q_BETA, REV_Q_ALPHA, REV_Q_PAP, REV_Q_RR, REV_NQ };
+static const char *const rev_qname[REV_NQ] = {"chebyshev_omega_minus_1", "cg_beta", "cg_alpha",
+                                              "cg_pAp", "cg_rr"};
+static const char *const rev_formats[] = {"fp64", "bf16"};
+enum { REV_NF = 2, REV_R = 50 };
+#define REV_A 0.02
+
+/* CG exactly as solvers/cg.c (zero start, no tolerance), recording per
+ * iteration i = 1..r the scalars alpha, beta, p^T A p and r^T r (the one
+ * divided by when forming beta). Returns the iterations done (stops at a
+ * non-positive curvature or NaN, as cg.c does). */
+int gka_fig_cg_trace(const gka_stream_t *st, int r, void *x, double *alpha, double *beta,
+                     double *pAp_out, double *rr_out) {
+    gka_arith_t *A = st->A;
+    const size_t n = (size_t)st->D;
+    void *vr = A->alloc(A, n), *p = A->alloc(A, n), *Ap = A->alloc(A, n);
+    void *sc = A->alloc(A, 9);
+    double *buf = malloc(n * sizeof *buf);
+    int done = 0;
+    if (!vr || !p || !Ap || !sc || !buf) goto out;
+    void *rr = GKA_ELEM(A, sc, 0), *rr_new = GKA_ELEM(A, sc, 1), *pAp = GKA_ELEM(A, sc, 2),
+         *al = GKA_ELEM(A, sc, 3), *nal = GKA_ELEM(A, sc, 4), *be = GKA_ELEM(A, sc, 5),
+         *zero = GKA_ELEM(A, sc, 6), *one = GKA_ELEM(A, sc, 7);
+    A->set_d(A, zero, 0.0);
+    A->set_d(A, one, 1.0);
+    for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+    A->copy(A, vr, st->q, n);
+    A->copy(A, p, vr, n);
+    A->dot(A, rr, n, vr, vr);
+    for (int i = 1; i <= r; i++) {
+        A->to_double(A, buf, vr, n);
+        double rn = 0.0;
+        for (size_t j = 0; j < n; j++) rn += buf[j] * buf[j];
+        if (isnan(rn) || rn == 0.0) break;
+        gka_stream_matvec(st, p, Ap);
+        A->dot(A, pAp, n, p, Ap);
+        const double c = A->get_d(A, pAp);
+        if (!(c > 0.0)) break;
+        rr_out[i - 1] = A->get_d(A, rr);
+        pAp_out[i - 1] = c;
+        A->div(A, al, rr, pAp);
+        A->axpy(A, n, al, p, x);
+        A->sub(A, nal, zero, al);
+        A->axpy(A, n, nal, Ap, vr);
+        A->dot(A, rr_new, n, vr, vr);
+        A->div(A, be, rr_new, rr);
+        A->copy(A, rr, rr_new, 1);
+        A->scal(A, n, be, p);
+        A->axpy(A, n, one, vr, p);
+        alpha[i - 1] = A->get_d(A, al);
+        beta[i - 1] = A->get_d(A, be);
+        done = i;
+    }
+out:
+    if (vr) A->free(A, vr, n);
+    if (p) A->free(A, p, n);
+    if (Ap) A->free(A, Ap, n);
+    if (sc) A->free(A, sc, 9);
+    free(buf);
+    return done;
+}
+
+/* omega_i - 1, i = 1..r, as gka_chebyshev_solve computes them for the stream. */
+static void cheb_divisors(const gka_stream_t *st, int r, double *om1_out) {
+    gka_arith_t *A = st->A;
+    void *w = A->alloc(A, 10);
+    if (!w) {
+        for (int i = 0; i < r; i++) om1_out[i] = (double)NAN;
+        return;
+    }
+    void *L = GKA_ELEM(A, w, 0), *den = GKA_ELEM(A, w, 1), *num = GKA_ELEM(A, w, 2),
+         *rho = GKA_ELEM(A, w, 3), *rq = GKA_ELEM(A, w, 4), *quarter = GKA_ELEM(A, w, 5),
+         *one = GKA_ELEM(A, w, 6), *om = GKA_ELEM(A, w, 7), *t = GKA_ELEM(A, w, 8),
+         *om1 = GKA_ELEM(A, w, 9);
+    A->set_d(A, quarter, 0.25);
+    A->set_d(A, one, 1.0);
+    A->add(A, L, st->hnorm, st->lambda);
+    A->add(A, den, L, st->lambda);
+    A->sub(A, num, L, st->lambda);
+    A->div(A, rho, num, den);
+    A->mul(A, rq, rho, rho);
+    A->mul(A, rq, rq, quarter);
+    A->set_d(A, om, 2.0);
+    for (int i = 1; i <= r; i++) {
+        A->mul(A, t, rq, om);
+        A->sub(A, t, one, t);
+        A->div(A, om, one, t);
+        A->sub(A, om1, om, one);
+        om1_out[i - 1] = A->get_d(A, om1);
+    }
+    A->free(A, w, 10);
+}
+
+typedef struct {
+    const gka_figure_opts_t *opts;
+    gka_progress_t *prog;
+    int D;
+    long T;
+    size_t nstreams, nsample;
+    double *val; /* [format][quantity][stream][sample][i] */
+} rev_ctx_t;
+
+static size_t rev_index(const rev_ctx_t *c, size_t f, size_t q, size_t s, size_t j) {
+    return (((f * REV_NQ + q) * c->nstreams + s) * c->nsample + j) * REV_R;
+}
+
+static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
+    (void)rows;
+    rev_ctx_t *c = vctx;
+    const int D = c->D;
+    const size_t n = (size_t)D;
+    gka_synth_config_t cfg = gka_synth_config_default(D, c->T, gka_figure_seed(c->opts->seed, 3, s));
+    gka_trace_t tr = {0};
+    double *H = calloc(n * n, sizeof *H), *Hn = calloc(n * n, sizeof *Hn);
+    gka_arith_t A[REV_NF];
+    gka_stream_t *st[REV_NF] = {NULL, NULL};
+    void *x[REV_NF] = {NULL, NULL};
+    int have[REV_NF] = {0, 0};
+    gka_status_t status = (H && Hn) ? gka_synth_generate(&cfg, &tr)
+                                    : gka_error(GKA_ENOMEM, "reversibility: out of memory");
+    gka_ridge_t ridge = {GKA_RIDGE_FIXED, REV_A};
+    for (size_t f = 0; status == GKA_OK && f < REV_NF; f++) {
+        status = gka_fig_arith(&A[f], rev_formats[f]);
+        if (status != GKA_OK) break;
+        have[f] = 1;
+        status = gka_stream_create(&st[f], &A[f], D, &ridge, 0);
+        if (status == GKA_OK && !(x[f] = A[f].alloc(&A[f], n)))
+            status = gka_error(GKA_ENOMEM, "reversibility: out of memory");
+    }
+    size_t j = 0;
+    for (long t = 0; status == GKA_OK && t < c->T && j < c->nsample; t++) {
+        const double *k = tr.k + t * D;
+        for (size_t a = 0; a < n; a++)
+            for (size_t b = 0; b < n; b++) H[a * n + b] += k[a] * k[b];
+        double off = ((double)s + 0.5) / (double)c->nstreams;
+        long tj = (long)floor(((double)j + off) * (double)c->T / (double)c->nsample);
+        if (t != (tj < c->T ? tj : c->T - 1)) continue;
+        double fro = 0.0;
+        for (size_t i = 0; i < n * n; i++) fro += H[i] * H[i];
+        fro = sqrt(fro);
+        for (size_t i = 0; i < n * n; i++) Hn[i] = H[i] / fro;
+        for (size_t f = 0; status == GKA_OK && f < REV_NF; f++) {
+            status = gka_stream_set_H(st[f], Hn);
+            if (status == GKA_OK) status = gka_stream_set_query(st[f], tr.q + t * D);
+            if (status != GKA_OK) break;
+            double *v[REV_NQ];
+            for (size_t q = 0; q < REV_NQ; q++) {
+                v[q] = c->val + rev_index(c, f, q, s, j);
+                for (int i = 0; i < REV_R; i++) v[q][i] = (double)NAN; /* not reached */
+            }
+            cheb_divisors(st[f], REV_R, v[REV_Q_OMEGA1]);
+            gka_fig_cg_trace(st[f], REV_R, x[f], v[REV_Q_ALPHA], v[REV_Q_BETA], v[REV_Q_PAP],
+                             v[REV_Q_RR]);
+        }
+        j++;
+        gka_progress_advance(c->prog, 1);
+    }
+    for (size_t f = 0; f < REV_NF; f++) {
+        gka_stream_destroy(st[f]);
+        if (x[f]) A[f].free(&A[f], x[f], n);
+        if (have[f]) gka_arith_destroy(&A[f]);
+    }
+    free(H);
+    free(Hn);
+    gka_trace_free(&tr);
+    return status;
+}
+
+/* min / median / max of |v| over the problems that reached iteration i
+ * (CG stops once its residual is exactly zero or its curvature is not
+ * positive; such problems have no divisor at later iterations). */
+static void summarize(double *col, size_t m, double *mn, double *med, double *mx, size_t *cnt) {
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++)
+        if (!isnan(col[i])) col[k++] = fabs(col[i]);
+    *cnt = k;
+    if (!k) {
+        *mn = *med = *mx = (double)NAN;
+        return;
+    }
+    *mx = gka_fig_max(col, k);
+    *med = gka_fig_median(col, k); /* sorts */
+    *mn = col[0];
+}
+
+static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+    int full = opts->tier == GKA_TIER_FULL;
+    rev_ctx_t c = {opts, prog, 128, 2048, full ? 32 : 4, full ? 8 : 4, NULL};
+    size_t m = c.nstreams * c.nsample;
+    c.val = malloc(REV_NF * REV_NQ * m * REV_R * sizeof *c.val);
+    double *col = malloc(m * sizeof *col);
+    if (!c.val || !col) {
+        free(c.val);
+        free(col);
+        return gka_error(GKA_ENOMEM, "reversibility: out of memory");
+    }
+    double rho = 1.0 / (1.0 + 2.0 * REV_A);
+    double omega_star = 2.0 * (1.0 - sqrt(1.0 - rho * rho)) / (rho * rho);
+    gka_csv_meta(csv, "D", "%d", c.D);
+    gka_csv_meta(csv, "T", "%ld", c.T);
+    gka_csv_meta(csv, "streams", "%zu", c.nstreams);
+    gka_csv_meta(csv, "tokens_per_stream", "%zu", c.nsample);
+    gka_csv_meta(csv, "a", "%g", REV_A);
+    gka_csv_meta(csv, "iterations", "%d", REV_R);
+    gka_csv_meta(csv, "problem", "H = sum_{u<=t} k_u k_u^T / ||.||_F, A = H + a I; q, k iid normal, L2-normalised");
+    gka_csv_meta(csv, "band", "chebyshev divisor omega_i - 1 in [omega* - 1, 1] = [%.17g, 1]", omega_star - 1.0);
+    gka_csv_meta(csv, "omega_star_minus_1", "%.17g", omega_star - 1.0);
+    gka_csv_meta(csv, "columns", "quantity at iteration i (1-based); abs_min/median/max of |divisor| "
+                                 "over problems that reached i; count = those problems");
+    gka_csv_header(csv, "format,quantity,i,abs_min,abs_median,abs_max,count");
+    gka_fig_progress_total(prog, (long)m);
+    gka_csv_t unused;
+    gka_csv_init(&unused);
+    gka_status_t st = gka_figure_parallel(c.nstreams, rev_job, &c, &unused);
+    gka_csv_free(&unused);
+    for (size_t f = 0; st == GKA_OK && f < REV_NF; f++)
+        for (size_t q = 0; q < REV_NQ; q++)
+            for (int i = 0; i < REV_R; i++) {
+                for (size_t s = 0; s < c.nstreams; s++)
+                    for (size_t j = 0; j < c.nsample; j++)
+                        col[s * c.nsample + j] = c.val[rev_index(&c, f, q, s, j) + (size_t)i];
+                double mn, med, mx;
+                size_t cnt;
+                summarize(col, m, &mn, &med, &mx, &cnt);
+                gka_csv_row(csv, "%s,%s,%d,%.17g,%.17g,%.17g,%zu", rev_formats[f], rev_qname[q],
+                            i + 1, mn, med, mx, cnt);
+            }
+    free(c.val);
+    free(col);
+    return st;
+}
+
+static void rev_plot(FILE *gp, const gka_figure_opts_t *opts) {
+    (void)opts;
+    double rho = 1.0 / (1.0 + 2.0 * REV_A);
+    double omega_star = 2.0 * (1.0 - sqrt(1.0 - rho * rho)) / (rho * rho);
+    fprintf(gp,
+            "lo = %.17g  # omega* - 1 for a = %g\n"
+            "qs = \"chebyshev_omega_minus_1 cg_beta cg_alpha cg_pAp cg_rr\"\n"
+            "set multiplot layout 1,2\n"
+            "set logscale y\n"
+            "set format y \"1e%%T\"\n"
+            "set xlabel \"iteration i\"\n"
+            "set ylabel \"|divisor| met when reversing step i\"\n"
+            "set key outside bottom center horizontal font \",7\"\n"
+            "do for [F in \"fp64 bf16\"] {\n"
+            "  set title sprintf(\"%%s: min..max over problems (band), median (line)\", F) noenhanced\n"
+            "  plot for [k=1:words(qs)] data using \"i\":((strcol(\"format\") eq F && strcol(\"quantity\") eq word(qs,k)) ? column(\"abs_min\") : NaN):(column(\"abs_max\")) \\\n"
+            "         with filledcurves fs transparent solid 0.2 lc k notitle, \\\n"
+            "       for [k=1:words(qs)] data using \"i\":((strcol(\"format\") eq F && strcol(\"quantity\") eq word(qs,k)) ? column(\"abs_median\") : NaN) \\\n"
+            "         with lines lw 2 lc k title word(qs,k), \\\n"
+            "       lo with lines dt 2 lc rgb \"black\" title \"omega*-1 and 1\", 1 with lines dt 2 lc rgb \"black\" notitle\n"
+            "}\n"
+            "unset multiplot\n",
+            omega_star - 1.0, REV_A);
+}
+
+const gka_figure_t gka_fig_reversibility = {
+    "reversibility", "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
+    rev_run, rev_plot, 10.0, 4.8};

@@ -1,0 +1,218 @@
+/* Figures: each one command that computes a data set, writes it as a CSV with
+ * `# key: value` metadata lines first, writes a gnuplot script that reads the
+ * CSV (so a user can restyle it) and renders it to PDF, PNG and SVG.
+ *
+ *   OUT/NAME/NAME.csv   metadata + header + rows, written whole or not at all
+ *   OUT/NAME/NAME.gp    gnuplot script: `cd OUT/NAME && gnuplot -e "fmt='png'" NAME.gp`
+ *   OUT/NAME/NAME.{pdf,png,svg}
+ *
+ * Reproducibility: a figure's work is split into independent jobs (streams,
+ * configurations), each with its own arithmetic table and data seeded from
+ * (seed, job); jobs run in parallel (OpenMP) and their rows are joined in job
+ * order, so the CSV is byte-identical whatever the number of threads. The
+ * date line honours SOURCE_DATE_EPOCH (reproducible-builds convention) so
+ * that whole files can be compared. */
+#ifndef GKA_FIGURE_H
+#define GKA_FIGURE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "gka_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum { GKA_TIER_QUICK = 0, GKA_TIER_FULL = 1 } gka_tier_t;
+
+enum { GKA_FMT_PDF = 1u << 0, GKA_FMT_PNG = 1u << 1, GKA_FMT_SVG = 1u << 2 };
+enum { GKA_FMT_ALL = GKA_FMT_PDF | GKA_FMT_PNG | GKA_FMT_SVG };
+
+typedef struct gka_figure_opts {
+    gka_tier_t tier;
+    uint64_t seed;
+    int threads;        /* OpenMP threads; 0: the runtime's default */
+    unsigned formats;   /* GKA_FMT_* bits; 0: CSV and script only */
+    int quiet;          /* no progress bar */
+    char out_dir[3072]; /* figures go to out_dir/NAME/ */
+    char keys_path[1024];  /* `trace`: keys from a .npy file ("" if none) */
+    char trace_path[1024]; /* `trace`: keys from a .safetensors file ("" if none) */
+} gka_figure_opts_t;
+
+/* Defaults: quick tier, seed 1, threads 0, all formats, out_dir "results". */
+gka_figure_opts_t gka_figure_opts_default(void);
+
+gka_status_t gka_tier_by_name(const char *name, gka_tier_t *out); /* "quick", "full" */
+const char *gka_tier_name(gka_tier_t tier);
+
+/* "pdf,png,svg" (any subset, any order), "all", or "none". */
+gka_status_t gka_formats_parse(const char *list, unsigned *out);
+/* Canonical comma list ("pdf,png,svg", "none") into buf. */
+const char *gka_formats_string(unsigned formats, char *buf, size_t size);
+
+/* Parse figure options from argv[0..argc) (after the figure name). Recognised:
+ * --quick, --full, --tier T, --seed S, --out DIR, --threads N, --formats L,
+ * --quiet, --keys F.npy, --trace F.safetensors. Unknown options, missing or
+ * malformed values: GKA_EINVAL with a message naming the option and value. */
+gka_status_t gka_figure_parse_options(int argc, char **argv, gka_figure_opts_t *opts);
+
+/* ------------------------------------------------------------------------ */
+/* CSV with metadata                                                         */
+/* ------------------------------------------------------------------------ */
+
+/* A growable text buffer; `status` is sticky (GKA_ENOMEM after a failed
+ * allocation, later appends are ignored). */
+typedef struct gka_strbuf {
+    char *data;
+    size_t len, cap;
+    gka_status_t status;
+} gka_strbuf_t;
+
+void gka_strbuf_init(gka_strbuf_t *b);
+void gka_strbuf_free(gka_strbuf_t *b);
+void gka_strbuf_printf(gka_strbuf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gka_strbuf_vprintf(gka_strbuf_t *b, const char *fmt, va_list ap);
+void gka_strbuf_append(gka_strbuf_t *b, const char *s, size_t n);
+
+/* A CSV under construction: metadata lines, one header line, rows. */
+typedef struct gka_csv {
+    gka_strbuf_t meta;
+    gka_strbuf_t body;
+    int ncols; /* columns in the header (0 before gka_csv_header) */
+} gka_csv_t;
+
+void gka_csv_init(gka_csv_t *c);
+void gka_csv_free(gka_csv_t *c);
+/* "# key: value" (the value must not contain a newline; it is cut there). */
+void gka_csv_meta(gka_csv_t *c, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The header, e.g. "solver,iteration,residual". */
+void gka_csv_header(gka_csv_t *c, const char *names);
+/* One row; the format has no newline. Numbers: %.17g or a fixed format. */
+void gka_csv_row(gka_csv_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append rows already formatted (a job's output, joined in job order). */
+void gka_csv_append_rows(gka_csv_t *c, const gka_strbuf_t *rows);
+/* Metadata common to every figure: figure, description, gka version, git
+ * commit, compiler, flags, build type, date (UTC), seed, tier, formats. */
+void gka_csv_standard_meta(gka_csv_t *c, const char *figure, const char *description,
+                           const gka_figure_opts_t *opts);
+/* Write metadata + body to `path` whole or not at all. */
+gka_status_t gka_csv_write(const gka_csv_t *c, const char *path);
+
+/* A CSV file read back (for tests and tools): metadata pairs, column names
+ * and cells as strings. */
+typedef struct gka_csv_doc {
+    size_t nmeta;
+    char **meta_key, **meta_value;
+    size_t ncols, nrows;
+    char **col;   /* ncols names */
+    char **cells; /* nrows * ncols, row-major */
+} gka_csv_doc_t;
+
+gka_status_t gka_csv_read(const char *path, gka_csv_doc_t *doc);
+void gka_csv_doc_free(gka_csv_doc_t *doc);
+const char *gka_csv_doc_meta(const gka_csv_doc_t *doc, const char *key); /* NULL if absent */
+long gka_csv_doc_column(const gka_csv_doc_t *doc, const char *name);      /* -1 if absent */
+const char *gka_csv_doc_cell(const gka_csv_doc_t *doc, size_t row, size_t col);
+double gka_csv_doc_num(const gka_csv_doc_t *doc, size_t row, size_t col); /* NaN if not a number */
+
+/* ------------------------------------------------------------------------ */
+/* Progress (stderr, only when enabled and a terminal)                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct gka_progress {
+    FILE *out;       /* NULL: silent */
+    char figure[48];
+    char step[64];
+    long total;
+    long done; /* updated atomically */
+    double t0, last;
+    int busy; /* one printer at a time */
+} gka_progress_t;
+
+/* Enabled only if `out` is a terminal and !quiet. */
+void gka_progress_start(gka_progress_t *p, FILE *out, int quiet, const char *figure, long total);
+/* Label of the current step, e.g. "bf16 chebyshev". Thread-safe enough:
+ * only for display. */
+void gka_progress_step(gka_progress_t *p, const char *step);
+/* n units of work done (thread-safe); redraws at most every 0.1 s. */
+void gka_progress_advance(gka_progress_t *p, long n);
+/* Erase the bar. */
+void gka_progress_finish(gka_progress_t *p);
+/* Wall-clock seconds (monotonic). */
+double gka_wall_seconds(void);
+
+/* ------------------------------------------------------------------------ */
+/* Figures                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct gka_figure gka_figure_t;
+
+/* Computes the figure's data: adds parameter metadata and rows to `csv`. */
+typedef gka_status_t (*gka_figure_run_fn)(const gka_figure_opts_t *opts, gka_progress_t *prog,
+                                          gka_csv_t *csv);
+/* Writes the plotting part of the gnuplot script (after the common preamble
+ * that sets terminal, output, separator and `data = "NAME.csv"`). */
+typedef void (*gka_figure_plot_fn)(FILE *gp, const gka_figure_opts_t *opts);
+
+struct gka_figure {
+    const char *name;
+    const char *summary;
+    gka_figure_run_fn run;
+    gka_figure_plot_fn plot;
+    double width_in, height_in; /* page size of the rendered plot, inches */
+};
+
+/* The registry, in display order. */
+const gka_figure_t *const *gka_figure_list(size_t *count);
+const gka_figure_t *gka_figure_find(const char *name); /* NULL if unknown */
+
+/* What one figure run did. */
+typedef struct gka_figure_result {
+    double elapsed_s;      /* compute + write + render */
+    double render_s;       /* gnuplot part */
+    int rendered;          /* formats actually rendered (GKA_FMT_* bits) */
+    char dir[3200];        /* OUT/NAME */
+    char csv_path[3300];
+} gka_figure_result_t;
+
+/* Run one figure: create OUT/NAME, compute, write CSV and script, render.
+ * If gnuplot is missing, the CSV and script are still written and the error
+ * (GKA_EUNSUP) says how to render them. */
+gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *opts,
+                            gka_progress_t *prog, gka_figure_result_t *res);
+
+/* Independent jobs in parallel: job(j, ctx, rows) appends its rows to its own
+ * buffer; buffers are joined into csv in job order. The first failing job (by
+ * index) decides the status. Stops early on SIGINT (GKA_EINTR). */
+typedef gka_status_t (*gka_figure_job_fn)(size_t job, void *ctx, gka_strbuf_t *rows);
+gka_status_t gka_figure_parallel(size_t njobs, gka_figure_job_fn job, void *ctx, gka_csv_t *csv);
+
+/* ------------------------------------------------------------------------ */
+/* gnuplot                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Write DIR/NAME.gp (common preamble + the figure's plot commands). */
+gka_status_t gka_gnuplot_write_script(const gka_figure_t *fig, const gka_figure_opts_t *opts,
+                                      const char *dir);
+/* Render DIR/NAME.gp to each requested format, each output written whole or
+ * not at all. The program is $GKA_GNUPLOT if set, else `gnuplot`. Missing
+ * program: GKA_EUNSUP with a message saying how to render by hand. */
+gka_status_t gka_gnuplot_render(const char *dir, const char *name, unsigned formats,
+                                int *rendered);
+
+/* Shared helpers for figures */
+/* Seed for an independent sub-stream: mixes (seed, a, b) (SplitMix64). */
+uint64_t gka_figure_seed(uint64_t seed, uint64_t a, uint64_t b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

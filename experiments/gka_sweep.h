@@ -1,0 +1,147 @@
+/* Sweeps: a grid of configurations (solver x format x accumulation x ridge x
+ * gate x keys x D x seed ...), expanded into cells, each cell one gka_run
+ * over a synthetic stream.
+ *
+ * Grid file (a small TOML subset, one `key = value` per line, `#` comments):
+ *
+ *     solver = ["chebyshev", "cg", "kalman"]
+ *     format = ["fp64", "bf16"]
+ *     ridge  = ["adaptive:0.02", "fixed:0.25"]
+ *     D = [32, 64]
+ *     T = 512
+ *     seed = [1, 2]
+ *     every = 64
+ *
+ * Axes (a scalar or a list; cells are the Cartesian product, the last axis
+ * below varying fastest): solver, variant, format, accum, mode, ridge, keys,
+ * gate, beta, D, T, iters, chunk, seed. Settings (scalars): every (a row
+ * every `every` tokens, and the last token), kappa_every (exact kappa every
+ * k tokens; 0: never), name. accum and mode apply to emulated formats
+ * (fp64 cells ignore them). A cell's parameters follow from its index
+ * alone, so every MPI rank expands the same grid and needs only indices.
+ *
+ * Output: OUT (one row per cell per reported token, the cell's parameters as
+ * columns), OUT.summary.csv (one row per cell), both in cell order and written
+ * whole at the end, and OUT.journal, to which each finished cell is appended
+ * as it completes; `--resume` skips the cells the journal records as done. */
+#ifndef GKA_SWEEP_H
+#define GKA_SWEEP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gka_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    GKA_SWEEP_AXIS_SOLVER,
+    GKA_SWEEP_AXIS_VARIANT,
+    GKA_SWEEP_AXIS_FORMAT,
+    GKA_SWEEP_AXIS_ACCUM,
+    GKA_SWEEP_AXIS_MODE,
+    GKA_SWEEP_AXIS_RIDGE,
+    GKA_SWEEP_AXIS_KEYS,
+    GKA_SWEEP_AXIS_GATE,
+    GKA_SWEEP_AXIS_BETA,
+    GKA_SWEEP_AXIS_D,
+    GKA_SWEEP_AXIS_T,
+    GKA_SWEEP_AXIS_ITERS,
+    GKA_SWEEP_AXIS_CHUNK,
+    GKA_SWEEP_AXIS_SEED,
+    GKA_SWEEP_NAXES
+};
+
+enum { GKA_SWEEP_VALUE_MAX = 64, GKA_SWEEP_VALUES_MAX = 256 };
+#define GKA_SWEEP_CELLS_MAX 1000000L
+
+typedef struct gka_sweep_axis {
+    size_t n;                                     /* >= 1 */
+    char value[GKA_SWEEP_VALUES_MAX][GKA_SWEEP_VALUE_MAX];
+} gka_sweep_axis_t;
+
+typedef struct gka_sweep_grid {
+    char name[GKA_SWEEP_VALUE_MAX];
+    gka_sweep_axis_t axis[GKA_SWEEP_NAXES];
+    long every;       /* report a row every `every` tokens (and the last) */
+    long kappa_every; /* exact kappa every k tokens; 0 never */
+    long ncells;
+    uint64_t hash;    /* FNV-1a of the expanded grid: a journal belongs to one grid */
+} gka_sweep_grid_t;
+
+/* Axis names as written in grid files and CSV headers. */
+const char *gka_sweep_axis_name(int axis);
+
+/* Parse a grid from text (`file` names it in messages, with the line number)
+ * and validate every value (unknown solver or format names, malformed
+ * ridge/keys/gate specs, D or T out of range). Unset axes get defaults:
+ * solver chebyshev, variant "", format fp64, accum wide, mode ne, ridge
+ * adaptive:0.02, keys iid, gate none, beta none, D 64, T 256, iters 30,
+ * chunk 0, seed 1; every 32, kappa_every 0. */
+gka_status_t gka_sweep_grid_parse(const char *text, const char *file, gka_sweep_grid_t *grid);
+
+/* Read and parse a grid file. */
+gka_status_t gka_sweep_grid_load(const char *path, gka_sweep_grid_t *grid);
+
+/* Value of `axis` in cell `cell` (0 <= cell < ncells). */
+const char *gka_sweep_cell_value(const gka_sweep_grid_t *grid, long cell, int axis);
+
+/* Relative cost estimate of a cell (for handing out expensive cells first). */
+double gka_sweep_cell_cost(const gka_sweep_grid_t *grid, long cell);
+
+/* CSV headers of the rows file and the summary file (no newline). */
+const char *gka_sweep_rows_header(void);
+const char *gka_sweep_summary_header(void);
+
+/* Run one cell. The result is a self-contained text block, the unit that
+ * MPI ranks send to rank 0 and that the journal stores:
+ *     @cell ID ok|failed
+ *     <one summary line>
+ *     <row lines ...>            (none for failed cells)
+ *     @end ID
+ * A failed cell (bad configuration, allocation failure, interrupted) is
+ * reported in its summary line with the reason; it never aborts the sweep.
+ * *block is malloc'ed; returns GKA_ENOMEM only if even that fails. */
+gka_status_t gka_sweep_run_cell(const gka_sweep_grid_t *grid, long cell, char **block);
+
+/* Parse a block: its cell id and whether it succeeded. GKA_EFORMAT if the
+ * block is not complete (e.g. a journal cut short by a crash). */
+gka_status_t gka_sweep_block_parse(const char *block, size_t len, long *cell, int *ok);
+
+/* ---- journal ------------------------------------------------------------- */
+
+typedef struct gka_sweep_results {
+    long ncells;
+    char **block; /* ncells entries; NULL where the cell has no result yet */
+} gka_sweep_results_t;
+
+gka_status_t gka_sweep_results_init(gka_sweep_results_t *res, long ncells);
+void gka_sweep_results_free(gka_sweep_results_t *res);
+/* Take ownership of a block (replacing an earlier one for the same cell). */
+gka_status_t gka_sweep_results_put(gka_sweep_results_t *res, char *block);
+
+/* Read journal `path` of `grid` into res, keeping successful cells only
+ * (failed ones are run again). A missing journal is empty. A journal written
+ * for another grid is an error naming both hashes. Truncated trailing
+ * blocks (a crash mid-write) are ignored. */
+gka_status_t gka_sweep_journal_read(const char *path, const gka_sweep_grid_t *grid,
+                                    gka_sweep_results_t *res);
+/* Append a block to the journal and flush it to disk (header written first
+ * if the file is new). */
+gka_status_t gka_sweep_journal_append(const char *path, const gka_sweep_grid_t *grid,
+                                      const char *block);
+
+/* Write OUT and OUT.summary.csv whole, in cell order, with metadata lines
+ * that depend only on the grid and the results (never on ranks, threads or
+ * timings, so outputs compare byte for byte). *missing receives the number
+ * of cells without a successful result (listed in the metadata). */
+gka_status_t gka_sweep_write_outputs(const char *out, const char *grid_file,
+                                     const gka_sweep_grid_t *grid,
+                                     const gka_sweep_results_t *res, long *missing);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

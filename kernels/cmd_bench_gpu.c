@@ -1,0 +1,438 @@
+/* gka bench gpu: check the GPU kernels against the CPU references, then time
+ * them (CUDA events, warm, median of --reps runs) and print a table with
+ * TFLOP/s and the fraction of the tensor-core floor. */
+#include "gka_cli.h"
+#include "gka_gpu_check.h"
+#include "gka_io.h"
+#include "gka_kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Measured on nvidia-h100-x1 (issue 6): dense bf16 matrix product, and the
+ * device-to-device copy counting bytes read plus written. */
+#define PEAK_TFLOPS 694.0
+#define COPY_TBS 3.0
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: gka bench gpu [--check-only | --time-only] [--quick] [--reps N]\n"
+            "                     [--seed S] [--csv FILE]\n"
+            "Checks forward, backward and decode against the CPU references (fp64 and the\n"
+            "emulated bf16 model), then times the shapes of issue 6. Exit 1 if a check fails.\n");
+}
+
+/* ---- checks -------------------------------------------------------------- */
+
+typedef struct {
+    int B, H, D, T, r;
+    gka_gpu_dtype_t dt;
+    int beta;
+    double gate_mu;
+    int emulate;
+} fwd_case_t;
+
+static int run_checks(uint64_t seed, int quick, FILE *csv) {
+    /* tolerances: bf16 operands (2^-8) in products of condition <= 51 */
+    const double tol_x = 2e-2, tol_hn = 5e-3, tol_hT = 1e-2, tol_dq = 3e-2, tol_dir = 5e-2;
+    const double tol_dec = 1e-4;
+    const fwd_case_t fc[] = {
+        {1, 2, 128, 100, 30, GKA_GPU_BF16, 1, 4.0, 1}, /* partial last chunk, emulator */
+        {2, 3, 128, 257, 30, GKA_GPU_BF16, 0, 4.0, 0},
+        {1, 2, 64, 130, 30, GKA_GPU_FP16, 1, 4.0, 0},
+        {2, 2, 64, 64, 30, GKA_GPU_FP32, 1, 1.0, 0},   /* strong decay */
+        {1, 1, 128, 1, 30, GKA_GPU_BF16, 1, 4.0, 0},   /* T = 1 */
+        {1, 4, 128, 200, 0, GKA_GPU_BF16, 1, 4.0, 0},  /* r = 0 */
+        {1, 2, 128, 600, 30, GKA_GPU_BF16, 1, 6.0, 0}, /* several chunks, slow decay */
+    };
+    const size_t nfc = quick ? 3 : sizeof fc / sizeof fc[0];
+    int fails = 0;
+    printf("# forward checks: relative norm error vs fp64 chunked reference (same r)\n");
+    printf("%-6s %3s %3s %4s %5s %3s %4s | %9s %9s | %9s %9s | %9s %9s | %s\n", "dtype", "B",
+           "H", "D", "T", "r", "beta", "x gpu", "x emu", "hn gpu", "hn emu", "HT gpu",
+           "HT emu", "result");
+    for (size_t i = 0; i < nfc; i++) {
+        const fwd_case_t *f = &fc[i];
+        gka_gpu_config_t c = {f->B, f->T, f->H, f->D, 64, f->r, 0.02, f->dt};
+        gka_gpu_fwd_check_t res;
+        gka_status_t st = gka_gpu_check_forward(&c, f->beta, f->gate_mu, seed + i, f->emulate, &res);
+        if (st) {
+            fprintf(stderr, "gka: forward check %zu: %s\n", i, gka_error_message());
+            fails++;
+            continue;
+        }
+        const int ok = res.finite && res.x_gpu < tol_x && res.hn_gpu < tol_hn && res.hT_gpu < tol_hT;
+        fails += !ok;
+        printf("%-6s %3d %3d %4d %5d %3d %4d | %9.2e %9.2e | %9.2e %9.2e | %9.2e %9.2e | %s%s\n",
+               gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->r, f->beta, res.x_gpu,
+               res.x_emu, res.hn_gpu, res.hn_emu, res.hT_gpu, res.hT_emu, ok ? "ok" : "FAIL",
+               res.finite ? "" : " (non-finite output)");
+        if (csv)
+            fprintf(csv, "check_fwd,%s,%d,%d,%d,%d,%d,%d,%.6e,%.6e,%.6e,%.6e,%.6e,%.6e,%d\n",
+                    gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->r, f->beta, res.x_gpu,
+                    res.x_emu, res.hn_gpu, res.hn_emu, res.hT_gpu, res.hT_emu, ok);
+    }
+    const fwd_case_t bc[] = {
+        {1, 2, 64, 150, 30, GKA_GPU_FP32, 1, 4.0, 0},
+        {1, 2, 128, 130, 30, GKA_GPU_BF16, 1, 4.0, 0},
+        {2, 1, 64, 200, 30, GKA_GPU_BF16, 0, 2.0, 0},
+    };
+    const size_t nbc = quick ? 1 : sizeof bc / sizeof bc[0];
+    printf("# backward checks: dq vs A^-1 dx (fp64); dk, dg, dbeta: directional derivative vs "
+           "central differences of the fp64 loss\n");
+    printf("%-6s %3s %3s %4s %5s %4s | %9s %9s %9s %9s | %s\n", "dtype", "B", "H", "D", "T",
+           "beta", "dq", "dk dir", "dg dir", "dbeta dir", "result");
+    for (size_t i = 0; i < nbc; i++) {
+        const fwd_case_t *f = &bc[i];
+        gka_gpu_config_t c = {f->B, f->T, f->H, f->D, 64, f->r, 0.02, f->dt};
+        gka_gpu_bwd_check_t res;
+        gka_status_t st = gka_gpu_check_backward(&c, f->beta, f->gate_mu, seed + 100 + i, &res);
+        if (st) {
+            fprintf(stderr, "gka: backward check %zu: %s\n", i, gka_error_message());
+            fails++;
+            continue;
+        }
+        const int ok = res.finite && res.dq < tol_dq && res.dk_dir < tol_dir &&
+                       res.dg_dir < tol_dir && (!f->beta || res.dbeta_dir < tol_dir);
+        fails += !ok;
+        printf("%-6s %3d %3d %4d %5d %4d | %9.2e %9.2e %9.2e %9.2e | %s%s   (dk: %.6e vs fd %.6e;"
+               " dg: %.6e vs fd %.6e)\n",
+               gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->beta, res.dq, res.dk_dir,
+               res.dg_dir, res.dbeta_dir, ok ? "ok" : "FAIL", res.finite ? "" : " (non-finite)",
+               res.an_dk, res.fd_dk, res.an_dg, res.fd_dg);
+        if (csv)
+            fprintf(csv, "check_bwd,%s,%d,%d,%d,%d,%d,%d,%.6e,%.6e,%.6e,%.6e,,,%d\n",
+                    gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->r, f->beta, res.dq,
+                    res.dk_dir, res.dg_dir, res.dbeta_dir, ok);
+    }
+    printf("# decode checks: vs fp64 decode step\n");
+    const struct {
+        int n, D;
+        gka_gpu_dtype_t dt;
+        int beta;
+    } dc[] = {{64, 128, GKA_GPU_FP32, 1}, {37, 64, GKA_GPU_FP32, 0}, {16, 128, GKA_GPU_BF16, 1}};
+    for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++) {
+        gka_gpu_dec_check_t res;
+        gka_status_t st =
+            gka_gpu_check_decode(dc[i].n, dc[i].D, 30, 0.02, dc[i].dt, dc[i].beta, seed + 200 + i, &res);
+        if (st) {
+            fprintf(stderr, "gka: decode check %zu: %s\n", i, gka_error_message());
+            fails++;
+            continue;
+        }
+        /* fp32 state and iterates: x to ~1e-6; bf16 output rounds x (2^-9) */
+        const double tx = dc[i].dt == GKA_GPU_BF16 ? 8e-3 : tol_dec;
+        const int ok = res.finite && res.x < tx && res.hn < tol_dec && res.state < tol_dec;
+        fails += !ok;
+        printf("decode n=%-5d D=%-4d %-5s beta=%d | x %9.2e  hn %9.2e  state %9.2e | %s\n",
+               dc[i].n, dc[i].D, gka_gpu_dtype_name(dc[i].dt), dc[i].beta, res.x, res.hn,
+               res.state, ok ? "ok" : "FAIL");
+        if (csv)
+            fprintf(csv, "check_dec,%s,%d,%d,%d,1,30,%d,%.6e,%.6e,%.6e,,,,%d\n",
+                    gka_gpu_dtype_name(dc[i].dt), dc[i].n, 1, dc[i].D, dc[i].beta, res.x, res.hn,
+                    res.state, ok);
+    }
+    return fails;
+}
+
+/* ---- timing -------------------------------------------------------------- */
+
+typedef struct {
+    gka_gpu_config_t c;
+    void *q, *k, *x, *dx, *dq, *dk, *ws, *bws;
+    float *g, *beta, *hn, *hT, *dg, *dbeta;
+} bench_t;
+
+static void bench_free(bench_t *b) {
+    void *p[] = {b->q, b->k, b->x, b->dx, b->dq, b->dk, b->ws, b->bws,
+                 b->g, b->beta, b->hn, b->hT, b->dg, b->dbeta};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) gka_gpu_free(p[i]);
+}
+
+/* Random device inputs (normalised rows; gates log sigmoid(N(4, 1))). */
+static gka_status_t fill_random(gka_gpu_dtype_t dt, void *dst, size_t n, size_t rowlen,
+                                uint64_t seed, int kind) {
+    float *h = malloc(n * sizeof(float));
+    void *tmp = malloc(n * 4);
+    if (!h || !tmp) {
+        free(h);
+        free(tmp);
+        return gka_error(GKA_ENOMEM, "bench: out of memory");
+    }
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++) { /* xorshift: fast, fresh per seed */
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        const double u = ((double)(s >> 11) + 0.5) * 0x1p-53;
+        const double z = (u - 0.5) * 3.4641016151377544; /* unit variance */
+        if (kind == 0) h[i] = (float)(z / sqrt((double)rowlen));
+        else if (kind == 1) h[i] = (float)-log1p(exp(-(4.0 + z)));
+        else h[i] = (float)(1.0 / (1.0 + exp(-z)));
+    }
+    gka_status_t st;
+    if (kind == 0) {
+        gka_gpu_from_float(dt, tmp, h, n);
+        st = gka_gpu_upload(dst, tmp, n * gka_gpu_dtype_size(dt));
+    } else {
+        st = gka_gpu_upload(dst, h, n * sizeof(float));
+    }
+    free(h);
+    free(tmp);
+    return st;
+}
+
+static gka_status_t bench_setup(bench_t *b, int B, int H, int D, int T, int r, int bwd,
+                                uint64_t seed) {
+    memset(b, 0, sizeof *b);
+    gka_gpu_config_t c = {B, T, H, D, 64, r, 0.02, GKA_GPU_BF16};
+    b->c = c;
+    gka_status_t st = gka_gpu_check_config(&c);
+    if (st) return st;
+    const size_t ntok = (size_t)B * (size_t)T * (size_t)H, nel = ntok * (size_t)D, es = 2;
+    const size_t nst = (size_t)B * (size_t)H * (size_t)D * (size_t)D;
+    if ((st = gka_gpu_alloc(&b->q, nel * es)) || (st = gka_gpu_alloc(&b->k, nel * es)) ||
+        (st = gka_gpu_alloc(&b->x, nel * es)) ||
+        (st = gka_gpu_alloc((void **)&b->g, ntok * 4)) ||
+        (st = gka_gpu_alloc((void **)&b->beta, ntok * 4)) ||
+        (st = gka_gpu_alloc((void **)&b->hn, ntok * 4)) ||
+        (st = gka_gpu_alloc((void **)&b->hT, nst * 4)) ||
+        (st = gka_gpu_alloc(&b->ws, gka_gpu_fwd_workspace_bytes(&c))))
+        return st;
+    if ((st = fill_random(c.dtype, b->q, nel, (size_t)D, seed, 0)) ||
+        (st = fill_random(c.dtype, b->k, nel, (size_t)D, seed + 1, 0)) ||
+        (st = fill_random(c.dtype, b->g, ntok, 1, seed + 2, 1)) ||
+        (st = fill_random(c.dtype, b->beta, ntok, 1, seed + 3, 2)))
+        return st;
+    if (bwd) {
+        if ((st = gka_gpu_alloc(&b->dx, nel * es)) || (st = gka_gpu_alloc(&b->dq, nel * es)) ||
+            (st = gka_gpu_alloc(&b->dk, nel * es)) ||
+            (st = gka_gpu_alloc((void **)&b->dg, ntok * 4)) ||
+            (st = gka_gpu_alloc((void **)&b->dbeta, ntok * 4)) ||
+            (st = gka_gpu_alloc(&b->bws, gka_gpu_bwd_workspace_bytes(&c))))
+            return st;
+        if ((st = fill_random(c.dtype, b->dx, nel, (size_t)D, seed + 4, 0))) return st;
+    }
+    return GKA_OK;
+}
+
+static gka_status_t run_fwd(bench_t *b) {
+    return gka_gpu_forward(&b->c, b->q, b->k, b->g, b->beta, b->x, b->hn, b->hT, b->ws, NULL);
+}
+static gka_status_t run_fwd_bwd(bench_t *b) {
+    gka_status_t st = run_fwd(b);
+    if (st) return st;
+    return gka_gpu_backward(&b->c, b->q, b->k, b->g, b->beta, b->x, b->hn, b->dx, b->dq, b->dk,
+                            b->dg, b->dbeta, b->ws, b->bws, NULL);
+}
+
+static int cmp_float(const void *a, const void *b) {
+    const float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median, min and max of reps timed runs after warm-up runs. */
+static gka_status_t time_it(gka_status_t (*fn)(bench_t *), bench_t *b, int reps, float *med,
+                            float *mn, float *mx) {
+    gka_gpu_timer_t *t = NULL;
+    gka_status_t st = gka_gpu_timer_create(&t);
+    float *ms = malloc((size_t)reps * sizeof(float));
+    if (!ms && !st) st = gka_error(GKA_ENOMEM, "bench: out of memory");
+    for (int i = 0; !st && i < 3; i++) st = fn(b);
+    if (!st) st = gka_gpu_sync();
+    for (int i = 0; !st && i < reps; i++) {
+        st = gka_gpu_timer_start(t);
+        if (!st) st = fn(b);
+        if (!st) st = gka_gpu_timer_stop(t, &ms[i]);
+    }
+    if (!st) {
+        qsort(ms, (size_t)reps, sizeof(float), cmp_float);
+        *med = ms[reps / 2];
+        *mn = ms[0];
+        *mx = ms[reps - 1];
+    }
+    free(ms);
+    gka_gpu_timer_destroy(t);
+    return st;
+}
+
+/* FLOPs of the iterations: per chunk, head and iteration 2 C D^2 + 4 C^2 D. */
+static double iter_flops(int B, int H, int D, int T, int r) {
+    const double NC = (double)((T + 63) / 64);
+    return NC * (double)B * (double)H * (double)r * (2.0 * 64 * D * D + 4.0 * 64 * 64 * D);
+}
+
+static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
+    const struct {
+        int B, H, D, T;
+        double target_ms, triton_ms;
+    } fs[] = {{1, 16, 128, 2048, 0.18, 0.53},  {1, 16, 128, 8192, 0.60, 1.19},
+              {1, 16, 128, 32768, 2.40, 3.64}, {4, 8, 128, 2048, 0, 0},
+              {4, 8, 128, 8192, 0, 0},         {1, 16, 64, 8192, 0, 0}};
+    const size_t nfs = quick ? 2 : sizeof fs / sizeof fs[0];
+    int fails = 0;
+    printf("# forward (bf16, a = 0.02, C = 64, beta on, gates log sigmoid(N(4,1))): chunk states"
+           " + norms + r iterations; CUDA events, median of %d warm runs\n", reps);
+    printf("%-8s %2s %3s %4s %6s %3s | %9s %9s %9s | %8s %9s %8s | %8s %8s\n", "kind", "B", "H",
+           "D", "T", "r", "ms med", "ms min", "ms max", "TFLOP/s", "floor ms", "floor %",
+           "target", "triton");
+    for (size_t i = 0; i < nfs; i++) {
+        for (int pass = 0; pass < 2; pass++) {
+            const int r = pass == 0 ? 30 : 0;
+            bench_t b;
+            float med = 0, mn = 0, mx = 0;
+            gka_status_t st = bench_setup(&b, fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, 0, seed + i);
+            if (!st) st = time_it(run_fwd, &b, reps, &med, &mn, &mx);
+            bench_free(&b);
+            if (st) {
+                fprintf(stderr, "gka: bench forward: %s\n", gka_error_message());
+                fails++;
+                continue;
+            }
+            const double fl = iter_flops(fs[i].B, fs[i].H, fs[i].D, fs[i].T, 30);
+            const double floor_ms = fl / (PEAK_TFLOPS * 1e12) * 1e3;
+            const double tf = r ? fl / ((double)med * 1e-3) / 1e12 : 0.0;
+            printf("%-8s %2d %3d %4d %6d %3d | %9.4f %9.4f %9.4f | %8.1f %9.4f %7.1f%% | %8.2f %8.2f\n",
+                   r ? "fwd" : "fwd r=0", fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, (double)med,
+                   (double)mn, (double)mx, tf, r ? floor_ms : 0.0,
+                   r ? 100.0 * floor_ms / (double)med : 0.0, r ? fs[i].target_ms : 0.0,
+                   r ? fs[i].triton_ms : 0.0);
+            if (csv)
+                fprintf(csv, "time_fwd,bf16,%d,%d,%d,%d,%d,,%.5f,%.5f,%.5f,%.3f,%.5f,,\n", fs[i].B,
+                        fs[i].H, fs[i].D, fs[i].T, r, (double)med, (double)mn, (double)mx, tf,
+                        floor_ms);
+        }
+    }
+    const struct {
+        int B, H, D, T;
+    } bs[] = {{4, 8, 128, 2048}, {4, 8, 128, 8192}, {1, 16, 128, 32768}};
+    const size_t nbs = quick ? 1 : sizeof bs / sizeof bs[0];
+    printf("# forward + backward (bf16, beta on): floor = 2 x iteration FLOPs at %.0f TFLOP/s\n",
+           PEAK_TFLOPS);
+    for (size_t i = 0; i < nbs; i++) {
+        bench_t b;
+        float med = 0, mn = 0, mx = 0;
+        gka_status_t st = bench_setup(&b, bs[i].B, bs[i].H, bs[i].D, bs[i].T, 30, 1, seed + 50 + i);
+        if (!st) st = time_it(run_fwd_bwd, &b, reps, &med, &mn, &mx);
+        bench_free(&b);
+        if (st) {
+            fprintf(stderr, "gka: bench fwd+bwd: %s\n", gka_error_message());
+            fails++;
+            continue;
+        }
+        const double fl = 2.0 * iter_flops(bs[i].B, bs[i].H, bs[i].D, bs[i].T, 30);
+        const double floor_ms = fl / (PEAK_TFLOPS * 1e12) * 1e3;
+        printf("%-8s %2d %3d %4d %6d %3d | %9.4f %9.4f %9.4f | %8.1f %9.4f %7.1f%% |\n", "fwd+bwd",
+               bs[i].B, bs[i].H, bs[i].D, bs[i].T, 30, (double)med, (double)mn, (double)mx,
+               fl / ((double)med * 1e-3) / 1e12, floor_ms, 100.0 * floor_ms / (double)med);
+        if (csv)
+            fprintf(csv, "time_fwdbwd,bf16,%d,%d,%d,%d,30,,%.5f,%.5f,%.5f,,%.5f,,\n", bs[i].B,
+                    bs[i].H, bs[i].D, bs[i].T, (double)med, (double)mn, (double)mx, floor_ms);
+    }
+    printf("# decode step (bf16 q/k/x, fp32 state, D = 128, r = 30): floor = state read + write"
+           " at %.1f TB/s\n", COPY_TBS);
+    const int dn[] = {64, 256, 1024, 4096};
+    for (size_t i = 0; i < sizeof dn / sizeof dn[0]; i++) {
+        const int n = dn[i], D = 128;
+        void *q = NULL, *k = NULL, *x = NULL;
+        float *g = NULL, *S = NULL, *hn = NULL;
+        gka_gpu_timer_t *t = NULL;
+        float ms[64];
+        const int nrep = reps < 64 ? reps : 64;
+        gka_status_t st = GKA_OK;
+        if ((st = gka_gpu_alloc(&q, (size_t)n * D * 2)) || (st = gka_gpu_alloc(&k, (size_t)n * D * 2)) ||
+            (st = gka_gpu_alloc(&x, (size_t)n * D * 2)) ||
+            (st = gka_gpu_alloc((void **)&g, (size_t)n * 4)) ||
+            (st = gka_gpu_alloc((void **)&hn, (size_t)n * 4)) ||
+            (st = gka_gpu_alloc((void **)&S, (size_t)n * D * D * 4)) ||
+            (st = fill_random(GKA_GPU_BF16, q, (size_t)n * D, D, seed + 70, 0)) ||
+            (st = fill_random(GKA_GPU_BF16, k, (size_t)n * D, D, seed + 71, 0)) ||
+            (st = fill_random(GKA_GPU_BF16, g, (size_t)n, 1, seed + 72, 1)) ||
+            (st = fill_random(GKA_GPU_FP32, S, (size_t)n * D * D, D, seed + 73, 0)) ||
+            (st = gka_gpu_timer_create(&t)))
+            goto dec_done;
+        for (int w = 0; w < 3 && !st; w++)
+            st = gka_gpu_decode(n, D, 30, 0.02, GKA_GPU_BF16, q, k, g, NULL, S, x, hn, NULL);
+        for (int rr = 0; rr < nrep && !st; rr++) {
+            st = gka_gpu_timer_start(t);
+            if (!st) st = gka_gpu_decode(n, D, 30, 0.02, GKA_GPU_BF16, q, k, g, NULL, S, x, hn, NULL);
+            if (!st) st = gka_gpu_timer_stop(t, &ms[rr]);
+        }
+    dec_done:
+        gka_gpu_timer_destroy(t);
+        gka_gpu_free(q); gka_gpu_free(k); gka_gpu_free(x);
+        gka_gpu_free(g); gka_gpu_free(S); gka_gpu_free(hn);
+        if (st) {
+            fprintf(stderr, "gka: bench decode: %s\n", gka_error_message());
+            fails++;
+            continue;
+        }
+        qsort(ms, (size_t)nrep, sizeof(float), cmp_float);
+        const double med = (double)ms[nrep / 2];
+        const double bytes = 2.0 * n * (double)D * D * 4.0;
+        const double floor_ms = bytes / (COPY_TBS * 1e12) * 1e3;
+        const double fl = (double)n * 30.0 * 2.0 * D * D;
+        printf("%-8s BxH=%-5d D=%-4d r=30 | %9.4f %9.4f %9.4f | %8.2f %9.4f %7.1f%% | (GB/s %.0f)\n",
+               "decode", n, D, med, (double)ms[0], (double)ms[nrep - 1], fl / (med * 1e-3) / 1e12,
+               floor_ms, 100.0 * floor_ms / med, bytes / (med * 1e-3) / 1e9);
+        if (csv)
+            fprintf(csv, "time_decode,bf16,%d,1,%d,1,30,,%.5f,%.5f,%.5f,,%.5f,,\n", n, D, med,
+                    (double)ms[0], (double)ms[nrep - 1], floor_ms);
+    }
+    return fails;
+}
+
+int gka_cmd_bench_gpu(int argc, char **argv) {
+    int check = 1, timing = 1, quick = 0;
+    long reps = 30;
+    uint64_t seed = 20261124;
+    const char *csv_path = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return GKA_EXIT_OK;
+        } else if (!strcmp(a, "--check-only")) {
+            timing = 0;
+        } else if (!strcmp(a, "--time-only")) {
+            check = 0;
+        } else if (!strcmp(a, "--quick")) {
+            quick = 1;
+        } else if (!strcmp(a, "--reps")) {
+            if (!(v = gka_cli_value(argc, argv, &i)) ||
+                gka_cli_parse_long(v, "--reps", 3, 1000, &reps))
+                return GKA_EXIT_USAGE;
+        } else if (!strcmp(a, "--seed")) {
+            if (!(v = gka_cli_value(argc, argv, &i)) || gka_cli_parse_u64(v, "--seed", &seed))
+                return GKA_EXIT_USAGE;
+        } else if (!strcmp(a, "--csv")) {
+            if (!(csv_path = gka_cli_value(argc, argv, &i))) return GKA_EXIT_USAGE;
+        } else {
+            usage(stderr);
+            return gka_cli_fail(GKA_EXIT_USAGE, "bench gpu: unknown option '%s'", a);
+        }
+    }
+    char name[256];
+    int sms = 0;
+    if (gka_gpu_info(name, sizeof name, &sms) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_FAIL, "bench gpu: %s", gka_error_message());
+    printf("# device: %s, %d SMs; seed %llu\n", name, sms, (unsigned long long)seed);
+    gka_outfile_t out;
+    FILE *csv = NULL;
+    if (csv_path) {
+        if (gka_outfile_open(&out, csv_path) != GKA_OK)
+            return gka_cli_fail(GKA_EXIT_FAIL, "bench gpu: %s", gka_error_message());
+        csv = out.fp;
+        fprintf(csv, "# gka bench gpu, device %s\nkind,dtype,B,H,D,T,r,beta,v1,v2,v3,v4,v5,v6,ok\n",
+                name);
+    }
+    int fails = 0;
+    if (check) fails += run_checks(seed, quick, csv);
+    if (timing) fails += run_timing(quick, (int)reps, seed, csv);
+    if (csv && gka_outfile_commit(&out) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_FAIL, "bench gpu: %s", gka_error_message());
+    if (fails) return gka_cli_fail(GKA_EXIT_FAIL, "bench gpu: %d check(s) or run(s) failed", fails);
+    return GKA_EXIT_OK;
+}

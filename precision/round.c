@@ -1,0 +1,201 @@
+/* Scalar rounding of a double (plus the sign of a discarded tail) to an
+ * emulated format. The reference implementation: simple, exact, checked
+ * against MPFR; the array fast paths (round_array.c) must agree with it. */
+#include "gka_precision.h"
+
+#include <math.h>
+#include <string.h>
+
+static const struct {
+    const char *name;
+    gka_round_mode_t mode;
+} mode_names[] = {
+    {"ne", GKA_RND_NE}, {"rne", GKA_RND_NE}, {"rn", GKA_RND_NE}, {"na", GKA_RND_NA},
+    {"rna", GKA_RND_NA}, {"nz", GKA_RND_NZ}, {"tp", GKA_RND_TP}, {"ru", GKA_RND_TP},
+    {"tn", GKA_RND_TN}, {"rd", GKA_RND_TN}, {"tz", GKA_RND_TZ}, {"rz", GKA_RND_TZ},
+    {"sp", GKA_RND_SP}, {"sr", GKA_RND_SP}, {"se", GKA_RND_SE}, {"od", GKA_RND_OD},
+    {"ro", GKA_RND_OD},
+};
+
+gka_status_t gka_round_mode_by_name(const char *name, gka_round_mode_t *out) {
+    if (!name || !out) return gka_error(GKA_EINVAL, "gka_round_mode_by_name: NULL argument");
+    for (size_t i = 0; i < sizeof mode_names / sizeof mode_names[0]; i++)
+        if (!strcmp(name, mode_names[i].name)) {
+            *out = mode_names[i].mode;
+            return GKA_OK;
+        }
+    /* chop / CPFloat numeric codes */
+    if (name[0] && (name[1] == '\0' || (name[0] == '-' && name[1] == '1' && !name[2]))) {
+        int code = name[0] == '-' ? -1 : name[0] - '0';
+        if (code >= GKA_RND_NA && code <= GKA_RND_OD) {
+            *out = (gka_round_mode_t)code;
+            return GKA_OK;
+        }
+    }
+    return gka_error(GKA_EINVAL,
+                     "unknown rounding mode '%s' (known: ne na nz tp tn tz sp se od, aliases "
+                     "rne rn rna ru rd rz sr ro, or chop codes -1..7)",
+                     name);
+}
+
+const char *gka_round_mode_name(gka_round_mode_t mode) {
+    switch (mode) {
+    case GKA_RND_NA: return "na";
+    case GKA_RND_NZ: return "nz";
+    case GKA_RND_NE: return "ne";
+    case GKA_RND_TP: return "tp";
+    case GKA_RND_TN: return "tn";
+    case GKA_RND_TZ: return "tz";
+    case GKA_RND_SP: return "sp";
+    case GKA_RND_SE: return "se";
+    case GKA_RND_OD: return "od";
+    }
+    return "?";
+}
+
+gka_rounding_t gka_rounding_default(const gka_format_t *format) {
+    gka_rounding_t r;
+    memset(&r, 0, sizeof r);
+    r.format = format ? *format : gka_fp64;
+    r.mode = GKA_RND_NE;
+    r.subnormals = 1;
+    r.saturate = 0;
+    return r;
+}
+
+/* Where the exact value lies between grid points M*2^q and (M+1)*2^q. */
+typedef enum { REL_EXACT, REL_BELOW_HALF, REL_HALF, REL_ABOVE_HALF } rel_t;
+
+static int is_stochastic(gka_round_mode_t mode) {
+    return mode == GKA_RND_SP || mode == GKA_RND_SE;
+}
+
+/* |result| > max: IEEE 754 overflow for the mode, or saturation. */
+static double overflow_result(int neg, gka_rounding_t *r) {
+    const gka_format_t *f = &r->format;
+    r->flags |= GKA_FLAG_OVERFLOW | GKA_FLAG_INEXACT;
+    double big = INFINITY;
+    if (r->saturate || r->mode == GKA_RND_TZ || r->mode == GKA_RND_OD ||
+        (r->mode == GKA_RND_TP && neg) || (r->mode == GKA_RND_TN && !neg))
+        big = f->max;
+    if (isinf(big) && !f->has_inf) {
+        r->flags |= GKA_FLAG_INVALID;
+        return neg ? -NAN : NAN;
+    }
+    return neg ? -big : big;
+}
+
+static double round_infinity(double x, gka_rounding_t *r) {
+    const gka_format_t *f = &r->format;
+    if (f->has_inf) return x;
+    if (r->saturate) {
+        r->flags |= GKA_FLAG_INEXACT;
+        return copysign(f->max, x);
+    }
+    r->flags |= GKA_FLAG_INVALID;
+    return copysign(NAN, x);
+}
+
+static uint64_t double_bits(double x) {
+    uint64_t b;
+    memcpy(&b, &x, sizeof b);
+    return b;
+}
+
+/* fp64: x is on the grid; the tail only matters for directed, odd and
+ * equal-probability stochastic rounding, which step one ulp toward it. */
+static double round_fp64_tail(double x, int tail_sign, uint64_t random, gka_rounding_t *r) {
+    if (tail_sign == 0) return x;
+    r->flags |= GKA_FLAG_INEXACT;
+    const double toward = tail_sign > 0 ? INFINITY : -INFINITY;
+    const int away_from_zero = (x == 0) || ((x > 0) == (tail_sign > 0));
+    int step = 0;
+    switch (r->mode) {
+    case GKA_RND_TP: step = tail_sign > 0; break;
+    case GKA_RND_TN: step = tail_sign < 0; break;
+    case GKA_RND_TZ: step = !away_from_zero; break;
+    case GKA_RND_OD: step = (double_bits(x) & 1u) == 0; break;
+    case GKA_RND_SE: step = (int)(random >> 63); break;
+    default: step = 0; break;
+    }
+    double y = step ? nextafter(x, toward) : x;
+    if (isinf(y)) return overflow_result(y < 0, r);
+    return y;
+}
+
+static int round_up(gka_round_mode_t mode, rel_t rel, int neg, double M, double p_up,
+                    uint64_t random) {
+    const int odd = ((uint64_t)M & 1u) != 0;
+    switch (mode) {
+    case GKA_RND_NE: return rel == REL_ABOVE_HALF || (rel == REL_HALF && odd);
+    case GKA_RND_NA: return rel == REL_ABOVE_HALF || rel == REL_HALF;
+    case GKA_RND_NZ: return rel == REL_ABOVE_HALF;
+    case GKA_RND_TP: return !neg;
+    case GKA_RND_TN: return neg;
+    case GKA_RND_TZ: return 0;
+    case GKA_RND_OD: return !odd;
+    case GKA_RND_SP: return (double)(random >> 11) * 0x1p-53 < p_up;
+    case GKA_RND_SE: return (int)(random >> 63);
+    }
+    return 0;
+}
+
+double gka_round_tail(double x, int tail_sign, gka_rounding_t *r) {
+    const gka_format_t *f = &r->format;
+    uint64_t random = 0;
+    if (is_stochastic(r->mode)) random = gka_philox_u64(r->seed, r->stream, r->counter++);
+    tail_sign = (tail_sign > 0) - (tail_sign < 0);
+    if (isnan(x)) return copysign(NAN, x);
+    if (isinf(x)) return round_infinity(x, r);
+    if (f->t >= 53) return round_fp64_tail(x, tail_sign, random, r);
+    if (x == 0 && tail_sign == 0) return x;
+
+    /* Work on the magnitude; ts is the tail's sign relative to |x|. */
+    int neg = x == 0 ? tail_sign < 0 : signbit(x) != 0;
+    const double ax = fabs(x);
+    const int ts = x == 0 ? 1 : (neg ? -tail_sign : tail_sign);
+    if (ax >= ldexp(1.0, f->emax + 2)) return overflow_result(neg, r);
+
+    const int e = ax == 0 ? f->emin : ilogb(ax);
+    int q = (e > f->emin ? e : f->emin) - f->t + 1; /* exponent of the grid spacing */
+    const double m = ldexp(ax, -q);                 /* exact: at most t integer bits */
+    double M = floor(m);
+    const double frac = m - M; /* exact */
+    double p_up = frac;        /* probability of rounding up in SP mode */
+    rel_t rel;
+    if (frac == 0) {
+        if (ts == 0) {
+            rel = REL_EXACT;
+        } else if (ts > 0) {
+            rel = REL_BELOW_HALF;
+        } else { /* just below the grid point M: step to its predecessor */
+            if (M == ldexp(1.0, f->t - 1) && e > f->emin) { /* binade edge: finer grid below */
+                M = 2 * M - 1;
+                q -= 1;
+            } else {
+                M -= 1;
+            }
+            rel = REL_ABOVE_HALF;
+            p_up = 1;
+        }
+    } else if (frac != 0.5) {
+        rel = frac < 0.5 ? REL_BELOW_HALF : REL_ABOVE_HALF;
+    } else {
+        rel = ts > 0 ? REL_ABOVE_HALF : (ts < 0 ? REL_BELOW_HALF : REL_HALF);
+    }
+
+    const int up = rel != REL_EXACT && round_up(r->mode, rel, neg, M, p_up, random);
+    double y = ldexp(M + up, q);
+    if (y > f->max) return overflow_result(neg, r);
+    if (rel != REL_EXACT) {
+        r->flags |= GKA_FLAG_INEXACT;
+        if (ax < f->min_normal || (ax == f->min_normal && ts < 0)) r->flags |= GKA_FLAG_UNDERFLOW;
+    }
+    if (!r->subnormals && y != 0 && y < f->min_normal) {
+        y = 0;
+        r->flags |= GKA_FLAG_FLUSHED | GKA_FLAG_UNDERFLOW | GKA_FLAG_INEXACT;
+    }
+    return neg ? -y : y;
+}
+
+double gka_round(double x, gka_rounding_t *r) { return gka_round_tail(x, 0, r); }

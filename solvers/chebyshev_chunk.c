@@ -1,0 +1,303 @@
+/* Chunk-form Chebyshev (SPEC 3): the C tokens of a chunk share the chunk start
+ * state H_0 and the chunk's keys, and each token's operator is applied as
+ *     A_c x = exp(G_c) H_0 x + K^T ((K x) o W_{:,c}) + lambda_c x,
+ * W_jc = exp(G_c - G_j) beta_j^2 (the decay mask times the write gate), with
+ * ||H_c||_F from the chunk norm formula; no D x D matrix is formed per token.
+ * The chunk start states come from a sequential scan over chunks.
+ *
+ * Arithmetic (mirroring the reference kernels): keys, queries and chunk states
+ * are values of A_state's format; log-gates, betas, the mask, the norm
+ * formula, the iterates and every product run in A_iter. The state update
+ * H_0' = exp(G_last) H_0 + K^T diag(W_{:,last}) K is one A_state dot of
+ * length n + 1 per entry (one rounding per entry per chunk under A_state's
+ * accumulation model), with the weighted keys W k first rounded to A_state
+ * (as a GPU casts them to bf16 for the tensor-core product). exp() is taken
+ * in double and rounded into A_iter. */
+#include "solver_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct gka_chebyshev_chunker {
+    gka_arith_t *As, *Ai;
+    int D, C, r;
+    gka_ridge_t ridge;
+    void *H0s, *H1s;    /* state and next state (As, D x D) */
+    void *E, *B;        /* As, D x (C+1): [H0_ij | K^T row i], [exp(G) | W k column j] */
+    void *H0i;          /* state in Ai */
+    void *Ki, *KTi;     /* keys in Ai: C x D and D x C */
+    void *W;            /* Ai, C x C: row c holds W_jc for j <= c */
+    void *S;            /* Ai, C x C: (k_i . k_j)^2 */
+    void *wq;           /* Ai, C: k_j^T H_0 k_j */
+    void *G, *b2, *eG;  /* Ai, C: cumulative log-gate, beta^2, exp(G_c) */
+    void *qi, *xi, *z, *tv, *y; /* Ai vectors: D, D, C, C, D */
+    void *h0n2, *hn, *lam, *a, *t1, *t2, *one, *two, *rv; /* Ai scalars */
+    double *kbuf, *ktbuf;       /* n x D, D x n doubles */
+    int cur;                    /* token of the chunk being solved (matvec) */
+};
+
+typedef gka_chebyshev_chunker_t chunker_t;
+
+static void **ck_ai_scalars(chunker_t *c, int *count) {
+    *count = 9;
+    return &c->h0n2;
+}
+
+void gka_chunker_destroy(chunker_t *c) {
+    if (!c) return;
+    gka_arith_t *As = c->As, *Ai = c->Ai;
+    const size_t D = (size_t)c->D, C = (size_t)c->C, DD = D * D;
+    if (c->H0s) As->free(As, c->H0s, DD);
+    if (c->H1s) As->free(As, c->H1s, DD);
+    if (c->E) As->free(As, c->E, D * (C + 1));
+    if (c->B) As->free(As, c->B, D * (C + 1));
+    const struct {
+        void *p;
+        size_t n;
+    } vi[] = {{c->H0i, DD}, {c->Ki, C * D}, {c->KTi, D * C}, {c->W, C * C}, {c->S, C * C},
+              {c->wq, C},   {c->G, C},      {c->b2, C},      {c->eG, C},    {c->qi, D},
+              {c->xi, D},   {c->z, C},      {c->tv, C},      {c->y, D}};
+    for (size_t i = 0; i < sizeof vi / sizeof vi[0]; i++)
+        if (vi[i].p) Ai->free(Ai, vi[i].p, vi[i].n);
+    int ns;
+    void **sc = ck_ai_scalars(c, &ns);
+    for (int i = 0; i < ns; i++) gka_sc_free(Ai, sc[i]);
+    free(c->kbuf);
+    free(c->ktbuf);
+    free(c);
+}
+
+gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith_t *A_iter,
+                                int D, int C, const gka_ridge_t *ridge, int r) {
+    if (!out || !A_state || !A_iter || !ridge)
+        return gka_error(GKA_EINVAL, "gka_chunker_create: NULL argument");
+    *out = NULL;
+    if (D < 1 || D > GKA_D_MAX)
+        return gka_error(GKA_EINVAL, "chunk form: D = %d out of range [1, %d]", D, GKA_D_MAX);
+    if (C < 1 || C > 4096)
+        return gka_error(GKA_EINVAL, "chunk form: chunk size %d out of range [1, 4096]", C);
+    if (r < 0) return gka_error(GKA_EINVAL, "chunk form: iterations %d < 0", r);
+    if (ridge->kind == GKA_RIDGE_DECAY)
+        return gka_error(GKA_EINVAL, "chunk form: ridge decay: is not supported (fixed or adaptive)");
+    if (!isfinite(ridge->value) || ridge->value < 0.0)
+        return gka_error(GKA_EINVAL, "chunk form: ridge value %g invalid", ridge->value);
+    chunker_t *c = calloc(1, sizeof *c);
+    if (!c) return gka_error(GKA_ENOMEM, "chunk form: out of memory");
+    c->As = A_state;
+    c->Ai = A_iter;
+    c->D = D;
+    c->C = C;
+    c->r = r;
+    c->ridge = *ridge;
+    gka_arith_t *As = A_state, *Ai = A_iter;
+    const size_t d = (size_t)D, n = (size_t)C, DD = d * d;
+    int ok = (c->H0s = As->alloc(As, DD)) && (c->H1s = As->alloc(As, DD)) &&
+             (c->E = As->alloc(As, d * (n + 1))) && (c->B = As->alloc(As, d * (n + 1))) &&
+             (c->H0i = Ai->alloc(Ai, DD)) && (c->Ki = Ai->alloc(Ai, n * d)) &&
+             (c->KTi = Ai->alloc(Ai, d * n)) && (c->W = Ai->alloc(Ai, n * n)) &&
+             (c->S = Ai->alloc(Ai, n * n)) && (c->wq = Ai->alloc(Ai, n)) &&
+             (c->G = Ai->alloc(Ai, n)) && (c->b2 = Ai->alloc(Ai, n)) &&
+             (c->eG = Ai->alloc(Ai, n)) && (c->qi = Ai->alloc(Ai, d)) &&
+             (c->xi = Ai->alloc(Ai, d)) && (c->z = Ai->alloc(Ai, n)) &&
+             (c->tv = Ai->alloc(Ai, n)) && (c->y = Ai->alloc(Ai, d)) &&
+             (c->kbuf = malloc(n * d * sizeof(double))) &&
+             (c->ktbuf = malloc(n * d * sizeof(double)));
+    int ns;
+    void **sc = ck_ai_scalars(c, &ns);
+    for (int i = 0; ok && i < ns; i++) ok = (sc[i] = Ai->alloc(Ai, 1)) != NULL;
+    if (!ok) {
+        gka_chunker_destroy(c);
+        return gka_error(GKA_ENOMEM, "chunk form: out of memory (D = %d, C = %d)", D, C);
+    }
+    Ai->set_d(Ai, c->one, 1.0);
+    Ai->set_d(Ai, c->two, 2.0);
+    Ai->set_d(Ai, c->rv, ridge->value);
+    *out = c;
+    return GKA_OK;
+}
+
+void gka_chunker_state(const chunker_t *c, double *H) {
+    c->As->to_double(c->As, H, c->H0s, (size_t)c->D * (size_t)c->D);
+}
+
+#define AEL(A, x, i) GKA_ELEM(A, x, i)
+
+/* y = A_c x for token c->cur of the chunk. */
+static void chunk_matvec(void *ctx, const void *x, void *y) {
+    chunker_t *c = ctx;
+    gka_arith_t *Ai = c->Ai;
+    const size_t d = (size_t)c->D, n = (size_t)c->C, m = (size_t)c->cur + 1;
+    Ai->gemv(Ai, d, d, AEL(Ai, c->eG, c->cur), c->H0i, x, NULL, y); /* exp(G_c) H_0 x */
+    for (size_t j = 0; j < m; j++) {                              /* z = (K x) o W_c */
+        Ai->dot(Ai, AEL(Ai, c->z, j), d, AEL(Ai, c->Ki, j * d), x);
+        Ai->mul(Ai, AEL(Ai, c->z, j), AEL(Ai, c->z, j), AEL(Ai, c->W, (size_t)c->cur * n + j));
+    }
+    for (size_t i = 0; i < d; i++) { /* y += K^T z */
+        Ai->dot(Ai, c->t1, m, AEL(Ai, c->KTi, i * n), c->z);
+        Ai->add(Ai, AEL(Ai, y, i), AEL(Ai, y, i), c->t1);
+    }
+    Ai->axpy(Ai, d, c->lam, x, y);
+}
+
+/* Rounded inputs of the chunk: keys through A_state into A_iter, gates. */
+static void load_chunk(chunker_t *c, int n, const double *k, const double *g, const double *beta,
+                       double *k_used, double *g_used, double *beta_used) {
+    gka_arith_t *As = c->As, *Ai = c->Ai;
+    const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n;
+    /* keys: round to the state format (staged in E's storage row by row) */
+    for (size_t j = 0; j < nn; j++) {
+        As->from_double(As, c->E, k + j * d, d);
+        As->to_double(As, c->kbuf + j * d, c->E, d);
+    }
+    if (k_used) memcpy(k_used, c->kbuf, nn * d * sizeof(double));
+    Ai->from_double(Ai, c->Ki, c->kbuf, nn * d);
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < C; j++) c->ktbuf[i * C + j] = j < nn ? c->kbuf[j * d + i] : 0.0;
+    Ai->from_double(Ai, c->KTi, c->ktbuf, d * C);
+    for (size_t j = 0; j < nn; j++) { /* cumulative log-gate and beta^2 */
+        Ai->set_d(Ai, c->t1, g ? g[j] : 0.0);
+        if (g_used) g_used[j] = Ai->get_d(Ai, c->t1);
+        if (j == 0) Ai->copy(Ai, AEL(Ai, c->G, 0), c->t1, 1);
+        else Ai->add(Ai, AEL(Ai, c->G, j), AEL(Ai, c->G, j - 1), c->t1);
+        Ai->set_d(Ai, c->t2, beta ? beta[j] : 1.0);
+        if (beta_used) beta_used[j] = Ai->get_d(Ai, c->t2);
+        Ai->mul(Ai, AEL(Ai, c->b2, j), c->t2, c->t2);
+        Ai->set_d(Ai, AEL(Ai, c->eG, j), exp(Ai->get_d(Ai, AEL(Ai, c->G, j))));
+    }
+}
+
+/* W_jc = exp(G_c - G_j) beta_j^2, S_ij = (k_i.k_j)^2, wq_j = k_j^T H_0 k_j,
+ * h0n2 = ||H_0||_F^2. */
+static void chunk_tables(chunker_t *c, int n) {
+    gka_arith_t *Ai = c->Ai;
+    const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n;
+    for (size_t cc = 0; cc < nn; cc++)
+        for (size_t j = 0; j <= cc; j++) {
+            void *w = AEL(Ai, c->W, cc * C + j);
+            Ai->sub(Ai, c->t1, AEL(Ai, c->G, cc), AEL(Ai, c->G, j));
+            Ai->set_d(Ai, w, exp(Ai->get_d(Ai, c->t1)));
+            Ai->mul(Ai, w, w, AEL(Ai, c->b2, j));
+        }
+    for (size_t i = 0; i < nn; i++)
+        for (size_t j = 0; j < nn; j++) {
+            void *s = AEL(Ai, c->S, i * C + j);
+            Ai->dot(Ai, s, d, AEL(Ai, c->Ki, i * d), AEL(Ai, c->Ki, j * d));
+            Ai->mul(Ai, s, s, s);
+        }
+    for (size_t j = 0; j < nn; j++) {
+        Ai->gemv(Ai, d, d, c->one, c->H0i, AEL(Ai, c->Ki, j * d), NULL, c->y);
+        Ai->dot(Ai, AEL(Ai, c->wq, j), d, AEL(Ai, c->Ki, j * d), c->y);
+    }
+    Ai->dot(Ai, c->h0n2, d * d, c->H0i, c->H0i);
+}
+
+/* ||H_c||_F and lambda_c for token cc by the chunk norm formula. */
+static void chunk_norm(chunker_t *c, size_t cc) {
+    gka_arith_t *Ai = c->Ai;
+    const size_t C = (size_t)c->C, m = cc + 1;
+    const void *eg = AEL(Ai, c->eG, cc), *wrow = AEL(Ai, c->W, cc * C);
+    Ai->mul(Ai, c->hn, eg, eg);
+    Ai->mul(Ai, c->hn, c->hn, c->h0n2); /* exp(2G) ||H_0||^2 */
+    Ai->dot(Ai, c->t1, m, wrow, c->wq);
+    Ai->mul(Ai, c->t1, c->t1, eg);
+    Ai->mul(Ai, c->t1, c->t1, c->two); /* 2 exp(G) sum_j W_jc k_j^T H_0 k_j */
+    Ai->add(Ai, c->hn, c->hn, c->t1);
+    for (size_t i = 0; i < m; i++) Ai->dot(Ai, AEL(Ai, c->tv, i), m, AEL(Ai, c->S, i * C), wrow);
+    Ai->dot(Ai, c->t1, m, wrow, c->tv); /* sum_ij W_ic W_jc (k_i.k_j)^2 */
+    Ai->add(Ai, c->hn, c->hn, c->t1);
+    Ai->sqrt(Ai, c->hn, c->hn);
+    if (c->ridge.kind == GKA_RIDGE_ADAPTIVE) Ai->mul(Ai, c->lam, c->rv, c->hn);
+    else Ai->copy(Ai, c->lam, c->rv, 1);
+}
+
+/* H_0 <- exp(G_last) H_0 + sum_j W_{j,last} k_j k_j^T, one As dot per entry. */
+static void chunk_advance(chunker_t *c, int n) {
+    gka_arith_t *As = c->As, *Ai = c->Ai;
+    const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n, last = nn - 1, w1 = C + 1;
+    for (size_t i = 0; i < d; i++) /* E row i = [., k_0i .. k_{n-1,i}] */
+        As->from_double(As, AEL(As, c->E, i * w1 + 1), c->ktbuf + i * C, nn);
+    for (size_t j = 0; j < d; j++) { /* B row j = [exp(G_last), W_{l,last} k_lj] */
+        As->set_d(As, AEL(As, c->B, j * w1), Ai->get_d(Ai, AEL(Ai, c->eG, last)));
+        for (size_t l = 0; l < nn; l++) {
+            Ai->mul(Ai, c->t1, AEL(Ai, c->W, last * C + l), AEL(Ai, c->KTi, j * C + l));
+            As->set_d(As, AEL(As, c->B, j * w1 + 1 + l), Ai->get_d(Ai, c->t1));
+        }
+    }
+    for (size_t i = 0; i < d; i++)
+        for (size_t j = 0; j < d; j++) {
+            As->copy(As, AEL(As, c->E, i * w1), AEL(As, c->H0s, i * d + j), 1);
+            As->dot(As, AEL(As, c->H1s, i * d + j), nn + 1, AEL(As, c->E, i * w1),
+                    AEL(As, c->B, j * w1));
+        }
+    void *t = c->H0s;
+    c->H0s = c->H1s;
+    c->H1s = t;
+    double *buf = malloc(d * sizeof(double));
+    for (size_t i = 0; buf && i < d; i++) { /* state into A_iter, row by row */
+        As->to_double(As, buf, AEL(As, c->H0s, i * d), d);
+        Ai->from_double(Ai, AEL(Ai, c->H0i, i * d), buf, d);
+    }
+    free(buf);
+}
+
+gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double *k,
+                             const double *g, const double *beta, double *x, double *hnorm,
+                             double *lambda, gka_reason_t *reasons, double *q_used,
+                             double *k_used, double *g_used, double *beta_used) {
+    if (!c || !q || !k || !x) return gka_error(GKA_EINVAL, "gka_chunker_run: NULL argument");
+    if (n < 1 || n > c->C)
+        return gka_error(GKA_EINVAL, "chunk form: %d tokens in a chunk of %d", n, c->C);
+    for (int j = 0; g && j < n; j++)
+        if (!(g[j] <= 0.0))
+            return gka_error(GKA_EINVAL, "chunk form: log-gate g[%d] = %g must be <= 0", j, g[j]);
+    gka_arith_t *As = c->As, *Ai = c->Ai;
+    const size_t d = (size_t)c->D;
+    load_chunk(c, n, k, g, beta, k_used, g_used, beta_used);
+    chunk_tables(c, n);
+    for (int cc = 0; cc < n; cc++) {
+        /* q through the input format into the iterate arithmetic */
+        As->from_double(As, c->E, q + (size_t)cc * d, d);
+        As->to_double(As, c->kbuf, c->E, d); /* kbuf reused: keys are in Ki now */
+        if (q_used) memcpy(q_used + (size_t)cc * d, c->kbuf, d * sizeof(double));
+        Ai->from_double(Ai, c->qi, c->kbuf, d);
+        chunk_norm(c, (size_t)cc);
+        c->cur = cc;
+        int iters;
+        gka_reason_t reason;
+        gka_status_t st = gka_chebyshev_solve(Ai, c->D, chunk_matvec, c, c->qi, c->lam, c->hn,
+                                              c->r, 0.0, NULL, c->xi, NULL, NULL, NULL, &iters,
+                                              &reason);
+        if (st) return st;
+        Ai->to_double(Ai, x + (size_t)cc * d, c->xi, d);
+        if (hnorm) hnorm[cc] = Ai->get_d(Ai, c->hn);
+        if (lambda) lambda[cc] = Ai->get_d(Ai, c->lam);
+        if (reasons) reasons[cc] = reason;
+    }
+    chunk_advance(c, n);
+    return GKA_OK;
+}
+
+gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, int D, long T,
+                                   int C, const double *q, const double *k, const double *g,
+                                   const double *beta, double a, int r, double *x,
+                                   double *hnorm, double *H_final) {
+    if (!q || !k || !x) return gka_error(GKA_EINVAL, "gka_chebyshev_chunked: NULL q, k or x");
+    if (T < 1 || T > 10000000L)
+        return gka_error(GKA_EINVAL, "gka_chebyshev_chunked: T = %ld out of range [1, 1e7]", T);
+    if (!(isfinite(a) && a > 0.0))
+        return gka_error(GKA_EINVAL, "gka_chebyshev_chunked: ridge ratio a = %g must be > 0", a);
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, a};
+    chunker_t *c;
+    gka_status_t st = gka_chunker_create(&c, A_state, A_iter, D, C, &ridge, r);
+    if (st) return st;
+    const size_t d = (size_t)D;
+    for (long t0 = 0; t0 < T && !st; t0 += C) {
+        const int n = (int)(T - t0 < C ? T - t0 : C);
+        const size_t o = (size_t)t0;
+        st = gka_chunker_run(c, n, q + o * d, k + o * d, g ? g + o : NULL, beta ? beta + o : NULL,
+                             x + o * d, hnorm ? hnorm + o : NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+    }
+    if (!st && H_final) gka_chunker_state(c, H_final);
+    gka_chunker_destroy(c);
+    return st;
+}

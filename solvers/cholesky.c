@@ -1,0 +1,124 @@
+/* Direct solve by Cholesky factorisation of H_t + lambda_t I in the studied
+ * arithmetic (row-oriented, dot-product form: every inner product runs under
+ * the table's accumulation model), then forward and back substitution. A
+ * pivot <= 0 (or NaN) stops the factorisation with reason LOST_PD and x = 0. */
+#include "solver_internal.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    void *M;  /* D x D: A, overwritten by L in its lower triangle */
+    void *Lt; /* D x D: L^T, so back substitution reads rows */
+    void *y, *t, *piv;
+} chol_work_t;
+
+static void chol_destroy(gka_solver_t *s) {
+    chol_work_t *w = s->priv;
+    if (!w) return;
+    gka_arith_t *A = s->A;
+    const size_t n = (size_t)s->D;
+    if (w->M) A->free(A, w->M, n * n);
+    if (w->Lt) A->free(A, w->Lt, n * n);
+    if (w->y) A->free(A, w->y, n);
+    gka_sc_free(A, w->t);
+    gka_sc_free(A, w->piv);
+    free(w);
+    s->priv = NULL;
+}
+
+static gka_status_t chol_create(gka_solver_t *s) {
+    gka_arith_t *A = s->A;
+    const size_t n = (size_t)s->D;
+    chol_work_t *w = calloc(1, sizeof *w);
+    s->priv = w;
+    if (!w) return gka_error(GKA_ENOMEM, "cholesky: out of memory");
+    w->M = A->alloc(A, n * n);
+    w->Lt = A->alloc(A, n * n);
+    w->y = A->alloc(A, n);
+    w->t = gka_sc_new(A, 0.0);
+    w->piv = gka_sc_new(A, 0.0);
+    if (!w->M || !w->Lt || !w->y || !w->t || !w->piv)
+        return gka_error(GKA_ENOMEM, "cholesky: out of memory (D = %d)", s->D);
+    return GKA_OK;
+}
+
+#define EL(A, M, n, i, j) GKA_ELEM(A, M, (size_t)(i) * (n) + (size_t)(j))
+
+/* s_ij = M_ij - sum_{k<j} L_ik L_jk */
+static void reduced_entry(gka_arith_t *A, void *M, size_t n, size_t i, size_t j, void *t) {
+    if (j == 0) {
+        A->copy(A, t, EL(A, M, n, i, j), 1);
+        return;
+    }
+    A->dot(A, t, j, EL(A, M, n, i, 0), EL(A, M, n, j, 0));
+    A->sub(A, t, EL(A, M, n, i, j), t);
+}
+
+/* M = L L^T in place (lower triangle); 0 on success, else the failing pivot + 1. */
+static size_t factor(gka_arith_t *A, void *M, size_t n, void *t) {
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < i; j++) {
+            reduced_entry(A, M, n, i, j, t);
+            A->div(A, EL(A, M, n, i, j), t, EL(A, M, n, j, j));
+        }
+        reduced_entry(A, M, n, i, i, t);
+        if (!(A->get_d(A, t) > 0.0)) return i + 1;
+        A->sqrt(A, EL(A, M, n, i, i), t);
+    }
+    return 0;
+}
+
+/* Solve L L^T x = q using L (lower of M) and its transpose Lt. */
+static void substitute(gka_arith_t *A, const void *M, void *Lt, size_t n, const void *q,
+                       void *y, void *x, void *t) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j <= i; j++)
+            A->copy(A, EL(A, Lt, n, j, i), GKA_CELEM(A, M, i * n + j), 1);
+    for (size_t i = 0; i < n; i++) { /* L y = q */
+        A->copy(A, t, GKA_CELEM(A, q, i), 1);
+        if (i > 0) {
+            A->dot(A, GKA_ELEM(A, y, i), i, GKA_CELEM(A, M, i * n), y);
+            A->sub(A, t, t, GKA_ELEM(A, y, i));
+        }
+        A->div(A, GKA_ELEM(A, y, i), t, GKA_CELEM(A, M, i * n + i));
+    }
+    for (size_t ii = n; ii-- > 0;) { /* L^T x = y */
+        A->copy(A, t, GKA_ELEM(A, y, ii), 1);
+        if (ii + 1 < n) {
+            A->dot(A, GKA_ELEM(A, x, ii), n - ii - 1, EL(A, Lt, n, ii, ii + 1),
+                   GKA_ELEM(A, x, ii + 1));
+            A->sub(A, t, t, GKA_ELEM(A, x, ii));
+        }
+        A->div(A, GKA_ELEM(A, x, ii), t, EL(A, Lt, n, ii, ii));
+    }
+}
+
+static gka_status_t chol_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
+                               gka_solve_info_t *info) {
+    gka_arith_t *A = s->A;
+    chol_work_t *w = s->priv;
+    const size_t n = (size_t)s->D;
+    A->copy(A, w->M, st->H, n * n);
+    for (size_t i = 0; i < n; i++) A->add(A, EL(A, w->M, n, i, i), EL(A, w->M, n, i, i), st->lambda);
+    size_t bad = factor(A, w->M, n, w->t);
+    if (bad) {
+        const double p = A->get_d(A, w->t);
+        for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+        info->reason = isnan(p) ? GKA_REASON_NAN : GKA_REASON_LOST_PD;
+        return GKA_OK;
+    }
+    substitute(A, w->M, w->Lt, n, st->q, w->y, x, w->t);
+    info->reason = GKA_REASON_CONVERGED;
+    gka_solver_hist_push(s, st, x);
+    return GKA_OK;
+}
+
+const gka_solver_ops_t gka_solver_cholesky_ops = {
+    .name = "cholesky",
+    .summary = "direct: Cholesky of H + lambda I in the studied arithmetic",
+    .variants = "",
+    .iterative = 0,
+    .create = chol_create,
+    .destroy = chol_destroy,
+    .solve = chol_solve,
+};

@@ -1,0 +1,154 @@
+/* Gradient descent with step 2/(L + mu) and Nesterov's accelerated gradient
+ * with step 1/L and momentum (sqrt L - sqrt mu)/(sqrt L + sqrt mu), the
+ * optimal fixed parameters for the spectrum bounds mu = lambda_t,
+ * L = ||H_t||_F + lambda_t of SPEC 2. All scalars in the studied arithmetic. */
+#include "solver_internal.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    void *y, *xp, *res, *d;
+    void *L, *step, *nstep, *mom, *sl, *sm, *t, *zero, *one, *mone, *two;
+    double *buf;
+} gd_work_t;
+
+enum { GD_NVEC = 4, GD_NSCAL = 11 };
+
+static void gd_destroy(gka_solver_t *s) {
+    gd_work_t *w = s->priv;
+    if (!w) return;
+    gka_arith_t *A = s->A;
+    void *vecs[GD_NVEC] = {w->y, w->xp, w->res, w->d};
+    for (int i = 0; i < GD_NVEC; i++)
+        if (vecs[i]) A->free(A, vecs[i], (size_t)s->D);
+    void *sc[GD_NSCAL] = {w->L, w->step, w->nstep, w->mom, w->sl, w->sm,
+                          w->t, w->zero, w->one, w->mone, w->two};
+    for (int i = 0; i < GD_NSCAL; i++) gka_sc_free(A, sc[i]);
+    free(w->buf);
+    free(w);
+    s->priv = NULL;
+}
+
+static gka_status_t gd_create(gka_solver_t *s) {
+    gka_arith_t *A = s->A;
+    const size_t n = (size_t)s->D;
+    gd_work_t *w = calloc(1, sizeof *w);
+    s->priv = w;
+    if (!w) return gka_error(GKA_ENOMEM, "gd: out of memory");
+    w->y = A->alloc(A, n);
+    w->xp = A->alloc(A, n);
+    w->res = A->alloc(A, n);
+    w->d = A->alloc(A, n);
+    void **sc[GD_NSCAL] = {&w->L, &w->step, &w->nstep, &w->mom, &w->sl, &w->sm,
+                           &w->t, &w->zero, &w->one, &w->mone, &w->two};
+    const double init[GD_NSCAL] = {0, 0, 0, 0, 0, 0, 0, 0.0, 1.0, -1.0, 2.0};
+    int ok = w->y && w->xp && w->res && w->d;
+    for (int i = 0; i < GD_NSCAL; i++) ok &= (*sc[i] = gka_sc_new(A, init[i])) != NULL;
+    w->buf = malloc(n * sizeof(double));
+    if (!ok || !w->buf) return gka_error(GKA_ENOMEM, "gd: out of memory (D = %d)", s->D);
+    return GKA_OK;
+}
+
+static double norm64(gka_arith_t *A, const void *v, double *buf, size_t n) {
+    A->to_double(A, buf, v, n);
+    double t = 0.0;
+    for (size_t i = 0; i < n; i++) t += buf[i] * buf[i];
+    return sqrt(t);
+}
+
+/* Residual monitor: sets the reason and returns 1 when the iteration must stop. */
+static int gd_stop(gka_arith_t *A, gd_work_t *w, size_t n, double qscale, double tol,
+                   gka_solve_info_t *info) {
+    const double rn = norm64(A, w->res, w->buf, n);
+    if (isnan(rn)) info->reason = GKA_REASON_NAN;
+    else if (tol > 0.0 && rn <= tol * qscale) info->reason = GKA_REASON_CONVERGED;
+    else if (rn > GKA_SOLVER_DTOL * qscale) info->reason = GKA_REASON_DIVERGED;
+    else return 0;
+    return 1;
+}
+
+/* Start: x = 0 or the previous solution; x_prev = x. */
+static void gd_start(gka_solver_t *s, gd_work_t *w, void *x) {
+    gka_arith_t *A = s->A;
+    const size_t n = (size_t)s->D;
+    if (s->opts.warm && s->tokens > 0) A->copy(A, x, s->x_prev, n);
+    else
+        for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+    A->copy(A, w->xp, x, n);
+}
+
+static gka_status_t gd_solve_impl(gka_solver_t *s, const gka_stream_t *st, void *x,
+                                  gka_solve_info_t *info, int accelerated) {
+    gka_arith_t *A = s->A;
+    gd_work_t *w = s->priv;
+    const size_t n = (size_t)s->D;
+    A->add(A, w->L, st->hnorm, st->lambda);
+    if (accelerated) {
+        A->div(A, w->step, w->one, w->L);
+        A->sqrt(A, w->sl, w->L);
+        A->sqrt(A, w->sm, st->lambda);
+        A->sub(A, w->mom, w->sl, w->sm);
+        A->add(A, w->t, w->sl, w->sm);
+        A->div(A, w->mom, w->mom, w->t);
+    } else {
+        A->add(A, w->t, w->L, st->lambda);
+        A->div(A, w->step, w->two, w->t);
+    }
+    A->sub(A, w->nstep, w->zero, w->step);
+    gd_start(s, w, x);
+    gka_solver_hist_push(s, st, x);
+    const double step = A->get_d(A, w->step);
+    if (!(isfinite(step) && step > 0.0)) {
+        info->reason = isnan(step) ? GKA_REASON_NAN : GKA_REASON_BREAKDOWN;
+        return GKA_OK;
+    }
+    const double qn = norm64(A, st->q, w->buf, n), qscale = qn > 0.0 ? qn : 1.0;
+    info->reason = GKA_REASON_ITERATION_LIMIT;
+    for (int i = 1; i <= s->opts.iters; i++) {
+        if (accelerated) { /* y = x + mom (x - x_prev); x_prev = x; x = y - step (A y - q) */
+            A->copy(A, w->d, x, n);
+            A->axpy(A, n, w->mone, w->xp, w->d);
+            A->copy(A, w->y, x, n);
+            A->axpy(A, n, w->mom, w->d, w->y);
+            A->copy(A, w->xp, x, n);
+            A->copy(A, x, w->y, n);
+        }
+        gka_stream_matvec(st, x, w->res);
+        A->axpy(A, n, w->mone, st->q, w->res);
+        if (gd_stop(A, w, n, qscale, s->opts.tol, info)) break;
+        A->axpy(A, n, w->nstep, w->res, x);
+        info->iters = i;
+        gka_solver_hist_push(s, st, x);
+    }
+    return GKA_OK;
+}
+
+static gka_status_t gd_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
+                             gka_solve_info_t *info) {
+    return gd_solve_impl(s, st, x, info, 0);
+}
+
+static gka_status_t agd_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
+                              gka_solve_info_t *info) {
+    return gd_solve_impl(s, st, x, info, 1);
+}
+
+const gka_solver_ops_t gka_solver_gd_ops = {
+    .name = "gd",
+    .summary = "gradient descent, step 2/(L + mu)",
+    .variants = "",
+    .iterative = 1,
+    .create = gd_create,
+    .destroy = gd_destroy,
+    .solve = gd_solve,
+};
+
+const gka_solver_ops_t gka_solver_agd_ops = {
+    .name = "agd",
+    .summary = "Nesterov accelerated gradient, step 1/L, momentum (sqrt L - sqrt mu)/(sqrt L + sqrt mu)",
+    .variants = "",
+    .iterative = 1,
+    .create = gd_create,
+    .destroy = gd_destroy,
+    .solve = agd_solve,
+};

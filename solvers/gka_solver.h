@@ -1,0 +1,181 @@
+/* Pluggable solvers for the ridge solve (H_t + lambda_t I) x = q_t (SPEC 2),
+ * after hypre's PCG and PETSc's KSP: a solver object has a name, options
+ * (iterations r, tolerance, zero or warm start, variant), a per-token solve,
+ * an optional residual history and a reason code. Every algorithm is written
+ * once against gka_arith_t (scalars included: step sizes, the omega
+ * recurrence, Givens coefficients), so it runs unchanged under fp64, any
+ * emulated format and accumulation model, and MPFR.
+ *
+ * Numerical events (breakdown, loss of positive definiteness, NaN) are
+ * reported as reasons, never as errors: gka_solver_solve returns GKA_OK and
+ * sets info->reason. A non-OK status means a usage error (bad argument) or an
+ * allocation failure.
+ *
+ * Solvers (gka_solver_list gives the table):
+ *   chebyshev  SPEC 2 exactly: mu = lambda_t, L = ||H_t||_F + lambda_t,
+ *              x_{-1} = 0, x_0 = s q, omega_0 = 2, r steps. Warm start: the
+ *              same recurrence on the correction, x_{-1} = x_prev,
+ *              x_0 = x_prev - s (A x_prev - q).
+ *   cg         conjugate gradient, r iterations (zero or warm start).
+ *   gd         gradient descent, step 2 / (L + mu).
+ *   agd        Nesterov accelerated gradient, step 1/L, momentum
+ *              (sqrt L - sqrt mu) / (sqrt L + sqrt mu).
+ *   cholesky   direct: factor H_t + lambda_t I, two triangular solves.
+ *   kalman     recursive least squares, variants
+ *                info   SPEC 2 Sherman-Morrison update of P (information form)
+ *                cov    covariance form G = S k / (k^T S k + r), S = (I - G k^T) S
+ *                joseph Joseph-form covariance update, then symmetrised
+ *                sqrt   upper Cholesky factor R of P^{-1} = R^T R, rank-1
+ *                       Cholesky update per token, two triangular solves
+ *              The regulariser of a recursion decays with the gates
+ *              (exponentially weighted RLS): P_0 = I / lambda_init with
+ *              lambda_init = the ridge value for fixed:/decay: ridges and the
+ *              stream's lambda at the first token for adaptive: ridges. So
+ *              Kalman is exact for decay:L0 (and for fixed:L without gates);
+ *              with fixed:L and gates, or adaptive:a, it solves a different
+ *              ridge problem than the stream defines, and the metrics show
+ *              by how much. */
+#ifndef GKA_SOLVER_H
+#define GKA_SOLVER_H
+
+#include <stddef.h>
+
+#include "gka_arith.h"
+#include "gka_error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct gka_stream gka_stream_t; /* gka_stream.h */
+
+/* Why a solve stopped. NONE only before the first solve. */
+typedef enum {
+    GKA_REASON_NONE = 0,
+    GKA_REASON_CONVERGED,       /* tolerance met (or exact: direct, recursive, zero residual) */
+    GKA_REASON_ITERATION_LIMIT, /* r iterations done, tolerance not met or not asked for */
+    GKA_REASON_DIVERGED,        /* residual estimate grew past 1e4 ||q|| (after PETSc's dtol) */
+    GKA_REASON_BREAKDOWN,       /* a divisor vanished (p^T A p = 0, L + mu = 0, ...) */
+    GKA_REASON_LOST_PD,         /* a pivot, curvature or Kalman denominator <= 0 */
+    GKA_REASON_NAN,             /* the solution (or an input) is NaN or infinite */
+    GKA_REASON_COUNT
+} gka_reason_t;
+
+/* "none", "converged", "iteration_limit", "diverged", "breakdown",
+ * "lost_pd", "nan". */
+const char *gka_reason_name(gka_reason_t reason);
+
+/* The residual growth factor that counts as divergence. */
+#define GKA_SOLVER_DTOL 1e4
+
+enum { GKA_VARIANT_MAX = 32 };
+
+typedef struct gka_solver_opts {
+    int iters;    /* r >= 0 (default 30); cholesky and kalman ignore it */
+    double tol;   /* stop once the residual estimate in the studied arithmetic is
+                     <= tol ||q|| (0, the default: always run r iterations) */
+    int warm;     /* 1: start from the previous token's solution */
+    int history;  /* 1: record the fp64 relative residual of every iterate */
+    char variant[GKA_VARIANT_MAX]; /* "" = the solver's default */
+} gka_solver_opts_t;
+
+/* iters 30, tol 0, zero start, no history, default variant. */
+gka_solver_opts_t gka_solver_opts_default(void);
+
+typedef struct gka_solve_info {
+    gka_reason_t reason;
+    int iters;             /* iterations done (0 for direct and recursive) */
+    const double *history; /* nhistory values owned by the solver, valid until the
+                              next solve: ||(H+lambda I) x_i - q|| / ||q|| in fp64 for
+                              x_0 (the start) .. x_iters, from the stream's fp64
+                              mirror (gka_stream_rel_residual64); NULL unless asked */
+    int nhistory;
+} gka_solve_info_t;
+
+typedef struct gka_solver gka_solver_t;
+
+/* A solver's method table. */
+typedef struct gka_solver_ops {
+    const char *name;
+    const char *summary;
+    const char *variants; /* comma-separated; first is the default; "" if none */
+    int iterative;        /* uses iters/tol/warm */
+    gka_status_t (*create)(gka_solver_t *s);
+    void (*destroy)(gka_solver_t *s);
+    /* x (D elements of s->A) = solution for the stream's current token */
+    gka_status_t (*solve)(gka_solver_t *s, const gka_stream_t *st, void *x,
+                          gka_solve_info_t *info);
+    /* optional: the solver's D x D matrix (Kalman P_t) in doubles */
+    gka_status_t (*matrix)(gka_solver_t *s, double *out);
+} gka_solver_ops_t;
+
+struct gka_solver {
+    const gka_solver_ops_t *ops;
+    gka_solver_opts_t opts;
+    gka_arith_t *A; /* the studied arithmetic (borrowed) */
+    int D;
+    long tokens;    /* tokens solved so far */
+    void *x_prev;   /* previous solution (D elements), for warm starts */
+    double *hist;   /* iters + 2 doubles when opts.history */
+    int nhist;
+    double *work64; /* 2 D doubles, for the history */
+    void *priv;     /* the algorithm's state */
+};
+
+/* Table of all solvers, in display order. */
+const gka_solver_ops_t *const *gka_solver_list(size_t *count);
+
+/* Look a solver up by name (GKA_EINVAL naming it if unknown). */
+gka_status_t gka_solver_find(const char *name, const gka_solver_ops_t **out);
+
+/* Create solver `name` for dimension D (1..1024) in arithmetic A (borrowed; must
+ * outlive the solver). opts NULL = defaults. Unknown variant: GKA_EINVAL. */
+gka_status_t gka_solver_create(gka_solver_t **out, const char *name,
+                               const gka_solver_opts_t *opts, gka_arith_t *A, int D);
+
+/* Solve for the stream's current token (after gka_stream_push): x is D
+ * elements of s->A. The stream must use the same arithmetic table. */
+gka_status_t gka_solver_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
+                              gka_solve_info_t *info);
+
+/* The solver's matrix (Kalman P_t, D x D doubles). GKA_EUNSUP for solvers
+ * without one. */
+gka_status_t gka_solver_matrix(gka_solver_t *s, double *out);
+
+void gka_solver_destroy(gka_solver_t *s);
+
+/* ---- Chebyshev, callable on its own (GPU oracle, backward pass) ---------- */
+
+/* y = A x for the solve's operator (D elements of the arithmetic). */
+typedef void (*gka_matvec_fn)(void *ctx, const void *x, void *y);
+
+/* The SPEC 2 Chebyshev recurrence for A x = q with spectrum bounds
+ * mu = lambda, L = hnorm + lambda, all in arithmetic A. x_init NULL: zero start
+ * (x_0 = s q); else warm start from x_init. r >= 0 steps; tol as in the
+ * options (0: none). hist (r + 2 doubles) may be NULL; else hist_fn(hist_ctx,
+ * x_i) gives the residual recorded for each iterate. On return *iters and
+ * *reason are set. x must not alias q or x_init. */
+typedef double (*gka_hist_fn)(void *ctx, const void *x);
+gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
+                                 const void *q, const void *lambda, const void *hnorm,
+                                 int r, double tol, const void *x_init, void *x,
+                                 gka_hist_fn hist_fn, void *hist_ctx, double *hist,
+                                 int *iters, gka_reason_t *reason);
+
+/* Chunk form (SPEC 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
+ * inputs and chunk states in A_state's format (chunk states updated by one
+ * A_state dot per entry, i.e. one rounding per chunk under A_state's
+ * accumulation model), iterates, omega, the norm formula and every product in
+ * A_iter; no D x D matrix is formed per token. q, k: T x D row-major; g, beta:
+ * T (NULL: no gate / beta = 1). Outputs: x (T x D), hnorm (T, may be NULL),
+ * H_final (D x D, may be NULL). With fp64 tables it equals the token form to
+ * roundoff. Both tables may be the same. */
+gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, int D, long T,
+                                   int C, const double *q, const double *k, const double *g,
+                                   const double *beta, double a, int r, double *x,
+                                   double *hnorm, double *H_final);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,188 @@
+/* The ridge stream (SPEC 1) and the run driver.
+ *
+ * A stream holds, in a studied arithmetic, H_t = gamma_t H_{t-1} +
+ * beta_t^2 k_t k_t^T (and U_t = gamma_t U_{t-1} + beta_t^2 v_t k_t^T where
+ * asked), ||H_t||_F and lambda_t, plus the current token's rounded q_t, k_t,
+ * gamma_t, beta_t^2. Inputs are rounded to the studied format once (k, q,
+ * gamma = exp(g) and beta). Beside it the stream keeps an fp64 mirror: the
+ * exact-in-fp64 ridge problem built from the same rounded inputs
+ * (H64, lambda64 = a ||H64||_F, q64), which is the reference problem.
+ *
+ * The run driver feeds a whole sequence through a stream and a solver and
+ * reports per-token metrics against the fp64 LAPACK reference of
+ * gka_reference.h. */
+#ifndef GKA_STREAM_H
+#define GKA_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gka_arith.h"
+#include "gka_error.h"
+#include "gka_solver.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- ridge --------------------------------------------------------------- */
+
+typedef enum {
+    GKA_RIDGE_FIXED = 0,    /* lambda_t = value (>= 0) */
+    GKA_RIDGE_ADAPTIVE = 1, /* lambda_t = value * ||H_t||_F (value = a > 0) */
+    GKA_RIDGE_DECAY = 2     /* lambda_t = gamma_t lambda_{t-1}, lambda_0 = value > 0
+                               (exponentially weighted RLS: Kalman's own problem) */
+} gka_ridge_kind_t;
+
+typedef struct gka_ridge {
+    gka_ridge_kind_t kind;
+    double value;
+} gka_ridge_t;
+
+/* "fixed:0.25", "adaptive:0.02", "decay:0.25". GKA_EINVAL naming the spec. */
+gka_status_t gka_ridge_parse(const char *spec, gka_ridge_t *out);
+/* Writes "fixed:0.25" etc. into buf (%.17g). */
+void gka_ridge_format(const gka_ridge_t *ridge, char *buf, size_t n);
+
+/* ---- stream -------------------------------------------------------------- */
+
+enum { GKA_D_MAX = 1024 };
+
+struct gka_stream {
+    gka_arith_t *A; /* borrowed */
+    int D;
+    gka_ridge_t ridge;
+    long t; /* tokens pushed */
+    /* studied arithmetic (elements of A) */
+    void *H;      /* D x D */
+    void *U;      /* D x D, NULL unless created with_U */
+    void *q, *k;  /* current token, rounded */
+    void *gamma, *beta2, *hnorm, *lambda, *ridge_value;
+    void *one; /* the constant 1 */
+    /* fp64 mirror: the reference problem */
+    double *H64, *q64, *k64;
+    double gamma64, beta2_64, hnorm64, lambda64;
+    /* for Kalman: the lambda before the first token's decay (see gka_solver.h) */
+    double lambda_init;
+    void *tmp; /* D elements scratch */
+};
+
+/* A stream of dimension D (1..GKA_D_MAX) in arithmetic A (borrowed). with_U:
+ * also keep U_t (gka_stream_push then needs v). H_0 = 0. */
+gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D,
+                               const gka_ridge_t *ridge, int with_U);
+void gka_stream_destroy(gka_stream_t *st);
+
+/* Advance by one token: q, k (D doubles; v too if with_U, else ignored),
+ * log-gate g <= 0 (gamma = exp(g); 0 = no decay) and write gate beta (1 = none).
+ * NaN/Inf data propagate (solvers report them); only g > 0 or beta NaN/Inf
+ * structure errors give GKA_EINVAL. */
+gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k, double g,
+                             double beta, const double *v);
+
+/* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
+ * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
+ * lambda). For synthetic problems (SPEC 5, Fig. 1a) and crafted tests. */
+gka_status_t gka_stream_set_H(gka_stream_t *st, const double *H);
+
+/* Replace the current query by the rounding of q. */
+gka_status_t gka_stream_set_query(gka_stream_t *st, const double *q);
+
+/* ||(H64 + lambda64 I) x - q64|| / ||q64|| in fp64 for x given as D elements of
+ * st->A (x64: D doubles scratch, receives x). */
+double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64);
+
+/* ---- chunk-form Chebyshev, chunk by chunk -------------------------------- */
+
+typedef struct gka_chebyshev_chunker gka_chebyshev_chunker_t;
+
+/* State of the chunk form across chunks (the scan). ridge: fixed or adaptive.
+ * Tables as in gka_chebyshev_chunked. */
+gka_status_t gka_chunker_create(gka_chebyshev_chunker_t **out, gka_arith_t *A_state,
+                                gka_arith_t *A_iter, int D, int C, const gka_ridge_t *ridge,
+                                int r);
+/* Process n <= C tokens (one chunk; the last may be short): q, k (n x D),
+ * g, beta (n or NULL). Outputs x (n x D), hnorm, lambda, reasons (n, may be
+ * NULL).
+ * If q_used/k_used/g_used/beta_used are given they receive the inputs as
+ * rounded (what the reference problem must use; g_used: the rounded log-gate,
+ * beta_used: rounded beta). Then the chunk state advances. */
+gka_status_t gka_chunker_run(gka_chebyshev_chunker_t *c, int n, const double *q,
+                             const double *k, const double *g, const double *beta, double *x,
+                             double *hnorm, double *lambda, gka_reason_t *reasons,
+                             double *q_used, double *k_used, double *g_used, double *beta_used);
+/* The current chunk start state H_0 (D x D doubles). */
+void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
+void gka_chunker_destroy(gka_chebyshev_chunker_t *c);
+
+/* ---- run driver ---------------------------------------------------------- */
+
+typedef struct gka_token_metrics {
+    long t;              /* token index, from 0 */
+    double err;          /* ||x - x*|| / ||x*|| (NaN: no reference for this token) */
+    double res;          /* ||(H64 + lambda64 I) x - q|| / ||q|| in fp64 */
+    double kappa;        /* exact kappa(H64 + lambda64 I) (dsyev), NaN if not measured */
+    double kappa_bound;  /* (||H64||_F + lambda64) / lambda64 (= (1+a)/a adaptive) */
+    double hnorm, lambda;       /* ||H_t||_F, lambda_t in the studied arithmetic */
+    double hnorm64, lambda64;   /* the same in the fp64 reference problem */
+    double p_asym;       /* Kalman: ||P - P^T||_F / ||P||_F (NaN otherwise) */
+    double p_min_eig;    /* Kalman: smallest eigenvalue of (P + P^T)/2 (NaN if not measured) */
+    gka_reason_t reason;
+    int iters;
+    unsigned events;     /* GKA_FLAG_* raised by the arithmetic during this token */
+    int nonfinite;       /* x has a NaN or Inf */
+    const double *history; /* per-iteration fp64 relative residuals (NULL unless asked) */
+    int nhistory;
+    const double *x, *x_ref; /* D doubles each (x_ref NULL without reference) */
+} gka_token_metrics_t;
+
+/* Return nonzero to stop the run early (then gka_run returns GKA_EINTR). */
+typedef int (*gka_token_fn)(void *ctx, const gka_token_metrics_t *m);
+
+typedef struct gka_run_config {
+    int D;
+    long T;
+    const double *q, *k;    /* T x D row-major */
+    const double *g, *beta; /* T each, NULL: none */
+    gka_ridge_t ridge;
+    const char *solver;     /* name (gka_solver_list) */
+    gka_solver_opts_t opts;
+    /* studied arithmetic: gka_arith_init_by_name(format, accum, mode, seed);
+       format NULL = fp64 */
+    const char *format, *accum, *mode;
+    uint64_t seed;
+    int chunk;               /* chebyshev only: 0 token form, C > 0 chunk form */
+    const char *iter_format; /* chunk form: arithmetic of the iterates (NULL: fp32,
+                                or the state's when that is fp64/MPFR) */
+    long every;              /* exact kappa / Kalman eigenvalue every `every` tokens
+                                (t % every == 0, and the last token); 0 = never */
+    int no_reference;        /* 1: skip x* (err NaN): for timing */
+    gka_token_fn on_token;   /* may be NULL */
+    void *ctx;
+} gka_run_config_t;
+
+/* Defaults: fp64, chebyshev, adaptive:0.02, r = 30, token form, every = 0. */
+gka_run_config_t gka_run_config_default(void);
+
+typedef struct gka_run_summary {
+    long T;
+    double err_median, err_max, res_median, res_max; /* over tokens with a value */
+    double kappa_min, kappa_max;                     /* measured tokens; NaN if none */
+    double kappa_bound_max;
+    double p_asym_max, p_min_eig_min;                /* Kalman; NaN otherwise */
+    long ev_nan, ev_overflow, ev_underflow, ev_lost_pd; /* tokens with the event */
+    long reasons[GKA_REASON_COUNT];
+    long ref_failures;        /* tokens whose reference solve failed (not PD, NaN) */
+    double solve_seconds;     /* wall time in stream updates + solves only */
+    char arith_name[64];
+} gka_run_summary_t;
+
+/* Run the configured solver over the sequence. GKA_EINVAL for bad
+ * configurations (naming the field), GKA_EINTR if the callback or SIGINT
+ * stopped it. */
+gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,327 @@
+/* The run driver: a sequence -> stream -> solver -> per-token metrics against
+ * the fp64 LAPACK reference (gka_reference.h) of the same rounded problem. */
+#define _POSIX_C_SOURCE 200809L
+#include "gka_config.h"
+#include "gka_io.h"
+#include "gka_reference.h"
+#include "solver_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+gka_run_config_t gka_run_config_default(void) {
+    gka_run_config_t c;
+    memset(&c, 0, sizeof c);
+    c.ridge.kind = GKA_RIDGE_ADAPTIVE;
+    c.ridge.value = 0.02;
+    c.solver = "chebyshev";
+    c.opts = gka_solver_opts_default();
+    return c;
+}
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static gka_status_t check_config(const gka_run_config_t *c) {
+    if (!c->q || !c->k) return gka_error(GKA_EINVAL, "run: q and k are required");
+    if (c->D < 1 || c->D > GKA_D_MAX)
+        return gka_error(GKA_EINVAL, "run: D = %d out of range [1, %d]", c->D, GKA_D_MAX);
+    if (c->T < 1 || c->T > 10000000L)
+        return gka_error(GKA_EINVAL, "run: T = %ld out of range [1, 10000000]", c->T);
+    if (c->every < 0) return gka_error(GKA_EINVAL, "run: every = %ld must be >= 0", c->every);
+    const gka_solver_ops_t *ops;
+    gka_status_t st = gka_solver_find(c->solver, &ops);
+    if (st) return st;
+    if (c->chunk < 0 || c->chunk > 4096)
+        return gka_error(GKA_EINVAL, "run: chunk size %d out of range [0, 4096]", c->chunk);
+    if (c->chunk > 0 && strcmp(ops->name, "chebyshev") != 0)
+        return gka_error(GKA_EINVAL, "run: --chunk applies to chebyshev only, not %s", ops->name);
+    if (c->chunk > 0 && (c->opts.warm || c->opts.history || c->opts.tol > 0.0))
+        return gka_error(GKA_EINVAL, "run: the chunk form runs r cold iterations "
+                                     "(no warm start, tolerance or history)");
+    return GKA_OK;
+}
+
+/* Per-run state shared by the token and chunk loops. */
+typedef struct {
+    const gka_run_config_t *cfg;
+    gka_run_summary_t *sum;
+    double *x, *x_ref, *P, *errs, *ress;
+    long nerr, nres;
+    int any_nonfinite;
+} run_t;
+
+static int measure_now(const gka_run_config_t *c, long t) {
+    return c->every > 0 && (t % c->every == 0 || t == c->T - 1);
+}
+
+/* Reference solve, error, residual, kappa: everything measured against the
+ * fp64 mirror of the stream. */
+static void reference_metrics(run_t *R, const gka_stream_t *ref, gka_token_metrics_t *m) {
+    const int D = ref->D;
+    m->kappa_bound = (ref->hnorm64 + ref->lambda64) / ref->lambda64;
+    m->err = m->res = m->kappa = NAN;
+#if GKA_HAVE_LAPACK
+    if (!R->cfg->no_reference) {
+        if (gka_ref_solve_fp64(D, ref->H64, ref->lambda64, ref->q64, R->x_ref) == GKA_OK) {
+            m->x_ref = R->x_ref;
+            if (gka_ref_rel_error(D, R->x, R->x_ref, &m->err) != GKA_OK) m->err = NAN;
+        } else {
+            R->sum->ref_failures++;
+        }
+    }
+    if (gka_ref_rel_residual_fp64(D, ref->H64, ref->lambda64, ref->q64, R->x, &m->res) != GKA_OK)
+        m->res = NAN;
+    if (measure_now(R->cfg, m->t) &&
+        gka_ref_kappa_fp64(D, ref->H64, ref->lambda64, &m->kappa) != GKA_OK)
+        m->kappa = NAN;
+    gka_error_clear();
+#else
+    (void)D;
+    R->sum->ref_failures++;
+#endif
+}
+
+/* Kalman's P: asymmetry every token, smallest eigenvalue when measured. */
+static void matrix_metrics(run_t *R, gka_solver_t *s, gka_token_metrics_t *m) {
+    m->p_asym = m->p_min_eig = NAN;
+    if (!s || !s->ops->matrix || gka_solver_matrix(s, R->P) != GKA_OK) {
+        gka_error_clear();
+        return;
+    }
+    const size_t n = (size_t)s->D;
+    double num = 0.0, den = 0.0;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            const double d = R->P[i * n + j] - R->P[j * n + i];
+            num += d * d;
+            den += R->P[i * n + j] * R->P[i * n + j];
+        }
+    m->p_asym = den > 0.0 ? sqrt(num / den) : (double)NAN;
+#if GKA_HAVE_LAPACK
+    if (measure_now(R->cfg, m->t) &&
+        gka_ref_eig_extremes_fp64(s->D, R->P, &m->p_min_eig, NULL) != GKA_OK)
+        m->p_min_eig = NAN;
+    gka_error_clear();
+#endif
+}
+
+static int all_finite(const double *x, int D) {
+    for (int i = 0; i < D; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+static double fmax_nan(double a, double b) { return isnan(a) ? b : isnan(b) ? a : fmax(a, b); }
+static double fmin_nan(double a, double b) { return isnan(a) ? b : isnan(b) ? a : fmin(a, b); }
+
+/* Fold one token's metrics into the summary; call the callback. */
+static int account(run_t *R, gka_token_metrics_t *m) {
+    gka_run_summary_t *S = R->sum;
+    m->nonfinite = !all_finite(R->x, R->cfg->D);
+    if (m->nonfinite) {
+        R->any_nonfinite = 1;
+        if (m->reason == GKA_REASON_CONVERGED || m->reason == GKA_REASON_ITERATION_LIMIT)
+            m->reason = GKA_REASON_NAN;
+    }
+    if (isfinite(m->err)) R->errs[R->nerr++] = m->err;
+    if (isfinite(m->res)) R->ress[R->nres++] = m->res;
+    S->kappa_min = fmin_nan(S->kappa_min, m->kappa);
+    S->kappa_max = fmax_nan(S->kappa_max, m->kappa);
+    S->kappa_bound_max = fmax_nan(S->kappa_bound_max, m->kappa_bound);
+    S->p_asym_max = fmax_nan(S->p_asym_max, m->p_asym);
+    S->p_min_eig_min = fmin_nan(S->p_min_eig_min, m->p_min_eig);
+    if (m->nonfinite || (m->events & GKA_FLAG_INVALID)) S->ev_nan++;
+    if (m->events & GKA_FLAG_OVERFLOW) S->ev_overflow++;
+    if (m->events & (GKA_FLAG_UNDERFLOW | GKA_FLAG_FLUSHED)) S->ev_underflow++;
+    if (m->reason == GKA_REASON_LOST_PD) S->ev_lost_pd++;
+    if ((unsigned)m->reason < GKA_REASON_COUNT) S->reasons[m->reason]++;
+    S->T++;
+    m->x = R->x;
+    if (R->cfg->on_token && R->cfg->on_token(R->cfg->ctx, m)) return 1;
+    return gka_interrupted();
+}
+
+static gka_status_t run_tokens(run_t *R, gka_arith_t *A) {
+    const gka_run_config_t *c = R->cfg;
+    gka_stream_t *st = NULL;
+    gka_solver_t *s = NULL;
+    void *x = NULL;
+    gka_status_t status = gka_stream_create(&st, A, c->D, &c->ridge, 0);
+    if (!status) status = gka_solver_create(&s, c->solver, &c->opts, A, c->D);
+    if (!status && !(x = A->alloc(A, (size_t)c->D)))
+        status = gka_error(GKA_ENOMEM, "run: out of memory");
+    const size_t d = (size_t)c->D;
+    for (long t = 0; !status && t < c->T; t++) {
+        gka_token_metrics_t m;
+        memset(&m, 0, sizeof m);
+        m.t = t;
+        gka_solve_info_t info;
+        A->events = 0;
+        const double t0 = now_seconds();
+        status = gka_stream_push(st, c->q + (size_t)t * d, c->k + (size_t)t * d,
+                                 c->g ? c->g[t] : 0.0, c->beta ? c->beta[t] : 1.0, NULL);
+        if (!status) status = gka_solver_solve(s, st, x, &info);
+        R->sum->solve_seconds += now_seconds() - t0;
+        if (status) break;
+        m.events = A->events;
+        A->to_double(A, R->x, x, d);
+        m.reason = info.reason;
+        m.iters = info.iters;
+        m.history = info.history;
+        m.nhistory = info.nhistory;
+        m.hnorm = A->get_d(A, st->hnorm);
+        m.lambda = A->get_d(A, st->lambda);
+        m.hnorm64 = st->hnorm64;
+        m.lambda64 = st->lambda64;
+        reference_metrics(R, st, &m);
+        matrix_metrics(R, s, &m);
+        if (account(R, &m)) status = gka_error(GKA_EINTR, "run: interrupted at token %ld", t);
+    }
+    if (x) A->free(A, x, d);
+    gka_solver_destroy(s);
+    gka_stream_destroy(st);
+    return status;
+}
+
+/* Chunk form: the chunker solves a chunk; an fp64 stream fed with the same
+ * rounded inputs is the reference problem, token by token. */
+typedef struct {
+    double *xs, *hn, *lam, *q, *k, *g, *b;
+    gka_reason_t *why;
+} chunk_bufs_t;
+
+static void chunk_bufs_free(chunk_bufs_t *b) {
+    free(b->xs);
+    free(b->hn);
+    free(b->lam);
+    free(b->q);
+    free(b->k);
+    free(b->g);
+    free(b->b);
+    free(b->why);
+}
+
+static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai) {
+    const gka_run_config_t *c = R->cfg;
+    const size_t d = (size_t)c->D, C = (size_t)c->chunk;
+    gka_arith_t A64;
+    gka_arith_init_fp64(&A64);
+    gka_chebyshev_chunker_t *ck = NULL;
+    gka_stream_t *ref = NULL;
+    chunk_bufs_t b = {malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
+                      malloc(C * sizeof(double)),     malloc(C * d * sizeof(double)),
+                      malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
+                      malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t))};
+    gka_status_t status = GKA_OK;
+    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why)
+        status = gka_error(GKA_ENOMEM, "run: out of memory");
+    if (!status) status = gka_chunker_create(&ck, As, Ai, c->D, c->chunk, &c->ridge, c->opts.iters);
+    if (!status) status = gka_stream_create(&ref, &A64, c->D, &c->ridge, 0);
+    for (long t0 = 0; !status && t0 < c->T; t0 += (long)C) {
+        const int n = (int)(c->T - t0 < (long)C ? c->T - t0 : (long)C);
+        const size_t o = (size_t)t0;
+        As->events = Ai->events = 0;
+        const double ts = now_seconds();
+        status = gka_chunker_run(ck, n, c->q + o * d, c->k + o * d, c->g ? c->g + o : NULL,
+                                 c->beta ? c->beta + o : NULL, b.xs, b.hn, b.lam, b.why, b.q, b.k,
+                                 b.g, b.b);
+        R->sum->solve_seconds += now_seconds() - ts;
+        const unsigned ev = As->events | Ai->events;
+        for (int j = 0; !status && j < n; j++) {
+            status = gka_stream_push(ref, b.q + (size_t)j * d, b.k + (size_t)j * d, b.g[j], b.b[j],
+                                     NULL);
+            if (status) break;
+            gka_token_metrics_t m;
+            memset(&m, 0, sizeof m);
+            m.t = t0 + j;
+            memcpy(R->x, b.xs + (size_t)j * d, d * sizeof(double));
+            m.events = ev;
+            m.reason = b.why[j];
+            m.iters = c->opts.iters;
+            m.hnorm = b.hn[j];
+            m.lambda = b.lam[j];
+            m.hnorm64 = ref->hnorm64;
+            m.lambda64 = ref->lambda64;
+            m.p_asym = m.p_min_eig = NAN;
+            reference_metrics(R, ref, &m);
+            if (account(R, &m)) status = gka_error(GKA_EINTR, "run: interrupted at token %ld", m.t);
+        }
+    }
+    gka_stream_destroy(ref);
+    gka_chunker_destroy(ck);
+    chunk_bufs_free(&b);
+    return status;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    const double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, long n) {
+    if (n == 0) return (double)NAN;
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void summarise(run_t *R) {
+    gka_run_summary_t *S = R->sum;
+    S->err_median = median(R->errs, R->nerr);
+    S->err_max = R->nerr ? R->errs[R->nerr - 1] : (double)NAN;
+    S->res_median = median(R->ress, R->nres);
+    S->res_max = R->nres ? R->ress[R->nres - 1] : (double)NAN;
+    if (R->any_nonfinite) S->err_max = S->res_max = NAN; /* a NaN answer never passes */
+}
+
+/* The studied arithmetic and, for the chunk form, the iterate arithmetic. */
+static gka_status_t init_tables(const gka_run_config_t *c, gka_arith_t *A, gka_arith_t *Ai,
+                                int *have_ai) {
+    const char *fmt = c->format ? c->format : "fp64";
+    gka_status_t st = gka_arith_init_by_name(A, fmt, c->accum, c->mode, c->seed);
+    *have_ai = 0;
+    if (st || c->chunk == 0) return st;
+    const char *ifmt = c->iter_format;
+    if (!ifmt) ifmt = (!strcmp(fmt, "fp64") || A->mpfr_prec > 0) ? NULL : "fp32";
+    if (!ifmt) return GKA_OK;
+    st = gka_arith_init_by_name(Ai, ifmt, "round", c->mode, c->seed + 1);
+    *have_ai = st == GKA_OK;
+    return st;
+}
+
+gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
+    if (!cfg || !summary) return gka_error(GKA_EINVAL, "gka_run: NULL argument");
+    memset(summary, 0, sizeof *summary);
+    summary->kappa_min = summary->kappa_max = summary->kappa_bound_max = NAN;
+    summary->p_asym_max = summary->p_min_eig_min = NAN;
+    gka_status_t status = check_config(cfg);
+    if (status) return status;
+    gka_arith_t A, Ai;
+    int have_ai;
+    status = init_tables(cfg, &A, &Ai, &have_ai);
+    if (status) return status;
+    snprintf(summary->arith_name, sizeof summary->arith_name, "%s", A.name);
+    const size_t d = (size_t)cfg->D, T = (size_t)cfg->T;
+    run_t R = {cfg, summary, malloc(d * sizeof(double)), malloc(d * sizeof(double)),
+               malloc(d * d * sizeof(double)), malloc(T * sizeof(double)),
+               malloc(T * sizeof(double)), 0, 0, 0};
+    if (!R.x || !R.x_ref || !R.P || !R.errs || !R.ress)
+        status = gka_error(GKA_ENOMEM, "run: out of memory for T = %ld, D = %d", cfg->T, cfg->D);
+    else if (cfg->chunk > 0)
+        status = run_chunks(&R, &A, have_ai ? &Ai : &A);
+    else
+        status = run_tokens(&R, &A);
+    summarise(&R);
+    free(R.x);
+    free(R.x_ref);
+    free(R.P);
+    free(R.errs);
+    free(R.ress);
+    if (have_ai) gka_arith_destroy(&Ai);
+    gka_arith_destroy(&A);
+    return status;
+}

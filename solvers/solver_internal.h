@@ -1,0 +1,42 @@
+/* Shared helpers of the solver files (not public API). */
+#ifndef GKA_SOLVER_INTERNAL_H
+#define GKA_SOLVER_INTERNAL_H
+
+#include <math.h>
+
+#include "gka_arith.h"
+#include "gka_solver.h"
+#include "gka_stream.h"
+
+/* A scalar element of A holding round(v) (NULL on allocation failure). */
+static inline void *gka_sc_new(gka_arith_t *A, double v) {
+    void *s = A->alloc(A, 1);
+    if (s) A->set_d(A, s, v);
+    return s;
+}
+
+static inline void gka_sc_free(gka_arith_t *A, void *s) {
+    if (s) A->free(A, s, 1);
+}
+
+/* 1 if all n elements of x are finite. */
+static inline int gka_elems_finite(gka_arith_t *A, const void *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(A->get_d(A, GKA_CELEM(A, x, i)))) return 0;
+    return 1;
+}
+
+/* Record the fp64 residual of iterate x into the solver's history (if asked). */
+void gka_solver_hist_push(gka_solver_t *s, const gka_stream_t *st, const void *x);
+/* Start a new history for this token. */
+void gka_solver_hist_reset(gka_solver_t *s);
+/* Fill info->history from the solver's buffer. */
+void gka_solver_hist_out(gka_solver_t *s, gka_solve_info_t *info);
+
+/* y = (H + lambda I) x in the stream's arithmetic: the token-form operator. */
+void gka_stream_matvec(const gka_stream_t *st, const void *x, void *y);
+
+extern const gka_solver_ops_t gka_solver_chebyshev_ops, gka_solver_cg_ops, gka_solver_gd_ops,
+    gka_solver_agd_ops, gka_solver_cholesky_ops, gka_solver_kalman_ops;
+
+#endif

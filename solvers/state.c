@@ -1,0 +1,216 @@
+/* The ridge stream: H_t, U_t, ||H_t||_F and lambda_t in a studied arithmetic,
+ * with an fp64 mirror of the same problem built from the same rounded inputs
+ * (the reference problem). */
+#include "solver_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+gka_status_t gka_ridge_parse(const char *spec, gka_ridge_t *out) {
+    if (!spec || !out) return gka_error(GKA_EINVAL, "ridge: NULL spec");
+    static const struct {
+        const char *prefix;
+        gka_ridge_kind_t kind;
+    } kinds[] = {{"fixed:", GKA_RIDGE_FIXED},
+                 {"adaptive:", GKA_RIDGE_ADAPTIVE},
+                 {"decay:", GKA_RIDGE_DECAY}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        size_t n = strlen(kinds[i].prefix);
+        if (strncmp(spec, kinds[i].prefix, n) != 0) continue;
+        const char *num = spec + n;
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(num, &end);
+        if (!*num || *end || errno == ERANGE || !isfinite(v))
+            return gka_error(GKA_EINVAL, "ridge '%s': '%s' is not a finite number", spec, num);
+        if (kinds[i].kind == GKA_RIDGE_FIXED ? v < 0.0 : v <= 0.0)
+            return gka_error(GKA_EINVAL, "ridge '%s': value must be %s", spec,
+                             kinds[i].kind == GKA_RIDGE_FIXED ? ">= 0" : "> 0");
+        out->kind = kinds[i].kind;
+        out->value = v;
+        return GKA_OK;
+    }
+    return gka_error(GKA_EINVAL,
+                     "ridge '%s': expected fixed:LAMBDA, adaptive:A or decay:LAMBDA0", spec);
+}
+
+void gka_ridge_format(const gka_ridge_t *ridge, char *buf, size_t n) {
+    static const char *names[] = {"fixed", "adaptive", "decay"};
+    snprintf(buf, n, "%s:%.17g", names[ridge->kind], ridge->value);
+}
+
+void gka_stream_destroy(gka_stream_t *st) {
+    if (!st) return;
+    gka_arith_t *A = st->A;
+    size_t DD = (size_t)st->D * (size_t)st->D;
+    if (st->H) A->free(A, st->H, DD);
+    if (st->U) A->free(A, st->U, DD);
+    if (st->q) A->free(A, st->q, (size_t)st->D);
+    if (st->k) A->free(A, st->k, (size_t)st->D);
+    if (st->tmp) A->free(A, st->tmp, (size_t)st->D);
+    void *scalars[] = {st->gamma, st->beta2, st->hnorm, st->lambda, st->ridge_value, st->one};
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) gka_sc_free(A, scalars[i]);
+    free(st->H64);
+    free(st->q64);
+    free(st->k64);
+    free(st);
+}
+
+gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D,
+                               const gka_ridge_t *ridge, int with_U) {
+    if (!out || !A || !ridge) return gka_error(GKA_EINVAL, "gka_stream_create: NULL argument");
+    *out = NULL;
+    if (D < 1 || D > GKA_D_MAX)
+        return gka_error(GKA_EINVAL, "stream: D = %d out of range [1, %d]", D, GKA_D_MAX);
+    if (ridge->kind > GKA_RIDGE_DECAY || !isfinite(ridge->value) || ridge->value < 0.0)
+        return gka_error(GKA_EINVAL, "stream: invalid ridge value %g", ridge->value);
+    gka_stream_t *st = calloc(1, sizeof *st);
+    if (!st) return gka_error(GKA_ENOMEM, "stream: out of memory");
+    st->A = A;
+    st->D = D;
+    st->ridge = *ridge;
+    size_t n = (size_t)D, DD = n * n;
+    st->H = A->alloc(A, DD);
+    st->U = with_U ? A->alloc(A, DD) : NULL;
+    st->q = A->alloc(A, n);
+    st->k = A->alloc(A, n);
+    st->tmp = A->alloc(A, n);
+    st->gamma = gka_sc_new(A, 1.0);
+    st->beta2 = gka_sc_new(A, 1.0);
+    st->hnorm = gka_sc_new(A, 0.0);
+    st->ridge_value = gka_sc_new(A, ridge->value);
+    st->lambda = gka_sc_new(A, ridge->kind == GKA_RIDGE_ADAPTIVE ? 0.0 : ridge->value);
+    st->one = gka_sc_new(A, 1.0);
+    st->H64 = calloc(DD, sizeof(double));
+    st->q64 = calloc(n, sizeof(double));
+    st->k64 = calloc(n, sizeof(double));
+    if (!st->H || (with_U && !st->U) || !st->q || !st->k || !st->tmp || !st->gamma ||
+        !st->beta2 || !st->hnorm || !st->ridge_value || !st->lambda || !st->one || !st->H64 ||
+        !st->q64 || !st->k64) {
+        gka_stream_destroy(st);
+        return gka_error(GKA_ENOMEM, "stream: out of memory for D = %d", D);
+    }
+    st->gamma64 = 1.0;
+    st->beta2_64 = 1.0;
+    st->lambda64 = ridge->kind == GKA_RIDGE_ADAPTIVE ? 0.0 : ridge->value;
+    st->lambda_init = ridge->value;
+    *out = st;
+    return GKA_OK;
+}
+
+static double frobenius64(const double *H, size_t DD) {
+    double s = 0.0;
+    for (size_t i = 0; i < DD; i++) s += H[i] * H[i];
+    return sqrt(s);
+}
+
+/* ||H||_F and lambda in both the studied arithmetic and the mirror. */
+static void update_norms(gka_stream_t *st) {
+    gka_arith_t *A = st->A;
+    size_t DD = (size_t)st->D * (size_t)st->D;
+    A->nrm2(A, st->hnorm, DD, st->H);
+    st->hnorm64 = frobenius64(st->H64, DD);
+    if (st->ridge.kind == GKA_RIDGE_ADAPTIVE) {
+        A->mul(A, st->lambda, st->ridge_value, st->hnorm);
+        st->lambda64 = st->ridge.value * st->hnorm64;
+    }
+}
+
+gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k, double g,
+                             double beta, const double *v) {
+    if (!st || !q || !k) return gka_error(GKA_EINVAL, "gka_stream_push: NULL argument");
+    if (g > 0.0 || isnan(g))
+        return gka_error(GKA_EINVAL, "stream token %ld: log-gate g = %g must be <= 0", st->t, g);
+    if (!isfinite(beta))
+        return gka_error(GKA_EINVAL, "stream token %ld: beta = %g is not finite", st->t, beta);
+    if (st->U && !v)
+        return gka_error(GKA_EINVAL, "stream token %ld: stream keeps U_t but v is NULL", st->t);
+    gka_arith_t *A = st->A;
+    const int D = st->D;
+    const size_t n = (size_t)D, DD = n * n;
+    A->from_double(A, st->q, q, n);
+    A->to_double(A, st->q64, st->q, n);
+    A->from_double(A, st->k, k, n);
+    A->to_double(A, st->k64, st->k, n);
+    A->set_d(A, st->gamma, g == 0.0 ? 1.0 : exp(g));
+    A->set_d(A, st->beta2, beta);
+    const double beta64 = A->get_d(A, st->beta2);
+    A->mul(A, st->beta2, st->beta2, st->beta2);
+    st->gamma64 = A->get_d(A, st->gamma);
+    st->beta2_64 = beta64 * beta64;
+    const int decays = st->gamma64 != 1.0;
+
+    /* studied arithmetic: H = gamma H + beta^2 k k^T */
+    if (decays) A->scal(A, DD, st->gamma, st->H);
+    A->syr(A, n, st->beta2, st->k, st->H);
+    if (st->U) {
+        A->from_double(A, st->tmp, v, n);
+        if (decays) A->scal(A, DD, st->gamma, st->U);
+        void *c = A->alloc(A, 1);
+        if (!c) return gka_error(GKA_ENOMEM, "stream: out of memory");
+        for (int i = 0; i < D; i++) {
+            A->mul(A, c, st->beta2, GKA_CELEM(A, st->tmp, i));
+            A->axpy(A, n, c, st->k, GKA_ELEM(A, st->U, (size_t)i * n));
+        }
+        A->free(A, c, 1);
+    }
+    if (st->ridge.kind == GKA_RIDGE_DECAY) A->mul(A, st->lambda, st->gamma, st->lambda);
+
+    /* fp64 mirror; beta^2 (k_i k_j) keeps it exactly symmetric */
+    for (int i = 0; i < D; i++)
+        for (int j = 0; j < D; j++) {
+            double *h = &st->H64[(size_t)i * n + (size_t)j];
+            *h = st->gamma64 * *h + st->beta2_64 * (st->k64[i] * st->k64[j]);
+        }
+    if (st->ridge.kind == GKA_RIDGE_DECAY) st->lambda64 *= st->gamma64;
+    update_norms(st);
+    if (st->t == 0 && st->ridge.kind == GKA_RIDGE_ADAPTIVE) st->lambda_init = A->get_d(A, st->lambda);
+    st->t++;
+    return GKA_OK;
+}
+
+gka_status_t gka_stream_set_H(gka_stream_t *st, const double *H) {
+    if (!st || !H) return gka_error(GKA_EINVAL, "gka_stream_set_H: NULL argument");
+    const size_t n = (size_t)st->D, DD = n * n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (H[i * n + j] != H[j * n + i] && !(isnan(H[i * n + j]) && isnan(H[j * n + i])))
+                return gka_error(GKA_EINVAL, "gka_stream_set_H: H[%zu][%zu] != H[%zu][%zu]", i,
+                                 j, j, i);
+    st->A->from_double(st->A, st->H, H, DD);
+    st->A->to_double(st->A, st->H64, st->H, DD);
+    update_norms(st);
+    if (st->t == 0 && st->ridge.kind == GKA_RIDGE_ADAPTIVE)
+        st->lambda_init = st->A->get_d(st->A, st->lambda);
+    return GKA_OK;
+}
+
+gka_status_t gka_stream_set_query(gka_stream_t *st, const double *q) {
+    if (!st || !q) return gka_error(GKA_EINVAL, "gka_stream_set_query: NULL argument");
+    st->A->from_double(st->A, st->q, q, (size_t)st->D);
+    st->A->to_double(st->A, st->q64, st->q, (size_t)st->D);
+    return GKA_OK;
+}
+
+double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64) {
+    const int D = st->D;
+    const size_t n = (size_t)D;
+    st->A->to_double(st->A, x64, x, n);
+    double rr = 0.0, qq = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double s = st->lambda64 * x64[i] - st->q64[i];
+        for (size_t j = 0; j < n; j++) s += st->H64[i * n + j] * x64[j];
+        rr += s * s;
+        qq += st->q64[i] * st->q64[i];
+    }
+    return qq > 0.0 ? sqrt(rr / qq) : sqrt(rr);
+}
+
+void gka_stream_matvec(const gka_stream_t *st, const void *x, void *y) {
+    gka_arith_t *A = st->A;
+    const size_t n = (size_t)st->D;
+    A->gemv(A, n, n, st->one, st->H, x, NULL, y);
+    A->axpy(A, n, st->lambda, x, y);
+}

@@ -1,0 +1,314 @@
+/* gka_round_array_f32 and gka_round_array against the scalar gka_round:
+ * random and edge inputs, every format and mode (stochastic included),
+ * subnormals kept/flushed, saturation on/off. Results must agree bit for
+ * bit (NaNs included: both paths produce the canonical quiet NaN), flags
+ * must equal the OR of the scalar flags, and counters must advance alike.
+ * Chunked calls, in-place calls and different thread counts must give the
+ * same results as one whole-array call. */
+#include <criterion/criterion.h>
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "gka_precision.h"
+
+static uint32_t f2u(float x) {
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static float u2f(uint32_t u) {
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* xorshift64*: test inputs only (the library's generator is under test elsewhere) */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void) {
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1Dull;
+}
+
+static const gka_round_mode_t all_modes[] = {GKA_RND_NA, GKA_RND_NZ, GKA_RND_NE,
+                                             GKA_RND_TP, GKA_RND_TN, GKA_RND_TZ,
+                                             GKA_RND_SP, GKA_RND_SE, GKA_RND_OD};
+static const char *format_names[] = {"bf16", "fp16", "tf32", "e4m3", "e5m2", "fp32", "fp64",
+                                     "custom:5,-20,20", "custom:24,-100,100",
+                                     "custom:26,-126,127", "custom:6,-140,60"};
+
+enum { N_INPUT = 24000 };
+
+/* Inputs: edge values of the format and of float32, values on, between and
+ * halfway between neighbouring grid points, and random bit patterns. */
+static size_t make_inputs(float *x, size_t cap, const gka_format_t *f) {
+    size_t n = 0;
+#define PUT(v)                                                                                 \
+    do {                                                                                       \
+        if (n < cap) x[n++] = (v);                                                             \
+    } while (0)
+    const float edges[] = {0.0f, 1.0f, 1.5f, 3.0f, FLT_MAX, FLT_MIN, 0x1p-149f, 0x1p-150f * 3,
+                           INFINITY, NAN, u2f(0x7f800001u), u2f(0x7fbfffffu), u2f(0x7fc00001u),
+                           u2f(0x7f801000u), u2f(0x7ffff000u), u2f(0x007fffffu)};
+    for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
+        PUT(edges[i]);
+        PUT(-edges[i]);
+    }
+    /* the format's own landmarks and their float neighbours */
+    const double marks[] = {f->max, f->min_normal, f->min_subnormal, f->min_subnormal * 0.5,
+                            f->min_subnormal * 1.5, f->max + f->max * f->u * 0.5,
+                            f->min_normal * (1 - f->u), ldexp(1.0, f->emax + 1)};
+    for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
+        const float m = (float)marks[i];
+        if (!isfinite(m) || m == 0) continue;
+        for (int k = -2; k <= 2; k++) {
+            const float v = u2f((uint32_t)((int64_t)f2u(m) + k));
+            PUT(v);
+            PUT(-v);
+        }
+    }
+    const int t = f->t < 24 ? f->t : 24;
+    while (n < cap) {
+        const uint64_t b = rng();
+        uint32_t p = (uint32_t)b;
+        switch ((b >> 32) % 4) {
+        case 0: break; /* any pattern */
+        case 1:        /* exponent in the format's range, low bits at a tie or next to it */
+        {
+            const int span = f->emax - f->emin + t + 4;
+            int e = f->emin - t - 1 + (int)((b >> 40) % (uint64_t)span);
+            if (e < -149) e = -149;
+            if (e > 127) e = 127;
+            const float g = (float)ldexp(1.0 + (double)((b >> 8) & 0xffff) * 0x1p-16, e);
+            const int k = (int)((b >> 60) % 5) - 2;
+            const uint32_t half = t < 24 ? 1u << (23 - t) : 0;
+            p = (f2u(g) & ~(2 * half - 1)) + half + (uint32_t)k;
+            p |= (uint32_t)(b >> 63) << 31;
+            break;
+        }
+        case 2: /* small magnitudes: subnormal range of the format */
+            p = (p & 0x80000000u) | (f2u((float)f->min_normal) - (uint32_t)((b >> 34) % (30u << 23)));
+            break;
+        default: /* near overflow */
+            p = (p & 0x80000000u) | (f2u((float)fmin(f->max, FLT_MAX)) + (uint32_t)((b >> 34) % (1u << 22)) - (1u << 21));
+            break;
+        }
+        PUT(u2f(p));
+    }
+#undef PUT
+    return n;
+}
+
+static gka_rounding_t context(const gka_format_t *f, gka_round_mode_t mode, int sub, int sat) {
+    gka_rounding_t r = gka_rounding_default(f);
+    r.mode = mode;
+    r.subnormals = sub;
+    r.saturate = sat;
+    r.seed = 0x1234567890abcdefull;
+    r.stream = 7;
+    r.counter = 1000;
+    return r;
+}
+
+static void expect_same_bits(const float *want, const float *got, size_t n, const char *what,
+                             const gka_rounding_t *r) {
+    for (size_t i = 0; i < n; i++) {
+        if (f2u(want[i]) == f2u(got[i])) continue;
+        cr_expect_eq(f2u(got[i]), f2u(want[i]),
+                     "%s: %s mode %s sub=%d sat=%d element %zu: got 0x%08" PRIx32
+                     " want 0x%08" PRIx32,
+                     what, r->format.name, gka_round_mode_name(r->mode), r->subnormals,
+                     r->saturate, i, f2u(got[i]), f2u(want[i]));
+        return;
+    }
+}
+
+/* One (format, mode, options): array vs scalar, chunked, in place. */
+static void check_case(const gka_format_t *f, gka_round_mode_t mode, int sub, int sat,
+                       const float *x, size_t n, float *want, float *got) {
+    gka_rounding_t rs = context(f, mode, sub, sat);
+    for (size_t i = 0; i < n; i++) want[i] = (float)gka_round((double)x[i], &rs);
+
+    gka_rounding_t ra = context(f, mode, sub, sat);
+    gka_round_array_f32(got, x, n, &ra);
+    expect_same_bits(want, got, n, "array vs scalar", &ra);
+    cr_expect_eq(ra.flags, rs.flags, "%s %s sub=%d sat=%d: flags 0x%x, scalar 0x%x", f->name,
+                 gka_round_mode_name(mode), sub, sat, ra.flags, rs.flags);
+    cr_expect_eq(ra.counter, rs.counter, "%s %s: counter %" PRIu64 ", scalar %" PRIu64, f->name,
+                 gka_round_mode_name(mode), ra.counter, rs.counter);
+
+    /* chunks of random lengths continue where the previous one stopped */
+    gka_rounding_t rc = context(f, mode, sub, sat);
+    for (size_t i = 0; i < n;) {
+        size_t len = 1 + (size_t)(rng() % 3000);
+        if (len > n - i) len = n - i;
+        gka_round_array_f32(got + i, x + i, len, &rc);
+        i += len;
+    }
+    expect_same_bits(want, got, n, "chunked", &rc);
+    cr_expect_eq(rc.flags, rs.flags);
+    cr_expect_eq(rc.counter, rs.counter);
+
+    /* in place */
+    memcpy(got, x, n * sizeof *got);
+    gka_rounding_t ri = context(f, mode, sub, sat);
+    gka_round_array_f32(got, got, n, &ri);
+    expect_same_bits(want, got, n, "in place", &ri);
+}
+
+Test(round_array, f32_matches_scalar_all_formats_modes_options) {
+    float *x = malloc(3 * N_INPUT * sizeof(float));
+    cr_assert_not_null(x);
+    float *want = x + N_INPUT, *got = x + 2 * N_INPUT;
+    for (size_t fi = 0; fi < sizeof format_names / sizeof format_names[0]; fi++) {
+        gka_format_t f;
+        cr_assert_eq(gka_format_by_name(format_names[fi], &f), GKA_OK, "%s", format_names[fi]);
+        const size_t n = make_inputs(x, N_INPUT, &f);
+        for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++)
+            for (int sub = 0; sub <= 1; sub++)
+                for (int sat = 0; sat <= 1; sat++)
+                    check_case(&f, all_modes[mi], sub, sat, x, n, want, got);
+    }
+    free(x);
+}
+
+/* NaN in, NaN out with its sign, whatever the payload (a payload entirely
+ * below the target precision must not turn into an infinity), every format
+ * and mode. */
+Test(round_array, nan_payloads_stay_nan) {
+    enum { N = 4096 };
+    float x[N], y[N];
+    for (size_t i = 0; i < N; i++) {
+        uint32_t payload = (uint32_t)(i < 64 ? (1u << (i % 23)) : rng() & 0x7fffffu);
+        if (payload == 0) payload = 1;
+        x[i] = u2f((i & 1 ? 0xff800000u : 0x7f800000u) | payload);
+    }
+    for (size_t fi = 0; fi < sizeof format_names / sizeof format_names[0]; fi++) {
+        gka_format_t f;
+        cr_assert_eq(gka_format_by_name(format_names[fi], &f), GKA_OK);
+        for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++) {
+            gka_rounding_t r = context(&f, all_modes[mi], 1, 0);
+            gka_round_array_f32(y, x, N, &r);
+            for (size_t i = 0; i < N; i++) {
+                cr_assert(isnan(y[i]), "%s %s: NaN 0x%08" PRIx32 " gave 0x%08" PRIx32, f.name,
+                          gka_round_mode_name(r.mode), f2u(x[i]), f2u(y[i]));
+                cr_assert_eq(signbit(y[i]) != 0, signbit(x[i]) != 0);
+            }
+            cr_expect_eq(r.flags, 0u, "NaN inputs raise no flag");
+        }
+    }
+}
+
+/* A large array is split over threads: the result must not depend on the
+ * thread count, and stochastic rounding must use counter + i for element i. */
+Test(round_array, thread_count_and_counters_do_not_change_results) {
+    enum { N = 300000 };
+    float *x = malloc(3 * N * sizeof(float));
+    cr_assert_not_null(x);
+    float *a = x + N, *b = x + 2 * N;
+    for (size_t i = 0; i < N; i++) x[i] = (float)ldexp((double)(rng() >> 11) * 0x1p-53 - 0.5, (int)(rng() % 40) - 20);
+    const gka_round_mode_t modes[] = {GKA_RND_NE, GKA_RND_SP, GKA_RND_SE};
+    for (size_t mi = 0; mi < 3; mi++) {
+        gka_rounding_t r1 = context(&gka_bf16, modes[mi], 1, 0);
+        gka_rounding_t r2 = r1;
+#ifdef _OPENMP
+        const int saved = omp_get_max_threads();
+        omp_set_num_threads(1);
+        gka_round_array_f32(a, x, N, &r1);
+        omp_set_num_threads(saved > 1 ? saved : 2);
+        gka_round_array_f32(b, x, N, &r2);
+        omp_set_num_threads(saved);
+#else
+        gka_round_array_f32(a, x, N, &r1);
+        gka_round_array_f32(b, x, N, &r2);
+#endif
+        cr_assert_eq(memcmp(a, b, N * sizeof(float)), 0, "mode %s",
+                     gka_round_mode_name(modes[mi]));
+        cr_assert_eq(r1.flags, r2.flags);
+        cr_assert_eq(r1.counter, r2.counter);
+        /* element i uses counter + i: spot-check against a scalar context */
+        for (size_t i = 0; i < N; i += 9973) {
+            gka_rounding_t rs = context(&gka_bf16, modes[mi], 1, 0);
+            rs.counter += i;
+            cr_assert_eq(f2u((float)gka_round((double)x[i], &rs)), f2u(a[i]), "element %zu", i);
+        }
+    }
+    /* a stochastic rounding that really is random: different seeds differ */
+    gka_rounding_t r3 = context(&gka_bf16, GKA_RND_SP, 1, 0);
+    r3.seed += 1;
+    gka_round_array_f32(b, x, N, &r3);
+    cr_expect_neq(memcmp(a, b, N * sizeof(float)), 0);
+    free(x);
+}
+
+Test(round_array, doubles_match_scalar) {
+    enum { N = 20000 };
+    double *x = malloc(3 * N * sizeof(double));
+    cr_assert_not_null(x);
+    double *want = x + N, *got = x + 2 * N;
+    for (size_t i = 0; i < N; i++) {
+        const double v = ldexp((double)(rng() >> 11) * 0x1p-53, (int)(rng() % 80) - 40);
+        x[i] = (i % 7 == 0) ? (double)(float)v : (i & 1 ? -v : v);
+    }
+    x[0] = NAN;
+    x[1] = -INFINITY;
+    x[2] = -0.0;
+    x[3] = 1e300;
+    for (size_t fi = 0; fi < sizeof format_names / sizeof format_names[0]; fi++) {
+        gka_format_t f;
+        cr_assert_eq(gka_format_by_name(format_names[fi], &f), GKA_OK);
+        for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++) {
+            gka_rounding_t rs = context(&f, all_modes[mi], 0, 1);
+            gka_rounding_t ra = rs;
+            for (size_t i = 0; i < N; i++) want[i] = gka_round(x[i], &rs);
+            gka_round_array(got, x, N, &ra);
+            for (size_t i = 0; i < N; i++) {
+                uint64_t w, g;
+                memcpy(&w, &want[i], sizeof w);
+                memcpy(&g, &got[i], sizeof g);
+                cr_assert_eq(g, w, "%s %s element %zu", f.name, gka_round_mode_name(ra.mode), i);
+            }
+            cr_expect_eq(ra.flags, rs.flags);
+            cr_expect_eq(ra.counter, rs.counter);
+        }
+    }
+    free(x);
+}
+
+/* Hand-checked values: the fast path must not merely agree with the scalar
+ * path, both must be right. */
+Test(round_array, known_values) {
+    const float in[] = {1.00390625f, 1.01171875f, -1.00390625f, 65520.0f, 65519.0f,
+                        464.0f,      465.0f,      0x1p-25f,     0x1.8p-24f, -0x1p-150f};
+    float out[10];
+    gka_rounding_t r = gka_rounding_default(&gka_bf16); /* bf16 spacing at 1 is 2^-7 */
+    gka_round_array_f32(out, in, 3, &r);
+    cr_expect_eq(out[0], 1.0f);        /* tie to even */
+    cr_expect_eq(out[1], 1.015625f);   /* tie to even (up) */
+    cr_expect_eq(out[2], -1.0f);
+    r = gka_rounding_default(&gka_fp16);
+    gka_round_array_f32(out, in + 3, 2, &r);
+    cr_expect(isinf(out[0]) && out[0] > 0); /* 65520 = max + half ulp: ties to even overflow */
+    cr_expect_eq(out[1], 65504.0f);
+    r = gka_rounding_default(&gka_e4m3);
+    gka_round_array_f32(out, in + 5, 2, &r);
+    cr_expect_eq(out[0], 448.0f);  /* tie between 448 and 480: even is 448 */
+    cr_expect(isnan(out[1]));      /* nearer 480: overflow, e4m3 has no Inf */
+    cr_expect(r.flags & GKA_FLAG_INVALID);
+    r = gka_rounding_default(&gka_fp16);
+    gka_round_array_f32(out, in + 7, 3, &r);
+    cr_expect_eq(f2u(out[0]), 0u);              /* half the smallest subnormal: tie to 0 */
+    cr_expect_eq(out[1], 0x1p-23f);             /* 1.5 q: tie to even 2q */
+    cr_expect_eq(f2u(out[2]), 0x80000000u);     /* -0 */
+    cr_expect(r.flags & GKA_FLAG_UNDERFLOW);
+}

@@ -1,0 +1,155 @@
+/* Stochastic rounding (SP, SE): frequencies match the probabilities, the mean
+ * error is zero, and results are a deterministic function of (seed, stream,
+ * counter). Tolerances: 5 binomial standard deviations (a false alarm has
+ * probability < 6e-7 per check, and the seeds are fixed, so the test is
+ * deterministic). */
+#include <criterion/criterion.h>
+
+#include <math.h>
+
+#include "gka_precision.h"
+
+enum { N = 100000 };
+
+/* Round x N times (counters 0..N-1) and count how often it went up to `up`. */
+static long count_up(double x, double down, double up, gka_rounding_t *r) {
+    long ups = 0;
+    for (long i = 0; i < N; i++) {
+        const double y = gka_round(x, r);
+        cr_assert(y == down || y == up, "%a -> %a not in {%a, %a}", x, y, down, up);
+        ups += y == up;
+    }
+    return ups;
+}
+
+static void expect_binomial(long ups, double p, const char *what) {
+    const double mean = N * p, sd = sqrt(N * p * (1 - p));
+    cr_assert_leq(fabs((double)ups - mean), 5 * sd + 1e-9, "%s: %ld ups, expected %g +- %g",
+                  what, ups, mean, 5 * sd);
+}
+
+/* SP: P(up) = (x - down) / (up - down) for fractions k/16 at a normal bf16
+ * binade, in the subnormal range and for negative x (up = away from zero). */
+Test(stochastic, sp_frequencies_match_probabilities) {
+    gka_rounding_t r = gka_rounding_default(&gka_bf16);
+    r.mode = GKA_RND_SP;
+    r.seed = 2024;
+    const double ulp = 0x1p-7, sub = gka_bf16.min_subnormal;
+    for (int k = 1; k < 16; k++) {
+        const double p = k / 16.0;
+        expect_binomial(count_up(1 + 5 * ulp + p * ulp, 1 + 5 * ulp, 1 + 6 * ulp, &r), p,
+                        "bf16 normal");
+        expect_binomial(count_up(3 * sub + p * sub, 3 * sub, 4 * sub, &r), p, "bf16 subnormal");
+        expect_binomial(count_up(-(1 + p * ulp), -1.0, -(1 + ulp), &r), p, "bf16 negative");
+    }
+    /* an irregular probability: x = 1 + 0.3 ulp (p = 0.3 to 2^-45) */
+    expect_binomial(count_up(1 + 0.3 * ulp, 1, 1 + ulp, &r), 0.3, "p = 0.3");
+    /* fp16 and e4m3 */
+    gka_rounding_t h = r;
+    h.format = gka_fp16;
+    expect_binomial(count_up(1 + 0.75 * 0x1p-10, 1, 1 + 0x1p-10, &h), 0.75, "fp16");
+    gka_rounding_t e = r;
+    e.format = gka_e4m3;
+    expect_binomial(count_up(2.0 + 0.125 * 0.25, 2.0, 2.25, &e), 0.125, "e4m3");
+    cr_assert_eq(r.counter, (uint64_t)N * 46);
+}
+
+Test(stochastic, se_is_one_half) {
+    gka_rounding_t r = gka_rounding_default(&gka_bf16);
+    r.mode = GKA_RND_SE;
+    r.seed = 9;
+    expect_binomial(count_up(1 + 0.1 * 0x1p-7, 1, 1 + 0x1p-7, &r), 0.5, "SE p = 0.1");
+    expect_binomial(count_up(1 + 0.9 * 0x1p-7, 1, 1 + 0x1p-7, &r), 0.5, "SE p = 0.9");
+}
+
+/* E[round(x)] = x: the mean error over random x in [1, 2) is zero within 5
+ * standard deviations of the sum (each draw has variance p(1-p) ulp^2). */
+Test(stochastic, sp_mean_error_unbiased) {
+    gka_rounding_t r = gka_rounding_default(&gka_bf16);
+    r.mode = GKA_RND_SP;
+    r.seed = 77;
+    r.stream = 5;
+    const double ulp = 0x1p-7;
+    double err = 0, var = 0, err_nearest = 0;
+    gka_rounding_t ne = gka_rounding_default(&gka_bf16);
+    for (uint64_t i = 0; i < 1000000; i++) {
+        /* x with its fraction in ulps below 1/2 mostly: nearest is biased down */
+        const double frac = 0.4 * gka_philox_uniform(1, 1, i);
+        const double x = 1 + (double)(i % 100) * ulp + frac * ulp;
+        err += (gka_round(x, &r) - x) / ulp;
+        err_nearest += (gka_round(x, &ne) - x) / ulp;
+        var += frac * (1 - frac);
+    }
+    cr_assert_lt(fabs(err), 5 * sqrt(var), "sum of SP errors %g ulp, sd %g", err, sqrt(var));
+    /* the same inputs under round-to-nearest are biased (mean -0.2 ulp): the
+     * test can tell a biased rounding apart */
+    cr_assert_gt(fabs(err_nearest), 100 * sqrt(var));
+}
+
+/* Exact values do not move, and still consume their counter value. */
+Test(stochastic, exact_values_fixed_counter_advances) {
+    for (int m = GKA_RND_SP; m <= GKA_RND_SE; m++) {
+        gka_rounding_t r = gka_rounding_default(&gka_bf16);
+        r.mode = (gka_round_mode_t)m;
+        const double exact[] = {1.0, -1.5, 0.0, -0.0, gka_bf16.max, gka_bf16.min_subnormal};
+        for (int i = 0; i < 1000; i++)
+            for (size_t k = 0; k < sizeof exact / sizeof exact[0]; k++) {
+                const double y = gka_round(exact[k], &r);
+                cr_assert(y == exact[k] && signbit(y) == signbit(exact[k]));
+            }
+        cr_assert(isnan(gka_round(NAN, &r)));
+        cr_assert_eq(r.counter, 6001u);
+        cr_assert_eq(r.flags, 0u);
+    }
+}
+
+/* Same (seed, stream, counter) -> same bits; the result does not depend on
+ * how the calls are split between contexts; other streams differ. */
+Test(stochastic, deterministic_and_split_invariant) {
+    enum { M = 5000 };
+    static double x[M], whole[M], split[M], other[M];
+    for (int i = 0; i < M; i++) x[i] = 1 + gka_philox_uniform(3, 0, (uint64_t)i);
+    gka_rounding_t r = gka_rounding_default(&gka_bf16);
+    r.mode = GKA_RND_SP;
+    r.seed = 123;
+    r.stream = 4;
+    r.counter = 1000;
+    gka_rounding_t a = r, b = r, c = r;
+    for (int i = 0; i < M; i++) whole[i] = gka_round(x[i], &a);
+    b.counter = 1000 + 3000; /* second half first, in its own context */
+    for (int i = 3000; i < M; i++) split[i] = gka_round(x[i], &b);
+    for (int i = 0; i < 3000; i++) split[i] = gka_round(x[i], &c);
+    int differ_stream = 0;
+    gka_rounding_t o = r;
+    o.stream = 5;
+    for (int i = 0; i < M; i++) {
+        other[i] = gka_round(x[i], &o);
+        differ_stream += other[i] != whole[i];
+        cr_assert_eq(whole[i], split[i], "element %d", i);
+    }
+    cr_assert_eq(a.counter, 1000u + M);
+    cr_assert_gt(differ_stream, M / 10);
+    /* ops too */
+    gka_rounding_t p = r, q = r;
+    for (int i = 0; i + 1 < M; i++) {
+        const double u = gka_mul(x[i], x[i + 1], &p);
+        q.counter = p.counter - 1;
+        cr_assert_eq(u, gka_mul(x[i], x[i + 1], &q));
+    }
+}
+
+/* Stochastic rounding past max: up goes to Inf (or saturates), down to max. */
+Test(stochastic, overflow) {
+    gka_rounding_t r = gka_rounding_default(&gka_fp16);
+    r.mode = GKA_RND_SP;
+    const double x = 65504 + 16; /* halfway to the next grid point 65536 */
+    long infs = 0;
+    for (int i = 0; i < 1000; i++) {
+        const double y = gka_round(x, &r);
+        cr_assert(y == 65504 || isinf(y));
+        infs += isinf(y);
+    }
+    cr_assert(infs > 400 && infs < 600, "%ld", infs);
+    r.saturate = 1;
+    for (int i = 0; i < 1000; i++) cr_assert_eq(gka_round(x, &r), 65504.0);
+}

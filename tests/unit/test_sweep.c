@@ -1,0 +1,174 @@
+/* gka sweep end to end: the same bytes from one process, two threads and two
+ * MPI ranks; failed cells reported and listed; --resume skips journalled
+ * cells and reproduces the same outputs. Runs the built program. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char dir[256];
+
+static void setup(void) {
+    snprintf(dir, sizeof dir, "/tmp/gka_sweep_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void write_file(const char *name, const char *text) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *read_file(const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+/* Run a shell command in the test directory; returns the exit status. */
+static int run(const char *fmt, const char *arg) {
+    char cmd[2048], inner[1536];
+    snprintf(inner, sizeof inner, fmt, arg);
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s", dir, inner);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st), "command crashed: %s", cmd);
+    return WEXITSTATUS(st);
+}
+
+static void assert_same_file(const char *a, const char *b) {
+    char *x = read_file(a), *y = read_file(b);
+    cr_assert_not_null(x, "%s missing", a);
+    cr_assert_not_null(y, "%s missing", b);
+    cr_assert_str_eq(x, y, "%s and %s differ", a, b);
+    free(x);
+    free(y);
+}
+
+static const char grid[] = "name = \"t\"\n"
+                           "solver = [chebyshev, cg, kalman]\n"
+                           "format = [fp64, bf16]\n"
+                           "ridge = [\"adaptive:0.02\", \"fixed:0.25\"]\n"
+                           "keys = [iid, \"powerlaw:1\"]\n"
+                           "D = 8\nT = 40\nseed = [1, 2]\nevery = 10\n";
+
+TestSuite(sweep, .init = setup, .fini = teardown, .timeout = 240);
+
+Test(sweep, threads_and_processes_agree) {
+    write_file("g.toml", grid);
+    cr_assert_eq(run("%s sweep g.toml --out a.csv --quiet >/dev/null", GKA_PROGRAM), 0);
+    cr_assert_eq(run("%s sweep g.toml --out b.csv --quiet --threads 2 >/dev/null", GKA_PROGRAM), 0);
+    assert_same_file("a.csv", "b.csv");
+    assert_same_file("a.csv.summary.csv", "b.csv.summary.csv");
+    char *rows = read_file("a.csv");
+    /* 48 cells x 4 reported tokens (t = 9, 19, 29, 39) */
+    long n = 0;
+    for (char *p = rows; *p; p++) n += (*p == '\n');
+    char *hdr = strstr(rows, "\ncell,");
+    cr_assert_not_null(hdr);
+    long meta = 0;
+    for (char *p = rows; p <= hdr; p++) meta += (*p == '\n');
+    cr_assert_eq(n - meta - 1, 48 * 4, "rows: %ld", n - meta - 1);
+    cr_assert_null(strstr(rows, "nan,nan,nan"), "a row without results");
+    free(rows);
+}
+
+Test(sweep, mpi_two_ranks_agree) {
+    if (system("command -v mpirun >/dev/null 2>&1") != 0) {
+        cr_skip_test("mpirun not installed: MPI sweep not checked here");
+    }
+    write_file("g.toml", grid);
+    cr_assert_eq(run("%s sweep g.toml --out a.csv --quiet >/dev/null", GKA_PROGRAM), 0);
+    cr_assert_eq(run("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "
+                     "OMPI_MCA_rmaps_base_oversubscribe=1 mpirun -np 2 %s sweep g.toml "
+                     "--out m.csv --quiet >/dev/null 2>m.err",
+                     GKA_PROGRAM),
+                 0, "mpirun failed: %s", read_file("m.err"));
+    assert_same_file("a.csv", "m.csv");
+    assert_same_file("a.csv.summary.csv", "m.csv.summary.csv");
+}
+
+Test(sweep, failed_cells_are_reported_and_listed) {
+    /* cg has no variant "joseph": its cells fail when the solver is created;
+     * kalman's cells must still complete. */
+    write_file("f.toml", "solver = [cg, kalman]\nvariant = joseph\nD = 6\nT = 20\nevery = 5\n");
+    cr_assert_eq(run("%s sweep f.toml --out f.csv --quiet >/dev/null 2>f.err", GKA_PROGRAM), 1);
+    char *err = read_file("f.err"), *sum = read_file("f.csv.summary.csv"),
+         *rows = read_file("f.csv");
+    cr_assert(strstr(err, "cell 0 failed") != NULL, "stderr: %s", err);
+    cr_assert(strstr(sum, "# missing: 0\n") != NULL, "summary: %s", sum);
+    cr_assert(strstr(sum, "\n0,cg,joseph,") != NULL);
+    cr_assert(strstr(sum, ",failed,") != NULL);
+    cr_assert(strstr(sum, "\n1,kalman,joseph,") != NULL);
+    cr_assert(strstr(rows, "\n1,kalman,joseph,") != NULL, "kalman rows missing");
+    cr_assert_null(strstr(rows, "\n0,cg,"), "rows for a failed cell");
+    free(err);
+    free(sum);
+    free(rows);
+}
+
+Test(sweep, resume_skips_journalled_cells) {
+    write_file("g.toml", grid);
+    cr_assert_eq(run("%s sweep g.toml --out a.csv --quiet >/dev/null", GKA_PROGRAM), 0);
+    /* A run that "crashed": keep the journal's first 40% and half a block. */
+    char *j = read_file("a.csv.journal");
+    size_t keep = strlen(j) * 2 / 5;
+    write_file("r.csv.journal", "");
+    char path[512];
+    snprintf(path, sizeof path, "%s/r.csv.journal", dir);
+    FILE *f = fopen(path, "wb");
+    fwrite(j, 1, keep, f);
+    fclose(f);
+    free(j);
+    cr_assert_eq(run("%s sweep g.toml --out r.csv --resume >/dev/null 2>r.err", GKA_PROGRAM), 0);
+    char *err = read_file("r.err");
+    long to_run = -1, already = -1;
+    const char *p = strstr(err, "cells, ");
+    cr_assert_not_null(p, "%s", err);
+    cr_assert_eq(sscanf(p, "cells, %ld to run (%ld already", &to_run, &already), 2, "%s", err);
+    cr_assert(already > 0 && to_run < 48 && to_run + already == 48, "%s", err);
+    free(err);
+    assert_same_file("a.csv", "r.csv");
+    assert_same_file("a.csv.summary.csv", "r.csv.summary.csv");
+    /* A journal from another grid is refused. */
+    write_file("h.toml", "D = 8\nT = 40\n");
+    cr_assert_eq(run("%s sweep h.toml --out r.csv --resume >/dev/null 2>h.err", GKA_PROGRAM), 2);
+    char *herr = read_file("h.err");
+    cr_assert(strstr(herr, "another grid") != NULL, "%s", herr);
+    free(herr);
+}
+
+Test(sweep, bad_usage) {
+    cr_assert_eq(run("%s sweep >/dev/null 2>&1", GKA_PROGRAM), 2);
+    cr_assert_eq(run("%s sweep nosuch.toml 2>e.txt", GKA_PROGRAM), 2);
+    char *e = read_file("e.txt");
+    cr_assert(strstr(e, "nosuch.toml") != NULL, "%s", e);
+    free(e);
+    write_file("g.toml", "D = 8\n");
+    cr_assert_eq(run("%s sweep g.toml --bogus 2>/dev/null", GKA_PROGRAM), 2);
+    cr_assert_eq(run("%s sweep g.toml --threads 0 2>/dev/null", GKA_PROGRAM), 2);
+    /* unwritable output: exit 1, nothing half-written */
+    cr_assert_eq(run("%s sweep g.toml --quiet --out /nonexistent/x.csv >/dev/null 2>&1",
+                     GKA_PROGRAM),
+                 1);
+}
