@@ -134,7 +134,7 @@ static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
                 return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
             st = gka_trace_load_npy_paths(&p, &lo, tr);
         }
-        if (st) return gka_cli_fail(st == GKA_EIO || st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE,
+        if (st) return gka_cli_fail(st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE,
                                     "%s", gka_error_message());
         if (!a->no_normalize) gka_trace_normalize(tr);
         if (tr->D > 1024)

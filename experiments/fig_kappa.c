@@ -28,7 +28,8 @@ typedef struct {
     gka_progress_t *prog;
     int D;
     long T;
-    size_t nsample;
+    size_t nsample; /* actual count of samples[] */
+    const long *samples;
 } kappa_ctx_t;
 
 static gka_status_t make_trace(const kappa_ctx_t *c, size_t j, gka_trace_t *tr) {
@@ -46,13 +47,13 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     gka_stream_t *stream = NULL;
     gka_strbuf_t part[KAPPA_NRIDGE];
     for (int r = 0; r < KAPPA_NRIDGE; r++) gka_strbuf_init(&part[r]);
-    long *samples = malloc(c->nsample * sizeof *samples);
-    gka_status_t st = samples ? make_trace(c, j, &tr) : gka_error(GKA_ENOMEM, "kappa: out of memory");
+    const long *samples = c->samples;
+    gka_status_t st = make_trace(c, j, &tr);
     gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, KAPPA_A};
     int have_A = 0;
     if (st == GKA_OK && (st = gka_arith_init_fp64(&A)) == GKA_OK) have_A = 1;
     if (st == GKA_OK) st = gka_stream_create(&stream, &A, c->D, &ridge, 0);
-    size_t ns = st == GKA_OK ? gka_fig_sample_tokens(c->T, c->nsample, samples) : 0;
+    size_t ns = st == GKA_OK ? c->nsample : 0;
     size_t s = 0;
     for (long t = 0; st == GKA_OK && s < ns; t++) {
         st = gka_stream_push(stream, tr.q + t * c->D, tr.k + t * c->D, gka_trace_gamma_log(&tr, t),
@@ -82,13 +83,15 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     gka_stream_destroy(stream);
     if (have_A) gka_arith_destroy(&A);
     gka_trace_free(&tr);
-    free(samples);
     return st;
 }
 
 static gka_status_t kappa_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    kappa_ctx_t c = {opts, prog, full ? 128 : 64, full ? 8192 : 2048, full ? 64 : 32};
+    long samples[64];
+    long T = full ? 8192 : 2048;
+    size_t ns = gka_fig_sample_tokens(T, full ? 64 : 32, samples);
+    kappa_ctx_t c = {opts, prog, full ? 128 : 64, T, ns, samples};
     gka_csv_meta(csv, "D", "%d", c.D);
     gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);

@@ -22,7 +22,8 @@ typedef struct {
     gka_progress_t *prog;
     int D;
     long T;
-    size_t nsample;
+    size_t nsample; /* actual count of samples[] */
+    const long *samples;
 } omega_ctx_t;
 
 /* omega_0 .. omega_r by the SPEC recurrence in arithmetic A. */
@@ -64,7 +65,7 @@ static gka_status_t measure(const omega_ctx_t *c, double a, double *res) {
     gka_stream_t *stream = NULL;
     gka_solver_t *solver = NULL;
     void *x = NULL;
-    long *samples = malloc(c->nsample * sizeof *samples);
+    const long *samples = c->samples;
     st = gka_arith_init_fp64(&A);
     gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, a};
     gka_solver_opts_t so = gka_solver_opts_default();
@@ -73,8 +74,7 @@ static gka_status_t measure(const omega_ctx_t *c, double a, double *res) {
     if (st == GKA_OK) st = gka_stream_create(&stream, &A, c->D, &ridge, 0);
     if (st == GKA_OK) st = gka_solver_create(&solver, "chebyshev", &so, &A, c->D);
     if (st == GKA_OK && !(x = A.alloc(&A, (size_t)c->D))) st = gka_error(GKA_ENOMEM, "omega: out of memory");
-    if (st == GKA_OK && !samples) st = gka_error(GKA_ENOMEM, "omega: out of memory");
-    size_t ns = st == GKA_OK ? gka_fig_sample_tokens(c->T, c->nsample, samples) : 0;
+    size_t ns = st == GKA_OK ? c->nsample : 0;
     size_t s = 0;
     for (long t = 0; st == GKA_OK && t < c->T && s < ns; t++) {
         st = gka_stream_push(stream, tr.q + t * c->D, tr.k + t * c->D, 0.0, 1.0, NULL);
@@ -94,7 +94,6 @@ static gka_status_t measure(const omega_ctx_t *c, double a, double *res) {
     gka_stream_destroy(stream);
     gka_arith_destroy(&A);
     gka_trace_free(&tr);
-    free(samples);
     return st;
 }
 
@@ -133,8 +132,10 @@ static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
 }
 
 static gka_status_t omega_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
-    omega_ctx_t c = {opts, prog, 128, opts->tier == GKA_TIER_FULL ? 2048 : 256,
-                     opts->tier == GKA_TIER_FULL ? 64 : 16};
+    long samples[64];
+    long T = opts->tier == GKA_TIER_FULL ? 2048 : 256;
+    size_t ns = gka_fig_sample_tokens(T, opts->tier == GKA_TIER_FULL ? 64 : 16, samples);
+    omega_ctx_t c = {opts, prog, 128, T, ns, samples};
     gka_csv_meta(csv, "D", "%d", c.D);
     gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "a_values", "0.01 0.02 0.05 0.1");

@@ -175,7 +175,7 @@ gka_status_t gka_figure_parse_options(int argc, char **argv, gka_figure_opts_t *
 
 static const gka_figure_t *const registry[] = {
     &gka_fig_convergence, &gka_fig_ridge_sweep, &gka_fig_reversibility, &gka_fig_precision,
-    &gka_fig_kappa,       &gka_fig_omega,       &gka_fig_iterations,    &gka_fig_trace,
+    &gka_fig_kappa,       &gka_fig_omega,       &gka_fig_iterations,    &gka_fig_trace, &gka_fig_gradients,
 };
 
 const gka_figure_t *const *gka_figure_list(size_t *count) {
@@ -260,6 +260,7 @@ gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *op
     gka_csv_t csv;
     gka_csv_init(&csv);
     gka_csv_standard_meta(&csv, fig->name, fig->summary, opts);
+    gka_progress_step(prog, "computing");
     st = fig->run(opts, prog, &csv);
     if (st == GKA_OK) st = gka_csv_write(&csv, res->csv_path);
     gka_csv_free(&csv);

@@ -120,9 +120,12 @@ __global__ void __launch_bounds__(ST_THREADS)
 
     Raw8<T> ra[NPROD][ST_GROUPS], rb[NPROD][ST_GROUPS];
     float wr[NPROD][ST_GROUPS];
+    float gl_next = 0.0f, hc_next = 0.0f; /* the chunk's scalars travel with its data */
 
     auto prefetch = [&](int n) {
         const int t0 = n * GKA_CHUNK;
+        gl_next = args.glast[bh * G.NC + n];
+        if (REV) hc_next = args.h0c[bh * G.NC + n];
 #pragma unroll
         for (int i = 0; i < ST_GROUPS; i++) {
             const int idx = tid + i * ST_THREADS;
@@ -190,6 +193,8 @@ __global__ void __launch_bounds__(ST_THREADS)
             if (lane == 0) red[warp] = ss;
         }
         stage();
+        const float decay = expf(gl_next);
+        const float hc = hc_next;
         __syncthreads();
         if (args.h0sq && tid == 0)
             args.h0sq[(bh * NC + n) * (tpd * tpd) + blockIdx.x] = red[0] + red[1] + red[2] + red[3];
@@ -201,11 +206,8 @@ __global__ void __launch_bounds__(ST_THREADS)
         for (int p = 0; p < NPROD; p++)
             warp_mma<8, 64, true, true>(S, As + p * 64 * ST_LD, ST_LD, warp * 16,
                                         Bs + p * 64 * ST_LD, ST_LD, 0);
-        const float decay = expf(args.glast[bh * NC + n]);
-        float hc = 0.0f;
         const bf16 *h0p = nullptr;
         if (REV) {
-            hc = args.h0c[bh * NC + n];
             h0p = args.h0 + ((bh * NC + n) * D + ti * 64 + warp * 16) * (long long)D + tj * 64;
         }
 #pragma unroll

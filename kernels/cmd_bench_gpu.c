@@ -19,9 +19,10 @@
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gka bench gpu [--check-only | --time-only] [--quick] [--reps N]\n"
-            "                     [--seed S] [--csv FILE]\n"
+            "                     [--seed S] [--csv FILE] [--profile T]\n"
             "Checks forward, backward and decode against the CPU references (fp64 and the\n"
-            "emulated bf16 model), then times the shapes of issue 6. Exit 1 if a check fails.\n");
+            "emulated bf16 model), then times the shapes of issue 6. Exit 1 if a check fails.\n"
+            "--profile T: one forward + backward at B=1, H=16, D=128 (for ncu), nothing else.\n");
 }
 
 /* ---- checks -------------------------------------------------------------- */
@@ -36,7 +37,9 @@ typedef struct {
 
 static int run_checks(uint64_t seed, int quick, FILE *csv) {
     /* tolerances: bf16 operands (2^-8) in products of condition <= 51 */
-    const double tol_x = 2e-2, tol_hn = 5e-3, tol_hT = 1e-2, tol_dq = 3e-2, tol_dir = 5e-2;
+    const double tol_x = 2e-2, tol_hn = 5e-3, tol_hT = 1e-2, tol_dq = 3e-2;
+    /* dk: the k gradient cancels (measured ~3% for the bf16 model in numpy) */
+    const double tol_dk = 1e-1, tol_dg = 3e-2;
     const double tol_dec = 1e-4;
     const fwd_case_t fc[] = {
         {1, 2, 128, 100, 30, GKA_GPU_BF16, 1, 4.0, 1}, /* partial last chunk, emulator */
@@ -75,37 +78,39 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
                     res.x_emu, res.hn_gpu, res.hn_emu, res.hT_gpu, res.hT_emu, ok);
     }
     const fwd_case_t bc[] = {
-        {1, 2, 64, 150, 30, GKA_GPU_FP32, 1, 4.0, 0},
+        {1, 2, 64, 150, 30, GKA_GPU_FP32, 1, 4.0, 1},
         {1, 2, 128, 130, 30, GKA_GPU_BF16, 1, 4.0, 0},
         {2, 1, 64, 200, 30, GKA_GPU_BF16, 0, 2.0, 0},
+        {1, 2, 128, 300, 30, GKA_GPU_FP32, 1, 5.0, 0},
     };
     const size_t nbc = quick ? 1 : sizeof bc / sizeof bc[0];
-    printf("# backward checks: dq vs A^-1 dx (fp64); dk, dg, dbeta: directional derivative vs "
-           "central differences of the fp64 loss\n");
-    printf("%-6s %3s %3s %4s %5s %4s | %9s %9s %9s %9s | %s\n", "dtype", "B", "H", "D", "T",
-           "beta", "dq", "dk dir", "dg dir", "dbeta dir", "result");
+    printf("# backward checks: relative norm error vs gka_grad_token (solvers/backward.c: implicit"
+           " Chebyshev, lambda path, same r) in fp64; emu = that function in emulated bf16\n");
+    printf("%-6s %3s %3s %4s %5s %4s | %9s %9s %9s %9s | %9s %9s %9s %9s | %s\n", "dtype", "B",
+           "H", "D", "T", "beta", "dq gpu", "dk gpu", "dg gpu", "dbeta gpu", "dq emu", "dk emu",
+           "dg emu", "dbeta emu", "result");
     for (size_t i = 0; i < nbc; i++) {
         const fwd_case_t *f = &bc[i];
         gka_gpu_config_t c = {f->B, f->T, f->H, f->D, 64, f->r, 0.02, f->dt};
         gka_gpu_bwd_check_t res;
-        gka_status_t st = gka_gpu_check_backward(&c, f->beta, f->gate_mu, seed + 100 + i, &res);
+        gka_status_t st =
+            gka_gpu_check_backward(&c, f->beta, f->gate_mu, seed + 100 + i, f->emulate, &res);
         if (st) {
             fprintf(stderr, "gka: backward check %zu: %s\n", i, gka_error_message());
             fails++;
             continue;
         }
-        const int ok = res.finite && res.dq < tol_dq && res.dk_dir < tol_dir &&
-                       res.dg_dir < tol_dir && (!f->beta || res.dbeta_dir < tol_dir);
+        const int ok = res.finite && res.dq < tol_dq && res.dk < tol_dk && res.dg < tol_dg &&
+                       (!f->beta || res.dbeta < tol_dg);
         fails += !ok;
-        printf("%-6s %3d %3d %4d %5d %4d | %9.2e %9.2e %9.2e %9.2e | %s%s   (dk: %.6e vs fd %.6e;"
-               " dg: %.6e vs fd %.6e)\n",
-               gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->beta, res.dq, res.dk_dir,
-               res.dg_dir, res.dbeta_dir, ok ? "ok" : "FAIL", res.finite ? "" : " (non-finite)",
-               res.an_dk, res.fd_dk, res.an_dg, res.fd_dg);
+        printf("%-6s %3d %3d %4d %5d %4d | %9.2e %9.2e %9.2e %9.2e | %9.2e %9.2e %9.2e %9.2e | %s%s\n",
+               gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->beta, res.dq, res.dk, res.dg,
+               res.dbeta, res.dq_emu, res.dk_emu, res.dg_emu, res.dbeta_emu, ok ? "ok" : "FAIL",
+               res.finite ? "" : " (non-finite)");
         if (csv)
-            fprintf(csv, "check_bwd,%s,%d,%d,%d,%d,%d,%d,%.6e,%.6e,%.6e,%.6e,,,%d\n",
+            fprintf(csv, "check_bwd,%s,%d,%d,%d,%d,%d,%d,%.6e,%.6e,%.6e,%.6e,%.6e,%.6e,%d\n",
                     gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->r, f->beta, res.dq,
-                    res.dk_dir, res.dg_dir, res.dbeta_dir, ok);
+                    res.dk, res.dg, res.dbeta, res.dq_emu, res.dk_emu, ok);
     }
     printf("# decode checks: vs fp64 decode step\n");
     const struct {
@@ -279,13 +284,16 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
            "D", "T", "r", "ms med", "ms min", "ms max", "TFLOP/s", "floor ms", "floor %",
            "target", "triton");
     for (size_t i = 0; i < nfs; i++) {
-        for (int pass = 0; pass < 2; pass++) {
-            const int r = pass == 0 ? 30 : 0;
+        for (int pass = 0; pass < 3; pass++) {
+            /* version 2 (current), its r = 0 part (states, norms, loads), version 1 */
+            const int r = pass == 1 ? 0 : 30, ver = pass == 2 ? 1 : 2;
             bench_t b;
             float med = 0, mn = 0, mx = 0;
+            gka_gpu_set_variant(ver);
             gka_status_t st = bench_setup(&b, fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, 0, seed + i);
             if (!st) st = time_it(run_fwd, &b, reps, &med, &mn, &mx);
             bench_free(&b);
+            gka_gpu_set_variant(2);
             if (st) {
                 fprintf(stderr, "gka: bench forward: %s\n", gka_error_message());
                 fails++;
@@ -295,12 +303,12 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
             const double floor_ms = fl / (PEAK_TFLOPS * 1e12) * 1e3;
             const double tf = r ? fl / ((double)med * 1e-3) / 1e12 : 0.0;
             printf("%-8s %2d %3d %4d %6d %3d | %9.4f %9.4f %9.4f | %8.1f %9.4f %7.1f%% | %8.2f %8.2f\n",
-                   r ? "fwd" : "fwd r=0", fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, (double)med,
+                   ver == 1 ? "fwd v1" : r ? "fwd v2" : "v2 r=0", fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, (double)med,
                    (double)mn, (double)mx, tf, r ? floor_ms : 0.0,
                    r ? 100.0 * floor_ms / (double)med : 0.0, r ? fs[i].target_ms : 0.0,
                    r ? fs[i].triton_ms : 0.0);
             if (csv)
-                fprintf(csv, "time_fwd,bf16,%d,%d,%d,%d,%d,,%.5f,%.5f,%.5f,%.3f,%.5f,,\n", fs[i].B,
+                fprintf(csv, "time_fwd_v%d,bf16,%d,%d,%d,%d,%d,,%.5f,%.5f,%.5f,%.3f,%.5f,,\n", ver, fs[i].B,
                         fs[i].H, fs[i].D, fs[i].T, r, (double)med, (double)mn, (double)mx, tf,
                         floor_ms);
         }
@@ -342,15 +350,15 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
         float ms[64];
         const int nrep = reps < 64 ? reps : 64;
         gka_status_t st = GKA_OK;
-        if ((st = gka_gpu_alloc(&q, (size_t)n * D * 2)) || (st = gka_gpu_alloc(&k, (size_t)n * D * 2)) ||
-            (st = gka_gpu_alloc(&x, (size_t)n * D * 2)) ||
-            (st = gka_gpu_alloc((void **)&g, (size_t)n * 4)) ||
-            (st = gka_gpu_alloc((void **)&hn, (size_t)n * 4)) ||
-            (st = gka_gpu_alloc((void **)&S, (size_t)n * D * D * 4)) ||
-            (st = fill_random(GKA_GPU_BF16, q, (size_t)n * D, D, seed + 70, 0)) ||
-            (st = fill_random(GKA_GPU_BF16, k, (size_t)n * D, D, seed + 71, 0)) ||
-            (st = fill_random(GKA_GPU_BF16, g, (size_t)n, 1, seed + 72, 1)) ||
-            (st = fill_random(GKA_GPU_FP32, S, (size_t)n * D * D, D, seed + 73, 0)) ||
+        const size_t nz = (size_t)n, Dz = (size_t)D;
+        if ((st = gka_gpu_alloc(&q, nz * Dz * 2)) || (st = gka_gpu_alloc(&k, nz * Dz * 2)) ||
+            (st = gka_gpu_alloc(&x, nz * Dz * 2)) || (st = gka_gpu_alloc((void **)&g, nz * 4)) ||
+            (st = gka_gpu_alloc((void **)&hn, nz * 4)) ||
+            (st = gka_gpu_alloc((void **)&S, nz * Dz * Dz * 4)) ||
+            (st = fill_random(GKA_GPU_BF16, q, nz * Dz, Dz, seed + 70, 0)) ||
+            (st = fill_random(GKA_GPU_BF16, k, nz * Dz, Dz, seed + 71, 0)) ||
+            (st = fill_random(GKA_GPU_BF16, g, nz, 1, seed + 72, 1)) ||
+            (st = fill_random(GKA_GPU_FP32, S, nz * Dz * Dz, Dz, seed + 73, 0)) ||
             (st = gka_gpu_timer_create(&t)))
             goto dec_done;
         for (int w = 0; w < 3 && !st; w++)
@@ -386,7 +394,7 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
 
 int gka_cmd_bench_gpu(int argc, char **argv) {
     int check = 1, timing = 1, quick = 0;
-    long reps = 30;
+    long reps = 30, profile_T = 0;
     uint64_t seed = 20261124;
     const char *csv_path = NULL;
     for (int i = 1; i < argc; i++) {
@@ -406,6 +414,10 @@ int gka_cmd_bench_gpu(int argc, char **argv) {
                 return GKA_EXIT_USAGE;
         } else if (!strcmp(a, "--seed")) {
             if (!(v = gka_cli_value(argc, argv, &i)) || gka_cli_parse_u64(v, "--seed", &seed))
+                return GKA_EXIT_USAGE;
+        } else if (!strcmp(a, "--profile")) {
+            if (!(v = gka_cli_value(argc, argv, &i)) ||
+                gka_cli_parse_long(v, "--profile", 1, 1L << 20, &profile_T))
                 return GKA_EXIT_USAGE;
         } else if (!strcmp(a, "--csv")) {
             if (!(csv_path = gka_cli_value(argc, argv, &i))) return GKA_EXIT_USAGE;
@@ -429,6 +441,15 @@ int gka_cmd_bench_gpu(int argc, char **argv) {
                 name);
     }
     int fails = 0;
+    if (profile_T > 0) { /* one forward and one backward, for a profiler */
+        bench_t b;
+        gka_status_t st = bench_setup(&b, 1, 16, 128, (int)profile_T, 30, 1, seed);
+        if (!st) st = run_fwd_bwd(&b);
+        if (!st) st = gka_gpu_sync();
+        bench_free(&b);
+        if (st) return gka_cli_fail(GKA_EXIT_FAIL, "bench gpu: %s", gka_error_message());
+        check = timing = 0;
+    }
     if (check) fails += run_checks(seed, quick, csv);
     if (timing) fails += run_timing(quick, (int)reps, seed, csv);
     if (csv && gka_outfile_commit(&out) != GKA_OK)

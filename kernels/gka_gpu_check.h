@@ -8,10 +8,9 @@
  *            same algorithm exactly) and, when emulate != 0, the same
  *            function in the emulated bf16-storage / fp32-iterate model, whose
  *            error against fp64 is reported beside the GPU's;
- *   backward: dq against A_t^{-1} dx_t (fp64 chunked solve, r = 300: exact),
- *            dk, dg, dbeta by central differences of the fp64 loss
- *            sum_t dx_t . x_t along random directions (implicit gradient =
- *            derivative of the exact solve);
+ *   backward: dq, dk, dg, dbeta against gka_grad_token (solvers/backward.c,
+ *            implicit Chebyshev gradients with the lambda path, same r) in
+ *            fp64 and, when emulate != 0, in the emulated bf16 table;
  *   decode:  against an fp64 decode step (state update, norm, r iterations).
  * A non-finite GPU output sets finite = 0 (NaN never passes). */
 #ifndef GKA_GPU_CHECK_H
@@ -34,9 +33,8 @@ typedef struct {
 
 typedef struct {
     int finite;
-    double dq;                           /* vs A^{-1} dx */
-    double dk_dir, dg_dir, dbeta_dir;    /* directional derivative rel. errors (-1: n/a) */
-    double fd_dk, an_dk, fd_dg, an_dg;   /* the directional values themselves */
+    double dq, dk, dg, dbeta;                 /* GPU vs fp64 (dbeta -1: no beta) */
+    double dq_emu, dk_emu, dg_emu, dbeta_emu; /* emulated bf16 model vs fp64 (-1: not run) */
 } gka_gpu_bwd_check_t;
 
 typedef struct {
@@ -47,7 +45,7 @@ typedef struct {
 gka_status_t gka_gpu_check_forward(const gka_gpu_config_t *cfg, int with_beta, double gate_mu,
                                    uint64_t seed, int emulate, gka_gpu_fwd_check_t *res);
 gka_status_t gka_gpu_check_backward(const gka_gpu_config_t *cfg, int with_beta, double gate_mu,
-                                    uint64_t seed, gka_gpu_bwd_check_t *res);
+                                    uint64_t seed, int emulate, gka_gpu_bwd_check_t *res);
 gka_status_t gka_gpu_check_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype,
                                   int with_beta, uint64_t seed, gka_gpu_dec_check_t *res);
 

@@ -64,6 +64,12 @@ gka_status_t gka_gpu_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype
                             const void *k, const float *g, const float *beta, float *state,
                             void *x, float *hnorm, void *stream);
 
+/* Kernel version of the forward solve, for benchmarks (kernels/NOTES.md):
+ * 1 = first version (norms inside the solve kernel, 16-row warp tiles),
+ * 2 = current (separate norms kernel, 32-row warp tiles; the default).
+ * Process-wide; not thread-safe. */
+void gka_gpu_set_variant(int version);
+
 /* ---- small host helpers, so that C callers need no CUDA headers ---------- */
 
 /* GKA_EDEVICE when no usable GPU is present; name may be NULL. */

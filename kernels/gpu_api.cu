@@ -42,6 +42,7 @@ cudaError_t gka_launch_grad_y(const gka_geom &G, const T *k, const T *x, const T
                               const bf16 *states, const bf16 *gstates, const float *gcum,
                               const float *glast, const float *beta, const float *rho,
                               const float *dh, T *dk, float *e, float *dbeta, cudaStream_t st);
+void gka_solve_set_variant(int v);
 cudaError_t gka_launch_dg_scan(const gka_geom &G, const float *e, float *dg, cudaStream_t st);
 template <typename T>
 cudaError_t gka_launch_decode(int n, int D, int r, float a, const T *q, const T *k,
@@ -151,7 +152,7 @@ gka_status_t backward_t(const gka_gpu_config_t *c, const T *q, const T *k, const
     GKA_CUDA_TRY(where, gka_launch_state_bwd<T>(G, k, x, dq, bw.w0, bw.w2, w.glast, bw.h0c,
                                                 w.states, bw.gstates, st));
     GKA_CUDA_TRY(where, gka_launch_grad_y<T>(G, k, x, dq, w.states, bw.gstates, w.gcum, w.glast,
-                                             beta, bw.rho, bw.dh, dk, bw.e, dbeta, st));
+                                             beta, bw.rho, bw.dh, dk, bw.e, beta ? dbeta : nullptr, st));
     GKA_CUDA_TRY(where, gka_launch_dg_scan(G, bw.e, dg, st));
     return GKA_OK;
 }
@@ -320,6 +321,8 @@ gka_status_t gka_gpu_sync(void) {
     GKA_CUDA_TRY("gka_gpu_sync", cudaGetLastError());
     return GKA_OK;
 }
+
+void gka_gpu_set_variant(int version) { gka_solve_set_variant(version); }
 
 size_t gka_gpu_dtype_size(gka_gpu_dtype_t d) { return d == GKA_GPU_FP32 ? 4 : 2; }
 const char *gka_gpu_dtype_name(gka_gpu_dtype_t d) {

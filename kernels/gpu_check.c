@@ -7,6 +7,7 @@
 
 #include "gka_arith.h"
 #include "gka_precision.h"
+#include "gka_backward.h"
 #include "gka_solver.h"
 
 typedef struct {
@@ -279,44 +280,80 @@ done:
     return st;
 }
 
-/* L = sum_t dx_t . x_t with x from the fp64 chunked solve at r = 300. */
-static gka_status_t loss64(const gka_gpu_config_t *c, const inputs_t *in, double *L) {
-    gka_gpu_config_t c2 = *c;
-    double *x = malloc(in->nel * sizeof(double));
-    if (!x) return gka_error(GKA_ENOMEM, "gpu check: out of memory");
-    c2.r = 300;
-    gka_status_t st = cpu_all(&c2, in, in->q, "fp64", "round", "fp64", 300, x, NULL, NULL);
-    double s = 0.0;
-    for (size_t i = 0; !st && i < in->nel; i++) s += (double)in->dx[i] * x[i];
-    *L = s;
-    free(x);
-    return st;
-}
-
-/* Central difference of the loss along v for the float array p (n entries). */
-static gka_status_t fd_dir(const gka_gpu_config_t *c, inputs_t *in, float *p, const double *v,
-                           size_t n, double h, double *fd) {
-    float *save = malloc(n * sizeof(float));
-    if (!save) return gka_error(GKA_ENOMEM, "gpu check: out of memory");
-    memcpy(save, p, n * sizeof(float));
-    double Lp = 0.0, Lm = 0.0;
-    /* the perturbed inputs are float: use the float step actually taken */
-    for (size_t i = 0; i < n; i++) p[i] = (float)((double)save[i] + h * v[i]);
-    gka_status_t st = loss64(c, in, &Lp);
-    for (size_t i = 0; !st && i < n; i++) p[i] = (float)((double)save[i] - h * v[i]);
-    if (!st) st = loss64(c, in, &Lm);
-    memcpy(p, save, n * sizeof(float));
-    free(save);
-    *fd = (Lp - Lm) / (2.0 * h);
-    return st;
+/* CPU backward (solvers/backward.c, token form, implicit Chebyshev with the
+ * lambda path) of every head in arithmetic `fmt`, gathered into [B, T, H, .]. */
+static gka_status_t cpu_grads(const gka_gpu_config_t *c, const inputs_t *in, const char *fmt,
+                              const char *acc, double *dq, double *dk, double *dg, double *db) {
+    const size_t T = (size_t)c->T, D = (size_t)c->D, H = (size_t)c->H;
+    const int nh = c->B * c->H;
+    gka_status_t st_all = GKA_OK;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(dynamic, 1)
+#endif
+    for (int i = 0; i < nh; i++) {
+        const int b = i / c->H, h = i % c->H;
+        double *buf = malloc((5 * T * D + 4 * T) * sizeof(double));
+        gka_status_t st = buf ? GKA_OK : GKA_ENOMEM;
+        gka_arith_t A;
+        int have = 0;
+        if (!st) st = gka_arith_init_by_name(&A, fmt, acc, NULL, 0);
+        have = !st;
+        if (!st) {
+            double *q = buf, *k = q + T * D, *dx = k + T * D, *oq = dx + T * D;
+            double *okk = oq + T * D, *g = okk + T * D, *be = g + T, *og = be + T, *ob = og + T;
+            head_of(c, in->q, b, h, D, q);
+            head_of(c, in->k, b, h, D, k);
+            head_of(c, in->dx, b, h, D, dx);
+            head_of(c, in->g, b, h, 1, g);
+            if (in->beta) head_of(c, in->beta, b, h, 1, be);
+            gka_grad_problem_t p;
+            memset(&p, 0, sizeof p);
+            p.D = c->D;
+            p.T = c->T;
+            p.q = q;
+            p.k = k;
+            p.g = g;
+            p.beta = in->beta ? be : NULL;
+            p.dx = dx;
+            p.ridge.kind = GKA_RIDGE_ADAPTIVE;
+            p.ridge.value = c->a;
+            gka_grad_opts_t o = gka_grad_opts_default();
+            o.iters = c->r;
+            gka_grads_t out;
+            memset(&out, 0, sizeof out);
+            out.dq = oq;
+            out.dk = okk;
+            out.dg = og;
+            out.dbeta = ob;
+            if (!st) st = gka_grad_token(&A, &p, &o, &out, NULL);
+            for (size_t t = 0; !st && t < T; t++) {
+                const size_t tok = ((size_t)b * T + t) * H + (size_t)h;
+                memcpy(dq + tok * D, oq + t * D, D * sizeof(double));
+                memcpy(dk + tok * D, okk + t * D, D * sizeof(double));
+                dg[tok] = og[t];
+                db[tok] = ob[t];
+            }
+        }
+        if (have) gka_arith_destroy(&A);
+        free(buf);
+        if (st) {
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+            st_all = st;
+        }
+    }
+    if (st_all == GKA_ENOMEM) return gka_error(GKA_ENOMEM, "gpu check: out of memory");
+    return st_all;
 }
 
 gka_status_t gka_gpu_check_backward(const gka_gpu_config_t *c, int with_beta, double gate_mu,
-                                    uint64_t seed, gka_gpu_bwd_check_t *res) {
+                                    uint64_t seed, int emulate, gka_gpu_bwd_check_t *res) {
     gka_status_t st = gka_gpu_check_config(c);
     if (st) return st;
     memset(res, 0, sizeof *res);
-    res->dbeta_dir = -1.0;
+    res->dbeta = res->dbeta_emu = -1.0;
+    res->dq_emu = res->dk_emu = res->dg_emu = -1.0;
     inputs_t in;
     st = make_inputs(c, with_beta, gate_mu, seed, 1, &in);
     if (st) return st;
@@ -328,9 +365,10 @@ gka_status_t gka_gpu_check_backward(const gka_gpu_config_t *c, int with_beta, do
     float *hT = malloc(nst * sizeof(float)), *dq = malloc(in.nel * sizeof(float));
     float *dk = malloc(in.nel * sizeof(float)), *dg = malloc(in.ntok * sizeof(float));
     float *db = malloc(in.ntok * sizeof(float));
-    double *dq64 = malloc(in.nel * sizeof(double)), *dqg = malloc(in.nel * sizeof(double));
-    double *v = malloc(in.nel * sizeof(double));
-    if (!x || !hn || !hT || !dq || !dk || !dg || !db || !dq64 || !dqg || !v) {
+    double *g64 = malloc((2 * in.nel + 2 * in.ntok) * sizeof(double));
+    double *e64 = malloc((2 * in.nel + 2 * in.ntok) * sizeof(double));
+    double *gg = malloc((2 * in.nel + 2 * in.ntok) * sizeof(double));
+    if (!x || !hn || !hT || !dq || !dk || !dg || !db || !g64 || !e64 || !gg) {
         st = gka_error(GKA_ENOMEM, "gpu check: out of memory");
         goto done;
     }
@@ -356,41 +394,32 @@ gka_status_t gka_gpu_check_backward(const gka_gpu_config_t *c, int with_beta, do
     if (with_beta) TRY(gka_gpu_download(db, d.dbeta, in.ntok * sizeof(float)));
     res->finite = all_finite(dq, in.nel) && all_finite(dk, in.nel) && all_finite(dg, in.ntok) &&
                   (!with_beta || all_finite(db, in.ntok));
-    /* dq against A^{-1} dx, exact (fp64, r = 300) */
-    TRY(cpu_all(c, &in, in.dx, "fp64", "round", "fp64", 300, dq64, NULL, NULL));
-    to_double(dqg, dq, in.nel);
-    res->dq = rel_err(dqg, dq64, in.nel);
-    /* dk along a random direction */
-    for (size_t i = 0; i < in.nel; i++) v[i] = gka_philox_normal(seed, 7, i);
-    double an = 0.0, fd = 0.0;
-    for (size_t i = 0; i < in.nel; i++) an += (double)dk[i] * v[i];
-    TRY(fd_dir(c, &in, in.k, v, in.nel, 1e-4, &fd));
-    res->an_dk = an;
-    res->fd_dk = fd;
-    res->dk_dir = fabs(an - fd) / fabs(fd);
-    /* dg along a random direction (steps small enough to keep g < 0) */
-    an = 0.0;
-    for (size_t i = 0; i < in.ntok; i++) {
-        v[i] = gka_philox_normal(seed, 8, i);
-        an += (double)dg[i] * v[i];
-    }
-    TRY(fd_dir(c, &in, in.g, v, in.ntok, 1e-5, &fd));
-    res->an_dg = an;
-    res->fd_dg = fd;
-    res->dg_dir = fabs(an - fd) / fabs(fd);
-    if (with_beta) {
-        an = 0.0;
-        for (size_t i = 0; i < in.ntok; i++) {
-            v[i] = gka_philox_normal(seed, 9, i);
-            an += (double)db[i] * v[i];
+    {
+        /* [dq | dk | dg | dbeta] of the fp64 reference, the emulated model, the GPU */
+        double *rq = g64, *rk = rq + in.nel, *rg = rk + in.nel, *rb = rg + in.ntok;
+        double *eq = e64, *ek = eq + in.nel, *eg = ek + in.nel, *eb = eg + in.ntok;
+        double *vq = gg, *vk = vq + in.nel, *vg = vk + in.nel, *vb = vg + in.ntok;
+        TRY(cpu_grads(c, &in, "fp64", "round", rq, rk, rg, rb));
+        to_double(vq, dq, in.nel);
+        to_double(vk, dk, in.nel);
+        to_double(vg, dg, in.ntok);
+        to_double(vb, db, in.ntok);
+        res->dq = rel_err(vq, rq, in.nel);
+        res->dk = rel_err(vk, rk, in.nel);
+        res->dg = rel_err(vg, rg, in.ntok);
+        if (with_beta) res->dbeta = rel_err(vb, rb, in.ntok);
+        if (emulate) {
+            TRY(cpu_grads(c, &in, "bf16", "wide", eq, ek, eg, eb));
+            res->dq_emu = rel_err(eq, rq, in.nel);
+            res->dk_emu = rel_err(ek, rk, in.nel);
+            res->dg_emu = rel_err(eg, rg, in.ntok);
+            if (with_beta) res->dbeta_emu = rel_err(eb, rb, in.ntok);
         }
-        TRY(fd_dir(c, &in, in.beta, v, in.ntok, 1e-4, &fd));
-        res->dbeta_dir = fabs(an - fd) / fabs(fd);
     }
 done:
     dev_free(&d);
     free(x); free(hn); free(hT); free(dq); free(dk); free(dg); free(db);
-    free(dq64); free(dqg); free(v);
+    free(g64); free(e64); free(gg);
     free_inputs(&in);
     return st;
 }

@@ -39,6 +39,12 @@
  * non-finite the kernel is recomputed through the generic path, which
  * produces the same values and the exact event flags.
  *
+ * fp32 storage with round-to-nearest-even (subnormals kept, overflow to Inf):
+ * every rounding S(.) is the native float operation, so scalar operations and
+ * ROUND kernels run on floats, with the exception flags derived exactly (see
+ * f32_mul / f32_add); non-finite cases go through gka_*. On the WIDE fast
+ * path, bf16 storage with RNE is rounded by the bit trick of round_bf16_ne.
+ *
  * Events: A->events accumulates the flags of storage roundings plus overflow
  * and invalid of the wide accumulator. A->round.flags and A->wide.flags are
  * scratch. */
@@ -148,6 +154,124 @@ static double round_one(gka_arith_t *A, float v) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* fp32 storage, round-to-nearest-even: native float operations            */
+/* ------------------------------------------------------------------------ */
+
+/* Storage binary32 with RNE, subnormals and overflow to Inf: every operation
+ * is the native float operation; the flags are derived exactly (a product
+ * of two floats is exact in double; TwoSum gives the error of a float sum; a
+ * sum that lands in the subnormal range is exact, so sums never underflow).
+ * Non-finite operands or results go to the generic gka_* operation, which
+ * gives the same value and the flags. */
+static int fast_fp32(const gka_rounding_t *r) {
+    return is_binary32(&r->format) && r->mode == GKA_RND_NE && r->subnormals && !r->saturate;
+}
+
+static double f32_mul(double a, double b, gka_rounding_t *r) {
+    const double p = a * b; /* exact: 24 + 24 bits within double's range */
+    const float f = (float)p;
+    if (!isfinite(f)) return gka_mul(a, b, r);
+    if ((double)f != p) {
+        r->flags |= GKA_FLAG_INEXACT;
+        if (fabs(p) < 0x1p-126) r->flags |= GKA_FLAG_UNDERFLOW;
+    }
+    return (double)f;
+}
+
+static double f32_add(double a, double b, gka_rounding_t *r) {
+    const float fa = (float)a, fb = (float)b;
+    const float sum = fa + fb;
+    if (!isfinite(sum)) return gka_add(a, b, r);
+    const float bb = sum - fa;
+    if ((fa - (sum - bb)) + (fb - bb) != 0.0f) r->flags |= GKA_FLAG_INEXACT;
+    return (double)sum;
+}
+
+static double f32_div(double a, double b, gka_rounding_t *r) {
+    if (b == 0 || !isfinite(a) || !isfinite(b)) return gka_div(a, b, r);
+    const float q = (float)a / (float)b;
+    if (!isfinite(q)) return gka_div(a, b, r);
+    if ((double)q * b != a) { /* q * b is exact in double */
+        r->flags |= GKA_FLAG_INEXACT;
+        if (fabs(a) < 0x1p-126 * fabs(b)) r->flags |= GKA_FLAG_UNDERFLOW;
+    }
+    return (double)q;
+}
+
+static double f32_sqrt(double a, gka_rounding_t *r) {
+    if (!(a >= 0) || !isfinite(a)) return gka_sqrt(a, r);
+    const float q = sqrtf((float)a);
+    if ((double)q * (double)q != a) r->flags |= GKA_FLAG_INEXACT;
+    return (double)q;
+}
+
+/* Any format under round-to-nearest-even (no saturation): an exact double v
+ * whose magnitude lies in the format's normal range is rounded to t bits by
+ * adding half an ulp minus one plus the kept last bit to its bit pattern and
+ * clearing the dropped bits (the carry moves into the exponent as it should).
+ * Everything else (zeros, subnormal range, overflow, non-finite) goes to
+ * gka_round / gka_add / gka_mul, which also set the rarer flags. */
+static double rne_round(double v, gka_rounding_t *r) {
+    const gka_format_t *f = &r->format;
+    const double a = fabs(v);
+    if (!(a >= f->min_normal && a <= f->max)) return gka_round(v, r);
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    const int drop = 53 - f->t;
+    const uint64_t low = (UINT64_C(1) << drop) - 1;
+    if ((u & low) == 0) return v;
+    u = (u + (low >> 1) + ((u >> drop) & 1u)) & ~low;
+    double y;
+    memcpy(&y, &u, sizeof y);
+    if (fabs(y) > f->max) return gka_round(v, r); /* rounded past the largest finite */
+    r->flags |= GKA_FLAG_INEXACT;
+    return y;
+}
+
+static double rne_mul(double a, double b, gka_rounding_t *r) {
+    const double p = a * b; /* exact: two values of t <= 26 bits */
+    if (!isfinite(p)) return gka_mul(a, b, r);
+    return rne_round(p, r);
+}
+
+static double rne_add(double a, double b, gka_rounding_t *r) {
+    const double s = a + b;
+    const double bb = s - a;
+    if (!isfinite(s) || (a - (s - bb)) + (b - bb) != 0) return gka_add(a, b, r); /* inexact */
+    return rne_round(s, r);
+}
+
+/* How a context's roundings are computed: generic gka_*, native float, or
+ * the round-to-nearest-even bit trick. */
+enum { OPS_GENERIC = 0, OPS_F32 = 1, OPS_RNE = 2 };
+
+static int ops_kind(const gka_rounding_t *r) {
+    if (fast_fp32(r)) return OPS_F32;
+    if (r->mode == GKA_RND_NE && !r->saturate && r->format.t <= GKA_FORMAT_T_MAX) return OPS_RNE;
+    return OPS_GENERIC;
+}
+
+static inline double op_mul(int kind, double a, double b, gka_rounding_t *r) {
+    if (kind == OPS_F32) return f32_mul(a, b, r);
+    if (kind == OPS_RNE) return rne_mul(a, b, r);
+    return gka_mul(a, b, r);
+}
+
+static inline double op_add(int kind, double a, double b, gka_rounding_t *r) {
+    if (kind == OPS_F32) return f32_add(a, b, r);
+    if (kind == OPS_RNE) return rne_add(a, b, r);
+    return gka_add(a, b, r);
+}
+
+static inline double op_round(int kind, double v, gka_rounding_t *r) {
+    return kind == OPS_GENERIC ? gka_round(v, r) : rne_round(v, r);
+}
+
+/* One rounding to storage of a*b, a+b. */
+#define RMUL(A, kind, a, b) op_mul(kind, a, b, &(A)->round)
+#define RADD(A, kind, a, b) op_add(kind, a, b, &(A)->round)
+
+/* ------------------------------------------------------------------------ */
 /* Storage and scalar operations                                            */
 /* ------------------------------------------------------------------------ */
 
@@ -165,25 +289,26 @@ static void emu_set_d(gka_arith_t *A, void *r, double v) {
 
 static void emu_add(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
-    D(r) = gka_add(CD(a), CD(b), &A->round);
+    D(r) = RADD(A, ops_kind(&A->round), CD(a), CD(b));
     end(A);
 }
 
 static void emu_sub(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
-    D(r) = gka_sub(CD(a), CD(b), &A->round);
+    D(r) = RADD(A, ops_kind(&A->round), CD(a), -CD(b));
     end(A);
 }
 
 static void emu_mul(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
-    D(r) = gka_mul(CD(a), CD(b), &A->round);
+    D(r) = RMUL(A, ops_kind(&A->round), CD(a), CD(b));
     end(A);
 }
 
 static void emu_div(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
-    D(r) = gka_div(CD(a), CD(b), &A->round);
+    D(r) = fast_fp32(&A->round) ? f32_div(CD(a), CD(b), &A->round)
+                                : gka_div(CD(a), CD(b), &A->round);
     end(A);
 }
 
@@ -195,14 +320,15 @@ static void emu_fma(gka_arith_t *A, void *r, const void *a, const void *b, const
 
 static void emu_sqrt(gka_arith_t *A, void *r, const void *a) {
     begin(A);
-    D(r) = gka_sqrt(CD(a), &A->round);
+    D(r) = fast_fp32(&A->round) ? f32_sqrt(CD(a), &A->round) : gka_sqrt(CD(a), &A->round);
     end(A);
 }
 
 static void emu_scal(gka_arith_t *A, size_t n, const void *alpha, void *x) {
     begin(A);
     double *xv = x;
-    for (size_t j = 0; j < n; j++) xv[j] = gka_mul(CD(alpha), xv[j], &A->round);
+    const int kind = ops_kind(&A->round);
+    for (size_t j = 0; j < n; j++) xv[j] = RMUL(A, kind, CD(alpha), xv[j]);
     end(A);
 }
 
@@ -210,10 +336,39 @@ static void emu_scal(gka_arith_t *A, size_t n, const void *alpha, void *x) {
 /* Sums in one context: every product and partial sum rounded by r          */
 /* ------------------------------------------------------------------------ */
 
+/* rdot for OPS_F32 with the flags kept in registers: 0 if a value turned
+ * non-finite (then the caller recomputes through gka_*, for the flags). */
+static int f32_rdot(size_t n, const double *x, const double *y, double *out, unsigned *flags) {
+    unsigned inexact = 0, tiny = 0;
+    float s = 0.0f;
+    for (size_t j = 0; j < n; j++) {
+        const double p = x[j] * y[j]; /* exact */
+        const float f = (float)p;
+        const unsigned ie = (double)f != p;
+        inexact |= ie;
+        tiny |= ie & (fabs(p) < 0x1p-126);
+        if (j == 0) {
+            s = f;
+            continue;
+        }
+        const float t = s + f, bb = t - s;
+        inexact |= ((s - (t - bb)) + (f - bb)) != 0.0f;
+        s = t;
+    }
+    if (!isfinite(s)) return 0;
+    if (inexact) *flags |= GKA_FLAG_INEXACT;
+    if (tiny) *flags |= GKA_FLAG_UNDERFLOW;
+    *out = (double)s;
+    return 1;
+}
+
 static double rdot(size_t n, const double *x, const double *y, gka_rounding_t *r) {
     if (n == 0) return 0.0;
-    double s = gka_mul(x[0], y[0], r);
-    for (size_t j = 1; j < n; j++) s = gka_add(s, gka_mul(x[j], y[j], r), r);
+    const int kind = ops_kind(r);
+    double fast;
+    if (kind == OPS_F32 && f32_rdot(n, x, y, &fast, &r->flags)) return fast;
+    double s = op_mul(kind, x[0], y[0], r);
+    for (size_t j = 1; j < n; j++) s = op_add(kind, s, op_mul(kind, x[j], y[j], r), r);
     return s;
 }
 
@@ -239,8 +394,8 @@ static void round_axpy(gka_arith_t *A, size_t n, const void *alpha, const void *
     begin(A);
     const double *xv = x;
     double *yv = y;
-    for (size_t j = 0; j < n; j++)
-        yv[j] = gka_add(gka_mul(CD(alpha), xv[j], &A->round), yv[j], &A->round);
+    const int kind = ops_kind(&A->round);
+    for (size_t j = 0; j < n; j++) yv[j] = RADD(A, kind, RMUL(A, kind, CD(alpha), xv[j]), yv[j]);
     end(A);
 }
 
@@ -249,9 +404,10 @@ static void round_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, co
     begin(A);
     const double *Mv = M;
     double *yv = y;
+    const int kind = ops_kind(&A->round);
     for (size_t i = 0; i < m; i++) {
-        double t = gka_mul(CD(alpha), rdot(n, Mv + i * n, x, &A->round), &A->round);
-        if (beta) t = gka_add(t, gka_mul(CD(beta), yv[i], &A->round), &A->round);
+        double t = RMUL(A, kind, CD(alpha), rdot(n, Mv + i * n, x, &A->round));
+        if (beta) t = RADD(A, kind, t, RMUL(A, kind, CD(beta), yv[i]));
         yv[i] = t;
     }
     end(A);
@@ -261,17 +417,19 @@ static void round_syr(gka_arith_t *A, size_t n, const void *alpha, const void *x
     begin(A);
     const double *xv = x;
     double *Mv = M;
+    const int kind = ops_kind(&A->round);
     for (size_t i = 0; i < n; i++) {
-        const double ai = gka_mul(CD(alpha), xv[i], &A->round);
+        const double ai = RMUL(A, kind, CD(alpha), xv[i]);
         for (size_t j = 0; j < n; j++)
-            Mv[i * n + j] = gka_add(Mv[i * n + j], gka_mul(ai, xv[j], &A->round), &A->round);
+            Mv[i * n + j] = RADD(A, kind, Mv[i * n + j], RMUL(A, kind, ai, xv[j]));
     }
     end(A);
 }
 
 static void round_nrm2(gka_arith_t *A, void *r, size_t n, const void *x) {
     begin(A);
-    D(r) = gka_sqrt(rdot(n, x, x, &A->round), &A->round);
+    const double s = rdot(n, x, x, &A->round);
+    D(r) = fast_fp32(&A->round) ? f32_sqrt(s, &A->round) : gka_sqrt(s, &A->round);
     end(A);
 }
 
@@ -280,34 +438,37 @@ static void round_nrm2(gka_arith_t *A, void *r, size_t n, const void *x) {
 /* ------------------------------------------------------------------------ */
 
 static void wide_dot_generic(gka_arith_t *A, void *r, size_t n, const void *x, const void *y) {
-    D(r) = gka_round(rdot(n, x, y, &A->wide), &A->round);
+    D(r) = op_round(ops_kind(&A->round), rdot(n, x, y, &A->wide), &A->round);
 }
 
 static void wide_gemv_row(gka_arith_t *A, size_t n, double alpha, const double *Mi,
                           const double *x, const double *beta, double *yi) {
     gka_rounding_t *W = &A->wide;
-    double t = gka_mul(alpha, rdot(n, Mi, x, W), W);
-    if (beta) t = gka_add(t, gka_mul(*beta, *yi, W), W);
-    *yi = gka_round(t, &A->round);
+    const int kw = ops_kind(W);
+    double t = op_mul(kw, alpha, rdot(n, Mi, x, W), W);
+    if (beta) t = op_add(kw, t, op_mul(kw, *beta, *yi, W), W);
+    *yi = op_round(ops_kind(&A->round), t, &A->round);
 }
 
 static void wide_axpy_generic(gka_arith_t *A, size_t n, double alpha, const double *x,
                               double *y) {
     gka_rounding_t *W = &A->wide;
+    const int kw = ops_kind(W), ks = ops_kind(&A->round);
     for (size_t j = 0; j < n; j++)
-        y[j] = gka_round(gka_add(gka_mul(alpha, x[j], W), y[j], W), &A->round);
+        y[j] = op_round(ks, op_add(kw, op_mul(kw, alpha, x[j], W), y[j], W), &A->round);
 }
 
 static void wide_syr_row(gka_arith_t *A, size_t n, double alpha, const double *x, double xi,
                          double *Mi) {
     gka_rounding_t *W = &A->wide;
-    const double ai = gka_mul(alpha, xi, W);
+    const int kw = ops_kind(W), ks = ops_kind(&A->round);
+    const double ai = op_mul(kw, alpha, xi, W);
     for (size_t j = 0; j < n; j++)
-        Mi[j] = gka_round(gka_add(Mi[j], gka_mul(ai, x[j], W), W), &A->round);
+        Mi[j] = op_round(ks, op_add(kw, Mi[j], op_mul(kw, ai, x[j], W), W), &A->round);
 }
 
 static void wide_nrm2_generic(gka_arith_t *A, void *r, size_t n, const void *x) {
-    D(r) = gka_round(gka_sqrt(rdot(n, x, x, &A->wide), &A->wide), &A->round);
+    D(r) = op_round(ops_kind(&A->round), gka_sqrt(rdot(n, x, x, &A->wide), &A->wide), &A->round);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -48,8 +48,7 @@ typedef struct {
     int nan, pinf, ninf, invalid;
 } acc_t;
 
-static void acc_init(acc_t *a) {
-    memset(a->limb, 0, sizeof a->limb);
+static void acc_fields(acc_t *a) {
     a->lo = ACC_LIMBS;
     a->hi = -1;
     a->pending = 0;
@@ -57,6 +56,17 @@ static void acc_init(acc_t *a) {
     a->only_negzero = 1;
     a->only_poszero = 1;
     a->nan = a->pinf = a->ninf = a->invalid = 0;
+}
+
+static void acc_init(acc_t *a) {
+    memset(a->limb, 0, sizeof a->limb);
+    acc_fields(a);
+}
+
+/* Back to zero, touching only the limbs that may be nonzero. */
+static void acc_reset(acc_t *a) {
+    if (a->hi >= 0) memset(&a->limb[a->lo], 0, (size_t)(a->hi - a->lo + 1) * sizeof a->limb[0]);
+    acc_fields(a);
 }
 
 /* Floor division by 2^32 of a limb, and its remainder digit. */
@@ -227,11 +237,10 @@ static void acc_add_product(acc_t *a, const double *f, int count) {
     }
 }
 
-/* Sign of the value (-1, 0, +1) after carrying; leaves |value| as digits in
- * mag (limbs lo..hi of mag are digits; the rest zero). */
-static int acc_magnitude(acc_t *a, acc_t *mag) {
+/* Sign of the value (-1, 0, +1); replaces the value by its magnitude as
+ * digits in [0, 2^32) in limbs lo..hi (the rest zero). */
+static int acc_magnitude(acc_t *a) {
     acc_carry(a);
-    *mag = *a;
     if (a->hi < 0) return 0;
     const int64_t top = a->limb[a->hi];
     if (top >= 0) {
@@ -241,7 +250,7 @@ static int acc_magnitude(acc_t *a, acc_t *mag) {
     }
     /* top == -1: value = D - 2^(32 hi) with D the digits below hi. */
     int64_t borrow = 0;
-    mag->limb[a->hi] = 0;
+    a->limb[a->hi] = 0;
     for (int k = a->lo; k < a->hi; k++) {
         int64_t v = -a->limb[k] - borrow;
         borrow = 0;
@@ -249,9 +258,9 @@ static int acc_magnitude(acc_t *a, acc_t *mag) {
             v += (int64_t)1 << 32;
             borrow = 1;
         }
-        mag->limb[k] = v;
+        a->limb[k] = v;
     }
-    if (!borrow) mag->limb[a->hi] = 1; /* D == 0: magnitude is 2^(32 hi) */
+    if (!borrow) a->limb[a->hi] = 1; /* D == 0: magnitude is 2^(32 hi) */
     return -1;
 }
 
@@ -287,12 +296,11 @@ static int acc_special(const acc_t *a, double *out, gka_rounding_t *r) {
     return 0;
 }
 
-/* The exact value rounded once to r's format. */
+/* The exact value rounded once to r's format (a is left holding |value|). */
 static double acc_round(acc_t *a, gka_rounding_t *r) {
     double special;
     if (acc_special(a, &special, r)) return special;
-    acc_t mag;
-    const int sign = acc_magnitude(a, &mag);
+    const int sign = acc_magnitude(a);
     if (sign == 0) { /* exact zero: IEEE 754 sign rules for a sum */
         const int neg = a->nterms > 0 && a->only_negzero
                             ? 1
@@ -301,31 +309,28 @@ static double acc_round(acc_t *a, gka_rounding_t *r) {
     }
     int L, sticky;
     uint64_t M;
-    mag_leading(&mag, &L, &M, &sticky);
+    mag_leading(a, &L, &M, &sticky);
     if (L > ACC_LARGEST_EXP) return gka_round_tail(sign * 0x1p1000, 0, r);
     if (L < ACC_SMALLEST_EXP) return gka_round_tail(sign < 0 ? -0.0 : 0.0, sign, r);
     const double x = ldexp((double)M, L - 52); /* exact: a normal double */
     return gka_round_tail(sign * x, sticky ? sign : 0, r);
 }
 
-/* sign(S - Z^2 4^f) for S >= 0 held in mag. */
+/* sign(S - Z^2 4^f) for S >= 0 held as a magnitude. */
 static int compare_square(const acc_t *S, uint64_t Z, int f) {
     acc_t d = *S;
     acc_add_u64(&d, 1, Z * Z, 2 * f);
-    acc_t mag;
-    return acc_magnitude(&d, &mag);
+    return acc_magnitude(&d);
 }
 
 static int floor_half(int L) { return L >= 0 ? L / 2 : -((1 - L) / 2); }
 
 /* sqrt(S) correctly rounded to r's format, S exact and > 0. */
 static double acc_sqrt_round(acc_t *S, gka_rounding_t *r) {
-    acc_t mag;
-    acc_magnitude(S, &mag);
-    *S = mag;
+    acc_magnitude(S);
     int L, sticky;
     uint64_t M;
-    mag_leading(&mag, &L, &M, &sticky);
+    mag_leading(S, &L, &M, &sticky);
     const int k = floor_half(L);
     const double y = ldexp(sqrt(ldexp((double)M, L - 52 - 2 * k)), k); /* ~1 ulp */
     const int P = r->format.t + 2;
@@ -378,8 +383,9 @@ void gka_exact_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, const
     double *yv = y;
     const double al = CD(alpha);
     acc_t a;
+    acc_init(&a);
     for (size_t i = 0; i < m; i++) {
-        acc_init(&a);
+        acc_reset(&a);
         for (size_t j = 0; j < n; j++)
             acc_add_product(&a, (const double[3]){al, Mv[i * n + j], xv[j]}, 3);
         if (beta) acc_add_product(&a, (const double[2]){CD(beta), yv[i]}, 2);
@@ -393,9 +399,10 @@ void gka_exact_syr(gka_arith_t *A, size_t n, const void *alpha, const void *x, v
     double *Mv = M;
     const double al = CD(alpha);
     acc_t a;
+    acc_init(&a);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++) {
-            acc_init(&a);
+            acc_reset(&a);
             acc_add_product(&a, &Mv[i * n + j], 1);
             acc_add_product(&a, (const double[3]){al, xv[i], xv[j]}, 3);
             Mv[i * n + j] = acc_round(&a, &A->round);
@@ -413,8 +420,7 @@ void gka_exact_nrm2(gka_arith_t *A, void *r, size_t n, const void *x) {
         D(r) = special; /* NaN, or +Inf (squares are never -Inf) */
         return;
     }
-    acc_t mag;
-    if (acc_magnitude(&a, &mag) == 0) {
+    if (acc_magnitude(&a) == 0) {
         D(r) = gka_round(0.0, &A->round);
         return;
     }

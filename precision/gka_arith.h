@@ -107,22 +107,30 @@ struct gka_arith {
 /* Native IEEE double arithmetic (fp64), FMA-free, sums in index order. */
 gka_status_t gka_arith_init_fp64(gka_arith_t *A);
 
-/* Emulated arithmetic: storage in `round->format` with its mode and options;
- * accumulation model `accum`; `wide` is the accumulator format for
- * GKA_ACCUM_WIDE (NULL: fp32 with round-to-nearest-even). */
+/* Emulated arithmetic: storage in `round->format` (t <= 26) with its mode and
+ * options; accumulation model `accum`; `wide` is the accumulator format for
+ * GKA_ACCUM_WIDE (NULL: fp32), used with round-to-nearest-even, subnormals
+ * and overflow to Inf; it must contain the storage format (t, emax >=,
+ * emin <=). Call gka_arith_destroy when done. */
 gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round,
                                      gka_accum_t accum, const gka_format_t *wide);
 
-/* MPFR arithmetic at `prec` bits (2 <= prec <= 100000), round-to-nearest.
- * GKA_ACCUM_EXACT uses correctly rounded sums/dots; otherwise each op rounds. */
+/* MPFR arithmetic at `prec` bits (2 <= prec <= 100000), round-to-nearest,
+ * MPFR's exponent range. GKA_ACCUM_EXACT: correctly rounded dot, gemv, syr,
+ * axpy, nrm2; GKA_ACCUM_ROUND: each op rounds; GKA_ACCUM_WIDE is refused.
+ * GKA_EUNSUP in a build without MPFR. Call gka_arith_destroy when done. */
 gka_status_t gka_arith_init_mpfr(gka_arith_t *A, long prec, gka_accum_t accum);
 
-/* Parse "fp64", "mpfr:256", or an emulated format name with an accumulation
- * model: ("bf16", "wide") etc. Convenience for the command line. */
+/* A table by name: format "fp64" (accum round only), "mpfr:PREC" (or
+ * "mpfrPREC"; accum round or exact), or any gka_format_by_name name; accum
+ * as for gka_accum_by_name (NULL: round); mode as gka_round_mode_by_name
+ * (NULL: ne; fp64 and MPFR accept only ne); seed for stochastic rounding.
+ * A->name is e.g. "bf16/wide:fp32/ne", "bf16/exact/tz", "mpfr256/exact",
+ * "fp64". Bad names: GKA_EINVAL with a message naming the bad value. */
 gka_status_t gka_arith_init_by_name(gka_arith_t *A, const char *format, const char *accum,
                                     const char *mode, uint64_t seed);
 
-/* Release backend state. */
+/* Release backend state. Safe on NULL and on a zero-filled table. */
 void gka_arith_destroy(gka_arith_t *A);
 
 #ifdef __cplusplus

@@ -135,7 +135,7 @@ typedef struct gka_rounding {
 
 /* A complete context: RNE, subnormals kept, overflow to infinity (to NaN for
  * e4m3, as in OFP8 non-saturating mode), seed 0, stream 0, counter 0, flags
- * clear. */
+ * clear. format NULL means fp64. */
 gka_rounding_t gka_rounding_default(const gka_format_t *format);
 
 /* Round x to the context's format. Exact semantics (checked against MPFR):
@@ -172,15 +172,19 @@ gka_rounding_t gka_rounding_default(const gka_format_t *format);
  *   modes). */
 double gka_round(double x, gka_rounding_t *r);
 
-/* Round the real number x + tail, where tail is a value much smaller than half
- * an ulp of x in double that is only known by its sign (tail_sign in
- * {-1, 0, +1}; tail_sign = 0 is gka_round). Used to round exact results from
+/* Round the real number x + tail, where tail is a value of magnitude at most
+ * half an ulp of x in double (as the low part of TwoSum) that is only known
+ * by its sign (tail_sign in {-1, 0, +1}; tail_sign = 0 is gka_round). For
+ * t <= 26 this is exact: x + tail is then never a (t+1)-bit number unless
+ * tail = 0, so x's side of every rounding boundary is decided by x, or by
+ * the sign of the tail when x is on the boundary. Used to round exact results from
  * error-free transformations once: the tail decides exact ties in double,
  * directed modes and odd rounding when x lies on the format's grid, and
  * tininess. Stochastic rounding uses x alone for the probability (the tail
  * changes it by less than 2^(t-52)) except that an x on the grid with a
  * nonzero tail is inexact (SE draws between the true neighbours). For fp64
- * the tail is applied with one double ulp step where the mode asks for it. */
+ * the tail (assumed below half an ulp) is applied with one double ulp step
+ * where the mode asks for it (TP, TN, TZ, OD, SE). */
 double gka_round_tail(double x, int tail_sign, gka_rounding_t *r);
 
 /* Round n float32 values to the context's format, out[i] = round(in[i]) as a

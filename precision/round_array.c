@@ -264,25 +264,88 @@ GKA_KERNEL(kern_tn_v, GKA_RND_TN, 1)
 GKA_KERNEL(kern_tz_v, GKA_RND_TZ, 1)
 GKA_KERNEL(kern_od_v, GKA_RND_OD, 1)
 
-typedef unsigned (*kernel_fn)(uint32_t *, const uint32_t *, size_t, const plan_t *);
+/* The common case, a whole block of "ordinary" inputs: |x| in
+ * [ord_lo, max] (no NaN/Inf, no overflow possible, and for formats with
+ * their own subnormal range or when flushing, nothing below 2^emin), so the
+ * spacing is 2^d everywhere and the only flag is INEXACT. Rounding then is
+ * one add and one mask on the pattern, sign included (the carry never
+ * reaches the sign bit). */
+static inline __attribute__((always_inline)) uint32_t round_ordinary(uint32_t x, uint32_t d,
+                                                                     const int mode) {
+    const uint32_t p = 1u << d, low = p - 1, half = p >> 1;
+    const uint32_t negm = mask_of((x >> 31) != 0);
+    switch (mode) {
+    case GKA_RND_NE: return (x + (half - 1) + ((x >> d) & 1)) & ~low;
+    case GKA_RND_NA: return (x + half) & ~low;
+    case GKA_RND_NZ: return (x + half - 1) & ~low;
+    case GKA_RND_TP: return (x + (low & ~negm)) & ~low;
+    case GKA_RND_TN: return (x + (low & negm)) & ~low;
+    case GKA_RND_TZ: return x & ~low;
+    case GKA_RND_OD: return (x & ~low) | (mask_of((x & low) != 0) & p);
+    default: return x;
+    }
+}
 
-/* The deterministic kernel for the context, or NULL (stochastic mode or a
- * format outside float32). */
-static kernel_fn pick_kernel(const gka_rounding_t *r) {
-    if (!fits_float32(&r->format)) return NULL;
+#define GKA_ORDINARY_KERNEL(name, mode)                                                        \
+    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n, uint32_t d) {  \
+        uint32_t lost = 0;                                                                      \
+        const uint32_t low = (1u << d) - 1;                                                     \
+        GKA_SIMD(reduction(| : lost))                                                           \
+        for (size_t i = 0; i < n; i++) {                                                        \
+            const uint32_t x = in[i];                                                           \
+            lost |= x & low;                                                                    \
+            out[i] = round_ordinary(x, d, mode);                                                \
+        }                                                                                       \
+        return lost ? (unsigned)GKA_FLAG_INEXACT : 0u;                                          \
+    }
+
+GKA_ORDINARY_KERNEL(ord_ne, GKA_RND_NE)
+GKA_ORDINARY_KERNEL(ord_na, GKA_RND_NA)
+GKA_ORDINARY_KERNEL(ord_nz, GKA_RND_NZ)
+GKA_ORDINARY_KERNEL(ord_tp, GKA_RND_TP)
+GKA_ORDINARY_KERNEL(ord_tn, GKA_RND_TN)
+GKA_ORDINARY_KERNEL(ord_tz, GKA_RND_TZ)
+GKA_ORDINARY_KERNEL(ord_od, GKA_RND_OD)
+
+/* Whether some |x| of the block lies outside [lo, hi]. */
+GKA_CLONES static int any_outside(const uint32_t *in, size_t n, uint32_t lo, uint32_t hi) {
+    uint32_t out = 0;
+    const uint32_t span = hi - lo;
+    GKA_SIMD(reduction(| : out))
+    for (size_t i = 0; i < n; i++) out |= mask_of(((in[i] & ~F32_SIGN) - lo) > span);
+    return out != 0;
+}
+
+typedef unsigned (*kernel_fn)(uint32_t *, const uint32_t *, size_t, const plan_t *);
+typedef unsigned (*ordinary_fn)(uint32_t *, const uint32_t *, size_t, uint32_t);
+
+typedef struct {
+    kernel_fn full;      /* any input */
+    ordinary_fn simple;  /* blocks of ordinary inputs only */
+    uint32_t ord_lo;     /* ordinary |x| patterns: [ord_lo, max_bits] */
+} kernels_t;
+
+/* The deterministic kernels for the context; full = NULL for a stochastic
+ * mode or a format outside float32. */
+static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
+    kernels_t K = {NULL, NULL, 0};
+    if (!fits_float32(&r->format)) return K;
     /* emin = -126: the grid spacing is constant in pattern units everywhere
      * (float subnormals included), no variable shift needed. */
     const int v = r->format.emin > -126;
+    K.ord_lo = (v || !r->subnormals) ? P->minn_bits : 0;
     switch (r->mode) {
-    case GKA_RND_NE: return v ? kern_ne_v : kern_ne_u;
-    case GKA_RND_NA: return v ? kern_na_v : kern_na_u;
-    case GKA_RND_NZ: return v ? kern_nz_v : kern_nz_u;
-    case GKA_RND_TP: return v ? kern_tp_v : kern_tp_u;
-    case GKA_RND_TN: return v ? kern_tn_v : kern_tn_u;
-    case GKA_RND_TZ: return v ? kern_tz_v : kern_tz_u;
-    case GKA_RND_OD: return v ? kern_od_v : kern_od_u;
-    default: return NULL;
+    case GKA_RND_NE: K.full = v ? kern_ne_v : kern_ne_u; K.simple = ord_ne; break;
+    case GKA_RND_NA: K.full = v ? kern_na_v : kern_na_u; K.simple = ord_na; break;
+    case GKA_RND_NZ: K.full = v ? kern_nz_v : kern_nz_u; K.simple = ord_nz; break;
+    case GKA_RND_TP: K.full = v ? kern_tp_v : kern_tp_u; K.simple = ord_tp; break;
+    case GKA_RND_TN: K.full = v ? kern_tn_v : kern_tn_u; K.simple = ord_tn; break;
+    case GKA_RND_TZ: K.full = v ? kern_tz_v : kern_tz_u; K.simple = ord_tz; break;
+    case GKA_RND_OD: K.full = v ? kern_od_v : kern_od_u; K.simple = ord_od; break;
+    default: break;
     }
+    if (P->d0 == 0) K.simple = NULL; /* t = 24: nothing to round, no half-spacing bias */
+    return K;
 }
 
 static int is_stochastic(gka_round_mode_t mode) {
@@ -341,10 +404,15 @@ static unsigned scalar_block_f64(double *out, const double *in, size_t n,
 
 /* Round one block [start, start + len) of the float array. */
 static unsigned f32_block(float *out, const float *in, size_t start, size_t len,
-                          const gka_rounding_t *r, const plan_t *P, kernel_fn kern, int fast_sr) {
+                          const gka_rounding_t *r, const plan_t *P, const kernels_t *K,
+                          int fast_sr) {
     uint32_t *o = (uint32_t *)(void *)(out + start);
     const uint32_t *x = (const uint32_t *)(const void *)(in + start);
-    if (kern) return kern(o, x, len, P);
+    if (K->full) {
+        /* the check reads the block into L1, where the kernel finds it */
+        if (!K->simple || any_outside(x, len, K->ord_lo, P->max_bits)) return K->full(o, x, len, P);
+        return K->simple(o, x, len, P->d0);
+    }
     if (fast_sr) return stochastic_block(o, x, len, P, r, r->counter + start);
     return scalar_block_f32(out + start, in + start, len, r, r->counter + start);
 }
@@ -352,7 +420,7 @@ static unsigned f32_block(float *out, const float *in, size_t start, size_t len,
 void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r) {
     if (!out || !in || !r || n == 0) return;
     const plan_t P = make_plan(r);
-    const kernel_fn kern = pick_kernel(r);
+    const kernels_t K = pick_kernels(r, &P);
     const int fast_sr = is_stochastic(r->mode) && fits_float32(&r->format);
     const size_t nblocks = (n + BLOCK - 1) / BLOCK;
     unsigned flags = 0;
@@ -362,7 +430,7 @@ void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *
     for (size_t b = 0; b < nblocks; b++) {
         const size_t start = b * BLOCK;
         const size_t len = n - start < BLOCK ? n - start : BLOCK;
-        flags |= f32_block(out, in, start, len, r, &P, kern, fast_sr);
+        flags |= f32_block(out, in, start, len, r, &P, &K, fast_sr);
     }
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;

@@ -235,6 +235,19 @@ static void symmetrise(tok_store_t *s, void *Ds) {
     }
 }
 
+/* A solve that failed (NaN, lost definiteness, or a zero divisor before the
+ * first step) returns x = 0 with a reason; the gradient makes it a NaN so
+ * that no error measure can pass it. A breakdown after some steps (CG whose
+ * recursive residual underflowed past convergence) keeps its last iterate. */
+static int failed(gka_reason_t r, int iters) {
+    return r == GKA_REASON_NAN || r == GKA_REASON_LOST_PD ||
+           (r == GKA_REASON_BREAKDOWN && iters == 0);
+}
+
+static void poison(gka_arith_t *A, void *x, size_t n) {
+    for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), (double)NAN);
+}
+
 /* One token's forward and D_t + D_t^T in the studied arithmetic. */
 static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *solver,
                                 const gka_grad_problem_t *p, const gka_grad_opts_t *o, long t) {
@@ -242,15 +255,16 @@ static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *
     const size_t n = s->n, DD = s->DD, tt = (size_t)t;
     void *x = GKA_ELEM(A, s->x, tt * n), *dq = GKA_ELEM(A, s->dq, tt * n);
     void *Ds = GKA_ELEM(A, s->Ds, tt * DD);
-    A->from_double(A, s->dxv, p->dx + tt * n, n);
     gka_status_t status = GKA_OK;
     int adaptive_path = o->lambda_path && p->ridge.kind == GKA_RIDGE_ADAPTIVE;
     A->set_d(A, TSC(s, DHN), 0.0);
     if (o->mode == GKA_GRAD_IMPLICIT) {
         gka_solve_info_t info;
         if ((status = gka_solver_solve(solver, st, x, &info)) != GKA_OK) return status;
+        if (failed(info.reason, info.iters)) poison(A, x, n);
         if ((status = gka_stream_set_query(st, p->dx + tt * n)) != GKA_OK) return status;
         if ((status = gka_solver_solve(solver, st, dq, &info)) != GKA_OK) return status;
+        if (failed(info.reason, info.iters)) poison(A, dq, n);
         implicit_adjoint(s, x, dq, Ds);
     } else {
         int iters;
@@ -264,6 +278,7 @@ static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *
             status = gka_cg_adjoint(A, p->D, stream_mv, st, st->q, o->iters, s->dxv, x, dq,
                                     s->Abar, &iters, &reason);
         if (status) return status;
+        if (failed(reason, iters)) poison(A, x, n), poison(A, dq, n);
         symmetrise(s, Ds);
         if (!strcmp(o->solver, "chebyshev")) /* the schedule's lambda */
             A->add(A, TSC(s, TR), TSC(s, TR), TSC(s, DLAM));
@@ -372,11 +387,12 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
         A->copy(A, GKA_ELEM(A, s.gam, tt), st->gamma, 1);
         A->copy(A, GKA_ELEM(A, s.b2, tt), st->beta2, 1);
         A->set_d(A, GKA_ELEM(A, s.beta, tt), beta); /* the stream's rounding of beta */
-        status = tok_forward(&s, st, solver, p, opts, t);
-        if (!status && ref) {
+        A->from_double(A, s.dxv, p->dx + tt * n, n);
+        if (ref) { /* before the forward: implicit mode replaces the stream's query by dx */
             A->to_double(A, dx64, s.dxv, n);
             ref_token(st, p, dx64, opts->lambda_path, A->get_d(A, GKA_ELEM(A, s.beta, tt)), t, &R);
         }
+        status = tok_forward(&s, st, solver, p, opts, t);
     }
     if (!status) {
         tok_reverse(&s, out);

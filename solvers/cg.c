@@ -96,7 +96,10 @@ static gka_status_t cg_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
         A->dot(A, w->pAp, n, w->p, w->Ap);
         const double pAp = A->get_d(A, w->pAp);
         if (!(pAp > 0.0)) { /* no positive curvature: the step is undefined */
-            info->reason = isnan(pAp) ? GKA_REASON_NAN
+            /* past convergence p can underflow to pAp = 0: that is convergence */
+            const int at_roundoff = pAp == 0.0 && rn <= A->round.format.u * qscale;
+            info->reason = at_roundoff ? GKA_REASON_CONVERGED
+                           : isnan(pAp) ? GKA_REASON_NAN
                            : pAp == 0.0 ? GKA_REASON_BREAKDOWN
                                         : GKA_REASON_LOST_PD;
             break;

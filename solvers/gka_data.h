@@ -449,8 +449,15 @@ typedef struct gka_st_file {
  * buffer, which the tensors must cover exactly, in order, without holes or
  * overlaps (as the reference implementation requires). Known dtypes: BOOL,
  * U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, I64, U64,
- * F64. Nesting deeper than 8 levels, duplicate names, unknown dtypes or keys
- * are GKA_EFORMAT. Release with gka_st_file_free (also after failure). */
+ * F64. The parser knows this fixed structure and never recurses: any other
+ * value where one of these is expected (nested objects in metadata, numbers
+ * as names), duplicate tensor names or fields, unknown dtypes or fields,
+ * invalid UTF-8 or escapes (lone surrogates, \u0000) are GKA_EFORMAT;
+ * integers must be plain non-negative decimals (no sign, fraction, exponent,
+ * leading zero) and overflowing ones are GKA_ERANGE. The tensors' order in
+ * the header is free (offsets are checked after sorting, as the reference
+ * implementation does). On failure *out is left empty; gka_st_file_free is
+ * safe on it either way. */
 gka_status_t gka_safetensors_parse(const unsigned char *buf, size_t len, const char *name,
                                    gka_st_file_t *out);
 void gka_st_file_free(gka_st_file_t *f);

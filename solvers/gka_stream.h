@@ -88,6 +88,10 @@ gka_status_t gka_stream_set_H(gka_stream_t *st, const double *H);
 /* Replace the current query by the rounding of q. */
 gka_status_t gka_stream_set_query(gka_stream_t *st, const double *q);
 
+/* y = (H + lambda I) x in the stream's arithmetic (x, y: D elements of
+ * st->A): the token-form operator, H x by one gemv then + lambda x. */
+void gka_stream_matvec(const gka_stream_t *st, const void *x, void *y);
+
 /* ||(H64 + lambda64 I) x - q64|| / ||q64|| in fp64 for x given as D elements of
  * st->A (x64: D doubles scratch, receives x). */
 double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64);
@@ -173,7 +177,7 @@ typedef struct gka_run_summary {
     long ev_nan, ev_overflow, ev_underflow, ev_lost_pd; /* tokens with the event */
     long reasons[GKA_REASON_COUNT];
     long ref_failures;        /* tokens whose reference solve failed (not PD, NaN) */
-    double solve_seconds;     /* wall time in stream updates + solves only */
+    double solve_seconds;     /* CPU time of the calling thread in stream updates + solves */
     char arith_name[64];
 } gka_run_summary_t;
 

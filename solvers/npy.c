@@ -241,9 +241,10 @@ gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *nam
                            gka_array_view_t *out)
 {
     const char *file = name ? name : "<memory>";
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!out || (!buf && len))
         return gka_error(GKA_EINVAL, "%s: NULL argument", file);
-    memset(out, 0, sizeof *out);
     if (len < 10 || memcmp(buf, npy_magic, sizeof npy_magic) != 0)
         return gka_error(GKA_EFORMAT, "%s: not a .npy file (%s)", file,
                          len < 10 && (len < 6 || memcmp(buf, npy_magic, 6) == 0)
@@ -293,9 +294,10 @@ gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *nam
 gka_status_t gka_trace_from_npy_buffers(const gka_npy_buffers_t *in, const gka_load_options_t *opt,
                                         gka_trace_t *out)
 {
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!in || !out)
         return gka_error(GKA_EINVAL, "npy: NULL argument");
-    memset(out, 0, sizeof *out);
     gka_load_options_t o = opt ? *opt : gka_load_options_default();
     const gka_buffer_t *bufs[GKA_ROLE_COUNT] = {&in->queries, &in->keys, &in->values, &in->gates,
                                                 &in->beta};
@@ -319,9 +321,10 @@ gka_status_t gka_trace_from_npy_buffers(const gka_npy_buffers_t *in, const gka_l
 gka_status_t gka_trace_load_npy_paths(const gka_npy_paths_t *paths, const gka_load_options_t *opt,
                                       gka_trace_t *out)
 {
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!paths || !out)
         return gka_error(GKA_EINVAL, "npy: NULL argument");
-    memset(out, 0, sizeof *out);
     if (!paths->keys)
         return gka_error(GKA_EINVAL, "npy: a keys file is required");
     const char *p[GKA_ROLE_COUNT] = {paths->queries, paths->keys, paths->values, paths->gates,

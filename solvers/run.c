@@ -22,7 +22,7 @@ gka_run_config_t gka_run_config_default(void) {
 
 static double now_seconds(void) {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -74,7 +74,8 @@ static void reference_metrics(run_t *R, const gka_stream_t *ref, gka_token_metri
             R->sum->ref_failures++;
         }
     }
-    if (gka_ref_rel_residual_fp64(D, ref->H64, ref->lambda64, ref->q64, R->x, &m->res) != GKA_OK)
+    if (!R->cfg->no_reference &&
+        gka_ref_rel_residual_fp64(D, ref->H64, ref->lambda64, ref->q64, R->x, &m->res) != GKA_OK)
         m->res = NAN;
     if (measure_now(R->cfg, m->t) &&
         gka_ref_kappa_fp64(D, ref->H64, ref->lambda64, &m->kappa) != GKA_OK)

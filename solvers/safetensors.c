@@ -531,9 +531,10 @@ gka_status_t gka_safetensors_parse(const unsigned char *buf, size_t len, const c
                                    gka_st_file_t *out)
 {
     const char *file = name ? name : "<memory>";
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!out || (!buf && len))
         return gka_error(GKA_EINVAL, "%s: NULL argument", file);
-    memset(out, 0, sizeof *out);
     if (len < 8)
         return gka_error(GKA_EFORMAT, "%s: truncated: %zu bytes, no safetensors header length",
                          file, len);
@@ -577,9 +578,10 @@ static const gka_st_tensor_t *find_tensor(const gka_st_file_t *f, const char *na
 gka_status_t gka_trace_from_safetensors_buffer(const gka_buffer_t *in, const gka_load_options_t *opt,
                                                gka_trace_t *out)
 {
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!in || !out)
         return gka_error(GKA_EINVAL, "safetensors: NULL argument");
-    memset(out, 0, sizeof *out);
     const char *file = in->name ? in->name : "<memory>";
     gka_load_options_t o = opt ? *opt : gka_load_options_default();
     const char *names[GKA_ROLE_COUNT] = {o.name_q ? o.name_q : "q", o.name_k ? o.name_k : "k",
@@ -615,9 +617,10 @@ gka_status_t gka_trace_from_safetensors_buffer(const gka_buffer_t *in, const gka
 gka_status_t gka_trace_load_safetensors(const char *path, const gka_load_options_t *opt,
                                         gka_trace_t *out)
 {
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!path || !out)
         return gka_error(GKA_EINVAL, "safetensors: NULL argument");
-    memset(out, 0, sizeof *out);
     unsigned char *data = NULL;
     size_t len = 0;
     gka_status_t st = gka_read_file(path, &data, &len);

@@ -33,9 +33,6 @@ void gka_solver_hist_reset(gka_solver_t *s);
 /* Fill info->history from the solver's buffer. */
 void gka_solver_hist_out(gka_solver_t *s, gka_solve_info_t *info);
 
-/* y = (H + lambda I) x in the stream's arithmetic: the token-form operator. */
-void gka_stream_matvec(const gka_stream_t *st, const void *x, void *y);
-
 extern const gka_solver_ops_t gka_solver_chebyshev_ops, gka_solver_cg_ops, gka_solver_gd_ops,
     gka_solver_agd_ops, gka_solver_cholesky_ops, gka_solver_kalman_ops;
 

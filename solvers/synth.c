@@ -587,9 +587,10 @@ static void describe(const gka_synth_config_t *cfg, char *buf, size_t size)
 
 gka_status_t gka_synth_generate(const gka_synth_config_t *cfg, gka_trace_t *out)
 {
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!cfg || !out)
         return gka_error(GKA_EINVAL, "synth: NULL argument");
-    memset(out, 0, sizeof *out);
     gka_status_t st = check_config(cfg);
     if (st)
         return st;

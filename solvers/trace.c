@@ -80,6 +80,8 @@ static void copy_if(double *dst, const double *src, size_t n)
 
 gka_status_t gka_trace_copy(gka_trace_t *dst, const gka_trace_t *src)
 {
+    if (dst)
+        memset(dst, 0, sizeof *dst);
     if (!dst || !src || !src->q || !src->k)
         return gka_error(GKA_EINVAL, "trace copy: NULL or empty trace");
     unsigned with = (src->v ? GKA_TRACE_WITH_V : 0u) | (src->g ? GKA_TRACE_WITH_G : 0u) |
@@ -494,9 +496,10 @@ gka_status_t gka_trace_from_views(const gka_array_view_t *const views[GKA_ROLE_C
                                   const gka_load_options_t *opt_in, const char *origin,
                                   gka_trace_t *out)
 {
+    if (out)
+        memset(out, 0, sizeof *out);
     if (!views || !out)
         return gka_error(GKA_EINVAL, "loader: NULL argument");
-    memset(out, 0, sizeof *out);
     gka_load_options_t opt = opt_in ? *opt_in : gka_load_options_default();
     const char *files[GKA_ROLE_COUNT];
     for (int r = 0; r < GKA_ROLE_COUNT; r++)

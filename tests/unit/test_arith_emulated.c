@@ -216,7 +216,7 @@ Test(arith_emulated, round_kernels_match_mpfr, .init = ref_setup, .fini = ref_te
             gka_arith_t A;
             make(&A, f, md, GKA_ACCUM_ROUND, NULL);
             const int lo = f->emax < 20 ? -3 : -12, hi = f->emax < 20 ? 2 : 12;
-            for (int rep = 0; rep < 20; rep++) {
+            for (int rep = 0; rep < 10; rep++) {
                 const int m = irand(1, N), n = irand(1, N);
                 fill(x, N, f, lo, hi), fill(y0, N, f, lo, hi), fill(M0, N * N, f, lo, hi);
                 const double alpha = value_of(sym(), f), beta = value_of(sym(), f);
@@ -306,7 +306,7 @@ Test(arith_emulated, wide_fp32_matches_float_sums, .init = ref_setup, .fini = re
             gka_rounding_t sr = A.round; /* stochastic mode: the same draws */
             /* storage rounding of one float value */
 #define STORE(v) (md == GKA_RND_SP ? gka_round((double)(v), &sr) : ref_round((double)(v), f, md))
-            for (int rep = 0; rep < 40; rep++) {
+            for (int rep = 0; rep < 12; rep++) {
                 const int m = irand(1, N), n = irand(1, N);
                 fill(x, N, f, -4, 4), fill(y0, N, f, -4, 4), fill(M0, N * N, f, -4, 4);
                 to_float(xf, x, N), to_float(yf, y0, N), to_float(Mf, M0, N * N);
@@ -470,4 +470,134 @@ Test(arith_emulated, wide_fp32_storage_options) {
     A.axpy(&A, 1, a, b, a); /* 2^-140 + 2^-70 is normal: kept */
     cr_assert_eq(a[0], (double)(0x1p-140f + 0x1p-70f));
     gka_arith_destroy(&A);
+}
+
+/* fp32 storage with RNE runs on native float operations with flags derived
+ * exactly; the same table with saturation on (identical results when nothing
+ * overflows) runs through gka_add / gka_mul / ...: values and events agree. */
+static double rand_fp32_value(void) {
+    const uint64_t k = next64() % 4;
+    if (k == 0) return (double)(float)ldexp(sym(), irand(-149, -100)); /* subnormal products */
+    if (k == 1) return (double)(float)ldexp((double)irand(-8, 8), irand(-3, 3)); /* exact */
+    const double v = (double)rand_float();
+    return fabs(v) > 0x1p60 ? (double)(float)(v * 0x1p-80) : v;
+}
+
+Test(arith_emulated, fp32_fast_path_flags_match_generic) {
+    enum { N = 12 };
+    gka_arith_t F, G;
+    make(&F, &gka_fp32, GKA_RND_NE, GKA_ACCUM_ROUND, NULL);
+    gka_rounding_t r = gka_rounding_default(&gka_fp32);
+    r.saturate = 1;
+    cr_assert_eq(gka_arith_init_emulated(&G, &r, GKA_ACCUM_ROUND, NULL), GKA_OK);
+    double a, b, rf, rg;
+    for (int k = 0; k < 100000; k++) {
+        a = rand_fp32_value(), b = rand_fp32_value();
+        if (fabs(a) > 0x1p60 || fabs(b) > 0x1p60) continue; /* no overflow */
+        void (*ops[4])(gka_arith_t *, void *, const void *, const void *) = {F.add, F.sub, F.mul,
+                                                                            F.div};
+        void (*gops[4])(gka_arith_t *, void *, const void *, const void *) = {G.add, G.sub, G.mul,
+                                                                             G.div};
+        for (int o = 0; o < 4; o++) {
+            if (o == 3 && fabs(b) < 0x1p-60) continue;
+            F.events = G.events = 0;
+            ops[o](&F, &rf, &a, &b);
+            gops[o](&G, &rg, &a, &b);
+            cr_assert(oracle_same(rf, rg) && F.events == G.events, "op %d %a %a: %a/%x vs %a/%x", o,
+                      a, b, rf, F.events, rg, G.events);
+        }
+        const double aa = fabs(a);
+        F.events = G.events = 0;
+        F.sqrt(&F, &rf, &aa);
+        G.sqrt(&G, &rg, &aa);
+        cr_assert(oracle_same(rf, rg) && F.events == G.events, "sqrt %a", aa);
+    }
+    double x[N], y[N], M[N * N], yf[N], yg[N], Mf[N * N], Mg[N * N];
+    for (int rep = 0; rep < 3000; rep++) {
+        const int n = irand(1, N), m = irand(1, N);
+        const int e = irand(-75, 20); /* down to products in the subnormal range */
+        for (int i = 0; i < N; i++) x[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
+        for (int i = 0; i < N; i++) y[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
+        for (int i = 0; i < N * N; i++) M[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
+        const double al = (double)(float)sym(), be = (double)(float)sym();
+        F.events = G.events = 0;
+        F.dot(&F, &rf, (size_t)n, x, y);
+        G.dot(&G, &rg, (size_t)n, x, y);
+        cr_assert(oracle_same(rf, rg) && F.events == G.events, "dot %d", rep);
+        F.nrm2(&F, &rf, (size_t)n, x);
+        G.nrm2(&G, &rg, (size_t)n, x);
+        cr_assert(oracle_same(rf, rg) && F.events == G.events, "nrm2 %d", rep);
+        memcpy(yf, y, sizeof y), memcpy(yg, y, sizeof y);
+        F.gemv(&F, (size_t)m, (size_t)n, &al, M, x, &be, yf);
+        G.gemv(&G, (size_t)m, (size_t)n, &al, M, x, &be, yg);
+        F.axpy(&F, (size_t)n, &al, x, yf);
+        G.axpy(&G, (size_t)n, &al, x, yg);
+        F.scal(&F, (size_t)n, &be, yf);
+        G.scal(&G, (size_t)n, &be, yg);
+        cr_assert(memcmp(yf, yg, sizeof yf) == 0 && F.events == G.events, "gemv/axpy/scal %d", rep);
+        memcpy(Mf, M, sizeof M), memcpy(Mg, M, sizeof M);
+        F.syr(&F, (size_t)n, &al, x, Mf);
+        G.syr(&G, (size_t)n, &al, x, Mg);
+        cr_assert(memcmp(Mf, Mg, sizeof Mf) == 0 && F.events == G.events, "syr %d", rep);
+        cr_assert(isfinite(rf) && isfinite(yf[0]));
+    }
+    gka_arith_destroy(&F);
+    gka_arith_destroy(&G);
+}
+
+/* Round-to-nearest-even in any format takes a bit-trick path in the normal
+ * range; with saturation on, the generic gka_* path runs instead. Without
+ * overflow both must give the same values and the same events. */
+Test(arith_emulated, rne_fast_path_matches_generic, .init = ref_setup, .fini = ref_teardown) {
+    enum { N = 12 };
+    const gka_format_t *fmts[] = {&gka_bf16, &gka_fp16, &gka_e4m3, &gka_e5m2, &gka_tf32};
+    double x[N], y[N], M[N * N], yf[N], yg[N], Mf[N * N], Mg[N * N], rf, rg;
+    for (size_t fi = 0; fi < 5; fi++)
+        for (int accum = 0; accum < 2; accum++) {
+            const gka_format_t *f = fmts[fi];
+            gka_arith_t F, G;
+            const gka_accum_t ac = accum ? GKA_ACCUM_WIDE : GKA_ACCUM_ROUND;
+            const gka_format_t *w = f == &gka_e4m3 ? &gka_bf16 : (f == &gka_e5m2 ? &gka_fp16 : NULL);
+            make(&F, f, GKA_RND_NE, ac, w);
+            gka_rounding_t r = gka_rounding_default(f);
+            r.saturate = 1;
+            cr_assert_eq(gka_arith_init_emulated(&G, &r, ac, w), GKA_OK);
+            for (int rep = 0; rep < 150; rep++) {
+                const int n = irand(1, N), m = irand(1, N);
+                const int lo = f->emin - f->t, hi = f->emax / 2 - 4;
+                const int e = irand(lo / 2, hi);
+                fill(x, N, f, e - 2, e + 2), fill(y, N, f, e - 2, e + 2);
+                fill(M, N * N, f, e - 2, e + 2);
+                const double al = value_of(sym(), f), be = value_of(sym(), f);
+                F.events = G.events = 0;
+                F.dot(&F, &rf, (size_t)n, x, y);
+                G.dot(&G, &rg, (size_t)n, x, y);
+                cr_assert(oracle_same(rf, rg) && F.events == G.events, "%s dot %a/%x %a/%x", F.name,
+                          rf, F.events, rg, G.events);
+                F.nrm2(&F, &rf, (size_t)n, x);
+                G.nrm2(&G, &rg, (size_t)n, x);
+                cr_assert(oracle_same(rf, rg) && F.events == G.events, "%s nrm2", F.name);
+                F.mul(&F, &rf, &x[0], &y[0]);
+                G.mul(&G, &rg, &x[0], &y[0]);
+                F.add(&F, &rf, &rf, &x[1]);
+                G.add(&G, &rg, &rg, &x[1]);
+                cr_assert(oracle_same(rf, rg) && F.events == G.events, "%s mul/add", F.name);
+                memcpy(yf, y, sizeof y), memcpy(yg, y, sizeof y);
+                F.gemv(&F, (size_t)m, (size_t)n, &al, M, x, &be, yf);
+                G.gemv(&G, (size_t)m, (size_t)n, &al, M, x, &be, yg);
+                F.axpy(&F, (size_t)n, &al, x, yf);
+                G.axpy(&G, (size_t)n, &al, x, yg);
+                F.scal(&F, (size_t)n, &be, yf);
+                G.scal(&G, (size_t)n, &be, yg);
+                cr_assert(memcmp(yf, yg, sizeof yf) == 0 && F.events == G.events, "%s gemv/axpy",
+                          F.name);
+                memcpy(Mf, M, sizeof M), memcpy(Mg, M, sizeof M);
+                F.syr(&F, (size_t)n, &al, x, Mf);
+                G.syr(&G, (size_t)n, &al, x, Mg);
+                cr_assert(memcmp(Mf, Mg, sizeof Mf) == 0 && F.events == G.events, "%s syr", F.name);
+            }
+            cr_assert(F.events != 0);
+            gka_arith_destroy(&F);
+            gka_arith_destroy(&G);
+        }
 }

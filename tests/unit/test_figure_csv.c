@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /* The figure framework: CSV with metadata (write, read back), option parsing,
  * formats, token sampling, robust median/max, parallel jobs in order. */
 #include <criterion/criterion.h>

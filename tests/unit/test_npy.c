@@ -474,6 +474,58 @@ Test(npy, every_byte_mutation_handled)
             }
             free(p);
         }
+    free(full.p);
     cr_assert_gt(accepted, 0); /* data-byte mutations are valid files */
     cr_assert_gt(rejected, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Committed fixtures written by an independent writer (Python struct)      */
+/* ------------------------------------------------------------------------ */
+
+#define FIXTURE(name) GKA_SOURCE_DIR "/tests/data/traces/" name
+
+static double fixture_k(int b, int t, int h, int i)
+{
+    return (b * 100 + t * 10 + h * 4 + i) / 8.0 - 3;
+}
+
+Test(npy, python_written_fixtures)
+{
+    const char *keys[2] = {FIXTURE("k_bthd_f16.npy"), FIXTURE("k_bthd_f32be.npy")};
+    for (int f = 0; f < 2; f++)
+        for (int b = 0; b < 2; b++)
+            for (int h = 0; h < 3; h++) {
+                gka_trace_t tr;
+                cr_assert_eq(gka_trace_load_npy(keys[f], NULL, FIXTURE("g_bth_f32.npy"),
+                                                FIXTURE("beta_t_f64.npy"), b, h, &tr),
+                             GKA_OK, "%s", gka_error_message());
+                cr_assert(tr.T == 5 && tr.D == 4);
+                for (int t = 0; t < 5; t++) {
+                    for (int i = 0; i < 4; i++)
+                        cr_assert_eq(tr.k[t * 4 + i], fixture_k(b, t, h, i));
+                    cr_assert_eq(tr.g[t], -(b + t + h) / 16.0);
+                    cr_assert_eq(tr.beta[t], (t + 1) / 8.0);
+                }
+                gka_trace_free(&tr);
+            }
+    gka_trace_t tr;
+    cr_assert_eq(gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("k_td_f64.npy"), NULL, NULL,
+                                    0, 0, &tr),
+                 GKA_OK, "%s", gka_error_message());
+    for (int t = 0; t < 5; t++)
+        for (int i = 0; i < 4; i++)
+            cr_assert(tr.k[t * 4 + i] == fixture_k(1, t, 2, i) && tr.q[t * 4 + i] == tr.k[t * 4 + i]);
+    gka_trace_free(&tr);
+    /* [T, D] keys with [B, T, H, D] queries (b = h = 0): same T, D, accepted. */
+    cr_assert_eq(gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("k_bthd_f16.npy"), NULL,
+                                    NULL, 0, 0, &tr),
+                 GKA_OK);
+    cr_assert_eq(tr.q[5], fixture_k(0, 1, 0, 1));
+    gka_trace_free(&tr);
+    /* A [T] file given as queries: the file and the shape are named. */
+    cr_assert_eq(gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("beta_t_f64.npy"), NULL,
+                                    NULL, 0, 0, &tr),
+                 GKA_EINVAL);
+    assert_msg_has("beta_t_f64.npy: q has shape [5]");
 }

@@ -495,6 +495,36 @@ Test(safetensors, every_byte_mutation_handled)
             }
             free(p);
         }
+    free(full.p);
     cr_assert_gt(accepted, 0);
     cr_assert_gt(rejected, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Committed fixture written by an independent writer (Python json/struct)  */
+/* ------------------------------------------------------------------------ */
+
+Test(safetensors, python_written_fixture)
+{
+    const char *path = GKA_SOURCE_DIR "/tests/data/traces/trace_bthd.safetensors";
+    gka_load_options_t o = gka_load_options_default();
+    for (int b = 0; b < 2; b++)
+        for (int h = 0; h < 3; h++) {
+            o.batch = b;
+            o.head = h;
+            gka_trace_t tr;
+            cr_assert_eq(gka_trace_load_safetensors(path, &o, &tr), GKA_OK, "%s",
+                         gka_error_message());
+            cr_assert(tr.T == 5 && tr.D == 4 && tr.g && tr.beta && !tr.v);
+            for (int t = 0; t < 5; t++) {
+                for (int i = 0; i < 4; i++) {
+                    double k = (b * 100 + t * 10 + h * 4 + i) / 8.0 - 3;
+                    cr_assert_eq(tr.k[t * 4 + i], k);
+                    cr_assert_eq(tr.q[t * 4 + i], -k);
+                }
+                cr_assert_eq(tr.g[t], -(b + t + h) / 16.0);
+                cr_assert_eq(tr.beta[t], (t + 1) / 8.0);
+            }
+            gka_trace_free(&tr);
+        }
 }

@@ -249,6 +249,8 @@ static void check_spectrum(const char *spec, int D, long T, uint64_t seed)
             worst = fmax(worst, fabs(m / li - 1));
     }
     cr_assert_lt(worst, hi - 1, "%s: relative eigenvalue error %g", spec, worst);
+    cr_log_info("%s D=%d T=%ld: eig(W) in [%.4f, %.4f] (bound [%.4f, %.4f]); "
+                "max |mu_i/lambda_i - 1| = %.4f", spec, D, T, w[0], w[D - 1], lo, hi, worst);
     gka_trace_free(&tr);
     free(C), free(W), free(mu), free(w), free(lambda), free(z);
 }

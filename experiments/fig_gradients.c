@@ -1,0 +1,195 @@
+/* Figure `gradients` (paper Fig. 1b-e, single layer): relative error of the
+ * gradient with respect to [q, k] against the gradient of the exact solution,
+ * over iterations r = 1..50, for CG and Chebyshev, implicit and through the
+ * iterations, in fp64 and in bf16 with fp32 accumulation.
+ *
+ * Problem: a single GKA layer head: normalised iid keys and queries, no
+ * gates, adaptive ridge a = 0.02, upstream gradient dx_t ~ N(0, I); the loss
+ * is sum_t <dx_t, x_t> over the T tokens, so dk_t collects the adjoints of
+ * every later solve. Reference: the exact gradient of the same (rounded)
+ * problem, x* and dq* by LAPACK dposv in fp64 (gka_grad_token's mirror).
+ * The rows "implicit_vs_iterations" give the distance between a solver's two
+ * gradients (relative to the iterations one).
+ *
+ * Jobs are (stream, format) pairs, each with its own table and data seeded
+ * from (seed, stream); the summary is formed in a fixed order, so the CSV is
+ * byte-identical whatever the number of threads. */
+#include "gka_backward.h"
+#include "gka_data.h"
+#include "gka_fig_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const gr_formats[] = {"fp64", "bf16"};
+static const char *const gr_solvers[] = {"cg", "chebyshev"};
+static const char *const gr_modes[] = {"implicit", "iterations", "implicit_vs_iterations"};
+enum { GR_NF = 2, GR_NS = 2, GR_NM = 3, GR_NQ = 3, GR_RMAX = 50 };
+#define GR_A 0.02
+/* quick tier: a sparser set of iteration counts */
+static const int gr_quick_r[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 25, 30, 35, 40, 45, 50};
+
+typedef struct {
+    const gka_figure_opts_t *opts;
+    gka_progress_t *prog;
+    int D;
+    long T;
+    size_t nstreams, nr;
+    int r[GR_RMAX];
+    double *val; /* [f][s][m][ri][stream][q]: q = [q,k], q, k */
+} gr_ctx_t;
+
+static size_t gr_index(const gr_ctx_t *c, size_t f, size_t s, size_t m, size_t ri, size_t str) {
+    return ((((f * GR_NS + s) * GR_NM + m) * c->nr + ri) * c->nstreams + str) * GR_NQ;
+}
+
+/* Relative errors of [a_q; a_k] against [b_q; b_k]: combined, q, k (+Inf on
+ * a NaN or Inf). */
+static void gr_errors(size_t n, const double *aq, const double *ak, const double *bq,
+                      const double *bk, double out[GR_NQ]) {
+    double nq = 0.0, nk = 0.0, dq = 0.0, dk = 0.0;
+    int bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(aq[i]) || !isfinite(ak[i]) || !isfinite(bq[i]) || !isfinite(bk[i])) bad = 1;
+        nq += (aq[i] - bq[i]) * (aq[i] - bq[i]);
+        nk += (ak[i] - bk[i]) * (ak[i] - bk[i]);
+        dq += bq[i] * bq[i];
+        dk += bk[i] * bk[i];
+    }
+    out[0] = sqrt((nq + nk) / (dq + dk));
+    out[1] = sqrt(nq / dq);
+    out[2] = sqrt(nk / dk);
+    for (int i = 0; i < GR_NQ; i++)
+        if (bad || !isfinite(out[i])) out[i] = (double)INFINITY;
+}
+
+static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
+    (void)rows;
+    gr_ctx_t *c = vctx;
+    const size_t str = j / GR_NF, f = j % GR_NF, n = (size_t)c->T * (size_t)c->D;
+    const uint64_t seed = gka_figure_seed(c->opts->seed, 11, str);
+    gka_synth_config_t cfg = gka_synth_config_default(c->D, c->T, seed);
+    gka_trace_t tr = {0};
+    double *buf = malloc(7 * n * sizeof(double));
+    gka_arith_t A;
+    int have_A = 0;
+    gka_status_t st = buf ? gka_synth_generate(&cfg, &tr)
+                          : gka_error(GKA_ENOMEM, "gradients: out of memory");
+    if (st == GKA_OK) st = gka_fig_arith(&A, gr_formats[f]);
+    if (st == GKA_OK) have_A = 1;
+    double *dx = buf, *rq = buf + n, *rk = buf + 2 * n, *gq[2] = {buf + 3 * n, buf + 4 * n},
+           *gk[2] = {buf + 5 * n, buf + 6 * n};
+    for (size_t i = 0; st == GKA_OK && i < n; i++)
+        dx[i] = gka_philox_normal(seed, GKA_SYNTH_STREAM_VALUES, 2 * (uint64_t)i);
+    gka_grad_problem_t p = {c->D, c->T, tr.q, tr.k, NULL, NULL, dx, {GKA_RIDGE_ADAPTIVE, GR_A}};
+    gka_grad_opts_t o = gka_grad_opts_default();
+    if (st == GKA_OK) { /* the exact gradient of this format's rounded problem */
+        gka_grads_t out = {NULL, gq[0], gk[0], NULL, NULL}, ref = {NULL, rq, rk, NULL, NULL};
+        o.iters = 1;
+        st = gka_grad_token(&A, &p, &o, &out, &ref);
+    }
+    for (size_t s = 0; st == GKA_OK && s < GR_NS; s++)
+        for (size_t ri = 0; st == GKA_OK && ri < c->nr; ri++) {
+            for (size_t m = 0; st == GKA_OK && m < 2; m++) {
+                o.solver = gr_solvers[s];
+                o.iters = c->r[ri];
+                o.mode = m ? GKA_GRAD_ITERATIONS : GKA_GRAD_IMPLICIT;
+                gka_grads_t out = {NULL, gq[m], gk[m], NULL, NULL};
+                st = gka_grad_token(&A, &p, &o, &out, NULL);
+                if (st == GKA_OK) gr_errors(n, gq[m], gk[m], rq, rk, c->val + gr_index(c, f, s, m, ri, str));
+            }
+            if (st == GKA_OK) gr_errors(n, gq[0], gk[0], gq[1], gk[1], c->val + gr_index(c, f, s, 2, ri, str));
+            gka_progress_advance(c->prog, 1);
+        }
+    if (have_A) gka_arith_destroy(&A);
+    gka_trace_free(&tr);
+    free(buf);
+    return st;
+}
+
+static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+    const int full = opts->tier == GKA_TIER_FULL;
+    gr_ctx_t c = {opts, prog, full ? 32 : 16, full ? 64 : 32, full ? 4 : 2, 0, {0}, NULL};
+    if (full) {
+        c.nr = GR_RMAX;
+        for (int i = 0; i < GR_RMAX; i++) c.r[i] = i + 1;
+    } else {
+        c.nr = sizeof gr_quick_r / sizeof gr_quick_r[0];
+        memcpy(c.r, gr_quick_r, sizeof gr_quick_r);
+    }
+    const size_t m = c.nstreams;
+    c.val = malloc(GR_NF * GR_NS * GR_NM * c.nr * m * GR_NQ * sizeof(double));
+    double *col = malloc(m * sizeof(double));
+    if (!c.val || !col) {
+        free(c.val);
+        free(col);
+        return gka_error(GKA_ENOMEM, "gradients: out of memory");
+    }
+    gka_csv_meta(csv, "D", "%d", c.D);
+    gka_csv_meta(csv, "T", "%ld", c.T);
+    gka_csv_meta(csv, "streams", "%zu", c.nstreams);
+    gka_csv_meta(csv, "ridge", "adaptive:%g", GR_A);
+    gka_csv_meta(csv, "problem", "single layer head: q, k iid normal, L2-normalised, no gates; "
+                                 "loss sum_t <dx_t, x_t>, dx_t ~ N(0, I)");
+    gka_csv_meta(csv, "reference", "exact gradient of the same rounded problem: x*, dq* by fp64 "
+                                   "LAPACK dposv, lambda path included");
+    gka_csv_meta(csv, "arithmetic", "fp64 native; bf16 storage, round to nearest even, fp32 "
+                                    "accumulation of dot products and matrix-vector products");
+    gka_csv_meta(csv, "columns", "err_qk: ||[dq;dk] - [dq*;dk*]|| / ||[dq*;dk*]|| over all tokens "
+                                 "of a stream; median and max over streams; err_q, err_k: the "
+                                 "same for dq and dk alone (median). mode implicit_vs_iterations: "
+                                 "the implicit gradient against the through-the-iterations one");
+    gka_csv_header(csv, "format,solver,mode,iteration,err_qk_median,err_qk_max,err_q_median,"
+                        "err_k_median");
+    gka_fig_progress_total(prog, (long)(m * GR_NF * GR_NS * c.nr));
+    gka_csv_t unused;
+    gka_csv_init(&unused);
+    gka_status_t st = gka_figure_parallel(m * GR_NF, gr_job, &c, &unused);
+    gka_csv_free(&unused);
+    for (size_t f = 0; st == GKA_OK && f < GR_NF; f++)
+        for (size_t s = 0; s < GR_NS; s++)
+            for (size_t mo = 0; mo < GR_NM; mo++)
+                for (size_t ri = 0; ri < c.nr; ri++) {
+                    double med[GR_NQ], mx = 0.0;
+                    for (size_t q = 0; q < GR_NQ; q++) {
+                        for (size_t i = 0; i < m; i++) col[i] = c.val[gr_index(&c, f, s, mo, ri, i) + q];
+                        if (q == 0) mx = gka_fig_max(col, m);
+                        med[q] = gka_fig_median(col, m);
+                    }
+                    gka_csv_row(csv, "%s,%s,%s,%d,%.17g,%.17g,%.17g,%.17g", gr_formats[f],
+                                gr_solvers[s], gr_modes[mo], c.r[ri], med[0], mx, med[1], med[2]);
+                }
+    free(c.val);
+    free(col);
+    return st;
+}
+
+static void gr_plot(FILE *gp, const gka_figure_opts_t *opts) {
+    (void)opts;
+    fprintf(gp,
+            "solvers = \"cg chebyshev\"\n"
+            "set multiplot layout 1,2\n"
+            "set logscale y\n"
+            "set format y \"1e%%T\"\n"
+            "set xlabel \"iterations r\"\n"
+            "set ylabel \"rel. error of [dq, dk] vs exact-solution gradient\" noenhanced\n"
+            "set key bottom left font \",7\" noenhanced\n"
+            "set xrange [0:50]\n"
+            "do for [F in \"fp64 bf16\"] {\n"
+            "  set title sprintf(\"%%s: median over streams\", F) noenhanced\n"
+            "  plot for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"implicit\") ? column(\"err_qk_median\") : NaN) \\\n"
+            "         with linespoints lw 2 pt 7 ps 0.4 lc k title word(solvers,k).\" implicit\", \\\n"
+            "       for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"iterations\") ? column(\"err_qk_median\") : NaN) \\\n"
+            "         with linespoints lw 2 dt 2 pt 6 ps 0.4 lc k title word(solvers,k).\" through iterations\", \\\n"
+            "       for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"implicit_vs_iterations\") ? column(\"err_qk_median\") : NaN) \\\n"
+            "         with lines lw 1 dt 3 lc k title word(solvers,k).\" implicit vs iterations\"\n"
+            "}\n"
+            "unset multiplot\n");
+}
+
+const gka_figure_t gka_fig_gradients = {
+    "gradients",
+    "paper Fig. 1b-e: gradient error vs iterations, CG and Chebyshev, implicit and through the "
+    "iterations, fp64 and bf16",
+    gr_run, gr_plot, 10.0, 4.4};

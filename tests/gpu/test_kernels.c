@@ -1,0 +1,112 @@
+/* GPU kernels (kernels/) against the CPU references: forward vs the fp64
+ * chunked solve (solvers/chebyshev_chunk.c) and the emulated bf16 model,
+ * backward vs solvers/backward.c (fp64), decode vs an fp64 step.
+ * Without a usable GPU (CI) the GPU tests skip with a message; the argument
+ * checks run everywhere. Tolerances: bf16 operands (2^-8) in products of
+ * condition number <= (1 + a) / a = 51 at a = 0.02. */
+#include <criterion/criterion.h>
+
+#include <math.h>
+
+#include "gka_gpu_check.h"
+#include "gka_kernels.h"
+
+static void need_gpu(void) {
+    if (gka_gpu_info(NULL, 0, NULL) != GKA_OK)
+        cr_skip_test("no usable CUDA GPU, GPU kernel test skipped (%s)", gka_error_message());
+}
+
+static void check_fwd(gka_gpu_config_t c, int beta, double gate_mu, uint64_t seed, int emulate) {
+    gka_gpu_fwd_check_t r;
+    cr_assert_eq(gka_gpu_check_forward(&c, beta, gate_mu, seed, emulate, &r), GKA_OK, "%s",
+                 gka_error_message());
+    cr_assert(r.finite, "non-finite GPU output (poisoned outputs not all written?)");
+    cr_assert(isfinite(r.x_gpu) && r.x_gpu < 2e-2, "x rel err %g", r.x_gpu);
+    cr_assert(isfinite(r.hn_gpu) && r.hn_gpu < 5e-3, "hnorm rel err %g", r.hn_gpu);
+    cr_assert(isfinite(r.hT_gpu) && r.hT_gpu < 1e-2, "H_T rel err %g", r.hT_gpu);
+    if (emulate) /* the GPU's bf16 error is of the size of the emulated model's */
+        cr_assert(r.x_gpu < 4.0 * r.x_emu + 2e-3, "x: gpu %g vs emulated bf16 %g", r.x_gpu,
+                  r.x_emu);
+}
+
+Test(kernels, forward_bf16_d128_partial_chunk_vs_emulator) {
+    need_gpu();
+    gka_gpu_config_t c = {1, 100, 2, 128, 64, 30, 0.02, GKA_GPU_BF16};
+    check_fwd(c, 1, 4.0, 11, 1);
+}
+
+Test(kernels, forward_bf16_d128_many_chunks) {
+    need_gpu();
+    gka_gpu_config_t c = {2, 321, 3, 128, 64, 30, 0.02, GKA_GPU_BF16};
+    check_fwd(c, 0, 5.0, 12, 0);
+}
+
+Test(kernels, forward_fp16_d64) {
+    need_gpu();
+    gka_gpu_config_t c = {1, 130, 2, 64, 64, 30, 0.02, GKA_GPU_FP16};
+    check_fwd(c, 1, 4.0, 13, 0);
+}
+
+Test(kernels, forward_fp32_strong_decay_single_token) {
+    need_gpu();
+    gka_gpu_config_t c = {2, 64, 2, 64, 64, 30, 0.02, GKA_GPU_FP32};
+    check_fwd(c, 1, 1.0, 14, 0);
+    gka_gpu_config_t c1 = {1, 1, 1, 128, 64, 30, 0.02, GKA_GPU_FP32};
+    check_fwd(c1, 1, 4.0, 15, 0);
+}
+
+Test(kernels, backward_matches_cpu_backward) {
+    need_gpu();
+    gka_gpu_config_t c = {1, 150, 2, 64, 64, 30, 0.02, GKA_GPU_FP32};
+    gka_gpu_bwd_check_t r;
+    cr_assert_eq(gka_gpu_check_backward(&c, 1, 4.0, 21, 0, &r), GKA_OK, "%s", gka_error_message());
+    cr_assert(r.finite, "non-finite gradient");
+    cr_assert(r.dq < 3e-2, "dq rel err %g", r.dq);
+    /* dk cancels: the bf16 model itself is ~3% off (kernels/NOTES.md) */
+    cr_assert(r.dk < 1e-1, "dk rel err %g", r.dk);
+    cr_assert(r.dg < 3e-2, "dg rel err %g", r.dg);
+    cr_assert(r.dbeta >= 0.0 && r.dbeta < 3e-2, "dbeta rel err %g", r.dbeta);
+}
+
+Test(kernels, decode_matches_fp64_step) {
+    need_gpu();
+    gka_gpu_dec_check_t r;
+    cr_assert_eq(gka_gpu_check_decode(64, 128, 30, 0.02, GKA_GPU_FP32, 1, 31, &r), GKA_OK, "%s",
+                 gka_error_message());
+    cr_assert(r.finite);
+    cr_assert(r.x < 1e-4 && r.hn < 1e-4 && r.state < 1e-4, "x %g hn %g state %g", r.x, r.hn,
+              r.state);
+}
+
+/* Argument checks need no GPU. */
+Test(kernels, rejects_unsupported_configurations) {
+    gka_gpu_config_t ok = {1, 10, 1, 128, 64, 30, 0.02, GKA_GPU_BF16};
+    cr_assert_eq(gka_gpu_check_config(&ok), GKA_OK);
+    gka_gpu_config_t c = ok;
+    c.D = 96;
+    cr_assert_eq(gka_gpu_check_config(&c), GKA_EINVAL);
+    c = ok;
+    c.C = 32;
+    cr_assert_eq(gka_gpu_check_config(&c), GKA_EINVAL);
+    c = ok;
+    c.a = 0.0;
+    cr_assert_eq(gka_gpu_check_config(&c), GKA_EINVAL);
+    c = ok;
+    c.a = NAN;
+    cr_assert_eq(gka_gpu_check_config(&c), GKA_EINVAL);
+    c = ok;
+    c.r = -1;
+    cr_assert_eq(gka_gpu_check_config(&c), GKA_EINVAL);
+    c = ok;
+    c.T = 0;
+    cr_assert_eq(gka_gpu_check_config(&c), GKA_EINVAL);
+    c = ok;
+    c.B = 300;
+    c.H = 300;
+    cr_assert_eq(gka_gpu_check_config(&c), GKA_EINVAL);
+    cr_assert_eq(gka_gpu_fwd_workspace_bytes(&c), 0u);
+    cr_assert(gka_gpu_fwd_workspace_bytes(&ok) > 0u);
+    cr_assert_eq(gka_gpu_decode(4, 96, 30, 0.02, GKA_GPU_BF16, NULL, NULL, NULL, NULL, NULL, NULL,
+                                NULL, NULL),
+                 GKA_EINVAL);
+}

@@ -1,0 +1,180 @@
+/* `gka figure` from the outside: listing, bad input (one line, exit 2),
+ * gnuplot missing (CSV and script still written, exit 1, nothing
+ * half-written), rendering, and byte-identical CSVs at 1 and 2 threads. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static void make_tmpdir(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_figure_cli_XXXXXX");
+    cr_assert_not_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void) {
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(figure_cli, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 240);
+
+/* Run `env gka figure ARGS`, capturing stdout and stderr; returns the exit code. */
+static int run(const char *env, const char *args, char *out, size_t outsz, char *err, size_t errsz) {
+    char cmd[2048], fo[512], fe[512];
+    snprintf(fo, sizeof fo, "%s/stdout.txt", tmpdir);
+    snprintf(fe, sizeof fe, "%s/stderr.txt", tmpdir);
+    snprintf(cmd, sizeof cmd, "env %s '%s' figure %s > '%s' 2> '%s'", env ? env : "", GKA_PROGRAM,
+             args, fo, fe);
+    int st = system(cmd);
+    cr_assert(WIFEXITED(st));
+    const char *files[2] = {fo, fe};
+    char *bufs[2] = {out, err};
+    size_t sizes[2] = {outsz, errsz};
+    for (int i = 0; i < 2; i++) {
+        if (!bufs[i]) continue;
+        FILE *f = fopen(files[i], "r");
+        size_t n = f ? fread(bufs[i], 1, sizes[i] - 1, f) : 0;
+        bufs[i][n] = '\0';
+        if (f) fclose(f);
+    }
+    return WEXITSTATUS(st);
+}
+
+static int count_lines(const char *s) {
+    int n = 0;
+    for (; *s; s++) n += *s == '\n';
+    return n;
+}
+
+static int exists(const char *dir, const char *name) {
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* No temporary file (NAME.ext.tmp.XXXXXX) left in dir. */
+static void assert_no_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)))
+        cr_assert_null(strstr(e->d_name, ".tmp."), "leftover temporary file %s/%s", dir, e->d_name);
+    closedir(d);
+}
+
+Test(figure_cli, list_names_every_figure) {
+    char out[8192], err[1024];
+    cr_assert_eq(run(NULL, "--list", out, sizeof out, err, sizeof err), 0);
+    const char *names[] = {"convergence", "ridge-sweep", "reversibility", "precision",
+                           "kappa",       "omega",       "iterations",    "trace"};
+    for (size_t i = 0; i < 8; i++) cr_assert(strstr(out, names[i]), "missing %s", names[i]);
+    cr_assert_eq(count_lines(out), 8);
+}
+
+Test(figure_cli, bad_input_one_line_exit_2) {
+    char out[4096], err[4096];
+    char args[1024];
+    const char *bad[] = {"nosuchfigure", "omega --seed -3", "omega --seed abc", "omega --tier slow",
+                         "omega --quick --full", "omega --threads 0", "omega --formats gif",
+                         "omega --bogus", "omega --keys /tmp/x.npy", "trace --keys /nonexistent.npy",
+                         "omega --seed"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(args, sizeof args, "%s --out '%s/r' --formats none", bad[i], tmpdir);
+        if (i == 6 || i == 10) snprintf(args, sizeof args, "%s", bad[i]);
+        cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2, "'%s': %s", bad[i], err);
+        cr_assert_eq(count_lines(err), 1, "'%s' gave: %s", bad[i], err);
+        cr_assert(!strncmp(err, "gka: ", 5), "%s", err);
+    }
+    /* an output directory that cannot be created: a path under a regular file */
+    char file[512];
+    snprintf(file, sizeof file, "%s/plainfile", tmpdir);
+    FILE *f = fopen(file, "w");
+    fputs("x", f);
+    fclose(f);
+    snprintf(args, sizeof args, "omega --out '%s/sub' --formats none", file);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
+    cr_assert_eq(count_lines(err), 1, "%s", err);
+    cr_assert(strstr(err, "plainfile"), "%s", err);
+}
+
+Test(figure_cli, gnuplot_missing_keeps_csv_and_script) {
+    char out[4096], err[4096], args[1024], dir[512];
+    snprintf(args, sizeof args, "omega --out '%s/r' --quiet", tmpdir);
+    cr_assert_eq(run("GKA_GNUPLOT=/nonexistent/gnuplot", args, out, sizeof out, err, sizeof err), 1);
+    cr_assert_eq(count_lines(err), 1, "%s", err);
+    cr_assert(strstr(err, "gnuplot not found") && strstr(err, "omega.gp"), "%s", err);
+    snprintf(dir, sizeof dir, "%s/r/omega", tmpdir);
+    cr_assert(exists(dir, "omega.csv") && exists(dir, "omega.gp"));
+    cr_assert(!exists(dir, "omega.pdf") && !exists(dir, "omega.png") && !exists(dir, "omega.svg"));
+    assert_no_tmp(dir);
+}
+
+Test(figure_cli, renders_png_and_reports_time) {
+    if (system("command -v gnuplot > /dev/null 2>&1") != 0) cr_skip_test("gnuplot not installed");
+    char out[4096], err[4096], args[1024], dir[512], png[600];
+    snprintf(args, sizeof args, "omega --out '%s/r' --formats png --quiet", tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_assert(strstr(out, "omega") && strstr(out, " s "), "%s", out);
+    cr_assert_str_empty(err, "progress bar on a non-terminal: %s", err);
+    snprintf(dir, sizeof dir, "%s/r/omega", tmpdir);
+    cr_assert(exists(dir, "omega.png") && !exists(dir, "omega.pdf"));
+    snprintf(png, sizeof png, "%s/omega.png", dir);
+    FILE *f = fopen(png, "rb");
+    unsigned char magic[8] = {0};
+    cr_assert_eq(fread(magic, 1, 8, f), 8);
+    fclose(f);
+    cr_assert(!memcmp(magic, "\x89PNG\r\n\x1a\n", 8));
+    assert_no_tmp(dir);
+    /* a broken script is reported, and leaves no image behind */
+    char gp[600];
+    snprintf(gp, sizeof gp, "%s/omega.gp", dir);
+    f = fopen(gp, "a");
+    fputs("plot nosuchfunction(x)\n", f);
+    fclose(f);
+    unlink(png);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cd '%s' && gnuplot -e \"fmt='png'\" omega.gp > /dev/null 2>&1", dir);
+    cr_assert_neq(system(cmd), 0);
+}
+
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f, "%s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    cr_assert_eq(fread(s, 1, (size_t)n, f), (size_t)n);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+Test(figure_cli, csv_identical_at_1_and_2_threads) {
+    const char *figs[] = {"omega", "reversibility"};
+    for (size_t k = 0; k < 2; k++) {
+        char *csv[2];
+        for (int t = 1; t <= 2; t++) {
+            char out[4096], err[4096], args[1024], path[700];
+            snprintf(args, sizeof args, "%s --seed 7 --threads %d --out '%s/t%d' --formats none",
+                     figs[k], t, tmpdir, t);
+            cr_assert_eq(run("SOURCE_DATE_EPOCH=1700000000", args, out, sizeof out, err, sizeof err),
+                         0, "%s", err);
+            snprintf(path, sizeof path, "%s/t%d/%s/%s.csv", tmpdir, t, figs[k], figs[k]);
+            csv[t - 1] = slurp(path);
+        }
+        cr_assert_str_eq(csv[0], csv[1], "%s differs between 1 and 2 threads", figs[k]);
+        cr_assert(strstr(csv[0], "# seed: 7\n"));
+        cr_assert(strstr(csv[0], "# date_utc: 2023-11-14T22:13:20Z\n"));
+        free(csv[0]);
+        free(csv[1]);
+    }
+}

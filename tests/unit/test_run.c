@@ -1,0 +1,123 @@
+/* The run driver: per-token metrics against the fp64 reference, kappa
+ * sampling and its bound, summary, callback, configuration errors. */
+#include "solver_testlib.h"
+
+typedef struct {
+    long n, kappas;
+    double kappa_over_bound_max;
+    int history_ok;
+} cb_t;
+
+static int on_token(void *ctx, const gka_token_metrics_t *m) {
+    cb_t *c = ctx;
+    cr_assert_eq(m->t, c->n);
+    c->n++;
+    cr_assert(isfinite(m->err) && isfinite(m->res) && m->x && m->x_ref);
+    cr_assert(m->hnorm > 0.0 && m->lambda > 0.0);
+    cr_assert_float_eq(m->lambda64, 0.02 * m->hnorm64, 1e-15 * m->hnorm64);
+    cr_assert_float_eq(m->kappa_bound, 51.0, 1e-12);
+    if (!isnan(m->kappa)) {
+        c->kappas++;
+        cr_assert(m->kappa >= 1.0 && m->kappa <= m->kappa_bound * (1 + 1e-12));
+        if (m->kappa / m->kappa_bound > c->kappa_over_bound_max)
+            c->kappa_over_bound_max = m->kappa / m->kappa_bound;
+    }
+    if (!(m->nhistory == 31 && fabs(m->history[30] - m->res) <= 1e-9 * m->res)) {
+        printf("t=%ld nhistory %d last %.17g res %.17g\n", m->t, m->nhistory,
+               m->nhistory ? m->history[m->nhistory - 1] : -1.0, m->res);
+        c->history_ok = 0;
+    }
+    return 0;
+}
+
+Test(run, fp64_chebyshev_metrics_and_summary) {
+    tl_seq_t s = tl_seq(16, 100, 2, 0.05, 1, 0.5);
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 16, c.T = 100, c.q = s.q, c.k = s.k, c.g = s.g, c.beta = s.beta;
+    c.every = 10;
+    c.opts.history = 1;
+    cb_t cb = {0, 0, 0.0, 1};
+    c.on_token = on_token, c.ctx = &cb;
+    gka_run_summary_t sum;
+    cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(cb.n, 100);
+    cr_assert_eq(cb.kappas, 11); /* t = 0, 10, ..., 90 and the last, 99 */
+    cr_assert(cb.history_ok);
+    cr_assert_eq(sum.T, 100);
+    cr_assert_eq(sum.reasons[GKA_REASON_ITERATION_LIMIT], 100);
+    cr_assert_eq(sum.ref_failures, 0);
+    cr_assert_eq(sum.ev_nan + sum.ev_overflow + sum.ev_underflow + sum.ev_lost_pd, 0);
+    /* at r = 30, kappa <= 51: error <= 2R^30/(1+R^60) = 4.3e-4 */
+    cr_assert(sum.err_max <= 4.3e-4 && sum.err_median > 1e-8 && sum.err_median <= sum.err_max,
+              "median %.3e max %.3e", sum.err_median, sum.err_max);
+    cr_assert(sum.kappa_min <= sum.kappa_max && sum.kappa_max <= 51.0 * (1 + 1e-12));
+    cr_assert_str_eq(sum.arith_name, "fp64");
+    tl_seq_free(&s);
+}
+
+/* bf16 with fp32 accumulation, the paper's regime: adaptive lambda keeps
+ * the error near kappa * 2^-8; a fixed small lambda lets kappa grow. */
+Test(run, bf16_adaptive_vs_fixed_ridge) {
+    tl_seq_t s = tl_seq(32, 200, 4, 0.0, 0, 1.0);
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 32, c.T = 200, c.q = s.q, c.k = s.k, c.format = "bf16", c.accum = "wide";
+    c.every = 50;
+    gka_run_summary_t ad, fx;
+    cr_assert_eq(gka_run(&c, &ad), GKA_OK);
+    gka_ridge_parse("fixed:0.01", &c.ridge);
+    cr_assert_eq(gka_run(&c, &fx), GKA_OK);
+    cr_assert(ad.kappa_max <= 51.0 * (1 + 1e-12) && fx.kappa_max > 5 * 51.0, "kappa %.3g vs %.3g", ad.kappa_max, fx.kappa_max);
+    cr_assert(isfinite(ad.err_median) && ad.err_median < fx.err_median,
+              "adaptive %.3e vs fixed %.3e", ad.err_median, fx.err_median);
+    tl_seq_free(&s);
+}
+
+Test(run, nan_input_is_counted_never_passes) {
+    tl_seq_t s = tl_seq(8, 20, 6, 0.0, 0, 0.0);
+    s.q[5 * 8 + 3] = NAN;
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 8, c.T = 20, c.q = s.q, c.k = s.k;
+    gka_run_summary_t sum;
+    cr_assert_eq(gka_run(&c, &sum), GKA_OK);
+    cr_assert_eq(sum.reasons[GKA_REASON_NAN], 1);
+    cr_assert_eq(sum.ev_nan, 1);
+    cr_assert(isnan(sum.err_max));
+    cr_assert_eq(sum.ref_failures, 1);
+    tl_seq_free(&s);
+}
+
+Test(run, configuration_errors) {
+    tl_seq_t s = tl_seq(4, 4, 1, 0.0, 0, 0.0);
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 4, c.T = 4, c.q = s.q, c.k = s.k;
+    gka_run_summary_t sum;
+    c.solver = "qr";
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    c.solver = "cg", c.chunk = 2;
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    cr_assert(strstr(gka_error_message(), "chebyshev"));
+    c.solver = "chebyshev", c.chunk = 0, c.D = 0;
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    c.D = 4, c.T = 0;
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    c.T = 4, c.format = "bf17";
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    c.format = NULL, c.q = NULL;
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    tl_seq_free(&s);
+}
+
+static int stop_at_3(void *ctx, const gka_token_metrics_t *m) {
+    (void)ctx;
+    return m->t == 3;
+}
+
+Test(run, callback_stops_the_run) {
+    tl_seq_t s = tl_seq(4, 10, 1, 0.0, 0, 0.0);
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 4, c.T = 10, c.q = s.q, c.k = s.k, c.on_token = stop_at_3;
+    gka_run_summary_t sum;
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINTR);
+    cr_assert_eq(sum.T, 4);
+    tl_seq_free(&s);
+}
