@@ -245,6 +245,7 @@ int gka_cmd_bench_round(int argc, char **argv) {
     printf("# gka bench round: float32 -> format -> float32, inputs uniform in (-1, 1)\n"
            "# median of %d runs; GB/s counts 8 bytes per value; ratio = GB/s / memcpy GB/s\n",
            o.reps);
+    printf("# all cores: %d threads (processors available: %d)\n", o.threads, max_threads());
     printf("%-6s %-4s %7s %7s %12s %9s %12s %7s\n", "format", "mode", "size", "threads",
            "Mvalues/s", "GB/s", "memcpy GB/s", "ratio");
     for (size_t si = 0; si < o.nsizes; si++) {

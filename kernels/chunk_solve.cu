@@ -344,8 +344,10 @@ __global__ void __launch_bounds__(SV_THREADS, 1) k_solve(gka_geom G, SolveArgs a
  * per iteration than version 1's 16-row warp tiles); the norms come from a
  * separate kernel (k_solve with NORMS_ONLY), so this block's prologue is
  * only loads. MODE_SOLVE or MODE_APPLY. */
-template <int D, typename T, int MODE>
-__global__ void __launch_bounds__(SV_THREADS, 1) k_iter(gka_geom G, SolveArgs args) {
+template <int D, typename T, int MODE, bool SPLIT>
+__global__ void __launch_bounds__(SPLIT ? 128 : 256, SPLIT ? 2 : 1)
+    k_iter(gka_geom G, SolveArgs args) {
+    constexpr int NTH = SPLIT ? 128 : 256;
     constexpr int LD = D + 8;
     constexpr int NQ = D / 32; /* n8 tiles per warp in the D columns */
     constexpr int QW = D / 4;  /* columns per warp */
@@ -364,18 +366,18 @@ __global__ void __launch_bounds__(SV_THREADS, 1) k_iter(gka_geom G, SolveArgs ar
     const int nv = min(GKA_CHUNK, G.T - t0);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int gq = lane >> 2, tq = lane & 3;
-    const int wm = warp & 1, wn = warp >> 1;
+    const int wm = SPLIT ? (int)blockIdx.z : warp & 1, wn = SPLIT ? warp : warp >> 1;
     const long long tok0 = ((long long)b * G.T + t0) * G.H + h;
     const T *K = reinterpret_cast<const T *>(args.k);
 
     {
         const bf16 *src = args.states + (bh * G.NC + n) * (long long)D * D;
-        for (int i = tid; i < D * D / 8; i += SV_THREADS) {
+        for (int i = tid; i < D * D / 8; i += NTH) {
             const int row = i / (D / 8), cg = (i % (D / 8)) * 8;
             *reinterpret_cast<uint4 *>(Hs + row * LD + cg) =
                 *reinterpret_cast<const uint4 *>(src + (long long)row * D + cg);
         }
-        for (int i = tid; i < 64 * D / 8; i += SV_THREADS) {
+        for (int i = tid; i < 64 * D / 8; i += NTH) {
             const int j = i / (D / 8), cg = (i % (D / 8)) * 8;
             float v[8];
             if (j < nv) {
@@ -563,7 +565,7 @@ __global__ void __launch_bounds__(SV_THREADS, 1) k_iter(gka_geom G, SolveArgs ar
                     if (tq == 0) red[(wn * 64 + wm * 32 + mt * 16 + gq + 8 * hf) * 2 + v] = t;
                 }
         __syncthreads();
-        if (tid < nv) {
+        if (tid < 64 && tid < nv && (!SPLIT || (tid >> 5) == wm)) {
             float s0 = 0.0f, s1 = 0.0f;
 #pragma unroll
             for (int w = 0; w < 4; w++) {
@@ -623,18 +625,28 @@ template <int D> constexpr size_t iter_smem_bytes() {
            (size_t)(192 + 4 * 64 * 2) * sizeof(float);
 }
 
+int g_variant = 3; /* 1, 2, 3: the versions of kernels/NOTES.md */
+
+/* Version 3: the two 32-row halves of a chunk never exchange data (X and P
+ * rows are produced and consumed inside a half), so each half is its own
+ * 4-warp block; two blocks fit on an SM, and one block's loads overlap the
+ * other's iterations. Version 2: one 8-warp block per chunk. */
 template <int D, typename T, int MODE>
 cudaError_t launch_iter(const gka_geom &G, const SolveArgs &a, cudaStream_t st) {
     const size_t smem = iter_smem_bytes<D>();
-    cudaError_t e = cudaFuncSetAttribute(k_iter<D, T, MODE>,
+    const bool split = g_variant != 2;
+    cudaError_t e = cudaFuncSetAttribute(split ? k_iter<D, T, MODE, true> : k_iter<D, T, MODE, false>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return e;
-    dim3 grid((unsigned)G.NC, (unsigned)G.BH);
-    k_iter<D, T, MODE><<<grid, SV_THREADS, smem, st>>>(G, a);
+    if (split) {
+        dim3 grid((unsigned)G.NC, (unsigned)G.BH, 2);
+        k_iter<D, T, MODE, true><<<grid, 128, smem, st>>>(G, a);
+    } else {
+        dim3 grid((unsigned)G.NC, (unsigned)G.BH);
+        k_iter<D, T, MODE, false><<<grid, 256, smem, st>>>(G, a);
+    }
     return cudaGetLastError();
 }
-
-int g_variant = 2; /* 1: version 1 (norms inside the solve kernel, 16-row warp tiles) */
 
 template <int D, typename T, int MODE, bool NORMS_ONLY>
 cudaError_t launch_solve(const gka_geom &G, const SolveArgs &a, cudaStream_t st) {
@@ -667,7 +679,7 @@ cudaError_t launch_solve_d(const gka_geom &G, const SolveArgs &a, cudaStream_t s
 
 } // namespace
 
-void gka_solve_set_variant(int v) { g_variant = v == 1 ? 1 : 2; }
+void gka_solve_set_variant(int v) { g_variant = (v >= 1 && v <= 3) ? v : 3; }
 
 template <typename T>
 cudaError_t gka_launch_solve_fwd(const gka_geom &G, const T *q, const T *k, const bf16 *states,

@@ -38,8 +38,10 @@ typedef struct {
 static int run_checks(uint64_t seed, int quick, FILE *csv) {
     /* tolerances: bf16 operands (2^-8) in products of condition <= 51 */
     const double tol_x = 2e-2, tol_hn = 5e-3, tol_hT = 1e-2, tol_dq = 3e-2;
-    /* dk: the k gradient cancels (measured ~3% for the bf16 model in numpy) */
-    const double tol_dk = 1e-1, tol_dg = 3e-2;
+    /* dk is sensitive to the forward's solve error: a numpy model of this
+     * very arithmetic (bf16-operand solves for x and dq) gives 9.7% on the
+     * first backward case (kernels/NOTES.md); dq, dg, dbeta stay ~1e-2 */
+    const double tol_dk = 3e-1, tol_dg = 3e-2;
     const double tol_dec = 1e-4;
     const fwd_case_t fc[] = {
         {1, 2, 128, 100, 30, GKA_GPU_BF16, 1, 4.0, 1}, /* partial last chunk, emulator */
@@ -81,7 +83,7 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
         {1, 2, 64, 150, 30, GKA_GPU_FP32, 1, 4.0, 1},
         {1, 2, 128, 130, 30, GKA_GPU_BF16, 1, 4.0, 0},
         {2, 1, 64, 200, 30, GKA_GPU_BF16, 0, 2.0, 0},
-        {1, 2, 128, 300, 30, GKA_GPU_FP32, 1, 5.0, 0},
+        {1, 2, 128, 250, 30, GKA_GPU_FP32, 1, 5.0, 0}, /* token-form limit T D^2 <= 2^22 */
     };
     const size_t nbc = quick ? 1 : sizeof bc / sizeof bc[0];
     printf("# backward checks: relative norm error vs gka_grad_token (solvers/backward.c: implicit"
@@ -284,16 +286,16 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
            "D", "T", "r", "ms med", "ms min", "ms max", "TFLOP/s", "floor ms", "floor %",
            "target", "triton");
     for (size_t i = 0; i < nfs; i++) {
-        for (int pass = 0; pass < 3; pass++) {
-            /* version 2 (current), its r = 0 part (states, norms, loads), version 1 */
-            const int r = pass == 1 ? 0 : 30, ver = pass == 2 ? 1 : 2;
+        for (int pass = 0; pass < 4; pass++) {
+            /* version 3 (current), its r = 0 part (states, norms, loads), versions 2, 1 */
+            const int r = pass == 1 ? 0 : 30, ver = pass < 2 ? 3 : 4 - pass;
             bench_t b;
             float med = 0, mn = 0, mx = 0;
             gka_gpu_set_variant(ver);
             gka_status_t st = bench_setup(&b, fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, 0, seed + i);
             if (!st) st = time_it(run_fwd, &b, reps, &med, &mn, &mx);
             bench_free(&b);
-            gka_gpu_set_variant(2);
+            gka_gpu_set_variant(3);
             if (st) {
                 fprintf(stderr, "gka: bench forward: %s\n", gka_error_message());
                 fails++;
@@ -303,7 +305,7 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
             const double floor_ms = fl / (PEAK_TFLOPS * 1e12) * 1e3;
             const double tf = r ? fl / ((double)med * 1e-3) / 1e12 : 0.0;
             printf("%-8s %2d %3d %4d %6d %3d | %9.4f %9.4f %9.4f | %8.1f %9.4f %7.1f%% | %8.2f %8.2f\n",
-                   ver == 1 ? "fwd v1" : r ? "fwd v2" : "v2 r=0", fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, (double)med,
+                   ver == 1 ? "fwd v1" : ver == 2 ? "fwd v2" : r ? "fwd v3" : "v3 r=0", fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, (double)med,
                    (double)mn, (double)mx, tf, r ? floor_ms : 0.0,
                    r ? 100.0 * floor_ms / (double)med : 0.0, r ? fs[i].target_ms : 0.0,
                    r ? fs[i].triton_ms : 0.0);

@@ -66,7 +66,8 @@ gka_status_t gka_gpu_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype
 
 /* Kernel version of the forward solve, for benchmarks (kernels/NOTES.md):
  * 1 = first version (norms inside the solve kernel, 16-row warp tiles),
- * 2 = current (separate norms kernel, 32-row warp tiles; the default).
+ * 2 = separate norms kernel, 32-row warp tiles, one 8-warp block per chunk,
+ * 3 = as 2 with one 4-warp block per half chunk (the default).
  * Process-wide; not thread-safe. */
 void gka_gpu_set_variant(int version);
 

@@ -123,9 +123,9 @@ static double round_fp64_tail(double x, int tail_sign, uint64_t random, gka_roun
     return y;
 }
 
-static int round_up(gka_round_mode_t mode, rel_t rel, int neg, double M, double p_up,
+static int round_up(gka_round_mode_t mode, rel_t rel, int neg, uint64_t M, double p_up,
                     uint64_t random) {
-    const int odd = ((uint64_t)M & 1u) != 0;
+    const int odd = (M & 1u) != 0;
     switch (mode) {
     case GKA_RND_NE: return rel == REL_ABOVE_HALF || (rel == REL_HALF && odd);
     case GKA_RND_NA: return rel == REL_ABOVE_HALF || rel == REL_HALF;
@@ -140,6 +140,17 @@ static int round_up(gka_round_mode_t mode, rel_t rel, int neg, double M, double 
     return 0;
 }
 
+static double double_from_bits(uint64_t b) {
+    double x;
+    memcpy(&x, &b, sizeof x);
+    return x;
+}
+
+/* 2^q for a normal exponent q (|q| <= 1022). */
+static double pow2(int q) { return double_from_bits((uint64_t)(q + 1023) << 52); }
+
+enum { DBL_FRAC_BITS = 52, DBL_BIAS = 1023 };
+
 double gka_round_tail(double x, int tail_sign, gka_rounding_t *r) {
     const gka_format_t *f = &r->format;
     uint64_t random = 0;
@@ -150,26 +161,45 @@ double gka_round_tail(double x, int tail_sign, gka_rounding_t *r) {
     if (f->t >= 53) return round_fp64_tail(x, tail_sign, random, r);
     if (x == 0 && tail_sign == 0) return x;
 
-    /* Work on the magnitude; ts is the tail's sign relative to |x|. */
-    int neg = x == 0 ? tail_sign < 0 : signbit(x) != 0;
-    const double ax = fabs(x);
+    /* |x| = S * 2^es with S the integer significand; ts is the tail's sign
+     * relative to |x| (x = 0 with a tail: a positive infinitesimal). */
+    const uint64_t bits = double_bits(x);
+    const int neg = x == 0 ? tail_sign < 0 : (int)(bits >> 63);
     const int ts = x == 0 ? 1 : (neg ? -tail_sign : tail_sign);
-    if (ax >= ldexp(1.0, f->emax + 2)) return overflow_result(neg, r);
+    const int biased = (int)((bits >> DBL_FRAC_BITS) & 0x7ff);
+    const uint64_t frac_mask = ((uint64_t)1 << DBL_FRAC_BITS) - 1;
+    uint64_t S = bits & frac_mask;
+    int es = 1 - DBL_BIAS - DBL_FRAC_BITS, e = f->emin - 1; /* double subnormal or zero */
+    if (biased != 0) {
+        S |= (uint64_t)1 << DBL_FRAC_BITS;
+        es = biased - DBL_BIAS - DBL_FRAC_BITS;
+        e = biased - DBL_BIAS; /* |x| in [2^e, 2^(e+1)) */
+    }
+    if (e >= f->emax + 2) return overflow_result(neg, r);
 
-    const int e = ax == 0 ? f->emin : ilogb(ax);
-    int q = (e > f->emin ? e : f->emin) - f->t + 1; /* exponent of the grid spacing */
-    const double m = ldexp(ax, -q);                 /* exact: at most t integer bits */
-    double M = floor(m);
-    const double frac = m - M; /* exact */
-    double p_up = frac;        /* probability of rounding up in SP mode */
+    /* Grid spacing 2^q; d low bits of S lie below it (d >= 53 - t > 0). */
+    int q = (e > f->emin ? e : f->emin) - f->t + 1;
+    const int d = q - es;
+    uint64_t M = 0, rem = 0, half = 0;
+    double p_up; /* probability of rounding up in SP mode */
+    if (d < 64) {
+        M = S >> d;
+        rem = S & (((uint64_t)1 << d) - 1);
+        half = (uint64_t)1 << (d - 1);
+        p_up = (double)rem * pow2(-d);
+    } else { /* far below the grid: M = 0, S < 2^53 < half */
+        rem = S;
+        half = rem + 1;
+        p_up = ldexp((double)S, -d);
+    }
     rel_t rel;
-    if (frac == 0) {
+    if (rem == 0 && S != 0) {
         if (ts == 0) {
             rel = REL_EXACT;
         } else if (ts > 0) {
             rel = REL_BELOW_HALF;
         } else { /* just below the grid point M: step to its predecessor */
-            if (M == ldexp(1.0, f->t - 1) && e > f->emin) { /* binade edge: finer grid below */
+            if (M == (uint64_t)1 << (f->t - 1) && e > f->emin) { /* binade edge: finer below */
                 M = 2 * M - 1;
                 q -= 1;
             } else {
@@ -178,18 +208,21 @@ double gka_round_tail(double x, int tail_sign, gka_rounding_t *r) {
             rel = REL_ABOVE_HALF;
             p_up = 1;
         }
-    } else if (frac != 0.5) {
-        rel = frac < 0.5 ? REL_BELOW_HALF : REL_ABOVE_HALF;
+    } else if (S == 0) { /* x = 0 with a tail */
+        rel = REL_BELOW_HALF;
+    } else if (rem != half) {
+        rel = rem < half ? REL_BELOW_HALF : REL_ABOVE_HALF;
     } else {
         rel = ts > 0 ? REL_ABOVE_HALF : (ts < 0 ? REL_BELOW_HALF : REL_HALF);
     }
 
     const int up = rel != REL_EXACT && round_up(r->mode, rel, neg, M, p_up, random);
-    double y = ldexp(M + up, q);
+    double y = (double)(M + (uint64_t)up) * pow2(q); /* exact */
     if (y > f->max) return overflow_result(neg, r);
     if (rel != REL_EXACT) {
         r->flags |= GKA_FLAG_INEXACT;
-        if (ax < f->min_normal || (ax == f->min_normal && ts < 0)) r->flags |= GKA_FLAG_UNDERFLOW;
+        const int tiny = e < f->emin || (e == f->emin && S == (uint64_t)1 << DBL_FRAC_BITS && ts < 0);
+        if (tiny) r->flags |= GKA_FLAG_UNDERFLOW;
     }
     if (!r->subnormals && y != 0 && y < f->min_normal) {
         y = 0;

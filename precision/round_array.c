@@ -25,7 +25,13 @@
 #include "gka_precision.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define GKA_HAVE_STREAM 1
+#endif
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -46,8 +52,10 @@ enum {
     F32_INF = 0x7f800000u,
     F32_QNAN = 0x7fc00000u,
     F32_SIGN = 0x80000000u,
-    BLOCK = 2048,               /* elements per block: flags and chunks */
-    PARALLEL_MIN = 1u << 16     /* smaller arrays are not worth waking threads */
+    BLOCK = 2048,               /* elements per block: flags, threads, streaming */
+    SUBBLOCK = 512,             /* elements per ordinary/full kernel choice */
+    PARALLEL_MIN = 1u << 16,    /* smaller arrays are not worth waking threads */
+    STREAM_MIN = 1u << 21       /* arrays of 8 MB and more bypass the cache on output */
 };
 
 /* Constants of one (format, options) rounding, as float32 patterns. */
@@ -286,16 +294,23 @@ static inline __attribute__((always_inline)) uint32_t round_ordinary(uint32_t x,
     }
 }
 
+/* Returns the INEXACT flag, or ORDINARY_MISS when some input was not
+ * ordinary (its output is then wrong and the caller redoes the sub-block
+ * with the full kernel, from the input: so only when out != in). */
+#define ORDINARY_MISS 0x80000000u
 #define GKA_ORDINARY_KERNEL(name, mode)                                                        \
-    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n, uint32_t d) {  \
-        uint32_t lost = 0;                                                                      \
-        const uint32_t low = (1u << d) - 1;                                                     \
-        GKA_SIMD(reduction(| : lost))                                                           \
+    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n, uint32_t d,    \
+                                    uint32_t lo, uint32_t hi) {                                 \
+        uint32_t lost = 0, miss = 0;                                                            \
+        const uint32_t low = (1u << d) - 1, span = hi - lo;                                     \
+        GKA_SIMD(reduction(| : lost, miss))                                                     \
         for (size_t i = 0; i < n; i++) {                                                        \
             const uint32_t x = in[i];                                                           \
             lost |= x & low;                                                                    \
+            miss |= mask_of(((x & ~F32_SIGN) - lo) > span);                                     \
             out[i] = round_ordinary(x, d, mode);                                                \
         }                                                                                       \
+        if (miss) return ORDINARY_MISS;                                                         \
         return lost ? (unsigned)GKA_FLAG_INEXACT : 0u;                                          \
     }
 
@@ -317,7 +332,8 @@ GKA_CLONES static int any_outside(const uint32_t *in, size_t n, uint32_t lo, uin
 }
 
 typedef unsigned (*kernel_fn)(uint32_t *, const uint32_t *, size_t, const plan_t *);
-typedef unsigned (*ordinary_fn)(uint32_t *, const uint32_t *, size_t, uint32_t);
+typedef unsigned (*ordinary_fn)(uint32_t *, const uint32_t *, size_t, uint32_t, uint32_t,
+                                uint32_t);
 
 typedef struct {
     kernel_fn full;      /* any input */
@@ -352,6 +368,36 @@ static int is_stochastic(gka_round_mode_t mode) {
     return mode == GKA_RND_SP || mode == GKA_RND_SE;
 }
 
+/* Philox 4x32-10 words 0 and 1 at counters counter .. counter + n - 1 of
+ * (seed, stream): the same numbers as gka_philox_u64 (philox.c; the unit
+ * test checks it), written as a plain loop over independent counters so
+ * that the compiler vectorises the 32x32->64 products. */
+GKA_CLONES static void philox_fill(uint64_t *out, size_t n, uint64_t seed, uint64_t stream,
+                                   uint64_t counter) {
+    const uint32_t s0 = (uint32_t)seed, s1 = (uint32_t)(seed >> 32);
+    const uint32_t c2 = (uint32_t)stream, c3 = (uint32_t)(stream >> 32);
+    GKA_SIMD()
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t ctr = counter + i;
+        uint32_t x0 = (uint32_t)ctr, x1 = (uint32_t)(ctr >> 32), x2 = c2, x3 = c3;
+        uint32_t k0 = s0, k1 = s1;
+#pragma GCC unroll 10
+        for (int round = 0; round < 10; round++) {
+            const uint64_t p0 = (uint64_t)0xD2511F53u * x0;
+            const uint64_t p1 = (uint64_t)0xCD9E8D57u * x2;
+            const uint32_t n0 = (uint32_t)(p1 >> 32) ^ x1 ^ k0;
+            const uint32_t n2 = (uint32_t)(p0 >> 32) ^ x3 ^ k1;
+            x1 = (uint32_t)p1;
+            x3 = (uint32_t)p0;
+            x0 = n0;
+            x2 = n2;
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        out[i] = (uint64_t)x0 | ((uint64_t)x1 << 32);
+    }
+}
+
 /* Stochastic rounding of float32 patterns: the grid split is the one of the
  * deterministic kernels; the decision uses the draw exactly as gka_round
  * does (SP: 53 random bits against the exact fraction; SE: the top bit). */
@@ -360,25 +406,30 @@ static unsigned stochastic_block(uint32_t *out, const uint32_t *in, size_t n, co
     const int varshift = r->format.emin > -126;
     const int sp = r->mode == GKA_RND_SP;
     unsigned flags = 0;
-    for (size_t i = 0; i < n; i++) {
-        const uint64_t k = gka_philox_u64(r->seed, r->stream, counter + i);
-        const uint32_t x = in[i];
-        const uint32_t sign = x & F32_SIGN;
-        const uint32_t a = x & ~F32_SIGN;
-        const split_t s = varshift ? split(a, P, 1) : split(a, P, 0);
-        int up;
-        const int nz = s.nz != 0;
-        if (sp) {
-            /* (|x| - lower) / spacing, exact in double: the discarded pattern
-             * bits over 2^d, or |x| / q for tiny magnitudes */
-            const int tiny = varshift && a < P->q_bits;
-            const double frac = tiny ? (double)u2f(a) / (double)u2f(P->q_bits)
-                                     : (double)(a - s.tr) / (double)s.inc;
-            up = nz && (double)(k >> 11) * 0x1p-53 < frac;
-        } else {
-            up = nz && (int)(k >> 63);
+    uint64_t draws[BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
+        const size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
+        philox_fill(draws, m, r->seed, r->stream, counter + i0);
+        for (size_t j = 0; j < m; j++) {
+            const uint64_t k = draws[j];
+            const uint32_t x = in[i0 + j];
+            const uint32_t sign = x & F32_SIGN;
+            const uint32_t a = x & ~F32_SIGN;
+            const split_t s = varshift ? split(a, P, 1) : split(a, P, 0);
+            int up;
+            const int nz = s.nz != 0;
+            if (sp) {
+                /* (|x| - lower) / spacing, exact in double: the discarded
+                 * pattern bits over 2^d, or |x| / q for tiny magnitudes */
+                const int tiny = varshift && a < P->q_bits;
+                const double frac = tiny ? (double)u2f(a) / (double)u2f(P->q_bits)
+                                         : (double)(a - s.tr) / (double)s.inc;
+                up = nz && (double)(k >> 11) * 0x1p-53 < frac;
+            } else {
+                up = nz && (int)(k >> 63);
+            }
+            out[i0 + j] = finish(sign, a, &s, mask_of(up), P, GKA_RND_SP, &flags);
         }
-        out[i] = finish(sign, a, &s, mask_of(up), P, GKA_RND_SP, &flags);
     }
     return flags;
 }
@@ -402,16 +453,58 @@ static unsigned scalar_block_f64(double *out, const double *in, size_t n,
     return local.flags;
 }
 
+/* Deterministic rounding of one block: per sub-block, the ordinary kernel
+ * when every input is ordinary, the full kernel otherwise. */
+static unsigned deterministic_block(uint32_t *o, const uint32_t *x, size_t len, const plan_t *P,
+                                    const kernels_t *K) {
+    unsigned flags = 0;
+    for (size_t i = 0; i < len; i += SUBBLOCK) {
+        const size_t m = len - i < SUBBLOCK ? len - i : SUBBLOCK;
+        if (K->simple && o != x) { /* one pass; redo from the input if needed */
+            const unsigned f = K->simple(o + i, x + i, m, P->d0, K->ord_lo, P->max_bits);
+            flags |= f != ORDINARY_MISS ? f : K->full(o + i, x + i, m, P);
+        } else if (K->simple && !any_outside(x + i, m, K->ord_lo, P->max_bits)) {
+            flags |= K->simple(o + i, x + i, m, P->d0, K->ord_lo, P->max_bits);
+        } else {
+            flags |= K->full(o + i, x + i, m, P);
+        }
+    }
+    return flags;
+}
+
+#ifdef GKA_HAVE_STREAM
+/* Copy with non-temporal stores: the output of a large array goes straight
+ * to memory instead of first being read into the cache (which costs a third
+ * memory stream, and is what lets memcpy run faster than a plain loop). */
+static void stream_copy(uint32_t *dst, const uint32_t *src, size_t n) {
+    size_t i = 0;
+    for (; i < n && ((uintptr_t)(dst + i) & 15u); i++) dst[i] = src[i];
+    for (; i + 4 <= n; i += 4)
+        _mm_stream_si128((__m128i *)(void *)(dst + i),
+                         _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
+    for (; i < n; i++) dst[i] = src[i];
+    _mm_sfence();
+}
+#endif
+
 /* Round one block [start, start + len) of the float array. */
 static unsigned f32_block(float *out, const float *in, size_t start, size_t len,
                           const gka_rounding_t *r, const plan_t *P, const kernels_t *K,
-                          int fast_sr) {
+                          int fast_sr, int stream) {
     uint32_t *o = (uint32_t *)(void *)(out + start);
     const uint32_t *x = (const uint32_t *)(const void *)(in + start);
     if (K->full) {
-        /* the check reads the block into L1, where the kernel finds it */
-        if (!K->simple || any_outside(x, len, K->ord_lo, P->max_bits)) return K->full(o, x, len, P);
-        return K->simple(o, x, len, P->d0);
+#ifdef GKA_HAVE_STREAM
+        if (stream) {
+            uint32_t tmp[BLOCK]; /* stays in L1 */
+            const unsigned flags = deterministic_block(tmp, x, len, P, K);
+            stream_copy(o, tmp, len);
+            return flags;
+        }
+#else
+        (void)stream;
+#endif
+        return deterministic_block(o, x, len, P, K);
     }
     if (fast_sr) return stochastic_block(o, x, len, P, r, r->counter + start);
     return scalar_block_f32(out + start, in + start, len, r, r->counter + start);
@@ -422,6 +515,7 @@ void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *
     const plan_t P = make_plan(r);
     const kernels_t K = pick_kernels(r, &P);
     const int fast_sr = is_stochastic(r->mode) && fits_float32(&r->format);
+    const int stream = n >= STREAM_MIN;
     const size_t nblocks = (n + BLOCK - 1) / BLOCK;
     unsigned flags = 0;
 #ifdef _OPENMP
@@ -430,7 +524,7 @@ void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *
     for (size_t b = 0; b < nblocks; b++) {
         const size_t start = b * BLOCK;
         const size_t len = n - start < BLOCK ? n - start : BLOCK;
-        flags |= f32_block(out, in, start, len, r, &P, &K, fast_sr);
+        flags |= f32_block(out, in, start, len, r, &P, &K, fast_sr, stream);
     }
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;

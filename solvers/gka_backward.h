@@ -71,9 +71,10 @@ typedef struct gka_grads {
     double *dg, *dbeta; /* T */
 } gka_grads_t;
 
-/* Largest T * D * D the token form stores (it keeps H_t and D_t + D_t^T for
- * every token); larger problems: the chunk form. */
-#define GKA_GRAD_TOKEN_STORE_MAX (1L << 24)
+/* Largest T * D * D the token form accepts: it keeps H_t and D_t + D_t^T for
+ * every token (2 T D^2 elements of the table, and as many doubles more for the
+ * reference: 128 MiB in fp64 at the limit); larger problems: the chunk form. */
+#define GKA_GRAD_TOKEN_STORE_MAX (1L << 22)
 
 /* Token form (backward.c). The forward runs the stream of gka_stream.h and,
  * in implicit mode, the solver object of gka_solver.h (zero start), so x_t is

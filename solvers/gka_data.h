@@ -100,8 +100,9 @@ gka_status_t gka_trace_copy(gka_trace_t *dst, const gka_trace_t *src);
 
 /* Check limits of D and T (GKA_ERANGE), q and k present (GKA_EINVAL), every
  * value finite (GKA_ENODATA, "q[t=5,i=17] = nan"), g[t] <= 0 and beta[t] in
- * (0, 1] (GKA_EINVAL). The first problem found (in order q, k, v, g, beta,
- * then t, then i) is reported. */
+ * (0, 1] (GKA_EINVAL). The first problem found is reported: non-finite
+ * values in the order q, k, v, g, beta (each by t, then i), then the g range,
+ * then the beta range. */
 gka_status_t gka_trace_validate(const gka_trace_t *tr);
 
 /* L2-normalise every row of q and k as the layer does:
@@ -396,7 +397,10 @@ gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len);
  * trailing bytes). descr: '<f2' '<f4' '<f8' and the '>' (big-endian) forms
  * ('=' and '|' are not written by numpy for floats and are rejected); other
  * valid numpy dtypes give GKA_EINVAL "unsupported dtype"; fortran_order True
- * gives GKA_EINVAL. Never reads outside [buf, buf + len). */
+ * gives GKA_EINVAL. Tokens may be separated by spaces or tabs; shape entries
+ * are plain decimals (a Python 2 'L' suffix is accepted, leading zeros are
+ * not) and a one-element shape needs its comma, "(5,)". Never reads outside
+ * [buf, buf + len). */
 gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *name,
                            gka_array_view_t *out);
 
@@ -446,13 +450,14 @@ typedef struct gka_st_file {
  * may be padded with trailing spaces) mapping tensor names to
  * {"dtype": S, "shape": [..], "data_offsets": [begin, end]} (exactly these
  * keys) and an optional "__metadata__" object of string values; then the byte
- * buffer, which the tensors must cover exactly, in order, without holes or
+ * buffer, which the tensors (sorted by offset) must cover exactly, without holes or
  * overlaps (as the reference implementation requires). Known dtypes: BOOL,
- * U8, I8, F8_E5M2, F8_E4M3, I16, U16, F16, BF16, I32, U32, F32, I64, U64,
- * F64. The parser knows this fixed structure and never recurses: any other
- * value where one of these is expected (nested objects in metadata, numbers
+ * U8, I8, F8_E5M2, F8_E4M3, F8_E8M0, I16, U16, F16, BF16, I32, U32, F32,
+ * I64, U64, F64, C64 (sub-byte F4 / F6 types are rejected as unknown).
+ * The parser knows this fixed structure and never recurses: any other value
+ * where one of these is expected (nested objects in metadata, numbers
  * as names), duplicate tensor names or fields, unknown dtypes or fields,
- * invalid UTF-8 or escapes (lone surrogates, \u0000) are GKA_EFORMAT;
+ * invalid UTF-8 or escapes (lone surrogates, an escaped NUL) are GKA_EFORMAT;
  * integers must be plain non-negative decimals (no sign, fraction, exponent,
  * leading zero) and overflowing ones are GKA_ERANGE. The tensors' order in
  * the header is free (offsets are checked after sorting, as the reference

@@ -4,7 +4,12 @@
  * beta_t^2 k_t k_t^T (and U_t = gamma_t U_{t-1} + beta_t^2 v_t k_t^T where
  * asked), ||H_t||_F and lambda_t, plus the current token's rounded q_t, k_t,
  * gamma_t, beta_t^2. Inputs are rounded to the studied format once (k, q,
- * gamma = exp(g) and beta). Beside it the stream keeps an fp64 mirror: the
+ * beta); the gate gamma = exp(g) is rounded to fp32 when the studied format
+ * is an emulated one narrower than fp32 (the reference kernels keep gates in
+ * fp32), and the decay gamma H is then the fp32 product rounded once to the
+ * storage format, as a kernel multiplies in fp32 and stores bf16; in fp32, fp64 and MPFR gamma is rounded to the format
+ * and the decay is the table's scal. (Solvers that need gamma as an element,
+ * Kalman, get its rounding to the format.) Beside it the stream keeps an fp64 mirror: the
  * exact-in-fp64 ridge problem built from the same rounded inputs
  * (H64, lambda64 = a ||H64||_F, q64), which is the reference problem.
  *
@@ -64,7 +69,8 @@ struct gka_stream {
     double gamma64, beta2_64, hnorm64, lambda64;
     /* for Kalman: the lambda before the first token's decay (see gka_solver.h) */
     double lambda_init;
-    void *tmp; /* D elements scratch */
+    void *tmp;   /* D elements scratch */
+    float *fbuf; /* D x D scratch of the fp32-gate decay (narrow emulated formats) */
 };
 
 /* A stream of dimension D (1..GKA_D_MAX) in arithmetic A (borrowed). with_U:

@@ -277,6 +277,7 @@ typedef struct dtype_info {
 static const dtype_info_t dtypes[] = {
     {"BOOL", GKA_DTYPE_OTHER, 1}, {"U8", GKA_DTYPE_OTHER, 1},  {"I8", GKA_DTYPE_OTHER, 1},
     {"F8_E5M2", GKA_DTYPE_OTHER, 1}, {"F8_E4M3", GKA_DTYPE_OTHER, 1},
+    {"F8_E8M0", GKA_DTYPE_OTHER, 1}, {"C64", GKA_DTYPE_OTHER, 8},
     {"I16", GKA_DTYPE_OTHER, 2},  {"U16", GKA_DTYPE_OTHER, 2}, {"F16", GKA_DTYPE_F16, 2},
     {"BF16", GKA_DTYPE_BF16, 2},  {"I32", GKA_DTYPE_OTHER, 4}, {"U32", GKA_DTYPE_OTHER, 4},
     {"F32", GKA_DTYPE_F32, 4},    {"I64", GKA_DTYPE_OTHER, 8}, {"U64", GKA_DTYPE_OTHER, 8},

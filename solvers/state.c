@@ -41,6 +41,8 @@ void gka_ridge_format(const gka_ridge_t *ridge, char *buf, size_t n) {
     snprintf(buf, n, "%s:%.17g", names[ridge->kind], ridge->value);
 }
 
+static int fp32_gates(const gka_arith_t *A);
+
 void gka_stream_destroy(gka_stream_t *st) {
     if (!st) return;
     gka_arith_t *A = st->A;
@@ -53,6 +55,7 @@ void gka_stream_destroy(gka_stream_t *st) {
     void *scalars[] = {st->gamma, st->beta2, st->hnorm, st->lambda, st->ridge_value, st->one};
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) gka_sc_free(A, scalars[i]);
     free(st->H64);
+    free(st->fbuf);
     free(st->q64);
     free(st->k64);
     free(st);
@@ -84,11 +87,12 @@ gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D,
     st->lambda = gka_sc_new(A, ridge->kind == GKA_RIDGE_ADAPTIVE ? 0.0 : ridge->value);
     st->one = gka_sc_new(A, 1.0);
     st->H64 = calloc(DD, sizeof(double));
+    st->fbuf = fp32_gates(A) ? malloc(DD * sizeof(float)) : NULL;
     st->q64 = calloc(n, sizeof(double));
     st->k64 = calloc(n, sizeof(double));
     if (!st->H || (with_U && !st->U) || !st->q || !st->k || !st->tmp || !st->gamma ||
         !st->beta2 || !st->hnorm || !st->ridge_value || !st->lambda || !st->one || !st->H64 ||
-        !st->q64 || !st->k64) {
+        !st->q64 || !st->k64 || (fp32_gates(A) && !st->fbuf)) {
         gka_stream_destroy(st);
         return gka_error(GKA_ENOMEM, "stream: out of memory for D = %d", D);
     }
@@ -98,6 +102,33 @@ gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D,
     st->lambda_init = ridge->value;
     *out = st;
     return GKA_OK;
+}
+
+/* Emulated tables narrower than fp32: elements are doubles holding format
+ * values, and the gate is kept in fp32 (as the reference kernels keep their
+ * gates), so that a bf16 stream does not round gamma = 0.9975 to 0.9961. */
+static int fp32_gates(const gka_arith_t *A) {
+    return A->mpfr_prec == 0 && A->elem_size == sizeof(double) && A->round.format.t < 24;
+}
+
+/* x_j = round(gamma x_j) as a kernel does it: the product in fp32, then
+ * one rounding to the storage format (through the float fast path when the
+ * format lies inside float's range, else from the exact product in double).
+ * The flags of that rounding go to A->events like the table's own. */
+static void decay_fp32_gate(gka_arith_t *A, double gamma, void *x, size_t n, float *buf) {
+    double *v = x;
+    const gka_format_t *f = &A->round.format;
+    if (f->emax > 127 || f->emin < -126) {
+        for (size_t i = 0; i < n; i++) v[i] = gamma * v[i];
+        A->from_double(A, x, v, n);
+        return;
+    }
+    const float gf = (float)gamma;
+    for (size_t i = 0; i < n; i++) buf[i] = gf * (float)v[i];
+    A->round.flags = 0;
+    gka_round_array_f32(buf, buf, n, &A->round);
+    A->events |= A->round.flags;
+    for (size_t i = 0; i < n; i++) v[i] = (double)buf[i];
 }
 
 static double frobenius64(const double *H, size_t DD) {
@@ -134,20 +165,29 @@ gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k,
     A->to_double(A, st->q64, st->q, n);
     A->from_double(A, st->k, k, n);
     A->to_double(A, st->k64, st->k, n);
-    A->set_d(A, st->gamma, g == 0.0 ? 1.0 : exp(g));
+    const int wide_gate = fp32_gates(A);
+    if (wide_gate) {
+        gka_rounding_t r32 = gka_rounding_default(&gka_fp32);
+        st->gamma64 = g == 0.0 ? 1.0 : gka_round(exp(g), &r32);
+        A->set_d(A, st->gamma, st->gamma64); /* element form, for solvers (Kalman) */
+    } else {
+        A->set_d(A, st->gamma, g == 0.0 ? 1.0 : exp(g));
+        st->gamma64 = A->get_d(A, st->gamma);
+    }
     A->set_d(A, st->beta2, beta);
     const double beta64 = A->get_d(A, st->beta2);
     A->mul(A, st->beta2, st->beta2, st->beta2);
-    st->gamma64 = A->get_d(A, st->gamma);
     st->beta2_64 = beta64 * beta64;
     const int decays = st->gamma64 != 1.0;
 
     /* studied arithmetic: H = gamma H + beta^2 k k^T */
-    if (decays) A->scal(A, DD, st->gamma, st->H);
+    if (decays && wide_gate) decay_fp32_gate(A, st->gamma64, st->H, DD, st->fbuf);
+    else if (decays) A->scal(A, DD, st->gamma, st->H);
     A->syr(A, n, st->beta2, st->k, st->H);
     if (st->U) {
         A->from_double(A, st->tmp, v, n);
-        if (decays) A->scal(A, DD, st->gamma, st->U);
+        if (decays && wide_gate) decay_fp32_gate(A, st->gamma64, st->U, DD, st->fbuf);
+        else if (decays) A->scal(A, DD, st->gamma, st->U);
         void *c = A->alloc(A, 1);
         if (!c) return gka_error(GKA_ENOMEM, "stream: out of memory");
         for (int i = 0; i < D; i++) {
@@ -156,7 +196,10 @@ gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k,
         }
         A->free(A, c, 1);
     }
-    if (st->ridge.kind == GKA_RIDGE_DECAY) A->mul(A, st->lambda, st->gamma, st->lambda);
+    if (st->ridge.kind == GKA_RIDGE_DECAY && wide_gate)
+        decay_fp32_gate(A, st->gamma64, st->lambda, 1, st->fbuf);
+    else if (st->ridge.kind == GKA_RIDGE_DECAY)
+        A->mul(A, st->lambda, st->gamma, st->lambda);
 
     /* fp64 mirror; beta^2 (k_i k_j) keeps it exactly symmetric */
     for (int i = 0; i < D; i++)

@@ -229,11 +229,11 @@ gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len)
         if (got == 0)
             break;
     }
-    int err = ferror(fp);
+    int err = ferror(fp), saved = errno;
     fclose(fp);
     if (err) {
         free(buf);
-        return gka_error(GKA_EIO, "%s: read error", path);
+        return gka_error(GKA_EIO, "%s: read error: %s", path, strerror(saved));
     }
     *data = buf;
     *len = n;

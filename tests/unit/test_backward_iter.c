@@ -64,10 +64,12 @@ static void check_fd_iter(bt_solve_t kind, int r, const char *ridge, double gate
     double emp[4], e64[4];
     bt_errors(&p, &mp, &fd, emp);
     bt_errors(&p, &f64, &fd, e64);
+    cr_log_info("%s r=%d %s vs FD [dq dk dg dbeta]: mpfr %.2e %.2e %.2e %.2e; fp64 %.2e %.2e %.2e "
+                "%.2e", name, r, ridge, emp[0], emp[1], emp[2], emp[3], e64[0], e64[1], e64[2], e64[3]);
     for (int i = 0; i < 4; i++) {
         cr_assert(emp[i] <= 4e-16, "%s r=%d %s group %d: mpfr adjoint vs FD %.3e", name, r, ridge,
                   i, emp[i]);
-        cr_assert(e64[i] <= 1e-11, "%s r=%d %s group %d: fp64 adjoint vs FD %.3e", name, r, ridge,
+        cr_assert(e64[i] <= 1e-13, "%s r=%d %s group %d: fp64 adjoint vs FD %.3e", name, r, ridge,
                   i, e64[i]);
     }
     gka_arith_destroy(&Amp);
@@ -102,6 +104,7 @@ Test(backward_iter, chebyshev_implicit_dq_equals_iterations_dq) {
         run_token(&A, &p, "chebyshev", rs[i], GKA_GRAD_IMPLICIT, &imp, NULL);
         run_token(&A, &p, "chebyshev", rs[i], GKA_GRAD_ITERATIONS, &it, NULL);
         const double e = gka_grad_rel_error((size_t)(T * D), it.dq, imp.dq);
+        cr_log_info("chebyshev r=%d: dq implicit vs iterations %.3e", rs[i], e);
         cr_assert(e <= 1e-14, "r=%d: implicit vs iterations dq %.3e", rs[i], e);
         if (rs[i] == 3) {
             const double ek = gka_grad_rel_error((size_t)(T * D), it.dk, imp.dk);

@@ -75,17 +75,72 @@ Test(cmd_solve, bad_input_exit_2) {
     }
 }
 
-Test(cmd_solve, solvers_lists_all) {
-    char out[8192];
-    cr_assert_eq(run("solvers", out, sizeof out), 0);
-    const char *names[] = {"chebyshev", "cg", "gd", "agd", "cholesky", "kalman", "joseph", "sqrt"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) cr_assert(strstr(out, names[i]), "%s", names[i]);
-    cr_assert_eq(run("solvers --nope", out, sizeof out), 2);
+/* A float32 [T, D] .npy file (format 1.0) of seeded values. */
+static void write_npy(const char *path, int T, int D, unsigned seed) {
+    char hdr[128];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", T, D);
+    int total = 10 + n + 1, pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    unsigned short hl = (unsigned short)(n + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hl & 0xff, f), fputc(hl >> 8, f);
+    fwrite(hdr, 1, (size_t)n, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    srand(seed);
+    for (int i = 0; i < T * D; i++) {
+        float v = (float)rand() / (float)RAND_MAX - 0.5f;
+        fwrite(&v, sizeof v, 1, f);
+    }
+    fclose(f);
 }
 
-Test(cmd_solve, bench_solve_prints_table) {
-    char out[8192];
-    cr_assert_eq(run("bench solve --D 8 --T 4 --iters 5 --solvers chebyshev,cg", out, sizeof out), 0, "%s", out);
-    cr_assert(strstr(out, "chebyshev") && strstr(out, "native-f32") && strstr(out, "cg"), "%s", out);
-    cr_assert_eq(run("bench solve --solvers nope", out, sizeof out), 2);
+/* Keys and queries from .npy files, and the same as tensors k, q of a
+ * .safetensors file: both runs solve the same problem. */
+Test(cmd_solve, loads_npy_and_safetensors) {
+    char tmpl[] = "/tmp/gka_load_XXXXXX", out[8192], args[4096], kp[256], qp[256], sp[256];
+    cr_assert(mkdtemp(tmpl));
+    snprintf(kp, sizeof kp, "%s/k.npy", tmpl);
+    snprintf(qp, sizeof qp, "%s/q.npy", tmpl);
+    snprintf(sp, sizeof sp, "%s/t.safetensors", tmpl);
+    const int T = 40, D = 8;
+    write_npy(kp, T, D, 1);
+    write_npy(qp, T, D, 2);
+    snprintf(args, sizeof args, "solve --keys %s --queries %s --format bf16", kp, qp);
+    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "D=8 T=40"), "%s", out);
+    char npy_summary[8192];
+    snprintf(npy_summary, sizeof npy_summary, "%s", strstr(out, "error"));
+    *strstr(npy_summary, "reference") = '\0';
+    /* the same data as safetensors */
+    char json[512];
+    const size_t nb = (size_t)T * D * 4;
+    int jn = snprintf(json, sizeof json,
+                      "{\"k\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[0,%zu]},"
+                      "\"q\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}}",
+                      T, D, nb, T, D, nb, 2 * nb);
+    FILE *f = fopen(sp, "wb");
+    unsigned long long hl = (unsigned long long)jn;
+    for (int i = 0; i < 8; i++) fputc((int)((hl >> (8 * i)) & 0xff), f);
+    fwrite(json, 1, (size_t)jn, f);
+    const char *srcs[2] = {kp, qp};
+    for (int s = 0; s < 2; s++) {
+        FILE *g = fopen(srcs[s], "rb");
+        unsigned char buf[8192];
+        size_t got = fread(buf, 1, sizeof buf, g);
+        fclose(g);
+        fwrite(buf + got - nb, 1, nb, f);
+    }
+    fclose(f);
+    snprintf(args, sizeof args, "solve --trace %s --format bf16", sp);
+    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    char *e = strstr(out, "error");
+    cr_assert(e);
+    *strstr(e, "reference") = '\0';
+    cr_assert_str_eq(e, npy_summary);
+    snprintf(args, sizeof args, "solve --D 8 --trace %s/missing.safetensors", tmpl);
+    cr_assert_eq(run(args, out, sizeof out), 2, "%s", out);
+    snprintf(args, sizeof args, "rm -rf %s", tmpl);
+    cr_assert_eq(system(args), 0);
 }

@@ -126,7 +126,7 @@ Test(round, mode_names_and_codes) {
         cr_assert_eq(gka_round_mode_by_name(names[m + 1], &got), GKA_OK);
         cr_assert_eq((int)got, m);
         cr_assert_str_eq(gka_round_mode_name((gka_round_mode_t)m), names[m + 1]);
-        char code[4];
+        char code[16];
         snprintf(code, sizeof code, "%d", m);
         cr_assert_eq(gka_round_mode_by_name(code, &got), GKA_OK);
         cr_assert_eq((int)got, m);
@@ -171,4 +171,42 @@ Test(round, oracle_nearest_away_cross_check) {
                           ldexp(sig, e), want, mp);
         }
     mpfr_clear(x);
+}
+
+/* fp64 with a tail: one double ulp step where the mode asks for it, checked
+ * against MPFR at 53 bits (values and the inexact flag; fp64 reports no
+ * underflow and never flushes). */
+Test(round, fp64_tail_against_mpfr) {
+    uint64_t seed = 4242;
+    long bad = 0, checked = 0;
+    char first[300] = "";
+    mpfr_t exact;
+    mpfr_init2(exact, 256);
+    for (int i = 0; i < 20000; i++) {
+        const uint64_t b = splitmix(&seed);
+        double x = ldexp(1.0 + (double)(splitmix(&seed) >> 11) * 0x1p-53,
+                         (int)((b >> 8) % 2000) - 1000);
+        if (i % 50 == 0) x = DBL_MAX;
+        if (i % 50 == 1) x = 1.0;
+        if (b & 1) x = -x;
+        const int tail = (b >> 1) & 1 ? 1 : -1;
+        oracle_with_tail(exact, x, tail);
+        const oracle_facts_t o = oracle_facts(exact, &gka_fp64);
+        for (int k = 0; k < ORACLE_NMODES; k++) {
+            gka_rounding_t r = gka_rounding_default(&gka_fp64);
+            r.mode = oracle_modes[k];
+            const double got = gka_round_tail(x, tail, &r);
+            unsigned want_flags = 0;
+            const double want = oracle_finish(&o, &gka_fp64, r.mode, 1, 0, &want_flags);
+            checked++;
+            if (!oracle_same(got, want) || !(r.flags & GKA_FLAG_INEXACT)) {
+                if (!bad)
+                    snprintf(first, sizeof first, "mode %s: %a tail %d: got %a, MPFR %a",
+                             gka_round_mode_name(r.mode), x, tail, got, want);
+                bad++;
+            }
+        }
+    }
+    mpfr_clear(exact);
+    cr_assert_eq(bad, 0, "%ld of %ld differ; first: %s", bad, checked, first);
 }

@@ -251,6 +251,28 @@ Test(round_array, thread_count_and_counters_do_not_change_results) {
     free(x);
 }
 
+/* Arrays of 8 MB and more take the streaming-store path: same results,
+ * out of place and in place, with a misaligned start. */
+Test(round_array, large_arrays_stream_the_same_results) {
+    const size_t N = (1u << 21) + 1237;
+    float *x = malloc((3 * N + 1) * sizeof(float));
+    cr_assert_not_null(x);
+    float *want = x + N, *got = x + 2 * N + 1; /* got is misaligned by 4 bytes */
+    for (size_t i = 0; i < N; i++) x[i] = (float)ldexp((double)(rng() >> 11) * 0x1p-53 - 0.5, (int)(rng() % 60) - 30);
+    const gka_format_t *fmts[] = {&gka_bf16, &gka_fp16, &gka_e4m3};
+    for (size_t fi = 0; fi < 3; fi++) {
+        gka_rounding_t rs = context(fmts[fi], GKA_RND_NE, 1, 0), ra = rs, rp = rs;
+        for (size_t i = 0; i < N; i++) want[i] = (float)gka_round((double)x[i], &rs);
+        gka_round_array_f32(got, x, N, &ra);
+        expect_same_bits(want, got, N, "large", &ra);
+        cr_expect_eq(ra.flags, rs.flags);
+        memcpy(got, x, N * sizeof(float));
+        gka_round_array_f32(got, got, N, &rp);
+        expect_same_bits(want, got, N, "large in place", &rp);
+    }
+    free(x);
+}
+
 Test(round_array, doubles_match_scalar) {
     enum { N = 20000 };
     double *x = malloc(3 * N * sizeof(double));

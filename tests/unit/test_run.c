@@ -121,3 +121,22 @@ Test(run, callback_stops_the_run) {
     cr_assert_eq(sum.T, 4);
     tl_seq_free(&s);
 }
+
+/* Events from A->events: fp16 overflows with keys of norm 300 (H entries
+ * ~ 9e4 > 65504) and underflows with keys of norm 1e-4 (k_i k_j < 2^-24). */
+Test(run, fp16_overflow_and_underflow_events) {
+    tl_seq_t s = tl_seq(8, 10, 8, 0.0, 0, 0.0);
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 8, c.T = 10, c.q = s.q, c.k = s.k, c.format = "fp16", c.accum = "round";
+    gka_ridge_parse("fixed:0.5", &c.ridge);
+    gka_run_summary_t sum;
+    for (int i = 0; i < 80; i++) s.k[i] *= 300.0;
+    cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s", gka_error_message());
+    cr_assert(sum.ev_overflow > 0, "no overflow counted");
+    cr_assert(sum.ev_nan > 0 && sum.reasons[GKA_REASON_NAN] + sum.reasons[GKA_REASON_BREAKDOWN] +
+                                        sum.reasons[GKA_REASON_DIVERGED] > 0);
+    for (int i = 0; i < 80; i++) s.k[i] *= 1e-4 / 300.0;
+    cr_assert_eq(gka_run(&c, &sum), GKA_OK);
+    cr_assert(sum.ev_underflow > 0 && sum.ev_overflow == 0 && sum.ev_nan == 0);
+    tl_seq_free(&s);
+}

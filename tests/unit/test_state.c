@@ -85,7 +85,8 @@ Test(state, bf16_rounds_inputs_and_decay_ridge) {
             cr_assert_eq(st->k64[i], gka_round(s.k[t * D + i], &r));
             cr_assert_eq(st->q64[i], gka_round(s.q[t * D + i], &r));
         }
-        cr_assert_eq(st->gamma64, gka_round(exp(s.g[t]), &r));
+        gka_rounding_t r32 = gka_rounding_default(&gka_fp32); /* gates stay fp32 */
+        cr_assert_eq(st->gamma64, gka_round(exp(s.g[t]), &r32));
         lam *= st->gamma64;
         cr_assert_float_eq(st->lambda64, lam, 1e-15);
     }
@@ -135,4 +136,31 @@ Test(state, residual64_and_matvec) {
     /* residual (0.125, 0) / ||(1,2)|| */
     cr_assert_float_eq(gka_stream_rel_residual64(st, x, scratch), 0.125 / sqrt(5.0), 1e-16);
     gka_stream_destroy(st);
+}
+
+/* bf16: the decay is the fp32 product (fp32 gate) x (bf16 entry) rounded
+ * once to bf16; a gate of 0.9975 is not rounded to bf16 (0.99609). */
+Test(state, bf16_decay_uses_fp32_gate_one_rounding) {
+    gka_arith_t A;
+    cr_assert_eq(gka_arith_init_by_name(&A, "bf16", "wide", NULL, 0), GKA_OK);
+    gka_rounding_t rb = gka_rounding_default(&gka_bf16), r32 = gka_rounding_default(&gka_fp32);
+    gka_ridge_t ridge = {GKA_RIDGE_FIXED, 0.25};
+    gka_stream_t *st;
+    cr_assert_eq(gka_stream_create(&st, &A, 3, &ridge, 0), GKA_OK);
+    double q[3] = {1, 0, 0}, k[3] = {0.3, -0.7, 0.11}, zero[3] = {0, 0, 0}, H0[9], H1[9];
+    gka_stream_push(st, q, k, 0.0, 1.0, NULL);
+    A.to_double(&A, H0, st->H, 9);
+    const double g = log(0.9975);
+    gka_stream_push(st, q, zero, g, 1.0, NULL);
+    A.to_double(&A, H1, st->H, 9);
+    const double gamma = gka_round(exp(g), &r32);
+    cr_assert_eq(st->gamma64, gamma);
+    cr_assert(gamma != gka_round(gamma, &rb));
+    for (int i = 0; i < 9; i++) {
+        const float p = (float)gamma * (float)H0[i];
+        cr_assert_eq(H1[i], gka_round((double)p, &rb), "entry %d", i);
+        cr_assert(H1[i] != H0[i] || H0[i] == 0.0);
+    }
+    gka_stream_destroy(st);
+    gka_arith_destroy(&A);
 }

@@ -44,6 +44,9 @@ Test(stochastic, sp_frequencies_match_probabilities) {
     }
     /* an irregular probability: x = 1 + 0.3 ulp (p = 0.3 to 2^-45) */
     expect_binomial(count_up(1 + 0.3 * ulp, 1, 1 + ulp, &r), 0.3, "p = 0.3");
+    /* far below the smallest subnormal (more than 64 bits below the grid) */
+    const double p_far = 0.75 * 0x1p-11;
+    expect_binomial(count_up(p_far * sub, 0, sub, &r), p_far, "far below min_subnormal");
     /* fp16 and e4m3 */
     gka_rounding_t h = r;
     h.format = gka_fp16;
@@ -51,7 +54,7 @@ Test(stochastic, sp_frequencies_match_probabilities) {
     gka_rounding_t e = r;
     e.format = gka_e4m3;
     expect_binomial(count_up(2.0 + 0.125 * 0.25, 2.0, 2.25, &e), 0.125, "e4m3");
-    cr_assert_eq(r.counter, (uint64_t)N * 46);
+    cr_assert_eq(r.counter, (uint64_t)N * 47);
 }
 
 Test(stochastic, se_is_one_half) {

@@ -382,4 +382,6 @@ Test(trace, read_file)
     unlink(path);
     cr_assert_eq(gka_read_file(path, &data, &len), GKA_EIO);
     assert_msg_has(path);
+    cr_assert_eq(gka_read_file("/tmp", &data, &len), GKA_EIO); /* a directory */
+    assert_msg_has("/tmp: read error");
 }
