@@ -11,6 +11,11 @@
  * A fragments of X; P is masked, rounded and exchanged through shared memory;
  * the new iterate is written to the other half of a double buffer.
  *
+ * Kernels: k_solve is version 1 (norms and iterations in one block); its
+ * NORMS_ONLY instantiation is the norms kernel of versions 2 and 3; k_iter runs
+ * the iterations (version 2: one 8-warp block per chunk, version 3, the
+ * default: one 4-warp block per 32-row half). kernels/NOTES.md has the numbers.
+ *
  * Modes: FWD computes ||H_c||_F from the chunk formula (recurrence form of
  * SPEC 3: ||H_c||^2 = e^{2 g_c} ||H_{c-1}||^2 + 2 beta_c^2 k_c^T (e^{g_c}
  * H_{c-1}) k_c + beta_c^4 ||k_c||^4 with k_c^T (e^{g_c} H_{c-1}) k_c =

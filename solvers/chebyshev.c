@@ -18,21 +18,32 @@ typedef struct {
 
 enum { CHEB_NVEC = 4, CHEB_NSCAL = 15 };
 
-static void **cheb_vecs(cheb_work_t *w) { return &w->xp; }
-static void **cheb_scals(cheb_work_t *w) { return &w->zero; }
+/* The work's vector and scalar slots, for allocation and release. */
+static void cheb_slots(cheb_work_t *w, void ***vecs, void ***scals) {
+    void **v[CHEB_NVEC] = {&w->xp, &w->xc, &w->res, &w->d};
+    void **c[CHEB_NSCAL] = {&w->zero, &w->one, &w->mone, &w->two, &w->quarter,
+                            &w->L,    &w->den, &w->num,  &w->rho, &w->rq,
+                            &w->s,    &w->omega, &w->t,  &w->nso, &w->om1};
+    memcpy(vecs, v, sizeof v);
+    memcpy(scals, c, sizeof c);
+}
 
 static void cheb_free(gka_arith_t *A, cheb_work_t *w, size_t n) {
+    void **v[CHEB_NVEC], **c[CHEB_NSCAL];
+    cheb_slots(w, v, c);
     for (int i = 0; i < CHEB_NVEC; i++)
-        if (cheb_vecs(w)[i]) A->free(A, cheb_vecs(w)[i], n);
-    for (int i = 0; i < CHEB_NSCAL; i++) gka_sc_free(A, cheb_scals(w)[i]);
+        if (*v[i]) A->free(A, *v[i], n);
+    for (int i = 0; i < CHEB_NSCAL; i++) gka_sc_free(A, *c[i]);
     free(w->r64);
 }
 
 static int cheb_alloc(gka_arith_t *A, cheb_work_t *w, size_t n) {
     memset(w, 0, sizeof *w);
+    void **v[CHEB_NVEC], **c[CHEB_NSCAL];
+    cheb_slots(w, v, c);
     int ok = 1;
-    for (int i = 0; i < CHEB_NVEC; i++) ok &= (cheb_vecs(w)[i] = A->alloc(A, n)) != NULL;
-    for (int i = 0; i < CHEB_NSCAL; i++) ok &= (cheb_scals(w)[i] = A->alloc(A, 1)) != NULL;
+    for (int i = 0; i < CHEB_NVEC; i++) ok &= (*v[i] = A->alloc(A, n)) != NULL;
+    for (int i = 0; i < CHEB_NSCAL; i++) ok &= (*c[i] = A->alloc(A, 1)) != NULL;
     ok &= (w->r64 = malloc(n * sizeof(double))) != NULL;
     if (!ok) return 0;
     A->set_d(A, w->zero, 0.0);

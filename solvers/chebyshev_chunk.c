@@ -31,16 +31,19 @@ struct gka_chebyshev_chunker {
     void *wq;           /* Ai, C: k_j^T H_0 k_j */
     void *G, *b2, *eG;  /* Ai, C: cumulative log-gate, beta^2, exp(G_c) */
     void *qi, *xi, *z, *tv, *y; /* Ai vectors: D, D, C, C, D */
-    void *h0n2, *hn, *lam, *a, *t1, *t2, *one, *two, *rv; /* Ai scalars */
+    void *h0n2, *hn, *lam, *t1, *t2, *one, *two, *rv; /* Ai scalars */
     double *kbuf, *ktbuf;       /* n x D, D x n doubles */
     int cur;                    /* token of the chunk being solved (matvec) */
 };
 
 typedef gka_chebyshev_chunker_t chunker_t;
 
-static void **ck_ai_scalars(chunker_t *c, int *count) {
-    *count = 9;
-    return &c->h0n2;
+enum { CK_NSCAL = 8 };
+
+/* The A_iter scalar slots, for allocation and release. */
+static void ck_ai_scalars(chunker_t *c, void ***out) {
+    void **s[CK_NSCAL] = {&c->h0n2, &c->hn, &c->lam, &c->t1, &c->t2, &c->one, &c->two, &c->rv};
+    memcpy(out, s, sizeof s);
 }
 
 void gka_chunker_destroy(chunker_t *c) {
@@ -59,9 +62,9 @@ void gka_chunker_destroy(chunker_t *c) {
               {c->xi, D},   {c->z, C},      {c->tv, C},      {c->y, D}};
     for (size_t i = 0; i < sizeof vi / sizeof vi[0]; i++)
         if (vi[i].p) Ai->free(Ai, vi[i].p, vi[i].n);
-    int ns;
-    void **sc = ck_ai_scalars(c, &ns);
-    for (int i = 0; i < ns; i++) gka_sc_free(Ai, sc[i]);
+    void **sc[CK_NSCAL];
+    ck_ai_scalars(c, sc);
+    for (int i = 0; i < CK_NSCAL; i++) gka_sc_free(Ai, *sc[i]);
     free(c->kbuf);
     free(c->ktbuf);
     free(c);
@@ -102,9 +105,9 @@ gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith
              (c->tv = Ai->alloc(Ai, n)) && (c->y = Ai->alloc(Ai, d)) &&
              (c->kbuf = malloc(n * d * sizeof(double))) &&
              (c->ktbuf = malloc(n * d * sizeof(double)));
-    int ns;
-    void **sc = ck_ai_scalars(c, &ns);
-    for (int i = 0; ok && i < ns; i++) ok = (sc[i] = Ai->alloc(Ai, 1)) != NULL;
+    void **sc[CK_NSCAL];
+    ck_ai_scalars(c, sc);
+    for (int i = 0; ok && i < CK_NSCAL; i++) ok = (*sc[i] = Ai->alloc(Ai, 1)) != NULL;
     if (!ok) {
         gka_chunker_destroy(c);
         return gka_error(GKA_ENOMEM, "chunk form: out of memory (D = %d, C = %d)", D, C);

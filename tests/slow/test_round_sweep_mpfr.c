@@ -267,7 +267,7 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-Test(round_sweep_mpfr, all_formats_modes, .timeout = 7200) {
+Test(round_sweep_mpfr, all_formats_modes, .timeout = 43200) {
     cr_assert(mpfr_buildopt_tls_p(), "MPFR must be thread-safe (per-thread exponent range)");
     uint32_t step = 1;
     const char *chunks = getenv("GKA_MPFR_SWEEP_CHUNKS");

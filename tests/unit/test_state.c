@@ -159,8 +159,9 @@ Test(state, bf16_decay_uses_fp32_gate_one_rounding) {
     for (int i = 0; i < 9; i++) {
         const float p = (float)gamma * (float)H0[i];
         cr_assert_eq(H1[i], gka_round((double)p, &rb), "entry %d", i);
-        cr_assert(H1[i] != H0[i] || H0[i] == 0.0);
     }
+    /* (a decay of 0.25% is below half a bf16 ulp (0.39%): most entries do
+       not move at all, token-by-token bf16 state cannot forget slowly) */
     gka_stream_destroy(st);
     gka_arith_destroy(&A);
 }

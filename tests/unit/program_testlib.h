@@ -1,0 +1,148 @@
+/* Running the built gka program (GKA_PROGRAM) from tests: fork/exec with an
+ * argument vector (no shell), in a working directory, stdout and stderr
+ * captured to files, exit status and terminating signal reported. Shared by
+ * test_hostile_cli.c, test_numeric_events.c, test_determinism.c and
+ * test_interrupt.c. Header-only (static functions): each test is one file. */
+#ifndef GKA_PROGRAM_TESTLIB_H
+#define GKA_PROGRAM_TESTLIB_H
+
+#define _XOPEN_SOURCE 700
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+enum { PROG_ARGS_MAX = 64, PROG_TEXT_MAX = 65536 };
+
+typedef struct {
+    int exited, code;  /* WIFEXITED, WEXITSTATUS */
+    int signaled, sig; /* WIFSIGNALED, WTERMSIG */
+    char out[PROG_TEXT_MAX], err[PROG_TEXT_MAX];
+} prog_result_t;
+
+/* Split `line` at single spaces into argv (after the program name); the
+ * token '' stands for an empty argument. buf must outlive argv. */
+static inline int prog_split(char *buf, char **argv, int max) {
+    int n = 0;
+    argv[n++] = (char *)GKA_PROGRAM;
+    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok && n < max - 1;
+         tok = strtok_r(NULL, " ", &save))
+        argv[n++] = strcmp(tok, "''") ? tok : (char *)"";
+    argv[n] = NULL;
+    return n;
+}
+
+static inline void prog_slurp(const char *path, char *buf, size_t n) {
+    buf[0] = '\0';
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    size_t len = fread(buf, 1, n - 1, f);
+    buf[len] = '\0';
+    fclose(f);
+}
+
+/* Start gka with the space-separated arguments `line` in directory `cwd`,
+ * stdout to cwd/.stdout, stderr to cwd/.stderr; env "NAME=VALUE" strings
+ * (NULL-terminated list, may be NULL) are added. SIGINT is reset to the
+ * default in the child (a background job may inherit it ignored). */
+static inline pid_t prog_spawn(const char *cwd, const char *line, const char *const *env) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", line);
+    char *argv[PROG_ARGS_MAX];
+    prog_split(buf, argv, PROG_ARGS_MAX);
+    pid_t pid = fork();
+    cr_assert(pid >= 0, "fork failed");
+    if (pid == 0) {
+        signal(SIGINT, SIG_DFL);
+        if (chdir(cwd) != 0) _exit(127);
+        int o = open(".stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = open(".stderr", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (o < 0 || e < 0) _exit(127);
+        dup2(o, 1), dup2(e, 2), close(o), close(e);
+        for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
+        execv(GKA_PROGRAM, argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static inline void prog_wait(pid_t pid, const char *cwd, prog_result_t *r) {
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    r->exited = WIFEXITED(st), r->code = r->exited ? WEXITSTATUS(st) : -1;
+    r->signaled = WIFSIGNALED(st), r->sig = r->signaled ? WTERMSIG(st) : 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.stdout", cwd);
+    prog_slurp(path, r->out, sizeof r->out);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/.stderr", cwd);
+    prog_slurp(path, r->err, sizeof r->err);
+    unlink(path);
+}
+
+/* Run to completion. */
+static inline void prog_run(const char *cwd, const char *line, const char *const *env,
+                            prog_result_t *r) {
+    prog_wait(prog_spawn(cwd, line, env), cwd, r);
+}
+
+/* Number of lines of s (a last line without '\n' counts). */
+static inline int prog_lines(const char *s) {
+    int n = 0;
+    for (const char *p = s; *p; p++) n += *p == '\n';
+    if (*s && s[strlen(s) - 1] != '\n') n++;
+    return n;
+}
+
+/* Number of entries of dir whose name contains `part` (NULL: any entry
+ * except . and ..). */
+static inline int prog_count_entries(const char *dir, const char *part) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        if (!part || strstr(e->d_name, part)) n++;
+    }
+    closedir(d);
+    return n;
+}
+
+static inline int prog_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static inline void prog_make_tmpdir(char *dir, size_t n, const char *tag) {
+    snprintf(dir, n, "/tmp/gka_%s_XXXXXX", tag);
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static inline void prog_remove_tree(const char *dir) {
+    char cmd[4300];
+    snprintf(cmd, sizeof cmd, "chmod -R u+rwx '%s' 2>/dev/null; rm -rf '%s'", dir, dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* The whole file in a malloc-ed buffer (NULL if it cannot be read). */
+static inline char *prog_read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    size_t got = fread(s, 1, (size_t)n, f);
+    s[got] = '\0';
+    fclose(f);
+    if (len) *len = got;
+    return s;
+}
+
+#endif
