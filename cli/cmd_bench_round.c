@@ -2,7 +2,8 @@
  * to memcpy of the same array measured in the same run. Both move 8 bytes per
  * value (4 read, 4 written), which is what GB/s counts; ratio = rounding GB/s
  * over memcpy GB/s at the same size and thread count. Each figure is the
- * median of --reps timed runs after one untimed warm-up run. */
+ * median of --reps timed samples after one untimed warm-up call; a sample
+ * times as many back-to-back calls as fill about 20 ms (1 for large arrays). */
 #include "gka_cli.h"
 #include "gka_precision.h"
 
@@ -36,7 +37,8 @@ static void bench_help(FILE *f) {
             "arrays of the given sizes (suffix K, M, G = 2^10, 2^20, 2^30 values), with one\n"
             "thread and with N threads (default: all cores), next to memcpy of the same\n"
             "array. Inputs are uniform in (-1, 1). GB/s counts 8 bytes per value (read and\n"
-            "write); ratio = rounding GB/s / memcpy GB/s. Median of R runs (default 5).\n"
+            "write); ratio = rounding GB/s / memcpy GB/s. Median of R samples (default 5)\n"
+            "of about 20 ms each (back-to-back calls for small arrays).\n"
             "Defaults: formats bf16,fp16,tf32,e4m3,e5m2; modes ne,na,nz,tp,tn,tz,od,sp,se.\n");
 }
 
@@ -77,6 +79,8 @@ static int each_field(const char *list, const char *what, int (*fn)(const char *
     const char *p = list;
     for (;;) {
         const char *comma = strchr(p, ',');
+        if (!strncmp(p, "custom:", 7)) /* custom:t,emin,emax holds two commas */
+            for (int k = 0; k < 2 && comma; k++) comma = strchr(comma + 1, ',');
         const size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (len == 0 || len >= sizeof field)
             return gka_cli_fail(GKA_EXIT_USAGE, "%s: bad list '%s'", what, list);
@@ -184,26 +188,41 @@ static void parallel_copy(float *dst, const float *src, size_t n, int threads) {
     }
 }
 
+/* Calls per timed sample: enough that one sample lasts about 20 ms, so
+ * that thread wake-up and timer noise do not dominate small arrays. */
+static int calls_per_sample(double one_call_seconds) {
+    const double target = 0.02;
+    if (one_call_seconds <= 0) return 1000;
+    const double k = target / one_call_seconds;
+    return k < 1 ? 1 : (k > 1000 ? 1000 : (int)k);
+}
+
+/* Seconds per call of memcpy by `threads` threads (median over samples). */
 static double time_copy(float *dst, const float *src, size_t n, int threads, int reps,
                         double *times) {
-    parallel_copy(dst, src, n, threads); /* warm-up */
+    double t0 = now_seconds();
+    parallel_copy(dst, src, n, threads); /* warm-up, and the first estimate */
+    const int k = calls_per_sample(now_seconds() - t0);
     for (int r = 0; r < reps; r++) {
-        const double t0 = now_seconds();
-        parallel_copy(dst, src, n, threads);
-        times[r] = now_seconds() - t0;
+        t0 = now_seconds();
+        for (int c = 0; c < k; c++) parallel_copy(dst, src, n, threads);
+        times[r] = (now_seconds() - t0) / k;
     }
     return median(times, reps);
 }
 
+/* Seconds per call of gka_round_array_f32 (median over samples). */
 static double time_round(float *dst, const float *src, size_t n, const gka_format_t *f,
                          gka_round_mode_t mode, int reps, double *times) {
     gka_rounding_t r = gka_rounding_default(f);
     r.mode = mode;
-    gka_round_array_f32(dst, src, n, &r); /* warm-up */
-    for (int k = 0; k < reps; k++) {
-        const double t0 = now_seconds();
-        gka_round_array_f32(dst, src, n, &r);
-        times[k] = now_seconds() - t0;
+    double t0 = now_seconds();
+    gka_round_array_f32(dst, src, n, &r); /* warm-up, and the first estimate */
+    const int k = calls_per_sample(now_seconds() - t0);
+    for (int rep = 0; rep < reps; rep++) {
+        t0 = now_seconds();
+        for (int c = 0; c < k; c++) gka_round_array_f32(dst, src, n, &r);
+        times[rep] = (now_seconds() - t0) / k;
     }
     return median(times, reps);
 }
@@ -243,7 +262,7 @@ int gka_cmd_bench_round(int argc, char **argv) {
     const int nthread_counts = o.threads > 1 ? 2 : 1;
 
     printf("# gka bench round: float32 -> format -> float32, inputs uniform in (-1, 1)\n"
-           "# median of %d runs; GB/s counts 8 bytes per value; ratio = GB/s / memcpy GB/s\n",
+           "# median of %d samples of >= 20 ms; GB/s counts 8 bytes per value; ratio = GB/s / memcpy GB/s\n",
            o.reps);
     printf("# all cores: %d threads (processors available: %d)\n", o.threads, max_threads());
     printf("%-6s %-4s %7s %7s %12s %9s %12s %7s\n", "format", "mode", "size", "threads",

@@ -220,7 +220,7 @@ int gka_cmd_solve(int argc, char **argv) {
     c.opts.history = a.history != NULL;
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.every = a.every;
-    gka_outfile_t fcsv, fhist;
+    gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL};
     gka_interrupt_install();
     rc = open_sink(a.csv, &fcsv, &sinks.csv,

@@ -310,6 +310,17 @@ static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results
         return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
     *b = (book_t){o, g, res, "", 0, 0, 0, 1, now(), 0};
     snprintf(b->journal, sizeof b->journal, "%s.journal", o->out);
+    /* Refuse unwritable outputs before running anything: open (and drop) a
+     * temporary file beside each output. */
+    char summary[4200];
+    snprintf(summary, sizeof summary, "%s.summary.csv", o->out);
+    const char *outputs[] = {o->out, summary, b->journal};
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        gka_outfile_t probe;
+        if (gka_outfile_open(&probe, outputs[i]) != GKA_OK)
+            return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
+        gka_outfile_abort(&probe);
+    }
     if (o->resume) {
         if (gka_sweep_journal_read(b->journal, g, res) != GKA_OK)
             return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());

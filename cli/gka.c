@@ -22,7 +22,14 @@ static void usage(FILE *f, const gka_command_t *cmds, size_t n) {
             GKA_GIT_COMMIT);
 }
 
+/* OpenBLAS, when linked (full build), would otherwise pick its thread count
+ * from OMP_NUM_THREADS or the core count, and its blocked LAPACK kernels
+ * round differently with the count: results would depend on the machine. One
+ * BLAS thread per gka thread keeps every CSV byte-identical everywhere. */
+void openblas_set_num_threads(int n) __attribute__((weak));
+
 int main(int argc, char **argv) {
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
     const gka_command_t cmds[] = {
         {"formats", gka_cmd_formats, "table of number formats and derived quantities"},
         {"round", gka_cmd_round, "round values to a format: decimal and hex bits"},

@@ -5,11 +5,23 @@
  * (fp32 accumulation), with the adaptive ridge (a = 0.02) and fixed ridges
  * 0.25 and 0.02, ungated and with GKA decay gates.
  *
- * x*_t is the fp64 LAPACK solution of the stream's fp64 mirror problem: the
- * same rounded inputs, H and lambda in fp64 (gka_stream.h). The Kalman
- * recursion is fed every token (it must absorb each key); the others and the
- * reference are evaluated at sampled tokens. The panel engine below is shared
- * with figure `trace`. */
+ * Two regimes, labelled apart:
+ *  - token form (labels *-token): the state H_t is stored in the studied
+ *    format and updated token by token (H_t = gamma H_{t-1} + k k^T rounded
+ *    every token); the solver's iterates are in that format too.
+ *  - chunk form (chebyshev-chunk): SPEC 3, as the paper's kernels and
+ *    `gka solve --chunk 64` run it: chunks of C = 64 tokens, chunk start
+ *    states in the studied format, within a chunk the operator applied as
+ *    exp(G_c) H_0 x + K^T((K x) o M_{:,c}) with fp32 accumulation, iterates
+ *    and omega in fp32 (fp64 throughout under fp64). It is b2's chunker
+ *    (solvers/chebyshev_chunk.c), asked to solve only the sampled tokens.
+ *
+ * x*_t is the fp64 LAPACK solution of the fp64 mirror problem of each form:
+ * the same rounded inputs, H and lambda in fp64 (gka_stream.h; for the chunk
+ * form an fp64 stream fed the chunker's rounded inputs, as gka_run does). The
+ * Kalman recursion is fed every token (it must absorb each key); the others
+ * and the references are evaluated at sampled tokens. The panel engine below
+ * is shared with figure `trace`. */
 #include "gka_data.h"
 #include "gka_fig_internal.h"
 #include "gka_io.h"
@@ -20,12 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { PANEL_NSOLVER = 5 };
-static const char *const panel_solver[PANEL_NSOLVER] = {"kalman", "kalman", "cg", "chebyshev",
-                                                        "cholesky"};
-static const char *const panel_variant[PANEL_NSOLVER] = {"info", "joseph", "", "", ""};
-static const char *const panel_label[PANEL_NSOLVER] = {"kalman", "kalman-joseph", "cg",
-                                                       "chebyshev", "cholesky"};
+/* Token-form solvers 0..4 (the solver objects), then the chunk form. */
+enum { PANEL_NTOKEN = 5, PANEL_CHUNK = 5, PANEL_NSOLVER = 6, PANEL_C = 64 };
+static const char *const panel_solver[PANEL_NTOKEN] = {"kalman", "kalman", "cg", "chebyshev",
+                                                       "cholesky"};
+static const char *const panel_variant[PANEL_NTOKEN] = {"info", "joseph", "", "", ""};
+static const char *const panel_label[PANEL_NSOLVER] = {
+    "kalman-token", "kalman-joseph-token", "cg-token", "chebyshev-token", "cholesky-token",
+    "chebyshev-chunk"};
 
 const char *const gka_fig_panel_formats[GKA_FIG_PANEL_NFORMAT] = {"fp64", "fp32", "fp16", "bf16",
                                                                   "e4m3"};
@@ -36,21 +50,68 @@ static int is_recursive(int s) {
     return !strcmp(panel_solver[s], "kalman");
 }
 
+/* The chunk form's state: the chunker, the chunk being gathered, and the fp64
+ * stream of its rounded inputs (its reference problem). */
+typedef struct {
+    gka_arith_t Ai, A64;
+    int have_Ai;
+    gka_chebyshev_chunker_t *ck;
+    gka_stream_t *ref;
+    double *q, *k, *g, *beta, *x, *qu, *ku, *gu, *bu;
+    unsigned char sel[PANEL_C];
+    long t0;    /* first token of the chunk being gathered */
+    size_t js;  /* next sample index the chunk form will meet */
+} chunk_form_t;
+
 typedef struct {
     gka_arith_t A;
     int have_A;
     gka_stream_t *st;
-    gka_solver_t *sv[PANEL_NSOLVER];
+    gka_solver_t *sv[PANEL_NTOKEN];
     void *x;
     double *x64, *xref;
     gka_strbuf_t part[PANEL_NSOLVER];
+    chunk_form_t cf;
 } panel_t;
 
-static void panel_free(panel_t *p, int D) {
-    for (int s = 0; s < PANEL_NSOLVER; s++) {
-        gka_solver_destroy(p->sv[s]);
-        gka_strbuf_free(&p->part[s]);
+static void chunk_form_free(chunk_form_t *cf) {
+    gka_chunker_destroy(cf->ck);
+    gka_stream_destroy(cf->ref);
+    if (cf->have_Ai) gka_arith_destroy(&cf->Ai);
+    double *bufs[] = {cf->q, cf->k, cf->g, cf->beta, cf->x, cf->qu, cf->ku, cf->gu, cf->bu};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+}
+
+/* Iterates in fp32 (rounded, as gka_run's default), or in the state's
+ * arithmetic when that is fp64. */
+static gka_status_t chunk_form_init(chunk_form_t *cf, gka_arith_t *As, const char *format,
+                                    const gka_ridge_t *ridge, int D) {
+    gka_arith_t *Ai = As;
+    gka_status_t st = GKA_OK;
+    if (strcmp(format, "fp64") != 0) {
+        st = gka_arith_init_by_name(&cf->Ai, "fp32", "round", NULL, 0);
+        if (st != GKA_OK) return st;
+        cf->have_Ai = 1;
+        Ai = &cf->Ai;
     }
+    gka_arith_init_fp64(&cf->A64);
+    st = gka_chunker_create(&cf->ck, As, Ai, D, PANEL_C, ridge, 30);
+    if (st == GKA_OK) st = gka_stream_create(&cf->ref, &cf->A64, D, ridge, 0);
+    if (st != GKA_OK) return st;
+    gka_chunker_select(cf->ck, cf->sel);
+    const size_t n = (size_t)PANEL_C * (size_t)D;
+    double **vec[] = {&cf->q, &cf->k, &cf->x, &cf->qu, &cf->ku};
+    double **sca[] = {&cf->g, &cf->beta, &cf->gu, &cf->bu};
+    int ok = 1;
+    for (size_t i = 0; i < 5; i++) ok = ok && (*vec[i] = malloc(n * sizeof(double)));
+    for (size_t i = 0; i < 4; i++) ok = ok && (*sca[i] = malloc(PANEL_C * sizeof(double)));
+    return ok ? GKA_OK : gka_error(GKA_ENOMEM, "precision: out of memory");
+}
+
+static void panel_free(panel_t *p, int D) {
+    for (int s = 0; s < PANEL_NTOKEN; s++) gka_solver_destroy(p->sv[s]);
+    for (int s = 0; s < PANEL_NSOLVER; s++) gka_strbuf_free(&p->part[s]);
+    chunk_form_free(&p->cf);
     gka_stream_destroy(p->st);
     if (p->x) p->A.free(&p->A, p->x, (size_t)D);
     if (p->have_A) gka_arith_destroy(&p->A);
@@ -67,12 +128,13 @@ static gka_status_t panel_init(panel_t *p, const gka_fig_panel_t *cfg, int D) {
     gka_ridge_t ridge;
     st = gka_ridge_parse(cfg->ridge, &ridge);
     if (st == GKA_OK) st = gka_stream_create(&p->st, &p->A, D, &ridge, 0);
-    for (int s = 0; st == GKA_OK && s < PANEL_NSOLVER; s++) {
+    for (int s = 0; st == GKA_OK && s < PANEL_NTOKEN; s++) {
         gka_solver_opts_t so = gka_solver_opts_default();
         so.iters = 30;
         snprintf(so.variant, sizeof so.variant, "%s", panel_variant[s]);
         st = gka_solver_create(&p->sv[s], panel_solver[s], &so, &p->A, D);
     }
+    if (st == GKA_OK) st = chunk_form_init(&p->cf, &p->A, cfg->format, &ridge, D);
     p->x = st == GKA_OK ? p->A.alloc(&p->A, (size_t)D) : NULL;
     p->x64 = malloc((size_t)D * sizeof *p->x64);
     p->xref = malloc((size_t)D * sizeof *p->xref);
@@ -81,12 +143,18 @@ static gka_status_t panel_init(panel_t *p, const gka_fig_panel_t *cfg, int D) {
     return st;
 }
 
-/* One sampled token: reference, then every solver's error. */
+static void panel_row(panel_t *p, const gka_fig_panel_t *cfg, int s, long t, double err,
+                      gka_status_t ref) {
+    gka_strbuf_printf(&p->part[s], "%s,%s,%s,%s,%ld,%.17g,%d\n", cfg->gating, cfg->ridge,
+                      cfg->format, panel_label[s], t + 1, err, ref == GKA_OK ? 0 : 1);
+}
+
+/* One sampled token: reference, then every token-form solver's error. */
 static gka_status_t panel_sample(panel_t *p, const gka_fig_panel_t *cfg, int D, long t) {
     const gka_stream_t *st = p->st;
     gka_status_t ref = gka_fig_ref_solve(D, st->H64, st->lambda64, st->q64, p->xref);
     if (ref == GKA_EUNSUP) return ref;
-    for (int s = 0; s < PANEL_NSOLVER; s++) {
+    for (int s = 0; s < PANEL_NTOKEN; s++) {
         /* every solver solves this token here (the recursive ones absorb it) */
         gka_solve_info_t info;
         gka_status_t e = gka_solver_solve(p->sv[s], st, p->x, &info);
@@ -94,10 +162,45 @@ static gka_status_t panel_sample(panel_t *p, const gka_fig_panel_t *cfg, int D, 
         double err = (double)NAN;
         p->A.to_double(&p->A, p->x64, p->x, (size_t)D);
         if (ref == GKA_OK) err = gka_fig_rel_error(D, p->x64, p->xref);
-        gka_strbuf_printf(&p->part[s], "%s,%s,%s,%s,%ld,%.17g,%d\n", cfg->gating, cfg->ridge,
-                          cfg->format, panel_label[s], t + 1, err, ref == GKA_OK ? 0 : 1);
+        panel_row(p, cfg, s, t, err, ref);
     }
     return GKA_OK;
+}
+
+/* The chunk form: gather token t; at the end of a chunk (or of the run),
+ * solve its sampled tokens and measure them against the chunk form's own
+ * fp64 reference problem. */
+static gka_status_t chunk_form_token(panel_t *p, const gka_fig_panel_t *cfg, int D, long t,
+                                     double g, double beta) {
+    chunk_form_t *cf = &p->cf;
+    const size_t d = (size_t)D, j = (size_t)(t - cf->t0);
+    memcpy(cf->q + j * d, cfg->trace->q + t * D, d * sizeof(double));
+    memcpy(cf->k + j * d, cfg->trace->k + t * D, d * sizeof(double));
+    cf->g[j] = g;
+    cf->beta[j] = beta;
+    if (j + 1 < PANEL_C && t + 1 < cfg->T) return GKA_OK;
+    const int n = (int)j + 1;
+    size_t js = cf->js;
+    for (int i = 0; i < n; i++) {
+        cf->sel[i] = js < cfg->nsample && cfg->samples[js] == cf->t0 + i;
+        js += cf->sel[i];
+    }
+    gka_status_t st = gka_chunker_run(cf->ck, n, cf->q, cf->k, cf->g, cf->beta, cf->x, NULL,
+                                      NULL, NULL, cf->qu, cf->ku, cf->gu, cf->bu);
+    for (int i = 0; st == GKA_OK && i < n; i++) {
+        st = gka_stream_push(cf->ref, cf->qu + (size_t)i * d, cf->ku + (size_t)i * d, cf->gu[i],
+                             cf->bu[i], NULL);
+        if (st != GKA_OK || !cf->sel[i]) continue;
+        const gka_stream_t *r = cf->ref;
+        gka_status_t ref = gka_fig_ref_solve(D, r->H64, r->lambda64, r->q64, p->xref);
+        if (ref == GKA_EUNSUP) return ref;
+        double err = ref == GKA_OK ? gka_fig_rel_error(D, cf->x + (size_t)i * d, p->xref)
+                                   : (double)NAN;
+        panel_row(p, cfg, PANEL_CHUNK, cf->t0 + i, err, ref);
+        cf->js++;
+    }
+    cf->t0 = t + 1;
+    return st;
 }
 
 gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
@@ -112,7 +215,7 @@ gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
         st = gka_stream_push(p.st, tr->q + t * D, tr->k + t * D, g, beta, NULL);
         int sampled = j < cfg->nsample && cfg->samples[j] == t;
         /* Kalman absorbs every token; at sampled tokens panel_sample solves. */
-        for (int s = 0; st == GKA_OK && !sampled && s < PANEL_NSOLVER; s++) {
+        for (int s = 0; st == GKA_OK && !sampled && s < PANEL_NTOKEN; s++) {
             if (!is_recursive(s)) continue;
             gka_solve_info_t info;
             st = gka_solver_solve(p.sv[s], p.st, p.x, &info);
@@ -121,6 +224,7 @@ gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
             st = panel_sample(&p, cfg, D, t);
             j++;
         }
+        if (st == GKA_OK) st = chunk_form_token(&p, cfg, D, t, g, beta);
         if ((t & 255) == 255) {
             if (gka_interrupted()) st = gka_error(GKA_EINTR, "interrupted");
             gka_progress_advance(cfg->prog, 256);
@@ -136,12 +240,20 @@ gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
 }
 
 void gka_fig_panel_meta(gka_csv_t *csv) {
-    gka_csv_meta(csv, "solvers", "kalman (info form, P_0 = I/lambda_init), kalman-joseph (Joseph "
-                                 "form, symmetrised), cg (r=30), chebyshev (r=30), cholesky");
+    gka_csv_meta(csv, "solvers", "token form (state H_t stored in the format, rounded every "
+                                 "token; iterates in the format): kalman-token (info form, P_0 = "
+                                 "I/lambda_init), kalman-joseph-token (Joseph form, symmetrised), "
+                                 "cg-token (r=30), chebyshev-token (r=30), cholesky-token; chunk "
+                                 "form: chebyshev-chunk (r=30, C=64, SPEC 3, as gka solve --chunk "
+                                 "64)");
+    gka_csv_meta(csv, "chunk_form", "chunk start states in the format, inputs rounded to it; "
+                                    "operator exp(G_c) H_0 x + K^T((K x) o M_c) + lambda_c x and "
+                                    "||H_c||_F by the chunk norm formula in fp32; iterates and "
+                                    "omega fp32 (fp64 under fp64)");
     gka_csv_meta(csv, "formats", "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 "
                                  "accumulation of dot/gemv; e4m3 overflow gives NaN)");
     gka_csv_meta(csv, "ridges", "adaptive:0.02 (lambda_t = 0.02 ||H_t||_F), fixed:0.25, fixed:0.02");
-    gka_csv_meta(csv, "reference", "x* = fp64 LAPACK Cholesky of the stream's fp64 mirror problem "
+    gka_csv_meta(csv, "reference", "x* = fp64 LAPACK Cholesky of each form's fp64 mirror problem "
                                    "(same rounded inputs)");
     gka_csv_meta(csv, "columns", "t = tokens seen (1-based); err = ||x - x*||/||x*|| (inf: "
                                  "NaN/Inf in x); ref_failed = 1 if the fp64 reference failed");
@@ -155,19 +267,29 @@ const char *gka_fig_panel_header(void) {
  * the CSV come in blocks of ns (one per sampled token) per series, in the
  * order gating, ridge, format, solver; the script selects blocks with
  * `every` (reading a 30-panel grid by string filters is several times
- * slower). */
+ * slower). The chunk form is drawn thick, dashed, with open squares. */
 void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
     fprintf(gp,
             "formats = \"fp64 fp32 fp16 bf16 e4m3\"\n"
             "ridges = \"adaptive:0.02 fixed:0.25 fixed:0.02\"\n"
             "gatings = \"%s\"\n"
-            "solvers = \"kalman kalman-joseph cg chebyshev cholesky\"\n"
+            "solvers = \"kalman-token kalman-joseph-token cg-token chebyshev-token cholesky-token chebyshev-chunk\"\n"
+            "titles = \"'kalman (token form)' 'kalman-joseph (token form)' 'cg (token form)' "
+            "'chebyshev (token form)' 'cholesky (token form)' 'chebyshev chunk C=64 (fp32 iterates)'\"\n"
+            "# token form: the state H_t is stored in the panel's format and rounded every token\n"
+            "colors = \"#9400D3 #009E73 #56B4E9 #E69F00 #0072B2\"\n"
+            "do for [k=1:words(solvers)-1] { set linetype k lc rgb word(colors,k) lw 1 dt 1 pt 7 ps 0.25 }\n"
+            "# the chunk form (last series): thick, dashed, black, open squares\n"
+            "set linetype words(solvers) lc rgb \"black\" lw 2.5 dt 2 pt 4 ps 0.5\n"
             "%s%zu  # rows per series (sampled tokens)\n"
             "first(g,r,f,s) = ((((g-1)*words(ridges) + (r-1))*words(formats) + (f-1))*words(solvers) + (s-1))*ns\n"
             "ncol = words(ridges) * words(gatings)\n"
             "top = 1e2  # failures (NaN/Inf) are drawn at the top edge\n"
             "errv(x) = (x == x && x < top) ? x : top\n"
-            "set multiplot layout words(formats), ncol margins 0.04,0.99,0.05,0.96 spacing 0.02,0.035\n"
+            "set multiplot layout words(formats), ncol margins 0.04,0.99,0.05,0.94 spacing 0.02,0.035 \\\n"
+            "  title \"token form: state H_t stored in the panel's format, rounded every token;   "
+            "chunk form: C = 64, chunk start states in the format, fp32 accumulation, fp32 iterates\" "
+            "font \",8\" noenhanced\n"
             "set logscale xy\n"
             "set yrange [1e-17:top*3]\n"
             "set format y \"1e%%T\"\n"
@@ -175,13 +297,14 @@ void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
             "set autoscale xfix\n"
             "set ytics 1e-16,1e4,1e2 font \",6\"\n"
             "set xtics font \",6\"\n"
-            "set key bottom right font \",6\" samplen 1\n"
+            "set key bottom right font \",6\" samplen 2 noenhanced\n"
             "do for [f=1:words(formats)] { do for [g=1:words(gatings)] { do for [r=1:words(ridges)] {\n"
             "  F = word(formats,f); G = word(gatings,g); R = word(ridges,r)\n"
             "  set title sprintf(\"%%s  %%s  gates %%s\", F, R, G) font \",7\" noenhanced offset 0,-0.6\n"
             "  if (f == words(formats)) { set xlabel \"token t\" font \",7\" } else { unset xlabel }\n"
             "  plot for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) using \"t\":(errv(column(\"err\"))) \\\n"
-            "       with linespoints pt 7 ps 0.25 lw 1 lc k title ((f == 1 && g == 1 && r == 1) ? word(solvers,k) : \"\")\n"
+            "       with linespoints lt k \\\n"
+            "       title ((f == 1 && g == 1 && r == 1) ? word(titles,k) : \"\")\n"
             "} } }\n"
             "unset multiplot\n",
             gatings, ns ? "ns = " : "stats data using \"t\" nooutput\nns = STATS_records / (words(ridges)*words(formats)*words(solvers)*words(gatings)) + 0*",

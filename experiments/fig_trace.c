@@ -1,5 +1,6 @@
-/* Figure `trace`: the `precision` panel (forward error vs token for kalman,
- * kalman-joseph, cg, chebyshev, cholesky x fp64..e4m3 x three ridges) on a
+/* Figure `trace`: the `precision` panel (forward error vs token for the
+ * token-form kalman, kalman-joseph, cg, chebyshev, cholesky and the chunk-form
+ * chebyshev (C = 64, fp32 iterates) x fp64..e4m3 x three ridges) on a
  * user-supplied trace: --keys FILE.npy (keys [T, D] or [B, T, H, D]; batch 0,
  * head 0; iid fallback queries) or --trace FILE.safetensors (tensors q, k
  * and optional g, beta). q and k are L2-normalised as the layer does; the

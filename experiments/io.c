@@ -32,6 +32,9 @@ gka_status_t gka_outfile_open(gka_outfile_t *f, const char *path) {
     if (!path || !*path) return gka_error(GKA_EINVAL, "output path is empty");
     if (strlen(path) + 16 >= sizeof f->tmp)
         return gka_error(GKA_EINVAL, "%s: output path too long", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return gka_error(GKA_EIO, "%s: is a directory, not an output file", path);
     snprintf(f->path, sizeof f->path, "%s", path);
     snprintf(f->tmp, sizeof f->tmp, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(f->tmp);

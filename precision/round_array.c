@@ -15,13 +15,26 @@
  * variable shift 2^d is formed by building the float 2^d and converting it to
  * an integer, which SSE2 can do on whole vectors.
  *
- * Semantics are those of gka_round (round.c) to the bit, flags included; the
- * unit and exhaustive tests check this for every float32 pattern.
+ * Two kernels per mode: sub-blocks of 512 inputs that are all "ordinary"
+ * (|x| in [2^emin, max], or [0, max] for formats whose subnormal grid is
+ * float32's own) round with one add and one mask; any other sub-block takes
+ * the general kernel (variable spacing, tiny values, overflow, NaN/Inf,
+ * flushing, all flags). Arrays of 2^21 values and more are written with
+ * non-temporal stores (as memcpy does), from an L1 buffer per block.
  *
- * Stochastic modes: element i draws gka_philox_u64(seed, stream, counter + i),
- * and the context's counter advances by n, so splitting an array into chunks
- * (or threads) never changes a result. Large arrays are split over OpenMP
- * threads in fixed blocks; flags are OR-ed per block. */
+ * Semantics are those of gka_round (round.c) to the bit, flags included
+ * (INEXACT, UNDERFLOW with tininess before rounding, OVERFLOW, INVALID,
+ * FLUSHED); tests/unit/test_round_array.c checks results, flags and counters
+ * against gka_round, and tests/exhaustive/test_round_sweep.c checks every
+ * float32 pattern against an independent reference. Formats that are not
+ * made of float32 values (fp64, custom with t > 24 or a wider exponent range)
+ * fall back to gka_round per element, the result converted to float.
+ *
+ * Stochastic modes: element i draws gka_philox_u64(seed, stream, counter + i)
+ * (computed by a vectorised copy of the generator), and the context's counter
+ * advances by n, so splitting an array into chunks or threads never changes a
+ * result. Large arrays are split over OpenMP threads in fixed blocks of 2048;
+ * flags are OR-ed per block. */
 #include "gka_precision.h"
 
 #include <math.h>
@@ -518,13 +531,24 @@ void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *
     const int stream = n >= STREAM_MIN;
     const size_t nblocks = (n + BLOCK - 1) / BLOCK;
     unsigned flags = 0;
+    /* Small arrays skip the OpenMP construct altogether: even with a false
+     * if clause, libgomp builds a team per call (malloc, futex), which cost
+     * a quarter of the time of the emulated D x D updates (perf, c2). */
+    if (n < PARALLEL_MIN) {
+        for (size_t b = 0; b < nblocks; b++) {
+            const size_t start = b * BLOCK;
+            const size_t len = n - start < BLOCK ? n - start : BLOCK;
+            flags |= f32_block(out, in, start, len, r, &P, &K, fast_sr, stream);
+        }
+    } else {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(| : flags) if (n >= PARALLEL_MIN)
+#pragma omp parallel for schedule(static) reduction(| : flags)
 #endif
-    for (size_t b = 0; b < nblocks; b++) {
-        const size_t start = b * BLOCK;
-        const size_t len = n - start < BLOCK ? n - start : BLOCK;
-        flags |= f32_block(out, in, start, len, r, &P, &K, fast_sr, stream);
+        for (size_t b = 0; b < nblocks; b++) {
+            const size_t start = b * BLOCK;
+            const size_t len = n - start < BLOCK ? n - start : BLOCK;
+            flags |= f32_block(out, in, start, len, r, &P, &K, fast_sr, stream);
+        }
     }
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;
@@ -534,13 +558,21 @@ void gka_round_array(double *out, const double *in, size_t n, gka_rounding_t *r)
     if (!out || !in || !r || n == 0) return;
     const size_t nblocks = (n + BLOCK - 1) / BLOCK;
     unsigned flags = 0;
+    if (n < PARALLEL_MIN / 8) { /* no OpenMP construct for small arrays (see above) */
+        for (size_t b = 0; b < nblocks; b++) {
+            const size_t start = b * BLOCK;
+            const size_t len = n - start < BLOCK ? n - start : BLOCK;
+            flags |= scalar_block_f64(out + start, in + start, len, r, r->counter + start);
+        }
+    } else {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(| : flags) if (n >= PARALLEL_MIN / 8)
+#pragma omp parallel for schedule(static) reduction(| : flags)
 #endif
-    for (size_t b = 0; b < nblocks; b++) {
-        const size_t start = b * BLOCK;
-        const size_t len = n - start < BLOCK ? n - start : BLOCK;
-        flags |= scalar_block_f64(out + start, in + start, len, r, r->counter + start);
+        for (size_t b = 0; b < nblocks; b++) {
+            const size_t start = b * BLOCK;
+            const size_t len = n - start < BLOCK ? n - start : BLOCK;
+            flags |= scalar_block_f64(out + start, in + start, len, r, r->counter + start);
+        }
     }
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;

@@ -34,6 +34,7 @@ struct gka_chebyshev_chunker {
     void *h0n2, *hn, *lam, *t1, *t2, *one, *two, *rv; /* Ai scalars */
     double *kbuf, *ktbuf;       /* n x D, D x n doubles */
     int cur;                    /* token of the chunk being solved (matvec) */
+    const unsigned char *select; /* gka_chunker_select: tokens to solve (NULL: all) */
 };
 
 typedef gka_chebyshev_chunker_t chunker_t;
@@ -117,6 +118,10 @@ gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith
     Ai->set_d(Ai, c->rv, ridge->value);
     *out = c;
     return GKA_OK;
+}
+
+void gka_chunker_select(chunker_t *c, const unsigned char *select) {
+    if (c) c->select = select;
 }
 
 void gka_chunker_state(const chunker_t *c, double *H) {
@@ -263,6 +268,13 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
         As->to_double(As, c->kbuf, c->E, d); /* kbuf reused: keys are in Ki now */
         if (q_used) memcpy(q_used + (size_t)cc * d, c->kbuf, d * sizeof(double));
         Ai->from_double(Ai, c->qi, c->kbuf, d);
+        if (c->select && !c->select[cc]) { /* not asked for: the state still advances */
+            for (size_t i = 0; i < d; i++) x[(size_t)cc * d + i] = (double)NAN;
+            if (hnorm) hnorm[cc] = (double)NAN;
+            if (lambda) lambda[cc] = (double)NAN;
+            if (reasons) reasons[cc] = GKA_REASON_NONE;
+            continue;
+        }
         chunk_norm(c, (size_t)cc);
         c->cur = cc;
         int iters;

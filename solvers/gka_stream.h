@@ -121,6 +121,13 @@ gka_status_t gka_chunker_run(gka_chebyshev_chunker_t *c, int n, const double *q,
                              const double *k, const double *g, const double *beta, double *x,
                              double *hnorm, double *lambda, gka_reason_t *reasons,
                              double *q_used, double *k_used, double *g_used, double *beta_used);
+/* Solve, in the following gka_chunker_run calls, only the tokens j of the
+ * chunk with select[j] != 0 (select: C entries, borrowed; NULL: all, the
+ * default). The others get NaN x, hnorm and lambda and reason NONE; the chunk
+ * state advances as before, and the solved tokens' results are bit for bit
+ * those of a run solving all (each token is solved on its own). For figures
+ * that measure a few sampled tokens. */
+void gka_chunker_select(gka_chebyshev_chunker_t *c, const unsigned char *select);
 /* The current chunk start state H_0 (D x D doubles). */
 void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
 void gka_chunker_destroy(gka_chebyshev_chunker_t *c);

@@ -63,7 +63,9 @@ static int measure_now(const gka_run_config_t *c, long t) {
  * fp64 mirror of the stream. */
 static void reference_metrics(run_t *R, const gka_stream_t *ref, gka_token_metrics_t *m) {
     const int D = ref->D;
-    m->kappa_bound = (ref->hnorm64 + ref->lambda64) / ref->lambda64;
+    /* lambda = 0 (H = 0 under an adaptive ridge): no bound; a plain NaN,
+     * not the negative NaN that 0/0 gives on x86 ("-nan" in a CSV) */
+    m->kappa_bound = ref->lambda64 > 0 ? (ref->hnorm64 + ref->lambda64) / ref->lambda64 : (double)NAN;
     m->err = m->res = m->kappa = NAN;
 #if GKA_HAVE_LAPACK
     if (!R->cfg->no_reference) {

@@ -55,34 +55,107 @@ static double bound30(void) { /* 2R^30/(1+R^60), kappa = 51 */
     return 2.0 * R30 / (1.0 + R30 * R30);
 }
 
+static const char *const labels[6] = {"kalman-token",   "kalman-joseph-token", "cg-token",
+                                      "chebyshev-token", "cholesky-token",      "chebyshev-chunk"};
+
+static int label_index(const char *s) {
+    for (int i = 0; i < 6; i++)
+        if (!strcmp(s, labels[i])) return i;
+    return -1;
+}
+
+/* The row of (gating, ridge, format, solver, t), or -1. */
+static long find_row(const gka_csv_doc_t *d, const char *g, const char *ridge, const char *f,
+                     const char *s, double t) {
+    for (size_t r = 0; r < d->nrows; r++)
+        if (num(d, r, "t") == t && !strcmp(str(d, r, "solver"), s) &&
+            !strcmp(str(d, r, "format"), f) && !strcmp(str(d, r, "ridge"), ridge) &&
+            !strcmp(str(d, r, "gating"), g))
+            return (long)r;
+    return -1;
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of err over the sampled tokens t > after of one series (NaN/Inf
+ * sort last: a failure is the worst case). */
+static double series_median(const gka_csv_doc_t *d, const char *g, const char *ridge,
+                            const char *f, const char *s, double after, size_t *count) {
+    double v[128];
+    size_t n = 0;
+    for (size_t r = 0; r < d->nrows && n < 128; r++)
+        if (num(d, r, "t") > after && !strcmp(str(d, r, "solver"), s) &&
+            !strcmp(str(d, r, "format"), f) && !strcmp(str(d, r, "ridge"), ridge) &&
+            !strcmp(str(d, r, "gating"), g)) {
+            double e = num(d, r, "err");
+            v[n++] = isfinite(e) ? e : (double)INFINITY;
+        }
+    *count = n;
+    cr_assert_gt(n, 0);
+    qsort(v, n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 /* Invariants of the panel rows shared by `precision` and `trace`. */
-static void check_panel(const gka_csv_doc_t *d, size_t ngating) {
+static void check_panel(const gka_csv_doc_t *d, const char *const *gatings, size_t ngating) {
     long ns = strtol(gka_csv_doc_meta(d, "sampled_tokens"), NULL, 10);
     cr_assert_gt(ns, 4);
-    cr_assert_eq(d->nrows, ngating * 3 * 5 * 5 * (size_t)ns);
-    size_t cheb = 0;
+    cr_assert_eq(d->nrows, ngating * 3 * 5 * 6 * (size_t)ns);
+    cr_assert(strstr(gka_csv_doc_meta(d, "solvers"), "chebyshev-chunk (r=30, C=64"));
+    size_t cheb = 0, per_label[6] = {0};
     for (size_t r = 0; r < d->nrows; r++) {
         const char *f = str(d, r, "format"), *s = str(d, r, "solver"), *ridge = str(d, r, "ridge");
+        int li = label_index(s);
+        cr_assert_geq(li, 0, "row %zu: unknown solver label %s", r, s);
+        per_label[li]++;
         double e = num(d, r, "err");
         cr_assert(!isnan(e), "row %zu: err is not a number or inf", r);
         if (strcmp(f, "fp64") != 0) continue;
         cr_assert_eq(num(d, r, "ref_failed"), 0.0);
-        if (!strcmp(s, "cholesky")) cr_assert_lt(e, 1e-10, "row %zu fp64 cholesky err %g", r, e);
-        if (!strcmp(s, "chebyshev") && !strcmp(ridge, "adaptive:0.02")) {
+        if (!strcmp(s, "cholesky-token")) cr_assert_lt(e, 1e-10, "row %zu fp64 cholesky err %g", r, e);
+        if (strstr(s, "chebyshev") && !strcmp(ridge, "adaptive:0.02")) {
             /* e_30 = p(A) x*, |p| <= 2R^30/(1+R^60) with kappa bound 51 */
             cr_assert_leq(e, bound30() * (1 + 1e-9) + 1e-12, "row %zu: %g", r, e);
             cheb++;
         }
-        if (!strcmp(s, "kalman") && !strcmp(ridge, "fixed:0.25") && !strcmp(str(d, r, "gating"), "none"))
+        if (!strcmp(s, "kalman-token") && !strcmp(ridge, "fixed:0.25") &&
+            !strcmp(str(d, r, "gating"), "none"))
             cr_assert_lt(e, 1e-8, "row %zu: ungated fixed-ridge Kalman is exact, err %g", r, e);
+        if (!strcmp(s, "chebyshev-chunk")) {
+            /* fp64: the chunk form is the token form's polynomial, reordered */
+            long o = find_row(d, str(d, r, "gating"), ridge, f, "chebyshev-token", num(d, r, "t"));
+            cr_assert_geq(o, 0);
+            double et = num(d, (size_t)o, "err");
+            cr_assert(isfinite(e) && isfinite(et));
+            cr_assert_leq(fabs(e - et), 1e-6 * fmax(e, et) + 1e-13,
+                          "row %zu (%s t=%g): chunk %.6g vs token %.6g", r, ridge,
+                          num(d, r, "t"), e, et);
+        }
     }
-    cr_assert_eq(cheb, ngating * (size_t)ns);
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(per_label[i], ngating * 15 * (size_t)ns, "%s: %zu rows", labels[i], per_label[i]);
+    cr_assert_eq(cheb, 2 * ngating * (size_t)ns);
+    /* bf16, adaptive ridge: the chunk form (fp32 iterates and accumulation
+     * within a chunk, state rounded once per chunk) is more accurate than the
+     * token form (state rounded every token), past the first chunk too */
+    for (size_t g = 0; g < ngating; g++) {
+        size_t n1, n2;
+        double mc = series_median(d, gatings[g], "adaptive:0.02", "bf16", "chebyshev-chunk", 64, &n1);
+        double mt = series_median(d, gatings[g], "adaptive:0.02", "bf16", "chebyshev-token", 64, &n2);
+        cr_assert_eq(n1, n2);
+        cr_assert(isfinite(mc) && mc < mt, "%s bf16: chunk median %g, token median %g (t > 64)",
+                  gatings[g], mc, mt);
+    }
 }
 
 Test(figure_precision, precision_grid) {
     gka_csv_doc_t d;
     produce("precision", NULL, &d);
-    check_panel(&d, 2);
+    const char *const gatings[] = {"none", "gka"};
+    check_panel(&d, gatings, 2);
     gka_csv_doc_free(&d);
 }
 
@@ -90,7 +163,8 @@ Test(figure_precision, trace_standin) {
     gka_csv_doc_t d;
     produce("trace", NULL, &d);
     cr_assert(strstr(gka_csv_doc_meta(&d, "data"), "stand-in"));
-    check_panel(&d, 1);
+    const char *const gatings[] = {"trace"};
+    check_panel(&d, gatings, 1);
     gka_csv_doc_free(&d);
 }
 
@@ -126,7 +200,8 @@ Test(figure_precision, trace_from_npy) {
     cr_assert(strstr(gka_csv_doc_meta(&d, "data"), "keys.npy"));
     cr_assert_str_eq(gka_csv_doc_meta(&d, "D"), "16");
     cr_assert(!strncmp(gka_csv_doc_meta(&d, "T"), "200 ", 4));
-    check_panel(&d, 1);
+    const char *const gatings[] = {"trace"};
+    check_panel(&d, gatings, 1);
     gka_csv_doc_free(&d);
 }
 
@@ -171,5 +246,58 @@ Test(figure_precision, cg_trace_is_the_cg_solver) {
         gka_stream_destroy(st);
         gka_arith_destroy(&A);
     }
+    gka_trace_free(&tr);
+}
+
+/* The panel asks the chunker (solvers/chebyshev_chunk.c) to solve only the
+ * sampled tokens: those must be bit for bit the tokens of a run solving all,
+ * the others NaN, and the chunk states identical. */
+Test(figure_precision, chunker_select_is_bit_exact) {
+    const int D = 20, C = 16;
+    const long T = 70; /* 4 full chunks and a short one */
+    gka_synth_config_t cfg = gka_synth_config_default(D, T, 7);
+    cr_assert_eq(gka_gate_spec_parse("gka", &cfg.gate), GKA_OK);
+    gka_trace_t tr = {0};
+    cr_assert_eq(gka_synth_generate(&cfg, &tr), GKA_OK);
+    gka_arith_t As, Ai;
+    cr_assert_eq(gka_fig_arith(&As, "bf16"), GKA_OK);
+    cr_assert_eq(gka_arith_init_by_name(&Ai, "fp32", "round", NULL, 0), GKA_OK);
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, 0.02};
+    gka_chebyshev_chunker_t *all, *some;
+    cr_assert_eq(gka_chunker_create(&all, &As, &Ai, D, C, &ridge, 30), GKA_OK);
+    cr_assert_eq(gka_chunker_create(&some, &As, &Ai, D, C, &ridge, 30), GKA_OK);
+    unsigned char sel[16];
+    double g[16], xa[16 * 20], xs[16 * 20], Ha[400], Hs[400];
+    size_t nsel = 0;
+    for (long t0 = 0; t0 < T; t0 += C) {
+        int n = (int)(T - t0 < C ? T - t0 : C);
+        for (int j = 0; j < n; j++) {
+            g[j] = gka_trace_gamma_log(&tr, t0 + j);
+            sel[j] = (t0 + j) % 7 == 3 || t0 + j == T - 1;
+        }
+        if (t0 == 2 * C) memset(sel, 0, sizeof sel); /* a chunk with nothing to solve */
+        const double *q = tr.q + t0 * D, *k = tr.k + t0 * D;
+        gka_chunker_select(some, sel);
+        cr_assert_eq(gka_chunker_run(all, n, q, k, g, NULL, xa, NULL, NULL, NULL, NULL, NULL,
+                                     NULL, NULL), GKA_OK);
+        cr_assert_eq(gka_chunker_run(some, n, q, k, g, NULL, xs, NULL, NULL, NULL, NULL, NULL,
+                                     NULL, NULL), GKA_OK);
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < D; i++) {
+                double a = xa[j * D + i], s = xs[j * D + i];
+                cr_assert(isfinite(a));
+                if (sel[j]) cr_assert(a == s, "t=%ld x[%d]: %.17g vs %.17g", t0 + j, i, a, s);
+                else cr_assert(isnan(s), "t=%ld x[%d] not solved but %g", t0 + j, i, s);
+            }
+        for (int j = 0; j < n; j++) nsel += sel[j];
+        gka_chunker_state(all, Ha);
+        gka_chunker_state(some, Hs);
+        cr_assert_eq(memcmp(Ha, Hs, sizeof Ha), 0, "chunk state differs after t0=%ld", t0);
+    }
+    cr_assert_gt(nsel, 5);
+    gka_chunker_destroy(all);
+    gka_chunker_destroy(some);
+    gka_arith_destroy(&Ai);
+    gka_arith_destroy(&As);
     gka_trace_free(&tr);
 }

@@ -366,10 +366,10 @@ Test(hostile_cli, unwritable_outputs) {
         {"solve --D 4 --T 4 --csv /nonexistent-dir/x.csv", 2, "/nonexistent-dir/x.csv: cannot create output file: No such file or directory"},
         /* the CSV is opened first, then the history fails: the CSV must go */
         {"solve --D 4 --T 4 --csv out/x.csv --history /etc/passwd/h.csv", 2, "/etc/passwd/h.csv"},
-        /* a directory as output file: found at the final rename */
-        {"solve --D 4 --T 4 --csv adir", 1, "adir: cannot rename into place: Is a directory"},
+        /* a directory as output file: refused when the output is opened, before the run */
+        {"solve --D 4 --T 4 --csv adir", 2, "adir: is a directory, not an output file"},
         {"grad --D 4 --T 4 --csv /etc/passwd/x.csv", 2, "/etc/passwd/x.csv: cannot create output file"},
-        {"grad --D 4 --T 4 --csv adir", 1, "adir: cannot rename into place: Is a directory"},
+        {"grad --D 4 --T 4 --csv adir", 2, "adir: is a directory, not an output file"},
         {"figure kappa --quick --formats none --quiet --out /etc/passwd/x", 2, "/etc/passwd/x: cannot create directory: Not a directory"},
         {"figure kappa --quick --formats none --quiet --out ''", 2, "--out: empty path"},
     };

@@ -167,8 +167,8 @@ Test(sweep, bad_usage) {
     write_file("g.toml", "D = 8\n");
     cr_assert_eq(run("%s sweep g.toml --bogus 2>/dev/null", GKA_PROGRAM), 2);
     cr_assert_eq(run("%s sweep g.toml --threads 0 2>/dev/null", GKA_PROGRAM), 2);
-    /* unwritable output: exit 1, nothing half-written */
+    /* unwritable output: refused before any cell runs (exit 2) */
     cr_assert_eq(run("%s sweep g.toml --quiet --out /nonexistent/x.csv >/dev/null 2>&1",
                      GKA_PROGRAM),
-                 1);
+                 2);
 }
