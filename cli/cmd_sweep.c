@@ -31,20 +31,24 @@ typedef struct {
     const char *grid_file;
     const char *out;
     int resume, threads, quiet;
+    int dedicated_root; /* MPI: rank 0 only hands out and writes (many ranks, many nodes) */
 } sweep_opts_t;
 
 static void usage(FILE *f) {
     fprintf(f,
             "usage: gka sweep GRID [--out FILE] [--resume] [--threads N] [--quiet]\n"
-            "       mpirun -np N gka sweep GRID ...\n\n"
+            "       mpirun -np N gka sweep GRID ... [--dedicated-root]\n\n"
             "Runs every cell of the grid file GRID (see experiments/gka_sweep.h and the\n"
             "README) and writes FILE (default sweep.csv: one row per cell per reported\n"
             "token), FILE.summary.csv (one row per cell) and FILE.journal (finished cells,\n"
-            "for --resume). Exit 1 if a cell failed (the outputs list missing cells).\n");
+            "for --resume). Exit 1 if a cell failed (the outputs list missing cells).\n"
+            "Under MPI every rank runs cells; --dedicated-root keeps rank 0 to handing\n"
+            "out cells and writing (for many ranks or several nodes, where the shared\n"
+            "counter needs rank 0 inside MPI to make progress).\n");
 }
 
 static int parse_opts(int argc, char **argv, sweep_opts_t *o) {
-    *o = (sweep_opts_t){NULL, "sweep.csv", 0, 1, 0};
+    *o = (sweep_opts_t){NULL, "sweep.csv", 0, 1, 0, 0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -54,6 +58,8 @@ static int parse_opts(int argc, char **argv, sweep_opts_t *o) {
             o->resume = 1;
         } else if (!strcmp(a, "--quiet")) {
             o->quiet = 1;
+        } else if (!strcmp(a, "--dedicated-root")) {
+            o->dedicated_root = 1;
         } else if (!strcmp(a, "--out")) {
             if (!(o->out = gka_cli_value(argc, argv, &i))) return 1;
         } else if (!strcmp(a, "--threads")) {
@@ -268,7 +274,8 @@ static int run_mpi(book_t *b, todo_t *todo, int rank, int size) {
         MPI_Abort(MPI_COMM_WORLD, GKA_EXIT_FAIL);
     }
     int nreq = 0;
-    for (long i; (i = next_index(win)) < todo->n;) {
+    const int computes = !(rank == 0 && b->o->dedicated_root && size > 1);
+    for (long i; computes && (i = next_index(win)) < todo->n;) {
         char *block = NULL;
         if (gka_sweep_run_cell(b->g, todo->cell[i], &block) != GKA_OK) {
             fprintf(stderr, "gka: sweep: rank %d: %s\n", rank, gka_error_message());
@@ -362,7 +369,7 @@ int gka_cmd_sweep(int argc, char **argv) {
     if (rc == 0) {
         gka_interrupt_install();
         b.total = todo.n;
-        b.workers = size > 1 ? size : o.threads;
+        b.workers = size > 1 ? size - (o.dedicated_root ? 1 : 0) : o.threads;
         if (rank == 0 && !o.quiet)
             fprintf(stderr, "sweep %s: %ld cells, %ld to run (%ld already in %s), %d worker(s)\n",
                     g->name, g->ncells, todo.n, g->ncells - todo.n, b.journal, b.workers);

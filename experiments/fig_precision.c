@@ -383,5 +383,5 @@ static void prec_plot(FILE *gp, const gka_figure_opts_t *opts) {
 }
 
 const gka_figure_t gka_fig_precision = {
-    "precision", "forward error vs token: kalman, cg, chebyshev, cholesky x formats x ridges x gates",
+    "precision", "forward error vs token: kalman, cg, chebyshev, cholesky (token form), chebyshev (chunk form C=64) x formats x ridges x gates",
     prec_run, prec_plot, 18.0, 12.0};

@@ -83,8 +83,10 @@ int gka_fig_cg_trace(const struct gka_stream *st, int r, void *x, double *alpha,
                      double *pAp, double *rr);
 
 /* The `precision` panel engine (fig_precision.c), shared with `trace`: one
- * stream in one format and ridge, all panel solvers (kalman info/joseph, cg,
- * chebyshev, cholesky), errors against the fp64 reference at sampled tokens.
+ * stream in one format and ridge, the token-form solvers (kalman info/joseph,
+ * cg, chebyshev, cholesky: state H_t stored in the format every token) and
+ * the chunk-form chebyshev (C = 64, fp32 iterates, solvers' chunker), errors
+ * against each form's fp64 reference at sampled tokens.
  * Rows: gka_fig_panel_header(). */
 struct gka_trace;
 enum { GKA_FIG_PANEL_NFORMAT = 5, GKA_FIG_PANEL_NRIDGE = 3 };
