@@ -1,8 +1,8 @@
 /* Running the built gka program (GKA_PROGRAM) from tests: fork/exec with an
  * argument vector (no shell), in a working directory, stdout and stderr
  * captured to files, exit status and terminating signal reported. Shared by
- * test_hostile_cli.c, test_numeric_events.c, test_determinism.c and
- * test_interrupt.c. Header-only (static functions): each test is one file. */
+ * test_hostile_cli.c, test_numeric_events.c, test_determinism.c,
+ * test_interrupt.c and the test_cmd_*.c tests. Header-only (static functions): each test is one file. */
 #ifndef GKA_PROGRAM_TESTLIB_H
 #define GKA_PROGRAM_TESTLIB_H
 
@@ -143,6 +143,21 @@ static inline char *prog_read_file(const char *path, size_t *len) {
     fclose(f);
     if (len) *len = got;
     return s;
+}
+
+
+/* Run `gka ARGS` through the shell, stdout and stderr together into out
+ * (NUL-terminated, cut at n - 1 bytes); returns the exit status, -1 if the
+ * program did not exit normally. For tests that only read the output. */
+static inline int prog_capture(const char *args, char *out, size_t n) {
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", GKA_PROGRAM, args);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p);
+    size_t len = fread(out, 1, n - 1, p);
+    out[len] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 #endif

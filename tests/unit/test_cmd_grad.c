@@ -1,5 +1,5 @@
 /* gka grad end to end: summary, per-token CSV, exit codes for bad input. */
-#define _POSIX_C_SOURCE 200809L
+#include "program_testlib.h"
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,17 +7,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int run(const char *args, char *out, size_t n) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", GKA_PROGRAM, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 /* The summary's relative error of a group ("    dk     1.234e-02"). */
 static double summary_err(const char *out, const char *group) {
@@ -34,7 +23,7 @@ Test(cmd_grad, bf16_chebyshev_csv_and_summary) {
     snprintf(args, sizeof args,
              "grad --solver chebyshev --format bf16 --accum fp32 --ridge adaptive:0.02 --gate gka "
              "--keys iid --D 16 --T 40 --iters 30 --mode implicit --seed 1 --csv %s/out.csv", tmpl);
-    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     const double edk = summary_err(out, "dk");
     cr_assert(isfinite(edk) && edk > 1e-4 && edk < 0.5, "bf16 dk error %g", edk);
     snprintf(path, sizeof path, "%s/out.csv", tmpl);
@@ -60,14 +49,14 @@ Test(cmd_grad, fp64_converged_modes_and_chunk_form_are_accurate) {
         "grad --D 8 --T 20 --gate gka --solver cg --mode iterations --iters 40",
     };
     for (size_t i = 0; i < 3; i++) {
-        cr_assert_eq(run(cfgs[i], out, sizeof out), 0, "%s: %s", cfgs[i], out);
+        cr_assert_eq(prog_capture(cfgs[i], out, sizeof out), 0, "%s: %s", cfgs[i], out);
         const char *groups[] = {"dq", "dk", "dg", "dbeta"};
         for (size_t g = 0; g < 4; g++) {
             const double e = summary_err(out, groups[g]);
             cr_assert(e <= 1e-11, "%s: %s error %g", cfgs[i], groups[g], e);
         }
     }
-    cr_assert_eq(run("grad --D 8 --T 20 --no-lambda-path --iters 150", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture("grad --D 8 --T 20 --no-lambda-path --iters 150", out, sizeof out), 0, "%s", out);
     cr_assert(summary_err(out, "dq") <= 1e-11, "%s", out);
     cr_assert(strstr(out, "no lambda path"), "%s", out);
 }
@@ -78,7 +67,7 @@ Test(cmd_grad, bad_input_exits_2_with_one_line) {
                          "grad --iters x",      "grad --bogus 1",       "grad --D 128 --T 2048"};
     char out[8192];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cr_assert_eq(run(bad[i], out, sizeof out), 2, "%s: %s", bad[i], out);
+        cr_assert_eq(prog_capture(bad[i], out, sizeof out), 2, "%s: %s", bad[i], out);
         cr_assert(!strncmp(out, "gka: ", 5), "%s: %s", bad[i], out);
         cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "%s: more than one line: %s", bad[i], out);
     }

@@ -1,22 +1,11 @@
 /* gka solve end to end: CSV, summary, exit codes. */
-#define _POSIX_C_SOURCE 200809L
+#include "program_testlib.h"
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static int run(const char *args, char *out, size_t n) {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", GKA_PROGRAM, args);
-    FILE *p = popen(cmd, "r");
-    cr_assert(p);
-    size_t len = fread(out, 1, n - 1, p);
-    out[len] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 static long count_lines(const char *path, char *first, size_t n) {
     FILE *f = fopen(path, "r");
@@ -38,7 +27,7 @@ Test(cmd_solve, writes_csv_and_summary) {
              "solve --solver chebyshev --format bf16 --accum fp32 --ridge adaptive:0.02 --gate gka "
              "--keys iid --D 16 --T 50 --iters 30 --seed 1 --every 10 --csv %s/out.csv "
              "--history %s/h.csv", tmpl, tmpl);
-    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "error     median") && strstr(out, "iteration_limit 50"), "%s", out);
     char path[1100];
     snprintf(path, sizeof path, "%s/out.csv", tmpl);
@@ -52,9 +41,9 @@ Test(cmd_solve, writes_csv_and_summary) {
 
 Test(cmd_solve, chunk_form_and_kalman_run) {
     char out[8192];
-    cr_assert_eq(run("solve --chunk 8 --format bf16 --D 8 --T 30", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture("solve --chunk 8 --format bf16 --D 8 --T 30", out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "chunk form"), "%s", out);
-    cr_assert_eq(run("solve --solver kalman --variant joseph --ridge decay:0.5 --gate const:0.9 --D 8 --T 30", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture("solve --solver kalman --variant joseph --ridge decay:0.5 --gate const:0.9 --D 8 --T 30", out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "kalman P"), "%s", out);
 }
 
@@ -69,7 +58,7 @@ Test(cmd_solve, bad_input_exit_2) {
         "solve --iters",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        cr_assert_eq(run(bad[i], out, sizeof out), 2, "'%s' -> %s", bad[i], out);
+        cr_assert_eq(prog_capture(bad[i], out, sizeof out), 2, "'%s' -> %s", bad[i], out);
         cr_assert(!strncmp(out, "gka: ", 5), "'%s': %s", bad[i], out);
         cr_assert(strchr(out, '\n') == out + strlen(out) - 1, "'%s' not one line: %s", bad[i], out);
     }
@@ -108,7 +97,7 @@ Test(cmd_solve, loads_npy_and_safetensors) {
     write_npy(kp, T, D, 1);
     write_npy(qp, T, D, 2);
     snprintf(args, sizeof args, "solve --keys %s --queries %s --format bf16", kp, qp);
-    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "D=8 T=40"), "%s", out);
     char npy_summary[8192];
     snprintf(npy_summary, sizeof npy_summary, "%s", strstr(out, "error"));
@@ -134,13 +123,13 @@ Test(cmd_solve, loads_npy_and_safetensors) {
     }
     fclose(f);
     snprintf(args, sizeof args, "solve --trace %s --format bf16", sp);
-    cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     char *e = strstr(out, "error");
     cr_assert(e);
     *strstr(e, "reference") = '\0';
     cr_assert_str_eq(e, npy_summary);
     snprintf(args, sizeof args, "solve --D 8 --trace %s/missing.safetensors", tmpl);
-    cr_assert_eq(run(args, out, sizeof out), 2, "%s", out);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
     snprintf(args, sizeof args, "rm -rf %s", tmpl);
     cr_assert_eq(system(args), 0);
 }
