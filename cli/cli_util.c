@@ -65,3 +65,9 @@ const char *gka_cli_value(int argc, char **argv, int *i) {
     *i += 1;
     return argv[*i];
 }
+
+int gka_cli_is_one_of(const char *opt, const char *const *names) {
+    for (; *names; names++)
+        if (!strcmp(opt, *names)) return 1;
+    return 0;
+}

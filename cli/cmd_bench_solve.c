@@ -107,6 +107,10 @@ int gka_cmd_bench_solve(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(), GKA_EXIT_OK;
+        static const char *const with_value[] = {"--D",      "--solvers", "--T",
+                                                 "--iters",  "--repeat",  "--seed", NULL};
+        if (!gka_cli_is_one_of(o, with_value))
+            return gka_cli_fail(GKA_EXIT_USAGE, "bench solve: unknown option '%s'", o);
         const char *v = gka_cli_value(argc, argv, &i);
         if (!v) return GKA_EXIT_USAGE;
         if (!strcmp(o, "--D")) dlist = v;

@@ -72,6 +72,12 @@ static int parse_args(int argc, char **argv, grad_args_t *a) {
         }
         if (strncmp(o, "--", 2) != 0)
             return gka_cli_fail(GKA_EXIT_USAGE, "grad: unexpected argument '%s'", o);
+        static const char *const with_value[] = {
+            "--D",      "--T",      "--iters", "--chunk",  "--seed",   "--keys", "--queries",
+            "--gate",   "--beta",   "--ridge", "--format", "--accum", "--solver", "--mode",
+            "--csv",    NULL};
+        if (!gka_cli_is_one_of(o, with_value))
+            return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)", o);
         const char *v = gka_cli_value(argc, argv, &i);
         if (!v) return GKA_EXIT_USAGE;
         int bad = 0;

@@ -32,6 +32,10 @@ int gka_cli_parse_long(const char *s, const char *what, long lo, long hi, long *
 int gka_cli_parse_u64(const char *s, const char *what, uint64_t *out);
 int gka_cli_parse_double(const char *s, const char *what, double *out); /* finite only */
 
+/* 1 if `opt` is one of the NULL-terminated `names`: lets a parser name an
+ * unknown option as unknown before it asks for the option's value. */
+int gka_cli_is_one_of(const char *opt, const char *const *names);
+
 /* Returns the value after option argv[*i] (advancing *i), or NULL after
  * printing "gka: option X needs a value". */
 const char *gka_cli_value(int argc, char **argv, int *i);

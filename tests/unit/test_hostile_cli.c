@@ -462,6 +462,8 @@ Test(hostile_cli, round_formats_grad_bench) {
         {"round --format bf16 --bogus 1", 2, "unknown option '--bogus'"},
         {"round --format", 2, "option --format needs a value"},
         {"formats --bogus", 2, "formats: unknown argument '--bogus'"},
+        {"grad --bogus", 2, "grad: unknown option '--bogus'"},
+        {"bench solve --bogus", 2, "bench solve: unknown option '--bogus'"},
         {"grad --D 0", 2, "--D: 0 is out of range"},
         {"grad --T 0 --D 4", 2, "--T: 0 is out of range"},
         {"grad --D x", 2, "--D: 'x' is not an integer"},
