@@ -49,10 +49,8 @@ int gka_cli_parse_double(const char *s, const char *what, double *out) {
     char *end = NULL;
     errno = 0;
     double v = strtod(s, &end);
-    if (!*s || *end)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s: '%s' is not a number", what, s), 1;
-    if (!isfinite(v))
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s: '%s' is not finite", what, s), 1;
+    if (!*s || *end) return gka_cli_fail(GKA_EXIT_USAGE, "%s: '%s' is not a number", what, s), 1;
+    if (!isfinite(v)) return gka_cli_fail(GKA_EXIT_USAGE, "%s: '%s' is not finite", what, s), 1;
     *out = v;
     return 0;
 }

@@ -30,16 +30,15 @@ typedef struct {
 } bench_opts_t;
 
 static void bench_help(FILE *f) {
-    fprintf(f,
-            "usage: gka bench round [--sizes 1M,64M] [--threads N] [--reps R]\n"
-            "                       [--formats bf16,fp16,...] [--modes ne,tz,...]\n\n"
-            "Times gka_round_array_f32 (float32 in, float32 out) to each format and mode on\n"
-            "arrays of the given sizes (suffix K, M, G = 2^10, 2^20, 2^30 values), with one\n"
-            "thread and with N threads (default: all cores), next to memcpy of the same\n"
-            "array. Inputs are uniform in (-1, 1). GB/s counts 8 bytes per value (read and\n"
-            "write); ratio = rounding GB/s / memcpy GB/s. Median of R samples (default 5)\n"
-            "of about 20 ms each (back-to-back calls for small arrays).\n"
-            "Defaults: formats bf16,fp16,tf32,e4m3,e5m2; modes ne,na,nz,tp,tn,tz,od,sp,se.\n");
+    fprintf(f, "usage: gka bench round [--sizes 1M,64M] [--threads N] [--reps R]\n"
+               "                       [--formats bf16,fp16,...] [--modes ne,tz,...]\n\n"
+               "Times gka_round_array_f32 (float32 in, float32 out) to each format and mode on\n"
+               "arrays of the given sizes (suffix K, M, G = 2^10, 2^20, 2^30 values), with one\n"
+               "thread and with N threads (default: all cores), next to memcpy of the same\n"
+               "array. Inputs are uniform in (-1, 1). GB/s counts 8 bytes per value (read and\n"
+               "write); ratio = rounding GB/s / memcpy GB/s. Median of R samples (default 5)\n"
+               "of about 20 ms each (back-to-back calls for small arrays).\n"
+               "Defaults: formats bf16,fp16,tf32,e4m3,e5m2; modes ne,na,nz,tp,tn,tz,od,sp,se.\n");
 }
 
 static double now_seconds(void) {
@@ -64,9 +63,12 @@ static int parse_size(const char *s, size_t *out) {
     unsigned long long v = strtoull(s, &end, 10);
     if (end == s || *s == '-') return 1;
     unsigned shift = 0;
-    if (*end == 'K' || *end == 'k') shift = 10, end++;
-    else if (*end == 'M' || *end == 'm') shift = 20, end++;
-    else if (*end == 'G' || *end == 'g') shift = 30, end++;
+    if (*end == 'K' || *end == 'k')
+        shift = 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        shift = 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        shift = 30, end++;
     if (*end || v == 0 || v > (1ull << 30) >> shift) return 1;
     *out = (size_t)(v << shift);
     return 0;
@@ -80,7 +82,8 @@ static int each_field(const char *list, const char *what, int (*fn)(const char *
     for (;;) {
         const char *comma = strchr(p, ',');
         if (!strncmp(p, "custom:", 7)) /* custom:t,emin,emax holds two commas */
-            for (int k = 0; k < 2 && comma; k++) comma = strchr(comma + 1, ',');
+            for (int k = 0; k < 2 && comma; k++)
+                comma = strchr(comma + 1, ',');
         const size_t len = comma ? (size_t)(comma - p) : strlen(p);
         if (len == 0 || len >= sizeof field)
             return gka_cli_fail(GKA_EXIT_USAGE, "%s: bad list '%s'", what, list);
@@ -183,7 +186,8 @@ static void parallel_copy(float *dst, const float *src, size_t n, int threads) {
 #pragma omp parallel for schedule(static) num_threads(threads)
 #endif
     for (int k = 0; k < threads; k++) {
-        const size_t lo = n * (size_t)k / (size_t)threads, hi = n * (size_t)(k + 1) / (size_t)threads;
+        const size_t lo = n * (size_t)k / (size_t)threads,
+                     hi = n * (size_t)(k + 1) / (size_t)threads;
         memcpy(dst + lo, src + lo, (hi - lo) * sizeof *dst);
     }
 }
@@ -205,7 +209,8 @@ static double time_copy(float *dst, const float *src, size_t n, int threads, int
     const int k = calls_per_sample(now_seconds() - t0);
     for (int r = 0; r < reps; r++) {
         t0 = now_seconds();
-        for (int c = 0; c < k; c++) parallel_copy(dst, src, n, threads);
+        for (int c = 0; c < k; c++)
+            parallel_copy(dst, src, n, threads);
         times[r] = (now_seconds() - t0) / k;
     }
     return median(times, reps);
@@ -221,7 +226,8 @@ static double time_round(float *dst, const float *src, size_t n, const gka_forma
     const int k = calls_per_sample(now_seconds() - t0);
     for (int rep = 0; rep < reps; rep++) {
         t0 = now_seconds();
-        for (int c = 0; c < k; c++) gka_round_array_f32(dst, src, n, &r);
+        for (int c = 0; c < k; c++)
+            gka_round_array_f32(dst, src, n, &r);
         times[rep] = (now_seconds() - t0) / k;
     }
     return median(times, reps);
@@ -242,9 +248,12 @@ static void fill_inputs(float *x, size_t n) {
 }
 
 static void print_size(size_t n) {
-    if (n % (1u << 20) == 0) printf("%6zuM", n >> 20);
-    else if (n % (1u << 10) == 0) printf("%6zuK", n >> 10);
-    else printf("%7zu", n);
+    if (n % (1u << 20) == 0)
+        printf("%6zuM", n >> 20);
+    else if (n % (1u << 10) == 0)
+        printf("%6zuK", n >> 10);
+    else
+        printf("%7zu", n);
 }
 
 int gka_cmd_bench_round(int argc, char **argv) {
@@ -262,7 +271,8 @@ int gka_cmd_bench_round(int argc, char **argv) {
     const int nthread_counts = o.threads > 1 ? 2 : 1;
 
     printf("# gka bench round: float32 -> format -> float32, inputs uniform in (-1, 1)\n"
-           "# median of %d samples of >= 20 ms; GB/s counts 8 bytes per value; ratio = GB/s / memcpy GB/s\n",
+           "# median of %d samples of >= 20 ms; GB/s counts 8 bytes per value; ratio = GB/s / "
+           "memcpy GB/s\n",
            o.reps);
     printf("# all cores: %d threads (processors available: %d)\n", o.threads, max_threads());
     printf("%-6s %-4s %7s %7s %12s %9s %12s %7s\n", "format", "mode", "size", "threads",
@@ -283,8 +293,8 @@ int gka_cmd_bench_round(int argc, char **argv) {
             const double copy_gbs = 8.0 * (double)n / t_copy * 1e-9;
             for (size_t fi = 0; fi < o.nformats; fi++)
                 for (size_t mi = 0; mi < o.nmodes; mi++) {
-                    const double t = time_round(out, in, n, &o.formats[fi], o.modes[mi], o.reps,
-                                                times);
+                    const double t =
+                        time_round(out, in, n, &o.formats[fi], o.modes[mi], o.reps, times);
                     const double gbs = 8.0 * (double)n / t * 1e-9;
                     printf("%-6s %-4s ", o.formats[fi].name, gka_round_mode_name(o.modes[mi]));
                     print_size(n);

@@ -31,23 +31,29 @@ static double native_float_chebyshev(const gka_trace_t *tr, int r, float a, doub
     float *xc = malloc(n * sizeof(float)), *res = malloc(n * sizeof(float));
     double sum = 0.0, t0 = now_s();
     for (long t = 0; H && k && q && xp && xc && res && t < tr->T; t++) {
-        for (size_t i = 0; i < n; i++) k[i] = (float)tr->k[(size_t)t * n + i], q[i] = (float)tr->q[(size_t)t * n + i];
+        for (size_t i = 0; i < n; i++)
+            k[i] = (float)tr->k[(size_t)t * n + i], q[i] = (float)tr->q[(size_t)t * n + i];
         const float gamma = tr->g ? (float)exp(tr->g[t]) : 1.0f;
         if (gamma != 1.0f)
-            for (size_t i = 0; i < n * n; i++) H[i] = gamma * H[i];
+            for (size_t i = 0; i < n * n; i++)
+                H[i] = gamma * H[i];
         for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++) H[i * n + j] = H[i * n + j] + k[i] * k[j];
+            for (size_t j = 0; j < n; j++)
+                H[i * n + j] = H[i * n + j] + k[i] * k[j];
         float acc = 0.0f;
-        for (size_t i = 0; i < n * n; i++) acc = acc + H[i] * H[i];
+        for (size_t i = 0; i < n * n; i++)
+            acc = acc + H[i] * H[i];
         const float hn = sqrtf(acc), lam = a * hn, L = hn + lam, den = L + lam;
         const float rho = (L - lam) / den, s = 2.0f / den, rq = rho * rho * 0.25f;
-        for (size_t i = 0; i < n; i++) xp[i] = 0.0f, xc[i] = s * q[i];
+        for (size_t i = 0; i < n; i++)
+            xp[i] = 0.0f, xc[i] = s * q[i];
         float omega = 2.0f;
         for (int it = 1; it <= r; it++) {
             omega = 1.0f / (1.0f - rq * omega);
             for (size_t i = 0; i < n; i++) {
                 float y = 0.0f;
-                for (size_t j = 0; j < n; j++) y = y + H[i * n + j] * xc[j];
+                for (size_t j = 0; j < n; j++)
+                    y = y + H[i * n + j] * xc[j];
                 res[i] = y + lam * xc[i] - q[i];
             }
             const float nso = -(s * omega), om1 = omega - 1.0f;
@@ -83,7 +89,8 @@ static int time_solver(const gka_trace_t *tr, const char *solver, const bench_ar
     gka_run_summary_t s;
     *per_token = INFINITY;
     for (int i = 0; i < repeat; i++) { /* the minimum: the machine is shared */
-        if (gka_run(&c, &s) != GKA_OK) return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+        if (gka_run(&c, &s) != GKA_OK)
+            return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
         *per_token = fmin(*per_token, s.solve_seconds / (double)tr->T);
     }
     return 0;
@@ -107,29 +114,38 @@ int gka_cmd_bench_solve(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(), GKA_EXIT_OK;
-        static const char *const with_value[] = {"--D",      "--solvers", "--T",
-                                                 "--iters",  "--repeat",  "--seed", NULL};
+        static const char *const with_value[] = {"--D",      "--solvers", "--T", "--iters",
+                                                 "--repeat", "--seed",    NULL};
         if (!gka_cli_is_one_of(o, with_value))
             return gka_cli_fail(GKA_EXIT_USAGE, "bench solve: unknown option '%s'", o);
         const char *v = gka_cli_value(argc, argv, &i);
         if (!v) return GKA_EXIT_USAGE;
-        if (!strcmp(o, "--D")) dlist = v;
-        else if (!strcmp(o, "--solvers")) slist = v;
-        else if (!strcmp(o, "--T")) { if (gka_cli_parse_long(v, "--T", 1, 1000000, &T)) return GKA_EXIT_USAGE; }
-        else if (!strcmp(o, "--iters")) { if (gka_cli_parse_long(v, "--iters", 0, 100000, &r)) return GKA_EXIT_USAGE; }
-        else if (!strcmp(o, "--repeat")) { if (gka_cli_parse_long(v, "--repeat", 1, 100, &repeat)) return GKA_EXIT_USAGE; }
-        else if (!strcmp(o, "--seed")) { if (gka_cli_parse_u64(v, "--seed", &seed)) return GKA_EXIT_USAGE; }
-        else return gka_cli_fail(GKA_EXIT_USAGE, "bench solve: unknown option '%s'", o);
+        if (!strcmp(o, "--D"))
+            dlist = v;
+        else if (!strcmp(o, "--solvers"))
+            slist = v;
+        else if (!strcmp(o, "--T")) {
+            if (gka_cli_parse_long(v, "--T", 1, 1000000, &T)) return GKA_EXIT_USAGE;
+        } else if (!strcmp(o, "--iters")) {
+            if (gka_cli_parse_long(v, "--iters", 0, 100000, &r)) return GKA_EXIT_USAGE;
+        } else if (!strcmp(o, "--repeat")) {
+            if (gka_cli_parse_long(v, "--repeat", 1, 100, &repeat)) return GKA_EXIT_USAGE;
+        } else if (!strcmp(o, "--seed")) {
+            if (gka_cli_parse_u64(v, "--seed", &seed)) return GKA_EXIT_USAGE;
+        } else
+            return gka_cli_fail(GKA_EXIT_USAGE, "bench solve: unknown option '%s'", o);
     }
     char solvers[256], dims[128];
     snprintf(solvers, sizeof solvers, "%s", slist);
     snprintf(dims, sizeof dims, "%s", dlist);
     for (char *s = strtok(solvers, ","); s; s = strtok(NULL, ",")) {
         const gka_solver_ops_t *ops;
-        if (gka_solver_find(s, &ops)) return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+        if (gka_solver_find(s, &ops))
+            return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     }
     printf("gka bench solve: T = %ld tokens, r = %ld, adaptive:0.02, iid keys, gka gates; "
-           "microseconds per token (min of %ld)\n", T, r, repeat);
+           "microseconds per token (min of %ld)\n",
+           T, r, repeat);
     printf("%5s %-10s %12s %12s %12s %12s %10s\n", "D", "solver", "fp64", "fp32-emu", "bf16/fp32",
            "native-f32", "bf16/f32");
     char *dsave = NULL;
@@ -139,7 +155,8 @@ int gka_cmd_bench_solve(int argc, char **argv) {
         gka_synth_config_t cfg = gka_synth_config_default((int)D, T, seed);
         gka_gate_spec_parse("gka", &cfg.gate);
         gka_trace_t tr = {0};
-        if (gka_synth_generate(&cfg, &tr)) return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+        if (gka_synth_generate(&cfg, &tr))
+            return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
         double check = 0.0, native = INFINITY;
         for (long i = 0; i < repeat; i++)
             native = fmin(native, native_float_chebyshev(&tr, (int)r, 0.02f, &check) / (double)T);
@@ -152,8 +169,10 @@ int gka_cmd_bench_solve(int argc, char **argv) {
                     return gka_trace_free(&tr), GKA_EXIT_FAIL;
             const int cheb = !strcmp(s, "chebyshev");
             printf("%5ld %-10s %12.1f %12.1f %12.1f", D, s, 1e6 * us[0], 1e6 * us[1], 1e6 * us[2]);
-            if (cheb) printf(" %12.1f %10.2f\n", 1e6 * native, us[2] / native);
-            else printf(" %12s %10s\n", "-", "-");
+            if (cheb)
+                printf(" %12.1f %10.2f\n", 1e6 * native, us[2] / native);
+            else
+                printf(" %12s %10s\n", "-", "-");
         }
         if (!isfinite(check)) printf("  (native-float checksum not finite)\n");
         gka_trace_free(&tr);

@@ -8,22 +8,22 @@
 #include <unistd.h>
 
 static void figure_help(FILE *f) {
-    fprintf(f,
-            "usage: gka figure --list\n"
-            "       gka figure NAME|all [--quick | --full] [--seed S] [--out DIR]\n"
-            "                  [--threads N] [--formats pdf,png,svg|none] [--quiet]\n"
-            "                  [--keys FILE.npy | --trace FILE.safetensors]   (figure trace)\n\n"
-            "Writes DIR/NAME/NAME.csv (metadata lines first), DIR/NAME/NAME.gp (gnuplot\n"
-            "script reading the CSV) and DIR/NAME/NAME.{pdf,png,svg}. Defaults: --quick,\n"
-            "--seed 1, --out results, all formats. The CSV is the same for any --threads.\n"
-            "Set SOURCE_DATE_EPOCH to fix the date line. Elapsed time per figure is\n"
-            "printed on stdout; a progress bar on stderr when it is a terminal.\n");
+    fprintf(f, "usage: gka figure --list\n"
+               "       gka figure NAME|all [--quick | --full] [--seed S] [--out DIR]\n"
+               "                  [--threads N] [--formats pdf,png,svg|none] [--quiet]\n"
+               "                  [--keys FILE.npy | --trace FILE.safetensors]   (figure trace)\n\n"
+               "Writes DIR/NAME/NAME.csv (metadata lines first), DIR/NAME/NAME.gp (gnuplot\n"
+               "script reading the CSV) and DIR/NAME/NAME.{pdf,png,svg}. Defaults: --quick,\n"
+               "--seed 1, --out results, all formats. The CSV is the same for any --threads.\n"
+               "Set SOURCE_DATE_EPOCH to fix the date line. Elapsed time per figure is\n"
+               "printed on stdout; a progress bar on stderr when it is a terminal.\n");
 }
 
 static void list_figures(void) {
     size_t n;
     const gka_figure_t *const *list = gka_figure_list(&n);
-    for (size_t i = 0; i < n; i++) printf("%-14s %s\n", list[i]->name, list[i]->summary);
+    for (size_t i = 0; i < n; i++)
+        printf("%-14s %s\n", list[i]->name, list[i]->summary);
 }
 
 /* Bad output directory, unreadable trace file: refuse before any work. */
@@ -82,7 +82,8 @@ int gka_cmd_figure(int argc, char **argv) {
         gka_figure_result_t res;
         gka_status_t st = gka_figure_run(fig, &o, &prog, &res);
         gka_progress_finish(&prog);
-        if (st == GKA_EINTR) return gka_cli_fail(GKA_EXIT_FAIL, "interrupted; nothing half-written");
+        if (st == GKA_EINTR)
+            return gka_cli_fail(GKA_EXIT_FAIL, "interrupted; nothing half-written");
         if (st == GKA_EUNSUP && strstr(gka_error_message(), "gnuplot not found")) {
             no_gnuplot = 1;
             snprintf(render_hint, sizeof render_hint, "%s", gka_error_message());

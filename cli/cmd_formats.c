@@ -37,7 +37,8 @@ int gka_cmd_formats(int argc, char **argv) {
         const gka_format_t *f = list[i];
         printf("%-6s %3d %6d %5d", f->name, f->t, f->emin, f->emax);
         const double v[] = {f->u, f->eps, f->max, f->min_normal, f->min_subnormal};
-        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) printf(vfmt, v[k]);
+        for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+            printf(vfmt, v[k]);
         printf(" %4s %4d\n", f->has_inf ? "yes" : "no", f->storage_bits);
     }
     return ferror(stdout) ? GKA_EXIT_FAIL : GKA_EXIT_OK;

@@ -27,7 +27,8 @@ static void usage(void) {
         "  --D N              head dimension, 1..1024 (default 32)\n"
         "  --T N              tokens, 1..1000000 (default 256)\n"
         "  --seed S           seed of the synthetic data and of dx (default 1)\n"
-        "  --keys SPEC        iid | powerlaw:P | expdecay:S | lowrank:R,NOISE | repeated:M[,random]\n"
+        "  --keys SPEC        iid | powerlaw:P | expdecay:S | lowrank:R,NOISE | "
+        "repeated:M[,random]\n"
         "  --queries SPEC     iid | keys | next (default iid)\n"
         "  --gate SPEC        none | const:G | uniform:LO,HI | gka[:A[,DT_BIAS]] (default none)\n"
         "  --beta SPEC        none | sigmoid[:SCALE] (default none)\n"
@@ -73,34 +74,52 @@ static int parse_args(int argc, char **argv, grad_args_t *a) {
         if (strncmp(o, "--", 2) != 0)
             return gka_cli_fail(GKA_EXIT_USAGE, "grad: unexpected argument '%s'", o);
         static const char *const with_value[] = {
-            "--D",      "--T",      "--iters", "--chunk",  "--seed",   "--keys", "--queries",
-            "--gate",   "--beta",   "--ridge", "--format", "--accum", "--solver", "--mode",
-            "--csv",    NULL};
+            "--D",    "--T",     "--iters",  "--chunk", "--seed",   "--keys", "--queries", "--gate",
+            "--beta", "--ridge", "--format", "--accum", "--solver", "--mode", "--csv",     NULL};
         if (!gka_cli_is_one_of(o, with_value))
-            return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)", o);
+            return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)",
+                                o);
         const char *v = gka_cli_value(argc, argv, &i);
         if (!v) return GKA_EXIT_USAGE;
         int bad = 0;
-        if (!strcmp(o, "--D")) bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D);
-        else if (!strcmp(o, "--T")) bad = gka_cli_parse_long(v, "--T", 1, 1000000, &a->T);
-        else if (!strcmp(o, "--iters")) bad = gka_cli_parse_long(v, "--iters", 0, 100000, &a->iters);
-        else if (!strcmp(o, "--chunk")) bad = gka_cli_parse_long(v, "--chunk", 1, 4096, &a->chunk);
-        else if (!strcmp(o, "--seed")) bad = gka_cli_parse_u64(v, "--seed", &a->seed);
-        else if (!strcmp(o, "--keys")) a->keys = v;
-        else if (!strcmp(o, "--queries")) a->queries = v;
-        else if (!strcmp(o, "--gate")) a->gate = v;
-        else if (!strcmp(o, "--beta")) a->beta = v;
-        else if (!strcmp(o, "--ridge")) a->ridge = v;
-        else if (!strcmp(o, "--format")) a->format = v;
-        else if (!strcmp(o, "--accum")) a->accum = v;
-        else if (!strcmp(o, "--solver")) a->solver = v;
-        else if (!strcmp(o, "--mode")) a->mode = v;
-        else if (!strcmp(o, "--csv")) a->csv = v;
-        else return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)", o);
+        if (!strcmp(o, "--D"))
+            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D);
+        else if (!strcmp(o, "--T"))
+            bad = gka_cli_parse_long(v, "--T", 1, 1000000, &a->T);
+        else if (!strcmp(o, "--iters"))
+            bad = gka_cli_parse_long(v, "--iters", 0, 100000, &a->iters);
+        else if (!strcmp(o, "--chunk"))
+            bad = gka_cli_parse_long(v, "--chunk", 1, 4096, &a->chunk);
+        else if (!strcmp(o, "--seed"))
+            bad = gka_cli_parse_u64(v, "--seed", &a->seed);
+        else if (!strcmp(o, "--keys"))
+            a->keys = v;
+        else if (!strcmp(o, "--queries"))
+            a->queries = v;
+        else if (!strcmp(o, "--gate"))
+            a->gate = v;
+        else if (!strcmp(o, "--beta"))
+            a->beta = v;
+        else if (!strcmp(o, "--ridge"))
+            a->ridge = v;
+        else if (!strcmp(o, "--format"))
+            a->format = v;
+        else if (!strcmp(o, "--accum"))
+            a->accum = v;
+        else if (!strcmp(o, "--solver"))
+            a->solver = v;
+        else if (!strcmp(o, "--mode"))
+            a->mode = v;
+        else if (!strcmp(o, "--csv"))
+            a->csv = v;
+        else
+            return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)",
+                                o);
         if (bad) return GKA_EXIT_USAGE;
     }
     if (!a->accum)
-        a->accum = (!strcmp(a->format, "fp64") || !strncmp(a->format, "mpfr", 4)) ? "round" : "wide";
+        a->accum =
+            (!strcmp(a->format, "fp64") || !strncmp(a->format, "mpfr", 4)) ? "round" : "wide";
     return -1;
 }
 
@@ -111,7 +130,8 @@ static double rel(size_t n, const double *x, const double *y) {
 
 static double rms(size_t n, const double *v) {
     double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += v[i] * v[i];
+    for (size_t i = 0; i < n; i++)
+        s += v[i] * v[i];
     return sqrt(s / (double)(n ? n : 1));
 }
 
@@ -148,7 +168,8 @@ static int compute(const grad_args_t *a, gka_grad_problem_t *p, gka_arith_t *A, 
     if (gka_grad_mode_by_name(a->mode, &mode))
         return gka_cli_fail(GKA_EXIT_USAGE, "--mode: %s", gka_error_message());
     gka_grad_opts_t o = gka_grad_opts_default();
-    o.solver = a->solver, o.iters = (int)a->iters, o.mode = mode, o.lambda_path = !a->no_lambda_path;
+    o.solver = a->solver, o.iters = (int)a->iters, o.mode = mode,
+    o.lambda_path = !a->no_lambda_path;
     gka_grads_t out = as_grads(g), ref = as_grads(r);
     gka_status_t st;
     if (!a->chunk) {
@@ -157,7 +178,8 @@ static int compute(const grad_args_t *a, gka_grad_problem_t *p, gka_arith_t *A, 
         if (strcmp(a->solver, "chebyshev") || mode != GKA_GRAD_IMPLICIT)
             return gka_cli_fail(GKA_EXIT_USAGE, "--chunk: only --solver chebyshev --mode implicit");
         st = gka_grad_chunked(A, p, (int)a->chunk, (int)a->iters, o.lambda_path, &out);
-        if (!st) { /* reference: the exact gradient of the inputs rounded as the chunk form reads them */
+        if (!st) { /* reference: the exact gradient of the inputs rounded as the chunk form reads
+                      them */
             const size_t n = (size_t)(p->T * p->D);
             double *buf = malloc(3 * n * sizeof(double));
             void *e = buf ? A->alloc(A, n) : NULL;
@@ -217,7 +239,8 @@ static void summary(const grad_args_t *a, const gka_grad_problem_t *p, const cha
                     const grad_buf_t *g, const grad_buf_t *r) {
     const size_t TD = (size_t)(p->T * p->D), T = (size_t)p->T;
     long nonfinite = 0;
-    for (size_t i = 0; i < TD; i++) nonfinite += !isfinite(g->dq[i]) || !isfinite(g->dk[i]);
+    for (size_t i = 0; i < TD; i++)
+        nonfinite += !isfinite(g->dq[i]) || !isfinite(g->dk[i]);
     printf("gka grad: %s (%s%s) in %s, ridge %s, D=%d T=%ld r=%ld%s\n", a->solver, a->mode,
            a->no_lambda_path ? ", no lambda path" : "", arith, a->ridge, p->D, p->T, a->iters,
            a->chunk ? " (chunk form)" : "");
@@ -241,7 +264,8 @@ int gka_cmd_grad(int argc, char **argv) {
         gka_ridge_parse(a.ridge, &ridge))
         return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     if (ridge.kind == GKA_RIDGE_DECAY)
-        return gka_cli_fail(GKA_EXIT_USAGE, "--ridge %s: gradients need fixed: or adaptive:", a.ridge);
+        return gka_cli_fail(GKA_EXIT_USAGE,
+                            "--ridge %s: gradients need fixed: or adaptive:", a.ridge);
     gka_arith_t A;
     gka_status_t st = gka_arith_init_by_name(&A, a.format, a.accum, NULL, a.seed);
     if (st)
@@ -260,7 +284,8 @@ int gka_cmd_grad(int argc, char **argv) {
     if (!dx || !grad_buf_alloc(&g, TD, T) || !grad_buf_alloc(&r, TD, T)) {
         rc = gka_cli_fail(GKA_EXIT_FAIL, "grad: out of memory (D = %d, T = %ld)", tr.D, tr.T);
     } else {
-        for (size_t i = 0; i < TD; i++) dx[i] = gka_philox_normal(a.seed, GRAD_STREAM_DX, 2 * (uint64_t)i);
+        for (size_t i = 0; i < TD; i++)
+            dx[i] = gka_philox_normal(a.seed, GRAD_STREAM_DX, 2 * (uint64_t)i);
         gka_grad_problem_t p = {tr.D, tr.T, tr.q, tr.k, tr.g, tr.beta, dx, ridge};
         rc = compute(&a, &p, &A, &g, &r);
         if (rc < 0 && a.csv) rc = write_csv(a.csv, &p, &g, &r);

@@ -40,8 +40,10 @@ static void flags_text(unsigned flags, char *buf, size_t size) {
     static const struct {
         unsigned bit;
         const char *name;
-    } names[] = {{GKA_FLAG_INEXACT, "inexact"},   {GKA_FLAG_UNDERFLOW, "underflow"},
-                 {GKA_FLAG_OVERFLOW, "overflow"}, {GKA_FLAG_INVALID, "invalid"},
+    } names[] = {{GKA_FLAG_INEXACT, "inexact"},
+                 {GKA_FLAG_UNDERFLOW, "underflow"},
+                 {GKA_FLAG_OVERFLOW, "overflow"},
+                 {GKA_FLAG_INVALID, "invalid"},
                  {GKA_FLAG_FLUSHED, "flushed"}};
     buf[0] = '\0';
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -88,8 +90,10 @@ static int parse_round_options(int argc, char **argv, round_args_t *a) {
             strcmp(opt, "--seed") && strcmp(opt, "--stream"))
             return gka_cli_fail(GKA_EXIT_USAGE, "round: unknown option '%s' (try --help)", opt);
         if (!(v = gka_cli_value(argc, argv, &i))) return GKA_EXIT_USAGE;
-        if (!strcmp(opt, "--format")) format = v;
-        else if (!strcmp(opt, "--mode")) mode = v;
+        if (!strcmp(opt, "--format"))
+            format = v;
+        else if (!strcmp(opt, "--mode"))
+            mode = v;
         else if (!strcmp(opt, "--subnormals")) {
             if (strcmp(v, "on") && strcmp(v, "off"))
                 return gka_cli_fail(GKA_EXIT_USAGE, "round: --subnormals takes on or off, not '%s'",

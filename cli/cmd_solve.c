@@ -78,44 +78,77 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
         if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(), GKA_EXIT_OK;
-        if (!strcmp(o, "--warm")) { a->warm = 1; continue; }
-        if (!strcmp(o, "--no-normalize")) { a->no_normalize = 1; continue; }
+        if (!strcmp(o, "--warm")) {
+            a->warm = 1;
+            continue;
+        }
+        if (!strcmp(o, "--no-normalize")) {
+            a->no_normalize = 1;
+            continue;
+        }
         const char *v = gka_cli_value(argc, argv, &i);
         if (!v) return GKA_EXIT_USAGE;
         int bad = 0;
-        if (!strcmp(o, "--D")) bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D);
-        else if (!strcmp(o, "--T")) bad = gka_cli_parse_long(v, "--T", 1, 10000000, &a->T), a->have_T = 1;
-        else if (!strcmp(o, "--seed")) bad = gka_cli_parse_u64(v, "--seed", &a->seed);
-        else if (!strcmp(o, "--batch")) bad = gka_cli_parse_long(v, "--batch", 0, 1L << 30, &a->batch);
-        else if (!strcmp(o, "--head")) bad = gka_cli_parse_long(v, "--head", 0, 1L << 30, &a->head);
-        else if (!strcmp(o, "--iters")) bad = gka_cli_parse_long(v, "--iters", 0, 1000000, &a->iters);
-        else if (!strcmp(o, "--chunk")) bad = gka_cli_parse_long(v, "--chunk", 1, 4096, &a->chunk);
-        else if (!strcmp(o, "--every")) bad = gka_cli_parse_long(v, "--every", 0, 10000000, &a->every);
+        if (!strcmp(o, "--D"))
+            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D);
+        else if (!strcmp(o, "--T"))
+            bad = gka_cli_parse_long(v, "--T", 1, 10000000, &a->T), a->have_T = 1;
+        else if (!strcmp(o, "--seed"))
+            bad = gka_cli_parse_u64(v, "--seed", &a->seed);
+        else if (!strcmp(o, "--batch"))
+            bad = gka_cli_parse_long(v, "--batch", 0, 1L << 30, &a->batch);
+        else if (!strcmp(o, "--head"))
+            bad = gka_cli_parse_long(v, "--head", 0, 1L << 30, &a->head);
+        else if (!strcmp(o, "--iters"))
+            bad = gka_cli_parse_long(v, "--iters", 0, 1000000, &a->iters);
+        else if (!strcmp(o, "--chunk"))
+            bad = gka_cli_parse_long(v, "--chunk", 1, 4096, &a->chunk);
+        else if (!strcmp(o, "--every"))
+            bad = gka_cli_parse_long(v, "--every", 0, 10000000, &a->every);
         else if (!strcmp(o, "--tol")) {
             bad = gka_cli_parse_double(v, "--tol", &a->tol);
-            if (!bad && a->tol < 0.0) bad = gka_cli_fail(GKA_EXIT_USAGE, "--tol: %s must be >= 0", v);
-        }
-        else if (!strcmp(o, "--keys")) a->keys = v;
-        else if (!strcmp(o, "--queries")) a->queries = v;
-        else if (!strcmp(o, "--trace")) a->trace = v;
-        else if (!strcmp(o, "--gates")) a->gates = v;
-        else if (!strcmp(o, "--betas")) a->betas = v;
-        else if (!strcmp(o, "--gate")) a->gate = v;
-        else if (!strcmp(o, "--beta")) a->beta = v;
-        else if (!strcmp(o, "--ridge")) a->ridge = v;
-        else if (!strcmp(o, "--format")) a->format = v;
-        else if (!strcmp(o, "--accum")) a->accum = v;
-        else if (!strcmp(o, "--mode")) a->mode = v;
-        else if (!strcmp(o, "--solver")) a->solver = v;
-        else if (!strcmp(o, "--variant")) a->variant = v;
-        else if (!strcmp(o, "--csv")) a->csv = v;
-        else if (!strcmp(o, "--history")) a->history = v;
-        else if (!strcmp(o, "--iter-format")) a->iter_format = v;
-        else return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)", o);
+            if (!bad && a->tol < 0.0)
+                bad = gka_cli_fail(GKA_EXIT_USAGE, "--tol: %s must be >= 0", v);
+        } else if (!strcmp(o, "--keys"))
+            a->keys = v;
+        else if (!strcmp(o, "--queries"))
+            a->queries = v;
+        else if (!strcmp(o, "--trace"))
+            a->trace = v;
+        else if (!strcmp(o, "--gates"))
+            a->gates = v;
+        else if (!strcmp(o, "--betas"))
+            a->betas = v;
+        else if (!strcmp(o, "--gate"))
+            a->gate = v;
+        else if (!strcmp(o, "--beta"))
+            a->beta = v;
+        else if (!strcmp(o, "--ridge"))
+            a->ridge = v;
+        else if (!strcmp(o, "--format"))
+            a->format = v;
+        else if (!strcmp(o, "--accum"))
+            a->accum = v;
+        else if (!strcmp(o, "--mode"))
+            a->mode = v;
+        else if (!strcmp(o, "--solver"))
+            a->solver = v;
+        else if (!strcmp(o, "--variant"))
+            a->variant = v;
+        else if (!strcmp(o, "--csv"))
+            a->csv = v;
+        else if (!strcmp(o, "--history"))
+            a->history = v;
+        else if (!strcmp(o, "--iter-format"))
+            a->iter_format = v;
+        else
+            return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)",
+                                o);
         if (bad) return GKA_EXIT_USAGE;
     }
     if (!a->accum)
-        a->accum = (!strcmp(a->format, "fp64") || !strncmp(a->format, "mpfr", 4)) ? "round" : "wide";
+        a->accum =
+            (!strcmp(a->format, "fp64") || !strncmp(a->format, "mpfr", 4)) ? "round" : "wide";
     return -1;
 }
 
@@ -134,8 +167,9 @@ static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
                 return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
             st = gka_trace_load_npy_paths(&p, &lo, tr);
         }
-        if (st) return gka_cli_fail(st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE,
-                                    "%s", gka_error_message());
+        if (st)
+            return gka_cli_fail(st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE, "%s",
+                                gka_error_message());
         if (!a->no_normalize) gka_trace_normalize(tr);
         if (tr->D > 1024)
             return gka_cli_fail(GKA_EXIT_USAGE, "trace D = %d out of range [1, 1024]", tr->D);
@@ -176,14 +210,18 @@ static int write_row(void *ctx, const gka_token_metrics_t *m) {
 static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
                           const gka_run_summary_t *s) {
     printf("gka solve: %s%s%s in %s, ridge %s, D=%d T=%ld r=%d%s\n", c->solver,
-           a->variant ? ":" : "", a->variant ? a->variant : "", s->arith_name, a->ridge, c->D,
-           s->T, c->opts.iters, c->chunk ? " (chunk form)" : "");
+           a->variant ? ":" : "", a->variant ? a->variant : "", s->arith_name, a->ridge, c->D, s->T,
+           c->opts.iters, c->chunk ? " (chunk form)" : "");
     printf("  error     median %.3e  max %.3e\n", s->err_median, s->err_max);
     printf("  residual  median %.3e  max %.3e\n", s->res_median, s->res_max);
-    if (isnan(s->kappa_min)) printf("  kappa     not measured (--every K)  bound max %.4g\n", s->kappa_bound_max);
-    else printf("  kappa     [%.4g, %.4g]  bound max %.4g\n", s->kappa_min, s->kappa_max, s->kappa_bound_max);
+    if (isnan(s->kappa_min))
+        printf("  kappa     not measured (--every K)  bound max %.4g\n", s->kappa_bound_max);
+    else
+        printf("  kappa     [%.4g, %.4g]  bound max %.4g\n", s->kappa_min, s->kappa_max,
+               s->kappa_bound_max);
     if (!isnan(s->p_asym_max))
-        printf("  kalman P  asymmetry max %.3e  lambda_min(P) min %.3e\n", s->p_asym_max, s->p_min_eig_min);
+        printf("  kalman P  asymmetry max %.3e  lambda_min(P) min %.3e\n", s->p_asym_max,
+               s->p_min_eig_min);
     printf("  events    nan %ld  overflow %ld  underflow %ld  lost_pd %ld  (tokens)\n", s->ev_nan,
            s->ev_overflow, s->ev_underflow, s->ev_lost_pd);
     printf("  reasons  ");
@@ -232,12 +270,18 @@ int gka_cmd_solve(int argc, char **argv) {
     if (rc < 0) {
         c.on_token = write_row, c.ctx = &sinks;
         st = gka_run(&c, &sum);
-        if (st) rc = gka_cli_fail(st == GKA_EINVAL ? GKA_EXIT_USAGE : GKA_EXIT_FAIL, "%s", gka_error_message());
+        if (st)
+            rc = gka_cli_fail(st == GKA_EINVAL ? GKA_EXIT_USAGE : GKA_EXIT_FAIL, "%s",
+                              gka_error_message());
     }
-    if (rc < 0 && sinks.csv && gka_outfile_commit(&fcsv) != GKA_OK) rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
-    else if (sinks.csv) sinks.csv = NULL;
-    if (rc < 0 && sinks.hist && gka_outfile_commit(&fhist) != GKA_OK) rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
-    else if (sinks.hist) sinks.hist = NULL;
+    if (rc < 0 && sinks.csv && gka_outfile_commit(&fcsv) != GKA_OK)
+        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    else if (sinks.csv)
+        sinks.csv = NULL;
+    if (rc < 0 && sinks.hist && gka_outfile_commit(&fhist) != GKA_OK)
+        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    else if (sinks.hist)
+        sinks.hist = NULL;
     if (a.csv) gka_outfile_abort(&fcsv);
     if (a.history) gka_outfile_abort(&fhist);
     if (rc < 0) print_summary(&a, &c, &sum), rc = GKA_EXIT_OK;

@@ -35,16 +35,15 @@ typedef struct {
 } sweep_opts_t;
 
 static void usage(FILE *f) {
-    fprintf(f,
-            "usage: gka sweep GRID [--out FILE] [--resume] [--threads N] [--quiet]\n"
-            "       mpirun -np N gka sweep GRID ... [--dedicated-root]\n\n"
-            "Runs every cell of the grid file GRID (see experiments/gka_sweep.h and the\n"
-            "README) and writes FILE (default sweep.csv: one row per cell per reported\n"
-            "token), FILE.summary.csv (one row per cell) and FILE.journal (finished cells,\n"
-            "for --resume). Exit 1 if a cell failed (the outputs list missing cells).\n"
-            "Under MPI every rank runs cells; --dedicated-root keeps rank 0 to handing\n"
-            "out cells and writing (for many ranks or several nodes, where the shared\n"
-            "counter needs rank 0 inside MPI to make progress).\n");
+    fprintf(f, "usage: gka sweep GRID [--out FILE] [--resume] [--threads N] [--quiet]\n"
+               "       mpirun -np N gka sweep GRID ... [--dedicated-root]\n\n"
+               "Runs every cell of the grid file GRID (see experiments/gka_sweep.h and the\n"
+               "README) and writes FILE (default sweep.csv: one row per cell per reported\n"
+               "token), FILE.summary.csv (one row per cell) and FILE.journal (finished cells,\n"
+               "for --resume). Exit 1 if a cell failed (the outputs list missing cells).\n"
+               "Under MPI every rank runs cells; --dedicated-root keeps rank 0 to handing\n"
+               "out cells and writing (for many ranks or several nodes, where the shared\n"
+               "counter needs rank 0 inside MPI to make progress).\n");
 }
 
 static int parse_opts(int argc, char **argv, sweep_opts_t *o) {
@@ -149,7 +148,8 @@ static void record(book_t *b, char *block) {
         /* the message is the summary line's last field, after "failed" and
          * 18 commas (gka_sweep_summary_header) */
         const char *msg = strstr(block, ",failed,");
-        for (int commas = 0; msg && *msg && commas < 19; msg++) commas += (*msg == ',');
+        for (int commas = 0; msg && *msg && commas < 19; msg++)
+            commas += (*msg == ',');
         fprintf(stderr, "gka: sweep: cell %ld failed: %.*s\n", cell,
                 msg ? (int)strcspn(msg, "\n") : 0, msg ? msg : "");
     }
@@ -159,7 +159,8 @@ static void record(book_t *b, char *block) {
     const double el = now() - b->t0;
     const long left = b->total - b->done;
     const long running = left < b->workers ? left : b->workers;
-    fprintf(stderr, "sweep: %ld/%ld cells done (%ld failed), %ld running, %.1f s elapsed, ~%.0f s left\n",
+    fprintf(stderr,
+            "sweep: %ld/%ld cells done (%ld failed), %ld running, %.1f s elapsed, ~%.0f s left\n",
             b->done, b->total, b->failed, running, el,
             b->done ? el / (double)b->done * (double)left : 0.0);
 }
@@ -172,8 +173,9 @@ static int finish(book_t *b) {
            b->g->ncells, b->g->ncells - missing, missing, now() - b->t0, b->workers);
     printf("wrote %s and %s.summary.csv (journal %s)\n", b->o->out, b->o->out, b->journal);
     if (missing)
-        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %ld cell(s) missing: see the 'missing' line of %s",
-                            missing, b->o->out);
+        return gka_cli_fail(GKA_EXIT_FAIL,
+                            "sweep: %ld cell(s) missing: see the 'missing' line of %s", missing,
+                            b->o->out);
     return GKA_EXIT_OK;
 }
 
@@ -203,8 +205,10 @@ static int run_local(book_t *b, const todo_t *todo) {
         }
     }
     if (gka_interrupted()) {
-        fprintf(stderr, "gka: sweep interrupted: %ld of %ld cells finished, kept in %s; rerun with --resume\n",
-                b->done, b->total, b->journal);
+        fprintf(
+            stderr,
+            "gka: sweep interrupted: %ld of %ld cells finished, kept in %s; rerun with --resume\n",
+            b->done, b->total, b->journal);
         return 130;
     }
     if (stop) return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
@@ -292,13 +296,15 @@ static int run_mpi(book_t *b, todo_t *todo, int rank, int size) {
     }
     int rc = GKA_EXIT_OK;
     if (rank == 0) {
-        while (done_ranks < size - 1) drain(b, 1, &done_ranks);
+        while (done_ranks < size - 1)
+            drain(b, 1, &done_ranks);
         rc = finish(b);
     } else {
         MPI_Isend("", 0, MPI_CHAR, 0, TAG_DONE, MPI_COMM_WORLD, &req[nreq++]);
         MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
     }
-    for (int i = 0; i < nreq; i++) free(sent[i]);
+    for (int i = 0; i < nreq; i++)
+        free(sent[i]);
     free(sent);
     free(req);
     MPI_Win_free(&win);

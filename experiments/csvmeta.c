@@ -26,7 +26,8 @@ static int strbuf_reserve(gka_strbuf_t *b, size_t extra) {
     if (b->status != GKA_OK) return 0;
     if (b->len + extra + 1 <= b->cap) return 1;
     size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + extra + 1) cap *= 2;
+    while (cap < b->len + extra + 1)
+        cap *= 2;
     char *p = realloc(b->data, cap);
     if (!p) {
         b->status = GKA_ENOMEM;
@@ -99,7 +100,8 @@ void gka_csv_meta(gka_csv_t *c, const char *key, const char *fmt, ...) {
 
 void gka_csv_header(gka_csv_t *c, const char *names) {
     int n = 1;
-    for (const char *p = names; *p; p++) n += (*p == ',');
+    for (const char *p = names; *p; p++)
+        n += (*p == ',');
     c->ncols = n;
     gka_strbuf_printf(&c->body, "%s\n", names);
 }

@@ -22,7 +22,8 @@ static int push(char ***arr, size_t *n, size_t *cap, char *s) {
 
 static void chomp(char *s) {
     size_t n = strlen(s);
-    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r')) s[--n] = '\0';
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r'))
+        s[--n] = '\0';
 }
 
 /* Split a line at commas into strdup'ed cells appended to arr. */
@@ -44,8 +45,7 @@ static long split(char *line, char ***arr, size_t *n, size_t *cap) {
     return count;
 }
 
-static gka_status_t read_meta(gka_csv_doc_t *doc, const char *line, size_t *cap_k,
-                              size_t *cap_v) {
+static gka_status_t read_meta(gka_csv_doc_t *doc, const char *line, size_t *cap_k, size_t *cap_v) {
     const char *colon = strstr(line, ": ");
     if (!colon) return GKA_OK; /* a plain comment */
     char *key = strndup(line + 2, (size_t)(colon - line - 2));
@@ -103,7 +103,8 @@ gka_status_t gka_csv_read(const char *path, gka_csv_doc_t *doc) {
         /* cells beyond nrows*ncols belong to a rejected row */
         doc->nrows = ncells / (doc->ncols ? doc->ncols : 1);
         size_t keep = doc->nrows * doc->ncols;
-        for (size_t i = keep; i < ncells; i++) free(doc->cells[i]);
+        for (size_t i = keep; i < ncells; i++)
+            free(doc->cells[i]);
         gka_csv_doc_free(doc);
     }
     return st;
@@ -114,8 +115,10 @@ void gka_csv_doc_free(gka_csv_doc_t *doc) {
         free(doc->meta_key[i]);
         free(doc->meta_value[i]);
     }
-    for (size_t i = 0; i < doc->ncols; i++) free(doc->col[i]);
-    for (size_t i = 0; i < doc->nrows * doc->ncols; i++) free(doc->cells[i]);
+    for (size_t i = 0; i < doc->ncols; i++)
+        free(doc->col[i]);
+    for (size_t i = 0; i < doc->nrows * doc->ncols; i++)
+        free(doc->cells[i]);
     free(doc->meta_key);
     free(doc->meta_value);
     free(doc->col);

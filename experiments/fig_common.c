@@ -35,8 +35,10 @@ size_t gka_fig_sample_tokens(long T, size_t n, long *out) {
         if (m == 0 || t > out[m - 1]) out[m++] = t;
     }
     if (out[m - 1] != T - 1) {
-        if (m < n) out[m++] = T - 1;
-        else out[m - 1] = T - 1;
+        if (m < n)
+            out[m++] = T - 1;
+        else
+            out[m - 1] = T - 1;
     }
     return m;
 }
@@ -52,7 +54,8 @@ static int cmp_double(const void *a, const void *b) {
 
 double gka_fig_median(double *v, size_t n) {
     if (n == 0) return (double)NAN;
-    for (size_t i = 0; i < n; i++) v[i] = worst_key(v[i]);
+    for (size_t i = 0; i < n; i++)
+        v[i] = worst_key(v[i]);
     qsort(v, n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
@@ -67,8 +70,7 @@ double gka_fig_max(const double *v, size_t n) {
     return m;
 }
 
-gka_status_t gka_fig_ref_solve(int D, const double *H, double lambda, const double *q,
-                               double *x) {
+gka_status_t gka_fig_ref_solve(int D, const double *H, double lambda, const double *q, double *x) {
 #if GKA_HAVE_LAPACK
     return gka_ref_solve_fp64(D, H, lambda, q, x);
 #else

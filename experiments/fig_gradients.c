@@ -28,7 +28,8 @@ static const char *const gr_modes[] = {"implicit", "iterations", "implicit_vs_it
 enum { GR_NF = 2, GR_NS = 2, GR_NM = 3, GR_NQ = 3, GR_RMAX = 50 };
 #define GR_A 0.02
 /* quick tier: a sparser set of iteration counts */
-static const int gr_quick_r[] = {1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 17, 20, 25, 30, 35, 40, 45, 50};
+static const int gr_quick_r[] = {1,  2,  3,  4,  5,  6,  7,  8,  10, 12,
+                                 14, 17, 20, 25, 30, 35, 40, 45, 50};
 
 typedef struct {
     const gka_figure_opts_t *opts;
@@ -74,8 +75,8 @@ static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     double *buf = malloc(7 * n * sizeof(double));
     gka_arith_t A;
     int have_A = 0;
-    gka_status_t st = buf ? gka_synth_generate(&cfg, &tr)
-                          : gka_error(GKA_ENOMEM, "gradients: out of memory");
+    gka_status_t st =
+        buf ? gka_synth_generate(&cfg, &tr) : gka_error(GKA_ENOMEM, "gradients: out of memory");
     if (st == GKA_OK) st = gka_fig_arith(&A, gr_formats[f]);
     if (st == GKA_OK) have_A = 1;
     double *dx = buf, *rq = buf + n, *rk = buf + 2 * n, *gq[2] = {buf + 3 * n, buf + 4 * n},
@@ -97,9 +98,11 @@ static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
                 o.mode = m ? GKA_GRAD_ITERATIONS : GKA_GRAD_IMPLICIT;
                 gka_grads_t out = {NULL, gq[m], gk[m], NULL, NULL};
                 st = gka_grad_token(&A, &p, &o, &out, NULL);
-                if (st == GKA_OK) gr_errors(n, gq[m], gk[m], rq, rk, c->val + gr_index(c, f, s, m, ri, str));
+                if (st == GKA_OK)
+                    gr_errors(n, gq[m], gk[m], rq, rk, c->val + gr_index(c, f, s, m, ri, str));
             }
-            if (st == GKA_OK) gr_errors(n, gq[0], gk[0], gq[1], gk[1], c->val + gr_index(c, f, s, 2, ri, str));
+            if (st == GKA_OK)
+                gr_errors(n, gq[0], gk[0], gq[1], gk[1], c->val + gr_index(c, f, s, 2, ri, str));
             gka_progress_advance(c->prog, 1);
         }
     if (have_A) gka_arith_destroy(&A);
@@ -113,7 +116,8 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     gr_ctx_t c = {opts, prog, full ? 32 : 16, full ? 64 : 32, full ? 4 : 2, 0, {0}, NULL};
     if (full) {
         c.nr = GR_RMAX;
-        for (int i = 0; i < GR_RMAX; i++) c.r[i] = i + 1;
+        for (int i = 0; i < GR_RMAX; i++)
+            c.r[i] = i + 1;
     } else {
         c.nr = sizeof gr_quick_r / sizeof gr_quick_r[0];
         memcpy(c.r, gr_quick_r, sizeof gr_quick_r);
@@ -130,16 +134,20 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
     gka_csv_meta(csv, "ridge", "adaptive:%g", GR_A);
-    gka_csv_meta(csv, "problem", "single layer head: q, k iid normal, L2-normalised, no gates; "
-                                 "loss sum_t <dx_t, x_t>, dx_t ~ N(0, I)");
-    gka_csv_meta(csv, "reference", "exact gradient of the same rounded problem: x*, dq* by fp64 "
-                                   "LAPACK dposv, lambda path included");
-    gka_csv_meta(csv, "arithmetic", "fp64 native; bf16 storage, round to nearest even, fp32 "
-                                    "accumulation of dot products and matrix-vector products");
-    gka_csv_meta(csv, "columns", "err_qk: ||[dq;dk] - [dq*;dk*]|| / ||[dq*;dk*]|| over all tokens "
-                                 "of a stream; median and max over streams; err_q, err_k: the "
-                                 "same for dq and dk alone (median). mode implicit_vs_iterations: "
-                                 "the implicit gradient against the through-the-iterations one");
+    gka_csv_meta(csv, "problem",
+                 "single layer head: q, k iid normal, L2-normalised, no gates; "
+                 "loss sum_t <dx_t, x_t>, dx_t ~ N(0, I)");
+    gka_csv_meta(csv, "reference",
+                 "exact gradient of the same rounded problem: x*, dq* by fp64 "
+                 "LAPACK dposv, lambda path included");
+    gka_csv_meta(csv, "arithmetic",
+                 "fp64 native; bf16 storage, round to nearest even, fp32 "
+                 "accumulation of dot products and matrix-vector products");
+    gka_csv_meta(csv, "columns",
+                 "err_qk: ||[dq;dk] - [dq*;dk*]|| / ||[dq*;dk*]|| over all tokens "
+                 "of a stream; median and max over streams; err_q, err_k: the "
+                 "same for dq and dk alone (median). mode implicit_vs_iterations: "
+                 "the implicit gradient against the through-the-iterations one");
     gka_csv_header(csv, "format,solver,mode,iteration,err_qk_median,err_qk_max,err_q_median,"
                         "err_k_median");
     gka_fig_progress_total(prog, (long)(m * GR_NF * GR_NS * c.nr));
@@ -153,7 +161,8 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
                 for (size_t ri = 0; ri < c.nr; ri++) {
                     double med[GR_NQ], mx = 0.0;
                     for (size_t q = 0; q < GR_NQ; q++) {
-                        for (size_t i = 0; i < m; i++) col[i] = c.val[gr_index(&c, f, s, mo, ri, i) + q];
+                        for (size_t i = 0; i < m; i++)
+                            col[i] = c.val[gr_index(&c, f, s, mo, ri, i) + q];
                         if (q == 0) mx = gka_fig_max(col, m);
                         med[q] = gka_fig_median(col, m);
                     }
@@ -167,29 +176,40 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
 
 static void gr_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
-    fprintf(gp,
-            "solvers = \"cg chebyshev\"\n"
-            "set multiplot layout 1,2\n"
-            "set logscale y\n"
-            "set format y \"1e%%T\"\n"
-            "set xlabel \"iterations r\"\n"
-            "set ylabel \"rel. error of [dq, dk] vs exact-solution gradient\" noenhanced\n"
-            "set key bottom left font \",7\" noenhanced\n"
-            "set xrange [0:50]\n"
-            "do for [F in \"fp64 bf16\"] {\n"
-            "  set title sprintf(\"%%s: median over streams\", F) noenhanced\n"
-            "  plot for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"implicit\") ? column(\"err_qk_median\") : NaN) \\\n"
-            "         with linespoints lw 2 pt 7 ps 0.4 lc k title word(solvers,k).\" implicit\", \\\n"
-            "       for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"iterations\") ? column(\"err_qk_median\") : NaN) \\\n"
-            "         with linespoints lw 2 dt 2 pt 6 ps 0.4 lc k title word(solvers,k).\" through iterations\", \\\n"
-            "       for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"implicit_vs_iterations\") ? column(\"err_qk_median\") : NaN) \\\n"
-            "         with lines lw 1 dt 3 lc k title word(solvers,k).\" implicit vs iterations\"\n"
-            "}\n"
-            "unset multiplot\n");
+    fprintf(
+        gp,
+        "solvers = \"cg chebyshev\"\n"
+        "set multiplot layout 1,2\n"
+        "set logscale y\n"
+        "set format y \"1e%%T\"\n"
+        "set xlabel \"iterations r\"\n"
+        "set ylabel \"rel. error of [dq, dk] vs exact-solution gradient\" noenhanced\n"
+        "set key bottom left font \",7\" noenhanced\n"
+        "set xrange [0:50]\n"
+        "do for [F in \"fp64 bf16\"] {\n"
+        "  set title sprintf(\"%%s: median over streams\", F) noenhanced\n"
+        "  plot for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && "
+        "strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"implicit\") ? "
+        "column(\"err_qk_median\") : NaN) \\\n"
+        "         with linespoints lw 2 pt 7 ps 0.4 lc k title word(solvers,k).\" implicit\", \\\n"
+        "       for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && "
+        "strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"iterations\") ? "
+        "column(\"err_qk_median\") : NaN) \\\n"
+        "         with linespoints lw 2 dt 2 pt 6 ps 0.4 lc k title word(solvers,k).\" through "
+        "iterations\", \\\n"
+        "       for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && "
+        "strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"implicit_vs_iterations\") "
+        "? column(\"err_qk_median\") : NaN) \\\n"
+        "         with lines lw 1 dt 3 lc k title word(solvers,k).\" implicit vs iterations\"\n"
+        "}\n"
+        "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_gradients = {
     "gradients",
     "paper Fig. 1b-e: gradient error vs iterations, CG and Chebyshev, implicit and through the "
     "iterations, fp64 and bf16",
-    gr_run, gr_plot, 10.0, 4.4};
+    gr_run,
+    gr_plot,
+    10.0,
+    4.4};

@@ -68,14 +68,16 @@ static gka_status_t iter_job(size_t f, void *vctx, gka_strbuf_t *rows) {
     gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, ITER_A};
     s = gka_stream_create(&st, &A, D, &ridge, 0);
     if (s == GKA_OK) s = gka_solver_create(&chol, "cholesky", NULL, &A, D);
-    if (s == GKA_OK && !(x = A.alloc(&A, n))) s = gka_error(GKA_ENOMEM, "iterations: out of memory");
+    if (s == GKA_OK && !(x = A.alloc(&A, n)))
+        s = gka_error(GKA_ENOMEM, "iterations: out of memory");
     size_t j = 0;
     for (long t = 0; s == GKA_OK && j < c->nsample; t++) {
         s = gka_stream_push(st, c->tr.q + t * D, c->tr.k + t * D, gka_trace_gamma_log(&c->tr, t),
                             gka_trace_beta_at(&c->tr, t), NULL);
         if (s != GKA_OK || t != c->samples[j]) continue;
         double *e = c->err + (f * c->nsample + j) * (ITER_R + 1);
-        for (int i = 0; i <= ITER_R; i++) e[i] = (double)NAN;
+        for (int i = 0; i <= ITER_R; i++)
+            e[i] = (double)NAN;
         s = gka_fig_ref_solve(D, st->H64, st->lambda64, st->q64, xref);
         if (s == GKA_OK) {
             err_ctx_t ec = {&A, xref, buf, D};
@@ -84,7 +86,8 @@ static gka_status_t iter_job(size_t f, void *vctx, gka_strbuf_t *rows) {
             s = gka_chebyshev_solve(&A, D, matvec_cb, st, st->q, st->lambda, st->hnorm, ITER_R, 0.0,
                                     NULL, x, iterate_error, &ec, e, &iters, &reason);
             /* stopped early (NaN, divergence): later r give the same x */
-            for (int i = iters + 1; s == GKA_OK && i <= ITER_R; i++) e[i] = iterate_error(&ec, x);
+            for (int i = iters + 1; s == GKA_OK && i <= ITER_R; i++)
+                e[i] = iterate_error(&ec, x);
         } else if (s == GKA_ENUMERIC) {
             s = GKA_OK; /* no reference at this token: errors stay NaN, drawn as failures */
         }
@@ -128,14 +131,19 @@ static gka_status_t iter_run(const gka_figure_opts_t *opts, gka_progress_t *prog
     gka_csv_meta(csv, "D", "%d", D);
     gka_csv_meta(csv, "T", "%ld", T);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
-    gka_csv_meta(csv, "data", "synthetic: keys powerlaw:1, GKA decay gates, queries iid, q and k L2-normalised");
+    gka_csv_meta(csv, "data",
+                 "synthetic: keys powerlaw:1, GKA decay gates, queries iid, q and k L2-normalised");
     gka_csv_meta(csv, "ridge", "adaptive:%g", ITER_A);
-    gka_csv_meta(csv, "solver", "chebyshev (zero start): x_r of one %d-step run = r-step result; "
-                                "cholesky in the same arithmetic as the floor", ITER_R);
-    gka_csv_meta(csv, "formats", "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 accumulation)");
-    gka_csv_meta(csv, "columns", "err = ||x_r - x*||/||x*|| against fp64 LAPACK on the stream's "
-                                 "fp64 mirror problem (inf: NaN/Inf); median and max over sampled "
-                                 "tokens; u = unit roundoff of the format");
+    gka_csv_meta(csv, "solver",
+                 "chebyshev (zero start): x_r of one %d-step run = r-step result; "
+                 "cholesky in the same arithmetic as the floor",
+                 ITER_R);
+    gka_csv_meta(csv, "formats",
+                 "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 accumulation)");
+    gka_csv_meta(csv, "columns",
+                 "err = ||x_r - x*||/||x*|| against fp64 LAPACK on the stream's "
+                 "fp64 mirror problem (inf: NaN/Inf); median and max over sampled "
+                 "tokens; u = unit roundoff of the format");
     gka_csv_header(csv, "format,r,err_median,err_max,cholesky_median,cholesky_max,u");
     gka_fig_progress_total(prog, (long)(ITER_NF * c.nsample));
     gka_csv_t unused;
@@ -176,16 +184,21 @@ static void iter_plot(FILE *gp, const gka_figure_opts_t *opts) {
             "set format y \"1e%%T\"\n"
             "set xlabel \"Chebyshev iterations r\"\n"
             "set ylabel \"||x_r - x*|| / ||x*||\" noenhanced\n"
-            "set title \"Chebyshev error vs r (worst: solid, median: dashed); Cholesky in the same format (dotted)\" noenhanced\n"
+            "set title \"Chebyshev error vs r (worst: solid, median: dashed); Cholesky in the same "
+            "format (dotted)\" noenhanced\n"
             "set key outside right font \",8\"\n"
-            "plot for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq word(formats,k)) ? errv(column(\"err_max\")) : NaN) \\\n"
+            "plot for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
+            "word(formats,k)) ? errv(column(\"err_max\")) : NaN) \\\n"
             "       with linespoints pt 7 ps 0.3 lw 2 lc k title word(formats,k), \\\n"
-            "     for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq word(formats,k)) ? errv(column(\"err_median\")) : NaN) \\\n"
+            "     for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
+            "word(formats,k)) ? errv(column(\"err_median\")) : NaN) \\\n"
             "       with lines dt 2 lc k notitle, \\\n"
-            "     for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq word(formats,k)) ? errv(column(\"cholesky_max\")) : NaN) \\\n"
+            "     for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
+            "word(formats,k)) ? errv(column(\"cholesky_max\")) : NaN) \\\n"
             "       with lines dt 3 lw 2 lc k title sprintf(\"cholesky %%s\", word(formats,k))\n");
 }
 
 const gka_figure_t gka_fig_iterations = {
     "iterations", "final Chebyshev error vs r = 0..60 per precision, against the Cholesky floor",
-    iter_run, iter_plot, 8.0, 5.0};
+    iter_run,     iter_plot,
+    8.0,          5.0};

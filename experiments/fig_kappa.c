@@ -33,7 +33,8 @@ typedef struct {
 } kappa_ctx_t;
 
 static gka_status_t make_trace(const kappa_ctx_t *c, size_t j, gka_trace_t *tr) {
-    gka_synth_config_t cfg = gka_synth_config_default(c->D, c->T, gka_figure_seed(c->opts->seed, 5, j / 2));
+    gka_synth_config_t cfg =
+        gka_synth_config_default(c->D, c->T, gka_figure_seed(c->opts->seed, 5, j / 2));
     gka_status_t st = gka_keys_spec_parse(kappa_keys[j / 2], &cfg.keys);
     if (st == GKA_OK) st = gka_gate_spec_parse(kappa_gates[j % 2], &cfg.gate);
     if (st == GKA_OK) st = gka_synth_generate(&cfg, tr);
@@ -46,7 +47,8 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     gka_arith_t A;
     gka_stream_t *stream = NULL;
     gka_strbuf_t part[KAPPA_NRIDGE];
-    for (int r = 0; r < KAPPA_NRIDGE; r++) gka_strbuf_init(&part[r]);
+    for (int r = 0; r < KAPPA_NRIDGE; r++)
+        gka_strbuf_init(&part[r]);
     const long *samples = c->samples;
     gka_status_t st = make_trace(c, j, &tr);
     gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, KAPPA_A};
@@ -95,42 +97,53 @@ static gka_status_t kappa_run(const gka_figure_opts_t *opts, gka_progress_t *pro
     gka_csv_meta(csv, "D", "%d", c.D);
     gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
-    gka_csv_meta(csv, "keys", "iid (normal) | powerlaw:1 (covariance eigenvalues 1/i) | expdecay:8 "
-                              "(eigenvalues exp(-(i-1)/8)), Haar basis; queries iid; q, k L2-normalised");
-    gka_csv_meta(csv, "gates", "none | gka (g_t = -A softplus(z_t - 6), A log-uniform in [1,16] per seed)");
+    gka_csv_meta(csv, "keys",
+                 "iid (normal) | powerlaw:1 (covariance eigenvalues 1/i) | expdecay:8 "
+                 "(eigenvalues exp(-(i-1)/8)), Haar basis; queries iid; q, k L2-normalised");
+    gka_csv_meta(csv, "gates",
+                 "none | gka (g_t = -A softplus(z_t - 6), A log-uniform in [1,16] per seed)");
     gka_csv_meta(csv, "ridges", "fixed:0.25, fixed:0.02, adaptive:%g", KAPPA_A);
     gka_csv_meta(csv, "adaptive_bound", "%.17g", (1.0 + KAPPA_A) / KAPPA_A);
-    gka_csv_meta(csv, "columns", "t = tokens seen (1-based); kappa = (eig_max(H)+lambda)/(eig_min(H)+lambda) "
-                                 "from fp64 dsyev of the stream's fp64 H_t; bound = (||H||_F+lambda)/lambda");
-    gka_csv_header(csv, "keys,gates,ridge,ridge_value,t,kappa,bound,hnorm,lambda,eig_min_H,eig_max_H");
+    gka_csv_meta(csv, "columns",
+                 "t = tokens seen (1-based); kappa = (eig_max(H)+lambda)/(eig_min(H)+lambda) "
+                 "from fp64 dsyev of the stream's fp64 H_t; bound = (||H||_F+lambda)/lambda");
+    gka_csv_header(csv,
+                   "keys,gates,ridge,ridge_value,t,kappa,bound,hnorm,lambda,eig_min_H,eig_max_H");
     gka_fig_progress_total(prog, (long)(2 * KAPPA_NKEYS * c.nsample));
     return gka_figure_parallel(2 * KAPPA_NKEYS, kappa_job, &c, csv);
 }
 
 static void kappa_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
-    fprintf(gp,
-            "abound = 1.0 + 1.0/0.02\n"
-            "set multiplot layout 3,2\n"
-            "set logscale xy\n"
-            "set format y \"1e%%T\"\n"
-            "set xlabel \"token t\"\n"
-            "set ylabel \"kappa(H_t + lambda_t I)\" noenhanced\n"
-            "set key top left font \",7\"\n"
-            "keyset = \"iid powerlaw:1 expdecay:8\"\n"
-            "gateset = \"none gka\"\n"
-            "sel(k,g,r,v) = (strcol(\"keys\") eq k && strcol(\"gates\") eq g && strcol(\"ridge\") eq r && abs(column(\"ridge_value\") - v) < 1e-12)\n"
-            "do for [ik=1:3] { do for [ig=1:2] {\n"
-            "  K = word(keyset, ik); G = word(gateset, ig)\n"
-            "  set title sprintf(\"keys %%s, gates %%s\", K, G) noenhanced\n"
-            "  plot data using \"t\":(sel(K,G,\"fixed\",0.25) ? column(\"kappa\") : NaN) with linespoints pt 7 ps 0.3 lc 1 title \"fixed lambda 0.25\", \\\n"
-            "       data using \"t\":(sel(K,G,\"fixed\",0.02) ? column(\"kappa\") : NaN) with linespoints pt 7 ps 0.3 lc 2 title \"fixed lambda 0.02\", \\\n"
-            "       data using \"t\":(sel(K,G,\"adaptive\",0.02) ? column(\"kappa\") : NaN) with linespoints pt 7 ps 0.3 lc 3 title \"adaptive a = 0.02\", \\\n"
-            "       abound with lines dt 2 lc rgb \"black\" title \"(1+a)/a = 51\"\n"
-            "} }\n"
-            "unset multiplot\n");
+    fprintf(gp, "abound = 1.0 + 1.0/0.02\n"
+                "set multiplot layout 3,2\n"
+                "set logscale xy\n"
+                "set format y \"1e%%T\"\n"
+                "set xlabel \"token t\"\n"
+                "set ylabel \"kappa(H_t + lambda_t I)\" noenhanced\n"
+                "set key top left font \",7\"\n"
+                "keyset = \"iid powerlaw:1 expdecay:8\"\n"
+                "gateset = \"none gka\"\n"
+                "sel(k,g,r,v) = (strcol(\"keys\") eq k && strcol(\"gates\") eq g && "
+                "strcol(\"ridge\") eq r && abs(column(\"ridge_value\") - v) < 1e-12)\n"
+                "do for [ik=1:3] { do for [ig=1:2] {\n"
+                "  K = word(keyset, ik); G = word(gateset, ig)\n"
+                "  set title sprintf(\"keys %%s, gates %%s\", K, G) noenhanced\n"
+                "  plot data using \"t\":(sel(K,G,\"fixed\",0.25) ? column(\"kappa\") : NaN) with "
+                "linespoints pt 7 ps 0.3 lc 1 title \"fixed lambda 0.25\", \\\n"
+                "       data using \"t\":(sel(K,G,\"fixed\",0.02) ? column(\"kappa\") : NaN) with "
+                "linespoints pt 7 ps 0.3 lc 2 title \"fixed lambda 0.02\", \\\n"
+                "       data using \"t\":(sel(K,G,\"adaptive\",0.02) ? column(\"kappa\") : NaN) "
+                "with linespoints pt 7 ps 0.3 lc 3 title \"adaptive a = 0.02\", \\\n"
+                "       abound with lines dt 2 lc rgb \"black\" title \"(1+a)/a = 51\"\n"
+                "} }\n"
+                "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_kappa = {
-    "kappa", "kappa(H_t + lambda_t I) over t: fixed vs adaptive ridge, gated vs not, iid vs correlated keys",
-    kappa_run, kappa_plot, 9.0, 9.0};
+    "kappa",
+    "kappa(H_t + lambda_t I) over t: fixed vs adaptive ridge, gated vs not, iid vs correlated keys",
+    kappa_run,
+    kappa_plot,
+    9.0,
+    9.0};

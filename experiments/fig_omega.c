@@ -34,9 +34,9 @@ static void schedule(gka_arith_t *A, double rho, int r, double *omega) {
     A->set_d(A, om, 2.0);
     A->set_d(A, one, 1.0);
     A->set_d(A, c, rho);
-    A->mul(A, c, c, c);      /* rho^2 */
+    A->mul(A, c, c, c); /* rho^2 */
     A->set_d(A, tmp, 0.25);
-    A->mul(A, c, c, tmp);    /* rho^2 / 4 */
+    A->mul(A, c, c, tmp); /* rho^2 / 4 */
     omega[0] = A->get_d(A, om);
     for (int i = 1; i <= r; i++) {
         A->mul(A, tmp, c, om);
@@ -57,7 +57,8 @@ static double paper_bound(double a, int i) {
 /* Residual histories of the fp64 Chebyshev solver at sampled tokens:
  * res[s * (R+1) + i]. */
 static gka_status_t measure(const omega_ctx_t *c, double a, double *res) {
-    gka_synth_config_t cfg = gka_synth_config_default(c->D, c->T, gka_figure_seed(c->opts->seed, 6, 0));
+    gka_synth_config_t cfg =
+        gka_synth_config_default(c->D, c->T, gka_figure_seed(c->opts->seed, 6, 0));
     gka_trace_t tr = {0};
     gka_status_t st = gka_synth_generate(&cfg, &tr);
     if (st != GKA_OK) return st;
@@ -73,7 +74,8 @@ static gka_status_t measure(const omega_ctx_t *c, double a, double *res) {
     so.history = 1;
     if (st == GKA_OK) st = gka_stream_create(&stream, &A, c->D, &ridge, 0);
     if (st == GKA_OK) st = gka_solver_create(&solver, "chebyshev", &so, &A, c->D);
-    if (st == GKA_OK && !(x = A.alloc(&A, (size_t)c->D))) st = gka_error(GKA_ENOMEM, "omega: out of memory");
+    if (st == GKA_OK && !(x = A.alloc(&A, (size_t)c->D)))
+        st = gka_error(GKA_ENOMEM, "omega: out of memory");
     size_t ns = st == GKA_OK ? c->nsample : 0;
     size_t s = 0;
     for (long t = 0; st == GKA_OK && t < c->T && s < ns; t++) {
@@ -119,11 +121,12 @@ static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     if (!res || !col) st = gka_error(GKA_ENOMEM, "omega: out of memory");
     if (st == GKA_OK) st = measure(c, a, res);
     for (int i = 0; st == GKA_OK && i <= OMEGA_R; i++) {
-        for (size_t s = 0; s < c->nsample; s++) col[s] = res[s * (OMEGA_R + 1) + (size_t)i];
+        for (size_t s = 0; s < c->nsample; s++)
+            col[s] = res[s * (OMEGA_R + 1) + (size_t)i];
         double worst = gka_fig_max(col, c->nsample);
         double med = gka_fig_median(col, c->nsample);
-        gka_strbuf_printf(rows, "%.17g,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", a,
-                          i, om64[i], om32[i], om16[i], omega_star, rho, paper_bound(a, i), med,
+        gka_strbuf_printf(rows, "%.17g,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", a, i,
+                          om64[i], om32[i], om16[i], omega_star, rho, paper_bound(a, i), med,
                           worst);
     }
     free(res);
@@ -155,31 +158,42 @@ static gka_status_t omega_run(const gka_figure_opts_t *opts, gka_progress_t *pro
 
 static void omega_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
-    fprintf(gp,
-            "avals = \"0.01 0.02 0.05 0.1\"\n"
-            "set multiplot layout 1,2\n"
-            "set title \"Chebyshev schedule omega_i and its limit omega*\" noenhanced\n"
-            "set xlabel \"iteration i\"\n"
-            "set ylabel \"omega_i\"\n"
-            "set key top right\n"
-            "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"omega_fp64\") : NaN) \\\n"
-            "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
-            "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"omega_star\") : NaN) \\\n"
-            "       with lines dt 2 lc k notitle, \\\n"
-            "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"omega_bf16\") : NaN) \\\n"
-            "       with points pt 1 ps 0.5 lc k title (k == 1 ? \"bf16 schedule\" : \"\")\n"
-            "set title \"Residual: measured (fp64, worst token) vs bound 2R^i/(1+R^{2i})\" noenhanced\n"
-            "set ylabel \"||(H+lambda I)x_i - q|| / ||q||\"\n"
-            "set logscale y\n"
-            "set format y \"1e%%T\"\n"
-            "set key bottom left\n"
-            "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"residual_max\") : NaN) \\\n"
-            "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s measured\", word(avals,k)), \\\n"
-            "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? column(\"bound\") : NaN) \\\n"
-            "       with lines dt 2 lc k title (k == 1 ? \"bound\" : \"\")\n"
-            "unset multiplot\n");
+    fprintf(
+        gp,
+        "avals = \"0.01 0.02 0.05 0.1\"\n"
+        "set multiplot layout 1,2\n"
+        "set title \"Chebyshev schedule omega_i and its limit omega*\" noenhanced\n"
+        "set xlabel \"iteration i\"\n"
+        "set ylabel \"omega_i\"\n"
+        "set key top right\n"
+        "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
+        "column(\"omega_fp64\") : NaN) \\\n"
+        "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
+        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
+        "column(\"omega_star\") : NaN) \\\n"
+        "       with lines dt 2 lc k notitle, \\\n"
+        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
+        "column(\"omega_bf16\") : NaN) \\\n"
+        "       with points pt 1 ps 0.5 lc k title (k == 1 ? \"bf16 schedule\" : \"\")\n"
+        "set title \"Residual: measured (fp64, worst token) vs bound 2R^i/(1+R^{2i})\" noenhanced\n"
+        "set ylabel \"||(H+lambda I)x_i - q|| / ||q||\"\n"
+        "set logscale y\n"
+        "set format y \"1e%%T\"\n"
+        "set key bottom left\n"
+        "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
+        "column(\"residual_max\") : NaN) \\\n"
+        "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s measured\", "
+        "word(avals,k)), \\\n"
+        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
+        "column(\"bound\") : NaN) \\\n"
+        "       with lines dt 2 lc k title (k == 1 ? \"bound\" : \"\")\n"
+        "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_omega = {
-    "omega", "Chebyshev omega_i schedule vs omega* and the bound 2R^i/(1+R^2i), with measured residuals",
-    omega_run, omega_plot, 10.0, 4.2};
+    "omega",
+    "Chebyshev omega_i schedule vs omega* and the bound 2R^i/(1+R^2i), with measured residuals",
+    omega_run,
+    omega_plot,
+    10.0,
+    4.2};

@@ -37,9 +37,9 @@ enum { PANEL_NTOKEN = 5, PANEL_CHUNK = 5, PANEL_NSOLVER = 6, PANEL_C = 64 };
 static const char *const panel_solver[PANEL_NTOKEN] = {"kalman", "kalman", "cg", "chebyshev",
                                                        "cholesky"};
 static const char *const panel_variant[PANEL_NTOKEN] = {"info", "joseph", "", "", ""};
-static const char *const panel_label[PANEL_NSOLVER] = {
-    "kalman-token", "kalman-joseph-token", "cg-token", "chebyshev-token", "cholesky-token",
-    "chebyshev-chunk"};
+static const char *const panel_label[PANEL_NSOLVER] = {"kalman-token",   "kalman-joseph-token",
+                                                       "cg-token",       "chebyshev-token",
+                                                       "cholesky-token", "chebyshev-chunk"};
 
 const char *const gka_fig_panel_formats[GKA_FIG_PANEL_NFORMAT] = {"fp64", "fp32", "fp16", "bf16",
                                                                   "e4m3"};
@@ -59,8 +59,8 @@ typedef struct {
     gka_stream_t *ref;
     double *q, *k, *g, *beta, *x, *qu, *ku, *gu, *bu;
     unsigned char sel[PANEL_C];
-    long t0;    /* first token of the chunk being gathered */
-    size_t js;  /* next sample index the chunk form will meet */
+    long t0;   /* first token of the chunk being gathered */
+    size_t js; /* next sample index the chunk form will meet */
 } chunk_form_t;
 
 typedef struct {
@@ -79,7 +79,8 @@ static void chunk_form_free(chunk_form_t *cf) {
     gka_stream_destroy(cf->ref);
     if (cf->have_Ai) gka_arith_destroy(&cf->Ai);
     double *bufs[] = {cf->q, cf->k, cf->g, cf->beta, cf->x, cf->qu, cf->ku, cf->gu, cf->bu};
-    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]);
 }
 
 /* Iterates in fp32 (rounded, as gka_run's default), or in the state's
@@ -103,14 +104,18 @@ static gka_status_t chunk_form_init(chunk_form_t *cf, gka_arith_t *As, const cha
     double **vec[] = {&cf->q, &cf->k, &cf->x, &cf->qu, &cf->ku};
     double **sca[] = {&cf->g, &cf->beta, &cf->gu, &cf->bu};
     int ok = 1;
-    for (size_t i = 0; i < 5; i++) ok = ok && (*vec[i] = malloc(n * sizeof(double)));
-    for (size_t i = 0; i < 4; i++) ok = ok && (*sca[i] = malloc(PANEL_C * sizeof(double)));
+    for (size_t i = 0; i < 5; i++)
+        ok = ok && (*vec[i] = malloc(n * sizeof(double)));
+    for (size_t i = 0; i < 4; i++)
+        ok = ok && (*sca[i] = malloc(PANEL_C * sizeof(double)));
     return ok ? GKA_OK : gka_error(GKA_ENOMEM, "precision: out of memory");
 }
 
 static void panel_free(panel_t *p, int D) {
-    for (int s = 0; s < PANEL_NTOKEN; s++) gka_solver_destroy(p->sv[s]);
-    for (int s = 0; s < PANEL_NSOLVER; s++) gka_strbuf_free(&p->part[s]);
+    for (int s = 0; s < PANEL_NTOKEN; s++)
+        gka_solver_destroy(p->sv[s]);
+    for (int s = 0; s < PANEL_NSOLVER; s++)
+        gka_strbuf_free(&p->part[s]);
     chunk_form_free(&p->cf);
     gka_stream_destroy(p->st);
     if (p->x) p->A.free(&p->A, p->x, (size_t)D);
@@ -121,7 +126,8 @@ static void panel_free(panel_t *p, int D) {
 
 static gka_status_t panel_init(panel_t *p, const gka_fig_panel_t *cfg, int D) {
     memset(p, 0, sizeof *p);
-    for (int s = 0; s < PANEL_NSOLVER; s++) gka_strbuf_init(&p->part[s]);
+    for (int s = 0; s < PANEL_NSOLVER; s++)
+        gka_strbuf_init(&p->part[s]);
     gka_status_t st = gka_fig_arith(&p->A, cfg->format);
     if (st != GKA_OK) return st;
     p->have_A = 1;
@@ -185,8 +191,8 @@ static gka_status_t chunk_form_token(panel_t *p, const gka_fig_panel_t *cfg, int
         cf->sel[i] = js < cfg->nsample && cfg->samples[js] == cf->t0 + i;
         js += cf->sel[i];
     }
-    gka_status_t st = gka_chunker_run(cf->ck, n, cf->q, cf->k, cf->g, cf->beta, cf->x, NULL,
-                                      NULL, NULL, cf->qu, cf->ku, cf->gu, cf->bu);
+    gka_status_t st = gka_chunker_run(cf->ck, n, cf->q, cf->k, cf->g, cf->beta, cf->x, NULL, NULL,
+                                      NULL, cf->qu, cf->ku, cf->gu, cf->bu);
     for (int i = 0; st == GKA_OK && i < n; i++) {
         st = gka_stream_push(cf->ref, cf->qu + (size_t)i * d, cf->ku + (size_t)i * d, cf->gu[i],
                              cf->bu[i], NULL);
@@ -194,8 +200,8 @@ static gka_status_t chunk_form_token(panel_t *p, const gka_fig_panel_t *cfg, int
         const gka_stream_t *r = cf->ref;
         gka_status_t ref = gka_fig_ref_solve(D, r->H64, r->lambda64, r->q64, p->xref);
         if (ref == GKA_EUNSUP) return ref;
-        double err = ref == GKA_OK ? gka_fig_rel_error(D, cf->x + (size_t)i * d, p->xref)
-                                   : (double)NAN;
+        double err =
+            ref == GKA_OK ? gka_fig_rel_error(D, cf->x + (size_t)i * d, p->xref) : (double)NAN;
         panel_row(p, cfg, PANEL_CHUNK, cf->t0 + i, err, ref);
         cf->js++;
     }
@@ -232,31 +238,39 @@ gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
     }
     gka_progress_advance(cfg->prog, cfg->T & 255);
     for (int s = 0; st == GKA_OK && s < PANEL_NSOLVER; s++) {
-        if (p.part[s].status != GKA_OK) st = gka_error(GKA_ENOMEM, "precision: out of memory");
-        else if (p.part[s].len) gka_strbuf_append(rows, p.part[s].data, p.part[s].len);
+        if (p.part[s].status != GKA_OK)
+            st = gka_error(GKA_ENOMEM, "precision: out of memory");
+        else if (p.part[s].len)
+            gka_strbuf_append(rows, p.part[s].data, p.part[s].len);
     }
     panel_free(&p, D);
     return st;
 }
 
 void gka_fig_panel_meta(gka_csv_t *csv) {
-    gka_csv_meta(csv, "solvers", "token form (state H_t stored in the format, rounded every "
-                                 "token; iterates in the format): kalman-token (info form, P_0 = "
-                                 "I/lambda_init), kalman-joseph-token (Joseph form, symmetrised), "
-                                 "cg-token (r=30), chebyshev-token (r=30), cholesky-token; chunk "
-                                 "form: chebyshev-chunk (r=30, C=64, SPEC 3, as gka solve --chunk "
-                                 "64)");
-    gka_csv_meta(csv, "chunk_form", "chunk start states in the format, inputs rounded to it; "
-                                    "operator exp(G_c) H_0 x + K^T((K x) o M_c) + lambda_c x and "
-                                    "||H_c||_F by the chunk norm formula in fp32; iterates and "
-                                    "omega fp32 (fp64 under fp64)");
-    gka_csv_meta(csv, "formats", "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 "
-                                 "accumulation of dot/gemv; e4m3 overflow gives NaN)");
-    gka_csv_meta(csv, "ridges", "adaptive:0.02 (lambda_t = 0.02 ||H_t||_F), fixed:0.25, fixed:0.02");
-    gka_csv_meta(csv, "reference", "x* = fp64 LAPACK Cholesky of each form's fp64 mirror problem "
-                                   "(same rounded inputs)");
-    gka_csv_meta(csv, "columns", "t = tokens seen (1-based); err = ||x - x*||/||x*|| (inf: "
-                                 "NaN/Inf in x); ref_failed = 1 if the fp64 reference failed");
+    gka_csv_meta(csv, "solvers",
+                 "token form (state H_t stored in the format, rounded every "
+                 "token; iterates in the format): kalman-token (info form, P_0 = "
+                 "I/lambda_init), kalman-joseph-token (Joseph form, symmetrised), "
+                 "cg-token (r=30), chebyshev-token (r=30), cholesky-token; chunk "
+                 "form: chebyshev-chunk (r=30, C=64, SPEC 3, as gka solve --chunk "
+                 "64)");
+    gka_csv_meta(csv, "chunk_form",
+                 "chunk start states in the format, inputs rounded to it; "
+                 "operator exp(G_c) H_0 x + K^T((K x) o M_c) + lambda_c x and "
+                 "||H_c||_F by the chunk norm formula in fp32; iterates and "
+                 "omega fp32 (fp64 under fp64)");
+    gka_csv_meta(csv, "formats",
+                 "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 "
+                 "accumulation of dot/gemv; e4m3 overflow gives NaN)");
+    gka_csv_meta(csv, "ridges",
+                 "adaptive:0.02 (lambda_t = 0.02 ||H_t||_F), fixed:0.25, fixed:0.02");
+    gka_csv_meta(csv, "reference",
+                 "x* = fp64 LAPACK Cholesky of each form's fp64 mirror problem "
+                 "(same rounded inputs)");
+    gka_csv_meta(csv, "columns",
+                 "t = tokens seen (1-based); err = ||x - x*||/||x*|| (inf: "
+                 "NaN/Inf in x); ref_failed = 1 if the fp64 reference failed");
 }
 
 const char *gka_fig_panel_header(void) {
@@ -269,46 +283,57 @@ const char *gka_fig_panel_header(void) {
  * `every` (reading a 30-panel grid by string filters is several times
  * slower). The chunk form is drawn thick, dashed, with open squares. */
 void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
-    fprintf(gp,
-            "formats = \"fp64 fp32 fp16 bf16 e4m3\"\n"
-            "ridges = \"adaptive:0.02 fixed:0.25 fixed:0.02\"\n"
-            "gatings = \"%s\"\n"
-            "solvers = \"kalman-token kalman-joseph-token cg-token chebyshev-token cholesky-token chebyshev-chunk\"\n"
-            "titles = \"'kalman (token form)' 'kalman-joseph (token form)' 'cg (token form)' "
-            "'chebyshev (token form)' 'cholesky (token form)' 'chebyshev chunk C=64 (fp32 iterates)'\"\n"
-            "# token form: the state H_t is stored in the panel's format and rounded every token\n"
-            "colors = \"#9400D3 #009E73 #56B4E9 #E69F00 #0072B2\"\n"
-            "do for [k=1:words(solvers)-1] { set linetype k lc rgb word(colors,k) lw 1 dt 1 pt 7 ps 0.25 }\n"
-            "# the chunk form (last series): thick, dashed, black, open squares\n"
-            "set linetype words(solvers) lc rgb \"black\" lw 2.5 dt 2 pt 4 ps 0.5\n"
-            "%s%zu  # rows per series (sampled tokens)\n"
-            "first(g,r,f,s) = ((((g-1)*words(ridges) + (r-1))*words(formats) + (f-1))*words(solvers) + (s-1))*ns\n"
-            "ncol = words(ridges) * words(gatings)\n"
-            "top = 1e2  # failures (NaN/Inf) are drawn at the top edge\n"
-            "errv(x) = (x == x && x < top) ? x : top\n"
-            "set multiplot layout words(formats), ncol margins 0.04,0.99,0.05,0.94 spacing 0.02,0.035 \\\n"
-            "  title \"token form: state H_t stored in the panel's format, rounded every token;   "
-            "chunk form: C = 64, chunk start states in the format, fp32 accumulation, fp32 iterates\" "
-            "font \",8\" noenhanced\n"
-            "set logscale xy\n"
-            "set yrange [1e-17:top*3]\n"
-            "set format y \"1e%%T\"\n"
-            "set format x \"%%g\"\n"
-            "set autoscale xfix\n"
-            "set ytics 1e-16,1e4,1e2 font \",6\"\n"
-            "set xtics font \",6\"\n"
-            "set key bottom right font \",6\" samplen 2 noenhanced\n"
-            "do for [f=1:words(formats)] { do for [g=1:words(gatings)] { do for [r=1:words(ridges)] {\n"
-            "  F = word(formats,f); G = word(gatings,g); R = word(ridges,r)\n"
-            "  set title sprintf(\"%%s  %%s  gates %%s\", F, R, G) font \",7\" noenhanced offset 0,-0.6\n"
-            "  if (f == words(formats)) { set xlabel \"token t\" font \",7\" } else { unset xlabel }\n"
-            "  plot for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) using \"t\":(errv(column(\"err\"))) \\\n"
-            "       with linespoints lt k \\\n"
-            "       title ((f == 1 && g == 1 && r == 1) ? word(titles,k) : \"\")\n"
-            "} } }\n"
-            "unset multiplot\n",
-            gatings, ns ? "ns = " : "stats data using \"t\" nooutput\nns = STATS_records / (words(ridges)*words(formats)*words(solvers)*words(gatings)) + 0*",
-            ns);
+    fprintf(
+        gp,
+        "formats = \"fp64 fp32 fp16 bf16 e4m3\"\n"
+        "ridges = \"adaptive:0.02 fixed:0.25 fixed:0.02\"\n"
+        "gatings = \"%s\"\n"
+        "solvers = \"kalman-token kalman-joseph-token cg-token chebyshev-token cholesky-token "
+        "chebyshev-chunk\"\n"
+        "titles = \"'kalman (token form)' 'kalman-joseph (token form)' 'cg (token form)' "
+        "'chebyshev (token form)' 'cholesky (token form)' 'chebyshev chunk C=64 (fp32 "
+        "iterates)'\"\n"
+        "# token form: the state H_t is stored in the panel's format and rounded every token\n"
+        "colors = \"#9400D3 #009E73 #56B4E9 #E69F00 #0072B2\"\n"
+        "do for [k=1:words(solvers)-1] { set linetype k lc rgb word(colors,k) lw 1 dt 1 pt 7 ps "
+        "0.25 }\n"
+        "# the chunk form (last series): thick, dashed, black, open squares\n"
+        "set linetype words(solvers) lc rgb \"black\" lw 2.5 dt 2 pt 4 ps 0.5\n"
+        "%s%zu  # rows per series (sampled tokens)\n"
+        "first(g,r,f,s) = ((((g-1)*words(ridges) + (r-1))*words(formats) + (f-1))*words(solvers) + "
+        "(s-1))*ns\n"
+        "ncol = words(ridges) * words(gatings)\n"
+        "top = 1e2  # failures (NaN/Inf) are drawn at the top edge\n"
+        "errv(x) = (x == x && x < top) ? x : top\n"
+        "set multiplot layout words(formats), ncol margins 0.04,0.99,0.05,0.94 spacing 0.02,0.035 "
+        "\\\n"
+        "  title \"token form: state H_t stored in the panel's format, rounded every token;   "
+        "chunk form: C = 64, chunk start states in the format, fp32 accumulation, fp32 iterates\" "
+        "font \",8\" noenhanced\n"
+        "set logscale xy\n"
+        "set yrange [1e-17:top*3]\n"
+        "set format y \"1e%%T\"\n"
+        "set format x \"%%g\"\n"
+        "set autoscale xfix\n"
+        "set ytics 1e-16,1e4,1e2 font \",6\"\n"
+        "set xtics font \",6\"\n"
+        "set key bottom right font \",6\" samplen 2 noenhanced\n"
+        "do for [f=1:words(formats)] { do for [g=1:words(gatings)] { do for [r=1:words(ridges)] {\n"
+        "  F = word(formats,f); G = word(gatings,g); R = word(ridges,r)\n"
+        "  set title sprintf(\"%%s  %%s  gates %%s\", F, R, G) font \",7\" noenhanced offset "
+        "0,-0.6\n"
+        "  if (f == words(formats)) { set xlabel \"token t\" font \",7\" } else { unset xlabel }\n"
+        "  plot for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) using "
+        "\"t\":(errv(column(\"err\"))) \\\n"
+        "       with linespoints lt k \\\n"
+        "       title ((f == 1 && g == 1 && r == 1) ? word(titles,k) : \"\")\n"
+        "} } }\n"
+        "unset multiplot\n",
+        gatings,
+        ns ? "ns = "
+           : "stats data using \"t\" nooutput\nns = STATS_records / "
+             "(words(ridges)*words(formats)*words(solvers)*words(gatings)) + 0*",
+        ns);
 }
 
 /* ---- the figure ---------------------------------------------------------- */
@@ -336,8 +361,15 @@ static gka_status_t prec_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     size_t g = j / (GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT);
     size_t r = (j / GKA_FIG_PANEL_NFORMAT) % GKA_FIG_PANEL_NRIDGE;
     size_t f = j % GKA_FIG_PANEL_NFORMAT;
-    gka_fig_panel_t cfg = {&c->tr[g], c->T, (int)g, prec_gating[g], gka_fig_panel_ridges[r],
-                           gka_fig_panel_formats[f], c->samples, c->nsample, c->prog};
+    gka_fig_panel_t cfg = {&c->tr[g],
+                           c->T,
+                           (int)g,
+                           prec_gating[g],
+                           gka_fig_panel_ridges[r],
+                           gka_fig_panel_formats[f],
+                           c->samples,
+                           c->nsample,
+                           c->prog};
     return gka_fig_panel_run(&cfg, rows);
 }
 
@@ -354,7 +386,8 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog
     c.nsample = gka_fig_sample_tokens(c.T, c.nsample, c.samples);
     gka_status_t st = GKA_OK;
     for (int g = 0; st == GKA_OK && g < 2; g++) {
-        gka_synth_config_t cfg = gka_synth_config_default(D, c.T, gka_figure_seed(opts->seed, 4, 0));
+        gka_synth_config_t cfg =
+            gka_synth_config_default(D, c.T, gka_figure_seed(opts->seed, 4, 0));
         st = gka_keys_spec_parse("powerlaw:1", &cfg.keys);
         if (st == GKA_OK) st = gka_gate_spec_parse(prec_gating[g], &cfg.gate);
         if (st == GKA_OK) st = gka_synth_generate(&cfg, &c.tr[g]);
@@ -362,9 +395,10 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog
     gka_csv_meta(csv, "D", "%d", D);
     gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
-    gka_csv_meta(csv, "data", "synthetic: keys powerlaw:1 (covariance eigenvalues 1/i, Haar basis), "
-                              "queries iid, q and k L2-normalised; gates none | gka (GKA decay gates, "
-                              "same keys)");
+    gka_csv_meta(csv, "data",
+                 "synthetic: keys powerlaw:1 (covariance eigenvalues 1/i, Haar basis), "
+                 "queries iid, q and k L2-normalised; gates none | gka (GKA decay gates, "
+                 "same keys)");
     gka_fig_panel_meta(csv);
     gka_csv_header(csv, gka_fig_panel_header());
     size_t njobs = 2 * GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT;
@@ -378,10 +412,16 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog
 
 static void prec_plot(FILE *gp, const gka_figure_opts_t *opts) {
     long samples[64];
-    gka_fig_panel_plot(gp, "none gka",
-                       gka_fig_sample_tokens(prec_T(opts->tier), prec_nsample(opts->tier), samples));
+    gka_fig_panel_plot(
+        gp, "none gka",
+        gka_fig_sample_tokens(prec_T(opts->tier), prec_nsample(opts->tier), samples));
 }
 
 const gka_figure_t gka_fig_precision = {
-    "precision", "forward error vs token: kalman, cg, chebyshev, cholesky (token form), chebyshev (chunk form C=64) x formats x ridges x gates",
-    prec_run, prec_plot, 18.0, 12.0};
+    "precision",
+    "forward error vs token: kalman, cg, chebyshev, cholesky (token form), chebyshev (chunk form "
+    "C=64) x formats x ridges x gates",
+    prec_run,
+    prec_plot,
+    18.0,
+    12.0};

@@ -51,14 +51,16 @@ int gka_fig_cg_trace(const gka_stream_t *st, int r, void *x, double *alpha, doub
          *zero = GKA_ELEM(A, sc, 6), *one = GKA_ELEM(A, sc, 7);
     A->set_d(A, zero, 0.0);
     A->set_d(A, one, 1.0);
-    for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+    for (size_t i = 0; i < n; i++)
+        A->set_d(A, GKA_ELEM(A, x, i), 0.0);
     A->copy(A, vr, st->q, n);
     A->copy(A, p, vr, n);
     A->dot(A, rr, n, vr, vr);
     for (int i = 1; i <= r; i++) {
         A->to_double(A, buf, vr, n);
         double rn = 0.0;
-        for (size_t j = 0; j < n; j++) rn += buf[j] * buf[j];
+        for (size_t j = 0; j < n; j++)
+            rn += buf[j] * buf[j];
         if (isnan(rn) || rn == 0.0) break;
         gka_stream_matvec(st, p, Ap);
         A->dot(A, pAp, n, p, Ap);
@@ -93,7 +95,8 @@ static void cheb_divisors(const gka_stream_t *st, int r, double *om1_out) {
     gka_arith_t *A = st->A;
     void *w = A->alloc(A, 10);
     if (!w) {
-        for (int i = 0; i < r; i++) om1_out[i] = (double)NAN;
+        for (int i = 0; i < r; i++)
+            om1_out[i] = (double)NAN;
         return;
     }
     void *L = GKA_ELEM(A, w, 0), *den = GKA_ELEM(A, w, 1), *num = GKA_ELEM(A, w, 2),
@@ -137,7 +140,8 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
     rev_ctx_t *c = vctx;
     const int D = c->D;
     const size_t n = (size_t)D;
-    gka_synth_config_t cfg = gka_synth_config_default(D, c->T, gka_figure_seed(c->opts->seed, 3, s));
+    gka_synth_config_t cfg =
+        gka_synth_config_default(D, c->T, gka_figure_seed(c->opts->seed, 3, s));
     gka_trace_t tr = {0};
     double *H = calloc(n * n, sizeof *H), *Hn = calloc(n * n, sizeof *Hn);
     gka_arith_t A[REV_NF];
@@ -159,14 +163,17 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
     for (long t = 0; status == GKA_OK && t < c->T && j < c->nsample; t++) {
         const double *k = tr.k + t * D;
         for (size_t a = 0; a < n; a++)
-            for (size_t b = 0; b < n; b++) H[a * n + b] += k[a] * k[b];
+            for (size_t b = 0; b < n; b++)
+                H[a * n + b] += k[a] * k[b];
         double off = ((double)s + 0.5) / (double)c->nstreams;
         long tj = (long)floor(((double)j + off) * (double)c->T / (double)c->nsample);
         if (t != (tj < c->T ? tj : c->T - 1)) continue;
         double fro = 0.0;
-        for (size_t i = 0; i < n * n; i++) fro += H[i] * H[i];
+        for (size_t i = 0; i < n * n; i++)
+            fro += H[i] * H[i];
         fro = sqrt(fro);
-        for (size_t i = 0; i < n * n; i++) Hn[i] = H[i] / fro;
+        for (size_t i = 0; i < n * n; i++)
+            Hn[i] = H[i] / fro;
         for (size_t f = 0; status == GKA_OK && f < REV_NF; f++) {
             status = gka_stream_set_H(st[f], Hn);
             if (status == GKA_OK) status = gka_stream_set_query(st[f], tr.q + t * D);
@@ -174,7 +181,8 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
             double *v[REV_NQ];
             for (size_t q = 0; q < REV_NQ; q++) {
                 v[q] = c->val + rev_index(c, f, q, s, j);
-                for (int i = 0; i < REV_R; i++) v[q][i] = (double)NAN; /* not reached */
+                for (int i = 0; i < REV_R; i++)
+                    v[q][i] = (double)NAN; /* not reached */
             }
             cheb_divisors(st[f], REV_R, v[REV_Q_OMEGA1]);
             gka_fig_cg_trace(st[f], REV_R, x[f], v[REV_Q_ALPHA], v[REV_Q_BETA], v[REV_Q_PAP],
@@ -230,11 +238,14 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
     gka_csv_meta(csv, "tokens_per_stream", "%zu", c.nsample);
     gka_csv_meta(csv, "a", "%g", REV_A);
     gka_csv_meta(csv, "iterations", "%d", REV_R);
-    gka_csv_meta(csv, "problem", "H = sum_{u<=t} k_u k_u^T / ||.||_F, A = H + a I; q, k iid normal, L2-normalised");
-    gka_csv_meta(csv, "band", "chebyshev divisor omega_i - 1 in [omega* - 1, 1] = [%.17g, 1]", omega_star - 1.0);
+    gka_csv_meta(csv, "problem",
+                 "H = sum_{u<=t} k_u k_u^T / ||.||_F, A = H + a I; q, k iid normal, L2-normalised");
+    gka_csv_meta(csv, "band", "chebyshev divisor omega_i - 1 in [omega* - 1, 1] = [%.17g, 1]",
+                 omega_star - 1.0);
     gka_csv_meta(csv, "omega_star_minus_1", "%.17g", omega_star - 1.0);
-    gka_csv_meta(csv, "columns", "quantity at iteration i (1-based); abs_min/median/max of |divisor| "
-                                 "over problems that reached i; count = those problems");
+    gka_csv_meta(csv, "columns",
+                 "quantity at iteration i (1-based); abs_min/median/max of |divisor| "
+                 "over problems that reached i; count = those problems");
     gka_csv_header(csv, "format,quantity,i,abs_min,abs_median,abs_max,count");
     gka_fig_progress_total(prog, (long)m);
     gka_csv_t unused;
@@ -262,27 +273,36 @@ static void rev_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
     double rho = 1.0 / (1.0 + 2.0 * REV_A);
     double omega_star = 2.0 * (1.0 - sqrt(1.0 - rho * rho)) / (rho * rho);
-    fprintf(gp,
-            "lo = %.17g  # omega* - 1 for a = %g\n"
-            "qs = \"chebyshev_omega_minus_1 cg_beta cg_alpha cg_pAp cg_rr\"\n"
-            "set multiplot layout 1,2\n"
-            "set logscale y\n"
-            "set format y \"1e%%T\"\n"
-            "set xlabel \"iteration i\"\n"
-            "set ylabel \"|divisor| met when reversing step i\"\n"
-            "set key outside bottom center horizontal font \",7\"\n"
-            "do for [F in \"fp64 bf16\"] {\n"
-            "  set title sprintf(\"%%s: min..max over problems (band), median (line)\", F) noenhanced\n"
-            "  plot for [k=1:words(qs)] data using \"i\":((strcol(\"format\") eq F && strcol(\"quantity\") eq word(qs,k)) ? column(\"abs_min\") : NaN):(column(\"abs_max\")) \\\n"
-            "         with filledcurves fs transparent solid 0.2 lc k notitle, \\\n"
-            "       for [k=1:words(qs)] data using \"i\":((strcol(\"format\") eq F && strcol(\"quantity\") eq word(qs,k)) ? column(\"abs_median\") : NaN) \\\n"
-            "         with lines lw 2 lc k title word(qs,k), \\\n"
-            "       lo with lines dt 2 lc rgb \"black\" title \"omega*-1 and 1\", 1 with lines dt 2 lc rgb \"black\" notitle\n"
-            "}\n"
-            "unset multiplot\n",
-            omega_star - 1.0, REV_A);
+    fprintf(
+        gp,
+        "lo = %.17g  # omega* - 1 for a = %g\n"
+        "qs = \"chebyshev_omega_minus_1 cg_beta cg_alpha cg_pAp cg_rr\"\n"
+        "set multiplot layout 1,2\n"
+        "set logscale y\n"
+        "set format y \"1e%%T\"\n"
+        "set xlabel \"iteration i\"\n"
+        "set ylabel \"|divisor| met when reversing step i\"\n"
+        "set key outside bottom center horizontal font \",7\"\n"
+        "do for [F in \"fp64 bf16\"] {\n"
+        "  set title sprintf(\"%%s: min..max over problems (band), median (line)\", F) noenhanced\n"
+        "  plot for [k=1:words(qs)] data using \"i\":((strcol(\"format\") eq F && "
+        "strcol(\"quantity\") eq word(qs,k)) ? column(\"abs_min\") : NaN):(column(\"abs_max\")) "
+        "\\\n"
+        "         with filledcurves fs transparent solid 0.2 lc k notitle, \\\n"
+        "       for [k=1:words(qs)] data using \"i\":((strcol(\"format\") eq F && "
+        "strcol(\"quantity\") eq word(qs,k)) ? column(\"abs_median\") : NaN) \\\n"
+        "         with lines lw 2 lc k title word(qs,k), \\\n"
+        "       lo with lines dt 2 lc rgb \"black\" title \"omega*-1 and 1\", 1 with lines dt 2 lc "
+        "rgb \"black\" notitle\n"
+        "}\n"
+        "unset multiplot\n",
+        omega_star - 1.0, REV_A);
 }
 
 const gka_figure_t gka_fig_reversibility = {
-    "reversibility", "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
-    rev_run, rev_plot, 10.0, 4.8};
+    "reversibility",
+    "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
+    rev_run,
+    rev_plot,
+    10.0,
+    4.8};

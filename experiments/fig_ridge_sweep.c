@@ -12,10 +12,21 @@ static const double sweep_a[] = {0.01, 0.02, 0.05, 0.1};
 
 static gka_status_t sweep_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    gka_fig_synth_t S = {.D = 128, .T = 2048, .nstreams = full ? 64 : 8, .nsample = full ? 8 : 4,
-                         .seed = opts->seed, .fig_id = 2, .nformats = 2, .formats = sweep_formats,
-                         .nsolvers = 1, .solvers = sweep_solvers, .na = 4, .a = sweep_a,
-                         .iters = 50, .prog = prog, .hist = NULL};
+    gka_fig_synth_t S = {.D = 128,
+                         .T = 2048,
+                         .nstreams = full ? 64 : 8,
+                         .nsample = full ? 8 : 4,
+                         .seed = opts->seed,
+                         .fig_id = 2,
+                         .nformats = 2,
+                         .formats = sweep_formats,
+                         .nsolvers = 1,
+                         .solvers = sweep_solvers,
+                         .na = 4,
+                         .a = sweep_a,
+                         .iters = 50,
+                         .prog = prog,
+                         .hist = NULL};
     gka_fig_synth_meta(&S, csv);
     gka_csv_meta(csv, "a_values", "0.01 0.02 0.05 0.1");
     gka_csv_meta(csv, "solvers", "chebyshev (zero start, mu = a, L = ||H||_F + a)");
@@ -27,24 +38,33 @@ static gka_status_t sweep_run(const gka_figure_opts_t *opts, gka_progress_t *pro
 
 static void sweep_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
-    fprintf(gp,
-            "avals = \"0.01 0.02 0.05 0.1\"\n"
-            "set multiplot layout 1,2\n"
-            "set logscale y\n"
-            "set format y \"1e%%T\"\n"
-            "set xlabel \"iteration i\"\n"
-            "set ylabel \"worst ||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
-            "set key bottom left font \",7\"\n"
-            "do for [F in \"fp64 bf16\"] {\n"
-            "  set title sprintf(\"Chebyshev, %%s: worst (solid), median (dashed) over tokens\", F) noenhanced\n"
-            "  plot for [k=1:words(avals)] data using \"i\":((strcol(\"format\") eq F && abs(column(\"a\") - real(word(avals,k))) < 1e-12) ? column(\"residual_max\") : NaN) \\\n"
-            "         with lines lw 2 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
-            "       for [k=1:words(avals)] data using \"i\":((strcol(\"format\") eq F && abs(column(\"a\") - real(word(avals,k))) < 1e-12) ? column(\"residual_median\") : NaN) \\\n"
-            "         with lines dt 2 lc k notitle\n"
-            "}\n"
-            "unset multiplot\n");
+    fprintf(
+        gp,
+        "avals = \"0.01 0.02 0.05 0.1\"\n"
+        "set multiplot layout 1,2\n"
+        "set logscale y\n"
+        "set format y \"1e%%T\"\n"
+        "set xlabel \"iteration i\"\n"
+        "set ylabel \"worst ||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
+        "set key bottom left font \",7\"\n"
+        "do for [F in \"fp64 bf16\"] {\n"
+        "  set title sprintf(\"Chebyshev, %%s: worst (solid), median (dashed) over tokens\", F) "
+        "noenhanced\n"
+        "  plot for [k=1:words(avals)] data using \"i\":((strcol(\"format\") eq F && "
+        "abs(column(\"a\") - real(word(avals,k))) < 1e-12) ? column(\"residual_max\") : NaN) \\\n"
+        "         with lines lw 2 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
+        "       for [k=1:words(avals)] data using \"i\":((strcol(\"format\") eq F && "
+        "abs(column(\"a\") - real(word(avals,k))) < 1e-12) ? column(\"residual_median\") : NaN) "
+        "\\\n"
+        "         with lines dt 2 lc k notitle\n"
+        "}\n"
+        "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_ridge_sweep = {
-    "ridge-sweep", "paper Fig. 8: worst regularised residual vs iteration for a in {0.01,0.02,0.05,0.1}",
-    sweep_run, sweep_plot, 10.0, 4.2};
+    "ridge-sweep",
+    "paper Fig. 8: worst regularised residual vs iteration for a in {0.01,0.02,0.05,0.1}",
+    sweep_run,
+    sweep_plot,
+    10.0,
+    4.2};

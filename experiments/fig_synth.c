@@ -39,9 +39,11 @@ typedef struct {
 
 static void format_free(const gka_fig_synth_t *S, synth_format_t *F) {
     if (F->solvers)
-        for (size_t i = 0; i < S->na * S->nsolvers; i++) gka_solver_destroy(F->solvers[i]);
+        for (size_t i = 0; i < S->na * S->nsolvers; i++)
+            gka_solver_destroy(F->solvers[i]);
     if (F->streams)
-        for (size_t i = 0; i < S->na; i++) gka_stream_destroy(F->streams[i]);
+        for (size_t i = 0; i < S->na; i++)
+            gka_stream_destroy(F->streams[i]);
     if (F->x) F->A.free(&F->A, F->x, (size_t)S->D);
     if (F->have_A) gka_arith_destroy(&F->A);
     free(F->solvers);
@@ -76,23 +78,28 @@ static gka_status_t synth_job(size_t s, void *vctx, gka_strbuf_t *rows) {
     gka_fig_synth_t *S = vctx;
     const int D = S->D;
     const size_t n = (size_t)D;
-    gka_synth_config_t cfg = gka_synth_config_default(D, S->T, gka_figure_seed(S->seed, S->fig_id, s));
+    gka_synth_config_t cfg =
+        gka_synth_config_default(D, S->T, gka_figure_seed(S->seed, S->fig_id, s));
     gka_trace_t tr = {0};
     synth_format_t *F = calloc(S->nformats, sizeof *F);
     double *H = calloc(n * n, sizeof *H), *Hn = calloc(n * n, sizeof *Hn);
     gka_status_t st = (F && H && Hn) ? gka_synth_generate(&cfg, &tr)
                                      : gka_error(GKA_ENOMEM, "figure: out of memory");
-    for (size_t f = 0; st == GKA_OK && f < S->nformats; f++) st = format_init(S, S->formats[f], &F[f]);
+    for (size_t f = 0; st == GKA_OK && f < S->nformats; f++)
+        st = format_init(S, S->formats[f], &F[f]);
     size_t j = 0;
     for (long t = 0; st == GKA_OK && t < S->T && j < S->nsample; t++) {
         const double *k = tr.k + t * D;
         for (size_t a = 0; a < n; a++)
-            for (size_t b = 0; b < n; b++) H[a * n + b] += k[a] * k[b];
+            for (size_t b = 0; b < n; b++)
+                H[a * n + b] += k[a] * k[b];
         if (t != sample_token(S, s, j)) continue;
         double fro = 0.0;
-        for (size_t i = 0; i < n * n; i++) fro += H[i] * H[i];
+        for (size_t i = 0; i < n * n; i++)
+            fro += H[i] * H[i];
         fro = sqrt(fro);
-        for (size_t i = 0; i < n * n; i++) Hn[i] = H[i] / fro;
+        for (size_t i = 0; i < n * n; i++)
+            Hn[i] = H[i] / fro;
         for (size_t f = 0; st == GKA_OK && f < S->nformats; f++) {
             for (size_t ia = 0; st == GKA_OK && ia < S->na; ia++) {
                 gka_stream_t *stream = F[f].streams[ia];
@@ -100,7 +107,8 @@ static gka_status_t synth_job(size_t s, void *vctx, gka_strbuf_t *rows) {
                 if (st == GKA_OK) st = gka_stream_set_query(stream, tr.q + t * D);
                 for (size_t is = 0; st == GKA_OK && is < S->nsolvers; is++) {
                     gka_solve_info_t info;
-                    st = gka_solver_solve(F[f].solvers[ia * S->nsolvers + is], stream, F[f].x, &info);
+                    st = gka_solver_solve(F[f].solvers[ia * S->nsolvers + is], stream, F[f].x,
+                                          &info);
                     size_t combo = (f * S->nsolvers + is) * S->na + ia;
                     double *h = S->hist + hist_index(S, combo, s, j);
                     /* A solve that stopped early (breakdown, NaN) keeps its last
@@ -115,7 +123,8 @@ static gka_status_t synth_job(size_t s, void *vctx, gka_strbuf_t *rows) {
         j++;
         gka_progress_advance(S->prog, 1);
     }
-    for (size_t f = 0; F && f < S->nformats; f++) format_free(S, &F[f]);
+    for (size_t f = 0; F && f < S->nformats; f++)
+        format_free(S, &F[f]);
     free(F);
     free(H);
     free(Hn);
@@ -143,7 +152,8 @@ gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv) {
                 for (int i = 0; i <= S->iters; i++) {
                     for (size_t s = 0; s < S->nstreams; s++)
                         for (size_t j = 0; j < S->nsample; j++)
-                            col[s * S->nsample + j] = S->hist[hist_index(S, combo, s, j) + (size_t)i];
+                            col[s * S->nsample + j] =
+                                S->hist[hist_index(S, combo, s, j) + (size_t)i];
                     double worst = gka_fig_max(col, m);
                     double med = gka_fig_median(col, m);
                     gka_csv_row(csv, "%s,%s,%.17g,%d,%.17g,%.17g", S->formats[f], S->solvers[is],
@@ -160,11 +170,14 @@ void gka_fig_synth_meta(const gka_fig_synth_t *S, gka_csv_t *csv) {
     gka_csv_meta(csv, "streams", "%zu", S->nstreams);
     gka_csv_meta(csv, "tokens_per_stream", "%zu (evenly spaced, offset per stream)", S->nsample);
     gka_csv_meta(csv, "iterations", "%d", S->iters);
-    gka_csv_meta(csv, "problem", "H = sum_{u<=t} k_u k_u^T / ||.||_F, A = H + a I (fixed ridge a); "
-                                 "q_t, k_t iid normal, L2-normalised");
-    gka_csv_meta(csv, "arithmetic", "fp64 native; others emulated, round-to-nearest-even storage, "
-                                    "fp32 accumulation of dot/gemv");
-    gka_csv_meta(csv, "columns", "i = iterate index (0: the solver's start x_0); residual = "
-                                 "||(H+aI)x_i - q||/||q|| in fp64 on the rounded problem; median "
-                                 "and max over all (stream, token) problems");
+    gka_csv_meta(csv, "problem",
+                 "H = sum_{u<=t} k_u k_u^T / ||.||_F, A = H + a I (fixed ridge a); "
+                 "q_t, k_t iid normal, L2-normalised");
+    gka_csv_meta(csv, "arithmetic",
+                 "fp64 native; others emulated, round-to-nearest-even storage, "
+                 "fp32 accumulation of dot/gemv");
+    gka_csv_meta(csv, "columns",
+                 "i = iterate index (0: the solver's start x_0); residual = "
+                 "||(H+aI)x_i - q||/||q|| in fp64 on the rounded problem; median "
+                 "and max over all (stream, token) problems");
 }

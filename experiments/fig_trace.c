@@ -24,8 +24,9 @@ typedef struct {
 static gka_status_t trace_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     trace_ctx_t *c = vctx;
     size_t r = j / GKA_FIG_PANEL_NFORMAT, f = j % GKA_FIG_PANEL_NFORMAT;
-    gka_fig_panel_t cfg = {&c->tr, c->T, 1, "trace", gka_fig_panel_ridges[r],
-                           gka_fig_panel_formats[f], c->samples, c->nsample, c->prog};
+    gka_fig_panel_t cfg = {
+        &c->tr,     c->T,       1,      "trace", gka_fig_panel_ridges[r], gka_fig_panel_formats[f],
+        c->samples, c->nsample, c->prog};
     return gka_fig_panel_run(&cfg, rows);
 }
 
@@ -54,9 +55,10 @@ static gka_status_t load(const gka_figure_opts_t *opts, gka_trace_t *tr, char *d
     if (st == GKA_OK) st = gka_queries_spec_parse("keys", &cfg.queries);
     if (st == GKA_OK) st = gka_gate_spec_parse("gka", &cfg.gate);
     if (st == GKA_OK) st = gka_synth_generate(&cfg, tr);
-    snprintf(desc, size, "synthetic stand-in (no --keys/--trace): keys powerlaw:1 (covariance "
-                         "eigenvalues 1/i, Haar basis), queries like keys, GKA decay gates, "
-                         "q and k L2-normalised");
+    snprintf(desc, size,
+             "synthetic stand-in (no --keys/--trace): keys powerlaw:1 (covariance "
+             "eigenvalues 1/i, Haar basis), queries like keys, GKA decay gates, "
+             "q and k L2-normalised");
     return st;
 }
 
@@ -80,7 +82,8 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, gka_progress_t *pro
     gka_csv_meta(csv, "data", "%s", desc);
     gka_csv_meta(csv, "origin", "%s", c.tr.origin);
     gka_csv_meta(csv, "D", "%d", c.tr.D);
-    gka_csv_meta(csv, "T", "%ld (of %ld in the trace; at most %ld at this tier)", c.T, c.tr.T, Tmax);
+    gka_csv_meta(csv, "T", "%ld (of %ld in the trace; at most %ld at this tier)", c.T, c.tr.T,
+                 Tmax);
     gka_csv_meta(csv, "gates", "%s", c.tr.g ? "the trace's log-gates" : "none in the trace");
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_fig_panel_meta(csv);
@@ -98,6 +101,10 @@ static void trace_plot(FILE *gp, const gka_figure_opts_t *opts) {
     gka_fig_panel_plot(gp, "trace", 0);
 }
 
-const gka_figure_t gka_fig_trace = {
-    "trace", "the precision panel on a user trace (--keys F.npy | --trace F.safetensors) or a synthetic stand-in",
-    trace_run, trace_plot, 10.0, 12.0};
+const gka_figure_t gka_fig_trace = {"trace",
+                                    "the precision panel on a user trace (--keys F.npy | --trace "
+                                    "F.safetensors) or a synthetic stand-in",
+                                    trace_run,
+                                    trace_plot,
+                                    10.0,
+                                    12.0};

@@ -28,9 +28,12 @@ gka_figure_opts_t gka_figure_opts_default(void) {
 }
 
 gka_status_t gka_tier_by_name(const char *name, gka_tier_t *out) {
-    if (!strcmp(name, "quick")) *out = GKA_TIER_QUICK;
-    else if (!strcmp(name, "full")) *out = GKA_TIER_FULL;
-    else return gka_error(GKA_EINVAL, "unknown tier '%s' (quick or full)", name);
+    if (!strcmp(name, "quick"))
+        *out = GKA_TIER_QUICK;
+    else if (!strcmp(name, "full"))
+        *out = GKA_TIER_FULL;
+    else
+        return gka_error(GKA_EINVAL, "unknown tier '%s' (quick or full)", name);
     return GKA_OK;
 }
 
@@ -56,8 +59,10 @@ gka_status_t gka_formats_parse(const char *list, unsigned *out) {
         for (unsigned i = 0; i < 3; i++)
             if (n == strlen(ext[i]) && !strncmp(p, ext[i], n)) bit = 1u << i;
         if (!bit)
-            return gka_error(GKA_EINVAL, "--formats: unknown format '%.*s' in '%s' (pdf, png, svg, "
-                             "all or none)", (int)n, p, list);
+            return gka_error(GKA_EINVAL,
+                             "--formats: unknown format '%.*s' in '%s' (pdf, png, svg, "
+                             "all or none)",
+                             (int)n, p, list);
         f |= bit;
         if (!p[n]) break;
         p += n + 1;
@@ -72,8 +77,8 @@ const char *gka_formats_string(unsigned formats, char *buf, size_t size) {
     buf[0] = '\0';
     for (unsigned i = 0; i < 3; i++)
         if (formats & (1u << i))
-            len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
-                                    len ? "," : "", ext[i]);
+            len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", len ? "," : "",
+                                    ext[i]);
     if (!formats) snprintf(buf, size, "none");
     return buf;
 }
@@ -140,8 +145,7 @@ gka_status_t gka_figure_parse_options(int argc, char **argv, gka_figure_opts_t *
             o->quiet = 1;
             continue;
         }
-        if (strncmp(a, "--", 2) != 0)
-            return gka_error(GKA_EINVAL, "unexpected argument '%s'", a);
+        if (strncmp(a, "--", 2) != 0) return gka_error(GKA_EINVAL, "unexpected argument '%s'", a);
         const char *eq = strchr(a, '=');
         char opt[64];
         const char *val;
@@ -174,8 +178,9 @@ gka_status_t gka_figure_parse_options(int argc, char **argv, gka_figure_opts_t *
 /* ------------------------------------------------------------------------ */
 
 static const gka_figure_t *const registry[] = {
-    &gka_fig_convergence, &gka_fig_ridge_sweep, &gka_fig_reversibility, &gka_fig_precision,
-    &gka_fig_kappa,       &gka_fig_omega,       &gka_fig_iterations,    &gka_fig_trace, &gka_fig_gradients,
+    &gka_fig_convergence, &gka_fig_ridge_sweep, &gka_fig_reversibility,
+    &gka_fig_precision,   &gka_fig_kappa,       &gka_fig_omega,
+    &gka_fig_iterations,  &gka_fig_trace,       &gka_fig_gradients,
 };
 
 const gka_figure_t *const *gka_figure_list(size_t *count) {
@@ -232,8 +237,9 @@ gka_status_t gka_figure_parallel(size_t njobs, gka_figure_job_fn job, void *ctx,
     gka_status_t out = GKA_OK;
     for (size_t j = 0; j < njobs; j++) {
         if (out == GKA_OK && st[j] != GKA_OK) {
-            out = st[j] == GKA_EINTR ? gka_error(GKA_EINTR, "interrupted")
-                                     : gka_error(st[j], "%s", msg[j][0] ? msg[j] : gka_strerror(st[j]));
+            out = st[j] == GKA_EINTR
+                      ? gka_error(GKA_EINTR, "interrupted")
+                      : gka_error(st[j], "%s", msg[j][0] ? msg[j] : gka_strerror(st[j]));
         }
         if (out == GKA_OK) gka_csv_append_rows(csv, &rows[j]);
         gka_strbuf_free(&rows[j]);

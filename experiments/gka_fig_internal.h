@@ -40,8 +40,7 @@ double gka_fig_max(const double *v, size_t n);
 
 /* fp64 reference solve / condition number, GKA_EUNSUP in a build without
  * LAPACK (the minimal GPU build). */
-gka_status_t gka_fig_ref_solve(int D, const double *H, double lambda, const double *q,
-                               double *x);
+gka_status_t gka_fig_ref_solve(int D, const double *H, double lambda, const double *q, double *x);
 gka_status_t gka_fig_ref_kappa(int D, const double *H, double lambda, double *kappa);
 gka_status_t gka_fig_ref_eig(int D, const double *S, double *eig_min, double *eig_max);
 
@@ -94,8 +93,8 @@ extern const char *const gka_fig_panel_formats[GKA_FIG_PANEL_NFORMAT];
 extern const char *const gka_fig_panel_ridges[GKA_FIG_PANEL_NRIDGE];
 typedef struct gka_fig_panel {
     const struct gka_trace *trace;
-    long T;            /* tokens used (<= trace->T) */
-    int use_gates;     /* 1: the trace's g and beta; 0: none */
+    long T;             /* tokens used (<= trace->T) */
+    int use_gates;      /* 1: the trace's g and beta; 0: none */
     const char *gating; /* label */
     const char *ridge;  /* "adaptive:0.02", "fixed:0.25", ... */
     const char *format;

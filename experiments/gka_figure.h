@@ -38,10 +38,10 @@ enum { GKA_FMT_ALL = GKA_FMT_PDF | GKA_FMT_PNG | GKA_FMT_SVG };
 typedef struct gka_figure_opts {
     gka_tier_t tier;
     uint64_t seed;
-    int threads;        /* OpenMP threads; 0: the runtime's default */
-    unsigned formats;   /* GKA_FMT_* bits; 0: CSV and script only */
-    int quiet;          /* no progress bar */
-    char out_dir[3072]; /* figures go to out_dir/NAME/ */
+    int threads;           /* OpenMP threads; 0: the runtime's default */
+    unsigned formats;      /* GKA_FMT_* bits; 0: CSV and script only */
+    int quiet;             /* no progress bar */
+    char out_dir[3072];    /* figures go to out_dir/NAME/ */
     char keys_path[1024];  /* `trace`: keys from a .npy file ("" if none) */
     char trace_path[1024]; /* `trace`: keys from a .safetensors file ("" if none) */
 } gka_figure_opts_t;
@@ -119,7 +119,7 @@ typedef struct gka_csv_doc {
 gka_status_t gka_csv_read(const char *path, gka_csv_doc_t *doc);
 void gka_csv_doc_free(gka_csv_doc_t *doc);
 const char *gka_csv_doc_meta(const gka_csv_doc_t *doc, const char *key); /* NULL if absent */
-long gka_csv_doc_column(const gka_csv_doc_t *doc, const char *name);      /* -1 if absent */
+long gka_csv_doc_column(const gka_csv_doc_t *doc, const char *name);     /* -1 if absent */
 const char *gka_csv_doc_cell(const gka_csv_doc_t *doc, size_t row, size_t col);
 double gka_csv_doc_num(const gka_csv_doc_t *doc, size_t row, size_t col); /* NaN if not a number */
 
@@ -128,7 +128,7 @@ double gka_csv_doc_num(const gka_csv_doc_t *doc, size_t row, size_t col); /* NaN
 /* ------------------------------------------------------------------------ */
 
 typedef struct gka_progress {
-    FILE *out;       /* NULL: silent */
+    FILE *out; /* NULL: silent */
     char figure[48];
     char step[64];
     long total;
@@ -176,10 +176,10 @@ const gka_figure_t *gka_figure_find(const char *name); /* NULL if unknown */
 
 /* What one figure run did. */
 typedef struct gka_figure_result {
-    double elapsed_s;      /* compute + write + render */
-    double render_s;       /* gnuplot part */
-    int rendered;          /* formats actually rendered (GKA_FMT_* bits) */
-    char dir[3200];        /* OUT/NAME */
+    double elapsed_s; /* compute + write + render */
+    double render_s;  /* gnuplot part */
+    int rendered;     /* formats actually rendered (GKA_FMT_* bits) */
+    char dir[3200];   /* OUT/NAME */
     char csv_path[3300];
 } gka_figure_result_t;
 
@@ -205,8 +205,7 @@ gka_status_t gka_gnuplot_write_script(const gka_figure_t *fig, const gka_figure_
 /* Render DIR/NAME.gp to each requested format, each output written whole or
  * not at all. The program is $GKA_GNUPLOT if set, else `gnuplot`. Missing
  * program: GKA_EUNSUP with a message saying how to render by hand. */
-gka_status_t gka_gnuplot_render(const char *dir, const char *name, unsigned formats,
-                                int *rendered);
+gka_status_t gka_gnuplot_render(const char *dir, const char *name, unsigned formats, int *rendered);
 
 /* Shared helpers for figures */
 /* Seed for an independent sub-stream: mixes (seed, a, b) (SplitMix64). */

@@ -14,7 +14,7 @@ extern "C" {
 #endif
 
 typedef struct gka_outfile {
-    FILE *fp;       /* write here */
+    FILE *fp; /* write here */
     char path[4096];
     char tmp[4096];
 } gka_outfile_t;

@@ -58,7 +58,7 @@ enum { GKA_SWEEP_VALUE_MAX = 64, GKA_SWEEP_VALUES_MAX = 256 };
 #define GKA_SWEEP_CELLS_MAX 1000000L
 
 typedef struct gka_sweep_axis {
-    size_t n;                                     /* >= 1 */
+    size_t n; /* >= 1 */
     char value[GKA_SWEEP_VALUES_MAX][GKA_SWEEP_VALUE_MAX];
 } gka_sweep_axis_t;
 
@@ -68,7 +68,7 @@ typedef struct gka_sweep_grid {
     long every;       /* report a row every `every` tokens (and the last) */
     long kappa_every; /* exact kappa every k tokens; 0 never */
     long ncells;
-    uint64_t hash;    /* FNV-1a of the expanded grid: a journal belongs to one grid */
+    uint64_t hash; /* FNV-1a of the expanded grid: a journal belongs to one grid */
 } gka_sweep_grid_t;
 
 /* Axis names as written in grid files and CSV headers. */
@@ -138,8 +138,8 @@ gka_status_t gka_sweep_journal_append(const char *path, const gka_sweep_grid_t *
  * timings, so outputs compare byte for byte). *missing receives the number
  * of cells without a successful result (listed in the metadata). */
 gka_status_t gka_sweep_write_outputs(const char *out, const char *grid_file,
-                                     const gka_sweep_grid_t *grid,
-                                     const gka_sweep_results_t *res, long *missing);
+                                     const gka_sweep_grid_t *grid, const gka_sweep_results_t *res,
+                                     long *missing);
 
 #ifdef __cplusplus
 }

@@ -29,7 +29,8 @@ static void write_preamble(FILE *gp, const gka_figure_t *fig) {
             "if (!exists(\"out\")) out = \"%s.\" . fmt\n"
             "if (fmt eq \"pdf\") { set terminal pdfcairo size %.2fin,%.2fin font \"Sans,8\" }\n"
             "if (fmt eq \"png\") { set terminal pngcairo size %d,%d font \"Sans,9\" }\n"
-            "if (fmt eq \"svg\") { set terminal svg size %d,%d dynamic font \"Sans,9\" background rgb \"white\" }\n"
+            "if (fmt eq \"svg\") { set terminal svg size %d,%d dynamic font \"Sans,9\" background "
+            "rgb \"white\" }\n"
             "set output out\n"
             "set datafile separator comma\n"
             "set datafile columnheaders\n"
@@ -109,7 +110,8 @@ static void one_line(char *s) {
     for (char *p = s; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     size_t n = strlen(s);
-    while (n && s[n - 1] == ' ') s[--n] = '\0';
+    while (n && s[n - 1] == ' ')
+        s[--n] = '\0';
     if (n > 300) strcpy(s + 297, "...");
 }
 

@@ -100,8 +100,7 @@ gka_status_t gka_mkdirs(const char *dir) {
         if (*p == '/' || end) {
             *p = '\0';
             if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return gka_error(GKA_EIO, "%s: cannot create directory: %s", buf,
-                                 strerror(errno));
+                return gka_error(GKA_EIO, "%s: cannot create directory: %s", buf, strerror(errno));
             if (end) break;
             *p = '/';
         }
@@ -109,8 +108,7 @@ gka_status_t gka_mkdirs(const char *dir) {
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return gka_error(GKA_EIO, "%s: not a directory", dir);
-    if (access(dir, W_OK) != 0)
-        return gka_error(GKA_EIO, "%s: directory is not writable", dir);
+    if (access(dir, W_OK) != 0) return gka_error(GKA_EIO, "%s: directory is not writable", dir);
     return GKA_OK;
 }
 

@@ -34,7 +34,8 @@ static void draw(gka_progress_t *p, long done, double now) {
     double elapsed = now - p->t0;
     char bar[WIDTH + 1];
     int fill = (int)(frac * WIDTH);
-    for (int i = 0; i < WIDTH; i++) bar[i] = i < fill ? '#' : '.';
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < fill ? '#' : '.';
     bar[WIDTH] = '\0';
     char eta[32] = "?";
     if (frac > 0.0) snprintf(eta, sizeof eta, "%.0fs", elapsed * (1.0 - frac) / frac);

@@ -116,8 +116,8 @@ static gka_status_t setup_cell(const gka_sweep_grid_t *g, long cell, gka_trace_t
 static void put_summary(gka_strbuf_t *b, const gka_run_summary_t *s) {
     gka_strbuf_printf(b, "ok,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%ld,%ld,%ld,%ld",
                       s->err_median, s->err_max, s->res_median, s->res_max, s->kappa_min,
-                      s->kappa_max, s->kappa_bound_max, s->ev_nan, s->ev_overflow,
-                      s->ev_underflow, s->ev_lost_pd);
+                      s->kappa_max, s->kappa_bound_max, s->ev_nan, s->ev_overflow, s->ev_underflow,
+                      s->ev_lost_pd);
     const gka_reason_t reasons[] = {GKA_REASON_CONVERGED, GKA_REASON_ITERATION_LIMIT,
                                     GKA_REASON_DIVERGED,  GKA_REASON_BREAKDOWN,
                                     GKA_REASON_LOST_PD,   GKA_REASON_NAN};
@@ -129,7 +129,8 @@ static void put_summary(gka_strbuf_t *b, const gka_run_summary_t *s) {
 static void put_failure(gka_strbuf_t *b, gka_status_t st, const char *msg) {
     /* status, then 17 empty numeric columns, then the message */
     gka_strbuf_printf(b, "failed");
-    for (int i = 0; i < 18; i++) gka_strbuf_append(b, ",", 1);
+    for (int i = 0; i < 18; i++)
+        gka_strbuf_append(b, ",", 1);
     char text[600];
     snprintf(text, sizeof text, "%s: %s", gka_strerror(st), msg);
     put_field(b, text);
@@ -152,7 +153,8 @@ gka_status_t gka_sweep_run_cell(const gka_sweep_grid_t *g, long cell, char **blo
         st = gka_run(&rc, &sum);
     }
     gka_trace_free(&tr);
-    if (st == GKA_OK && ctx.rows.status != GKA_OK) st = gka_error(GKA_ENOMEM, "rows: out of memory");
+    if (st == GKA_OK && ctx.rows.status != GKA_OK)
+        st = gka_error(GKA_ENOMEM, "rows: out of memory");
 
     gka_strbuf_t b;
     gka_strbuf_init(&b);
@@ -183,7 +185,8 @@ gka_status_t gka_sweep_block_parse(const char *block, size_t len, long *cell, in
     size_t i = len;
     if (block[i - 1] != '\n') return gka_error(GKA_EFORMAT, "sweep block %ld: cut short", id);
     i--;
-    while (i > 0 && block[i - 1] != '\n') i--;
+    while (i > 0 && block[i - 1] != '\n')
+        i--;
     if (sscanf(block + i, "@end %ld", &end_id) != 1 || end_id != id)
         return gka_error(GKA_EFORMAT, "sweep block %ld: no matching '@end'", id);
     if (strcmp(status, "ok") != 0 && strcmp(status, "failed") != 0)

@@ -13,12 +13,12 @@
 #include "gka_stream.h"
 
 static const char *const axis_names[GKA_SWEEP_NAXES] = {
-    "solver", "variant", "format", "accum", "mode", "ridge", "keys",
+    "solver", "variant", "format", "accum", "mode",  "ridge", "keys",
     "gate",   "beta",    "D",      "T",     "iters", "chunk", "seed"};
 
 static const char *const axis_defaults[GKA_SWEEP_NAXES] = {
-    "chebyshev", "", "fp64", "wide", "ne", "adaptive:0.02", "iid",
-    "none",      "none", "64", "256", "30", "0", "1"};
+    "chebyshev", "",    "fp64", "wide", "ne", "adaptive:0.02", "iid", "none", "none",
+    "64",        "256", "30",   "0",    "1"};
 
 const char *gka_sweep_axis_name(int axis) {
     return axis >= 0 && axis < GKA_SWEEP_NAXES ? axis_names[axis] : "?";
@@ -38,7 +38,8 @@ typedef struct {
 } where_t;
 
 static char *skip_space(char *p) {
-    while (*p == ' ' || *p == '\t') p++;
+    while (*p == ' ' || *p == '\t')
+        p++;
     return p;
 }
 
@@ -114,8 +115,8 @@ static gka_status_t parse_long_setting(const char *v, long lo, long hi, long *ou
     errno = 0;
     long x = strtol(v, &end, 10);
     if (!*v || *end || errno || x < lo || x > hi)
-        return gka_error(GKA_EINVAL, "%s:%d: %s = '%s': expected an integer in [%ld, %ld]",
-                         w.file, w.line, key, v, lo, hi);
+        return gka_error(GKA_EINVAL, "%s:%d: %s = '%s': expected an integer in [%ld, %ld]", w.file,
+                         w.line, key, v, lo, hi);
     *out = x;
     return GKA_OK;
 }
@@ -186,20 +187,25 @@ static gka_status_t check_value(int axis, const char *v, where_t w) {
         st = gka_beta_spec_parse(v, &b);
         break;
     }
-    case GKA_SWEEP_AXIS_D: return check_integer(v, 1, GKA_D_MAX, "D", w);
-    case GKA_SWEEP_AXIS_T: return check_integer(v, 1, 10000000L, "T", w);
-    case GKA_SWEEP_AXIS_ITERS: return check_integer(v, 0, 100000, "iters", w);
-    case GKA_SWEEP_AXIS_CHUNK: return check_integer(v, 0, 4096, "chunk", w);
+    case GKA_SWEEP_AXIS_D:
+        return check_integer(v, 1, GKA_D_MAX, "D", w);
+    case GKA_SWEEP_AXIS_T:
+        return check_integer(v, 1, 10000000L, "T", w);
+    case GKA_SWEEP_AXIS_ITERS:
+        return check_integer(v, 0, 100000, "iters", w);
+    case GKA_SWEEP_AXIS_CHUNK:
+        return check_integer(v, 0, 4096, "chunk", w);
     case GKA_SWEEP_AXIS_SEED: {
         char *end = NULL;
         errno = 0;
         (void)strtoull(v, &end, 10);
         if (!*v || *end || errno || *v == '-')
-            return gka_error(GKA_EINVAL, "%s:%d: seed '%s' is not a non-negative integer",
-                             w.file, w.line, v);
+            return gka_error(GKA_EINVAL, "%s:%d: seed '%s' is not a non-negative integer", w.file,
+                             w.line, v);
         break;
     }
-    default: break; /* variant: checked by the solver when created */
+    default:
+        break; /* variant: checked by the solver when created */
     }
     if (st != GKA_OK) {
         char msg[512];
@@ -231,7 +237,8 @@ static gka_status_t expand(gka_sweep_grid_t *g, const char *file) {
                              GKA_SWEEP_CELLS_MAX);
         n *= (long)ax->n;
         h = fnv1a(h, axis_names[a]);
-        for (size_t i = 0; i < ax->n; i++) h = fnv1a(h, ax->value[i]);
+        for (size_t i = 0; i < ax->n; i++)
+            h = fnv1a(h, ax->value[i]);
     }
     snprintf(buf, sizeof buf, "every=%ld kappa_every=%ld", g->every, g->kappa_every);
     g->hash = fnv1a(h, buf);
@@ -326,7 +333,8 @@ gka_status_t gka_sweep_grid_load(const char *path, gka_sweep_grid_t *grid) {
 
 const char *gka_sweep_cell_value(const gka_sweep_grid_t *g, long cell, int axis) {
     long rem = cell;
-    for (int a = GKA_SWEEP_NAXES - 1; a > axis; a--) rem /= (long)g->axis[a].n;
+    for (int a = GKA_SWEEP_NAXES - 1; a > axis; a--)
+        rem /= (long)g->axis[a].n;
     return g->axis[axis].value[rem % (long)g->axis[axis].n];
 }
 

@@ -24,7 +24,8 @@ gka_status_t gka_sweep_results_init(gka_sweep_results_t *res, long ncells) {
 
 void gka_sweep_results_free(gka_sweep_results_t *res) {
     if (!res->block) return;
-    for (long i = 0; i < res->ncells; i++) free(res->block[i]);
+    for (long i = 0; i < res->ncells; i++)
+        free(res->block[i]);
     free(res->block);
     res->block = NULL;
 }
@@ -127,8 +128,8 @@ gka_status_t gka_sweep_journal_append(const char *path, const gka_sweep_grid_t *
 
 /* ---- outputs -------------------------------------------------------------- */
 
-static void put_meta(gka_csv_t *csv, const char *grid_file, const gka_sweep_grid_t *g,
-                     long done, long missing) {
+static void put_meta(gka_csv_t *csv, const char *grid_file, const gka_sweep_grid_t *g, long done,
+                     long missing) {
     gka_csv_meta(csv, "gka", "%s (%s)", GKA_VERSION, GKA_GIT_COMMIT);
     gka_csv_meta(csv, "compiler", "%s", GKA_C_COMPILER);
     gka_csv_meta(csv, "grid", "%s", grid_file);
@@ -170,7 +171,8 @@ static void block_parts(const char *block, const char **summary, size_t *slen, c
     const char *l1 = strchr(block, '\n') + 1; /* after "@cell" */
     const char *l2 = strchr(l1, '\n') + 1;    /* after the summary */
     const char *last = block + strlen(block) - 1;
-    while (last > l2 && last[-1] != '\n') last--;
+    while (last > l2 && last[-1] != '\n')
+        last--;
     *summary = l1;
     *slen = (size_t)(l2 - l1);
     *rows = l2;
@@ -184,7 +186,8 @@ gka_status_t gka_sweep_write_outputs(const char *out, const char *grid_file,
     gka_csv_init(&rows);
     gka_csv_init(&sums);
     long done = 0;
-    for (long i = 0; i < res->ncells; i++) done += block_ok(res->block[i]);
+    for (long i = 0; i < res->ncells; i++)
+        done += block_ok(res->block[i]);
     *missing = g->ncells - done;
     put_meta(&rows, grid_file, g, done, *missing);
     put_meta(&sums, grid_file, g, done, *missing);

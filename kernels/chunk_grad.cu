@@ -116,7 +116,8 @@ __global__ void __launch_bounds__(GY_THREADS, 1) k_grad_y(gka_geom G, GradArgs a
             *reinterpret_cast<uint4 *>(Ss + row * LD + cg) =
                 *reinterpret_cast<const uint4 *>(s1 + (long long)row * D + cg);
         }
-        const T *srcs[3] = {reinterpret_cast<const T *>(args.k), reinterpret_cast<const T *>(args.x),
+        const T *srcs[3] = {reinterpret_cast<const T *>(args.k),
+                            reinterpret_cast<const T *>(args.x),
                             reinterpret_cast<const T *>(args.dq)};
         bf16 *dsts[3] = {Ks, Xs, Qs};
 #pragma unroll
@@ -128,7 +129,8 @@ __global__ void __launch_bounds__(GY_THREADS, 1) k_grad_y(gka_geom G, GradArgs a
                     load8(v, srcs[p] + (tok0 + (long long)j * G.H) * D + cg);
                 } else {
 #pragma unroll
-                    for (int e = 0; e < 8; e++) v[e] = 0.0f;
+                    for (int e = 0; e < 8; e++)
+                        v[e] = 0.0f;
                 }
                 store8_bf16(dsts[p] + j * LD + cg, v);
             }
@@ -160,7 +162,8 @@ __global__ void __launch_bounds__(GY_THREADS, 1) k_grad_y(gka_geom G, GradArgs a
 #pragma unroll
     for (int nt = 0; nt < NTY; nt++)
 #pragma unroll
-        for (int e = 0; e < 4; e++) Y[nt][e] = c1[e >> 1] * Y[nt][e] + c2[e >> 1] * Z[nt][e];
+        for (int e = 0; e < 4; e++)
+            Y[nt][e] = c1[e >> 1] * Y[nt][e] + c2[e >> 1] * Z[nt][e];
 
     /* masked C x C products K X^T, K DQ^T, K K^T */
     {
@@ -211,7 +214,8 @@ __global__ void __launch_bounds__(GY_THREADS, 1) k_grad_y(gka_geom G, GradArgs a
             const int row = wm * 16 + gq + 8 * (e >> 1);
             const int col = wn * HALF + nt * 8 + 2 * tq + (e & 1);
             ur[e >> 1] += Y[nt][e] * __bfloat162float(Ks[row * LD + col]);
-            if (row < nv) DK[(tok0 + (long long)row * G.H) * D + col] = from_f<T>(b2s[row] * Y[nt][e]);
+            if (row < nv)
+                DK[(tok0 + (long long)row * G.H) * D + col] = from_f<T>(b2s[row] * Y[nt][e]);
         }
 #pragma unroll
     for (int hf = 0; hf < 2; hf++) {
@@ -282,8 +286,7 @@ cudaError_t gka_launch_bwd_scalars(const gka_geom &G, const float *g, const floa
                                    const float *hxdq, float a, float *rho, float *dh, float *w0,
                                    float *w2, float *h0c, cudaStream_t st) {
     dim3 grid((unsigned)G.NC, (unsigned)G.BH);
-    k_bwd_scalars<<<grid, 64, 0, st>>>(G, g, beta, gcum, hnorm, xdq, hxdq, a, rho, dh, w0, w2,
-                                        h0c);
+    k_bwd_scalars<<<grid, 64, 0, st>>>(G, g, beta, gcum, hnorm, xdq, hxdq, a, rho, dh, w0, w2, h0c);
     return cudaGetLastError();
 }
 
@@ -293,8 +296,19 @@ cudaError_t gka_launch_grad_y(const gka_geom &G, const T *k, const T *x, const T
                               const float *glast, const float *beta, const float *rho,
                               const float *dh, T *dk, float *e, float *dbeta, cudaStream_t st) {
     GradArgs a{};
-    a.k = k; a.x = x; a.dq = dq; a.states = states; a.gstates = gstates; a.gcum = gcum;
-    a.glast = glast; a.beta = beta; a.rho = rho; a.dh = dh; a.dk = dk; a.e = e; a.dbeta = dbeta;
+    a.k = k;
+    a.x = x;
+    a.dq = dq;
+    a.states = states;
+    a.gstates = gstates;
+    a.gcum = gcum;
+    a.glast = glast;
+    a.beta = beta;
+    a.rho = rho;
+    a.dh = dh;
+    a.dk = dk;
+    a.e = e;
+    a.dbeta = dbeta;
     return G.D == 64 ? launch_grad_y<64, T>(G, a, st) : launch_grad_y<128, T>(G, a, st);
 }
 
@@ -303,12 +317,11 @@ cudaError_t gka_launch_dg_scan(const gka_geom &G, const float *e, float *dg, cud
     return cudaGetLastError();
 }
 
-#define GKA_INST(T)                                                                          \
-    template cudaError_t gka_launch_grad_y<T>(const gka_geom &, const T *, const T *,        \
-                                              const T *, const bf16 *, const bf16 *,         \
-                                              const float *, const float *, const float *,   \
-                                              const float *, const float *, T *, float *,    \
-                                              float *, cudaStream_t);
+#define GKA_INST(T)                                                                                \
+    template cudaError_t gka_launch_grad_y<T>(const gka_geom &, const T *, const T *, const T *,   \
+                                              const bf16 *, const bf16 *, const float *,           \
+                                              const float *, const float *, const float *,         \
+                                              const float *, T *, float *, float *, cudaStream_t);
 GKA_INST(bf16)
 GKA_INST(__half)
 GKA_INST(float)

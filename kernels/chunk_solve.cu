@@ -35,15 +35,15 @@ constexpr int SV_THREADS = 256;
 constexpr int P_LD = 72;
 
 struct SolveArgs {
-    const void *rhs;     /* q (FWD), dx (SOLVE), x (APPLY) */
-    const void *other;   /* APPLY: dq */
+    const void *rhs;   /* q (FWD), dx (SOLVE), x (APPLY) */
+    const void *other; /* APPLY: dq */
     const void *k;
     const bf16 *states;
     const float *gcum, *g, *beta;
-    const float *h0sq;   /* FWD */
-    float *hnorm;        /* FWD: out; SOLVE/APPLY: in */
-    void *out;           /* x (FWD) or dq (SOLVE) */
-    float *xdq, *hxdq;   /* APPLY outputs [BH][T] */
+    const float *h0sq; /* FWD */
+    float *hnorm;      /* FWD: out; SOLVE/APPLY: in */
+    void *out;         /* x (FWD) or dq (SOLVE) */
+    float *xdq, *hxdq; /* APPLY outputs [BH][T] */
     float a;
     int r;
 };
@@ -56,7 +56,7 @@ template <int D> constexpr size_t solve_smem_bytes() {
 template <int D, typename T, int MODE, bool NORMS_ONLY>
 __global__ void __launch_bounds__(SV_THREADS, 1) k_solve(gka_geom G, SolveArgs args) {
     constexpr int LD = D + 8;
-    constexpr int NTY = D / 16;  /* n8 tiles per warp in the D columns */
+    constexpr int NTY = D / 16; /* n8 tiles per warp in the D columns */
     constexpr int HALF = D / 2;
     extern __shared__ __align__(16) unsigned char smem_raw[];
     bf16 *Hs = reinterpret_cast<bf16 *>(smem_raw);
@@ -65,7 +65,7 @@ __global__ void __launch_bounds__(SV_THREADS, 1) k_solve(gka_geom G, SolveArgs a
     bf16 *Ps = Xs + 2 * 64 * LD;
     float *fs = reinterpret_cast<float *>(Ps + 64 * P_LD);
     float *gs = fs, *b2s = fs + 64, *graw = fs + 128, *vpart = fs + 192; /* vpart: 2 x 64 */
-    float *cross = fs + 320, *hns = fs + 384, *rowred = fs + 448;          /* rowred: 2 x 32 */
+    float *cross = fs + 320, *hns = fs + 384, *rowred = fs + 448;        /* rowred: 2 x 32 */
     float *Wsm = reinterpret_cast<float *>(Xs); /* 64 x 64 fp32, prologue only (FWD) */
 
     const int n = blockIdx.x;
@@ -95,7 +95,8 @@ __global__ void __launch_bounds__(SV_THREADS, 1) k_solve(gka_geom G, SolveArgs a
                 load8(v, K + (tok0 + (long long)j * G.H) * D + cg);
             } else {
 #pragma unroll
-                for (int e = 0; e < 8; e++) v[e] = 0.0f;
+                for (int e = 0; e < 8; e++)
+                    v[e] = 0.0f;
             }
             store8_bf16(Ks + j * LD + cg, v);
         }
@@ -161,14 +162,16 @@ __global__ void __launch_bounds__(SV_THREADS, 1) k_solve(gka_geom G, SolveArgs a
             const int c = tid;
             const float Gc = gs[c];
             float cr = expf(Gc) * (vpart[c] + vpart[64 + c]);
-            for (int j = 0; j < c; j++) cr += b2s[j] * expf(Gc - gs[j]) * Wsm[j * 64 + c];
+            for (int j = 0; j < c; j++)
+                cr += b2s[j] * expf(Gc - gs[j]) * Wsm[j * 64 + c];
             cross[c] = cr;
         }
         __syncthreads();
         if (tid == 0) {
             const int tiles = (D / 64) * (D / 64);
             float n2 = 0.0f;
-            for (int i = 0; i < tiles; i++) n2 += args.h0sq[(bh * G.NC + n) * tiles + i];
+            for (int i = 0; i < tiles; i++)
+                n2 += args.h0sq[(bh * G.NC + n) * tiles + i];
             for (int c = 0; c < 64; c++) {
                 n2 = expf(2.0f * graw[c]) * n2 + 2.0f * b2s[c] * cross[c] +
                      b2s[c] * b2s[c] * Wsm[c * 64 + c];
@@ -255,13 +258,14 @@ __global__ void __launch_bounds__(SV_THREADS, 1) k_solve(gka_geom G, SolveArgs a
             for (int hf = 0; hf < 2; hf++) {
                 const int row = wm * 16 + gq + 8 * hf;
                 const int col = wn * 32 + nt * 8 + 2 * tq;
-                *reinterpret_cast<uint32_t *>(Ps + row * P_LD + col) =
-                    pack_bf16(P[nt][2 * hf] * mk[nt][2 * hf], P[nt][2 * hf + 1] * mk[nt][2 * hf + 1]);
+                *reinterpret_cast<uint32_t *>(Ps + row * P_LD + col) = pack_bf16(
+                    P[nt][2 * hf] * mk[nt][2 * hf], P[nt][2 * hf + 1] * mk[nt][2 * hf + 1]);
             }
 #pragma unroll
         for (int nt = 0; nt < NTY; nt++)
 #pragma unroll
-            for (int e = 0; e < 4; e++) Y[nt][e] *= eg[e >> 1];
+            for (int e = 0; e < 4; e++)
+                Y[nt][e] *= eg[e >> 1];
         __syncthreads();
         warp_mma<NTY, 64, false, true>(Y, Ps, P_LD, wm * 16, Ks, LD, wn * HALF);
     };
@@ -389,7 +393,8 @@ __global__ void __launch_bounds__(SPLIT ? 128 : 256, SPLIT ? 2 : 1)
                 load8(v, K + (tok0 + (long long)j * G.H) * D + cg);
             } else {
 #pragma unroll
-                for (int e = 0; e < 8; e++) v[e] = 0.0f;
+                for (int e = 0; e < 8; e++)
+                    v[e] = 0.0f;
             }
             store8_bf16(Ks + j * LD + cg, v);
         }
@@ -519,7 +524,8 @@ __global__ void __launch_bounds__(SPLIT ? 128 : 256, SPLIT ? 2 : 1)
 #pragma unroll
             for (int nt = 0; nt < NQ; nt++)
 #pragma unroll
-                for (int e = 0; e < 4; e++) Y[mt][nt][e] *= eg[mt][e >> 1];
+                for (int e = 0; e < 4; e++)
+                    Y[mt][nt][e] *= eg[mt][e >> 1];
         __syncthreads();
 #pragma unroll
         for (int k0 = 0; k0 < 64; k0 += 16) {
@@ -544,7 +550,8 @@ __global__ void __launch_bounds__(SPLIT ? 128 : 256, SPLIT ? 2 : 1)
 #pragma unroll
         for (int mt = 0; mt < 2; mt++)
 #pragma unroll
-            for (int hf = 0; hf < 2; hf++) pr[mt][hf][0] = pr[mt][hf][1] = 0.0f;
+            for (int hf = 0; hf < 2; hf++)
+                pr[mt][hf][0] = pr[mt][hf][1] = 0.0f;
 #pragma unroll
         for (int mt = 0; mt < 2; mt++)
 #pragma unroll
@@ -640,8 +647,9 @@ template <int D, typename T, int MODE>
 cudaError_t launch_iter(const gka_geom &G, const SolveArgs &a, cudaStream_t st) {
     const size_t smem = iter_smem_bytes<D>();
     const bool split = g_variant != 2;
-    cudaError_t e = cudaFuncSetAttribute(split ? k_iter<D, T, MODE, true> : k_iter<D, T, MODE, false>,
-                                         cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    cudaError_t e =
+        cudaFuncSetAttribute(split ? k_iter<D, T, MODE, true> : k_iter<D, T, MODE, false>,
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return e;
     if (split) {
         dim3 grid((unsigned)G.NC, (unsigned)G.BH, 2);
@@ -684,7 +692,9 @@ cudaError_t launch_solve_d(const gka_geom &G, const SolveArgs &a, cudaStream_t s
 
 } // namespace
 
-void gka_solve_set_variant(int v) { g_variant = (v >= 1 && v <= 3) ? v : 3; }
+void gka_solve_set_variant(int v) {
+    g_variant = (v >= 1 && v <= 3) ? v : 3;
+}
 
 template <typename T>
 cudaError_t gka_launch_solve_fwd(const gka_geom &G, const T *q, const T *k, const bf16 *states,
@@ -692,8 +702,17 @@ cudaError_t gka_launch_solve_fwd(const gka_geom &G, const T *q, const T *k, cons
                                  const float *h0sq, float a, int r, T *x, float *hnorm,
                                  cudaStream_t st) {
     SolveArgs s{};
-    s.rhs = q; s.k = k; s.states = states; s.gcum = gcum; s.g = g; s.beta = beta;
-    s.h0sq = h0sq; s.hnorm = hnorm; s.out = x; s.a = a; s.r = r;
+    s.rhs = q;
+    s.k = k;
+    s.states = states;
+    s.gcum = gcum;
+    s.g = g;
+    s.beta = beta;
+    s.h0sq = h0sq;
+    s.hnorm = hnorm;
+    s.out = x;
+    s.a = a;
+    s.r = r;
     return launch_solve_d<T, MODE_FWD>(G, s, st);
 }
 
@@ -702,8 +721,16 @@ cudaError_t gka_launch_solve_rhs(const gka_geom &G, const T *rhs, const T *k, co
                                  const float *gcum, const float *g, const float *beta,
                                  const float *hnorm, float a, int r, T *out, cudaStream_t st) {
     SolveArgs s{};
-    s.rhs = rhs; s.k = k; s.states = states; s.gcum = gcum; s.g = g; s.beta = beta;
-    s.hnorm = const_cast<float *>(hnorm); s.out = out; s.a = a; s.r = r;
+    s.rhs = rhs;
+    s.k = k;
+    s.states = states;
+    s.gcum = gcum;
+    s.g = g;
+    s.beta = beta;
+    s.hnorm = const_cast<float *>(hnorm);
+    s.out = out;
+    s.a = a;
+    s.r = r;
     return launch_solve_d<T, MODE_SOLVE>(G, s, st);
 }
 
@@ -713,24 +740,31 @@ cudaError_t gka_launch_apply(const gka_geom &G, const T *x, const T *dq, const T
                              const float *beta, const float *hnorm, float *xdq, float *hxdq,
                              cudaStream_t st) {
     SolveArgs s{};
-    s.rhs = x; s.other = dq; s.k = k; s.states = states; s.gcum = gcum; s.g = g; s.beta = beta;
-    s.hnorm = const_cast<float *>(hnorm); s.xdq = xdq; s.hxdq = hxdq; s.a = 0.0f; s.r = 0;
+    s.rhs = x;
+    s.other = dq;
+    s.k = k;
+    s.states = states;
+    s.gcum = gcum;
+    s.g = g;
+    s.beta = beta;
+    s.hnorm = const_cast<float *>(hnorm);
+    s.xdq = xdq;
+    s.hxdq = hxdq;
+    s.a = 0.0f;
+    s.r = 0;
     return launch_solve_d<T, MODE_APPLY>(G, s, st);
 }
 
-#define GKA_INST(T)                                                                           \
-    template cudaError_t gka_launch_solve_fwd<T>(const gka_geom &, const T *, const T *,      \
-                                                 const bf16 *, const float *, const float *,  \
-                                                 const float *, const float *, float, int,    \
-                                                 T *, float *, cudaStream_t);                 \
-    template cudaError_t gka_launch_solve_rhs<T>(const gka_geom &, const T *, const T *,      \
-                                                 const bf16 *, const float *, const float *,  \
-                                                 const float *, const float *, float, int,    \
-                                                 T *, cudaStream_t);                          \
-    template cudaError_t gka_launch_apply<T>(const gka_geom &, const T *, const T *,          \
-                                             const T *, const bf16 *, const float *,          \
-                                             const float *, const float *, const float *,     \
-                                             float *, float *, cudaStream_t);
+#define GKA_INST(T)                                                                                \
+    template cudaError_t gka_launch_solve_fwd<T>(                                                  \
+        const gka_geom &, const T *, const T *, const bf16 *, const float *, const float *,        \
+        const float *, const float *, float, int, T *, float *, cudaStream_t);                     \
+    template cudaError_t gka_launch_solve_rhs<T>(                                                  \
+        const gka_geom &, const T *, const T *, const bf16 *, const float *, const float *,        \
+        const float *, const float *, float, int, T *, cudaStream_t);                              \
+    template cudaError_t gka_launch_apply<T>(                                                      \
+        const gka_geom &, const T *, const T *, const T *, const bf16 *, const float *,            \
+        const float *, const float *, const float *, float *, float *, cudaStream_t);
 GKA_INST(bf16)
 GKA_INST(__half)
 GKA_INST(float)

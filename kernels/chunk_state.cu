@@ -58,12 +58,8 @@ __global__ void k_prep(gka_geom G, const float *__restrict__ g, const float *__r
 }
 
 /* 8 raw elements of a token row, kept in registers between load and store. */
-template <typename T> struct Raw8 {
-    uint4 u;
-};
-template <> struct Raw8<float> {
-    float4 a, b;
-};
+template <typename T> struct Raw8 { uint4 u; };
+template <> struct Raw8<float> { float4 a, b; };
 template <typename T> __device__ __forceinline__ void raw_load(Raw8<T> &r, const T *p) {
     r.u = *reinterpret_cast<const uint4 *>(p);
 }
@@ -81,8 +77,14 @@ template <typename T> __device__ __forceinline__ void raw_float(float out[8], co
     load8(out, reinterpret_cast<const T *>(&r.u));
 }
 template <> __device__ __forceinline__ void raw_float<float>(float out[8], const Raw8<float> &r) {
-    out[0] = r.a.x; out[1] = r.a.y; out[2] = r.a.z; out[3] = r.a.w;
-    out[4] = r.b.x; out[5] = r.b.y; out[6] = r.b.z; out[7] = r.b.w;
+    out[0] = r.a.x;
+    out[1] = r.a.y;
+    out[2] = r.a.z;
+    out[3] = r.a.w;
+    out[4] = r.b.x;
+    out[5] = r.b.y;
+    out[6] = r.b.z;
+    out[7] = r.b.w;
 }
 
 constexpr int ST_LD = 72; /* 64 + 8: conflict-free ldmatrix rows */
@@ -90,23 +92,22 @@ constexpr int ST_THREADS = 128;
 constexpr int ST_GROUPS = 64 * 8 / ST_THREADS; /* 16-byte groups per thread per slice */
 
 template <int NPROD> struct ScanArgs {
-    const void *A[NPROD];    /* token tensors [B,T,H,D] */
+    const void *A[NPROD]; /* token tensors [B,T,H,D] */
     const void *Bsrc[NPROD];
-    const float *w[NPROD];   /* [BH][T] row weights of B */
-    const float *glast;      /* [BH][NC] */
-    const float *h0c;        /* [BH][NC] or NULL (backward: coefficient of H_start) */
-    const bf16 *h0;          /* forward states (backward only) */
-    bf16 *out;               /* [BH][NC][D][D] */
-    float *h0sq;             /* [BH][NC][tiles] or NULL */
-    float *final_state;      /* [BH][D][D] fp32 or NULL */
+    const float *w[NPROD]; /* [BH][T] row weights of B */
+    const float *glast;    /* [BH][NC] */
+    const float *h0c;      /* [BH][NC] or NULL (backward: coefficient of H_start) */
+    const bf16 *h0;        /* forward states (backward only) */
+    bf16 *out;             /* [BH][NC][D][D] */
+    float *h0sq;           /* [BH][NC][tiles] or NULL */
+    float *final_state;    /* [BH][D][D] fp32 or NULL */
 };
 
 template <typename T, int NPROD, bool REV>
-__global__ void __launch_bounds__(ST_THREADS)
-    k_state_scan(gka_geom G, ScanArgs<NPROD> args) {
+__global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<NPROD> args) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
-    bf16 *As = reinterpret_cast<bf16 *>(smem_raw);   /* [NPROD][64][ST_LD] */
-    bf16 *Bs = As + NPROD * 64 * ST_LD;               /* [NPROD][64][ST_LD] */
+    bf16 *As = reinterpret_cast<bf16 *>(smem_raw); /* [NPROD][64][ST_LD] */
+    bf16 *Bs = As + NPROD * 64 * ST_LD;            /* [NPROD][64][ST_LD] */
     __shared__ float red[ST_THREADS / 32];
 
     const int D = G.D;
@@ -162,7 +163,8 @@ __global__ void __launch_bounds__(ST_THREADS)
                 store8_bf16(As + (p * 64 + j) * ST_LD + cg, v);
                 raw_float(v, rb[p][i]);
 #pragma unroll
-                for (int e = 0; e < 8; e++) v[e] *= wr[p][i];
+                for (int e = 0; e < 8; e++)
+                    v[e] *= wr[p][i];
                 store8_bf16(Bs + (p * 64 + j) * ST_LD + cg, v);
             }
         }
@@ -183,13 +185,14 @@ __global__ void __launch_bounds__(ST_THREADS)
             for (int hf = 0; hf < 2; hf++) {
                 const float v0 = acc[nt][2 * hf], v1 = acc[nt][2 * hf + 1];
                 ss += v0 * v0 + v1 * v1;
-                *reinterpret_cast<uint32_t *>(outp + (gq + 8 * hf) * (long long)D + nt * 8 + 2 * tq) =
-                    pack_bf16(v0, v1);
+                *reinterpret_cast<uint32_t *>(outp + (gq + 8 * hf) * (long long)D + nt * 8 +
+                                              2 * tq) = pack_bf16(v0, v1);
             }
         }
         if (args.h0sq) {
 #pragma unroll
-            for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+            for (int off = 16; off > 0; off >>= 1)
+                ss += __shfl_xor_sync(0xffffffffu, ss, off);
             if (lane == 0) red[warp] = ss;
         }
         stage();
@@ -244,9 +247,8 @@ cudaError_t gka_launch_prep(const gka_geom &G, const float *g, const float *beta
 }
 
 template <typename T>
-cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf,
-                                 const float *glast, bf16 *states, float *h0sq,
-                                 float *final_state, cudaStream_t st) {
+cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf, const float *glast,
+                                 bf16 *states, float *h0sq, float *final_state, cudaStream_t st) {
     ScanArgs<1> a{};
     a.A[0] = k;
     a.Bsrc[0] = k;
@@ -265,12 +267,17 @@ cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf,
 template <typename T>
 cudaError_t gka_launch_state_bwd(const gka_geom &G, const T *k, const T *x, const T *dq,
                                  const float *w0, const float *w2, const float *glast,
-                                 const float *h0c, const bf16 *h0, bf16 *gstates,
-                                 cudaStream_t st) {
+                                 const float *h0c, const bf16 *h0, bf16 *gstates, cudaStream_t st) {
     ScanArgs<3> a{};
-    a.A[0] = dq; a.Bsrc[0] = x;  a.w[0] = w0;
-    a.A[1] = x;  a.Bsrc[1] = dq; a.w[1] = w0;
-    a.A[2] = k;  a.Bsrc[2] = k;  a.w[2] = w2;
+    a.A[0] = dq;
+    a.Bsrc[0] = x;
+    a.w[0] = w0;
+    a.A[1] = x;
+    a.Bsrc[1] = dq;
+    a.w[1] = w0;
+    a.A[2] = k;
+    a.Bsrc[2] = k;
+    a.w[2] = w2;
     a.glast = glast;
     a.h0c = h0c;
     a.h0 = h0;
@@ -285,14 +292,13 @@ cudaError_t gka_launch_state_bwd(const gka_geom &G, const T *k, const T *x, cons
     return cudaGetLastError();
 }
 
-#define GKA_INST(T)                                                                         \
-    template cudaError_t gka_launch_state_fwd<T>(const gka_geom &, const T *, const float *, \
-                                                 const float *, bf16 *, float *, float *,   \
-                                                 cudaStream_t);                             \
-    template cudaError_t gka_launch_state_bwd<T>(const gka_geom &, const T *, const T *,    \
-                                                 const T *, const float *, const float *,   \
-                                                 const float *, const float *, const bf16 *, \
-                                                 bf16 *, cudaStream_t);
+#define GKA_INST(T)                                                                                \
+    template cudaError_t gka_launch_state_fwd<T>(const gka_geom &, const T *, const float *,       \
+                                                 const float *, bf16 *, float *, float *,          \
+                                                 cudaStream_t);                                    \
+    template cudaError_t gka_launch_state_bwd<T>(                                                  \
+        const gka_geom &, const T *, const T *, const T *, const float *, const float *,           \
+        const float *, const float *, const bf16 *, bf16 *, cudaStream_t);
 GKA_INST(bf16)
 GKA_INST(__half)
 GKA_INST(float)

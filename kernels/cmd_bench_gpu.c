@@ -45,8 +45,7 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
     const double tol_dec = 1e-4;
     const fwd_case_t fc[] = {
         {1, 2, 128, 100, 30, GKA_GPU_BF16, 1, 4.0, 1}, /* partial last chunk, emulator */
-        {2, 3, 128, 257, 30, GKA_GPU_BF16, 0, 4.0, 0},
-        {1, 2, 64, 130, 30, GKA_GPU_FP16, 1, 4.0, 0},
+        {2, 3, 128, 257, 30, GKA_GPU_BF16, 0, 4.0, 0}, {1, 2, 64, 130, 30, GKA_GPU_FP16, 1, 4.0, 0},
         {2, 2, 64, 64, 30, GKA_GPU_FP32, 1, 1.0, 0},   /* strong decay */
         {1, 1, 128, 1, 30, GKA_GPU_BF16, 1, 4.0, 0},   /* T = 1 */
         {1, 4, 128, 200, 0, GKA_GPU_BF16, 1, 4.0, 0},  /* r = 0 */
@@ -55,20 +54,22 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
     const size_t nfc = quick ? 3 : sizeof fc / sizeof fc[0];
     int fails = 0;
     printf("# forward checks: relative norm error vs fp64 chunked reference (same r)\n");
-    printf("%-6s %3s %3s %4s %5s %3s %4s | %9s %9s | %9s %9s | %9s %9s | %s\n", "dtype", "B",
-           "H", "D", "T", "r", "beta", "x gpu", "x emu", "hn gpu", "hn emu", "HT gpu",
-           "HT emu", "result");
+    printf("%-6s %3s %3s %4s %5s %3s %4s | %9s %9s | %9s %9s | %9s %9s | %s\n", "dtype", "B", "H",
+           "D", "T", "r", "beta", "x gpu", "x emu", "hn gpu", "hn emu", "HT gpu", "HT emu",
+           "result");
     for (size_t i = 0; i < nfc; i++) {
         const fwd_case_t *f = &fc[i];
         gka_gpu_config_t c = {f->B, f->T, f->H, f->D, 64, f->r, 0.02, f->dt};
         gka_gpu_fwd_check_t res;
-        gka_status_t st = gka_gpu_check_forward(&c, f->beta, f->gate_mu, seed + i, f->emulate, &res);
+        gka_status_t st =
+            gka_gpu_check_forward(&c, f->beta, f->gate_mu, seed + i, f->emulate, &res);
         if (st) {
             fprintf(stderr, "gka: forward check %zu: %s\n", i, gka_error_message());
             fails++;
             continue;
         }
-        const int ok = res.finite && res.x_gpu < tol_x && res.hn_gpu < tol_hn && res.hT_gpu < tol_hT;
+        const int ok =
+            res.finite && res.x_gpu < tol_x && res.hn_gpu < tol_hn && res.hT_gpu < tol_hT;
         fails += !ok;
         printf("%-6s %3d %3d %4d %5d %3d %4d | %9.2e %9.2e | %9.2e %9.2e | %9.2e %9.2e | %s%s\n",
                gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->r, f->beta, res.x_gpu,
@@ -88,8 +89,8 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
     const size_t nbc = quick ? 1 : sizeof bc / sizeof bc[0];
     printf("# backward checks: relative norm error vs gka_grad_token (solvers/backward.c: implicit"
            " Chebyshev, lambda path, same r) in fp64; emu = that function in emulated bf16\n");
-    printf("%-6s %3s %3s %4s %5s %4s | %9s %9s %9s %9s | %9s %9s %9s %9s | %s\n", "dtype", "B",
-           "H", "D", "T", "beta", "dq gpu", "dk gpu", "dg gpu", "dbeta gpu", "dq emu", "dk emu",
+    printf("%-6s %3s %3s %4s %5s %4s | %9s %9s %9s %9s | %9s %9s %9s %9s | %s\n", "dtype", "B", "H",
+           "D", "T", "beta", "dq gpu", "dk gpu", "dg gpu", "dbeta gpu", "dq emu", "dk emu",
            "dg emu", "dbeta emu", "result");
     for (size_t i = 0; i < nbc; i++) {
         const fwd_case_t *f = &bc[i];
@@ -105,10 +106,11 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
         const int ok = res.finite && res.dq < tol_dq && res.dk < tol_dk && res.dg < tol_dg &&
                        (!f->beta || res.dbeta < tol_dg);
         fails += !ok;
-        printf("%-6s %3d %3d %4d %5d %4d | %9.2e %9.2e %9.2e %9.2e | %9.2e %9.2e %9.2e %9.2e | %s%s\n",
-               gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->beta, res.dq, res.dk, res.dg,
-               res.dbeta, res.dq_emu, res.dk_emu, res.dg_emu, res.dbeta_emu, ok ? "ok" : "FAIL",
-               res.finite ? "" : " (non-finite)");
+        printf(
+            "%-6s %3d %3d %4d %5d %4d | %9.2e %9.2e %9.2e %9.2e | %9.2e %9.2e %9.2e %9.2e | %s%s\n",
+            gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->beta, res.dq, res.dk, res.dg,
+            res.dbeta, res.dq_emu, res.dk_emu, res.dg_emu, res.dbeta_emu, ok ? "ok" : "FAIL",
+            res.finite ? "" : " (non-finite)");
         if (csv)
             fprintf(csv, "check_bwd,%s,%d,%d,%d,%d,%d,%d,%.6e,%.6e,%.6e,%.6e,%.6e,%.6e,%d\n",
                     gka_gpu_dtype_name(f->dt), f->B, f->H, f->D, f->T, f->r, f->beta, res.dq,
@@ -122,8 +124,8 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
     } dc[] = {{64, 128, GKA_GPU_FP32, 1}, {37, 64, GKA_GPU_FP32, 0}, {16, 128, GKA_GPU_BF16, 1}};
     for (size_t i = 0; i < sizeof dc / sizeof dc[0]; i++) {
         gka_gpu_dec_check_t res;
-        gka_status_t st =
-            gka_gpu_check_decode(dc[i].n, dc[i].D, 30, 0.02, dc[i].dt, dc[i].beta, seed + 200 + i, &res);
+        gka_status_t st = gka_gpu_check_decode(dc[i].n, dc[i].D, 30, 0.02, dc[i].dt, dc[i].beta,
+                                               seed + 200 + i, &res);
         if (st) {
             fprintf(stderr, "gka: decode check %zu: %s\n", i, gka_error_message());
             fails++;
@@ -133,9 +135,9 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
         const double tx = dc[i].dt == GKA_GPU_BF16 ? 8e-3 : tol_dec;
         const int ok = res.finite && res.x < tx && res.hn < tol_dec && res.state < tol_dec;
         fails += !ok;
-        printf("decode n=%-5d D=%-4d %-5s beta=%d | x %9.2e  hn %9.2e  state %9.2e | %s\n",
-               dc[i].n, dc[i].D, gka_gpu_dtype_name(dc[i].dt), dc[i].beta, res.x, res.hn,
-               res.state, ok ? "ok" : "FAIL");
+        printf("decode n=%-5d D=%-4d %-5s beta=%d | x %9.2e  hn %9.2e  state %9.2e | %s\n", dc[i].n,
+               dc[i].D, gka_gpu_dtype_name(dc[i].dt), dc[i].beta, res.x, res.hn, res.state,
+               ok ? "ok" : "FAIL");
         if (csv)
             fprintf(csv, "check_dec,%s,%d,%d,%d,1,30,%d,%.6e,%.6e,%.6e,,,,%d\n",
                     gka_gpu_dtype_name(dc[i].dt), dc[i].n, 1, dc[i].D, dc[i].beta, res.x, res.hn,
@@ -153,9 +155,10 @@ typedef struct {
 } bench_t;
 
 static void bench_free(bench_t *b) {
-    void *p[] = {b->q, b->k, b->x, b->dx, b->dq, b->dk, b->ws, b->bws,
-                 b->g, b->beta, b->hn, b->hT, b->dg, b->dbeta};
-    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) gka_gpu_free(p[i]);
+    void *p[] = {b->q,   b->k, b->x,    b->dx, b->dq, b->dk, b->ws,
+                 b->bws, b->g, b->beta, b->hn, b->hT, b->dg, b->dbeta};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        gka_gpu_free(p[i]);
 }
 
 /* Random device inputs (normalised rows; gates log sigmoid(N(4, 1))). */
@@ -175,9 +178,12 @@ static gka_status_t fill_random(gka_gpu_dtype_t dt, void *dst, size_t n, size_t 
         s ^= s << 17;
         const double u = ((double)(s >> 11) + 0.5) * 0x1p-53;
         const double z = (u - 0.5) * 3.4641016151377544; /* unit variance */
-        if (kind == 0) h[i] = (float)(z / sqrt((double)rowlen));
-        else if (kind == 1) h[i] = (float)-log1p(exp(-(4.0 + z)));
-        else h[i] = (float)(1.0 / (1.0 + exp(-z)));
+        if (kind == 0)
+            h[i] = (float)(z / sqrt((double)rowlen));
+        else if (kind == 1)
+            h[i] = (float)-log1p(exp(-(4.0 + z)));
+        else
+            h[i] = (float)(1.0 / (1.0 + exp(-z)));
     }
     gka_status_t st;
     if (kind == 0) {
@@ -201,8 +207,7 @@ static gka_status_t bench_setup(bench_t *b, int B, int H, int D, int T, int r, i
     const size_t ntok = (size_t)B * (size_t)T * (size_t)H, nel = ntok * (size_t)D, es = 2;
     const size_t nst = (size_t)B * (size_t)H * (size_t)D * (size_t)D;
     if ((st = gka_gpu_alloc(&b->q, nel * es)) || (st = gka_gpu_alloc(&b->k, nel * es)) ||
-        (st = gka_gpu_alloc(&b->x, nel * es)) ||
-        (st = gka_gpu_alloc((void **)&b->g, ntok * 4)) ||
+        (st = gka_gpu_alloc(&b->x, nel * es)) || (st = gka_gpu_alloc((void **)&b->g, ntok * 4)) ||
         (st = gka_gpu_alloc((void **)&b->beta, ntok * 4)) ||
         (st = gka_gpu_alloc((void **)&b->hn, ntok * 4)) ||
         (st = gka_gpu_alloc((void **)&b->hT, nst * 4)) ||
@@ -247,7 +252,8 @@ static gka_status_t time_it(gka_status_t (*fn)(bench_t *), bench_t *b, int reps,
     gka_status_t st = gka_gpu_timer_create(&t);
     float *ms = malloc((size_t)reps * sizeof(float));
     if (!ms && !st) st = gka_error(GKA_ENOMEM, "bench: out of memory");
-    for (int i = 0; !st && i < 3; i++) st = fn(b);
+    for (int i = 0; !st && i < 3; i++)
+        st = fn(b);
     if (!st) st = gka_gpu_sync();
     for (int i = 0; !st && i < reps; i++) {
         st = gka_gpu_timer_start(t);
@@ -281,10 +287,11 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
     const size_t nfs = quick ? 2 : sizeof fs / sizeof fs[0];
     int fails = 0;
     printf("# forward (bf16, a = 0.02, C = 64, beta on, gates log sigmoid(N(4,1))): chunk states"
-           " + norms + r iterations; CUDA events, median of %d warm runs\n", reps);
+           " + norms + r iterations; CUDA events, median of %d warm runs\n",
+           reps);
     printf("%-8s %2s %3s %4s %6s %3s | %9s %9s %9s | %8s %9s %8s | %8s %8s\n", "kind", "B", "H",
-           "D", "T", "r", "ms med", "ms min", "ms max", "TFLOP/s", "floor ms", "floor %",
-           "target", "triton");
+           "D", "T", "r", "ms med", "ms min", "ms max", "TFLOP/s", "floor ms", "floor %", "target",
+           "triton");
     for (size_t i = 0; i < nfs; i++) {
         for (int pass = 0; pass < 4; pass++) {
             /* version 3 (current), its r = 0 part (states, norms, loads), versions 2, 1 */
@@ -304,15 +311,19 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
             const double fl = iter_flops(fs[i].B, fs[i].H, fs[i].D, fs[i].T, 30);
             const double floor_ms = fl / (PEAK_TFLOPS * 1e12) * 1e3;
             const double tf = r ? fl / ((double)med * 1e-3) / 1e12 : 0.0;
-            printf("%-8s %2d %3d %4d %6d %3d | %9.4f %9.4f %9.4f | %8.1f %9.4f %7.1f%% | %8.2f %8.2f\n",
-                   ver == 1 ? "fwd v1" : ver == 2 ? "fwd v2" : r ? "fwd v3" : "v3 r=0", fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, (double)med,
-                   (double)mn, (double)mx, tf, r ? floor_ms : 0.0,
-                   r ? 100.0 * floor_ms / (double)med : 0.0, r ? fs[i].target_ms : 0.0,
-                   r ? fs[i].triton_ms : 0.0);
+            printf("%-8s %2d %3d %4d %6d %3d | %9.4f %9.4f %9.4f | %8.1f %9.4f %7.1f%% | %8.2f "
+                   "%8.2f\n",
+                   ver == 1   ? "fwd v1"
+                   : ver == 2 ? "fwd v2"
+                   : r        ? "fwd v3"
+                              : "v3 r=0",
+                   fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, (double)med, (double)mn, (double)mx, tf,
+                   r ? floor_ms : 0.0, r ? 100.0 * floor_ms / (double)med : 0.0,
+                   r ? fs[i].target_ms : 0.0, r ? fs[i].triton_ms : 0.0);
             if (csv)
-                fprintf(csv, "time_fwd_v%d,bf16,%d,%d,%d,%d,%d,,%.5f,%.5f,%.5f,%.3f,%.5f,,\n", ver, fs[i].B,
-                        fs[i].H, fs[i].D, fs[i].T, r, (double)med, (double)mn, (double)mx, tf,
-                        floor_ms);
+                fprintf(csv, "time_fwd_v%d,bf16,%d,%d,%d,%d,%d,,%.5f,%.5f,%.5f,%.3f,%.5f,,\n", ver,
+                        fs[i].B, fs[i].H, fs[i].D, fs[i].T, r, (double)med, (double)mn, (double)mx,
+                        tf, floor_ms);
         }
     }
     const struct {
@@ -342,7 +353,8 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
                     bs[i].H, bs[i].D, bs[i].T, (double)med, (double)mn, (double)mx, floor_ms);
     }
     printf("# decode step (bf16 q/k/x, fp32 state, D = 128, r = 30): floor = state read + write"
-           " at %.1f TB/s\n", COPY_TBS);
+           " at %.1f TB/s\n",
+           COPY_TBS);
     const int dn[] = {64, 256, 1024, 4096};
     for (size_t i = 0; i < sizeof dn / sizeof dn[0]; i++) {
         const int n = dn[i], D = 128;
@@ -367,13 +379,18 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
             st = gka_gpu_decode(n, D, 30, 0.02, GKA_GPU_BF16, q, k, g, NULL, S, x, hn, NULL);
         for (int rr = 0; rr < nrep && !st; rr++) {
             st = gka_gpu_timer_start(t);
-            if (!st) st = gka_gpu_decode(n, D, 30, 0.02, GKA_GPU_BF16, q, k, g, NULL, S, x, hn, NULL);
+            if (!st)
+                st = gka_gpu_decode(n, D, 30, 0.02, GKA_GPU_BF16, q, k, g, NULL, S, x, hn, NULL);
             if (!st) st = gka_gpu_timer_stop(t, &ms[rr]);
         }
     dec_done:
         gka_gpu_timer_destroy(t);
-        gka_gpu_free(q); gka_gpu_free(k); gka_gpu_free(x);
-        gka_gpu_free(g); gka_gpu_free(S); gka_gpu_free(hn);
+        gka_gpu_free(q);
+        gka_gpu_free(k);
+        gka_gpu_free(x);
+        gka_gpu_free(g);
+        gka_gpu_free(S);
+        gka_gpu_free(hn);
         if (st) {
             fprintf(stderr, "gka: bench decode: %s\n", gka_error_message());
             fails++;
@@ -384,9 +401,10 @@ static int run_timing(int quick, int reps, uint64_t seed, FILE *csv) {
         const double bytes = 2.0 * n * (double)D * D * 4.0;
         const double floor_ms = bytes / (COPY_TBS * 1e12) * 1e3;
         const double fl = (double)n * 30.0 * 2.0 * D * D;
-        printf("%-8s BxH=%-5d D=%-4d r=30 | %9.4f %9.4f %9.4f | %8.2f %9.4f %7.1f%% | (GB/s %.0f)\n",
-               "decode", n, D, med, (double)ms[0], (double)ms[nrep - 1], fl / (med * 1e-3) / 1e12,
-               floor_ms, 100.0 * floor_ms / med, bytes / (med * 1e-3) / 1e9);
+        printf(
+            "%-8s BxH=%-5d D=%-4d r=30 | %9.4f %9.4f %9.4f | %8.2f %9.4f %7.1f%% | (GB/s %.0f)\n",
+            "decode", n, D, med, (double)ms[0], (double)ms[nrep - 1], fl / (med * 1e-3) / 1e12,
+            floor_ms, 100.0 * floor_ms / med, bytes / (med * 1e-3) / 1e9);
         if (csv)
             fprintf(csv, "time_decode,bf16,%d,1,%d,1,30,,%.5f,%.5f,%.5f,,%.5f,,\n", n, D, med,
                     (double)ms[0], (double)ms[nrep - 1], floor_ms);

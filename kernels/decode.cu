@@ -15,8 +15,8 @@ __global__ void __launch_bounds__(DC_THREADS)
              const float *__restrict__ g, const float *__restrict__ beta, float *__restrict__ state,
              T *__restrict__ x, float *__restrict__ hnorm) {
     extern __shared__ __align__(16) float dsm[];
-    float *Hs = dsm;             /* D x D */
-    float *xs = Hs + D * D;      /* 2 x D */
+    float *Hs = dsm;        /* D x D */
+    float *xs = Hs + D * D; /* 2 x D */
     float *ds = xs + 2 * D, *qs = ds + D, *ks = qs + D, *red = ks + D;
     const long long i = blockIdx.x;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
@@ -43,12 +43,14 @@ __global__ void __launch_bounds__(DC_THREADS)
         ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
     }
 #pragma unroll
-    for (int off = 16; off > 0; off >>= 1) ss += __shfl_xor_sync(0xffffffffu, ss, off);
+    for (int off = 16; off > 0; off >>= 1)
+        ss += __shfl_xor_sync(0xffffffffu, ss, off);
     if (lane == 0) red[warp] = ss;
     __syncthreads();
     float tot = 0.0f;
 #pragma unroll
-    for (int w = 0; w < DC_THREADS / 32; w++) tot += red[w];
+    for (int w = 0; w < DC_THREADS / 32; w++)
+        tot += red[w];
     const float hn = sqrtf(tot);
     const float lam = a * hn;
     const float s = hn > 0.0f ? 2.0f / (hn + 2.0f * lam) : 0.0f;
@@ -67,9 +69,11 @@ __global__ void __launch_bounds__(DC_THREADS)
         for (int row = warp; row < D; row += DC_THREADS / 32) {
             float acc = 0.0f;
 #pragma unroll
-            for (int u = 0; u < D / 32; u++) acc += Hs[row * D + lane + 32 * u] * xc[lane + 32 * u];
+            for (int u = 0; u < D / 32; u++)
+                acc += Hs[row * D + lane + 32 * u] * xc[lane + 32 * u];
 #pragma unroll
-            for (int off = 16; off > 0; off >>= 1) acc += __shfl_xor_sync(0xffffffffu, acc, off);
+            for (int off = 16; off > 0; off >>= 1)
+                acc += __shfl_xor_sync(0xffffffffu, acc, off);
             if (lane == 0) {
                 const float res = (acc + lam * xc[row]) - qs[row];
                 const float dn = (omega - 1.0f) * ds[row] - s * omega * res;
@@ -104,10 +108,10 @@ cudaError_t gka_launch_decode(int n, int D, int r, float a, const T *q, const T 
                    : launch_decode<128, T>(n, r, a, q, k, g, beta, state, x, hnorm, st);
 }
 
-#define GKA_INST(T)                                                                            \
-    template cudaError_t gka_launch_decode<T>(int, int, int, float, const T *, const T *,      \
-                                              const float *, const float *, float *, T *,      \
-                                              float *, cudaStream_t);
+#define GKA_INST(T)                                                                                \
+    template cudaError_t gka_launch_decode<T>(int, int, int, float, const T *, const T *,          \
+                                              const float *, const float *, float *, T *, float *, \
+                                              cudaStream_t);
 GKA_INST(bf16)
 GKA_INST(__half)
 GKA_INST(float)

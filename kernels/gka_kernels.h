@@ -52,17 +52,16 @@ gka_status_t gka_gpu_forward(const gka_gpu_config_t *cfg, const void *q, const v
 /* Backward of x with respect to q, k, g (and beta when beta != NULL; dbeta
  * is then required), given dx, the forward's x and hnorm and its workspace. */
 gka_status_t gka_gpu_backward(const gka_gpu_config_t *cfg, const void *q, const void *k,
-                              const float *g, const float *beta, const void *x,
-                              const float *hnorm, const void *dx, void *dq, void *dk, float *dg,
-                              float *dbeta, void *fwd_workspace, void *bwd_workspace,
-                              void *stream);
+                              const float *g, const float *beta, const void *x, const float *hnorm,
+                              const void *dx, void *dq, void *dk, float *dg, float *dbeta,
+                              void *fwd_workspace, void *bwd_workspace, void *stream);
 
 /* Decode step for n = B*H independent sequences: state[n] (D x D fp32, in
  * place) = exp(g) state + beta^2 k k^T, then x = (state + lambda I)^{-1} q by
  * r Chebyshev iterations in fp32. q, k, x: [n, D] in dtype; g, beta, hnorm: [n]. */
 gka_status_t gka_gpu_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype, const void *q,
-                            const void *k, const float *g, const float *beta, float *state,
-                            void *x, float *hnorm, void *stream);
+                            const void *k, const float *g, const float *beta, float *state, void *x,
+                            float *hnorm, void *stream);
 
 /* Kernel version of the forward solve, for benchmarks (kernels/NOTES.md):
  * 1 = first version (norms inside the solve kernel, 16-row warp tiles),

@@ -17,39 +17,60 @@ typedef __nv_bfloat16 bf16;
 #define GKA_CHUNK 64
 
 /* ---- dtype conversions -------------------------------------------------- */
-__device__ __forceinline__ float to_f(float v) { return v; }
-__device__ __forceinline__ float to_f(bf16 v) { return __bfloat162float(v); }
-__device__ __forceinline__ float to_f(__half v) { return __half2float(v); }
+__device__ __forceinline__ float to_f(float v) {
+    return v;
+}
+__device__ __forceinline__ float to_f(bf16 v) {
+    return __bfloat162float(v);
+}
+__device__ __forceinline__ float to_f(__half v) {
+    return __half2float(v);
+}
 template <typename T> __device__ __forceinline__ T from_f(float v);
-template <> __device__ __forceinline__ float from_f<float>(float v) { return v; }
-template <> __device__ __forceinline__ bf16 from_f<bf16>(float v) { return __float2bfloat16_rn(v); }
-template <> __device__ __forceinline__ __half from_f<__half>(float v) { return __float2half_rn(v); }
+template <> __device__ __forceinline__ float from_f<float>(float v) {
+    return v;
+}
+template <> __device__ __forceinline__ bf16 from_f<bf16>(float v) {
+    return __float2bfloat16_rn(v);
+}
+template <> __device__ __forceinline__ __half from_f<__half>(float v) {
+    return __float2half_rn(v);
+}
 
 /* Eight consecutive elements of a row to float (16- or 32-byte aligned). */
 __device__ __forceinline__ void load8(float out[8], const bf16 *p) {
     uint4 u = *reinterpret_cast<const uint4 *>(p);
     const bf16 *h = reinterpret_cast<const bf16 *>(&u);
 #pragma unroll
-    for (int i = 0; i < 8; i++) out[i] = __bfloat162float(h[i]);
+    for (int i = 0; i < 8; i++)
+        out[i] = __bfloat162float(h[i]);
 }
 __device__ __forceinline__ void load8(float out[8], const __half *p) {
     uint4 u = *reinterpret_cast<const uint4 *>(p);
     const __half *h = reinterpret_cast<const __half *>(&u);
 #pragma unroll
-    for (int i = 0; i < 8; i++) out[i] = __half2float(h[i]);
+    for (int i = 0; i < 8; i++)
+        out[i] = __half2float(h[i]);
 }
 __device__ __forceinline__ void load8(float out[8], const float *p) {
     float4 a = *reinterpret_cast<const float4 *>(p);
     float4 b = *reinterpret_cast<const float4 *>(p + 4);
-    out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
-    out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
+    out[0] = a.x;
+    out[1] = a.y;
+    out[2] = a.z;
+    out[3] = a.w;
+    out[4] = b.x;
+    out[5] = b.y;
+    out[6] = b.z;
+    out[7] = b.w;
 }
 /* Store eight floats as bf16 (one 16-byte shared-memory store). */
 __device__ __forceinline__ void store8_bf16(bf16 *p, const float v[8]) {
     uint4 u;
     bf16 *h = reinterpret_cast<bf16 *>(&u);
 #pragma unroll
-    for (int i = 0; i < 8; i++) h[i] = __float2bfloat16_rn(v[i]);
+    for (int i = 0; i < 8; i++)
+        h[i] = __float2bfloat16_rn(v[i]);
     *reinterpret_cast<uint4 *>(p) = u;
 }
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
@@ -71,7 +92,8 @@ __device__ __forceinline__ void ldsm_x4_t(uint32_t r[4], const bf16 *p) {
                  : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                  : "r"(smem_u32(p)));
 }
-__device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
+__device__ __forceinline__ void mma16816(float c[4], const uint32_t a[4], uint32_t b0,
+                                         uint32_t b1) {
     asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, "
         "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
@@ -121,7 +143,8 @@ __device__ __forceinline__ void warp_mma(float (*acc)[4], const bf16 *A, int lda
 
 template <int NT> __device__ __forceinline__ void zero_acc(float (*acc)[4]) {
 #pragma unroll
-    for (int i = 0; i < NT; i++) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
+    for (int i = 0; i < NT; i++)
+        acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
 }
 
 /* ---- per-launch geometry ------------------------------------------------- */
@@ -132,11 +155,11 @@ struct gka_geom {
 
 /* Forward workspace layout (byte offsets computed by gka_fwd_ws_layout). */
 struct gka_fwd_ws {
-    bf16 *states;  /* [BH][NC][D][D] chunk start states */
-    float *gcum;   /* [BH][T] chunk-local cumulative log-gate */
-    float *wf;     /* [BH][T] beta^2 exp(G_last - G_t) */
-    float *glast;  /* [BH][NC] G of the chunk's last token */
-    float *h0sq;   /* [BH][NC][4] ||H_0||^2 partial sums by state tile */
+    bf16 *states; /* [BH][NC][D][D] chunk start states */
+    float *gcum;  /* [BH][T] chunk-local cumulative log-gate */
+    float *wf;    /* [BH][T] beta^2 exp(G_last - G_t) */
+    float *glast; /* [BH][NC] G of the chunk's last token */
+    float *h0sq;  /* [BH][NC][4] ||H_0||^2 partial sums by state tile */
 };
 struct gka_bwd_ws {
     bf16 *gstates; /* [BH][NC][D][D] carried gradient states S_f */

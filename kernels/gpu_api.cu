@@ -12,9 +12,8 @@
 cudaError_t gka_launch_prep(const gka_geom &G, const float *g, const float *beta, float *gcum,
                             float *wf, float *glast, cudaStream_t st);
 template <typename T>
-cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf,
-                                 const float *glast, bf16 *states, float *h0sq,
-                                 float *final_state, cudaStream_t st);
+cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf, const float *glast,
+                                 bf16 *states, float *h0sq, float *final_state, cudaStream_t st);
 template <typename T>
 cudaError_t gka_launch_state_bwd(const gka_geom &G, const T *k, const T *x, const T *dq,
                                  const float *w0, const float *w2, const float *glast,
@@ -45,25 +44,29 @@ cudaError_t gka_launch_grad_y(const gka_geom &G, const T *k, const T *x, const T
 void gka_solve_set_variant(int v);
 cudaError_t gka_launch_dg_scan(const gka_geom &G, const float *e, float *dg, cudaStream_t st);
 template <typename T>
-cudaError_t gka_launch_decode(int n, int D, int r, float a, const T *q, const T *k,
-                              const float *g, const float *beta, float *state, T *x,
-                              float *hnorm, cudaStream_t st);
+cudaError_t gka_launch_decode(int n, int D, int r, float a, const T *q, const T *k, const float *g,
+                              const float *beta, float *state, T *x, float *hnorm, cudaStream_t st);
 
 namespace {
 
-#define GKA_CUDA_TRY(where, call)                                                         \
-    do {                                                                                  \
-        cudaError_t e_ = (call);                                                          \
-        if (e_ != cudaSuccess)                                                            \
-            return gka_error(GKA_EDEVICE, "%s: %s failed: %s", where, #call,              \
-                             cudaGetErrorString(e_));                                     \
+#define GKA_CUDA_TRY(where, call)                                                                  \
+    do {                                                                                           \
+        cudaError_t e_ = (call);                                                                   \
+        if (e_ != cudaSuccess)                                                                     \
+            return gka_error(GKA_EDEVICE, "%s: %s failed: %s", where, #call,                       \
+                             cudaGetErrorString(e_));                                              \
     } while (0)
 
-size_t align256(size_t n) { return (n + 255) & ~(size_t)255; }
+size_t align256(size_t n) {
+    return (n + 255) & ~(size_t)255;
+}
 
 gka_geom geom_of(const gka_gpu_config_t *c) {
     gka_geom G;
-    G.B = c->B; G.T = c->T; G.H = c->H; G.D = c->D;
+    G.B = c->B;
+    G.T = c->T;
+    G.H = c->H;
+    G.D = c->D;
     G.NC = (c->T + GKA_CHUNK - 1) / GKA_CHUNK;
     G.BH = (long long)c->B * c->H;
     return G;
@@ -77,11 +80,16 @@ FwdLayout fwd_layout(const gka_gpu_config_t *c) {
     const size_t BH = (size_t)G.BH, NC = (size_t)G.NC, T = (size_t)G.T, D = (size_t)G.D;
     FwdLayout L;
     size_t off = 0;
-    L.states = off; off += align256(BH * NC * D * D * sizeof(bf16));
-    L.gcum = off;   off += align256(BH * T * sizeof(float));
-    L.wf = off;     off += align256(BH * T * sizeof(float));
-    L.glast = off;  off += align256(BH * NC * sizeof(float));
-    L.h0sq = off;   off += align256(BH * NC * 4 * sizeof(float));
+    L.states = off;
+    off += align256(BH * NC * D * D * sizeof(bf16));
+    L.gcum = off;
+    off += align256(BH * T * sizeof(float));
+    L.wf = off;
+    off += align256(BH * T * sizeof(float));
+    L.glast = off;
+    off += align256(BH * NC * sizeof(float));
+    L.h0sq = off;
+    off += align256(BH * NC * 4 * sizeof(float));
     L.total = off;
     return L;
 }
@@ -116,7 +124,9 @@ size_t bwd_bytes(const gka_gpu_config_t *c, gka_bwd_ws *w, void *base) {
     return off;
 }
 
-bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+bool aligned16(const void *p) {
+    return ((uintptr_t)p & 15u) == 0;
+}
 
 template <typename T>
 gka_status_t forward_t(const gka_gpu_config_t *c, const T *q, const T *k, const float *g,
@@ -126,7 +136,8 @@ gka_status_t forward_t(const gka_gpu_config_t *c, const T *q, const T *k, const 
     const gka_fwd_ws w = fwd_ws(c, ws);
     const char *where = "gka_gpu_forward";
     GKA_CUDA_TRY(where, gka_launch_prep(G, g, beta, w.gcum, w.wf, w.glast, st));
-    GKA_CUDA_TRY(where, gka_launch_state_fwd<T>(G, k, w.wf, w.glast, w.states, w.h0sq, h_final, st));
+    GKA_CUDA_TRY(where,
+                 gka_launch_state_fwd<T>(G, k, w.wf, w.glast, w.states, w.h0sq, h_final, st));
     GKA_CUDA_TRY(where, gka_launch_solve_fwd<T>(G, q, k, w.states, w.gcum, g, beta, w.h0sq,
                                                 (float)c->a, c->r, x, hnorm, st));
     return GKA_OK;
@@ -143,16 +154,17 @@ gka_status_t backward_t(const gka_gpu_config_t *c, const T *q, const T *k, const
     bwd_bytes(c, &bw, bws);
     const float a = (float)c->a;
     const char *where = "gka_gpu_backward";
-    GKA_CUDA_TRY(where, gka_launch_solve_rhs<T>(G, dx, k, w.states, w.gcum, g, beta, hnorm, a,
-                                                c->r, dq, st));
-    GKA_CUDA_TRY(where, gka_launch_apply<T>(G, x, dq, k, w.states, w.gcum, g, beta, hnorm,
-                                            bw.xdq, bw.hxdq, st));
+    GKA_CUDA_TRY(where, gka_launch_solve_rhs<T>(G, dx, k, w.states, w.gcum, g, beta, hnorm, a, c->r,
+                                                dq, st));
+    GKA_CUDA_TRY(where, gka_launch_apply<T>(G, x, dq, k, w.states, w.gcum, g, beta, hnorm, bw.xdq,
+                                            bw.hxdq, st));
     GKA_CUDA_TRY(where, gka_launch_bwd_scalars(G, g, beta, w.gcum, hnorm, bw.xdq, bw.hxdq, a,
                                                bw.rho, bw.dh, bw.w0, bw.w2, bw.h0c, st));
     GKA_CUDA_TRY(where, gka_launch_state_bwd<T>(G, k, x, dq, bw.w0, bw.w2, w.glast, bw.h0c,
                                                 w.states, bw.gstates, st));
-    GKA_CUDA_TRY(where, gka_launch_grad_y<T>(G, k, x, dq, w.states, bw.gstates, w.gcum, w.glast,
-                                             beta, bw.rho, bw.dh, dk, bw.e, beta ? dbeta : nullptr, st));
+    GKA_CUDA_TRY(where,
+                 gka_launch_grad_y<T>(G, k, x, dq, w.states, bw.gstates, w.gcum, w.glast, beta,
+                                      bw.rho, bw.dh, dk, bw.e, beta ? dbeta : nullptr, st));
     GKA_CUDA_TRY(where, gka_launch_dg_scan(G, bw.e, dg, st));
     return GKA_OK;
 }
@@ -194,7 +206,8 @@ gka_status_t gka_gpu_forward(const gka_gpu_config_t *c, const void *q, const voi
     gka_status_t s = gka_gpu_check_config(c);
     if (s != GKA_OK) return s;
     if (!q || !k || !g || !x || !hnorm || !ws)
-        return gka_error(GKA_EINVAL, "gka_gpu_forward: q, k, g, x, hnorm and workspace are required");
+        return gka_error(GKA_EINVAL,
+                         "gka_gpu_forward: q, k, g, x, hnorm and workspace are required");
     if (!aligned16(q) || !aligned16(k) || !aligned16(x) || !aligned16(ws))
         return gka_error(GKA_EINVAL, "gka_gpu_forward: q, k, x, workspace must be 16-byte aligned");
     cudaStream_t st = static_cast<cudaStream_t>(stream);
@@ -212,9 +225,9 @@ gka_status_t gka_gpu_forward(const gka_gpu_config_t *c, const void *q, const voi
 }
 
 gka_status_t gka_gpu_backward(const gka_gpu_config_t *c, const void *q, const void *k,
-                              const float *g, const float *beta, const void *x,
-                              const float *hnorm, const void *dx, void *dq, void *dk, float *dg,
-                              float *dbeta, void *fws, void *bws, void *stream) {
+                              const float *g, const float *beta, const void *x, const float *hnorm,
+                              const void *dx, void *dq, void *dk, float *dg, float *dbeta,
+                              void *fws, void *bws, void *stream) {
     gka_status_t s = gka_gpu_check_config(c);
     if (s != GKA_OK) return s;
     if (!k || !g || !x || !hnorm || !dx || !dq || !dk || !dg || !fws || !bws)
@@ -235,24 +248,26 @@ gka_status_t gka_gpu_backward(const gka_gpu_config_t *c, const void *q, const vo
                                   (const __half *)x, hnorm, (const __half *)dx, (__half *)dq,
                                   (__half *)dk, dg, dbeta, fws, bws, st);
     default:
-        return backward_t<float>(c, (const float *)q, (const float *)k, g, beta,
-                                 (const float *)x, hnorm, (const float *)dx, (float *)dq,
-                                 (float *)dk, dg, dbeta, fws, bws, st);
+        return backward_t<float>(c, (const float *)q, (const float *)k, g, beta, (const float *)x,
+                                 hnorm, (const float *)dx, (float *)dq, (float *)dk, dg, dbeta, fws,
+                                 bws, st);
     }
 }
 
 gka_status_t gka_gpu_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype, const void *q,
-                            const void *k, const float *g, const float *beta, float *state,
-                            void *x, float *hnorm, void *stream) {
+                            const void *k, const float *g, const float *beta, float *state, void *x,
+                            float *hnorm, void *stream) {
     if (n < 1 || n > 2147483647)
         return gka_error(GKA_EINVAL, "gka_gpu_decode: n=%d must be >= 1", n);
     if (D != 64 && D != 128) return gka_error(GKA_EINVAL, "gka_gpu_decode: D=%d unsupported", D);
-    if (r < 0 || r > 1000) return gka_error(GKA_EINVAL, "gka_gpu_decode: r=%d outside [0, 1000]", r);
+    if (r < 0 || r > 1000)
+        return gka_error(GKA_EINVAL, "gka_gpu_decode: r=%d outside [0, 1000]", r);
     if (!(a > 0.0) || !isfinite(a))
         return gka_error(GKA_EINVAL, "gka_gpu_decode: a=%g must be finite and > 0", a);
     if (!q || !k || !g || !state || !x || !hnorm)
         return gka_error(GKA_EINVAL, "gka_gpu_decode: a required pointer is NULL");
-    if (!aligned16(state)) return gka_error(GKA_EINVAL, "gka_gpu_decode: state not 16-byte aligned");
+    if (!aligned16(state))
+        return gka_error(GKA_EINVAL, "gka_gpu_decode: state not 16-byte aligned");
     cudaStream_t st = static_cast<cudaStream_t>(stream);
     const char *where = "gka_gpu_decode";
     const float af = (float)a;
@@ -262,14 +277,14 @@ gka_status_t gka_gpu_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype
                                                     g, beta, state, (bf16 *)x, hnorm, st));
         break;
     case GKA_GPU_FP16:
-        GKA_CUDA_TRY(where, gka_launch_decode<__half>(n, D, r, af, (const __half *)q,
-                                                      (const __half *)k, g, beta, state,
-                                                      (__half *)x, hnorm, st));
+        GKA_CUDA_TRY(where,
+                     gka_launch_decode<__half>(n, D, r, af, (const __half *)q, (const __half *)k, g,
+                                               beta, state, (__half *)x, hnorm, st));
         break;
     case GKA_GPU_FP32:
-        GKA_CUDA_TRY(where, gka_launch_decode<float>(n, D, r, af, (const float *)q,
-                                                     (const float *)k, g, beta, state,
-                                                     (float *)x, hnorm, st));
+        GKA_CUDA_TRY(where,
+                     gka_launch_decode<float>(n, D, r, af, (const float *)q, (const float *)k, g,
+                                              beta, state, (float *)x, hnorm, st));
         break;
     default:
         return gka_error(GKA_EINVAL, "gka_gpu_decode: dtype %d unknown", (int)dtype);
@@ -286,8 +301,9 @@ gka_status_t gka_gpu_info(char *name, size_t name_size, int *sm_count) {
     cudaDeviceProp p;
     GKA_CUDA_TRY("gka_gpu_info", cudaGetDeviceProperties(&p, 0));
     if (p.major < 8)
-        return gka_error(GKA_EDEVICE, "gka_gpu_info: device '%s' has compute capability %d.%d (< 8.0)",
-                         p.name, p.major, p.minor);
+        return gka_error(GKA_EDEVICE,
+                         "gka_gpu_info: device '%s' has compute capability %d.%d (< 8.0)", p.name,
+                         p.major, p.minor);
     if (name && name_size) {
         strncpy(name, p.name, name_size - 1);
         name[name_size - 1] = '\0';
@@ -322,9 +338,13 @@ gka_status_t gka_gpu_sync(void) {
     return GKA_OK;
 }
 
-void gka_gpu_set_variant(int version) { gka_solve_set_variant(version); }
+void gka_gpu_set_variant(int version) {
+    gka_solve_set_variant(version);
+}
 
-size_t gka_gpu_dtype_size(gka_gpu_dtype_t d) { return d == GKA_GPU_FP32 ? 4 : 2; }
+size_t gka_gpu_dtype_size(gka_gpu_dtype_t d) {
+    return d == GKA_GPU_FP32 ? 4 : 2;
+}
 const char *gka_gpu_dtype_name(gka_gpu_dtype_t d) {
     return d == GKA_GPU_BF16 ? "bf16" : d == GKA_GPU_FP16 ? "fp16" : "fp32";
 }
@@ -333,10 +353,12 @@ void gka_gpu_from_float(gka_gpu_dtype_t d, void *dst, const float *src, size_t n
         memcpy(dst, src, n * sizeof(float));
     } else if (d == GKA_GPU_BF16) {
         bf16 *o = static_cast<bf16 *>(dst);
-        for (size_t i = 0; i < n; i++) o[i] = __float2bfloat16_rn(src[i]);
+        for (size_t i = 0; i < n; i++)
+            o[i] = __float2bfloat16_rn(src[i]);
     } else {
         __half *o = static_cast<__half *>(dst);
-        for (size_t i = 0; i < n; i++) o[i] = __float2half_rn(src[i]);
+        for (size_t i = 0; i < n; i++)
+            o[i] = __float2half_rn(src[i]);
     }
 }
 void gka_gpu_to_float(gka_gpu_dtype_t d, float *dst, const void *src, size_t n) {
@@ -344,10 +366,12 @@ void gka_gpu_to_float(gka_gpu_dtype_t d, float *dst, const void *src, size_t n) 
         memcpy(dst, src, n * sizeof(float));
     } else if (d == GKA_GPU_BF16) {
         const bf16 *s = static_cast<const bf16 *>(src);
-        for (size_t i = 0; i < n; i++) dst[i] = __bfloat162float(s[i]);
+        for (size_t i = 0; i < n; i++)
+            dst[i] = __bfloat162float(s[i]);
     } else {
         const __half *s = static_cast<const __half *>(src);
-        for (size_t i = 0; i < n; i++) dst[i] = __half2float(s[i]);
+        for (size_t i = 0; i < n; i++)
+            dst[i] = __half2float(s[i]);
     }
 }
 

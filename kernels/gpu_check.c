@@ -11,11 +11,13 @@
 #include "gka_solver.h"
 
 typedef struct {
-    size_t ntok, nel;   /* B*T*H tokens, B*T*H*D elements */
+    size_t ntok, nel; /* B*T*H tokens, B*T*H*D elements */
     float *q, *k, *g, *beta, *dx;
 } inputs_t;
 
-static double sigmoid(double u) { return 1.0 / (1.0 + exp(-u)); }
+static double sigmoid(double u) {
+    return 1.0 / (1.0 + exp(-u));
+}
 
 static void free_inputs(inputs_t *in) {
     free(in->q);
@@ -76,7 +78,8 @@ static void head_of(const gka_gpu_config_t *c, const float *src, int b, int h, s
                     double *dst) {
     for (size_t t = 0; t < (size_t)c->T; t++) {
         const size_t base = (((size_t)b * (size_t)c->T + t) * (size_t)c->H + (size_t)h) * width;
-        for (size_t d = 0; d < width; d++) dst[t * width + d] = (double)src[base + d];
+        for (size_t d = 0; d < width; d++)
+            dst[t * width + d] = (double)src[base + d];
     }
 }
 
@@ -102,9 +105,10 @@ typedef struct {
 } dev_t;
 
 static void dev_free(dev_t *d) {
-    void *p[] = {d->q, d->k, d->x, d->ws, d->dx, d->dq, d->dk, d->bws,
-                 d->g, d->beta, d->hn, d->hT, d->dg, d->dbeta};
-    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) gka_gpu_free(p[i]);
+    void *p[] = {d->q,   d->k, d->x,    d->ws, d->dx, d->dq, d->dk,
+                 d->bws, d->g, d->beta, d->hn, d->hT, d->dg, d->dbeta};
+    for (size_t i = 0; i < sizeof p / sizeof p[0]; i++)
+        gka_gpu_free(p[i]);
     memset(d, 0, sizeof *d);
 }
 
@@ -125,9 +129,9 @@ static gka_status_t download_conv(gka_gpu_dtype_t dt, float *dst, const void *sr
     return s;
 }
 
-#define TRY(expr)                          \
-    do {                                   \
-        if ((st = (expr)) != GKA_OK) goto done; \
+#define TRY(expr)                                                                                  \
+    do {                                                                                           \
+        if ((st = (expr)) != GKA_OK) goto done;                                                    \
     } while (0)
 
 /* GPU forward on the inputs; x, hnorm, hT to host floats. Leaves d allocated. */
@@ -162,8 +166,8 @@ done:
 }
 
 /* CPU chunked forward of one head in the given arithmetic. */
-static gka_status_t cpu_head(const gka_gpu_config_t *c, const inputs_t *in, const float *rhs,
-                             int b, int h, const char *fmt_state, const char *acc_state,
+static gka_status_t cpu_head(const gka_gpu_config_t *c, const inputs_t *in, const float *rhs, int b,
+                             int h, const char *fmt_state, const char *acc_state,
                              const char *fmt_iter, int r, double *x, double *hn, double *HT) {
     const size_t T = (size_t)c->T, D = (size_t)c->D;
     double *q = malloc(T * D * sizeof(double)), *k = malloc(T * D * sizeof(double));
@@ -231,7 +235,8 @@ static gka_status_t cpu_all(const gka_gpu_config_t *c, const inputs_t *in, const
 }
 
 static void to_double(double *dst, const float *src, size_t n) {
-    for (size_t i = 0; i < n; i++) dst[i] = (double)src[i];
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (double)src[i];
 }
 
 gka_status_t gka_gpu_check_forward(const gka_gpu_config_t *c, int with_beta, double gate_mu,
@@ -274,8 +279,18 @@ gka_status_t gka_gpu_check_forward(const gka_gpu_config_t *c, int with_beta, dou
     }
 done:
     dev_free(&d);
-    free(x); free(hn); free(hT); free(xg); free(x64); free(xe);
-    free(hng); free(hn64); free(hne); free(hTg); free(hT64); free(hTe);
+    free(x);
+    free(hn);
+    free(hT);
+    free(xg);
+    free(x64);
+    free(xe);
+    free(hng);
+    free(hn64);
+    free(hne);
+    free(hTg);
+    free(hT64);
+    free(hTe);
     free_inputs(&in);
     return st;
 }
@@ -385,8 +400,8 @@ gka_status_t gka_gpu_check_backward(const gka_gpu_config_t *c, int with_beta, do
     TRY(gka_gpu_poison(d.dg, in.ntok * sizeof(float)));
     if (with_beta) TRY(gka_gpu_poison(d.dbeta, in.ntok * sizeof(float)));
     TRY(gka_gpu_poison(d.bws, gka_gpu_bwd_workspace_bytes(c)));
-    TRY(gka_gpu_backward(c, d.q, d.k, d.g, d.beta, d.x, d.hn, d.dx, d.dq, d.dk, d.dg, d.dbeta,
-                         d.ws, d.bws, NULL));
+    TRY(gka_gpu_backward(c, d.q, d.k, d.g, d.beta, d.x, d.hn, d.dx, d.dq, d.dk, d.dg, d.dbeta, d.ws,
+                         d.bws, NULL));
     TRY(gka_gpu_sync());
     TRY(download_conv(c->dtype, dq, d.dq, in.nel));
     TRY(download_conv(c->dtype, dk, d.dk, in.nel));
@@ -418,8 +433,16 @@ gka_status_t gka_gpu_check_backward(const gka_gpu_config_t *c, int with_beta, do
     }
 done:
     dev_free(&d);
-    free(x); free(hn); free(hT); free(dq); free(dk); free(dg); free(db);
-    free(g64); free(e64); free(gg);
+    free(x);
+    free(hn);
+    free(hT);
+    free(dq);
+    free(dk);
+    free(dg);
+    free(db);
+    free(g64);
+    free(e64);
+    free(gg);
     free_inputs(&in);
     return st;
 }
@@ -440,17 +463,20 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
     if (!d || !y) {
         free(d);
         free(y);
-        for (size_t i = 0; i < n; i++) x[i] = NAN;
+        for (size_t i = 0; i < n; i++)
+            x[i] = NAN;
         *hn_out = NAN;
         return;
     }
-    for (size_t i = 0; i < n; i++) x[i] = d[i] = s * (double)q[i];
+    for (size_t i = 0; i < n; i++)
+        x[i] = d[i] = s * (double)q[i];
     double om = 2.0;
     for (int it = 1; it <= r; it++) {
         om = 1.0 / (1.0 - 0.25 * rho * rho * om);
         for (size_t i = 0; i < n; i++) {
             double acc = 0.0;
-            for (size_t j = 0; j < n; j++) acc += S[i * n + j] * x[j];
+            for (size_t j = 0; j < n; j++)
+                acc += S[i * n + j] * x[j];
             y[i] = acc + lam * x[i] - (double)q[i];
         }
         for (size_t i = 0; i < n; i++) {
@@ -524,8 +550,7 @@ gka_status_t gka_gpu_check_decode(int n, int D, int r, double a, gka_gpu_dtype_t
     res->finite = all_finite(x, in.nel) && all_finite(hn, (size_t)n) && all_finite(Sg, ns);
     for (size_t i = 0; i < (size_t)n; i++)
         decode64(D, r, a, in.q + i * (size_t)D, in.k + i * (size_t)D, (double)in.g[i],
-                 with_beta ? (double)in.beta[i] : 1.0, S64 + i * DD, x64 + i * (size_t)D,
-                 hn64 + i);
+                 with_beta ? (double)in.beta[i] : 1.0, S64 + i * DD, x64 + i * (size_t)D, hn64 + i);
     {
         double *xd = malloc(in.nel * sizeof(double)), *hd = malloc((size_t)n * sizeof(double));
         if (!xd || !hd) {
@@ -544,9 +569,21 @@ gka_status_t gka_gpu_check_decode(int n, int D, int r, double a, gka_gpu_dtype_t
         free(hd);
     }
 done:
-    gka_gpu_free(dq); gka_gpu_free(dk); gka_gpu_free(dx); gka_gpu_free(dS);
-    gka_gpu_free(dg); gka_gpu_free(db); gka_gpu_free(dhn);
-    free(S); free(x); free(hn); free(Sg); free(S64); free(x64); free(hn64); free(tmp);
+    gka_gpu_free(dq);
+    gka_gpu_free(dk);
+    gka_gpu_free(dx);
+    gka_gpu_free(dS);
+    gka_gpu_free(dg);
+    gka_gpu_free(db);
+    gka_gpu_free(dhn);
+    free(S);
+    free(x);
+    free(hn);
+    free(Sg);
+    free(S64);
+    free(x64);
+    free(hn64);
+    free(tmp);
     free_inputs(&in);
     return st;
 }

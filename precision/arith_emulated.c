@@ -100,7 +100,8 @@ static int fast_wide(const gka_arith_t *A) {
 
 static int all_finite_f(const float *v, size_t n) {
     int ok = 1;
-    for (size_t i = 0; i < n; i++) ok &= isfinite(v[i]) != 0;
+    for (size_t i = 0; i < n; i++)
+        ok &= isfinite(v[i]) != 0;
     return ok;
 }
 
@@ -110,8 +111,8 @@ static int all_finite_f(const float *v, size_t n) {
  * the subnormal range and overflows to Inf exactly as IEEE 754 requires. */
 static int is_plain_bf16(const gka_rounding_t *r) {
     const gka_format_t *f = &r->format;
-    return f->t == 8 && f->emin == -126 && f->emax == 127 && f->has_inf &&
-           r->mode == GKA_RND_NE && r->subnormals && !r->saturate;
+    return f->t == 8 && f->emin == -126 && f->emax == 127 && f->has_inf && r->mode == GKA_RND_NE &&
+           r->subnormals && !r->saturate;
 }
 
 static float round_bf16_ne(float x, unsigned *flags) {
@@ -135,7 +136,8 @@ static float round_bf16_ne(float x, unsigned *flags) {
 static void store_rounded(gka_arith_t *A, double *dst, float *tmp, size_t n) {
     if (is_plain_bf16(&A->round)) {
         unsigned flags = 0;
-        for (size_t i = 0; i < n; i++) dst[i] = (double)round_bf16_ne(tmp[i], &flags);
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (double)round_bf16_ne(tmp[i], &flags);
         A->round.flags |= flags;
         return;
     }
@@ -144,7 +146,8 @@ static void store_rounded(gka_arith_t *A, double *dst, float *tmp, size_t n) {
     } else {
         gka_round_array_f32(tmp, tmp, n, &A->round);
     }
-    for (size_t i = 0; i < n; i++) dst[i] = (double)tmp[i];
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (double)tmp[i];
 }
 
 /* One float rounded to storage. */
@@ -307,8 +310,8 @@ static void emu_mul(gka_arith_t *A, void *r, const void *a, const void *b) {
 
 static void emu_div(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
-    D(r) = fast_fp32(&A->round) ? f32_div(CD(a), CD(b), &A->round)
-                                : gka_div(CD(a), CD(b), &A->round);
+    D(r) =
+        fast_fp32(&A->round) ? f32_div(CD(a), CD(b), &A->round) : gka_div(CD(a), CD(b), &A->round);
     end(A);
 }
 
@@ -328,7 +331,8 @@ static void emu_scal(gka_arith_t *A, size_t n, const void *alpha, void *x) {
     begin(A);
     double *xv = x;
     const int kind = ops_kind(&A->round);
-    for (size_t j = 0; j < n; j++) xv[j] = RMUL(A, kind, CD(alpha), xv[j]);
+    for (size_t j = 0; j < n; j++)
+        xv[j] = RMUL(A, kind, CD(alpha), xv[j]);
     end(A);
 }
 
@@ -368,7 +372,8 @@ static double rdot(size_t n, const double *x, const double *y, gka_rounding_t *r
     double fast;
     if (kind == OPS_F32 && f32_rdot(n, x, y, &fast, &r->flags)) return fast;
     double s = op_mul(kind, x[0], y[0], r);
-    for (size_t j = 1; j < n; j++) s = op_add(kind, s, op_mul(kind, x[j], y[j], r), r);
+    for (size_t j = 1; j < n; j++)
+        s = op_add(kind, s, op_mul(kind, x[j], y[j], r), r);
     return s;
 }
 
@@ -376,7 +381,8 @@ static double rdot(size_t n, const double *x, const double *y, gka_rounding_t *r
 static float fdot(size_t n, const double *x, const double *y) {
     if (n == 0) return 0.0f;
     float s = (float)x[0] * (float)y[0];
-    for (size_t j = 1; j < n; j++) s += (float)x[j] * (float)y[j];
+    for (size_t j = 1; j < n; j++)
+        s += (float)x[j] * (float)y[j];
     return s;
 }
 
@@ -395,7 +401,8 @@ static void round_axpy(gka_arith_t *A, size_t n, const void *alpha, const void *
     const double *xv = x;
     double *yv = y;
     const int kind = ops_kind(&A->round);
-    for (size_t j = 0; j < n; j++) yv[j] = RADD(A, kind, RMUL(A, kind, CD(alpha), xv[j]), yv[j]);
+    for (size_t j = 0; j < n; j++)
+        yv[j] = RADD(A, kind, RMUL(A, kind, CD(alpha), xv[j]), yv[j]);
     end(A);
 }
 
@@ -441,8 +448,8 @@ static void wide_dot_generic(gka_arith_t *A, void *r, size_t n, const void *x, c
     D(r) = op_round(ops_kind(&A->round), rdot(n, x, y, &A->wide), &A->round);
 }
 
-static void wide_gemv_row(gka_arith_t *A, size_t n, double alpha, const double *Mi,
-                          const double *x, const double *beta, double *yi) {
+static void wide_gemv_row(gka_arith_t *A, size_t n, double alpha, const double *Mi, const double *x,
+                          const double *beta, double *yi) {
     gka_rounding_t *W = &A->wide;
     const int kw = ops_kind(W);
     double t = op_mul(kw, alpha, rdot(n, Mi, x, W), W);
@@ -450,8 +457,7 @@ static void wide_gemv_row(gka_arith_t *A, size_t n, double alpha, const double *
     *yi = op_round(ops_kind(&A->round), t, &A->round);
 }
 
-static void wide_axpy_generic(gka_arith_t *A, size_t n, double alpha, const double *x,
-                              double *y) {
+static void wide_axpy_generic(gka_arith_t *A, size_t n, double alpha, const double *x, double *y) {
     gka_rounding_t *W = &A->wide;
     const int kw = ops_kind(W), ks = ops_kind(&A->round);
     for (size_t j = 0; j < n; j++)
@@ -489,9 +495,8 @@ static void wide_dot(gka_arith_t *A, void *r, size_t n, const void *x, const voi
 /* t_i = sum_j M_ij x_j in float for rows i0..i0+7, each in index order. */
 static void fgemv_block8(size_t n, const double *M, const float *xf, float *t) {
     float a0 = (float)M[0] * xf[0], a1 = (float)M[n] * xf[0], a2 = (float)M[2 * n] * xf[0],
-          a3 = (float)M[3 * n] * xf[0], a4 = (float)M[4 * n] * xf[0],
-          a5 = (float)M[5 * n] * xf[0], a6 = (float)M[6 * n] * xf[0],
-          a7 = (float)M[7 * n] * xf[0];
+          a3 = (float)M[3 * n] * xf[0], a4 = (float)M[4 * n] * xf[0], a5 = (float)M[5 * n] * xf[0],
+          a6 = (float)M[6 * n] * xf[0], a7 = (float)M[7 * n] * xf[0];
     for (size_t j = 1; j < n; j++) {
         const float xj = xf[j];
         a0 += (float)M[j] * xj;
@@ -511,20 +516,25 @@ static int fast_gemv(gka_arith_t *A, size_t m, size_t n, double alpha, const dou
     float *buf = scratch(A, m + n);
     if (!buf || n == 0) return 0;
     float *xf = buf, *t = buf + n;
-    for (size_t j = 0; j < n; j++) xf[j] = (float)x[j];
+    for (size_t j = 0; j < n; j++)
+        xf[j] = (float)x[j];
     size_t i = 0;
-    for (; i + 8 <= m; i += 8) fgemv_block8(n, M + i * n, xf, t + i);
+    for (; i + 8 <= m; i += 8)
+        fgemv_block8(n, M + i * n, xf, t + i);
     for (; i < m; i++) {
         const double *Mi = M + i * n;
         float s = (float)Mi[0] * xf[0];
-        for (size_t j = 1; j < n; j++) s += (float)Mi[j] * xf[j];
+        for (size_t j = 1; j < n; j++)
+            s += (float)Mi[j] * xf[j];
         t[i] = s;
     }
     const float af = (float)alpha;
-    for (i = 0; i < m; i++) t[i] = af * t[i];
+    for (i = 0; i < m; i++)
+        t[i] = af * t[i];
     if (beta) {
         const float bf = (float)*beta;
-        for (i = 0; i < m; i++) t[i] = t[i] + bf * (float)y[i];
+        for (i = 0; i < m; i++)
+            t[i] = t[i] + bf * (float)y[i];
     }
     if (!all_finite_f(t, m)) return 0;
     store_rounded(A, y, t, m);
@@ -537,7 +547,8 @@ static void wide_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, con
     const double *Mv = M;
     double *yv = y;
     if (!(fast_wide(A) && fast_gemv(A, m, n, CD(alpha), Mv, x, beta, yv)))
-        for (size_t i = 0; i < m; i++) wide_gemv_row(A, n, CD(alpha), Mv + i * n, x, beta, yv + i);
+        for (size_t i = 0; i < m; i++)
+            wide_gemv_row(A, n, CD(alpha), Mv + i * n, x, beta, yv + i);
     end(A);
 }
 
@@ -545,7 +556,8 @@ static int fast_axpy(gka_arith_t *A, size_t n, double alpha, const double *x, do
     float *t = scratch(A, n);
     if (!t) return 0;
     const float af = (float)alpha;
-    for (size_t j = 0; j < n; j++) t[j] = af * (float)x[j] + (float)y[j];
+    for (size_t j = 0; j < n; j++)
+        t[j] = af * (float)x[j] + (float)y[j];
     if (!all_finite_f(t, n)) return 0;
     store_rounded(A, y, t, n);
     return 1;
@@ -553,13 +565,14 @@ static int fast_axpy(gka_arith_t *A, size_t n, double alpha, const double *x, do
 
 static void wide_axpy(gka_arith_t *A, size_t n, const void *alpha, const void *x, void *y) {
     begin(A);
-    if (!(fast_wide(A) && fast_axpy(A, n, CD(alpha), x, y))) wide_axpy_generic(A, n, CD(alpha), x, y);
+    if (!(fast_wide(A) && fast_axpy(A, n, CD(alpha), x, y)))
+        wide_axpy_generic(A, n, CD(alpha), x, y);
     end(A);
 }
 
-static int fast_syr_row(gka_arith_t *A, size_t n, float ai, const float *xf, double *Mi,
-                        float *t) {
-    for (size_t j = 0; j < n; j++) t[j] = (float)Mi[j] + ai * xf[j];
+static int fast_syr_row(gka_arith_t *A, size_t n, float ai, const float *xf, double *Mi, float *t) {
+    for (size_t j = 0; j < n; j++)
+        t[j] = (float)Mi[j] + ai * xf[j];
     if (!all_finite_f(t, n)) return 0;
     store_rounded(A, Mi, t, n);
     return 1;
@@ -571,7 +584,8 @@ static void wide_syr(gka_arith_t *A, size_t n, const void *alpha, const void *x,
     double *Mv = M;
     float *buf = fast_wide(A) ? scratch(A, 2 * n) : NULL;
     if (buf)
-        for (size_t j = 0; j < n; j++) buf[j] = (float)xv[j];
+        for (size_t j = 0; j < n; j++)
+            buf[j] = (float)xv[j];
     for (size_t i = 0; i < n; i++) {
         if (buf && fast_syr_row(A, n, (float)CD(alpha) * buf[i], buf, Mv + i * n, buf + n))
             continue;
@@ -605,7 +619,8 @@ static void exact_axpy(gka_arith_t *A, size_t n, const void *alpha, const void *
     begin(A);
     const double *xv = x;
     double *yv = y;
-    for (size_t j = 0; j < n; j++) yv[j] = gka_fma(CD(alpha), xv[j], yv[j], &A->round);
+    for (size_t j = 0; j < n; j++)
+        yv[j] = gka_fma(CD(alpha), xv[j], yv[j], &A->round);
     end(A);
 }
 
@@ -646,9 +661,12 @@ static int format_contains(const gka_format_t *w, const gka_format_t *s) {
 
 static const char *accum_label(gka_accum_t accum) {
     switch (accum) {
-    case GKA_ACCUM_ROUND: return "round";
-    case GKA_ACCUM_WIDE: return "wide";
-    case GKA_ACCUM_EXACT: return "exact";
+    case GKA_ACCUM_ROUND:
+        return "round";
+    case GKA_ACCUM_WIDE:
+        return "wide";
+    case GKA_ACCUM_EXACT:
+        return "exact";
     }
     return "?";
 }
@@ -671,8 +689,8 @@ static void set_kernels(gka_arith_t *A) {
     }
 }
 
-gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round,
-                                     gka_accum_t accum, const gka_format_t *wide) {
+gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round, gka_accum_t accum,
+                                     const gka_format_t *wide) {
     if (!A || !round) return gka_error(GKA_EINVAL, "gka_arith_init_emulated: NULL argument");
     const gka_format_t *f = &round->format;
     if (f->t > GKA_FORMAT_T_MAX)

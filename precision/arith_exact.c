@@ -31,10 +31,10 @@
 
 enum {
     ACC_LIMBS = 104,
-    ACC_BASE = -1664,          /* exponent of the lowest limb's unit */
-    ACC_FLUSH = 1 << 30,       /* propagate carries after this many additions */
-    ACC_SMALLEST_EXP = -1000,  /* below: smaller than every format's half-subnormal */
-    ACC_LARGEST_EXP = 1000     /* above: larger than every format's max */
+    ACC_BASE = -1664,         /* exponent of the lowest limb's unit */
+    ACC_FLUSH = 1 << 30,      /* propagate carries after this many additions */
+    ACC_SMALLEST_EXP = -1000, /* below: smaller than every format's half-subnormal */
+    ACC_LARGEST_EXP = 1000    /* above: larger than every format's max */
 };
 #define M32 UINT64_C(0xFFFFFFFF)
 
@@ -108,8 +108,10 @@ static void acc_add_u64(acc_t *a, int neg, uint64_t m, int e) {
     }
     const int k = p >> 5, s = p & 31;
     if (k > ACC_LIMBS - 4) { /* far beyond every format's range */
-        if (neg) a->ninf = 1;
-        else a->pinf = 1;
+        if (neg)
+            a->ninf = 1;
+        else
+            a->pinf = 1;
         return;
     }
     const uint64_t c0 = (m << s) & M32;
@@ -233,7 +235,8 @@ static void acc_add_product(acc_t *a, const double *f, int count) {
     } else {
         uint64_t d[6];
         const int len = mant_product(ms, count, d);
-        for (int i = 0; i < len; i++) acc_add_u64(a, neg, d[i], e + 32 * i);
+        for (int i = 0; i < len; i++)
+            acc_add_u64(a, neg, d[i], e + 32 * i);
     }
 }
 
@@ -268,7 +271,8 @@ static int acc_magnitude(acc_t *a) {
  * truncated (M in [2^52, 2^53)) and whether any bit below them is set. */
 static void mag_leading(const acc_t *mag, int *L, uint64_t *M, int *sticky) {
     int h = mag->hi;
-    while (mag->limb[h] == 0) h--;
+    while (mag->limb[h] == 0)
+        h--;
     const uint64_t d2 = (uint64_t)mag->limb[h];
     const uint64_t d1 = h - 1 >= mag->lo ? (uint64_t)mag->limb[h - 1] : 0;
     const uint64_t d0 = h - 2 >= mag->lo ? (uint64_t)mag->limb[h - 2] : 0;
@@ -276,7 +280,8 @@ static void mag_leading(const acc_t *mag, int *L, uint64_t *M, int *sticky) {
     uint64_t top64 = (d2 << (64 - b)) | (d1 << (32 - b));
     if (b < 32) top64 |= d0 >> b;
     int st = b < 32 ? (d0 & ((UINT64_C(1) << b) - 1)) != 0 : d0 != 0;
-    for (int k = h - 3; k >= mag->lo && !st; k--) st = mag->limb[k] != 0;
+    for (int k = h - 3; k >= mag->lo && !st; k--)
+        st = mag->limb[k] != 0;
     *L = 32 * h + ACC_BASE + b - 1;
     *M = top64 >> 11;
     *sticky = st || (top64 & 0x7FF) != 0;
@@ -323,7 +328,9 @@ static int compare_square(const acc_t *S, uint64_t Z, int f) {
     return acc_magnitude(&d);
 }
 
-static int floor_half(int L) { return L >= 0 ? L / 2 : -((1 - L) / 2); }
+static int floor_half(int L) {
+    return L >= 0 ? L / 2 : -((1 - L) / 2);
+}
 
 /* sqrt(S) correctly rounded to r's format, S exact and > 0. */
 static double acc_sqrt_round(acc_t *S, gka_rounding_t *r) {
@@ -372,7 +379,8 @@ void gka_exact_dot(gka_arith_t *A, void *r, size_t n, const void *x, const void 
     const double *xv = x, *yv = y;
     acc_t a;
     acc_init(&a);
-    for (size_t j = 0; j < n; j++) acc_add_product(&a, (const double[2]){xv[j], yv[j]}, 2);
+    for (size_t j = 0; j < n; j++)
+        acc_add_product(&a, (const double[2]){xv[j], yv[j]}, 2);
     D(r) = acc_round(&a, &A->round);
 }
 
@@ -414,7 +422,8 @@ void gka_exact_nrm2(gka_arith_t *A, void *r, size_t n, const void *x) {
     const double *xv = x;
     acc_t a;
     acc_init(&a);
-    for (size_t j = 0; j < n; j++) acc_add_product(&a, (const double[2]){xv[j], xv[j]}, 2);
+    for (size_t j = 0; j < n; j++)
+        acc_add_product(&a, (const double[2]){xv[j], xv[j]}, 2);
     double special;
     if (acc_special(&a, &special, &A->round)) {
         D(r) = special; /* NaN, or +Inf (squares are never -Inf) */

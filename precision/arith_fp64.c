@@ -73,7 +73,8 @@ static void fp64_dot(gka_arith_t *A, void *r, size_t n, const void *x, const voi
     (void)A;
     const double *xv = x, *yv = y;
     double s = 0.0;
-    for (size_t j = 0; j < n; j++) s += xv[j] * yv[j];
+    for (size_t j = 0; j < n; j++)
+        s += xv[j] * yv[j];
     D(r) = s;
 }
 
@@ -81,14 +82,16 @@ static void fp64_axpy(gka_arith_t *A, size_t n, const void *alpha, const void *x
     (void)A;
     const double a = CD(alpha), *xv = x;
     double *yv = y;
-    for (size_t j = 0; j < n; j++) yv[j] = a * xv[j] + yv[j];
+    for (size_t j = 0; j < n; j++)
+        yv[j] = a * xv[j] + yv[j];
 }
 
 static void fp64_scal(gka_arith_t *A, size_t n, const void *alpha, void *x) {
     (void)A;
     const double a = CD(alpha);
     double *xv = x;
-    for (size_t j = 0; j < n; j++) xv[j] = a * xv[j];
+    for (size_t j = 0; j < n; j++)
+        xv[j] = a * xv[j];
 }
 
 static void fp64_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, const void *M,
@@ -98,7 +101,8 @@ static void fp64_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, con
     double *yv = y;
     for (size_t i = 0; i < m; i++) {
         double s = 0.0;
-        for (size_t j = 0; j < n; j++) s += Mv[i * n + j] * xv[j];
+        for (size_t j = 0; j < n; j++)
+            s += Mv[i * n + j] * xv[j];
         s = CD(alpha) * s;
         yv[i] = beta ? s + CD(beta) * yv[i] : s;
     }
@@ -110,7 +114,8 @@ static void fp64_syr(gka_arith_t *A, size_t n, const void *alpha, const void *x,
     double *Mv = M;
     for (size_t i = 0; i < n; i++) {
         const double axi = CD(alpha) * xv[i];
-        for (size_t j = 0; j < n; j++) Mv[i * n + j] = Mv[i * n + j] + axi * xv[j];
+        for (size_t j = 0; j < n; j++)
+            Mv[i * n + j] = Mv[i * n + j] + axi * xv[j];
     }
 }
 
@@ -118,7 +123,8 @@ static void fp64_nrm2(gka_arith_t *A, void *r, size_t n, const void *x) {
     (void)A;
     const double *xv = x;
     double s = 0.0;
-    for (size_t j = 0; j < n; j++) s += xv[j] * xv[j];
+    for (size_t j = 0; j < n; j++)
+        s += xv[j] * xv[j];
     D(r) = sqrt(s);
 }
 

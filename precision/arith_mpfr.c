@@ -38,9 +38,13 @@ typedef struct {
     size_t cap;
 } mpfr_state_t;
 
-static mpfr_state_t *state(gka_arith_t *A) { return A->impl; }
+static mpfr_state_t *state(gka_arith_t *A) {
+    return A->impl;
+}
 
-static void begin(void) { mpfr_clear_flags(); }
+static void begin(void) {
+    mpfr_clear_flags();
+}
 
 static void end(gka_arith_t *A) {
     unsigned f = 0;
@@ -61,9 +65,11 @@ static int reserve(gka_arith_t *A, size_t n) {
         free(term), free(ptr), free(ptr2);
         return 0;
     }
-    for (size_t i = 0; i < st->cap; i++) mpfr_clear(&st->term[i]);
+    for (size_t i = 0; i < st->cap; i++)
+        mpfr_clear(&st->term[i]);
     free(st->term), free(st->ptr), free(st->ptr2);
-    for (size_t i = 0; i < n; i++) mpfr_init2(&term[i], 3 * A->mpfr_prec);
+    for (size_t i = 0; i < n; i++)
+        mpfr_init2(&term[i], 3 * A->mpfr_prec);
     st->term = term, st->ptr = ptr, st->ptr2 = ptr2, st->cap = n;
     return 1;
 }
@@ -92,21 +98,24 @@ static void mp_free(gka_arith_t *A, void *x, size_t n) {
     (void)A;
     __mpfr_struct *v = x;
     if (!v) return;
-    for (size_t i = 0; i < n; i++) mpfr_clear(&v[i]);
+    for (size_t i = 0; i < n; i++)
+        mpfr_clear(&v[i]);
     free(v);
 }
 
 static void mp_from_double(gka_arith_t *A, void *x, const double *src, size_t n) {
     begin();
     __mpfr_struct *v = x;
-    for (size_t i = 0; i < n; i++) mpfr_set_d(&v[i], src[i], MPFR_RNDN);
+    for (size_t i = 0; i < n; i++)
+        mpfr_set_d(&v[i], src[i], MPFR_RNDN);
     end(A);
 }
 
 static void mp_to_double(gka_arith_t *A, double *dst, const void *x, size_t n) {
     (void)A;
     const __mpfr_struct *v = x;
-    for (size_t i = 0; i < n; i++) dst[i] = mpfr_get_d(&v[i], MPFR_RNDN);
+    for (size_t i = 0; i < n; i++)
+        dst[i] = mpfr_get_d(&v[i], MPFR_RNDN);
 }
 
 static void mp_copy(gka_arith_t *A, void *dst, const void *src, size_t n) {
@@ -115,9 +124,11 @@ static void mp_copy(gka_arith_t *A, void *dst, const void *src, size_t n) {
     const __mpfr_struct *s = src;
     if (d == s) return;
     if (d < s || d >= s + n) { /* overlap-safe in both directions */
-        for (size_t i = 0; i < n; i++) mpfr_set(&d[i], &s[i], MPFR_RNDN);
+        for (size_t i = 0; i < n; i++)
+            mpfr_set(&d[i], &s[i], MPFR_RNDN);
     } else {
-        for (size_t i = n; i-- > 0;) mpfr_set(&d[i], &s[i], MPFR_RNDN);
+        for (size_t i = n; i-- > 0;)
+            mpfr_set(&d[i], &s[i], MPFR_RNDN);
     }
 }
 
@@ -169,7 +180,8 @@ static void mp_sqrt(gka_arith_t *A, void *r, const void *a) {
 static void mp_scal(gka_arith_t *A, size_t n, const void *alpha, void *x) {
     begin();
     __mpfr_struct *v = x;
-    for (size_t j = 0; j < n; j++) mpfr_mul(&v[j], CR(alpha), &v[j], MPFR_RNDN);
+    for (size_t j = 0; j < n; j++)
+        mpfr_mul(&v[j], CR(alpha), &v[j], MPFR_RNDN);
     end(A);
 }
 
@@ -297,7 +309,8 @@ static void exact_axpy(gka_arith_t *A, size_t n, const void *alpha, const void *
     begin();
     const __mpfr_struct *xv = x;
     __mpfr_struct *yv = y;
-    for (size_t j = 0; j < n; j++) mpfr_fma(&yv[j], CR(alpha), &xv[j], &yv[j], MPFR_RNDN);
+    for (size_t j = 0; j < n; j++)
+        mpfr_fma(&yv[j], CR(alpha), &xv[j], &yv[j], MPFR_RNDN);
     end(A);
 }
 
@@ -308,7 +321,8 @@ static void exact_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, co
     const __mpfr_struct *Mv = M, *xv = x;
     __mpfr_struct *yv = y;
     if (!reserve(A, n + 1)) {
-        for (size_t i = 0; i < m; i++) fail_nan(A, &yv[i]);
+        for (size_t i = 0; i < m; i++)
+            fail_nan(A, &yv[i]);
         return;
     }
     mpfr_state_t *st = state(A);
@@ -363,7 +377,8 @@ static void mp_release(gka_arith_t *A) {
     mpfr_clear(st->t1);
     mpfr_clear(st->t2);
     mpfr_clear(st->nrm);
-    for (size_t i = 0; i < st->cap; i++) mpfr_clear(&st->term[i]);
+    for (size_t i = 0; i < st->cap; i++)
+        mpfr_clear(&st->term[i]);
     free(st->term), free(st->ptr), free(st->ptr2);
     free(st);
     A->impl = NULL;
@@ -372,8 +387,8 @@ static void mp_release(gka_arith_t *A) {
 gka_status_t gka_arith_init_mpfr(gka_arith_t *A, long prec, gka_accum_t accum) {
     if (!A) return gka_error(GKA_EINVAL, "gka_arith_init_mpfr: NULL table");
     if (prec < 2 || prec > 100000)
-        return gka_error(GKA_EINVAL, "gka_arith_init_mpfr: precision %ld is out of range [2, 100000]",
-                         prec);
+        return gka_error(GKA_EINVAL,
+                         "gka_arith_init_mpfr: precision %ld is out of range [2, 100000]", prec);
     if (accum != GKA_ACCUM_ROUND && accum != GKA_ACCUM_EXACT)
         return gka_error(GKA_EINVAL,
                          "gka_arith_init_mpfr: accumulation '%s' is not available for MPFR (use "

@@ -18,8 +18,9 @@ gka_status_t gka_accum_by_name(const char *name, gka_accum_t *out, gka_format_t 
         a = GKA_ACCUM_WIDE;
     } else if (!strncmp(name, "wide:", 5)) {
         if (gka_format_by_name(name + 5, &w) != GKA_OK)
-            return gka_error(GKA_EINVAL, "unknown wide accumulator format '%s' in accumulation '%s'",
-                             name + 5, name);
+            return gka_error(GKA_EINVAL,
+                             "unknown wide accumulator format '%s' in accumulation '%s'", name + 5,
+                             name);
         if (w.t > GKA_FORMAT_T_MAX && strcmp(w.name, gka_fp64.name) != 0)
             return gka_error(GKA_EINVAL, "wide accumulator format '%s' is not supported", name + 5);
         a = GKA_ACCUM_WIDE;
@@ -37,9 +38,12 @@ gka_status_t gka_accum_by_name(const char *name, gka_accum_t *out, gka_format_t 
 
 const char *gka_accum_name(gka_accum_t accum) {
     switch (accum) {
-    case GKA_ACCUM_ROUND: return "round";
-    case GKA_ACCUM_WIDE: return "wide";
-    case GKA_ACCUM_EXACT: return "exact";
+    case GKA_ACCUM_ROUND:
+        return "round";
+    case GKA_ACCUM_WIDE:
+        return "wide";
+    case GKA_ACCUM_EXACT:
+        return "exact";
     }
     return "?";
 }
@@ -98,8 +102,9 @@ gka_status_t gka_arith_init_by_name(gka_arith_t *A, const char *format, const ch
 
     gka_format_t f;
     if (gka_format_by_name(format, &f) != GKA_OK)
-        return gka_error(GKA_EINVAL, "unknown arithmetic format '%s' (fp64, mpfr:PREC, or a format "
-                                     "name: fp32 tf32 bf16 fp16 e4m3 e5m2 custom:t,emin,emax)",
+        return gka_error(GKA_EINVAL,
+                         "unknown arithmetic format '%s' (fp64, mpfr:PREC, or a format "
+                         "name: fp32 tf32 bf16 fp16 e4m3 e5m2 custom:t,emin,emax)",
                          format);
     gka_rounding_t r = gka_rounding_default(&f);
     r.mode = rmode;

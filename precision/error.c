@@ -7,17 +7,28 @@ static _Thread_local char last_message[512];
 
 const char *gka_strerror(gka_status_t status) {
     switch (status) {
-    case GKA_OK: return "success";
-    case GKA_EINVAL: return "invalid argument";
-    case GKA_ENOMEM: return "out of memory";
-    case GKA_EIO: return "input/output error";
-    case GKA_EFORMAT: return "malformed input";
-    case GKA_ERANGE: return "value or size out of range";
-    case GKA_ENODATA: return "non-finite input data";
-    case GKA_EUNSUP: return "not available in this build";
-    case GKA_EDEVICE: return "GPU device error";
-    case GKA_EINTR: return "interrupted";
-    case GKA_ENUMERIC: return "numerical failure";
+    case GKA_OK:
+        return "success";
+    case GKA_EINVAL:
+        return "invalid argument";
+    case GKA_ENOMEM:
+        return "out of memory";
+    case GKA_EIO:
+        return "input/output error";
+    case GKA_EFORMAT:
+        return "malformed input";
+    case GKA_ERANGE:
+        return "value or size out of range";
+    case GKA_ENODATA:
+        return "non-finite input data";
+    case GKA_EUNSUP:
+        return "not available in this build";
+    case GKA_EDEVICE:
+        return "GPU device error";
+    case GKA_EINTR:
+        return "interrupted";
+    case GKA_ENUMERIC:
+        return "numerical failure";
     }
     return "unknown error";
 }

@@ -8,22 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-const gka_format_t gka_fp64 = {"fp64", 53, -1022, 1023, 1, 64, 0x1p-53, 0x1p-52,
-                               0x1.fffffffffffffp1023, 0x1p-1022, 0x1p-1074};
-const gka_format_t gka_fp32 = {"fp32", 24, -126, 127, 1, 32, 0x1p-24, 0x1p-23,
-                               0x1.fffffep127, 0x1p-126, 0x1p-149};
-const gka_format_t gka_tf32 = {"tf32", 11, -126, 127, 1, 19, 0x1p-11, 0x1p-10,
-                               0x1.ffcp127, 0x1p-126, 0x1p-136};
-const gka_format_t gka_bf16 = {"bf16", 8, -126, 127, 1, 16, 0x1p-8, 0x1p-7,
-                               0x1.fep127, 0x1p-126, 0x1p-133};
-const gka_format_t gka_fp16 = {"fp16", 11, -14, 15, 1, 16, 0x1p-11, 0x1p-10,
-                               0x1.ffcp15, 0x1p-14, 0x1p-24};
+const gka_format_t gka_fp64 = {
+    "fp64", 53, -1022, 1023, 1, 64, 0x1p-53, 0x1p-52, 0x1.fffffffffffffp1023, 0x1p-1022, 0x1p-1074};
+const gka_format_t gka_fp32 = {"fp32",  24,      -126,           127,      1,       32,
+                               0x1p-24, 0x1p-23, 0x1.fffffep127, 0x1p-126, 0x1p-149};
+const gka_format_t gka_tf32 = {"tf32",  11,      -126,        127,      1,       19,
+                               0x1p-11, 0x1p-10, 0x1.ffcp127, 0x1p-126, 0x1p-136};
+const gka_format_t gka_bf16 = {"bf16", 8,      -126,       127,      1,       16,
+                               0x1p-8, 0x1p-7, 0x1.fep127, 0x1p-126, 0x1p-133};
+const gka_format_t gka_fp16 = {"fp16",  11,      -14,        15,      1,      16,
+                               0x1p-11, 0x1p-10, 0x1.ffcp15, 0x1p-14, 0x1p-24};
 /* OFP8 E4M3: exponent field 1111 holds finite values except S.1111.111 (NaN),
  * so emax = 8 and the largest finite is 1.75 * 2^8 = 448; no infinities. */
-const gka_format_t gka_e4m3 = {"e4m3", 4, -6, 8, 0, 8, 0x1p-4, 0x1p-3,
-                               0x1.cp8, 0x1p-6, 0x1p-9};
-const gka_format_t gka_e5m2 = {"e5m2", 3, -14, 15, 1, 8, 0x1p-3, 0x1p-2,
-                               0x1.cp15, 0x1p-14, 0x1p-16};
+const gka_format_t gka_e4m3 = {"e4m3", 4, -6, 8, 0, 8, 0x1p-4, 0x1p-3, 0x1.cp8, 0x1p-6, 0x1p-9};
+const gka_format_t gka_e5m2 = {"e5m2", 3,      -14,      15,      1,      8,
+                               0x1p-3, 0x1p-2, 0x1.cp15, 0x1p-14, 0x1p-16};
 
 static const gka_format_t *const format_list[] = {&gka_fp64, &gka_fp32, &gka_tf32, &gka_bf16,
                                                   &gka_fp16, &gka_e4m3, &gka_e5m2};
@@ -117,7 +116,9 @@ gka_status_t gka_format_by_name(const char *name, gka_format_t *out) {
 /* Interchange encodings                                                    */
 /* ------------------------------------------------------------------------ */
 
-static int has_nan_only_top_code(const gka_format_t *f) { return !f->has_inf; } /* e4m3 */
+static int has_nan_only_top_code(const gka_format_t *f) {
+    return !f->has_inf;
+} /* e4m3 */
 
 gka_status_t gka_format_encode(const gka_format_t *f, double x, uint64_t *bits) {
     if (!f || !bits) return gka_error(GKA_EINVAL, "gka_format_encode: NULL argument");

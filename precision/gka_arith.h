@@ -40,11 +40,7 @@
 extern "C" {
 #endif
 
-typedef enum {
-    GKA_ACCUM_ROUND = 0,
-    GKA_ACCUM_WIDE = 1,
-    GKA_ACCUM_EXACT = 2
-} gka_accum_t;
+typedef enum { GKA_ACCUM_ROUND = 0, GKA_ACCUM_WIDE = 1, GKA_ACCUM_EXACT = 2 } gka_accum_t;
 
 /* "round" (also "none", "format"), "wide"/"fp32" (wide accumulator in fp32),
  * "exact". For "wide:FORMAT", *wide receives that format; else fp32. */
@@ -112,8 +108,8 @@ gka_status_t gka_arith_init_fp64(gka_arith_t *A);
  * GKA_ACCUM_WIDE (NULL: fp32), used with round-to-nearest-even, subnormals
  * and overflow to Inf; it must contain the storage format (t, emax >=,
  * emin <=). Call gka_arith_destroy when done. */
-gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round,
-                                     gka_accum_t accum, const gka_format_t *wide);
+gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round, gka_accum_t accum,
+                                     const gka_format_t *wide);
 
 /* MPFR arithmetic at `prec` bits (2 <= prec <= 100000), round-to-nearest,
  * MPFR's exponent range. GKA_ACCUM_EXACT: correctly rounded dot, gemv, syr,

@@ -110,10 +110,11 @@ const char *gka_round_mode_name(gka_round_mode_t mode);
 /* Exception flags, accumulated (OR-ed) in a rounding context. */
 enum {
     GKA_FLAG_INEXACT = 1u << 0,
-    GKA_FLAG_UNDERFLOW = 1u << 1, /* a nonzero result was rounded to zero or is subnormal and inexact */
-    GKA_FLAG_OVERFLOW = 1u << 2,  /* a finite result exceeded max (became Inf, NaN or max) */
-    GKA_FLAG_INVALID = 1u << 3,   /* a NaN was produced from non-NaN operands */
-    GKA_FLAG_FLUSHED = 1u << 4    /* a subnormal result was flushed to zero */
+    GKA_FLAG_UNDERFLOW =
+        1u << 1, /* a nonzero result was rounded to zero or is subnormal and inexact */
+    GKA_FLAG_OVERFLOW = 1u << 2, /* a finite result exceeded max (became Inf, NaN or max) */
+    GKA_FLAG_INVALID = 1u << 3,  /* a NaN was produced from non-NaN operands */
+    GKA_FLAG_FLUSHED = 1u << 4   /* a subnormal result was flushed to zero */
 };
 
 /* A rounding context: format, mode, options, stochastic-rounding generator and

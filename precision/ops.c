@@ -12,9 +12,13 @@
 
 #include <math.h>
 
-static int sign_of(double v) { return (v > 0) - (v < 0); }
+static int sign_of(double v) {
+    return (v > 0) - (v < 0);
+}
 
-static int is_fp64(const gka_rounding_t *r) { return r->format.t >= 53; }
+static int is_fp64(const gka_rounding_t *r) {
+    return r->format.t >= 53;
+}
 
 /* A NaN made from non-NaN operands: INVALID, and the one counter draw that
  * every operation consumes in stochastic modes. */
@@ -59,7 +63,9 @@ double gka_add(double a, double b, gka_rounding_t *r) {
     return round_sum(a, b, r);
 }
 
-double gka_sub(double a, double b, gka_rounding_t *r) { return gka_add(a, -b, r); }
+double gka_sub(double a, double b, gka_rounding_t *r) {
+    return gka_add(a, -b, r);
+}
 
 double gka_mul(double a, double b, gka_rounding_t *r) {
     if (!isfinite(a) || !isfinite(b)) return round_special(a * b, isnan(a) || isnan(b), r);

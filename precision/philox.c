@@ -34,7 +34,8 @@ void gka_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t ou
         }
         philox_round(c, k);
     }
-    for (int i = 0; i < 4; i++) out[i] = c[i];
+    for (int i = 0; i < 4; i++)
+        out[i] = c[i];
 }
 
 static void philox_block(uint64_t seed, uint64_t stream, uint64_t counter, uint32_t out[4]) {

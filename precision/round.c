@@ -10,10 +10,10 @@ static const struct {
     const char *name;
     gka_round_mode_t mode;
 } mode_names[] = {
-    {"ne", GKA_RND_NE}, {"rne", GKA_RND_NE}, {"rn", GKA_RND_NE}, {"na", GKA_RND_NA},
-    {"rna", GKA_RND_NA}, {"nz", GKA_RND_NZ}, {"tp", GKA_RND_TP}, {"ru", GKA_RND_TP},
-    {"tn", GKA_RND_TN}, {"rd", GKA_RND_TN}, {"tz", GKA_RND_TZ}, {"rz", GKA_RND_TZ},
-    {"sp", GKA_RND_SP}, {"sr", GKA_RND_SP}, {"se", GKA_RND_SE}, {"od", GKA_RND_OD},
+    {"ne", GKA_RND_NE},  {"rne", GKA_RND_NE}, {"rn", GKA_RND_NE}, {"na", GKA_RND_NA},
+    {"rna", GKA_RND_NA}, {"nz", GKA_RND_NZ},  {"tp", GKA_RND_TP}, {"ru", GKA_RND_TP},
+    {"tn", GKA_RND_TN},  {"rd", GKA_RND_TN},  {"tz", GKA_RND_TZ}, {"rz", GKA_RND_TZ},
+    {"sp", GKA_RND_SP},  {"sr", GKA_RND_SP},  {"se", GKA_RND_SE}, {"od", GKA_RND_OD},
     {"ro", GKA_RND_OD},
 };
 
@@ -40,15 +40,24 @@ gka_status_t gka_round_mode_by_name(const char *name, gka_round_mode_t *out) {
 
 const char *gka_round_mode_name(gka_round_mode_t mode) {
     switch (mode) {
-    case GKA_RND_NA: return "na";
-    case GKA_RND_NZ: return "nz";
-    case GKA_RND_NE: return "ne";
-    case GKA_RND_TP: return "tp";
-    case GKA_RND_TN: return "tn";
-    case GKA_RND_TZ: return "tz";
-    case GKA_RND_SP: return "sp";
-    case GKA_RND_SE: return "se";
-    case GKA_RND_OD: return "od";
+    case GKA_RND_NA:
+        return "na";
+    case GKA_RND_NZ:
+        return "nz";
+    case GKA_RND_NE:
+        return "ne";
+    case GKA_RND_TP:
+        return "tp";
+    case GKA_RND_TN:
+        return "tn";
+    case GKA_RND_TZ:
+        return "tz";
+    case GKA_RND_SP:
+        return "sp";
+    case GKA_RND_SE:
+        return "se";
+    case GKA_RND_OD:
+        return "od";
     }
     return "?";
 }
@@ -111,12 +120,24 @@ static double round_fp64_tail(double x, int tail_sign, uint64_t random, gka_roun
     const int away_from_zero = (x == 0) || ((x > 0) == (tail_sign > 0));
     int step = 0;
     switch (r->mode) {
-    case GKA_RND_TP: step = tail_sign > 0; break;
-    case GKA_RND_TN: step = tail_sign < 0; break;
-    case GKA_RND_TZ: step = !away_from_zero; break;
-    case GKA_RND_OD: step = (double_bits(x) & 1u) == 0; break;
-    case GKA_RND_SE: step = (int)(random >> 63); break;
-    default: step = 0; break;
+    case GKA_RND_TP:
+        step = tail_sign > 0;
+        break;
+    case GKA_RND_TN:
+        step = tail_sign < 0;
+        break;
+    case GKA_RND_TZ:
+        step = !away_from_zero;
+        break;
+    case GKA_RND_OD:
+        step = (double_bits(x) & 1u) == 0;
+        break;
+    case GKA_RND_SE:
+        step = (int)(random >> 63);
+        break;
+    default:
+        step = 0;
+        break;
     }
     double y = step ? nextafter(x, toward) : x;
     if (isinf(y)) return overflow_result(y < 0, r);
@@ -127,15 +148,24 @@ static int round_up(gka_round_mode_t mode, rel_t rel, int neg, uint64_t M, doubl
                     uint64_t random) {
     const int odd = (M & 1u) != 0;
     switch (mode) {
-    case GKA_RND_NE: return rel == REL_ABOVE_HALF || (rel == REL_HALF && odd);
-    case GKA_RND_NA: return rel == REL_ABOVE_HALF || rel == REL_HALF;
-    case GKA_RND_NZ: return rel == REL_ABOVE_HALF;
-    case GKA_RND_TP: return !neg;
-    case GKA_RND_TN: return neg;
-    case GKA_RND_TZ: return 0;
-    case GKA_RND_OD: return !odd;
-    case GKA_RND_SP: return (double)(random >> 11) * 0x1p-53 < p_up;
-    case GKA_RND_SE: return (int)(random >> 63);
+    case GKA_RND_NE:
+        return rel == REL_ABOVE_HALF || (rel == REL_HALF && odd);
+    case GKA_RND_NA:
+        return rel == REL_ABOVE_HALF || rel == REL_HALF;
+    case GKA_RND_NZ:
+        return rel == REL_ABOVE_HALF;
+    case GKA_RND_TP:
+        return !neg;
+    case GKA_RND_TN:
+        return neg;
+    case GKA_RND_TZ:
+        return 0;
+    case GKA_RND_OD:
+        return !odd;
+    case GKA_RND_SP:
+        return (double)(random >> 11) * 0x1p-53 < p_up;
+    case GKA_RND_SE:
+        return (int)(random >> 63);
     }
     return 0;
 }
@@ -147,7 +177,9 @@ static double double_from_bits(uint64_t b) {
 }
 
 /* 2^q for a normal exponent q (|q| <= 1022). */
-static double pow2(int q) { return double_from_bits((uint64_t)(q + 1023) << 52); }
+static double pow2(int q) {
+    return double_from_bits((uint64_t)(q + 1023) << 52);
+}
 
 enum { DBL_FRAC_BITS = 52, DBL_BIAS = 1023 };
 
@@ -221,7 +253,8 @@ double gka_round_tail(double x, int tail_sign, gka_rounding_t *r) {
     if (y > f->max) return overflow_result(neg, r);
     if (rel != REL_EXACT) {
         r->flags |= GKA_FLAG_INEXACT;
-        const int tiny = e < f->emin || (e == f->emin && S == (uint64_t)1 << DBL_FRAC_BITS && ts < 0);
+        const int tiny =
+            e < f->emin || (e == f->emin && S == (uint64_t)1 << DBL_FRAC_BITS && ts < 0);
         if (tiny) r->flags |= GKA_FLAG_UNDERFLOW;
     }
     if (!r->subnormals && y != 0 && y < f->min_normal) {
@@ -231,4 +264,6 @@ double gka_round_tail(double x, int tail_sign, gka_rounding_t *r) {
     return neg ? -y : y;
 }
 
-double gka_round(double x, gka_rounding_t *r) { return gka_round_tail(x, 0, r); }
+double gka_round(double x, gka_rounding_t *r) {
+    return gka_round_tail(x, 0, r);
+}

@@ -61,28 +61,28 @@
 #endif
 
 enum {
-    F32_EXP_ONE = 0x00800000u,  /* lowest exponent bit = implicit bit position */
+    F32_EXP_ONE = 0x00800000u, /* lowest exponent bit = implicit bit position */
     F32_INF = 0x7f800000u,
     F32_QNAN = 0x7fc00000u,
     F32_SIGN = 0x80000000u,
-    BLOCK = 2048,               /* elements per block: flags, threads, streaming */
-    SUBBLOCK = 512,             /* elements per ordinary/full kernel choice */
-    PARALLEL_MIN = 1u << 16,    /* smaller arrays are not worth waking threads */
-    STREAM_MIN = 1u << 21       /* arrays of 8 MB and more bypass the cache on output */
+    BLOCK = 2048,            /* elements per block: flags, threads, streaming */
+    SUBBLOCK = 512,          /* elements per ordinary/full kernel choice */
+    PARALLEL_MIN = 1u << 16, /* smaller arrays are not worth waking threads */
+    STREAM_MIN = 1u << 21    /* arrays of 8 MB and more bypass the cache on output */
 };
 
 /* Constants of one (format, options) rounding, as float32 patterns. */
 typedef struct {
-    uint32_t d0;        /* dropped bits for normal results: 24 - t */
-    uint32_t emin_b;    /* biased float exponent of 2^emin */
-    uint32_t max_bits;  /* largest finite magnitude */
-    uint32_t minn_bits; /* 2^emin */
-    uint32_t q_bits;    /* smallest subnormal 2^(emin-t+1) */
-    uint32_t hq_bits;   /* q/2 */
-    uint32_t big_bits;  /* overflow "to infinity": Inf, NaN (no Inf) or max (saturate) */
+    uint32_t d0;          /* dropped bits for normal results: 24 - t */
+    uint32_t emin_b;      /* biased float exponent of 2^emin */
+    uint32_t max_bits;    /* largest finite magnitude */
+    uint32_t minn_bits;   /* 2^emin */
+    uint32_t q_bits;      /* smallest subnormal 2^(emin-t+1) */
+    uint32_t hq_bits;     /* q/2 */
+    uint32_t big_bits;    /* overflow "to infinity": Inf, NaN (no Inf) or max (saturate) */
     uint32_t flush_below; /* results in (0, flush_below) are flushed: minn_bits or 0 */
-    uint32_t inf_res;   /* result for an infinite input (magnitude) */
-    unsigned inf_flags; /* flags raised by an infinite input */
+    uint32_t inf_res;     /* result for an infinite input (magnitude) */
+    unsigned inf_flags;   /* flags raised by an infinite input */
     unsigned big_flags; /* flags raised when an overflow gives big_bits (beyond OVERFLOW|INEXACT) */
 } plan_t;
 
@@ -145,15 +145,19 @@ static inline uint32_t pow2_u32(uint32_t d) {
 
 /* Branch-free selection on all-ones / all-zero masks: plain integer
  * operations that the vectoriser maps onto SSE2 compares and logic. */
-static inline uint32_t mask_of(int cond) { return 0u - (uint32_t)cond; }
-static inline uint32_t select_u32(uint32_t m, uint32_t a, uint32_t b) { return (a & m) | (b & ~m); }
+static inline uint32_t mask_of(int cond) {
+    return 0u - (uint32_t)cond;
+}
+static inline uint32_t select_u32(uint32_t m, uint32_t a, uint32_t b) {
+    return (a & m) | (b & ~m);
+}
 
 /* Where |x| lies on the format's grid: truncated pattern, increment to the
  * next grid point, and masks describing the discarded part. */
 typedef struct {
-    uint32_t tr, inc;   /* lower neighbour and step to the upper one (patterns) */
+    uint32_t tr, inc;    /* lower neighbour and step to the upper one (patterns) */
     uint32_t gt, eq, nz; /* masks: discarded part > half, == half, != 0 */
-    uint32_t odd;       /* mask: the lower neighbour has an odd last significand bit */
+    uint32_t odd;        /* mask: the lower neighbour has an odd last significand bit */
 } split_t;
 
 static inline __attribute__((always_inline)) split_t split(uint32_t a, const plan_t *P,
@@ -176,7 +180,7 @@ static inline __attribute__((always_inline)) split_t split(uint32_t a, const pla
     s.inc = p;
     s.nz = mask_of(rem != 0);
     s.gt = mask_of(rem > half);
-    s.eq = s.nz & mask_of(rem == half); /* d = 0 (t = 24): no half, never a tie */
+    s.eq = s.nz & mask_of(rem == half);            /* d = 0 (t = 24): no half, never a tie */
     s.odd = mask_of(((a | F32_EXP_ONE) & p) != 0); /* d = 23: the implicit bit is the last */
     if (varshift) {
         const uint32_t tiny = mask_of(a < P->q_bits); /* |x| < q: neighbours 0 and q */
@@ -195,14 +199,22 @@ static inline __attribute__((always_inline)) split_t split(uint32_t a, const pla
 static inline __attribute__((always_inline)) uint32_t decide(const split_t *s, uint32_t negm,
                                                              const int mode) {
     switch (mode) {
-    case GKA_RND_NE: return s->gt | (s->eq & s->odd);
-    case GKA_RND_NA: return s->gt | s->eq;
-    case GKA_RND_NZ: return s->gt;
-    case GKA_RND_TP: return s->nz & ~negm;
-    case GKA_RND_TN: return s->nz & negm;
-    case GKA_RND_TZ: return 0;
-    case GKA_RND_OD: return s->nz & ~s->odd;
-    default: return 0;
+    case GKA_RND_NE:
+        return s->gt | (s->eq & s->odd);
+    case GKA_RND_NA:
+        return s->gt | s->eq;
+    case GKA_RND_NZ:
+        return s->gt;
+    case GKA_RND_TP:
+        return s->nz & ~negm;
+    case GKA_RND_TN:
+        return s->nz & negm;
+    case GKA_RND_TZ:
+        return 0;
+    case GKA_RND_OD:
+        return s->nz & ~s->odd;
+    default:
+        return 0;
     }
 }
 
@@ -211,10 +223,14 @@ static inline __attribute__((always_inline)) uint32_t overflow_bits(const plan_t
                                                                     const int mode) {
     switch (mode) {
     case GKA_RND_TZ:
-    case GKA_RND_OD: return P->max_bits;
-    case GKA_RND_TP: return select_u32(negm, P->max_bits, P->big_bits);
-    case GKA_RND_TN: return select_u32(negm, P->big_bits, P->max_bits);
-    default: return P->big_bits;
+    case GKA_RND_OD:
+        return P->max_bits;
+    case GKA_RND_TP:
+        return select_u32(negm, P->max_bits, P->big_bits);
+    case GKA_RND_TN:
+        return select_u32(negm, P->big_bits, P->max_bits);
+    default:
+        return P->big_bits;
     }
 }
 
@@ -247,9 +263,8 @@ static inline __attribute__((always_inline)) uint32_t finish(uint32_t sign, uint
     return sign | res;
 }
 
-static inline __attribute__((always_inline)) uint32_t round_one(uint32_t x, const plan_t *P,
-                                                                const int mode, const int varshift,
-                                                                unsigned *flags) {
+static inline __attribute__((always_inline)) uint32_t
+round_one(uint32_t x, const plan_t *P, const int mode, const int varshift, unsigned *flags) {
     const uint32_t sign = x & F32_SIGN;
     const uint32_t a = x & ~F32_SIGN;
     const split_t s = split(a, P, varshift);
@@ -257,17 +272,17 @@ static inline __attribute__((always_inline)) uint32_t round_one(uint32_t x, cons
 }
 
 /* One kernel per (mode, varshift): constants fold, the loop vectorises. */
-#define GKA_KERNEL(name, mode, varshift)                                                       \
-    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n,                \
-                                    const plan_t *P) {                                          \
-        unsigned flags = 0;                                                                     \
-        GKA_SIMD(reduction(| : flags))                                                          \
-        for (size_t i = 0; i < n; i++) {                                                        \
-            unsigned fl = 0;                                                                    \
-            out[i] = round_one(in[i], P, mode, varshift, &fl);                                  \
-            flags |= fl;                                                                        \
-        }                                                                                       \
-        return flags;                                                                           \
+#define GKA_KERNEL(name, mode, varshift)                                                           \
+    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n,                   \
+                                    const plan_t *P) {                                             \
+        unsigned flags = 0;                                                                        \
+        GKA_SIMD(reduction(| : flags))                                                             \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            unsigned fl = 0;                                                                       \
+            out[i] = round_one(in[i], P, mode, varshift, &fl);                                     \
+            flags |= fl;                                                                           \
+        }                                                                                          \
+        return flags;                                                                              \
     }
 
 GKA_KERNEL(kern_ne_u, GKA_RND_NE, 0)
@@ -296,14 +311,22 @@ static inline __attribute__((always_inline)) uint32_t round_ordinary(uint32_t x,
     const uint32_t p = 1u << d, low = p - 1, half = p >> 1;
     const uint32_t negm = mask_of((x >> 31) != 0);
     switch (mode) {
-    case GKA_RND_NE: return (x + (half - 1) + ((x >> d) & 1)) & ~low;
-    case GKA_RND_NA: return (x + half) & ~low;
-    case GKA_RND_NZ: return (x + half - 1) & ~low;
-    case GKA_RND_TP: return (x + (low & ~negm)) & ~low;
-    case GKA_RND_TN: return (x + (low & negm)) & ~low;
-    case GKA_RND_TZ: return x & ~low;
-    case GKA_RND_OD: return (x & ~low) | (mask_of((x & low) != 0) & p);
-    default: return x;
+    case GKA_RND_NE:
+        return (x + (half - 1) + ((x >> d) & 1)) & ~low;
+    case GKA_RND_NA:
+        return (x + half) & ~low;
+    case GKA_RND_NZ:
+        return (x + half - 1) & ~low;
+    case GKA_RND_TP:
+        return (x + (low & ~negm)) & ~low;
+    case GKA_RND_TN:
+        return (x + (low & negm)) & ~low;
+    case GKA_RND_TZ:
+        return x & ~low;
+    case GKA_RND_OD:
+        return (x & ~low) | (mask_of((x & low) != 0) & p);
+    default:
+        return x;
     }
 }
 
@@ -311,20 +334,20 @@ static inline __attribute__((always_inline)) uint32_t round_ordinary(uint32_t x,
  * ordinary (its output is then wrong and the caller redoes the sub-block
  * with the full kernel, from the input: so only when out != in). */
 #define ORDINARY_MISS 0x80000000u
-#define GKA_ORDINARY_KERNEL(name, mode)                                                        \
-    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n, uint32_t d,    \
-                                    uint32_t lo, uint32_t hi) {                                 \
-        uint32_t lost = 0, miss = 0;                                                            \
-        const uint32_t low = (1u << d) - 1, span = hi - lo;                                     \
-        GKA_SIMD(reduction(| : lost, miss))                                                     \
-        for (size_t i = 0; i < n; i++) {                                                        \
-            const uint32_t x = in[i];                                                           \
-            lost |= x & low;                                                                    \
-            miss |= mask_of(((x & ~F32_SIGN) - lo) > span);                                     \
-            out[i] = round_ordinary(x, d, mode);                                                \
-        }                                                                                       \
-        if (miss) return ORDINARY_MISS;                                                         \
-        return lost ? (unsigned)GKA_FLAG_INEXACT : 0u;                                          \
+#define GKA_ORDINARY_KERNEL(name, mode)                                                            \
+    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n, uint32_t d,       \
+                                    uint32_t lo, uint32_t hi) {                                    \
+        uint32_t lost = 0, miss = 0;                                                               \
+        const uint32_t low = (1u << d) - 1, span = hi - lo;                                        \
+        GKA_SIMD(reduction(| : lost, miss))                                                        \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const uint32_t x = in[i];                                                              \
+            lost |= x & low;                                                                       \
+            miss |= mask_of(((x & ~F32_SIGN) - lo) > span);                                        \
+            out[i] = round_ordinary(x, d, mode);                                                   \
+        }                                                                                          \
+        if (miss) return ORDINARY_MISS;                                                            \
+        return lost ? (unsigned)GKA_FLAG_INEXACT : 0u;                                             \
     }
 
 GKA_ORDINARY_KERNEL(ord_ne, GKA_RND_NE)
@@ -340,18 +363,18 @@ GKA_CLONES static int any_outside(const uint32_t *in, size_t n, uint32_t lo, uin
     uint32_t out = 0;
     const uint32_t span = hi - lo;
     GKA_SIMD(reduction(| : out))
-    for (size_t i = 0; i < n; i++) out |= mask_of(((in[i] & ~F32_SIGN) - lo) > span);
+    for (size_t i = 0; i < n; i++)
+        out |= mask_of(((in[i] & ~F32_SIGN) - lo) > span);
     return out != 0;
 }
 
 typedef unsigned (*kernel_fn)(uint32_t *, const uint32_t *, size_t, const plan_t *);
-typedef unsigned (*ordinary_fn)(uint32_t *, const uint32_t *, size_t, uint32_t, uint32_t,
-                                uint32_t);
+typedef unsigned (*ordinary_fn)(uint32_t *, const uint32_t *, size_t, uint32_t, uint32_t, uint32_t);
 
 typedef struct {
-    kernel_fn full;      /* any input */
-    ordinary_fn simple;  /* blocks of ordinary inputs only */
-    uint32_t ord_lo;     /* ordinary |x| patterns: [ord_lo, max_bits] */
+    kernel_fn full;     /* any input */
+    ordinary_fn simple; /* blocks of ordinary inputs only */
+    uint32_t ord_lo;    /* ordinary |x| patterns: [ord_lo, max_bits] */
 } kernels_t;
 
 /* The deterministic kernels for the context; full = NULL for a stochastic
@@ -364,14 +387,36 @@ static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
     const int v = r->format.emin > -126;
     K.ord_lo = (v || !r->subnormals) ? P->minn_bits : 0;
     switch (r->mode) {
-    case GKA_RND_NE: K.full = v ? kern_ne_v : kern_ne_u; K.simple = ord_ne; break;
-    case GKA_RND_NA: K.full = v ? kern_na_v : kern_na_u; K.simple = ord_na; break;
-    case GKA_RND_NZ: K.full = v ? kern_nz_v : kern_nz_u; K.simple = ord_nz; break;
-    case GKA_RND_TP: K.full = v ? kern_tp_v : kern_tp_u; K.simple = ord_tp; break;
-    case GKA_RND_TN: K.full = v ? kern_tn_v : kern_tn_u; K.simple = ord_tn; break;
-    case GKA_RND_TZ: K.full = v ? kern_tz_v : kern_tz_u; K.simple = ord_tz; break;
-    case GKA_RND_OD: K.full = v ? kern_od_v : kern_od_u; K.simple = ord_od; break;
-    default: break;
+    case GKA_RND_NE:
+        K.full = v ? kern_ne_v : kern_ne_u;
+        K.simple = ord_ne;
+        break;
+    case GKA_RND_NA:
+        K.full = v ? kern_na_v : kern_na_u;
+        K.simple = ord_na;
+        break;
+    case GKA_RND_NZ:
+        K.full = v ? kern_nz_v : kern_nz_u;
+        K.simple = ord_nz;
+        break;
+    case GKA_RND_TP:
+        K.full = v ? kern_tp_v : kern_tp_u;
+        K.simple = ord_tp;
+        break;
+    case GKA_RND_TN:
+        K.full = v ? kern_tn_v : kern_tn_u;
+        K.simple = ord_tn;
+        break;
+    case GKA_RND_TZ:
+        K.full = v ? kern_tz_v : kern_tz_u;
+        K.simple = ord_tz;
+        break;
+    case GKA_RND_OD:
+        K.full = v ? kern_od_v : kern_od_u;
+        K.simple = ord_od;
+        break;
+    default:
+        break;
     }
     if (P->d0 == 0) K.simple = NULL; /* t = 24: nothing to round, no half-spacing bias */
     return K;
@@ -453,16 +498,18 @@ static unsigned scalar_block_f32(float *out, const float *in, size_t n, const gk
     gka_rounding_t local = *r;
     local.counter = counter;
     local.flags = 0;
-    for (size_t i = 0; i < n; i++) out[i] = (float)gka_round((double)in[i], &local);
+    for (size_t i = 0; i < n; i++)
+        out[i] = (float)gka_round((double)in[i], &local);
     return local.flags;
 }
 
-static unsigned scalar_block_f64(double *out, const double *in, size_t n,
-                                 const gka_rounding_t *r, uint64_t counter) {
+static unsigned scalar_block_f64(double *out, const double *in, size_t n, const gka_rounding_t *r,
+                                 uint64_t counter) {
     gka_rounding_t local = *r;
     local.counter = counter;
     local.flags = 0;
-    for (size_t i = 0; i < n; i++) out[i] = gka_round(in[i], &local);
+    for (size_t i = 0; i < n; i++)
+        out[i] = gka_round(in[i], &local);
     return local.flags;
 }
 
@@ -491,19 +538,21 @@ static unsigned deterministic_block(uint32_t *o, const uint32_t *x, size_t len, 
  * memory stream, and is what lets memcpy run faster than a plain loop). */
 static void stream_copy(uint32_t *dst, const uint32_t *src, size_t n) {
     size_t i = 0;
-    for (; i < n && ((uintptr_t)(dst + i) & 15u); i++) dst[i] = src[i];
+    for (; i < n && ((uintptr_t)(dst + i) & 15u); i++)
+        dst[i] = src[i];
     for (; i + 4 <= n; i += 4)
         _mm_stream_si128((__m128i *)(void *)(dst + i),
                          _mm_loadu_si128((const __m128i *)(const void *)(src + i)));
-    for (; i < n; i++) dst[i] = src[i];
+    for (; i < n; i++)
+        dst[i] = src[i];
     _mm_sfence();
 }
 #endif
 
 /* Round one block [start, start + len) of the float array. */
 static unsigned f32_block(float *out, const float *in, size_t start, size_t len,
-                          const gka_rounding_t *r, const plan_t *P, const kernels_t *K,
-                          int fast_sr, int stream) {
+                          const gka_rounding_t *r, const plan_t *P, const kernels_t *K, int fast_sr,
+                          int stream) {
     uint32_t *o = (uint32_t *)(void *)(out + start);
     const uint32_t *x = (const uint32_t *)(const void *)(in + start);
     if (K->full) {

@@ -18,10 +18,13 @@ gka_grad_opts_t gka_grad_opts_default(void) {
 }
 
 gka_status_t gka_grad_mode_by_name(const char *name, gka_grad_mode_t *out) {
-    if (name && !strcmp(name, "implicit")) *out = GKA_GRAD_IMPLICIT;
-    else if (name && !strcmp(name, "iterations")) *out = GKA_GRAD_ITERATIONS;
-    else return gka_error(GKA_EINVAL, "unknown gradient mode '%s' (implicit or iterations)",
-                          name ? name : "(null)");
+    if (name && !strcmp(name, "implicit"))
+        *out = GKA_GRAD_IMPLICIT;
+    else if (name && !strcmp(name, "iterations"))
+        *out = GKA_GRAD_ITERATIONS;
+    else
+        return gka_error(GKA_EINVAL, "unknown gradient mode '%s' (implicit or iterations)",
+                         name ? name : "(null)");
     return GKA_OK;
 }
 
@@ -69,15 +72,20 @@ static gka_status_t check_opts(const gka_grad_opts_t *o) {
         return gka_error(GKA_EINVAL, "backward: iterations %d out of range [0, 1000000]", o->iters);
     if (o->mode == GKA_GRAD_ITERATIONS) {
         if (strcmp(o->solver, "chebyshev") && strcmp(o->solver, "cg"))
-            return gka_error(GKA_EINVAL, "backward: solver '%s' has no through-the-iterations "
-                                         "gradient (chebyshev or cg)", o->solver);
+            return gka_error(GKA_EINVAL,
+                             "backward: solver '%s' has no through-the-iterations "
+                             "gradient (chebyshev or cg)",
+                             o->solver);
         return GKA_OK;
     }
-    if (o->mode != GKA_GRAD_IMPLICIT) return gka_error(GKA_EINVAL, "backward: bad mode %d", (int)o->mode);
+    if (o->mode != GKA_GRAD_IMPLICIT)
+        return gka_error(GKA_EINVAL, "backward: bad mode %d", (int)o->mode);
     for (size_t i = 0; i < sizeof implicit_ok / sizeof implicit_ok[0]; i++)
         if (!strcmp(o->solver, implicit_ok[i])) return GKA_OK;
-    return gka_error(GKA_EINVAL, "backward: solver '%s' has no implicit gradient here (chebyshev, "
-                                 "cg, gd, agd, cholesky)", o->solver);
+    return gka_error(GKA_EINVAL,
+                     "backward: solver '%s' has no implicit gradient here (chebyshev, "
+                     "cg, gd, agd, cholesky)",
+                     o->solver);
 }
 
 /* ---- the fp64 reference on the stream's mirror ------------------------------ */
@@ -104,11 +112,13 @@ static void ref_token(const gka_stream_t *st, const gka_grad_problem_t *p, const
     (void)dx64;
 #endif
     if (!ok) {
-        for (size_t i = 0; i < n; i++) x[i] = dq[i] = (double)NAN;
+        for (size_t i = 0; i < n; i++)
+            x[i] = dq[i] = (double)NAN;
         gka_error_clear();
     }
     double xdq = 0.0;
-    for (size_t i = 0; i < n; i++) xdq += x[i] * dq[i];
+    for (size_t i = 0; i < n; i++)
+        xdq += x[i] * dq[i];
     double c = 0.0;
     if (lambda_path && p->ridge.kind == GKA_RIDGE_ADAPTIVE && st->hnorm64 > 0.0)
         c = -p->ridge.value * xdq / st->hnorm64;
@@ -129,18 +139,22 @@ static void ref_reverse(const gka_grad_problem_t *p, const ref_store_t *R, gka_g
     for (long t = p->T - 1; t >= 0; t--) {
         const double gnext = t + 1 < p->T ? R->gam[t + 1] : 0.0;
         const double *Ds = R->Ds + (size_t)t * DD, *k = R->k + (size_t)t * n;
-        for (size_t i = 0; i < DD; i++) S[i] = gnext * S[i] + Ds[i];
+        for (size_t i = 0; i < DD; i++)
+            S[i] = gnext * S[i] + Ds[i];
         double kSk = 0.0, dg = 0.0;
         for (size_t i = 0; i < n; i++) {
             double s = 0.0;
-            for (size_t j = 0; j < n; j++) s += S[i * n + j] * k[j];
+            for (size_t j = 0; j < n; j++)
+                s += S[i * n + j] * k[j];
             u[i] = s;
             kSk += k[i] * s;
         }
         const double *Hp = R->H + (size_t)t * DD; /* H_{t-1} */
-        for (size_t i = 0; i < DD; i++) dg += S[i] * (R->gam[t] * Hp[i]);
+        for (size_t i = 0; i < DD; i++)
+            dg += S[i] * (R->gam[t] * Hp[i]);
         if (ref->dk)
-            for (size_t i = 0; i < n; i++) ref->dk[(size_t)t * n + i] = R->b2[t] * u[i];
+            for (size_t i = 0; i < n; i++)
+                ref->dk[(size_t)t * n + i] = R->b2[t] * u[i];
         if (ref->dbeta) ref->dbeta[t] = R->beta[t] * kSk;
         if (ref->dg) ref->dg[t] = 0.5 * dg;
     }
@@ -172,10 +186,9 @@ static void tok_free(tok_store_t *s) {
     const struct {
         void *p;
         size_t len;
-    } v[] = {{s->H, (T + 1) * DD}, {s->Ds, T * DD}, {s->x, T * n},  {s->dq, T * n},
-             {s->k, T * n},        {s->gam, T},     {s->b2, T},     {s->beta, T},
-             {s->Abar, DD},        {s->dxv, n},     {s->P, DD},     {s->S, DD},
-             {s->u, n},            {s->sc, TS_N}};
+    } v[] = {{s->H, (T + 1) * DD}, {s->Ds, T * DD}, {s->x, T * n}, {s->dq, T * n}, {s->k, T * n},
+             {s->gam, T},          {s->b2, T},      {s->beta, T},  {s->Abar, DD},  {s->dxv, n},
+             {s->P, DD},           {s->S, DD},      {s->u, n},     {s->sc, TS_N}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (v[i].p) A->free(A, v[i].p, v[i].len);
 }
@@ -211,7 +224,8 @@ static int tok_alloc(tok_store_t *s, gka_arith_t *A, int D, long T) {
 static void implicit_adjoint(tok_store_t *s, const void *x, const void *dq, void *Ds) {
     gka_arith_t *A = s->A;
     const size_t n = s->n;
-    for (size_t i = 0; i < s->DD; i++) A->set_d(A, GKA_ELEM(A, Ds, i), 0.0);
+    for (size_t i = 0; i < s->DD; i++)
+        A->set_d(A, GKA_ELEM(A, Ds, i), 0.0);
     for (size_t a = 0; a < n; a++) {
         A->mul(A, TSC(s, T), TSC(s, MONE), GKA_CELEM(A, dq, a));
         A->axpy(A, n, TSC(s, T), x, GKA_ELEM(A, Ds, a * n));
@@ -245,7 +259,8 @@ static int failed(gka_reason_t r, int iters) {
 }
 
 static void poison(gka_arith_t *A, void *x, size_t n) {
-    for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), (double)NAN);
+    for (size_t i = 0; i < n; i++)
+        A->set_d(A, GKA_ELEM(A, x, i), (double)NAN);
 }
 
 /* One token's forward and D_t + D_t^T in the studied arithmetic. */
@@ -269,14 +284,15 @@ static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *
     } else {
         int iters;
         gka_reason_t reason;
-        for (size_t i = 0; i < DD; i++) A->set_d(A, GKA_ELEM(A, s->Abar, i), 0.0);
+        for (size_t i = 0; i < DD; i++)
+            A->set_d(A, GKA_ELEM(A, s->Abar, i), 0.0);
         if (!strcmp(o->solver, "chebyshev"))
             status = gka_chebyshev_adjoint(A, p->D, stream_mv, st, st->q, st->lambda, st->hnorm,
                                            o->iters, s->dxv, x, dq, s->Abar, TSC(s, DLAM),
                                            TSC(s, DHN), &iters, &reason);
         else
-            status = gka_cg_adjoint(A, p->D, stream_mv, st, st->q, o->iters, s->dxv, x, dq,
-                                    s->Abar, &iters, &reason);
+            status = gka_cg_adjoint(A, p->D, stream_mv, st, st->q, o->iters, s->dxv, x, dq, s->Abar,
+                                    &iters, &reason);
         if (status) return status;
         if (failed(reason, iters)) poison(A, x, n), poison(A, dq, n);
         symmetrise(s, Ds);
@@ -301,7 +317,8 @@ static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *
 static void tok_reverse(tok_store_t *s, gka_grads_t *out) {
     gka_arith_t *A = s->A;
     const size_t n = s->n, DD = s->DD;
-    for (size_t i = 0; i < DD; i++) A->set_d(A, GKA_ELEM(A, s->S, i), 0.0);
+    for (size_t i = 0; i < DD; i++)
+        A->set_d(A, GKA_ELEM(A, s->S, i), 0.0);
     double *buf = malloc(n * sizeof *buf);
     for (long t = s->T - 1; t >= 0; t--) {
         const size_t tt = (size_t)t;
@@ -339,11 +356,14 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
     if ((status = check_problem(p)) || (status = check_opts(opts))) return status;
     const size_t n = (size_t)p->D, DD = n * n, T = (size_t)p->T;
     if ((double)T * (double)DD > (double)GKA_GRAD_TOKEN_STORE_MAX)
-        return gka_error(GKA_ERANGE, "backward (token form): T * D^2 = %.3g exceeds %ld stored "
-                                     "elements; use the chunk form", (double)T * (double)DD,
-                         GKA_GRAD_TOKEN_STORE_MAX);
+        return gka_error(GKA_ERANGE,
+                         "backward (token form): T * D^2 = %.3g exceeds %ld stored "
+                         "elements; use the chunk form",
+                         (double)T * (double)DD, GKA_GRAD_TOKEN_STORE_MAX);
 #if !GKA_HAVE_LAPACK
-    if (ref) return gka_error(GKA_EUNSUP, "backward: the exact reference needs LAPACK (not in this build)");
+    if (ref)
+        return gka_error(GKA_EUNSUP,
+                         "backward: the exact reference needs LAPACK (not in this build)");
 #endif
     gka_stream_t *st = NULL;
     gka_solver_t *solver = NULL;
@@ -374,13 +394,14 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
         A->set_d(A, TSC(&s, ONE), 1.0);
         A->set_d(A, TSC(&s, MONE), -1.0);
         A->set_d(A, TSC(&s, HALF), 0.5);
-        for (size_t i = 0; i < DD; i++) A->set_d(A, GKA_ELEM(A, s.H, i), 0.0); /* H_{-1} */
+        for (size_t i = 0; i < DD; i++)
+            A->set_d(A, GKA_ELEM(A, s.H, i), 0.0); /* H_{-1} */
     }
     for (long t = 0; !status && t < p->T; t++) {
         const size_t tt = (size_t)t;
         const double beta = p->beta ? p->beta[t] : 1.0;
-        status = gka_stream_push(st, p->q + tt * n, p->k + tt * n, p->g ? p->g[t] : 0.0, beta,
-                                 NULL);
+        status =
+            gka_stream_push(st, p->q + tt * n, p->k + tt * n, p->g ? p->g[t] : 0.0, beta, NULL);
         if (status) break;
         A->copy(A, GKA_ELEM(A, s.H, (tt + 1) * DD), st->H, DD);
         A->copy(A, GKA_ELEM(A, s.k, tt * n), st->k, n);

@@ -31,23 +31,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KS_ZERO, KS_ONE, KS_MONE, KS_HALF, KS_TWO, KS_T1, KS_T2, KS_T3, KS_A, KS_H0N2, KS_ACC,
-       KS_DGN, KS_N };
+enum {
+    KS_ZERO,
+    KS_ONE,
+    KS_MONE,
+    KS_HALF,
+    KS_TWO,
+    KS_T1,
+    KS_T2,
+    KS_T3,
+    KS_A,
+    KS_H0N2,
+    KS_ACC,
+    KS_DGN,
+    KS_N
+};
 
 typedef struct {
     gka_arith_t *A;
     int D, C;
     size_t n, DD;
     gka_ridge_t ridge;
-    void *H0;            /* D x D: current chunk start state */
-    void *K;             /* C x D keys */
+    void *H0;                 /* D x D: current chunk start state */
+    void *K;                  /* C x D keys */
     void *G, *b2, *beta, *eG; /* C each */
-    void *W, *KK;        /* C x C: W[c][j] (j <= c), k_i . k_j */
-    void *wq;            /* C: k_j^T H_0 k_j */
-    void *cs;            /* C: c_s */
-    void *lam, *hn;      /* current token's lambda, ||H||_F */
-    void *rv;            /* ridge value */
-    void *v1, *v2, *u;   /* D */
+    void *W, *KK;             /* C x C: W[c][j] (j <= c), k_i . k_j */
+    void *wq;                 /* C: k_j^T H_0 k_j */
+    void *cs;                 /* C: c_s */
+    void *lam, *hn;           /* current token's lambda, ||H||_F */
+    void *rv;                 /* ridge value */
+    void *v1, *v2, *u;        /* D */
     void *sc;
     int cur;
 } ck_t;
@@ -61,9 +74,9 @@ static void ck_free(ck_t *c) {
     const struct {
         void *p;
         size_t len;
-    } v[] = {{c->H0, DD}, {c->K, C * n}, {c->G, C}, {c->b2, C}, {c->beta, C}, {c->eG, C},
-             {c->W, C * C}, {c->KK, C * C}, {c->wq, C}, {c->cs, C}, {c->lam, 1}, {c->hn, 1},
-             {c->rv, 1}, {c->v1, n}, {c->v2, n}, {c->u, n}, {c->sc, KS_N}};
+    } v[] = {{c->H0, DD},   {c->K, C * n},  {c->G, C},  {c->b2, C}, {c->beta, C}, {c->eG, C},
+             {c->W, C * C}, {c->KK, C * C}, {c->wq, C}, {c->cs, C}, {c->lam, 1},  {c->hn, 1},
+             {c->rv, 1},    {c->v1, n},     {c->v2, n}, {c->u, n},  {c->sc, KS_N}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (v[i].p) A->free(A, v[i].p, v[i].len);
 }
@@ -89,7 +102,8 @@ static int ck_alloc(ck_t *c, gka_arith_t *A, int D, int C, const gka_ridge_t *ri
     A->set_d(A, KSC(c, HALF), 0.5);
     A->set_d(A, KSC(c, TWO), 2.0);
     A->set_d(A, c->rv, ridge->value);
-    for (size_t i = 0; i < c->DD; i++) A->set_d(A, KEL(c, c->H0, i), 0.0);
+    for (size_t i = 0; i < c->DD; i++)
+        A->set_d(A, KEL(c, c->H0, i), 0.0);
     return 1;
 }
 
@@ -100,8 +114,10 @@ static void ck_load(ck_t *c, size_t nn, const double *k, const double *g, const 
     A->from_double(A, c->K, k, nn * n);
     for (size_t j = 0; j < nn; j++) {
         A->set_d(A, KSC(c, T1), g ? g[j] : 0.0);
-        if (j == 0) A->copy(A, KEL(c, c->G, 0), KSC(c, T1), 1);
-        else A->add(A, KEL(c, c->G, j), KEL(c, c->G, j - 1), KSC(c, T1));
+        if (j == 0)
+            A->copy(A, KEL(c, c->G, 0), KSC(c, T1), 1);
+        else
+            A->add(A, KEL(c, c->G, j), KEL(c, c->G, j - 1), KSC(c, T1));
         A->set_d(A, KEL(c, c->beta, j), beta ? beta[j] : 1.0);
         A->mul(A, KEL(c, c->b2, j), KEL(c, c->beta, j), KEL(c, c->beta, j));
         A->set_d(A, KEL(c, c->eG, j), exp(A->get_d(A, KEL(c, c->G, j))));
@@ -145,8 +161,10 @@ static void ck_norm(ck_t *c, size_t cc) {
         A->add(A, c->hn, c->hn, KSC(c, T1));
     }
     A->sqrt(A, c->hn, c->hn);
-    if (c->ridge.kind == GKA_RIDGE_ADAPTIVE) A->mul(A, c->lam, c->rv, c->hn);
-    else A->copy(A, c->lam, c->rv, 1);
+    if (c->ridge.kind == GKA_RIDGE_ADAPTIVE)
+        A->mul(A, c->lam, c->rv, c->hn);
+    else
+        A->copy(A, c->lam, c->rv, 1);
 }
 
 /* y = H_cur x (with_lambda: + lambda x). */
@@ -162,7 +180,9 @@ static void ck_apply(ck_t *c, const void *x, void *y, int with_lambda) {
     if (with_lambda) A->axpy(A, n, c->lam, x, y);
 }
 
-static void ck_matvec(void *ctx, const void *x, void *y) { ck_apply(ctx, x, y, 1); }
+static void ck_matvec(void *ctx, const void *x, void *y) {
+    ck_apply(ctx, x, y, 1);
+}
 
 /* H_0 <- exp(G_last) H_0 + sum_j W_{j,last} k_j k_j^T. */
 static void ck_advance(ck_t *c, size_t nn) {
@@ -174,7 +194,8 @@ static void ck_advance(ck_t *c, size_t nn) {
 }
 
 static void poison(gka_arith_t *A, void *x, size_t n) {
-    for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), (double)NAN);
+    for (size_t i = 0; i < n; i++)
+        A->set_d(A, GKA_ELEM(A, x, i), (double)NAN);
 }
 
 /* exp(G_s - G_c) into dst. */
@@ -189,7 +210,8 @@ static void ck_Sk(ck_t *c, size_t nn, size_t cc, const void *X, const void *DQ, 
     gka_arith_t *A = c->A;
     const size_t n = c->n, C = (size_t)c->C;
     const void *kc = KEL(c, c->K, cc * n);
-    for (size_t i = 0; i < n; i++) A->set_d(A, KEL(c, c->u, i), 0.0);
+    for (size_t i = 0; i < n; i++)
+        A->set_d(A, KEL(c, c->u, i), 0.0);
     A->set_d(A, KSC(c, A), 0.0); /* alpha_c */
     for (size_t s = cc; s < nn; s++) {
         const void *xs = KEL(c, X, s * n), *dqs = KEL(c, DQ, s * n);
@@ -266,7 +288,8 @@ gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C
         return gka_error(GKA_EINVAL, "backward (chunk form): D = %d or T = %ld out of range", p->D,
                          p->T);
     if (C < 1 || C > 4096)
-        return gka_error(GKA_EINVAL, "backward (chunk form): chunk size %d out of range [1, 4096]", C);
+        return gka_error(GKA_EINVAL, "backward (chunk form): chunk size %d out of range [1, 4096]",
+                         C);
     if (iters < 0) return gka_error(GKA_EINVAL, "backward (chunk form): iterations %d < 0", iters);
     if (p->ridge.kind != GKA_RIDGE_FIXED && p->ridge.kind != GKA_RIDGE_ADAPTIVE)
         return gka_error(GKA_EINVAL, "backward (chunk form): ridge must be fixed: or adaptive:");
@@ -309,7 +332,8 @@ gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C
         ck_advance(&c, nn);
     }
     /* backward scan */
-    for (size_t i = 0; i < DD && !status; i++) A->set_d(A, KEL(&c, S, i), 0.0);
+    for (size_t i = 0; i < DD && !status; i++)
+        A->set_d(A, KEL(&c, S, i), 0.0);
     A->set_d(A, KSC(&c, DGN), 0.0);
     const int path = lambda_path && p->ridge.kind == GKA_RIDGE_ADAPTIVE;
     for (size_t ci = nch; ci-- > 0 && !status;) {

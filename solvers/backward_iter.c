@@ -23,7 +23,8 @@ static void outer_acc(gka_arith_t *A, size_t n, const void *alpha, const void *u
 }
 
 static void zero_vec(gka_arith_t *A, void *x, size_t n) {
-    for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+    for (size_t i = 0; i < n; i++)
+        A->set_d(A, GKA_ELEM(A, x, i), 0.0);
 }
 
 /* sum of squares read in double (a monitor, as the solvers do). */
@@ -39,8 +40,27 @@ static double norm64(gka_arith_t *A, const void *v, size_t n) {
 /* ---- Chebyshev ------------------------------------------------------------ */
 
 enum {
-    CS_ZERO, CS_ONE, CS_MONE, CS_TWO, CS_QUARTER, CS_L, CS_DEN, CS_NUM, CS_RHO, CS_RQ, CS_S,
-    CS_T, CS_T2, CS_SB, CS_RQB, CS_OMB, CS_OMB_PREV, CS_NSOB, CS_OM1B, CS_HALF, CS_N
+    CS_ZERO,
+    CS_ONE,
+    CS_MONE,
+    CS_TWO,
+    CS_QUARTER,
+    CS_L,
+    CS_DEN,
+    CS_NUM,
+    CS_RHO,
+    CS_RQ,
+    CS_S,
+    CS_T,
+    CS_T2,
+    CS_SB,
+    CS_RQB,
+    CS_OMB,
+    CS_OMB_PREV,
+    CS_NSOB,
+    CS_OM1B,
+    CS_HALF,
+    CS_N
 };
 
 gka_status_t gka_chebyshev_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
@@ -213,12 +233,24 @@ out:
 
 /* ---- CG ------------------------------------------------------------------- */
 
-enum { GS_ZERO, GS_ONE, GS_MONE, GS_TWO, GS_NAL, GS_RRB, GS_RRBP, GS_BB, GS_AB, GS_PAPB, GS_T,
-       GS_N };
+enum {
+    GS_ZERO,
+    GS_ONE,
+    GS_MONE,
+    GS_TWO,
+    GS_NAL,
+    GS_RRB,
+    GS_RRBP,
+    GS_BB,
+    GS_AB,
+    GS_PAPB,
+    GS_T,
+    GS_N
+};
 
-gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
-                            const void *q, int r, const void *dx, void *x, void *dq, void *Abar,
-                            int *iters, gka_reason_t *reason) {
+gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
+                            int r, const void *dx, void *x, void *dq, void *Abar, int *iters,
+                            gka_reason_t *reason) {
     if (!A || !matvec || !q || !dx || !x || !dq || !Abar || !iters || !reason || D < 1 || r < 0)
         return gka_error(GKA_EINVAL, "gka_cg_adjoint: bad argument (D = %d, r = %d)", D, r);
     const size_t n = (size_t)D, R = (size_t)r;
@@ -228,8 +260,8 @@ gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *c
          *aps = A->alloc(A, (R + 1) * n);
     void *al = A->alloc(A, R + 1), *be = A->alloc(A, R + 1), *rr = A->alloc(A, R + 2),
          *pap = A->alloc(A, R + 1);
-    void *sc = A->alloc(A, GS_N), *rb = A->alloc(A, n), *pb = A->alloc(A, n),
-         *pbn = A->alloc(A, n), *apb = A->alloc(A, n), *tv = A->alloc(A, n);
+    void *sc = A->alloc(A, GS_N), *rb = A->alloc(A, n), *pb = A->alloc(A, n), *pbn = A->alloc(A, n),
+         *apb = A->alloc(A, n), *tv = A->alloc(A, n);
     gka_status_t status = GKA_OK;
     if (!rs || !ps || !aps || !al || !be || !rr || !pap || !sc || !rb || !pb || !pbn || !apb ||
         !tv) {
@@ -270,8 +302,9 @@ gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *c
         A->dot(A, SL(pap, i - 1), n, pp, ap);
         const double c = A->get_d(A, SL(pap, i - 1));
         if (!(c > 0.0)) {
-            *reason = isnan(c) ? GKA_REASON_NAN : c == 0.0 ? GKA_REASON_BREAKDOWN
-                                                            : GKA_REASON_LOST_PD;
+            *reason = isnan(c)   ? GKA_REASON_NAN
+                      : c == 0.0 ? GKA_REASON_BREAKDOWN
+                                 : GKA_REASON_LOST_PD;
             break;
         }
         A->div(A, SL(al, i - 1), SL(rr, i - 1), SL(pap, i - 1));

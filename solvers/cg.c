@@ -20,7 +20,8 @@ static void cg_destroy(gka_solver_t *s) {
     for (int i = 0; i < 3; i++)
         if (vecs[i]) A->free(A, vecs[i], (size_t)s->D);
     void *sc[] = {w->rr, w->rr_new, w->pAp, w->alpha, w->nalpha, w->beta, w->zero, w->one, w->mone};
-    for (int i = 0; i < 9; i++) gka_sc_free(A, sc[i]);
+    for (int i = 0; i < 9; i++)
+        gka_sc_free(A, sc[i]);
     free(w->buf);
     free(w);
     s->priv = NULL;
@@ -54,7 +55,8 @@ static gka_status_t cg_create(gka_solver_t *s) {
 static double norm64(gka_arith_t *A, const void *v, double *buf, size_t n) {
     A->to_double(A, buf, v, n);
     double t = 0.0;
-    for (size_t i = 0; i < n; i++) t += buf[i] * buf[i];
+    for (size_t i = 0; i < n; i++)
+        t += buf[i] * buf[i];
     return sqrt(t);
 }
 
@@ -69,7 +71,8 @@ static gka_status_t cg_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
         A->scal(A, n, w->mone, w->r);
         A->axpy(A, n, w->one, st->q, w->r);
     } else {
-        for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+        for (size_t i = 0; i < n; i++)
+            A->set_d(A, GKA_ELEM(A, x, i), 0.0);
         A->copy(A, w->r, st->q, n);
     }
     A->copy(A, w->p, w->r, n);
@@ -98,7 +101,7 @@ static gka_status_t cg_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
         if (!(pAp > 0.0)) { /* no positive curvature: the step is undefined */
             /* past convergence p can underflow to pAp = 0: that is convergence */
             const int at_roundoff = pAp == 0.0 && rn <= A->round.format.u * qscale;
-            info->reason = at_roundoff ? GKA_REASON_CONVERGED
+            info->reason = at_roundoff  ? GKA_REASON_CONVERGED
                            : isnan(pAp) ? GKA_REASON_NAN
                            : pAp == 0.0 ? GKA_REASON_BREAKDOWN
                                         : GKA_REASON_LOST_PD;

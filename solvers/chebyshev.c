@@ -10,8 +10,8 @@
 
 /* Working storage of one solve. */
 typedef struct {
-    void *xp, *xc, *res, *d;                                /* vectors */
-    void *zero, *one, *mone, *two, *quarter;                /* constants */
+    void *xp, *xc, *res, *d;                                    /* vectors */
+    void *zero, *one, *mone, *two, *quarter;                    /* constants */
     void *L, *den, *num, *rho, *rq, *s, *omega, *t, *nso, *om1; /* scalars */
     double *r64;
 } cheb_work_t;
@@ -21,9 +21,9 @@ enum { CHEB_NVEC = 4, CHEB_NSCAL = 15 };
 /* The work's vector and scalar slots, for allocation and release. */
 static void cheb_slots(cheb_work_t *w, void ***vecs, void ***scals) {
     void **v[CHEB_NVEC] = {&w->xp, &w->xc, &w->res, &w->d};
-    void **c[CHEB_NSCAL] = {&w->zero, &w->one, &w->mone, &w->two, &w->quarter,
-                            &w->L,    &w->den, &w->num,  &w->rho, &w->rq,
-                            &w->s,    &w->omega, &w->t,  &w->nso, &w->om1};
+    void **c[CHEB_NSCAL] = {&w->zero, &w->one,   &w->mone, &w->two, &w->quarter,
+                            &w->L,    &w->den,   &w->num,  &w->rho, &w->rq,
+                            &w->s,    &w->omega, &w->t,    &w->nso, &w->om1};
     memcpy(vecs, v, sizeof v);
     memcpy(scals, c, sizeof c);
 }
@@ -33,7 +33,8 @@ static void cheb_free(gka_arith_t *A, cheb_work_t *w, size_t n) {
     cheb_slots(w, v, c);
     for (int i = 0; i < CHEB_NVEC; i++)
         if (*v[i]) A->free(A, *v[i], n);
-    for (int i = 0; i < CHEB_NSCAL; i++) gka_sc_free(A, *c[i]);
+    for (int i = 0; i < CHEB_NSCAL; i++)
+        gka_sc_free(A, *c[i]);
     free(w->r64);
 }
 
@@ -42,8 +43,10 @@ static int cheb_alloc(gka_arith_t *A, cheb_work_t *w, size_t n) {
     void **v[CHEB_NVEC], **c[CHEB_NSCAL];
     cheb_slots(w, v, c);
     int ok = 1;
-    for (int i = 0; i < CHEB_NVEC; i++) ok &= (*v[i] = A->alloc(A, n)) != NULL;
-    for (int i = 0; i < CHEB_NSCAL; i++) ok &= (*c[i] = A->alloc(A, 1)) != NULL;
+    for (int i = 0; i < CHEB_NVEC; i++)
+        ok &= (*v[i] = A->alloc(A, n)) != NULL;
+    for (int i = 0; i < CHEB_NSCAL; i++)
+        ok &= (*c[i] = A->alloc(A, 1)) != NULL;
     ok &= (w->r64 = malloc(n * sizeof(double))) != NULL;
     if (!ok) return 0;
     A->set_d(A, w->zero, 0.0);
@@ -59,7 +62,8 @@ static int cheb_alloc(gka_arith_t *A, cheb_work_t *w, size_t n) {
 static double norm64(gka_arith_t *A, const void *v, double *buf, size_t n) {
     A->to_double(A, buf, v, n);
     double s = 0.0;
-    for (size_t i = 0; i < n; i++) s += buf[i] * buf[i];
+    for (size_t i = 0; i < n; i++)
+        s += buf[i] * buf[i];
     return sqrt(s);
 }
 
@@ -73,8 +77,7 @@ static void residual(gka_arith_t *A, gka_matvec_fn mv, void *ctx, const void *x,
 gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
                                  const void *q, const void *lambda, const void *hnorm, int r,
                                  double tol, const void *x_init, void *x, gka_hist_fn hist_fn,
-                                 void *hist_ctx, double *hist, int *iters,
-                                 gka_reason_t *reason) {
+                                 void *hist_ctx, double *hist, int *iters, gka_reason_t *reason) {
     if (!A || !matvec || !q || !lambda || !hnorm || !x || !iters || !reason || D < 1 || r < 0)
         return gka_error(GKA_EINVAL, "gka_chebyshev_solve: bad argument (D = %d, r = %d)", D, r);
     const size_t n = (size_t)D;
@@ -95,7 +98,8 @@ gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, vo
     A->mul(A, w.rq, w.rq, w.quarter); /* rho^2 / 4 */
     const double den64 = A->get_d(A, w.den);
     if (!(den64 > 0.0) || !isfinite(A->get_d(A, w.s))) {
-        for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+        for (size_t i = 0; i < n; i++)
+            A->set_d(A, GKA_ELEM(A, x, i), 0.0);
         *reason = isnan(den64) ? GKA_REASON_NAN : GKA_REASON_BREAKDOWN;
         cheb_free(A, &w, n);
         return GKA_OK;
@@ -108,7 +112,8 @@ gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, vo
         A->sub(A, w.nso, w.zero, w.s);
         A->axpy(A, n, w.nso, w.res, w.xc);
     } else {
-        for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, w.xp, i), 0.0);
+        for (size_t i = 0; i < n; i++)
+            A->set_d(A, GKA_ELEM(A, w.xp, i), 0.0);
         A->copy(A, w.xc, q, n);
         A->scal(A, n, w.s, w.xc);
     }
@@ -135,7 +140,7 @@ gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, vo
             break;
         }
         A->mul(A, w.nso, w.s, w.omega);
-        A->sub(A, w.nso, w.zero, w.nso); /* -s omega_i */
+        A->sub(A, w.nso, w.zero, w.nso);  /* -s omega_i */
         A->sub(A, w.om1, w.omega, w.one); /* omega_i - 1 */
         A->copy(A, w.d, w.xc, n);
         A->axpy(A, n, w.mone, w.xp, w.d); /* x_{i-1} - x_{i-2} */

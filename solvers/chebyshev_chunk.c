@@ -22,18 +22,18 @@ struct gka_chebyshev_chunker {
     gka_arith_t *As, *Ai;
     int D, C, r;
     gka_ridge_t ridge;
-    void *H0s, *H1s;    /* state and next state (As, D x D) */
-    void *E, *B;        /* As, D x (C+1): [H0_ij | K^T row i], [exp(G) | W k column j] */
-    void *H0i;          /* state in Ai */
-    void *Ki, *KTi;     /* keys in Ai: C x D and D x C */
-    void *W;            /* Ai, C x C: row c holds W_jc for j <= c */
-    void *S;            /* Ai, C x C: (k_i . k_j)^2 */
-    void *wq;           /* Ai, C: k_j^T H_0 k_j */
-    void *G, *b2, *eG;  /* Ai, C: cumulative log-gate, beta^2, exp(G_c) */
+    void *H0s, *H1s;            /* state and next state (As, D x D) */
+    void *E, *B;                /* As, D x (C+1): [H0_ij | K^T row i], [exp(G) | W k column j] */
+    void *H0i;                  /* state in Ai */
+    void *Ki, *KTi;             /* keys in Ai: C x D and D x C */
+    void *W;                    /* Ai, C x C: row c holds W_jc for j <= c */
+    void *S;                    /* Ai, C x C: (k_i . k_j)^2 */
+    void *wq;                   /* Ai, C: k_j^T H_0 k_j */
+    void *G, *b2, *eG;          /* Ai, C: cumulative log-gate, beta^2, exp(G_c) */
     void *qi, *xi, *z, *tv, *y; /* Ai vectors: D, D, C, C, D */
     void *h0n2, *hn, *lam, *t1, *t2, *one, *two, *rv; /* Ai scalars */
-    double *kbuf, *ktbuf;       /* n x D, D x n doubles */
-    int cur;                    /* token of the chunk being solved (matvec) */
+    double *kbuf, *ktbuf;                             /* n x D, D x n doubles */
+    int cur;                                          /* token of the chunk being solved (matvec) */
     const unsigned char *select; /* gka_chunker_select: tokens to solve (NULL: all) */
 };
 
@@ -65,14 +65,15 @@ void gka_chunker_destroy(chunker_t *c) {
         if (vi[i].p) Ai->free(Ai, vi[i].p, vi[i].n);
     void **sc[CK_NSCAL];
     ck_ai_scalars(c, sc);
-    for (int i = 0; i < CK_NSCAL; i++) gka_sc_free(Ai, *sc[i]);
+    for (int i = 0; i < CK_NSCAL; i++)
+        gka_sc_free(Ai, *sc[i]);
     free(c->kbuf);
     free(c->ktbuf);
     free(c);
 }
 
-gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith_t *A_iter,
-                                int D, int C, const gka_ridge_t *ridge, int r) {
+gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith_t *A_iter, int D,
+                                int C, const gka_ridge_t *ridge, int r) {
     if (!out || !A_state || !A_iter || !ridge)
         return gka_error(GKA_EINVAL, "gka_chunker_create: NULL argument");
     *out = NULL;
@@ -82,7 +83,8 @@ gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith
         return gka_error(GKA_EINVAL, "chunk form: chunk size %d out of range [1, 4096]", C);
     if (r < 0) return gka_error(GKA_EINVAL, "chunk form: iterations %d < 0", r);
     if (ridge->kind == GKA_RIDGE_DECAY)
-        return gka_error(GKA_EINVAL, "chunk form: ridge decay: is not supported (fixed or adaptive)");
+        return gka_error(GKA_EINVAL,
+                         "chunk form: ridge decay: is not supported (fixed or adaptive)");
     if (!isfinite(ridge->value) || ridge->value < 0.0)
         return gka_error(GKA_EINVAL, "chunk form: ridge value %g invalid", ridge->value);
     chunker_t *c = calloc(1, sizeof *c);
@@ -95,20 +97,20 @@ gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith
     c->ridge = *ridge;
     gka_arith_t *As = A_state, *Ai = A_iter;
     const size_t d = (size_t)D, n = (size_t)C, DD = d * d;
-    int ok = (c->H0s = As->alloc(As, DD)) && (c->H1s = As->alloc(As, DD)) &&
-             (c->E = As->alloc(As, d * (n + 1))) && (c->B = As->alloc(As, d * (n + 1))) &&
-             (c->H0i = Ai->alloc(Ai, DD)) && (c->Ki = Ai->alloc(Ai, n * d)) &&
-             (c->KTi = Ai->alloc(Ai, d * n)) && (c->W = Ai->alloc(Ai, n * n)) &&
-             (c->S = Ai->alloc(Ai, n * n)) && (c->wq = Ai->alloc(Ai, n)) &&
-             (c->G = Ai->alloc(Ai, n)) && (c->b2 = Ai->alloc(Ai, n)) &&
-             (c->eG = Ai->alloc(Ai, n)) && (c->qi = Ai->alloc(Ai, d)) &&
-             (c->xi = Ai->alloc(Ai, d)) && (c->z = Ai->alloc(Ai, n)) &&
-             (c->tv = Ai->alloc(Ai, n)) && (c->y = Ai->alloc(Ai, d)) &&
-             (c->kbuf = malloc(n * d * sizeof(double))) &&
-             (c->ktbuf = malloc(n * d * sizeof(double)));
+    int ok =
+        (c->H0s = As->alloc(As, DD)) && (c->H1s = As->alloc(As, DD)) &&
+        (c->E = As->alloc(As, d * (n + 1))) && (c->B = As->alloc(As, d * (n + 1))) &&
+        (c->H0i = Ai->alloc(Ai, DD)) && (c->Ki = Ai->alloc(Ai, n * d)) &&
+        (c->KTi = Ai->alloc(Ai, d * n)) && (c->W = Ai->alloc(Ai, n * n)) &&
+        (c->S = Ai->alloc(Ai, n * n)) && (c->wq = Ai->alloc(Ai, n)) && (c->G = Ai->alloc(Ai, n)) &&
+        (c->b2 = Ai->alloc(Ai, n)) && (c->eG = Ai->alloc(Ai, n)) && (c->qi = Ai->alloc(Ai, d)) &&
+        (c->xi = Ai->alloc(Ai, d)) && (c->z = Ai->alloc(Ai, n)) && (c->tv = Ai->alloc(Ai, n)) &&
+        (c->y = Ai->alloc(Ai, d)) && (c->kbuf = malloc(n * d * sizeof(double))) &&
+        (c->ktbuf = malloc(n * d * sizeof(double)));
     void **sc[CK_NSCAL];
     ck_ai_scalars(c, sc);
-    for (int i = 0; ok && i < CK_NSCAL; i++) ok = (*sc[i] = Ai->alloc(Ai, 1)) != NULL;
+    for (int i = 0; ok && i < CK_NSCAL; i++)
+        ok = (*sc[i] = Ai->alloc(Ai, 1)) != NULL;
     if (!ok) {
         gka_chunker_destroy(c);
         return gka_error(GKA_ENOMEM, "chunk form: out of memory (D = %d, C = %d)", D, C);
@@ -136,7 +138,7 @@ static void chunk_matvec(void *ctx, const void *x, void *y) {
     gka_arith_t *Ai = c->Ai;
     const size_t d = (size_t)c->D, n = (size_t)c->C, m = (size_t)c->cur + 1;
     Ai->gemv(Ai, d, d, AEL(Ai, c->eG, c->cur), c->H0i, x, NULL, y); /* exp(G_c) H_0 x */
-    for (size_t j = 0; j < m; j++) {                              /* z = (K x) o W_c */
+    for (size_t j = 0; j < m; j++) {                                /* z = (K x) o W_c */
         Ai->dot(Ai, AEL(Ai, c->z, j), d, AEL(Ai, c->Ki, j * d), x);
         Ai->mul(Ai, AEL(Ai, c->z, j), AEL(Ai, c->z, j), AEL(Ai, c->W, (size_t)c->cur * n + j));
     }
@@ -160,13 +162,16 @@ static void load_chunk(chunker_t *c, int n, const double *k, const double *g, co
     if (k_used) memcpy(k_used, c->kbuf, nn * d * sizeof(double));
     Ai->from_double(Ai, c->Ki, c->kbuf, nn * d);
     for (size_t i = 0; i < d; i++)
-        for (size_t j = 0; j < C; j++) c->ktbuf[i * C + j] = j < nn ? c->kbuf[j * d + i] : 0.0;
+        for (size_t j = 0; j < C; j++)
+            c->ktbuf[i * C + j] = j < nn ? c->kbuf[j * d + i] : 0.0;
     Ai->from_double(Ai, c->KTi, c->ktbuf, d * C);
     for (size_t j = 0; j < nn; j++) { /* cumulative log-gate and beta^2 */
         Ai->set_d(Ai, c->t1, g ? g[j] : 0.0);
         if (g_used) g_used[j] = Ai->get_d(Ai, c->t1);
-        if (j == 0) Ai->copy(Ai, AEL(Ai, c->G, 0), c->t1, 1);
-        else Ai->add(Ai, AEL(Ai, c->G, j), AEL(Ai, c->G, j - 1), c->t1);
+        if (j == 0)
+            Ai->copy(Ai, AEL(Ai, c->G, 0), c->t1, 1);
+        else
+            Ai->add(Ai, AEL(Ai, c->G, j), AEL(Ai, c->G, j - 1), c->t1);
         Ai->set_d(Ai, c->t2, beta ? beta[j] : 1.0);
         if (beta_used) beta_used[j] = Ai->get_d(Ai, c->t2);
         Ai->mul(Ai, AEL(Ai, c->b2, j), c->t2, c->t2);
@@ -210,12 +215,15 @@ static void chunk_norm(chunker_t *c, size_t cc) {
     Ai->mul(Ai, c->t1, c->t1, eg);
     Ai->mul(Ai, c->t1, c->t1, c->two); /* 2 exp(G) sum_j W_jc k_j^T H_0 k_j */
     Ai->add(Ai, c->hn, c->hn, c->t1);
-    for (size_t i = 0; i < m; i++) Ai->dot(Ai, AEL(Ai, c->tv, i), m, AEL(Ai, c->S, i * C), wrow);
+    for (size_t i = 0; i < m; i++)
+        Ai->dot(Ai, AEL(Ai, c->tv, i), m, AEL(Ai, c->S, i * C), wrow);
     Ai->dot(Ai, c->t1, m, wrow, c->tv); /* sum_ij W_ic W_jc (k_i.k_j)^2 */
     Ai->add(Ai, c->hn, c->hn, c->t1);
     Ai->sqrt(Ai, c->hn, c->hn);
-    if (c->ridge.kind == GKA_RIDGE_ADAPTIVE) Ai->mul(Ai, c->lam, c->rv, c->hn);
-    else Ai->copy(Ai, c->lam, c->rv, 1);
+    if (c->ridge.kind == GKA_RIDGE_ADAPTIVE)
+        Ai->mul(Ai, c->lam, c->rv, c->hn);
+    else
+        Ai->copy(Ai, c->lam, c->rv, 1);
 }
 
 /* H_0 <- exp(G_last) H_0 + sum_j W_{j,last} k_j k_j^T, one As dot per entry. */
@@ -248,10 +256,10 @@ static void chunk_advance(chunker_t *c, int n) {
     free(buf);
 }
 
-gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double *k,
-                             const double *g, const double *beta, double *x, double *hnorm,
-                             double *lambda, gka_reason_t *reasons, double *q_used,
-                             double *k_used, double *g_used, double *beta_used) {
+gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double *k, const double *g,
+                             const double *beta, double *x, double *hnorm, double *lambda,
+                             gka_reason_t *reasons, double *q_used, double *k_used, double *g_used,
+                             double *beta_used) {
     if (!c || !q || !k || !x) return gka_error(GKA_EINVAL, "gka_chunker_run: NULL argument");
     if (n < 1 || n > c->C)
         return gka_error(GKA_EINVAL, "chunk form: %d tokens in a chunk of %d", n, c->C);
@@ -269,7 +277,8 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
         if (q_used) memcpy(q_used + (size_t)cc * d, c->kbuf, d * sizeof(double));
         Ai->from_double(Ai, c->qi, c->kbuf, d);
         if (c->select && !c->select[cc]) { /* not asked for: the state still advances */
-            for (size_t i = 0; i < d; i++) x[(size_t)cc * d + i] = (double)NAN;
+            for (size_t i = 0; i < d; i++)
+                x[(size_t)cc * d + i] = (double)NAN;
             if (hnorm) hnorm[cc] = (double)NAN;
             if (lambda) lambda[cc] = (double)NAN;
             if (reasons) reasons[cc] = GKA_REASON_NONE;
@@ -279,9 +288,8 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
         c->cur = cc;
         int iters;
         gka_reason_t reason;
-        gka_status_t st = gka_chebyshev_solve(Ai, c->D, chunk_matvec, c, c->qi, c->lam, c->hn,
-                                              c->r, 0.0, NULL, c->xi, NULL, NULL, NULL, &iters,
-                                              &reason);
+        gka_status_t st = gka_chebyshev_solve(Ai, c->D, chunk_matvec, c, c->qi, c->lam, c->hn, c->r,
+                                              0.0, NULL, c->xi, NULL, NULL, NULL, &iters, &reason);
         if (st) return st;
         Ai->to_double(Ai, x + (size_t)cc * d, c->xi, d);
         if (hnorm) hnorm[cc] = Ai->get_d(Ai, c->hn);
@@ -292,10 +300,10 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
     return GKA_OK;
 }
 
-gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, int D, long T,
-                                   int C, const double *q, const double *k, const double *g,
-                                   const double *beta, double a, int r, double *x,
-                                   double *hnorm, double *H_final) {
+gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, int D, long T, int C,
+                                   const double *q, const double *k, const double *g,
+                                   const double *beta, double a, int r, double *x, double *hnorm,
+                                   double *H_final) {
     if (!q || !k || !x) return gka_error(GKA_EINVAL, "gka_chebyshev_chunked: NULL q, k or x");
     if (T < 1 || T > 10000000L)
         return gka_error(GKA_EINVAL, "gka_chebyshev_chunked: T = %ld out of range [1, 1e7]", T);
@@ -310,7 +318,8 @@ gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, in
         const int n = (int)(T - t0 < C ? T - t0 : C);
         const size_t o = (size_t)t0;
         st = gka_chunker_run(c, n, q + o * d, k + o * d, g ? g + o : NULL, beta ? beta + o : NULL,
-                             x + o * d, hnorm ? hnorm + o : NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                             x + o * d, hnorm ? hnorm + o : NULL, NULL, NULL, NULL, NULL, NULL,
+                             NULL);
     }
     if (!st && H_final) gka_chunker_state(c, H_final);
     gka_chunker_destroy(c);

@@ -69,8 +69,8 @@ static size_t factor(gka_arith_t *A, void *M, size_t n, void *t) {
 }
 
 /* Solve L L^T x = q using L (lower of M) and its transpose Lt. */
-static void substitute(gka_arith_t *A, const void *M, void *Lt, size_t n, const void *q,
-                       void *y, void *x, void *t) {
+static void substitute(gka_arith_t *A, const void *M, void *Lt, size_t n, const void *q, void *y,
+                       void *x, void *t) {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j <= i; j++)
             A->copy(A, EL(A, Lt, n, j, i), GKA_CELEM(A, M, i * n + j), 1);
@@ -99,11 +99,13 @@ static gka_status_t chol_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
     chol_work_t *w = s->priv;
     const size_t n = (size_t)s->D;
     A->copy(A, w->M, st->H, n * n);
-    for (size_t i = 0; i < n; i++) A->add(A, EL(A, w->M, n, i, i), EL(A, w->M, n, i, i), st->lambda);
+    for (size_t i = 0; i < n; i++)
+        A->add(A, EL(A, w->M, n, i, i), EL(A, w->M, n, i, i), st->lambda);
     size_t bad = factor(A, w->M, n, w->t);
     if (bad) {
         const double p = A->get_d(A, w->t);
-        for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+        for (size_t i = 0; i < n; i++)
+            A->set_d(A, GKA_ELEM(A, x, i), 0.0);
         info->reason = isnan(p) ? GKA_REASON_NAN : GKA_REASON_LOST_PD;
         return GKA_OK;
     }

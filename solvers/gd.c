@@ -21,9 +21,10 @@ static void gd_destroy(gka_solver_t *s) {
     void *vecs[GD_NVEC] = {w->y, w->xp, w->res, w->d};
     for (int i = 0; i < GD_NVEC; i++)
         if (vecs[i]) A->free(A, vecs[i], (size_t)s->D);
-    void *sc[GD_NSCAL] = {w->L, w->step, w->nstep, w->mom, w->sl, w->sm,
-                          w->t, w->zero, w->one, w->mone, w->two};
-    for (int i = 0; i < GD_NSCAL; i++) gka_sc_free(A, sc[i]);
+    void *sc[GD_NSCAL] = {w->L, w->step, w->nstep, w->mom,  w->sl, w->sm,
+                          w->t, w->zero, w->one,   w->mone, w->two};
+    for (int i = 0; i < GD_NSCAL; i++)
+        gka_sc_free(A, sc[i]);
     free(w->buf);
     free(w);
     s->priv = NULL;
@@ -39,11 +40,12 @@ static gka_status_t gd_create(gka_solver_t *s) {
     w->xp = A->alloc(A, n);
     w->res = A->alloc(A, n);
     w->d = A->alloc(A, n);
-    void **sc[GD_NSCAL] = {&w->L, &w->step, &w->nstep, &w->mom, &w->sl, &w->sm,
-                           &w->t, &w->zero, &w->one, &w->mone, &w->two};
+    void **sc[GD_NSCAL] = {&w->L, &w->step, &w->nstep, &w->mom,  &w->sl, &w->sm,
+                           &w->t, &w->zero, &w->one,   &w->mone, &w->two};
     const double init[GD_NSCAL] = {0, 0, 0, 0, 0, 0, 0, 0.0, 1.0, -1.0, 2.0};
     int ok = w->y && w->xp && w->res && w->d;
-    for (int i = 0; i < GD_NSCAL; i++) ok &= (*sc[i] = gka_sc_new(A, init[i])) != NULL;
+    for (int i = 0; i < GD_NSCAL; i++)
+        ok &= (*sc[i] = gka_sc_new(A, init[i])) != NULL;
     w->buf = malloc(n * sizeof(double));
     if (!ok || !w->buf) return gka_error(GKA_ENOMEM, "gd: out of memory (D = %d)", s->D);
     return GKA_OK;
@@ -52,7 +54,8 @@ static gka_status_t gd_create(gka_solver_t *s) {
 static double norm64(gka_arith_t *A, const void *v, double *buf, size_t n) {
     A->to_double(A, buf, v, n);
     double t = 0.0;
-    for (size_t i = 0; i < n; i++) t += buf[i] * buf[i];
+    for (size_t i = 0; i < n; i++)
+        t += buf[i] * buf[i];
     return sqrt(t);
 }
 
@@ -60,10 +63,14 @@ static double norm64(gka_arith_t *A, const void *v, double *buf, size_t n) {
 static int gd_stop(gka_arith_t *A, gd_work_t *w, size_t n, double qscale, double tol,
                    gka_solve_info_t *info) {
     const double rn = norm64(A, w->res, w->buf, n);
-    if (isnan(rn)) info->reason = GKA_REASON_NAN;
-    else if (tol > 0.0 && rn <= tol * qscale) info->reason = GKA_REASON_CONVERGED;
-    else if (rn > GKA_SOLVER_DTOL * qscale) info->reason = GKA_REASON_DIVERGED;
-    else return 0;
+    if (isnan(rn))
+        info->reason = GKA_REASON_NAN;
+    else if (tol > 0.0 && rn <= tol * qscale)
+        info->reason = GKA_REASON_CONVERGED;
+    else if (rn > GKA_SOLVER_DTOL * qscale)
+        info->reason = GKA_REASON_DIVERGED;
+    else
+        return 0;
     return 1;
 }
 
@@ -71,9 +78,11 @@ static int gd_stop(gka_arith_t *A, gd_work_t *w, size_t n, double qscale, double
 static void gd_start(gka_solver_t *s, gd_work_t *w, void *x) {
     gka_arith_t *A = s->A;
     const size_t n = (size_t)s->D;
-    if (s->opts.warm && s->tokens > 0) A->copy(A, x, s->x_prev, n);
+    if (s->opts.warm && s->tokens > 0)
+        A->copy(A, x, s->x_prev, n);
     else
-        for (size_t i = 0; i < n; i++) A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+        for (size_t i = 0; i < n; i++)
+            A->set_d(A, GKA_ELEM(A, x, i), 0.0);
     A->copy(A, w->xp, x, n);
 }
 
@@ -145,7 +154,8 @@ const gka_solver_ops_t gka_solver_gd_ops = {
 
 const gka_solver_ops_t gka_solver_agd_ops = {
     .name = "agd",
-    .summary = "Nesterov accelerated gradient, step 1/L, momentum (sqrt L - sqrt mu)/(sqrt L + sqrt mu)",
+    .summary =
+        "Nesterov accelerated gradient, step 1/L, momentum (sqrt L - sqrt mu)/(sqrt L + sqrt mu)",
     .variants = "",
     .iterative = 1,
     .create = gd_create,

@@ -66,8 +66,8 @@ gka_grad_opts_t gka_grad_opts_default(void);
 
 /* Outputs, caller-allocated doubles; any pointer may be NULL (not wanted). */
 typedef struct gka_grads {
-    double *x;         /* T x D: the forward solution */
-    double *dq, *dk;   /* T x D */
+    double *x;          /* T x D: the forward solution */
+    double *dq, *dk;    /* T x D */
     double *dg, *dbeta; /* T */
 } gka_grads_t;
 
@@ -115,9 +115,9 @@ gka_status_t gka_chebyshev_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, 
 
 /* CG, zero start, the operation sequence and stopping rules of solvers/cg.c
  * (tol = 0), then its adjoint: x = x_r, dq, Abar += dL/dA. */
-gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
-                            const void *q, int r, const void *dx, void *x, void *dq, void *Abar,
-                            int *iters, gka_reason_t *reason);
+gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
+                            int r, const void *dx, void *x, void *dq, void *Abar, int *iters,
+                            gka_reason_t *reason);
 
 /* ---- comparisons ---------------------------------------------------------- */
 

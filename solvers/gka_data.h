@@ -48,13 +48,13 @@ extern "C" {
 /* Limits                                                                   */
 /* ------------------------------------------------------------------------ */
 
-#define GKA_TRACE_D_MAX 4096L                  /* head dimension */
-#define GKA_TRACE_T_MAX (1L << 28)             /* tokens */
-#define GKA_TRACE_ELEMS_MAX (1L << 30)         /* T * D per array (8 GiB of double) */
-#define GKA_DATA_HEADER_MAX (1L << 20)         /* npy / safetensors header bytes */
-#define GKA_DATA_NDIM_MAX 8                    /* rank of any array in a file */
-#define GKA_DATA_TENSORS_MAX 4096              /* tensors in one safetensors file */
-#define GKA_DATA_FILE_MAX ((size_t)1 << 36)    /* bytes of one input file (64 GiB) */
+#define GKA_TRACE_D_MAX 4096L               /* head dimension */
+#define GKA_TRACE_T_MAX (1L << 28)          /* tokens */
+#define GKA_TRACE_ELEMS_MAX (1L << 30)      /* T * D per array (8 GiB of double) */
+#define GKA_DATA_HEADER_MAX (1L << 20)      /* npy / safetensors header bytes */
+#define GKA_DATA_NDIM_MAX 8                 /* rank of any array in a file */
+#define GKA_DATA_TENSORS_MAX 4096           /* tensors in one safetensors file */
+#define GKA_DATA_FILE_MAX ((size_t)1 << 36) /* bytes of one input file (64 GiB) */
 #define GKA_TRACE_ORIGIN_MAX 256
 
 /* ------------------------------------------------------------------------ */
@@ -69,21 +69,17 @@ extern "C" {
 typedef struct gka_trace {
     int D;
     long T;
-    double *q;    /* T x D, always present */
-    double *k;    /* T x D, always present */
-    double *v;    /* T x D or NULL */
-    double *g;    /* T or NULL */
-    double *beta; /* T or NULL */
+    double *q;                         /* T x D, always present */
+    double *k;                         /* T x D, always present */
+    double *v;                         /* T x D or NULL */
+    double *g;                         /* T or NULL */
+    double *beta;                      /* T or NULL */
     char origin[GKA_TRACE_ORIGIN_MAX]; /* e.g. "synth:keys=powerlaw:1,gate=gka,seed=1"
                                           or "npy:keys.npy[b=0,h=2]" (truncated if long) */
 } gka_trace_t;
 
 /* Optional arrays for gka_trace_alloc. */
-enum {
-    GKA_TRACE_WITH_V = 1u << 0,
-    GKA_TRACE_WITH_G = 1u << 1,
-    GKA_TRACE_WITH_BETA = 1u << 2
-};
+enum { GKA_TRACE_WITH_V = 1u << 0, GKA_TRACE_WITH_G = 1u << 1, GKA_TRACE_WITH_BETA = 1u << 2 };
 
 /* Allocate q and k (and v, g, beta as `with` asks), all zero (g = 0 means
  * gamma = 1; beta = 0 is invalid until filled). 1 <= D <= GKA_TRACE_D_MAX,
@@ -120,12 +116,10 @@ void gka_trace_normalize(gka_trace_t *tr);
 gka_status_t gka_trace_round(gka_trace_t *tr, gka_rounding_t *r);
 
 /* gamma_t and beta_t with the NULL conventions applied. 0 <= t < T. */
-static inline double gka_trace_gamma_log(const gka_trace_t *tr, long t)
-{
+static inline double gka_trace_gamma_log(const gka_trace_t *tr, long t) {
     return tr->g ? tr->g[t] : 0.0;
 }
-static inline double gka_trace_beta_at(const gka_trace_t *tr, long t)
-{
+static inline double gka_trace_beta_at(const gka_trace_t *tr, long t) {
     return tr->beta ? tr->beta[t] : 1.0;
 }
 
@@ -139,16 +133,16 @@ static inline double gka_trace_beta_at(const gka_trace_t *tr, long t)
  * T x D array uses counter (t * D + i) * 2 (normals take two counter
  * positions); a per-token scalar uses counter 2 t. The streams: */
 enum {
-    GKA_SYNTH_STREAM_KEYS = 1,          /* z of keys: k_t = Q diag(sqrt(lambda)) z_t */
-    GKA_SYNTH_STREAM_QUERIES = 2,       /* q_t (and the loaders' fallback queries) */
-    GKA_SYNTH_STREAM_VALUES = 3,        /* v_t ~ N(0, I) */
-    GKA_SYNTH_STREAM_BASIS = 4,         /* D x D Gaussian matrix G (counter (i*D+j)*2) -> Q */
-    GKA_SYNTH_STREAM_POOL = 5,          /* repeated keys: pool key j, element i */
-    GKA_SYNTH_STREAM_POOL_INDEX = 6,    /* repeated keys drawn at random: index at 2 t */
-    GKA_SYNTH_STREAM_QUERY_INDEX = 7,   /* queries like repeated keys: pool index at 2 t */
-    GKA_SYNTH_STREAM_GATES = 8,         /* z_t (gka) or u_t (uniform) at 2 t */
-    GKA_SYNTH_STREAM_GATE_A = 9,        /* gka gate: A = 16^u, u at counter 0 */
-    GKA_SYNTH_STREAM_BETA = 10          /* beta projection w_i at 2 i */
+    GKA_SYNTH_STREAM_KEYS = 1,        /* z of keys: k_t = Q diag(sqrt(lambda)) z_t */
+    GKA_SYNTH_STREAM_QUERIES = 2,     /* q_t (and the loaders' fallback queries) */
+    GKA_SYNTH_STREAM_VALUES = 3,      /* v_t ~ N(0, I) */
+    GKA_SYNTH_STREAM_BASIS = 4,       /* D x D Gaussian matrix G (counter (i*D+j)*2) -> Q */
+    GKA_SYNTH_STREAM_POOL = 5,        /* repeated keys: pool key j, element i */
+    GKA_SYNTH_STREAM_POOL_INDEX = 6,  /* repeated keys drawn at random: index at 2 t */
+    GKA_SYNTH_STREAM_QUERY_INDEX = 7, /* queries like repeated keys: pool index at 2 t */
+    GKA_SYNTH_STREAM_GATES = 8,       /* z_t (gka) or u_t (uniform) at 2 t */
+    GKA_SYNTH_STREAM_GATE_A = 9,      /* gka gate: A = 16^u, u at counter 0 */
+    GKA_SYNTH_STREAM_BETA = 10        /* beta projection w_i at 2 i */
 };
 
 /* Keys. The correlated kinds draw k_t = Q diag(sqrt(lambda)) z_t, z_t ~ N(0, I),
@@ -230,12 +224,7 @@ gka_status_t gka_queries_spec_parse(const char *s, gka_queries_kind_t *out);
  *            z = +-2 it spans about [0.75, 0.9997]. A > 0 given explicitly is
  *            used as is (A = 0 means draw). softplus(x) = log1p(exp(x))
  *            computed without overflow. */
-typedef enum {
-    GKA_GATE_NONE = 0,
-    GKA_GATE_CONST,
-    GKA_GATE_UNIFORM,
-    GKA_GATE_GKA
-} gka_gate_kind_t;
+typedef enum { GKA_GATE_NONE = 0, GKA_GATE_CONST, GKA_GATE_UNIFORM, GKA_GATE_GKA } gka_gate_kind_t;
 
 #define GKA_GATE_DEFAULT_DT_BIAS (-6.0)
 #define GKA_GATE_A_MIN 1.0
@@ -304,15 +293,15 @@ typedef enum {
     GKA_DTYPE_BF16,
     GKA_DTYPE_F32,
     GKA_DTYPE_F64,
-    GKA_DTYPE_OTHER    /* a dtype valid in the file format but not loadable as data */
+    GKA_DTYPE_OTHER /* a dtype valid in the file format but not loadable as data */
 } gka_dtype_t;
 
 /* A view into a file buffer: no copy. data points at nbytes bytes inside the
  * buffer that was parsed, nbytes == product(shape) * element size (checked). */
 typedef struct gka_array_view {
     gka_dtype_t dtype;
-    int big_endian;          /* npy '>' descriptors */
-    int ndim;                /* 0 .. GKA_DATA_NDIM_MAX */
+    int big_endian; /* npy '>' descriptors */
+    int ndim;       /* 0 .. GKA_DATA_NDIM_MAX */
     uint64_t shape[GKA_DATA_NDIM_MAX];
     const unsigned char *data;
     size_t nbytes;
@@ -335,14 +324,14 @@ double gka_bf16_bits_to_double(uint16_t bits);
 
 /* Options shared by the loaders. */
 typedef struct gka_load_options {
-    long batch, head;                /* b and h for batched arrays (default 0, 0) */
+    long batch, head;                   /* b and h for batched arrays (default 0, 0) */
     gka_queries_kind_t missing_queries; /* when no queries are given: IID (default):
                                         q_t ~ N(0, I) from gka_philox_normal(seed,
                                         GKA_SYNTH_STREAM_QUERIES, (t*D+i)*2), not
                                         normalised (normalise the trace as a whole);
                                         or NEXT_KEY: q_t = k_{t+1}, q_{T-1} = k_{T-1}.
                                         LIKE_KEYS is rejected (GKA_EINVAL). */
-    uint64_t seed;                   /* for IID fallback queries (default 1) */
+    uint64_t seed;                      /* for IID fallback queries (default 1) */
     /* safetensors tensor names (NULL: "q", "k", "v", "g", "beta"). k is
        required; q falls back as above; v, g, beta are optional. */
     const char *name_q, *name_k, *name_v, *name_g, *name_beta;
@@ -470,8 +459,8 @@ void gka_st_file_free(gka_st_file_t *f);
 /* Tensors named by opt (default q, k, v, g, beta): q, k, v [T, D] or
  * [B, T, H, D]; g (log gates) and beta [T] or [B, T, H]; F16, BF16, F32, F64.
  * The trace is validated; it is not normalised. */
-gka_status_t gka_trace_from_safetensors_buffer(const gka_buffer_t *in, const gka_load_options_t *opt,
-                                               gka_trace_t *out);
+gka_status_t gka_trace_from_safetensors_buffer(const gka_buffer_t *in,
+                                               const gka_load_options_t *opt, gka_trace_t *out);
 gka_status_t gka_trace_load_safetensors(const char *path, const gka_load_options_t *opt,
                                         gka_trace_t *out);
 

@@ -71,11 +71,11 @@ const char *gka_reason_name(gka_reason_t reason);
 enum { GKA_VARIANT_MAX = 32 };
 
 typedef struct gka_solver_opts {
-    int iters;    /* r >= 0 (default 30); cholesky and kalman ignore it */
-    double tol;   /* stop once the residual estimate in the studied arithmetic is
-                     <= tol ||q|| (0, the default: always run r iterations) */
-    int warm;     /* 1: start from the previous token's solution */
-    int history;  /* 1: record the fp64 relative residual of every iterate */
+    int iters;                     /* r >= 0 (default 30); cholesky and kalman ignore it */
+    double tol;                    /* stop once the residual estimate in the studied arithmetic is
+                                      <= tol ||q|| (0, the default: always run r iterations) */
+    int warm;                      /* 1: start from the previous token's solution */
+    int history;                   /* 1: record the fp64 relative residual of every iterate */
     char variant[GKA_VARIANT_MAX]; /* "" = the solver's default */
 } gka_solver_opts_t;
 
@@ -103,8 +103,7 @@ typedef struct gka_solver_ops {
     gka_status_t (*create)(gka_solver_t *s);
     void (*destroy)(gka_solver_t *s);
     /* x (D elements of s->A) = solution for the stream's current token */
-    gka_status_t (*solve)(gka_solver_t *s, const gka_stream_t *st, void *x,
-                          gka_solve_info_t *info);
+    gka_status_t (*solve)(gka_solver_t *s, const gka_stream_t *st, void *x, gka_solve_info_t *info);
     /* optional: the solver's D x D matrix (Kalman P_t) in doubles */
     gka_status_t (*matrix)(gka_solver_t *s, double *out);
 } gka_solver_ops_t;
@@ -114,9 +113,9 @@ struct gka_solver {
     gka_solver_opts_t opts;
     gka_arith_t *A; /* the studied arithmetic (borrowed) */
     int D;
-    long tokens;    /* tokens solved so far */
-    void *x_prev;   /* previous solution (D elements), for warm starts */
-    double *hist;   /* iters + 2 doubles when opts.history */
+    long tokens;  /* tokens solved so far */
+    void *x_prev; /* previous solution (D elements), for warm starts */
+    double *hist; /* iters + 2 doubles when opts.history */
     int nhist;
     double *work64; /* 2 D doubles, for the history */
     void *priv;     /* the algorithm's state */
@@ -130,8 +129,8 @@ gka_status_t gka_solver_find(const char *name, const gka_solver_ops_t **out);
 
 /* Create solver `name` for dimension D (1..1024) in arithmetic A (borrowed; must
  * outlive the solver). opts NULL = defaults. Unknown variant: GKA_EINVAL. */
-gka_status_t gka_solver_create(gka_solver_t **out, const char *name,
-                               const gka_solver_opts_t *opts, gka_arith_t *A, int D);
+gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_solver_opts_t *opts,
+                               gka_arith_t *A, int D);
 
 /* Solve for the stream's current token (after gka_stream_push): x is D
  * elements of s->A. The stream must use the same arithmetic table. */
@@ -157,10 +156,9 @@ typedef void (*gka_matvec_fn)(void *ctx, const void *x, void *y);
  * *reason are set. x must not alias q or x_init. */
 typedef double (*gka_hist_fn)(void *ctx, const void *x);
 gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
-                                 const void *q, const void *lambda, const void *hnorm,
-                                 int r, double tol, const void *x_init, void *x,
-                                 gka_hist_fn hist_fn, void *hist_ctx, double *hist,
-                                 int *iters, gka_reason_t *reason);
+                                 const void *q, const void *lambda, const void *hnorm, int r,
+                                 double tol, const void *x_init, void *x, gka_hist_fn hist_fn,
+                                 void *hist_ctx, double *hist, int *iters, gka_reason_t *reason);
 
 /* Chunk form (SPEC 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
  * inputs and chunk states in A_state's format (chunk states updated by one
@@ -170,10 +168,10 @@ gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, vo
  * T (NULL: no gate / beta = 1). Outputs: x (T x D), hnorm (T, may be NULL),
  * H_final (D x D, may be NULL). With fp64 tables it equals the token form to
  * roundoff. Both tables may be the same. */
-gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, int D, long T,
-                                   int C, const double *q, const double *k, const double *g,
-                                   const double *beta, double a, int r, double *x,
-                                   double *hnorm, double *H_final);
+gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, int D, long T, int C,
+                                   const double *q, const double *k, const double *g,
+                                   const double *beta, double a, int r, double *x, double *hnorm,
+                                   double *H_final);
 
 #ifdef __cplusplus
 }

@@ -7,8 +7,8 @@
  * beta); the gate gamma = exp(g) is rounded to fp32 when the studied format
  * is an emulated one narrower than fp32 (the reference kernels keep gates in
  * fp32), and the decay gamma H is then the fp32 product rounded once to the
- * storage format, as a kernel multiplies in fp32 and stores bf16; in fp32, fp64 and MPFR gamma is rounded to the format
- * and the decay is the table's scal. (Solvers that need gamma as an element,
+ * storage format, as a kernel multiplies in fp32 and stores bf16; in fp32, fp64 and MPFR gamma is
+ * rounded to the format and the decay is the table's scal. (Solvers that need gamma as an element,
  * Kalman, get its rounding to the format.) Beside it the stream keeps an fp64 mirror: the
  * exact-in-fp64 ridge problem built from the same rounded inputs
  * (H64, lambda64 = a ||H64||_F, q64), which is the reference problem.
@@ -59,9 +59,9 @@ struct gka_stream {
     gka_ridge_t ridge;
     long t; /* tokens pushed */
     /* studied arithmetic (elements of A) */
-    void *H;      /* D x D */
-    void *U;      /* D x D, NULL unless created with_U */
-    void *q, *k;  /* current token, rounded */
+    void *H;     /* D x D */
+    void *U;     /* D x D, NULL unless created with_U */
+    void *q, *k; /* current token, rounded */
     void *gamma, *beta2, *hnorm, *lambda, *ridge_value;
     void *one; /* the constant 1 */
     /* fp64 mirror: the reference problem */
@@ -75,8 +75,8 @@ struct gka_stream {
 
 /* A stream of dimension D (1..GKA_D_MAX) in arithmetic A (borrowed). with_U:
  * also keep U_t (gka_stream_push then needs v). H_0 = 0. */
-gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D,
-                               const gka_ridge_t *ridge, int with_U);
+gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D, const gka_ridge_t *ridge,
+                               int with_U);
 void gka_stream_destroy(gka_stream_t *st);
 
 /* Advance by one token: q, k (D doubles; v too if with_U, else ignored),
@@ -109,18 +109,17 @@ typedef struct gka_chebyshev_chunker gka_chebyshev_chunker_t;
 /* State of the chunk form across chunks (the scan). ridge: fixed or adaptive.
  * Tables as in gka_chebyshev_chunked. */
 gka_status_t gka_chunker_create(gka_chebyshev_chunker_t **out, gka_arith_t *A_state,
-                                gka_arith_t *A_iter, int D, int C, const gka_ridge_t *ridge,
-                                int r);
+                                gka_arith_t *A_iter, int D, int C, const gka_ridge_t *ridge, int r);
 /* Process n <= C tokens (one chunk; the last may be short): q, k (n x D),
  * g, beta (n or NULL). Outputs x (n x D), hnorm, lambda, reasons (n, may be
  * NULL).
  * If q_used/k_used/g_used/beta_used are given they receive the inputs as
  * rounded (what the reference problem must use; g_used: the rounded log-gate,
  * beta_used: rounded beta). Then the chunk state advances. */
-gka_status_t gka_chunker_run(gka_chebyshev_chunker_t *c, int n, const double *q,
-                             const double *k, const double *g, const double *beta, double *x,
-                             double *hnorm, double *lambda, gka_reason_t *reasons,
-                             double *q_used, double *k_used, double *g_used, double *beta_used);
+gka_status_t gka_chunker_run(gka_chebyshev_chunker_t *c, int n, const double *q, const double *k,
+                             const double *g, const double *beta, double *x, double *hnorm,
+                             double *lambda, gka_reason_t *reasons, double *q_used, double *k_used,
+                             double *g_used, double *beta_used);
 /* Solve, in the following gka_chunker_run calls, only the tokens j of the
  * chunk with select[j] != 0 (select: C entries, borrowed; NULL: all, the
  * default). The others get NaN x, hnorm and lambda and reason NONE; the chunk
@@ -135,19 +134,19 @@ void gka_chunker_destroy(gka_chebyshev_chunker_t *c);
 /* ---- run driver ---------------------------------------------------------- */
 
 typedef struct gka_token_metrics {
-    long t;              /* token index, from 0 */
-    double err;          /* ||x - x*|| / ||x*|| (NaN: no reference for this token) */
-    double res;          /* ||(H64 + lambda64 I) x - q|| / ||q|| in fp64 */
-    double kappa;        /* exact kappa(H64 + lambda64 I) (dsyev), NaN if not measured */
-    double kappa_bound;  /* (||H64||_F + lambda64) / lambda64 (= (1+a)/a adaptive) */
-    double hnorm, lambda;       /* ||H_t||_F, lambda_t in the studied arithmetic */
-    double hnorm64, lambda64;   /* the same in the fp64 reference problem */
-    double p_asym;       /* Kalman: ||P - P^T||_F / ||P||_F (NaN otherwise) */
-    double p_min_eig;    /* Kalman: smallest eigenvalue of (P + P^T)/2 (NaN if not measured) */
+    long t;                   /* token index, from 0 */
+    double err;               /* ||x - x*|| / ||x*|| (NaN: no reference for this token) */
+    double res;               /* ||(H64 + lambda64 I) x - q|| / ||q|| in fp64 */
+    double kappa;             /* exact kappa(H64 + lambda64 I) (dsyev), NaN if not measured */
+    double kappa_bound;       /* (||H64||_F + lambda64) / lambda64 (= (1+a)/a adaptive) */
+    double hnorm, lambda;     /* ||H_t||_F, lambda_t in the studied arithmetic */
+    double hnorm64, lambda64; /* the same in the fp64 reference problem */
+    double p_asym;            /* Kalman: ||P - P^T||_F / ||P||_F (NaN otherwise) */
+    double p_min_eig;         /* Kalman: smallest eigenvalue of (P + P^T)/2 (NaN if not measured) */
     gka_reason_t reason;
     int iters;
-    unsigned events;     /* GKA_FLAG_* raised by the arithmetic during this token */
-    int nonfinite;       /* x has a NaN or Inf */
+    unsigned events;       /* GKA_FLAG_* raised by the arithmetic during this token */
+    int nonfinite;         /* x has a NaN or Inf */
     const double *history; /* per-iteration fp64 relative residuals (NULL unless asked) */
     int nhistory;
     const double *x, *x_ref; /* D doubles each (x_ref NULL without reference) */
@@ -162,7 +161,7 @@ typedef struct gka_run_config {
     const double *q, *k;    /* T x D row-major */
     const double *g, *beta; /* T each, NULL: none */
     gka_ridge_t ridge;
-    const char *solver;     /* name (gka_solver_list) */
+    const char *solver; /* name (gka_solver_list) */
     gka_solver_opts_t opts;
     /* studied arithmetic: gka_arith_init_by_name(format, accum, mode, seed);
        format NULL = fp64 */
@@ -186,11 +185,11 @@ typedef struct gka_run_summary {
     double err_median, err_max, res_median, res_max; /* over tokens with a value */
     double kappa_min, kappa_max;                     /* measured tokens; NaN if none */
     double kappa_bound_max;
-    double p_asym_max, p_min_eig_min;                /* Kalman; NaN otherwise */
+    double p_asym_max, p_min_eig_min;                   /* Kalman; NaN otherwise */
     long ev_nan, ev_overflow, ev_underflow, ev_lost_pd; /* tokens with the event */
     long reasons[GKA_REASON_COUNT];
-    long ref_failures;        /* tokens whose reference solve failed (not PD, NaN) */
-    double solve_seconds;     /* CPU time of the calling thread in stream updates + solves */
+    long ref_failures;    /* tokens whose reference solve failed (not PD, NaN) */
+    double solve_seconds; /* CPU time of the calling thread in stream updates + solves */
     char arith_name[64];
 } gka_run_summary_t;
 

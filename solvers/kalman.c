@@ -19,7 +19,7 @@ typedef enum { KF_INFO, KF_COV, KF_JOSEPH, KF_SQRT } kf_variant_t;
 
 typedef struct {
     kf_variant_t variant;
-    void *P;                 /* P (info/cov/joseph) or R (sqrt), D x D */
+    void *P; /* P (info/cov/joseph) or R (sqrt), D x D */
     void *u, *w, *G, *z, *tmp;
     void *den, *c, *c2, *r, *zero, *one, *mone, *half;
 } kf_work_t;
@@ -38,7 +38,8 @@ static void kf_destroy(gka_solver_t *s) {
     for (int i = 0; i < KF_NVEC; i++)
         if (vecs[i]) A->free(A, vecs[i], n);
     void *sc[KF_NSCAL] = {w->den, w->c, w->c2, w->r, w->zero, w->one, w->mone, w->half};
-    for (int i = 0; i < KF_NSCAL; i++) gka_sc_free(A, sc[i]);
+    for (int i = 0; i < KF_NSCAL; i++)
+        gka_sc_free(A, sc[i]);
     free(w);
     s->priv = NULL;
 }
@@ -55,10 +56,12 @@ static gka_status_t kf_create(gka_solver_t *s) {
     w->P = A->alloc(A, n * n);
     void **vecs[KF_NVEC] = {&w->u, &w->w, &w->G, &w->z, &w->tmp};
     int ok = w->P != NULL;
-    for (int i = 0; i < KF_NVEC; i++) ok &= (*vecs[i] = A->alloc(A, n)) != NULL;
+    for (int i = 0; i < KF_NVEC; i++)
+        ok &= (*vecs[i] = A->alloc(A, n)) != NULL;
     void **sc[KF_NSCAL] = {&w->den, &w->c, &w->c2, &w->r, &w->zero, &w->one, &w->mone, &w->half};
     const double init[KF_NSCAL] = {0, 0, 0, 0, 0.0, 1.0, -1.0, 0.5};
-    for (int i = 0; i < KF_NSCAL; i++) ok &= (*sc[i] = gka_sc_new(A, init[i])) != NULL;
+    for (int i = 0; i < KF_NSCAL; i++)
+        ok &= (*sc[i] = gka_sc_new(A, init[i])) != NULL;
     if (!ok) return gka_error(GKA_ENOMEM, "kalman: out of memory (D = %d)", s->D);
     return GKA_OK;
 }
@@ -68,10 +71,13 @@ static void kf_init(gka_solver_t *s, kf_work_t *w, const gka_stream_t *st) {
     gka_arith_t *A = s->A;
     const size_t n = (size_t)s->D;
     A->set_d(A, w->c, st->lambda_init);
-    if (w->variant == KF_SQRT) A->sqrt(A, w->c, w->c);
-    else A->div(A, w->c, w->one, w->c);
+    if (w->variant == KF_SQRT)
+        A->sqrt(A, w->c, w->c);
+    else
+        A->div(A, w->c, w->one, w->c);
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++) A->copy(A, EL(A, w->P, n, i, j), i == j ? w->c : w->zero, 1);
+        for (size_t j = 0; j < n; j++)
+            A->copy(A, EL(A, w->P, n, i, j), i == j ? w->c : w->zero, 1);
 }
 
 /* P = P / gamma (forgetting), skipped when gamma = 1 exactly. */
@@ -82,8 +88,7 @@ static void kf_forget(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st, size
 }
 
 /* u = P k, den = gamma/beta^2 + k^T u (r = gamma/beta^2 kept in w->r). */
-static double kf_gain_denominator(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st,
-                                  size_t n) {
+static double kf_gain_denominator(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st, size_t n) {
     A->gemv(A, n, n, w->one, w->P, st->k, NULL, w->u);
     A->dot(A, w->den, n, st->k, w->u);
     A->div(A, w->r, st->gamma, st->beta2);
@@ -93,8 +98,10 @@ static double kf_gain_denominator(gka_arith_t *A, kf_work_t *w, const gka_stream
 
 /* w = P^T k = sum_i k_i P[i,:] */
 static void kf_row_combination(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st, size_t n) {
-    for (size_t j = 0; j < n; j++) A->set_d(A, GKA_ELEM(A, w->w, j), 0.0);
-    for (size_t i = 0; i < n; i++) A->axpy(A, n, GKA_CELEM(A, st->k, i), EL(A, w->P, n, i, 0), w->w);
+    for (size_t j = 0; j < n; j++)
+        A->set_d(A, GKA_ELEM(A, w->w, j), 0.0);
+    for (size_t i = 0; i < n; i++)
+        A->axpy(A, n, GKA_CELEM(A, st->k, i), EL(A, w->P, n, i, 0), w->w);
 }
 
 static void kf_update_info(gka_arith_t *A, kf_work_t *w, size_t n) {
@@ -148,8 +155,8 @@ static int kf_update_sqrt(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st, 
             ok = 0;
             continue;
         }
-        A->div(A, w->c, rkk, w->den);  /* cos */
-        A->div(A, w->c2, zk, w->den);  /* sin */
+        A->div(A, w->c, rkk, w->den); /* cos */
+        A->div(A, w->c2, zk, w->den); /* sin */
         A->copy(A, rkk, w->den, 1);
         const size_t m = n - k - 1;
         if (!m) continue;
@@ -201,13 +208,17 @@ static gka_status_t kf_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
     } else {
         const double den = kf_gain_denominator(A, w, st, n);
         pd = den > 0.0;
-        if (w->variant == KF_INFO) kf_update_info(A, w, n);
-        else kf_update_cov(A, w, st, n, w->variant == KF_JOSEPH);
+        if (w->variant == KF_INFO)
+            kf_update_info(A, w, n);
+        else
+            kf_update_cov(A, w, st, n, w->variant == KF_JOSEPH);
         kf_forget(A, w, st, n);
     }
     pd = pd && kf_diagonal_positive(A, w, n);
-    if (w->variant == KF_SQRT) kf_sqrt_solve(A, w, st->q, x, n);
-    else A->gemv(A, n, n, w->one, w->P, st->q, NULL, x);
+    if (w->variant == KF_SQRT)
+        kf_sqrt_solve(A, w, st->q, x, n);
+    else
+        A->gemv(A, n, n, w->one, w->P, st->q, NULL, x);
     info->reason = pd ? GKA_REASON_CONVERGED : GKA_REASON_LOST_PD;
     gka_solver_hist_push(s, st, x);
     return GKA_OK;

@@ -19,15 +19,14 @@
  * exact rational matrix of a stream (Hq). */
 typedef struct {
     int D;
-    const double *H;        /* NULL when Hq is used */
+    const double *H; /* NULL when Hq is used */
     const fmpq_mat_struct *Hq;
     double lambda_or_a;
     int adaptive;
 } problem_t;
 
 /* Ball containing the ridge lambda of problem p. */
-static void ridge_arb(arb_t lambda, const problem_t *p, slong prec)
-{
+static void ridge_arb(arb_t lambda, const problem_t *p, slong prec) {
     if (!p->adaptive) {
         arb_set_d(lambda, p->lambda_or_a);
         return;
@@ -36,7 +35,7 @@ static void ridge_arb(arb_t lambda, const problem_t *p, slong prec)
     arb_t sq;
     arb_init(sq);
     arb_zero(lambda);
-    if (p->Hq) {                      /* ||H||_F^2 exactly, then one rounding */
+    if (p->Hq) { /* ||H||_F^2 exactly, then one rounding */
         fmpq_t s, e;
         fmpq_init(s);
         fmpq_init(e);
@@ -62,8 +61,7 @@ static void ridge_arb(arb_t lambda, const problem_t *p, slong prec)
 }
 
 /* A (D x D, initialised) = H + lambda I as balls at precision prec. */
-static void build_matrix(arb_mat_t A, const problem_t *p, slong prec)
-{
+static void build_matrix(arb_mat_t A, const problem_t *p, slong prec) {
     slong n = p->D;
     arb_t lambda;
     arb_init(lambda);
@@ -81,18 +79,16 @@ static void build_matrix(arb_mat_t A, const problem_t *p, slong prec)
 }
 
 /* (mid, rad) doubles with [mid - rad, mid + rad] containing the ball x. */
-static gka_status_t ball_to_doubles(const char *fn, const arb_t x, slong prec,
-                                    double *mid, double *rad)
-{
-    if (!arb_is_finite(x))
-        return gka_error(GKA_ENUMERIC, "%s: enclosure is not finite", fn);
+static gka_status_t ball_to_doubles(const char *fn, const arb_t x, slong prec, double *mid,
+                                    double *rad) {
+    if (!arb_is_finite(x)) return gka_error(GKA_ENUMERIC, "%s: enclosure is not finite", fn);
     double m = arf_get_d(arb_midref(x), ARF_RND_NEAR);
     arb_t d;
     arf_t u;
     arb_init(d);
     arf_init(u);
     arb_set_d(d, m);
-    arb_sub(d, x, d, prec);            /* encloses x - m, rounding included */
+    arb_sub(d, x, d, prec); /* encloses x - m, rounding included */
     arb_get_abs_ubound_arf(u, d, prec);
     double r = arf_get_d(u, ARF_RND_UP);
     arb_clear(d);
@@ -105,9 +101,8 @@ static gka_status_t ball_to_doubles(const char *fn, const arb_t x, slong prec,
 }
 
 /* Certified solve of problem p with right-hand side q; prec, then 4 prec. */
-static gka_status_t solve_problem(const char *fn, const problem_t *p, const double *q,
-                                  long prec, double *mid, double *rad)
-{
+static gka_status_t solve_problem(const char *fn, const problem_t *p, const double *q, long prec,
+                                  double *mid, double *rad) {
     slong n = p->D;
     arb_mat_t A, B, X;
     arb_mat_init(A, n, n);
@@ -123,11 +118,12 @@ static gka_status_t solve_problem(const char *fn, const problem_t *p, const doub
     }
     gka_status_t st = GKA_OK;
     if (!ok)
-        st = gka_error(GKA_ENUMERIC, "%s: H + lambda I could not be certified positive "
-                       "definite at %ld or %ld bits", fn, prec, 4 * prec);
+        st = gka_error(GKA_ENUMERIC,
+                       "%s: H + lambda I could not be certified positive "
+                       "definite at %ld or %ld bits",
+                       fn, prec, 4 * prec);
     double *m = st == GKA_OK ? malloc(2 * (size_t)n * sizeof *m) : NULL;
-    if (st == GKA_OK && !m)
-        st = gka_error(GKA_ENOMEM, "%s: out of memory", fn);
+    if (st == GKA_OK && !m) st = gka_error(GKA_ENOMEM, "%s: out of memory", fn);
     for (slong i = 0; st == GKA_OK && i < n; i++)
         st = ball_to_doubles(fn, arb_mat_entry(X, i, 0), wp, &m[i], &m[n + i]);
     for (slong i = 0; st == GKA_OK && i < n; i++) {
@@ -141,40 +137,27 @@ static gka_status_t solve_problem(const char *fn, const problem_t *p, const doub
     return st;
 }
 
-gka_status_t gka_ref_solve_arb(int D, const double *H, double lambda_or_a,
-                               int adaptive, const double *q, long prec,
-                               double *mid, double *rad)
-{
+gka_status_t gka_ref_solve_arb(int D, const double *H, double lambda_or_a, int adaptive,
+                               const double *q, long prec, double *mid, double *rad) {
     static const char fn[] = "gka_ref_solve_arb";
     gka_status_t st = gka_ref_check_problem(fn, D, H, lambda_or_a, q);
-    if (st == GKA_OK)
-        st = gka_ref_check_prec(fn, prec);
-    if (st == GKA_OK && (!mid || !rad))
-        st = gka_error(GKA_EINVAL, "%s: mid or rad is NULL", fn);
-    if (st != GKA_OK)
-        return st;
+    if (st == GKA_OK) st = gka_ref_check_prec(fn, prec);
+    if (st == GKA_OK && (!mid || !rad)) st = gka_error(GKA_EINVAL, "%s: mid or rad is NULL", fn);
+    if (st != GKA_OK) return st;
     problem_t p = {D, H, NULL, lambda_or_a, adaptive};
     return solve_problem(fn, &p, q, prec, mid, rad);
 }
 
-gka_status_t gka_ref_stream_solve_arb(int D, int T, const double *K,
-                                      const double *gamma, const double *beta,
-                                      double lambda_or_a, int adaptive,
-                                      const double *q, long prec,
-                                      double *mid, double *rad)
-{
+gka_status_t gka_ref_stream_solve_arb(int D, int T, const double *K, const double *gamma,
+                                      const double *beta, double lambda_or_a, int adaptive,
+                                      const double *q, long prec, double *mid, double *rad) {
     static const char fn[] = "gka_ref_stream_solve_arb";
     gka_status_t st = gka_ref_check_dim(fn, D);
-    if (st == GKA_OK)
-        st = gka_ref_check_nonneg(fn, adaptive ? "a" : "lambda", lambda_or_a);
-    if (st == GKA_OK)
-        st = gka_ref_check_vector(fn, "q", (size_t)D, q);
-    if (st == GKA_OK)
-        st = gka_ref_check_prec(fn, prec);
-    if (st == GKA_OK && (!mid || !rad))
-        st = gka_error(GKA_EINVAL, "%s: mid or rad is NULL", fn);
-    if (st != GKA_OK)
-        return st;
+    if (st == GKA_OK) st = gka_ref_check_nonneg(fn, adaptive ? "a" : "lambda", lambda_or_a);
+    if (st == GKA_OK) st = gka_ref_check_vector(fn, "q", (size_t)D, q);
+    if (st == GKA_OK) st = gka_ref_check_prec(fn, prec);
+    if (st == GKA_OK && (!mid || !rad)) st = gka_error(GKA_EINVAL, "%s: mid or rad is NULL", fn);
+    if (st != GKA_OK) return st;
     fmpq_mat_t Hq;
     fmpq_mat_init(Hq, D, D);
     st = gka_ref_stream_fmpq(fn, Hq, D, T, K, gamma, beta);
@@ -188,17 +171,13 @@ gka_status_t gka_ref_stream_solve_arb(int D, int T, const double *K,
 
 /* ------------------------------------------------------------- lambda --- */
 
-gka_status_t gka_ref_lambda_arb(int D, const double *H, double a, long prec,
-                                double *lo, double *hi)
-{
+gka_status_t gka_ref_lambda_arb(int D, const double *H, double a, long prec, double *lo,
+                                double *hi) {
     static const char fn[] = "gka_ref_lambda_arb";
     gka_status_t st = gka_ref_check_problem(fn, D, H, a, NULL);
-    if (st == GKA_OK)
-        st = gka_ref_check_prec(fn, prec);
-    if (st == GKA_OK && (!lo || !hi))
-        st = gka_error(GKA_EINVAL, "%s: lo or hi is NULL", fn);
-    if (st != GKA_OK)
-        return st;
+    if (st == GKA_OK) st = gka_ref_check_prec(fn, prec);
+    if (st == GKA_OK && (!lo || !hi)) st = gka_error(GKA_EINVAL, "%s: lo or hi is NULL", fn);
+    if (st != GKA_OK) return st;
     problem_t p = {D, H, NULL, a, 1};
     arb_t l;
     arf_t b;
@@ -221,9 +200,7 @@ gka_status_t gka_ref_lambda_arb(int D, const double *H, double a, long prec,
 /* -------------------------------------------------------------- kappa --- */
 
 /* Rayleigh quotient v^T A v / v^T v (ball) of the double vector v. */
-static void rayleigh_quotient(arb_t rq, const arb_mat_t A, const double *v, int D,
-                              slong prec)
-{
+static void rayleigh_quotient(arb_t rq, const arb_mat_t A, const double *v, int D, slong prec) {
     arb_mat_t va, Av;
     arb_t num, den;
     arb_mat_init(va, D, 1);
@@ -251,9 +228,8 @@ static void rayleigh_quotient(arb_t rq, const arb_mat_t A, const double *v, int 
  * (its entries carry the cluster's fine structure at full relative accuracy)
  * and its own extreme eigenvector y gives v = Vc y. v need not be exact: its
  * Rayleigh quotient is evaluated rigorously, this only makes it tighter. */
-static gka_status_t extreme_vector(double *v, const arb_mat_t A, const double *V,
-                                   const double *w, int D, int lowest, slong prec)
-{
+static gka_status_t extreme_vector(double *v, const arb_mat_t A, const double *V, const double *w,
+                                   int D, int lowest, slong prec) {
     double tol = 8.0 * D * DBL_EPSILON * fmax(fabs(w[0]), fabs(w[D - 1]));
     int k = 1;
     if (lowest)
@@ -295,8 +271,8 @@ static gka_status_t extreme_vector(double *v, const arb_mat_t A, const double *V
         arb_sub(arb_mat_entry(R, i, i), arb_mat_entry(R, i, i), c, prec);
     for (size_t i = 0; i < kk; i++)
         for (size_t j = 0; j < kk; j++)
-            B[i * kk + j] = arf_get_d(arb_midref(arb_mat_entry(R, (slong)i, (slong)j)),
-                                      ARF_RND_NEAR);
+            B[i * kk + j] =
+                arf_get_d(arb_midref(arb_mat_entry(R, (slong)i, (slong)j)), ARF_RND_NEAR);
     gka_status_t st = gka_ref_eigvecs_fp64(k, B, wb, Y);
     size_t ye = lowest ? 0 : kk - 1;
     for (size_t i = 0; st == GKA_OK && i < n; i++) {
@@ -317,8 +293,7 @@ static gka_status_t extreme_vector(double *v, const arb_mat_t A, const double *V
 }
 
 /* 1 if sign * (A - s I) is certified positive definite (sign = +1 or -1). */
-static int shifted_is_pd(const arb_mat_t A, const arf_t s, int sign, slong prec)
-{
+static int shifted_is_pd(const arb_mat_t A, const arf_t s, int sign, slong prec) {
     slong n = arb_mat_nrows(A);
     arb_mat_t S, L;
     arb_mat_init(S, n, n);
@@ -326,8 +301,7 @@ static int shifted_is_pd(const arb_mat_t A, const arf_t s, int sign, slong prec)
     arb_mat_set(S, A);
     for (slong i = 0; i < n; i++)
         arb_sub_arf(arb_mat_entry(S, i, i), arb_mat_entry(S, i, i), s, prec);
-    if (sign < 0)
-        arb_mat_neg(S, S);
+    if (sign < 0) arb_mat_neg(S, S);
     int ok = arb_mat_cho(L, S, prec);
     arb_mat_clear(S);
     arb_mat_clear(L);
@@ -338,9 +312,7 @@ static int shifted_is_pd(const arb_mat_t A, const arf_t s, int sign, slong prec)
  * with sign (A - s I) positive definite, d = 2^-40, 2^-36, ..., 2^-4. r is
  * the Rayleigh-quotient bound from inside (positive). sign = +1: lambda_min >
  * s; sign = -1: lambda_max < s. Returns 1 and s on success. */
-static int certify_outer(arf_t s, const arb_mat_t A, const arf_t r, int sign,
-                         slong prec)
-{
+static int certify_outer(arf_t s, const arb_mat_t A, const arf_t r, int sign, slong prec) {
     arf_t f;
     arf_init(f);
     int ok = 0;
@@ -351,8 +323,7 @@ static int certify_outer(arf_t s, const arb_mat_t A, const arf_t r, int sign,
             arf_sub_ui(f, f, 1, prec, ARF_RND_DOWN); /* f = d - 1 (exact) */
         else
             arf_add_ui(f, f, 1, prec, ARF_RND_DOWN); /* f = 1 + d (exact) */
-        if (sign > 0)
-            arf_neg(f, f);
+        if (sign > 0) arf_neg(f, f);
         arf_mul(s, r, f, prec, ARF_RND_DOWN); /* any s is fine: it is certified */
         ok = shifted_is_pd(A, s, sign, prec);
     }
@@ -360,18 +331,14 @@ static int certify_outer(arf_t s, const arb_mat_t A, const arf_t r, int sign,
     return ok;
 }
 
-gka_status_t gka_ref_kappa_arb(int D, const double *H, double lambda_or_a,
-                               int adaptive, long prec, double *kappa_lo,
-                               double *kappa_hi)
-{
+gka_status_t gka_ref_kappa_arb(int D, const double *H, double lambda_or_a, int adaptive, long prec,
+                               double *kappa_lo, double *kappa_hi) {
     static const char fn[] = "gka_ref_kappa_arb";
     gka_status_t st = gka_ref_check_problem(fn, D, H, lambda_or_a, NULL);
-    if (st == GKA_OK)
-        st = gka_ref_check_prec(fn, prec);
+    if (st == GKA_OK) st = gka_ref_check_prec(fn, prec);
     if (st == GKA_OK && (!kappa_lo || !kappa_hi))
         st = gka_error(GKA_EINVAL, "%s: kappa_lo or kappa_hi is NULL", fn);
-    if (st != GKA_OK)
-        return st;
+    if (st != GKA_OK) return st;
     size_t n = (size_t)D;
     slong wp = (slong)prec;
     problem_t p = {D, H, NULL, lambda_or_a, adaptive};
@@ -395,30 +362,34 @@ gka_status_t gka_ref_kappa_arb(int D, const double *H, double lambda_or_a,
     arf_init(max_hi);
     arf_init(k);
     build_matrix(A, &p, wp);
-    for (size_t i = 0; i < n * n; i++)  /* approximate A for the eigenvectors */
+    for (size_t i = 0; i < n * n; i++) /* approximate A for the eigenvectors */
         A64[i] = arf_get_d(arb_midref(arb_mat_entry(A, i / n, i % n)), ARF_RND_NEAR);
     st = gka_ref_eigvecs_fp64(D, A64, w, V);
-    if (st == GKA_OK)
-        st = extreme_vector(A64, A, V, w, D, 1, wp); /* A64 reused for v */
+    if (st == GKA_OK) st = extreme_vector(A64, A, V, w, D, 1, wp); /* A64 reused for v */
     if (st == GKA_OK) {
         rayleigh_quotient(rq, A, A64, D, wp);
-        arb_get_ubound_arf(min_hi, rq, wp);    /* lambda_min <= min_hi */
+        arb_get_ubound_arf(min_hi, rq, wp); /* lambda_min <= min_hi */
         st = extreme_vector(A64, A, V, w, D, 0, wp);
     }
     if (st == GKA_OK) {
         rayleigh_quotient(rq, A, A64, D, wp);
-        arb_get_lbound_arf(max_lo, rq, wp);    /* lambda_max >= max_lo */
+        arb_get_lbound_arf(max_lo, rq, wp); /* lambda_max >= max_lo */
         if (arf_sgn(min_hi) <= 0 || arf_sgn(max_lo) <= 0)
-            st = gka_error(GKA_ENUMERIC, "%s: H + lambda I is not positive definite "
-                           "(Rayleigh quotient %g <= 0)", fn,
-                           arf_get_d(min_hi, ARF_RND_NEAR));
+            st = gka_error(GKA_ENUMERIC,
+                           "%s: H + lambda I is not positive definite "
+                           "(Rayleigh quotient %g <= 0)",
+                           fn, arf_get_d(min_hi, ARF_RND_NEAR));
     }
     if (st == GKA_OK && !certify_outer(min_lo, A, min_hi, +1, wp))
-        st = gka_error(GKA_ENUMERIC, "%s: could not certify a positive lower bound on "
-                       "lambda_min (~%g) at %ld bits", fn, w[0], prec);
+        st = gka_error(GKA_ENUMERIC,
+                       "%s: could not certify a positive lower bound on "
+                       "lambda_min (~%g) at %ld bits",
+                       fn, w[0], prec);
     if (st == GKA_OK && !certify_outer(max_hi, A, max_lo, -1, wp))
-        st = gka_error(GKA_ENUMERIC, "%s: could not certify an upper bound on "
-                       "lambda_max (~%g) at %ld bits", fn, w[D - 1], prec);
+        st = gka_error(GKA_ENUMERIC,
+                       "%s: could not certify an upper bound on "
+                       "lambda_max (~%g) at %ld bits",
+                       fn, w[D - 1], prec);
     if (st == GKA_OK) {
         arf_div(k, max_lo, min_hi, wp, ARF_RND_FLOOR);
         double lo = arf_get_d(k, ARF_RND_FLOOR);

@@ -15,8 +15,7 @@ void gka_ref_fmpq_set_d(fmpq_t r, double d);
 /* Validate (D, T, K, gamma, beta) for function `fn` and set H (initialised by
  * the caller as D x D) to the exact H_T = sum_t (prod_{s>t} gamma_s)
  * beta_t^2 k_t k_t^T. */
-gka_status_t gka_ref_stream_fmpq(const char *fn, fmpq_mat_t H, int D, int T,
-                                 const double *K, const double *gamma,
-                                 const double *beta);
+gka_status_t gka_ref_stream_fmpq(const char *fn, fmpq_mat_t H, int D, int T, const double *K,
+                                 const double *gamma, const double *beta);
 
 #endif

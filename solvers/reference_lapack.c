@@ -11,83 +11,66 @@
 
 /* ------------------------------------------------------------ checks --- */
 
-gka_status_t gka_ref_check_dim(const char *fn, int D)
-{
+gka_status_t gka_ref_check_dim(const char *fn, int D) {
     if (D <= 0 || D > GKA_REF_MAX_D)
-        return gka_error(GKA_EINVAL, "%s: dimension D = %d out of range [1, %d]",
-                         fn, D, GKA_REF_MAX_D);
+        return gka_error(GKA_EINVAL, "%s: dimension D = %d out of range [1, %d]", fn, D,
+                         GKA_REF_MAX_D);
     return GKA_OK;
 }
 
-gka_status_t gka_ref_check_vector(const char *fn, const char *name, size_t n,
-                                  const double *v)
-{
-    if (!v)
-        return gka_error(GKA_EINVAL, "%s: %s is NULL", fn, name);
+gka_status_t gka_ref_check_vector(const char *fn, const char *name, size_t n, const double *v) {
+    if (!v) return gka_error(GKA_EINVAL, "%s: %s is NULL", fn, name);
     for (size_t i = 0; i < n; i++)
         if (!isfinite(v[i]))
-            return gka_error(GKA_ENODATA, "%s: %s[%zu] = %g is not finite", fn,
-                             name, i, v[i]);
+            return gka_error(GKA_ENODATA, "%s: %s[%zu] = %g is not finite", fn, name, i, v[i]);
     return GKA_OK;
 }
 
-gka_status_t gka_ref_check_matrix(const char *fn, const char *name, int D,
-                                  const double *M, int need_symmetric)
-{
+gka_status_t gka_ref_check_matrix(const char *fn, const char *name, int D, const double *M,
+                                  int need_symmetric) {
     size_t n = (size_t)D;
     gka_status_t st = gka_ref_check_vector(fn, name, n * n, M);
-    if (st != GKA_OK || !need_symmetric)
-        return st;
+    if (st != GKA_OK || !need_symmetric) return st;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
             if (M[i * n + j] != M[j * n + i])
                 return gka_error(GKA_EINVAL,
                                  "%s: %s is not symmetric: %s[%zu][%zu] = %.17g but "
                                  "%s[%zu][%zu] = %.17g",
-                                 fn, name, name, i, j, M[i * n + j], name, j, i,
-                                 M[j * n + i]);
+                                 fn, name, name, i, j, M[i * n + j], name, j, i, M[j * n + i]);
     return GKA_OK;
 }
 
-gka_status_t gka_ref_check_nonneg(const char *fn, const char *name, double value)
-{
+gka_status_t gka_ref_check_nonneg(const char *fn, const char *name, double value) {
     if (!isfinite(value))
         return gka_error(GKA_ENODATA, "%s: %s = %g is not finite", fn, name, value);
-    if (value < 0.0)
-        return gka_error(GKA_EINVAL, "%s: %s = %g must be >= 0", fn, name, value);
+    if (value < 0.0) return gka_error(GKA_EINVAL, "%s: %s = %g must be >= 0", fn, name, value);
     return GKA_OK;
 }
 
-gka_status_t gka_ref_check_prec(const char *fn, long prec)
-{
+gka_status_t gka_ref_check_prec(const char *fn, long prec) {
     if (prec < GKA_REF_MIN_PREC || prec > GKA_REF_MAX_PREC)
-        return gka_error(GKA_EINVAL, "%s: precision %ld bits out of range [%ld, %ld]",
-                         fn, prec, GKA_REF_MIN_PREC, GKA_REF_MAX_PREC);
+        return gka_error(GKA_EINVAL, "%s: precision %ld bits out of range [%ld, %ld]", fn, prec,
+                         GKA_REF_MIN_PREC, GKA_REF_MAX_PREC);
     return GKA_OK;
 }
 
-gka_status_t gka_ref_check_problem(const char *fn, int D, const double *H,
-                                   double lambda_or_a, const double *q)
-{
+gka_status_t gka_ref_check_problem(const char *fn, int D, const double *H, double lambda_or_a,
+                                   const double *q) {
     gka_status_t st = gka_ref_check_dim(fn, D);
-    if (st == GKA_OK)
-        st = gka_ref_check_matrix(fn, "H", D, H, 1);
-    if (st == GKA_OK)
-        st = gka_ref_check_nonneg(fn, "lambda", lambda_or_a);
-    if (st == GKA_OK && q)
-        st = gka_ref_check_vector(fn, "q", (size_t)D, q);
+    if (st == GKA_OK) st = gka_ref_check_matrix(fn, "H", D, H, 1);
+    if (st == GKA_OK) st = gka_ref_check_nonneg(fn, "lambda", lambda_or_a);
+    if (st == GKA_OK && q) st = gka_ref_check_vector(fn, "q", (size_t)D, q);
     return st;
 }
 
 /* ------------------------------------------------------------- helpers --- */
 
 /* Copy of H with lambda added to the diagonal (rounded in fp64). */
-static double *shifted_copy(int D, const double *H, double lambda)
-{
+static double *shifted_copy(int D, const double *H, double lambda) {
     size_t n = (size_t)D;
     double *A = malloc(n * n * sizeof *A);
-    if (!A)
-        return NULL;
+    if (!A) return NULL;
     memcpy(A, H, n * n * sizeof *A);
     for (size_t i = 0; i < n; i++)
         A[i * n + i] += lambda;
@@ -95,12 +78,10 @@ static double *shifted_copy(int D, const double *H, double lambda)
 }
 
 /* Symmetric part (S + S^T)/2 in fp64; exact copy when S is symmetric. */
-static double *symmetric_part(int D, const double *S)
-{
+static double *symmetric_part(int D, const double *S) {
     size_t n = (size_t)D;
     double *A = malloc(n * n * sizeof *A);
-    if (!A)
-        return NULL;
+    if (!A) return NULL;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
             A[i * n + j] = 0.5 * S[i * n + j] + 0.5 * S[j * n + i];
@@ -108,20 +89,18 @@ static double *symmetric_part(int D, const double *S)
 }
 
 /* dsyev in place on A (row-major); jobz 'N' (values) or 'V' (vectors). */
-static gka_status_t syev(const char *fn, char jobz, int D, double *A, double *w)
-{
+static gka_status_t syev(const char *fn, char jobz, int D, double *A, double *w) {
     lapack_int info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, jobz, 'L', D, A, D, w);
-    if (info < 0)
-        return gka_error(GKA_EINVAL, "%s: dsyev rejected argument %d", fn,
-                         (int)-info);
+    if (info < 0) return gka_error(GKA_EINVAL, "%s: dsyev rejected argument %d", fn, (int)-info);
     if (info > 0)
-        return gka_error(GKA_ENUMERIC, "%s: dsyev did not converge (%d "
-                         "off-diagonal elements)", fn, (int)info);
+        return gka_error(GKA_ENUMERIC,
+                         "%s: dsyev did not converge (%d "
+                         "off-diagonal elements)",
+                         fn, (int)info);
     return GKA_OK;
 }
 
-gka_status_t gka_ref_eigvecs_fp64(int D, const double *A, double *w, double *V)
-{
+gka_status_t gka_ref_eigvecs_fp64(int D, const double *A, double *w, double *V) {
     size_t n = (size_t)D;
     memcpy(V, A, n * n * sizeof *V);
     return syev("gka_ref_eigvecs_fp64", 'V', D, V, w);
@@ -129,15 +108,11 @@ gka_status_t gka_ref_eigvecs_fp64(int D, const double *A, double *w, double *V)
 
 /* --------------------------------------------------------------- solve --- */
 
-gka_status_t gka_ref_solve_fp64(int D, const double *H, double lambda,
-                                const double *q, double *x)
-{
+gka_status_t gka_ref_solve_fp64(int D, const double *H, double lambda, const double *q, double *x) {
     static const char fn[] = "gka_ref_solve_fp64";
     gka_status_t st = gka_ref_check_problem(fn, D, H, lambda, q);
-    if (st != GKA_OK)
-        return st;
-    if (!x)
-        return gka_error(GKA_EINVAL, "%s: x is NULL", fn);
+    if (st != GKA_OK) return st;
+    if (!x) return gka_error(GKA_EINVAL, "%s: x is NULL", fn);
     double *A = shifted_copy(D, H, lambda);
     double *b = malloc((size_t)D * sizeof *b);
     if (!A || !b) {
@@ -150,13 +125,14 @@ gka_status_t gka_ref_solve_fp64(int D, const double *H, double lambda,
     if (info < 0)
         st = gka_error(GKA_EINVAL, "%s: dposv rejected argument %d", fn, (int)-info);
     else if (info > 0)
-        st = gka_error(GKA_ENUMERIC, "%s: H + lambda I (lambda = %g) is not positive "
-                       "definite in fp64 (leading minor %d)", fn, lambda, (int)info);
+        st = gka_error(GKA_ENUMERIC,
+                       "%s: H + lambda I (lambda = %g) is not positive "
+                       "definite in fp64 (leading minor %d)",
+                       fn, lambda, (int)info);
     for (int i = 0; st == GKA_OK && i < D; i++)
         if (!isfinite(b[i])) /* e.g. H_ii + lambda overflowed */
             st = gka_error(GKA_ERANGE, "%s: x[%d] = %g is not finite", fn, i, b[i]);
-    if (st == GKA_OK)
-        memcpy(x, b, (size_t)D * sizeof *x);
+    if (st == GKA_OK) memcpy(x, b, (size_t)D * sizeof *x);
     free(A);
     free(b);
     return st;
@@ -164,16 +140,12 @@ gka_status_t gka_ref_solve_fp64(int D, const double *H, double lambda,
 
 /* --------------------------------------------------------- eigenvalues --- */
 
-gka_status_t gka_ref_eig_fp64(int D, const double *S, double *eig)
-{
+gka_status_t gka_ref_eig_fp64(int D, const double *S, double *eig) {
     static const char fn[] = "gka_ref_eig_fp64";
     gka_status_t st = gka_ref_check_dim(fn, D);
-    if (st == GKA_OK)
-        st = gka_ref_check_matrix(fn, "S", D, S, 0);
-    if (st != GKA_OK)
-        return st;
-    if (!eig)
-        return gka_error(GKA_EINVAL, "%s: eig is NULL", fn);
+    if (st == GKA_OK) st = gka_ref_check_matrix(fn, "S", D, S, 0);
+    if (st != GKA_OK) return st;
+    if (!eig) return gka_error(GKA_EINVAL, "%s: eig is NULL", fn);
     double *A = symmetric_part(D, S);
     double *w = malloc((size_t)D * sizeof *w);
     if (!A || !w) {
@@ -182,40 +154,30 @@ gka_status_t gka_ref_eig_fp64(int D, const double *S, double *eig)
         return gka_error(GKA_ENOMEM, "%s: out of memory for D = %d", fn, D);
     }
     st = syev(fn, 'N', D, A, w);
-    if (st == GKA_OK)
-        memcpy(eig, w, (size_t)D * sizeof *eig);
+    if (st == GKA_OK) memcpy(eig, w, (size_t)D * sizeof *eig);
     free(A);
     free(w);
     return st;
 }
 
-gka_status_t gka_ref_eig_extremes_fp64(int D, const double *S, double *eig_min,
-                                       double *eig_max)
-{
-    if (D <= 0 || D > GKA_REF_MAX_D)
-        return gka_ref_check_dim("gka_ref_eig_extremes_fp64", D);
+gka_status_t gka_ref_eig_extremes_fp64(int D, const double *S, double *eig_min, double *eig_max) {
+    if (D <= 0 || D > GKA_REF_MAX_D) return gka_ref_check_dim("gka_ref_eig_extremes_fp64", D);
     double *w = malloc((size_t)D * sizeof *w);
-    if (!w)
-        return gka_error(GKA_ENOMEM, "gka_ref_eig_extremes_fp64: out of memory");
+    if (!w) return gka_error(GKA_ENOMEM, "gka_ref_eig_extremes_fp64: out of memory");
     gka_status_t st = gka_ref_eig_fp64(D, S, w);
     if (st == GKA_OK) {
-        if (eig_min)
-            *eig_min = w[0];
-        if (eig_max)
-            *eig_max = w[D - 1];
+        if (eig_min) *eig_min = w[0];
+        if (eig_max) *eig_max = w[D - 1];
     }
     free(w);
     return st;
 }
 
-gka_status_t gka_ref_kappa_fp64(int D, const double *H, double lambda, double *kappa)
-{
+gka_status_t gka_ref_kappa_fp64(int D, const double *H, double lambda, double *kappa) {
     static const char fn[] = "gka_ref_kappa_fp64";
     gka_status_t st = gka_ref_check_problem(fn, D, H, lambda, NULL);
-    if (st != GKA_OK)
-        return st;
-    if (!kappa)
-        return gka_error(GKA_EINVAL, "%s: kappa is NULL", fn);
+    if (st != GKA_OK) return st;
+    if (!kappa) return gka_error(GKA_EINVAL, "%s: kappa is NULL", fn);
     double *A = shifted_copy(D, H, lambda);
     double *w = malloc((size_t)D * sizeof *w);
     if (!A || !w) {
@@ -225,13 +187,14 @@ gka_status_t gka_ref_kappa_fp64(int D, const double *H, double lambda, double *k
     }
     st = syev(fn, 'N', D, A, w);
     if (st == GKA_OK && !(w[0] > 0.0))
-        st = gka_error(GKA_ENUMERIC, "%s: H + lambda I is not positive definite in "
-                       "fp64: smallest eigenvalue %g (lambda = %g)", fn, w[0], lambda);
+        st = gka_error(GKA_ENUMERIC,
+                       "%s: H + lambda I is not positive definite in "
+                       "fp64: smallest eigenvalue %g (lambda = %g)",
+                       fn, w[0], lambda);
     if (st == GKA_OK) {
         double k = w[D - 1] / w[0];
         if (!isfinite(k))
-            st = gka_error(GKA_ERANGE, "%s: kappa = %g / %g overflows", fn,
-                           w[D - 1], w[0]);
+            st = gka_error(GKA_ERANGE, "%s: kappa = %g / %g overflows", fn, w[D - 1], w[0]);
         else
             *kappa = k;
     }
@@ -242,53 +205,38 @@ gka_status_t gka_ref_kappa_fp64(int D, const double *H, double lambda, double *k
 
 /* --------------------------------------------------- norms and metrics --- */
 
-gka_status_t gka_ref_frobenius_fp64(int D, const double *H, double *norm)
-{
+gka_status_t gka_ref_frobenius_fp64(int D, const double *H, double *norm) {
     static const char fn[] = "gka_ref_frobenius_fp64";
     gka_status_t st = gka_ref_check_dim(fn, D);
-    if (st == GKA_OK)
-        st = gka_ref_check_matrix(fn, "H", D, H, 0);
-    if (st != GKA_OK)
-        return st;
-    if (!norm)
-        return gka_error(GKA_EINVAL, "%s: norm is NULL", fn);
+    if (st == GKA_OK) st = gka_ref_check_matrix(fn, "H", D, H, 0);
+    if (st != GKA_OK) return st;
+    if (!norm) return gka_error(GKA_EINVAL, "%s: norm is NULL", fn);
     double f = LAPACKE_dlange(LAPACK_ROW_MAJOR, 'F', D, D, H, D);
-    if (!isfinite(f))
-        return gka_error(GKA_ERANGE, "%s: ||H||_F overflows", fn);
+    if (!isfinite(f)) return gka_error(GKA_ERANGE, "%s: ||H||_F overflows", fn);
     *norm = f;
     return GKA_OK;
 }
 
-gka_status_t gka_ref_lambda_fp64(int D, const double *H, double a, double *lambda)
-{
+gka_status_t gka_ref_lambda_fp64(int D, const double *H, double a, double *lambda) {
     static const char fn[] = "gka_ref_lambda_fp64";
     gka_status_t st = gka_ref_check_nonneg(fn, "a", a);
     double f = 0.0;
-    if (st == GKA_OK)
-        st = gka_ref_frobenius_fp64(D, H, &f);
-    if (st != GKA_OK)
-        return st;
-    if (!lambda)
-        return gka_error(GKA_EINVAL, "%s: lambda is NULL", fn);
+    if (st == GKA_OK) st = gka_ref_frobenius_fp64(D, H, &f);
+    if (st != GKA_OK) return st;
+    if (!lambda) return gka_error(GKA_EINVAL, "%s: lambda is NULL", fn);
     double l = a * f;
-    if (!isfinite(l))
-        return gka_error(GKA_ERANGE, "%s: a * ||H||_F = %g * %g overflows", fn, a, f);
+    if (!isfinite(l)) return gka_error(GKA_ERANGE, "%s: a * ||H||_F = %g * %g overflows", fn, a, f);
     *lambda = l;
     return GKA_OK;
 }
 
-gka_status_t gka_ref_rel_residual_fp64(int D, const double *H, double lambda,
-                                       const double *q, const double *x,
-                                       double *rel_residual)
-{
+gka_status_t gka_ref_rel_residual_fp64(int D, const double *H, double lambda, const double *q,
+                                       const double *x, double *rel_residual) {
     static const char fn[] = "gka_ref_rel_residual_fp64";
     gka_status_t st = gka_ref_check_problem(fn, D, H, lambda, q);
-    if (st == GKA_OK)
-        st = gka_ref_check_vector(fn, "x", (size_t)D, x);
-    if (st != GKA_OK)
-        return st;
-    if (!rel_residual)
-        return gka_error(GKA_EINVAL, "%s: rel_residual is NULL", fn);
+    if (st == GKA_OK) st = gka_ref_check_vector(fn, "x", (size_t)D, x);
+    if (st != GKA_OK) return st;
+    if (!rel_residual) return gka_error(GKA_EINVAL, "%s: rel_residual is NULL", fn);
     size_t n = (size_t)D;
     long double r2 = 0.0L, q2 = 0.0L;
     for (size_t i = 0; i < n; i++) {
@@ -300,25 +248,18 @@ gka_status_t gka_ref_rel_residual_fp64(int D, const double *H, double lambda,
     }
     long double r = sqrtl(r2);
     double res = (double)(q2 > 0.0L ? r / sqrtl(q2) : r);
-    if (!isfinite(res))
-        return gka_error(GKA_ERANGE, "%s: residual overflows", fn);
+    if (!isfinite(res)) return gka_error(GKA_ERANGE, "%s: residual overflows", fn);
     *rel_residual = res;
     return GKA_OK;
 }
 
-gka_status_t gka_ref_rel_error(int D, const double *x, const double *x_ref,
-                               double *rel_error)
-{
+gka_status_t gka_ref_rel_error(int D, const double *x, const double *x_ref, double *rel_error) {
     static const char fn[] = "gka_ref_rel_error";
     gka_status_t st = gka_ref_check_dim(fn, D);
-    if (st == GKA_OK)
-        st = gka_ref_check_vector(fn, "x", (size_t)D, x);
-    if (st == GKA_OK)
-        st = gka_ref_check_vector(fn, "x_ref", (size_t)D, x_ref);
-    if (st != GKA_OK)
-        return st;
-    if (!rel_error)
-        return gka_error(GKA_EINVAL, "%s: rel_error is NULL", fn);
+    if (st == GKA_OK) st = gka_ref_check_vector(fn, "x", (size_t)D, x);
+    if (st == GKA_OK) st = gka_ref_check_vector(fn, "x_ref", (size_t)D, x_ref);
+    if (st != GKA_OK) return st;
+    if (!rel_error) return gka_error(GKA_EINVAL, "%s: rel_error is NULL", fn);
     long double e2 = 0.0L, r2 = 0.0L;
     for (size_t i = 0; i < (size_t)D; i++) {
         long double d = (long double)x[i] - (long double)x_ref[i];
@@ -327,8 +268,7 @@ gka_status_t gka_ref_rel_error(int D, const double *x, const double *x_ref,
     }
     long double e = sqrtl(e2);
     double res = (double)(r2 > 0.0L ? e / sqrtl(r2) : e);
-    if (!isfinite(res))
-        return gka_error(GKA_ERANGE, "%s: error overflows", fn);
+    if (!isfinite(res)) return gka_error(GKA_ERANGE, "%s: error overflows", fn);
     *rel_error = res;
     return GKA_OK;
 }

@@ -65,7 +65,8 @@ static void reference_metrics(run_t *R, const gka_stream_t *ref, gka_token_metri
     const int D = ref->D;
     /* lambda = 0 (H = 0 under an adaptive ridge): no bound; a plain NaN,
      * not the negative NaN that 0/0 gives on x86 ("-nan" in a CSV) */
-    m->kappa_bound = ref->lambda64 > 0 ? (ref->hnorm64 + ref->lambda64) / ref->lambda64 : (double)NAN;
+    m->kappa_bound =
+        ref->lambda64 > 0 ? (ref->hnorm64 + ref->lambda64) / ref->lambda64 : (double)NAN;
     m->err = m->res = m->kappa = NAN;
 #if GKA_HAVE_LAPACK
     if (!R->cfg->no_reference) {
@@ -119,8 +120,12 @@ static int all_finite(const double *x, int D) {
     return 1;
 }
 
-static double fmax_nan(double a, double b) { return isnan(a) ? b : isnan(b) ? a : fmax(a, b); }
-static double fmin_nan(double a, double b) { return isnan(a) ? b : isnan(b) ? a : fmin(a, b); }
+static double fmax_nan(double a, double b) {
+    return isnan(a) ? b : isnan(b) ? a : fmax(a, b);
+}
+static double fmin_nan(double a, double b) {
+    return isnan(a) ? b : isnan(b) ? a : fmin(a, b);
+}
 
 /* Fold one token's metrics into the summary; call the callback. */
 static int account(run_t *R, gka_token_metrics_t *m) {
@@ -309,9 +314,16 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     if (status) return status;
     snprintf(summary->arith_name, sizeof summary->arith_name, "%s", A.name);
     const size_t d = (size_t)cfg->D, T = (size_t)cfg->T;
-    run_t R = {cfg, summary, malloc(d * sizeof(double)), malloc(d * sizeof(double)),
-               malloc(d * d * sizeof(double)), malloc(T * sizeof(double)),
-               malloc(T * sizeof(double)), 0, 0, 0};
+    run_t R = {cfg,
+               summary,
+               malloc(d * sizeof(double)),
+               malloc(d * sizeof(double)),
+               malloc(d * d * sizeof(double)),
+               malloc(T * sizeof(double)),
+               malloc(T * sizeof(double)),
+               0,
+               0,
+               0};
     if (!R.x || !R.x_ref || !R.P || !R.errs || !R.ress)
         status = gka_error(GKA_ENOMEM, "run: out of memory for T = %ld, D = %d", cfg->T, cfg->D);
     else if (cfg->chunk > 0)

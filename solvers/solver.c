@@ -36,8 +36,7 @@ gka_status_t gka_solver_find(const char *name, const gka_solver_ops_t **out) {
             *out = list[i];
             return GKA_OK;
         }
-    return gka_error(GKA_EINVAL,
-                     "unknown solver '%s' (chebyshev, cg, gd, agd, cholesky, kalman)",
+    return gka_error(GKA_EINVAL, "unknown solver '%s' (chebyshev, cg, gd, agd, cholesky, kalman)",
                      name ? name : "(null)");
 }
 
@@ -63,16 +62,15 @@ void gka_solver_destroy(gka_solver_t *s) {
     free(s);
 }
 
-gka_status_t gka_solver_create(gka_solver_t **out, const char *name,
-                               const gka_solver_opts_t *opts, gka_arith_t *A, int D) {
+gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_solver_opts_t *opts,
+                               gka_arith_t *A, int D) {
     if (!out || !A) return gka_error(GKA_EINVAL, "gka_solver_create: NULL argument");
     *out = NULL;
     const gka_solver_ops_t *ops;
     gka_status_t st = gka_solver_find(name, &ops);
     if (st) return st;
     if (D < 1 || D > GKA_D_MAX)
-        return gka_error(GKA_EINVAL, "solver %s: D = %d out of range [1, %d]", name, D,
-                         GKA_D_MAX);
+        return gka_error(GKA_EINVAL, "solver %s: D = %d out of range [1, %d]", name, D, GKA_D_MAX);
     gka_solver_opts_t o = opts ? *opts : gka_solver_opts_default();
     if (o.iters < 0 || o.iters > 1000000)
         return gka_error(GKA_EINVAL, "solver %s: iterations %d out of range [0, 1000000]", name,
@@ -131,12 +129,13 @@ gka_status_t gka_solver_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
 
 gka_status_t gka_solver_matrix(gka_solver_t *s, double *out) {
     if (!s || !out) return gka_error(GKA_EINVAL, "gka_solver_matrix: NULL argument");
-    if (!s->ops->matrix)
-        return gka_error(GKA_EUNSUP, "solver %s keeps no matrix", s->ops->name);
+    if (!s->ops->matrix) return gka_error(GKA_EUNSUP, "solver %s keeps no matrix", s->ops->name);
     return s->ops->matrix(s, out);
 }
 
-void gka_solver_hist_reset(gka_solver_t *s) { s->nhist = 0; }
+void gka_solver_hist_reset(gka_solver_t *s) {
+    s->nhist = 0;
+}
 
 void gka_solver_hist_push(gka_solver_t *s, const gka_stream_t *st, const void *x) {
     if (!s->hist || s->nhist >= s->opts.iters + 2) return;

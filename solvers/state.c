@@ -32,8 +32,8 @@ gka_status_t gka_ridge_parse(const char *spec, gka_ridge_t *out) {
         out->value = v;
         return GKA_OK;
     }
-    return gka_error(GKA_EINVAL,
-                     "ridge '%s': expected fixed:LAMBDA, adaptive:A or decay:LAMBDA0", spec);
+    return gka_error(GKA_EINVAL, "ridge '%s': expected fixed:LAMBDA, adaptive:A or decay:LAMBDA0",
+                     spec);
 }
 
 void gka_ridge_format(const gka_ridge_t *ridge, char *buf, size_t n) {
@@ -53,7 +53,8 @@ void gka_stream_destroy(gka_stream_t *st) {
     if (st->k) A->free(A, st->k, (size_t)st->D);
     if (st->tmp) A->free(A, st->tmp, (size_t)st->D);
     void *scalars[] = {st->gamma, st->beta2, st->hnorm, st->lambda, st->ridge_value, st->one};
-    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) gka_sc_free(A, scalars[i]);
+    for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
+        gka_sc_free(A, scalars[i]);
     free(st->H64);
     free(st->fbuf);
     free(st->q64);
@@ -61,8 +62,8 @@ void gka_stream_destroy(gka_stream_t *st) {
     free(st);
 }
 
-gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D,
-                               const gka_ridge_t *ridge, int with_U) {
+gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D, const gka_ridge_t *ridge,
+                               int with_U) {
     if (!out || !A || !ridge) return gka_error(GKA_EINVAL, "gka_stream_create: NULL argument");
     *out = NULL;
     if (D < 1 || D > GKA_D_MAX)
@@ -90,9 +91,9 @@ gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D,
     st->fbuf = fp32_gates(A) ? malloc(DD * sizeof(float)) : NULL;
     st->q64 = calloc(n, sizeof(double));
     st->k64 = calloc(n, sizeof(double));
-    if (!st->H || (with_U && !st->U) || !st->q || !st->k || !st->tmp || !st->gamma ||
-        !st->beta2 || !st->hnorm || !st->ridge_value || !st->lambda || !st->one || !st->H64 ||
-        !st->q64 || !st->k64 || (fp32_gates(A) && !st->fbuf)) {
+    if (!st->H || (with_U && !st->U) || !st->q || !st->k || !st->tmp || !st->gamma || !st->beta2 ||
+        !st->hnorm || !st->ridge_value || !st->lambda || !st->one || !st->H64 || !st->q64 ||
+        !st->k64 || (fp32_gates(A) && !st->fbuf)) {
         gka_stream_destroy(st);
         return gka_error(GKA_ENOMEM, "stream: out of memory for D = %d", D);
     }
@@ -119,21 +120,25 @@ static void decay_fp32_gate(gka_arith_t *A, double gamma, void *x, size_t n, flo
     double *v = x;
     const gka_format_t *f = &A->round.format;
     if (f->emax > 127 || f->emin < -126) {
-        for (size_t i = 0; i < n; i++) v[i] = gamma * v[i];
+        for (size_t i = 0; i < n; i++)
+            v[i] = gamma * v[i];
         A->from_double(A, x, v, n);
         return;
     }
     const float gf = (float)gamma;
-    for (size_t i = 0; i < n; i++) buf[i] = gf * (float)v[i];
+    for (size_t i = 0; i < n; i++)
+        buf[i] = gf * (float)v[i];
     A->round.flags = 0;
     gka_round_array_f32(buf, buf, n, &A->round);
     A->events |= A->round.flags;
-    for (size_t i = 0; i < n; i++) v[i] = (double)buf[i];
+    for (size_t i = 0; i < n; i++)
+        v[i] = (double)buf[i];
 }
 
 static double frobenius64(const double *H, size_t DD) {
     double s = 0.0;
-    for (size_t i = 0; i < DD; i++) s += H[i] * H[i];
+    for (size_t i = 0; i < DD; i++)
+        s += H[i] * H[i];
     return sqrt(s);
 }
 
@@ -181,13 +186,17 @@ gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k,
     const int decays = st->gamma64 != 1.0;
 
     /* studied arithmetic: H = gamma H + beta^2 k k^T */
-    if (decays && wide_gate) decay_fp32_gate(A, st->gamma64, st->H, DD, st->fbuf);
-    else if (decays) A->scal(A, DD, st->gamma, st->H);
+    if (decays && wide_gate)
+        decay_fp32_gate(A, st->gamma64, st->H, DD, st->fbuf);
+    else if (decays)
+        A->scal(A, DD, st->gamma, st->H);
     A->syr(A, n, st->beta2, st->k, st->H);
     if (st->U) {
         A->from_double(A, st->tmp, v, n);
-        if (decays && wide_gate) decay_fp32_gate(A, st->gamma64, st->U, DD, st->fbuf);
-        else if (decays) A->scal(A, DD, st->gamma, st->U);
+        if (decays && wide_gate)
+            decay_fp32_gate(A, st->gamma64, st->U, DD, st->fbuf);
+        else if (decays)
+            A->scal(A, DD, st->gamma, st->U);
         void *c = A->alloc(A, 1);
         if (!c) return gka_error(GKA_ENOMEM, "stream: out of memory");
         for (int i = 0; i < D; i++) {
@@ -209,7 +218,8 @@ gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k,
         }
     if (st->ridge.kind == GKA_RIDGE_DECAY) st->lambda64 *= st->gamma64;
     update_norms(st);
-    if (st->t == 0 && st->ridge.kind == GKA_RIDGE_ADAPTIVE) st->lambda_init = A->get_d(A, st->lambda);
+    if (st->t == 0 && st->ridge.kind == GKA_RIDGE_ADAPTIVE)
+        st->lambda_init = A->get_d(A, st->lambda);
     st->t++;
     return GKA_OK;
 }
@@ -220,8 +230,8 @@ gka_status_t gka_stream_set_H(gka_stream_t *st, const double *H) {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++)
             if (H[i * n + j] != H[j * n + i] && !(isnan(H[i * n + j]) && isnan(H[j * n + i])))
-                return gka_error(GKA_EINVAL, "gka_stream_set_H: H[%zu][%zu] != H[%zu][%zu]", i,
-                                 j, j, i);
+                return gka_error(GKA_EINVAL, "gka_stream_set_H: H[%zu][%zu] != H[%zu][%zu]", i, j,
+                                 j, i);
     st->A->from_double(st->A, st->H, H, DD);
     st->A->to_double(st->A, st->H64, st->H, DD);
     update_norms(st);
@@ -244,7 +254,8 @@ double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *
     double rr = 0.0, qq = 0.0;
     for (size_t i = 0; i < n; i++) {
         double s = st->lambda64 * x64[i] - st->q64[i];
-        for (size_t j = 0; j < n; j++) s += st->H64[i * n + j] * x64[j];
+        for (size_t j = 0; j < n; j++)
+            s += st->H64[i * n + j] * x64[j];
         rr += s * s;
         qq += st->q64[i] * st->q64[i];
     }

@@ -18,12 +18,10 @@
 
 /* Split "name:args" into the name (copied into name, cap bytes) and args
  * (NULL when there is no ':'). */
-static int split_spec(const char *s, char *name, size_t cap, const char **args)
-{
+static int split_spec(const char *s, char *name, size_t cap, const char **args) {
     const char *colon = strchr(s, ':');
     size_t n = colon ? (size_t)(colon - s) : strlen(s);
-    if (n + 1 > cap)
-        return -1;
+    if (n + 1 > cap) return -1;
     memcpy(name, s, n);
     name[n] = '\0';
     *args = colon ? colon + 1 : NULL;
@@ -33,54 +31,43 @@ static int split_spec(const char *s, char *name, size_t cap, const char **args)
 /* Comma-separated finite numbers, each consumed whole. Returns the count, or
  * -1 when a piece is empty, not a number, not finite, or there are more than
  * max pieces. */
-static int parse_numbers(const char *args, double *out, int max)
-{
+static int parse_numbers(const char *args, double *out, int max) {
     int n = 0;
     const char *p = args;
     for (;;) {
-        if (n >= max)
-            return -1;
+        if (n >= max) return -1;
         char *end;
         errno = 0;
-        if (*p == '\0' || *p == ',' || isspace((unsigned char)*p))
-            return -1;
+        if (*p == '\0' || *p == ',' || isspace((unsigned char)*p)) return -1;
         double v = strtod(p, &end);
-        if (end == p || errno == ERANGE || !isfinite(v))
-            return -1;
+        if (end == p || errno == ERANGE || !isfinite(v)) return -1;
         out[n++] = v;
-        if (*end == '\0')
-            return n;
-        if (*end != ',')
-            return -1;
+        if (*end == '\0') return n;
+        if (*end != ',') return -1;
         p = end + 1;
     }
 }
 
-static int is_count(double v, double lo, double hi)
-{
+static int is_count(double v, double lo, double hi) {
     return v >= lo && v <= hi && v == floor(v);
 }
 
-static gka_status_t spec_error(const char *what, const char *s, const char *expect)
-{
+static gka_status_t spec_error(const char *what, const char *s, const char *expect) {
     return gka_error(GKA_EINVAL, "%s spec '%s' is invalid; expected %s", what, s, expect);
 }
 
-#define KEYS_EXPECT                                                                              \
-    "iid, powerlaw:P (P >= 0), expdecay:S (S > 0), lowrank:R,NOISE (R >= 1, NOISE >= 0), "     \
+#define KEYS_EXPECT                                                                                \
+    "iid, powerlaw:P (P >= 0), expdecay:S (S > 0), lowrank:R,NOISE (R >= 1, NOISE >= 0), "         \
     "repeated:M[,random|,cyclic] (M >= 1)"
 
-gka_status_t gka_keys_spec_parse(const char *s, gka_keys_spec_t *out)
-{
-    if (!s || !out)
-        return gka_error(GKA_EINVAL, "keys spec: NULL argument");
+gka_status_t gka_keys_spec_parse(const char *s, gka_keys_spec_t *out) {
+    if (!s || !out) return gka_error(GKA_EINVAL, "keys spec: NULL argument");
     gka_keys_spec_t k;
     memset(&k, 0, sizeof k);
     char name[16];
     const char *args;
     double v[2];
-    if (split_spec(s, name, sizeof name, &args))
-        return spec_error("keys", s, KEYS_EXPECT);
+    if (split_spec(s, name, sizeof name, &args)) return spec_error("keys", s, KEYS_EXPECT);
     if (strcmp(name, "iid") == 0 && !args) {
         k.kind = GKA_KEYS_IID;
     } else if (strcmp(name, "powerlaw") == 0 && args && parse_numbers(args, v, 1) == 1 &&
@@ -100,8 +87,7 @@ gka_status_t gka_keys_spec_parse(const char *s, gka_keys_spec_t *out)
         const char *comma = strchr(args, ',');
         char num[32];
         size_t n = comma ? (size_t)(comma - args) : strlen(args);
-        if (n + 1 > sizeof num)
-            return spec_error("keys", s, KEYS_EXPECT);
+        if (n + 1 > sizeof num) return spec_error("keys", s, KEYS_EXPECT);
         memcpy(num, args, n);
         num[n] = '\0';
         if (parse_numbers(num, v, 1) != 1 || !is_count(v[0], 1, (double)GKA_TRACE_T_MAX))
@@ -119,8 +105,7 @@ gka_status_t gka_keys_spec_parse(const char *s, gka_keys_spec_t *out)
     return GKA_OK;
 }
 
-void gka_keys_spec_format(const gka_keys_spec_t *k, char *buf, size_t size)
-{
+void gka_keys_spec_format(const gka_keys_spec_t *k, char *buf, size_t size) {
     switch (k->kind) {
     case GKA_KEYS_POWERLAW:
         snprintf(buf, size, "powerlaw:%.17g", k->power);
@@ -139,10 +124,8 @@ void gka_keys_spec_format(const gka_keys_spec_t *k, char *buf, size_t size)
     }
 }
 
-gka_status_t gka_queries_spec_parse(const char *s, gka_queries_kind_t *out)
-{
-    if (!s || !out)
-        return gka_error(GKA_EINVAL, "queries spec: NULL argument");
+gka_status_t gka_queries_spec_parse(const char *s, gka_queries_kind_t *out) {
+    if (!s || !out) return gka_error(GKA_EINVAL, "queries spec: NULL argument");
     if (strcmp(s, "iid") == 0)
         *out = GKA_QUERIES_IID;
     else if (strcmp(s, "keys") == 0)
@@ -154,13 +137,11 @@ gka_status_t gka_queries_spec_parse(const char *s, gka_queries_kind_t *out)
     return GKA_OK;
 }
 
-static const char *queries_name(gka_queries_kind_t q)
-{
+static const char *queries_name(gka_queries_kind_t q) {
     return q == GKA_QUERIES_LIKE_KEYS ? "keys" : q == GKA_QUERIES_NEXT_KEY ? "next" : "iid";
 }
 
-static int gate_ok(const gka_gate_spec_t *g)
-{
+static int gate_ok(const gka_gate_spec_t *g) {
     switch (g->kind) {
     case GKA_GATE_NONE:
         return 1;
@@ -175,14 +156,12 @@ static int gate_ok(const gka_gate_spec_t *g)
     }
 }
 
-#define GATE_EXPECT                                                                              \
-    "none, const:GAMMA (0 < GAMMA <= 1), uniform:LO,HI (0 < LO <= HI <= 1), gka, gka:A or "     \
+#define GATE_EXPECT                                                                                \
+    "none, const:GAMMA (0 < GAMMA <= 1), uniform:LO,HI (0 < LO <= HI <= 1), gka, gka:A or "        \
     "gka:A,DT_BIAS (A >= 0, 0 = draw)"
 
-gka_status_t gka_gate_spec_parse(const char *s, gka_gate_spec_t *out)
-{
-    if (!s || !out)
-        return gka_error(GKA_EINVAL, "gate spec: NULL argument");
+gka_status_t gka_gate_spec_parse(const char *s, gka_gate_spec_t *out) {
+    if (!s || !out) return gka_error(GKA_EINVAL, "gate spec: NULL argument");
     gka_gate_spec_t g;
     memset(&g, 0, sizeof g);
     g.dt_bias = GKA_GATE_DEFAULT_DT_BIAS;
@@ -190,10 +169,8 @@ gka_status_t gka_gate_spec_parse(const char *s, gka_gate_spec_t *out)
     const char *args;
     double v[2];
     int n = 0;
-    if (split_spec(s, name, sizeof name, &args))
-        return spec_error("gate", s, GATE_EXPECT);
-    if (args && (n = parse_numbers(args, v, 2)) < 1)
-        return spec_error("gate", s, GATE_EXPECT);
+    if (split_spec(s, name, sizeof name, &args)) return spec_error("gate", s, GATE_EXPECT);
+    if (args && (n = parse_numbers(args, v, 2)) < 1) return spec_error("gate", s, GATE_EXPECT);
     if (strcmp(name, "none") == 0 && !args) {
         g.kind = GKA_GATE_NONE;
     } else if (strcmp(name, "const") == 0 && n == 1) {
@@ -205,21 +182,17 @@ gka_status_t gka_gate_spec_parse(const char *s, gka_gate_spec_t *out)
         g.hi = v[1];
     } else if (strcmp(name, "gka") == 0) {
         g.kind = GKA_GATE_GKA;
-        if (n >= 1)
-            g.A = v[0];
-        if (n == 2)
-            g.dt_bias = v[1];
+        if (n >= 1) g.A = v[0];
+        if (n == 2) g.dt_bias = v[1];
     } else {
         return spec_error("gate", s, GATE_EXPECT);
     }
-    if (!gate_ok(&g))
-        return spec_error("gate", s, GATE_EXPECT);
+    if (!gate_ok(&g)) return spec_error("gate", s, GATE_EXPECT);
     *out = g;
     return GKA_OK;
 }
 
-void gka_gate_spec_format(const gka_gate_spec_t *g, char *buf, size_t size)
-{
+void gka_gate_spec_format(const gka_gate_spec_t *g, char *buf, size_t size) {
     switch (g->kind) {
     case GKA_GATE_CONST:
         snprintf(buf, size, "const:%.17g", g->gamma);
@@ -235,23 +208,19 @@ void gka_gate_spec_format(const gka_gate_spec_t *g, char *buf, size_t size)
     }
 }
 
-gka_status_t gka_beta_spec_parse(const char *s, gka_beta_spec_t *out)
-{
-    if (!s || !out)
-        return gka_error(GKA_EINVAL, "beta spec: NULL argument");
+gka_status_t gka_beta_spec_parse(const char *s, gka_beta_spec_t *out) {
+    if (!s || !out) return gka_error(GKA_EINVAL, "beta spec: NULL argument");
     gka_beta_spec_t b = {GKA_BETA_NONE, 1.0};
     char name[16];
     const char *args;
     double v[1];
     static const char expect[] = "none, sigmoid or sigmoid:SCALE (finite)";
-    if (split_spec(s, name, sizeof name, &args))
-        return spec_error("beta", s, expect);
+    if (split_spec(s, name, sizeof name, &args)) return spec_error("beta", s, expect);
     if (strcmp(name, "none") == 0 && !args) {
         b.kind = GKA_BETA_NONE;
     } else if (strcmp(name, "sigmoid") == 0 && (!args || parse_numbers(args, v, 1) == 1)) {
         b.kind = GKA_BETA_SIGMOID;
-        if (args)
-            b.scale = v[0];
+        if (args) b.scale = v[0];
     } else {
         return spec_error("beta", s, expect);
     }
@@ -259,8 +228,7 @@ gka_status_t gka_beta_spec_parse(const char *s, gka_beta_spec_t *out)
     return GKA_OK;
 }
 
-void gka_beta_spec_format(const gka_beta_spec_t *b, char *buf, size_t size)
-{
+void gka_beta_spec_format(const gka_beta_spec_t *b, char *buf, size_t size) {
     if (b->kind == GKA_BETA_SIGMOID)
         snprintf(buf, size, "sigmoid:%.17g", b->scale);
     else
@@ -271,8 +239,7 @@ void gka_beta_spec_format(const gka_beta_spec_t *b, char *buf, size_t size)
 /* Spectrum and basis                                                       */
 /* ------------------------------------------------------------------------ */
 
-gka_status_t gka_keys_spectrum(const gka_keys_spec_t *spec, int D, double *lambda)
-{
+gka_status_t gka_keys_spectrum(const gka_keys_spec_t *spec, int D, double *lambda) {
     if (!spec || !lambda || D < 1 || D > GKA_TRACE_D_MAX)
         return gka_error(GKA_EINVAL, "keys spectrum: bad argument (D=%d)", D);
     if (spec->kind == GKA_KEYS_LOWRANK && (spec->rank < 1 || spec->rank > D))
@@ -304,8 +271,7 @@ gka_status_t gka_keys_spectrum(const gka_keys_spec_t *spec, int D, double *lambd
 
 /* Householder reflector for x (length n): v (v[0] adjusted in place in x),
  * tau = 2 / v.v, and the resulting diagonal entry alpha = -sign(x0) ||x||. */
-static double householder(double *x, int n, double *alpha)
-{
+static double householder(double *x, int n, double *alpha) {
     double amax = 0.0;
     for (int i = 0; i < n; i++)
         amax = fmax(amax, fabs(x[i]));
@@ -325,8 +291,7 @@ static double householder(double *x, int n, double *alpha)
     return 2.0 / vv;
 }
 
-gka_status_t gka_synth_basis(int D, uint64_t seed, double *Q)
-{
+gka_status_t gka_synth_basis(int D, uint64_t seed, double *Q) {
     if (D < 1 || D > GKA_TRACE_D_MAX || !Q)
         return gka_error(GKA_EINVAL, "synth basis: bad argument (D=%d)", D);
     size_t n = (size_t)D;
@@ -387,21 +352,17 @@ gka_status_t gka_synth_basis(int D, uint64_t seed, double *Q)
 /* Gates                                                                    */
 /* ------------------------------------------------------------------------ */
 
-double gka_gate_A(const gka_gate_spec_t *spec, uint64_t seed)
-{
-    if (spec->A > 0)
-        return spec->A;
+double gka_gate_A(const gka_gate_spec_t *spec, uint64_t seed) {
+    if (spec->A > 0) return spec->A;
     double u = gka_philox_uniform(seed, GKA_SYNTH_STREAM_GATE_A, 0);
     return GKA_GATE_A_MIN * pow(GKA_GATE_A_MAX / GKA_GATE_A_MIN, u);
 }
 
-static double softplus(double x)
-{
+static double softplus(double x) {
     return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x));
 }
 
-static void fill_gates(const gka_synth_config_t *cfg, double *g)
-{
+static void fill_gates(const gka_synth_config_t *cfg, double *g) {
     const gka_gate_spec_t *s = &cfg->gate;
     double A = gka_gate_A(s, cfg->seed);
     for (long t = 0; t < cfg->T; t++) {
@@ -418,9 +379,7 @@ static void fill_gates(const gka_synth_config_t *cfg, double *g)
     }
 }
 
-static void fill_beta(const gka_synth_config_t *cfg, const double *k, double *beta,
-                      double *w)
-{
+static void fill_beta(const gka_synth_config_t *cfg, const double *k, double *beta, double *w) {
     size_t D = (size_t)cfg->D;
     for (size_t i = 0; i < D; i++)
         w[i] = gka_philox_normal(cfg->seed, GKA_SYNTH_STREAM_BETA, i * 2);
@@ -438,16 +397,14 @@ static void fill_beta(const gka_synth_config_t *cfg, const double *k, double *be
 /* Keys and queries                                                         */
 /* ------------------------------------------------------------------------ */
 
-static void normals_row(uint64_t seed, uint64_t stream, long t, size_t D, double *out)
-{
+static void normals_row(uint64_t seed, uint64_t stream, long t, size_t D, double *out) {
     for (size_t i = 0; i < D; i++)
         out[i] = gka_philox_normal(seed, stream, ((uint64_t)t * D + i) * 2);
 }
 
 /* row = M z, M = Q diag(sqrt(lambda)), z standard normal from (stream, t). */
 static void correlated_row(const double *M, uint64_t seed, uint64_t stream, long t, size_t D,
-                           double *z, double *row)
-{
+                           double *z, double *row) {
     normals_row(seed, stream, t, D, z);
     for (size_t r = 0; r < D; r++) {
         double s = 0.0;
@@ -458,10 +415,8 @@ static void correlated_row(const double *M, uint64_t seed, uint64_t stream, long
 }
 
 static long pool_index(const gka_keys_spec_t *k, uint64_t seed, uint64_t stream, long t,
-                       int random)
-{
-    if (!random)
-        return t % k->pool;
+                       int random) {
+    if (!random) return t % k->pool;
     long j = (long)(gka_philox_uniform(seed, stream, (uint64_t)t * 2) * (double)k->pool);
     return j < k->pool ? j : k->pool - 1;
 }
@@ -471,12 +426,10 @@ typedef struct work {
     double *z; /* D */
 } work_t;
 
-static gka_status_t prepare_basis(const gka_synth_config_t *cfg, work_t *w)
-{
+static gka_status_t prepare_basis(const gka_synth_config_t *cfg, work_t *w) {
     size_t D = (size_t)cfg->D;
     w->z = malloc(D * sizeof(double));
-    if (!w->z)
-        return gka_error(GKA_ENOMEM, "synth: cannot allocate");
+    if (!w->z) return gka_error(GKA_ENOMEM, "synth: cannot allocate");
     gka_keys_kind_t kind = cfg->keys.kind;
     if (kind != GKA_KEYS_POWERLAW && kind != GKA_KEYS_EXPDECAY && kind != GKA_KEYS_LOWRANK)
         return GKA_OK;
@@ -487,8 +440,7 @@ static gka_status_t prepare_basis(const gka_synth_config_t *cfg, work_t *w)
         return gka_error(GKA_ENOMEM, "synth: cannot allocate the D=%zu basis", D);
     }
     gka_status_t st = gka_keys_spectrum(&cfg->keys, cfg->D, lambda);
-    if (!st)
-        st = gka_synth_basis(cfg->D, cfg->seed, w->M);
+    if (!st) st = gka_synth_basis(cfg->D, cfg->seed, w->M);
     for (size_t r = 0; !st && r < D; r++)
         for (size_t c = 0; c < D; c++)
             w->M[r * D + c] *= sqrt(lambda[c]);
@@ -496,8 +448,7 @@ static gka_status_t prepare_basis(const gka_synth_config_t *cfg, work_t *w)
     return st;
 }
 
-static void fill_keys(const gka_synth_config_t *cfg, const work_t *w, double *k)
-{
+static void fill_keys(const gka_synth_config_t *cfg, const work_t *w, double *k) {
     size_t D = (size_t)cfg->D;
     const gka_keys_spec_t *ks = &cfg->keys;
     for (long t = 0; t < cfg->T; t++) {
@@ -514,8 +465,7 @@ static void fill_keys(const gka_synth_config_t *cfg, const work_t *w, double *k)
 }
 
 static void fill_queries(const gka_synth_config_t *cfg, const work_t *w, const double *k,
-                         double *q)
-{
+                         double *q) {
     size_t D = (size_t)cfg->D;
     const gka_keys_spec_t *ks = &cfg->keys;
     for (long t = 0; t < cfg->T; t++) {
@@ -538,8 +488,7 @@ static void fill_queries(const gka_synth_config_t *cfg, const work_t *w, const d
 /* Generation                                                               */
 /* ------------------------------------------------------------------------ */
 
-gka_synth_config_t gka_synth_config_default(int D, long T, uint64_t seed)
-{
+gka_synth_config_t gka_synth_config_default(int D, long T, uint64_t seed) {
     gka_synth_config_t c;
     memset(&c, 0, sizeof c);
     c.D = D;
@@ -555,16 +504,13 @@ gka_synth_config_t gka_synth_config_default(int D, long T, uint64_t seed)
     return c;
 }
 
-static gka_status_t check_config(const gka_synth_config_t *cfg)
-{
-    double *lambda = malloc((size_t)(cfg->D > 0 && cfg->D <= GKA_TRACE_D_MAX ? cfg->D : 1) *
-                            sizeof(double));
-    if (!lambda)
-        return gka_error(GKA_ENOMEM, "synth: cannot allocate");
+static gka_status_t check_config(const gka_synth_config_t *cfg) {
+    double *lambda =
+        malloc((size_t)(cfg->D > 0 && cfg->D <= GKA_TRACE_D_MAX ? cfg->D : 1) * sizeof(double));
+    if (!lambda) return gka_error(GKA_ENOMEM, "synth: cannot allocate");
     gka_status_t st = gka_keys_spectrum(&cfg->keys, cfg->D, lambda);
     free(lambda);
-    if (st)
-        return st;
+    if (st) return st;
     if (cfg->queries < GKA_QUERIES_IID || cfg->queries > GKA_QUERIES_NEXT_KEY)
         return gka_error(GKA_EINVAL, "synth: invalid queries kind %d", (int)cfg->queries);
     if (!gate_ok(&cfg->gate))
@@ -575,8 +521,7 @@ static gka_status_t check_config(const gka_synth_config_t *cfg)
     return GKA_OK;
 }
 
-static void describe(const gka_synth_config_t *cfg, char *buf, size_t size)
-{
+static void describe(const gka_synth_config_t *cfg, char *buf, size_t size) {
     char k[64], g[96], b[48];
     gka_keys_spec_format(&cfg->keys, k, sizeof k);
     gka_gate_spec_format(&cfg->gate, g, sizeof g);
@@ -585,40 +530,31 @@ static void describe(const gka_synth_config_t *cfg, char *buf, size_t size)
              queries_name(cfg->queries), g, b, cfg->normalize, (unsigned long long)cfg->seed);
 }
 
-gka_status_t gka_synth_generate(const gka_synth_config_t *cfg, gka_trace_t *out)
-{
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!cfg || !out)
-        return gka_error(GKA_EINVAL, "synth: NULL argument");
+gka_status_t gka_synth_generate(const gka_synth_config_t *cfg, gka_trace_t *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!cfg || !out) return gka_error(GKA_EINVAL, "synth: NULL argument");
     gka_status_t st = check_config(cfg);
-    if (st)
-        return st;
+    if (st) return st;
     unsigned with = (cfg->with_values ? GKA_TRACE_WITH_V : 0u) |
                     (cfg->gate.kind != GKA_GATE_NONE ? GKA_TRACE_WITH_G : 0u) |
                     (cfg->beta.kind != GKA_BETA_NONE ? GKA_TRACE_WITH_BETA : 0u);
-    if ((st = gka_trace_alloc(out, cfg->D, cfg->T, with)))
-        return st;
+    if ((st = gka_trace_alloc(out, cfg->D, cfg->T, with))) return st;
     work_t w = {NULL, NULL};
     st = prepare_basis(cfg, &w);
     if (!st) {
         fill_keys(cfg, &w, out->k);
         fill_queries(cfg, &w, out->k, out->q);
-        if (cfg->normalize)
-            gka_trace_normalize(out);
+        if (cfg->normalize) gka_trace_normalize(out);
         for (long t = 0; out->v && t < cfg->T; t++)
             normals_row(cfg->seed, GKA_SYNTH_STREAM_VALUES, t, (size_t)cfg->D,
                         out->v + (size_t)t * (size_t)cfg->D);
-        if (out->g)
-            fill_gates(cfg, out->g);
-        if (out->beta)
-            fill_beta(cfg, out->k, out->beta, w.z);
+        if (out->g) fill_gates(cfg, out->g);
+        if (out->beta) fill_beta(cfg, out->k, out->beta, w.z);
         describe(cfg, out->origin, sizeof out->origin);
         st = gka_trace_validate(out);
     }
     free(w.M);
     free(w.z);
-    if (st)
-        gka_trace_free(out);
+    if (st) gka_trace_free(out);
     return st;
 }

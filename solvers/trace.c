@@ -14,8 +14,7 @@
 /* Container                                                                */
 /* ------------------------------------------------------------------------ */
 
-static gka_status_t check_sizes(long D, long T)
-{
+static gka_status_t check_sizes(long D, long T) {
     if (D < 1 || T < 1)
         return gka_error(GKA_EINVAL, "trace: sizes must be positive (D=%ld, T=%ld)", D, T);
     if (D > GKA_TRACE_D_MAX)
@@ -28,31 +27,24 @@ static gka_status_t check_sizes(long D, long T)
     return GKA_OK;
 }
 
-static double *alloc_doubles(size_t n)
-{
+static double *alloc_doubles(size_t n) {
     return calloc(n, sizeof(double));
 }
 
-gka_status_t gka_trace_alloc(gka_trace_t *tr, int D, long T, unsigned with)
-{
-    if (!tr)
-        return gka_error(GKA_EINVAL, "trace: NULL trace");
+gka_status_t gka_trace_alloc(gka_trace_t *tr, int D, long T, unsigned with) {
+    if (!tr) return gka_error(GKA_EINVAL, "trace: NULL trace");
     memset(tr, 0, sizeof *tr);
     gka_status_t st = check_sizes(D, T);
-    if (st)
-        return st;
+    if (st) return st;
     size_t n = (size_t)T * (size_t)D;
     tr->D = D;
     tr->T = T;
     tr->q = alloc_doubles(n);
     tr->k = alloc_doubles(n);
     int fail = !tr->q || !tr->k;
-    if (with & GKA_TRACE_WITH_V)
-        fail |= !(tr->v = alloc_doubles(n));
-    if (with & GKA_TRACE_WITH_G)
-        fail |= !(tr->g = alloc_doubles((size_t)T));
-    if (with & GKA_TRACE_WITH_BETA)
-        fail |= !(tr->beta = alloc_doubles((size_t)T));
+    if (with & GKA_TRACE_WITH_V) fail |= !(tr->v = alloc_doubles(n));
+    if (with & GKA_TRACE_WITH_G) fail |= !(tr->g = alloc_doubles((size_t)T));
+    if (with & GKA_TRACE_WITH_BETA) fail |= !(tr->beta = alloc_doubles((size_t)T));
     if (fail) {
         gka_trace_free(tr);
         return gka_error(GKA_ENOMEM, "trace: cannot allocate D=%d, T=%ld", D, T);
@@ -60,10 +52,8 @@ gka_status_t gka_trace_alloc(gka_trace_t *tr, int D, long T, unsigned with)
     return GKA_OK;
 }
 
-void gka_trace_free(gka_trace_t *tr)
-{
-    if (!tr)
-        return;
+void gka_trace_free(gka_trace_t *tr) {
+    if (!tr) return;
     free(tr->q);
     free(tr->k);
     free(tr->v);
@@ -72,23 +62,18 @@ void gka_trace_free(gka_trace_t *tr)
     memset(tr, 0, sizeof *tr);
 }
 
-static void copy_if(double *dst, const double *src, size_t n)
-{
-    if (src)
-        memcpy(dst, src, n * sizeof(double));
+static void copy_if(double *dst, const double *src, size_t n) {
+    if (src) memcpy(dst, src, n * sizeof(double));
 }
 
-gka_status_t gka_trace_copy(gka_trace_t *dst, const gka_trace_t *src)
-{
-    if (dst)
-        memset(dst, 0, sizeof *dst);
+gka_status_t gka_trace_copy(gka_trace_t *dst, const gka_trace_t *src) {
+    if (dst) memset(dst, 0, sizeof *dst);
     if (!dst || !src || !src->q || !src->k)
         return gka_error(GKA_EINVAL, "trace copy: NULL or empty trace");
     unsigned with = (src->v ? GKA_TRACE_WITH_V : 0u) | (src->g ? GKA_TRACE_WITH_G : 0u) |
                     (src->beta ? GKA_TRACE_WITH_BETA : 0u);
     gka_status_t st = gka_trace_alloc(dst, src->D, src->T, with);
-    if (st)
-        return st;
+    if (st) return st;
     size_t n = (size_t)src->T * (size_t)src->D;
     copy_if(dst->q, src->q, n);
     copy_if(dst->k, src->k, n);
@@ -99,29 +84,23 @@ gka_status_t gka_trace_copy(gka_trace_t *dst, const gka_trace_t *src)
     return GKA_OK;
 }
 
-static gka_status_t check_finite_rows(const double *x, long T, int D, const char *field)
-{
-    if (!x)
-        return GKA_OK;
+static gka_status_t check_finite_rows(const double *x, long T, int D, const char *field) {
+    if (!x) return GKA_OK;
     for (long t = 0; t < T; t++)
         for (int i = 0; i < D; i++) {
             double v = x[(size_t)t * (size_t)D + (size_t)i];
             if (!isfinite(v))
-                return gka_error(GKA_ENODATA, "trace: %s[t=%ld,i=%d] = %g is not finite", field,
-                                 t, i, v);
+                return gka_error(GKA_ENODATA, "trace: %s[t=%ld,i=%d] = %g is not finite", field, t,
+                                 i, v);
         }
     return GKA_OK;
 }
 
-gka_status_t gka_trace_validate(const gka_trace_t *tr)
-{
-    if (!tr)
-        return gka_error(GKA_EINVAL, "trace: NULL trace");
+gka_status_t gka_trace_validate(const gka_trace_t *tr) {
+    if (!tr) return gka_error(GKA_EINVAL, "trace: NULL trace");
     gka_status_t st = check_sizes(tr->D, tr->T);
-    if (st)
-        return st;
-    if (!tr->q || !tr->k)
-        return gka_error(GKA_EINVAL, "trace: %s is missing", tr->q ? "k" : "q");
+    if (st) return st;
+    if (!tr->q || !tr->k) return gka_error(GKA_EINVAL, "trace: %s is missing", tr->q ? "k" : "q");
     if ((st = check_finite_rows(tr->q, tr->T, tr->D, "q")) ||
         (st = check_finite_rows(tr->k, tr->T, tr->D, "k")) ||
         (st = check_finite_rows(tr->v, tr->T, tr->D, "v")) ||
@@ -140,13 +119,11 @@ gka_status_t gka_trace_validate(const gka_trace_t *tr)
 }
 
 /* ||x||_2 without overflow or underflow: scale by the largest magnitude. */
-static double scaled_norm(const double *x, int n)
-{
+static double scaled_norm(const double *x, int n) {
     double amax = 0.0;
     for (int i = 0; i < n; i++)
         amax = fmax(amax, fabs(x[i]));
-    if (amax == 0.0 || !isfinite(amax))
-        return amax;
+    if (amax == 0.0 || !isfinite(amax)) return amax;
     double s = 0.0;
     for (int i = 0; i < n; i++) {
         double y = x[i] / amax;
@@ -155,8 +132,7 @@ static double scaled_norm(const double *x, int n)
     return amax * sqrt(s);
 }
 
-static void normalize_rows(double *x, long T, int D)
-{
+static void normalize_rows(double *x, long T, int D) {
     for (long t = 0; t < T; t++) {
         double *row = x + (size_t)t * (size_t)D;
         double denom = scaled_norm(row, D) + 1e-6;
@@ -165,25 +141,19 @@ static void normalize_rows(double *x, long T, int D)
     }
 }
 
-void gka_trace_normalize(gka_trace_t *tr)
-{
-    if (!tr || tr->D < 1 || tr->T < 1)
-        return;
-    if (tr->q)
-        normalize_rows(tr->q, tr->T, tr->D);
-    if (tr->k)
-        normalize_rows(tr->k, tr->T, tr->D);
+void gka_trace_normalize(gka_trace_t *tr) {
+    if (!tr || tr->D < 1 || tr->T < 1) return;
+    if (tr->q) normalize_rows(tr->q, tr->T, tr->D);
+    if (tr->k) normalize_rows(tr->k, tr->T, tr->D);
 }
 
-gka_status_t gka_trace_round(gka_trace_t *tr, gka_rounding_t *r)
-{
+gka_status_t gka_trace_round(gka_trace_t *tr, gka_rounding_t *r) {
     if (!tr || !r || !tr->q || !tr->k)
         return gka_error(GKA_EINVAL, "trace round: NULL or empty trace or rounding context");
     size_t n = (size_t)tr->T * (size_t)tr->D;
     gka_round_array(tr->q, tr->q, n, r);
     gka_round_array(tr->k, tr->k, n, r);
-    if (tr->v)
-        gka_round_array(tr->v, tr->v, n, r);
+    if (tr->v) gka_round_array(tr->v, tr->v, n, r);
     return GKA_OK;
 }
 
@@ -191,15 +161,12 @@ gka_status_t gka_trace_round(gka_trace_t *tr, gka_rounding_t *r)
 /* Files into memory                                                        */
 /* ------------------------------------------------------------------------ */
 
-gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len)
-{
-    if (!path || !data || !len)
-        return gka_error(GKA_EINVAL, "read: NULL argument");
+gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len) {
+    if (!path || !data || !len) return gka_error(GKA_EINVAL, "read: NULL argument");
     *data = NULL;
     *len = 0;
     FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return gka_error(GKA_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (!fp) return gka_error(GKA_EIO, "%s: cannot open: %s", path, strerror(errno));
     /* Read in growing chunks rather than trusting a size from fseek: works
      * for pipes and for files that change size while read. */
     size_t cap = 0, n = 0;
@@ -213,8 +180,7 @@ gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len)
                                  (size_t)GKA_DATA_FILE_MAX);
             }
             size_t ncap = cap ? cap * 2 : 65536;
-            if (ncap > GKA_DATA_FILE_MAX)
-                ncap = GKA_DATA_FILE_MAX;
+            if (ncap > GKA_DATA_FILE_MAX) ncap = GKA_DATA_FILE_MAX;
             unsigned char *nb = realloc(buf, ncap + 1); /* +1: never 0 bytes */
             if (!nb) {
                 free(buf);
@@ -226,8 +192,7 @@ gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len)
         }
         size_t got = fread(buf + n, 1, cap - n, fp);
         n += got;
-        if (got == 0)
-            break;
+        if (got == 0) break;
     }
     int err = ferror(fp), saved = errno;
     fclose(fp);
@@ -244,8 +209,7 @@ gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len)
 /* Element conversion                                                       */
 /* ------------------------------------------------------------------------ */
 
-double gka_f16_bits_to_double(uint16_t bits)
-{
+double gka_f16_bits_to_double(uint16_t bits) {
     int sign = (bits >> 15) & 1;
     int exp = (bits >> 10) & 0x1f;
     int frac = bits & 0x3ff;
@@ -259,16 +223,14 @@ double gka_f16_bits_to_double(uint16_t bits)
     return sign ? -v : v;
 }
 
-double gka_bf16_bits_to_double(uint16_t bits)
-{
+double gka_bf16_bits_to_double(uint16_t bits) {
     uint32_t u = (uint32_t)bits << 16;
     float f;
     memcpy(&f, &u, sizeof f);
     return (double)f;
 }
 
-static size_t dtype_size(gka_dtype_t dt)
-{
+static size_t dtype_size(gka_dtype_t dt) {
     switch (dt) {
     case GKA_DTYPE_F16:
     case GKA_DTYPE_BF16:
@@ -282,8 +244,7 @@ static size_t dtype_size(gka_dtype_t dt)
     }
 }
 
-static uint64_t load_uint(const unsigned char *p, size_t n, int big_endian)
-{
+static uint64_t load_uint(const unsigned char *p, size_t n, int big_endian) {
     uint64_t u = 0;
     for (size_t j = 0; j < n; j++) {
         size_t byte = big_endian ? j : n - 1 - j;
@@ -292,8 +253,7 @@ static uint64_t load_uint(const unsigned char *p, size_t n, int big_endian)
     return u;
 }
 
-static double element_at(const gka_array_view_t *a, size_t idx)
-{
+static double element_at(const gka_array_view_t *a, size_t idx) {
     size_t es = dtype_size(a->dtype);
     uint64_t u = load_uint(a->data + idx * es, es, a->big_endian);
     switch (a->dtype) {
@@ -315,16 +275,14 @@ static double element_at(const gka_array_view_t *a, size_t idx)
     }
 }
 
-static void shape_string(const gka_array_view_t *a, char *buf, size_t size)
-{
+static void shape_string(const gka_array_view_t *a, char *buf, size_t size) {
     size_t used = 0;
     buf[0] = '\0';
     used += (size_t)snprintf(buf, size, "[");
     for (int j = 0; j < a->ndim && used < size; j++)
         used += (size_t)snprintf(buf + used, size - used, "%s%llu", j ? ", " : "",
                                  (unsigned long long)a->shape[j]);
-    if (used < size)
-        snprintf(buf + used, size - used, "]");
+    if (used < size) snprintf(buf + used, size - used, "]");
 }
 
 /* Resolve (T, D, offset of element (b, t=0, h, i=0), stride between tokens)
@@ -334,8 +292,7 @@ typedef struct layout {
 } layout_t;
 
 static gka_status_t resolve_layout(const gka_array_view_t *a, const char *file, const char *field,
-                                   int want_rows, long b, long h, layout_t *L)
-{
+                                   int want_rows, long b, long h, layout_t *L) {
     char shp[160];
     shape_string(a, shp, sizeof shp);
     int unbatched = want_rows ? 2 : 1, batched = want_rows ? 4 : 3;
@@ -357,8 +314,8 @@ static gka_status_t resolve_layout(const gka_array_view_t *a, const char *file, 
             return gka_error(GKA_EINVAL, "%s: %s has shape %s; batch index b=%ld out of range",
                              file, field, shp, b);
         if (h < 0 || (uint64_t)h >= H)
-            return gka_error(GKA_EINVAL, "%s: %s has shape %s; head index h=%ld out of range",
-                             file, field, shp, h);
+            return gka_error(GKA_EINVAL, "%s: %s has shape %s; head index h=%ld out of range", file,
+                             field, shp, h);
         L->T = a->shape[1];
         L->D = want_rows ? a->shape[3] : 1;
         /* Sizes are bounded: product(shape) * itemsize == nbytes was checked by
@@ -379,22 +336,18 @@ static gka_status_t resolve_layout(const gka_array_view_t *a, const char *file, 
 }
 
 /* Product of the dimensions, or UINT64_MAX on overflow. */
-static uint64_t shape_product(const gka_array_view_t *a)
-{
+static uint64_t shape_product(const gka_array_view_t *a) {
     uint64_t n = 1;
     for (int j = 0; j < a->ndim; j++) {
-        if (a->shape[j] != 0 && n > UINT64_MAX / a->shape[j])
-            return UINT64_MAX;
+        if (a->shape[j] != 0 && n > UINT64_MAX / a->shape[j]) return UINT64_MAX;
         n *= a->shape[j];
     }
     return n;
 }
 
 gka_status_t gka_array_to_double(const gka_array_view_t *a, const char *file, const char *field,
-                                 int want_rows, long b, long h, double **out, long *T, int *D)
-{
-    if (!a || !out || !T || !D)
-        return gka_error(GKA_EINVAL, "array conversion: NULL argument");
+                                 int want_rows, long b, long h, double **out, long *T, int *D) {
+    if (!a || !out || !T || !D) return gka_error(GKA_EINVAL, "array conversion: NULL argument");
     *out = NULL;
     file = file ? file : "<memory>";
     field = field ? field : "array";
@@ -411,8 +364,7 @@ gka_status_t gka_array_to_double(const gka_array_view_t *a, const char *file, co
                          file, field, a->nbytes);
     layout_t L = {0, 0, 0, 0};
     gka_status_t st = resolve_layout(a, file, field, want_rows, b, h, &L);
-    if (st)
-        return st;
+    if (st) return st;
     double *x = malloc((size_t)(L.T * L.D) * sizeof(double));
     if (!x)
         return gka_error(GKA_ENOMEM, "%s: %s: cannot allocate T=%llu x D=%llu", file, field,
@@ -433,8 +385,7 @@ gka_status_t gka_array_to_double(const gka_array_view_t *a, const char *file, co
     return GKA_OK;
 }
 
-gka_load_options_t gka_load_options_default(void)
-{
+gka_load_options_t gka_load_options_default(void) {
     gka_load_options_t o;
     memset(&o, 0, sizeof o);
     o.missing_queries = GKA_QUERIES_IID;
@@ -446,18 +397,15 @@ gka_load_options_t gka_load_options_default(void)
 /* Views -> trace                                                           */
 /* ------------------------------------------------------------------------ */
 
-const char *gka_role_name(gka_role_t role)
-{
+const char *gka_role_name(gka_role_t role) {
     static const char *const names[GKA_ROLE_COUNT] = {"q", "k", "v", "g", "beta"};
     return role >= 0 && role < GKA_ROLE_COUNT ? names[role] : "?";
 }
 
-static gka_status_t fallback_queries(gka_trace_t *tr, const gka_load_options_t *opt)
-{
+static gka_status_t fallback_queries(gka_trace_t *tr, const gka_load_options_t *opt) {
     size_t D = (size_t)tr->D;
     tr->q = malloc((size_t)tr->T * D * sizeof(double));
-    if (!tr->q)
-        return gka_error(GKA_ENOMEM, "loader: cannot allocate queries");
+    if (!tr->q) return gka_error(GKA_ENOMEM, "loader: cannot allocate queries");
     for (long t = 0; t < tr->T; t++) {
         double *row = tr->q + (size_t)t * D;
         if (opt->missing_queries == GKA_QUERIES_NEXT_KEY) {
@@ -472,8 +420,7 @@ static gka_status_t fallback_queries(gka_trace_t *tr, const gka_load_options_t *
     return GKA_OK;
 }
 
-static gka_status_t check_gate_values(const gka_trace_t *tr, const char *const files[])
-{
+static gka_status_t check_gate_values(const gka_trace_t *tr, const char *const files[]) {
     for (long t = 0; tr->g && t < tr->T; t++)
         if (!(tr->g[t] <= 0.0))
             return gka_error(GKA_EINVAL, "%s: g[t=%ld] = %g > 0 (log gates must be <= 0)",
@@ -485,8 +432,7 @@ static gka_status_t check_gate_values(const gka_trace_t *tr, const char *const f
     return GKA_OK;
 }
 
-static double **role_slot(gka_trace_t *tr, int role)
-{
+static double **role_slot(gka_trace_t *tr, int role) {
     double **slots[GKA_ROLE_COUNT] = {&tr->q, &tr->k, &tr->v, &tr->g, &tr->beta};
     return slots[role];
 }
@@ -494,12 +440,9 @@ static double **role_slot(gka_trace_t *tr, int role)
 gka_status_t gka_trace_from_views(const gka_array_view_t *const views[GKA_ROLE_COUNT],
                                   const char *const files_in[GKA_ROLE_COUNT],
                                   const gka_load_options_t *opt_in, const char *origin,
-                                  gka_trace_t *out)
-{
-    if (out)
-        memset(out, 0, sizeof *out);
-    if (!views || !out)
-        return gka_error(GKA_EINVAL, "loader: NULL argument");
+                                  gka_trace_t *out) {
+    if (out) memset(out, 0, sizeof *out);
+    if (!views || !out) return gka_error(GKA_EINVAL, "loader: NULL argument");
     gka_load_options_t opt = opt_in ? *opt_in : gka_load_options_default();
     const char *files[GKA_ROLE_COUNT];
     for (int r = 0; r < GKA_ROLE_COUNT; r++)
@@ -514,32 +457,27 @@ gka_status_t gka_trace_from_views(const gka_array_view_t *const views[GKA_ROLE_C
     gka_status_t st = GKA_OK;
     for (int j = 0; j < GKA_ROLE_COUNT && !st; j++) {
         int r = order[j];
-        if (!views[r])
-            continue;
+        if (!views[r]) continue;
         int rows = r == GKA_ROLE_Q || r == GKA_ROLE_K || r == GKA_ROLE_V;
         long T;
         int D;
-        st = gka_array_to_double(views[r], files[r], gka_role_name(r), rows, opt.batch,
-                                 opt.head, role_slot(out, r), &T, &D);
-        if (st)
-            break;
+        st = gka_array_to_double(views[r], files[r], gka_role_name(r), rows, opt.batch, opt.head,
+                                 role_slot(out, r), &T, &D);
+        if (st) break;
         if (r == GKA_ROLE_K) {
             out->T = T;
             out->D = D;
         } else if (rows && (T != out->T || D != out->D)) {
-            st = gka_error(GKA_EINVAL, "%s: %s has T=%ld, D=%d but %s: k has T=%ld, D=%d",
-                           files[r], gka_role_name(r), T, D, files[GKA_ROLE_K], out->T, out->D);
+            st = gka_error(GKA_EINVAL, "%s: %s has T=%ld, D=%d but %s: k has T=%ld, D=%d", files[r],
+                           gka_role_name(r), T, D, files[GKA_ROLE_K], out->T, out->D);
         } else if (T != out->T) {
             st = gka_error(GKA_EINVAL, "%s: %s has T=%ld but %s: k has T=%ld", files[r],
                            gka_role_name(r), T, files[GKA_ROLE_K], out->T);
         }
     }
-    if (!st && !out->q)
-        st = fallback_queries(out, &opt);
-    if (!st)
-        st = check_gate_values(out, files);
-    if (!st)
-        st = gka_trace_validate(out);
+    if (!st && !out->q) st = fallback_queries(out, &opt);
+    if (!st) st = check_gate_values(out, files);
+    if (!st) st = gka_trace_validate(out);
     if (st) {
         gka_trace_free(out);
         return st;

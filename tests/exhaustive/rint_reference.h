@@ -24,7 +24,6 @@
 #include <stdint.h>
 #include <string.h>
 
-
 typedef enum { REF_NE, REF_NA, REF_TZ, REF_TP, REF_TN } ref_mode_t;
 
 typedef struct {
@@ -38,15 +37,22 @@ typedef struct {
  * plus an explicit tie test). */
 static inline int ref_fe_mode(ref_mode_t m) {
     switch (m) {
-    case REF_TZ: return FE_TOWARDZERO;
-    case REF_TP: return FE_UPWARD;
-    case REF_TN: return FE_DOWNWARD;
-    case REF_NA: return FE_TOWARDZERO;
-    default: return FE_TONEAREST;
+    case REF_TZ:
+        return FE_TOWARDZERO;
+    case REF_TP:
+        return FE_UPWARD;
+    case REF_TN:
+        return FE_DOWNWARD;
+    case REF_NA:
+        return FE_TOWARDZERO;
+    default:
+        return FE_TONEAREST;
     }
 }
 
-static inline int ref_set_mode(ref_mode_t m) { return fesetround(ref_fe_mode(m)); }
+static inline int ref_set_mode(ref_mode_t m) {
+    return fesetround(ref_fe_mode(m));
+}
 
 /* Largest finite value of a format (t, emax), computed from the definition
  * (2 - 2^(1-t)) 2^emax, or 448 for e4m3 whose top significand pattern at
@@ -64,10 +70,18 @@ static inline double ref_overflow(const ref_spec_t *s, int neg) {
         big = s->max;
     } else {
         switch (s->mode) {
-        case REF_TZ: big = s->max; break;
-        case REF_TP: big = neg ? s->max : inf_or_nan; break;
-        case REF_TN: big = neg ? inf_or_nan : s->max; break;
-        default: big = inf_or_nan; break;
+        case REF_TZ:
+            big = s->max;
+            break;
+        case REF_TP:
+            big = neg ? s->max : inf_or_nan;
+            break;
+        case REF_TN:
+            big = neg ? inf_or_nan : s->max;
+            break;
+        default:
+            big = inf_or_nan;
+            break;
         }
     }
     return neg ? -big : big;
@@ -86,24 +100,24 @@ static inline __attribute__((always_inline)) double ref_rint_na(double v) {
 /* y[i] = x[i] rounded, for n values that share the spacing 2^Q (down = 2^-Q,
  * up = 2^Q): scale (exact), round to an integer, scale back (exact), then
  * the range rules. */
-#define REF_BLOCK_BODY(method)                                                                 \
-    _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                      \
-        const double v = (double)x[i] * down;                                                  \
-        double r = method(v) * up;                                                             \
-        r = fabs(r) > max ? (r > 0 ? ovf_pos : ovf_neg) : r;                                   \
-        r = (r != 0 && fabs(r) < flush_below) ? copysign(0.0, r) : r;                          \
-        y[i] = (float)r;                                                                       \
+#define REF_BLOCK_BODY(method)                                                                     \
+    _Pragma("omp simd") for (size_t i = 0; i < n; i++) {                                           \
+        const double v = (double)x[i] * down;                                                      \
+        double r = method(v) * up;                                                                 \
+        r = fabs(r) > max ? (r > 0 ? ovf_pos : ovf_neg) : r;                                       \
+        r = (r != 0 && fabs(r) < flush_below) ? copysign(0.0, r) : r;                              \
+        y[i] = (float)r;                                                                           \
     }
 
-#define REF_BLOCK_FN(name, attr)                                                               \
-    attr static void name(float *restrict y, const float *restrict x, size_t n, double down,   \
-                          double up, double max, double ovf_pos, double ovf_neg,               \
-                          double flush_below, int na) {                                        \
-        if (na) {                                                                              \
-            REF_BLOCK_BODY(ref_rint_na)                                                        \
-        } else {                                                                               \
-            REF_BLOCK_BODY(rint)                                                               \
-        }                                                                                      \
+#define REF_BLOCK_FN(name, attr)                                                                   \
+    attr static void name(float *restrict y, const float *restrict x, size_t n, double down,       \
+                          double up, double max, double ovf_pos, double ovf_neg,                   \
+                          double flush_below, int na) {                                            \
+        if (na) {                                                                                  \
+            REF_BLOCK_BODY(ref_rint_na)                                                            \
+        } else {                                                                                   \
+            REF_BLOCK_BODY(rint)                                                                   \
+        }                                                                                          \
     }
 
 /* rint() is a library call on baseline x86-64; with SSE4.1 the compiler
@@ -135,8 +149,7 @@ static void ref_round_block(float *y, const float *x, size_t n, int E, int sub,
         return;
     }
 #endif
-    ref_block_generic(y, x, n, down, up, s->max, ovf_pos, ovf_neg, flush_below,
-                      s->mode == REF_NA);
+    ref_block_generic(y, x, n, down, up, s->max, ovf_pos, ovf_neg, flush_below, s->mode == REF_NA);
 }
 
 /* Round one special float32 (NaN, Inf) per the format's rules: NaN stays a
@@ -153,7 +166,8 @@ static inline float ref_round_special(float x, const ref_spec_t *s) {
  * NaN matches any NaN of the same sign (the contract says NaN in, NaN out,
  * sign kept; the payload is unspecified). */
 static inline int ref_same(float want, float got) {
-    if (isnan(want) || isnan(got)) return isnan(want) && isnan(got) && signbit(want) == signbit(got);
+    if (isnan(want) || isnan(got))
+        return isnan(want) && isnan(got) && signbit(want) == signbit(got);
     uint32_t a, b;
     memcpy(&a, &want, sizeof a);
     memcpy(&b, &got, sizeof b);

@@ -103,7 +103,8 @@ static float u2f(uint32_t u) {
 /* Number of i where got[i] is not want[i] in the sense of ref_same, in a
  * form the compiler vectorises (integer tests on the patterns). */
 static uint64_t count_bad(const float *want, const float *got, size_t n) {
-    const uint32_t *w = (const uint32_t *)(const void *)want, *g = (const uint32_t *)(const void *)got;
+    const uint32_t *w = (const uint32_t *)(const void *)want,
+                   *g = (const uint32_t *)(const void *)got;
     uint64_t bad = 0;
 #pragma omp simd reduction(+ : bad)
     for (size_t i = 0; i < n; i++) {
@@ -123,8 +124,7 @@ static void note_bad(uint64_t *count, uint32_t *first, uint32_t p) {
 static void merge(tally_t *into, const tally_t *from) {
     if (from->bad_fast && (!into->bad_fast || from->first_bad_fast < into->first_bad_fast))
         into->first_bad_fast = from->first_bad_fast;
-    if (from->bad_scalar &&
-        (!into->bad_scalar || from->first_bad_scalar < into->first_bad_scalar))
+    if (from->bad_scalar && (!into->bad_scalar || from->first_bad_scalar < into->first_bad_scalar))
         into->first_bad_scalar = from->first_bad_scalar;
     into->checked_fast += from->checked_fast;
     into->checked_scalar += from->checked_scalar;
@@ -142,12 +142,14 @@ static void check_scalar(float x, float want, uint32_t p, gka_rounding_t *r, tal
  * exponent (CHUNK divides 2^23). */
 static void check_chunk(uint32_t base, const ref_spec_t *spec, const gka_rounding_t *ctx, int d,
                         float *x, float *fast, float *want, tally_t *T) {
-    for (uint32_t i = 0; i < CHUNK; i++) x[i] = u2f(base + i);
+    for (uint32_t i = 0; i < CHUNK; i++)
+        x[i] = u2f(base + i);
     gka_rounding_t r = *ctx;
     gka_round_array_f32(fast, x, CHUNK, &r);
     const int E = (int)((base >> 23) & 0xffu);
     if (E == 0xff) {
-        for (uint32_t i = 0; i < CHUNK; i++) want[i] = ref_round_special(x[i], spec);
+        for (uint32_t i = 0; i < CHUNK; i++)
+            want[i] = ref_round_special(x[i], spec);
     } else {
         ref_set_mode(spec->mode);
         ref_round_block(want, x, CHUNK, E - 127, E == 0, spec);
@@ -169,15 +171,19 @@ static void check_chunk(uint32_t base, const ref_spec_t *spec, const gka_roundin
     for (uint64_t g = lo & ~(uint64_t)ones; g < hi; g += (uint64_t)ones + 1)
         for (int k = 0; k < 6; k++) {
             const uint64_t p = g + lows[k];
-            if (p >= lo && p < hi)
-                check_scalar(x[p - lo], want[p - lo], (uint32_t)p, &r, T);
+            if (p >= lo && p < hi) check_scalar(x[p - lo], want[p - lo], (uint32_t)p, &r, T);
         }
     T->checked_fast += CHUNK;
 }
 
 static tally_t sweep(const ref_format_t *rf, const gka_format_t *fmt, const variant_t *v) {
-    ref_spec_t spec = {rf->t, rf->emin, rf->emax, rf->has_inf,
-                       ref_format_max(rf->t, rf->emax, rf->is_e4m3), v->ref, v->subnormals,
+    ref_spec_t spec = {rf->t,
+                       rf->emin,
+                       rf->emax,
+                       rf->has_inf,
+                       ref_format_max(rf->t, rf->emax, rf->is_e4m3),
+                       v->ref,
+                       v->subnormals,
                        v->saturate};
     gka_rounding_t ctx = gka_rounding_default(fmt);
     ctx.mode = v->mode;
@@ -243,7 +249,10 @@ static void sweep_format(const char *name) {
                 "sweep %s %s subnormals=%d saturate=%d range=%s: %" PRIu64 " fast (%" PRIu64
                 " bad), %" PRIu64 " scalar (%" PRIu64 " bad), %.1f s\n",
                 name, gka_round_mode_name(v->mode), v->subnormals, v->saturate,
-                v->where == ALL ? "all" : v->where == LOW ? "low" : v->where == HIGH ? "high" : "low+high",
+                v->where == ALL    ? "all"
+                : v->where == LOW  ? "low"
+                : v->where == HIGH ? "high"
+                                   : "low+high",
                 T.checked_fast, T.bad_fast, T.checked_scalar, T.bad_scalar, now_s() - t0);
         cr_expect_eq(T.checked_fast, T.expected, "not every pattern was checked");
         cr_expect(v->where != ALL || T.expected == UINT64_C(1) << 32);
@@ -265,8 +274,18 @@ static void sweep_format(const char *name) {
  * another so that OpenMP has the cores to itself. */
 TestSuite(round_sweep, .timeout = 1500);
 
-Test(round_sweep, bf16) { sweep_format("bf16"); }
-Test(round_sweep, fp16) { sweep_format("fp16"); }
-Test(round_sweep, tf32) { sweep_format("tf32"); }
-Test(round_sweep, e4m3) { sweep_format("e4m3"); }
-Test(round_sweep, e5m2) { sweep_format("e5m2"); }
+Test(round_sweep, bf16) {
+    sweep_format("bf16");
+}
+Test(round_sweep, fp16) {
+    sweep_format("fp16");
+}
+Test(round_sweep, tf32) {
+    sweep_format("tf32");
+}
+Test(round_sweep, e4m3) {
+    sweep_format("e4m3");
+}
+Test(round_sweep, e5m2) {
+    sweep_format("e5m2");
+}

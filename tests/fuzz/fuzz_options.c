@@ -43,13 +43,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     buf[size - 1] = '\0';
     char *argv[MAX_ARGS + 1];
     int argc = 0;
-    for (char *p = buf; p < buf + size - 1 && argc < MAX_ARGS; p += strlen(p) + 1) argv[argc++] = p;
+    for (char *p = buf; p < buf + size - 1 && argc < MAX_ARGS; p += strlen(p) + 1)
+        argv[argc++] = p;
     argv[argc] = NULL;
     if (data[0] & 1) {
         gka_figure_opts_t o = gka_figure_opts_default();
         (void)gka_figure_parse_options(argc, argv, &o);
     } else {
-        for (int i = 0; i < argc; i++) parse_names(argv[i]);
+        for (int i = 0; i < argc; i++)
+            parse_names(argv[i]);
     }
     free(buf);
     return 0;

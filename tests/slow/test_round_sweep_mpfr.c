@@ -46,7 +46,7 @@ typedef struct {
 
 /* From the definitions (issue 2 and gka_precision.h), not from format.c. */
 static const mformat_t mformats[] = {
-    {"bf16", 8, -126, 127, 1, 0x1.fep127}, {"fp16", 11, -14, 15, 1, 65504.0},
+    {"bf16", 8, -126, 127, 1, 0x1.fep127},   {"fp16", 11, -14, 15, 1, 65504.0},
     {"tf32", 11, -126, 127, 1, 0x1.ffcp127}, {"e4m3", 4, -6, 8, 0, 448.0},
     {"e5m2", 3, -14, 15, 1, 57344.0},
 };
@@ -70,11 +70,16 @@ static const char *mode_name(mmode_t m) {
 
 static gka_round_mode_t gka_mode(mmode_t m) {
     switch (m) {
-    case M_NA: return GKA_RND_NA;
-    case M_TZ: return GKA_RND_TZ;
-    case M_TP: return GKA_RND_TP;
-    case M_TN: return GKA_RND_TN;
-    default: return GKA_RND_NE;
+    case M_NA:
+        return GKA_RND_NA;
+    case M_TZ:
+        return GKA_RND_TZ;
+    case M_TP:
+        return GKA_RND_TP;
+    case M_TN:
+        return GKA_RND_TN;
+    default:
+        return GKA_RND_NE;
     }
 }
 
@@ -129,10 +134,14 @@ static double overflow_value(const mformat_t *f, mmode_t m, int neg, int saturat
 
 static mpfr_rnd_t mpfr_mode(mmode_t m) {
     switch (m) {
-    case M_TZ: return MPFR_RNDZ;
-    case M_TP: return MPFR_RNDU;
-    case M_TN: return MPFR_RNDD;
-    default: return MPFR_RNDN;
+    case M_TZ:
+        return MPFR_RNDZ;
+    case M_TP:
+        return MPFR_RNDU;
+    case M_TN:
+        return MPFR_RNDD;
+    default:
+        return MPFR_RNDN;
     }
 }
 
@@ -174,7 +183,8 @@ static float oracle(mstate_t *S, float x, const mformat_t *f, const mvariant_t *
 }
 
 static int same(float want, float got) {
-    if (isnan(want) || isnan(got)) return isnan(want) && isnan(got) && signbit(want) == signbit(got);
+    if (isnan(want) || isnan(got))
+        return isnan(want) && isnan(got) && signbit(want) == signbit(got);
     uint32_t a, b;
     memcpy(&a, &want, sizeof a);
     memcpy(&b, &got, sizeof b);
@@ -231,7 +241,8 @@ static void sweep_one(const mformat_t *f, const gka_format_t *fmt, const mvarian
         for (uint32_t k = 0; k < nsel; k += chunk_step) {
             if (!x) continue;
             const uint32_t base = sel[k] * (uint32_t)CHUNK;
-            for (uint32_t i = 0; i < CHUNK; i++) x[i] = u2f(base + i);
+            for (uint32_t i = 0; i < CHUNK; i++)
+                x[i] = u2f(base + i);
             gka_rounding_t r = ctx;
             gka_round_array_f32(x + CHUNK, x, CHUNK, &r);
             for (uint32_t i = 0; i < CHUNK; i++) {
@@ -296,12 +307,16 @@ Test(round_sweep_mpfr, all_formats_modes, .timeout = 43200) {
                     T.scalar, T.bad_scalar, dt, dt / (double)T.fast * 1e9);
             cr_expect_gt(T.fast, 0);
             cr_expect(step > 1 || v->where != 0 || T.fast == UINT64_C(1) << 32);
-            cr_expect_eq(T.bad_fast, 0, "%s %s sub=%d sat=%d: array path != MPFR on %" PRIu64
-                         " patterns, first 0x%08" PRIx32, f->name, mode_name(v->mode),
-                         v->subnormals, v->saturate, T.bad_fast, T.first_bad_fast);
-            cr_expect_eq(T.bad_scalar, 0, "%s %s sub=%d sat=%d: gka_round != MPFR on %" PRIu64
-                         " patterns, first 0x%08" PRIx32, f->name, mode_name(v->mode),
-                         v->subnormals, v->saturate, T.bad_scalar, T.first_bad_scalar);
+            cr_expect_eq(T.bad_fast, 0,
+                         "%s %s sub=%d sat=%d: array path != MPFR on %" PRIu64
+                         " patterns, first 0x%08" PRIx32,
+                         f->name, mode_name(v->mode), v->subnormals, v->saturate, T.bad_fast,
+                         T.first_bad_fast);
+            cr_expect_eq(T.bad_scalar, 0,
+                         "%s %s sub=%d sat=%d: gka_round != MPFR on %" PRIu64
+                         " patterns, first 0x%08" PRIx32,
+                         f->name, mode_name(v->mode), v->subnormals, v->saturate, T.bad_scalar,
+                         T.first_bad_scalar);
         }
     }
 }

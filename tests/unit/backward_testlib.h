@@ -26,9 +26,11 @@ typedef struct {
 
 static inline void bt_normalise(double *x, int D) {
     double s = 0.0;
-    for (int i = 0; i < D; i++) s += x[i] * x[i];
+    for (int i = 0; i < D; i++)
+        s += x[i] * x[i];
     s = sqrt(s) + 1e-6;
-    for (int i = 0; i < D; i++) x[i] /= s;
+    for (int i = 0; i < D; i++)
+        x[i] /= s;
 }
 
 /* Normalised Gaussian q, k (keys with a shared direction of weight corr),
@@ -45,8 +47,8 @@ static inline bt_prob_t bt_prob(int D, long T, uint64_t seed, double gate, int w
         for (int i = 0; i < D; i++) {
             uint64_t c = (uint64_t)(t * D + i) * 2;
             p.q[t * D + i] = gka_philox_normal(seed, 2, c);
-            p.k[t * D + i] = gka_philox_normal(seed, 1, c) +
-                             corr * gka_philox_normal(seed, 7, 2 * (uint64_t)i);
+            p.k[t * D + i] =
+                gka_philox_normal(seed, 1, c) + corr * gka_philox_normal(seed, 7, 2 * (uint64_t)i);
             p.dx[t * D + i] = gka_philox_normal(seed, 11, c);
         }
         bt_normalise(p.q + t * D, D);
@@ -54,7 +56,8 @@ static inline bt_prob_t bt_prob(int D, long T, uint64_t seed, double gate, int w
     }
     if (gate > 0.0) {
         p.g = malloc((size_t)T * sizeof(double));
-        for (long t = 0; t < T; t++) p.g[t] = -gate * gka_philox_uniform(seed, 8, 2 * (uint64_t)t);
+        for (long t = 0; t < T; t++)
+            p.g[t] = -gate * gka_philox_uniform(seed, 8, 2 * (uint64_t)t);
     }
     if (with_beta) {
         p.beta = malloc((size_t)T * sizeof(double));
@@ -109,11 +112,13 @@ typedef struct {
 static inline mpfr_t *bt_mp_vec(size_t n) {
     mpfr_t *v = malloc(n * sizeof(mpfr_t));
     cr_assert(v);
-    for (size_t i = 0; i < n; i++) mpfr_init2(v[i], BT_PREC);
+    for (size_t i = 0; i < n; i++)
+        mpfr_init2(v[i], BT_PREC);
     return v;
 }
 static inline void bt_mp_vec_free(mpfr_t *v, size_t n) {
-    for (size_t i = 0; i < n; i++) mpfr_clear(v[i]);
+    for (size_t i = 0; i < n; i++)
+        mpfr_clear(v[i]);
     free(v);
 }
 
@@ -169,8 +174,10 @@ static inline void bt_mp_dot(bt_mp_t *m, mpfr_t r, mpfr_t *a, mpfr_t *b) {
 /* x = (H + lam I)^{-1} q by Cholesky. */
 static inline void bt_mp_exact(bt_mp_t *m, mpfr_t *q) {
     const int D = m->D;
-    for (int i = 0; i < D * D; i++) mpfr_set(m->M[i], m->H[i], MPFR_RNDN);
-    for (int i = 0; i < D; i++) mpfr_add(m->M[i * D + i], m->M[i * D + i], m->lam, MPFR_RNDN);
+    for (int i = 0; i < D * D; i++)
+        mpfr_set(m->M[i], m->H[i], MPFR_RNDN);
+    for (int i = 0; i < D; i++)
+        mpfr_add(m->M[i * D + i], m->M[i * D + i], m->lam, MPFR_RNDN);
     for (int j = 0; j < D; j++) {
         for (int l = 0; l < j; l++) {
             mpfr_sqr(m->s1, m->M[j * D + l], MPFR_RNDN);
@@ -271,7 +278,8 @@ static inline void bt_mp_cg(bt_mp_t *m, mpfr_t *q, int r) {
 /* L = sum_t <dx_t, x_t> into out. */
 static inline void bt_mp_loss(bt_mp_t *m, const bt_prob_t *p, bt_solve_t kind, int r, mpfr_t out) {
     const int D = m->D;
-    for (int i = 0; i < D * D; i++) mpfr_set_zero(m->H[i], 1);
+    for (int i = 0; i < D * D; i++)
+        mpfr_set_zero(m->H[i], 1);
     mpfr_set_zero(out, 1);
     for (long t = 0; t < m->T; t++) {
         mpfr_t *k = m->k + t * D;
@@ -296,9 +304,12 @@ static inline void bt_mp_loss(bt_mp_t *m, const bt_prob_t *p, bt_solve_t kind, i
             mpfr_set_d(m->lam, p->ridge.value, MPFR_RNDN);
         }
         mpfr_t *q = m->q + t * D;
-        if (kind == BT_EXACT) bt_mp_exact(m, q);
-        else if (kind == BT_CHEB) bt_mp_cheb(m, q, r);
-        else bt_mp_cg(m, q, r);
+        if (kind == BT_EXACT)
+            bt_mp_exact(m, q);
+        else if (kind == BT_CHEB)
+            bt_mp_cheb(m, q, r);
+        else
+            bt_mp_cg(m, q, r);
         for (int i = 0; i < D; i++) {
             mpfr_mul_d(m->s1, m->x[i], p->dx[t * D + i], MPFR_RNDN);
             mpfr_add(out, out, m->s1, MPFR_RNDN);
@@ -362,7 +373,8 @@ static inline void bt_errors(const bt_prob_t *p, const bt_grads_t *a, const bt_g
     err[1] = gka_grad_rel_error(TD, a->dk, b->dk);
     err[2] = gka_grad_rel_error(T, a->dg, b->dg);
     err[3] = gka_grad_rel_error(T, a->dbeta, b->dbeta);
-    for (int i = 0; i < 4; i++) cr_assert(isfinite(err[i]), "group %d: non-finite error", i);
+    for (int i = 0; i < 4; i++)
+        cr_assert(isfinite(err[i]), "group %d: non-finite error", i);
 }
 
 #endif

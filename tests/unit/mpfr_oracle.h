@@ -19,7 +19,8 @@
 
 /* x rounded by MPFR to the format's grid: t bits, subnormals, no overflow.
  * (One scratch variable per thread: this runs 10^7+ times.) */
-static inline double oracle_grid(mpfr_srcptr x, const gka_format_t *f, mpfr_rnd_t rnd, int *ternary) {
+static inline double oracle_grid(mpfr_srcptr x, const gka_format_t *f, mpfr_rnd_t rnd,
+                                 int *ternary) {
     static _Thread_local mpfr_t y;
     static _Thread_local int ready = 0;
     if (!ready) {
@@ -50,8 +51,8 @@ static inline int oracle_same(double a, double b) {
     return oracle_bits(a) == oracle_bits(b);
 }
 
-static inline double oracle_overflow(int neg, const gka_format_t *f, gka_round_mode_t mode, int saturate,
-                              unsigned *flags) {
+static inline double oracle_overflow(int neg, const gka_format_t *f, gka_round_mode_t mode,
+                                     int saturate, unsigned *flags) {
     *flags |= GKA_FLAG_OVERFLOW | GKA_FLAG_INEXACT;
     int to_max = saturate || mode == GKA_RND_TZ || mode == GKA_RND_OD ||
                  (mode == GKA_RND_TP && neg) || (mode == GKA_RND_TN && !neg);
@@ -65,23 +66,26 @@ static inline double oracle_overflow(int neg, const gka_format_t *f, gka_round_m
 
 /* What MPFR says about the exact value x, once for all modes. */
 typedef struct {
-    int kind;          /* 0 finite nonzero, 1 zero, 2 infinite, 3 NaN */
-    int neg;           /* sign of x */
-    int exact;         /* x is on the grid */
-    int tiny;          /* |x| < 2^emin */
-    int cmp_mid;       /* sign of x - (lo + hi)/2 */
-    double lo, hi;     /* MPFR RNDD and RNDU on the format's grid */
-    double nearest;    /* MPFR RNDN */
-    double even;       /* MPFR RNDN of the midpoint: the neighbour with an even last bit */
+    int kind;       /* 0 finite nonzero, 1 zero, 2 infinite, 3 NaN */
+    int neg;        /* sign of x */
+    int exact;      /* x is on the grid */
+    int tiny;       /* |x| < 2^emin */
+    int cmp_mid;    /* sign of x - (lo + hi)/2 */
+    double lo, hi;  /* MPFR RNDD and RNDU on the format's grid */
+    double nearest; /* MPFR RNDN */
+    double even;    /* MPFR RNDN of the midpoint: the neighbour with an even last bit */
 } oracle_facts_t;
 
 static inline oracle_facts_t oracle_facts(mpfr_srcptr x, const gka_format_t *f) {
     oracle_facts_t o;
     memset(&o, 0, sizeof o);
     o.neg = mpfr_signbit(x) != 0;
-    if (mpfr_nan_p(x)) o.kind = 3;
-    else if (mpfr_inf_p(x)) o.kind = 2;
-    else if (mpfr_zero_p(x)) o.kind = 1;
+    if (mpfr_nan_p(x))
+        o.kind = 3;
+    else if (mpfr_inf_p(x))
+        o.kind = 2;
+    else if (mpfr_zero_p(x))
+        o.kind = 1;
     if (o.kind) return o;
     int tern = 0;
     o.lo = oracle_grid(x, f, MPFR_RNDD, &tern);
@@ -103,8 +107,9 @@ static inline oracle_facts_t oracle_facts(mpfr_srcptr x, const gka_format_t *f) 
 }
 
 /* The expected result in a deterministic mode; *flags is set (not OR-ed). */
-static inline double oracle_finish(const oracle_facts_t *o, const gka_format_t *f, gka_round_mode_t mode,
-                            int subnormals, int saturate, unsigned *flags) {
+static inline double oracle_finish(const oracle_facts_t *o, const gka_format_t *f,
+                                   gka_round_mode_t mode, int subnormals, int saturate,
+                                   unsigned *flags) {
     *flags = 0;
     const int neg = o->neg;
     if (o->kind == 3) return neg ? -NAN : NAN;
@@ -122,14 +127,30 @@ static inline double oracle_finish(const oracle_facts_t *o, const gka_format_t *
     if (!o->exact) {
         const double away = neg ? o->lo : o->hi, toward = neg ? o->hi : o->lo;
         switch (mode) {
-        case GKA_RND_NE: y = o->nearest; break;
-        case GKA_RND_NA: y = o->cmp_mid == 0 ? away : o->nearest; break;
-        case GKA_RND_NZ: y = o->cmp_mid == 0 ? toward : o->nearest; break;
-        case GKA_RND_TP: y = o->hi; break;
-        case GKA_RND_TN: y = o->lo; break;
-        case GKA_RND_TZ: y = toward; break;
-        case GKA_RND_OD: y = o->even == o->lo ? o->hi : o->lo; break;
-        default: y = NAN; break;
+        case GKA_RND_NE:
+            y = o->nearest;
+            break;
+        case GKA_RND_NA:
+            y = o->cmp_mid == 0 ? away : o->nearest;
+            break;
+        case GKA_RND_NZ:
+            y = o->cmp_mid == 0 ? toward : o->nearest;
+            break;
+        case GKA_RND_TP:
+            y = o->hi;
+            break;
+        case GKA_RND_TN:
+            y = o->lo;
+            break;
+        case GKA_RND_TZ:
+            y = toward;
+            break;
+        case GKA_RND_OD:
+            y = o->even == o->lo ? o->hi : o->lo;
+            break;
+        default:
+            y = NAN;
+            break;
         }
         *flags |= GKA_FLAG_INEXACT;
         if (o->tiny) *flags |= GKA_FLAG_UNDERFLOW;
@@ -143,7 +164,7 @@ static inline double oracle_finish(const oracle_facts_t *o, const gka_format_t *
 }
 
 static inline double oracle_round(mpfr_srcptr x, const gka_format_t *f, gka_round_mode_t mode,
-                           int subnormals, int saturate, unsigned *flags) {
+                                  int subnormals, int saturate, unsigned *flags) {
     const oracle_facts_t o = oracle_facts(x, f);
     return oracle_finish(&o, f, mode, subnormals, saturate, flags);
 }

@@ -13,24 +13,36 @@ enum { EXACT_PREC = 2200 }; /* > the span of a*b + c for |exponents| <= 1052 */
 
 static inline double gka_op(int op, double a, double b, double c, gka_rounding_t *r) {
     switch (op) {
-    case OP_ADD: return gka_add(a, b, r);
-    case OP_SUB: return gka_sub(a, b, r);
-    case OP_MUL: return gka_mul(a, b, r);
-    case OP_DIV: return gka_div(a, b, r);
-    case OP_SQRT: return gka_sqrt(a, r);
-    default: return gka_fma(a, b, c, r);
+    case OP_ADD:
+        return gka_add(a, b, r);
+    case OP_SUB:
+        return gka_sub(a, b, r);
+    case OP_MUL:
+        return gka_mul(a, b, r);
+    case OP_DIV:
+        return gka_div(a, b, r);
+    case OP_SQRT:
+        return gka_sqrt(a, r);
+    default:
+        return gka_fma(a, b, c, r);
     }
 }
 
 static inline int mpfr_op(int op, mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr_srcptr c,
-                   mpfr_rnd_t rnd) {
+                          mpfr_rnd_t rnd) {
     switch (op) {
-    case OP_ADD: return mpfr_add(y, a, b, rnd);
-    case OP_SUB: return mpfr_sub(y, a, b, rnd);
-    case OP_MUL: return mpfr_mul(y, a, b, rnd);
-    case OP_DIV: return mpfr_div(y, a, b, rnd);
-    case OP_SQRT: return mpfr_sqrt(y, a, rnd);
-    default: return mpfr_fma(y, a, b, c, rnd);
+    case OP_ADD:
+        return mpfr_add(y, a, b, rnd);
+    case OP_SUB:
+        return mpfr_sub(y, a, b, rnd);
+    case OP_MUL:
+        return mpfr_mul(y, a, b, rnd);
+    case OP_DIV:
+        return mpfr_div(y, a, b, rnd);
+    case OP_SQRT:
+        return mpfr_sqrt(y, a, rnd);
+    default:
+        return mpfr_fma(y, a, b, c, rnd);
     }
 }
 
@@ -39,7 +51,7 @@ static inline int mpfr_op(int op, mpfr_ptr y, mpfr_srcptr a, mpfr_srcptr b, mpfr
  * rounding to t <= 26 bits treats like the exact value. A zero result gets
  * the sign IEEE 754 gives it in the mode (MPFR follows IEEE 754). */
 static inline void exact_result(int op, mpfr_ptr y, double a, double b, double c,
-                         gka_round_mode_t mode) {
+                                gka_round_mode_t mode) {
     mpfr_t ma, mb, mc;
     mpfr_inits2(64, ma, mb, mc, (mpfr_ptr)0);
     mpfr_set_d(ma, a, MPFR_RNDN);
@@ -65,10 +77,14 @@ static inline void exact_result(int op, mpfr_ptr y, double a, double b, double c
 static inline double random_operand(const gka_format_t *f, uint64_t *seed) {
     const uint64_t b = splitmix(seed);
     if (b % 8 == 0) {
-        const double edges[] = {0.0,   f->min_subnormal, f->min_normal, f->max, 1.0,
-                                1 + f->eps, 3.0,     f->min_normal - f->min_subnormal,
-                                2.0,   0.5,              f->max / 2,    INFINITY,
-                                NAN,   f->u,             1 - f->u,      f->min_subnormal * 3};
+        const double edges[] = {0.0,           f->min_subnormal,
+                                f->min_normal, f->max,
+                                1.0,           1 + f->eps,
+                                3.0,           f->min_normal - f->min_subnormal,
+                                2.0,           0.5,
+                                f->max / 2,    INFINITY,
+                                NAN,           f->u,
+                                1 - f->u,      f->min_subnormal * 3};
         const double v = edges[(b >> 8) % (sizeof edges / sizeof edges[0])];
         return (b >> 40) & 1 ? -v : v;
     }

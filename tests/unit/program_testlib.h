@@ -2,7 +2,8 @@
  * argument vector (no shell), in a working directory, stdout and stderr
  * captured to files, exit status and terminating signal reported. Shared by
  * test_hostile_cli.c, test_numeric_events.c, test_determinism.c,
- * test_interrupt.c and the test_cmd_*.c tests. Header-only (static functions): each test is one file. */
+ * test_interrupt.c and the test_cmd_*.c tests. Header-only (static functions): each test is one
+ * file. */
 #ifndef GKA_PROGRAM_TESTLIB_H
 #define GKA_PROGRAM_TESTLIB_H
 
@@ -65,7 +66,8 @@ static inline pid_t prog_spawn(const char *cwd, const char *line, const char *co
         int e = open(".stderr", O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (o < 0 || e < 0) _exit(127);
         dup2(o, 1), dup2(e, 2), close(o), close(e);
-        for (int i = 0; env && env[i]; i++) putenv((char *)env[i]);
+        for (int i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
         execv(GKA_PROGRAM, argv);
         _exit(127);
     }
@@ -95,7 +97,8 @@ static inline void prog_run(const char *cwd, const char *line, const char *const
 /* Number of lines of s (a last line without '\n' counts). */
 static inline int prog_lines(const char *s) {
     int n = 0;
-    for (const char *p = s; *p; p++) n += *p == '\n';
+    for (const char *p = s; *p; p++)
+        n += *p == '\n';
     if (*s && s[strlen(s) - 1] != '\n') n++;
     return n;
 }
@@ -144,7 +147,6 @@ static inline char *prog_read_file(const char *path, size_t *len) {
     if (len) *len = got;
     return s;
 }
-
 
 /* Run `gka ARGS` through the shell, stdout and stderr together into out
  * (NUL-terminated, cut at n - 1 bytes); returns the exit status, -1 if the

@@ -15,8 +15,7 @@ typedef struct {
     uint64_t s;
 } ref_rng_t;
 
-static inline uint64_t ref_rng_next(ref_rng_t *r)
-{
+static inline uint64_t ref_rng_next(ref_rng_t *r) {
     uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
@@ -24,26 +23,22 @@ static inline uint64_t ref_rng_next(ref_rng_t *r)
 }
 
 /* Uniform in [0, 1). */
-static inline double ref_rng_uniform(ref_rng_t *r)
-{
+static inline double ref_rng_uniform(ref_rng_t *r) {
     return (double)(ref_rng_next(r) >> 11) * 0x1p-53;
 }
 
 /* Standard normal (Box-Muller). */
-static inline double ref_rng_normal(ref_rng_t *r)
-{
+static inline double ref_rng_normal(ref_rng_t *r) {
     double u = ref_rng_uniform(r), v = ref_rng_uniform(r);
     return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
 }
 
-static inline void ref_random_vector(ref_rng_t *r, int n, double *v)
-{
+static inline void ref_random_vector(ref_rng_t *r, int n, double *v) {
     for (int i = 0; i < n; i++)
         v[i] = ref_rng_normal(r);
 }
 
-static inline void ref_normalise(int n, double *v)
-{
+static inline void ref_normalise(int n, double *v) {
     double s = 0.0;
     for (int i = 0; i < n; i++)
         s += v[i] * v[i];
@@ -54,16 +49,14 @@ static inline void ref_normalise(int n, double *v)
 
 /* H += w k k^T as w (k_i k_j): k_i k_j == k_j k_i, so H stays exactly
  * symmetric ((w k_i) k_j would not be). */
-static inline void ref_add_outer(int D, double *H, double w, const double *k)
-{
+static inline void ref_add_outer(int D, double *H, double w, const double *k) {
     for (int i = 0; i < D; i++)
         for (int j = 0; j < D; j++)
             H[i * D + j] += w * (k[i] * k[j]);
 }
 
 /* Full-rank SPD-ish H = G G^T / D with Gaussian G (PSD; SPD with prob. 1). */
-static inline void ref_random_spd(ref_rng_t *r, int D, double *H)
-{
+static inline void ref_random_spd(ref_rng_t *r, int D, double *H) {
     double *g = malloc((size_t)D * sizeof *g);
     memset(H, 0, (size_t)D * (size_t)D * sizeof *H);
     for (int t = 0; t < D; t++) {
@@ -74,8 +67,7 @@ static inline void ref_random_spd(ref_rng_t *r, int D, double *H)
 }
 
 /* H = sum of `rank` outer products of normalised random keys: PSD, rank < D. */
-static inline void ref_low_rank(ref_rng_t *r, int D, int rank, double *H)
-{
+static inline void ref_low_rank(ref_rng_t *r, int D, int rank, double *H) {
     double *k = malloc((size_t)D * sizeof *k);
     memset(H, 0, (size_t)D * (size_t)D * sizeof *H);
     for (int t = 0; t < rank; t++) {
@@ -88,9 +80,8 @@ static inline void ref_low_rank(ref_rng_t *r, int D, int rank, double *H)
 
 /* A gated key stream of T tokens: K (T x D) normalised keys, gamma_t =
  * exp(g_t) with g_t uniform in [-0.2, 0], beta_t = sigmoid(normal). */
-static inline void ref_gated_stream(ref_rng_t *r, int D, int T, double *K,
-                                    double *gamma, double *beta)
-{
+static inline void ref_gated_stream(ref_rng_t *r, int D, int T, double *K, double *gamma,
+                                    double *beta) {
     for (int t = 0; t < T; t++) {
         ref_random_vector(r, D, K + (size_t)t * (size_t)D);
         ref_normalise(D, K + (size_t)t * (size_t)D);
@@ -101,8 +92,7 @@ static inline void ref_gated_stream(ref_rng_t *r, int D, int T, double *K,
 
 /* H_T = gamma_t H_{t-1} + beta_t^2 k_t k_t^T in fp64 (the recursion of SPEC 1). */
 static inline void ref_stream_H_fp64(int D, int T, const double *K, const double *gamma,
-                                     const double *beta, double *H)
-{
+                                     const double *beta, double *H) {
     memset(H, 0, (size_t)D * (size_t)D * sizeof *H);
     for (int t = 0; t < T; t++) {
         for (int i = 0; i < D * D; i++)
@@ -111,8 +101,7 @@ static inline void ref_stream_H_fp64(int D, int T, const double *K, const double
     }
 }
 
-static inline double ref_norm2(int n, const double *v)
-{
+static inline double ref_norm2(int n, const double *v) {
     double s = 0.0;
     for (int i = 0; i < n; i++)
         s += v[i] * v[i];
@@ -120,8 +109,7 @@ static inline double ref_norm2(int n, const double *v)
 }
 
 /* ||a - b||_2 */
-static inline double ref_dist2(int n, const double *a, const double *b)
-{
+static inline double ref_dist2(int n, const double *a, const double *b) {
     double s = 0.0;
     for (int i = 0; i < n; i++)
         s += (a[i] - b[i]) * (a[i] - b[i]);

@@ -38,7 +38,7 @@ typedef struct {
 /* Check x + tail against MPFR in every deterministic mode for the given
  * options. */
 static inline void check_all_modes(double x, int tail, const gka_format_t *f, int sub, int sat,
-                            tally_t *t) {
+                                   tally_t *t) {
     mpfr_t exact;
     mpfr_init2(exact, 256);
     oracle_with_tail(exact, x, tail);
@@ -69,7 +69,8 @@ static inline void check_all_modes(double x, int tail, const gka_format_t *f, in
 static inline void check_options(double x, const gka_format_t *f, tally_t *t) {
     for (int tail = -1; tail <= 1; tail++)
         for (int sub = 0; sub <= 1; sub++)
-            for (int sat = 0; sat <= 1; sat++) check_all_modes(x, tail, f, sub, sat, t);
+            for (int sat = 0; sat <= 1; sat++)
+                check_all_modes(x, tail, f, sub, sat, t);
 }
 
 /* Grid points, midpoints and their double neighbours around every binade of
@@ -80,8 +81,10 @@ static inline void check_boundaries(const gka_format_t *f, tally_t *t) {
         const double q = ldexp(1.0, (e > f->emin ? e : f->emin) - f->t + 1);
         double v[24];
         int n = 0;
-        for (int j = 0; j < 6; j++) v[n++] = base + j * q / 2; /* grid, ties, grid, ... */
-        for (int j = 1; j < 6; j++) v[n++] = 2 * base - j * q / 2; /* top of the binade */
+        for (int j = 0; j < 6; j++)
+            v[n++] = base + j * q / 2; /* grid, ties, grid, ... */
+        for (int j = 1; j < 6; j++)
+            v[n++] = 2 * base - j * q / 2; /* top of the binade */
         for (int i = 0; i < n; i++)
             for (int s = -1; s <= 1; s += 2)
                 for (int d = -1; d <= 1; d++) {
@@ -90,14 +93,25 @@ static inline void check_boundaries(const gka_format_t *f, tally_t *t) {
                     check_options(x, f, t);
                 }
     }
-    const double specials[] = {0.0, INFINITY, f->max, f->min_normal, f->min_subnormal,
-                               f->min_subnormal / 2, f->min_subnormal * 1.5, f->max * (1 + f->u),
-                               f->max * (1 + f->u / 2), 480.0, 464.0, 496.0, DBL_MAX,
-                               DBL_TRUE_MIN, 0x1p-1022};
+    const double specials[] = {0.0,
+                               INFINITY,
+                               f->max,
+                               f->min_normal,
+                               f->min_subnormal,
+                               f->min_subnormal / 2,
+                               f->min_subnormal * 1.5,
+                               f->max * (1 + f->u),
+                               f->max * (1 + f->u / 2),
+                               480.0,
+                               464.0,
+                               496.0,
+                               DBL_MAX,
+                               DBL_TRUE_MIN,
+                               0x1p-1022};
     for (size_t i = 0; i < sizeof specials / sizeof specials[0]; i++)
-        for (int s = -1; s <= 1; s += 2) check_options(s * specials[i], f, t);
+        for (int s = -1; s <= 1; s += 2)
+            check_options(s * specials[i], f, t);
 }
-
 
 static inline uint64_t splitmix(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15u);
@@ -138,6 +152,5 @@ static inline void random_doubles(const gka_format_t *f, long n, uint64_t seed, 
         check_all_modes(x, (int)((b >> 1) % 3) - 1, f, (int)(b >> 3) & 1, (int)(b >> 4) & 1, t);
     }
 }
-
 
 #endif

@@ -27,28 +27,33 @@ typedef struct {
 
 static inline void tl_normalise(double *x, int D) {
     double s = 0.0;
-    for (int i = 0; i < D; i++) s += x[i] * x[i];
+    for (int i = 0; i < D; i++)
+        s += x[i] * x[i];
     s = sqrt(s) + 1e-6;
-    for (int i = 0; i < D; i++) x[i] /= s;
+    for (int i = 0; i < D; i++)
+        x[i] /= s;
 }
 
 static inline tl_seq_t tl_seq(int D, long T, uint64_t seed, double gate, int with_beta,
                               double corr) {
-    tl_seq_t s = {D, T, calloc((size_t)(T * D), sizeof(double)),
-                  calloc((size_t)(T * D), sizeof(double)), NULL, NULL};
+    tl_seq_t s = {
+        D,    T,   calloc((size_t)(T * D), sizeof(double)), calloc((size_t)(T * D), sizeof(double)),
+        NULL, NULL};
     cr_assert(s.q && s.k);
     for (long t = 0; t < T; t++) {
         for (int i = 0; i < D; i++) {
             uint64_t c = (uint64_t)(t * D + i) * 2;
             s.q[t * D + i] = gka_philox_normal(seed, 2, c);
-            s.k[t * D + i] = gka_philox_normal(seed, 1, c) + corr * gka_philox_normal(seed, 7, 2 * (uint64_t)i);
+            s.k[t * D + i] =
+                gka_philox_normal(seed, 1, c) + corr * gka_philox_normal(seed, 7, 2 * (uint64_t)i);
         }
         tl_normalise(s.q + t * D, D);
         tl_normalise(s.k + t * D, D);
     }
     if (gate > 0.0) {
         s.g = malloc((size_t)T * sizeof(double));
-        for (long t = 0; t < T; t++) s.g[t] = -gate * gka_philox_uniform(seed, 8, 2 * (uint64_t)t);
+        for (long t = 0; t < T; t++)
+            s.g[t] = -gate * gka_philox_uniform(seed, 8, 2 * (uint64_t)t);
     }
     if (with_beta) {
         s.beta = malloc((size_t)T * sizeof(double));

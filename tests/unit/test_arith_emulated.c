@@ -29,17 +29,27 @@ static uint64_t next64(void) { /* splitmix64 */
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
     return z ^ (z >> 31);
 }
-static double unif(void) { return (double)(next64() >> 11) * 0x1p-53; }
-static double sym(void) { return 2 * unif() - 1; }
-static int irand(int lo, int hi) { return lo + (int)(next64() % (uint64_t)(hi - lo + 1)); }
+static double unif(void) {
+    return (double)(next64() >> 11) * 0x1p-53;
+}
+static double sym(void) {
+    return 2 * unif() - 1;
+}
+static int irand(int lo, int hi) {
+    return lo + (int)(next64() % (uint64_t)(hi - lo + 1));
+}
 
 /* ------------------------------------------------------------------------ */
 /* MPFR references                                                          */
 /* ------------------------------------------------------------------------ */
 
 static mpfr_t ra, rb; /* 2200 bits: sums and products of format values exact */
-static void ref_setup(void) { mpfr_inits2(2200, ra, rb, (mpfr_ptr)0); }
-static void ref_teardown(void) { mpfr_clears(ra, rb, (mpfr_ptr)0); }
+static void ref_setup(void) {
+    mpfr_inits2(2200, ra, rb, (mpfr_ptr)0);
+}
+static void ref_teardown(void) {
+    mpfr_clears(ra, rb, (mpfr_ptr)0);
+}
 
 static double ref_round_mp(mpfr_srcptr v, const gka_format_t *f, gka_round_mode_t mode) {
     unsigned fl;
@@ -68,7 +78,9 @@ static double ref_sqrt(double a, const gka_format_t *f, gka_round_mode_t mode) {
     return ref_round_mp(ra, f, mode);
 }
 
-static double value_of(double v, const gka_format_t *f) { return ref_round(v, f, GKA_RND_NE); }
+static double value_of(double v, const gka_format_t *f) {
+    return ref_round(v, f, GKA_RND_NE);
+}
 
 static void expect_same(double got, double want, const char *what, int k) {
     cr_assert(!isnan(want), "%s #%d: reference is NaN", what, k);
@@ -88,9 +100,20 @@ static void make(gka_arith_t *A, const gka_format_t *f, gka_round_mode_t mode, g
 /* ------------------------------------------------------------------------ */
 
 static float rand_float(void) {
-    static const float edge[] = {0.0f,     -0.0f,          1.0f,      -1.0f,       0x1p-149f,
-                                 -0x1p-149f, 0x1p-126f,    0x1.fffffep-127f, 0x1.fffffep127f,
-                                 -0x1.fffffep127f, 0x1p127f, 3.0f, 0x1p-75f, 0x1.8p-74f};
+    static const float edge[] = {0.0f,
+                                 -0.0f,
+                                 1.0f,
+                                 -1.0f,
+                                 0x1p-149f,
+                                 -0x1p-149f,
+                                 0x1p-126f,
+                                 0x1.fffffep-127f,
+                                 0x1.fffffep127f,
+                                 -0x1.fffffep127f,
+                                 0x1p127f,
+                                 3.0f,
+                                 0x1p-75f,
+                                 0x1.8p-74f};
     const uint64_t k = next64() % 8;
     if (k == 0) return edge[next64() % (sizeof edge / sizeof edge[0])];
     if (k == 1) { /* any bit pattern that is finite */
@@ -135,12 +158,14 @@ Test(arith_emulated, fp32_scalar_ops_equal_native) {
 static float fdot(int n, const float *x, const float *y) {
     if (n == 0) return 0.0f;
     float s = x[0] * y[0];
-    for (int j = 1; j < n; j++) s = s + x[j] * y[j];
+    for (int j = 1; j < n; j++)
+        s = s + x[j] * y[j];
     return s;
 }
 
 static void to_float(float *dst, const double *src, int n) {
-    for (int i = 0; i < n; i++) dst[i] = (float)src[i];
+    for (int i = 0; i < n; i++)
+        dst[i] = (float)src[i];
 }
 
 /* In fp32 storage ROUND and WIDE(fp32) are the same computation. */
@@ -152,9 +177,12 @@ static void check_fp32_kernels(gka_accum_t accum) {
     float xf[N], yf[N], Mf[N * N];
     for (int rep = 0; rep < 300; rep++) {
         const int m = irand(1, N), n = irand(1, N);
-        for (int i = 0; i < N * N; i++) M[i] = (double)(float)ldexp(sym(), irand(-20, 20));
-        for (int i = 0; i < N; i++) x[i] = (double)(float)ldexp(sym(), irand(-20, 20));
-        for (int i = 0; i < N; i++) y[i] = (double)(float)ldexp(sym(), irand(-20, 20));
+        for (int i = 0; i < N * N; i++)
+            M[i] = (double)(float)ldexp(sym(), irand(-20, 20));
+        for (int i = 0; i < N; i++)
+            x[i] = (double)(float)ldexp(sym(), irand(-20, 20));
+        for (int i = 0; i < N; i++)
+            y[i] = (double)(float)ldexp(sym(), irand(-20, 20));
         const double alpha = (double)(float)sym(), beta = (double)(float)sym();
         const float af = (float)alpha, bf = (float)beta;
         to_float(xf, x, N), to_float(yf, y, N), to_float(Mf, M, N * N);
@@ -171,10 +199,12 @@ static void check_fp32_kernels(gka_accum_t accum) {
             cr_assert(same_float(y[i], af * fdot(n, Mf + i * n, xf)), "gemv0 %d", i);
         to_float(yf, y, N);
         A.axpy(&A, (size_t)n, &alpha, x, y);
-        for (int j = 0; j < n; j++) cr_assert(same_float(y[j], af * xf[j] + yf[j]), "axpy %d", j);
+        for (int j = 0; j < n; j++)
+            cr_assert(same_float(y[j], af * xf[j] + yf[j]), "axpy %d", j);
         to_float(yf, y, N);
         A.scal(&A, (size_t)n, &alpha, y);
-        for (int j = 0; j < n; j++) cr_assert(same_float(y[j], af * yf[j]), "scal %d", j);
+        for (int j = 0; j < n; j++)
+            cr_assert(same_float(y[j], af * yf[j]), "scal %d", j);
         A.syr(&A, (size_t)n, &alpha, x, M);
         for (int i = 0; i < n; i++) {
             const float ai = af * xf[i];
@@ -185,8 +215,12 @@ static void check_fp32_kernels(gka_accum_t accum) {
     gka_arith_destroy(&A);
 }
 
-Test(arith_emulated, fp32_round_kernels_equal_native) { check_fp32_kernels(GKA_ACCUM_ROUND); }
-Test(arith_emulated, fp32_wide_kernels_equal_native) { check_fp32_kernels(GKA_ACCUM_WIDE); }
+Test(arith_emulated, fp32_round_kernels_equal_native) {
+    check_fp32_kernels(GKA_ACCUM_ROUND);
+}
+Test(arith_emulated, fp32_wide_kernels_equal_native) {
+    check_fp32_kernels(GKA_ACCUM_WIDE);
+}
 
 /* ------------------------------------------------------------------------ */
 /* ROUND model: per-operation MPFR reference                                */
@@ -196,12 +230,14 @@ static double ref_rdot(int n, const double *x, const double *y, const gka_format
                        gka_round_mode_t mode) {
     if (n == 0) return 0.0;
     double s = ref_mul(x[0], y[0], f, mode);
-    for (int j = 1; j < n; j++) s = ref_add(s, ref_mul(x[j], y[j], f, mode), f, mode);
+    for (int j = 1; j < n; j++)
+        s = ref_add(s, ref_mul(x[j], y[j], f, mode), f, mode);
     return s;
 }
 
 static void fill(double *v, int n, const gka_format_t *f, int lo, int hi) {
-    for (int i = 0; i < n; i++) v[i] = value_of(ldexp(sym(), irand(lo, hi)), f);
+    for (int i = 0; i < n; i++)
+        v[i] = value_of(ldexp(sym(), irand(lo, hi)), f);
 }
 
 Test(arith_emulated, round_kernels_match_mpfr, .init = ref_setup, .fini = ref_teardown) {
@@ -234,10 +270,12 @@ Test(arith_emulated, round_kernels_match_mpfr, .init = ref_setup, .fini = ref_te
                 memcpy(y, y0, sizeof y);
                 A.axpy(&A, (size_t)n, &alpha, x, y);
                 for (int j = 0; j < n; j++)
-                    expect_same(y[j], ref_add(ref_mul(alpha, x[j], f, md), y0[j], f, md), "axpy", j);
+                    expect_same(y[j], ref_add(ref_mul(alpha, x[j], f, md), y0[j], f, md), "axpy",
+                                j);
                 memcpy(y, y0, sizeof y);
                 A.scal(&A, (size_t)n, &alpha, y);
-                for (int j = 0; j < n; j++) expect_same(y[j], ref_mul(alpha, y0[j], f, md), "scal", j);
+                for (int j = 0; j < n; j++)
+                    expect_same(y[j], ref_mul(alpha, y0[j], f, md), "scal", j);
                 memcpy(M, M0, sizeof M);
                 A.syr(&A, (size_t)n, &alpha, x, M);
                 for (int i = 0; i < n; i++) {
@@ -261,13 +299,16 @@ Test(arith_emulated, round_stochastic_matches_plain_loop) {
     make(&A, &gka_bf16, GKA_RND_SP, GKA_ACCUM_ROUND, NULL);
     gka_rounding_t r = A.round;
     double x[N], y[N], M[N * N], got, want;
-    for (int i = 0; i < N; i++) x[i] = (double)(float)sym(), y[i] = (double)(float)sym();
-    for (int i = 0; i < N * N; i++) M[i] = (double)(float)sym();
+    for (int i = 0; i < N; i++)
+        x[i] = (double)(float)sym(), y[i] = (double)(float)sym();
+    for (int i = 0; i < N * N; i++)
+        M[i] = (double)(float)sym();
     gka_round_array(x, x, N, &r), gka_round_array(y, y, N, &r), gka_round_array(M, M, N * N, &r);
     A.round.counter = r.counter;
     A.dot(&A, &got, N, x, y);
     want = gka_mul(x[0], y[0], &r);
-    for (int j = 1; j < N; j++) want = gka_add(want, gka_mul(x[j], y[j], &r), &r);
+    for (int j = 1; j < N; j++)
+        want = gka_add(want, gka_mul(x[j], y[j], &r), &r);
     cr_assert(oracle_same(got, want) && A.round.counter == r.counter);
     const double alpha = 0.75;
     double yy[N];
@@ -275,7 +316,8 @@ Test(arith_emulated, round_stochastic_matches_plain_loop) {
     A.gemv(&A, N, N, &alpha, M, x, NULL, y);
     for (int i = 0; i < N; i++) {
         double s = gka_mul(M[i * N], x[0], &r);
-        for (int j = 1; j < N; j++) s = gka_add(s, gka_mul(M[i * N + j], x[j], &r), &r);
+        for (int j = 1; j < N; j++)
+            s = gka_add(s, gka_mul(M[i * N + j], x[j], &r), &r);
         s = gka_mul(alpha, s, &r);
         cr_assert(oracle_same(y[i], s), "gemv row %d", i);
     }
@@ -304,7 +346,7 @@ Test(arith_emulated, wide_fp32_matches_float_sums, .init = ref_setup, .fini = re
             gka_arith_t A;
             make(&A, f, md, GKA_ACCUM_WIDE, NULL);
             gka_rounding_t sr = A.round; /* stochastic mode: the same draws */
-            /* storage rounding of one float value */
+                                         /* storage rounding of one float value */
 #define STORE(v) (md == GKA_RND_SP ? gka_round((double)(v), &sr) : ref_round((double)(v), f, md))
             for (int rep = 0; rep < 12; rep++) {
                 const int m = irand(1, N), n = irand(1, N);
@@ -327,19 +369,22 @@ Test(arith_emulated, wide_fp32_matches_float_sums, .init = ref_setup, .fini = re
                     expect_same(y[i], STORE(af * fdot(n, Mf + i * n, xf)), "gemv0", i);
                 memcpy(y, y0, sizeof y);
                 A.axpy(&A, (size_t)n, &alpha, x, y);
-                for (int j = 0; j < n; j++) expect_same(y[j], STORE(af * xf[j] + yf[j]), "axpy", j);
+                for (int j = 0; j < n; j++)
+                    expect_same(y[j], STORE(af * xf[j] + yf[j]), "axpy", j);
                 memcpy(M, M0, sizeof M);
                 A.syr(&A, (size_t)n, &alpha, x, M);
                 for (int i = 0; i < n; i++) {
                     const float ai = af * xf[i];
                     for (int j = 0; j < n; j++)
-                        expect_same(M[i * n + j], STORE(Mf[i * n + j] + ai * xf[j]), "syr", i * n + j);
+                        expect_same(M[i * n + j], STORE(Mf[i * n + j] + ai * xf[j]), "syr",
+                                    i * n + j);
                 }
                 memcpy(y, y0, sizeof y);
                 A.scal(&A, (size_t)n, &alpha, y);
                 for (int j = 0; j < n; j++)
-                    expect_same(y[j], md == GKA_RND_SP ? gka_mul(alpha, y0[j], &sr)
-                                                       : ref_mul(alpha, y0[j], f, md),
+                    expect_same(y[j],
+                                md == GKA_RND_SP ? gka_mul(alpha, y0[j], &sr)
+                                                 : ref_mul(alpha, y0[j], f, md),
                                 "scal", j);
             }
 #undef STORE
@@ -352,7 +397,8 @@ Test(arith_emulated, wide_fp32_matches_float_sums, .init = ref_setup, .fini = re
 static double ref_wdot(int n, const double *x, const double *y, const gka_format_t *w) {
     if (n == 0) return 0.0;
     double s = ref_mul(x[0], y[0], w, GKA_RND_NE);
-    for (int j = 1; j < n; j++) s = ref_add(s, ref_mul(x[j], y[j], w, GKA_RND_NE), w, GKA_RND_NE);
+    for (int j = 1; j < n; j++)
+        s = ref_add(s, ref_mul(x[j], y[j], w, GKA_RND_NE), w, GKA_RND_NE);
     return s;
 }
 
@@ -394,8 +440,8 @@ Test(arith_emulated, wide_other_formats_match_mpfr, .init = ref_setup, .fini = r
                 for (int i = 0; i < n; i++) {
                     const double ai = ref_mul(alpha, x[i], w, GKA_RND_NE);
                     for (int j = 0; j < n; j++) {
-                        double t = ref_add(M0[i * n + j], ref_mul(ai, x[j], w, GKA_RND_NE), w,
-                                           GKA_RND_NE);
+                        double t =
+                            ref_add(M0[i * n + j], ref_mul(ai, x[j], w, GKA_RND_NE), w, GKA_RND_NE);
                         expect_same(M[i * n + j], ref_round(t, f, mode), "syr", i * n + j);
                     }
                 }
@@ -495,9 +541,9 @@ Test(arith_emulated, fp32_fast_path_flags_match_generic) {
         a = rand_fp32_value(), b = rand_fp32_value();
         if (fabs(a) > 0x1p60 || fabs(b) > 0x1p60) continue; /* no overflow */
         void (*ops[4])(gka_arith_t *, void *, const void *, const void *) = {F.add, F.sub, F.mul,
-                                                                            F.div};
+                                                                             F.div};
         void (*gops[4])(gka_arith_t *, void *, const void *, const void *) = {G.add, G.sub, G.mul,
-                                                                             G.div};
+                                                                              G.div};
         for (int o = 0; o < 4; o++) {
             if (o == 3 && fabs(b) < 0x1p-60) continue;
             F.events = G.events = 0;
@@ -516,9 +562,12 @@ Test(arith_emulated, fp32_fast_path_flags_match_generic) {
     for (int rep = 0; rep < 3000; rep++) {
         const int n = irand(1, N), m = irand(1, N);
         const int e = irand(-75, 20); /* down to products in the subnormal range */
-        for (int i = 0; i < N; i++) x[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
-        for (int i = 0; i < N; i++) y[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
-        for (int i = 0; i < N * N; i++) M[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
+        for (int i = 0; i < N; i++)
+            x[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
+        for (int i = 0; i < N; i++)
+            y[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
+        for (int i = 0; i < N * N; i++)
+            M[i] = (double)(float)ldexp(sym(), e + irand(-2, 2));
         const double al = (double)(float)sym(), be = (double)(float)sym();
         F.events = G.events = 0;
         F.dot(&F, &rf, (size_t)n, x, y);
@@ -557,7 +606,8 @@ Test(arith_emulated, rne_fast_path_matches_generic, .init = ref_setup, .fini = r
             const gka_format_t *f = fmts[fi];
             gka_arith_t F, G;
             const gka_accum_t ac = accum ? GKA_ACCUM_WIDE : GKA_ACCUM_ROUND;
-            const gka_format_t *w = f == &gka_e4m3 ? &gka_bf16 : (f == &gka_e5m2 ? &gka_fp16 : NULL);
+            const gka_format_t *w =
+                f == &gka_e4m3 ? &gka_bf16 : (f == &gka_e5m2 ? &gka_fp16 : NULL);
             make(&F, f, GKA_RND_NE, ac, w);
             gka_rounding_t r = gka_rounding_default(f);
             r.saturate = 1;

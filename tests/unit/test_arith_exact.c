@@ -25,9 +25,15 @@ static uint64_t next64(void) { /* splitmix64 */
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
     return z ^ (z >> 31);
 }
-static double unif(void) { return (double)(next64() >> 11) * 0x1p-53; }
-static double sym(void) { return 2 * unif() - 1; }
-static int irand(int lo, int hi) { return lo + (int)(next64() % (uint64_t)(hi - lo + 1)); }
+static double unif(void) {
+    return (double)(next64() >> 11) * 0x1p-53;
+}
+static double sym(void) {
+    return 2 * unif() - 1;
+}
+static int irand(int lo, int hi) {
+    return lo + (int)(next64() % (uint64_t)(hi - lo + 1));
+}
 
 /* A value of format f: RNE rounding done by MPFR (independent of gka). */
 static double fmt_value(double v, const gka_format_t *f) {
@@ -48,11 +54,13 @@ typedef struct {
 } terms_t;
 
 static void terms_init(terms_t *T) {
-    for (int i = 0; i < 520; i++) mpfr_init2(T->term[i], 200);
+    for (int i = 0; i < 520; i++)
+        mpfr_init2(T->term[i], 200);
     T->n = 0;
 }
 static void terms_clear(terms_t *T) {
-    for (int i = 0; i < 520; i++) mpfr_clear(T->term[i]);
+    for (int i = 0; i < 520; i++)
+        mpfr_clear(T->term[i]);
 }
 static void terms_add(terms_t *T, double a, double b, double c) {
     cr_assert(T->n < 520);
@@ -93,8 +101,8 @@ static void setup_formats(void) {
     formats[nformats++] = gka_tf32;
     cr_assert_eq(gka_format_custom(26, -500, 500, &formats[nformats++]), GKA_OK);
 }
-static const gka_round_mode_t modes[] = {GKA_RND_NE, GKA_RND_TZ, GKA_RND_TP, GKA_RND_TN,
-                                         GKA_RND_NA, GKA_RND_OD};
+static const gka_round_mode_t modes[] = {GKA_RND_NE, GKA_RND_TZ, GKA_RND_TP,
+                                         GKA_RND_TN, GKA_RND_NA, GKA_RND_OD};
 
 static void make_table(gka_arith_t *A, const gka_format_t *f, gka_round_mode_t mode) {
     gka_rounding_t r = gka_rounding_default(f);
@@ -159,7 +167,8 @@ Test(arith_exact, dot_matches_mpfr) {
                 for (int rep = 0; rep < 6; rep++) {
                     const int n = rep == 0 ? 1 + kind % 2 : irand(2, 300);
                     fill(kind, &formats[fi], n, x, y);
-                    for (int j = 0; j < n; j++) terms_add(T, x[j], y[j], 1.0);
+                    for (int j = 0; j < n; j++)
+                        terms_add(T, x[j], y[j], 1.0);
                     const double want = terms_round(T, &formats[fi], modes[mi]);
                     if (kind == 4 && n > 1)
                         cr_assert_eq(want, 0.0); /* the case is what it claims */
@@ -230,27 +239,33 @@ Test(arith_exact, gemv_syr_axpy_match_mpfr) {
             make_table(&A, f, modes[mi]);
             for (int kind = 0; kind < 4; kind++) {
                 const int m = irand(1, MAXN), n = irand(1, MAXN);
-                for (int i = 0; i < m; i++) fill(kind, f, n, M + i * n, tmp);
+                for (int i = 0; i < m; i++)
+                    fill(kind, f, n, M + i * n, tmp);
                 fill(kind, f, n, x, tmp);
                 fill(kind == 3 ? 0 : kind, f, m, y0, tmp);
                 const double alpha = fmt_value(sym() * 2, f), beta = fmt_value(sym(), f);
                 /* gemv with beta */
-                for (int i = 0; i < m; i++) y[i] = y0[i];
+                for (int i = 0; i < m; i++)
+                    y[i] = y0[i];
                 A.gemv(&A, (size_t)m, (size_t)n, &alpha, M, x, &beta, y);
                 for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) terms_add(T, alpha, M[i * n + j], x[j]);
+                    for (int j = 0; j < n; j++)
+                        terms_add(T, alpha, M[i * n + j], x[j]);
                     terms_add(T, beta, y0[i], 1.0);
                     expect_same(y[i], terms_round(T, f, modes[mi]), "gemv", i);
                 }
                 /* gemv without beta */
                 A.gemv(&A, (size_t)m, (size_t)n, &alpha, M, x, NULL, y);
                 for (int i = 0; i < m; i++) {
-                    for (int j = 0; j < n; j++) terms_add(T, alpha, M[i * n + j], x[j]);
+                    for (int j = 0; j < n; j++)
+                        terms_add(T, alpha, M[i * n + j], x[j]);
                     expect_same(y[i], terms_round(T, f, modes[mi]), "gemv0", i);
                 }
                 /* syr on an n x n matrix */
-                for (int k = 0; k < n * n; k++) M0[k] = M[k % (m * n)];
-                for (int k = 0; k < n * n; k++) M[k] = M0[k];
+                for (int k = 0; k < n * n; k++)
+                    M0[k] = M[k % (m * n)];
+                for (int k = 0; k < n * n; k++)
+                    M[k] = M0[k];
                 A.syr(&A, (size_t)n, &alpha, x, M);
                 for (int i = 0; i < n; i++)
                     for (int j = 0; j < n; j++) {
@@ -259,7 +274,8 @@ Test(arith_exact, gemv_syr_axpy_match_mpfr) {
                         expect_same(M[i * n + j], terms_round(T, f, modes[mi]), "syr", i * n + j);
                     }
                 /* axpy */
-                for (int j = 0; j < n; j++) y[j] = M0[j];
+                for (int j = 0; j < n; j++)
+                    y[j] = M0[j];
                 A.axpy(&A, (size_t)n, &alpha, x, y);
                 for (int j = 0; j < n; j++) {
                     terms_add(T, alpha, x[j], 1.0);
@@ -267,7 +283,8 @@ Test(arith_exact, gemv_syr_axpy_match_mpfr) {
                     expect_same(y[j], terms_round(T, f, modes[mi]), "axpy", j);
                 }
                 /* scal: one rounding of alpha x_j */
-                for (int j = 0; j < n; j++) y[j] = x[j];
+                for (int j = 0; j < n; j++)
+                    y[j] = x[j];
                 A.scal(&A, (size_t)n, &alpha, y);
                 for (int j = 0; j < n; j++) {
                     terms_add(T, alpha, x[j], 1.0);
@@ -401,13 +418,14 @@ Test(arith_exact, nrm2_just_below_boundaries) {
         gka_round_mode_t mode;
         double want;
     } cases[] = {
-        {0, GKA_RND_NE, 1.0},           {0, GKA_RND_TP, 1.0 + 0x1p-7}, {0, GKA_RND_TZ, 1.0},
-        {1, GKA_RND_TZ, 1.0},           {1, GKA_RND_TN, 1.0},          {1, GKA_RND_TP, 1.0 + 0x1p-7},
+        {0, GKA_RND_NE, 1.0},          {0, GKA_RND_TP, 1.0 + 0x1p-7}, {0, GKA_RND_TZ, 1.0},
+        {1, GKA_RND_TZ, 1.0},          {1, GKA_RND_TN, 1.0},          {1, GKA_RND_TP, 1.0 + 0x1p-7},
         {1, GKA_RND_NE, 1.0 + 0x1p-7},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         const int n = squares_below(x, cases[c].g_is_value);
-        cr_assert_eq(ref_nrm2(x, n, &gka_bf16, cases[c].mode), cases[c].want, "reference, case %zu", c);
+        cr_assert_eq(ref_nrm2(x, n, &gka_bf16, cases[c].mode), cases[c].want, "reference, case %zu",
+                     c);
         make_table(&A, &gka_bf16, cases[c].mode);
         A.nrm2(&A, &r, (size_t)n, x);
         cr_assert_eq(r, cases[c].want, "case %zu: got %a", c, r);
@@ -429,7 +447,8 @@ Test(arith_exact, dot_far_tail_decides) {
                     double x[3] = {1.0, mid ? ulp / 2 : 0.0, s * tiny}, y[3] = {1.0, 1.0, tiny};
                     terms_t *T = malloc(sizeof *T);
                     terms_init(T);
-                    for (int j = 0; j < 3; j++) terms_add(T, x[j], y[j], 1.0);
+                    for (int j = 0; j < 3; j++)
+                        terms_add(T, x[j], y[j], 1.0);
                     const double want = terms_round(T, f, modes[mi]);
                     terms_clear(T);
                     free(T);

@@ -18,10 +18,18 @@ static uint64_t next64(void) { /* splitmix64 */
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
     return z ^ (z >> 31);
 }
-static double unif(void) { return (double)(next64() >> 11) * 0x1p-53; }
-static double sym(void) { return 2 * unif() - 1; }
-static int irand(int lo, int hi) { return lo + (int)(next64() % (uint64_t)(hi - lo + 1)); }
-static double rnd_double(int e) { return ldexp(sym(), irand(-e, e)); }
+static double unif(void) {
+    return (double)(next64() >> 11) * 0x1p-53;
+}
+static double sym(void) {
+    return 2 * unif() - 1;
+}
+static int irand(int lo, int hi) {
+    return lo + (int)(next64() % (uint64_t)(hi - lo + 1));
+}
+static double rnd_double(int e) {
+    return ldexp(sym(), irand(-e, e));
+}
 
 static int same(double a, double b) {
     if (isnan(a) || isnan(b)) return 0; /* NaN never passes */
@@ -83,8 +91,10 @@ Test(arith_mpfr, prec53_reproduces_fp64_kernels) {
     double x[N], y[N], H[N * N], out[N * N], rf;
     for (int rep = 0; rep < 60; rep++) {
         const int m = irand(1, N), n = irand(1, N);
-        for (int i = 0; i < N; i++) x[i] = rnd_double(30), y[i] = rnd_double(30);
-        for (int i = 0; i < N * N; i++) H[i] = rnd_double(30);
+        for (int i = 0; i < N; i++)
+            x[i] = rnd_double(30), y[i] = rnd_double(30);
+        for (int i = 0; i < N * N; i++)
+            H[i] = rnd_double(30);
         const double al = sym(), be = sym();
         __mpfr_struct *mx = from_d(&M, x, N), *my = from_d(&M, y, N), *mH = from_d(&M, H, N * N);
         __mpfr_struct *s = M.alloc(&M, 3);
@@ -100,23 +110,28 @@ Test(arith_mpfr, prec53_reproduces_fp64_kernels) {
         F.gemv(&F, (size_t)m, (size_t)n, &al, H, x, &be, yy);
         M.gemv(&M, (size_t)m, (size_t)n, &s[0], mH, mx, &s[1], my);
         M.to_double(&M, out, my, (size_t)m);
-        for (int i = 0; i < m; i++) cr_assert(same(out[i], yy[i]), "gemv %d", i);
+        for (int i = 0; i < m; i++)
+            cr_assert(same(out[i], yy[i]), "gemv %d", i);
         F.gemv(&F, (size_t)m, (size_t)n, &al, H, x, NULL, yy);
         M.gemv(&M, (size_t)m, (size_t)n, &s[0], mH, mx, NULL, my);
         M.to_double(&M, out, my, (size_t)m);
-        for (int i = 0; i < m; i++) cr_assert(same(out[i], yy[i]), "gemv0 %d", i);
+        for (int i = 0; i < m; i++)
+            cr_assert(same(out[i], yy[i]), "gemv0 %d", i);
         F.axpy(&F, (size_t)n, &al, x, yy);
         M.axpy(&M, (size_t)n, &s[0], mx, my);
         M.to_double(&M, out, my, (size_t)n);
-        for (int i = 0; i < n; i++) cr_assert(same(out[i], yy[i]), "axpy %d", i);
+        for (int i = 0; i < n; i++)
+            cr_assert(same(out[i], yy[i]), "axpy %d", i);
         F.scal(&F, (size_t)n, &be, yy);
         M.scal(&M, (size_t)n, &s[1], my);
         M.to_double(&M, out, my, (size_t)n);
-        for (int i = 0; i < n; i++) cr_assert(same(out[i], yy[i]), "scal %d", i);
+        for (int i = 0; i < n; i++)
+            cr_assert(same(out[i], yy[i]), "scal %d", i);
         F.syr(&F, (size_t)n, &al, x, H);
         M.syr(&M, (size_t)n, &s[0], mx, mH);
         M.to_double(&M, out, mH, (size_t)(n * n));
-        for (int i = 0; i < n * n; i++) cr_assert(same(out[i], H[i]), "syr %d", i);
+        for (int i = 0; i < n * n; i++)
+            cr_assert(same(out[i], H[i]), "syr %d", i);
         M.free(&M, mx, N), M.free(&M, my, N), M.free(&M, mH, N * N), M.free(&M, s, 3);
     }
     gka_arith_destroy(&M);
@@ -145,7 +160,8 @@ static void nasty(double *x, double *y, int n, int kind) {
         y[j] = rnd_double(kind == 2 ? 400 : 10);
     }
     if (kind >= 1)
-        for (int j = n / 2; j < 2 * (n / 2); j++) x[j] = -x[j - n / 2], y[j] = y[j - n / 2];
+        for (int j = n / 2; j < 2 * (n / 2); j++)
+            x[j] = -x[j - n / 2], y[j] = y[j - n / 2];
     if (kind == 1) y[n - 1] = ldexp(y[n - 1], -60);
 }
 
@@ -161,7 +177,8 @@ Test(arith_mpfr, exact_dot_is_correctly_rounded) {
         for (int rep = 0; rep < 60; rep++) {
             const int n = irand(1, 300), kind = rep % 3;
             nasty(x, y, n, kind);
-            __mpfr_struct *mx = A.alloc(&A, (size_t)n), *my = A.alloc(&A, (size_t)n), *r = A.alloc(&A, 1);
+            __mpfr_struct *mx = A.alloc(&A, (size_t)n), *my = A.alloc(&A, (size_t)n),
+                          *r = A.alloc(&A, 1);
             for (int j = 0; j < n; j++) { /* elements exactly the doubles (53 bits) */
                 mpfr_set_prec(&mx[j], 53), mpfr_set_prec(&my[j], 53);
                 mpfr_set_d(&mx[j], x[j], MPFR_RNDN), mpfr_set_d(&my[j], y[j], MPFR_RNDN);
@@ -169,7 +186,8 @@ Test(arith_mpfr, exact_dot_is_correctly_rounded) {
             A.dot(&A, r, (size_t)n, mx, my);
             exact_sum(s, n, x, y, NULL);
             mpfr_set(want, s, MPFR_RNDN);
-            cr_assert(mpfr_number_p(r) && mpfr_equal_p(r, want), "prec %ld kind %d", precs[pi], kind);
+            cr_assert(mpfr_number_p(r) && mpfr_equal_p(r, want), "prec %ld kind %d", precs[pi],
+                      kind);
             A.free(&A, mx, (size_t)n), A.free(&A, my, (size_t)n), A.free(&A, r, 1);
         }
         mpfr_clear(want);
@@ -189,12 +207,15 @@ Test(arith_mpfr, round_dot_256_within_bound) {
     for (int rep = 0; rep < 40; rep++) {
         const int n = irand(2, 200);
         nasty(x, y, n, rep % 2);
-        for (int j = 0; j < n; j++) ax[j] = fabs(x[j]);
-        __mpfr_struct *mx = from_d(&A, x, (size_t)n), *my = from_d(&A, y, (size_t)n), *r = A.alloc(&A, 1);
+        for (int j = 0; j < n; j++)
+            ax[j] = fabs(x[j]);
+        __mpfr_struct *mx = from_d(&A, x, (size_t)n), *my = from_d(&A, y, (size_t)n),
+                      *r = A.alloc(&A, 1);
         A.dot(&A, r, (size_t)n, mx, my);
         exact_sum(s, n, x, y, NULL);
         double ay[200];
-        for (int j = 0; j < n; j++) ay[j] = fabs(y[j]);
+        for (int j = 0; j < n; j++)
+            ay[j] = fabs(y[j]);
         exact_sum(sa, n, ax, ay, NULL);
         mpfr_sub(err, r, s, MPFR_RNDN);
         mpfr_abs(err, err, MPFR_RNDN);
@@ -219,7 +240,8 @@ Test(arith_mpfr, exact_kernels_are_correctly_rounded) {
     for (int rep = 0; rep < 40; rep++) {
         const int m = irand(1, N), n = irand(1, N);
         nasty(x, y, N, rep % 3);
-        for (int i = 0; i < N * N; i++) H[i] = rnd_double(rep % 3 == 2 ? 300 : 10);
+        for (int i = 0; i < N * N; i++)
+            H[i] = rnd_double(rep % 3 == 2 ? 300 : 10);
         const double al = sym(), be = sym();
         __mpfr_struct *mx = from_d(&A, x, N), *my = from_d(&A, y, N), *mH = from_d(&A, H, N * N);
         __mpfr_struct *sc = A.alloc(&A, 3);
@@ -227,7 +249,8 @@ Test(arith_mpfr, exact_kernels_are_correctly_rounded) {
         /* gemv: alpha sum_j H_ij x_j + beta y_i, rounded once */
         A.gemv(&A, (size_t)m, (size_t)n, &sc[0], mH, mx, &sc[1], my);
         for (int i = 0; i < m; i++) {
-            for (int j = 0; j < n; j++) a3[j] = al, b3[j] = H[i * n + j], c3[j] = x[j];
+            for (int j = 0; j < n; j++)
+                a3[j] = al, b3[j] = H[i * n + j], c3[j] = x[j];
             a3[n] = be, b3[n] = y[i], c3[n] = 1.0;
             exact_sum(s, n + 1, a3, b3, c3);
             mpfr_set(want, s, MPFR_RNDN);

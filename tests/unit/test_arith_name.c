@@ -8,8 +8,8 @@
 #include "gka_arith.h"
 #include "gka_config.h"
 
-static void expect_table(const char *format, const char *accum, const char *mode,
-                         const char *name, size_t elem_size) {
+static void expect_table(const char *format, const char *accum, const char *mode, const char *name,
+                         size_t elem_size) {
     gka_arith_t A;
     cr_assert_eq(gka_arith_init_by_name(&A, format, accum, mode, 1), GKA_OK, "%s %s %s: %s", format,
                  accum ? accum : "NULL", mode ? mode : "NULL", gka_error_message());

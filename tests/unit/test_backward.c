@@ -33,8 +33,9 @@ static void check_fd_exact(int D, long T, uint64_t seed, double gate, int beta, 
     bt_errors(&p, &f64, &fd, e64);
     bt_errors(&p, &ref, &fd, eref);
     cr_log_info("%s D=%d T=%ld vs FD [dq dk dg dbeta]: mpfr %.2e %.2e %.2e %.2e; fp64 %.2e %.2e "
-                "%.2e %.2e; dposv ref %.2e %.2e %.2e %.2e", ridge, D, T, e_mp[0], e_mp[1], e_mp[2],
-                e_mp[3], e64[0], e64[1], e64[2], e64[3], eref[0], eref[1], eref[2], eref[3]);
+                "%.2e %.2e; dposv ref %.2e %.2e %.2e %.2e",
+                ridge, D, T, e_mp[0], e_mp[1], e_mp[2], e_mp[3], e64[0], e64[1], e64[2], e64[3],
+                eref[0], eref[1], eref[2], eref[3]);
     for (int i = 0; i < 4; i++) {
         cr_assert(e_mp[i] <= 4e-16, "%s D=%d T=%ld group %d: mpfr vs FD %.3e", ridge, D, T, i,
                   e_mp[i]);
@@ -44,7 +45,8 @@ static void check_fd_exact(int D, long T, uint64_t seed, double gate, int beta, 
     }
     /* the gradients are not trivially small */
     double dgn = 0.0;
-    for (long t = 0; t < T; t++) dgn += fabs(fd.dg[t]);
+    for (long t = 0; t < T; t++)
+        dgn += fabs(fd.dg[t]);
     cr_assert(gate == 0.0 || dgn > 1e-3, "dg is ~0: the gate check would be vacuous");
     gka_arith_destroy(&Amp);
     gka_arith_destroy(&A64);
@@ -113,34 +115,43 @@ Test(backward, lambda_path_off_changes_by_exactly_the_lambda_term) {
     double *dk = calloc((size_t)T * n, 8), dg[16], db[16];
     for (long t = 0; t < T; t++) {
         const double gam = exp(p.g[t]), b2 = p.beta[t] * p.beta[t], *k = p.k + t * D;
-        for (size_t i = 0; i < DD; i++) H[(t + 1) * DD + i] = gam * H[t * DD + i];
+        for (size_t i = 0; i < DD; i++)
+            H[(t + 1) * DD + i] = gam * H[t * DD + i];
         for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++) H[(t + 1) * DD + i * n + j] += b2 * (k[i] * k[j]);
+            for (size_t j = 0; j < n; j++)
+                H[(t + 1) * DD + i * n + j] += b2 * (k[i] * k[j]);
     }
     for (long t = T - 1; t >= 0; t--) {
         const double *Ht = H + (t + 1) * DD, *k = p.k + t * D, *x = on.x + t * D,
                      *dq = on.dq + t * D;
         double hn = 0.0, xdq = 0.0;
-        for (size_t i = 0; i < DD; i++) hn += Ht[i] * Ht[i];
-        for (size_t i = 0; i < n; i++) xdq += x[i] * dq[i];
+        for (size_t i = 0; i < DD; i++)
+            hn += Ht[i] * Ht[i];
+        for (size_t i = 0; i < n; i++)
+            xdq += x[i] * dq[i];
         const double mu = a * xdq / sqrt(hn), gnext = t + 1 < T ? exp(p.g[t + 1]) : 0.0;
-        for (size_t i = 0; i < DD; i++) Lam[i] = gnext * Lam[i] - mu * Ht[i];
+        for (size_t i = 0; i < DD; i++)
+            Lam[i] = gnext * Lam[i] - mu * Ht[i];
         double kLk = 0.0, g = 0.0;
         for (size_t i = 0; i < n; i++) {
             double s = 0.0;
-            for (size_t j = 0; j < n; j++) s += Lam[i * n + j] * k[j];
+            for (size_t j = 0; j < n; j++)
+                s += Lam[i * n + j] * k[j];
             dk[t * D + i] = 2.0 * p.beta[t] * p.beta[t] * s;
             kLk += k[i] * s;
         }
-        for (size_t i = 0; i < DD; i++) g += Lam[i] * exp(p.g[t]) * H[t * DD + i];
+        for (size_t i = 0; i < DD; i++)
+            g += Lam[i] * exp(p.g[t]) * H[t * DD + i];
         dg[t] = g;
         db[t] = 2.0 * p.beta[t] * kLk;
     }
     double *ddk = malloc((size_t)T * n * 8), ddg[16], ddb[16];
-    for (size_t i = 0; i < (size_t)T * n; i++) ddk[i] = on.dk[i] - off.dk[i];
-    for (long t = 0; t < T; t++) ddg[t] = on.dg[t] - off.dg[t], ddb[t] = on.dbeta[t] - off.dbeta[t];
-    double ek = gka_grad_rel_error((size_t)T * n, ddk, dk), eg = gka_grad_rel_error((size_t)T, ddg, dg),
-           eb = gka_grad_rel_error((size_t)T, ddb, db);
+    for (size_t i = 0; i < (size_t)T * n; i++)
+        ddk[i] = on.dk[i] - off.dk[i];
+    for (long t = 0; t < T; t++)
+        ddg[t] = on.dg[t] - off.dg[t], ddb[t] = on.dbeta[t] - off.dbeta[t];
+    double ek = gka_grad_rel_error((size_t)T * n, ddk, dk),
+           eg = gka_grad_rel_error((size_t)T, ddg, dg), eb = gka_grad_rel_error((size_t)T, ddb, db);
     cr_assert(ek <= 1e-12 && eg <= 1e-12 && eb <= 1e-12, "lambda term: dk %.3e dg %.3e dbeta %.3e",
               ek, eg, eb);
     /* the term matters: without it the gradient is measurably wrong */
@@ -243,10 +254,12 @@ Test(backward, rank_deficient_ill_conditioned_against_finite_differences) {
     double e_mp[4], e64[4];
     bt_errors(&p, &mp, &fd, e_mp);
     bt_errors(&p, &f64, &fd, e64);
-    /* kappa of the last token's A: ||H||_2 <= ||H||_F <= sum beta^2 ||k||^2 <= 3, lambda_min = 1e-4 */
+    /* kappa of the last token's A: ||H||_2 <= ||H||_F <= sum beta^2 ||k||^2 <= 3, lambda_min = 1e-4
+     */
     const double kappa = 3.0 / 1e-4;
-    cr_log_info("rank-deficient kappa<=%.0e vs FD: mpfr %.2e %.2e %.2e %.2e; fp64 %.2e %.2e %.2e %.2e",
-                kappa, e_mp[0], e_mp[1], e_mp[2], e_mp[3], e64[0], e64[1], e64[2], e64[3]);
+    cr_log_info(
+        "rank-deficient kappa<=%.0e vs FD: mpfr %.2e %.2e %.2e %.2e; fp64 %.2e %.2e %.2e %.2e",
+        kappa, e_mp[0], e_mp[1], e_mp[2], e_mp[3], e64[0], e64[1], e64[2], e64[3]);
     for (int i = 0; i < 4; i++) {
         cr_assert(e_mp[i] <= 4e-16, "group %d: mpfr vs FD %.3e", i, e_mp[i]);
         cr_assert(e64[i] <= kappa * 1e-14, "group %d: fp64 vs FD %.3e", i, e64[i]);

@@ -36,8 +36,8 @@ static void check_agree(int D, long T, uint64_t seed, double gate, int beta, con
         const double ex = gka_grad_rel_error((size_t)(T * D), ch.x, tok.x);
         cr_assert(ex <= 1e-13, "C=%d: x %.3e", Cs[i], ex);
         for (int j = 0; j < 4; j++)
-            cr_assert(e[j] <= 1e-11, "%s C=%d gate=%g path=%d group %d: chunk vs token %.3e",
-                      ridge, Cs[i], gate, lambda_path, j, e[j]);
+            cr_assert(e[j] <= 1e-11, "%s C=%d gate=%g path=%d group %d: chunk vs token %.3e", ridge,
+                      Cs[i], gate, lambda_path, j, e[j]);
     }
     gka_arith_destroy(&A);
     bt_grads_free(&tok), bt_grads_free(&ch);
@@ -65,7 +65,8 @@ Test(backward_chunk, converged_chunk_gradients_match_finite_differences) {
     bt_fd(&p, BT_EXACT, 0, &fd);
     double e[4];
     bt_errors(&p, &ch, &fd, e);
-    for (int j = 0; j < 4; j++) cr_assert(e[j] <= 1e-12, "group %d: %.3e", j, e[j]);
+    for (int j = 0; j < 4; j++)
+        cr_assert(e[j] <= 1e-12, "group %d: %.3e", j, e[j]);
     gka_arith_destroy(&A);
     bt_grads_free(&ch), bt_grads_free(&fd);
     bt_prob_free(&p);
@@ -81,8 +82,9 @@ Test(backward_chunk, forward_x_equals_chebyshev_chunked) {
     bt_grads_t ch = bt_grads_new(D, T);
     double *x = malloc((size_t)(T * D) * 8);
     chunk_grads(&A, &p, 5, 20, 1, &ch);
-    cr_assert_eq(gka_chebyshev_chunked(&A, &A, D, T, 5, p.q, p.k, p.g, p.beta, 0.02, 20, x, NULL,
-                                       NULL), GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(
+        gka_chebyshev_chunked(&A, &A, D, T, 5, p.q, p.k, p.g, p.beta, 0.02, 20, x, NULL, NULL),
+        GKA_OK, "%s", gka_error_message());
     const double e = gka_grad_rel_error((size_t)(T * D), ch.x, x);
     cr_assert(e <= 1e-13, "x vs gka_chebyshev_chunked: %.3e", e);
     free(x);

@@ -24,8 +24,9 @@ static void check_forward_identity(const char *format, const char *solver, int r
     const long T = 15;
     bt_prob_t p = bt_prob(D, T, 31, 0.2, 1, 0.5, "adaptive:0.02");
     gka_arith_t A;
-    cr_assert_eq(gka_arith_init_by_name(&A, format, strcmp(format, "fp64") ? "wide" : "round",
-                                        NULL, 0), GKA_OK);
+    cr_assert_eq(
+        gka_arith_init_by_name(&A, format, strcmp(format, "fp64") ? "wide" : "round", NULL, 0),
+        GKA_OK);
     bt_grads_t imp = bt_grads_new(D, T), it = bt_grads_new(D, T);
     run_token(&A, &p, solver, r, GKA_GRAD_IMPLICIT, &imp, NULL);
     run_token(&A, &p, solver, r, GKA_GRAD_ITERATIONS, &it, NULL);
@@ -65,7 +66,8 @@ static void check_fd_iter(bt_solve_t kind, int r, const char *ridge, double gate
     bt_errors(&p, &mp, &fd, emp);
     bt_errors(&p, &f64, &fd, e64);
     cr_log_info("%s r=%d %s vs FD [dq dk dg dbeta]: mpfr %.2e %.2e %.2e %.2e; fp64 %.2e %.2e %.2e "
-                "%.2e", name, r, ridge, emp[0], emp[1], emp[2], emp[3], e64[0], e64[1], e64[2], e64[3]);
+                "%.2e",
+                name, r, ridge, emp[0], emp[1], emp[2], emp[3], e64[0], e64[1], e64[2], e64[3]);
     for (int i = 0; i < 4; i++) {
         cr_assert(emp[i] <= 4e-16, "%s r=%d %s group %d: mpfr adjoint vs FD %.3e", name, r, ridge,
                   i, emp[i]);
@@ -140,7 +142,8 @@ Test(backward_iter, cg_implicit_vs_iterations_difference_vanishes_at_r_equal_D) 
     cr_assert(diff[D] < 1e-9, "r=D: difference %.3e", diff[D]);
     double e[4];
     bt_errors(&p, &it, &ref, e);
-    for (int i = 0; i < 4; i++) cr_assert(e[i] < 1e-9, "r=D group %d vs exact %.3e", i, e[i]);
+    for (int i = 0; i < 4; i++)
+        cr_assert(e[i] < 1e-9, "r=D group %d vs exact %.3e", i, e[i]);
     gka_arith_destroy(&A);
     bt_grads_free(&imp), bt_grads_free(&it), bt_grads_free(&ref);
     bt_prob_free(&p);

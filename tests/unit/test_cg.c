@@ -20,7 +20,8 @@ static void run_cg(int D, long T, int iters, int warm, const char *ridge_spec, d
     for (long t = 0; t < T; t++) {
         tl_push(st, &s, t);
         gka_solve_info_t info = tl_solve(sv, st, x, x64);
-        cr_assert(info.reason == GKA_REASON_ITERATION_LIMIT || info.reason == GKA_REASON_CONVERGED, "t=%ld reason %s after %d", t, gka_reason_name(info.reason), info.iters);
+        cr_assert(info.reason == GKA_REASON_ITERATION_LIMIT || info.reason == GKA_REASON_CONVERGED,
+                  "t=%ld reason %s after %d", t, gka_reason_name(info.reason), info.iters);
         tl_reference(st, xref);
         double kappa;
         cr_assert_eq(gka_ref_kappa_fp64(D, st->H64, st->lambda64, &kappa), GKA_OK);
@@ -87,15 +88,18 @@ Test(cg, reasons_breakdown_lost_pd_nan_converged) {
     gka_stream_set_H(st, H);
     gka_stream_set_query(st, q);
     cr_assert_eq(tl_solve(sv, st, x, x64).reason, GKA_REASON_BREAKDOWN); /* A = 0 */
-    for (int i = 0; i < 4; i++) H[i * 5] = -1.0;
+    for (int i = 0; i < 4; i++)
+        H[i * 5] = -1.0;
     gka_stream_set_H(st, H);
     cr_assert_eq(tl_solve(sv, st, x, x64).reason, GKA_REASON_LOST_PD); /* A = -I */
-    for (int i = 0; i < 4; i++) H[i * 5] = 2.0;
+    for (int i = 0; i < 4; i++)
+        H[i * 5] = 2.0;
     gka_stream_set_H(st, H);
     gka_solve_info_t info = tl_solve(sv, st, x, x64);
     cr_assert_eq(info.reason, GKA_REASON_CONVERGED); /* A = 2I: exact in one step */
     cr_assert_eq(info.iters, 1);
-    for (int i = 0; i < 4; i++) cr_assert_float_eq(x64[i], q[i] / 2.0, 1e-15);
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(x64[i], q[i] / 2.0, 1e-15);
     q[1] = NAN;
     gka_stream_set_query(st, q);
     cr_assert_eq(tl_solve(sv, st, x, x64).reason, GKA_REASON_NAN);

@@ -31,8 +31,8 @@ static void check_bound(int D, long T, int r, const char *ridge_spec, double cor
         tl_reference(st, xref);
         const double kb = (st->hnorm64 + st->lambda64) / st->lambda64;
         const double bound = cheb_bound(kb, r), err = tl_relerr(x64, xref, D);
-        cr_assert(err <= bound * (1.0 + 1e-9) + 1e-13 * kb, "t=%ld r=%d err %.3e > bound %.3e",
-                  t, r, err, bound);
+        cr_assert(err <= bound * (1.0 + 1e-9) + 1e-13 * kb, "t=%ld r=%d err %.3e > bound %.3e", t,
+                  r, err, bound);
         if (err / bound > worst) worst = err / bound;
     }
     /* the bound is not vacuous: some token comes within a factor 100 of it */
@@ -166,13 +166,16 @@ typedef struct {
 static void native_push(native_stream_t *s, const float *k, float gamma, float a) {
     const int D = s->D;
     if (gamma != 1.0f)
-        for (int i = 0; i < D * D; i++) s->H[i] = gamma * s->H[i];
+        for (int i = 0; i < D * D; i++)
+            s->H[i] = gamma * s->H[i];
     for (int i = 0; i < D; i++) {
         const float ai = 1.0f * k[i]; /* beta^2 = 1 */
-        for (int j = 0; j < D; j++) s->H[i * D + j] = s->H[i * D + j] + ai * k[j];
+        for (int j = 0; j < D; j++)
+            s->H[i * D + j] = s->H[i * D + j] + ai * k[j];
     }
     float acc = s->H[0] * s->H[0];
-    for (int i = 1; i < D * D; i++) acc = acc + s->H[i] * s->H[i];
+    for (int i = 1; i < D * D; i++)
+        acc = acc + s->H[i] * s->H[i];
     s->hnorm = sqrtf(acc);
     s->lambda = a * s->hnorm;
 }
@@ -181,7 +184,8 @@ static void native_residual(const native_stream_t *s, const float *x, const floa
     const int D = s->D;
     for (int i = 0; i < D; i++) {
         float t = s->H[i * D] * x[0];
-        for (int j = 1; j < D; j++) t = t + s->H[i * D + j] * x[j];
+        for (int j = 1; j < D; j++)
+            t = t + s->H[i * D + j] * x[j];
         t = 1.0f * t;
         t = s->lambda * x[i] + t;
         res[i] = -1.0f * q[i] + t;
@@ -195,7 +199,8 @@ static void native_chebyshev(const native_stream_t *s, const float *q, int r, fl
     const float rho = num / den, st = 2.0f / den;
     float rq = rho * rho;
     rq = rq * 0.25f;
-    for (int i = 0; i < D; i++) xp[i] = 0.0f, xc[i] = st * q[i];
+    for (int i = 0; i < D; i++)
+        xp[i] = 0.0f, xc[i] = st * q[i];
     float omega = 2.0f;
     for (int it = 1; it <= r; it++) {
         float t = rq * omega;
@@ -240,7 +245,8 @@ Test(chebyshev, emulated_fp32_bit_identical_to_native_float) {
     float kf[24], qf[24], xf[24];
     long differing = 0;
     for (long t = 0; t < T; t++) {
-        for (int i = 0; i < D; i++) kf[i] = (float)seq.k[t * D + i], qf[i] = (float)seq.q[t * D + i];
+        for (int i = 0; i < D; i++)
+            kf[i] = (float)seq.k[t * D + i], qf[i] = (float)seq.q[t * D + i];
         native_push(&ns, kf, (float)exp(seq.g[t]), a);
         native_chebyshev(&ns, qf, r, xf);
         cr_assert_eq(tl_push(st, &seq, t), GKA_OK);

@@ -38,15 +38,18 @@ static void check_fp64_equal(int D, long T, int C, double gate, int with_beta) {
     const size_t n = (size_t)(T * D);
     double *xt = malloc(n * sizeof(double)), *xc = malloc(n * sizeof(double));
     double *ht = malloc((size_t)T * sizeof(double)), *hc = malloc((size_t)T * sizeof(double));
-    double *Ht = malloc((size_t)(D * D) * sizeof(double)), *Hc = malloc((size_t)(D * D) * sizeof(double));
+    double *Ht = malloc((size_t)(D * D) * sizeof(double)),
+           *Hc = malloc((size_t)(D * D) * sizeof(double));
     token_form(&A, &s, &ridge, 30, xt, ht, Ht, NULL);
-    cr_assert_eq(gka_chebyshev_chunked(&A, &A, D, T, C, s.q, s.k, s.g, s.beta, 0.02, 30, xc, hc, Hc),
-                 GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(
+        gka_chebyshev_chunked(&A, &A, D, T, C, s.q, s.k, s.g, s.beta, 0.02, 30, xc, hc, Hc), GKA_OK,
+        "%s", gka_error_message());
     double worst = 0.0;
     for (long t = 0; t < T; t++) {
         const double e = tl_relerr(xc + t * D, xt + t * D, D);
         cr_assert(e <= 1e-11, "t=%ld chunk vs token %.3e (C=%d)", t, e, C);
-        cr_assert(fabs(hc[t] - ht[t]) <= 1e-12 * ht[t], "t=%ld hnorm %.17g vs %.17g", t, hc[t], ht[t]);
+        cr_assert(fabs(hc[t] - ht[t]) <= 1e-12 * ht[t], "t=%ld hnorm %.17g vs %.17g", t, hc[t],
+                  ht[t]);
         if (e > worst) worst = e;
     }
     cr_assert(tl_relerr(Hc, Ht, D * D) <= 1e-13);
@@ -55,10 +58,18 @@ static void check_fp64_equal(int D, long T, int C, double gate, int with_beta) {
     tl_seq_free(&s);
 }
 
-Test(chebyshev_chunk, fp64_equals_token_form_gated) { check_fp64_equal(16, 150, 16, 0.05, 1); }
-Test(chebyshev_chunk, fp64_equals_token_form_ungated_single_chunk) { check_fp64_equal(8, 40, 64, 0.0, 0); }
-Test(chebyshev_chunk, fp64_equals_token_form_chunk_of_one) { check_fp64_equal(12, 37, 1, 0.2, 1); }
-Test(chebyshev_chunk, fp64_equals_token_form_odd_chunks) { check_fp64_equal(20, 101, 7, 0.02, 0); }
+Test(chebyshev_chunk, fp64_equals_token_form_gated) {
+    check_fp64_equal(16, 150, 16, 0.05, 1);
+}
+Test(chebyshev_chunk, fp64_equals_token_form_ungated_single_chunk) {
+    check_fp64_equal(8, 40, 64, 0.0, 0);
+}
+Test(chebyshev_chunk, fp64_equals_token_form_chunk_of_one) {
+    check_fp64_equal(12, 37, 1, 0.2, 1);
+}
+Test(chebyshev_chunk, fp64_equals_token_form_odd_chunks) {
+    check_fp64_equal(20, 101, 7, 0.02, 0);
+}
 
 static double median_of(const double *v, long n) {
     double *tmp = malloc((size_t)n * sizeof(double));
@@ -91,8 +102,9 @@ Test(chebyshev_chunk, bf16_same_error_statistics_as_token_form) {
     double *xt = malloc(n * sizeof(double)), *xc = malloc(n * sizeof(double));
     double *et = malloc((size_t)T * sizeof(double)), *ec = malloc((size_t)T * sizeof(double));
     token_form(&As, &s, &ridge, 30, xt, NULL, NULL, et);
-    cr_assert_eq(gka_chebyshev_chunked(&As, &As, D, T, 16, s.q, s.k, NULL, NULL, 0.02, 30, xc,
-                                       NULL, NULL), GKA_OK);
+    cr_assert_eq(
+        gka_chebyshev_chunked(&As, &As, D, T, 16, s.q, s.k, NULL, NULL, 0.02, 30, xc, NULL, NULL),
+        GKA_OK);
     /* the reference problem of both: the token form's fp64 mirror */
     gka_arith_t A64;
     gka_arith_init_fp64(&A64);
@@ -127,10 +139,16 @@ Test(chebyshev_chunk, rejects_bad_arguments) {
     gka_arith_t A;
     gka_arith_init_fp64(&A);
     double q[4] = {1, 0, 0, 0}, k[4] = {0, 1, 0, 0}, g[1] = {0.5}, x[4];
-    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 4, 1, 0, q, k, NULL, NULL, 0.02, 5, x, NULL, NULL), GKA_EINVAL);
-    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 0, 1, 4, q, k, NULL, NULL, 0.02, 5, x, NULL, NULL), GKA_EINVAL);
-    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 4, 1, 4, q, k, g, NULL, 0.02, 5, x, NULL, NULL), GKA_EINVAL);
-    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 4, 1, 4, q, k, NULL, NULL, -1.0, 5, x, NULL, NULL), GKA_EINVAL);
-    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 4, 1, 4, q, k, NULL, NULL, 0.02, 5, x, NULL, NULL), GKA_OK);
-    for (int i = 0; i < 4; i++) cr_assert(isfinite(x[i]));
+    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 4, 1, 0, q, k, NULL, NULL, 0.02, 5, x, NULL, NULL),
+                 GKA_EINVAL);
+    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 0, 1, 4, q, k, NULL, NULL, 0.02, 5, x, NULL, NULL),
+                 GKA_EINVAL);
+    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 4, 1, 4, q, k, g, NULL, 0.02, 5, x, NULL, NULL),
+                 GKA_EINVAL);
+    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 4, 1, 4, q, k, NULL, NULL, -1.0, 5, x, NULL, NULL),
+                 GKA_EINVAL);
+    cr_assert_eq(gka_chebyshev_chunked(&A, &A, 4, 1, 4, q, k, NULL, NULL, 0.02, 5, x, NULL, NULL),
+                 GKA_OK);
+    for (int i = 0; i < 4; i++)
+        cr_assert(isfinite(x[i]));
 }

@@ -18,9 +18,11 @@ Test(cholesky, fp64_backward_stable) {
         tl_push(st, &s, t);
         cr_assert_eq(tl_solve(sv, st, x, x64).reason, GKA_REASON_CONVERGED);
         /* normwise backward error ||r|| / (||A|| ||x|| + ||q||) ~ D u */
-        cr_assert_eq(gka_ref_rel_residual_fp64(D, st->H64, st->lambda64, st->q64, x64, &res), GKA_OK);
+        cr_assert_eq(gka_ref_rel_residual_fp64(D, st->H64, st->lambda64, st->q64, x64, &res),
+                     GKA_OK);
         double xn = 0.0;
-        for (int i = 0; i < D; i++) xn += x64[i] * x64[i];
+        for (int i = 0; i < D; i++)
+            xn += x64[i] * x64[i];
         const double An = st->hnorm64 + st->lambda64, eta = res / (An * sqrt(xn) + 1.0);
         cr_assert(eta <= 4.0 * D * 0x1p-53, "t=%ld backward error %.3e", t, eta);
         tl_reference(st, xref);

@@ -41,7 +41,8 @@ static void run_gka(const char *args, run_t *r) {
 
 static int count_lines(const char *s) {
     int n = 0;
-    for (; *s; s++) n += *s == '\n';
+    for (; *s; s++)
+        n += *s == '\n';
     return n;
 }
 
@@ -68,7 +69,8 @@ Test(cli_round, formats_table) {
     cr_assert(strstr(r.out, "\ne4m3 ") && strstr(strstr(r.out, "\ne4m3 "), " no "));
     run_gka("formats --hex", &r);
     cr_assert_eq(r.status, 0);
-    cr_assert(strstr(r.out, "0x1.fep+127") && strstr(r.out, "0x1.cp+8") && strstr(r.out, "0x1p-133"),
+    cr_assert(strstr(r.out, "0x1.fep+127") && strstr(r.out, "0x1.cp+8") &&
+                  strstr(r.out, "0x1p-133"),
               "%s", r.out);
 }
 
@@ -89,8 +91,8 @@ static void check_rows(const char *args, const gka_format_t *f, gka_rounding_t r
         const double got = strtod(out, NULL);
         cr_assert(isnan(want) ? isnan(got) : got == want && !signbit(got) == !signbit(want),
                   "%s: row %d '%s': %s, library %a", args, i, in, out, want);
-        const double from_bits = f->storage_bits ? gka_format_decode(f, strtoull(bits, NULL, 16))
-                                                 : strtod(bits, NULL);
+        const double from_bits =
+            f->storage_bits ? gka_format_decode(f, strtoull(bits, NULL, 16)) : strtod(bits, NULL);
         cr_assert(isnan(want) ? isnan(from_bits) : from_bits == want, "%s: bits %s", args, bits);
         cr_assert_eq(!strcmp(flags, "-"), rr.flags == 0, "%s: flags %s", args, flags);
         cr_assert_eq(strstr(flags, "overflow") != NULL, (rr.flags & GKA_FLAG_OVERFLOW) != 0);

@@ -22,7 +22,8 @@ Test(cmd_grad, bf16_chebyshev_csv_and_summary) {
     cr_assert(mkdtemp(tmpl));
     snprintf(args, sizeof args,
              "grad --solver chebyshev --format bf16 --accum fp32 --ridge adaptive:0.02 --gate gka "
-             "--keys iid --D 16 --T 40 --iters 30 --mode implicit --seed 1 --csv %s/out.csv", tmpl);
+             "--keys iid --D 16 --T 40 --iters 30 --mode implicit --seed 1 --csv %s/out.csv",
+             tmpl);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     const double edk = summary_err(out, "dk");
     cr_assert(isfinite(edk) && edk > 1e-4 && edk < 0.5, "bf16 dk error %g", edk);
@@ -31,8 +32,10 @@ Test(cmd_grad, bf16_chebyshev_csv_and_summary) {
     cr_assert_not_null(f);
     long rows = 0;
     while (fgets(line, sizeof line, f)) {
-        if (rows == 0) cr_assert(!strncmp(line, "t,err_dq,err_dk,err_dg,", 23), "%s", line);
-        else cr_assert(strstr(line, "nan") == NULL && strstr(line, "inf") == NULL, "%s", line);
+        if (rows == 0)
+            cr_assert(!strncmp(line, "t,err_dq,err_dk,err_dg,", 23), "%s", line);
+        else
+            cr_assert(strstr(line, "nan") == NULL && strstr(line, "inf") == NULL, "%s", line);
         rows++;
     }
     fclose(f);
@@ -56,19 +59,21 @@ Test(cmd_grad, fp64_converged_modes_and_chunk_form_are_accurate) {
             cr_assert(e <= 1e-11, "%s: %s error %g", cfgs[i], groups[g], e);
         }
     }
-    cr_assert_eq(prog_capture("grad --D 8 --T 20 --no-lambda-path --iters 150", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture("grad --D 8 --T 20 --no-lambda-path --iters 150", out, sizeof out), 0,
+                 "%s", out);
     cr_assert(summary_err(out, "dq") <= 1e-11, "%s", out);
     cr_assert(strstr(out, "no lambda path"), "%s", out);
 }
 
 Test(cmd_grad, bad_input_exits_2_with_one_line) {
-    const char *bad[] = {"grad --mode tape",    "grad --D 0",           "grad --solver kalman",
-                         "grad --ridge decay:1", "grad --format bf17",   "grad --chunk 4 --solver cg",
-                         "grad --iters x",      "grad --bogus 1",       "grad --D 128 --T 2048"};
+    const char *bad[] = {"grad --mode tape",     "grad --D 0",         "grad --solver kalman",
+                         "grad --ridge decay:1", "grad --format bf17", "grad --chunk 4 --solver cg",
+                         "grad --iters x",       "grad --bogus 1",     "grad --D 128 --T 2048"};
     char out[8192];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_eq(prog_capture(bad[i], out, sizeof out), 2, "%s: %s", bad[i], out);
         cr_assert(!strncmp(out, "gka: ", 5), "%s: %s", bad[i], out);
-        cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "%s: more than one line: %s", bad[i], out);
+        cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "%s: more than one line: %s", bad[i],
+                     out);
     }
 }

@@ -26,7 +26,8 @@ Test(cmd_solve, writes_csv_and_summary) {
     snprintf(args, sizeof args,
              "solve --solver chebyshev --format bf16 --accum fp32 --ridge adaptive:0.02 --gate gka "
              "--keys iid --D 16 --T 50 --iters 30 --seed 1 --every 10 --csv %s/out.csv "
-             "--history %s/h.csv", tmpl, tmpl);
+             "--history %s/h.csv",
+             tmpl, tmpl);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "error     median") && strstr(out, "iteration_limit 50"), "%s", out);
     char path[1100];
@@ -41,20 +42,33 @@ Test(cmd_solve, writes_csv_and_summary) {
 
 Test(cmd_solve, chunk_form_and_kalman_run) {
     char out[8192];
-    cr_assert_eq(prog_capture("solve --chunk 8 --format bf16 --D 8 --T 30", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture("solve --chunk 8 --format bf16 --D 8 --T 30", out, sizeof out), 0,
+                 "%s", out);
     cr_assert(strstr(out, "chunk form"), "%s", out);
-    cr_assert_eq(prog_capture("solve --solver kalman --variant joseph --ridge decay:0.5 --gate const:0.9 --D 8 --T 30", out, sizeof out), 0, "%s", out);
+    cr_assert_eq(prog_capture("solve --solver kalman --variant joseph --ridge decay:0.5 --gate "
+                              "const:0.9 --D 8 --T 30",
+                              out, sizeof out),
+                 0, "%s", out);
     cr_assert(strstr(out, "kalman P"), "%s", out);
 }
 
 Test(cmd_solve, bad_input_exit_2) {
     char out[8192];
     const char *bad[] = {
-        "solve --solver lanczos",       "solve --D 0",          "solve --D 1025",
-        "solve --T 0",                  "solve --T 10000001",   "solve --ridge fixed:-1",
-        "solve --format bf17",          "solve --accum sideways", "solve --keys nonsense",
-        "solve --variant info",         "solve --solver cg --chunk 4", "solve --bogus",
-        "solve --csv /nonexistent-dir/x.csv --T 4", "solve --keys /nonexistent.npy",
+        "solve --solver lanczos",
+        "solve --D 0",
+        "solve --D 1025",
+        "solve --T 0",
+        "solve --T 10000001",
+        "solve --ridge fixed:-1",
+        "solve --format bf17",
+        "solve --accum sideways",
+        "solve --keys nonsense",
+        "solve --variant info",
+        "solve --solver cg --chunk 4",
+        "solve --bogus",
+        "solve --csv /nonexistent-dir/x.csv --T 4",
+        "solve --keys /nonexistent.npy",
         "solve --iters",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -67,7 +81,8 @@ Test(cmd_solve, bad_input_exit_2) {
 /* A float32 [T, D] .npy file (format 1.0) of seeded values. */
 static void write_npy(const char *path, int T, int D, unsigned seed) {
     char hdr[128];
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", T, D);
+    int n = snprintf(hdr, sizeof hdr,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", T, D);
     int total = 10 + n + 1, pad = (64 - total % 64) % 64;
     FILE *f = fopen(path, "wb");
     cr_assert(f);
@@ -75,7 +90,8 @@ static void write_npy(const char *path, int T, int D, unsigned seed) {
     fwrite("\x93NUMPY\x01\x00", 1, 8, f);
     fputc(hl & 0xff, f), fputc(hl >> 8, f);
     fwrite(hdr, 1, (size_t)n, f);
-    for (int i = 0; i < pad; i++) fputc(' ', f);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', f);
     fputc('\n', f);
     srand(seed);
     for (int i = 0; i < T * D; i++) {
@@ -111,7 +127,8 @@ Test(cmd_solve, loads_npy_and_safetensors) {
                       T, D, nb, T, D, nb, 2 * nb);
     FILE *f = fopen(sp, "wb");
     unsigned long long hl = (unsigned long long)jn;
-    for (int i = 0; i < 8; i++) fputc((int)((hl >> (8 * i)) & 0xff), f);
+    for (int i = 0; i < 8; i++)
+        fputc((int)((hl >> (8 * i)) & 0xff), f);
     fwrite(json, 1, (size_t)jn, f);
     const char *srcs[2] = {kp, qp};
     for (int s = 0; s < 2; s++) {

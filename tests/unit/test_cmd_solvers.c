@@ -11,7 +11,7 @@ Test(cmd_solvers, solvers_lists_all) {
     char out[8192];
     cr_assert_eq(prog_capture("solvers", out, sizeof out), 0);
     const char *names[] = {"chebyshev", "cg", "gd", "agd", "cholesky", "kalman", "joseph", "sqrt"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) cr_assert(strstr(out, names[i]), "%s", names[i]);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        cr_assert(strstr(out, names[i]), "%s", names[i]);
     cr_assert_eq(prog_capture("solvers --nope", out, sizeof out), 2);
 }
-

@@ -74,8 +74,10 @@ Test(determinism, solve_threads_and_runs) {
     run_ok("solve --D 8 --T 40 --format bf16 --chunk 8 --csv c1.csv", "1");
     run_ok("solve --D 8 --T 40 --format bf16 --chunk 8 --csv c2.csv", "2");
     cr_expect(same_bytes("c1.csv", "c2.csv"), "chunk-form CSV differs between 1 and 2 threads");
-    run_ok("solve --D 8 --T 40 --format bf16 --solver kalman --variant cov --every 4 --csv k1.csv", "1");
-    run_ok("solve --D 8 --T 40 --format bf16 --solver kalman --variant cov --every 4 --csv k2.csv", "2");
+    run_ok("solve --D 8 --T 40 --format bf16 --solver kalman --variant cov --every 4 --csv k1.csv",
+           "1");
+    run_ok("solve --D 8 --T 40 --format bf16 --solver kalman --variant cov --every 4 --csv k2.csv",
+           "2");
     cr_expect(same_bytes("k1.csv", "k2.csv"), "Kalman CSV differs between 1 and 2 threads");
 }
 
@@ -91,7 +93,8 @@ Test(determinism, figure_threads_and_runs) {
     cr_expect(strstr(csv, "# date_utc: 2023-11-14T22:13:20Z"), "SOURCE_DATE_EPOCH not honoured");
     free(csv);
     run_ok("figure kappa --quick --formats none --quiet --threads 1 --seed 2 --out f4", "1");
-    cr_expect(!same_bytes("f1/kappa/kappa.csv", "f4/kappa/kappa.csv"), "the seed does not reach the figure");
+    cr_expect(!same_bytes("f1/kappa/kappa.csv", "f4/kappa/kappa.csv"),
+              "the seed does not reach the figure");
 }
 
 Test(determinism, sweep_threads_and_runs) {
@@ -108,7 +111,8 @@ Test(determinism, sweep_threads_and_runs) {
     run_ok("sweep grid.toml --quiet --threads 2 --out c.csv", "2");
     cr_expect(same_bytes("a.csv", "b.csv"), "sweep CSV: 1 vs 2 threads");
     cr_expect(same_bytes("b.csv", "c.csv"), "sweep CSV: two runs");
-    cr_expect(same_bytes("a.csv.summary.csv", "b.csv.summary.csv"), "sweep summary: 1 vs 2 threads");
+    cr_expect(same_bytes("a.csv.summary.csv", "b.csv.summary.csv"),
+              "sweep summary: 1 vs 2 threads");
 }
 
 /* The same commands with OMP_NUM_THREADS 1 and 2: the LAPACK calls must not
@@ -117,7 +121,7 @@ Test(determinism, blas_threads) {
     run_ok("solve --D 128 --T 6 --solver kalman --csv k1.csv", "1");
     run_ok("solve --D 128 --T 6 --solver kalman --csv k2.csv", "2");
     cr_expect(same_bytes("k1.csv", "k2.csv"), "solve CSV (reference x*, D=128) differs between "
-                                               "OMP_NUM_THREADS=1 and 2");
+                                              "OMP_NUM_THREADS=1 and 2");
     run_ok("figure kappa --quick --formats none --quiet --threads 2 --out f1", "1");
     run_ok("figure kappa --quick --formats none --quiet --threads 2 --out f2", "2");
     cr_expect(same_bytes("f1/kappa/kappa.csv", "f2/kappa/kappa.csv"),

@@ -91,7 +91,8 @@ Test(fig_gradients, quick_tier_reproducible_and_shows_the_claims, .timeout = 120
     const int rs[] = {1, 5, 10, 20, 30, 50};
     double prev = INFINITY;
     for (size_t i = 0; i < 6; i++) {
-        const double agree = cell(&d, "fp64", "chebyshev", "implicit_vs_iterations", rs[i], "err_q_median");
+        const double agree =
+            cell(&d, "fp64", "chebyshev", "implicit_vs_iterations", rs[i], "err_q_median");
         cr_assert(agree <= 1e-13, "r=%d: chebyshev implicit vs iterations dq %.3e", rs[i], agree);
         const double e = cell(&d, "fp64", "chebyshev", "implicit", rs[i], "err_qk_median");
         cr_assert(e < prev, "r=%d: chebyshev error %.3e did not decrease", rs[i], e);

@@ -29,7 +29,8 @@ static void remove_tmpdir(void) {
 TestSuite(figure_cli, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 240);
 
 /* Run `env gka figure ARGS`, capturing stdout and stderr; returns the exit code. */
-static int run(const char *env, const char *args, char *out, size_t outsz, char *err, size_t errsz) {
+static int run(const char *env, const char *args, char *out, size_t outsz, char *err,
+               size_t errsz) {
     char cmd[2048], fo[512], fe[512];
     snprintf(fo, sizeof fo, "%s/stdout.txt", tmpdir);
     snprintf(fe, sizeof fe, "%s/stderr.txt", tmpdir);
@@ -52,7 +53,8 @@ static int run(const char *env, const char *args, char *out, size_t outsz, char 
 
 static int count_lines(const char *s) {
     int n = 0;
-    for (; *s; s++) n += *s == '\n';
+    for (; *s; s++)
+        n += *s == '\n';
     return n;
 }
 
@@ -77,7 +79,8 @@ Test(figure_cli, list_names_every_figure) {
     cr_assert_eq(run(NULL, "--list", out, sizeof out, err, sizeof err), 0);
     const char *names[] = {"convergence", "ridge-sweep", "reversibility", "precision",
                            "kappa",       "omega",       "iterations",    "trace"};
-    for (size_t i = 0; i < 8; i++) cr_assert(strstr(out, names[i]), "missing %s", names[i]);
+    for (size_t i = 0; i < 8; i++)
+        cr_assert(strstr(out, names[i]), "missing %s", names[i]);
     size_t n;
     gka_figure_list(&n);
     cr_assert_eq(count_lines(out), (int)n, "one line per registered figure");
@@ -86,9 +89,16 @@ Test(figure_cli, list_names_every_figure) {
 Test(figure_cli, bad_input_one_line_exit_2) {
     char out[4096], err[4096];
     char args[1024];
-    const char *bad[] = {"nosuchfigure", "omega --seed -3", "omega --seed abc", "omega --tier slow",
-                         "omega --quick --full", "omega --threads 0", "omega --formats gif",
-                         "omega --bogus", "omega --keys /tmp/x.npy", "trace --keys /nonexistent.npy",
+    const char *bad[] = {"nosuchfigure",
+                         "omega --seed -3",
+                         "omega --seed abc",
+                         "omega --tier slow",
+                         "omega --quick --full",
+                         "omega --threads 0",
+                         "omega --formats gif",
+                         "omega --bogus",
+                         "omega --keys /tmp/x.npy",
+                         "trace --keys /nonexistent.npy",
                          "omega --seed"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         snprintf(args, sizeof args, "%s --out '%s/r' --formats none", bad[i], tmpdir);
@@ -112,7 +122,8 @@ Test(figure_cli, bad_input_one_line_exit_2) {
 Test(figure_cli, gnuplot_missing_keeps_csv_and_script) {
     char out[4096], err[4096], args[1024], dir[512];
     snprintf(args, sizeof args, "omega --out '%s/r' --quiet", tmpdir);
-    cr_assert_eq(run("GKA_GNUPLOT=/nonexistent/gnuplot", args, out, sizeof out, err, sizeof err), 1);
+    cr_assert_eq(run("GKA_GNUPLOT=/nonexistent/gnuplot", args, out, sizeof out, err, sizeof err),
+                 1);
     cr_assert_eq(count_lines(err), 1, "%s", err);
     cr_assert(strstr(err, "gnuplot not found") && strstr(err, "omega.gp"), "%s", err);
     snprintf(dir, sizeof dir, "%s/r/omega", tmpdir);
@@ -170,8 +181,9 @@ Test(figure_cli, csv_identical_at_1_and_2_threads) {
             char out[4096], err[4096], args[1024], path[700];
             snprintf(args, sizeof args, "%s --seed 7 --threads %d --out '%s/t%d' --formats none",
                      figs[k], t, tmpdir, t);
-            cr_assert_eq(run("SOURCE_DATE_EPOCH=1700000000", args, out, sizeof out, err, sizeof err),
-                         0, "%s", err);
+            cr_assert_eq(
+                run("SOURCE_DATE_EPOCH=1700000000", args, out, sizeof out, err, sizeof err), 0,
+                "%s", err);
             snprintf(path, sizeof path, "%s/t%d/%s/%s.csv", tmpdir, t, figs[k], figs[k]);
             csv[t - 1] = slurp(path);
         }

@@ -107,8 +107,9 @@ Test(figure_csv, options) {
     cr_assert_eq(o.tier, GKA_TIER_QUICK);
     cr_assert_eq(o.formats, (unsigned)GKA_FMT_ALL);
     cr_assert_str_eq(o.out_dir, "results");
-    char *ok[] = {"--full", "--seed", "18446744073709551615", "--out=dir/x", "--threads", "2",
-                  "--formats", "svg,pdf", "--quiet"};
+    char *ok[] = {"--full",      "--seed",    "18446744073709551615",
+                  "--out=dir/x", "--threads", "2",
+                  "--formats",   "svg,pdf",   "--quiet"};
     cr_assert_eq(gka_figure_parse_options(9, ok, &o), GKA_OK, "%s", gka_error_message());
     cr_assert_eq(o.tier, GKA_TIER_FULL);
     cr_assert_eq(o.seed, UINT64_MAX);
@@ -117,10 +118,12 @@ Test(figure_csv, options) {
     cr_assert_eq(o.formats, (unsigned)(GKA_FMT_PDF | GKA_FMT_SVG));
     cr_assert_eq(o.quiet, 1);
 
-    const char *bad[][2] = {{"--seed", "-1"},       {"--seed", "12x"},     {"--seed", ""},
-                            {"--seed", "99999999999999999999"},             {"--tier", "medium"},
-                            {"--threads", "0"},     {"--threads", "two"}, {"--formats", "jpg"},
-                            {"--formats", "png,"},  {"--bogus", "1"},      {"--out", ""}};
+    const char *bad[][2] = {{"--seed", "-1"},      {"--seed", "12x"},
+                            {"--seed", ""},        {"--seed", "99999999999999999999"},
+                            {"--tier", "medium"},  {"--threads", "0"},
+                            {"--threads", "two"},  {"--formats", "jpg"},
+                            {"--formats", "png,"}, {"--bogus", "1"},
+                            {"--out", ""}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gka_figure_opts_t p = gka_figure_opts_default();
         char *argv[2] = {(char *)bad[i][0], (char *)bad[i][1]};
@@ -169,7 +172,8 @@ Test(figure_csv, sample_tokens) {
         cr_assert_leq(m, 32);
         cr_assert_eq(t[0], 0);
         cr_assert_eq(t[m - 1], T - 1);
-        for (size_t i = 1; i < m; i++) cr_assert_gt(t[i], t[i - 1]);
+        for (size_t i = 1; i < m; i++)
+            cr_assert_gt(t[i], t[i - 1]);
     }
 }
 
@@ -190,7 +194,8 @@ Test(figure_csv, median_max_treat_nan_as_worst) {
 
 static gka_status_t job_rows(size_t j, void *ctx, gka_strbuf_t *rows) {
     (void)ctx;
-    for (size_t i = 0; i <= j % 3; i++) gka_strbuf_printf(rows, "%zu,%zu\n", j, i);
+    for (size_t i = 0; i <= j % 3; i++)
+        gka_strbuf_printf(rows, "%zu,%zu\n", j, i);
     return j == 37 ? gka_error(GKA_ENUMERIC, "job 37 failed on purpose") : GKA_OK;
 }
 
@@ -208,7 +213,8 @@ Test(figure_csv, parallel_jobs_in_order) {
     gka_strbuf_t want;
     gka_strbuf_init(&want);
     gka_strbuf_printf(&want, "j\n");
-    for (int j = 0; j < 100; j++) gka_strbuf_printf(&want, "%d\n", j);
+    for (int j = 0; j < 100; j++)
+        gka_strbuf_printf(&want, "%d\n", j);
     cr_assert_str_eq(c.body.data, want.data);
     gka_strbuf_free(&want);
     gka_csv_free(&c);

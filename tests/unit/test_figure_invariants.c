@@ -82,7 +82,8 @@ Test(figure_invariants, kappa_adaptive_bounded) {
     for (size_t r = 0; r < d.nrows; r++) {
         double k = num(&d, r, "kappa"), b = num(&d, r, "bound");
         cr_assert(isfinite(k) && k >= 1.0, "row %zu kappa %g", r, k);
-        cr_assert_leq(k, b * (1.0 + 1e-12), "row %zu: kappa %.17g above (|H|_F+lambda)/lambda %.17g", r, k, b);
+        cr_assert_leq(k, b * (1.0 + 1e-12),
+                      "row %zu: kappa %.17g above (|H|_F+lambda)/lambda %.17g", r, k, b);
         if (!strcmp(str(&d, r, "ridge"), "adaptive")) {
             adaptive++;
             cr_assert_leq(k, 51.0 * (1.0 + 1e-12), "row %zu: adaptive kappa %.17g > 51", r, k);
@@ -106,14 +107,18 @@ Test(figure_invariants, omega_schedule_and_bound) {
         cr_assert(om > 1.0 && om <= 2.0);
         cr_assert_geq(om, star * (1.0 - 1e-15), "omega_%d = %.17g below omega* %.17g", i, om, star);
         if (i == 0) cr_assert_eq(om, 2.0);
-        if (i > 0) cr_assert_leq(om, num(&d, r - 1, "omega_fp64"), "omega not decreasing at i=%d", i);
-        if (i == 60) cr_assert_lt(fabs(om - star), 1e-9, "a=%g: omega_60 %.17g vs omega* %.17g", a, om, star);
-        cr_assert_float_eq(num(&d, r, "bound"), paper_bound(a, i), 1e-15 + 1e-12 * paper_bound(a, i));
+        if (i > 0)
+            cr_assert_leq(om, num(&d, r - 1, "omega_fp64"), "omega not decreasing at i=%d", i);
+        if (i == 60)
+            cr_assert_lt(fabs(om - star), 1e-9, "a=%g: omega_60 %.17g vs omega* %.17g", a, om,
+                         star);
+        cr_assert_float_eq(num(&d, r, "bound"), paper_bound(a, i),
+                           1e-15 + 1e-12 * paper_bound(a, i));
         /* measured fp64 residual under the Chebyshev bound (above roundoff) */
         double worst = num(&d, r, "residual_max");
         cr_assert(isfinite(worst));
-        cr_assert_leq(worst, num(&d, r, "bound") * (1.0 + 1e-9) + 1e-13, "a=%g i=%d: %.3e > bound %.3e",
-                      a, i, worst, num(&d, r, "bound"));
+        cr_assert_leq(worst, num(&d, r, "bound") * (1.0 + 1e-9) + 1e-13,
+                      "a=%g i=%d: %.3e > bound %.3e", a, i, worst, num(&d, r, "bound"));
         cr_assert_leq(num(&d, r, "residual_median"), worst);
     }
     gka_csv_doc_free(&d);
@@ -138,8 +143,10 @@ Test(figure_invariants, convergence_curves) {
     /* gradient descent: ||I - sA|| <= rho < 1, every problem's residual decreases */
     cr_assert_eq(series(&d, "fp64", "gd", 0.02, rows, 64), 51);
     for (int i = 1; i <= 50; i++) {
-        cr_assert_leq(num(&d, rows[i], "residual_max"), num(&d, rows[i - 1], "residual_max") * (1 + 1e-12));
-        cr_assert_leq(num(&d, rows[i], "residual_median"), num(&d, rows[i - 1], "residual_median") * (1 + 1e-12));
+        cr_assert_leq(num(&d, rows[i], "residual_max"),
+                      num(&d, rows[i - 1], "residual_max") * (1 + 1e-12));
+        cr_assert_leq(num(&d, rows[i], "residual_median"),
+                      num(&d, rows[i - 1], "residual_median") * (1 + 1e-12));
     }
     /* Chebyshev: residual polynomial bounded by 2R^i/(1+R^2i) on [a, 1+a] */
     cr_assert_eq(series(&d, "fp64", "chebyshev", 0.02, rows, 64), 51);
@@ -152,7 +159,8 @@ Test(figure_invariants, convergence_curves) {
     const char *solvers[] = {"gd", "agd", "cg", "chebyshev"};
     for (int s = 0; s < 4; s++) {
         cr_assert_eq(series(&d, "bf16", solvers[s], 0.02, rows, 64), 51);
-        for (int i = 0; i <= 50; i++) cr_assert(isfinite(num(&d, rows[i], "residual_max")));
+        for (int i = 0; i <= 50; i++)
+            cr_assert(isfinite(num(&d, rows[i], "residual_max")));
     }
     gka_csv_doc_free(&d);
 }
@@ -163,10 +171,12 @@ Test(figure_invariants, ridge_sweep_larger_a_converges_faster) {
     cr_assert_eq(d.nrows, 2 * 4 * 51);
     const double as[] = {0.01, 0.02, 0.05, 0.1};
     size_t rows[4][64];
-    for (int k = 0; k < 4; k++) cr_assert_eq(series(&d, "fp64", "chebyshev", as[k], rows[k], 64), 51);
+    for (int k = 0; k < 4; k++)
+        cr_assert_eq(series(&d, "fp64", "chebyshev", as[k], rows[k], 64), 51);
     for (int k = 0; k < 4; k++)
         for (int i = 0; i <= 50; i++)
-            cr_assert_leq(num(&d, rows[k][i], "residual_max"), paper_bound(as[k], i) * (1 + 1e-9) + 1e-13);
+            cr_assert_leq(num(&d, rows[k][i], "residual_max"),
+                          paper_bound(as[k], i) * (1 + 1e-9) + 1e-13);
     for (int k = 1; k < 4; k++)
         cr_assert_lt(num(&d, rows[k][30], "residual_max"), num(&d, rows[k - 1][30], "residual_max"),
                      "a = %g not below a = %g at i = 30", as[k], as[k - 1]);
@@ -214,6 +224,7 @@ Test(figure_invariants, iterations_bound_and_floor) {
     for (int k = 0; k < 4; k++)
         for (size_t r = 0; r < d.nrows; r++)
             if (!strcmp(str(&d, r, "format"), fmts[k]) && num(&d, r, "r") == 60)
-                cr_assert(num(&d, r, "err_max") < 1.0, "%s r=60 err %g", fmts[k], num(&d, r, "err_max"));
+                cr_assert(num(&d, r, "err_max") < 1.0, "%s r=60 err %g", fmts[k],
+                          num(&d, r, "err_max"));
     gka_csv_doc_free(&d);
 }

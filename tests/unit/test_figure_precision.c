@@ -55,7 +55,7 @@ static double bound30(void) { /* 2R^30/(1+R^60), kappa = 51 */
     return 2.0 * R30 / (1.0 + R30 * R30);
 }
 
-static const char *const labels[6] = {"kalman-token",   "kalman-joseph-token", "cg-token",
+static const char *const labels[6] = {"kalman-token",    "kalman-joseph-token", "cg-token",
                                       "chebyshev-token", "cholesky-token",      "chebyshev-chunk"};
 
 static int label_index(const char *s) {
@@ -82,8 +82,8 @@ static int cmp_d(const void *a, const void *b) {
 
 /* Median of err over the sampled tokens t > after of one series (NaN/Inf
  * sort last: a failure is the worst case). */
-static double series_median(const gka_csv_doc_t *d, const char *g, const char *ridge,
-                            const char *f, const char *s, double after, size_t *count) {
+static double series_median(const gka_csv_doc_t *d, const char *g, const char *ridge, const char *f,
+                            const char *s, double after, size_t *count) {
     double v[128];
     size_t n = 0;
     for (size_t r = 0; r < d->nrows && n < 128; r++)
@@ -115,7 +115,8 @@ static void check_panel(const gka_csv_doc_t *d, const char *const *gatings, size
         cr_assert(!isnan(e), "row %zu: err is not a number or inf", r);
         if (strcmp(f, "fp64") != 0) continue;
         cr_assert_eq(num(d, r, "ref_failed"), 0.0);
-        if (!strcmp(s, "cholesky-token")) cr_assert_lt(e, 1e-10, "row %zu fp64 cholesky err %g", r, e);
+        if (!strcmp(s, "cholesky-token"))
+            cr_assert_lt(e, 1e-10, "row %zu fp64 cholesky err %g", r, e);
         if (strstr(s, "chebyshev") && !strcmp(ridge, "adaptive:0.02")) {
             /* e_30 = p(A) x*, |p| <= 2R^30/(1+R^60) with kappa bound 51 */
             cr_assert_leq(e, bound30() * (1 + 1e-9) + 1e-12, "row %zu: %g", r, e);
@@ -131,20 +132,23 @@ static void check_panel(const gka_csv_doc_t *d, const char *const *gatings, size
             double et = num(d, (size_t)o, "err");
             cr_assert(isfinite(e) && isfinite(et));
             cr_assert_leq(fabs(e - et), 1e-6 * fmax(e, et) + 1e-13,
-                          "row %zu (%s t=%g): chunk %.6g vs token %.6g", r, ridge,
-                          num(d, r, "t"), e, et);
+                          "row %zu (%s t=%g): chunk %.6g vs token %.6g", r, ridge, num(d, r, "t"),
+                          e, et);
         }
     }
     for (int i = 0; i < 6; i++)
-        cr_assert_eq(per_label[i], ngating * 15 * (size_t)ns, "%s: %zu rows", labels[i], per_label[i]);
+        cr_assert_eq(per_label[i], ngating * 15 * (size_t)ns, "%s: %zu rows", labels[i],
+                     per_label[i]);
     cr_assert_eq(cheb, 2 * ngating * (size_t)ns);
     /* bf16, adaptive ridge: the chunk form (fp32 iterates and accumulation
      * within a chunk, state rounded once per chunk) is more accurate than the
      * token form (state rounded every token), past the first chunk too */
     for (size_t g = 0; g < ngating; g++) {
         size_t n1, n2;
-        double mc = series_median(d, gatings[g], "adaptive:0.02", "bf16", "chebyshev-chunk", 64, &n1);
-        double mt = series_median(d, gatings[g], "adaptive:0.02", "bf16", "chebyshev-token", 64, &n2);
+        double mc =
+            series_median(d, gatings[g], "adaptive:0.02", "bf16", "chebyshev-chunk", 64, &n1);
+        double mt =
+            series_median(d, gatings[g], "adaptive:0.02", "bf16", "chebyshev-token", 64, &n2);
         cr_assert_eq(n1, n2);
         cr_assert(isfinite(mc) && mc < mt, "%s bf16: chunk median %g, token median %g (t > 64)",
                   gatings[g], mc, mt);
@@ -173,7 +177,8 @@ static void write_npy(const char *path, int T, int D, unsigned seed) {
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f);
     char hdr[128];
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", T, D);
+    int n = snprintf(hdr, sizeof hdr,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", T, D);
     int total = 10 + n + 1;
     int pad = (64 - total % 64) % 64;
     unsigned short hlen = (unsigned short)(n + pad + 1);
@@ -181,7 +186,8 @@ static void write_npy(const char *path, int T, int D, unsigned seed) {
     fputc(hlen & 0xff, f);
     fputc(hlen >> 8, f);
     fwrite(hdr, 1, (size_t)n, f);
-    for (int i = 0; i < pad; i++) fputc(' ', f);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', f);
     fputc('\n', f);
     srand(seed);
     for (int i = 0; i < T * D; i++) {
@@ -231,10 +237,12 @@ Test(figure_precision, cg_trace_is_the_cg_solver) {
             gka_solve_info_t info;
             cr_assert_eq(gka_solver_solve(cg, st, x1, &info), GKA_OK);
             int done = gka_fig_cg_trace(st, 20, x2, al, be, pap, rr);
-            cr_assert_eq(done, info.iters, "%s t=%ld: %d vs %d iterations", formats[f], t, done, info.iters);
+            cr_assert_eq(done, info.iters, "%s t=%ld: %d vs %d iterations", formats[f], t, done,
+                         info.iters);
             A.to_double(&A, v1, x1, (size_t)D);
             A.to_double(&A, v2, x2, (size_t)D);
-            for (int i = 0; i < D; i++) cr_assert(v1[i] == v2[i], "%s t=%ld x[%d]", formats[f], t, i);
+            for (int i = 0; i < D; i++)
+                cr_assert(v1[i] == v2[i], "%s t=%ld x[%d]", formats[f], t, i);
             for (int i = 0; i < done; i++) {
                 cr_assert(isfinite(al[i]) && al[i] > 0.0 && pap[i] > 0.0 && rr[i] > 0.0);
                 cr_assert_float_eq(al[i], rr[i] / pap[i], 1e-2 * al[i]);
@@ -278,18 +286,23 @@ Test(figure_precision, chunker_select_is_bit_exact) {
         if (t0 == 2 * C) memset(sel, 0, sizeof sel); /* a chunk with nothing to solve */
         const double *q = tr.q + t0 * D, *k = tr.k + t0 * D;
         gka_chunker_select(some, sel);
-        cr_assert_eq(gka_chunker_run(all, n, q, k, g, NULL, xa, NULL, NULL, NULL, NULL, NULL,
-                                     NULL, NULL), GKA_OK);
-        cr_assert_eq(gka_chunker_run(some, n, q, k, g, NULL, xs, NULL, NULL, NULL, NULL, NULL,
-                                     NULL, NULL), GKA_OK);
+        cr_assert_eq(
+            gka_chunker_run(all, n, q, k, g, NULL, xa, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+            GKA_OK);
+        cr_assert_eq(
+            gka_chunker_run(some, n, q, k, g, NULL, xs, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+            GKA_OK);
         for (int j = 0; j < n; j++)
             for (int i = 0; i < D; i++) {
                 double a = xa[j * D + i], s = xs[j * D + i];
                 cr_assert(isfinite(a));
-                if (sel[j]) cr_assert(a == s, "t=%ld x[%d]: %.17g vs %.17g", t0 + j, i, a, s);
-                else cr_assert(isnan(s), "t=%ld x[%d] not solved but %g", t0 + j, i, s);
+                if (sel[j])
+                    cr_assert(a == s, "t=%ld x[%d]: %.17g vs %.17g", t0 + j, i, a, s);
+                else
+                    cr_assert(isnan(s), "t=%ld x[%d] not solved but %g", t0 + j, i, s);
             }
-        for (int j = 0; j < n; j++) nsel += sel[j];
+        for (int j = 0; j < n; j++)
+            nsel += sel[j];
         gka_chunker_state(all, Ha);
         gka_chunker_state(some, Hs);
         cr_assert_eq(memcmp(Ha, Hs, sizeof Ha), 0, "chunk state differs after t0=%ld", t0);

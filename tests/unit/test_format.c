@@ -22,7 +22,9 @@ static int oracle_free_same(double a, double b) {
     return (isnan(a) && isnan(b)) || (a == b && signbit(a) == signbit(b));
 }
 
-static double ieee_max(int t, int emax) { return ldexp(2.0 - ldexp(1.0, 1 - t), emax); }
+static double ieee_max(int t, int emax) {
+    return ldexp(2.0 - ldexp(1.0, 1 - t), emax);
+}
 
 Test(format, builtin_constants) {
     check_derived(&gka_fp64, DBL_MAX);
@@ -101,9 +103,18 @@ Test(format, custom) {
 
 Test(format, bad_names_are_errors_naming_the_problem) {
     gka_format_t f;
-    const char *bad[] = {"bf17", "", "custom:27,-10,10", "custom:1,-10,10", "custom:8,0,10",
-                         "custom:8,-10,0", "custom:8,-501,10", "custom:8,-10,501", "custom:8,-10",
-                         "custom:x,y,z", "custom:8,-10,10,", "custom:8,-10,10x",
+    const char *bad[] = {"bf17",
+                         "",
+                         "custom:27,-10,10",
+                         "custom:1,-10,10",
+                         "custom:8,0,10",
+                         "custom:8,-10,0",
+                         "custom:8,-501,10",
+                         "custom:8,-10,501",
+                         "custom:8,-10",
+                         "custom:x,y,z",
+                         "custom:8,-10,10,",
+                         "custom:8,-10,10x",
                          "custom:99999999999999999999,-1,1"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gka_error_clear();
@@ -138,7 +149,8 @@ Test(format, encode_decode_round_trip_every_code) {
             cr_assert_eq(back, code, "%s: %#lx -> %a -> %#lx", f->name, (unsigned long)code, v,
                          (unsigned long)back);
             gka_rounding_t r = gka_rounding_default(f);
-            cr_assert(oracle_free_same(gka_round(v, &r), v), "%s: %a not a fixed point", f->name, v);
+            cr_assert(oracle_free_same(gka_round(v, &r), v), "%s: %a not a fixed point", f->name,
+                      v);
         }
         const long expect_nans = f->has_inf ? 2 * (((long)1 << (f->t - 1)) - 1) : 2;
         cr_assert_eq(nans, expect_nans, "%s: %ld NaN codes", f->name, nans);
@@ -172,7 +184,8 @@ Test(format, encodings_match_hardware_and_spec) {
     cr_assert_eq(bits, (uint64_t)(0x3fc00000u >> 13));
     /* OFP8 specification table */
     cr_assert_eq(gka_format_decode(&gka_e4m3, 0x7e), 448.0);
-    cr_assert(isnan(gka_format_decode(&gka_e4m3, 0x7f)) && isnan(gka_format_decode(&gka_e4m3, 0xff)));
+    cr_assert(isnan(gka_format_decode(&gka_e4m3, 0x7f)) &&
+              isnan(gka_format_decode(&gka_e4m3, 0xff)));
     cr_assert_eq(gka_format_decode(&gka_e4m3, 0x78), 256.0);
     cr_assert_eq(gka_format_decode(&gka_e4m3, 0x08), 0x1p-6);
     cr_assert_eq(gka_format_decode(&gka_e4m3, 0x01), 0x1p-9);

@@ -82,8 +82,8 @@ Test(fuzz_corpus, seeds_are_valid) {
                      gka_error_message());
         free(d);
     }
-    const char *st[] = {"qk_f32.safetensors", "qkg_bf16.safetensors",
-                        "qk_f16_batched.safetensors", "qkb_f64.safetensors"};
+    const char *st[] = {"qk_f32.safetensors", "qkg_bf16.safetensors", "qk_f16_batched.safetensors",
+                        "qkb_f64.safetensors"};
     for (size_t i = 0; i < sizeof st / sizeof st[0]; i++) {
         char path[1024];
         snprintf(path, sizeof path, "%s/tests/fuzz/corpus/safetensors/%s", GKA_SOURCE_DIR, st[i]);

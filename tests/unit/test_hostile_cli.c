@@ -42,7 +42,8 @@ static void write_npy(const char *name, const char *descr, const char *shape, in
     char hdr[512];
     int len = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': %s, 'shape': %s, }",
                        descr, fortran ? "True" : "False", shape);
-    while ((10 + len + 1) % 64) hdr[len++] = ' ';
+    while ((10 + len + 1) % 64)
+        hdr[len++] = ' ';
     hdr[len++] = '\n';
     unsigned char *buf = malloc(10 + (size_t)len + n);
     memcpy(buf, "\x93NUMPY\x01\x00", 8);
@@ -56,7 +57,8 @@ static void write_npy(const char *name, const char *descr, const char *shape, in
 /* T x D float32 values sin(i+1) / 2 (finite, nonzero), with optional poison
  * at index `at`. */
 static void f32_rows(float *v, size_t n, size_t at, float poison) {
-    for (size_t i = 0; i < n; i++) v[i] = (float)(0.5 * sin((double)i + 1.0));
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)(0.5 * sin((double)i + 1.0));
     if (at < n) v[at] = poison;
 }
 
@@ -64,7 +66,8 @@ static void f32_rows(float *v, size_t n, size_t at, float poison) {
 static void write_st(const char *name, const char *json, const void *data, size_t n) {
     size_t h = strlen(json);
     unsigned char *buf = malloc(8 + h + n);
-    for (int i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)h >> (8 * i));
+    for (int i = 0; i < 8; i++)
+        buf[i] = (unsigned char)((uint64_t)h >> (8 * i));
     memcpy(buf + 8, json, h);
     if (n) memcpy(buf + 8 + h, data, n);
     write_bytes(name, buf, 8 + h + n);
@@ -91,7 +94,8 @@ static void make_files(void) {
     write_npy("zeroT.npy", "<f4", "(0, 4)", 0, v, 0);
     float *big = calloc(5000, sizeof *big);
     write_npy("bigD.npy", "<f4", "(1, 5000)", 0, big, 5000 * 4);
-    for (int i = 0; i < 2000; i++) big[i] = 1.0f;
+    for (int i = 0; i < 2000; i++)
+        big[i] = 1.0f;
     write_npy("D2000.npy", "<f4", "(1, 2000)", 0, big, 2000 * 4);
     free(big);
     write_npy("trunc.npy", "<f4", "(6, 4)", 0, v, 24 * 4 - 5);
@@ -130,8 +134,8 @@ static void make_files(void) {
              "{\"q\":{\"dtype\":\"F32\",\"shape\":[6,4],\"data_offsets\":[0,96]},"
              "\"k\":{\"dtype\":\"I32\",\"shape\":[6,4],\"data_offsets\":[96,192]}}",
              qk, sizeof qk);
-    write_st("nok.safetensors", "{\"q\":{\"dtype\":\"F32\",\"shape\":[6,4],\"data_offsets\":[0,96]}}",
-             qk, 96);
+    write_st("nok.safetensors",
+             "{\"q\":{\"dtype\":\"F32\",\"shape\":[6,4],\"data_offsets\":[0,96]}}", qk, 96);
     write_st("shape.safetensors",
              "{\"q\":{\"dtype\":\"F32\",\"shape\":[6,4],\"data_offsets\":[0,96]},"
              "\"k\":{\"dtype\":\"F32\",\"shape\":[4,6],\"data_offsets\":[96,192]}}",
@@ -165,8 +169,11 @@ static void make_files(void) {
     int len = 0;
     for (const char *ax = "DTs"; *ax; ax++) {
         len += snprintf(cells + len, sizeof cells - (size_t)len, "%s = [1",
-                        *ax == 'D' ? "D" : *ax == 'T' ? "T" : "seed");
-        for (int i = 2; i <= 120; i++) len += snprintf(cells + len, sizeof cells - (size_t)len, ",%d", i);
+                        *ax == 'D'   ? "D"
+                        : *ax == 'T' ? "T"
+                                     : "seed");
+        for (int i = 2; i <= 120; i++)
+            len += snprintf(cells + len, sizeof cells - (size_t)len, ",%d", i);
         len += snprintf(cells + len, sizeof cells - (size_t)len, "]\n");
     }
     write_text("g_cells.toml", cells); /* 120^3 > 10^6 cells */
@@ -197,14 +204,17 @@ static void expect_bad(const bad_case_t *c) {
     prog_run(dir, c->args, NULL, r);
     cr_expect(!r->signaled, "'%s' killed by signal %d; stderr: %s", c->args, r->sig, r->err);
     if (c->code == ANY_FAIL)
-        cr_expect(r->code == 1 || r->code == 2, "'%s' exit %d; stderr: %s", c->args, r->code, r->err);
+        cr_expect(r->code == 1 || r->code == 2, "'%s' exit %d; stderr: %s", c->args, r->code,
+                  r->err);
     else
         cr_expect_eq(r->code, c->code, "'%s' exit %d, expected %d; stderr: %s", c->args, r->code,
                      c->code, r->err);
-    cr_expect(!strncmp(r->err, "gka: ", 5), "'%s' stderr does not start 'gka: ': %s", c->args, r->err);
+    cr_expect(!strncmp(r->err, "gka: ", 5), "'%s' stderr does not start 'gka: ': %s", c->args,
+              r->err);
     cr_expect_eq(prog_lines(r->err), 1, "'%s' stderr has %d lines: %s", c->args, prog_lines(r->err),
                  r->err);
-    cr_expect(strstr(r->err, c->says) != NULL, "'%s' message lacks '%s': %s", c->args, c->says, r->err);
+    cr_expect(strstr(r->err, c->says) != NULL, "'%s' message lacks '%s': %s", c->args, c->says,
+              r->err);
     char out[512];
     snprintf(out, sizeof out, "%s/out", dir);
     cr_expect_eq(prog_count_entries(out, NULL), 0, "'%s' left files in out/", c->args);
@@ -213,7 +223,8 @@ static void expect_bad(const bad_case_t *c) {
 }
 
 static void expect_all(const bad_case_t *cases, size_t n) {
-    for (size_t i = 0; i < n; i++) expect_bad(&cases[i]);
+    for (size_t i = 0; i < n; i++)
+        expect_bad(&cases[i]);
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -243,7 +254,8 @@ Test(hostile_cli, solve_options) {
         {"solve --D 0 --T 4", 2, "--D: 0 is out of range [1, 1024]"},
         {"solve --D -1 --T 4", 2, "--D: -1 is out of range"},
         {"solve --D 1025 --T 4", 2, "--D: 1025 is out of range"},
-        {"solve --D 99999999999999999999 --T 4", 2, "--D: '99999999999999999999' is not an integer"},
+        {"solve --D 99999999999999999999 --T 4", 2,
+         "--D: '99999999999999999999' is not an integer"},
         {"solve --D 4x --T 4", 2, "--D: '4x' is not an integer"},
         {"solve --D '' --T 4", 2, "--D: '' is not an integer"},
         {"solve --T 0 --D 4", 2, "--T: 0 is out of range"},
@@ -281,7 +293,8 @@ Test(hostile_cli, solve_options) {
         {"solve --chunk 4 --iter-format bf17" SMALL, 2, "'bf17'"},
         {"solve --solver lanczos" SMALL, 2, "lanczos"},
         {"solve --variant bogus" SMALL, 2, "unknown variant 'bogus'"},
-        {"solve --solver kalman --variant bogus" SMALL, 2, "unknown variant 'bogus' (info,cov,joseph,sqrt)"},
+        {"solve --solver kalman --variant bogus" SMALL, 2,
+         "unknown variant 'bogus' (info,cov,joseph,sqrt)"},
         {"solve --batch -1" SMALL, 2, "--batch: -1 is out of range"},
         {"solve --D 4 --T 4 --iters", 2, "option --iters needs a value"},
         {"solve --D 4 --T 4 --csv ''", 2, "output path is empty"},
@@ -295,32 +308,48 @@ Test(hostile_cli, solve_npy_files) {
         {"solve --keys nan.npy --csv out/x.csv", 2, "nan.npy: k[t=2,i=1] = nan is not finite"},
         {"solve --keys inf.npy --csv out/x.csv", 2, "inf.npy: k[t=3,i=0] = inf is not finite"},
         {"solve --keys int.npy --csv out/x.csv", 2, "int.npy: unsupported dtype '<i4'"},
-        {"solve --keys rank3.npy --csv out/x.csv", 2, "rank3.npy: k has shape [2, 3, 4]; expected [T, D] or [B, T, H, D]"},
+        {"solve --keys rank3.npy --csv out/x.csv", 2,
+         "rank3.npy: k has shape [2, 3, 4]; expected [T, D] or [B, T, H, D]"},
         {"solve --keys rank1.npy --csv out/x.csv", 2, "rank1.npy: k has shape [24]"},
-        {"solve --keys fortran.npy --csv out/x.csv", 2, "fortran.npy: fortran_order True is not supported"},
-        {"solve --keys zeroT.npy --csv out/x.csv", 2, "zeroT.npy: k has shape [0, 4] with a zero dimension"},
+        {"solve --keys fortran.npy --csv out/x.csv", 2,
+         "fortran.npy: fortran_order True is not supported"},
+        {"solve --keys zeroT.npy --csv out/x.csv", 2,
+         "zeroT.npy: k has shape [0, 4] with a zero dimension"},
         {"solve --keys bigD.npy --csv out/x.csv", 2, "bigD.npy: k has D=5000 > limit 4096"},
         {"solve --keys D2000.npy --csv out/x.csv", 2, "D = 2000 out of range [1, 1024]"},
-        {"solve --keys trunc.npy --csv out/x.csv", 2, "trunc.npy: truncated data: shape and dtype need 96 bytes, 91 present"},
-        {"solve --keys trailing.npy --csv out/x.csv", 2, "trailing.npy: 2 trailing bytes after the data"},
+        {"solve --keys trunc.npy --csv out/x.csv", 2,
+         "trunc.npy: truncated data: shape and dtype need 96 bytes, 91 present"},
+        {"solve --keys trailing.npy --csv out/x.csv", 2,
+         "trailing.npy: 2 trailing bytes after the data"},
         {"solve --keys trunchdr.npy --csv out/x.csv", 2, "trunchdr.npy: truncated header"},
         {"solve --keys empty.npy --csv out/x.csv", 2, "empty.npy: not a .npy file"},
-        {"solve --keys badmagic.npy --csv out/x.csv", 2, "badmagic.npy: not a .npy file (bad magic)"},
-        {"solve --keys hugehdr.npy --csv out/x.csv", 2, "hugehdr.npy: .npy header length 2147483648 exceeds the limit 1048576"},
-        {"solve --keys hugeshape.npy --csv out/x.csv", 2, "hugeshape.npy: .npy shape describes more than"},
+        {"solve --keys badmagic.npy --csv out/x.csv", 2,
+         "badmagic.npy: not a .npy file (bad magic)"},
+        {"solve --keys hugehdr.npy --csv out/x.csv", 2,
+         "hugehdr.npy: .npy header length 2147483648 exceeds the limit 1048576"},
+        {"solve --keys hugeshape.npy --csv out/x.csv", 2,
+         "hugeshape.npy: .npy shape describes more than"},
         {"solve --keys negshape.npy --csv out/x.csv", 2, "negshape.npy: malformed .npy header"},
-        {"solve --keys nonexistent.npy --csv out/x.csv", 2, "nonexistent.npy: cannot open: No such file or directory"},
+        {"solve --keys nonexistent.npy --csv out/x.csv", 2,
+         "nonexistent.npy: cannot open: No such file or directory"},
         {"solve --keys adir/x.npy --csv out/x.csv", 2, "adir/x.npy: cannot open"},
         {"solve --keys d.npy --csv out/x.csv", 2, "d.npy: "},
-        {"solve --keys good.npy --queries q5.npy --csv out/x.csv", 2, "q5.npy: q has T=5, D=4 but good.npy: k has T=6, D=4"},
+        {"solve --keys good.npy --queries q5.npy --csv out/x.csv", 2,
+         "q5.npy: q has T=5, D=4 but good.npy: k has T=6, D=4"},
         {"solve --keys good.npy --queries q_D3.npy --csv out/x.csv", 2, "q_D3.npy: q has T=6, D=3"},
-        {"solve --keys good.npy --queries nan.npy --csv out/x.csv", 2, "nan.npy: q[t=2,i=1] = nan is not finite"},
-        {"solve --keys good.npy --gates gates_pos.npy --csv out/x.csv", 2, "gates_pos.npy: g[t=0] = 0.5 > 0 (log gates must be <= 0)"},
+        {"solve --keys good.npy --queries nan.npy --csv out/x.csv", 2,
+         "nan.npy: q[t=2,i=1] = nan is not finite"},
+        {"solve --keys good.npy --gates gates_pos.npy --csv out/x.csv", 2,
+         "gates_pos.npy: g[t=0] = 0.5 > 0 (log gates must be <= 0)"},
         {"solve --keys good.npy --gates gates_nan.npy --csv out/x.csv", 2, "gates_nan.npy: g[t=2"},
-        {"solve --keys good.npy --gates gates_T5.npy --csv out/x.csv", 2, "gates_T5.npy: g has T=5 but good.npy: k has T=6"},
-        {"solve --keys good.npy --gates good.npy --csv out/x.csv", 2, "good.npy: g has shape [6, 4]; expected [T] or [B, T, H]"},
-        {"solve --keys good.npy --betas betas_2.npy --csv out/x.csv", 2, "betas_2.npy: beta[t=0] = 2 is outside (0, 1]"},
-        {"solve --keys good.npy --betas betas_0.npy --csv out/x.csv", 2, "betas_0.npy: beta[t=0] = 0 is outside (0, 1]"},
+        {"solve --keys good.npy --gates gates_T5.npy --csv out/x.csv", 2,
+         "gates_T5.npy: g has T=5 but good.npy: k has T=6"},
+        {"solve --keys good.npy --gates good.npy --csv out/x.csv", 2,
+         "good.npy: g has shape [6, 4]; expected [T] or [B, T, H]"},
+        {"solve --keys good.npy --betas betas_2.npy --csv out/x.csv", 2,
+         "betas_2.npy: beta[t=0] = 2 is outside (0, 1]"},
+        {"solve --keys good.npy --betas betas_0.npy --csv out/x.csv", 2,
+         "betas_0.npy: beta[t=0] = 0 is outside (0, 1]"},
     };
     expect_all(c, N(c));
 }
@@ -328,18 +357,29 @@ Test(hostile_cli, solve_npy_files) {
 Test(hostile_cli, solve_safetensors_files) {
     make_files();
     static const bad_case_t c[] = {
-        {"solve --trace nan.safetensors --csv out/x.csv", 2, "nan.safetensors: k[t=1,i=1] = nan is not finite"},
-        {"solve --trace int.safetensors --csv out/x.csv", 2, "int.safetensors: tensor 'k' has dtype I32; need F16, BF16, F32 or F64"},
-        {"solve --trace nok.safetensors --csv out/x.csv", 2, "nok.safetensors: no tensor named 'k'"},
-        {"solve --trace shape.safetensors --csv out/x.csv", 2, "q has T=6, D=4 but shape.safetensors: k has T=4, D=6"},
-        {"solve --trace rank3.safetensors --csv out/x.csv", 2, "rank3.safetensors: k has shape [2, 3, 4]"},
-        {"solve --trace trunc.safetensors --csv out/x.csv", 2, "trunc.safetensors: tensor 'k': data_offsets end 192 beyond"},
-        {"solve --trace hdrlen.safetensors --csv out/x.csv", 2, "hdrlen.safetensors: safetensors header length 1099511627776 exceeds the limit 1048576"},
-        {"solve --trace hdrbig.safetensors --csv out/x.csv", 2, "hdrbig.safetensors: safetensors header length 2097152 exceeds"},
-        {"solve --trace badjson.safetensors --csv out/x.csv", 2, "badjson.safetensors: malformed safetensors header"},
-        {"solve --trace tiny.safetensors --csv out/x.csv", 2, "tiny.safetensors: truncated: 2 bytes"},
+        {"solve --trace nan.safetensors --csv out/x.csv", 2,
+         "nan.safetensors: k[t=1,i=1] = nan is not finite"},
+        {"solve --trace int.safetensors --csv out/x.csv", 2,
+         "int.safetensors: tensor 'k' has dtype I32; need F16, BF16, F32 or F64"},
+        {"solve --trace nok.safetensors --csv out/x.csv", 2,
+         "nok.safetensors: no tensor named 'k'"},
+        {"solve --trace shape.safetensors --csv out/x.csv", 2,
+         "q has T=6, D=4 but shape.safetensors: k has T=4, D=6"},
+        {"solve --trace rank3.safetensors --csv out/x.csv", 2,
+         "rank3.safetensors: k has shape [2, 3, 4]"},
+        {"solve --trace trunc.safetensors --csv out/x.csv", 2,
+         "trunc.safetensors: tensor 'k': data_offsets end 192 beyond"},
+        {"solve --trace hdrlen.safetensors --csv out/x.csv", 2,
+         "hdrlen.safetensors: safetensors header length 1099511627776 exceeds the limit 1048576"},
+        {"solve --trace hdrbig.safetensors --csv out/x.csv", 2,
+         "hdrbig.safetensors: safetensors header length 2097152 exceeds"},
+        {"solve --trace badjson.safetensors --csv out/x.csv", 2,
+         "badjson.safetensors: malformed safetensors header"},
+        {"solve --trace tiny.safetensors --csv out/x.csv", 2,
+         "tiny.safetensors: truncated: 2 bytes"},
         {"solve --trace adir --csv out/x.csv", 2, "adir: "},
-        {"solve --trace none.safetensors --csv out/x.csv", 2, "none.safetensors: cannot open: No such file or directory"},
+        {"solve --trace none.safetensors --csv out/x.csv", 2,
+         "none.safetensors: cannot open: No such file or directory"},
     };
     expect_all(c, N(c));
 }
@@ -361,16 +401,21 @@ Test(hostile_cli, good_files_load) {
 Test(hostile_cli, unwritable_outputs) {
     make_files();
     static const bad_case_t c[] = {
-        {"solve --D 4 --T 4 --csv /etc/passwd/x.csv", 2, "/etc/passwd/x.csv: cannot create output file: Not a directory"},
-        {"solve --D 4 --T 4 --history /etc/passwd/x.csv", 2, "/etc/passwd/x.csv: cannot create output file"},
-        {"solve --D 4 --T 4 --csv /nonexistent-dir/x.csv", 2, "/nonexistent-dir/x.csv: cannot create output file: No such file or directory"},
+        {"solve --D 4 --T 4 --csv /etc/passwd/x.csv", 2,
+         "/etc/passwd/x.csv: cannot create output file: Not a directory"},
+        {"solve --D 4 --T 4 --history /etc/passwd/x.csv", 2,
+         "/etc/passwd/x.csv: cannot create output file"},
+        {"solve --D 4 --T 4 --csv /nonexistent-dir/x.csv", 2,
+         "/nonexistent-dir/x.csv: cannot create output file: No such file or directory"},
         /* the CSV is opened first, then the history fails: the CSV must go */
         {"solve --D 4 --T 4 --csv out/x.csv --history /etc/passwd/h.csv", 2, "/etc/passwd/h.csv"},
         /* a directory as output file: refused when the output is opened, before the run */
         {"solve --D 4 --T 4 --csv adir", 2, "adir: is a directory, not an output file"},
-        {"grad --D 4 --T 4 --csv /etc/passwd/x.csv", 2, "/etc/passwd/x.csv: cannot create output file"},
+        {"grad --D 4 --T 4 --csv /etc/passwd/x.csv", 2,
+         "/etc/passwd/x.csv: cannot create output file"},
         {"grad --D 4 --T 4 --csv adir", 2, "adir: is a directory, not an output file"},
-        {"figure kappa --quick --formats none --quiet --out /etc/passwd/x", 2, "/etc/passwd/x: cannot create directory: Not a directory"},
+        {"figure kappa --quick --formats none --quiet --out /etc/passwd/x", 2,
+         "/etc/passwd/x: cannot create directory: Not a directory"},
         {"figure kappa --quick --formats none --quiet --out ''", 2, "--out: empty path"},
     };
     expect_all(c, N(c));
@@ -383,7 +428,8 @@ Test(hostile_cli, unwritable_outputs) {
 Test(hostile_cli, known_defects_unwritable_first_of_two_outputs) {
     make_files();
     static const bad_case_t c[] = {
-        {"solve --D 4 --T 4 --csv /etc/passwd/x.csv --history out/h.csv", 2, "/etc/passwd/x.csv: cannot create output file"},
+        {"solve --D 4 --T 4 --csv /etc/passwd/x.csv --history out/h.csv", 2,
+         "/etc/passwd/x.csv: cannot create output file"},
         {"sweep ok.toml --quiet --out /etc/passwd/x.csv", ANY_FAIL, "/etc/passwd/x.csv"},
     };
     expect_all(c, N(c));
@@ -403,16 +449,20 @@ Test(hostile_cli, figure_options_and_files) {
         {"figure kappa --out out --bogus", 2, "unknown option '--bogus'"},
         {"figure kappa --out out --quick --full", 2, "--quick and --full are exclusive"},
         {"figure kappa --out out extra", 2, "unexpected argument 'extra'"},
-        {"figure kappa --out out --keys good.npy", 2, "--keys and --trace apply to the figure 'trace' only"},
-        {"figure trace --out out --keys good.npy --trace good.safetensors", 2, "give --keys or --trace, not both"},
+        {"figure kappa --out out --keys good.npy", 2,
+         "--keys and --trace apply to the figure 'trace' only"},
+        {"figure trace --out out --keys good.npy --trace good.safetensors", 2,
+         "give --keys or --trace, not both"},
         {"figure trace --out out --keys none.npy", 2, "none.npy: cannot read the trace file"},
     };
     expect_all(c, N(c));
     /* bad data found while the figure runs: a failure naming the file; the
        figure's directory may exist but holds no file */
     static const bad_case_t d[] = {
-        {"figure trace --quick --formats none --quiet --out fo --keys nan.npy", ANY_FAIL, "nan.npy: k[t=2,i=1] = nan is not finite"},
-        {"figure trace --quick --formats none --quiet --out fo --trace int.safetensors", ANY_FAIL, "int.safetensors: tensor 'k' has dtype I32"},
+        {"figure trace --quick --formats none --quiet --out fo --keys nan.npy", ANY_FAIL,
+         "nan.npy: k[t=2,i=1] = nan is not finite"},
+        {"figure trace --quick --formats none --quiet --out fo --trace int.safetensors", ANY_FAIL,
+         "int.safetensors: tensor 'k' has dtype I32"},
         {"figure trace --quick --formats none --quiet --out fo --keys d.npy", ANY_FAIL, "d.npy: "},
     };
     expect_all(d, N(d));
@@ -425,19 +475,28 @@ Test(hostile_cli, sweep_grid_files) {
     make_files();
     static const bad_case_t c[] = {
         {"sweep g_key.toml --quiet --out out/s.csv", 2, "g_key.toml:1: unknown key 'bogus'"},
-        {"sweep g_D0.toml --quiet --out out/s.csv", 2, "g_D0.toml:1: D = '0': expected an integer in [1, 1024]"},
+        {"sweep g_D0.toml --quiet --out out/s.csv", 2,
+         "g_D0.toml:1: D = '0': expected an integer in [1, 1024]"},
         {"sweep g_Dneg.toml --quiet --out out/s.csv", 2, "g_Dneg.toml:1: D = '-1'"},
-        {"sweep g_solver.toml --quiet --out out/s.csv", 2, "g_solver.toml:1: solver = 'lanczos': unknown solver"},
-        {"sweep g_Thuge.toml --quiet --out out/s.csv", 2, "g_Thuge.toml:1: T = '99999999999999999999'"},
-        {"sweep g_list.toml --quiet --out out/s.csv", 2, "g_list.toml:1: expected ',' or ']' in list"},
+        {"sweep g_solver.toml --quiet --out out/s.csv", 2,
+         "g_solver.toml:1: solver = 'lanczos': unknown solver"},
+        {"sweep g_Thuge.toml --quiet --out out/s.csv", 2,
+         "g_Thuge.toml:1: T = '99999999999999999999'"},
+        {"sweep g_list.toml --quiet --out out/s.csv", 2,
+         "g_list.toml:1: expected ',' or ']' in list"},
         {"sweep g_nan.toml --quiet --out out/s.csv", 2, "'nan' is not a finite number"},
-        {"sweep g_twice.toml --quiet --out out/s.csv", 2, "g_twice.toml:2: D is set twice (first on line 1)"},
+        {"sweep g_twice.toml --quiet --out out/s.csv", 2,
+         "g_twice.toml:2: D is set twice (first on line 1)"},
         {"sweep g_every.toml --quiet --out out/s.csv", 2, "g_every.toml:3: every = '-1'"},
-        {"sweep g_format.toml --quiet --out out/s.csv", 2, "g_format.toml:3: format = 'bf17': unknown format"},
+        {"sweep g_format.toml --quiet --out out/s.csv", 2,
+         "g_format.toml:3: format = 'bf17': unknown format"},
         {"sweep g_string.toml --quiet --out out/s.csv", 2, "g_string.toml:1: unterminated string"},
-        {"sweep g_nul.toml --quiet --out out/s.csv", 2, "g_nul.toml: grid file contains a NUL byte"},
-        {"sweep g_cells.toml --quiet --out out/s.csv", 2, "g_cells.toml: the grid has more than 1000000 cells"},
-        {"sweep none.toml --quiet --out out/s.csv", 2, "none.toml: cannot open: No such file or directory"},
+        {"sweep g_nul.toml --quiet --out out/s.csv", 2,
+         "g_nul.toml: grid file contains a NUL byte"},
+        {"sweep g_cells.toml --quiet --out out/s.csv", 2,
+         "g_cells.toml: the grid has more than 1000000 cells"},
+        {"sweep none.toml --quiet --out out/s.csv", 2,
+         "none.toml: cannot open: No such file or directory"},
         {"sweep adir --quiet --out out/s.csv", 2, "adir: "},
         {"sweep good.npy --quiet --out out/s.csv", 2, "good.npy: grid file contains a NUL byte"},
         {"sweep ok.toml --quiet --out out/s.csv --threads 0", 2, "--threads: 0 is out of range"},
@@ -456,7 +515,8 @@ Test(hostile_cli, round_formats_grad_bench) {
         {"round --format bf16 1e999", 2, "round: '1e999' is beyond the range of double"},
         {"round --format bf16 --mode zz 1", 2, "unknown rounding mode 'zz'"},
         {"round --format bf16 --seed -1 1", 2, "--seed: '-1'"},
-        {"round --format bf16 --subnormals maybe 1", 2, "--subnormals takes on or off, not 'maybe'"},
+        {"round --format bf16 --subnormals maybe 1", 2,
+         "--subnormals takes on or off, not 'maybe'"},
         {"round --format custom:27,-10,10 1", 2, "precision t = 27 is out of range [2, 26]"},
         {"round --format custom:8,10,-10 1", 2, "emin = 10 is out of range"},
         {"round --format bf16 --bogus 1", 2, "unknown option '--bogus'"},

@@ -25,7 +25,8 @@ TestSuite(interrupt, .init = setup, .fini = teardown, .timeout = 120);
 
 static void sleep_s(double s) {
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
 }
 
 /* Wait until `sub` (relative to dir) holds an entry containing `part`, or the
@@ -71,7 +72,8 @@ static void expect_clean(const char *sub) {
 }
 
 Test(interrupt, solve_stops_and_removes_outputs) {
-    pid_t pid = prog_spawn(dir, "solve --D 32 --T 100000 --csv out/x.csv --history out/h.csv", NULL);
+    pid_t pid =
+        prog_spawn(dir, "solve --D 32 --T 100000 --csv out/x.csv --history out/h.csv", NULL);
     /* the temporary outputs exist once the handler is installed */
     cr_assert(wait_for_entry(pid, "out", ".tmp.", 30.0), "solve never opened its outputs");
     sleep_s(0.2);
@@ -90,7 +92,8 @@ Test(interrupt, solve_stops_and_removes_outputs) {
 
 Test(interrupt, figure_stops_between_jobs) {
     const char *env[] = {"SOURCE_DATE_EPOCH=1", "OMP_NUM_THREADS=1", NULL};
-    pid_t pid = prog_spawn(dir, "figure kappa --full --formats none --quiet --threads 1 --out out", env);
+    pid_t pid =
+        prog_spawn(dir, "figure kappa --full --formats none --quiet --threads 1 --out out", env);
     cr_assert(wait_for_entry(pid, "out", "kappa", 30.0), "figure never started");
     sleep_s(0.3);
     kill(pid, SIGINT);
@@ -132,7 +135,8 @@ Test(interrupt, sweep_says_cells_finished) {
     FILE *f = fopen(p, "w");
     cr_assert_not_null(f);
     fputs("D = 32\nT = 400\nevery = 100\nseed = [1", f);
-    for (int i = 2; i <= 200; i++) fprintf(f, ",%d", i);
+    for (int i = 2; i <= 200; i++)
+        fprintf(f, ",%d", i);
     fputs("]\n", f);
     fclose(f);
     pid_t pid = prog_spawn(dir, "sweep g.toml --quiet --threads 1 --out out/s.csv", NULL);
@@ -143,7 +147,8 @@ Test(interrupt, sweep_says_cells_finished) {
     wait_end(pid, 30.0, r);
     cr_expect(r->exited, "killed by signal %d", r->sig);
     cr_expect(r->code != 0, "exit 0 after SIGINT");
-    cr_expect(strstr(r->err, "gka: sweep interrupted: ") && strstr(r->err, " of 200 cells finished"),
+    cr_expect(strstr(r->err, "gka: sweep interrupted: ") &&
+                  strstr(r->err, " of 200 cells finished"),
               "%s", r->err);
     snprintf(p, sizeof p, "%s/out/s.csv", dir);
     cr_expect(!prog_exists(p), "partial sweep CSV left");

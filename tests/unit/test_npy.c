@@ -26,8 +26,7 @@ typedef struct bytes {
     size_t n;
 } bytes_t;
 
-static void put(bytes_t *b, const void *src, size_t n)
-{
+static void put(bytes_t *b, const void *src, size_t n) {
     b->p = realloc(b->p, b->n + n + 1);
     cr_assert_not_null(b->p);
     memcpy(b->p + b->n, src, n);
@@ -36,8 +35,7 @@ static void put(bytes_t *b, const void *src, size_t n)
 
 /* A file with a given header text (padding and '\n' added as numpy does
  * when pad is set) and raw data. */
-static bytes_t npy_raw(int major, const char *header, int pad, const void *data, size_t nbytes)
-{
+static bytes_t npy_raw(int major, const char *header, int pad, const void *data, size_t nbytes) {
     bytes_t b = {NULL, 0};
     size_t pre = major == 1 ? 10 : 12, hl = strlen(header);
     size_t total = pre + hl + (pad ? 1 : 0);
@@ -50,29 +48,24 @@ static bytes_t npy_raw(int major, const char *header, int pad, const void *data,
     put(&b, header, hl);
     for (size_t j = 0; j < spaces; j++)
         put(&b, " ", 1);
-    if (pad)
-        put(&b, "\n", 1);
-    if (nbytes)
-        put(&b, data, nbytes);
+    if (pad) put(&b, "\n", 1);
+    if (nbytes) put(&b, data, nbytes);
     return b;
 }
 
 static void header_text(char *out, size_t size, const char *descr, int fortran,
-                        const uint64_t *shape, int ndim)
-{
+                        const uint64_t *shape, int ndim) {
     char s[256] = "";
     for (int j = 0; j < ndim; j++)
         snprintf(s + strlen(s), sizeof s - strlen(s), "%s%llu", j ? ", " : "",
                  (unsigned long long)shape[j]);
-    if (ndim == 1)
-        strcat(s, ",");
+    if (ndim == 1) strcat(s, ",");
     snprintf(out, size, "{'descr': '%s', 'fortran_order': %s, 'shape': (%s), }", descr,
              fortran ? "True" : "False", s);
 }
 
 /* Encode doubles (already exact in the dtype) as descr ("<f2", ">f8", ...). */
-static unsigned char *encode(const double *x, size_t n, const char *descr, size_t *nbytes)
-{
+static unsigned char *encode(const double *x, size_t n, const char *descr, size_t *nbytes) {
     size_t es = (size_t)(descr[2] - '0');
     int big = descr[0] == '>';
     unsigned char *out = malloc(n * es + 1);
@@ -95,8 +88,7 @@ static unsigned char *encode(const double *x, size_t n, const char *descr, size_
 }
 
 static bytes_t npy_file(int major, const char *descr, const uint64_t *shape, int ndim,
-                        const double *x)
-{
+                        const double *x) {
     size_t n = 1;
     for (int j = 0; j < ndim; j++)
         n *= shape[j];
@@ -111,8 +103,7 @@ static bytes_t npy_file(int major, const char *descr, const uint64_t *shape, int
 
 /* Values exactly representable in the dtype: for f2 they include
  * subnormals (multiples of 2^-24 below 2^-14) and large values. */
-static double exact_value(char kind, size_t j, uint64_t seed)
-{
+static double exact_value(char kind, size_t j, uint64_t seed) {
     double z = gka_philox_normal(seed, 99, j * 2);
     if (kind == '2') {
         if (j % 5 == 0)
@@ -121,27 +112,23 @@ static double exact_value(char kind, size_t j, uint64_t seed)
             z = 60000.0 * (z > 0 ? 1 : -1);
         return (double)(_Float16)z;
     }
-    if (kind == '4')
-        return (double)(float)(z * 1e3);
+    if (kind == '4') return (double)(float)(z * 1e3);
     return z;
 }
 
-static double *values(size_t n, char kind, uint64_t seed)
-{
+static double *values(size_t n, char kind, uint64_t seed) {
     double *x = malloc(n * sizeof *x);
     for (size_t j = 0; j < n; j++)
         x[j] = exact_value(kind, j, seed);
     return x;
 }
 
-static void assert_msg_has(const char *needle)
-{
-    cr_assert(strstr(gka_error_message(), needle), "message '%s' lacks '%s'",
-              gka_error_message(), needle);
+static void assert_msg_has(const char *needle) {
+    cr_assert(strstr(gka_error_message(), needle), "message '%s' lacks '%s'", gka_error_message(),
+              needle);
 }
 
-static gka_status_t load_keys(const bytes_t *b, const char *name, gka_trace_t *tr)
-{
+static gka_status_t load_keys(const bytes_t *b, const char *name, gka_trace_t *tr) {
     gka_npy_buffers_t in = {0};
     in.keys = (gka_buffer_t){b->p, b->n, name};
     return gka_trace_from_npy_buffers(&in, NULL, tr);
@@ -151,8 +138,7 @@ static gka_status_t load_keys(const bytes_t *b, const char *name, gka_trace_t *t
 /* Round trips                                                              */
 /* ------------------------------------------------------------------------ */
 
-Test(npy, roundtrip_all_dtypes_versions_2d)
-{
+Test(npy, roundtrip_all_dtypes_versions_2d) {
     const char *descrs[] = {"<f2", "<f4", "<f8", ">f2", ">f4", ">f8"};
     const uint64_t shape[2] = {7, 5};
     for (int d = 0; d < 6; d++)
@@ -181,13 +167,11 @@ Test(npy, roundtrip_all_dtypes_versions_2d)
 }
 
 /* Element (b, t, h, i) of the [B, T, H, D] arrays. */
-static double bthd(int b, int t, int h, int i)
-{
+static double bthd(int b, int t, int h, int i) {
     return (double)(_Float16)(b * 8 + t * 0.25 + h * 2 + i * 0.0625 - 3);
 }
 
-Test(npy, roundtrip_batched_selection_files)
-{
+Test(npy, roundtrip_batched_selection_files) {
     enum { B = 2, T = 5, H = 3, D = 4 };
     double k[B * T * H * D], v[B * T * H * D], g[B * T * H], beta[T];
     for (int b = 0; b < B; b++)
@@ -216,8 +200,8 @@ Test(npy, roundtrip_batched_selection_files)
     }
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
-            gka_npy_paths_t p = {.keys = paths[0], .values = paths[1], .gates = paths[2],
-                                 .beta = paths[3]};
+            gka_npy_paths_t p = {
+                .keys = paths[0], .values = paths[1], .gates = paths[2], .beta = paths[3]};
             gka_load_options_t o = gka_load_options_default();
             o.batch = b;
             o.head = h;
@@ -251,11 +235,10 @@ Test(npy, roundtrip_batched_selection_files)
     rmdir(dir);
 }
 
-Test(npy, python2_long_suffix_and_spacing_accepted)
-{
+Test(npy, python2_long_suffix_and_spacing_accepted) {
     const double x[2] = {1.0, 2.0};
-    bytes_t b = npy_raw(1, "{\"descr\":\"<f8\",\"fortran_order\":False,\"shape\":(1L,2L)}", 1, x,
-                        sizeof x);
+    bytes_t b =
+        npy_raw(1, "{\"descr\":\"<f8\",\"fortran_order\":False,\"shape\":(1L,2L)}", 1, x, sizeof x);
     gka_trace_t tr;
     cr_assert_eq(load_keys(&b, "py2.npy", &tr), GKA_OK, "%s", gka_error_message());
     cr_assert(tr.T == 1 && tr.D == 2 && tr.k[1] == 2.0);
@@ -285,16 +268,18 @@ static const bad_case_t bad_cases[] = {
     {"complex dtype", 1, H2("<c8", "False", "(2, 3)"), 1, 48, GKA_EINVAL, "dtype"},
     {"native-order descr", 1, H2("=f4", "False", "(2, 3)"), 1, 24, GKA_EINVAL, "dtype"},
     {"f16 as f16 longdouble", 1, H2("<f16", "False", "(2, 3)"), 1, 96, GKA_EINVAL, "dtype"},
-    {"structured dtype", 1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }",
-     1, 8, GKA_EINVAL, "structured"},
+    {"structured dtype", 1, "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (2,), }", 1,
+     8, GKA_EINVAL, "structured"},
     {"truncated data", 1, H2("<f4", "False", "(2, 3)"), 1, 23, GKA_EFORMAT, "truncated data"},
     {"trailing bytes", 1, H2("<f4", "False", "(2, 3)"), 1, 25, GKA_EFORMAT, "trailing"},
     {"no newline", 1, H2("<f4", "False", "(2, 3)"), 0, 24, GKA_EFORMAT, "newline"},
-    {"missing key", 1, "{'descr': '<f4', 'shape': (2, 3), }", 1, 24, GKA_EFORMAT, "exactly the keys"},
-    {"duplicate key", 1, "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }",
-     1, 24, GKA_EFORMAT, "duplicate key 'descr'"},
-    {"unknown key", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1, }", 1,
-     24, GKA_EFORMAT, "unknown key 'x'"},
+    {"missing key", 1, "{'descr': '<f4', 'shape': (2, 3), }", 1, 24, GKA_EFORMAT,
+     "exactly the keys"},
+    {"duplicate key", 1,
+     "{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", 1, 24,
+     GKA_EFORMAT, "duplicate key 'descr'"},
+    {"unknown key", 1, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), 'x': 1, }", 1, 24,
+     GKA_EFORMAT, "unknown key 'x'"},
     {"not a dict", 1, "['descr', '<f4']", 1, 0, GKA_EFORMAT, "not a dict"},
     {"shape not a tuple", 1, H2("<f4", "False", "(6)"), 1, 24, GKA_EFORMAT, "not a tuple"},
     {"shape is a list", 1, H2("<f4", "False", "[2, 3]"), 1, 24, GKA_EFORMAT, "not a tuple"},
@@ -303,22 +288,23 @@ static const bad_case_t bad_cases[] = {
     {"bad bool", 1, H2("<f4", "false", "(2, 3)"), 1, 24, GKA_EFORMAT, "True or False"},
     {"unterminated string", 1, "{'descr: '<f4', }", 1, 0, GKA_EFORMAT, "header"},
     {"escape in string", 1, "{'des\\cr': '<f4', }", 1, 0, GKA_EFORMAT, "escape"},
-    {"garbage after dict", 1, H2("<f4", "False", "(2, 3)") " x", 1, 24, GKA_EFORMAT, "after the dict"},
+    {"garbage after dict", 1, H2("<f4", "False", "(2, 3)") " x", 1, 24, GKA_EFORMAT,
+     "after the dict"},
     {"dimension overflow", 1, H2("<f4", "False", "(99999999999999999999, 3)"), 1, 0, GKA_ERANGE,
      "overflow"},
     {"byte count overflow", 1, H2("<f8", "False", "(4611686018427387904, 8)"), 1, 0, GKA_ERANGE,
      "bytes"},
     {"too many dimensions", 1, H2("<f4", "False", "(1, 1, 1, 1, 1, 1, 1, 1, 1)"), 1, 4, GKA_ERANGE,
      "dimensions"},
-    {"rank 3 keys", 1, H2("<f4", "False", "(1, 2, 3)"), 1, 24, GKA_EINVAL, "[T, D] or [B, T, H, D]"},
+    {"rank 3 keys", 1, H2("<f4", "False", "(1, 2, 3)"), 1, 24, GKA_EINVAL,
+     "[T, D] or [B, T, H, D]"},
     {"rank 1 keys", 1, H2("<f4", "False", "(6,)"), 1, 24, GKA_EINVAL, "[T, D]"},
     {"zero T", 1, H2("<f4", "False", "(0, 3)"), 1, 0, GKA_EINVAL, "zero"},
     {"D above limit", 1, H2("<f2", "False", "(1, 4097)"), 1, 8194, GKA_ERANGE, "D=4097"},
     {"version 4", 4, H2("<f4", "False", "(2, 3)"), 1, 24, GKA_EFORMAT, "version 4.0"},
 };
 
-Test(npy, malformed_classes_rejected)
-{
+Test(npy, malformed_classes_rejected) {
     unsigned char zeros[8200] = {0};
     for (size_t c = 0; c < sizeof bad_cases / sizeof bad_cases[0]; c++) {
         const bad_case_t *bc = &bad_cases[c];
@@ -338,8 +324,7 @@ Test(npy, malformed_classes_rejected)
     }
 }
 
-Test(npy, malformed_preamble)
-{
+Test(npy, malformed_preamble) {
     gka_trace_t tr;
     const double x[6] = {0};
     bytes_t good = npy_file(1, "<f8", (const uint64_t[]){2, 3}, 2, x);
@@ -369,8 +354,7 @@ Test(npy, malformed_preamble)
     assert_msg_has("empty.npy");
 }
 
-Test(npy, nonfinite_and_bad_gates_rejected)
-{
+Test(npy, nonfinite_and_bad_gates_rejected) {
     const uint64_t s[2] = {3, 2};
     double k[6] = {1, 2, 3, 4, 5, 6};
     for (int which = 0; which < 3; which++) {
@@ -421,8 +405,7 @@ Test(npy, nonfinite_and_bad_gates_rejected)
 /* Truncation and mutation                                                  */
 /* ------------------------------------------------------------------------ */
 
-static bytes_t small_valid_file(void)
-{
+static bytes_t small_valid_file(void) {
     const uint64_t s[4] = {1, 3, 2, 2};
     double x[12];
     for (int j = 0; j < 12; j++)
@@ -430,8 +413,7 @@ static bytes_t small_valid_file(void)
     return npy_file(1, "<f4", s, 4, x);
 }
 
-Test(npy, every_truncation_rejected)
-{
+Test(npy, every_truncation_rejected) {
     bytes_t full = small_valid_file();
     gka_trace_t tr;
     cr_assert_eq(load_keys(&full, "full.npy", &tr), GKA_OK);
@@ -449,8 +431,7 @@ Test(npy, every_truncation_rejected)
     free(full.p);
 }
 
-Test(npy, every_byte_mutation_handled)
-{
+Test(npy, every_byte_mutation_handled) {
     bytes_t full = small_valid_file();
     static const unsigned char subst[] = {0x00, 0xff, '9', ',', ')', '\'', ' ', '\n', 0x7f, '('};
     long accepted = 0, rejected = 0;
@@ -485,13 +466,11 @@ Test(npy, every_byte_mutation_handled)
 
 #define FIXTURE(name) GKA_SOURCE_DIR "/tests/data/traces/" name
 
-static double fixture_k(int b, int t, int h, int i)
-{
+static double fixture_k(int b, int t, int h, int i) {
     return (b * 100 + t * 10 + h * 4 + i) / 8.0 - 3;
 }
 
-Test(npy, python_written_fixtures)
-{
+Test(npy, python_written_fixtures) {
     const char *keys[2] = {FIXTURE("k_bthd_f16.npy"), FIXTURE("k_bthd_f32be.npy")};
     for (int f = 0; f < 2; f++)
         for (int b = 0; b < 2; b++)
@@ -510,22 +489,23 @@ Test(npy, python_written_fixtures)
                 gka_trace_free(&tr);
             }
     gka_trace_t tr;
-    cr_assert_eq(gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("k_td_f64.npy"), NULL, NULL,
-                                    0, 0, &tr),
-                 GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(
+        gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("k_td_f64.npy"), NULL, NULL, 0, 0, &tr),
+        GKA_OK, "%s", gka_error_message());
     for (int t = 0; t < 5; t++)
         for (int i = 0; i < 4; i++)
-            cr_assert(tr.k[t * 4 + i] == fixture_k(1, t, 2, i) && tr.q[t * 4 + i] == tr.k[t * 4 + i]);
+            cr_assert(tr.k[t * 4 + i] == fixture_k(1, t, 2, i) &&
+                      tr.q[t * 4 + i] == tr.k[t * 4 + i]);
     gka_trace_free(&tr);
     /* [T, D] keys with [B, T, H, D] queries (b = h = 0): same T, D, accepted. */
-    cr_assert_eq(gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("k_bthd_f16.npy"), NULL,
-                                    NULL, 0, 0, &tr),
+    cr_assert_eq(gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("k_bthd_f16.npy"), NULL, NULL,
+                                    0, 0, &tr),
                  GKA_OK);
     cr_assert_eq(tr.q[5], fixture_k(0, 1, 0, 1));
     gka_trace_free(&tr);
     /* A [T] file given as queries: the file and the shape are named. */
-    cr_assert_eq(gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("beta_t_f64.npy"), NULL,
-                                    NULL, 0, 0, &tr),
+    cr_assert_eq(gka_trace_load_npy(FIXTURE("k_td_f64.npy"), FIXTURE("beta_t_f64.npy"), NULL, NULL,
+                                    0, 0, &tr),
                  GKA_EINVAL);
     assert_msg_has("beta_t_f64.npy: q has shape [5]");
 }

@@ -90,7 +90,8 @@ static void fill_queries(double *q, int D, long T) {
             double v = sin(1.7 * (double)(t * D + i) + 0.3);
             q[t * D + i] = v, n2 += v * v;
         }
-        for (int i = 0; i < D; i++) q[t * D + i] /= sqrt(n2);
+        for (int i = 0; i < D; i++)
+            q[t * D + i] /= sqrt(n2);
     }
 }
 
@@ -125,7 +126,8 @@ Test(numeric_events, zero_keys_give_x_zero_and_breakdown) {
     gka_run_summary_t sum;
     for (size_t f = 0; f < 2; f++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-            problem_t p = {D, T, q, k, cases[c].solver, formats[f], NULL, ADAPTIVE, cases[c].chunk, 0};
+            problem_t p = {D, T, q, k, cases[c].solver, formats[f], NULL, ADAPTIVE, cases[c].chunk,
+                           0};
             cr_assert_eq(run(&p, &tok, &sum), GKA_OK, "%s/%s: %s", cases[c].solver, formats[f],
                          gka_error_message());
             cr_assert_eq(tok.n, T);
@@ -133,8 +135,8 @@ Test(numeric_events, zero_keys_give_x_zero_and_breakdown) {
                 const char *what = cases[c].solver;
                 cr_expect_eq(tok.reason[t], cases[c].want, "%s chunk %d %s t=%ld: reason %s", what,
                              cases[c].chunk, formats[f], t, gka_reason_name(tok.reason[t]));
-                cr_expect(!tok.nonfinite[t] && tok.xmax[t] == 0.0, "%s %s t=%ld: max|x| = %g",
-                          what, formats[f], t, tok.xmax[t]);
+                cr_expect(!tok.nonfinite[t] && tok.xmax[t] == 0.0, "%s %s t=%ld: max|x| = %g", what,
+                          formats[f], t, tok.xmax[t]);
                 cr_expect(tok.res[t] == 1.0, "%s t=%ld: residual %g (x = 0 gives 1)", what, t,
                           tok.res[t]);
             }
@@ -204,7 +206,8 @@ Test(numeric_events, overflow_fp16_e4m3_reported) {
         cr_assert_eq(run(&p, &tok, &sum), GKA_OK, "%s: %s", all[s], gka_error_message());
         cr_expect_gt(sum.ev_overflow, 0, "e4m3 %s: no overflow event", all[s]);
         unsigned any = 0;
-        for (long t = 0; t < T; t++) any |= tok.events[t];
+        for (long t = 0; t < T; t++)
+            any |= tok.events[t];
         cr_expect(any & GKA_FLAG_OVERFLOW, "e4m3 %s: events %#x", all[s], any);
         cr_expect_gt(sum.reasons[GKA_REASON_NAN], 0, "e4m3 %s: overflow not seen as nan", all[s]);
     }
@@ -231,8 +234,9 @@ Test(numeric_events, kalman_bf16_lost_pd_reported) {
     cr_assert_eq(gka_synth_generate(&cfg, &tr), GKA_OK, "%s", gka_error_message());
     tokens_t tok;
     gka_run_summary_t sum;
-    problem_t p = {tr.D, tr.T, tr.q, tr.k, "kalman", "bf16", "info",
-                   (gka_ridge_t){GKA_RIDGE_DECAY, 0.01}, 0, 1};
+    problem_t p = {tr.D,     tr.T,   tr.q,   tr.k,
+                   "kalman", "bf16", "info", (gka_ridge_t){GKA_RIDGE_DECAY, 0.01},
+                   0,        1};
     cr_assert_eq(run(&p, &tok, &sum), GKA_OK, "%s", gka_error_message());
     cr_expect_gt(sum.reasons[GKA_REASON_LOST_PD], 0, "no lost_pd in bf16 Kalman");
     cr_expect_eq(sum.ev_lost_pd, sum.reasons[GKA_REASON_LOST_PD]);
@@ -257,7 +261,8 @@ Test(numeric_events, kalman_bf16_lost_pd_reported) {
 Test(numeric_events, cg_breakdown_reported) {
     enum { D = 4, T = 3 };
     double q[T * D] = {0}, k[T * D] = {0};
-    for (long t = 0; t < T; t++) q[t * D + 1] = 1.0, k[t * D + 0] = 1.0;
+    for (long t = 0; t < T; t++)
+        q[t * D + 1] = 1.0, k[t * D + 0] = 1.0;
     tokens_t tok;
     gka_run_summary_t sum;
     problem_t p = {D, T, q, k, "cg", "fp64", NULL, (gka_ridge_t){GKA_RIDGE_FIXED, 0.0}, 0, 0};
@@ -279,7 +284,8 @@ static void write_npy64(const char *path, const double *z) {
     const char hdr[] = "{'descr': '<f8', 'fortran_order': False, 'shape': (6, 4), }";
     char buf[128];
     int len = snprintf(buf, sizeof buf, "%s", hdr);
-    while ((10 + len + 1) % 64) buf[len++] = ' ';
+    while ((10 + len + 1) % 64)
+        buf[len++] = ' ';
     buf[len++] = '\n';
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f);

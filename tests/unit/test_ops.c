@@ -9,12 +9,24 @@
 
 #include "ops_check.h"
 
-Test(ops, bf16_against_mpfr) { check_ops_against_mpfr(&gka_bf16, 6000, 1); }
-Test(ops, fp16_against_mpfr) { check_ops_against_mpfr(&gka_fp16, 6000, 2); }
-Test(ops, e4m3_against_mpfr) { check_ops_against_mpfr(&gka_e4m3, 6000, 3); }
-Test(ops, e5m2_against_mpfr) { check_ops_against_mpfr(&gka_e5m2, 6000, 4); }
-Test(ops, tf32_against_mpfr) { check_ops_against_mpfr(&gka_tf32, 6000, 5); }
-Test(ops, fp32_against_mpfr) { check_ops_against_mpfr(&gka_fp32, 6000, 6); }
+Test(ops, bf16_against_mpfr) {
+    check_ops_against_mpfr(&gka_bf16, 6000, 1);
+}
+Test(ops, fp16_against_mpfr) {
+    check_ops_against_mpfr(&gka_fp16, 6000, 2);
+}
+Test(ops, e4m3_against_mpfr) {
+    check_ops_against_mpfr(&gka_e4m3, 6000, 3);
+}
+Test(ops, e5m2_against_mpfr) {
+    check_ops_against_mpfr(&gka_e5m2, 6000, 4);
+}
+Test(ops, tf32_against_mpfr) {
+    check_ops_against_mpfr(&gka_tf32, 6000, 5);
+}
+Test(ops, fp32_against_mpfr) {
+    check_ops_against_mpfr(&gka_fp32, 6000, 6);
+}
 Test(ops, custom26_against_mpfr) {
     gka_format_t f;
     cr_assert_eq(gka_format_custom(26, -126, 127, &f), GKA_OK);
@@ -31,12 +43,13 @@ Test(ops, custom26_widest_range_against_mpfr) {
 static float random_float(uint64_t *seed) {
     const uint64_t b = splitmix(seed);
     switch (b % 4) {
-    case 0: return float_from_bits((uint32_t)(b >> 32)); /* any pattern */
-    case 1: {                                            /* short significands: exact ties */
+    case 0:
+        return float_from_bits((uint32_t)(b >> 32)); /* any pattern */
+    case 1: {                                        /* short significands: exact ties */
         const float m = (float)((splitmix(seed) % 4096) | 1u);
         return ldexpf((b >> 20) & 1 ? -m : m, (int)((b >> 8) % 300) - 170);
     }
-    case 2: {                           /* near 1 in magnitude: cancellation, ties */
+    case 2: { /* near 1 in magnitude: cancellation, ties */
         const float v = 1.0f + (float)((b >> 32) & 0xffff) * 0x1p-23f;
         return (b >> 20) & 1 ? -v : v;
     }
@@ -51,12 +64,24 @@ static float random_float(uint64_t *seed) {
 static float native_op(int op, volatile float a, volatile float b, volatile float c) {
     volatile float y;
     switch (op) {
-    case OP_ADD: y = a + b; break;
-    case OP_SUB: y = a - b; break;
-    case OP_MUL: y = a * b; break;
-    case OP_DIV: y = a / b; break;
-    case OP_SQRT: y = sqrtf(a); break;
-    default: y = fmaf(a, b, c); break;
+    case OP_ADD:
+        y = a + b;
+        break;
+    case OP_SUB:
+        y = a - b;
+        break;
+    case OP_MUL:
+        y = a * b;
+        break;
+    case OP_DIV:
+        y = a / b;
+        break;
+    case OP_SQRT:
+        y = sqrtf(a);
+        break;
+    default:
+        y = fmaf(a, b, c);
+        break;
     }
     return y;
 }
@@ -88,10 +113,18 @@ static void check_fp32_native(gka_round_mode_t mode, int fe_mode, long n, uint64
 
 /* 10^6 random triples x 6 operations in round-to-nearest; 2.5 * 10^5 in each
  * directed mode (native float under fesetround). */
-Test(ops, fp32_equals_native_float_ne) { check_fp32_native(GKA_RND_NE, FE_TONEAREST, 1000000, 11); }
-Test(ops, fp32_equals_native_float_tz) { check_fp32_native(GKA_RND_TZ, FE_TOWARDZERO, 250000, 12); }
-Test(ops, fp32_equals_native_float_tp) { check_fp32_native(GKA_RND_TP, FE_UPWARD, 250000, 13); }
-Test(ops, fp32_equals_native_float_tn) { check_fp32_native(GKA_RND_TN, FE_DOWNWARD, 250000, 14); }
+Test(ops, fp32_equals_native_float_ne) {
+    check_fp32_native(GKA_RND_NE, FE_TONEAREST, 1000000, 11);
+}
+Test(ops, fp32_equals_native_float_tz) {
+    check_fp32_native(GKA_RND_TZ, FE_TOWARDZERO, 250000, 12);
+}
+Test(ops, fp32_equals_native_float_tp) {
+    check_fp32_native(GKA_RND_TP, FE_UPWARD, 250000, 13);
+}
+Test(ops, fp32_equals_native_float_tn) {
+    check_fp32_native(GKA_RND_TN, FE_DOWNWARD, 250000, 14);
+}
 
 /* Cases where rounding the double result without its tail would round twice. */
 Test(ops, no_double_rounding) {
@@ -179,7 +212,8 @@ Test(ops, stochastic_consumes_one_counter_per_op) {
         const double dn = oracle_round(y, &gka_bf16, GKA_RND_TN, 1, 0, &fl);
         const double up = oracle_round(y, &gka_bf16, GKA_RND_TP, 1, 0, &fl);
         mpfr_clear(y);
-        if (isnan(dn)) cr_assert(isnan(got));
+        if (isnan(dn))
+            cr_assert(isnan(got));
         else
             cr_assert(oracle_same(got, dn) || oracle_same(got, up) ||
                           (isinf(got) && (fabs(dn) == gka_bf16.max || isinf(up) || isinf(dn))),

@@ -52,7 +52,8 @@ Test(philox, uniform_distribution) {
     }
     double chi2 = 0;
     const double expect = (double)N / BINS;
-    for (int b = 0; b < BINS; b++) chi2 += (bins[b] - expect) * (bins[b] - expect) / expect;
+    for (int b = 0; b < BINS; b++)
+        chi2 += (bins[b] - expect) * (bins[b] - expect) / expect;
     cr_assert_lt(fabs(chi2 - 255), 5 * sqrt(510.0), "chi2 = %g", chi2);
     cr_assert_lt(fabs(sum / N - 0.5), 5 * sqrt(1.0 / 12 / N), "mean %g", sum / N);
 }

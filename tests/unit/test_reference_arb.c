@@ -23,29 +23,26 @@
 #define DMAX 32
 
 /* Spacing of doubles just above |a|. */
-static double ulp(double a)
-{
+static double ulp(double a) {
     return nextafter(fabs(a), INFINITY) - fabs(a);
 }
 
 /* |a - m| <= r + ulp(a), i.e. a within the ball widened by one ulp of a. */
-static int within_ball_ulp(double a, double m, double r)
-{
+static int within_ball_ulp(double a, double m, double r) {
     return fabs(a - m) <= r + ulp(a);
 }
 
 /* All cross-checks for one fixed-lambda problem. */
 static void check_references_agree(int D, const double *H, double lambda, const double *q,
-                                   const char *what)
-{
+                                   const char *what) {
     double mid[DMAX], rad[DMAX], xm[DMAX], x64[DMAX];
-    cr_assert_eq(gka_ref_solve_arb(D, H, lambda, 0, q, PREC, mid, rad), GKA_OK, "%s: %s",
-                 what, gka_error_message());
+    cr_assert_eq(gka_ref_solve_arb(D, H, lambda, 0, q, PREC, mid, rad), GKA_OK, "%s: %s", what,
+                 gka_error_message());
     double mid_norm = ref_norm2(D, mid);
     cr_assert(isfinite(mid_norm) && mid_norm > 0.0);
     for (int i = 0; i < D; i++) /* certified to half an ulp: mid is x* rounded */
-        cr_assert_leq(rad[i], 0.5000001 * ulp(mid[i]), "%s: rad[%d] = %g, mid %a", what,
-                      i, rad[i], mid[i]);
+        cr_assert_leq(rad[i], 0.5000001 * ulp(mid[i]), "%s: rad[%d] = %g, mid %a", what, i, rad[i],
+                      mid[i]);
 
     int inside = 0;
     cr_assert_eq(gka_ref_exact_in_ball(D, H, lambda, q, mid, rad, &inside), GKA_OK);
@@ -53,12 +50,12 @@ static void check_references_agree(int D, const double *H, double lambda, const 
 
     cr_assert_eq(gka_ref_solve_mpfr(D, H, lambda, 0, q, PREC, xm), GKA_OK);
     for (int i = 0; i < D; i++)
-        cr_assert(within_ball_ulp(xm[i], mid[i], rad[i]), "%s: MPFR x[%d]=%a mid=%a", what,
-                  i, xm[i], mid[i]);
+        cr_assert(within_ball_ulp(xm[i], mid[i], rad[i]), "%s: MPFR x[%d]=%a mid=%a", what, i,
+                  xm[i], mid[i]);
 
     double klo = 0.0, khi = 0.0, k64 = 0.0;
-    cr_assert_eq(gka_ref_kappa_arb(D, H, lambda, 0, PREC, &klo, &khi), GKA_OK, "%s: %s",
-                 what, gka_error_message());
+    cr_assert_eq(gka_ref_kappa_arb(D, H, lambda, 0, PREC, &klo, &khi), GKA_OK, "%s: %s", what,
+                 gka_error_message());
     cr_assert(isfinite(klo) && isfinite(khi) && klo > 0.0 && klo <= khi);
     /* shifts of 2^-40: width ~2^-39 relative (measured 1.82e-12), also for the
      * eigenvalue clusters of rank-deficient H that fp64 cannot order */
@@ -70,12 +67,11 @@ static void check_references_agree(int D, const double *H, double lambda, const 
 
     cr_assert_eq(gka_ref_solve_fp64(D, H, lambda, q, x64), GKA_OK);
     double dist = ref_dist2(D, x64, mid) - ref_norm2(D, rad);
-    cr_assert_leq(dist, 8.0 * D * EPS * khi * mid_norm, "%s: fp64 error %g, kappa %g",
-                  what, dist / mid_norm, khi);
+    cr_assert_leq(dist, 8.0 * D * EPS * khi * mid_norm, "%s: fp64 error %g, kappa %g", what,
+                  dist / mid_norm, khi);
 }
 
-Test(reference_arb, random_spd)
-{
+Test(reference_arb, random_spd) {
     ref_rng_t r = {1};
     double H[DMAX * DMAX], q[DMAX];
     for (int D = 4; D <= DMAX; D *= 2)
@@ -86,8 +82,7 @@ Test(reference_arb, random_spd)
         }
 }
 
-Test(reference_arb, rank_deficient_with_lambda)
-{
+Test(reference_arb, rank_deficient_with_lambda) {
     ref_rng_t r = {2};
     double H[DMAX * DMAX], q[DMAX];
     for (int D = 4; D <= DMAX; D *= 2) {
@@ -98,8 +93,7 @@ Test(reference_arb, rank_deficient_with_lambda)
     }
 }
 
-Test(reference_arb, ill_conditioned)
-{
+Test(reference_arb, ill_conditioned) {
     ref_rng_t r = {3};
     double H[DMAX * DMAX], q[DMAX];
     const double lambdas[3] = {1e-8, 1e-10, 1e-12};
@@ -114,8 +108,7 @@ Test(reference_arb, ill_conditioned)
         }
 }
 
-Test(reference_arb, gated_normalised_keys)
-{
+Test(reference_arb, gated_normalised_keys) {
     ref_rng_t r = {4};
     enum { T = 48 };
     double K[T * DMAX], gamma[T], beta[T], H[DMAX * DMAX], q[DMAX];
@@ -129,8 +122,7 @@ Test(reference_arb, gated_normalised_keys)
     }
 }
 
-Test(reference_arb, adaptive_lambda)
-{
+Test(reference_arb, adaptive_lambda) {
     /* lambda = a ||H||_F is irrational: Arb encloses it; MPFR evaluates it in
      * 256 bits; kappa is certified <= (1 + a)/a (SPEC 1). */
     ref_rng_t r = {5};
@@ -165,8 +157,7 @@ Test(reference_arb, adaptive_lambda)
     }
 }
 
-Test(reference_arb, exact_gated_stream)
-{
+Test(reference_arb, exact_gated_stream) {
     /* The ball for the exact stream matrix holds FLINT's exact solution; it
      * differs from the ball for the fp64-accumulated H by ~kappa * T * eps. */
     ref_rng_t r = {6};
@@ -175,8 +166,8 @@ Test(reference_arb, exact_gated_stream)
     double mid[D], rad[D], mid64[D], rad64[D], xe[D];
     ref_gated_stream(&r, D, T, K, gamma, beta);
     ref_random_vector(&r, D, q);
-    cr_assert_eq(gka_ref_stream_solve_arb(D, T, K, gamma, beta, 0.25, 0, q, PREC, mid, rad),
-                 GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(gka_ref_stream_solve_arb(D, T, K, gamma, beta, 0.25, 0, q, PREC, mid, rad), GKA_OK,
+                 "%s", gka_error_message());
     cr_assert_eq(gka_ref_stream_solve_exact(D, T, K, gamma, beta, 0.25, q, xe), GKA_OK);
     for (int i = 0; i < D; i++)
         cr_assert(within_ball_ulp(xe[i], mid[i], rad[i]), "x[%d]", i);
@@ -193,8 +184,7 @@ Test(reference_arb, exact_gated_stream)
         cr_assert_leq(rad[i], 0.5000001 * ulp(mid[i]));
 }
 
-Test(reference_arb, failure_paths)
-{
+Test(reference_arb, failure_paths) {
     double H[4] = {1, 0, 0, 1}, q[2] = {1, 1}, mid[2] = {7, 7}, rad[2] = {7, 7};
     double lo = 0.0, hi = 0.0;
     cr_assert_eq(gka_ref_solve_arb(0, H, 0.1, 0, q, PREC, mid, rad), GKA_EINVAL);

@@ -9,8 +9,7 @@
 #include "gka_reference.h"
 #include "unit/reference_cases.h"
 
-Test(reference_flint, recovers_dyadic_solution_exactly)
-{
+Test(reference_flint, recovers_dyadic_solution_exactly) {
     /* A integer SPD (diagonally dominant), x0 dyadic, q = A x0 exactly in
      * fp64 (small integers): the exact solution is x0, bit for bit. */
     ref_rng_t r = {31};
@@ -44,14 +43,12 @@ Test(reference_flint, recovers_dyadic_solution_exactly)
     cr_assert_eq(inside, 0);
 }
 
-Test(reference_flint, one_by_one_correct_rounding_with_subnormals)
-{
+Test(reference_flint, one_by_one_correct_rounding_with_subnormals) {
     ref_rng_t r = {99};
     for (int i = 0; i < 3000; i++) {
         double h = ldexp(1.0 + ref_rng_uniform(&r), (int)(ref_rng_next(&r) % 60) - 30);
         double q = ref_rng_normal(&r);
-        if (i % 3 == 0)
-            q = ldexp(q, -1030 - (int)(ref_rng_next(&r) % 40)); /* subnormal x */
+        if (i % 3 == 0) q = ldexp(q, -1030 - (int)(ref_rng_next(&r) % 40)); /* subnormal x */
         double x = 0.0;
         cr_assert_eq(gka_ref_solve_exact(1, &h, 0.0, &q, &x), GKA_OK);
         cr_assert_eq(x, q / h, "q=%a h=%a x=%a want %a", q, h, x, q / h);
@@ -65,8 +62,7 @@ Test(reference_flint, one_by_one_correct_rounding_with_subnormals)
     cr_assert_eq(x, 0.0);
 }
 
-Test(reference_flint, one_third_is_not_a_double)
-{
+Test(reference_flint, one_third_is_not_a_double) {
     double h = 3.0, q = 1.0, x = 0.0, rad = 0.0;
     int inside = 1;
     cr_assert_eq(gka_ref_solve_exact(1, &h, 0.0, &q, &x), GKA_OK);
@@ -78,8 +74,7 @@ Test(reference_flint, one_third_is_not_a_double)
     cr_assert_eq(inside, 1);
 }
 
-Test(reference_flint, exact_positive_definiteness)
-{
+Test(reference_flint, exact_positive_definiteness) {
     double q[2] = {1.0, 1.0}, x[2] = {7, 7};
     double Hsing[4] = {1, 1, 1, 1}; /* PSD singular; any lambda > 0 fixes it */
     cr_assert_eq(gka_ref_solve_exact(2, Hsing, 0.0, q, x), GKA_ENUMERIC);
@@ -90,8 +85,7 @@ Test(reference_flint, exact_positive_definiteness)
     /* Nearly singular, det = 2^-51 - 2^-104 > 0, and its mirror with
      * det = -2^-51 - 2^-104 < 0: decided exactly. */
     double Hnear[4] = {1.0, 1.0 - 0x1p-52, 1.0 - 0x1p-52, 1.0};
-    cr_assert_eq(gka_ref_solve_exact(2, Hnear, 0.0, q, x), GKA_OK, "%s",
-                 gka_error_message());
+    cr_assert_eq(gka_ref_solve_exact(2, Hnear, 0.0, q, x), GKA_OK, "%s", gka_error_message());
     double Hneg[4] = {1.0, 1.0 + 0x1p-52, 1.0 + 0x1p-52, 1.0}; /* det < 0 */
     cr_assert_eq(gka_ref_solve_exact(2, Hneg, 0.0, q, x), GKA_ENUMERIC);
     double Hfirst[4] = {-1.0, 0.0, 0.0, 1.0};
@@ -99,8 +93,7 @@ Test(reference_flint, exact_positive_definiteness)
     cr_assert(strstr(gka_error_message(), "order 1") != NULL);
 }
 
-Test(reference_flint, stream_with_integer_keys_is_exact_in_fp64)
-{
+Test(reference_flint, stream_with_integer_keys_is_exact_in_fp64) {
     /* Small integer keys, gamma = 1/2, beta = 1: every fp64 operation of the
      * recursion is exact, so the rounded exact H must equal it bit for bit. */
     ref_rng_t r = {8};
@@ -128,8 +121,7 @@ Test(reference_flint, stream_with_integer_keys_is_exact_in_fp64)
     cr_assert_eq(memcmp(xs, xh, sizeof xs), 0);
 }
 
-Test(reference_flint, gated_stream_close_to_fp64_recursion)
-{
+Test(reference_flint, gated_stream_close_to_fp64_recursion) {
     ref_rng_t r = {12};
     enum { D = 8, T = 40 };
     double K[T * D], gamma[T], beta[T], H64[D * D], Hx[D * D];
@@ -144,8 +136,7 @@ Test(reference_flint, gated_stream_close_to_fp64_recursion)
     cr_assert_leq(diff, 4.0 * T * DBL_EPSILON * hf, "diff %g", diff);
 }
 
-Test(reference_flint, failure_paths)
-{
+Test(reference_flint, failure_paths) {
     double H[4] = {1, 0, 0, 1}, q[2] = {1, 1}, x[2], mid[2] = {0, 0}, rad[2] = {1, -1};
     int inside = 0;
     cr_assert_eq(gka_ref_solve_exact(0, H, 0.1, q, x), GKA_EINVAL);

@@ -11,8 +11,7 @@
 
 #define EPS DBL_EPSILON
 
-Test(reference_lapack, solve_forward_error_within_kappa_bound)
-{
+Test(reference_lapack, solve_forward_error_within_kappa_bound) {
     ref_rng_t r = {101};
     double H[32 * 32], q[32], x[32], xr[32];
     for (int D = 4; D <= 32; D *= 2)
@@ -20,20 +19,17 @@ Test(reference_lapack, solve_forward_error_within_kappa_bound)
             ref_random_spd(&r, D, H);
             ref_random_vector(&r, D, q);
             double lambda = rep == 0 ? 1e-6 : 0.25;
-            cr_assert_eq(gka_ref_solve_fp64(D, H, lambda, q, x), GKA_OK, "%s",
-                         gka_error_message());
+            cr_assert_eq(gka_ref_solve_fp64(D, H, lambda, q, x), GKA_OK, "%s", gka_error_message());
             cr_assert_eq(gka_ref_solve_mpfr(D, H, lambda, 0, q, 256, xr), GKA_OK);
             double kappa = 0.0, err = 0.0;
             cr_assert_eq(gka_ref_kappa_fp64(D, H, lambda, &kappa), GKA_OK);
             cr_assert_eq(gka_ref_rel_error(D, x, xr, &err), GKA_OK);
             cr_assert(isfinite(err));
-            cr_assert_leq(err, 8.0 * D * EPS * kappa, "D=%d err=%g kappa=%g", D, err,
-                          kappa);
+            cr_assert_leq(err, 8.0 * D * EPS * kappa, "D=%d err=%g kappa=%g", D, err, kappa);
         }
 }
 
-Test(reference_lapack, solve_is_backward_stable)
-{
+Test(reference_lapack, solve_is_backward_stable) {
     ref_rng_t r = {7};
     double H[32 * 32], q[32], x[32];
     int D = 32;
@@ -49,8 +45,7 @@ Test(reference_lapack, solve_is_backward_stable)
     cr_assert_leq(res, bound, "residual %g > %g", res, bound);
 }
 
-Test(reference_lapack, diagonal_problem_exact_eigenvalues_and_kappa)
-{
+Test(reference_lapack, diagonal_problem_exact_eigenvalues_and_kappa) {
     const int D = 5;
     double H[25] = {0}, eig[5], q[5] = {1, 2, 3, 4, 5}, x[5];
     const double d[5] = {4.0, 0.5, 2.0, 0.0, 8.0};
@@ -68,8 +63,7 @@ Test(reference_lapack, diagonal_problem_exact_eigenvalues_and_kappa)
         cr_assert_float_eq(x[i], q[i] / (d[i] + 0.25), 1e-15 * fabs(x[i]));
 }
 
-Test(reference_lapack, eigenvalues_of_reflected_diagonal)
-{
+Test(reference_lapack, eigenvalues_of_reflected_diagonal) {
     /* S = Q diag(d) Q, Q = I - 2 v v^T / v^T v: eigenvalues d up to rounding. */
     ref_rng_t r = {3};
     enum { D = 16 };
@@ -100,18 +94,16 @@ Test(reference_lapack, eigenvalues_of_reflected_diagonal)
     cr_assert_eq(gka_ref_eig_extremes_fp64(D, S, NULL, &hi), GKA_OK);
 }
 
-Test(reference_lapack, eigenvalues_use_symmetric_part)
-{
+Test(reference_lapack, eigenvalues_use_symmetric_part) {
     /* An asymmetric P (as Kalman's P_t in low precision) is read as (P+P^T)/2. */
-    const double S[4] = {2.0, 1.5, 0.5, 3.0};  /* symmetric part [[2,1],[1,3]] */
+    const double S[4] = {2.0, 1.5, 0.5, 3.0}; /* symmetric part [[2,1],[1,3]] */
     double eig[2];
     cr_assert_eq(gka_ref_eig_fp64(2, S, eig), GKA_OK);
     cr_assert_float_eq(eig[0], 2.5 - sqrt(1.25), 4 * EPS);
     cr_assert_float_eq(eig[1], 2.5 + sqrt(1.25), 4 * EPS);
 }
 
-Test(reference_lapack, adaptive_lambda_bounds_kappa)
-{
+Test(reference_lapack, adaptive_lambda_bounds_kappa) {
     /* SPEC 1: kappa(H + a ||H||_F I) <= (1 + a)/a, whatever the keys. */
     ref_rng_t r = {11};
     double H[32 * 32];
@@ -130,8 +122,7 @@ Test(reference_lapack, adaptive_lambda_bounds_kappa)
     }
 }
 
-Test(reference_lapack, frobenius_scaled_no_overflow)
-{
+Test(reference_lapack, frobenius_scaled_no_overflow) {
     double H[4] = {1e300, 1e300, 1e300, 1e300}, f = 0.0;
     cr_assert_eq(gka_ref_frobenius_fp64(2, H, &f), GKA_OK);
     cr_assert_float_eq(f, 2e300, 1e285);
@@ -139,8 +130,7 @@ Test(reference_lapack, frobenius_scaled_no_overflow)
     cr_assert_eq(gka_ref_lambda_fp64(2, H, 1e10, &lambda), GKA_ERANGE);
 }
 
-Test(reference_lapack, metrics)
-{
+Test(reference_lapack, metrics) {
     double x[3] = {1.0, 2.0, 2.0}, y[3] = {1.0, 2.0, 2.0 + 3e-8}, e = -1.0;
     cr_assert_eq(gka_ref_rel_error(3, y, x, &e), GKA_OK);
     cr_assert_float_eq(e, 1e-8, 1e-15);
@@ -154,8 +144,7 @@ Test(reference_lapack, metrics)
     cr_assert_float_eq(res, 1.0, 1e-15); /* (I + I) x - x = x */
 }
 
-Test(reference_lapack, failure_paths)
-{
+Test(reference_lapack, failure_paths) {
     double H[4] = {1, 0, 0, 1}, q[2] = {1, 1}, x[2] = {7, 7}, k = 0.0, e[2];
     cr_assert_eq(gka_ref_solve_fp64(0, H, 0.1, q, x), GKA_EINVAL);
     cr_assert_eq(gka_ref_solve_fp64(-3, H, 0.1, q, x), GKA_EINVAL);
@@ -174,7 +163,7 @@ Test(reference_lapack, failure_paths)
     double Hneg[4] = {1, 2, 2, 1}; /* eigenvalues 3 and -1 */
     cr_assert_eq(gka_ref_solve_fp64(2, Hneg, 0.5, q, x), GKA_ENUMERIC);
     cr_assert_eq(gka_ref_kappa_fp64(2, Hneg, 0.5, &k), GKA_ENUMERIC);
-    cr_assert_eq(x[0], 7.0); /* outputs untouched on failure */
+    cr_assert_eq(x[0], 7.0);                            /* outputs untouched on failure */
     cr_assert_eq(gka_ref_eig_fp64(2, Hneg, e), GKA_OK); /* indefinite is fine here */
     cr_assert_float_eq(e[0], -1.0, 4 * EPS);
     cr_assert_eq(gka_ref_eig_fp64(2, Hn, e), GKA_ENODATA);

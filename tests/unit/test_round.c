@@ -32,15 +32,33 @@ static void check_random(int i) {
     cr_assert_eq(t.checked, (nf + 100000) * ORACLE_NMODES);
 }
 
-Test(round, random_fp32_against_mpfr) { check_random(0); }
-Test(round, random_tf32_against_mpfr) { check_random(1); }
-Test(round, random_bf16_against_mpfr) { check_random(2); }
-Test(round, random_fp16_against_mpfr) { check_random(3); }
-Test(round, random_e4m3_against_mpfr) { check_random(4); }
-Test(round, random_e5m2_against_mpfr) { check_random(5); }
-Test(round, random_custom26_against_mpfr) { check_random(6); }
-Test(round, random_custom2_against_mpfr) { check_random(7); }
-Test(round, random_custom13_wide_against_mpfr) { check_random(8); }
+Test(round, random_fp32_against_mpfr) {
+    check_random(0);
+}
+Test(round, random_tf32_against_mpfr) {
+    check_random(1);
+}
+Test(round, random_bf16_against_mpfr) {
+    check_random(2);
+}
+Test(round, random_fp16_against_mpfr) {
+    check_random(3);
+}
+Test(round, random_e4m3_against_mpfr) {
+    check_random(4);
+}
+Test(round, random_e5m2_against_mpfr) {
+    check_random(5);
+}
+Test(round, random_custom26_against_mpfr) {
+    check_random(6);
+}
+Test(round, random_custom2_against_mpfr) {
+    check_random(7);
+}
+Test(round, random_custom13_wide_against_mpfr) {
+    check_random(8);
+}
 
 /* NaN stays NaN with its sign, whatever the payload: float NaNs whose payload
  * bits all lie below the target precision must not come out as Inf. */
@@ -63,8 +81,8 @@ Test(round, nan_any_payload_stays_nan_every_format_and_mode) {
                         cr_assert_eq(signbit(y) != 0, s, "%s: NaN sign lost", fmt->name);
                         cr_assert_eq(r.flags, 0u);
                         /* a double NaN with only low payload bits as well */
-                        const double dn = double_from_bits(0x7ff0000000000001u |
-                                                           (s ? 0x8000000000000000u : 0));
+                        const double dn =
+                            double_from_bits(0x7ff0000000000001u | (s ? 0x8000000000000000u : 0));
                         cr_assert(isnan(gka_round(dn, &r)));
                     }
     }
@@ -184,8 +202,8 @@ Test(round, fp64_tail_against_mpfr) {
     mpfr_init2(exact, 256);
     for (int i = 0; i < 20000; i++) {
         const uint64_t b = splitmix(&seed);
-        double x = ldexp(1.0 + (double)(splitmix(&seed) >> 11) * 0x1p-53,
-                         (int)((b >> 8) % 2000) - 1000);
+        double x =
+            ldexp(1.0 + (double)(splitmix(&seed) >> 11) * 0x1p-53, (int)((b >> 8) % 2000) - 1000);
         if (i % 50 == 0) x = DBL_MAX;
         if (i % 50 == 1) x = 1.0;
         if (b & 1) x = -x;

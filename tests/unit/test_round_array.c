@@ -43,9 +43,17 @@ static uint64_t rng(void) {
 static const gka_round_mode_t all_modes[] = {GKA_RND_NA, GKA_RND_NZ, GKA_RND_NE,
                                              GKA_RND_TP, GKA_RND_TN, GKA_RND_TZ,
                                              GKA_RND_SP, GKA_RND_SE, GKA_RND_OD};
-static const char *format_names[] = {"bf16", "fp16", "tf32", "e4m3", "e5m2", "fp32", "fp64",
-                                     "custom:5,-20,20", "custom:24,-100,100",
-                                     "custom:26,-126,127", "custom:6,-140,60"};
+static const char *format_names[] = {"bf16",
+                                     "fp16",
+                                     "tf32",
+                                     "e4m3",
+                                     "e5m2",
+                                     "fp32",
+                                     "fp64",
+                                     "custom:5,-20,20",
+                                     "custom:24,-100,100",
+                                     "custom:26,-126,127",
+                                     "custom:6,-140,60"};
 
 enum { N_INPUT = 24000 };
 
@@ -53,21 +61,39 @@ enum { N_INPUT = 24000 };
  * halfway between neighbouring grid points, and random bit patterns. */
 static size_t make_inputs(float *x, size_t cap, const gka_format_t *f) {
     size_t n = 0;
-#define PUT(v)                                                                                 \
-    do {                                                                                       \
-        if (n < cap) x[n++] = (v);                                                             \
+#define PUT(v)                                                                                     \
+    do {                                                                                           \
+        if (n < cap) x[n++] = (v);                                                                 \
     } while (0)
-    const float edges[] = {0.0f, 1.0f, 1.5f, 3.0f, FLT_MAX, FLT_MIN, 0x1p-149f, 0x1.8p-148f,
-                           INFINITY, NAN, u2f(0x7f800001u), u2f(0x7fbfffffu), u2f(0x7fc00001u),
-                           u2f(0x7f801000u), u2f(0x7ffff000u), u2f(0x007fffffu)};
+    const float edges[] = {0.0f,
+                           1.0f,
+                           1.5f,
+                           3.0f,
+                           FLT_MAX,
+                           FLT_MIN,
+                           0x1p-149f,
+                           0x1.8p-148f,
+                           INFINITY,
+                           NAN,
+                           u2f(0x7f800001u),
+                           u2f(0x7fbfffffu),
+                           u2f(0x7fc00001u),
+                           u2f(0x7f801000u),
+                           u2f(0x7ffff000u),
+                           u2f(0x007fffffu)};
     for (size_t i = 0; i < sizeof edges / sizeof edges[0]; i++) {
         PUT(edges[i]);
         PUT(-edges[i]);
     }
     /* the format's own landmarks and their float neighbours */
-    const double marks[] = {f->max, f->min_normal, f->min_subnormal, f->min_subnormal * 0.5,
-                            f->min_subnormal * 1.5, f->max + f->max * f->u * 0.5,
-                            f->min_normal * (1 - f->u), ldexp(1.0, f->emax + 1)};
+    const double marks[] = {f->max,
+                            f->min_normal,
+                            f->min_subnormal,
+                            f->min_subnormal * 0.5,
+                            f->min_subnormal * 1.5,
+                            f->max + f->max * f->u * 0.5,
+                            f->min_normal * (1 - f->u),
+                            ldexp(1.0, f->emax + 1)};
     for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++) {
         const float m = (float)marks[i];
         if (!isfinite(m) || m == 0) continue;
@@ -82,8 +108,9 @@ static size_t make_inputs(float *x, size_t cap, const gka_format_t *f) {
         const uint64_t b = rng();
         uint32_t p = (uint32_t)b;
         switch ((b >> 32) % 4) {
-        case 0: break; /* any pattern */
-        case 1:        /* exponent in the format's range, low bits at a tie or next to it */
+        case 0:
+            break; /* any pattern */
+        case 1:    /* exponent in the format's range, low bits at a tie or next to it */
         {
             const int span = f->emax - f->emin + t + 4;
             int e = f->emin - t - 1 + (int)((b >> 40) % (uint64_t)span);
@@ -97,10 +124,12 @@ static size_t make_inputs(float *x, size_t cap, const gka_format_t *f) {
             break;
         }
         case 2: /* small magnitudes: subnormal range of the format */
-            p = (p & 0x80000000u) | (f2u((float)f->min_normal) - (uint32_t)((b >> 34) % (30u << 23)));
+            p = (p & 0x80000000u) |
+                (f2u((float)f->min_normal) - (uint32_t)((b >> 34) % (30u << 23)));
             break;
         default: /* near overflow */
-            p = (p & 0x80000000u) | (f2u((float)fmin(f->max, FLT_MAX)) + (uint32_t)((b >> 34) % (1u << 22)) - (1u << 21));
+            p = (p & 0x80000000u) | (f2u((float)fmin(f->max, FLT_MAX)) +
+                                     (uint32_t)((b >> 34) % (1u << 22)) - (1u << 21));
             break;
         }
         PUT(u2f(p));
@@ -127,8 +156,8 @@ static void expect_same_bits(const float *want, const float *got, size_t n, cons
         cr_expect_eq(f2u(got[i]), f2u(want[i]),
                      "%s: %s mode %s sub=%d sat=%d element %zu: got 0x%08" PRIx32
                      " want 0x%08" PRIx32,
-                     what, r->format.name, gka_round_mode_name(r->mode), r->subnormals,
-                     r->saturate, i, f2u(got[i]), f2u(want[i]));
+                     what, r->format.name, gka_round_mode_name(r->mode), r->subnormals, r->saturate,
+                     i, f2u(got[i]), f2u(want[i]));
         return;
     }
 }
@@ -137,7 +166,8 @@ static void expect_same_bits(const float *want, const float *got, size_t n, cons
 static void check_case(const gka_format_t *f, gka_round_mode_t mode, int sub, int sat,
                        const float *x, size_t n, float *want, float *got) {
     gka_rounding_t rs = context(f, mode, sub, sat);
-    for (size_t i = 0; i < n; i++) want[i] = (float)gka_round((double)x[i], &rs);
+    for (size_t i = 0; i < n; i++)
+        want[i] = (float)gka_round((double)x[i], &rs);
 
     gka_rounding_t ra = context(f, mode, sub, sat);
     gka_round_array_f32(got, x, n, &ra);
@@ -224,7 +254,8 @@ Test(round_array, thread_count_and_counters_do_not_change_results) {
     float *x = malloc(3 * N * sizeof(float));
     cr_assert_not_null(x);
     float *a = x + N, *b = x + 2 * N;
-    for (size_t i = 0; i < N; i++) x[i] = (float)ldexp((double)(rng() >> 11) * 0x1p-53 - 0.5, (int)(rng() % 40) - 20);
+    for (size_t i = 0; i < N; i++)
+        x[i] = (float)ldexp((double)(rng() >> 11) * 0x1p-53 - 0.5, (int)(rng() % 40) - 20);
     const gka_round_mode_t modes[] = {GKA_RND_NE, GKA_RND_SP, GKA_RND_SE};
     for (size_t mi = 0; mi < 3; mi++) {
         gka_rounding_t r1 = context(&gka_bf16, modes[mi], 1, 0);
@@ -240,8 +271,7 @@ Test(round_array, thread_count_and_counters_do_not_change_results) {
         gka_round_array_f32(a, x, N, &r1);
         gka_round_array_f32(b, x, N, &r2);
 #endif
-        cr_assert_eq(memcmp(a, b, N * sizeof(float)), 0, "mode %s",
-                     gka_round_mode_name(modes[mi]));
+        cr_assert_eq(memcmp(a, b, N * sizeof(float)), 0, "mode %s", gka_round_mode_name(modes[mi]));
         cr_assert_eq(r1.flags, r2.flags);
         cr_assert_eq(r1.counter, r2.counter);
         /* element i uses counter + i: spot-check against a scalar context */
@@ -266,11 +296,13 @@ Test(round_array, large_arrays_stream_the_same_results) {
     float *x = malloc((3 * N + 1) * sizeof(float));
     cr_assert_not_null(x);
     float *want = x + N, *got = x + 2 * N + 1; /* got is misaligned by 4 bytes */
-    for (size_t i = 0; i < N; i++) x[i] = (float)ldexp((double)(rng() >> 11) * 0x1p-53 - 0.5, (int)(rng() % 60) - 30);
+    for (size_t i = 0; i < N; i++)
+        x[i] = (float)ldexp((double)(rng() >> 11) * 0x1p-53 - 0.5, (int)(rng() % 60) - 30);
     const gka_format_t *fmts[] = {&gka_bf16, &gka_fp16, &gka_e4m3};
     for (size_t fi = 0; fi < 3; fi++) {
         gka_rounding_t rs = context(fmts[fi], GKA_RND_NE, 1, 0), ra = rs, rp = rs;
-        for (size_t i = 0; i < N; i++) want[i] = (float)gka_round((double)x[i], &rs);
+        for (size_t i = 0; i < N; i++)
+            want[i] = (float)gka_round((double)x[i], &rs);
         gka_round_array_f32(got, x, N, &ra);
         expect_same_bits(want, got, N, "large", &ra);
         cr_expect_eq(ra.flags, rs.flags);
@@ -300,7 +332,8 @@ Test(round_array, doubles_match_scalar) {
         for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++) {
             gka_rounding_t rs = context(&f, all_modes[mi], 0, 1);
             gka_rounding_t ra = rs;
-            for (size_t i = 0; i < N; i++) want[i] = gka_round(x[i], &rs);
+            for (size_t i = 0; i < N; i++)
+                want[i] = gka_round(x[i], &rs);
             gka_round_array(got, x, N, &ra);
             for (size_t i = 0; i < N; i++) {
                 uint64_t w, g;
@@ -318,13 +351,13 @@ Test(round_array, doubles_match_scalar) {
 /* Hand-checked values: the fast path must not merely agree with the scalar
  * path, both must be right. */
 Test(round_array, known_values) {
-    const float in[] = {1.00390625f, 1.01171875f, -1.00390625f, 65520.0f, 65519.0f,
+    const float in[] = {1.00390625f, 1.01171875f, -1.00390625f, 65520.0f,   65519.0f,
                         464.0f,      465.0f,      0x1p-25f,     0x1.8p-24f, -0x1p-30f};
     float out[10];
     gka_rounding_t r = gka_rounding_default(&gka_bf16); /* bf16 spacing at 1 is 2^-7 */
     gka_round_array_f32(out, in, 3, &r);
-    cr_expect_eq(out[0], 1.0f);        /* tie to even */
-    cr_expect_eq(out[1], 1.015625f);   /* tie to even (up) */
+    cr_expect_eq(out[0], 1.0f);      /* tie to even */
+    cr_expect_eq(out[1], 1.015625f); /* tie to even (up) */
     cr_expect_eq(out[2], -1.0f);
     r = gka_rounding_default(&gka_fp16);
     gka_round_array_f32(out, in + 3, 2, &r);
@@ -332,13 +365,13 @@ Test(round_array, known_values) {
     cr_expect_eq(out[1], 65504.0f);
     r = gka_rounding_default(&gka_e4m3);
     gka_round_array_f32(out, in + 5, 2, &r);
-    cr_expect_eq(out[0], 448.0f);  /* tie between 448 and 480: even is 448 */
-    cr_expect(isnan(out[1]));      /* nearer 480: overflow, e4m3 has no Inf */
+    cr_expect_eq(out[0], 448.0f); /* tie between 448 and 480: even is 448 */
+    cr_expect(isnan(out[1]));     /* nearer 480: overflow, e4m3 has no Inf */
     cr_expect(r.flags & GKA_FLAG_INVALID);
     r = gka_rounding_default(&gka_fp16);
     gka_round_array_f32(out, in + 7, 3, &r);
-    cr_expect_eq(f2u(out[0]), 0u);              /* half the smallest subnormal: tie to 0 */
-    cr_expect_eq(out[1], 0x1p-23f);             /* 1.5 q: tie to even 2q */
-    cr_expect_eq(f2u(out[2]), 0x80000000u);     /* -0 */
+    cr_expect_eq(f2u(out[0]), 0u);          /* half the smallest subnormal: tie to 0 */
+    cr_expect_eq(out[1], 0x1p-23f);         /* 1.5 q: tie to even 2q */
+    cr_expect_eq(f2u(out[2]), 0x80000000u); /* -0 */
     cr_expect(r.flags & GKA_FLAG_UNDERFLOW);
 }

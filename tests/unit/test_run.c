@@ -66,7 +66,8 @@ Test(run, bf16_adaptive_vs_fixed_ridge) {
     cr_assert_eq(gka_run(&c, &ad), GKA_OK);
     gka_ridge_parse("fixed:0.01", &c.ridge);
     cr_assert_eq(gka_run(&c, &fx), GKA_OK);
-    cr_assert(ad.kappa_max <= 51.0 * (1 + 1e-12) && fx.kappa_max > 5 * 51.0, "kappa %.3g vs %.3g", ad.kappa_max, fx.kappa_max);
+    cr_assert(ad.kappa_max <= 51.0 * (1 + 1e-12) && fx.kappa_max > 5 * 51.0, "kappa %.3g vs %.3g",
+              ad.kappa_max, fx.kappa_max);
     cr_assert(isfinite(ad.err_median) && ad.err_median < fx.err_median,
               "adaptive %.3e vs fixed %.3e", ad.err_median, fx.err_median);
     tl_seq_free(&s);
@@ -130,12 +131,15 @@ Test(run, fp16_overflow_and_underflow_events) {
     c.D = 8, c.T = 10, c.q = s.q, c.k = s.k, c.format = "fp16", c.accum = "round";
     gka_ridge_parse("fixed:0.5", &c.ridge);
     gka_run_summary_t sum;
-    for (int i = 0; i < 80; i++) s.k[i] *= 300.0;
+    for (int i = 0; i < 80; i++)
+        s.k[i] *= 300.0;
     cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s", gka_error_message());
     cr_assert(sum.ev_overflow > 0, "no overflow counted");
     cr_assert(sum.ev_nan > 0 && sum.reasons[GKA_REASON_NAN] + sum.reasons[GKA_REASON_BREAKDOWN] +
-                                        sum.reasons[GKA_REASON_DIVERGED] > 0);
-    for (int i = 0; i < 80; i++) s.k[i] *= 1e-4 / 300.0;
+                                        sum.reasons[GKA_REASON_DIVERGED] >
+                                    0);
+    for (int i = 0; i < 80; i++)
+        s.k[i] *= 1e-4 / 300.0;
     cr_assert_eq(gka_run(&c, &sum), GKA_OK);
     cr_assert(sum.ev_underflow > 0 && sum.ev_overflow == 0 && sum.ev_nan == 0);
     tl_seq_free(&s);

@@ -25,19 +25,16 @@ typedef struct bytes {
     size_t n;
 } bytes_t;
 
-static void put(bytes_t *b, const void *src, size_t n)
-{
+static void put(bytes_t *b, const void *src, size_t n) {
     b->p = realloc(b->p, b->n + n + 1);
     cr_assert_not_null(b->p);
-    if (n)
-        memcpy(b->p + b->n, src, n);
+    if (n) memcpy(b->p + b->n, src, n);
     b->n += n;
 }
 
 /* Header text as given (padded with spaces to a multiple of 8 when pad),
  * then `nbytes` of data. */
-static bytes_t st_raw(const char *header, int pad, const void *data, size_t nbytes)
-{
+static bytes_t st_raw(const char *header, int pad, const void *data, size_t nbytes) {
     size_t hl = strlen(header), spaces = pad ? (8 - hl % 8) % 8 : 0, n = hl + spaces;
     unsigned char len8[8];
     for (int j = 0; j < 8; j++)
@@ -58,23 +55,20 @@ typedef struct tensor {
     const double *x; /* values exact in dtype; NULL: zero bytes */
 } tensor_t;
 
-static size_t dtype_bytes(const char *dtype)
-{
+static size_t dtype_bytes(const char *dtype) {
     return strcmp(dtype, "F64") == 0 || strcmp(dtype, "I64") == 0   ? 8
            : strcmp(dtype, "F32") == 0 || strcmp(dtype, "I32") == 0 ? 4
-                                                                     : 2;
+                                                                    : 2;
 }
 
-static size_t count(const tensor_t *t)
-{
+static size_t count(const tensor_t *t) {
     size_t n = 1;
     for (int j = 0; j < t->ndim; j++)
         n *= t->shape[j];
     return n;
 }
 
-static void encode(bytes_t *data, const tensor_t *t)
-{
+static void encode(bytes_t *data, const tensor_t *t) {
     size_t n = count(t), es = dtype_bytes(t->dtype);
     for (size_t j = 0; j < n; j++) {
         double v = t->x ? t->x[j] : 0.0;
@@ -103,8 +97,7 @@ static void encode(bytes_t *data, const tensor_t *t)
 
 /* Tensors stored in the given order; the header lists them in reverse order
  * when `reverse` (readers must not rely on header order). */
-static bytes_t st_file(const tensor_t *t, int n, const char *metadata, int reverse)
-{
+static bytes_t st_file(const tensor_t *t, int n, const char *metadata, int reverse) {
     bytes_t data = {NULL, 0};
     uint64_t begin[16], end[16];
     for (int j = 0; j < n; j++) {
@@ -114,8 +107,7 @@ static bytes_t st_file(const tensor_t *t, int n, const char *metadata, int rever
     }
     char *h = malloc(65536);
     strcpy(h, "{");
-    if (metadata)
-        sprintf(h + strlen(h), "\"__metadata__\":%s,", metadata);
+    if (metadata) sprintf(h + strlen(h), "\"__metadata__\":%s,", metadata);
     for (int jj = 0; jj < n; jj++) {
         int j = reverse ? n - 1 - jj : jj;
         sprintf(h + strlen(h), "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", jj ? "," : "", t[j].name,
@@ -132,22 +124,19 @@ static bytes_t st_file(const tensor_t *t, int n, const char *metadata, int rever
     return b;
 }
 
-static void assert_msg_has(const char *needle)
-{
-    cr_assert(strstr(gka_error_message(), needle), "message '%s' lacks '%s'",
-              gka_error_message(), needle);
+static void assert_msg_has(const char *needle) {
+    cr_assert(strstr(gka_error_message(), needle), "message '%s' lacks '%s'", gka_error_message(),
+              needle);
 }
 
 static gka_status_t load(const bytes_t *b, const char *name, const gka_load_options_t *o,
-                         gka_trace_t *tr)
-{
+                         gka_trace_t *tr) {
     gka_buffer_t in = {b->p, b->n, name};
     return gka_trace_from_safetensors_buffer(&in, o, tr);
 }
 
 /* Exact values: f16 / bf16 subnormals among them. */
-static double exact(const char *dtype, size_t j, uint64_t seed)
-{
+static double exact(const char *dtype, size_t j, uint64_t seed) {
     double z = gka_philox_normal(seed, 77, j * 2);
     if (strcmp(dtype, "F16") == 0)
         return (double)(_Float16)(j % 4 == 0 ? ldexp((double)(j + 1), -24) : z);
@@ -159,8 +148,7 @@ static double exact(const char *dtype, size_t j, uint64_t seed)
         memcpy(&f, &u, 4);
         return (double)f;
     }
-    if (strcmp(dtype, "F32") == 0)
-        return (double)(float)z;
+    if (strcmp(dtype, "F32") == 0) return (double)(float)z;
     return z;
 }
 
@@ -168,8 +156,7 @@ static double exact(const char *dtype, size_t j, uint64_t seed)
 /* Round trips                                                              */
 /* ------------------------------------------------------------------------ */
 
-Test(safetensors, roundtrip_dtypes_2d)
-{
+Test(safetensors, roundtrip_dtypes_2d) {
     const char *dtypes[] = {"F16", "BF16", "F32", "F64"};
     enum { T = 6, D = 5 };
     for (int d = 0; d < 4; d++) {
@@ -183,8 +170,10 @@ Test(safetensors, roundtrip_dtypes_2d)
             g[t] = -fabs(exact(dtypes[d], (size_t)t, 4));
             beta[t] = 0.125 * (t + 1);
         }
-        tensor_t ts[5] = {{"q", dtypes[d], 2, {T, D}, q}, {"k", dtypes[d], 2, {T, D}, k},
-                          {"v", dtypes[d], 2, {T, D}, v}, {"g", dtypes[d], 1, {T}, g},
+        tensor_t ts[5] = {{"q", dtypes[d], 2, {T, D}, q},
+                          {"k", dtypes[d], 2, {T, D}, k},
+                          {"v", dtypes[d], 2, {T, D}, v},
+                          {"g", dtypes[d], 1, {T}, g},
                           {"beta", dtypes[d], 1, {T}, beta}};
         bytes_t f = st_file(ts, 5, NULL, d % 2);
         gka_trace_t tr;
@@ -192,8 +181,8 @@ Test(safetensors, roundtrip_dtypes_2d)
                      gka_error_message());
         cr_assert(tr.T == T && tr.D == D && tr.v && tr.g && tr.beta);
         for (int j = 0; j < T * D; j++)
-            cr_assert(tr.q[j] == q[j] && tr.k[j] == k[j] && tr.v[j] == v[j], "%s [%d]",
-                      dtypes[d], j);
+            cr_assert(tr.q[j] == q[j] && tr.k[j] == k[j] && tr.v[j] == v[j], "%s [%d]", dtypes[d],
+                      j);
         for (int t = 0; t < T; t++)
             cr_assert(tr.g[t] == g[t] && tr.beta[t] == beta[t]);
         cr_assert_str_eq(tr.origin, "safetensors:rt.safetensors[b=0,h=0]");
@@ -202,13 +191,11 @@ Test(safetensors, roundtrip_dtypes_2d)
     }
 }
 
-static double elem(int b, int t, int h, int i)
-{
+static double elem(int b, int t, int h, int i) {
     return 4.0 * b + t + 0.5 * h + 0.125 * i - 2.0;
 }
 
-Test(safetensors, roundtrip_batched_mapping_extras_file)
-{
+Test(safetensors, roundtrip_batched_mapping_extras_file) {
     enum { B = 3, T = 4, H = 2, D = 3 };
     double k[B * T * H * D], g[B * T * H], step[2] = {7, 9};
     for (int b = 0; b < B; b++)
@@ -270,8 +257,7 @@ Test(safetensors, roundtrip_batched_mapping_extras_file)
     free(f.p);
 }
 
-Test(safetensors, accepted_variants)
-{
+Test(safetensors, accepted_variants) {
     double k[2] = {1.5, -2.5};
     const char *headers[] = {
         /* whitespace everywhere JSON allows, metadata null, escaped name for "k" */
@@ -327,7 +313,8 @@ static const bad_case_t bad_cases[] = {
      "duplicate key '__metadata__'"},
     {"duplicate field", "{\"k\":{\"dtype\":\"F32\",\"dtype\":\"F32\"}}", 24, GKA_EFORMAT,
      "duplicate key 'dtype'"},
-    {"unknown field", "{\"k\":{\"dtype\":\"F32\",\"foo\":1}}", 24, GKA_EFORMAT, "unknown key 'foo'"},
+    {"unknown field", "{\"k\":{\"dtype\":\"F32\",\"foo\":1}}", 24, GKA_EFORMAT,
+     "unknown key 'foo'"},
     {"missing field", "{\"k\":{\"dtype\":\"F32\",\"shape\":[2,3]}}", 24, GKA_EFORMAT,
      "needs dtype, shape and data_offsets"},
     {"unknown dtype", "{\"k\":{\"dtype\":\"F128\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24,
@@ -342,9 +329,8 @@ static const bad_case_t bad_cases[] = {
     {"trailing bytes", "{" K_OK "}", 28, GKA_EFORMAT, "trailing bytes"},
     {"hole", "{\"k\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[4,28]}}", 28, GKA_EFORMAT,
      "hole"},
-    {"overlap",
-     "{" K_OK ",\"q\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[8,32]}}", 32, GKA_EFORMAT,
-     "overlapping"},
+    {"overlap", "{" K_OK ",\"q\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[8,32]}}", 32,
+     GKA_EFORMAT, "overlapping"},
     {"bytes vs shape", "{\"k\":{\"dtype\":\"F64\",\"shape\":[2,3],\"data_offsets\":[0,24]}}", 24,
      GKA_EFORMAT, "needs 48 bytes"},
     {"shape overflow",
@@ -364,7 +350,8 @@ static const bad_case_t bad_cases[] = {
     {"exponent", "{\"k\":{\"dtype\":\"F32\",\"shape\":[2e0,3],\"data_offsets\":[0,24]}}", 24,
      GKA_EFORMAT, "exponent"},
     {"garbage after object", "{" K_OK "}x", 24, GKA_EFORMAT, "after the header object"},
-    {"metadata number", "{\"__metadata__\":{\"a\":1}," K_OK "}", 24, GKA_EFORMAT, "expected a string"},
+    {"metadata number", "{\"__metadata__\":{\"a\":1}," K_OK "}", 24, GKA_EFORMAT,
+     "expected a string"},
     {"metadata nested", "{\"__metadata__\":{\"a\":{\"b\":\"c\"}}," K_OK "}", 24, GKA_EFORMAT,
      "expected a string"},
     {"tensor info a string", "{\"k\":\"F32\"}", 24, GKA_EFORMAT, "not an object"},
@@ -380,8 +367,8 @@ static const bad_case_t bad_cases[] = {
      GKA_EINVAL, "dtype F8_E4M3"},
     {"k rank 3", "{\"k\":{\"dtype\":\"F32\",\"shape\":[1,2,3],\"data_offsets\":[0,24]}}", 24,
      GKA_EINVAL, "[T, D] or [B, T, H, D]"},
-    {"g rank 2", "{" K_OK ",\"g\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[24,32]}}", 32,
-     GKA_EINVAL, "[T] or [B, T, H]"},
+    {"g rank 2", "{" K_OK ",\"g\":{\"dtype\":\"F32\",\"shape\":[2,1],\"data_offsets\":[24,32]}}",
+     32, GKA_EINVAL, "[T] or [B, T, H]"},
     {"q other T", "{" K_OK ",\"q\":{\"dtype\":\"F32\",\"shape\":[1,3],\"data_offsets\":[24,36]}}",
      36, GKA_EINVAL, "q has T=1, D=3"},
     {"beta zero", "{" K_OK ",\"beta\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]}}",
@@ -390,8 +377,7 @@ static const bad_case_t bad_cases[] = {
      8194, GKA_ERANGE, "D=4097"},
 };
 
-Test(safetensors, malformed_classes_rejected)
-{
+Test(safetensors, malformed_classes_rejected) {
     unsigned char zeros[8200] = {0};
     for (size_t c = 0; c < sizeof bad_cases / sizeof bad_cases[0]; c++) {
         const bad_case_t *bc = &bad_cases[c];
@@ -411,8 +397,7 @@ Test(safetensors, malformed_classes_rejected)
     }
 }
 
-Test(safetensors, malformed_size_prefix_and_values)
-{
+Test(safetensors, malformed_size_prefix_and_values) {
     gka_trace_t tr;
     bytes_t tiny = {(unsigned char *)"\x02\0\0\0\0\0\0", 7};
     cr_assert_eq(load(&tiny, "tiny.safetensors", NULL, &tr), GKA_EFORMAT);
@@ -444,8 +429,7 @@ Test(safetensors, malformed_size_prefix_and_values)
 /* Truncation and mutation                                                  */
 /* ------------------------------------------------------------------------ */
 
-static bytes_t small_valid(void)
-{
+static bytes_t small_valid(void) {
     double k[8], g[2] = {-0.5, -0.25};
     for (int j = 0; j < 8; j++)
         k[j] = j * 0.75 - 2;
@@ -453,8 +437,7 @@ static bytes_t small_valid(void)
     return st_file(ts, 2, "{\"a\":\"b\"}", 0);
 }
 
-Test(safetensors, every_truncation_rejected)
-{
+Test(safetensors, every_truncation_rejected) {
     bytes_t full = small_valid();
     gka_trace_t tr;
     cr_assert_eq(load(&full, "full.safetensors", NULL, &tr), GKA_OK, "%s", gka_error_message());
@@ -471,8 +454,7 @@ Test(safetensors, every_truncation_rejected)
     free(full.p);
 }
 
-Test(safetensors, every_byte_mutation_handled)
-{
+Test(safetensors, every_byte_mutation_handled) {
     bytes_t full = small_valid();
     static const unsigned char subst[] = {0x00, 0xff, '9', ',', '"', '\\', '{', ']', 0x80, 0xc3};
     long accepted = 0, rejected = 0;
@@ -504,8 +486,7 @@ Test(safetensors, every_byte_mutation_handled)
 /* Committed fixture written by an independent writer (Python json/struct)  */
 /* ------------------------------------------------------------------------ */
 
-Test(safetensors, python_written_fixture)
-{
+Test(safetensors, python_written_fixture) {
     const char *path = GKA_SOURCE_DIR "/tests/data/traces/trace_bthd.safetensors";
     gka_load_options_t o = gka_load_options_default();
     for (int b = 0; b < 2; b++)

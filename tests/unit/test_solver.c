@@ -20,8 +20,10 @@ Test(solver, registry_and_lookup) {
 }
 
 Test(solver, reason_names) {
-    const char *want[] = {"none", "converged", "iteration_limit", "diverged", "breakdown", "lost_pd", "nan"};
-    for (int r = 0; r < GKA_REASON_COUNT; r++) cr_assert_str_eq(gka_reason_name((gka_reason_t)r), want[r]);
+    const char *want[] = {"none",    "converged", "iteration_limit", "diverged", "breakdown",
+                          "lost_pd", "nan"};
+    for (int r = 0; r < GKA_REASON_COUNT; r++)
+        cr_assert_str_eq(gka_reason_name((gka_reason_t)r), want[r]);
     cr_assert_str_eq(gka_reason_name((gka_reason_t)99), "invalid");
 }
 
@@ -94,10 +96,11 @@ Test(solver, every_solver_solves_scaled_identity) {
             void *x = A.alloc(&A, 3);
             gka_stream_push(st, q, k, 0.0, 1.0, NULL); /* A = diag(2, 1, 1) */
             gka_solve_info_t info = tl_solve(s, st, x, x64);
-            cr_assert(info.reason == GKA_REASON_CONVERGED || info.reason == GKA_REASON_ITERATION_LIMIT);
+            cr_assert(info.reason == GKA_REASON_CONVERGED ||
+                      info.reason == GKA_REASON_ITERATION_LIMIT);
             const double want[3] = {0.5, -2.0, 4.0};
-            cr_assert(tl_relerr(x64, want, 3) < (f ? 1e-6 : 1e-12), "%s %s err %.3e",
-                      list[i]->name, fmts[f], tl_relerr(x64, want, 3));
+            cr_assert(tl_relerr(x64, want, 3) < (f ? 1e-6 : 1e-12), "%s %s err %.3e", list[i]->name,
+                      fmts[f], tl_relerr(x64, want, 3));
             A.free(&A, x, 3);
             gka_solver_destroy(s);
             gka_stream_destroy(st);

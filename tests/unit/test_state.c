@@ -12,9 +12,9 @@ Test(state, ridge_parse) {
     cr_assert_eq(gka_ridge_parse("decay:1e-3", &r), GKA_OK);
     cr_assert(r.kind == GKA_RIDGE_DECAY && r.value == 1e-3);
     cr_assert_eq(gka_ridge_parse("fixed:0", &r), GKA_OK);
-    const char *bad[] = {"", "fixed", "fixed:", "fixed:-1", "adaptive:0", "adaptive:x",
-                         "adaptive:0.02x", "decay:0", "fixed:nan", "fixed:inf", "ridge:1",
-                         "adaptive:1e999"};
+    const char *bad[] = {"",           "fixed",      "fixed:",         "fixed:-1",
+                         "adaptive:0", "adaptive:x", "adaptive:0.02x", "decay:0",
+                         "fixed:nan",  "fixed:inf",  "ridge:1",        "adaptive:1e999"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cr_assert_eq(gka_ridge_parse(bad[i], &r), GKA_EINVAL, "'%s' accepted", bad[i]);
         cr_assert(strlen(gka_error_message()) > 0);
@@ -54,14 +54,16 @@ Test(state, fp64_matches_direct_sum_with_gates_beta_and_U) {
     cr_assert(tl_relerr(Us, U, 36) < 1e-14);
     cr_assert(tl_relerr(st->H64, H, 36) < 1e-14);
     double fro = 0.0;
-    for (int i = 0; i < 36; i++) fro += H[i] * H[i];
+    for (int i = 0; i < 36; i++)
+        fro += H[i] * H[i];
     fro = sqrt(fro);
     cr_assert_float_eq(A.get_d(&A, st->hnorm), fro, 1e-14 * fro);
     cr_assert_float_eq(A.get_d(&A, st->lambda), 0.05 * fro, 1e-14 * fro);
     cr_assert_float_eq(st->lambda64, 0.05 * fro, 1e-14 * fro);
     cr_assert_eq(st->t, T);
     for (int i = 0; i < D; i++) /* the mirror is exactly symmetric (gka_reference.h needs it) */
-        for (int j = 0; j < D; j++) cr_assert_eq(st->H64[i * D + j], st->H64[j * D + i]);
+        for (int j = 0; j < D; j++)
+            cr_assert_eq(st->H64[i * D + j], st->H64[j * D + i]);
     gka_stream_destroy(st);
     tl_seq_free(&s);
 }
@@ -91,7 +93,8 @@ Test(state, bf16_rounds_inputs_and_decay_ridge) {
         cr_assert_float_eq(st->lambda64, lam, 1e-15);
     }
     A.to_double(&A, Hs, st->H, 64);
-    for (int i = 0; i < 64; i++) cr_assert_eq(Hs[i], gka_round(Hs[i], &r));
+    for (int i = 0; i < 64; i++)
+        cr_assert_eq(Hs[i], gka_round(Hs[i], &r));
     /* bf16 H differs from the fp64 mirror by accumulated rounding, ~ 2^-8 */
     const double e = tl_relerr(Hs, st->H64, 64);
     cr_assert(e > 1e-5 && e < 0.05, "bf16 H vs mirror %.3e", e);
@@ -113,7 +116,7 @@ Test(state, rejects_bad_input) {
     cr_assert_eq(gka_stream_push(st, q, k, NAN, 1.0, q), GKA_EINVAL);
     cr_assert_eq(gka_stream_push(st, q, k, 0.0, INFINITY, q), GKA_EINVAL);
     cr_assert_eq(gka_stream_push(st, q, k, 0.0, 1.0, NULL), GKA_EINVAL); /* U needs v */
-    cr_assert_eq(gka_stream_set_H(st, H), GKA_EINVAL);                /* not symmetric */
+    cr_assert_eq(gka_stream_set_H(st, H), GKA_EINVAL);                   /* not symmetric */
     cr_assert_eq(st->t, 0);
     H[1] = 0.0;
     cr_assert_eq(gka_stream_set_H(st, H), GKA_OK);

@@ -24,8 +24,8 @@ static long count_up(double x, double down, double up, gka_rounding_t *r) {
 
 static void expect_binomial(long ups, double p, const char *what) {
     const double mean = N * p, sd = sqrt(N * p * (1 - p));
-    cr_assert_leq(fabs((double)ups - mean), 5 * sd + 1e-9, "%s: %ld ups, expected %g +- %g",
-                  what, ups, mean, 5 * sd);
+    cr_assert_leq(fabs((double)ups - mean), 5 * sd + 1e-9, "%s: %ld ups, expected %g +- %g", what,
+                  ups, mean, 5 * sd);
 }
 
 /* SP: P(up) = (x - down) / (up - down) for fractions k/16 at a normal bf16
@@ -111,17 +111,21 @@ Test(stochastic, exact_values_fixed_counter_advances) {
 Test(stochastic, deterministic_and_split_invariant) {
     enum { M = 5000 };
     static double x[M], whole[M], split[M], other[M];
-    for (int i = 0; i < M; i++) x[i] = 1 + gka_philox_uniform(3, 0, (uint64_t)i);
+    for (int i = 0; i < M; i++)
+        x[i] = 1 + gka_philox_uniform(3, 0, (uint64_t)i);
     gka_rounding_t r = gka_rounding_default(&gka_bf16);
     r.mode = GKA_RND_SP;
     r.seed = 123;
     r.stream = 4;
     r.counter = 1000;
     gka_rounding_t a = r, b = r, c = r;
-    for (int i = 0; i < M; i++) whole[i] = gka_round(x[i], &a);
+    for (int i = 0; i < M; i++)
+        whole[i] = gka_round(x[i], &a);
     b.counter = 1000 + 3000; /* second half first, in its own context */
-    for (int i = 3000; i < M; i++) split[i] = gka_round(x[i], &b);
-    for (int i = 0; i < 3000; i++) split[i] = gka_round(x[i], &c);
+    for (int i = 3000; i < M; i++)
+        split[i] = gka_round(x[i], &b);
+    for (int i = 0; i < 3000; i++)
+        split[i] = gka_round(x[i], &c);
     int differ_stream = 0;
     gka_rounding_t o = r;
     o.stream = 5;
@@ -154,5 +158,6 @@ Test(stochastic, overflow) {
     }
     cr_assert(infs > 400 && infs < 600, "%ld", infs);
     r.saturate = 1;
-    for (int i = 0; i < 1000; i++) cr_assert_eq(gka_round(x, &r), 65504.0);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_eq(gka_round(x, &r), 65504.0);
 }

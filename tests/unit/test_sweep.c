@@ -69,7 +69,7 @@ static void assert_same_file(const char *a, const char *b) {
  * build LeakSanitizer would report them, so the MPI runs (only) skip leak
  * detection. The one-process runs above keep it. */
 #define MPIRUN                                                                                     \
-    "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "                                    \
+    "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 "                                   \
     "OMPI_MCA_rmaps_base_oversubscribe=1 ASAN_OPTIONS=detect_leaks=0 mpirun -np 2 "
 
 static const char grid[] = "name = \"t\"\n"
@@ -90,11 +90,13 @@ Test(sweep, threads_and_processes_agree) {
     char *rows = read_file("a.csv");
     /* 48 cells x 4 reported tokens (t = 9, 19, 29, 39) */
     long n = 0;
-    for (char *p = rows; *p; p++) n += (*p == '\n');
+    for (char *p = rows; *p; p++)
+        n += (*p == '\n');
     char *hdr = strstr(rows, "\ncell,");
     cr_assert_not_null(hdr);
     long meta = 0;
-    for (char *p = rows; p <= hdr; p++) meta += (*p == '\n');
+    for (char *p = rows; p <= hdr; p++)
+        meta += (*p == '\n');
     cr_assert_eq(n - meta - 1, 48 * 4, "rows: %ld", n - meta - 1);
     cr_assert_null(strstr(rows, "nan,nan,nan"), "a row without results");
     free(rows);
@@ -107,14 +109,14 @@ Test(sweep, mpi_two_ranks_agree) {
     write_file("g.toml", grid);
     cr_assert_eq(run("%s sweep g.toml --out a.csv --quiet >/dev/null", GKA_PROGRAM), 0);
     cr_assert_eq(run(MPIRUN "%s sweep g.toml "
-                     "--out m.csv --quiet >/dev/null 2>m.err",
+                            "--out m.csv --quiet >/dev/null 2>m.err",
                      GKA_PROGRAM),
                  0, "mpirun failed: %s", read_file("m.err"));
     assert_same_file("a.csv", "m.csv");
     assert_same_file("a.csv.summary.csv", "m.csv.summary.csv");
     /* rank 0 only hands out cells and writes; rank 1 runs them all */
     cr_assert_eq(run(MPIRUN "%s sweep g.toml "
-                     "--out d.csv --quiet --dedicated-root >/dev/null 2>d.err",
+                            "--out d.csv --quiet --dedicated-root >/dev/null 2>d.err",
                      GKA_PROGRAM),
                  0, "mpirun --dedicated-root failed: %s", read_file("d.err"));
     assert_same_file("a.csv", "d.csv");
@@ -180,7 +182,6 @@ Test(sweep, bad_usage) {
     cr_assert_eq(run("%s sweep g.toml --bogus 2>/dev/null", GKA_PROGRAM), 2);
     cr_assert_eq(run("%s sweep g.toml --threads 0 2>/dev/null", GKA_PROGRAM), 2);
     /* unwritable output: refused before any cell runs (exit 2) */
-    cr_assert_eq(run("%s sweep g.toml --quiet --out /nonexistent/x.csv >/dev/null 2>&1",
-                     GKA_PROGRAM),
-                 2);
+    cr_assert_eq(
+        run("%s sweep g.toml --quiet --out /nonexistent/x.csv >/dev/null 2>&1", GKA_PROGRAM), 2);
 }

@@ -84,13 +84,15 @@ Test(sweep_grid, cell_limit) {
     gka_sweep_grid_t *g = grid();
     /* 100^3 * 2 = 2e6 cells > limit */
     char text[8192] = "seed = [";
-    for (int i = 0; i < 100; i++) sprintf(text + strlen(text), "%s%d", i ? "," : "", i);
+    for (int i = 0; i < 100; i++)
+        sprintf(text + strlen(text), "%s%d", i ? "," : "", i);
     strcat(text, "]\nD = [");
-    for (int i = 1; i <= 100; i++) sprintf(text + strlen(text), "%s%d", i > 1 ? "," : "", i);
+    for (int i = 1; i <= 100; i++)
+        sprintf(text + strlen(text), "%s%d", i > 1 ? "," : "", i);
     strcat(text, "]\nT = [");
-    for (int i = 1; i <= 100; i++) sprintf(text + strlen(text), "%s%d", i > 1 ? "," : "", i);
+    for (int i = 1; i <= 100; i++)
+        sprintf(text + strlen(text), "%s%d", i > 1 ? "," : "", i);
     strcat(text, "]\nsolver = [cg, chebyshev]\n");
-    cr_assert_eq(gka_sweep_grid_parse(text, "big.toml", g), GKA_ERANGE, "%s",
-                 gka_error_message());
+    cr_assert_eq(gka_sweep_grid_parse(text, "big.toml", g), GKA_ERANGE, "%s", gka_error_message());
     free(g);
 }

@@ -13,18 +13,16 @@
 
 #include "gka_data.h"
 
-static void assert_msg_has(const char *needle)
-{
-    cr_assert(strstr(gka_error_message(), needle), "message '%s' lacks '%s'",
-              gka_error_message(), needle);
+static void assert_msg_has(const char *needle) {
+    cr_assert(strstr(gka_error_message(), needle), "message '%s' lacks '%s'", gka_error_message(),
+              needle);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Spec strings                                                             */
 /* ------------------------------------------------------------------------ */
 
-Test(synth, keys_spec_parse_and_format)
-{
+Test(synth, keys_spec_parse_and_format) {
     gka_keys_spec_t k;
     cr_assert_eq(gka_keys_spec_parse("iid", &k), GKA_OK);
     cr_assert_eq(k.kind, GKA_KEYS_IID);
@@ -38,8 +36,8 @@ Test(synth, keys_spec_parse_and_format)
     cr_assert(k.kind == GKA_KEYS_REPEATED && k.pool == 32 && !k.pool_random);
     cr_assert_eq(gka_keys_spec_parse("repeated:5,random", &k), GKA_OK);
     cr_assert(k.pool == 5 && k.pool_random);
-    const char *good[] = {"iid", "powerlaw:0", "powerlaw:2.25", "expdecay:0.5", "lowrank:1,0",
-                          "lowrank:3,1e-3", "repeated:1", "repeated:7,random"};
+    const char *good[] = {"iid",         "powerlaw:0",     "powerlaw:2.25", "expdecay:0.5",
+                          "lowrank:1,0", "lowrank:3,1e-3", "repeated:1",    "repeated:7,random"};
     for (size_t j = 0; j < sizeof good / sizeof good[0]; j++) {
         gka_keys_spec_t a, b;
         char buf[96];
@@ -48,12 +46,31 @@ Test(synth, keys_spec_parse_and_format)
         cr_assert_eq(gka_keys_spec_parse(buf, &b), GKA_OK, "%s -> %s", good[j], buf);
         cr_assert_eq(memcmp(&a, &b, sizeof a), 0, "%s -> %s", good[j], buf);
     }
-    const char *bad[] = {"", "IID", "iid:1", "gauss", "powerlaw", "powerlaw:", "powerlaw:-1",
-                         "powerlaw:1,2", "powerlaw:nan", "powerlaw:inf", "powerlaw:1x",
-                         "powerlaw: 1", "expdecay:0", "expdecay:-3", "lowrank:8",
-                         "lowrank:0,0.1", "lowrank:2.5,0.1", "lowrank:8,-0.1", "lowrank:8,,",
-                         "lowrank:5000,0", "repeated:0", "repeated:3,sometimes", "repeated:1.5",
-                         "repeated:", "repeated:4,"};
+    const char *bad[] = {"",
+                         "IID",
+                         "iid:1",
+                         "gauss",
+                         "powerlaw",
+                         "powerlaw:",
+                         "powerlaw:-1",
+                         "powerlaw:1,2",
+                         "powerlaw:nan",
+                         "powerlaw:inf",
+                         "powerlaw:1x",
+                         "powerlaw: 1",
+                         "expdecay:0",
+                         "expdecay:-3",
+                         "lowrank:8",
+                         "lowrank:0,0.1",
+                         "lowrank:2.5,0.1",
+                         "lowrank:8,-0.1",
+                         "lowrank:8,,",
+                         "lowrank:5000,0",
+                         "repeated:0",
+                         "repeated:3,sometimes",
+                         "repeated:1.5",
+                         "repeated:",
+                         "repeated:4,"};
     for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
         cr_assert_eq(gka_keys_spec_parse(bad[j], &k), GKA_EINVAL, "'%s' accepted", bad[j]);
         char quoted[64];
@@ -62,8 +79,7 @@ Test(synth, keys_spec_parse_and_format)
     }
 }
 
-Test(synth, gate_beta_queries_spec_parse)
-{
+Test(synth, gate_beta_queries_spec_parse) {
     gka_gate_spec_t g;
     cr_assert_eq(gka_gate_spec_parse("none", &g), GKA_OK);
     cr_assert_eq(g.kind, GKA_GATE_NONE);
@@ -75,8 +91,8 @@ Test(synth, gate_beta_queries_spec_parse)
     cr_assert(g.kind == GKA_GATE_GKA && g.A == 0 && g.dt_bias == GKA_GATE_DEFAULT_DT_BIAS);
     cr_assert_eq(gka_gate_spec_parse("gka:4,-3", &g), GKA_OK);
     cr_assert(g.A == 4 && g.dt_bias == -3);
-    const char *good[] = {"none", "const:1", "const:0.5", "uniform:0.5,0.5", "gka", "gka:2",
-                          "gka:0,-4.5"};
+    const char *good[] = {"none", "const:1", "const:0.5", "uniform:0.5,0.5",
+                          "gka",  "gka:2",   "gka:0,-4.5"};
     for (size_t j = 0; j < sizeof good / sizeof good[0]; j++) {
         gka_gate_spec_t a, b;
         char buf[96];
@@ -85,9 +101,23 @@ Test(synth, gate_beta_queries_spec_parse)
         cr_assert_eq(gka_gate_spec_parse(buf, &b), GKA_OK, "%s -> %s", good[j], buf);
         cr_assert_eq(memcmp(&a, &b, sizeof a), 0, "%s -> %s", good[j], buf);
     }
-    const char *bad[] = {"", "None", "none:1", "const", "const:0", "const:1.01", "const:-0.5",
-                         "uniform:0.9", "uniform:1,0.9", "uniform:0,1", "uniform:0.5,1.5",
-                         "gka:-1", "gka:1,2,3", "gka:", "gka:inf", "gka:1,nan", "mamba"};
+    const char *bad[] = {"",
+                         "None",
+                         "none:1",
+                         "const",
+                         "const:0",
+                         "const:1.01",
+                         "const:-0.5",
+                         "uniform:0.9",
+                         "uniform:1,0.9",
+                         "uniform:0,1",
+                         "uniform:0.5,1.5",
+                         "gka:-1",
+                         "gka:1,2,3",
+                         "gka:",
+                         "gka:inf",
+                         "gka:1,nan",
+                         "mamba"};
     for (size_t j = 0; j < sizeof bad / sizeof bad[0]; j++) {
         cr_assert_eq(gka_gate_spec_parse(bad[j], &g), GKA_EINVAL, "'%s' accepted", bad[j]);
         char quoted[64];
@@ -121,8 +151,7 @@ Test(synth, gate_beta_queries_spec_parse)
 /* ------------------------------------------------------------------------ */
 
 static gka_synth_config_t config(int D, long T, uint64_t seed, const char *keys, const char *gate,
-                                 const char *beta)
-{
+                                 const char *beta) {
     gka_synth_config_t c = gka_synth_config_default(D, T, seed);
     cr_assert_eq(gka_keys_spec_parse(keys, &c.keys), GKA_OK);
     cr_assert_eq(gka_gate_spec_parse(gate, &c.gate), GKA_OK);
@@ -130,17 +159,14 @@ static gka_synth_config_t config(int D, long T, uint64_t seed, const char *keys,
     return c;
 }
 
-static int same(const double *a, const double *b, size_t n)
-{
-    if (!a || !b)
-        return a == b;
+static int same(const double *a, const double *b, size_t n) {
+    if (!a || !b) return a == b;
     return memcmp(a, b, n * sizeof(double)) == 0;
 }
 
-Test(synth, deterministic_per_seed_and_prefix_stable)
-{
-    const char *keys[] = {"iid", "powerlaw:1", "expdecay:4", "lowrank:3,0.1", "repeated:5",
-                          "repeated:5,random"};
+Test(synth, deterministic_per_seed_and_prefix_stable) {
+    const char *keys[] = {"iid",           "powerlaw:1", "expdecay:4",
+                          "lowrank:3,0.1", "repeated:5", "repeated:5,random"};
     for (size_t j = 0; j < sizeof keys / sizeof keys[0]; j++) {
         gka_synth_config_t c = config(12, 40, 7, keys[j], "gka", "sigmoid");
         c.with_values = 1;
@@ -161,13 +187,13 @@ Test(synth, deterministic_per_seed_and_prefix_stable)
         c.T = 17;
         cr_assert_eq(gka_synth_generate(&c, &s), GKA_OK);
         cr_assert(same(a.k, s.k, 17 * 12) && same(a.q, s.q, 17 * 12) && same(a.g, s.g, 17) &&
-                  same(a.beta, s.beta, 17) && same(a.v, s.v, 17 * 12), "%s", keys[j]);
+                      same(a.beta, s.beta, 17) && same(a.v, s.v, 17 * 12),
+                  "%s", keys[j]);
         gka_trace_free(&a), gka_trace_free(&b), gka_trace_free(&d), gka_trace_free(&s);
     }
 }
 
-Test(synth, normalised_rows_and_raw_values)
-{
+Test(synth, normalised_rows_and_raw_values) {
     gka_synth_config_t c = config(16, 50, 3, "powerlaw:1", "none", "none");
     c.normalize = 0;
     gka_trace_t raw, nrm;
@@ -194,14 +220,12 @@ Test(synth, normalised_rows_and_raw_values)
 }
 
 /* Smallest and largest eigenvalue, and all eigenvalues ascending in w. */
-static void eig(double *A, int n, double *w)
-{
+static void eig(double *A, int n, double *w) {
     cr_assert_eq(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', n, A, n, w), 0);
 }
 
 /* Sample second moment (1/T) sum x_t x_t^T of T rows. */
-static void second_moment(const double *x, long T, int D, double *C)
-{
+static void second_moment(const double *x, long T, int D, double *C) {
     memset(C, 0, (size_t)D * (size_t)D * sizeof *C);
     for (long t = 0; t < T; t++)
         for (int r = 0; r < D; r++)
@@ -218,8 +242,7 @@ static void second_moment(const double *x, long T, int D, double *C)
  * matrices, eig(W) in [(1 - sqrt(D/T) - s/sqrt(T))^2, (1 + sqrt(D/T) +
  * s/sqrt(T))^2] with probability >= 1 - 2 exp(-s^2/2); s = 6 (failure
  * probability 3e-8) tests the normals' statistics. */
-static void check_spectrum(const char *spec, int D, long T, uint64_t seed)
-{
+static void check_spectrum(const char *spec, int D, long T, uint64_t seed) {
     gka_synth_config_t c = config(D, T, seed, spec, "none", "none");
     c.normalize = 0;
     gka_trace_t tr;
@@ -246,18 +269,17 @@ static void check_spectrum(const char *spec, int D, long T, uint64_t seed)
         cr_assert(m >= w[0] * li - slack && m <= w[D - 1] * li + slack,
                   "%s: eigenvalue %d: %.6g not in [%.6g, %.6g] x lambda %.6g", spec, i, m, w[0],
                   w[D - 1], li);
-        if (li > 1e-3 * lambda[0])
-            worst = fmax(worst, fabs(m / li - 1));
+        if (li > 1e-3 * lambda[0]) worst = fmax(worst, fabs(m / li - 1));
     }
     cr_assert_lt(worst, hi - 1, "%s: relative eigenvalue error %g", spec, worst);
     cr_log_info("%s D=%d T=%ld: eig(W) in [%.4f, %.4f] (bound [%.4f, %.4f]); "
-                "max |mu_i/lambda_i - 1| = %.4f", spec, D, T, w[0], w[D - 1], lo, hi, worst);
+                "max |mu_i/lambda_i - 1| = %.4f",
+                spec, D, T, w[0], w[D - 1], lo, hi, worst);
     gka_trace_free(&tr);
     free(C), free(W), free(mu), free(w), free(lambda), free(z);
 }
 
-Test(synth, covariance_spectrum_matches_prescription)
-{
+Test(synth, covariance_spectrum_matches_prescription) {
     check_spectrum("powerlaw:1", 24, 6000, 11);
     check_spectrum("powerlaw:2", 16, 4000, 12);
     check_spectrum("expdecay:4", 20, 5000, 13);
@@ -265,8 +287,7 @@ Test(synth, covariance_spectrum_matches_prescription)
     check_spectrum("iid", 24, 6000, 15);
 }
 
-Test(synth, prescribed_spectrum_values_and_basis_orthogonal)
-{
+Test(synth, prescribed_spectrum_values_and_basis_orthogonal) {
     gka_keys_spec_t k;
     double lam[8];
     cr_assert_eq(gka_keys_spec_parse("powerlaw:1.5", &k), GKA_OK);
@@ -309,17 +330,14 @@ Test(synth, prescribed_spectrum_values_and_basis_orthogonal)
             for (int i = 0; i < D; i++)
                 s += Q[i * D + r] *
                      gka_philox_normal(5, GKA_SYNTH_STREAM_BASIS, (uint64_t)(i * D + cc) * 2);
-            if (r == cc)
-                rmin = fmin(rmin, s);
-            if (r > cc)
-                lower = fmax(lower, fabs(s));
+            if (r == cc) rmin = fmin(rmin, s);
+            if (r > cc) lower = fmax(lower, fabs(s));
         }
     cr_assert_gt(rmin, 0.0);
     cr_assert_lt(lower, 1e-12);
 }
 
-Test(synth, repeated_keys_from_pool)
-{
+Test(synth, repeated_keys_from_pool) {
     gka_synth_config_t c = config(6, 30, 9, "repeated:4", "none", "none");
     c.queries = GKA_QUERIES_LIKE_KEYS;
     gka_trace_t tr;
@@ -353,8 +371,7 @@ Test(synth, repeated_keys_from_pool)
             int eq = 1;
             for (int i = 0; i < 6; i++)
                 eq &= fabs(tr.k[t * 6 + i] - p[i] / n) < 1e-15;
-            if (eq)
-                hit = j;
+            if (eq) hit = j;
         }
         cr_assert_geq(hit, 0, "key %ld not from the pool", t);
         counts[hit]++;
@@ -365,8 +382,7 @@ Test(synth, repeated_keys_from_pool)
     gka_trace_free(&tr);
 }
 
-Test(synth, next_key_queries)
-{
+Test(synth, next_key_queries) {
     gka_synth_config_t c = config(5, 9, 2, "expdecay:2", "none", "none");
     c.queries = GKA_QUERIES_NEXT_KEY;
     gka_trace_t tr;
@@ -380,8 +396,7 @@ Test(synth, next_key_queries)
 /* Gates and beta                                                           */
 /* ------------------------------------------------------------------------ */
 
-Test(synth, gates_const_uniform_in_range)
-{
+Test(synth, gates_const_uniform_in_range) {
     gka_synth_config_t c = config(4, 500, 4, "iid", "const:0.97", "none");
     gka_trace_t tr;
     cr_assert_eq(gka_synth_generate(&c, &tr), GKA_OK);
@@ -407,8 +422,7 @@ Test(synth, gates_const_uniform_in_range)
     gka_trace_free(&tr);
 }
 
-Test(synth, gka_gate_formula_and_typical_range)
-{
+Test(synth, gka_gate_formula_and_typical_range) {
     for (uint64_t seed = 1; seed <= 20; seed++) {
         gka_synth_config_t c = config(4, 300, seed, "iid", "gka", "none");
         gka_trace_t tr;
@@ -448,8 +462,7 @@ Test(synth, gka_gate_formula_and_typical_range)
     gka_trace_free(&tr);
 }
 
-Test(synth, beta_sigmoid_of_projection)
-{
+Test(synth, beta_sigmoid_of_projection) {
     gka_synth_config_t c = config(10, 400, 6, "powerlaw:0.5", "none", "sigmoid");
     c.with_values = 1;
     gka_trace_t tr;
@@ -480,8 +493,7 @@ Test(synth, beta_sigmoid_of_projection)
     gka_trace_free(&tr);
 }
 
-Test(synth, bad_config_rejected)
-{
+Test(synth, bad_config_rejected) {
     gka_trace_t tr;
     gka_synth_config_t c = gka_synth_config_default(0, 10, 1);
     cr_assert_eq(gka_synth_generate(&c, &tr), GKA_EINVAL);

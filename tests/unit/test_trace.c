@@ -13,14 +13,12 @@
 
 #include "gka_data.h"
 
-static void assert_msg_has(const char *needle)
-{
-    cr_assert(strstr(gka_error_message(), needle), "message '%s' lacks '%s'",
-              gka_error_message(), needle);
+static void assert_msg_has(const char *needle) {
+    cr_assert(strstr(gka_error_message(), needle), "message '%s' lacks '%s'", gka_error_message(),
+              needle);
 }
 
-Test(trace, alloc_limits_and_free)
-{
+Test(trace, alloc_limits_and_free) {
     gka_trace_t tr = {0};
     cr_assert_eq(gka_trace_alloc(&tr, 0, 5, 0), GKA_EINVAL);
     cr_assert_null(tr.q);
@@ -47,10 +45,10 @@ Test(trace, alloc_limits_and_free)
     gka_trace_free(NULL);
 }
 
-static void fill_ok(gka_trace_t *tr)
-{
-    cr_assert_eq(gka_trace_alloc(tr, 4, 6, GKA_TRACE_WITH_V | GKA_TRACE_WITH_G | GKA_TRACE_WITH_BETA),
-                 GKA_OK);
+static void fill_ok(gka_trace_t *tr) {
+    cr_assert_eq(
+        gka_trace_alloc(tr, 4, 6, GKA_TRACE_WITH_V | GKA_TRACE_WITH_G | GKA_TRACE_WITH_BETA),
+        GKA_OK);
     for (int j = 0; j < 24; j++) {
         tr->q[j] = 0.5 + j;
         tr->k[j] = -1.0 + j;
@@ -62,8 +60,7 @@ static void fill_ok(gka_trace_t *tr)
     }
 }
 
-Test(trace, validate_names_field_and_index)
-{
+Test(trace, validate_names_field_and_index) {
     gka_trace_t tr = {0};
     fill_ok(&tr);
     cr_assert_eq(gka_trace_validate(&tr), GKA_OK);
@@ -101,8 +98,7 @@ Test(trace, validate_names_field_and_index)
     gka_trace_free(&tr);
 }
 
-Test(trace, copy_is_deep)
-{
+Test(trace, copy_is_deep) {
     gka_trace_t a = {0}, b = {0};
     fill_ok(&a);
     snprintf(a.origin, sizeof a.origin, "test");
@@ -115,8 +111,7 @@ Test(trace, copy_is_deep)
     gka_trace_free(&b);
 }
 
-Test(trace, normalize_matches_layer_formula)
-{
+Test(trace, normalize_matches_layer_formula) {
     gka_trace_t tr = {0};
     cr_assert_eq(gka_trace_alloc(&tr, 3, 4, 0), GKA_OK);
     const double rows[4][3] = {{3, 4, 0}, {0, 0, 0}, {1e300, -1e300, 1e300}, {1e-300, 0, 0}};
@@ -138,8 +133,7 @@ Test(trace, normalize_matches_layer_formula)
     gka_trace_free(&tr);
 }
 
-Test(trace, round_q_k_v_only)
-{
+Test(trace, round_q_k_v_only) {
     gka_trace_t tr = {0};
     fill_ok(&tr);
     for (int j = 0; j < 24; j++) {
@@ -167,8 +161,7 @@ Test(trace, round_q_k_v_only)
     gka_trace_free(&ref);
 }
 
-Test(trace, f16_decoding_exhaustive)
-{
+Test(trace, f16_decoding_exhaustive) {
 #if defined(__FLT16_MAX__)
     for (unsigned b = 0; b < 65536; b++) {
         uint16_t bits = (uint16_t)b;
@@ -191,8 +184,7 @@ Test(trace, f16_decoding_exhaustive)
     cr_assert(signbit(gka_f16_bits_to_double(0x8000)));
 }
 
-Test(trace, bf16_decoding)
-{
+Test(trace, bf16_decoding) {
     cr_assert_eq(gka_bf16_bits_to_double(0x3f80), 1.0);
     cr_assert_eq(gka_bf16_bits_to_double(0x0001), 0x1p-133); /* smallest subnormal */
     cr_assert_eq(gka_bf16_bits_to_double(0x0080), 0x1p-126);
@@ -203,8 +195,7 @@ Test(trace, bf16_decoding)
     /* Every finite pattern is a float whose low 16 bits are zero. */
     for (unsigned b = 0; b < 65536; b++) {
         double d = gka_bf16_bits_to_double((uint16_t)b);
-        if (!isfinite(d))
-            continue;
+        if (!isfinite(d)) continue;
         float f = (float)d;
         uint32_t u;
         memcpy(&u, &f, sizeof u);
@@ -216,8 +207,7 @@ Test(trace, bf16_decoding)
  * 1000 b + 100 t + 10 h + i. */
 static float bthd[2 * 3 * 2 * 4];
 
-static gka_array_view_t bthd_view(void)
-{
+static gka_array_view_t bthd_view(void) {
     for (int b = 0; b < 2; b++)
         for (int t = 0; t < 3; t++)
             for (int h = 0; h < 2; h++)
@@ -228,8 +218,7 @@ static gka_array_view_t bthd_view(void)
     return a;
 }
 
-Test(trace, array_view_batch_head_selection)
-{
+Test(trace, array_view_batch_head_selection) {
     gka_array_view_t a = bthd_view();
     for (long b = 0; b < 2; b++)
         for (long h = 0; h < 2; h++) {
@@ -279,8 +268,7 @@ Test(trace, array_view_batch_head_selection)
     cr_assert_eq(gka_array_to_double(&o, "f", "k", 1, 0, 0, &x, &T, &D), GKA_EINVAL);
 }
 
-Test(trace, array_view_big_endian_and_nonfinite)
-{
+Test(trace, array_view_big_endian_and_nonfinite) {
     /* 1.5 and -2.25 as big-endian float64, then a big-endian f16 NaN. */
     const unsigned char be64[16] = {0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0x02, 0, 0, 0, 0, 0, 0};
     gka_array_view_t a = {GKA_DTYPE_F64, 1, 1, {2}, be64, 16};
@@ -297,15 +285,17 @@ Test(trace, array_view_big_endian_and_nonfinite)
     assert_msg_has("q[t=0,i=1]");
 }
 
-static gka_array_view_t rows_view(const double *x, long T, int D)
-{
-    gka_array_view_t a = {GKA_DTYPE_F64, 0, 2, {(uint64_t)T, (uint64_t)D},
-                          (const unsigned char *)x, (size_t)(T * D) * sizeof(double)};
+static gka_array_view_t rows_view(const double *x, long T, int D) {
+    gka_array_view_t a = {GKA_DTYPE_F64,
+                          0,
+                          2,
+                          {(uint64_t)T, (uint64_t)D},
+                          (const unsigned char *)x,
+                          (size_t)(T * D) * sizeof(double)};
     return a;
 }
 
-Test(trace, views_to_trace_fallbacks_and_mismatch)
-{
+Test(trace, views_to_trace_fallbacks_and_mismatch) {
     double k[5 * 3], g[5], g4[4];
     for (int j = 0; j < 15; j++)
         k[j] = j - 7.0;
@@ -323,8 +313,8 @@ Test(trace, views_to_trace_fallbacks_and_mismatch)
     cr_assert(tr.T == 5 && tr.D == 3 && tr.g && !tr.beta && !tr.v);
     for (int t = 0; t < 5; t++)
         for (int i = 0; i < 3; i++)
-            cr_assert_eq(tr.q[t * 3 + i],
-                         gka_philox_normal(42, GKA_SYNTH_STREAM_QUERIES, (uint64_t)(t * 3 + i) * 2));
+            cr_assert_eq(tr.q[t * 3 + i], gka_philox_normal(42, GKA_SYNTH_STREAM_QUERIES,
+                                                            (uint64_t)(t * 3 + i) * 2));
     gka_trace_free(&tr);
 
     opt.missing_queries = GKA_QUERIES_NEXT_KEY;
@@ -363,8 +353,7 @@ Test(trace, views_to_trace_fallbacks_and_mismatch)
     assert_msg_has("missing");
 }
 
-Test(trace, read_file)
-{
+Test(trace, read_file) {
     char path[] = "/tmp/gka_test_trace_XXXXXX";
     int fd = mkstemp(path);
     cr_assert_geq(fd, 0);
