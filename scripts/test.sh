@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command, and exactly what CI runs (.ci/run calls it):
-#   1. install dependencies, build, run the default suite (CTest labels unit and
-#      exhaustive; `ctest --test-dir build -L slow` runs the slow ones);
+#   1. install dependencies, build, run the default suite (CTest labels unit,
+#      exhaustive and gpu; the gpu tests skip with a message where no GPU is; `ctest --test-dir build -L slow` runs the slow ones);
 #   2. build with AddressSanitizer + UndefinedBehaviorSanitizer and run the unit
 #      suite under them;
 #   3. run each libFuzzer target for GKA_FUZZ_SECONDS (default 60) from its
@@ -25,7 +25,7 @@ for s in $stages; do
     default)
         stage "build and default suite"
         bash scripts/build.sh
-        ctest --test-dir build -L 'unit|exhaustive' --output-on-failure -j "$jobs" --timeout 1800
+        ctest --test-dir build -L 'unit|exhaustive|gpu' --output-on-failure -j "$jobs" --timeout 1800
         ;;
     asan)
         stage "ASan+UBSan build and unit suite"
