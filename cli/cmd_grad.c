@@ -117,9 +117,7 @@ static int parse_args(int argc, char **argv, grad_args_t *a) {
                                 o);
         if (bad) return GKA_EXIT_USAGE;
     }
-    if (!a->accum)
-        a->accum =
-            (!strcmp(a->format, "fp64") || !strncmp(a->format, "mpfr", 4)) ? "round" : "wide";
+    if (!a->accum) a->accum = gka_accum_default(a->format);
     return -1;
 }
 

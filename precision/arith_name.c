@@ -118,3 +118,7 @@ void gka_arith_destroy(gka_arith_t *A) {
     A->release = NULL;
     A->impl = NULL;
 }
+
+const char *gka_accum_default(const char *format) {
+    return (!strcmp(format, "fp64") || !strncmp(format, "mpfr", 4)) ? "round" : "wide";
+}

@@ -47,6 +47,11 @@ typedef enum { GKA_ACCUM_ROUND = 0, GKA_ACCUM_WIDE = 1, GKA_ACCUM_EXACT = 2 } gk
 gka_status_t gka_accum_by_name(const char *name, gka_accum_t *out, gka_format_t *wide);
 const char *gka_accum_name(gka_accum_t accum);
 
+/* The accumulation model a command uses when none is given: "round" for
+ * fp64 and MPFR (the only one they have), "wide" (fp32, as tensor cores do)
+ * for emulated formats. */
+const char *gka_accum_default(const char *format);
+
 typedef struct gka_arith gka_arith_t;
 
 /* Pointer to element i of an element array. */
