@@ -238,10 +238,25 @@ static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *
     return -1;
 }
 
+/* Outputs that would overwrite an input or each other are refused before
+ * any work. Returns -1 or an exit code. */
+static int check_paths(const solve_args_t *a) {
+    const char *outs[] = {a->csv, a->history};
+    const char *out_names[] = {"--csv", "--history"};
+    const char *ins[] = {ends_with(a->keys, ".npy") ? a->keys : NULL,
+                         ends_with(a->queries, ".npy") ? a->queries : NULL, a->gates, a->betas,
+                         a->trace};
+    const char *in_names[] = {"--keys", "--queries", "--gates", "--betas", "--trace"};
+    if (gka_paths_check(outs, out_names, 2, ins, in_names, 5) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    return -1;
+}
+
 int gka_cmd_solve(int argc, char **argv) {
     solve_args_t a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
+    if ((rc = check_paths(&a)) >= 0) return rc;
     gka_run_config_t c = gka_run_config_default();
     if (gka_ridge_parse(a.ridge, &c.ridge) != GKA_OK)
         return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
@@ -259,9 +274,10 @@ int gka_cmd_solve(int argc, char **argv) {
     gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL};
     gka_interrupt_install();
-    rc = open_sink(a.csv, &fcsv, &sinks.csv,
-                   "t,err,res,kappa,kappa_bound,hnorm,lambda,hnorm64,lambda64,p_asym,p_min_eig,"
-                   "iters,reason,events,nonfinite\n");
+    if (rc < 0)
+        rc = open_sink(a.csv, &fcsv, &sinks.csv,
+                       "t,err,res,kappa,kappa_bound,hnorm,lambda,hnorm64,lambda64,p_asym,p_min_eig,"
+                       "iters,reason,events,nonfinite\n");
     if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res\n");
     gka_run_summary_t sum;
     gka_status_t st = GKA_OK;
@@ -272,16 +288,12 @@ int gka_cmd_solve(int argc, char **argv) {
             rc = gka_cli_fail(st == GKA_EINVAL ? GKA_EXIT_USAGE : GKA_EXIT_FAIL, "%s",
                               gka_error_message());
     }
-    if (rc < 0 && sinks.csv && gka_outfile_commit(&fcsv) != GKA_OK)
+    /* CSV and history together: both or neither (experiments/gka_io.h) */
+    gka_outfile_t *outs[2] = {&fcsv, &fhist};
+    if (rc < 0 && gka_outfile_commit_all(outs, 2) != GKA_OK)
         rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
-    else if (sinks.csv)
-        sinks.csv = NULL;
-    if (rc < 0 && sinks.hist && gka_outfile_commit(&fhist) != GKA_OK)
-        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
-    else if (sinks.hist)
-        sinks.hist = NULL;
-    if (a.csv) gka_outfile_abort(&fcsv);
-    if (a.history) gka_outfile_abort(&fhist);
+    gka_outfile_abort(&fcsv);
+    gka_outfile_abort(&fhist);
     if (rc < 0) print_summary(&a, &c, &sum), rc = GKA_EXIT_OK;
     gka_trace_free(&tr);
     return rc;

@@ -106,11 +106,23 @@ const char *gka_sweep_summary_header(void);
  * *block is malloc'ed; returns GKA_ENOMEM only if even that fails. */
 gka_status_t gka_sweep_run_cell(const gka_sweep_grid_t *grid, long cell, char **block);
 
-/* Parse a block: its cell id and whether it succeeded. GKA_EFORMAT if the
- * block is not complete (e.g. a journal cut short by a crash). */
+/* Parse a block's first and last lines: its cell id and whether it
+ * succeeded. GKA_EFORMAT if the block is not complete (e.g. cut short) or
+ * holds a NUL byte. */
 gka_status_t gka_sweep_block_parse(const char *block, size_t len, long *cell, int *ok);
 
-/* ---- journal ------------------------------------------------------------- */
+/* Check that a block is the complete result of `cell` of this grid: header
+ * and end lines with that id, a summary line carrying the cell's own
+ * parameters and the header's status, and for an ok cell exactly the rows of
+ * gka_sweep_cell_rows(), each with the cell's parameters and its token t.
+ * GKA_EFORMAT with a message naming the cell and the first problem. */
+gka_status_t gka_sweep_block_check(const gka_sweep_grid_t *grid, const char *block, size_t len,
+                                   long cell);
+
+/* Rows a cell reports: the tokens t with (t + 1) % every == 0, and the last. */
+long gka_sweep_cell_rows(const gka_sweep_grid_t *grid, long cell);
+
+/* ---- journal -------------------------------------------------------------- */
 
 typedef struct gka_sweep_results {
     long ncells;
@@ -119,24 +131,62 @@ typedef struct gka_sweep_results {
 
 gka_status_t gka_sweep_results_init(gka_sweep_results_t *res, long ncells);
 void gka_sweep_results_free(gka_sweep_results_t *res);
-/* Take ownership of a block (replacing an earlier one for the same cell). */
-gka_status_t gka_sweep_results_put(gka_sweep_results_t *res, char *block);
+/* Take ownership of a block after gka_sweep_block_check (replacing an earlier
+ * one for the same cell); a malformed block is freed and refused. */
+gka_status_t gka_sweep_results_put(gka_sweep_results_t *res, const gka_sweep_grid_t *grid,
+                                   char *block);
 
-/* Read journal `path` of `grid` into res, keeping successful cells only
- * (failed ones are run again). A missing journal is empty. A journal written
- * for another grid is an error naming both hashes. Truncated trailing
- * blocks (a crash mid-write) are ignored. */
-gka_status_t gka_sweep_journal_read(const char *path, const gka_sweep_grid_t *grid,
-                                    gka_sweep_results_t *res);
-/* Append a block to the journal and flush it to disk (header written first
- * if the file is new). */
-gka_status_t gka_sweep_journal_append(const char *path, const gka_sweep_grid_t *grid,
+/* The journal OUT.journal, format v2: a header line
+ *     # gka sweep journal v2 grid HASH cells N
+ * then one entry per finished (ok) cell:
+ *     @block CELL HASH LEN CRC32
+ *     <LEN bytes: the cell's block>
+ * LEN and the CRC-32 (zlib's) cover the block's bytes, HASH is the grid's.
+ * The journal is the one output meant to survive an interruption; it is held
+ * under an exclusive fcntl lock while a sweep runs, so that a second sweep
+ * with the same --out is refused. */
+#define GKA_SWEEP_JOURNAL_MAX ((size_t)1 << 33) /* 8 GiB: the largest journal read */
+#define GKA_SWEEP_GRID_MAX ((size_t)1 << 20)    /* 1 MiB: the largest grid file read */
+
+typedef struct gka_sweep_journal {
+    int fd;
+    char path[4200];
+} gka_sweep_journal_t;
+
+/* Called for each damaged entry found on resume: cell is the cell id when the
+ * entry's header could be read, else -1; that cell is run again. */
+typedef void (*gka_sweep_damage_fn)(void *ctx, long cell, const char *why);
+
+uint32_t gka_sweep_crc32(const void *data, size_t n);
+
+/* Parse journal text into res: every entry is checked (grid hash, length,
+ * CRC-32, gka_sweep_block_check); damaged or cut-short entries are reported
+ * through on_damage (may be NULL) and skipped, failed cells are skipped.
+ * An empty text is an empty journal. A header of another grid, another
+ * format version or with CRLF line ends is an error (GKA_EINVAL). */
+gka_status_t gka_sweep_journal_parse(const char *text, size_t len, const char *path,
+                                     const gka_sweep_grid_t *grid, gka_sweep_results_t *res,
+                                     gka_sweep_damage_fn on_damage, void *ctx);
+
+/* Open (creating) and lock the journal at path. resume: read it into res
+ * (gka_sweep_journal_parse); otherwise empty it. A journal locked by another
+ * process, not a regular file or larger than GKA_SWEEP_JOURNAL_MAX is refused
+ * with a message naming it. */
+gka_status_t gka_sweep_journal_open(gka_sweep_journal_t *j, const char *path,
+                                    const gka_sweep_grid_t *grid, int resume,
+                                    gka_sweep_results_t *res, gka_sweep_damage_fn on_damage,
+                                    void *ctx);
+/* Append a block as one write and fsync it. */
+gka_status_t gka_sweep_journal_append(gka_sweep_journal_t *j, const gka_sweep_grid_t *grid,
                                       const char *block);
+/* Close, releasing the lock. */
+void gka_sweep_journal_close(gka_sweep_journal_t *j);
 
 /* Write OUT and OUT.summary.csv whole, in cell order, with metadata lines
  * that depend only on the grid and the results (never on ranks, threads or
- * timings, so outputs compare byte for byte). *missing receives the number
- * of cells without a successful result (listed in the metadata). */
+ * timings, so outputs compare byte for byte), committed together: if either
+ * cannot be written, neither is left. *missing receives the number of cells
+ * without a successful result (listed in the metadata). */
 gka_status_t gka_sweep_write_outputs(const char *out, const char *grid_file,
                                      const gka_sweep_grid_t *grid, const gka_sweep_results_t *res,
                                      long *missing);
