@@ -71,6 +71,41 @@ typedef struct gka_sweep_grid {
     uint64_t hash; /* FNV-1a of the expanded grid: a journal belongs to one grid */
 } gka_sweep_grid_t;
 
+/* ---- TOML ---------------------------------------------------------------- */
+
+/* A parsed TOML 1.0 document (experiments/sweep_toml.c): every type but
+ * dates and times, which grids never use and which are refused. */
+typedef enum {
+    GKA_TOML_STRING,
+    GKA_TOML_INTEGER,
+    GKA_TOML_FLOAT,
+    GKA_TOML_BOOL,
+    GKA_TOML_ARRAY,
+    GKA_TOML_TABLE
+} gka_toml_kind_t;
+
+typedef struct gka_toml gka_toml_t;
+struct gka_toml {
+    gka_toml_kind_t kind;
+    int line, col; /* where the value (a table: its first key or header) starts */
+    char *str;     /* STRING: UTF-8, NUL-terminated, len bytes (may hold \u0000) */
+    size_t len;
+    long long i; /* INTEGER (64-bit; larger values are refused) */
+    double f;    /* FLOAT */
+    int b;       /* BOOL */
+    size_t n, cap;
+    gka_toml_t **item; /* ARRAY elements, TABLE values (in document order) */
+    char **key;        /* TABLE keys (UTF-8, keylen bytes each) */
+    size_t *keylen;
+    int flags; /* parser bookkeeping */
+};
+
+/* Parse a document; errors are GKA_EINVAL "FILE:LINE:COL: what". */
+gka_status_t gka_toml_parse(const char *text, size_t len, const char *file, gka_toml_t **root);
+void gka_toml_free(gka_toml_t *v);
+/* The value of `key` in a table, or NULL. */
+const gka_toml_t *gka_toml_get(const gka_toml_t *table, const char *key);
+
 /* Axis names as written in grid files and CSV headers. */
 const char *gka_sweep_axis_name(int axis);
 
@@ -87,6 +122,13 @@ gka_status_t gka_sweep_grid_load(const char *path, gka_sweep_grid_t *grid);
 
 /* Value of `axis` in cell `cell` (0 <= cell < ncells). */
 const char *gka_sweep_cell_value(const gka_sweep_grid_t *grid, long cell, int axis);
+
+/* Check a cell's configuration without running it: GKA_SWEEP_CHECK_DATA
+ * generates one token of its keys/gate/beta with its D; GKA_SWEEP_CHECK_RUN
+ * runs its solver, format, accumulation, mode, ridge, iterations and chunk
+ * over one token with D = 2. The error of the first step that refuses. */
+enum { GKA_SWEEP_CHECK_DATA, GKA_SWEEP_CHECK_RUN };
+gka_status_t gka_sweep_cell_check(const gka_sweep_grid_t *grid, long cell, int what);
 
 /* Relative cost estimate of a cell (for handing out expensive cells first). */
 double gka_sweep_cell_cost(const gka_sweep_grid_t *grid, long cell);

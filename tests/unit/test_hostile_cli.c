@@ -156,7 +156,7 @@ static void make_files(void) {
     write_text("g_key.toml", "bogus = 1\n");
     write_text("g_D0.toml", "D = 0\n");
     write_text("g_Dneg.toml", "D = [4, -1]\n");
-    write_text("g_solver.toml", "solver = lanczos\n");
+    write_text("g_solver.toml", "solver = \"lanczos\"\n");
     write_text("g_Thuge.toml", "T = 99999999999999999999\n");
     write_text("g_list.toml", "D = [4, 8\n");
     write_text("g_nan.toml", "ridge = \"adaptive:nan\"\n");
@@ -477,20 +477,20 @@ Test(hostile_cli, sweep_grid_files) {
         {"sweep g_key.toml --quiet --out out/s.csv", 2, "g_key.toml:1: unknown key 'bogus'"},
         {"sweep g_D0.toml --quiet --out out/s.csv", 2,
          "g_D0.toml:1: D = '0': expected an integer in [1, 1024]"},
-        {"sweep g_Dneg.toml --quiet --out out/s.csv", 2, "g_Dneg.toml:1: D = '-1'"},
+        {"sweep g_Dneg.toml --quiet --out out/s.csv", 2, "g_Dneg.toml:1:5: D = '-1'"},
         {"sweep g_solver.toml --quiet --out out/s.csv", 2,
-         "g_solver.toml:1: solver = 'lanczos': unknown solver"},
+         "g_solver.toml:1:10: solver = 'lanczos': unknown solver"},
         {"sweep g_Thuge.toml --quiet --out out/s.csv", 2,
-         "g_Thuge.toml:1: T = '99999999999999999999'"},
+         "g_Thuge.toml:1:5: integer outside the 64-bit range"},
         {"sweep g_list.toml --quiet --out out/s.csv", 2,
-         "g_list.toml:1: expected ',' or ']' in list"},
+         "g_list.toml:2:1: expected ',' or ']' in an array"},
         {"sweep g_nan.toml --quiet --out out/s.csv", 2, "'nan' is not a finite number"},
         {"sweep g_twice.toml --quiet --out out/s.csv", 2,
-         "g_twice.toml:2: D is set twice (first on line 1)"},
-        {"sweep g_every.toml --quiet --out out/s.csv", 2, "g_every.toml:3: every = '-1'"},
+         "g_twice.toml:2:1: key 'D' defined twice"},
+        {"sweep g_every.toml --quiet --out out/s.csv", 2, "g_every.toml:3:9: every = '-1'"},
         {"sweep g_format.toml --quiet --out out/s.csv", 2,
-         "g_format.toml:3: format = 'bf17': unknown format"},
-        {"sweep g_string.toml --quiet --out out/s.csv", 2, "g_string.toml:1: unterminated string"},
+         "g_format.toml:3:10: format = 'bf17': unknown format"},
+        {"sweep g_string.toml --quiet --out out/s.csv", 2, "g_string.toml:1:10: unterminated string"},
         {"sweep g_nul.toml --quiet --out out/s.csv", 2,
          "g_nul.toml: grid file contains a NUL byte"},
         {"sweep g_cells.toml --quiet --out out/s.csv", 2,

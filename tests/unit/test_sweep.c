@@ -73,10 +73,10 @@ static void assert_same_file(const char *a, const char *b) {
     "OMPI_MCA_rmaps_base_oversubscribe=1 ASAN_OPTIONS=detect_leaks=0 mpirun -np 2 "
 
 static const char grid[] = "name = \"t\"\n"
-                           "solver = [chebyshev, cg, kalman]\n"
-                           "format = [fp64, bf16]\n"
+                           "solver = [\"chebyshev\", \"cg\", \"kalman\"]\n"
+                           "format = [\"fp64\", \"bf16\"]\n"
                            "ridge = [\"adaptive:0.02\", \"fixed:0.25\"]\n"
-                           "keys = [iid, \"powerlaw:1\"]\n"
+                           "keys = [\"iid\", \"powerlaw:1\"]\n"
                            "D = 8\nT = 40\nseed = [1, 2]\nevery = 10\n";
 
 TestSuite(sweep, .init = setup, .fini = teardown, .timeout = 240);
