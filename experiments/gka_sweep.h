@@ -2,28 +2,41 @@
  * gate x keys x D x seed ...), expanded into cells, each cell one gka_run
  * over a synthetic stream.
  *
- * Grid file (a small TOML subset, one `key = value` per line, `#` comments):
+ * Grid file: a TOML 1.0 document (at most GKA_SWEEP_GRID_MAX bytes). Axes
+ * and settings are keys at the top level or in the tables [axes] and
+ * [settings]; a value is a string or an integer, an axis takes one value or
+ * an array (multi-line, with comments, trailing comma) of distinct values:
  *
+ *     name = "demo"
+ *     [axes]
  *     solver = ["chebyshev", "cg", "kalman"]
  *     format = ["fp64", "bf16"]
- *     ridge  = ["adaptive:0.02", "fixed:0.25"]
+ *     ridge  = ["adaptive:0.02", 'fixed:0.25']   # literal strings too
  *     D = [32, 64]
- *     T = 512
+ *     T = 1_024
  *     seed = [1, 2]
+ *     [settings]
  *     every = 64
  *
- * Axes (a scalar or a list; cells are the Cartesian product, the last axis
- * below varying fastest): solver, variant, format, accum, mode, ridge, keys,
- * gate, beta, D, T, iters, chunk, seed. Settings (scalars): every (a row
+ * Axes (the last varying fastest): solver, variant, format, accum, mode,
+ * ridge, keys, gate, beta, D, T, iters, chunk, seed. Settings: every (a row
  * every `every` tokens, and the last token), kappa_every (exact kappa every
- * k tokens; 0: never), name. accum and mode apply to emulated formats
- * (fp64 cells ignore them). A cell's parameters follow from its index
- * alone, so every MPI rank expands the same grid and needs only indices.
+ * k tokens; 0: never), name. accum and mode apply to emulated formats (fp64
+ * cells ignore them). Refused before any cell runs (exit 2 in gka sweep),
+ * with FILE:LINE:COL: a TOML syntax error, an unknown key or table, a key
+ * given twice (also as D and axes.D), a value with a space or control
+ * character, a value given twice in one axis, a float, boolean or date; and
+ * naming the first cell concerned: any combination of values that gka_run or
+ * the data generator would refuse (mpfr:0, a variant the solver lacks,
+ * lowrank:R with R > D, a chunk form for a solver without one).
+ * A cell's parameters follow from its index alone, so every MPI rank
+ * expands the same grid and needs only indices.
  *
  * Output: OUT (one row per cell per reported token, the cell's parameters as
- * columns), OUT.summary.csv (one row per cell), both in cell order and written
- * whole at the end, and OUT.journal, to which each finished cell is appended
- * as it completes; `--resume` skips the cells the journal records as done. */
+ * columns) and OUT.summary.csv (one row per cell), in cell order, written
+ * together at the end (both or neither), and OUT.journal, to which each
+ * finished cell is appended as it completes (the one file meant to survive
+ * an interruption); `--resume` skips the cells the journal holds intact. */
 #ifndef GKA_SWEEP_H
 #define GKA_SWEEP_H
 
