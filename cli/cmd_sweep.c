@@ -125,7 +125,7 @@ typedef struct {
     const gka_sweep_grid_t *g;
     gka_sweep_results_t *res;
     char journal[4200];
-    gka_sweep_journal_t jf; /* open and locked on the writing process */
+    gka_sweep_journal_t jf;            /* open and locked on the writing process */
     long total, done, failed, stopped; /* stopped: cut off by an interruption */
     int workers;
     double t0;
@@ -138,8 +138,8 @@ static void report_failure(long cell, const char *block) {
     const char *msg = strstr(block, ",failed,");
     for (int commas = 0; msg && *msg && commas < 19; msg++)
         commas += (*msg == ',');
-    fprintf(stderr, "gka: sweep: cell %ld failed: %.*s\n", cell,
-            msg ? (int)strcspn(msg, "\n") : 0, msg ? msg : "");
+    fprintf(stderr, "gka: sweep: cell %ld failed: %.*s\n", cell, msg ? (int)strcspn(msg, "\n") : 0,
+            msg ? msg : "");
 }
 
 static void record(book_t *b, char *block) {
@@ -366,8 +366,8 @@ static int check_outputs(const sweep_opts_t *o, const char *summary, const char 
 
 /* Every rank expands the grid; only the writing rank (0) checks the outputs
  * and opens, locks and reads the journal. */
-static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results_t *res,
-                   book_t *b, int writer) {
+static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results_t *res, book_t *b,
+                   int writer) {
     if (gka_sweep_grid_load(o->grid_file, g) != GKA_OK)
         return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
     if (gka_sweep_results_init(res, g->ncells) != GKA_OK)

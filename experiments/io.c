@@ -62,8 +62,7 @@ static gka_status_t open_direct(gka_outfile_t *f) {
     f->direct = 1;
     snprintf(f->tmp, sizeof f->tmp, "%s", f->path);
     f->fp = fopen(f->path, "w");
-    if (!f->fp)
-        return gka_error(GKA_EIO, "%s: cannot open output: %s", f->path, strerror(errno));
+    if (!f->fp) return gka_error(GKA_EIO, "%s: cannot open output: %s", f->path, strerror(errno));
     return GKA_OK;
 }
 

@@ -146,8 +146,9 @@ static gka_status_t read_table(gka_sweep_grid_t *g, const gka_toml_t *t, const c
             continue;
         }
         int k = strlen(key) == t->keylen[i] ? key_by_name(key) : -1;
-        const int allowed = k >= 0 && (!section || (!strcmp(section, "axes") ? k < GKA_SWEEP_NAXES
-                                                                           : k >= GKA_SWEEP_NAXES));
+        const int allowed =
+            k >= 0 &&
+            (!section || (!strcmp(section, "axes") ? k < GKA_SWEEP_NAXES : k >= GKA_SWEEP_NAXES));
         if (!allowed)
             return gka_error(GKA_EINVAL, AT "unknown key '%s%s%s'%s", WHERE(w),
                              section ? section : "", section ? "." : "", key,
@@ -157,8 +158,8 @@ static gka_status_t read_table(gka_sweep_grid_t *g, const gka_toml_t *t, const c
                              seen[k].at.line);
         seen[k].seen = 1;
         seen[k].at = w;
-        gka_status_t st = k < GKA_SWEEP_NAXES ? read_axis(v, key, &g->axis[k], w)
-                                              : put_setting(g, k, v, w);
+        gka_status_t st =
+            k < GKA_SWEEP_NAXES ? read_axis(v, key, &g->axis[k], w) : put_setting(g, k, v, w);
         if (st != GKA_OK) return st;
     }
     return GKA_OK;

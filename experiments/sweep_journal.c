@@ -133,7 +133,8 @@ static int read_block(const char *text, size_t len, size_t pos, const gka_sweep_
     char line[128];
     size_t ln = nl ? (size_t)(nl - (text + pos)) : len - pos;
     snprintf(line, sizeof line, "%.*s", (int)(ln < sizeof line ? ln : sizeof line - 1), text + pos);
-    if (!nl || sscanf(line, "@block %ld %16[0-9a-f] %llu %8x%n", &id, grid, &blen, &crc, &used) != 4 ||
+    if (!nl ||
+        sscanf(line, "@block %ld %16[0-9a-f] %llu %8x%n", &id, grid, &blen, &crc, &used) != 4 ||
         (size_t)used != ln) {
         snprintf(why, nwhy, "unreadable block header at byte %zu", pos);
         return 0;
@@ -199,9 +200,8 @@ gka_status_t gka_sweep_journal_parse(const char *text, size_t len, const char *p
 }
 
 gka_status_t gka_sweep_journal_open(gka_sweep_journal_t *j, const char *path,
-                                    const gka_sweep_grid_t *g, int resume,
-                                    gka_sweep_results_t *res, gka_sweep_damage_fn on_damage,
-                                    void *ctx) {
+                                    const gka_sweep_grid_t *g, int resume, gka_sweep_results_t *res,
+                                    gka_sweep_damage_fn on_damage, void *ctx) {
     j->fd = -1;
     if (snprintf(j->path, sizeof j->path, "%s", path) >= (int)sizeof j->path)
         return gka_error(GKA_EINVAL, "%s: path too long", path);
@@ -275,7 +275,8 @@ gka_status_t gka_sweep_journal_append(gka_sweep_journal_t *j, const gka_sweep_gr
     }
     int e = errno;
     free(buf);
-    if (done < total) return gka_error(GKA_EIO, "%s: cannot write journal: %s", j->path, strerror(e));
+    if (done < total)
+        return gka_error(GKA_EIO, "%s: cannot write journal: %s", j->path, strerror(e));
     if (fsync(j->fd) != 0)
         return gka_error(GKA_EIO, "%s: cannot sync journal: %s", j->path, strerror(errno));
     return GKA_OK;

@@ -356,7 +356,8 @@ static gka_toml_t *descend(gka_toml_t *v) {
  * when set on any table above (it is recursive). */
 static int has_flag(gka_toml_t *t, const key_t *k, int n, int flag) {
     for (int i = 0; i < n; i++) {
-        gka_toml_t *v = t && t->kind == GKA_TOML_TABLE ? table_find(t, k->part[i], k->len[i]) : NULL;
+        gka_toml_t *v =
+            t && t->kind == GKA_TOML_TABLE ? table_find(t, k->part[i], k->len[i]) : NULL;
         if (!v) return 0;
         if (i == n - 1) return (v->flags & flag) != 0;
         if (v->flags & F_FROZEN) return flag == F_FROZEN;
@@ -667,7 +668,8 @@ static gka_status_t header_statement(parser_t *p, gka_toml_t **section) {
     key_t k = {0};
     gka_status_t st = key(p, &k);
     gka_toml_t *parent = NULL, *t = NULL;
-    if (!st && !list && (has_flag(p->root, &k, k.n, F_EXPLICIT) || has_flag(p->root, &k, k.n, F_FROZEN)))
+    if (!st && !list &&
+        (has_flag(p->root, &k, k.n, F_EXPLICIT) || has_flag(p->root, &k, k.n, F_FROZEN)))
         st = fail_at(p, start, "table defined twice");
     if (!st && list && has_flag(p->root, &k, k.n, F_FROZEN))
         st = fail_at(p, start, "cannot append to an array defined as a value");
@@ -712,7 +714,9 @@ static gka_status_t header_statement(parser_t *p, gka_toml_t **section) {
     key_free(&k);
     if (st) return st;
     if (list ? !starts(p, "]]") : !starts(p, "]"))
-        return fail_at(p, p->pos, list ? "expected ']]' to close the header" : "expected ']' to close the header");
+        return fail_at(p, p->pos,
+                       list ? "expected ']]' to close the header"
+                            : "expected ']' to close the header");
     p->pos += list ? 2 : 1;
     *section = t;
     return GKA_OK;
@@ -722,9 +726,16 @@ static gka_status_t header_statement(parser_t *p, gka_toml_t **section) {
 static size_t bad_utf8(const unsigned char *s, size_t n) {
     for (size_t i = 0; i < n;) {
         unsigned c = s[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xE0) == 0xC0 ? 2
+                     : (c & 0xF0) == 0xE0 ? 3
+                     : (c & 0xF8) == 0xF0 ? 4
+                                          : 0;
         if (!len || i + len > n) return i + 1;
-        unsigned long cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+        unsigned long cp = len == 1   ? c
+                           : len == 2 ? (c & 0x1F)
+                           : len == 3 ? (c & 0x0F)
+                                      : (c & 0x07);
         for (size_t j = 1; j < len; j++) {
             if ((s[i + j] & 0xC0) != 0x80) return i + 1;
             cp = (cp << 6) | (s[i + j] & 0x3F);

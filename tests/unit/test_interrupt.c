@@ -165,8 +165,8 @@ Test(interrupt, sweep_says_cells_finished) {
         blocks++;
     free(j);
     cr_expect_eq(said, blocks, "message says %ld finished, the journal holds %ld", said, blocks);
-    cr_expect_null(strstr(r->err, "failed: interrupted"), "an interrupted cell reported as failed: %s",
-                   r->err);
+    cr_expect_null(strstr(r->err, "failed: interrupted"),
+                   "an interrupted cell reported as failed: %s", r->err);
     expect_clean("out");
     free(r);
 }

@@ -65,8 +65,8 @@ Test(io, full_device_fails_the_commit) {
     for (int i = 0; i < 1000; i++)
         fputs("0123456789abcdef\n", f.fp);
     cr_assert_eq(gka_outfile_commit(&f), GKA_EIO);
-    cr_assert(strstr(gka_error_message(), "/dev/full: write failed: No space left on device"),
-              "%s", gka_error_message());
+    cr_assert(strstr(gka_error_message(), "/dev/full: write failed: No space left on device"), "%s",
+              gka_error_message());
     struct stat st;
     cr_assert_eq(stat("/dev/full", &st), 0);
     cr_assert(S_ISCHR(st.st_mode));
@@ -156,8 +156,7 @@ Test(io, paths_that_destroy_data_are_refused) {
     cr_assert_eq(gka_paths_check(o3, names, 2, NULL, NULL, 0), GKA_EINVAL);
     cr_assert(strstr(gka_error_message(), "looks like an option"), "%s", gka_error_message());
     const char *o4[] = {x, NULL};
-    cr_assert_eq(gka_paths_check(o4, names, 2, in, in_names, 1), GKA_OK, "%s",
-                 gka_error_message());
+    cr_assert_eq(gka_paths_check(o4, names, 2, in, in_names, 1), GKA_OK, "%s", gka_error_message());
 }
 
 Test(io, endless_input_is_cut_at_the_limit) {

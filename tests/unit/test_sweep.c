@@ -176,8 +176,8 @@ Test(sweep, damaged_journal_resumes_to_the_same_bytes) {
     j[strlen(j) - 40] = '\0';
     write_file("r.csv.journal", j);
     free(j);
-    cr_assert_eq(run("%s sweep g.toml --out r.csv --resume --quiet >/dev/null 2>r.err", GKA_PROGRAM),
-                 0);
+    cr_assert_eq(
+        run("%s sweep g.toml --out r.csv --resume --quiet >/dev/null 2>r.err", GKA_PROGRAM), 0);
     char *err = read_file("r.err");
     cr_assert(strstr(err, "r.csv.journal: cell 3: checksum mismatch") != NULL, "%s", err);
     cr_assert(strstr(err, "cut short") != NULL, "%s", err);

@@ -44,8 +44,8 @@ static void header(jtext_t *j) {
 /* An entry with a correct length and CRC over `body` (which may be damaged:
  * only the content checks can catch it then). */
 static void entry(jtext_t *j, long cell, const char *body, size_t len) {
-    j->n += (size_t)sprintf(j->text + j->n, "@block %ld %016" PRIx64 " %zu %08x\n", cell,
-                            grid.hash, len, (unsigned)gka_sweep_crc32(body, len));
+    j->n += (size_t)sprintf(j->text + j->n, "@block %ld %016" PRIx64 " %zu %08x\n", cell, grid.hash,
+                            len, (unsigned)gka_sweep_crc32(body, len));
     memcpy(j->text + j->n, body, len);
     j->n += len;
 }

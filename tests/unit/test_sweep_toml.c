@@ -214,8 +214,7 @@ Test(sweep_toml, agrees_with_tomllib) {
 
 static void expect_at(const char *text, const char *where) {
     gka_toml_t *doc = NULL;
-    cr_assert_neq(gka_toml_parse(text, strlen(text), "p.toml", &doc), GKA_OK, "accepted: %s",
-                  text);
+    cr_assert_neq(gka_toml_parse(text, strlen(text), "p.toml", &doc), GKA_OK, "accepted: %s", text);
     cr_assert(strstr(gka_error_message(), where) != NULL, "'%s': message '%s' lacks '%s'", text,
               gka_error_message(), where);
 }
