@@ -64,13 +64,17 @@ static gka_status_t grid_text(const gka_toml_t *v, const char *key, char *out, w
     return GKA_OK;
 }
 
-/* A scalar or an array of scalars into an axis. */
-static gka_status_t read_axis(const gka_toml_t *v, const char *key, gka_sweep_axis_t *ax,
-                              where_t w) {
+static gka_status_t check_value(int axis, const char *v, where_t w);
+
+/* A scalar or an array of scalars into an axis, each value checked where it
+ * stands (file:line:col of the value itself). */
+static gka_status_t read_axis(const gka_toml_t *v, int axis, gka_sweep_axis_t *ax, where_t w) {
+    const char *key = axis_names[axis];
     ax->n = 0;
     if (v->kind != GKA_TOML_ARRAY) {
         ax->n = 1;
-        return grid_text(v, key, ax->value[0], w);
+        gka_status_t st = grid_text(v, key, ax->value[0], w);
+        return st != GKA_OK ? st : check_value(axis, ax->value[0], w);
     }
     if (v->n == 0) return gka_error(GKA_EINVAL, AT "%s: empty list", WHERE(w), key);
     if (v->n > GKA_SWEEP_VALUES_MAX)
@@ -79,6 +83,7 @@ static gka_status_t read_axis(const gka_toml_t *v, const char *key, gka_sweep_ax
     for (size_t i = 0; i < v->n; i++) {
         where_t wi = {w.file, v->item[i]->line, v->item[i]->col};
         gka_status_t st = grid_text(v->item[i], key, ax->value[i], wi);
+        if (st == GKA_OK) st = check_value(axis, ax->value[i], wi);
         if (st != GKA_OK) return st;
         for (size_t j = 0; j < i; j++)
             if (!strcmp(ax->value[j], ax->value[i]))
@@ -159,7 +164,7 @@ static gka_status_t read_table(gka_sweep_grid_t *g, const gka_toml_t *t, const c
         seen[k].seen = 1;
         seen[k].at = w;
         gka_status_t st =
-            k < GKA_SWEEP_NAXES ? read_axis(v, key, &g->axis[k], w) : put_setting(g, k, v, w);
+            k < GKA_SWEEP_NAXES ? read_axis(v, k, &g->axis[k], w) : put_setting(g, k, v, w);
         if (st != GKA_OK) return st;
     }
     return GKA_OK;
@@ -335,15 +340,9 @@ gka_status_t gka_sweep_grid_parse(const char *text, const char *file, gka_sweep_
     gka_toml_free(doc);
     if (st != GKA_OK) return st;
     for (int a = 0; a < GKA_SWEEP_NAXES; a++) {
-        if (!seen[a].seen) {
-            g->axis[a].n = 1;
-            snprintf(g->axis[a].value[0], GKA_SWEEP_VALUE_MAX, "%s", axis_defaults[a]);
-            seen[a].at = (where_t){file, 0, 0};
-        }
-        for (size_t i = 0; i < g->axis[a].n; i++) {
-            st = check_value(a, g->axis[a].value[i], seen[a].at);
-            if (st != GKA_OK) return st;
-        }
+        if (seen[a].seen) continue; /* checked as read */
+        g->axis[a].n = 1;
+        snprintf(g->axis[a].value[0], GKA_SWEEP_VALUE_MAX, "%s", axis_defaults[a]);
     }
     if ((st = expand(g, file)) != GKA_OK) return st;
     return check_combinations(g, file);

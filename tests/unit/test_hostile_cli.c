@@ -548,7 +548,7 @@ Test(hostile_cli, sweep_grid_files) {
         {"sweep g_key.toml --quiet --out out/s.csv", 2, "g_key.toml:1:9: unknown key 'bogus'"},
         {"sweep g_D0.toml --quiet --out out/s.csv", 2,
          "g_D0.toml:1:5: D = '0': expected an integer in [1, 1024]"},
-        {"sweep g_Dneg.toml --quiet --out out/s.csv", 2, "g_Dneg.toml:1:5: D = '-1'"},
+        {"sweep g_Dneg.toml --quiet --out out/s.csv", 2, "g_Dneg.toml:1:9: D = '-1'"},
         {"sweep g_solver.toml --quiet --out out/s.csv", 2,
          "g_solver.toml:1:10: solver = 'lanczos': unknown solver"},
         {"sweep g_Thuge.toml --quiet --out out/s.csv", 2,
