@@ -296,9 +296,9 @@ typedef struct {
     size_t len[64];
     size_t pos[64];
     int n;
-} key_t;
+} dotted_key_t;
 
-static void key_free(key_t *k) {
+static void key_free(dotted_key_t *k) {
     for (int i = 0; i < k->n; i++)
         free(k->part[i]);
     k->n = 0;
@@ -309,7 +309,7 @@ static int bare_char(int c) {
            c == '-';
 }
 
-static gka_status_t key_part(parser_t *p, key_t *k) {
+static gka_status_t key_part(parser_t *p, dotted_key_t *k) {
     if (k->n == 64) return fail_at(p, p->pos, "key with more than 64 dotted parts");
     buf_t b = {0};
     const size_t start = p->pos;
@@ -333,7 +333,7 @@ static gka_status_t key_part(parser_t *p, key_t *k) {
     return GKA_OK;
 }
 
-static gka_status_t key(parser_t *p, key_t *k) {
+static gka_status_t key(parser_t *p, dotted_key_t *k) {
     k->n = 0;
     gka_status_t st = key_part(p, k);
     for (skip_ws(p); st == GKA_OK && at(p, p->pos) == '.'; skip_ws(p)) {
@@ -354,7 +354,7 @@ static gka_toml_t *descend(gka_toml_t *v) {
 
 /* Whether the node at key[0..n) (from `t`) has `flag`; F_FROZEN also counts
  * when set on any table above (it is recursive). */
-static int has_flag(gka_toml_t *t, const key_t *k, int n, int flag) {
+static int has_flag(gka_toml_t *t, const dotted_key_t *k, int n, int flag) {
     for (int i = 0; i < n; i++) {
         gka_toml_t *v =
             t && t->kind == GKA_TOML_TABLE ? table_find(t, k->part[i], k->len[i]) : NULL;
@@ -366,7 +366,7 @@ static int has_flag(gka_toml_t *t, const key_t *k, int n, int flag) {
     return 0;
 }
 
-static gka_toml_t *add_table(parser_t *p, gka_toml_t *t, const key_t *k, int i) {
+static gka_toml_t *add_table(parser_t *p, gka_toml_t *t, const dotted_key_t *k, int i) {
     int line, col;
     where(p, k->pos[i], &line, &col);
     gka_toml_t *v = node_new(GKA_TOML_TABLE, line, col);
@@ -381,7 +381,7 @@ static gka_toml_t *add_table(parser_t *p, gka_toml_t *t, const key_t *k, int i) 
 
 /* Walk (creating tables) key[0..n) from t; NULL with an error where a part is
  * a value other than a table (or, without lists, an array). */
-static gka_status_t nest(parser_t *p, gka_toml_t *t, const key_t *k, int n, int lists,
+static gka_status_t nest(parser_t *p, gka_toml_t *t, const dotted_key_t *k, int n, int lists,
                          gka_toml_t **out) {
     for (int i = 0; i < n; i++) {
         gka_toml_t *v = table_find(t, k->part[i], k->len[i]);
@@ -522,7 +522,7 @@ static gka_status_t array(parser_t *p, gka_toml_t *v, int depth) {
 }
 
 /* `key = value`: the key (in k) and the value (in *out). */
-static gka_status_t key_value(parser_t *p, key_t *k, gka_toml_t **out, int depth) {
+static gka_status_t key_value(parser_t *p, dotted_key_t *k, gka_toml_t **out, int depth) {
     gka_status_t st = key(p, k);
     if (st) return st;
     if (at(p, p->pos) != '=') return fail_at(p, p->pos, "expected '=' after a key");
@@ -531,7 +531,7 @@ static gka_status_t key_value(parser_t *p, key_t *k, gka_toml_t **out, int depth
     return value(p, out, depth);
 }
 
-static gka_status_t put_value(parser_t *p, gka_toml_t *t, const key_t *k, gka_toml_t *v) {
+static gka_status_t put_value(parser_t *p, gka_toml_t *t, const dotted_key_t *k, gka_toml_t *v) {
     const int last = k->n - 1;
     if (table_find(t, k->part[last], k->len[last])) {
         char msg[160];
@@ -556,7 +556,7 @@ static gka_status_t inline_table(parser_t *p, gka_toml_t *v, int depth) {
         return GKA_OK;
     }
     for (;;) {
-        key_t k = {0};
+        dotted_key_t k = {0};
         gka_toml_t *item = NULL, *t = NULL;
         gka_status_t st = key_value(p, &k, &item, depth + 1);
         if (!st && has_flag(v, &k, k.n, F_FROZEN))
@@ -634,18 +634,15 @@ static gka_status_t value(parser_t *p, gka_toml_t **out, int depth) {
 
 /* ---- statements ------------------------------------------------------------ */
 
-static gka_status_t key_value_statement(parser_t *p, gka_toml_t *section, const key_t *header) {
-    key_t k = {0};
+static gka_status_t key_value_statement(parser_t *p, gka_toml_t *section) {
+    dotted_key_t k = {0};
     gka_toml_t *v = NULL, *t = NULL;
     gka_status_t st = key_value(p, &k, &v, 0);
     /* the tables a dotted key passes through: not tables defined by a
      * header, and closed to headers once this section ends */
-    gka_toml_t *cont = section;
-    for (int i = 0; !st && i + 1 < k.n; i++) {
-        if (has_flag(cont, &k, i + 1, F_EXPLICIT))
+    for (int i = 0; !st && i + 1 < k.n; i++)
+        if (has_flag(section, &k, i + 1, F_EXPLICIT))
             st = fail_at(p, k.pos[i], "dotted key redefines a table defined before");
-    }
-    (void)header;
     if (!st && k.n > 1 && has_flag(section, &k, k.n - 1, F_FROZEN))
         st = fail_at(p, k.pos[0], "cannot add to an inline table or array defined before");
     if (!st) st = nest(p, section, &k, k.n - 1, 1, &t);
@@ -659,61 +656,69 @@ static gka_status_t key_value_statement(parser_t *p, gka_toml_t *section, const 
     return st;
 }
 
+/* [a.b]: the table, created or (if only implied so far by a longer header)
+ * marked defined; a table defined before, by a header or dotted keys, or an
+ * inline table is refused. */
+static gka_status_t table_header(parser_t *p, const dotted_key_t *k, size_t start,
+                                 gka_toml_t **out) {
+    if (has_flag(p->root, k, k->n, F_EXPLICIT) || has_flag(p->root, k, k->n, F_FROZEN))
+        return fail_at(p, start, "table defined twice");
+    gka_toml_t *t;
+    gka_status_t st = nest(p, p->root, k, k->n, 1, &t);
+    if (st) return st;
+    t->flags |= F_EXPLICIT;
+    *out = t;
+    return GKA_OK;
+}
+
+/* [[a.b]]: a new table appended to the array of tables a.b (created on
+ * first use); a static array or any other value under that key is refused. */
+static gka_status_t array_header(parser_t *p, const dotted_key_t *k, size_t start,
+                                 gka_toml_t **out) {
+    if (has_flag(p->root, k, k->n, F_FROZEN))
+        return fail_at(p, start, "cannot append to an array defined as a value");
+    gka_toml_t *parent;
+    gka_status_t st = nest(p, p->root, k, k->n - 1, 1, &parent);
+    if (st) return st;
+    const int last = k->n - 1;
+    gka_toml_t *arr = table_find(parent, k->part[last], k->len[last]);
+    if (arr && !(arr->kind == GKA_TOML_ARRAY && (arr->flags & F_AOT)))
+        return fail_at(p, start, "cannot overwrite a value with an array of tables");
+    int line, col;
+    where(p, start, &line, &col);
+    if (!arr) {
+        char *name = malloc(k->len[last] + 1);
+        arr = node_new(GKA_TOML_ARRAY, line, col);
+        if (!name || !arr || !node_push(parent, name, k->len[last], arr)) {
+            free(name), free(arr);
+            return gka_error(GKA_ENOMEM, "%s: out of memory", p->file);
+        }
+        memcpy(name, k->part[last], k->len[last] + 1);
+        arr->flags = F_AOT;
+    }
+    arr->flags |= F_EXPLICIT; /* [arr] after [[arr]] is a second definition */
+    gka_toml_t *t = node_new(GKA_TOML_TABLE, line, col);
+    if (!t || !node_push(arr, NULL, 0, t)) {
+        free(t);
+        return gka_error(GKA_ENOMEM, "%s: out of memory", p->file);
+    }
+    *out = t;
+    return GKA_OK;
+}
+
 /* [a.b] or [[a.b]] at p->pos; *section becomes the table it opens. */
 static gka_status_t header_statement(parser_t *p, gka_toml_t **section) {
     const size_t start = p->pos;
     const int list = at(p, p->pos + 1) == '[';
     p->pos += list ? 2 : 1;
     skip_ws(p);
-    key_t k = {0};
+    dotted_key_t k = {0};
+    gka_toml_t *t = NULL;
     gka_status_t st = key(p, &k);
-    gka_toml_t *parent = NULL, *t = NULL;
-    if (!st && !list &&
-        (has_flag(p->root, &k, k.n, F_EXPLICIT) || has_flag(p->root, &k, k.n, F_FROZEN)))
-        st = fail_at(p, start, "table defined twice");
-    if (!st && list && has_flag(p->root, &k, k.n, F_FROZEN))
-        st = fail_at(p, start, "cannot append to an array defined as a value");
-    if (!st && !list) {
-        st = nest(p, p->root, &k, k.n, 1, &t);
-        if (!st) {
-            /* the last part is a table now: mark it defined */
-            gka_toml_t *pt;
-            nest(p, p->root, &k, k.n - 1, 1, &pt);
-            gka_toml_t *node = table_find(pt, k.part[k.n - 1], k.len[k.n - 1]);
-            if (node) node->flags |= F_EXPLICIT;
-        }
-    }
-    if (!st && list) st = nest(p, p->root, &k, k.n - 1, 1, &parent);
-    if (!st && list) {
-        const int last = k.n - 1;
-        gka_toml_t *arr = table_find(parent, k.part[last], k.len[last]);
-        int line, col;
-        where(p, start, &line, &col);
-        if (arr && !(arr->kind == GKA_TOML_ARRAY && (arr->flags & F_AOT)))
-            st = fail_at(p, start, "cannot overwrite a value with an array of tables");
-        if (!st && !arr) {
-            char *name = malloc(k.len[last] + 1);
-            arr = node_new(GKA_TOML_ARRAY, line, col);
-            if (!name || !arr || !node_push(parent, name, k.len[last], arr)) {
-                free(name), free(arr);
-                st = gka_error(GKA_ENOMEM, "%s: out of memory", p->file);
-            } else {
-                memcpy(name, k.part[last], k.len[last] + 1);
-                arr->flags = F_AOT;
-            }
-        }
-        if (!st) {
-            arr->flags |= F_EXPLICIT;
-            t = node_new(GKA_TOML_TABLE, line, col);
-            if (!t || !node_push(arr, NULL, 0, t)) {
-                free(t);
-                st = gka_error(GKA_ENOMEM, "%s: out of memory", p->file);
-            }
-        }
-    }
+    if (!st) st = list ? array_header(p, &k, start, &t) : table_header(p, &k, start, &t);
     key_free(&k);
     if (st) return st;
-    if (list ? !starts(p, "]]") : !starts(p, "]"))
+    if (!starts(p, list ? "]]" : "]"))
         return fail_at(p, p->pos,
                        list ? "expected ']]' to close the header"
                             : "expected ']' to close the header");
@@ -749,7 +754,6 @@ static size_t bad_utf8(const unsigned char *s, size_t n) {
 
 static gka_status_t document(parser_t *p) {
     gka_toml_t *section = p->root;
-    key_t none = {0};
     for (;;) {
         skip_ws(p);
         int c = at(p, p->pos);
@@ -759,7 +763,7 @@ static gka_status_t document(parser_t *p) {
             continue;
         }
         if (bare_char(c) || c == '"' || c == '\'') {
-            st = key_value_statement(p, section, &none);
+            st = key_value_statement(p, section);
             skip_ws(p);
         } else if (c == '[') {
             finalize_pending(p);
