@@ -42,6 +42,7 @@
 
 #include "gka_arith.h"
 #include "gka_error.h"
+#include "gka_iteration.h" /* gka_reason_t, the shared iteration pieces */
 
 #ifdef __cplusplus
 extern "C" {
@@ -49,24 +50,9 @@ extern "C" {
 
 typedef struct gka_stream gka_stream_t; /* gka_stream.h */
 
-/* Why a solve stopped. NONE only before the first solve. */
-typedef enum {
-    GKA_REASON_NONE = 0,
-    GKA_REASON_CONVERGED,       /* tolerance met (or exact: direct, recursive, zero residual) */
-    GKA_REASON_ITERATION_LIMIT, /* r iterations done, tolerance not met or not asked for */
-    GKA_REASON_DIVERGED,        /* residual estimate grew past 1e4 ||q|| (after PETSc's dtol) */
-    GKA_REASON_BREAKDOWN,       /* a divisor vanished (p^T A p = 0, L + mu = 0, ...) */
-    GKA_REASON_LOST_PD,         /* a pivot, curvature or Kalman denominator <= 0 */
-    GKA_REASON_NAN,             /* the solution (or an input) is NaN or infinite */
-    GKA_REASON_COUNT
-} gka_reason_t;
-
 /* "none", "converged", "iteration_limit", "diverged", "breakdown",
- * "lost_pd", "nan". */
+ * "lost_pd", "nan" (the codes are in gka_iteration.h). */
 const char *gka_reason_name(gka_reason_t reason);
-
-/* The residual growth factor that counts as divergence. */
-#define GKA_SOLVER_DTOL 1e4
 
 enum { GKA_VARIANT_MAX = 32 };
 
@@ -159,6 +145,15 @@ gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, vo
                                  const void *q, const void *lambda, const void *hnorm, int r,
                                  double tol, const void *x_init, void *x, gka_hist_fn hist_fn,
                                  void *hist_ctx, double *hist, int *iters, gka_reason_t *reason);
+
+/* The same with the guard chosen: guarded = 1 is gka_chebyshev_solve (the
+ * parameters checked, NaN and divergence stop the iteration); guarded = 0 the
+ * textbook recurrence: only the convergence test, NaN propagates. */
+gka_status_t gka_chebyshev_solve_v(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
+                                   const void *q, const void *lambda, const void *hnorm, int r,
+                                   double tol, int guarded, const void *x_init, void *x,
+                                   gka_hist_fn hist_fn, void *hist_ctx, double *hist, int *iters,
+                                   gka_reason_t *reason);
 
 /* Chunk form (SPEC 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
  * inputs and chunk states in A_state's format (chunk states updated by one
