@@ -107,29 +107,30 @@ out:
     return GKA_OK;
 }
 
-/* ---- the token-form solver object ---------------------------------------- */
+/* ---- the solver object: any operator, token or chunk form ---------------- */
 
-static void stream_matvec_cb(void *ctx, const void *x, void *y) {
-    gka_stream_matvec((const gka_stream_t *)ctx, x, y);
+void gka_operator_matvec_cb(void *ctx, const void *x, void *y) {
+    gka_operator_apply((const gka_operator_t *)ctx, x, y);
 }
 
 typedef struct {
     gka_solver_t *s;
-    const gka_stream_t *st;
+    const gka_operator_t *op;
 } hist_ctx_t;
 
 static double hist_cb(void *ctx, const void *x) {
     hist_ctx_t *h = ctx;
-    return gka_stream_rel_residual64(h->st, x, h->s->work64);
+    return h->op->residual64 ? h->op->residual64(h->op, x, h->s->work64) : (double)NAN;
 }
 
-static gka_status_t cheb_token_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
-                                     gka_solve_info_t *info) {
-    hist_ctx_t h = {s, st};
+static gka_status_t cheb_solve(gka_solver_t *s, const gka_operator_t *op, void *x,
+                               gka_solve_info_t *info) {
+    hist_ctx_t h = {s, op};
     const void *x_init = s->opts.warm && s->tokens > 0 ? s->x_prev : NULL;
-    gka_status_t status = gka_chebyshev_solve(
-        s->A, s->D, stream_matvec_cb, (void *)st, st->q, st->lambda, st->hnorm, s->opts.iters,
-        s->opts.tol, x_init, x, hist_cb, &h, s->hist, &info->iters, &info->reason);
+    gka_status_t status =
+        gka_chebyshev_solve_v(s->A, s->D, gka_operator_matvec_cb, (void *)op, op->q, op->lambda,
+                              op->hnorm, s->opts.iters, s->opts.tol, gka_solver_guarded(s), x_init,
+                              x, hist_cb, &h, s->hist, &info->iters, &info->reason);
     if (!status && s->hist) s->nhist = info->iters + 1;
     return status;
 }
@@ -137,7 +138,7 @@ static gka_status_t cheb_token_solve(gka_solver_t *s, const gka_stream_t *st, vo
 const gka_solver_ops_t gka_solver_chebyshev_ops = {
     .name = "chebyshev",
     .summary = "Chebyshev iteration, SPEC 2 schedule (mu = lambda, L = ||H||_F + lambda)",
-    .variants = "",
+    .variants = "guarded,plain",
     .iterative = 1,
-    .solve = cheb_token_solve,
+    .solve_op = cheb_solve,
 };

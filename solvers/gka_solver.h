@@ -48,7 +48,8 @@
 extern "C" {
 #endif
 
-typedef struct gka_stream gka_stream_t; /* gka_stream.h */
+typedef struct gka_stream gka_stream_t;     /* gka_stream.h */
+typedef struct gka_operator gka_operator_t; /* gka_operator.h */
 
 /* "none", "converged", "iteration_limit", "diverged", "breakdown",
  * "lost_pd", "nan" (the codes are in gka_iteration.h). */
@@ -88,7 +89,12 @@ typedef struct gka_solver_ops {
     int iterative;        /* uses iters/tol/warm */
     gka_status_t (*create)(gka_solver_t *s);
     void (*destroy)(gka_solver_t *s);
-    /* x (D elements of s->A) = solution for the stream's current token */
+    /* x (D elements of s->A) = solution for the operator's token (every
+     * solver that runs against gka_operator_t: token or chunk form) */
+    gka_status_t (*solve_op)(gka_solver_t *s, const gka_operator_t *op, void *x,
+                             gka_solve_info_t *info);
+    /* x = solution for the stream's current token, for solvers that need the
+     * stream itself (Kalman: the key and gate of the token); token form only */
     gka_status_t (*solve)(gka_solver_t *s, const gka_stream_t *st, void *x, gka_solve_info_t *info);
     /* optional: the solver's D x D matrix (Kalman P_t) in doubles */
     gka_status_t (*matrix)(gka_solver_t *s, double *out);
@@ -123,6 +129,12 @@ gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_s
 gka_status_t gka_solver_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
                               gka_solve_info_t *info);
 
+/* Solve against an operator (gka_operator.h): token or chunk form. Iterative
+ * solvers need op->A == s->A; direct solvers take the operator's matrix into
+ * s->A. GKA_EUNSUP for solvers that need the stream (kalman). */
+gka_status_t gka_solver_solve_op(gka_solver_t *s, const gka_operator_t *op, void *x,
+                                 gka_solve_info_t *info);
+
 /* The solver's matrix (Kalman P_t, D x D doubles). GKA_EUNSUP for solvers
  * without one. */
 gka_status_t gka_solver_matrix(gka_solver_t *s, double *out);
@@ -154,6 +166,28 @@ gka_status_t gka_chebyshev_solve_v(gka_arith_t *A, int D, gka_matvec_fn matvec, 
                                    double tol, int guarded, const void *x_init, void *x,
                                    gka_hist_fn hist_fn, void *hist_ctx, double *hist, int *iters,
                                    gka_reason_t *reason);
+
+/* ---- CG, callable on its own (adjoint, figures) ---------------------------- */
+
+/* What a step hook sees: after the start (i = 0: x_0, r_0, p_0, rr_0; the
+ * rest NULL) and after each step i >= 1: x_i, r_i, p_i, rr_i = r_i . r_i and
+ * the step's rr_{i-1}, Ap = A p_{i-1}, pAp = p_{i-1} . Ap, alpha_i, beta_i.
+ * All elements of the arithmetic, valid during the call only. */
+typedef struct gka_cg_step_info {
+    int i;
+    const void *x, *r, *p, *rr;
+    const void *rr_prev, *Ap, *pAp, *alpha, *beta;
+} gka_cg_step_info_t;
+typedef void (*gka_cg_hook_fn)(void *ctx, const gka_cg_step_info_t *step);
+
+/* CG for A x = q in arithmetic A, r >= 0 steps, the stopping test of
+ * gka_iteration.h (tol as in the options; guarded: NaN, divergence and the
+ * curvature guard, whose round-off test uses the working precision's unit
+ * roundoff). x_init NULL: zero start. hook may be NULL. x must not alias q or
+ * x_init. */
+gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
+                          int r, double tol, int guarded, const void *x_init, void *x,
+                          gka_cg_hook_fn hook, void *hook_ctx, int *iters, gka_reason_t *reason);
 
 /* Chunk form (SPEC 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
  * inputs and chunk states in A_state's format (chunk states updated by one
