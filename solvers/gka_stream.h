@@ -186,9 +186,17 @@ typedef struct gka_run_config {
        format NULL = fp64 */
     const char *format, *accum, *mode;
     uint64_t seed;
-    int chunk;               /* chebyshev only: 0 token form, C > 0 chunk form */
-    const char *iter_format; /* chunk form: arithmetic of the iterates (NULL: fp32,
-                                or the state's when that is fp64/MPFR) */
+    int chunk;               /* 0 token form, C > 0 chunk form (SPEC 3) with chunk size C:
+                                every solver that runs against gka_operator_t (not kalman) */
+    const char *iter_format; /* arithmetic of the iterates of the iterative solvers. Chunk form:
+                                also the chunk-local products and norm formula (NULL: fp32 for
+                                emulated formats, the state's arithmetic for fp32/fp64/MPFR).
+                                Token form: NULL = the studied arithmetic; else H_t, q_t,
+                                lambda_t are taken into it each token */
+    const char *carry;       /* chunk form: arithmetic of the running chunk state, the scan's
+                                carry (NULL: as iter_format's default, fp32 for emulated formats,
+                                as the reference kernels); the studied format itself = the state
+                                rounded at every chunk boundary and continued from */
     long every;              /* exact kappa / Kalman eigenvalue every `every` tokens
                                 (t % every == 0, and the last token); 0 = never */
     int no_reference;        /* 1: skip x* (err NaN): for timing */
@@ -210,6 +218,8 @@ typedef struct gka_run_summary {
     long ref_failures;    /* tokens whose reference solve failed (not PD, NaN) */
     double solve_seconds; /* CPU time of the calling thread in stream updates + solves */
     char arith_name[64];
+    char iter_name[64];  /* the iterates' table where it is not arith_name, else "" */
+    char carry_name[64]; /* chunk form: the carry's table where it is not arith_name, else "" */
 } gka_run_summary_t;
 
 /* Run the configured solver over the sequence. GKA_EINVAL for bad
