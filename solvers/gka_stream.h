@@ -86,6 +86,15 @@ void gka_stream_destroy(gka_stream_t *st);
 gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k, double g,
                              double beta, const double *v);
 
+/* The forward's gate arithmetic, for the reverse pass and anyone else that
+ * decays a state as the stream does: 1 if the table keeps gates in fp32
+ * (emulated formats narrower than fp32). */
+int gka_gate_fp32(const gka_arith_t *A);
+/* x_j = gamma x_j exactly as gka_stream_push decays H: for fp32-gate tables
+ * the fp32 gate times the fp32 value of x_j, rounded once to the format;
+ * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
+gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n);
+
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
  * lambda). For synthetic problems (SPEC 5, Fig. 1a) and crafted tests. */
