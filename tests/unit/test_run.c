@@ -222,5 +222,7 @@ Test(run, reason_precedence_function) {
     cr_assert_eq(gka_reason_resolve(GKA_REASON_LOST_PD, GKA_FLAG_OVERFLOW, 1), GKA_REASON_LOST_PD);
     cr_assert_eq(gka_reason_resolve(GKA_REASON_BREAKDOWN, GKA_FLAG_INVALID, 0),
                  GKA_REASON_BREAKDOWN);
-    cr_assert_eq(gka_reason_resolve(GKA_REASON_DIVERGED, GKA_FLAG_OVERFLOW, 0), GKA_REASON_NAN);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_DIVERGED, GKA_FLAG_OVERFLOW, 0),
+                 GKA_REASON_DIVERGED);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_DIVERGED, 0, 1), GKA_REASON_NAN);
 }
