@@ -152,6 +152,10 @@ gka_status_t gka_chunker_set_carry(gka_chebyshev_chunker_t *c, gka_arith_t *A_ca
  * arithmetic (the studied format: create them in A_state). Solvers that need
  * the stream (kalman) are refused. */
 gka_status_t gka_chunker_set_solver(gka_chebyshev_chunker_t *c, gka_solver_t *s);
+/* The GKA_FLAG_* events of each of the n tokens of the last gka_chunker_run:
+ * those of its own solve (q, norm formula, iteration) and those it shares
+ * with its chunk (rounded keys, chunk tables, the state it starts from). */
+void gka_chunker_token_events(const gka_chebyshev_chunker_t *c, unsigned *events, int n);
 /* The current chunk start state H_0, the snapshot in A_state's format (D x D
  * doubles). */
 void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
