@@ -54,8 +54,20 @@ class ChunkInputs:
         return np.linalg.solve(A, self.q.astype(np.float64)[:, :, None])[:, :, 0], hn
 
 
-def chunk_solve(inp, C=64, r=30, solver="chebyshev", carry="fp32", plain=False):
-    """The chunk form over the whole sequence. Returns x (T, D) and ||H_c||_F (T)."""
+def chunk_state_solutions(S0, K, W, eG, a, q):
+    """x of the problem the chunk state defines, in fp64: H_c = exp(G_c) S_0 +
+    sum_j W_jc k_j k_j^T from the stored snapshot and the rounded chunk inputs,
+    lambda_c = a ||H_c||_F (separates the solver's error from the state's)."""
+    S0, K, W, eG = (np.asarray(v, np.float64) for v in (S0, K, W, eG))
+    H = eG[:, None, None] * S0[None] + np.einsum("cj,jd,je->cde", W, K, K)
+    lam = a * np.sqrt(np.einsum("cde,cde->c", H, H))
+    A = H + lam[:, None, None] * np.eye(K.shape[1])
+    return np.linalg.solve(A, np.asarray(q, np.float64)[:, :, None])[:, :, 0]
+
+
+def chunk_solve(inp, C=64, r=30, solver="chebyshev", carry="fp32", plain=False, state_ref=None):
+    """The chunk form over the whole sequence. Returns x (T, D) and ||H_c||_F (T);
+    state_ref, a (T, D) array if given, receives chunk_state_solutions."""
     T, D = inp.T, inp.D
     dt = np.float64 if inp.exact else F32
     ar = Fp64() if inp.exact else Emulated("fp32")
@@ -92,6 +104,8 @@ def chunk_solve(inp, C=64, r=30, solver="chebyshev", carry="fp32", plain=False):
         else:
             x, _ = cg(ar, matvec, q, r, plain=plain)
         x_all[t0:t0 + n] = x
+        if state_ref is not None:
+            state_ref[t0:t0 + n] = chunk_state_solutions(S0, K, W, eG, inp.a, q)
         hn_all[t0:t0 + n] = hn
         wk = W[n - 1][:, None] * K
         if not inp.exact:

@@ -96,10 +96,10 @@ class Workdir:
             args += [opt, self.file(name + ".npy")]
         return args
 
-    def solve(self, inputs, *opts, name="out"):
+    def solve(self, inputs, *opts, name="out", binary=None):
         """Run `gka solve` on the written inputs; return its CSV columns."""
         out = self.file(name + ".csv")
-        cmd = [gka_binary(), "solve", *inputs, "--csv", out, *opts]
+        cmd = [binary or gka_binary(), "solve", *inputs, "--csv", out, *opts]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr}")

@@ -136,10 +136,11 @@ def chebyshev(ar, matvec, q, lam, hnorm, r):
     return np.where(ok[:, None], xc, 0.0)
 
 
-def cg(ar, matvec, q, r, plain=False):
+def cg(ar, matvec, q, r, plain=False, trace=None):
     """Conjugate gradient from x = 0, r iterations. plain: no stopping rule and no
     guard (textbook CG). Returns x (T, D) and the NaN mask after each iteration
-    (r, T), which plain CG needs."""
+    (r, T), which plain CG needs; trace, a dict if given, receives the (r, T)
+    arrays "rr" (r^T r entering iteration i) and "pAp"."""
     T = q.shape[0]
     one = np.ones(T)
     x = np.zeros_like(q)
@@ -150,6 +151,8 @@ def cg(ar, matvec, q, r, plain=False):
     qscale = np.where(qn > 0, qn, 1.0)
     active = np.ones(T, bool)
     nan_after = np.zeros((r, T), bool)
+    if trace is not None:
+        trace["rr"], trace["pAp"] = np.zeros((r, T)), np.zeros((r, T))
     with np.errstate(all="ignore"):
         for i in range(r):
             if not plain:
@@ -159,6 +162,8 @@ def cg(ar, matvec, q, r, plain=False):
             pAp = ar.dot(p, Ap)
             if not plain:
                 active &= f64(pAp) > 0
+            if trace is not None:
+                trace["rr"][i], trace["pAp"][i] = rr, pAp
             alpha = sdiv(ar, rr, pAp)
             xn = ar.axpy(alpha, p, x)
             rn_ = ar.axpy(-alpha, Ap, res)
