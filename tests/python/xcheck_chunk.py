@@ -11,16 +11,18 @@
                               its error must lie between fp64 roundoff and the
                               bf16-carried model's.
   xcheck_chunk.py GKA gka     gka solve --chunk 64 --format bf16 against the
-                              model, with the state carried in bf16 (today's
-                              CPU chunk model, or --carry bf16) and in fp32
-                              (--carry fp32): error medians within a factor
-                              1.25 and maxima within 1.5 (the two accumulate
-                              fp32 products in different orders, and today's
-                              CPU model also rounds the chunk decay exp(G_last)
-                              to bf16, so no bit-level check). The fp32 part is
-                              skipped (exit 77 once the rest passed) while
-                              gka solve --help does not list --carry: the option
-                              comes with h-core's chunk form for every solver.
+                              model. --carry fp32 (the kernels' model): every
+                              token's error within 1e-2 relative of the
+                              model's (measured 2.7e-3 at most, 2e-5 median: the
+                              fp32 products are summed in another order, so no
+                              bit-level check) and the medians within 1 %.
+                              State carried in bf16 (--carry bf16, or today's
+                              default where there is no --carry): medians and
+                              maxima within 10 %, since gka also rounds the
+                              chunk decay exp(G_last) to bf16 there (4 % on the
+                              gated median), which the model does not.
+                              The fp32 part is skipped (exit 77 once the rest
+                              passed) while gka solve --help lists no --carry.
 """
 
 import sys
@@ -29,6 +31,9 @@ from xcheck_common import (SKIP, Workdir, exact_solutions, gka_help, normalise_r
                            relerr, report, Ridge, states_fp64)
 from xcheck_chunk_model import ChunkInputs, chunk_solve
 from xcheck_solvers import Fp64, cg, chebyshev, token_matvec
+
+
+PER_TOKEN = 1e-2  # fp32 products summed in another order: measured <= 2.7e-3
 
 
 def model_checks():
@@ -94,10 +99,15 @@ def gka_checks():
             e_g = out["err"]
             rm = np.median(e_g) / np.median(e_np)
             rx = np.max(e_g) / np.max(e_np)
-            ok &= report(f"gka chunk, {carry} carry, vs numpy model ({tag})",
-                         1 / 1.25 <= rm <= 1.25 and 1 / 1.5 <= rx <= 1.5,
+            per_token = np.max(np.abs(e_g - e_np) / e_np)
+            if carry == "fp32":  # the kernels' model: token by token
+                good = per_token <= PER_TOKEN and abs(rm - 1) <= 0.01
+            else:  # today's bf16 carry also rounds exp(G_last) to bf16
+                good = abs(rm - 1) <= 0.1 and abs(rx - 1) <= 0.1
+            ok &= report(f"gka chunk, {carry} carry, vs numpy model ({tag})", good,
                          f"median gka {np.median(e_g):.4e} numpy {np.median(e_np):.4e} "
-                         f"(ratio {rm:.3f}); max gka {np.max(e_g):.3e} numpy {np.max(e_np):.3e}")
+                         f"(ratio {rm:.4f}); max gka {np.max(e_g):.3e} numpy {np.max(e_np):.3e}; "
+                         f"per-token relative difference max {per_token:.2e}")
     if not has_carry:
         print("SKIP: gka solve --help lists no --carry option yet; the check against "
               "gka solve --chunk 64 --carry fp32 runs once h-core's chunk form lands "
