@@ -18,9 +18,11 @@ orders ever diverged.
 Usage: xcheck_bf16.py [path/to/gka]
 """
 
+import subprocess
 import sys
 
-from xcheck_common import Bf16Stream, Ridge, Workdir, normalise_rows, np, problem, relerr, report
+from xcheck_common import (Bf16Stream, Ridge, Workdir, gka_binary, normalise_rows, np, problem,
+                           relerr, report)
 from xcheck_solvers import Emulated, cg, chebyshev, cholesky, token_matvec
 
 D, T = 64, 384
@@ -68,9 +70,35 @@ def check_case(wd, q, k, g, beta, ridge_spec, iters):
     return ok
 
 
+def check_plain_cg(wd):
+    """Textbook CG (gka --variant plain) past convergence: the recursive residual
+    keeps shrinking until p^T A p underflows to 0 and alpha = rr / 0 makes NaN;
+    which tokens end in NaN must be the same on both sides."""
+    if "plain" not in subprocess.run([gka_binary(), "solvers"], capture_output=True,
+                                     text=True).stdout:
+        print("note: gka cg has no plain variant in this build; plain CG not compared")
+        return True
+    q, k, _, _ = problem(23, D, T)
+    qn, kn = normalise_rows(q), normalise_rows(k)
+    inputs = wd.write_inputs(qn, kn) + ["--no-normalize", "--format", "bf16"]
+    st = Bf16Stream(qn, kn, None, None, Ridge("adaptive:0.02"))
+    ar = Emulated("bf16")
+    ok = True
+    for r in (30, 50):
+        out = wd.solve(inputs, "--ridge", "adaptive:0.02", "--solver", "cg", "--variant", "plain",
+                       "--iters", str(r))
+        x, nan = cg(ar, token_matvec(ar, st.H, st.lam), st.q, r, plain=True)
+        e_np = relerr(x, st.xstar)
+        n_gka, n_np = int(np.sum(out["nonfinite"] != 0)), int(nan[-1].sum())
+        ok &= report(f"plain cg r={r} NaN tokens (adaptive:0.02)", n_gka == n_np,
+                     f"gka {n_gka}/{T}, numpy {n_np}/{T}")
+        ok &= same_errors(f"plain cg r={r} (adaptive:0.02)", out["err"], e_np)
+    return ok
+
+
 def main():
     wd = Workdir()
-    ok = True
+    ok = check_plain_cg(wd)
     q, k, g, beta = problem(21, D, T, gates=True, betas=True)
     ok &= check_case(wd, q, k, g, beta, "adaptive:0.02", 30)
     q, k, _, _ = problem(22, D, T)

@@ -12,8 +12,8 @@ the same roundings happen in the same order:
   Cholesky   row-oriented dot-product form, then two substitutions
 
 Stops: a residual norm (read in fp64) that is NaN, or above 1e4 ||q||, stops a
-token's Chebyshev or CG; CG also stops at r = 0 and at pAp <= 0 (the guard),
-unless plain=True (textbook CG, NaN propagates).
+token's Chebyshev or CG, and CG stops at pAp <= 0 (the guard), unless
+plain=True (textbook CG, NaN propagates); CG always stops at r = 0.
 """
 
 import numpy as np
@@ -137,8 +137,8 @@ def chebyshev(ar, matvec, q, lam, hnorm, r):
 
 
 def cg(ar, matvec, q, r, plain=False, trace=None):
-    """Conjugate gradient from x = 0, r iterations. plain: no stopping rule and no
-    guard (textbook CG). Returns x (T, D) and the NaN mask after each iteration
+    """Conjugate gradient from x = 0, r iterations. plain: textbook CG, stopping
+    only at r = 0 exactly, no guard. Returns x (T, D) and the NaN mask after each iteration
     (r, T), which plain CG needs; trace, a dict if given, receives the (r, T)
     arrays "rr" (r^T r entering iteration i) and "pAp"."""
     T = q.shape[0]
@@ -155,9 +155,10 @@ def cg(ar, matvec, q, r, plain=False, trace=None):
         trace["rr"], trace["pAp"] = np.zeros((r, T)), np.zeros((r, T))
     with np.errstate(all="ignore"):
         for i in range(r):
+            rn = np.linalg.norm(f64(res), axis=1)
+            active &= rn != 0  # converged (tol = 0), in both variants
             if not plain:
-                rn = np.linalg.norm(f64(res), axis=1)
-                active &= ~(np.isnan(rn) | (rn == 0) | (rn > DTOL * qscale))
+                active &= ~(np.isnan(rn) | (rn > DTOL * qscale))
             Ap = matvec(p)
             pAp = ar.dot(p, Ap)
             if not plain:
