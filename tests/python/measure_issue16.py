@@ -142,27 +142,42 @@ def plain_cg_nans(H, lam, q, iters=50):
         bad = nan[iters - 1]
         first = np.argmax(nan, axis=0)  # first iteration with a NaN iterate
         p = np.arange(len(first))
-        underflow = bad & (tr["pAp"][first, p] == 0) & (tr["rr"][first, p] < 2.0**-126)
+        before = np.arange(iters)[:, None] <= first[None, :]
+        rr_min = np.min(np.where(before, tr["rr"], np.inf), axis=0)
+        underflow = bad & (rr_min < 2.0**-126)  # r^T r subnormal or 0 before the NaN
         rows.append((it, nan[29].sum(), bad.sum(), underflow.sum()))
     return rows
 
 
 def section_d():
     n = 128
-    print(f"\n## D. plain CG (no guard, no stop) in bf16 storage with fp32 accumulation, "
+    print(f"\n## D. plain CG (no guard; stops only at r = 0 exactly) in bf16 storage with fp32 accumulation, "
           f"{n} problems")
     print("| problems | iterates | NaN at i = 30 | NaN at i = 50 | of which after r^T r < 2^-126 "
-          "and pAp = 0 (past convergence) |")
+          "(underflow, past convergence) |")
     print("|---|---|---|---|---|")
     H, q = fig1a_problems(n)
     for it, n30, n50, nu in plain_cg_nans(bf16(H), bf16(np.full(n, 0.02)), bf16(q)):
         print(f"| Fig. 1a synthetic, D = 128 | {it} | {n30}/{n} | {n50}/{n} | {nu} |")
-    q, k, g, _ = problem(20, D, T, gates=True)
-    st = Bf16Stream(normalise_rows(q), normalise_rows(k), g, None, Ridge("adaptive:0.02"))
     sel = np.arange(15, T, 16)
-    for it, n30, n50, nu in plain_cg_nans(st.H[sel], st.lam[sel], st.q[sel]):
-        print(f"| every 16th token, GKA-gated stream D = {D}, adaptive:0.02 | {it} | "
-              f"{n30}/{n} | {n50}/{n} | {nu} |")
+    wd = Workdir()
+    for gated in (False, True):
+        q, k, g, _ = problem(20 + gated, D, T, gates=gated)
+        qn, kn = normalise_rows(q), normalise_rows(k)
+        st = Bf16Stream(qn, kn, g, None, Ridge("adaptive:0.02"))
+        tag = f"every 16th token, {'GKA-gated' if gated else 'ungated'} stream D = {D}"
+        for it, n30, n50, nu in plain_cg_nans(st.H[sel], st.lam[sel], st.q[sel]):
+            print(f"| {tag} | {it} | {n30}/{n} | {n50}/{n} | {nu} |")
+        inputs = wd.write_inputs(qn, kn, g) + ["--no-normalize", "--format", "bf16"]
+        counts = []
+        for r in (30, 50):
+            out = wd.solve(inputs, "--ridge", "adaptive:0.02", "--solver", "cg", "--variant",
+                           "plain", "--iters", str(r))
+            counts.append(int(np.sum(out["nonfinite"][sel] != 0)))
+        print(f"| {tag}, gka --variant plain | bf16 | {counts[0]}/{n} | {counts[1]}/{n} | |")
+    print(f"gka: {gka_binary()} solve --keys k.npy --queries q.npy [--gates g.npy] --no-normalize "
+          "--format bf16 --ridge adaptive:0.02 --solver cg --variant plain --iters 30|50 "
+          "--csv out.csv (nonfinite column, tokens 15, 31, ..., 2047)")
 
 
 def main():
