@@ -235,6 +235,7 @@ static gka_status_t run_tokens(run_t *R, gka_arith_t *A, gka_arith_t *Ai) {
 typedef struct {
     double *xs, *hn, *lam, *q, *k, *g, *b;
     gka_reason_t *why;
+    unsigned *ev;
 } chunk_bufs_t;
 
 static void chunk_bufs_free(chunk_bufs_t *b) {
@@ -246,6 +247,7 @@ static void chunk_bufs_free(chunk_bufs_t *b) {
     free(b->g);
     free(b->b);
     free(b->why);
+    free(b->ev);
 }
 
 static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_arith_t *Ac) {
@@ -259,9 +261,10 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
     chunk_bufs_t b = {malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
                       malloc(C * sizeof(double)),     malloc(C * d * sizeof(double)),
                       malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
-                      malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t))};
+                      malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t)),
+                      malloc(C * sizeof(unsigned))};
     gka_status_t status = GKA_OK;
-    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why)
+    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why || !b.ev)
         status = gka_error(GKA_ENOMEM, "run: out of memory");
     if (!status) status = gka_chunker_create(&ck, As, Ai, c->D, c->chunk, &c->ridge, c->opts.iters);
     if (!status) status = gka_chunker_set_carry(ck, Ac);
@@ -277,7 +280,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
                                  c->beta ? c->beta + o : NULL, b.xs, b.hn, b.lam, b.why, b.q, b.k,
                                  b.g, b.b);
         R->sum->solve_seconds += now_seconds() - ts;
-        const unsigned ev = As->events | Ai->events | Ac->events;
+        if (!status) gka_chunker_token_events(ck, b.ev, n);
         for (int j = 0; !status && j < n; j++) {
             status = gka_stream_push(ref, b.q + (size_t)j * d, b.k + (size_t)j * d, b.g[j], b.b[j],
                                      NULL);
@@ -286,7 +289,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
             memset(&m, 0, sizeof m);
             m.t = t0 + j;
             memcpy(R->x, b.xs + (size_t)j * d, d * sizeof(double));
-            m.events = ev;
+            m.events = b.ev[j];
             m.reason = b.why[j];
             m.iters = c->opts.iters;
             m.hnorm = b.hn[j];
