@@ -427,7 +427,7 @@ int gka_cmd_sweep(int argc, char **argv) {
     book_t b = {0};
     b.jf.fd = -1;
     todo_t todo = {NULL, 0};
-    int rank = 0, size = 1, rc;
+    int rank = 0, size = 1, rc = 0;
 #ifdef GKA_HAVE_MPI
     const int use_mpi = launched_by_mpirun();
     if (use_mpi) {
@@ -469,7 +469,7 @@ int gka_cmd_sweep(int argc, char **argv) {
 #ifdef GKA_HAVE_MPI
     if (use_mpi) MPI_Finalize();
 #endif
-    if (rank == 0 && res.block) gka_sweep_journal_close(&b.jf);
+    gka_sweep_journal_close(&b.jf); /* releases the lock (rank 0) */
     free(todo.cell);
     gka_sweep_results_free(&res);
     free(g);
