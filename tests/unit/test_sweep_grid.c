@@ -73,6 +73,11 @@ Test(sweep_grid, bad_input_is_named) {
     expect_error("T = -5\n", "T");
     expect_error("seed = -1\n", "seed");
     expect_error("colour = \"red\"\n", "colour");
+    expect_error("[colour]\nx = 1\n", "unknown key 'colour' (tables: [axes] and [settings])");
+    expect_error("[axes]\nevery = 4\n", "unknown key 'axes.every'");
+    expect_error("D = 1.5\n", "expected a string or an integer");
+    expect_error("D = []\n", "empty list");
+    expect_error("every = [1, 2]\n", "every takes one value");
     expect_error("D = [8, 16\n", "bad.toml:2:1");
     expect_error("keys = \"iid\n", "unterminated");
     expect_error("D = 8\nD = 16\n", "twice");
