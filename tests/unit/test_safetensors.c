@@ -131,7 +131,7 @@ static void assert_msg_has(const char *needle) {
 
 static gka_status_t load(const bytes_t *b, const char *name, const gka_load_options_t *o,
                          gka_trace_t *tr) {
-    gka_buffer_t in = {b->p, b->n, name};
+    gka_buffer_t in = {b->p, b->n, name, NULL};
     return gka_trace_from_safetensors_buffer(&in, o, tr);
 }
 
