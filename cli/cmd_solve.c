@@ -2,6 +2,7 @@
  * write one CSV row of metrics per token; print a summary. */
 #include "gka_cli.h"
 #include "gka_data.h"
+#include "gka_figure.h"
 #include "gka_io.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
@@ -215,12 +216,13 @@ typedef struct {
 static int write_row(void *ctx, const gka_token_metrics_t *m) {
     sinks_t *s = ctx;
     if (s->csv)
-        fprintf(s->csv, "%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%s,%u,%d\n", m->t,
-                m->err, m->res, m->kappa, m->kappa_bound, m->hnorm, m->lambda, m->hnorm64,
+        fprintf(s->csv,
+                "%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d,%s,%u,%d\n",
+                m->t, m->err, m->res, m->kappa, m->kappa_bound, m->hnorm, m->lambda, m->hnorm64,
                 m->lambda64, m->p_asym, m->p_min_eig, m->iters, gka_reason_name(m->reason),
                 m->events, m->nonfinite);
     for (int i = 0; s->hist && i < m->nhistory; i++)
-        fprintf(s->hist, "%ld,%d,%.9g\n", m->t, i, m->history[i]);
+        fprintf(s->hist, "%ld,%d,%.17g\n", m->t, i, m->history[i]);
     if (s->x && gka_npy_writer_row(s->x, m->x) != GKA_OK) return 1;
     if (s->x_ref && gka_npy_writer_row(s->x_ref, m->x_ref) != GKA_OK) return 1;
     return 0;
@@ -250,13 +252,47 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
            s->solve_seconds, 1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
 }
 
-static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header) {
+static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header,
+                     const gka_csv_t *meta) {
     if (!path) return -1;
     if (gka_outfile_open(f, path) != GKA_OK)
         return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     *fp = f->fp;
-    fputs(header, *fp);
+    if (gka_csv_write_head(*fp, path, header, meta) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     return -1;
+}
+
+/* Every parameter of the run, for the CSVs' metadata (doubles at %.17g). */
+static void solve_meta(const solve_args_t *a, const gka_run_config_t *c, const gka_trace_t *tr,
+                       gka_csv_t *m) {
+    char ridge[96];
+    gka_ridge_format(&c->ridge, ridge, sizeof ridge);
+    gka_csv_meta(m, "command", "solve");
+    gka_csv_meta(m, "data", "%s", tr->origin);
+    gka_csv_meta(m, "D", "%d", c->D);
+    gka_csv_meta(m, "T", "%ld", c->T);
+    gka_csv_meta(m, "seed", "%llu", (unsigned long long)a->seed);
+    gka_csv_meta(m, "keys", "%s", a->trace ? a->trace : a->keys);
+    gka_csv_meta(m, "queries", "%s%s", a->queries, tr->queries_fallback ? " (synthetic)" : "");
+    gka_csv_meta(m, "gate", "%s", a->gates ? a->gates : a->gate);
+    gka_csv_meta(m, "beta", "%s", a->betas ? a->betas : a->beta);
+    gka_csv_meta(m, "batch", "%ld", a->batch);
+    gka_csv_meta(m, "head", "%ld", a->head);
+    gka_csv_meta(m, "normalize", "%d", !a->no_normalize);
+    gka_csv_meta(m, "ridge", "%s", ridge);
+    gka_csv_meta(m, "format", "%s", c->format);
+    gka_csv_meta(m, "accum", "%s", c->accum ? c->accum : "");
+    gka_csv_meta(m, "mode", "%s", c->mode ? c->mode : "ne");
+    gka_csv_meta(m, "solver", "%s", c->solver);
+    gka_csv_meta(m, "variant", "%s", c->opts.variant);
+    gka_csv_meta(m, "iters", "%d", c->opts.iters);
+    gka_csv_meta(m, "tol", "%.17g", c->opts.tol);
+    gka_csv_meta(m, "warm", "%d", c->opts.warm);
+    gka_csv_meta(m, "chunk", "%d", c->chunk);
+    gka_csv_meta(m, "iter_format", "%s", c->iter_format ? c->iter_format : "");
+    gka_csv_meta(m, "every", "%ld", c->every);
+    gka_csv_meta(m, "reference", "fp64 LAPACK solve of the same rounded problem");
 }
 
 /* --save-x / --save-ref: [T, D] float64 .npy files, written whole or not at all.
@@ -303,10 +339,15 @@ int gka_cmd_solve(int argc, char **argv) {
     gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL, NULL, NULL};
     gka_interrupt_install();
+    gka_csv_t meta;
+    gka_csv_init(&meta);
+    solve_meta(&a, &c, &tr, &meta);
     rc = open_sink(a.csv, &fcsv, &sinks.csv,
                    "t,err,res,kappa,kappa_bound,hnorm,lambda,hnorm64,lambda64,p_asym,p_min_eig,"
-                   "iters,reason,events,nonfinite\n");
-    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res\n");
+                   "iters,reason,events,nonfinite",
+                   &meta);
+    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res", &meta);
+    gka_csv_free(&meta);
     if (rc < 0) rc = open_arrays(&a, &c, &sinks);
     gka_run_summary_t sum;
     gka_status_t st = GKA_OK;

@@ -13,6 +13,7 @@ static long count_lines(const char *path, char *first, size_t n) {
     char line[4096];
     long c = 0;
     while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#') continue; /* provenance and parameters */
         if (c == 0) snprintf(first, n, "%s", line);
         c++;
     }
