@@ -152,7 +152,7 @@ static gka_status_t read_escape(json_t *j, strbuf_t *b) {
     if (hit) {
         out[0] = to[hit - from];
     } else if (c == 'u') {
-        uint32_t cp;
+        uint32_t cp = 0; /* set by read_unicode_escape; 0 quiets -Wmaybe-uninitialized at -O3 */
         gka_status_t st = read_unicode_escape(j, &cp);
         if (st) return st;
         if (cp == 0) return bad(j, "NUL character in a string");
