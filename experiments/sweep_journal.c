@@ -291,8 +291,8 @@ void gka_sweep_journal_close(gka_sweep_journal_t *j) {
 
 static void put_meta(gka_csv_t *csv, const char *grid_file, const gka_sweep_grid_t *g, long done,
                      long missing) {
-    gka_csv_meta(csv, "gka", "%s (%s)", GKA_VERSION, GKA_GIT_COMMIT);
-    gka_csv_meta(csv, "compiler", "%s", GKA_C_COMPILER);
+    /* version, commit, compiler, flags, command line, date: gka_csv_write */
+    gka_csv_meta(csv, "command", "sweep");
     gka_csv_meta(csv, "grid", "%s", grid_file);
     gka_csv_meta(csv, "grid_name", "%s", g->name);
     gka_csv_meta(csv, "grid_hash", "%016" PRIx64, g->hash);
@@ -343,25 +343,19 @@ static void block_parts(const char *block, const char **summary, size_t *slen, c
     *rlen = (size_t)(last - l2);
 }
 
-static void write_csv(const gka_csv_t *c, gka_outfile_t *f) {
-    if (c->meta.len) fwrite(c->meta.data, 1, c->meta.len, f->fp);
-    if (c->body.len) fwrite(c->body.data, 1, c->body.len, f->fp);
-}
-
 /* Rows and summary committed together: both or neither. */
 static gka_status_t write_pair(const gka_csv_t *rows, const char *out, const gka_csv_t *sums,
                                const char *sum_path) {
-    if (rows->meta.status || rows->body.status || sums->meta.status || sums->body.status)
-        return gka_error(GKA_ENOMEM, "%s: out of memory while building the CSV", out);
     gka_outfile_t fr, fs;
     gka_status_t st = gka_outfile_open(&fr, out);
     if (st != GKA_OK) return st;
-    if ((st = gka_outfile_open(&fs, sum_path)) != GKA_OK) {
+    if ((st = gka_outfile_open(&fs, sum_path)) == GKA_OK && (st = gka_csv_put(rows, &fr)) == GKA_OK)
+        st = gka_csv_put(sums, &fs);
+    if (st != GKA_OK) {
         gka_outfile_abort(&fr);
+        gka_outfile_abort(&fs);
         return st;
     }
-    write_csv(rows, &fr);
-    write_csv(sums, &fs);
     gka_outfile_t *both[2] = {&fr, &fs};
     return gka_outfile_commit_all(both, 2);
 }
