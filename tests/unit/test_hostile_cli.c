@@ -449,6 +449,12 @@ Test(hostile_cli, outputs_that_would_destroy_data) {
         {"solve --D 4 --T 4 --csv out/x.csv --history out/x.csv", 2,
          "--csv and --history name the same file 'out/x.csv'"},
         {"solve --D 4 --T 4 --csv --warm", 2, "--csv: '--warm' looks like an option"},
+        {"solve --keys good.npy --save-x good.npy", 2, "--save-x 'good.npy' is the input of --keys"},
+        {"solve --D 4 --T 4 --csv out/x.csv --save-ref out/x.csv", 2,
+         "--csv and --save-ref name the same file 'out/x.csv'"},
+        /* whole or nothing: the CSV is not left when the array cannot be written */
+        {"solve --D 4 --T 64 --csv out/x.csv --history out/h.csv --save-x /dev/full", 1,
+         "/dev/full: write failed: No space left on device"},
         {"sweep ok.toml --quiet --out ok.toml", 2, "--out 'ok.toml' is the input of the grid file"},
         {"sweep ok.toml --quiet --out /dev/null", 2, "--out /dev/null is not a regular file"},
     };
