@@ -101,7 +101,8 @@ typedef struct gka_toml gka_toml_t;
 struct gka_toml {
     gka_toml_kind_t kind;
     int line, col; /* where the value (a table: its first key or header) starts */
-    char *str;     /* STRING: UTF-8, NUL-terminated, len bytes (may hold \u0000) */
+    char *str;     /* STRING: UTF-8, NUL-terminated, len bytes (may hold NUL bytes, from a Unicode
+                      escape of U+0000) */
     size_t len;
     long long i; /* INTEGER (64-bit; larger values are refused) */
     double f;    /* FLOAT */
