@@ -94,6 +94,11 @@ int gka_gate_fp32(const gka_arith_t *A);
  * the fp32 gate times the fp32 value of x_j, rounded once to the format;
  * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
 gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n);
+/* A gate gamma (a double, e.g. exp(G)) as an element of A for A's own
+ * products, in the same gate arithmetic: for fp32-gate tables the fp32
+ * rounding of gamma, held unrounded to the format (the table's dot and
+ * scal then multiply by the fp32 gate); else the table's rounding. */
+void gka_gate_element(gka_arith_t *A, double gamma, void *dst);
 
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
@@ -156,6 +161,10 @@ gka_status_t gka_chunker_set_solver(gka_chebyshev_chunker_t *c, gka_solver_t *s)
  * those of its own solve (q, norm formula, iteration) and those it shares
  * with its chunk (rounded keys, chunk tables, the state it starts from). */
 void gka_chunker_token_events(const gka_chebyshev_chunker_t *c, unsigned *events, int n);
+/* The iteration count of each of the n tokens of the last gka_chunker_run
+ * (what its solver reports; 0 for tokens not selected); the reasons come
+ * from gka_chunker_run's reasons. */
+void gka_chunker_token_iters(const gka_chebyshev_chunker_t *c, int *iters, int n);
 /* The current chunk start state H_0, the snapshot in A_state's format (D x D
  * doubles). */
 void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
