@@ -236,6 +236,7 @@ typedef struct {
     double *xs, *hn, *lam, *q, *k, *g, *b;
     gka_reason_t *why;
     unsigned *ev;
+    int *it;
 } chunk_bufs_t;
 
 static void chunk_bufs_free(chunk_bufs_t *b) {
@@ -248,6 +249,7 @@ static void chunk_bufs_free(chunk_bufs_t *b) {
     free(b->b);
     free(b->why);
     free(b->ev);
+    free(b->it);
 }
 
 static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_arith_t *Ac) {
@@ -262,9 +264,9 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
                       malloc(C * sizeof(double)),     malloc(C * d * sizeof(double)),
                       malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
                       malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t)),
-                      malloc(C * sizeof(unsigned))};
+                      malloc(C * sizeof(unsigned)),   malloc(C * sizeof(int))};
     gka_status_t status = GKA_OK;
-    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why || !b.ev)
+    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why || !b.ev || !b.it)
         status = gka_error(GKA_ENOMEM, "run: out of memory");
     if (!status) status = gka_chunker_create(&ck, As, Ai, c->D, c->chunk, &c->ridge, c->opts.iters);
     if (!status) status = gka_chunker_set_carry(ck, Ac);
@@ -281,6 +283,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
                                  b.g, b.b);
         R->sum->solve_seconds += now_seconds() - ts;
         if (!status) gka_chunker_token_events(ck, b.ev, n);
+        if (!status) gka_chunker_token_iters(ck, b.it, n);
         for (int j = 0; !status && j < n; j++) {
             status = gka_stream_push(ref, b.q + (size_t)j * d, b.k + (size_t)j * d, b.g[j], b.b[j],
                                      NULL);
@@ -291,7 +294,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
             memcpy(R->x, b.xs + (size_t)j * d, d * sizeof(double));
             m.events = b.ev[j];
             m.reason = b.why[j];
-            m.iters = c->opts.iters;
+            m.iters = b.it[j];
             m.hnorm = b.hn[j];
             m.lambda = b.lam[j];
             m.hnorm64 = ref->hnorm64;
