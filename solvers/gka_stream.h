@@ -205,6 +205,42 @@ typedef int (*gka_token_fn)(void *ctx, const gka_token_metrics_t *m);
  * In both, the fp64 reference problem is built from the same rounded inputs. */
 typedef enum { GKA_BETA_WEIGHT = 0, GKA_BETA_FOLD = 1 } gka_beta_mode_t;
 
+/* The reference x* that gka_run measures each token against, always of the
+ * same rounded problem (the fp64 mirror H64, lambda64, q64 of the stream):
+ *   LAPACK      fp64 dposv (gka_ref_solve_fp64); the default where built;
+ *   MPFR        Cholesky at prec bits (gka_ref_solve_mpfr), rounded to double;
+ *   ARB         certified balls at prec bits (gka_ref_solve_arb): the midpoint
+ *               is x*; a token whose ball is not tight against the error it
+ *               measures (||rad|| / ||mid|| > max(1e-3 err, 2^-60)) fails
+ *               (err NaN, counted in ref_failures and ref_loose);
+ *   CHOLESKY64  gka's own fp64 Cholesky with iterative refinement
+ *               (gka_ref_solve_cholesky64), in every build.
+ * DEFAULT resolves to LAPACK where the build has it, else CHOLESKY64 (the
+ * GKA_MINIMAL build). Asking for a reference the build lacks is GKA_EINVAL. */
+typedef enum {
+    GKA_RUN_REF_DEFAULT = 0,
+    GKA_RUN_REF_LAPACK,
+    GKA_RUN_REF_MPFR,
+    GKA_RUN_REF_ARB,
+    GKA_RUN_REF_CHOLESKY64
+} gka_run_ref_kind_t;
+
+typedef struct gka_run_ref {
+    gka_run_ref_kind_t kind;
+    long prec; /* bits, MPFR and ARB (0: GKA_REF_DEFAULT_PREC) */
+} gka_run_ref_t;
+
+/* Which references this build has, as bits (1 << kind). */
+unsigned gka_run_ref_available(void);
+/* "lapack", "cholesky64", "mpfr[:P]", "arb[:P]" (P bits, 53..65536). */
+gka_status_t gka_run_ref_parse(const char *text, gka_run_ref_t *out);
+/* The reference a run uses when `have` (gka_run_ref_available's bits) is
+ * what the build has: DEFAULT resolved, prec filled in; GKA_EINVAL with a
+ * message naming the missing library if the asked one is not in `have`. */
+gka_status_t gka_run_ref_resolve(const gka_run_ref_t *asked, unsigned have, gka_run_ref_t *out);
+/* "lapack", "cholesky64", "mpfr:256", "arb:256" into buf. */
+void gka_run_ref_name(const gka_run_ref_t *r, char *buf, size_t n);
+
 typedef struct gka_run_config {
     int D;
     long T;
@@ -232,6 +268,7 @@ typedef struct gka_run_config {
     long every;              /* exact kappa / Kalman eigenvalue every `every` tokens
                                 (t % every == 0, and the last token); 0 = never */
     int no_reference;        /* 1: skip x* (err NaN): for timing */
+    gka_run_ref_t reference; /* which x* (default: lapack, or cholesky64 without LAPACK) */
     gka_token_fn on_token;   /* may be NULL */
     void *ctx;
 } gka_run_config_t;
@@ -247,8 +284,10 @@ typedef struct gka_run_summary {
     double p_asym_max, p_min_eig_min;                   /* Kalman; NaN otherwise */
     long ev_nan, ev_overflow, ev_underflow, ev_lost_pd; /* tokens with the event */
     long reasons[GKA_REASON_COUNT];
-    long ref_failures;    /* tokens whose reference solve failed (not PD, NaN) */
-    double solve_seconds; /* CPU time of the calling thread in stream updates + solves */
+    long ref_failures;       /* tokens whose reference solve failed (not PD, NaN, loose ball) */
+    long ref_loose;          /* of those, Arb balls not tight enough for the error measured */
+    char reference_name[32]; /* the reference used (gka_run_ref_name) */
+    double solve_seconds;    /* CPU time of the calling thread in stream updates + solves */
     char arith_name[64];
     char iter_name[64];  /* the iterates' table where it is not arith_name, else "" */
     char carry_name[64]; /* chunk form: the carry's table where it is not arith_name, else "" */
