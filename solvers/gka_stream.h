@@ -211,7 +211,8 @@ typedef enum { GKA_BETA_WEIGHT = 0, GKA_BETA_FOLD = 1 } gka_beta_mode_t;
  *   MPFR        Cholesky at prec bits (gka_ref_solve_mpfr), rounded to double;
  *   ARB         certified balls at prec bits (gka_ref_solve_arb): the midpoint
  *               is x*; a token whose ball is not tight against the error it
- *               measures (||rad|| / ||mid|| > max(1e-3 err, 2^-60)) fails
+ *               measures (||rad|| / ||mid|| > max(1e-3 err, 2^-50), the floor being a few
+ *               roundings of the midpoint to double, which the radius includes) fails
  *               (err NaN, counted in ref_failures and ref_loose);
  *   CHOLESKY64  gka's own fp64 Cholesky with iterative refinement
  *               (gka_ref_solve_cholesky64), in every build.
