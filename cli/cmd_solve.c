@@ -57,6 +57,11 @@ static void usage(void) {
         "  --iter-format F    arithmetic of the iterates of chebyshev, cg, gd, agd (chunk form:\n"
         "                     default fp32 for emulated formats; token form: default the\n"
         "                     format, else H_t, q_t and lambda_t are taken into F per token)\n"
+        "reference (x* of the same rounded problem, per token):\n"
+        "  --reference R      lapack (fp64 dposv; default where built) | mpfr:P (MPFR\n"
+        "                     Cholesky at P bits) | arb:P (certified balls: midpoint; a token\n"
+        "                     whose ball is not tight for its error fails) | cholesky64\n"
+        "                     (gka's fp64 Cholesky + refinement; the default without LAPACK)\n"
         "output:\n"
         "  --csv FILE         one row per token (header first)\n"
         "  --history FILE     per-iteration fp64 relative residuals: t,iter,res\n"
@@ -72,6 +77,7 @@ typedef struct {
     const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
     const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
     const char *beta_mode;
+    gka_run_ref_t reference; /* --reference (h-cli re-declares it in its option table) */
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
@@ -160,6 +166,9 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
             a->beta_mode = v;
             if (strcmp(v, "weight") && strcmp(v, "fold"))
                 bad = gka_cli_fail(GKA_EXIT_USAGE, "--beta-mode: '%s' is not weight or fold", v);
+        } else if (!strcmp(o, "--reference")) {
+            if (gka_run_ref_parse(v, &a->reference) != GKA_OK)
+                bad = gka_cli_fail(GKA_EXIT_USAGE, "--reference: %s", gka_error_message());
         } else
             return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)",
                                 o);
@@ -248,8 +257,10 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
     printf("  reasons  ");
     for (int r = 1; r < GKA_REASON_COUNT; r++)
         if (s->reasons[r]) printf(" %s %ld", gka_reason_name((gka_reason_t)r), s->reasons[r]);
-    printf("\n  reference failures %ld;  solve time %.3f s (%.1f us/token)\n", s->ref_failures,
-           s->solve_seconds, 1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
+    printf("\n  reference %s: failures %ld", s->reference_name, s->ref_failures);
+    if (s->ref_loose) printf(" (%ld Arb balls not tight)", s->ref_loose);
+    printf(";  solve time %.3f s (%.1f us/token)\n", s->solve_seconds,
+           1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
 }
 
 static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header) {
@@ -280,6 +291,7 @@ int gka_cmd_solve(int argc, char **argv) {
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
     c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
+    c.reference = a.reference;
     gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL};
     gka_interrupt_install();
