@@ -159,11 +159,11 @@ typedef struct {
     double *rad;       /* Arb: the balls' radii (D) */
 } run_t;
 
-static int measure_now(const gka_run_config_t *c, long t) {
+static inline int measure_now(const gka_run_config_t *c, long t) {
     return c->every > 0 && (t % c->every == 0 || t == c->T - 1);
 }
 
-static double norm2(const double *v, int D) {
+static inline double norm2(const double *v, int D) {
     double s = 0.0;
     for (int i = 0; i < D; i++)
         s += v[i] * v[i];
