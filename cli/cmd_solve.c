@@ -90,13 +90,6 @@ typedef struct {
     int have_D;
 } solve_args_t;
 
-/* A .npy file argument, "F.npy" or "F.npy:DTYPE". */
-static int is_npy(const char *s) {
-    char path[4096];
-    const char *dtype;
-    return gka_npy_spec_split(s, path, sizeof path, &dtype);
-}
-
 /* Returns -1 on success, else an exit code. */
 static int parse_args(int argc, char **argv, solve_args_t *a) {
     memset(a, 0, sizeof *a);
@@ -194,35 +187,10 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
 /* Synthetic or loaded trace. Returns -1 or an exit code. */
 static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
     gka_status_t st;
-    if (a->trace || is_npy(a->keys)) {
-        gka_load_options_t lo = gka_load_options_default();
-        lo.batch = a->batch, lo.head = a->head, lo.seed = a->seed;
-        lo.expect_D = a->have_D ? (int)a->D : 0;
-        if (a->trace) {
-            st = gka_trace_load_safetensors(a->trace, &lo, tr);
-        } else {
-            gka_npy_paths_t p = {a->keys, is_npy(a->queries) ? a->queries : NULL, NULL, a->gates,
-                                 a->betas};
-            if (!p.queries && (st = gka_queries_spec_parse(a->queries, &lo.missing_queries)))
-                return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
-            st = gka_trace_load_npy_paths(&p, &lo, tr);
-        }
-        if (st)
-            return gka_cli_fail(st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE, "%s",
-                                gka_error_message());
-        if (!a->no_normalize) gka_trace_normalize(tr);
-        if (tr->D > 1024)
-            return gka_cli_fail(GKA_EXIT_USAGE, "trace D = %d out of range [1, 1024]", tr->D);
-        if (a->have_T && a->T < tr->T) tr->T = a->T;
-        if (tr->T > 10000000L)
-            return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, 10000000]", tr->T);
-        if (tr->queries_fallback)
-            fprintf(stderr,
-                    "gka: notice: no queries in the input; using synthetic %s queries "
-                    "(--queries F.npy to give them)\n",
-                    a->trace || !strcmp(a->queries, "iid") ? "iid N(0, I)" : a->queries);
-        return -1;
-    }
+    const gka_cli_files_t files = {
+        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
+        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
+    if (gka_cli_files_given(&files)) return gka_cli_load_files(&files, tr);
     gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
     if ((st = gka_keys_spec_parse(a->keys, &cfg.keys)) ||
         (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
