@@ -375,3 +375,25 @@ Test(round_array, known_values) {
     cr_expect_eq(f2u(out[2]), 0x80000000u); /* -0 */
     cr_expect(r.flags & GKA_FLAG_UNDERFLOW);
 }
+
+/* Float32 subnormal inputs that are not on a format's grid raise UNDERFLOW
+ * even for formats with float32's exponent range (tf32, bf16), where the
+ * spacing below 2^emin is float32's own (the fast kernel once took them as
+ * ordinary and reported INEXACT alone). */
+Test(round_array, subnormal_inputs_raise_underflow_emin_126) {
+    const gka_format_t *fs[] = {&gka_tf32, &gka_bf16};
+    for (size_t k = 0; k < 2; k++) {
+        float x[600], y[600];
+        for (size_t i = 0; i < 600; i++)
+            x[i] = 1.0f + (float)i;
+        x[300] = 3 * 0x1p-149f; /* a float subnormal, not a value of tf32 or bf16 */
+        gka_rounding_t r = gka_rounding_default(fs[k]);
+        cr_assert_eq(gka_round_array_f32(y, x, 600, &r), GKA_OK);
+        gka_rounding_t s = gka_rounding_default(fs[k]);
+        (void)gka_round((double)x[300], &s);
+        cr_assert(s.flags & GKA_FLAG_UNDERFLOW);
+        cr_assert_eq(r.flags, s.flags, "%s: array flags %#x, scalar %#x", fs[k]->name, r.flags,
+                     s.flags);
+        cr_assert_eq(y[300], (float)gka_round((double)x[300], &s));
+    }
+}
