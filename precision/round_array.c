@@ -20,8 +20,8 @@
  * unchanged; those few are then rounded one by one by the general code
  * (variable spacing, tiny values, overflow, NaN/Inf, flushing, all flags).
  * A sub-block of 512 where they were many (more than 1/16) makes the next
- * sub-block go straight to the vectorised general kernel. Arrays of 2^21 values and more are written with
- * non-temporal stores (as memcpy does), from an L1 buffer per block.
+ * sub-block go straight to the vectorised general kernel. Arrays of 2^21 values and more are
+ * written with non-temporal stores (as memcpy does), from an L1 buffer per block.
  *
  * Semantics are those of gka_round (round.c) to the bit, flags included
  * (INEXACT, UNDERFLOW with tininess before rounding, OVERFLOW, INVALID,
@@ -396,12 +396,10 @@ static int is_stochastic(gka_round_mode_t mode) {
 /* The deterministic kernels for the context; full = NULL for a stochastic
  * mode or a format outside float32. */
 static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
-    static const kernel_fn full_u[] = {kern_na_u, kern_nz_u, kern_ne_u, kern_tp_u,
-                                       kern_tn_u, kern_tz_u, NULL,      NULL,
-                                       kern_od_u};
-    static const kernel_fn full_v[] = {kern_na_v, kern_nz_v, kern_ne_v, kern_tp_v,
-                                       kern_tn_v, kern_tz_v, NULL,      NULL,
-                                       kern_od_v};
+    static const kernel_fn full_u[] = {kern_na_u, kern_nz_u, kern_ne_u, kern_tp_u, kern_tn_u,
+                                       kern_tz_u, NULL,      NULL,      kern_od_u};
+    static const kernel_fn full_v[] = {kern_na_v, kern_nz_v, kern_ne_v, kern_tp_v, kern_tn_v,
+                                       kern_tz_v, NULL,      NULL,      kern_od_v};
     static const ordinary_fn simple[] = {ord_na, ord_nz, ord_ne, ord_tp, ord_tn,
                                          ord_tz, NULL,   NULL,   ord_od};
     kernels_t K = {NULL, NULL, 0, 0, 0, 0};
@@ -471,8 +469,8 @@ static unsigned stochastic_decide(uint32_t *out, const uint32_t *in, const uint6
             /* (|x| - lower) / spacing, exact in double: the discarded
              * pattern bits over 2^d, or |x| / q for tiny magnitudes */
             const int tiny = varshift && a < P->q_bits;
-            const double frac = tiny ? (double)u2f(a) / (double)u2f(P->q_bits)
-                                     : (double)(a - s.tr) / (double)s.inc;
+            const double frac =
+                tiny ? (double)u2f(a) / (double)u2f(P->q_bits) : (double)(a - s.tr) / (double)s.inc;
             up = nz && (double)(k >> 11) * 0x1p-53 < frac;
         } else {
             up = nz && (int)(k >> 63);
@@ -521,19 +519,30 @@ static unsigned scalar_block_f64(double *out, const double *in, size_t n, const 
     return local.flags;
 }
 
-/* The general rounding of one pattern, for the few inputs the ordinary
- * kernel left (mode and varshift are constants in each call below). */
-static unsigned fix_up(uint32_t *o, size_t m, const plan_t *P, const kernels_t *K, size_t *left) {
-    unsigned flags = 0;
+/* How many of the patterns are not ordinary (|x| neither 0 nor in [lo, hi]). */
+GKA_CLONES static size_t count_outside(const uint32_t *x, size_t n, uint32_t lo, uint32_t hi) {
     size_t count = 0;
+    const uint32_t span = hi - lo;
+    GKA_SIMD(reduction(+ : count))
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t a = x[i] & ~F32_SIGN;
+        count += (a != 0) & (a - lo > span);
+    }
+    return count;
+}
+
+/* The general rounding, one pattern at a time, of the few inputs the
+ * ordinary kernel left in o (copied unchanged); the rounded ones are
+ * recognised by being ordinary themselves. */
+static unsigned fix_up(uint32_t *o, size_t m, const plan_t *P, const kernels_t *K) {
+    unsigned flags = 0;
     const uint32_t span = P->max_bits - K->ord_lo;
     for (size_t j = 0; j < m; j++) {
         const uint32_t x = o[j], a = x & ~F32_SIGN;
         if (a == 0 || a - K->ord_lo <= span) continue; /* rounded already */
-        count++;
 #define GKA_FIX(mode)                                                                              \
     case mode:                                                                                     \
-        o[j] = K->varshift ? round_one(x, P, mode, 1, &flags) : round_one(x, P, mode, 0, &flags); \
+        o[j] = K->varshift ? round_one(x, P, mode, 1, &flags) : round_one(x, P, mode, 0, &flags);  \
         break;
         switch (K->mode) {
             GKA_FIX(GKA_RND_NE)
@@ -548,31 +557,37 @@ static unsigned fix_up(uint32_t *o, size_t m, const plan_t *P, const kernels_t *
         }
 #undef GKA_FIX
     }
-    *left = count;
     return flags;
 }
 
+enum { DENSE_SKIP = 3 }; /* sub-blocks that go straight to the general kernel */
+
 /* Deterministic rounding of one block, per sub-block: the ordinary kernel,
- * then the general code on the inputs it left. Where most inputs are not
- * ordinary (tiny, NaN, overflowing: a sub-block left more than 1/16 of
- * them), the next sub-block goes straight to the vectorised general kernel. */
+ * then the general code on the inputs it left: one by one when they are
+ * few, else the vectorised general kernel over the sub-block's output
+ * (rounding is idempotent: the already rounded values come back unchanged
+ * and flag nothing, their INEXACT was taken from the ordinary kernel). After
+ * such a dense sub-block (tiny values, NaN, overflow) the next DENSE_SKIP
+ * ones take the general kernel directly. */
 static unsigned deterministic_block(uint32_t *o, const uint32_t *x, size_t len, const plan_t *P,
                                     const kernels_t *K) {
     unsigned flags = 0;
-    int dense = 0;
+    int skip = 0;
     for (size_t i = 0; i < len; i += SUBBLOCK) {
         const size_t m = len - i < SUBBLOCK ? len - i : SUBBLOCK;
-        if (dense) {
+        if (skip > 0) {
             flags |= K->full(o + i, x + i, m, P);
-            dense = 0; /* try the ordinary kernel again next time */
+            skip--;
             continue;
         }
         const unsigned f = K->simple(o + i, x + i, m, K->d, K->ord_lo, P->max_bits);
         flags |= f & ~ORDINARY_MISS;
-        if (f & ORDINARY_MISS) {
-            size_t left = 0;
-            flags |= fix_up(o + i, m, P, K, &left);
-            dense = left > m / 16;
+        if (!(f & ORDINARY_MISS)) continue;
+        if (count_outside(o + i, m, K->ord_lo, P->max_bits) <= m / 16) {
+            flags |= fix_up(o + i, m, P, K);
+        } else {
+            flags |= K->full(o + i, o + i, m, P);
+            skip = DENSE_SKIP;
         }
     }
     return flags;
@@ -642,8 +657,7 @@ static gka_status_t refuse(gka_rounding_t *r, void *out, size_t n, size_t size) 
     return GKA_EINVAL;
 }
 
-static gka_status_t check_call(const void *out, const void *in, size_t n,
-                               const gka_rounding_t *r) {
+static gka_status_t check_call(const void *out, const void *in, size_t n, const gka_rounding_t *r) {
     if (n > 0 && (!out || !in || !r))
         return gka_error(GKA_EINVAL, "gka_round_array: NULL %s with n = %zu",
                          !out ? "output" : (!in ? "input" : "context"), n);

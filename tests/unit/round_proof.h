@@ -23,9 +23,15 @@
  * the kernel without the variable shift). fp32 itself (the identity on
  * float32 inputs) is checked directly over all inputs instead. */
 enum { PROOF_NFORMATS = 9 };
-static const char *const proof_format_names[PROOF_NFORMATS] = {
-    "tf32", "bf16", "fp16", "e4m3", "e5m2", "custom:2,-3,4", "custom:5,-20,20", "custom:3,-126,127",
-    "custom:10,-12,12"};
+static const char *const proof_format_names[PROOF_NFORMATS] = {"tf32",
+                                                               "bf16",
+                                                               "fp16",
+                                                               "e4m3",
+                                                               "e5m2",
+                                                               "custom:2,-3,4",
+                                                               "custom:5,-20,20",
+                                                               "custom:3,-126,127",
+                                                               "custom:10,-12,12"};
 
 static inline gka_format_t proof_format(int i) {
     gka_format_t f;

@@ -93,11 +93,10 @@ static void check_doubles(const double *bp, size_t nb, const gka_format_t *f, pr
                 for (int v = 0; v < PROOF_NVARIANTS; v++) {
                     gka_rounding_t r = proof_context(f, v);
                     unsigned wf = 0;
-                    const double want =
-                        oracle_finish(&o, f, r.mode, r.subnormals, r.saturate, &wf);
+                    const double want = oracle_finish(&o, f, r.mode, r.subnormals, r.saturate, &wf);
                     const double got = gka_round(x, &r);
-                    note(t, oracle_same(got, want) && r.flags == wf, "gka_round (double)", f, &r,
-                         x, got, want, r.flags, wf);
+                    note(t, oracle_same(got, want) && r.flags == wf, "gka_round (double)", f, &r, x,
+                         got, want, r.flags, wf);
                 }
             }
 }
@@ -187,8 +186,8 @@ static void check_stochastic(const float *x, const oracle_facts_t *facts, size_t
                         w = oracle_finish(&o, f, GKA_RND_NE, r.subnormals, r.saturate, &wf);
                     gka_rounding_t s = r;
                     const double got = gka_round_tail_draw(xi, 0, draws[j], &s);
-                    note(t, oracle_same(got, w) && s.flags == wf, "gka_round_tail_draw", f, &s,
-                         xi, got, w, s.flags, wf);
+                    note(t, oracle_same(got, w) && s.flags == wf, "gka_round_tail_draw", f, &s, xi,
+                         got, w, s.flags, wf);
                     memcpy(&in[k], &x[i], sizeof in[k]);
                     dr[k] = draws[j];
                     want[k++] = w;
@@ -283,8 +282,8 @@ Test(round_proof, breakpoints_by_hand) {
     cr_assert_eq(gka_format_custom(2, -3, 4, &f), GKA_OK);
     double *bp = NULL;
     const size_t nb = proof_breakpoints(&f, &bp);
-    const double values[] = {0,   0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5, 0.75, 1,
-                             1.5, 2,      3,     4,      6,    8,     12,  16,   24, 32};
+    const double values[] = {0, 0.0625, 0.125, 0.1875, 0.25, 0.375, 0.5, 0.75, 1, 1.5,
+                             2, 3,      4,     6,      8,    12,    16,  24,   32};
     const size_t nv = sizeof values / sizeof values[0];
     cr_assert_eq(nb, 2 * nv - 1);
     for (size_t i = 0; i < nv; i++) {
