@@ -57,7 +57,7 @@
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__gnu_linux__)
-#define GKA_CLONES __attribute__((target_clones("avx2", "default")))
+#define GKA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define GKA_CLONES
 #endif
@@ -375,6 +375,37 @@ GKA_ORDINARY_KERNEL(ord64_tn, uint64_t, GKA_RND_TN, 1)
 GKA_ORDINARY_KERNEL(ord64_tz, uint64_t, GKA_RND_TZ, 1)
 GKA_ORDINARY_KERNEL(ord64_od, uint64_t, GKA_RND_OD, 1)
 
+/* The lean form of the float32 ordinary kernel, for out != in: every
+ * output is the ordinary rounding (wrong for the non-ordinary inputs, which
+ * the caller redoes from the input), and only the largest |x| - lo is
+ * tracked, so zeros count as misses too. About half the operations of the
+ * kernel above: this is what runs at memory speed on cache-resident arrays.
+ * The INEXACT flag it returns is only meaningful without ORDINARY_MISS (a
+ * NaN's payload would raise it). */
+#define GKA_LEAN_KERNEL(name, mode)                                                                \
+    GKA_CLONES static unsigned name(uint32_t *restrict out, const uint32_t *restrict in, size_t n, \
+                                    uint32_t d, uint32_t lo, uint32_t hi) {                        \
+        uint32_t lost = 0, top = 0;                                                                \
+        GKA_SIMD(reduction(| : lost) reduction(max : top))                                         \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const uint32_t x = in[i], v = (x & ~F32_SIGN) - lo;                                    \
+            top = v > top ? v : top;                                                               \
+            lost |= x;                                                                             \
+            out[i] = round_ordinary_uint32_t(x, d, mode);                                          \
+        }                                                                                          \
+        const uint32_t low = (1u << d) - 1;                                                        \
+        return (top > hi - lo ? ORDINARY_MISS : 0u) |                                              \
+               ((lost & low) ? (unsigned)GKA_FLAG_INEXACT : 0u);                                   \
+    }
+
+GKA_LEAN_KERNEL(lean_ne, GKA_RND_NE)
+GKA_LEAN_KERNEL(lean_na, GKA_RND_NA)
+GKA_LEAN_KERNEL(lean_nz, GKA_RND_NZ)
+GKA_LEAN_KERNEL(lean_tp, GKA_RND_TP)
+GKA_LEAN_KERNEL(lean_tn, GKA_RND_TN)
+GKA_LEAN_KERNEL(lean_tz, GKA_RND_TZ)
+GKA_LEAN_KERNEL(lean_od, GKA_RND_OD)
+
 typedef unsigned (*kernel_fn)(uint32_t *, const uint32_t *, size_t, const plan_t *);
 typedef unsigned (*ordinary_fn)(uint32_t *, const uint32_t *, size_t, uint32_t, uint32_t, uint32_t);
 typedef unsigned (*ordinary64_fn)(uint64_t *, const uint64_t *, size_t, uint64_t, uint64_t,
@@ -383,6 +414,7 @@ typedef unsigned (*ordinary64_fn)(uint64_t *, const uint64_t *, size_t, uint64_t
 typedef struct {
     kernel_fn full;     /* any input */
     ordinary_fn simple; /* ordinary inputs, the others copied */
+    ordinary_fn lean;   /* ordinary inputs, out != in only */
     uint32_t d;         /* dropped bits of the ordinary kernel */
     uint32_t ord_lo;    /* ordinary |x| patterns: 0 and [ord_lo, max_bits] */
     int mode;           /* for the per-element fix-up of non-ordinary inputs */
@@ -402,7 +434,9 @@ static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
                                        kern_tz_v, NULL,      NULL,      kern_od_v};
     static const ordinary_fn simple[] = {ord_na, ord_nz, ord_ne, ord_tp, ord_tn,
                                          ord_tz, NULL,   NULL,   ord_od};
-    kernels_t K = {NULL, NULL, 0, 0, 0, 0};
+    static const ordinary_fn lean[] = {lean_na, lean_nz, lean_ne, lean_tp, lean_tn,
+                                       lean_tz, NULL,    NULL,    lean_od};
+    kernels_t K = {NULL, NULL, NULL, 0, 0, 0, 0};
     if (!fits_float32(&r->format) || is_stochastic(r->mode)) return K;
     /* emin = -126: the grid spacing is constant in pattern units everywhere
      * (float subnormals included), no variable shift needed. */
@@ -410,11 +444,15 @@ static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
     const int m = (int)r->mode - GKA_RND_NA;
     K.full = v ? full_v[m] : full_u[m];
     K.simple = simple[m];
+    K.lean = lean[m];
     K.d = P->d0;
     K.ord_lo = P->minn_bits;
     K.mode = (int)r->mode;
     K.varshift = v;
-    if (P->d0 == 0) K.simple = ord_tz; /* t = 24: nothing is dropped, every mode is a copy */
+    if (P->d0 == 0) { /* t = 24: nothing is dropped, every mode is a copy */
+        K.simple = ord_tz;
+        K.lean = lean_tz;
+    }
     return K;
 }
 
@@ -560,6 +598,28 @@ static unsigned fix_up(uint32_t *o, size_t m, const plan_t *P, const kernels_t *
     return flags;
 }
 
+/* After the lean kernel reported a miss: the non-ordinary inputs rounded
+ * from x by the general code, and the INEXACT flag of the ordinary ones
+ * taken again without the others. */
+static unsigned fix_up_from_input(uint32_t *o, const uint32_t *x, size_t m, const plan_t *P,
+                                  const kernels_t *K) {
+    const uint32_t span = P->max_bits - K->ord_lo, low = (1u << K->d) - 1;
+    uint32_t lost = 0;
+    GKA_SIMD(reduction(| : lost))
+    for (size_t j = 0; j < m; j++) {
+        const uint32_t a = x[j] & ~F32_SIGN;
+        lost |= ((a == 0) | (a - K->ord_lo <= span)) ? x[j] : 0u;
+    }
+    unsigned flags = (lost & low) ? (unsigned)GKA_FLAG_INEXACT : 0u;
+    for (size_t j = 0; j < m; j++) {
+        const uint32_t a = x[j] & ~F32_SIGN;
+        if (a == 0 || a - K->ord_lo <= span) continue;
+        o[j] = x[j]; /* fix_up rounds the copied input in place */
+        flags |= fix_up(o + j, 1, P, K);
+    }
+    return flags;
+}
+
 enum { DENSE_SKIP = 3 }; /* sub-blocks that go straight to the general kernel */
 
 /* Deterministic rounding of one block, per sub-block: the ordinary kernel,
@@ -578,6 +638,20 @@ static unsigned deterministic_block(uint32_t *o, const uint32_t *x, size_t len, 
         if (skip > 0) {
             flags |= K->full(o + i, x + i, m, P);
             skip--;
+            continue;
+        }
+        if (o != x) { /* out of place: the lean kernel, then the misses from x */
+            const unsigned f = K->lean(o + i, x + i, m, K->d, K->ord_lo, P->max_bits);
+            if (!(f & ORDINARY_MISS)) {
+                flags |= f;
+                continue;
+            }
+            if (count_outside(x + i, m, K->ord_lo, P->max_bits) <= m / 16) {
+                flags |= fix_up_from_input(o + i, x + i, m, P, K);
+            } else {
+                flags |= K->full(o + i, x + i, m, P);
+                skip = DENSE_SKIP;
+            }
             continue;
         }
         const unsigned f = K->simple(o + i, x + i, m, K->d, K->ord_lo, P->max_bits);
