@@ -11,16 +11,20 @@
  * below the smallest subnormal q ("tiny") round to 0 or q. Everything is
  * branch-free 32-bit integer code inside `omp simd` loops, with the mode a
  * compile-time constant of each kernel, so the compiler vectorises it (SSE2;
- * an AVX2 clone is added where the compiler supports target_clones). The
+ * AVX2 and AVX-512F clones are added where the compiler supports
+ * target_clones). The
  * variable shift 2^d is formed by building the float 2^d and converting it to
  * an integer, which SSE2 can do on whole vectors.
  *
- * Two kernels per mode: the "ordinary" kernel rounds inputs with |x| = 0 or
- * in [2^emin, max] with one add and one mask and copies the others
- * unchanged; those few are then rounded one by one by the general code
- * (variable spacing, tiny values, overflow, NaN/Inf, flushing, all flags).
- * A sub-block of 512 where they were many (more than 1/16) makes the next
- * sub-block go straight to the vectorised general kernel. Arrays of 2^21 values and more are
+ * Two kernels per mode. The "ordinary" kernel rounds inputs with |x| = 0 or
+ * in [2^emin, max] with one add and one mask (out of place, in its lean form:
+ * nothing but the rounding, an OR for INEXACT and a max-reduction that tells
+ * whether some input was not ordinary; in place, non-ordinary inputs are
+ * kept unchanged). The few non-ordinary inputs of a sub-block of 512 are
+ * then rounded one by one by the general code (variable spacing, tiny
+ * values, overflow, NaN/Inf, flushing, all flags); where they are many (more
+ * than 1/16), the sub-block and the next DENSE_SKIP ones take the
+ * vectorised general kernel. Arrays of 2^21 values and more are
  * written with non-temporal stores (as memcpy does), from an L1 buffer per block.
  *
  * Semantics are those of gka_round (round.c) to the bit, flags included
@@ -31,10 +35,16 @@
  * made of float32 values (fp64, custom with t > 24 or a wider exponent range)
  * fall back to gka_round per element, the result converted to float.
  *
+ * Doubles (gka_round_array): the same ordinary kernel on the 64-bit
+ * patterns (53 - t dropped bits; fp64 is a copy), in its in-place form; the
+ * inputs it leaves go through gka_round. Stochastic modes call gka_round
+ * per element.
+ *
  * Stochastic modes: element i draws gka_philox_u64(seed, stream, counter + i)
  * (computed by a vectorised copy of the generator), and the context's counter
  * advances by n, so splitting an array into chunks or threads never changes a
- * result. Large arrays are split over OpenMP threads in fixed blocks of 2048;
+ * result. Large arrays are split over OpenMP threads (r->threads of them; 0:
+ * OpenMP's default) in fixed blocks of 2048;
  * flags are OR-ed per block. */
 #include "gka_precision.h"
 #include "round_internal.h"
