@@ -7,6 +7,7 @@
  * memcpy and rounding samples alternate (one of each per repetition), so
  * that on a shared machine both sides of a row see the same load. The
  * rounding runs with the context's thread count (gka_rounding_t.threads). */
+#include "gka_stats.h"
 #include "gka_cli.h"
 #include "gka_precision.h"
 
@@ -51,14 +52,8 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return gka_stats_median(v, (size_t)n); /* experiments/stats.c */
 }
 
 /* "64M" -> 67108864; 1 .. 2^30 values. */
