@@ -139,10 +139,12 @@ gka_status_t gka_rounding_check(const gka_rounding_t *r) {
  * compares (the derived format fields are left to gka_rounding_check). */
 static int context_usable(const gka_rounding_t *r) {
     const gka_format_t *f = &r->format;
-    const int t_ok = (f->t >= 2 && f->t <= GKA_FORMAT_T_MAX) || f->t == 53;
+    const int emulated = f->t >= 2 && f->t <= GKA_FORMAT_T_MAX && f->emin < 0 &&
+                         f->emin >= -GKA_FORMAT_EXP_MAX && f->emax > 0 &&
+                         f->emax <= GKA_FORMAT_EXP_MAX;
+    const int fp64 = f->t == 53 && f->emin == -1022 && f->emax == 1023;
     return (unsigned)((int)r->mode - GKA_RND_NA) <= (unsigned)(GKA_RND_OD - GKA_RND_NA) &&
-           ((unsigned)r->subnormals | (unsigned)r->saturate) <= 1u && t_ok && f->emin < 0 &&
-           f->emin >= -1022 && f->emax > 0 && f->emax <= 1023;
+           ((unsigned)r->subnormals | (unsigned)r->saturate) <= 1u && (emulated || fp64);
 }
 
 /* An invalid context: nothing is rounded (see gka_rounding_check). */

@@ -258,6 +258,10 @@ Test(round, invalid_context_refused) {
     e.format.emin = 3;
     cr_assert(isnan(gka_round(1.0, &e)));
     cr_assert(strstr(gka_error_message(), "emin = 3"), "%s", gka_error_message());
+    gka_rounding_t w = gka_rounding_default(&gka_fp16);
+    w.format.emin = -600; /* beyond custom formats' |emin| <= 500 */
+    cr_assert(isnan(gka_round(1.0, &w)));
+    cr_assert(w.flags & GKA_FLAG_CONTEXT);
     /* the arithmetic goes through the same check */
     cr_assert(isnan(gka_add(1.0, 2.0, &e)));
     /* valid: every built-in format, custom formats, fp64 */
