@@ -101,10 +101,13 @@ void gka_stream_matvec(const gka_stream_t *st, const void *x, void *y);
 /* ||(H64 + lambda64 I) x - q64|| / ||q64|| in fp64 for x given as D elements of
  * st->A (x64: D doubles scratch, receives x). */
 double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64);
+/* The same for x given as D doubles. */
+double gka_stream_rel_residual64_d(const gka_stream_t *st, const double *x64);
 
-/* ---- chunk-form Chebyshev, chunk by chunk -------------------------------- */
+/* ---- the chunk form, chunk by chunk --------------------------------------- */
 
 typedef struct gka_chebyshev_chunker gka_chebyshev_chunker_t;
+typedef gka_chebyshev_chunker_t gka_chunker_t; /* it serves every operator solver */
 
 /* State of the chunk form across chunks (the scan). ridge: fixed or adaptive.
  * Tables as in gka_chebyshev_chunked. */
@@ -127,8 +130,24 @@ gka_status_t gka_chunker_run(gka_chebyshev_chunker_t *c, int n, const double *q,
  * those of a run solving all (each token is solved on its own). For figures
  * that measure a few sampled tokens. */
 void gka_chunker_select(gka_chebyshev_chunker_t *c, const unsigned char *select);
-/* The current chunk start state H_0 (D x D doubles). */
+/* The arithmetic of the running chunk state (the scan's carry): A_carry
+ * (borrowed; NULL = A_state, the default: the state rounded to the format at
+ * every chunk boundary and continued from). With another carry (fp32, as the
+ * reference kernels) the scan runs in A_carry and only the snapshot H_0 that a
+ * chunk's tokens use is rounded to A_state's format. Call before the first
+ * gka_chunker_run (the state so far is carried over, rounded). */
+gka_status_t gka_chunker_set_carry(gka_chebyshev_chunker_t *c, gka_arith_t *A_carry);
+/* The solver of each token (borrowed; NULL = Chebyshev with r steps, zero
+ * start, the default). Iterative solvers must run in A_iter; direct ones
+ * (cholesky) get H_c materialised from the chunk state, rounded to their own
+ * arithmetic (the studied format: create them in A_state). Solvers that need
+ * the stream (kalman) are refused. */
+gka_status_t gka_chunker_set_solver(gka_chebyshev_chunker_t *c, gka_solver_t *s);
+/* The current chunk start state H_0, the snapshot in A_state's format (D x D
+ * doubles). */
 void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
+/* The running (carried) state, in A_carry (= the snapshot without a carry). */
+void gka_chunker_carry_state(const gka_chebyshev_chunker_t *c, double *H);
 void gka_chunker_destroy(gka_chebyshev_chunker_t *c);
 
 /* ---- run driver ---------------------------------------------------------- */
