@@ -34,15 +34,15 @@ constexpr int NORMS_THREADS = 256;
 constexpr int ITER_THREADS = 128;
 
 struct SolveArgs {
-    const void *rhs;    /* q or dx (SOLVE), x (APPLY) */
-    const void *other;  /* APPLY: dq */
+    const void *rhs;   /* q or dx (SOLVE), x (APPLY) */
+    const void *other; /* APPLY: dq */
     const void *k;
     const void *states; /* bf16 or fp32 [BH][NC][D][D] */
     const float *gcum, *g, *beta;
-    const float *h0sq;  /* k_norms */
-    float *hnorm;       /* k_norms: out; k_iter: in */
-    void *out;          /* x (forward) or dq (backward) */
-    float *xdq, *hxdq;  /* APPLY outputs [BH][T] */
+    const float *h0sq; /* k_norms */
+    float *hnorm;      /* k_norms: out; k_iter: in */
+    void *out;         /* x (forward) or dq (backward) */
+    float *xdq, *hxdq; /* APPLY outputs [BH][T] */
     float a;
     int r;
 };
@@ -502,7 +502,8 @@ cudaError_t gka_launch_solve_fwd(const gka_geom &G, const T *q, const T *k, cons
     s.out = x;
     s.a = a;
     s.r = r;
-    cudaError_t e = G.D == 64 ? launch_norms<64, T, S>(G, s, st) : launch_norms<128, T, S>(G, s, st);
+    cudaError_t e =
+        G.D == 64 ? launch_norms<64, T, S>(G, s, st) : launch_norms<128, T, S>(G, s, st);
     if (e != cudaSuccess) return e;
     return launch_iter_d<T, S, MODE_SOLVE>(G, s, st);
 }

@@ -199,8 +199,8 @@ __device__ __forceinline__ void load_token_rows(bf16 *dst, const T *src, long lo
 /* ---- asynchronous copies (cp.async, sm_80+) -------------------------------- */
 /* 16 bytes global -> shared; valid = false writes 16 zero bytes instead. */
 __device__ __forceinline__ void cp_async16(void *dst, const void *src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)),
-                 "l"(src), "r"(valid ? 16 : 0));
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src),
+                 "r"(valid ? 16 : 0));
 }
 __device__ __forceinline__ void cp_async4(void *dst, const void *src, bool valid) {
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_u32(dst)), "l"(src),

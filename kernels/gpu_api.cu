@@ -147,9 +147,9 @@ gka_status_t forward_ts(const gka_gpu_config_t *c, const T *q, const T *k, const
     const char *where = "gka_gpu_forward";
     GKA_CUDA_TRY(where, (states_t<T, S>(G, w, k, g, beta, h_final, st)));
     if (!q) return GKA_OK; /* the states alone (gka_gpu_forward_states) */
-    GKA_CUDA_TRY(where, (gka_launch_solve_fwd<T, S>(G, q, k, static_cast<const S *>(w.states),
-                                                    w.gcum, g, beta, w.h0sq, (float)c->a, c->r, x,
-                                                    hnorm, st)));
+    GKA_CUDA_TRY(where,
+                 (gka_launch_solve_fwd<T, S>(G, q, k, static_cast<const S *>(w.states), w.gcum, g,
+                                             beta, w.h0sq, (float)c->a, c->r, x, hnorm, st)));
     return GKA_OK;
 }
 
@@ -190,17 +190,16 @@ gka_status_t backward_t(const gka_gpu_config_t *c, const T *q, const T *k, const
     bwd_bytes(c, &bw, bws);
     const float a = (float)c->a;
     const char *where = "gka_gpu_backward";
-    GKA_CUDA_TRY(where, gka_launch_solve_rhs<T>(G, dx, k, states, w.gcum, g, beta, hnorm, a, c->r,
-                                                dq, st));
+    GKA_CUDA_TRY(
+        where, gka_launch_solve_rhs<T>(G, dx, k, states, w.gcum, g, beta, hnorm, a, c->r, dq, st));
     GKA_CUDA_TRY(where, gka_launch_apply<T>(G, x, dq, k, states, w.gcum, g, beta, hnorm, bw.xdq,
                                             bw.hxdq, st));
     GKA_CUDA_TRY(where, gka_launch_bwd_scalars(G, g, beta, w.gcum, hnorm, bw.xdq, bw.hxdq, a,
                                                bw.rho, bw.dh, bw.w0, bw.w2, bw.h0c, st));
-    GKA_CUDA_TRY(where, gka_launch_state_bwd<T>(G, k, x, dq, bw.w0, bw.w2, w.glast, bw.h0c,
-                                                states, bw.gstates, st));
-    GKA_CUDA_TRY(where,
-                 gka_launch_grad_y<T>(G, k, x, dq, states, bw.gstates, w.gcum, w.glast, beta,
-                                      bw.rho, bw.dh, dk, bw.e, beta ? dbeta : nullptr, st));
+    GKA_CUDA_TRY(where, gka_launch_state_bwd<T>(G, k, x, dq, bw.w0, bw.w2, w.glast, bw.h0c, states,
+                                                bw.gstates, st));
+    GKA_CUDA_TRY(where, gka_launch_grad_y<T>(G, k, x, dq, states, bw.gstates, w.gcum, w.glast, beta,
+                                             bw.rho, bw.dh, dk, bw.e, beta ? dbeta : nullptr, st));
     GKA_CUDA_TRY(where, gka_launch_dg_scan(G, bw.e, dg, st));
     return GKA_OK;
 }
@@ -258,7 +257,8 @@ gka_status_t gka_gpu_forward_states(const gka_gpu_config_t *c, const void *k, co
     if (!k || !g || !ws)
         return gka_error(GKA_EINVAL, "gka_gpu_forward_states: k, g and workspace are required");
     if (!aligned16(k) || !aligned16(ws))
-        return gka_error(GKA_EINVAL, "gka_gpu_forward_states: k, workspace must be 16-byte aligned");
+        return gka_error(GKA_EINVAL,
+                         "gka_gpu_forward_states: k, workspace must be 16-byte aligned");
     return forward_any(c, nullptr, k, g, beta, nullptr, nullptr, h_final, ws,
                        static_cast<cudaStream_t>(stream));
 }

@@ -26,6 +26,14 @@
 extern "C" {
 #endif
 
+/* Tolerances of the forward check, from the measured agreement
+ * (kernels/NOTES.md, "Correctness"): GPU vs the CPU chunk model, GPU vs the
+ * exact solution. */
+#define GKA_GPU_TOL_X_MODEL 2e-2
+#define GKA_GPU_TOL_HN_MODEL 5e-3
+#define GKA_GPU_TOL_HT_MODEL 1e-2
+#define GKA_GPU_TOL_X_EXACT 2e-2
+
 typedef struct {
     int finite;
     double x_model, hn_model, hT_model; /* GPU vs the CPU chunk model */

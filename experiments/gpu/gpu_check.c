@@ -197,22 +197,36 @@ static gka_status_t head_load(const gka_gpu_config_t *c, const inputs_t *in, int
 }
 
 /* The CPU chunk model of the kernels' arithmetic for one head (solvers/
- * chebyshev_chunk.c): inputs as rounded, the running chunk state carried in
- * fp32, iterates, scalars and products in fp32. */
+ * chebyshev_chunk.c): keys and queries as the kernels read them, the running
+ * chunk state carried in fp32, the snapshot H_0 a chunk's tokens use rounded
+ * once to bf16 (fp32 with state_fp32), fp32 iterates, scalars and products. */
 static gka_status_t model_head(const gka_gpu_config_t *c, const head_t *hd, double *x, double *hn,
                                double *HT) {
-    gka_arith_t As, Ai;
-    gka_status_t st = gka_arith_init_by_name(&As, "fp32", "round", NULL, 0);
-    if (st) return st;
-    st = gka_arith_init_by_name(&Ai, "fp32", "round", NULL, 0);
-    if (st) {
-        gka_arith_destroy(&As);
-        return st;
+    gka_arith_t As, Ai, Ac;
+    int have = 0;
+    gka_chunker_t *ck = NULL;
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, c->a};
+    gka_status_t st = gka_arith_init_by_name(&As, c->state_fp32 ? "fp32" : "bf16", "wide", NULL, 0);
+    have += !st;
+    if (!st) st = gka_arith_init_by_name(&Ai, "fp32", "round", NULL, 0);
+    have += !st;
+    if (!st) st = gka_arith_init_by_name(&Ac, "fp32", "round", NULL, 0);
+    have += !st;
+    if (!st) st = gka_chunker_create(&ck, &As, &Ai, c->D, c->C, &ridge, c->r);
+    if (!st) st = gka_chunker_set_carry(ck, &Ac);
+    const size_t D = (size_t)c->D;
+    for (long t0 = 0; !st && t0 < c->T; t0 += c->C) {
+        const int n = (int)(c->T - t0 < c->C ? c->T - t0 : c->C);
+        const size_t o = (size_t)t0;
+        st = gka_chunker_run(ck, n, hd->q + o * D, hd->k + o * D, hd->g + o,
+                             hd->beta ? hd->beta + o : NULL, x + o * D, hn + o, NULL, NULL, NULL,
+                             NULL, NULL, NULL);
     }
-    st = gka_chebyshev_chunked(&As, &Ai, c->D, c->T, c->C, hd->q, hd->k, hd->g, hd->beta, c->a,
-                               c->r, x, hn, HT);
-    gka_arith_destroy(&As);
-    gka_arith_destroy(&Ai);
+    if (!st && HT) gka_chunker_carry_state(ck, HT);
+    gka_chunker_destroy(ck);
+    if (have > 2) gka_arith_destroy(&Ac);
+    if (have > 1) gka_arith_destroy(&Ai);
+    if (have > 0) gka_arith_destroy(&As);
     return st;
 }
 
@@ -576,7 +590,7 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
 gka_status_t gka_gpu_check_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype,
                                   int with_beta, uint64_t seed, gka_gpu_dec_check_t *res) {
     memset(res, 0, sizeof *res);
-    gka_gpu_config_t c = {1, 1, n, D, 64, r, a, dtype};
+    gka_gpu_config_t c = {1, 1, n, D, 64, r, a, dtype, 0};
     gka_status_t st = gka_gpu_check_config(&c);
     if (st) return st;
     inputs_t in;
