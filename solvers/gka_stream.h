@@ -86,6 +86,15 @@ void gka_stream_destroy(gka_stream_t *st);
 gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k, double g,
                              double beta, const double *v);
 
+/* The forward's gate arithmetic, for the reverse pass and anyone else that
+ * decays a state as the stream does: 1 if the table keeps gates in fp32
+ * (emulated formats narrower than fp32). */
+int gka_gate_fp32(const gka_arith_t *A);
+/* x_j = gamma x_j exactly as gka_stream_push decays H: for fp32-gate tables
+ * the fp32 gate times the fp32 value of x_j, rounded once to the format;
+ * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
+gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n);
+
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
  * lambda). For synthetic problems (SPEC 5, Fig. 1a) and crafted tests. */
@@ -143,6 +152,10 @@ gka_status_t gka_chunker_set_carry(gka_chebyshev_chunker_t *c, gka_arith_t *A_ca
  * arithmetic (the studied format: create them in A_state). Solvers that need
  * the stream (kalman) are refused. */
 gka_status_t gka_chunker_set_solver(gka_chebyshev_chunker_t *c, gka_solver_t *s);
+/* The GKA_FLAG_* events of each of the n tokens of the last gka_chunker_run:
+ * those of its own solve (q, norm formula, iteration) and those it shares
+ * with its chunk (rounded keys, chunk tables, the state it starts from). */
+void gka_chunker_token_events(const gka_chebyshev_chunker_t *c, unsigned *events, int n);
 /* The current chunk start state H_0, the snapshot in A_state's format (D x D
  * doubles). */
 void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
@@ -186,9 +199,17 @@ typedef struct gka_run_config {
        format NULL = fp64 */
     const char *format, *accum, *mode;
     uint64_t seed;
-    int chunk;               /* chebyshev only: 0 token form, C > 0 chunk form */
-    const char *iter_format; /* chunk form: arithmetic of the iterates (NULL: fp32,
-                                or the state's when that is fp64/MPFR) */
+    int chunk;               /* 0 token form, C > 0 chunk form (SPEC 3) with chunk size C:
+                                every solver that runs against gka_operator_t (not kalman) */
+    const char *iter_format; /* arithmetic of the iterates of the iterative solvers. Chunk form:
+                                also the chunk-local products and norm formula (NULL: fp32 for
+                                emulated formats, the state's arithmetic for fp32/fp64/MPFR).
+                                Token form: NULL = the studied arithmetic; else H_t, q_t,
+                                lambda_t are taken into it each token */
+    const char *carry;       /* chunk form: arithmetic of the running chunk state, the scan's
+                                carry (NULL: as iter_format's default, fp32 for emulated formats,
+                                as the reference kernels); the studied format itself = the state
+                                rounded at every chunk boundary and continued from */
     long every;              /* exact kappa / Kalman eigenvalue every `every` tokens
                                 (t % every == 0, and the last token); 0 = never */
     int no_reference;        /* 1: skip x* (err NaN): for timing */
@@ -210,6 +231,8 @@ typedef struct gka_run_summary {
     long ref_failures;    /* tokens whose reference solve failed (not PD, NaN) */
     double solve_seconds; /* CPU time of the calling thread in stream updates + solves */
     char arith_name[64];
+    char iter_name[64];  /* the iterates' table where it is not arith_name, else "" */
+    char carry_name[64]; /* chunk form: the carry's table where it is not arith_name, else "" */
 } gka_run_summary_t;
 
 /* Run the configured solver over the sequence. GKA_EINVAL for bad
