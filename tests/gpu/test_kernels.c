@@ -1,9 +1,9 @@
-/* GPU kernels (kernels/) against the CPU references: forward vs the fp64
- * chunked solve (solvers/chebyshev_chunk.c) and the emulated bf16 model,
- * backward vs solvers/backward.c (fp64), decode vs an fp64 step.
- * Without a usable GPU (CI) the GPU tests skip with a message; the argument
- * checks run everywhere. Tolerances: bf16 operands (2^-8) in products of
- * condition number <= (1 + a) / a = 51 at a = 0.02. */
+/* GPU kernels (kernels/) against the CPU references (experiments/gpu/
+ * gpu_check.c): forward vs the CPU chunk model of the kernels' arithmetic
+ * (fp32 carry, bf16 snapshots, fp32 iterates) and vs the exact solution of the
+ * same rounded problem, backward vs solvers/backward.c (fp64), decode vs an
+ * fp64 step. Without a usable GPU (CI) the GPU tests skip with a message; the
+ * argument checks run everywhere. Tolerances: GKA_GPU_TOL_* (gka_gpu_check.h). */
 #include <criterion/criterion.h>
 
 #include <math.h>
