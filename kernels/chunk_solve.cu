@@ -279,9 +279,6 @@ __global__ void __launch_bounds__(ITER_THREADS, 2) k_iter(gka_geom G, SolveArgs 
     store_x(Xs);
     __syncthreads();
 
-    /* In the first half (z = 0) the mask is zero in P's columns 32..63: the
-     * warps owning them skip X K^T and every warp stops P K at k = 32. */
-    const bool p_live = wm == 1 || wn < 2;
     float Y[2][NQ][4];
     auto apply_h = [&](const bf16 *Xc) {
         float P[2][2][4];
@@ -295,13 +292,11 @@ __global__ void __launch_bounds__(ITER_THREADS, 2) k_iter(gka_geom G, SolveArgs 
             uint32_t a0[4], a1[4], bfr[4];
             load_a<false>(a0, Xc, LD, 0, k0);
             load_a<false>(a1, Xc, LD, 16, k0);
-            if (p_live) {
-                load_b2<false>(bfr, Ks, LD, wn * 16, k0);
-                mma16816(P[0][0], a0, bfr[0], bfr[1]);
-                mma16816(P[0][1], a0, bfr[2], bfr[3]);
-                mma16816(P[1][0], a1, bfr[0], bfr[1]);
-                mma16816(P[1][1], a1, bfr[2], bfr[3]);
-            }
+            load_b2<false>(bfr, Ks, LD, wn * 16, k0);
+            mma16816(P[0][0], a0, bfr[0], bfr[1]);
+            mma16816(P[0][1], a0, bfr[2], bfr[3]);
+            mma16816(P[1][0], a1, bfr[0], bfr[1]);
+            mma16816(P[1][1], a1, bfr[2], bfr[3]);
 #pragma unroll
             for (int nt = 0; nt < NQ; nt += 2) {
                 load_b2<false>(bfr, Hs, LD, wn * QW + nt * 8, k0);
@@ -340,7 +335,6 @@ __global__ void __launch_bounds__(ITER_THREADS, 2) k_iter(gka_geom G, SolveArgs 
         __syncthreads();
 #pragma unroll
         for (int k0 = 0; k0 < 64; k0 += 16) {
-            if (wm == 0 && k0 >= 32) break;
             uint32_t a0[4], a1[4], bfr[4];
             load_a<false>(a0, Ps, P_LD, 0, k0);
             load_a<false>(a1, Ps, P_LD, 16, k0);

@@ -26,13 +26,14 @@
 extern "C" {
 #endif
 
-/* Tolerances of the forward check, from the measured agreement
- * (kernels/NOTES.md, "Correctness"): GPU vs the CPU chunk model, GPU vs the
- * exact solution. */
-#define GKA_GPU_TOL_X_MODEL 2e-2
-#define GKA_GPU_TOL_HN_MODEL 5e-3
-#define GKA_GPU_TOL_HT_MODEL 1e-2
-#define GKA_GPU_TOL_X_EXACT 2e-2
+/* Tolerances of the forward check: about 2x the largest values measured on
+ * an H100 (kernels/NOTES.md, "Correctness", 2026-12-06: x GPU vs model <=
+ * 2.6e-3, ||H|| <= 2.0e-4, state <= 2.7e-3, x GPU vs exact <= 2.6e-3). The x
+ * vs exact test applies for r > 0 only (r = 0 returns x_0 = s q). */
+#define GKA_GPU_TOL_X_MODEL 5e-3
+#define GKA_GPU_TOL_HN_MODEL 5e-4
+#define GKA_GPU_TOL_HT_MODEL 6e-3
+#define GKA_GPU_TOL_X_EXACT 6e-3
 
 typedef struct {
     int finite;
