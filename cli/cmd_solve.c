@@ -2,6 +2,7 @@
  * write one CSV row of metrics per token; print a summary. */
 #include "gka_cli.h"
 #include "gka_data.h"
+#include "gka_figure.h"
 #include "gka_io.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
@@ -23,6 +24,7 @@ static void usage(void) {
         "  --seed S           seed of the synthetic data (default 1)\n"
         "  --keys SPEC|F.npy  iid | powerlaw:P | expdecay:S | lowrank:R,NOISE |\n"
         "                     repeated:M[,random] | a .npy file [T,D] or [B,T,H,D]\n"
+        "                     (F.npy:bf16 names the type of 2-byte records: ml_dtypes' '<V2')\n"
         "  --queries SPEC|F.npy  iid | keys | next | a .npy file (default iid)\n"
         "  --trace F.safetensors  tensors q, k (g, beta optional)\n"
         "  --gates F.npy, --betas F.npy  log-gates / write gates for --keys F.npy\n"
@@ -57,10 +59,17 @@ static void usage(void) {
         "  --iter-format F    arithmetic of the iterates of chebyshev, cg, gd, agd (chunk form:\n"
         "                     default fp32 for emulated formats; token form: default the\n"
         "                     format, else H_t, q_t and lambda_t are taken into F per token)\n"
+        "reference (x* of the same rounded problem, per token):\n"
+        "  --reference R      lapack (fp64 dposv; default where built) | mpfr:P (MPFR\n"
+        "                     Cholesky at P bits) | arb:P (certified balls: midpoint; a token\n"
+        "                     whose ball is not tight for its error fails) | cholesky64\n"
+        "                     (gka's fp64 Cholesky + refinement; the default without LAPACK)\n"
         "output:\n"
         "  --csv FILE         one row per token (header first)\n"
         "  --history FILE     per-iteration fp64 relative residuals: t,iter,res\n"
         "  --every K          exact kappa (and Kalman lambda_min(P)) every K tokens (default 0)\n"
+        "  --save-x F.npy     the solutions x_t as a [T, D] float64 array (numpy.load)\n"
+        "  --save-ref F.npy   the fp64 reference solutions x*_t, [T, D] (NaN rows: no reference)\n"
         "\nKalman runs P_0 = I/lambda_init and lets the regulariser decay with the gates:\n"
         "exact for --ridge decay:L0, approximate for fixed (with gates) and adaptive ridges.\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad usage or input.\n");
@@ -72,15 +81,14 @@ typedef struct {
     const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
     const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
     const char *beta_mode;
+    gka_run_ref_t reference; /* --reference (h-cli re-declares it in its option table) */
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
+    /* outputs for other tools, and what a loaded file must agree with */
+    const char *save_x, *save_ref;
+    int have_D;
 } solve_args_t;
-
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
-}
 
 /* Returns -1 on success, else an exit code. */
 static int parse_args(int argc, char **argv, solve_args_t *a) {
@@ -103,7 +111,7 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
         if (!v) return GKA_EXIT_USAGE;
         int bad = 0;
         if (!strcmp(o, "--D"))
-            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D);
+            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D), a->have_D = 1;
         else if (!strcmp(o, "--T"))
             bad = gka_cli_parse_long(v, "--T", 1, 10000000, &a->T), a->have_T = 1;
         else if (!strcmp(o, "--seed"))
@@ -156,10 +164,17 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
             a->iter_format = v;
         else if (!strcmp(o, "--carry"))
             a->carry = v;
+        else if (!strcmp(o, "--save-x"))
+            a->save_x = v;
+        else if (!strcmp(o, "--save-ref"))
+            a->save_ref = v;
         else if (!strcmp(o, "--beta-mode")) {
             a->beta_mode = v;
             if (strcmp(v, "weight") && strcmp(v, "fold"))
                 bad = gka_cli_fail(GKA_EXIT_USAGE, "--beta-mode: '%s' is not weight or fold", v);
+        } else if (!strcmp(o, "--reference")) {
+            if (gka_run_ref_parse(v, &a->reference) != GKA_OK)
+                bad = gka_cli_fail(GKA_EXIT_USAGE, "--reference: %s", gka_error_message());
         } else
             return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)",
                                 o);
@@ -172,29 +187,10 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
 /* Synthetic or loaded trace. Returns -1 or an exit code. */
 static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
     gka_status_t st;
-    if (a->trace || ends_with(a->keys, ".npy")) {
-        gka_load_options_t lo = gka_load_options_default();
-        lo.batch = a->batch, lo.head = a->head, lo.seed = a->seed;
-        if (a->trace) {
-            st = gka_trace_load_safetensors(a->trace, &lo, tr);
-        } else {
-            gka_npy_paths_t p = {a->keys, ends_with(a->queries, ".npy") ? a->queries : NULL, NULL,
-                                 a->gates, a->betas};
-            if (!p.queries && (st = gka_queries_spec_parse(a->queries, &lo.missing_queries)))
-                return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
-            st = gka_trace_load_npy_paths(&p, &lo, tr);
-        }
-        if (st)
-            return gka_cli_fail(st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE, "%s",
-                                gka_error_message());
-        if (!a->no_normalize) gka_trace_normalize(tr);
-        if (tr->D > 1024)
-            return gka_cli_fail(GKA_EXIT_USAGE, "trace D = %d out of range [1, 1024]", tr->D);
-        if (a->have_T && a->T < tr->T) tr->T = a->T;
-        if (tr->T > 10000000L)
-            return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, 10000000]", tr->T);
-        return -1;
-    }
+    const gka_cli_files_t files = {
+        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
+        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
+    if (gka_cli_files_given(&files)) return gka_cli_load_files(&files, tr);
     gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
     if ((st = gka_keys_spec_parse(a->keys, &cfg.keys)) ||
         (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
@@ -210,17 +206,21 @@ static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
 
 typedef struct {
     FILE *csv, *hist;
+    gka_npy_writer_t *x, *x_ref; /* --save-x, --save-ref */
 } sinks_t;
 
 static int write_row(void *ctx, const gka_token_metrics_t *m) {
     sinks_t *s = ctx;
     if (s->csv)
-        fprintf(s->csv, "%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%s,%u,%d\n", m->t,
-                m->err, m->res, m->kappa, m->kappa_bound, m->hnorm, m->lambda, m->hnorm64,
+        fprintf(s->csv,
+                "%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d,%s,%u,%d\n",
+                m->t, m->err, m->res, m->kappa, m->kappa_bound, m->hnorm, m->lambda, m->hnorm64,
                 m->lambda64, m->p_asym, m->p_min_eig, m->iters, gka_reason_name(m->reason),
                 m->events, m->nonfinite);
     for (int i = 0; s->hist && i < m->nhistory; i++)
-        fprintf(s->hist, "%ld,%d,%.9g\n", m->t, i, m->history[i]);
+        fprintf(s->hist, "%ld,%d,%.17g\n", m->t, i, m->history[i]);
+    if (s->x && gka_npy_writer_row(s->x, m->x) != GKA_OK) return 1;
+    if (s->x_ref && gka_npy_writer_row(s->x_ref, m->x_ref) != GKA_OK) return 1;
     return 0;
 }
 
@@ -248,23 +248,116 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
     printf("  reasons  ");
     for (int r = 1; r < GKA_REASON_COUNT; r++)
         if (s->reasons[r]) printf(" %s %ld", gka_reason_name((gka_reason_t)r), s->reasons[r]);
-    printf("\n  reference failures %ld;  solve time %.3f s (%.1f us/token)\n", s->ref_failures,
-           s->solve_seconds, 1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
+    printf("\n  reference %s: failures %ld", s->reference_name, s->ref_failures);
+    if (s->ref_loose) printf(" (%ld Arb balls not tight)", s->ref_loose);
+    printf(";  solve time %.3f s (%.1f us/token)\n", s->solve_seconds,
+           1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
 }
 
-static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header) {
+static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header,
+                     const gka_csv_t *meta) {
     if (!path) return -1;
     if (gka_outfile_open(f, path) != GKA_OK)
         return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     *fp = f->fp;
-    fputs(header, *fp);
+    if (gka_csv_write_head(*fp, path, header, meta) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     return -1;
+}
+
+/* Every parameter of the run, for the CSVs' metadata (doubles at %.17g). */
+static void solve_meta(const solve_args_t *a, const gka_run_config_t *c, const gka_trace_t *tr,
+                       gka_csv_t *m) {
+    char ridge[96];
+    gka_ridge_format(&c->ridge, ridge, sizeof ridge);
+    gka_csv_meta(m, "command", "solve");
+    gka_csv_meta(m, "data", "%s", tr->origin);
+    gka_csv_meta(m, "D", "%d", c->D);
+    gka_csv_meta(m, "T", "%ld", c->T);
+    gka_csv_meta(m, "seed", "%llu", (unsigned long long)a->seed);
+    gka_csv_meta(m, "keys", "%s", a->trace ? a->trace : a->keys);
+    gka_csv_meta(m, "queries", "%s%s", a->queries, tr->queries_fallback ? " (synthetic)" : "");
+    gka_csv_meta(m, "gate", "%s", a->gates ? a->gates : a->gate);
+    gka_csv_meta(m, "beta", "%s", a->betas ? a->betas : a->beta);
+    gka_csv_meta(m, "batch", "%ld", a->batch);
+    gka_csv_meta(m, "head", "%ld", a->head);
+    gka_csv_meta(m, "normalize", "%d", !a->no_normalize);
+    gka_csv_meta(m, "ridge", "%s", ridge);
+    gka_csv_meta(m, "format", "%s", c->format);
+    gka_csv_meta(m, "accum", "%s", c->accum ? c->accum : "");
+    gka_csv_meta(m, "mode", "%s", c->mode ? c->mode : "ne");
+    gka_csv_meta(m, "solver", "%s", c->solver);
+    gka_csv_meta(m, "variant", "%s", c->opts.variant);
+    gka_csv_meta(m, "iters", "%d", c->opts.iters);
+    gka_csv_meta(m, "tol", "%.17g", c->opts.tol);
+    gka_csv_meta(m, "warm", "%d", c->opts.warm);
+    gka_csv_meta(m, "chunk", "%d", c->chunk);
+    gka_csv_meta(m, "iter_format", "%s", c->iter_format ? c->iter_format : "");
+    gka_csv_meta(m, "carry", "%s", c->carry ? c->carry : "");
+    gka_csv_meta(m, "beta_mode", "%s", a->beta_mode ? a->beta_mode : "weight");
+    gka_csv_meta(m, "every", "%ld", c->every);
+    gka_run_ref_t ref;
+    char rname[32] = "unavailable";
+    if (gka_run_ref_resolve(&c->reference, gka_run_ref_available(), &ref) == GKA_OK)
+        gka_run_ref_name(&ref, rname, sizeof rname);
+    else
+        gka_error_clear(); /* gka_run reports it */
+    gka_csv_meta(m, "reference", "%s solve of the same rounded problem", rname);
+}
+
+/* --save-x / --save-ref: [T, D] float64 .npy files, written whole or not at all.
+ * Returns -1 or an exit code. */
+static int open_arrays(const solve_args_t *a, const gka_run_config_t *c, sinks_t *s) {
+    if (a->save_x && gka_npy_writer_open(&s->x, a->save_x, (size_t)c->T, (size_t)c->D))
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    if (a->save_ref && gka_npy_writer_open(&s->x_ref, a->save_ref, (size_t)c->T, (size_t)c->D))
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    return -1;
+}
+
+/* A file argument of an input option as a path ("F.npy:bf16" -> "F.npy"),
+ * or NULL where the option names no file (a synthetic spec). */
+static const char *input_path(const char *arg, char *buf, size_t n) {
+    const char *dtype;
+    if (!arg) return NULL;
+    return gka_npy_spec_split(arg, buf, n, &dtype) ? buf : NULL;
+}
+
+/* Outputs that would overwrite an input or each other are refused before
+ * any work. Returns -1 or an exit code. */
+static int check_paths(const solve_args_t *a) {
+    char k[4096], q[4096], g[4096], b[4096];
+    const char *outs[] = {a->csv, a->history, a->save_x, a->save_ref};
+    const char *out_names[] = {"--csv", "--history", "--save-x", "--save-ref"};
+    const char *ins[] = {input_path(a->keys, k, sizeof k), input_path(a->queries, q, sizeof q),
+                         input_path(a->gates, g, sizeof g), input_path(a->betas, b, sizeof b),
+                         a->trace};
+    const char *in_names[] = {"--keys", "--queries", "--gates", "--betas", "--trace"};
+    if (gka_paths_check(outs, out_names, 4, ins, in_names, 5) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    return -1;
+}
+
+/* CSV, history and arrays committed together: all or none of them
+ * (experiments/gka_io.h). Returns -1 or an exit code. */
+static int commit_outputs(gka_outfile_t *csv, gka_outfile_t *hist, sinks_t *s) {
+    gka_outfile_t *outs[4] = {csv, hist, NULL, NULL};
+    size_t n = 2;
+    int rc = -1;
+    gka_npy_writer_t *w[2] = {s->x, s->x_ref};
+    for (int j = 0; j < 2 && rc < 0; j++)
+        if (w[j] && !(outs[n++] = gka_npy_writer_file(w[j])))
+            rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    if (rc < 0 && gka_outfile_commit_all(outs, n) != GKA_OK)
+        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    return rc;
 }
 
 int gka_cmd_solve(int argc, char **argv) {
     solve_args_t a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
+    if ((rc = check_paths(&a)) >= 0) return rc;
     gka_run_config_t c = gka_run_config_default();
     if (gka_ridge_parse(a.ridge, &c.ridge) != GKA_OK)
         return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
@@ -280,13 +373,20 @@ int gka_cmd_solve(int argc, char **argv) {
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
     c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
+    c.reference = a.reference;
     gka_outfile_t fcsv = {0}, fhist = {0};
-    sinks_t sinks = {NULL, NULL};
+    sinks_t sinks = {NULL, NULL, NULL, NULL};
     gka_interrupt_install();
+    gka_csv_t meta;
+    gka_csv_init(&meta);
+    solve_meta(&a, &c, &tr, &meta);
     rc = open_sink(a.csv, &fcsv, &sinks.csv,
                    "t,err,res,kappa,kappa_bound,hnorm,lambda,hnorm64,lambda64,p_asym,p_min_eig,"
-                   "iters,reason,events,nonfinite\n");
-    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res\n");
+                   "iters,reason,events,nonfinite",
+                   &meta);
+    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res", &meta);
+    gka_csv_free(&meta);
+    if (rc < 0) rc = open_arrays(&a, &c, &sinks);
     gka_run_summary_t sum;
     gka_status_t st = GKA_OK;
     if (rc < 0) {
@@ -296,16 +396,11 @@ int gka_cmd_solve(int argc, char **argv) {
             rc = gka_cli_fail(st == GKA_EINVAL ? GKA_EXIT_USAGE : GKA_EXIT_FAIL, "%s",
                               gka_error_message());
     }
-    if (rc < 0 && sinks.csv && gka_outfile_commit(&fcsv) != GKA_OK)
-        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
-    else if (sinks.csv)
-        sinks.csv = NULL;
-    if (rc < 0 && sinks.hist && gka_outfile_commit(&fhist) != GKA_OK)
-        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
-    else if (sinks.hist)
-        sinks.hist = NULL;
-    if (a.csv) gka_outfile_abort(&fcsv);
-    if (a.history) gka_outfile_abort(&fhist);
+    if (rc < 0) rc = commit_outputs(&fcsv, &fhist, &sinks);
+    gka_npy_writer_abort(sinks.x);
+    gka_npy_writer_abort(sinks.x_ref);
+    gka_outfile_abort(&fcsv);
+    gka_outfile_abort(&fhist);
     if (rc < 0) print_summary(&a, &c, &sum), rc = GKA_EXIT_OK;
     gka_trace_free(&tr);
     return rc;
