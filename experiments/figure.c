@@ -181,6 +181,7 @@ static const gka_figure_t *const registry[] = {
     &gka_fig_convergence, &gka_fig_ridge_sweep, &gka_fig_reversibility,
     &gka_fig_precision,   &gka_fig_kappa,       &gka_fig_omega,
     &gka_fig_iterations,  &gka_fig_trace,       &gka_fig_gradients,
+    &gka_fig_solvers,
 };
 
 const gka_figure_t *const *gka_figure_list(size_t *count) {

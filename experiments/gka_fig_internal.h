@@ -19,6 +19,7 @@ extern const gka_figure_t gka_fig_omega;
 extern const gka_figure_t gka_fig_iterations;
 extern const gka_figure_t gka_fig_trace;
 extern const gka_figure_t gka_fig_gradients;
+extern const gka_figure_t gka_fig_solvers;
 
 /* Set the amount of work the progress bar measures. */
 void gka_fig_progress_total(gka_progress_t *p, long total);

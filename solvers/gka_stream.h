@@ -167,6 +167,7 @@ typedef struct gka_run_config {
        format NULL = fp64 */
     const char *format, *accum, *mode;
     uint64_t seed;
+    const char *carry; /* TEMP until h-core */
     int chunk;               /* chebyshev only: 0 token form, C > 0 chunk form */
     const char *iter_format; /* chunk form: arithmetic of the iterates (NULL: fp32,
                                 or the state's when that is fp64/MPFR) */
