@@ -71,8 +71,11 @@ typedef struct gka_fig_synth {
 
 size_t gka_fig_synth_ncombo(const gka_fig_synth_t *S);
 void gka_fig_synth_meta(const gka_fig_synth_t *S, gka_csv_t *csv);
-/* Runs all problems (parallel over streams), then appends rows
- * "format,solver,a,i,residual_median,residual_max" in a fixed order. */
+/* formats: "F" (state, query and iterates in F) or "S+I" (H and q rounded to
+ * S, iterates in I: the kernels' "bf16+fp32"); solvers: "NAME" or
+ * "NAME-VARIANT" ("cg-plain"). Runs all problems (parallel over streams),
+ * then appends rows "format,solver,a,i,residual_median,residual_max,
+ * nonfinite" in a fixed order (nonfinite: problems with a NaN/Inf residual). */
 gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv);
 
 /* CG with the operation sequence of solvers/cg.c (zero start), recording
