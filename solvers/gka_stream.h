@@ -101,6 +101,8 @@ void gka_stream_matvec(const gka_stream_t *st, const void *x, void *y);
 /* ||(H64 + lambda64 I) x - q64|| / ||q64|| in fp64 for x given as D elements of
  * st->A (x64: D doubles scratch, receives x). */
 double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64);
+/* The same for x given as D doubles. */
+double gka_stream_rel_residual64_d(const gka_stream_t *st, const double *x64);
 
 /* ---- chunk-form Chebyshev, chunk by chunk -------------------------------- */
 

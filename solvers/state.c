@@ -248,9 +248,12 @@ gka_status_t gka_stream_set_query(gka_stream_t *st, const double *q) {
 }
 
 double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64) {
-    const int D = st->D;
-    const size_t n = (size_t)D;
-    st->A->to_double(st->A, x64, x, n);
+    st->A->to_double(st->A, x64, x, (size_t)st->D);
+    return gka_stream_rel_residual64_d(st, x64);
+}
+
+double gka_stream_rel_residual64_d(const gka_stream_t *st, const double *x64) {
+    const size_t n = (size_t)st->D;
     double rr = 0.0, qq = 0.0;
     for (size_t i = 0; i < n; i++) {
         double s = st->lambda64 * x64[i] - st->q64[i];
