@@ -71,16 +71,14 @@ static void conv_plot(FILE *gp, const gka_figure_opts_t *opts) {
             "set xrange [0:50]\n"
             "set xlabel \"iteration i\"\n"
             "set ylabel \"||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
-            "set multiplot layout 1,3 margins 0.06,0.98,0.22,0.86 spacing 0.05,0 \\\n"
+            "set multiplot layout 1,3 margins 0.06,0.98,0.2,0.86 spacing 0.05,0 \\\n"
             "  title \"median (solid) and worst (dashed) over problems; crosses at the top: "
             "worst is NaN/Inf; labels: problems with a NaN/Inf residual (of all)\" font \",9\" "
             "noenhanced\n"
             "do for [f=1:words(formats)] {\n"
             "  F = word(formats,f)\n"
             "  set title ftitle(f) noenhanced\n"
-            "  if (f == 1) { set key at screen 0.5,0.05 center horizontal maxrows 1 width 2 font "
-            "\",8\" "
-            "noenhanced } else { unset key }\n"
+            "  unset key\n"
             "  plot for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
             "fin(column(\"residual_median\")) : NaN) \\\n"
             "         with lines lw 2 lc k title word(titles,k), \\\n"
@@ -91,8 +89,12 @@ static void conv_plot(FILE *gp, const gka_figure_opts_t *opts) {
             "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) && column(\"nonfinite\") "
             "> 0 && (int(column(\"i\")) %% 10 == 0) ? top/4 : NaN):(sprintf(\"%%d NaN\", "
             "column(\"nonfinite\"))) with labels font \",7\" tc lt k notitle\n"
-            "}\n"
-            "unset multiplot\n");
+            "}\n");
+    gka_fig_gp_legend_strip(gp, 0.1,
+                            "for [k=1:words(solvers)] 2 with lines lw 2 lc k title word(titles,k), "
+                            "2 with lines dt 2 lc rgb \"gray\" title \"worst (dashed)\", 2 with "
+                            "points pt 2 lc rgb \"black\" title \"worst is NaN/Inf\"");
+    fprintf(gp, "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_convergence = {

@@ -230,7 +230,7 @@ static void gr_plot(FILE *gp, const gka_figure_opts_t *opts) {
         "set xrange [0:50]\n"
         "set ytics font \",7\"\n"
         "set xtics font \",7\"\n"
-        "set multiplot layout 3,4 margins 0.06,0.99,0.12,0.92 spacing 0.05,0.07 \\\n"
+        "set multiplot layout 3,4 margins 0.06,0.99,0.1,0.92 spacing 0.05,0.07 \\\n"
         "  title \"gradient error vs the exact-solution gradient of the same rounded problem "
         "(median over streams; crosses at the top: NaN/Inf)\\nungated (gamma = beta = 1) and "
         "with GKA decay gates + sigmoid write gates; adaptive ridge a = 0.02; bf16: storage "
@@ -242,8 +242,7 @@ static void gr_plot(FILE *gp, const gka_figure_opts_t *opts) {
         "  set ylabel sprintf(\"rel. error of %%s\", word(qnames,q)) font \",7\" noenhanced\n"
         "  if (q == words(qcols)) { set xlabel \"iterations r\" font \",7\" } else { unset "
         "xlabel }\n"
-        "  if (q == 1 && p == 1) { set key at screen 0.5,0.035 center horizontal font \",8\" "
-        "noenhanced maxcols 4 } else { unset key }\n"
+        "  unset key\n"
         "  plot for [k=1:2] for [m=1:2] data using \"iteration\":(sel(p,k,m) ? "
         "fin(column(Q)) : NaN) \\\n"
         "         with linespoints lw 2 dt m pt (m == 1 ? 7 : 6) ps 0.4 lc k \\\n"
@@ -251,8 +250,12 @@ static void gr_plot(FILE *gp, const gka_figure_opts_t *opts) {
         "       for [k=1:2] for [m=1:2] data using \"iteration\":(sel(p,k,m) ? bad(column(Q)) : "
         "NaN) \\\n"
         "         with points pt 2 ps 1.2 lc k notitle\n"
-        "} }\n"
-        "unset multiplot\n");
+        "} }\n");
+    gka_fig_gp_legend_strip(gp, 0.07,
+                            "for [k=1:2] for [m=1:2] 2 with linespoints lw 2 dt m pt (m == 1 ? 7 : "
+                            "6) lc k title word(solvers,k).\" \".mtitle(m), 2 with points pt 2 "
+                            "lc rgb \"black\" title \"NaN/Inf (top edge)\"");
+    fprintf(gp, "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_gradients = {
