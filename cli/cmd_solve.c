@@ -39,12 +39,22 @@ static void usage(void) {
         "  --mode M           rounding mode ne na nz tp tn tz sp se od (default ne)\n"
         "solver:\n"
         "  --solver NAME      chebyshev cg gd agd cholesky kalman (default chebyshev)\n"
-        "  --variant V        solver variant (gka solvers lists them)\n"
+        "  --variant V        solver variant (gka solvers lists them); chebyshev, cg, gd, agd:\n"
+        "                     guarded (default: stop on NaN, divergence, CG's curvature <= 0)\n"
+        "                     or plain (textbook: only the tolerance test, NaN propagates)\n"
         "  --iters R          iterations (default 30)\n"
         "  --tol TOL          stop at residual estimate <= TOL ||q|| (default 0: run R)\n"
         "  --warm             warm start from the previous token\n"
-        "  --chunk C          chebyshev chunk form with chunk size C (SPEC 3)\n"
-        "  --iter-format F    chunk form: arithmetic of the iterates (default fp32)\n"
+        "  --chunk C          chunk form with chunk size C (SPEC 3) for chebyshev, cg, gd, agd\n"
+        "                     and cholesky (H_c materialised from the chunk state in the\n"
+        "                     format); kalman is token-form by nature and refuses it\n"
+        "  --carry fp32|F     chunk form: arithmetic of the running chunk state (default fp32\n"
+        "                     for emulated formats, as the reference kernels: only the stored\n"
+        "                     snapshot is rounded to the format); --carry FORMAT rounds the\n"
+        "                     state at every chunk boundary and continues from it\n"
+        "  --iter-format F    arithmetic of the iterates of chebyshev, cg, gd, agd (chunk form:\n"
+        "                     default fp32 for emulated formats; token form: default the\n"
+        "                     format, else H_t, q_t and lambda_t are taken into F per token)\n"
         "output:\n"
         "  --csv FILE         one row per token (header first)\n"
         "  --history FILE     per-iteration fp64 relative residuals: t,iter,res\n"
@@ -58,7 +68,7 @@ typedef struct {
     long D, T, batch, head;
     uint64_t seed;
     const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
-    const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format;
+    const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
@@ -141,6 +151,8 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
             a->history = v;
         else if (!strcmp(o, "--iter-format"))
             a->iter_format = v;
+        else if (!strcmp(o, "--carry"))
+            a->carry = v;
         else
             return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)",
                                 o);
@@ -210,6 +222,10 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
     printf("gka solve: %s%s%s in %s, ridge %s, D=%d T=%ld r=%d%s\n", c->solver,
            a->variant ? ":" : "", a->variant ? a->variant : "", s->arith_name, a->ridge, c->D, s->T,
            c->opts.iters, c->chunk ? " (chunk form)" : "");
+    if (c->chunk || s->iter_name[0])
+        printf("  regime    iterates %s%s%s\n", s->iter_name[0] ? s->iter_name : s->arith_name,
+               c->chunk ? ", carry " : "",
+               c->chunk ? (s->carry_name[0] ? s->carry_name : s->arith_name) : "");
     printf("  error     median %.3e  max %.3e\n", s->err_median, s->err_max);
     printf("  residual  median %.3e  max %.3e\n", s->res_median, s->res_max);
     if (isnan(s->kappa_min))
@@ -255,7 +271,7 @@ int gka_cmd_solve(int argc, char **argv) {
     c.opts.iters = (int)a.iters, c.opts.tol = a.tol, c.opts.warm = a.warm;
     c.opts.history = a.history != NULL;
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
-    c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.every = a.every;
+    c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
     gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL};
     gka_interrupt_install();

@@ -138,9 +138,8 @@ static gka_status_t sv_measure(const sv_ctx_t *c, const char *format, size_t reg
     cfg.format = format;
     cfg.accum = gka_accum_default(format);
     cfg.chunk = sv_regimes[regime].chunk;
-    /* the kernels keep the running state in fp32; a wider format keeps its own */
-    const int wide = !strcmp(format, "fp64");
-    cfg.carry = (sv_regimes[regime].carry_in_format || wide) ? format : "fp32";
+    /* NULL: gka_run's default, the kernels' fp32 carry (fp64 keeps its own) */
+    cfg.carry = sv_regimes[regime].carry_in_format ? format : NULL;
     cfg.on_token = sv_on_token;
     cfg.ctx = acc;
     for (size_t s = 0; st == GKA_OK && s < c->nstreams; s++) {

@@ -21,6 +21,14 @@ const char *gka_reason_name(gka_reason_t reason) {
     return (unsigned)reason < GKA_REASON_COUNT ? names[reason] : "invalid";
 }
 
+gka_reason_t gka_reason_resolve(gka_reason_t solver_reason, unsigned events, int nonfinite) {
+    const int event = nonfinite || (events & (GKA_FLAG_INVALID | GKA_FLAG_OVERFLOW));
+    if (!event) return solver_reason;
+    if (solver_reason == GKA_REASON_LOST_PD || solver_reason == GKA_REASON_BREAKDOWN)
+        return solver_reason;
+    return GKA_REASON_NAN;
+}
+
 gka_solver_opts_t gka_solver_opts_default(void) {
     gka_solver_opts_t o;
     memset(&o, 0, sizeof o);

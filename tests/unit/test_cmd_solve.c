@@ -65,7 +65,7 @@ Test(cmd_solve, bad_input_exit_2) {
         "solve --accum sideways",
         "solve --keys nonsense",
         "solve --variant info",
-        "solve --solver cg --chunk 4",
+        "solve --solver kalman --chunk 4",
         "solve --bogus",
         "solve --csv /nonexistent-dir/x.csv --T 4",
         "solve --keys /nonexistent.npy",

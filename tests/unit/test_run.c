@@ -94,9 +94,14 @@ Test(run, configuration_errors) {
     gka_run_summary_t sum;
     c.solver = "qr";
     cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
-    c.solver = "cg", c.chunk = 2;
+    c.solver = "kalman", c.chunk = 2; /* token-form by nature */
     cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
-    cr_assert(strstr(gka_error_message(), "chebyshev"));
+    cr_assert(strstr(gka_error_message(), "token-form"), "%s", gka_error_message());
+    c.solver = "cg", c.chunk = 0, c.carry = "fp32"; /* --carry needs the chunk form */
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    c.carry = NULL, c.solver = "cholesky", c.iter_format = "fp32"; /* direct: no iterates */
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    c.iter_format = NULL;
     c.solver = "chebyshev", c.chunk = 0, c.D = 0;
     cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
     c.D = 4, c.T = 0;
