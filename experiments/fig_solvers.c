@@ -25,7 +25,9 @@
  * tokens of all streams (a NaN/Inf answer counts as +Inf, the worst), and the
  * tokens with a NaN or overflow event. Cells that do not apply (Kalman in
  * chunk form: the recursion is token-form by nature; Kalman on a ridge other
- * than decay: it solves another problem there) are rows marked n/a.
+ * than decay: it solves another problem there; any solver on the decay ridge
+ * in chunk form: the chunker has fixed and adaptive ridges only) are rows
+ * marked n/a.
  *
  * One job per cell, run in parallel; the CSV is byte-identical for any
  * thread count (each cell's data and arithmetic depend on the seed only). */
@@ -87,11 +89,11 @@ typedef struct {
 
 static int sv_on_token(void *vacc, const gka_token_metrics_t *m) {
     sv_acc_t *a = vacc;
-    const int nan_ev = m->nonfinite || (m->events & GKA_FLAG_INVALID);
-    const int ovf_ev = (m->events & GKA_FLAG_OVERFLOW) != 0;
-    a->nonfinite += nan_ev;
-    a->overflow += ovf_ev;
-    a->bad += nan_ev || ovf_ev;
+    /* the answer itself: exact per token in both forms */
+    a->nonfinite += m->nonfinite;
+    /* the arithmetic's flags: per token in token form, per chunk in chunk form */
+    a->overflow += (m->events & GKA_FLAG_OVERFLOW) != 0;
+    a->bad += m->nonfinite || (m->events & GKA_FLAG_OVERFLOW);
     if (m->nonfinite)
         a->err[a->n++] = (double)INFINITY; /* a NaN answer is the worst case */
     else if (m->x_ref)
@@ -116,6 +118,9 @@ static sv_cell_t sv_cell(size_t j) {
 
 /* Why a cell does not apply, or NULL. */
 static const char *sv_not_applicable(sv_cell_t c) {
+    if (sv_regimes[c.regime].chunk && c.ridge == SV_DECAY && c.solver != SV_KALMAN)
+        return "the chunk form has fixed and adaptive ridges only (gka_chunker_create refuses "
+               "decay)";
     if (c.solver != SV_KALMAN) return NULL;
     if (sv_regimes[c.regime].chunk) return "kalman is token-form only (a recursion over tokens)";
     if (c.ridge != SV_DECAY)
@@ -275,9 +280,10 @@ static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
                  "status: ok | nonfinite (the median token's answer is NaN/Inf) | n/a (see note); "
                  "tokens: tokens with a reference over all streams; err_median, err_max: of "
                  "||x_t - x*_t||/||x*_t|| over those tokens (inf: NaN/Inf in x); nan_tokens: "
-                 "tokens whose answer is NaN/Inf or that raised an invalid operation; "
-                 "overflow_tokens: tokens that raised overflow (chunk form: events are per "
-                 "chunk); bad_tokens: either; *_index: positions for the plot");
+                 "tokens whose answer x_t has a NaN/Inf; overflow_tokens: tokens during which "
+                 "the arithmetic raised overflow (chunk form: the flags are gathered per chunk, "
+                 "so every token of the chunk counts); bad_tokens: either; *_index: positions "
+                 "for the plot");
 }
 
 static gka_status_t sv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
@@ -338,8 +344,8 @@ static void sv_plot(FILE *gp, const gka_figure_opts_t *opts) {
         "format, fp32 iterates\")\n"
         "lg(v) = (v > 0 && v < 1e300) ? log10(v) : (v == 0 ? -17 : NaN)\n"
         "fe(v) = (v == v && v < 1e300) ? sprintf(\"%%.1e\", v) : \"NaN\"\n"
-        "lbl(m, w, b) = fe(m) . \"\\nmax \" . fe(w) . (b > 0 ? sprintf(\"\\nNaN/ovf %%d\", b) : "
-        "\"\")\n"
+        "lbl(m, w, n, o) = fe(m) . \"\\nmax \" . fe(w) . (n > 0 ? sprintf(\"\\nNaN x: %%d\", n) : "
+        "\"\") . (o > 0 ? sprintf(\"\\novf: %%d\", o) : \"\")\n"
         "here(R, G) = column(\"regime_index\") == R-1 && column(\"ridge_index\") == G-1\n"
         "set palette defined (-17 \"#2c7bb6\", -12 \"#abd9e9\", -7 \"#ffffbf\", -3 \"#fdae61\", 1 "
         "\"#d7191c\")\n"
@@ -353,9 +359,11 @@ static void sv_plot(FILE *gp, const gka_figure_opts_t *opts) {
         "unset grid\n"
         "set multiplot layout 3,3 margins 0.05,0.93,0.06,0.92 spacing 0.035,0.07 \\\n"
         "  title \"every solver under the same arithmetic: median rel. error (colour, first "
-        "line), worst (max), tokens with NaN/overflow; r = 30; x* = fp64 LAPACK solve of the "
+        "line), worst (max), tokens whose x is NaN/Inf and tokens with an overflow flag; r = 30; "
+        "x* = fp64 LAPACK solve of the "
         "same rounded problem\\ndark cells: the median token's answer is NaN/Inf (failed); "
-        "hatched grey: n/a (kalman is token-form only and solves the decay ridge only)\" "
+        "hatched grey: n/a (kalman: token form and decay ridge only; chunk form: no decay "
+        "ridge)\" "
         "font \",10\" noenhanced\n"
         "do for [R=1:words(regimes)] { do for [G=1:words(ridges)] {\n"
         "  set title sprintf(\"%%s\\nridge %%s\", regime_title(R), word(ridges,G)) font \",8\" "
@@ -372,11 +380,11 @@ static void sv_plot(FILE *gp, const gka_figure_opts_t *opts) {
         "         with boxxyerror fs pattern 4 lc rgb \"#b0b0b0\" notitle, \\\n"
         "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"ok\" "
         "? column(\"format_index\") : NaN):(lbl(column(\"err_median\"), column(\"err_max\"), "
-        "column(\"bad_tokens\"))) \\\n"
+        "column(\"nan_tokens\"), column(\"overflow_tokens\"))) \\\n"
         "         with labels font \",7\" tc rgb \"black\" notitle, \\\n"
         "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq "
         "\"nonfinite\" ? column(\"format_index\") : NaN):(lbl(column(\"err_median\"), "
-        "column(\"err_max\"), column(\"bad_tokens\"))) \\\n"
+        "column(\"err_max\"), column(\"nan_tokens\"), column(\"overflow_tokens\"))) \\\n"
         "         with labels font \",7\" tc rgb \"white\" notitle, \\\n"
         "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"n/a\" "
         "? column(\"format_index\") : NaN):(\"n/a\") with labels font \",7\" tc rgb \"#505050\" "
