@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
-/* Figure `gradients` (experiments/fig_gradients.c), quick tier: registered,
+/* Figure `gradients` (experiments/fig_gradients.c), quick tier, ungated and
+ * gated (GKA decay gates + sigmoid write gates): registered,
  * byte-identical CSV at 1 and 2 threads, the expected rows, every value
  * finite, and the properties the figure exists to show, read back from the
  * CSV: Chebyshev's implicit dq equals its through-the-iterations dq to
