@@ -29,6 +29,8 @@ static void usage(void) {
         "  --batch B, --head H    select [B,T,H,D] slices of loaded files (default 0)\n"
         "  --gate SPEC        none | const:G | uniform:LO,HI | gka[:A[,DT_BIAS]] (default none)\n"
         "  --beta SPEC        none | sigmoid[:SCALE] (default none)\n"
+        "  --beta-mode M      weight: H += beta^2 k k^T (default) | fold: the reference layer's\n"
+        "                     k' = round((beta + 1e-6) k), H += k' k'^T (docs/REGIMES.md)\n"
         "  --no-normalize     keep q and k as given (default: L2-normalise as the layer)\n"
         "  --ridge SPEC       fixed:LAMBDA | adaptive:A | decay:LAMBDA0 (default adaptive:0.02)\n"
         "arithmetic:\n"
@@ -69,6 +71,7 @@ typedef struct {
     uint64_t seed;
     const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
     const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
+    const char *beta_mode;
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
@@ -153,7 +156,11 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
             a->iter_format = v;
         else if (!strcmp(o, "--carry"))
             a->carry = v;
-        else
+        else if (!strcmp(o, "--beta-mode")) {
+            a->beta_mode = v;
+            if (strcmp(v, "weight") && strcmp(v, "fold"))
+                bad = gka_cli_fail(GKA_EXIT_USAGE, "--beta-mode: '%s' is not weight or fold", v);
+        } else
             return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)",
                                 o);
         if (bad) return GKA_EXIT_USAGE;
@@ -272,6 +279,7 @@ int gka_cmd_solve(int argc, char **argv) {
     c.opts.history = a.history != NULL;
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
+    c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
     gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL};
     gka_interrupt_install();

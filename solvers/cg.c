@@ -5,7 +5,7 @@
  * residual is the recursively updated one; its norm is read in double (a
  * monitor, outside the arithmetic) for the one stopping test of
  * gka_iteration.h. Variants: guarded (the stopping test's NaN and divergence
- * checks and the curvature guard) and plain (textbook CG: only the
+ * checks, the curvature guard and the underflowed-r.r guard) and plain (textbook CG: only the
  * convergence test; a breakdown gives NaN, which propagates). */
 #include "solver_internal.h"
 
@@ -61,6 +61,7 @@ gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx
     for (int i = 1; i <= r; i++) {
         const double rn = gka_iter_norm64(A, v.r, n);
         gka_reason_t stop = gka_iter_monitor(rn, qscale, tol, guarded);
+        if (stop == GKA_REASON_NONE && guarded) stop = gka_cg_residual_guard(A->get_d(A, SC(RR)));
         if (stop == GKA_REASON_NONE) {
             matvec(ctx, v.p, v.Ap);
             A->dot(A, SC(PAP), n, v.p, v.Ap);

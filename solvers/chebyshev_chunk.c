@@ -53,6 +53,8 @@ struct gka_chebyshev_chunker {
     gka_solver_t *solver;        /* gka_chunker_set_solver (borrowed); NULL: Chebyshev */
     void *xs;                    /* D elements of the solver's arithmetic */
     void *Hm;                    /* Ai, D x D: H_c materialised (direct solvers) */
+    unsigned *tok_events;        /* C: GKA_FLAG_* of each token of the last chunk */
+    unsigned state_events;       /* flags of the last state update: the next chunk's */
 };
 
 typedef gka_chebyshev_chunker_t chunker_t;
@@ -108,6 +110,7 @@ void gka_chunker_destroy(chunker_t *c) {
         gka_sc_free(Ai, *sc[i]);
     free(c->kbuf);
     free(c->ktbuf);
+    free(c->tok_events);
     free(c);
 }
 
@@ -145,7 +148,8 @@ gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith
         (c->b2 = Ai->alloc(Ai, n)) && (c->eG = Ai->alloc(Ai, n)) && (c->qi = Ai->alloc(Ai, d)) &&
         (c->xi = Ai->alloc(Ai, d)) && (c->z = Ai->alloc(Ai, n)) && (c->tv = Ai->alloc(Ai, n)) &&
         (c->y = Ai->alloc(Ai, d)) && (c->kbuf = malloc(n * d * sizeof(double))) &&
-        (c->ktbuf = malloc(n * d * sizeof(double)));
+        (c->ktbuf = malloc(n * d * sizeof(double))) &&
+        (c->tok_events = calloc(n, sizeof(unsigned)));
     void **sc[CK_NSCAL];
     ck_ai_scalars(c, sc);
     for (int i = 0; ok && i < CK_NSCAL; i++)
@@ -418,6 +422,24 @@ static gka_status_t solve_token(chunker_t *c, double *x, gka_reason_t *reason) {
     return GKA_OK;
 }
 
+/* The flags raised in all of the chunker's tables since the last call,
+ * cleared; *total accumulates them. */
+static unsigned take_events(chunker_t *c, unsigned *total) {
+    gka_arith_t *t[4] = {c->As, c->Ai, c->Ac, c->solver ? c->solver->A : c->As};
+    unsigned ev = 0;
+    for (int i = 0; i < 4; i++) {
+        ev |= t[i]->events;
+        t[i]->events = 0;
+    }
+    *total |= ev;
+    return ev;
+}
+
+void gka_chunker_token_events(const chunker_t *c, unsigned *events, int n) {
+    for (int j = 0; j < n && j < c->C; j++)
+        events[j] = c->tok_events[j];
+}
+
 gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double *k, const double *g,
                              const double *beta, double *x, double *hnorm, double *lambda,
                              gka_reason_t *reasons, double *q_used, double *k_used, double *g_used,
@@ -430,8 +452,12 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
             return gka_error(GKA_EINVAL, "chunk form: log-gate g[%d] = %g must be <= 0", j, g[j]);
     gka_arith_t *As = c->As, *Ai = c->Ai;
     const size_t d = (size_t)c->D;
+    unsigned total = 0;
+    take_events(c, &total); /* the caller's, kept in the total */
     load_chunk(c, n, k, g, beta, k_used, g_used, beta_used);
     chunk_tables(c, n);
+    /* what every token of the chunk shares: its state and the chunk's tables */
+    const unsigned shared = c->state_events | take_events(c, &total);
     for (int cc = 0; cc < n; cc++) {
         /* q through the input format into the iterate arithmetic */
         As->from_double(As, c->stage, q + (size_t)cc * d, d);
@@ -444,6 +470,7 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
             if (hnorm) hnorm[cc] = (double)NAN;
             if (lambda) lambda[cc] = (double)NAN;
             if (reasons) reasons[cc] = GKA_REASON_NONE;
+            c->tok_events[cc] = shared | take_events(c, &total);
             continue;
         }
         chunk_norm(c, (size_t)cc);
@@ -454,8 +481,11 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
         if (hnorm) hnorm[cc] = Ai->get_d(Ai, c->hn);
         if (lambda) lambda[cc] = Ai->get_d(Ai, c->lam);
         if (reasons) reasons[cc] = reason;
+        c->tok_events[cc] = shared | take_events(c, &total);
     }
     chunk_advance(c, n);
+    c->state_events = take_events(c, &total);
+    As->events |= total, Ai->events |= total, c->Ac->events |= total; /* callers see them all */
     return GKA_OK;
 }
 

@@ -77,6 +77,14 @@ GKA_ITER_FN gka_reason_t gka_cg_curvature(double c, double rn, double qscale, do
     return c == 0.0 ? GKA_REASON_BREAKDOWN : GKA_REASON_LOST_PD;
 }
 
+/* CG's residual guard on rr = r . r in the studied arithmetic (guarded
+ * variant): rr = 0 with a nonzero residual means r . r underflowed, the
+ * residual is at the bottom of the format's range; going on would form
+ * beta = 0 / 0 at the next step. That is convergence. */
+GKA_ITER_FN gka_reason_t gka_cg_residual_guard(double rr) {
+    return rr == 0.0 ? GKA_REASON_CONVERGED : GKA_REASON_NONE;
+}
+
 /* Native versions for a floating type T with suffix S. */
 #define GKA_ITERATION_DEFINE(T, S, SQRT, POW)                                                      \
     /* rho = (L - mu) / (L + mu), s = 2 / (L + mu); L = hnorm + lambda,                            \

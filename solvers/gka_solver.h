@@ -55,11 +55,12 @@ typedef struct gka_operator gka_operator_t; /* gka_operator.h */
  * "lost_pd", "nan" (the codes are in gka_iteration.h). */
 const char *gka_reason_name(gka_reason_t reason);
 
-/* The reason a token reports, by precedence: a nonfinite solution or an
- * invalid operation or overflow flagged during the token (events: GKA_FLAG_*)
- * give NAN, unless the solver found a lost positive definiteness or a
- * breakdown, which it keeps; otherwise the solver's reason. So a numerical
- * event is never reported as CONVERGED. Used by gka_run for every solver. */
+/* The reason a token reports, by precedence: LOST_PD and BREAKDOWN (the
+ * solver's diagnosis) first; then NAN for a nonfinite solution; then a
+ * CONVERGED solve during which an invalid operation or an overflow was
+ * flagged (events: GKA_FLAG_*) becomes NAN; otherwise the solver's reason.
+ * So a numerical event is never reported as CONVERGED. Used by gka_run for
+ * every solver. */
 gka_reason_t gka_reason_resolve(gka_reason_t solver_reason, unsigned events, int nonfinite);
 
 enum { GKA_VARIANT_MAX = 32 };

@@ -86,6 +86,15 @@ void gka_stream_destroy(gka_stream_t *st);
 gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k, double g,
                              double beta, const double *v);
 
+/* The forward's gate arithmetic, for the reverse pass and anyone else that
+ * decays a state as the stream does: 1 if the table keeps gates in fp32
+ * (emulated formats narrower than fp32). */
+int gka_gate_fp32(const gka_arith_t *A);
+/* x_j = gamma x_j exactly as gka_stream_push decays H: for fp32-gate tables
+ * the fp32 gate times the fp32 value of x_j, rounded once to the format;
+ * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
+gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n);
+
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
  * lambda). For synthetic problems (SPEC 5, Fig. 1a) and crafted tests. */
@@ -143,6 +152,10 @@ gka_status_t gka_chunker_set_carry(gka_chebyshev_chunker_t *c, gka_arith_t *A_ca
  * arithmetic (the studied format: create them in A_state). Solvers that need
  * the stream (kalman) are refused. */
 gka_status_t gka_chunker_set_solver(gka_chebyshev_chunker_t *c, gka_solver_t *s);
+/* The GKA_FLAG_* events of each of the n tokens of the last gka_chunker_run:
+ * those of its own solve (q, norm formula, iteration) and those it shares
+ * with its chunk (rounded keys, chunk tables, the state it starts from). */
+void gka_chunker_token_events(const gka_chebyshev_chunker_t *c, unsigned *events, int n);
 /* The current chunk start state H_0, the snapshot in A_state's format (D x D
  * doubles). */
 void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
@@ -174,11 +187,21 @@ typedef struct gka_token_metrics {
 /* Return nonzero to stop the run early (then gka_run returns GKA_EINTR). */
 typedef int (*gka_token_fn)(void *ctx, const gka_token_metrics_t *m);
 
+/* How the write gate beta enters the state (--beta-mode):
+ *   WEIGHT (gka's default): H accumulates beta^2 k k^T, beta^2 formed in the
+ *          table (fp32 or the format), k rounded to the format;
+ *   FOLD   (the public reference layer's convention): the key is folded
+ *          before the solve, k' = round_format((beta + 1e-6) k) (the product
+ *          in double, one rounding), and H accumulates k' k'^T (beta = 1).
+ * In both, the fp64 reference problem is built from the same rounded inputs. */
+typedef enum { GKA_BETA_WEIGHT = 0, GKA_BETA_FOLD = 1 } gka_beta_mode_t;
+
 typedef struct gka_run_config {
     int D;
     long T;
-    const double *q, *k;    /* T x D row-major */
-    const double *g, *beta; /* T each, NULL: none */
+    const double *q, *k;       /* T x D row-major */
+    const double *g, *beta;    /* T each, NULL: none */
+    gka_beta_mode_t beta_mode; /* how beta enters (default WEIGHT) */
     gka_ridge_t ridge;
     const char *solver; /* name (gka_solver_list) */
     gka_solver_opts_t opts;

@@ -235,6 +235,7 @@ static gka_status_t run_tokens(run_t *R, gka_arith_t *A, gka_arith_t *Ai) {
 typedef struct {
     double *xs, *hn, *lam, *q, *k, *g, *b;
     gka_reason_t *why;
+    unsigned *ev;
 } chunk_bufs_t;
 
 static void chunk_bufs_free(chunk_bufs_t *b) {
@@ -246,6 +247,7 @@ static void chunk_bufs_free(chunk_bufs_t *b) {
     free(b->g);
     free(b->b);
     free(b->why);
+    free(b->ev);
 }
 
 static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_arith_t *Ac) {
@@ -259,9 +261,10 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
     chunk_bufs_t b = {malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
                       malloc(C * sizeof(double)),     malloc(C * d * sizeof(double)),
                       malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
-                      malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t))};
+                      malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t)),
+                      malloc(C * sizeof(unsigned))};
     gka_status_t status = GKA_OK;
-    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why)
+    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why || !b.ev)
         status = gka_error(GKA_ENOMEM, "run: out of memory");
     if (!status) status = gka_chunker_create(&ck, As, Ai, c->D, c->chunk, &c->ridge, c->opts.iters);
     if (!status) status = gka_chunker_set_carry(ck, Ac);
@@ -277,7 +280,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
                                  c->beta ? c->beta + o : NULL, b.xs, b.hn, b.lam, b.why, b.q, b.k,
                                  b.g, b.b);
         R->sum->solve_seconds += now_seconds() - ts;
-        const unsigned ev = As->events | Ai->events | Ac->events;
+        if (!status) gka_chunker_token_events(ck, b.ev, n);
         for (int j = 0; !status && j < n; j++) {
             status = gka_stream_push(ref, b.q + (size_t)j * d, b.k + (size_t)j * d, b.g[j], b.b[j],
                                      NULL);
@@ -286,7 +289,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
             memset(&m, 0, sizeof m);
             m.t = t0 + j;
             memcpy(R->x, b.xs + (size_t)j * d, d * sizeof(double));
-            m.events = ev;
+            m.events = b.ev[j];
             m.reason = b.why[j];
             m.iters = c->opts.iters;
             m.hnorm = b.hn[j];
@@ -364,8 +367,25 @@ static void release_tables(run_tables_t *t) {
     gka_arith_destroy(&t->A);
 }
 
+/* The folded keys k'_t = (beta_t + 1e-6) k_t of GKA_BETA_FOLD (doubles; the
+ * stream or chunker rounds them to the format once). NULL on failure. */
+static double *fold_keys(const gka_run_config_t *c) {
+    const size_t d = (size_t)c->D, T = (size_t)c->T;
+    double *k = malloc(T * d * sizeof *k);
+    for (size_t t = 0; k && t < T; t++)
+        for (size_t i = 0; i < d; i++)
+            k[t * d + i] = (c->beta[t] + 1e-6) * c->k[t * d + i];
+    return k;
+}
+
+static gka_status_t run_folded(const gka_run_config_t *cfg, gka_run_summary_t *summary);
+
 gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     if (!cfg || !summary) return gka_error(GKA_EINVAL, "gka_run: NULL argument");
+    if (cfg->beta_mode != GKA_BETA_WEIGHT && cfg->beta_mode != GKA_BETA_FOLD)
+        return gka_error(GKA_EINVAL, "run: beta mode %d unknown (weight or fold)",
+                         (int)cfg->beta_mode);
+    if (cfg->beta_mode == GKA_BETA_FOLD && cfg->beta && cfg->k) return run_folded(cfg, summary);
     memset(summary, 0, sizeof *summary);
     summary->kappa_min = summary->kappa_max = summary->kappa_bound_max = NAN;
     summary->p_asym_max = summary->p_min_eig_min = NAN;
@@ -406,4 +426,17 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     free(R.ress);
     release_tables(&tb);
     return status;
+}
+
+/* GKA_BETA_FOLD: the same run on the folded keys with beta = 1. */
+static gka_status_t run_folded(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
+    if (cfg->D < 1 || cfg->D > GKA_D_MAX || cfg->T < 1 || cfg->T > 10000000L)
+        return check_config(cfg);
+    double *k = fold_keys(cfg);
+    if (!k) return gka_error(GKA_ENOMEM, "run: out of memory for the folded keys");
+    gka_run_config_t c = *cfg;
+    c.k = k, c.beta = NULL, c.beta_mode = GKA_BETA_WEIGHT;
+    gka_status_t st = gka_run(&c, summary);
+    free(k);
+    return st;
 }

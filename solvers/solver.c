@@ -22,11 +22,12 @@ const char *gka_reason_name(gka_reason_t reason) {
 }
 
 gka_reason_t gka_reason_resolve(gka_reason_t solver_reason, unsigned events, int nonfinite) {
-    const int event = nonfinite || (events & (GKA_FLAG_INVALID | GKA_FLAG_OVERFLOW));
-    if (!event) return solver_reason;
     if (solver_reason == GKA_REASON_LOST_PD || solver_reason == GKA_REASON_BREAKDOWN)
-        return solver_reason;
-    return GKA_REASON_NAN;
+        return solver_reason; /* the more specific diagnosis */
+    if (nonfinite) return GKA_REASON_NAN;
+    if (solver_reason == GKA_REASON_CONVERGED && (events & (GKA_FLAG_INVALID | GKA_FLAG_OVERFLOW)))
+        return GKA_REASON_NAN; /* a NaN or an overflow met on the way: not a converged solve */
+    return solver_reason;
 }
 
 gka_solver_opts_t gka_solver_opts_default(void) {

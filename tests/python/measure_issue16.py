@@ -15,7 +15,7 @@ NaN counts at i = 30 and 50 over 128 problems.
 import sys
 
 from xcheck_common import (Bf16Stream, Ridge, Workdir, bf16, exact_solutions, gka_binary,
-                           normalise_rows, np, problem, relerr, states_fp64)
+                           gka_help, normalise_rows, np, problem, relerr, states_fp64)
 from xcheck_chunk_model import ChunkInputs, chunk_solve
 from xcheck_solvers import Emulated, cg, chebyshev, cholesky, token_matvec
 
@@ -95,24 +95,52 @@ def section_b(wd):
           "--format bf16 --ridge decay:0.25 --solver cholesky|kalman --variant V --csv out.csv")
 
 
-def section_c():
+def section_c(wd):
+    has_carry = "--carry" in gka_help("solve")
     print(f"\n## C. chunk form (C = 64), bf16 snapshots, fp32 carry, fp32 iterates, D = {D}, "
-          f"T = {T}, adaptive:0.02 (numpy model)")
+          f"T = {T}, adaptive:0.02 (numpy model; gka columns: gka solve --chunk 64 --carry fp32)")
     print("| gates, beta | r | Chebyshev median vs x* | CG median vs x* | "
-          "Chebyshev median vs x*(chunk state) | CG median vs x*(chunk state) |")
-    print("|---|---|---|---|---|---|")
+          "Chebyshev median vs x*(chunk state) | CG median vs x*(chunk state) | "
+          "gka Chebyshev median | gka CG median |")
+    print("|---|---|---|---|---|---|---|---|")
     for gated in (False, True):
         q, k, g, beta = problem(19 + gated, D, T, gates=gated, betas=gated)
-        inp = ChunkInputs(normalise_rows(q), normalise_rows(k), g, beta, 0.02)
+        qn, kn = normalise_rows(q), normalise_rows(k)
+        inp = ChunkInputs(qn, kn, g, beta, 0.02)
         xs, _ = inp.reference()
+        inputs = wd.write_inputs(qn, kn, g, beta) + ["--no-normalize", "--format", "bf16"]
         for r in (10, 20, 30):
             row = []
             xsc = np.empty((T, D))
             for solver in ("chebyshev", "cg"):
                 x, _ = chunk_solve(inp, C=64, r=r, solver=solver, state_ref=xsc)
-                row.append((np.median(relerr(x, xs)), np.median(relerr(x, xsc))))
+                g_med = "n/a"
+                if has_carry:
+                    out = wd.solve(inputs, "--chunk", "64", "--carry", "fp32", "--solver", solver,
+                                   "--iters", str(r), "--ridge", "adaptive:0.02")
+                    g_med = f"{np.median(out['err']):.2e}"
+                row.append((np.median(relerr(x, xs)), np.median(relerr(x, xsc)), g_med))
             print(f"| {'yes' if gated else 'no'} | {r} | {row[0][0]:.2e} | {row[1][0]:.2e} | "
-                  f"{row[0][1]:.2e} | {row[1][1]:.2e} |")
+                  f"{row[0][1]:.2e} | {row[1][1]:.2e} | {row[0][2]} | {row[1][2]} |")
+    print(f"gka: {gka_binary()} solve --keys k.npy --queries q.npy [--gates g.npy --betas b.npy] "
+          "--no-normalize --format bf16 --chunk 64 --carry fp32 --solver chebyshev|cg --iters R "
+          "--ridge adaptive:0.02 --csv out.csv")
+
+    print(f"\n## C2. chunk form, ungated, D = {D}, T = 4096: state carried in fp32 vs in bf16 "
+          "(median error, Chebyshev r = 30)")
+    q, k, _, _ = problem(24, D, 4096)
+    qn, kn = normalise_rows(q), normalise_rows(k)
+    inp = ChunkInputs(qn, kn, None, None, 0.02)
+    xs, _ = inp.reference()
+    inputs = wd.write_inputs(qn, kn) + ["--no-normalize", "--format", "bf16", "--chunk", "64"]
+    print("| carry | numpy model | gka |")
+    print("|---|---|---|")
+    for carry in ("fp32", "bf16"):
+        x, _ = chunk_solve(inp, C=64, r=30, carry=carry)
+        g_med = "n/a"
+        if has_carry:
+            g_med = f"{np.median(wd.solve(inputs, '--carry', carry)['err']):.3e}"
+        print(f"| {carry} | {np.median(relerr(x, xs)):.3e} | {g_med} |")
 
 
 def fig1a_problems(n=128, D=128, seed=5):
@@ -185,7 +213,7 @@ def main():
     wd = Workdir()
     sections = sys.argv[3] if len(sys.argv) > 3 else "ABCD"
     for name, fn in (("A", lambda: section_a(wd, old)), ("B", lambda: section_b(wd)),
-                     ("C", section_c), ("D", section_d)):
+                     ("C", lambda: section_c(wd)), ("D", section_d)):
         if name in sections:
             fn()
 
