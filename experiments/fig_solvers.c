@@ -10,6 +10,11 @@
  *   panels   state regime x ridge:
  *              token              H_t stored in the format, rounded every
  *                                 token; iterates in the format
+ *              token-fp32-iterates the same state, iterates in fp32 (the
+ *                                 operator takes H_t, q_t, lambda_t into fp32
+ *                                 each token): differs from `token` in the
+ *                                 iterates only, from `chunk-format-carry`
+ *                                 in the state model only
  *              chunk-fp32-carry   chunk form C = 64: the running chunk state
  *                                 kept in fp32 (as the GPU kernels keep it),
  *                                 snapshots rounded to the format; fp32
@@ -39,7 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { SV_NFORMAT = 5, SV_NSOLVER = 7, SV_NREGIME = 3, SV_NRIDGE = 3, SV_C = 64, SV_R = 30 };
+enum { SV_NFORMAT = 5, SV_NSOLVER = 7, SV_NREGIME = 4, SV_NRIDGE = 3, SV_C = 64, SV_R = 30 };
 enum { SV_KALMAN = SV_NSOLVER - 1, SV_DECAY = 2, SV_NKALMAN = 4 };
 
 static const char *const sv_formats[SV_NFORMAT] = {"fp64", "fp32", "fp16", "bf16", "e4m3"};
@@ -65,10 +70,14 @@ typedef struct {
     const char *name;
     int chunk;
     int carry_in_format; /* 0: fp32 carry (kernels), 1: the state carried in the format */
+    int iter_fp32;       /* token form: iterates in fp32 (fp64 keeps fp64) */
 } sv_regime_t;
 
-static const sv_regime_t sv_regimes[SV_NREGIME] = {
-    {"token", 0, 0}, {"chunk-fp32-carry", SV_C, 0}, {"chunk-format-carry", SV_C, 1}};
+enum { SV_TOKEN_FP32_ITER = 1 };
+static const sv_regime_t sv_regimes[SV_NREGIME] = {{"token", 0, 0, 0},
+                                                   {"token-fp32-iterates", 0, 0, 1},
+                                                   {"chunk-fp32-carry", SV_C, 0, 0},
+                                                   {"chunk-format-carry", SV_C, 1, 0}};
 
 typedef struct {
     int D;
@@ -121,6 +130,9 @@ static const char *sv_not_applicable(sv_cell_t c) {
     if (sv_regimes[c.regime].chunk && c.ridge == SV_DECAY && c.solver != SV_KALMAN)
         return "the chunk form has fixed and adaptive ridges only (gka_chunker_create refuses "
                "decay)";
+    if (c.regime == SV_TOKEN_FP32_ITER && c.solver >= SV_KALMAN - 1)
+        return "cholesky and kalman have no iterates (they solve in the studied arithmetic: "
+               "see the token form)";
     if (c.solver != SV_KALMAN) return NULL;
     if (sv_regimes[c.regime].chunk) return "kalman is token-form only (a recursion over tokens)";
     if (c.ridge != SV_DECAY)
@@ -143,6 +155,7 @@ static gka_status_t sv_measure(const sv_ctx_t *c, const char *format, size_t reg
     cfg.format = format;
     cfg.accum = gka_accum_default(format);
     cfg.chunk = sv_regimes[regime].chunk;
+    if (sv_regimes[regime].iter_fp32 && strcmp(format, "fp64") != 0) cfg.iter_format = "fp32";
     /* NULL: gka_run's default, the kernels' fp32 carry (fp64 keeps its own) */
     cfg.carry = sv_regimes[regime].carry_in_format ? format : NULL;
     cfg.on_token = sv_on_token;
@@ -259,7 +272,9 @@ static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
                  "gamma_t lambda_{t-1}, lambda_0 = 0.25: exponentially weighted RLS)");
     gka_csv_meta(csv, "regimes",
                  "token: H_t stored in the format, rounded every token, iterates in the format; "
-                 "chunk-fp32-carry: chunk form C = %d, running chunk state in fp32, snapshots "
+                 "token-fp32-iterates: the same state, iterates in fp32 (fp64 keeps fp64; "
+                 "iterative solvers only); chunk-fp32-carry: chunk form C = %d, running chunk "
+                 "state in fp32, snapshots "
                  "rounded to the format, fp32 iterates (the GPU kernels' model; fp64 keeps "
                  "state and iterates in fp64); "
                  "chunk-format-carry: chunk form C = %d, the running state carried in the "
@@ -338,8 +353,10 @@ static void sv_plot(FILE *gp, const gka_figure_opts_t *opts) {
     fprintf(gp, ") font \",8\" nomirror\n");
     fprintf(
         gp,
-        "regime_title(r) = r == 1 ? \"token form: H_t in the format every token, iterates in "
-        "the format\" : (r == 2 ? \"chunk form C=64, fp32 carry (kernels): fp32 running state, "
+        "regime_title(r) = r == 2 ? \"token form: H_t in the format every token, fp32 iterates\" "
+        ": regime_title3(r)\n"
+        "regime_title3(r) = r == 1 ? \"token form: H_t in the format every token, iterates in "
+        "the format\" : (r == 3 ? \"chunk form C=64, fp32 carry (kernels): fp32 running state, "
         "snapshots in the format, fp32 iterates\" : \"chunk form C=64, state carried in the "
         "format, fp32 iterates\")\n"
         "lg(v) = (v > 0 && v < 1e300) ? log10(v) : (v == 0 ? -17 : NaN)\n"
@@ -357,13 +374,13 @@ static void sv_plot(FILE *gp, const gka_figure_opts_t *opts) {
         "set yrange [4.5:-0.5]\n"
         "set ylabel \"format (storage; fp32 accumulation)\" font \",8\"\n"
         "unset grid\n"
-        "set multiplot layout 3,3 margins 0.05,0.93,0.06,0.92 spacing 0.035,0.07 \\\n"
+        "set multiplot layout 4,3 margins 0.05,0.93,0.05,0.93 spacing 0.035,0.055 \\\n"
         "  title \"every solver under the same arithmetic: median rel. error (colour, first "
         "line), worst (max), tokens whose x is NaN/Inf and tokens with an overflow flag; r = 30; "
         "x* = fp64 LAPACK solve of the "
         "same rounded problem\\ndark cells: the median token's answer is NaN/Inf (failed); "
-        "hatched grey: n/a (kalman: token form and decay ridge only; chunk form: no decay "
-        "ridge)\" "
+        "hatched grey: n/a (kalman: token form and decay ridge only; cholesky, kalman: no "
+        "iterates; chunk form: no decay ridge)\" "
         "font \",10\" noenhanced\n"
         "do for [R=1:words(regimes)] { do for [G=1:words(ridges)] {\n"
         "  set title sprintf(\"%%s\\nridge %%s\", regime_title(R), word(ridges,G)) font \",8\" "
@@ -400,4 +417,4 @@ const gka_figure_t gka_fig_solvers = {
     sv_run,
     sv_plot,
     20.0,
-    14.0};
+    18.0};

@@ -59,7 +59,8 @@ static char *slurp(const char *path, size_t *len) {
     return b;
 }
 
-static const char *const regimes[] = {"token", "chunk-fp32-carry", "chunk-format-carry"};
+static const char *const regimes[] = {"token", "token-fp32-iterates", "chunk-fp32-carry",
+                                      "chunk-format-carry"};
 static const char *const ridges[] = {"adaptive:0.02", "fixed:0.25", "decay:0.25"};
 static const char *const formats[] = {"fp64", "fp32", "fp16", "bf16", "e4m3"};
 static const char *const solvers[] = {"chebyshev", "cg-guarded", "cg-plain", "gd",
@@ -111,8 +112,8 @@ Test(fig_solvers, quick_tier_every_cell_reproducible_and_exact_in_fp64, .timeout
     cr_assert_str_eq(gka_csv_doc_meta(&d, "figure"), "solvers");
     const char *kf = gka_csv_doc_meta(&d, "kalman_form");
     cr_assert_not_null(kf, "the chosen Kalman form is not named");
-    cr_assert_eq(d.nrows, 3u * 3u * 5u * 7u);
-    for (size_t ir = 0; ir < 3; ir++)
+    cr_assert_eq(d.nrows, 4u * 3u * 5u * 7u);
+    for (size_t ir = 0; ir < 4; ir++)
         for (size_t ig = 0; ig < 3; ig++)
             for (size_t f = 0; f < 5; f++)
                 for (size_t s = 0; s < 7; s++) {
@@ -120,9 +121,11 @@ Test(fig_solvers, quick_tier_every_cell_reproducible_and_exact_in_fp64, .timeout
                     cr_assert(r >= 0, "cell %s %s %s %s missing", regimes[ir], ridges[ig],
                               formats[f], solvers[s]);
                     const int kalman = !strcmp(solvers[s], "kalman");
-                    /* kalman: token form and decay ridge only; the chunk form
-                     * has no decay ridge */
-                    const int na = (kalman && (ir > 0 || ig != 2)) || (ir > 0 && ig == 2);
+                    /* kalman: token form and decay ridge only; cholesky and
+                     * kalman have no iterates; the chunk form has no decay ridge */
+                    const int direct = kalman || !strcmp(solvers[s], "cholesky");
+                    const int na = (kalman && (ir > 0 || ig != 2)) || (ir == 1 && direct) ||
+                                   (ir >= 2 && ig == 2);
                     const char *status = str(&d, r, "status");
                     if (na) {
                         cr_assert_str_eq(status, "n/a", "%s %s %s kalman must be n/a", regimes[ir],
@@ -152,10 +155,18 @@ Test(fig_solvers, quick_tier_every_cell_reproducible_and_exact_in_fp64, .timeout
     for (size_t ig = 0; ig < 2; ig++)
         for (size_t f = 0; f < 2; f++)
             for (size_t s = 0; s < 6; s++) {
-                const long r1 = find_row(&d, regimes[1], ridges[ig], formats[f], solvers[s]);
-                const long r2 = find_row(&d, regimes[2], ridges[ig], formats[f], solvers[s]);
+                const long r1 = find_row(&d, regimes[2], ridges[ig], formats[f], solvers[s]);
+                const long r2 = find_row(&d, regimes[3], ridges[ig], formats[f], solvers[s]);
                 cr_assert_eq(num(&d, r1, "err_median"), num(&d, r2, "err_median"),
                              "%s %s %s: carries differ", ridges[ig], formats[f], solvers[s]);
             }
+    /* fp32 iterates in token form are the format's iterates in fp64 (no
+     * narrower arithmetic there) */
+    for (size_t ig = 0; ig < 3; ig++)
+        for (size_t s = 0; s < 5; s++) {
+            const long r0 = find_row(&d, regimes[0], ridges[ig], "fp64", solvers[s]);
+            const long r1 = find_row(&d, regimes[1], ridges[ig], "fp64", solvers[s]);
+            cr_assert_eq(num(&d, r0, "err_median"), num(&d, r1, "err_median"));
+        }
     gka_csv_doc_free(&d);
 }
