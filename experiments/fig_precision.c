@@ -10,8 +10,9 @@
  *    format and updated token by token (H_t = gamma H_{t-1} + k k^T rounded
  *    every token); the solver's iterates are in that format too.
  *  - chunk form (chebyshev-chunk): SPEC 3, as the paper's kernels and
- *    `gka solve --chunk 64` run it: chunks of C = 64 tokens, chunk start
- *    states in the studied format, within a chunk the operator applied as
+ *    `gka solve --chunk 64` run it: chunks of C = 64 tokens, the running
+ *    state carried in fp32 and the chunk start states (snapshots) rounded to
+ *    the studied format, within a chunk the operator applied as
  *    exp(G_c) H_0 x + K^T((K x) o M_{:,c}) with fp32 accumulation, iterates
  *    and omega in fp32 (fp64 throughout under fp64). It is b2's chunker
  *    (solvers/chebyshev_chunk.c), asked to solve only the sampled tokens.
@@ -97,6 +98,9 @@ static gka_status_t chunk_form_init(chunk_form_t *cf, gka_arith_t *As, const cha
     }
     gka_arith_init_fp64(&cf->A64);
     st = gka_chunker_create(&cf->ck, As, Ai, D, PANEL_C, ridge, 30);
+    /* the running state carried in the iterates' fp32, snapshots rounded to
+     * the format: the kernels' model and gka_run's default carry */
+    if (st == GKA_OK) st = gka_chunker_set_carry(cf->ck, Ai);
     if (st == GKA_OK) st = gka_stream_create(&cf->ref, &cf->A64, D, ridge, 0);
     if (st != GKA_OK) return st;
     gka_chunker_select(cf->ck, cf->sel);
@@ -256,7 +260,8 @@ void gka_fig_panel_meta(gka_csv_t *csv) {
                  "form: chebyshev-chunk (r=30, C=64, SPEC 3, as gka solve --chunk "
                  "64)");
     gka_csv_meta(csv, "chunk_form",
-                 "chunk start states in the format, inputs rounded to it; "
+                 "running chunk state carried in fp32 (the kernels' model; fp64 under fp64), "
+                 "chunk start states (snapshots) rounded to the format, inputs rounded to it; "
                  "operator exp(G_c) H_0 x + K^T((K x) o M_c) + lambda_c x and "
                  "||H_c||_F by the chunk norm formula in fp32; iterates and "
                  "omega fp32 (fp64 under fp64)");
@@ -314,8 +319,8 @@ void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
         "set multiplot layout words(formats), ncol margins 0.05,0.99,0.08,0.93 spacing "
         "0.03,0.035 \\\n"
         "  title \"rel. error ||x_t - x*_t|| / ||x*_t|| vs token.  token form: state H_t stored "
-        "in the panel's format, rounded every token;  chunk form: C = 64, chunk start states in "
-        "the format, fp32 accumulation, fp32 iterates.\\ncrosses at the top edge: NaN/Inf "
+        "in the panel's format, rounded every token;  chunk form: C = 64, running state in fp32, "
+        "chunk start snapshots in the format, fp32 iterates.\\ncrosses at the top edge: NaN/Inf "
         "answers (failures)\" font \",9\" noenhanced\n"
         "set logscale xy\n"
         "set yrange [1e-17:top*3]\n"
