@@ -85,7 +85,8 @@ typedef struct {
     size_t nstreams;
     gka_trace_t *tr; /* nstreams */
     const char *kalman_form;
-    double kalman_err[SV_NKALMAN][2]; /* fp64 median, worst per form */
+    double kalman_err[SV_NFORMAT][SV_NKALMAN][2]; /* median, worst per format and form */
+    long kalman_nan[SV_NFORMAT][SV_NKALMAN];      /* tokens with a NaN/Inf answer */
     gka_progress_t *prog;
 } sv_ctx_t;
 
@@ -179,17 +180,22 @@ static gka_status_t sv_acc_init(const sv_ctx_t *c, sv_acc_t *acc) {
     return acc->err ? GKA_OK : gka_error(GKA_ENOMEM, "solvers: out of memory");
 }
 
-/* Phase 1: every Kalman form in fp64 on the decay ridge (token form). */
-static gka_status_t sv_kalman_job(size_t v, void *vctx, gka_strbuf_t *rows) {
+/* Phase 1: every Kalman form in every format on the decay ridge (token
+ * form): fp64 picks the column's form, the others are reported beside it
+ * (metadata), since forms equal in fp64 need not be equal in bf16. */
+static gka_status_t sv_kalman_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     (void)rows;
     sv_ctx_t *c = vctx;
+    const size_t f = j / SV_NKALMAN, v = j % SV_NKALMAN;
     sv_acc_t acc;
     gka_status_t st = sv_acc_init(c, &acc);
     if (st == GKA_OK)
-        st = sv_measure(c, "fp64", 0, sv_ridges[SV_DECAY], "kalman", sv_kalman_forms[v], &acc);
+        st = sv_measure(c, sv_formats[f], 0, sv_ridges[SV_DECAY], "kalman", sv_kalman_forms[v],
+                        &acc);
     if (st == GKA_OK) {
-        c->kalman_err[v][1] = gka_fig_max(acc.err, acc.n);
-        c->kalman_err[v][0] = gka_fig_median(acc.err, acc.n);
+        c->kalman_err[f][v][1] = gka_fig_max(acc.err, acc.n);
+        c->kalman_err[f][v][0] = gka_fig_median(acc.err, acc.n);
+        c->kalman_nan[f][v] = acc.nonfinite;
     }
     free(acc.err);
     return st;
@@ -199,7 +205,7 @@ static gka_status_t sv_kalman_job(size_t v, void *vctx, gka_strbuf_t *rows) {
 static const char *sv_pick_kalman(const sv_ctx_t *c) {
     size_t best = 0;
     for (size_t v = 1; v < SV_NKALMAN; v++) {
-        const double *a = c->kalman_err[v], *b = c->kalman_err[best];
+        const double *a = c->kalman_err[0][v], *b = c->kalman_err[0][best];
         if (a[1] < b[1] || (a[1] == b[1] && a[0] < b[0])) best = v;
     }
     return sv_kalman_forms[best];
@@ -286,9 +292,20 @@ static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
     gka_csv_meta(csv, "kalman_form",
                  "%s (smallest fp64 worst error on decay:0.25, token form; fp64 median/worst: "
                  "info %.3g/%.3g, cov %.3g/%.3g, joseph %.3g/%.3g, sqrt %.3g/%.3g)",
-                 c->kalman_form, c->kalman_err[0][0], c->kalman_err[0][1], c->kalman_err[1][0],
-                 c->kalman_err[1][1], c->kalman_err[2][0], c->kalman_err[2][1], c->kalman_err[3][0],
-                 c->kalman_err[3][1]);
+                 c->kalman_form, c->kalman_err[0][0][0], c->kalman_err[0][0][1],
+                 c->kalman_err[0][1][0], c->kalman_err[0][1][1], c->kalman_err[0][2][0],
+                 c->kalman_err[0][2][1], c->kalman_err[0][3][0], c->kalman_err[0][3][1]);
+    for (size_t f = 0; f < SV_NFORMAT; f++) {
+        char key[48];
+        snprintf(key, sizeof key, "kalman_forms_%s", sv_formats[f]);
+        gka_csv_meta(csv, key,
+                     "decay:0.25, token form, median/worst (NaN tokens): info %.3g/%.3g (%ld), "
+                     "cov %.3g/%.3g (%ld), joseph %.3g/%.3g (%ld), sqrt %.3g/%.3g (%ld)",
+                     c->kalman_err[f][0][0], c->kalman_err[f][0][1], c->kalman_nan[f][0],
+                     c->kalman_err[f][1][0], c->kalman_err[f][1][1], c->kalman_nan[f][1],
+                     c->kalman_err[f][2][0], c->kalman_err[f][2][1], c->kalman_nan[f][2],
+                     c->kalman_err[f][3][0], c->kalman_err[f][3][1], c->kalman_nan[f][3]);
+    }
     gka_csv_meta(csv, "reference",
                  "x*_t = fp64 LAPACK solution of the same rounded problem (gka_run)");
     gka_csv_meta(csv, "columns",
@@ -310,13 +327,14 @@ static gka_status_t sv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     if (!c.tr) return gka_error(GKA_ENOMEM, "solvers: out of memory");
     gka_status_t st = sv_data(&c, opts->seed);
     const size_t ncell = SV_NREGIME * SV_NRIDGE * SV_NFORMAT * SV_NSOLVER;
-    gka_fig_progress_total(prog, (long)(ncell + SV_NKALMAN));
+    const size_t nkalman = SV_NFORMAT * SV_NKALMAN;
+    gka_fig_progress_total(prog, (long)(ncell + nkalman));
     gka_csv_t unused;
     gka_csv_init(&unused);
-    if (st == GKA_OK) st = gka_figure_parallel(SV_NKALMAN, sv_kalman_job, &c, &unused);
+    if (st == GKA_OK) st = gka_figure_parallel(nkalman, sv_kalman_job, &c, &unused);
     gka_csv_free(&unused);
     if (st == GKA_OK) {
-        gka_progress_advance(prog, SV_NKALMAN);
+        gka_progress_advance(prog, (long)nkalman);
         c.kalman_form = sv_pick_kalman(&c);
         sv_meta(&c, csv);
         gka_csv_header(csv, "regime,ridge,format,solver,variant,regime_index,ridge_index,"

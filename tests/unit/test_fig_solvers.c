@@ -112,6 +112,15 @@ Test(fig_solvers, quick_tier_every_cell_reproducible_and_exact_in_fp64, .timeout
     cr_assert_str_eq(gka_csv_doc_meta(&d, "figure"), "solvers");
     const char *kf = gka_csv_doc_meta(&d, "kalman_form");
     cr_assert_not_null(kf, "the chosen Kalman form is not named");
+    const char *fmts[] = {"fp64", "fp32", "fp16", "bf16", "e4m3"};
+    for (int f = 0; f < 5; f++) { /* every form in every format beside the pick */
+        char key[48];
+        snprintf(key, sizeof key, "kalman_forms_%s", fmts[f]);
+        const char *v = gka_csv_doc_meta(&d, key);
+        cr_assert(v && strstr(v, "info") && strstr(v, "cov") && strstr(v, "joseph") &&
+                      strstr(v, "sqrt"),
+                  "%s missing", key);
+    }
     cr_assert_eq(d.nrows, 4u * 3u * 5u * 7u);
     for (size_t ir = 0; ir < 4; ir++)
         for (size_t ig = 0; ig < 3; ig++)
