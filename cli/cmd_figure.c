@@ -1,5 +1,6 @@
 /* gka figure: reproduce the project's figures from the command line. */
 #include "gka_cli.h"
+#include "gka_data.h"
 #include "gka_figure.h"
 #include "gka_io.h"
 
@@ -34,7 +35,11 @@ static int check_inputs(const gka_figure_opts_t *o, int wants_trace) {
         return gka_cli_fail(GKA_EXIT_USAGE, "--keys and --trace apply to the figure 'trace' only");
     if (o->keys_path[0] && o->trace_path[0])
         return gka_cli_fail(GKA_EXIT_USAGE, "give --keys or --trace, not both");
-    const char *p = o->keys_path[0] ? o->keys_path : o->trace_path;
+    char path[sizeof o->keys_path];
+    const char *dtype; /* --keys k.npy:bf16 names the file k.npy */
+    if (!o->keys_path[0] || !gka_npy_spec_split(o->keys_path, path, sizeof path, &dtype))
+        snprintf(path, sizeof path, "%s", o->keys_path[0] ? o->keys_path : o->trace_path);
+    const char *p = path;
     if (*p && access(p, R_OK) != 0)
         return gka_cli_fail(GKA_EXIT_USAGE, "%s: cannot read the trace file", p);
     return 0;

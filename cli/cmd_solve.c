@@ -2,6 +2,7 @@
  * write one CSV row of metrics per token; print a summary. */
 #include "gka_cli.h"
 #include "gka_data.h"
+#include "gka_figure.h"
 #include "gka_io.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
@@ -23,6 +24,7 @@ static void usage(void) {
         "  --seed S           seed of the synthetic data (default 1)\n"
         "  --keys SPEC|F.npy  iid | powerlaw:P | expdecay:S | lowrank:R,NOISE |\n"
         "                     repeated:M[,random] | a .npy file [T,D] or [B,T,H,D]\n"
+        "                     (F.npy:bf16 names the type of 2-byte records: ml_dtypes' '<V2')\n"
         "  --queries SPEC|F.npy  iid | keys | next | a .npy file (default iid)\n"
         "  --trace F.safetensors  tensors q, k (g, beta optional)\n"
         "  --gates F.npy, --betas F.npy  log-gates / write gates for --keys F.npy\n"
@@ -61,6 +63,8 @@ static void usage(void) {
         "  --csv FILE         one row per token (header first)\n"
         "  --history FILE     per-iteration fp64 relative residuals: t,iter,res\n"
         "  --every K          exact kappa (and Kalman lambda_min(P)) every K tokens (default 0)\n"
+        "  --save-x F.npy     the solutions x_t as a [T, D] float64 array (numpy.load)\n"
+        "  --save-ref F.npy   the fp64 reference solutions x*_t, [T, D] (NaN rows: no reference)\n"
         "\nKalman runs P_0 = I/lambda_init and lets the regulariser decay with the gates:\n"
         "exact for --ridge decay:L0, approximate for fixed (with gates) and adaptive ridges.\n"
         "Exit status: 0 ok, 1 runtime failure, 2 bad usage or input.\n");
@@ -75,11 +79,16 @@ typedef struct {
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
+    /* outputs for other tools, and what a loaded file must agree with */
+    const char *save_x, *save_ref;
+    int have_D;
 } solve_args_t;
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
+/* A .npy file argument, "F.npy" or "F.npy:DTYPE". */
+static int is_npy(const char *s) {
+    char path[4096];
+    const char *dtype;
+    return gka_npy_spec_split(s, path, sizeof path, &dtype);
 }
 
 /* Returns -1 on success, else an exit code. */
@@ -103,7 +112,7 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
         if (!v) return GKA_EXIT_USAGE;
         int bad = 0;
         if (!strcmp(o, "--D"))
-            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D);
+            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D), a->have_D = 1;
         else if (!strcmp(o, "--T"))
             bad = gka_cli_parse_long(v, "--T", 1, 10000000, &a->T), a->have_T = 1;
         else if (!strcmp(o, "--seed"))
@@ -156,6 +165,10 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
             a->iter_format = v;
         else if (!strcmp(o, "--carry"))
             a->carry = v;
+        else if (!strcmp(o, "--save-x"))
+            a->save_x = v;
+        else if (!strcmp(o, "--save-ref"))
+            a->save_ref = v;
         else if (!strcmp(o, "--beta-mode")) {
             a->beta_mode = v;
             if (strcmp(v, "weight") && strcmp(v, "fold"))
@@ -172,14 +185,15 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
 /* Synthetic or loaded trace. Returns -1 or an exit code. */
 static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
     gka_status_t st;
-    if (a->trace || ends_with(a->keys, ".npy")) {
+    if (a->trace || is_npy(a->keys)) {
         gka_load_options_t lo = gka_load_options_default();
         lo.batch = a->batch, lo.head = a->head, lo.seed = a->seed;
+        lo.expect_D = a->have_D ? (int)a->D : 0;
         if (a->trace) {
             st = gka_trace_load_safetensors(a->trace, &lo, tr);
         } else {
-            gka_npy_paths_t p = {a->keys, ends_with(a->queries, ".npy") ? a->queries : NULL, NULL,
-                                 a->gates, a->betas};
+            gka_npy_paths_t p = {a->keys, is_npy(a->queries) ? a->queries : NULL, NULL, a->gates,
+                                 a->betas};
             if (!p.queries && (st = gka_queries_spec_parse(a->queries, &lo.missing_queries)))
                 return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
             st = gka_trace_load_npy_paths(&p, &lo, tr);
@@ -193,6 +207,11 @@ static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
         if (a->have_T && a->T < tr->T) tr->T = a->T;
         if (tr->T > 10000000L)
             return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, 10000000]", tr->T);
+        if (tr->queries_fallback)
+            fprintf(stderr,
+                    "gka: notice: no queries in the input; using synthetic %s queries "
+                    "(--queries F.npy to give them)\n",
+                    a->trace || !strcmp(a->queries, "iid") ? "iid N(0, I)" : a->queries);
         return -1;
     }
     gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
@@ -210,17 +229,21 @@ static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
 
 typedef struct {
     FILE *csv, *hist;
+    gka_npy_writer_t *x, *x_ref; /* --save-x, --save-ref */
 } sinks_t;
 
 static int write_row(void *ctx, const gka_token_metrics_t *m) {
     sinks_t *s = ctx;
     if (s->csv)
-        fprintf(s->csv, "%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%s,%u,%d\n", m->t,
-                m->err, m->res, m->kappa, m->kappa_bound, m->hnorm, m->lambda, m->hnorm64,
+        fprintf(s->csv,
+                "%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d,%s,%u,%d\n",
+                m->t, m->err, m->res, m->kappa, m->kappa_bound, m->hnorm, m->lambda, m->hnorm64,
                 m->lambda64, m->p_asym, m->p_min_eig, m->iters, gka_reason_name(m->reason),
                 m->events, m->nonfinite);
     for (int i = 0; s->hist && i < m->nhistory; i++)
-        fprintf(s->hist, "%ld,%d,%.9g\n", m->t, i, m->history[i]);
+        fprintf(s->hist, "%ld,%d,%.17g\n", m->t, i, m->history[i]);
+    if (s->x && gka_npy_writer_row(s->x, m->x) != GKA_OK) return 1;
+    if (s->x_ref && gka_npy_writer_row(s->x_ref, m->x_ref) != GKA_OK) return 1;
     return 0;
 }
 
@@ -252,13 +275,72 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
            s->solve_seconds, 1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
 }
 
-static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header) {
+static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header,
+                     const gka_csv_t *meta) {
     if (!path) return -1;
     if (gka_outfile_open(f, path) != GKA_OK)
         return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     *fp = f->fp;
-    fputs(header, *fp);
+    if (gka_csv_write_head(*fp, path, header, meta) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     return -1;
+}
+
+/* Every parameter of the run, for the CSVs' metadata (doubles at %.17g). */
+static void solve_meta(const solve_args_t *a, const gka_run_config_t *c, const gka_trace_t *tr,
+                       gka_csv_t *m) {
+    char ridge[96];
+    gka_ridge_format(&c->ridge, ridge, sizeof ridge);
+    gka_csv_meta(m, "command", "solve");
+    gka_csv_meta(m, "data", "%s", tr->origin);
+    gka_csv_meta(m, "D", "%d", c->D);
+    gka_csv_meta(m, "T", "%ld", c->T);
+    gka_csv_meta(m, "seed", "%llu", (unsigned long long)a->seed);
+    gka_csv_meta(m, "keys", "%s", a->trace ? a->trace : a->keys);
+    gka_csv_meta(m, "queries", "%s%s", a->queries, tr->queries_fallback ? " (synthetic)" : "");
+    gka_csv_meta(m, "gate", "%s", a->gates ? a->gates : a->gate);
+    gka_csv_meta(m, "beta", "%s", a->betas ? a->betas : a->beta);
+    gka_csv_meta(m, "batch", "%ld", a->batch);
+    gka_csv_meta(m, "head", "%ld", a->head);
+    gka_csv_meta(m, "normalize", "%d", !a->no_normalize);
+    gka_csv_meta(m, "ridge", "%s", ridge);
+    gka_csv_meta(m, "format", "%s", c->format);
+    gka_csv_meta(m, "accum", "%s", c->accum ? c->accum : "");
+    gka_csv_meta(m, "mode", "%s", c->mode ? c->mode : "ne");
+    gka_csv_meta(m, "solver", "%s", c->solver);
+    gka_csv_meta(m, "variant", "%s", c->opts.variant);
+    gka_csv_meta(m, "iters", "%d", c->opts.iters);
+    gka_csv_meta(m, "tol", "%.17g", c->opts.tol);
+    gka_csv_meta(m, "warm", "%d", c->opts.warm);
+    gka_csv_meta(m, "chunk", "%d", c->chunk);
+    gka_csv_meta(m, "iter_format", "%s", c->iter_format ? c->iter_format : "");
+    gka_csv_meta(m, "carry", "%s", c->carry ? c->carry : "");
+    gka_csv_meta(m, "beta_mode", "%s", a->beta_mode ? a->beta_mode : "weight");
+    gka_csv_meta(m, "every", "%ld", c->every);
+    gka_csv_meta(m, "reference", "fp64 LAPACK solve of the same rounded problem");
+}
+
+/* --save-x / --save-ref: [T, D] float64 .npy files, written whole or not at all.
+ * Returns -1 or an exit code. */
+static int open_arrays(const solve_args_t *a, const gka_run_config_t *c, sinks_t *s) {
+    if (a->save_x && gka_npy_writer_open(&s->x, a->save_x, (size_t)c->T, (size_t)c->D))
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    if (a->save_ref && gka_npy_writer_open(&s->x_ref, a->save_ref, (size_t)c->T, (size_t)c->D))
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    return -1;
+}
+
+static int commit_arrays(sinks_t *s) {
+    gka_npy_writer_t *w[2] = {s->x, s->x_ref};
+    s->x = s->x_ref = NULL;
+    int rc = -1;
+    for (int j = 0; j < 2; j++) {
+        if (w[j] && rc < 0 && gka_npy_writer_commit(w[j]) != GKA_OK)
+            rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+        else if (w[j] && rc >= 0)
+            gka_npy_writer_abort(w[j]);
+    }
+    return rc;
 }
 
 int gka_cmd_solve(int argc, char **argv) {
@@ -281,12 +363,18 @@ int gka_cmd_solve(int argc, char **argv) {
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
     c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
     gka_outfile_t fcsv = {0}, fhist = {0};
-    sinks_t sinks = {NULL, NULL};
+    sinks_t sinks = {NULL, NULL, NULL, NULL};
     gka_interrupt_install();
+    gka_csv_t meta;
+    gka_csv_init(&meta);
+    solve_meta(&a, &c, &tr, &meta);
     rc = open_sink(a.csv, &fcsv, &sinks.csv,
                    "t,err,res,kappa,kappa_bound,hnorm,lambda,hnorm64,lambda64,p_asym,p_min_eig,"
-                   "iters,reason,events,nonfinite\n");
-    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res\n");
+                   "iters,reason,events,nonfinite",
+                   &meta);
+    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res", &meta);
+    gka_csv_free(&meta);
+    if (rc < 0) rc = open_arrays(&a, &c, &sinks);
     gka_run_summary_t sum;
     gka_status_t st = GKA_OK;
     if (rc < 0) {
@@ -304,6 +392,9 @@ int gka_cmd_solve(int argc, char **argv) {
         rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
     else if (sinks.hist)
         sinks.hist = NULL;
+    if (rc < 0) rc = commit_arrays(&sinks);
+    gka_npy_writer_abort(sinks.x);
+    gka_npy_writer_abort(sinks.x_ref);
     if (a.csv) gka_outfile_abort(&fcsv);
     if (a.history) gka_outfile_abort(&fhist);
     if (rc < 0) print_summary(&a, &c, &sum), rc = GKA_EXIT_OK;

@@ -1,5 +1,6 @@
 /* gka: command-line front end of the GKA numerics testbed. */
 #include "gka_cli.h"
+#include "gka_figure.h"
 #include "gka_config.h"
 
 #include <stdio.h>
@@ -29,6 +30,7 @@ static void usage(FILE *f, const gka_command_t *cmds, size_t n) {
 void openblas_set_num_threads(int n) __attribute__((weak));
 
 int main(int argc, char **argv) {
+    gka_csv_set_command_line(argc, argv); /* recorded in every CSV */
     if (openblas_set_num_threads) openblas_set_num_threads(1);
     const gka_command_t cmds[] = {
         {"formats", gka_cmd_formats, "table of number formats and derived quantities"},

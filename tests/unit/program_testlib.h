@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -151,6 +152,48 @@ static inline char *prog_read_file(const char *path, size_t *len) {
 /* Run `gka ARGS` through the shell, stdout and stderr together into out
  * (NUL-terminated, cut at n - 1 bytes); returns the exit status, -1 if the
  * program did not exit normally. For tests that only read the output. */
+/* Remove, in place, the lines of s that start with prefix: e.g. the
+ * "# command_line: " provenance line, which differs between two runs that
+ * must otherwise write the same bytes. Returns the new length. */
+static inline size_t prog_drop_lines(char *s, const char *prefix) {
+    size_t n = strlen(prefix), w = 0;
+    for (size_t r = 0; s[r];) {
+        size_t e = r;
+        while (s[e] && s[e] != '\n')
+            e++;
+        if (s[e]) e++;
+        if (strncmp(s + r, prefix, n) != 0) {
+            memmove(s + w, s + r, e - r);
+            w += e - r;
+        }
+        r = e;
+    }
+    s[w] = '\0';
+    return w;
+}
+
+/* Write a [T, D] bf16 .npy as numpy + ml_dtypes does (descr '<V2'). */
+static inline void prog_write_bf16_npy(const char *path, int T, int D) {
+    char h[128];
+    int n = snprintf(h, sizeof h, "{'descr': '<V2', 'fortran_order': False, 'shape': (%d, %d), }",
+                     T, D);
+    while ((10 + n + 1) % 64)
+        h[n++] = ' ';
+    h[n++] = '\n';
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(n & 0xff, f), fputc(n >> 8, f);
+    fwrite(h, 1, (size_t)n, f);
+    for (int j = 0; j < T * D; j++) {
+        float v = (float)(1 + (j * 37) % 11) / 8.0f * (j % 3 ? 1.0f : -1.0f); /* exact in bf16 */
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        fputc((u >> 16) & 0xff, f), fputc(u >> 24, f);
+    }
+    fclose(f);
+}
+
 static inline int prog_capture(const char *args, char *out, size_t n) {
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "%s %s 2>&1", GKA_PROGRAM, args);

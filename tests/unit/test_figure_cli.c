@@ -2,6 +2,7 @@
  * gnuplot missing (CSV and script still written, exit 1, nothing
  * half-written), rendering, and byte-identical CSVs at 1 and 2 threads. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* putenv, in program_testlib.h */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "gka_figure.h"
+#include "program_testlib.h"
 
 static char tmpdir[256];
 
@@ -186,6 +188,8 @@ Test(figure_cli, csv_identical_at_1_and_2_threads) {
                 "%s", err);
             snprintf(path, sizeof path, "%s/t%d/%s/%s.csv", tmpdir, t, figs[k], figs[k]);
             csv[t - 1] = slurp(path);
+            cr_assert(strstr(csv[t - 1], "# command_line: ") && strstr(csv[t - 1], "--threads"));
+            prog_drop_lines(csv[t - 1], "# command_line: "); /* --threads, --out differ */
         }
         cr_assert_str_eq(csv[0], csv[1], "%s differs between 1 and 2 threads", figs[k]);
         cr_assert(strstr(csv[0], "# seed: 7\n"));
@@ -193,4 +197,18 @@ Test(figure_cli, csv_identical_at_1_and_2_threads) {
         free(csv[0]);
         free(csv[1]);
     }
+}
+
+/* --keys k.npy:bf16 (numpy + ml_dtypes' '<V2' records) reaches the trace figure. */
+Test(figure_cli, trace_takes_a_named_dtype) {
+    char path[600], out[4096], err[4096], args[2048];
+    snprintf(path, sizeof path, "%s/k.npy", tmpdir);
+    prog_write_bf16_npy(path, 30, 6);
+    snprintf(args, sizeof args, "trace --quick --keys %s:bf16 --out '%s/tr' --formats none", path,
+             tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/tr/trace/trace.csv", tmpdir);
+    char *csv = slurp(path);
+    cr_assert(strstr(csv, "# D: 6\n") && strstr(csv, "k.npy:bf16"), "%.2000s", csv);
+    free(csv);
 }
