@@ -34,6 +34,9 @@ static void usage(void) {
         "  --gate SPEC        none | const:G | uniform:LO,HI | gka[:A[,DT_BIAS]] (default none)\n"
         "  --beta SPEC        none | sigmoid[:SCALE] (default none)\n"
         "  --ridge SPEC       fixed:LAMBDA | adaptive:A (default adaptive:0.02)\n"
+        "  --keys F.npy, --queries F.npy|SPEC, --gates F.npy, --betas F.npy,\n"
+        "  --trace F.safetensors, --batch B, --head H, --no-normalize\n"
+        "                     data from files, as gka solve loads them (--D checks the file)\n"
         "arithmetic:\n"
         "  --format F         fp64 | mpfr:PREC | fp32 tf32 bf16 fp16 e4m3 e5m2 custom:t,emin,emax\n"
         "  --accum A          round | wide | fp32 | wide:FORMAT | exact (default: round for fp64\n"
@@ -49,6 +52,8 @@ static void usage(void) {
         "  --csv FILE         one row per token: t,err_dq,err_dk,err_dg,err_dbeta,dg,dg_ref,\n"
         "                     nonfinite (err_*: per-token relative errors; err_dg and err_dbeta\n"
         "                     relative to the rms of the reference over the sequence)\n"
+        "  --save-grad PREFIX the gradients as float64 .npy: PREFIX_dq.npy, PREFIX_dk.npy\n"
+        "                     [T, D], PREFIX_dg.npy, PREFIX_dbeta.npy [T, 1]\n"
         "\nExit status: 0 ok, 1 runtime failure, 2 bad usage or input.\n");
 }
 
@@ -57,6 +62,10 @@ typedef struct {
     uint64_t seed;
     const char *keys, *queries, *gate, *beta, *ridge, *format, *accum, *solver, *mode, *csv;
     int no_lambda_path;
+    /* file inputs and --save-grad (h-cli re-declares them in its option table) */
+    const char *trace, *gates, *betas, *save_grad;
+    long batch, head;
+    int no_normalize, have_D, have_T;
 } grad_args_t;
 
 /* -1 on success, else an exit code. */
@@ -72,11 +81,17 @@ static int parse_args(int argc, char **argv, grad_args_t *a) {
             a->no_lambda_path = 1;
             continue;
         }
+        if (!strcmp(o, "--no-normalize")) {
+            a->no_normalize = 1;
+            continue;
+        }
         if (strncmp(o, "--", 2) != 0)
             return gka_cli_fail(GKA_EXIT_USAGE, "grad: unexpected argument '%s'", o);
         static const char *const with_value[] = {
-            "--D",    "--T",     "--iters",  "--chunk", "--seed",   "--keys", "--queries", "--gate",
-            "--beta", "--ridge", "--format", "--accum", "--solver", "--mode", "--csv",     NULL};
+            "--D",       "--T",    "--iters",     "--chunk", "--seed",   "--keys",
+            "--queries", "--gate", "--beta",      "--ridge", "--format", "--accum",
+            "--solver",  "--mode", "--csv",       "--trace", "--gates",  "--betas",
+            "--batch",   "--head", "--save-grad", NULL};
         if (!gka_cli_is_one_of(o, with_value))
             return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)",
                                 o);
@@ -84,9 +99,9 @@ static int parse_args(int argc, char **argv, grad_args_t *a) {
         if (!v) return GKA_EXIT_USAGE;
         int bad = 0;
         if (!strcmp(o, "--D"))
-            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D);
+            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D), a->have_D = 1;
         else if (!strcmp(o, "--T"))
-            bad = gka_cli_parse_long(v, "--T", 1, 1000000, &a->T);
+            bad = gka_cli_parse_long(v, "--T", 1, 1000000, &a->T), a->have_T = 1;
         else if (!strcmp(o, "--iters"))
             bad = gka_cli_parse_long(v, "--iters", 0, 100000, &a->iters);
         else if (!strcmp(o, "--chunk"))
@@ -113,6 +128,18 @@ static int parse_args(int argc, char **argv, grad_args_t *a) {
             a->mode = v;
         else if (!strcmp(o, "--csv"))
             a->csv = v;
+        else if (!strcmp(o, "--trace"))
+            a->trace = v;
+        else if (!strcmp(o, "--gates"))
+            a->gates = v;
+        else if (!strcmp(o, "--betas"))
+            a->betas = v;
+        else if (!strcmp(o, "--batch"))
+            bad = gka_cli_parse_long(v, "--batch", 0, 1L << 30, &a->batch);
+        else if (!strcmp(o, "--head"))
+            bad = gka_cli_parse_long(v, "--head", 0, 1L << 30, &a->head);
+        else if (!strcmp(o, "--save-grad"))
+            a->save_grad = v;
         else
             return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)",
                                 o);
@@ -217,10 +244,13 @@ static void grad_meta(const grad_args_t *a, const gka_trace_t *tr, const char *a
     gka_csv_meta(m, "D", "%d", tr->D);
     gka_csv_meta(m, "T", "%ld", tr->T);
     gka_csv_meta(m, "seed", "%llu", (unsigned long long)a->seed);
-    gka_csv_meta(m, "keys", "%s", a->keys);
-    gka_csv_meta(m, "queries", "%s", a->queries);
-    gka_csv_meta(m, "gate", "%s", a->gate);
-    gka_csv_meta(m, "beta", "%s", a->beta);
+    gka_csv_meta(m, "keys", "%s", a->trace ? a->trace : a->keys);
+    gka_csv_meta(m, "queries", "%s%s", a->queries, tr->queries_fallback ? " (synthetic)" : "");
+    gka_csv_meta(m, "gate", "%s", a->gates ? a->gates : a->gate);
+    gka_csv_meta(m, "beta", "%s", a->betas ? a->betas : a->beta);
+    gka_csv_meta(m, "batch", "%ld", a->batch);
+    gka_csv_meta(m, "head", "%ld", a->head);
+    gka_csv_meta(m, "normalize", "%d", !a->no_normalize);
     gka_csv_meta(m, "ridge", "%s", a->ridge);
     gka_csv_meta(m, "arithmetic", "%s", arith);
     gka_csv_meta(m, "solver", "%s", a->solver);
@@ -278,15 +308,55 @@ static void summary(const grad_args_t *a, const gka_grad_problem_t *p, const cha
     printf("  non-finite dq/dk entries: %ld\n", nonfinite);
 }
 
+/* Files (the loader gka solve uses) or synthetic data. -1 or an exit code. */
+static int load_data(const grad_args_t *a, gka_trace_t *tr) {
+    const gka_cli_files_t files = {
+        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
+        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
+    if (gka_cli_files_given(&files)) return gka_cli_load_files(&files, tr);
+    if (a->gates || a->betas)
+        return gka_cli_fail(GKA_EXIT_USAGE, "--gates/--betas F.npy go with --keys F.npy");
+    gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
+    gka_status_t st;
+    if ((st = gka_keys_spec_parse(a->keys, &cfg.keys)) ||
+        (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
+        (st = gka_gate_spec_parse(a->gate, &cfg.gate)) ||
+        (st = gka_beta_spec_parse(a->beta, &cfg.beta)))
+        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    cfg.normalize = !a->no_normalize;
+    if ((st = gka_synth_generate(&cfg, tr)))
+        return gka_cli_fail(st == GKA_EINVAL || st == GKA_ERANGE ? GKA_EXIT_USAGE : GKA_EXIT_FAIL,
+                            "%s", gka_error_message());
+    return -1;
+}
+
+/* --save-grad PREFIX: dq, dk [T, D] and dg, dbeta [T, 1] as float64 .npy,
+ * each written whole or not at all. -1 or an exit code. */
+static int save_grad(const char *prefix, const gka_grad_problem_t *p, const grad_buf_t *g) {
+    const struct {
+        const char *name;
+        const double *v;
+        size_t cols;
+    } out[] = {{"dq", g->dq, (size_t)p->D},
+               {"dk", g->dk, (size_t)p->D},
+               {"dg", g->dg, 1},
+               {"dbeta", g->dbeta, 1}};
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s_%s.npy", prefix, out[i].name) >= (int)sizeof path)
+            return gka_cli_fail(GKA_EXIT_USAGE, "--save-grad: prefix too long");
+        if (gka_npy_write_f64(path, out[i].v, (size_t)p->T, out[i].cols) != GKA_OK)
+            return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    }
+    return -1;
+}
+
 int gka_cmd_grad(int argc, char **argv) {
     grad_args_t a;
     int rc = parse_args(argc, argv, &a);
     if (rc >= 0) return rc;
-    gka_synth_config_t cfg = gka_synth_config_default((int)a.D, a.T, a.seed);
     gka_ridge_t ridge;
-    if (gka_keys_spec_parse(a.keys, &cfg.keys) || gka_queries_spec_parse(a.queries, &cfg.queries) ||
-        gka_gate_spec_parse(a.gate, &cfg.gate) || gka_beta_spec_parse(a.beta, &cfg.beta) ||
-        gka_ridge_parse(a.ridge, &ridge))
+    if (gka_ridge_parse(a.ridge, &ridge))
         return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
     if (ridge.kind == GKA_RIDGE_DECAY)
         return gka_cli_fail(GKA_EXIT_USAGE,
@@ -297,11 +367,10 @@ int gka_cmd_grad(int argc, char **argv) {
         return gka_cli_fail(st == GKA_EUNSUP ? GKA_EXIT_FAIL : GKA_EXIT_USAGE, "%s",
                             gka_error_message());
     gka_trace_t tr = {0};
-    st = gka_synth_generate(&cfg, &tr);
-    if (st) {
+    if ((rc = load_data(&a, &tr)) >= 0) {
+        gka_trace_free(&tr);
         gka_arith_destroy(&A);
-        return gka_cli_fail(st == GKA_EINVAL || st == GKA_ERANGE ? GKA_EXIT_USAGE : GKA_EXIT_FAIL,
-                            "%s", gka_error_message());
+        return rc;
     }
     const size_t TD = (size_t)(tr.T * tr.D), T = (size_t)tr.T;
     grad_buf_t g = {0}, r = {0};
@@ -317,6 +386,7 @@ int gka_cmd_grad(int argc, char **argv) {
         gka_csv_init(&meta);
         grad_meta(&a, &tr, A.name, &meta);
         if (rc < 0 && a.csv) rc = write_csv(a.csv, &p, &g, &r, &meta);
+        if (rc < 0 && a.save_grad) rc = save_grad(a.save_grad, &p, &g);
         gka_csv_free(&meta);
         if (rc < 0) summary(&a, &p, A.name, &g, &r), rc = GKA_EXIT_OK;
     }

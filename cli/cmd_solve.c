@@ -59,6 +59,11 @@ static void usage(void) {
         "  --iter-format F    arithmetic of the iterates of chebyshev, cg, gd, agd (chunk form:\n"
         "                     default fp32 for emulated formats; token form: default the\n"
         "                     format, else H_t, q_t and lambda_t are taken into F per token)\n"
+        "reference (x* of the same rounded problem, per token):\n"
+        "  --reference R      lapack (fp64 dposv; default where built) | mpfr:P (MPFR\n"
+        "                     Cholesky at P bits) | arb:P (certified balls: midpoint; a token\n"
+        "                     whose ball is not tight for its error fails) | cholesky64\n"
+        "                     (gka's fp64 Cholesky + refinement; the default without LAPACK)\n"
         "output:\n"
         "  --csv FILE         one row per token (header first)\n"
         "  --history FILE     per-iteration fp64 relative residuals: t,iter,res\n"
@@ -76,6 +81,7 @@ typedef struct {
     const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
     const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
     const char *beta_mode;
+    gka_run_ref_t reference; /* --reference (h-cli re-declares it in its option table) */
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
@@ -83,13 +89,6 @@ typedef struct {
     const char *save_x, *save_ref;
     int have_D;
 } solve_args_t;
-
-/* A .npy file argument, "F.npy" or "F.npy:DTYPE". */
-static int is_npy(const char *s) {
-    char path[4096];
-    const char *dtype;
-    return gka_npy_spec_split(s, path, sizeof path, &dtype);
-}
 
 /* Returns -1 on success, else an exit code. */
 static int parse_args(int argc, char **argv, solve_args_t *a) {
@@ -173,6 +172,9 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
             a->beta_mode = v;
             if (strcmp(v, "weight") && strcmp(v, "fold"))
                 bad = gka_cli_fail(GKA_EXIT_USAGE, "--beta-mode: '%s' is not weight or fold", v);
+        } else if (!strcmp(o, "--reference")) {
+            if (gka_run_ref_parse(v, &a->reference) != GKA_OK)
+                bad = gka_cli_fail(GKA_EXIT_USAGE, "--reference: %s", gka_error_message());
         } else
             return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)",
                                 o);
@@ -185,35 +187,10 @@ static int parse_args(int argc, char **argv, solve_args_t *a) {
 /* Synthetic or loaded trace. Returns -1 or an exit code. */
 static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
     gka_status_t st;
-    if (a->trace || is_npy(a->keys)) {
-        gka_load_options_t lo = gka_load_options_default();
-        lo.batch = a->batch, lo.head = a->head, lo.seed = a->seed;
-        lo.expect_D = a->have_D ? (int)a->D : 0;
-        if (a->trace) {
-            st = gka_trace_load_safetensors(a->trace, &lo, tr);
-        } else {
-            gka_npy_paths_t p = {a->keys, is_npy(a->queries) ? a->queries : NULL, NULL, a->gates,
-                                 a->betas};
-            if (!p.queries && (st = gka_queries_spec_parse(a->queries, &lo.missing_queries)))
-                return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
-            st = gka_trace_load_npy_paths(&p, &lo, tr);
-        }
-        if (st)
-            return gka_cli_fail(st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE, "%s",
-                                gka_error_message());
-        if (!a->no_normalize) gka_trace_normalize(tr);
-        if (tr->D > 1024)
-            return gka_cli_fail(GKA_EXIT_USAGE, "trace D = %d out of range [1, 1024]", tr->D);
-        if (a->have_T && a->T < tr->T) tr->T = a->T;
-        if (tr->T > 10000000L)
-            return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, 10000000]", tr->T);
-        if (tr->queries_fallback)
-            fprintf(stderr,
-                    "gka: notice: no queries in the input; using synthetic %s queries "
-                    "(--queries F.npy to give them)\n",
-                    a->trace || !strcmp(a->queries, "iid") ? "iid N(0, I)" : a->queries);
-        return -1;
-    }
+    const gka_cli_files_t files = {
+        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
+        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
+    if (gka_cli_files_given(&files)) return gka_cli_load_files(&files, tr);
     gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
     if ((st = gka_keys_spec_parse(a->keys, &cfg.keys)) ||
         (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
@@ -271,8 +248,10 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
     printf("  reasons  ");
     for (int r = 1; r < GKA_REASON_COUNT; r++)
         if (s->reasons[r]) printf(" %s %ld", gka_reason_name((gka_reason_t)r), s->reasons[r]);
-    printf("\n  reference failures %ld;  solve time %.3f s (%.1f us/token)\n", s->ref_failures,
-           s->solve_seconds, 1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
+    printf("\n  reference %s: failures %ld", s->reference_name, s->ref_failures);
+    if (s->ref_loose) printf(" (%ld Arb balls not tight)", s->ref_loose);
+    printf(";  solve time %.3f s (%.1f us/token)\n", s->solve_seconds,
+           1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
 }
 
 static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header,
@@ -317,7 +296,13 @@ static void solve_meta(const solve_args_t *a, const gka_run_config_t *c, const g
     gka_csv_meta(m, "carry", "%s", c->carry ? c->carry : "");
     gka_csv_meta(m, "beta_mode", "%s", a->beta_mode ? a->beta_mode : "weight");
     gka_csv_meta(m, "every", "%ld", c->every);
-    gka_csv_meta(m, "reference", "fp64 LAPACK solve of the same rounded problem");
+    gka_run_ref_t ref;
+    char rname[32] = "unavailable";
+    if (gka_run_ref_resolve(&c->reference, gka_run_ref_available(), &ref) == GKA_OK)
+        gka_run_ref_name(&ref, rname, sizeof rname);
+    else
+        gka_error_clear(); /* gka_run reports it */
+    gka_csv_meta(m, "reference", "%s solve of the same rounded problem", rname);
 }
 
 /* --save-x / --save-ref: [T, D] float64 .npy files, written whole or not at all.
@@ -388,6 +373,7 @@ int gka_cmd_solve(int argc, char **argv) {
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
     c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
+    c.reference = a.reference;
     gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL, NULL, NULL};
     gka_interrupt_install();

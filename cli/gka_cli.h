@@ -40,4 +40,22 @@ int gka_cli_is_one_of(const char *opt, const char *const *names);
  * printing "gka: option X needs a value". */
 const char *gka_cli_value(int argc, char **argv, int *i);
 
+/* Data from files, shared by gka solve and gka grad (the same loader code):
+ * --trace F.safetensors, or --keys F.npy with --queries/--gates/--betas
+ * F.npy (queries may also be a synthetic spec), --batch/--head slices,
+ * --D (checked against the file), --T (a prefix). */
+typedef struct gka_trace gka_trace_t;
+typedef struct {
+    const char *keys, *queries, *trace, *gates, *betas;
+    long D, T, batch, head;
+    int have_D, have_T, normalize;
+    uint64_t seed;
+} gka_cli_files_t;
+/* 1 if s names a .npy file ("F.npy" or "F.npy:DTYPE"). */
+int gka_cli_is_npy(const char *s);
+/* 1 if the data come from files (--trace, or --keys F.npy). */
+int gka_cli_files_given(const gka_cli_files_t *f);
+/* Load them into tr (normalised unless !normalize). -1 or an exit code. */
+int gka_cli_load_files(const gka_cli_files_t *f, gka_trace_t *tr);
+
 #endif

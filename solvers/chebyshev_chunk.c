@@ -26,36 +26,10 @@
  * (gka_chunker_set_solver; default: Chebyshev, r steps, zero start); a
  * direct solver gets H_c materialised from the snapshot in its own
  * arithmetic. */
-#include "solver_internal.h"
+#include "chunker_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-struct gka_chebyshev_chunker {
-    gka_arith_t *As, *Ai, *Ac; /* state format, iterates, running state (carry) */
-    int D, C, r;
-    gka_ridge_t ridge;
-    void *Hc, *Hc1;             /* running state and next (Ac, D x D) */
-    void *H0s;                  /* snapshot in As (D x D); = Hc when Ac == As */
-    void *stage;                /* As, D: inputs rounded to the state format */
-    void *E, *B;                /* Ac, D x (C+1): [H0_ij | K^T row i], [exp(G) | W k column j] */
-    void *H0i;                  /* state in Ai */
-    void *Ki, *KTi;             /* keys in Ai: C x D and D x C */
-    void *W;                    /* Ai, C x C: row c holds W_jc for j <= c */
-    void *S;                    /* Ai, C x C: (k_i . k_j)^2 */
-    void *wq;                   /* Ai, C: k_j^T H_0 k_j */
-    void *G, *b2, *eG;          /* Ai, C: cumulative log-gate, beta^2, exp(G_c) */
-    void *qi, *xi, *z, *tv, *y; /* Ai vectors: D, D, C, C, D */
-    void *h0n2, *hn, *lam, *t1, *t2, *one, *two, *rv; /* Ai scalars */
-    double *kbuf, *ktbuf;                             /* n x D, D x n doubles */
-    int cur;                                          /* token of the chunk being solved (matvec) */
-    const unsigned char *select; /* gka_chunker_select: tokens to solve (NULL: all) */
-    gka_solver_t *solver;        /* gka_chunker_set_solver (borrowed); NULL: Chebyshev */
-    void *xs;                    /* D elements of the solver's arithmetic */
-    void *Hm;                    /* Ai, D x D: H_c materialised (direct solvers) */
-    unsigned *tok_events;        /* C: GKA_FLAG_* of each token of the last chunk */
-    unsigned state_events;       /* flags of the last state update: the next chunk's */
-};
 
 typedef gka_chebyshev_chunker_t chunker_t;
 
@@ -99,9 +73,10 @@ void gka_chunker_destroy(chunker_t *c) {
     const struct {
         void *p;
         size_t n;
-    } vi[] = {{c->H0i, DD}, {c->Ki, C * D}, {c->KTi, D * C}, {c->W, C * C}, {c->S, C * C},
-              {c->wq, C},   {c->G, C},      {c->b2, C},      {c->eG, C},    {c->qi, D},
-              {c->xi, D},   {c->z, C},      {c->tv, C},      {c->y, D}};
+    } vi[] = {{c->H0i, DD},  {c->Ki, C * D}, {c->KTi, D * C}, {c->W, C * C},
+              {c->S, C * C}, {c->KK, C * C}, {c->bt, C},      {c->wq, C},
+              {c->G, C},     {c->b2, C},     {c->eG, C},      {c->qi, D},
+              {c->xi, D},    {c->z, C},      {c->tv, C},      {c->y, D}};
     for (size_t i = 0; i < sizeof vi / sizeof vi[0]; i++)
         if (vi[i].p) Ai->free(Ai, vi[i].p, vi[i].n);
     void **sc[CK_NSCAL];
@@ -111,6 +86,7 @@ void gka_chunker_destroy(chunker_t *c) {
     free(c->kbuf);
     free(c->ktbuf);
     free(c->tok_events);
+    free(c->tok_iters);
     free(c);
 }
 
@@ -144,12 +120,13 @@ gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith
         carry_alloc(c) && (c->stage = As->alloc(As, d)) && (c->Hm = Ai->alloc(Ai, DD)) &&
         (c->H0i = Ai->alloc(Ai, DD)) && (c->Ki = Ai->alloc(Ai, n * d)) &&
         (c->KTi = Ai->alloc(Ai, d * n)) && (c->W = Ai->alloc(Ai, n * n)) &&
-        (c->S = Ai->alloc(Ai, n * n)) && (c->wq = Ai->alloc(Ai, n)) && (c->G = Ai->alloc(Ai, n)) &&
+        (c->S = Ai->alloc(Ai, n * n)) && (c->KK = Ai->alloc(Ai, n * n)) &&
+        (c->bt = Ai->alloc(Ai, n)) && (c->wq = Ai->alloc(Ai, n)) && (c->G = Ai->alloc(Ai, n)) &&
         (c->b2 = Ai->alloc(Ai, n)) && (c->eG = Ai->alloc(Ai, n)) && (c->qi = Ai->alloc(Ai, d)) &&
         (c->xi = Ai->alloc(Ai, d)) && (c->z = Ai->alloc(Ai, n)) && (c->tv = Ai->alloc(Ai, n)) &&
         (c->y = Ai->alloc(Ai, d)) && (c->kbuf = malloc(n * d * sizeof(double))) &&
         (c->ktbuf = malloc(n * d * sizeof(double))) &&
-        (c->tok_events = calloc(n, sizeof(unsigned)));
+        (c->tok_events = calloc(n, sizeof(unsigned))) && (c->tok_iters = calloc(n, sizeof(int)));
     void **sc[CK_NSCAL];
     ck_ai_scalars(c, sc);
     for (int i = 0; ok && i < CK_NSCAL; i++)
@@ -221,9 +198,28 @@ void gka_chunker_carry_state(const chunker_t *c, double *H) {
 
 #define AEL(A, x, i) GKA_ELEM(A, x, i)
 
-/* y = A_c x for token c->cur of the chunk. */
-static void chunk_matvec(void *ctx, const void *x, void *y) {
-    chunker_t *c = ctx;
+void gka_chunker_get_carry(const chunker_t *c, void *H) {
+    c->Ac->copy(c->Ac, H, c->Hc, (size_t)c->D * (size_t)c->D);
+}
+
+/* H_0 from the carried state: the snapshot rounded once to A_state (the
+ * carry itself without one), then its copy in A_iter. */
+static void take_snapshot(chunker_t *c) {
+    const size_t DD = (size_t)c->D * (size_t)c->D;
+    if (c->Ac == c->As)
+        c->H0s = c->Hc;
+    else
+        gka_elems_convert(c->Ac, c->Hc, c->As, c->H0s, DD);
+    gka_elems_convert(c->As, c->H0s, c->Ai, c->H0i, DD);
+}
+
+void gka_chunker_set_carry_state(chunker_t *c, const void *H) {
+    c->Ac->copy(c->Ac, c->Hc, H, (size_t)c->D * (size_t)c->D);
+    take_snapshot(c);
+}
+
+/* y = H_c x for token c->cur: exp(G_c) H_0 x + K^T ((K x) o W_c). */
+void gka_chunker_apply_H(chunker_t *c, const void *x, void *y) {
     gka_arith_t *Ai = c->Ai;
     const size_t d = (size_t)c->D, n = (size_t)c->C, m = (size_t)c->cur + 1;
     Ai->gemv(Ai, d, d, AEL(Ai, c->eG, c->cur), c->H0i, x, NULL, y); /* exp(G_c) H_0 x */
@@ -235,7 +231,19 @@ static void chunk_matvec(void *ctx, const void *x, void *y) {
         Ai->dot(Ai, c->t1, m, AEL(Ai, c->KTi, i * n), c->z);
         Ai->add(Ai, AEL(Ai, y, i), AEL(Ai, y, i), c->t1);
     }
-    Ai->axpy(Ai, d, c->lam, x, y);
+}
+
+/* y = A_c x = H_c x + lambda_c x for token c->cur of the chunk. */
+void gka_chunker_matvec(void *ctx, const void *x, void *y) {
+    chunker_t *c = ctx;
+    gka_chunker_apply_H(c, x, y);
+    c->Ai->axpy(c->Ai, (size_t)c->D, c->lam, x, y);
+}
+
+void gka_chunker_decay(chunker_t *c, int later, int earlier, void *dst) {
+    gka_arith_t *Ai = c->Ai;
+    Ai->sub(Ai, dst, AEL(Ai, c->G, later), AEL(Ai, c->G, earlier));
+    Ai->set_d(Ai, dst, exp(Ai->get_d(Ai, dst)));
 }
 
 /* Rounded inputs of the chunk: keys through A_state into A_iter, gates. */
@@ -261,36 +269,42 @@ static void load_chunk(chunker_t *c, int n, const double *k, const double *g, co
             Ai->copy(Ai, AEL(Ai, c->G, 0), c->t1, 1);
         else
             Ai->add(Ai, AEL(Ai, c->G, j), AEL(Ai, c->G, j - 1), c->t1);
-        Ai->set_d(Ai, c->t2, beta ? beta[j] : 1.0);
-        if (beta_used) beta_used[j] = Ai->get_d(Ai, c->t2);
-        Ai->mul(Ai, AEL(Ai, c->b2, j), c->t2, c->t2);
+        void *bj = AEL(Ai, c->bt, j);
+        Ai->set_d(Ai, bj, beta ? beta[j] : 1.0);
+        if (beta_used) beta_used[j] = Ai->get_d(Ai, bj);
+        Ai->mul(Ai, AEL(Ai, c->b2, j), bj, bj);
         Ai->set_d(Ai, AEL(Ai, c->eG, j), exp(Ai->get_d(Ai, AEL(Ai, c->G, j))));
     }
 }
 
-/* W_jc = exp(G_c - G_j) beta_j^2, S_ij = (k_i.k_j)^2, wq_j = k_j^T H_0 k_j,
- * h0n2 = ||H_0||_F^2. */
+/* W_jc = exp(G_c - G_j) beta_j^2, KK_ij = k_i.k_j, S_ij = KK_ij^2,
+ * wq_j = k_j^T H_0 k_j, h0n2 = ||H_0||_F^2. */
 static void chunk_tables(chunker_t *c, int n) {
     gka_arith_t *Ai = c->Ai;
     const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n;
     for (size_t cc = 0; cc < nn; cc++)
         for (size_t j = 0; j <= cc; j++) {
             void *w = AEL(Ai, c->W, cc * C + j);
-            Ai->sub(Ai, c->t1, AEL(Ai, c->G, cc), AEL(Ai, c->G, j));
-            Ai->set_d(Ai, w, exp(Ai->get_d(Ai, c->t1)));
+            gka_chunker_decay(c, (int)cc, (int)j, w);
             Ai->mul(Ai, w, w, AEL(Ai, c->b2, j));
         }
     for (size_t i = 0; i < nn; i++)
         for (size_t j = 0; j < nn; j++) {
-            void *s = AEL(Ai, c->S, i * C + j);
-            Ai->dot(Ai, s, d, AEL(Ai, c->Ki, i * d), AEL(Ai, c->Ki, j * d));
-            Ai->mul(Ai, s, s, s);
+            void *kk = AEL(Ai, c->KK, i * C + j), *s = AEL(Ai, c->S, i * C + j);
+            Ai->dot(Ai, kk, d, AEL(Ai, c->Ki, i * d), AEL(Ai, c->Ki, j * d));
+            Ai->mul(Ai, s, kk, kk);
         }
     for (size_t j = 0; j < nn; j++) {
         Ai->gemv(Ai, d, d, c->one, c->H0i, AEL(Ai, c->Ki, j * d), NULL, c->y);
         Ai->dot(Ai, AEL(Ai, c->wq, j), d, AEL(Ai, c->Ki, j * d), c->y);
     }
     Ai->dot(Ai, c->h0n2, d * d, c->H0i, c->H0i);
+}
+
+void gka_chunker_load(chunker_t *c, int n, const double *k, const double *g, const double *beta,
+                      double *k_used, double *g_used, double *beta_used) {
+    load_chunk(c, n, k, g, beta, k_used, g_used, beta_used);
+    chunk_tables(c, n);
 }
 
 /* ||H_c||_F and lambda_c for token cc by the chunk norm formula. */
@@ -315,36 +329,40 @@ static void chunk_norm(chunker_t *c, size_t cc) {
         Ai->copy(Ai, c->lam, c->rv, 1);
 }
 
+void gka_chunker_token(chunker_t *c, int cc) {
+    chunk_norm(c, (size_t)cc);
+    c->cur = cc;
+}
+
 /* A value computed in A_iter entering the carry's product: rounded to the
  * state format first (the cast to bf16 before a tensor-core product), then
  * held in A_carry (exact when the carry contains the format). One rounding
- * when the carry is the state format. */
-static void to_carry_via_state(chunker_t *c, void *dst, double v) {
+ * when the carry is the state format; a copy when all three are one table. */
+static void to_carry_via_state(chunker_t *c, void *dst, const void *v) {
     if (c->Ac == c->As) {
-        c->As->set_d(c->As, dst, v);
+        gka_elems_convert(c->Ai, v, c->As, dst, 1);
         return;
     }
-    c->As->set_d(c->As, c->stage, v);
-    c->Ac->set_d(c->Ac, dst, c->As->get_d(c->As, c->stage));
+    gka_elems_convert(c->Ai, v, c->As, c->stage, 1);
+    gka_elems_convert(c->As, c->stage, c->Ac, dst, 1);
 }
 
 /* H <- exp(G_last) H + sum_j W_{j,last} k_j k_j^T on the carried state, one
  * A_carry dot per entry; then the snapshot H_0 (rounded once to A_state) and
- * its copy in A_iter. */
-static void chunk_advance(chunker_t *c, int n) {
-    gka_arith_t *As = c->As, *Ai = c->Ai, *Ac = c->Ac;
+ * its copy in A_iter. The decay factor is the forward's gate arithmetic
+ * (gka_gate_element): fp32 for a carry narrower than fp32, as the token form
+ * decays a bf16 H with an fp32 gamma. */
+void gka_chunker_advance(chunker_t *c, int n) {
+    gka_arith_t *Ai = c->Ai, *Ac = c->Ac;
     const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n, last = nn - 1, w1 = C + 1;
     for (size_t i = 0; i < d; i++) /* E row i = [., k_0i .. k_{n-1,i}] */
         Ac->from_double(Ac, AEL(Ac, c->E, i * w1 + 1), c->ktbuf + i * C, nn);
+    const double gate = exp(Ai->get_d(Ai, AEL(Ai, c->G, last)));
     for (size_t j = 0; j < d; j++) { /* B row j = [exp(G_last), W_{l,last} k_lj] */
-        const double eg = Ai->get_d(Ai, AEL(Ai, c->eG, last));
-        if (Ac == As)
-            As->set_d(As, AEL(As, c->B, j * w1), eg);
-        else /* the decay factor stays in the carry's precision (fp32 gates) */
-            Ac->set_d(Ac, AEL(Ac, c->B, j * w1), eg);
+        gka_gate_element(Ac, gate, AEL(Ac, c->B, j * w1));
         for (size_t l = 0; l < nn; l++) {
             Ai->mul(Ai, c->t1, AEL(Ai, c->W, last * C + l), AEL(Ai, c->KTi, j * C + l));
-            to_carry_via_state(c, AEL(Ac, c->B, j * w1 + 1 + l), Ai->get_d(Ai, c->t1));
+            to_carry_via_state(c, AEL(Ac, c->B, j * w1 + 1 + l), c->t1);
         }
     }
     for (size_t i = 0; i < d; i++)
@@ -356,23 +374,13 @@ static void chunk_advance(chunker_t *c, int n) {
     void *t = c->Hc;
     c->Hc = c->Hc1;
     c->Hc1 = t;
-    double *buf = malloc(d * sizeof(double));
-    if (Ac == As) c->H0s = c->Hc;
-    for (size_t i = 0; buf && i < d; i++) { /* snapshot, then into A_iter, row by row */
-        Ac->to_double(Ac, buf, AEL(Ac, c->Hc, i * d), d);
-        if (Ac != As) {
-            As->from_double(As, AEL(As, c->H0s, i * d), buf, d);
-            As->to_double(As, buf, AEL(As, c->H0s, i * d), d);
-        }
-        Ai->from_double(Ai, AEL(Ai, c->H0i, i * d), buf, d);
-    }
-    free(buf);
+    take_snapshot(c);
 }
 
 /* ---- the token's operator --------------------------------------------------- */
 
 static void chunk_apply(const gka_operator_t *op, const void *x, void *y) {
-    chunk_matvec(op->ctx, x, y);
+    gka_chunker_matvec(op->ctx, x, y);
 }
 
 /* H_c = exp(G_c) H_0 + sum_{j<=c} W_jc k_j k_j^T in A_iter, rounded into B. */
@@ -384,12 +392,11 @@ static gka_status_t chunk_matrix(const gka_operator_t *op, gka_arith_t *B, void 
     Ai->scal(Ai, d * d, AEL(Ai, c->eG, cur), c->Hm);
     for (size_t j = 0; j <= cur; j++)
         Ai->syr(Ai, d, AEL(Ai, c->W, cur * C + j), AEL(Ai, c->Ki, j * d), c->Hm);
-    gka_operator_t mop = *op;
-    gka_operator_convert(&mop, B, c->Hm, H, d * d);
+    gka_elems_convert(Ai, c->Hm, B, H, d * d);
     return GKA_OK;
 }
 
-static void chunk_operator(chunker_t *c, gka_operator_t *op) {
+void gka_chunker_bind(chunker_t *c, gka_operator_t *op) {
     op->A = c->Ai;
     op->D = c->D;
     op->q = c->qi;
@@ -402,23 +409,24 @@ static void chunk_operator(chunker_t *c, gka_operator_t *op) {
 }
 
 /* Solve token c->cur: the chunker's solver, or Chebyshev with r steps. */
-static gka_status_t solve_token(chunker_t *c, double *x, gka_reason_t *reason) {
+static gka_status_t solve_token(chunker_t *c, double *x, gka_reason_t *reason, int *iters) {
     gka_arith_t *Ai = c->Ai;
     const size_t d = (size_t)c->D;
     if (!c->solver) {
-        int iters;
-        gka_status_t st = gka_chebyshev_solve(Ai, c->D, chunk_matvec, c, c->qi, c->lam, c->hn, c->r,
-                                              0.0, NULL, c->xi, NULL, NULL, NULL, &iters, reason);
+        gka_status_t st =
+            gka_chebyshev_solve(Ai, c->D, gka_chunker_matvec, c, c->qi, c->lam, c->hn, c->r, 0.0,
+                                NULL, c->xi, NULL, NULL, NULL, iters, reason);
         if (!st) Ai->to_double(Ai, x, c->xi, d);
         return st;
     }
     gka_operator_t op;
-    chunk_operator(c, &op);
+    gka_chunker_bind(c, &op);
     gka_solve_info_t info;
     gka_status_t st = gka_solver_solve_op(c->solver, &op, c->xs, &info);
     if (st) return st;
     c->solver->A->to_double(c->solver->A, x, c->xs, d);
     *reason = info.reason;
+    *iters = info.iters;
     return GKA_OK;
 }
 
@@ -440,6 +448,11 @@ void gka_chunker_token_events(const chunker_t *c, unsigned *events, int n) {
         events[j] = c->tok_events[j];
 }
 
+void gka_chunker_token_iters(const chunker_t *c, int *iters, int n) {
+    for (int j = 0; j < n && j < c->C; j++)
+        iters[j] = c->tok_iters[j];
+}
+
 gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double *k, const double *g,
                              const double *beta, double *x, double *hnorm, double *lambda,
                              gka_reason_t *reasons, double *q_used, double *k_used, double *g_used,
@@ -454,8 +467,7 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
     const size_t d = (size_t)c->D;
     unsigned total = 0;
     take_events(c, &total); /* the caller's, kept in the total */
-    load_chunk(c, n, k, g, beta, k_used, g_used, beta_used);
-    chunk_tables(c, n);
+    gka_chunker_load(c, n, k, g, beta, k_used, g_used, beta_used);
     /* what every token of the chunk shares: its state and the chunk's tables */
     const unsigned shared = c->state_events | take_events(c, &total);
     for (int cc = 0; cc < n; cc++) {
@@ -464,6 +476,7 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
         As->to_double(As, c->kbuf, c->stage, d); /* kbuf reused: keys are in Ki now */
         if (q_used) memcpy(q_used + (size_t)cc * d, c->kbuf, d * sizeof(double));
         Ai->from_double(Ai, c->qi, c->kbuf, d);
+        c->tok_iters[cc] = 0;
         if (c->select && !c->select[cc]) { /* not asked for: the state still advances */
             for (size_t i = 0; i < d; i++)
                 x[(size_t)cc * d + i] = (double)NAN;
@@ -473,17 +486,16 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
             c->tok_events[cc] = shared | take_events(c, &total);
             continue;
         }
-        chunk_norm(c, (size_t)cc);
-        c->cur = cc;
+        gka_chunker_token(c, cc);
         gka_reason_t reason;
-        gka_status_t st = solve_token(c, x + (size_t)cc * d, &reason);
+        gka_status_t st = solve_token(c, x + (size_t)cc * d, &reason, &c->tok_iters[cc]);
         if (st) return st;
         if (hnorm) hnorm[cc] = Ai->get_d(Ai, c->hn);
         if (lambda) lambda[cc] = Ai->get_d(Ai, c->lam);
         if (reasons) reasons[cc] = reason;
         c->tok_events[cc] = shared | take_events(c, &total);
     }
-    chunk_advance(c, n);
+    gka_chunker_advance(c, n);
     c->state_events = take_events(c, &total);
     As->events |= total, Ai->events |= total, c->Ac->events |= total; /* callers see them all */
     return GKA_OK;

@@ -24,8 +24,9 @@
  *       GKA_ENUMERIC H + lambda I is not (certifiably) positive definite;
  *       GKA_ENOMEM   allocation failed;
  *       GKA_ERANGE   a result overflows double.
- *   - Availability: in the GKA_MINIMAL build none of these files is compiled
- *     (only the declarations exist): guard calls with GKA_HAVE_LAPACK,
+ *   - Availability: in the GKA_MINIMAL build only reference_check.c is
+ *     compiled (the checks, gka_ref_rel_residual_fp64, gka_ref_rel_error and
+ *     gka_ref_solve_cholesky64); guard the others with GKA_HAVE_LAPACK,
  *     GKA_HAVE_MPFR, GKA_HAVE_FLINT, GKA_HAVE_ARB from gka_config.h.
  *   - No function aborts, exits or prints.
  *
@@ -56,6 +57,12 @@ extern "C" {
  * Forward error about kappa(A) * D * 2^-53. GKA_ENUMERIC if dpotrf finds a
  * non-positive pivot. */
 gka_status_t gka_ref_solve_fp64(int D, const double *H, double lambda, const double *q, double *x);
+
+/* The same without LAPACK (every build): the Cholesky solver of gka_solver.h
+ * on the fp64 table, then three steps of iterative refinement with the
+ * residual summed in long double. GKA_ENUMERIC if a pivot is <= 0. */
+gka_status_t gka_ref_solve_cholesky64(int D, const double *H, double lambda, const double *q,
+                                      double *x);
 
 /* All eigenvalues of the symmetric matrix S, ascending (LAPACKE_dsyev).
  * S need not be definite. Here S may be slightly asymmetric (e.g. a Kalman

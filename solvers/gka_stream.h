@@ -94,6 +94,11 @@ int gka_gate_fp32(const gka_arith_t *A);
  * the fp32 gate times the fp32 value of x_j, rounded once to the format;
  * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
 gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n);
+/* A gate gamma (a double, e.g. exp(G)) as an element of A for A's own
+ * products, in the same gate arithmetic: for fp32-gate tables the fp32
+ * rounding of gamma, held unrounded to the format (the table's dot and
+ * scal then multiply by the fp32 gate); else the table's rounding. */
+void gka_gate_element(gka_arith_t *A, double gamma, void *dst);
 
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
@@ -156,6 +161,10 @@ gka_status_t gka_chunker_set_solver(gka_chebyshev_chunker_t *c, gka_solver_t *s)
  * those of its own solve (q, norm formula, iteration) and those it shares
  * with its chunk (rounded keys, chunk tables, the state it starts from). */
 void gka_chunker_token_events(const gka_chebyshev_chunker_t *c, unsigned *events, int n);
+/* The iteration count of each of the n tokens of the last gka_chunker_run
+ * (what its solver reports; 0 for tokens not selected); the reasons come
+ * from gka_chunker_run's reasons. */
+void gka_chunker_token_iters(const gka_chebyshev_chunker_t *c, int *iters, int n);
 /* The current chunk start state H_0, the snapshot in A_state's format (D x D
  * doubles). */
 void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
@@ -196,6 +205,43 @@ typedef int (*gka_token_fn)(void *ctx, const gka_token_metrics_t *m);
  * In both, the fp64 reference problem is built from the same rounded inputs. */
 typedef enum { GKA_BETA_WEIGHT = 0, GKA_BETA_FOLD = 1 } gka_beta_mode_t;
 
+/* The reference x* that gka_run measures each token against, always of the
+ * same rounded problem (the fp64 mirror H64, lambda64, q64 of the stream):
+ *   LAPACK      fp64 dposv (gka_ref_solve_fp64); the default where built;
+ *   MPFR        Cholesky at prec bits (gka_ref_solve_mpfr), rounded to double;
+ *   ARB         certified balls at prec bits (gka_ref_solve_arb): the midpoint
+ *               is x*; a token whose ball is not tight against the error it
+ *               measures (||rad|| / ||mid|| > max(1e-3 err, 2^-50), the floor being a few
+ *               roundings of the midpoint to double, which the radius includes) fails
+ *               (err NaN, counted in ref_failures and ref_loose);
+ *   CHOLESKY64  gka's own fp64 Cholesky with iterative refinement
+ *               (gka_ref_solve_cholesky64), in every build.
+ * DEFAULT resolves to LAPACK where the build has it, else CHOLESKY64 (the
+ * GKA_MINIMAL build). Asking for a reference the build lacks is GKA_EINVAL. */
+typedef enum {
+    GKA_RUN_REF_DEFAULT = 0,
+    GKA_RUN_REF_LAPACK,
+    GKA_RUN_REF_MPFR,
+    GKA_RUN_REF_ARB,
+    GKA_RUN_REF_CHOLESKY64
+} gka_run_ref_kind_t;
+
+typedef struct gka_run_ref {
+    gka_run_ref_kind_t kind;
+    long prec; /* bits, MPFR and ARB (0: GKA_REF_DEFAULT_PREC) */
+} gka_run_ref_t;
+
+/* Which references this build has, as bits (1 << kind). */
+unsigned gka_run_ref_available(void);
+/* "lapack", "cholesky64", "mpfr[:P]", "arb[:P]" (P bits, 53..65536). */
+gka_status_t gka_run_ref_parse(const char *text, gka_run_ref_t *out);
+/* The reference a run uses when `have` (gka_run_ref_available's bits) is
+ * what the build has: DEFAULT resolved, prec filled in; GKA_EINVAL with a
+ * message naming the missing library if the asked one is not in `have`. */
+gka_status_t gka_run_ref_resolve(const gka_run_ref_t *asked, unsigned have, gka_run_ref_t *out);
+/* "lapack", "cholesky64", "mpfr:256", "arb:256" into buf. */
+void gka_run_ref_name(const gka_run_ref_t *r, char *buf, size_t n);
+
 typedef struct gka_run_config {
     int D;
     long T;
@@ -223,6 +269,7 @@ typedef struct gka_run_config {
     long every;              /* exact kappa / Kalman eigenvalue every `every` tokens
                                 (t % every == 0, and the last token); 0 = never */
     int no_reference;        /* 1: skip x* (err NaN): for timing */
+    gka_run_ref_t reference; /* which x* (default: lapack, or cholesky64 without LAPACK) */
     gka_token_fn on_token;   /* may be NULL */
     void *ctx;
 } gka_run_config_t;
@@ -238,8 +285,10 @@ typedef struct gka_run_summary {
     double p_asym_max, p_min_eig_min;                   /* Kalman; NaN otherwise */
     long ev_nan, ev_overflow, ev_underflow, ev_lost_pd; /* tokens with the event */
     long reasons[GKA_REASON_COUNT];
-    long ref_failures;    /* tokens whose reference solve failed (not PD, NaN) */
-    double solve_seconds; /* CPU time of the calling thread in stream updates + solves */
+    long ref_failures;       /* tokens whose reference solve failed (not PD, NaN, loose ball) */
+    long ref_loose;          /* of those, Arb balls not tight enough for the error measured */
+    char reference_name[32]; /* the reference used (gka_run_ref_name) */
+    double solve_seconds;    /* CPU time of the calling thread in stream updates + solves */
     char arith_name[64];
     char iter_name[64];  /* the iterates' table where it is not arith_name, else "" */
     char carry_name[64]; /* chunk form: the carry's table where it is not arith_name, else "" */

@@ -7,16 +7,7 @@
 
 void gka_operator_convert(const gka_operator_t *op, gka_arith_t *B, const void *src, void *dst,
                           size_t n) {
-    gka_arith_t *A = op->A;
-    if (B == A) {
-        A->copy(A, dst, src, n);
-        return;
-    }
-    double v;
-    for (size_t i = 0; i < n; i++) { /* through double: exact for fp64 and narrower tables */
-        A->to_double(A, &v, GKA_CELEM(A, src, i), 1);
-        B->from_double(B, GKA_ELEM(B, dst, i), &v, 1);
-    }
+    gka_elems_convert(op->A, src, B, dst, n);
 }
 
 /* ---- in the stream's own arithmetic --------------------------------------- */
@@ -25,22 +16,9 @@ static void stream_apply(const gka_operator_t *op, const void *x, void *y) {
     gka_stream_matvec((const gka_stream_t *)op->ctx, x, y);
 }
 
-/* H (elements of A) into B: a copy, or through double. */
-static void matrix_into(gka_arith_t *A, const void *H, gka_arith_t *B, void *out, size_t n) {
-    if (A == B) {
-        A->copy(A, out, H, n);
-        return;
-    }
-    double v;
-    for (size_t i = 0; i < n; i++) {
-        A->to_double(A, &v, GKA_CELEM(A, H, i), 1);
-        B->from_double(B, GKA_ELEM(B, out, i), &v, 1);
-    }
-}
-
 static gka_status_t stream_matrix(const gka_operator_t *op, gka_arith_t *B, void *H) {
     const gka_stream_t *st = op->ctx;
-    matrix_into(st->A, st->H, B, H, (size_t)st->D * (size_t)st->D);
+    gka_elems_convert(st->A, st->H, B, H, (size_t)st->D * (size_t)st->D);
     return GKA_OK;
 }
 
@@ -115,7 +93,7 @@ static void iter_apply(const gka_operator_t *op, const void *x, void *y) {
 
 static gka_status_t iter_matrix(const gka_operator_t *op, gka_arith_t *B, void *H) {
     const gka_token_op_t *t = op->ctx;
-    matrix_into(t->Ai, t->H, B, H, (size_t)t->D * (size_t)t->D);
+    gka_elems_convert(t->Ai, t->H, B, H, (size_t)t->D * (size_t)t->D);
     return GKA_OK;
 }
 
@@ -136,10 +114,10 @@ gka_status_t gka_token_op_bind(gka_token_op_t *t, const gka_stream_t *st, gka_op
     gka_arith_t *As = t->As, *Ai = t->Ai;
     const size_t n = (size_t)t->D;
     t->st = st;
-    matrix_into(As, st->H, Ai, t->H, n * n);
-    matrix_into(As, st->q, Ai, t->q, n);
-    matrix_into(As, st->lambda, Ai, GKA_ELEM(Ai, t->sc, 0), 1);
-    matrix_into(As, st->hnorm, Ai, GKA_ELEM(Ai, t->sc, 1), 1);
+    gka_elems_convert(As, st->H, Ai, t->H, n * n);
+    gka_elems_convert(As, st->q, Ai, t->q, n);
+    gka_elems_convert(As, st->lambda, Ai, GKA_ELEM(Ai, t->sc, 0), 1);
+    gka_elems_convert(As, st->hnorm, Ai, GKA_ELEM(Ai, t->sc, 1), 1);
     op->A = Ai;
     op->D = t->D;
     op->q = t->q;

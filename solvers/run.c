@@ -1,11 +1,14 @@
 /* The run driver: a sequence -> stream -> solver -> per-token metrics against
- * the fp64 LAPACK reference (gka_reference.h) of the same rounded problem. */
+ * a reference x* (gka_reference.h: LAPACK, MPFR, Arb or gka's own fp64
+ * Cholesky, cfg->reference) of the same rounded problem. */
 #define _POSIX_C_SOURCE 200809L
 #include "gka_config.h"
 #include "gka_io.h"
 #include "gka_reference.h"
 #include "solver_internal.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +21,95 @@ gka_run_config_t gka_run_config_default(void) {
     c.solver = "chebyshev";
     c.opts = gka_solver_opts_default();
     return c;
+}
+
+/* ---- the reference ------------------------------------------------------- */
+
+unsigned gka_run_ref_available(void) {
+    unsigned have = 1u << GKA_RUN_REF_CHOLESKY64;
+    if (GKA_HAVE_LAPACK) have |= 1u << GKA_RUN_REF_LAPACK;
+    if (GKA_HAVE_MPFR) have |= 1u << GKA_RUN_REF_MPFR;
+    if (GKA_HAVE_ARB) have |= 1u << GKA_RUN_REF_ARB;
+    return have;
+}
+
+static const char *ref_kind_name(gka_run_ref_kind_t k) {
+    switch (k) {
+    case GKA_RUN_REF_LAPACK:
+        return "lapack";
+    case GKA_RUN_REF_MPFR:
+        return "mpfr";
+    case GKA_RUN_REF_ARB:
+        return "arb";
+    case GKA_RUN_REF_CHOLESKY64:
+        return "cholesky64";
+    default:
+        return "default";
+    }
+}
+
+static int ref_has_prec(gka_run_ref_kind_t k) {
+    return k == GKA_RUN_REF_MPFR || k == GKA_RUN_REF_ARB;
+}
+
+void gka_run_ref_name(const gka_run_ref_t *r, char *buf, size_t n) {
+    if (ref_has_prec(r->kind))
+        snprintf(buf, n, "%s:%ld", ref_kind_name(r->kind), r->prec);
+    else
+        snprintf(buf, n, "%s", ref_kind_name(r->kind));
+}
+
+gka_status_t gka_run_ref_parse(const char *text, gka_run_ref_t *out) {
+    if (!text || !out) return gka_error(GKA_EINVAL, "reference: NULL argument");
+    static const gka_run_ref_kind_t kinds[] = {GKA_RUN_REF_LAPACK, GKA_RUN_REF_MPFR,
+                                               GKA_RUN_REF_ARB, GKA_RUN_REF_CHOLESKY64};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        const char *name = ref_kind_name(kinds[i]);
+        const size_t len = strlen(name);
+        if (strncmp(text, name, len) != 0 || (text[len] != '\0' && text[len] != ':')) continue;
+        gka_run_ref_t r = {kinds[i], ref_has_prec(kinds[i]) ? GKA_REF_DEFAULT_PREC : 0};
+        if (text[len] == ':') {
+            char *end;
+            errno = 0;
+            const long p = strtol(text + len + 1, &end, 10);
+            if (!ref_has_prec(kinds[i]) || end == text + len + 1 || *end || errno ||
+                p < GKA_REF_MIN_PREC || p > GKA_REF_MAX_PREC)
+                return gka_error(GKA_EINVAL,
+                                 "reference '%s': the precision of mpfr:P or arb:P is P bits in "
+                                 "[%ld, %ld]; lapack and cholesky64 take none",
+                                 text, GKA_REF_MIN_PREC, GKA_REF_MAX_PREC);
+            r.prec = p;
+        }
+        *out = r;
+        return GKA_OK;
+    }
+    return gka_error(GKA_EINVAL, "reference '%s' unknown (lapack, mpfr:P, arb:P or cholesky64)",
+                     text);
+}
+
+gka_status_t gka_run_ref_resolve(const gka_run_ref_t *asked, unsigned have, gka_run_ref_t *out) {
+    gka_run_ref_t r = *asked;
+    if (r.kind == GKA_RUN_REF_DEFAULT)
+        r.kind = have & (1u << GKA_RUN_REF_LAPACK) ? GKA_RUN_REF_LAPACK : GKA_RUN_REF_CHOLESKY64;
+    if ((unsigned)r.kind > GKA_RUN_REF_CHOLESKY64)
+        return gka_error(GKA_EINVAL, "run: reference kind %d unknown", (int)r.kind);
+    if (!(have & (1u << r.kind)))
+        return gka_error(GKA_EINVAL,
+                         "run: reference %s is not in this build (built without %s); "
+                         "cholesky64 is in every build",
+                         ref_kind_name(r.kind),
+                         r.kind == GKA_RUN_REF_LAPACK ? "LAPACK"
+                         : r.kind == GKA_RUN_REF_MPFR ? "MPFR"
+                                                      : "Arb");
+    if (!ref_has_prec(r.kind))
+        r.prec = 0;
+    else if (r.prec == 0)
+        r.prec = GKA_REF_DEFAULT_PREC;
+    else if (r.prec < GKA_REF_MIN_PREC || r.prec > GKA_REF_MAX_PREC)
+        return gka_error(GKA_EINVAL, "run: reference precision %ld out of range [%ld, %ld]", r.prec,
+                         GKA_REF_MIN_PREC, GKA_REF_MAX_PREC);
+    *out = r;
+    return GKA_OK;
 }
 
 static double now_seconds(void) {
@@ -63,10 +155,57 @@ typedef struct {
     double *x, *x_ref, *P, *errs, *ress;
     long nerr, nres;
     int any_nonfinite;
+    gka_run_ref_t ref; /* resolved */
+    double *rad;       /* Arb: the balls' radii (D) */
 } run_t;
 
-static int measure_now(const gka_run_config_t *c, long t) {
+static inline int measure_now(const gka_run_config_t *c, long t) {
     return c->every > 0 && (t % c->every == 0 || t == c->T - 1);
+}
+
+static inline double norm2(const double *v, int D) {
+    double s = 0.0;
+    for (int i = 0; i < D; i++)
+        s += v[i] * v[i];
+    return sqrt(s);
+}
+
+/* x* of the fp64 mirror problem by the run's reference into R->x_ref;
+ * *rad_rel: the Arb ball's relative radius (0 for the others). */
+static gka_status_t solve_reference(run_t *R, const gka_stream_t *ref, double *rad_rel) {
+    const int D = ref->D;
+    *rad_rel = 0.0;
+    switch (R->ref.kind) {
+#if GKA_HAVE_LAPACK
+    case GKA_RUN_REF_LAPACK:
+        return gka_ref_solve_fp64(D, ref->H64, ref->lambda64, ref->q64, R->x_ref);
+#endif
+#if GKA_HAVE_MPFR
+    case GKA_RUN_REF_MPFR:
+        return gka_ref_solve_mpfr(D, ref->H64, ref->lambda64, 0, ref->q64, R->ref.prec, R->x_ref);
+#endif
+#if GKA_HAVE_ARB
+    case GKA_RUN_REF_ARB: {
+        gka_status_t st = gka_ref_solve_arb(D, ref->H64, ref->lambda64, 0, ref->q64, R->ref.prec,
+                                            R->x_ref, R->rad);
+        const double m = norm2(R->x_ref, D);
+        if (!st) *rad_rel = m > 0.0 ? norm2(R->rad, D) / m : norm2(R->rad, D);
+        return st;
+    }
+#endif
+    case GKA_RUN_REF_CHOLESKY64:
+        return gka_ref_solve_cholesky64(D, ref->H64, ref->lambda64, ref->q64, R->x_ref);
+    default:
+        return gka_error(GKA_EINVAL, "run: reference not in this build");
+    }
+}
+
+/* An Arb ball is tight enough when its relative radius is far below the
+ * error it measures, or no wider than a few roundings of the midpoint to
+ * double (2^-50: the radius includes that rounding, which no reference
+ * returned as doubles can beat). */
+static int ball_tight(double rad_rel, double err) {
+    return rad_rel <= fmax(1e-3 * err, 0x1p-50);
 }
 
 /* Reference solve, error, residual, kappa: everything measured against the
@@ -78,26 +217,30 @@ static void reference_metrics(run_t *R, const gka_stream_t *ref, gka_token_metri
     m->kappa_bound =
         ref->lambda64 > 0 ? (ref->hnorm64 + ref->lambda64) / ref->lambda64 : (double)NAN;
     m->err = m->res = m->kappa = NAN;
-#if GKA_HAVE_LAPACK
     if (!R->cfg->no_reference) {
-        if (gka_ref_solve_fp64(D, ref->H64, ref->lambda64, ref->q64, R->x_ref) == GKA_OK) {
+        double rad_rel;
+        if (solve_reference(R, ref, &rad_rel) == GKA_OK) {
             m->x_ref = R->x_ref;
             if (gka_ref_rel_error(D, R->x, R->x_ref, &m->err) != GKA_OK) m->err = NAN;
+            if (!ball_tight(rad_rel, m->err)) { /* NaN err: nothing to be tight against */
+                m->err = NAN;
+                m->x_ref = NULL;
+                R->sum->ref_failures++;
+                R->sum->ref_loose++;
+            }
         } else {
             R->sum->ref_failures++;
         }
+        if (gka_ref_rel_residual_fp64(D, ref->H64, ref->lambda64, ref->q64, R->x, &m->res) !=
+            GKA_OK)
+            m->res = NAN;
     }
-    if (!R->cfg->no_reference &&
-        gka_ref_rel_residual_fp64(D, ref->H64, ref->lambda64, ref->q64, R->x, &m->res) != GKA_OK)
-        m->res = NAN;
+#if GKA_HAVE_LAPACK
     if (measure_now(R->cfg, m->t) &&
         gka_ref_kappa_fp64(D, ref->H64, ref->lambda64, &m->kappa) != GKA_OK)
         m->kappa = NAN;
-    gka_error_clear();
-#else
-    (void)D;
-    R->sum->ref_failures++;
 #endif
+    gka_error_clear();
 }
 
 /* Kalman's P: asymmetry every token, smallest eigenvalue when measured. */
@@ -236,6 +379,7 @@ typedef struct {
     double *xs, *hn, *lam, *q, *k, *g, *b;
     gka_reason_t *why;
     unsigned *ev;
+    int *it;
 } chunk_bufs_t;
 
 static void chunk_bufs_free(chunk_bufs_t *b) {
@@ -248,6 +392,7 @@ static void chunk_bufs_free(chunk_bufs_t *b) {
     free(b->b);
     free(b->why);
     free(b->ev);
+    free(b->it);
 }
 
 static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_arith_t *Ac) {
@@ -262,9 +407,9 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
                       malloc(C * sizeof(double)),     malloc(C * d * sizeof(double)),
                       malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
                       malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t)),
-                      malloc(C * sizeof(unsigned))};
+                      malloc(C * sizeof(unsigned)),   malloc(C * sizeof(int))};
     gka_status_t status = GKA_OK;
-    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why || !b.ev)
+    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why || !b.ev || !b.it)
         status = gka_error(GKA_ENOMEM, "run: out of memory");
     if (!status) status = gka_chunker_create(&ck, As, Ai, c->D, c->chunk, &c->ridge, c->opts.iters);
     if (!status) status = gka_chunker_set_carry(ck, Ac);
@@ -281,6 +426,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
                                  b.g, b.b);
         R->sum->solve_seconds += now_seconds() - ts;
         if (!status) gka_chunker_token_events(ck, b.ev, n);
+        if (!status) gka_chunker_token_iters(ck, b.it, n);
         for (int j = 0; !status && j < n; j++) {
             status = gka_stream_push(ref, b.q + (size_t)j * d, b.k + (size_t)j * d, b.g[j], b.b[j],
                                      NULL);
@@ -291,7 +437,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_a
             memcpy(R->x, b.xs + (size_t)j * d, d * sizeof(double));
             m.events = b.ev[j];
             m.reason = b.why[j];
-            m.iters = c->opts.iters;
+            m.iters = b.it[j];
             m.hnorm = b.hn[j];
             m.lambda = b.lam[j];
             m.hnorm64 = ref->hnorm64;
@@ -391,6 +537,10 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     summary->p_asym_max = summary->p_min_eig_min = NAN;
     gka_status_t status = check_config(cfg);
     if (status) return status;
+    gka_run_ref_t ref = {GKA_RUN_REF_DEFAULT, 0};
+    status = gka_run_ref_resolve(&cfg->reference, gka_run_ref_available(), &ref);
+    if (status) return status;
+    gka_run_ref_name(&ref, summary->reference_name, sizeof summary->reference_name);
     run_tables_t tb;
     status = init_tables(cfg, &tb);
     if (status) {
@@ -411,8 +561,10 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
                malloc(T * sizeof(double)),
                0,
                0,
-               0};
-    if (!R.x || !R.x_ref || !R.P || !R.errs || !R.ress)
+               0,
+               ref,
+               malloc(d * sizeof(double))};
+    if (!R.x || !R.x_ref || !R.P || !R.errs || !R.ress || !R.rad)
         status = gka_error(GKA_ENOMEM, "run: out of memory for T = %ld, D = %d", cfg->T, cfg->D);
     else if (cfg->chunk > 0)
         status = run_chunks(&R, A, Ai, Ac);
@@ -424,6 +576,7 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     free(R.P);
     free(R.errs);
     free(R.ress);
+    free(R.rad);
     release_tables(&tb);
     return status;
 }

@@ -22,6 +22,22 @@ static inline void gka_sc_free(gka_arith_t *A, void *s) {
     if (s) A->free(A, s, 1);
 }
 
+/* n elements of A into elements of B: a copy when B is A (exact for every
+ * table, MPFR included), else through double (exact from fp64 and narrower
+ * tables). */
+static inline void gka_elems_convert(gka_arith_t *A, const void *src, gka_arith_t *B, void *dst,
+                                     size_t n) {
+    if (A == B) {
+        A->copy(A, dst, src, n);
+        return;
+    }
+    double v;
+    for (size_t i = 0; i < n; i++) {
+        A->to_double(A, &v, GKA_CELEM(A, src, i), 1);
+        B->from_double(B, GKA_ELEM(B, dst, i), &v, 1);
+    }
+}
+
 /* 1 if all n elements of x are finite. */
 static inline int gka_elems_finite(gka_arith_t *A, const void *x, size_t n) {
     for (size_t i = 0; i < n; i++)

@@ -139,6 +139,15 @@ int gka_gate_fp32(const gka_arith_t *A) {
     return fp32_gates(A);
 }
 
+void gka_gate_element(gka_arith_t *A, double gamma, void *dst) {
+    if (fp32_gates(A)) { /* the element is a double: it holds the fp32 gate unrounded */
+        gka_rounding_t r32 = gka_rounding_default(&gka_fp32);
+        *(double *)dst = gka_round(gamma, &r32);
+        return;
+    }
+    A->set_d(A, dst, gamma);
+}
+
 gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n) {
     if (fp32_gates(A)) {
         float *buf = malloc((n ? n : 1) * sizeof *buf);

@@ -145,3 +145,33 @@ Test(backward_chunk, bad_arguments_and_nan) {
     bt_grads_free(&g);
     bt_prob_free(&p);
 }
+
+/* One chunk operator: in bf16 (fp32 accumulation, the state carried in the
+ * format) the backward's forward x is gka_chunker_run's bit for bit (same
+ * tables, matvec, norm formula, gate arithmetic and scan), gated and
+ * write-gated, T not a multiple of C. */
+Test(backward_chunk, bf16_forward_x_is_the_chunkers_bit_for_bit) {
+    const int D = 12, C = 5, r = 16;
+    const long T = 23;
+    bt_prob_t p = bt_prob(D, T, 78, 0.3, 1, 0.4, "adaptive:0.02");
+    gka_arith_t A;
+    cr_assert_eq(gka_arith_init_by_name(&A, "bf16", "wide", NULL, 0), GKA_OK);
+    bt_grads_t ch = bt_grads_new(D, T);
+    chunk_grads(&A, &p, C, r, 1, &ch);
+    gka_chunker_t *ck;
+    cr_assert_eq(gka_chunker_create(&ck, &A, &A, D, C, &p.ridge, r), GKA_OK);
+    double *x = malloc((size_t)(T * D) * sizeof *x);
+    for (long t0 = 0; t0 < T; t0 += C) {
+        const int n = (int)(T - t0 < C ? T - t0 : C);
+        cr_assert_eq(gka_chunker_run(ck, n, p.q + t0 * D, p.k + t0 * D, p.g + t0, p.beta + t0,
+                                     x + t0 * D, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                     GKA_OK, "%s", gka_error_message());
+    }
+    for (long i = 0; i < T * D; i++)
+        cr_assert_eq(ch.x[i], x[i], "x[%ld]: backward %.9g, chunker %.9g", i, ch.x[i], x[i]);
+    free(x);
+    gka_chunker_destroy(ck);
+    gka_arith_destroy(&A);
+    bt_grads_free(&ch);
+    bt_prob_free(&p);
+}

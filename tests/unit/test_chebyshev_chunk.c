@@ -283,3 +283,92 @@ Test(chebyshev_chunk, fp32_carry_is_the_fp32_scan_rounded_once) {
     gka_arith_destroy(&Ab);
     gka_arith_destroy(&A32);
 }
+
+/* The state decay of a chunk of one token with no write (beta = 0): the
+ * carry times exp(G) by the chunk scan, against gka_gate_scale (the token
+ * form's decay: an fp32 gate for formats narrower than fp32) applied to the
+ * carry before. Bit for bit in both carries; a bf16-rounded gate (0.9975 ->
+ * 0.99609) fails it. */
+static void check_decay_as_token_form(gka_arith_t *As, gka_arith_t *Ai, gka_arith_t *Ac) {
+    const int D = 6;
+    const size_t DD = (size_t)(D * D);
+    tl_seq_t s = tl_seq(D, 2, 31, 0.0, 0, 0.4);
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, 0.02};
+    gka_chunker_t *c;
+    cr_assert_eq(gka_chunker_create(&c, As, Ai, D, 1, &ridge, 5), GKA_OK);
+    cr_assert_eq(gka_chunker_set_carry(c, Ac), GKA_OK);
+    double x[6], before[36], after[36], expect[36];
+    cr_assert_eq(
+        gka_chunker_run(c, 1, s.q, s.k, NULL, NULL, x, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+        GKA_OK);
+    gka_chunker_carry_state(c, before);
+    const double g = (double)(float)log(0.9975), zero = 0.0; /* exact in the fp32 iterates */
+    cr_assert_eq(gka_chunker_run(c, 1, s.q + D, s.k + D, &g, &zero, x, NULL, NULL, NULL, NULL, NULL,
+                                 NULL, NULL),
+                 GKA_OK);
+    gka_chunker_carry_state(c, after);
+    void *h = Ac->alloc(Ac, DD);
+    Ac->from_double(Ac, h, before, DD);
+    const double gamma = (double)(float)exp(g); /* the token form's fp32 gamma */
+    cr_assert_eq(gka_gate_scale(Ac, gamma, h, DD), GKA_OK);
+    Ac->to_double(Ac, expect, h, DD);
+    int moved = 0;
+    for (size_t i = 0; i < DD; i++) {
+        cr_assert_eq(after[i], expect[i], "%s carry, entry %zu: chunk %.9g, token form %.9g",
+                     Ac->name, i, after[i], expect[i]);
+        moved |= after[i] != before[i];
+    }
+    cr_assert(moved, "the decay changed nothing");
+    Ac->free(Ac, h, DD);
+    gka_chunker_destroy(c);
+    tl_seq_free(&s);
+}
+
+Test(chebyshev_chunk, carry_decays_with_the_token_forms_gate) {
+    gka_arith_t Ab, A32;
+    cr_assert_eq(gka_arith_init_by_name(&Ab, "bf16", "wide", NULL, 0), GKA_OK);
+    cr_assert_eq(gka_arith_init_by_name(&A32, "fp32", "round", NULL, 0), GKA_OK);
+    cr_assert(gka_gate_fp32(&Ab) && !gka_gate_fp32(&A32));
+    check_decay_as_token_form(&Ab, &A32, &Ab);  /* --carry bf16 */
+    check_decay_as_token_form(&Ab, &A32, &A32); /* --carry fp32 */
+    check_decay_as_token_form(&Ab, &Ab, &Ab);   /* bf16 iterates too: the gate stays fp32 */
+    gka_arith_destroy(&Ab);
+    gka_arith_destroy(&A32);
+}
+
+/* Per-token iteration counts: Chebyshev runs r steps; CG in fp64 with a
+ * tolerance of 1e-10 stops before r = 40 on D = 4, and says why. */
+Test(chebyshev_chunk, reports_iterations_per_token) {
+    gka_arith_t A;
+    gka_arith_init_fp64(&A);
+    const int D = 4, C = 3, r = 40;
+    tl_seq_t s = tl_seq(D, C, 33, 0.2, 1, 0.3);
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, 0.02};
+    gka_chunker_t *c;
+    gka_solver_t *cg;
+    gka_solver_opts_t o = gka_solver_opts_default();
+    o.iters = r, o.tol = 1e-10;
+    cr_assert_eq(gka_chunker_create(&c, &A, &A, D, C, &ridge, r), GKA_OK);
+    double x[12];
+    gka_reason_t why[3];
+    int it[3];
+    cr_assert_eq(
+        gka_chunker_run(c, C, s.q, s.k, s.g, s.beta, x, NULL, NULL, why, NULL, NULL, NULL, NULL),
+        GKA_OK);
+    gka_chunker_token_iters(c, it, C);
+    for (int j = 0; j < C; j++)
+        cr_assert(it[j] == r && why[j] == GKA_REASON_ITERATION_LIMIT, "chebyshev token %d: %d, %d",
+                  j, it[j], (int)why[j]);
+    cr_assert_eq(gka_solver_create(&cg, "cg", &o, &A, D), GKA_OK);
+    cr_assert_eq(gka_chunker_set_solver(c, cg), GKA_OK);
+    cr_assert_eq(
+        gka_chunker_run(c, C, s.q, s.k, s.g, s.beta, x, NULL, NULL, why, NULL, NULL, NULL, NULL),
+        GKA_OK);
+    gka_chunker_token_iters(c, it, C);
+    for (int j = 0; j < C; j++)
+        cr_assert(it[j] >= 1 && it[j] < r && why[j] == GKA_REASON_CONVERGED,
+                  "cg token %d: %d iterations, reason %d", j, it[j], (int)why[j]);
+    gka_chunker_destroy(c);
+    gka_solver_destroy(cg);
+    tl_seq_free(&s);
+}

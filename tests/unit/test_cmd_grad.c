@@ -78,3 +78,112 @@ Test(cmd_grad, bad_input_exits_2_with_one_line) {
                      out);
     }
 }
+
+/* ---- the same data inputs as gka solve, and --save-grad ------------------ */
+
+#include "gka_data.h"
+
+/* A 1-D float64 .npy of n values. */
+static void write_vec_npy(const char *path, const double *v, int n) {
+    char hdr[128];
+    int len =
+        snprintf(hdr, sizeof hdr, "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }", n);
+    while ((10 + len + 1) % 64)
+        hdr[len++] = ' ';
+    hdr[len++] = '\n';
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    const unsigned char magic[8] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0};
+    const unsigned char hl[2] = {(unsigned char)(len & 0xff), (unsigned char)(len >> 8)};
+    fwrite(magic, 1, 8, f), fwrite(hl, 1, 2, f), fwrite(hdr, 1, (size_t)len, f);
+    fwrite(v, sizeof *v, (size_t)n, f); /* x86: little-endian */
+    fclose(f);
+}
+
+static double *read_npy(const char *path, long *rows, int *cols) {
+    unsigned char *data;
+    size_t len;
+    gka_array_view_t v;
+    cr_assert_eq(gka_npy_read_file(path, NULL, &data, &len), GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(gka_npy_parse(data, len, path, &v), GKA_OK, "%s", gka_error_message());
+    cr_assert(v.dtype == GKA_DTYPE_F64 && v.ndim == 2, "%s", path);
+    double *x = NULL;
+    cr_assert_eq(gka_array_to_double(&v, path, "x", 1, 0, 0, &x, rows, cols), GKA_OK);
+    free(data);
+    return x;
+}
+
+/* The dg column of a gka grad CSV (t,err_dq,err_dk,err_dg,err_dbeta,dg,...). */
+static void csv_dg(const char *path, double *dg, long T) {
+    FILE *f = fopen(path, "r");
+    cr_assert(f);
+    char line[1024];
+    long t = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == 't') continue;
+        double v[6];
+        long tt;
+        cr_assert_eq(sscanf(line, "%ld,%lg,%lg,%lg,%lg,%lg", &tt, v, v + 1, v + 2, v + 3, v + 4),
+                     6);
+        cr_assert(t < T);
+        dg[t++] = v[4];
+    }
+    fclose(f);
+    cr_assert_eq(t, T);
+}
+
+Test(cmd_grad, loads_npy_inputs_and_saves_the_gradients) {
+    char dir[256], args[4096], kp[300], qp[300], gp[300], pre[300], path[400], csv[300];
+    char out[8192];
+    prog_make_tmpdir(dir, sizeof dir, "grad_files");
+    const int T = 24, D = 8;
+    double k[24 * 8], q[24 * 8], g[24];
+    for (int i = 0; i < T * D; i++)
+        k[i] = sin(0.7 * i + 0.3), q[i] = cos(1.3 * i);
+    for (int t = 0; t < T; t++)
+        g[t] = -0.05 * (1 + t % 3);
+    snprintf(kp, sizeof kp, "%s/k.npy", dir), snprintf(qp, sizeof qp, "%s/q.npy", dir);
+    snprintf(gp, sizeof gp, "%s/g.npy", dir), snprintf(pre, sizeof pre, "%s/grad", dir);
+    snprintf(csv, sizeof csv, "%s/g.csv", dir);
+    cr_assert_eq(gka_npy_write_f64(kp, k, (size_t)T, (size_t)D), GKA_OK);
+    cr_assert_eq(gka_npy_write_f64(qp, q, (size_t)T, (size_t)D), GKA_OK);
+    write_vec_npy(gp, g, T);
+    snprintf(args, sizeof args,
+             "grad --keys %s --queries %s --gates %s --format bf16 --save-grad %s --csv %s", kp, qp,
+             gp, pre, csv);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "D=8 T=24"), "%s", out);
+    const char *names[] = {"dq", "dk", "dg", "dbeta"};
+    const int cols[] = {D, D, 1, 1};
+    double *saved[4];
+    for (int i = 0; i < 4; i++) {
+        long rows;
+        int c;
+        snprintf(path, sizeof path, "%s_%s.npy", pre, names[i]);
+        saved[i] = read_npy(path, &rows, &c);
+        cr_assert(rows == T && c == cols[i], "%s: [%ld, %d]", names[i], rows, c);
+        for (long j = 0; j < rows * c; j++)
+            cr_assert(isfinite(saved[i][j]), "%s[%ld]", names[i], j);
+    }
+    double dg[24];
+    csv_dg(csv, dg, T);
+    for (int t = 0; t < T; t++)
+        cr_assert_eq(saved[2][t], dg[t], "dg[%d]: saved %.17g, csv %.17g", t, saved[2][t], dg[t]);
+    for (int i = 0; i < 4; i++)
+        free(saved[i]);
+    /* the gates are used: without them dg differs */
+    snprintf(args, sizeof args, "grad --keys %s --queries %s --format bf16 --csv %s", kp, qp, csv);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+    double dg0[24];
+    csv_dg(csv, dg0, T);
+    int differ = 0;
+    for (int t = 0; t < T; t++)
+        differ |= dg0[t] != dg[t];
+    cr_assert(differ, "--gates had no effect");
+    /* bad inputs: --D against the file, gates without file keys */
+    snprintf(args, sizeof args, "grad --keys %s --D 9", kp);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
+    snprintf(args, sizeof args, "grad --gates %s", gp);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
+    prog_remove_tree(dir);
+}

@@ -152,6 +152,31 @@ Test(cmd_solve, loads_npy_and_safetensors) {
     cr_assert_eq(system(args), 0);
 }
 
+/* --reference: the summary names the reference; every choice measures the
+ * same median error here; a bad choice is a usage error. */
+Test(cmd_solve, reference_choice) {
+    const char *refs[] = {"lapack", "mpfr:200", "arb:256", "cholesky64"};
+    char out[8192], first[64] = "";
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        char args[256], want[64];
+        snprintf(args, sizeof args, "solve --D 8 --T 40 --format bf16 --reference %s", refs[i]);
+        cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+        snprintf(want, sizeof want, "reference %s: failures 0", refs[i]);
+        cr_assert(strstr(out, want), "%s: %s", refs[i], out);
+        const char *e = strstr(out, "error     median");
+        cr_assert(e);
+        char med[64];
+        snprintf(med, sizeof med, "%.*s", 40, e);
+        if (!first[0]) snprintf(first, sizeof first, "%s", med);
+        cr_assert_str_eq(med, first, "%s", refs[i]);
+    }
+    cr_assert_eq(prog_capture("solve --D 8 --T 4 --reference mpfr:20", out, sizeof out), 2, "%s",
+                 out);
+    cr_assert(strstr(out, "--reference"), "%s", out);
+    cr_assert_eq(prog_capture("solve --D 8 --T 4 --reference dposv", out, sizeof out), 2, "%s",
+                 out);
+}
+
 /* ---- --save-x / --save-ref, and loaded files (h-lib) ----------------------- */
 
 #include "gka_data.h"

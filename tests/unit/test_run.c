@@ -1,5 +1,6 @@
 /* The run driver: per-token metrics against the fp64 reference, kappa
  * sampling and its bound, summary, callback, configuration errors. */
+#include "gka_config.h"
 #include "solver_testlib.h"
 
 typedef struct {
@@ -296,4 +297,122 @@ Test(run, beta_mode_fold_and_weight) {
         }
     cr_assert(nf != nw);
     tl_seq_free(&s);
+}
+
+/* ---- the reference choice (cfg->reference) ---------------------------- */
+
+typedef struct {
+    double err[64];
+    long n;
+} errs_t;
+
+static int collect_err(void *ctx, const gka_token_metrics_t *m) {
+    errs_t *e = ctx;
+    e->err[e->n++] = m->err;
+    return 0;
+}
+
+/* Per-token errors of a bf16 Chebyshev run (D = 8, T = 40, gated) against
+ * the reference `ref`; the summary's reference name and failures. */
+static void run_with_reference(const char *ref, const tl_seq_t *s, errs_t *e,
+                               gka_run_summary_t *sum) {
+    gka_run_config_t c = gka_run_config_default();
+    c.D = s->D, c.T = s->T, c.q = s->q, c.k = s->k, c.g = s->g, c.beta = s->beta;
+    c.format = "bf16", c.accum = "wide";
+    c.solver = "chebyshev", c.opts.iters = 12;
+    if (ref) cr_assert_eq(gka_run_ref_parse(ref, &c.reference), GKA_OK, "%s", gka_error_message());
+    memset(e, 0, sizeof *e);
+    c.on_token = collect_err, c.ctx = e;
+    cr_assert_eq(gka_run(&c, sum), GKA_OK, "%s: %s", ref ? ref : "default", gka_error_message());
+    cr_assert_eq(e->n, s->T);
+}
+
+/* lapack, mpfr:256, arb:256 and cholesky64 measure the same error on every
+ * token, to within the fp64 solves' own error (kappa <= 51 here). */
+Test(run, every_reference_gives_the_same_per_token_error) {
+    tl_seq_t s = tl_seq(8, 40, 41, 0.1, 1, 0.5);
+    const char *refs[] = {"lapack", "mpfr:256", "arb:256", "cholesky64"};
+    errs_t base, e;
+    gka_run_summary_t sum;
+    run_with_reference(NULL, &s, &base, &sum);
+    cr_assert_str_eq(sum.reference_name, "lapack");
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++) {
+        run_with_reference(refs[i], &s, &e, &sum);
+        cr_assert_str_eq(sum.reference_name, refs[i]);
+        cr_assert_eq(sum.ref_failures, 0, "%s: %ld failures", refs[i], sum.ref_failures);
+        for (long t = 0; t < s.T; t++) {
+            cr_assert(isfinite(e.err[t]) && e.err[t] > 1e-6, "%s t=%ld err %g", refs[i], t,
+                      e.err[t]);
+            cr_assert(fabs(e.err[t] - base.err[t]) <= 1e-12 * (1.0 + base.err[t]),
+                      "%s t=%ld: %.17g vs lapack %.17g", refs[i], t, e.err[t], base.err[t]);
+        }
+    }
+    tl_seq_free(&s);
+}
+
+/* The minimal build (no LAPACK, MPFR, Arb): the default resolves to
+ * cholesky64, lapack is refused with a message; a run with the build's
+ * reference has no failures and lapack's errors (never NaN). */
+Test(run, without_lapack_the_default_is_cholesky64) {
+    const unsigned minimal = 1u << GKA_RUN_REF_CHOLESKY64;
+    gka_run_ref_t asked = {GKA_RUN_REF_DEFAULT, 0}, got;
+    cr_assert_eq(gka_run_ref_resolve(&asked, minimal, &got), GKA_OK);
+    cr_assert_eq(got.kind, GKA_RUN_REF_CHOLESKY64);
+    cr_assert_eq(gka_run_ref_resolve(&asked, gka_run_ref_available(), &got), GKA_OK);
+    cr_assert_eq(got.kind, GKA_HAVE_LAPACK ? GKA_RUN_REF_LAPACK : GKA_RUN_REF_CHOLESKY64);
+    const gka_run_ref_kind_t absent[] = {GKA_RUN_REF_LAPACK, GKA_RUN_REF_MPFR, GKA_RUN_REF_ARB};
+    for (int i = 0; i < 3; i++) {
+        asked.kind = absent[i];
+        cr_assert_eq(gka_run_ref_resolve(&asked, minimal, &got), GKA_EINVAL);
+        cr_assert(strstr(gka_error_message(), "not in this build"), "%s", gka_error_message());
+    }
+    tl_seq_t s = tl_seq(8, 40, 42, 0.1, 1, 0.5);
+    errs_t base, e;
+    gka_run_summary_t sum;
+    run_with_reference("lapack", &s, &base, &sum);
+    asked.kind = GKA_RUN_REF_DEFAULT;
+    cr_assert_eq(gka_run_ref_resolve(&asked, minimal, &got), GKA_OK);
+    char name[32];
+    gka_run_ref_name(&got, name, sizeof name);
+    run_with_reference(name, &s, &e, &sum);
+    cr_assert_eq(sum.ref_failures, 0);
+    cr_assert(isfinite(sum.err_median) && isfinite(sum.err_max));
+    for (long t = 0; t < s.T; t++)
+        cr_assert(fabs(e.err[t] - base.err[t]) <= 1e-12 * (1.0 + base.err[t]), "t=%ld", t);
+    tl_seq_free(&s);
+}
+
+/* Arb at 53 bits cannot certify the error of an fp64 Cholesky solve (its
+ * ball is about as wide as that error): those tokens fail, counted; at 256
+ * bits none does. */
+Test(run, arb_fails_a_token_whose_ball_is_not_tight) {
+    tl_seq_t s = tl_seq(8, 30, 43, 0.1, 1, 0.5);
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 8, c.T = 30, c.q = s.q, c.k = s.k, c.g = s.g, c.beta = s.beta;
+    c.solver = "cholesky";
+    gka_run_summary_t sum;
+    cr_assert_eq(gka_run_ref_parse("arb:53", &c.reference), GKA_OK);
+    cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s", gka_error_message());
+    cr_assert(sum.ref_loose > 0 && sum.ref_failures == sum.ref_loose, "loose %ld failures %ld",
+              sum.ref_loose, sum.ref_failures);
+    cr_assert_eq(gka_run_ref_parse("arb:256", &c.reference), GKA_OK);
+    cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(sum.ref_failures, 0, "arb:256: %ld failures, %ld loose", sum.ref_failures,
+                 sum.ref_loose);
+    cr_assert(sum.err_max <= 1e-13, "fp64 cholesky err_max %.3e", sum.err_max);
+    tl_seq_free(&s);
+}
+
+Test(run, reference_names_parse_and_bad_ones_are_refused) {
+    gka_run_ref_t r;
+    cr_assert_eq(gka_run_ref_parse("mpfr:300", &r), GKA_OK);
+    cr_assert(r.kind == GKA_RUN_REF_MPFR && r.prec == 300);
+    cr_assert_eq(gka_run_ref_parse("arb", &r), GKA_OK);
+    cr_assert(r.kind == GKA_RUN_REF_ARB && r.prec == GKA_REF_DEFAULT_PREC);
+    cr_assert_eq(gka_run_ref_parse("cholesky64", &r), GKA_OK);
+    cr_assert_eq(r.kind, GKA_RUN_REF_CHOLESKY64);
+    const char *bad[] = {"lapack:64", "mpfr:", "mpfr:12", "mpfr:70000",
+                         "mpfr:64x",  "arbx",  "",        "cholesky"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        cr_assert_eq(gka_run_ref_parse(bad[i], &r), GKA_EINVAL, "'%s' accepted", bad[i]);
 }
