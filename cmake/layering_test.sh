@@ -22,6 +22,12 @@ allowed() {
     *) return 1 ;;
     esac
 }
+# Known exceptions, FILE:HEADER, each with its way out. `gka bench gpu` is a CLI
+# command kept beside the kernels' check code (kernels/ today, experiments/gpu/
+# once the GPU branch lands); it belongs in cli/ and leaves this list then.
+EXCEPTIONS=" kernels/cmd_bench_gpu.c:gka_cli.h kernels/cmd_bench_gpu.c:gka_io.h
+ experiments/gpu/cmd_bench_gpu.c:gka_cli.h "
+
 LAYERS="precision solvers experiments/io experiments/data experiments/driver experiments experiments/gpu kernels cli"
 
 declare -A home
@@ -52,8 +58,13 @@ for d in $LAYERS; do
             case "$ok" in
             *" $from "*) ;;
             *)
+                case "$EXCEPTIONS" in
+                *[[:space:]]"$f:$name"[[:space:]]*) echo "known exception: $f includes $name from $from" ;;
+                *)
                 echo "$f includes $name from $from: $d may include only from$(allowed "$d" | sed 's/^/ /;s/^ $/ itself/')"
                 bad=1
+                ;;
+                esac
                 ;;
             esac
         done <"$f"
