@@ -50,24 +50,24 @@ for d in $LAYERS; do
     ok=" $d $(allowed "$d") "
     for f in "$d"/*.c "$d"/*.h "$d"/*.cu "$d"/*.cuh; do
         [ -e "$f" ] || continue
-        while IFS= read -r line; do
-            name=$(printf '%s\n' "$line" | sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p')
-            [ -n "$name" ] || continue
+        for name in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f"); do
             from=${home[$(basename "$name")]:-}
             [ -n "$from" ] || continue
             case "$ok" in
             *" $from "*) ;;
             *)
                 case "$EXCEPTIONS" in
-                *[[:space:]]"$f:$name"[[:space:]]*) echo "known exception: $f includes $name from $from" ;;
+                *[[:space:]]"$f:$name"[[:space:]]*)
+                    echo "known exception: $f includes $name from $from"
+                    ;;
                 *)
-                echo "$f includes $name from $from: $d may include only from$(allowed "$d" | sed 's/^/ /;s/^ $/ itself/')"
-                bad=1
-                ;;
+                    echo "$f includes $name from $from: $d may include only from$(allowed "$d" | sed 's/^/ /;s/^ $/ itself/')"
+                    bad=1
+                    ;;
                 esac
                 ;;
             esac
-        done <"$f"
+        done
     done
 done
 [ "$bad" = 0 ] && echo "layering: every include follows docs/ARCHITECTURE.md"
