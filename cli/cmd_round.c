@@ -62,6 +62,34 @@ static void print_encoding(const gka_format_t *f, double y, char *buf, size_t si
         snprintf(buf, size, "%a", y);
 }
 
+/* What an overflow of one sign gives, from gka_overflow_value (the rule of
+ * the format and options, not a fixed string): "inf", "nan" or "max finite". */
+static void overflow_side(const gka_rounding_t *r, int negative, char *buf, size_t size) {
+    const double v = gka_overflow_value(r, negative);
+    if (isnan(v))
+        snprintf(buf, size, "nan");
+    else if (isinf(v))
+        snprintf(buf, size, "%sinf", negative ? "-" : "+");
+    else
+        snprintf(buf, size, "max finite %.17g", v);
+}
+
+/* "overflow to nan" when both signs overflow alike, else one text per sign. */
+static void overflow_text(const gka_rounding_t *r, char *buf, size_t size) {
+    char pos[48], neg[48];
+    overflow_side(r, 0, pos, sizeof pos);
+    overflow_side(r, 1, neg, sizeof neg);
+    const double p = gka_overflow_value(r, 0), n = gka_overflow_value(r, 1);
+    if (isnan(p) && isnan(n))
+        snprintf(buf, size, "overflow to nan (%s has no infinities)", r->format.name);
+    else if (isinf(p) && isinf(n))
+        snprintf(buf, size, "overflow to +-inf");
+    else if (p == -n)
+        snprintf(buf, size, "overflow to +-max finite (%.17g)", p);
+    else
+        snprintf(buf, size, "overflow to %s above, %s below", pos, neg);
+}
+
 typedef struct {
     gka_rounding_t r;
     int nvalues;
@@ -109,6 +137,8 @@ static int parse_round_options(int argc, char **argv, round_args_t *a) {
         return gka_cli_fail(GKA_EXIT_USAGE, "round: %s", gka_error_message());
     a->r.format = f;
     if (gka_round_mode_by_name(mode, &a->r.mode) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_USAGE, "round: --mode: %s", gka_error_message());
+    if (gka_rounding_check(&a->r) != GKA_OK)
         return gka_cli_fail(GKA_EXIT_USAGE, "round: %s", gka_error_message());
     if (a->nvalues == 0) return gka_cli_fail(GKA_EXIT_USAGE, "round: no VALUE given (try --help)");
     return -1;
@@ -133,9 +163,11 @@ int gka_cmd_round(int argc, char **argv) {
         }
         n++;
     }
-    printf("# format %s, mode %s, subnormals %s, %s\n", a.r.format.name,
+    char overflow[160];
+    overflow_text(&a.r, overflow, sizeof overflow);
+    printf("# format %s, mode %s, subnormals %s, %s%s\n", a.r.format.name,
            gka_round_mode_name(a.r.mode), a.r.subnormals ? "on" : "off",
-           a.r.saturate ? "saturating" : "overflow to inf");
+           a.r.saturate ? "saturating, " : "", overflow);
     printf("%-24s %-24s %-18s %s\n", "input", "rounded", "bits", "flags");
     int vi = 0;
     for (int i = 1; i < argc; i++) {

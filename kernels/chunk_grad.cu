@@ -109,31 +109,14 @@ __global__ void __launch_bounds__(GY_THREADS, 1) k_grad_y(gka_geom G, GradArgs a
     {
         const bf16 *s0 = args.states + (bh * G.NC + n) * (long long)D * D;
         const bf16 *s1 = args.gstates + (bh * G.NC + n) * (long long)D * D;
-        for (int i = tid; i < D * D / 8; i += GY_THREADS) {
-            const int row = i / (D / 8), cg = (i % (D / 8)) * 8;
-            *reinterpret_cast<uint4 *>(Hs + row * LD + cg) =
-                *reinterpret_cast<const uint4 *>(s0 + (long long)row * D + cg);
-            *reinterpret_cast<uint4 *>(Ss + row * LD + cg) =
-                *reinterpret_cast<const uint4 *>(s1 + (long long)row * D + cg);
-        }
-        const T *srcs[3] = {reinterpret_cast<const T *>(args.k),
-                            reinterpret_cast<const T *>(args.x),
-                            reinterpret_cast<const T *>(args.dq)};
-        bf16 *dsts[3] = {Ks, Xs, Qs};
-#pragma unroll
-        for (int p = 0; p < 3; p++)
-            for (int i = tid; i < 64 * D / 8; i += GY_THREADS) {
-                const int j = i / (D / 8), cg = (i % (D / 8)) * 8;
-                float v[8];
-                if (j < nv) {
-                    load8(v, srcs[p] + (tok0 + (long long)j * G.H) * D + cg);
-                } else {
-#pragma unroll
-                    for (int e = 0; e < 8; e++)
-                        v[e] = 0.0f;
-                }
-                store8_bf16(dsts[p] + j * LD + cg, v);
-            }
+        load_state_tile<D, LD>(Hs, nullptr, s0, tid, GY_THREADS);
+        load_state_tile<D, LD>(Ss, nullptr, s1, tid, GY_THREADS);
+        load_token_rows<D, LD>(Ks, reinterpret_cast<const T *>(args.k), tok0, G.H, nv, tid,
+                               GY_THREADS);
+        load_token_rows<D, LD>(Xs, reinterpret_cast<const T *>(args.x), tok0, G.H, nv, tid,
+                               GY_THREADS);
+        load_token_rows<D, LD>(Qs, reinterpret_cast<const T *>(args.dq), tok0, G.H, nv, tid,
+                               GY_THREADS);
         if (tid < 64) {
             const int j = tid;
             const bool ok = j < nv;

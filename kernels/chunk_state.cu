@@ -10,8 +10,10 @@
  *             S = exp(G_last) S + sum_p A_p^T diag(w_p) B_p + h0c[n] H_start[n]
  * (the reverse scan of the symmetric gradient state, SPEC 4; see chunk_grad.cu).
  * The products run on the tensor cores (bf16 operands, fp32 accumulation);
- * the next chunk's operands are loaded into registers while the current one
- * is multiplied. */
+ * the operands of the next chunks are copied into a ring of shared-memory
+ * slots (cp.async) while the current one is multiplied. The forward stores
+ * the chunk start states as bf16 snapshots or, with the fp32-state option,
+ * in fp32; the running state is fp32 either way. */
 #include "gka_kernels_internal.cuh"
 
 namespace {
@@ -57,39 +59,8 @@ __global__ void k_prep(gka_geom G, const float *__restrict__ g, const float *__r
     if (lane == 0) glast[bh * G.NC + n] = gl;
 }
 
-/* 8 raw elements of a token row, kept in registers between load and store. */
-template <typename T> struct Raw8 { uint4 u; };
-template <> struct Raw8<float> { float4 a, b; };
-template <typename T> __device__ __forceinline__ void raw_load(Raw8<T> &r, const T *p) {
-    r.u = *reinterpret_cast<const uint4 *>(p);
-}
-template <> __device__ __forceinline__ void raw_load<float>(Raw8<float> &r, const float *p) {
-    r.a = *reinterpret_cast<const float4 *>(p);
-    r.b = *reinterpret_cast<const float4 *>(p + 4);
-}
-template <typename T> __device__ __forceinline__ void raw_zero(Raw8<T> &r) {
-    r.u = make_uint4(0, 0, 0, 0);
-}
-template <> __device__ __forceinline__ void raw_zero<float>(Raw8<float> &r) {
-    r.a = r.b = make_float4(0, 0, 0, 0);
-}
-template <typename T> __device__ __forceinline__ void raw_float(float out[8], const Raw8<T> &r) {
-    load8(out, reinterpret_cast<const T *>(&r.u));
-}
-template <> __device__ __forceinline__ void raw_float<float>(float out[8], const Raw8<float> &r) {
-    out[0] = r.a.x;
-    out[1] = r.a.y;
-    out[2] = r.a.z;
-    out[3] = r.a.w;
-    out[4] = r.b.x;
-    out[5] = r.b.y;
-    out[6] = r.b.z;
-    out[7] = r.b.w;
-}
-
 constexpr int ST_LD = 72; /* 64 + 8: conflict-free ldmatrix rows */
 constexpr int ST_THREADS = 128;
-constexpr int ST_GROUPS = 64 * 8 / ST_THREADS; /* 16-byte groups per thread per slice */
 
 template <int NPROD> struct ScanArgs {
     const void *A[NPROD]; /* token tensors [B,T,H,D] */
@@ -98,16 +69,51 @@ template <int NPROD> struct ScanArgs {
     const float *glast;    /* [BH][NC] */
     const float *h0c;      /* [BH][NC] or NULL (backward: coefficient of H_start) */
     const bf16 *h0;        /* forward states (backward only) */
-    bf16 *out;             /* [BH][NC][D][D] */
+    void *out;             /* [BH][NC][D][D], bf16 or fp32 (S) */
     float *h0sq;           /* [BH][NC][tiles] or NULL */
     float *final_state;    /* [BH][D][D] fp32 or NULL */
 };
 
-template <typename T, int NPROD, bool REV>
+/* One chunk's operands as they arrive (ring slot): the raw 64 x 64 tiles of
+ * A and B (elements of T), the row weights and the chunk's two scalars. */
+template <typename T, int NPROD> struct ScanSlot {
+    T a[NPROD][64][64];
+    T b[NPROD][64][64];
+    float w[NPROD][64];
+    float scal[4]; /* glast, h0c */
+};
+
+template <typename T, int NPROD, int STAGES> constexpr size_t scan_smem_bytes() {
+    return (size_t)STAGES * sizeof(ScanSlot<T, NPROD>) + 2 * NPROD * 64 * ST_LD * sizeof(bf16);
+}
+
+__device__ __forceinline__ void store_state_pair(bf16 *p, float v0, float v1) {
+    *reinterpret_cast<uint32_t *>(p) = pack_bf16(v0, v1);
+}
+__device__ __forceinline__ void store_state_pair(float *p, float v0, float v1) {
+    *reinterpret_cast<float2 *>(p) = make_float2(v0, v1);
+}
+/* The value a chunk's solve sees of a state entry (its norm formula too). */
+__device__ __forceinline__ float snapshot_value(bf16 *, float v) {
+    return __bfloat162float(__float2bfloat16_rn(v));
+}
+__device__ __forceinline__ float snapshot_value(float *, float v) {
+    return v;
+}
+
+/* One block per (sequence, 64 x 64 tile (ti, tj) of the D x D state) walks
+ * the chunks in order with its tile in fp32 registers (4 warps of 16 rows).
+ * The operands of chunk n + STAGES are copied (cp.async) into a ring of
+ * shared-memory slots while chunk n is multiplied, so the loads' latency is
+ * off the serial path; the state update itself (decay times state plus the
+ * chunk's product) is the only step that depends on the previous chunk. */
+template <typename T, typename S, int NPROD, bool REV, int STAGES>
 __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<NPROD> args) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
-    bf16 *As = reinterpret_cast<bf16 *>(smem_raw); /* [NPROD][64][ST_LD] */
-    bf16 *Bs = As + NPROD * 64 * ST_LD;            /* [NPROD][64][ST_LD] */
+    using Slot = ScanSlot<T, NPROD>;
+    Slot *ring = reinterpret_cast<Slot *>(smem_raw);
+    bf16 *As = reinterpret_cast<bf16 *>(ring + STAGES); /* [NPROD][64][ST_LD] */
+    bf16 *Bs = As + NPROD * 64 * ST_LD;                 /* [NPROD][64][ST_LD] */
     __shared__ float red[ST_THREADS / 32];
 
     const int D = G.D;
@@ -117,107 +123,105 @@ __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<
     const int b = (int)(bh / G.H), h = (int)(bh % G.H);
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int gq = lane >> 2, tq = lane & 3;
-    const long long rs = (long long)G.H * D; /* token row stride */
+    const int NC = G.NC;
+    constexpr int EPC = 16 / (int)sizeof(T); /* elements per 16-byte copy */
+    constexpr int CPR = 64 / EPC;            /* copies per tile row */
 
-    Raw8<T> ra[NPROD][ST_GROUPS], rb[NPROD][ST_GROUPS];
-    float wr[NPROD][ST_GROUPS];
-    float gl_next = 0.0f, hc_next = 0.0f; /* the chunk's scalars travel with its data */
-
-    auto prefetch = [&](int n) {
-        const int t0 = n * GKA_CHUNK;
-        gl_next = args.glast[bh * G.NC + n];
-        if (REV) hc_next = args.h0c[bh * G.NC + n];
-#pragma unroll
-        for (int i = 0; i < ST_GROUPS; i++) {
-            const int idx = tid + i * ST_THREADS;
-            const int j = idx >> 3, cg = (idx & 7) * 8;
-            const int t = t0 + j;
-            const bool ok = t < G.T;
-            const long long base = ((long long)b * G.T + t) * G.H * D + (long long)h * D;
+    /* issue the copies of the chunk at scan step `step` into its slot */
+    auto issue = [&](int step) {
+        if (step < NC) {
+            const int n = REV ? NC - 1 - step : step;
+            const int t0 = n * GKA_CHUNK;
+            Slot &sl = ring[step % STAGES];
 #pragma unroll
             for (int p = 0; p < NPROD; p++) {
                 const T *A = reinterpret_cast<const T *>(args.A[p]);
                 const T *Bm = reinterpret_cast<const T *>(args.Bsrc[p]);
-                if (ok) {
-                    raw_load(ra[p][i], A + base + ti * 64 + cg);
-                    raw_load(rb[p][i], Bm + base + tj * 64 + cg);
-                    wr[p][i] = args.w[p][bh * G.T + t];
-                } else {
-                    raw_zero(ra[p][i]);
-                    raw_zero(rb[p][i]);
-                    wr[p][i] = 0.0f;
+                for (int i = tid; i < 64 * CPR; i += ST_THREADS) {
+                    const int j = i / CPR, c = (i % CPR) * EPC;
+                    const int t = t0 + j;
+                    const bool ok = t < G.T;
+                    const long long base =
+                        ok ? ((long long)b * G.T + t) * G.H * D + (long long)h * D : 0;
+                    cp_async16(&sl.a[p][j][c], A + base + ti * 64 + c, ok);
+                    cp_async16(&sl.b[p][j][c], Bm + base + tj * 64 + c, ok);
+                }
+                if (tid < 64) {
+                    const bool ok = t0 + tid < G.T;
+                    cp_async4(&sl.w[p][tid], args.w[p] + (ok ? bh * G.T + t0 + tid : 0), ok);
                 }
             }
+            if (tid == 64) cp_async4(&sl.scal[0], args.glast + bh * NC + n, true);
+            if (tid == 65) cp_async4(&sl.scal[1], REV ? args.h0c + bh * NC + n : args.glast, REV);
         }
-        (void)rs;
+        cp_async_commit(); /* empty groups keep the count uniform */
     };
-    auto stage = [&]() {
+    /* the slot's tiles as bf16 operands, B rows scaled by their weight */
+    auto stage = [&](const Slot &sl) {
 #pragma unroll
-        for (int i = 0; i < ST_GROUPS; i++) {
-            const int idx = tid + i * ST_THREADS;
-            const int j = idx >> 3, cg = (idx & 7) * 8;
-#pragma unroll
-            for (int p = 0; p < NPROD; p++) {
+        for (int p = 0; p < NPROD; p++)
+            for (int i = tid; i < 64 * 8; i += ST_THREADS) {
+                const int j = i >> 3, cg = (i & 7) * 8;
                 float v[8];
-                raw_float(v, ra[p][i]);
+                load8(v, &sl.a[p][j][cg]);
                 store8_bf16(As + (p * 64 + j) * ST_LD + cg, v);
-                raw_float(v, rb[p][i]);
+                load8(v, &sl.b[p][j][cg]);
+                const float wj = sl.w[p][j];
 #pragma unroll
                 for (int e = 0; e < 8; e++)
-                    v[e] *= wr[p][i];
+                    v[e] *= wj;
                 store8_bf16(Bs + (p * 64 + j) * ST_LD + cg, v);
             }
-        }
     };
 
+    for (int s = 0; s < STAGES; s++)
+        issue(s);
     float acc[8][4];
     zero_acc<8>(acc);
-    const int NC = G.NC;
-    int n = REV ? NC - 1 : 0;
-    prefetch(n);
-    for (int step = 0; step < NC; step++, n += REV ? -1 : 1) {
+    S *const out = reinterpret_cast<S *>(args.out);
+    for (int step = 0; step < NC; step++) {
+        const int n = REV ? NC - 1 - step : step;
         /* state at the start of chunk n (forward) / carried into chunk n (backward) */
-        bf16 *outp = args.out + ((bh * NC + n) * D + ti * 64 + warp * 16) * (long long)D + tj * 64;
+        S *outp = out + ((bh * NC + n) * D + ti * 64 + warp * 16) * (long long)D + tj * 64;
         float ss = 0.0f;
 #pragma unroll
-        for (int nt = 0; nt < 8; nt++) {
+        for (int nt = 0; nt < 8; nt++)
 #pragma unroll
             for (int hf = 0; hf < 2; hf++) {
                 const float v0 = acc[nt][2 * hf], v1 = acc[nt][2 * hf + 1];
-                ss += v0 * v0 + v1 * v1;
-                *reinterpret_cast<uint32_t *>(outp + (gq + 8 * hf) * (long long)D + nt * 8 +
-                                              2 * tq) = pack_bf16(v0, v1);
+                const float r0 = snapshot_value(outp, v0), r1 = snapshot_value(outp, v1);
+                ss += r0 * r0 + r1 * r1;
+                store_state_pair(outp + (gq + 8 * hf) * (long long)D + nt * 8 + 2 * tq, v0, v1);
             }
-        }
         if (args.h0sq) {
 #pragma unroll
             for (int off = 16; off > 0; off >>= 1)
                 ss += __shfl_xor_sync(0xffffffffu, ss, off);
             if (lane == 0) red[warp] = ss;
         }
-        stage();
-        const float decay = expf(gl_next);
-        const float hc = hc_next;
-        __syncthreads();
-        if (args.h0sq && tid == 0)
+        cp_async_wait<STAGES - 1>(); /* this thread's copies of chunk n are done */
+        __syncthreads();             /* everyone's are; As/Bs free (previous MMA done) */
+        const Slot &sl = ring[step % STAGES];
+        stage(sl);
+        const float decay = expf(sl.scal[0]);
+        const float hc = REV ? sl.scal[1] : 0.0f;
+        if (args.h0sq && tid == 0) /* red is rewritten only after the next barrier */
             args.h0sq[(bh * NC + n) * (tpd * tpd) + blockIdx.x] = red[0] + red[1] + red[2] + red[3];
-        const int nn = REV ? n - 1 : n + 1;
-        if (nn >= 0 && nn < NC) prefetch(nn);
-        float S[8][4];
-        zero_acc<8>(S);
+        __syncthreads(); /* As/Bs ready; the slot may be refilled */
+        issue(step + STAGES);
+        float P[8][4];
+        zero_acc<8>(P);
 #pragma unroll
         for (int p = 0; p < NPROD; p++)
-            warp_mma<8, 64, true, true>(S, As + p * 64 * ST_LD, ST_LD, warp * 16,
+            warp_mma<8, 64, true, true>(P, As + p * 64 * ST_LD, ST_LD, warp * 16,
                                         Bs + p * 64 * ST_LD, ST_LD, 0);
         const bf16 *h0p = nullptr;
-        if (REV) {
-            h0p = args.h0 + ((bh * NC + n) * D + ti * 64 + warp * 16) * (long long)D + tj * 64;
-        }
+        if (REV) h0p = args.h0 + ((bh * NC + n) * D + ti * 64 + warp * 16) * (long long)D + tj * 64;
 #pragma unroll
         for (int nt = 0; nt < 8; nt++) {
 #pragma unroll
             for (int e = 0; e < 4; e++) {
-                float v = decay * acc[nt][e] + S[nt][e];
+                float v = decay * acc[nt][e] + P[nt][e];
                 if (REV) {
                     const int row = gq + 8 * (e >> 1), col = nt * 8 + 2 * tq + (e & 1);
                     v += hc * __bfloat162float(h0p[row * (long long)D + col]);
@@ -225,8 +229,8 @@ __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<
                 acc[nt][e] = v;
             }
         }
-        __syncthreads();
     }
+    cp_async_wait<0>();
     if (args.final_state) {
         float *fp = args.final_state + (bh * D + ti * 64 + warp * 16) * (long long)D + tj * 64;
 #pragma unroll
@@ -235,6 +239,13 @@ __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<
             for (int e = 0; e < 4; e++)
                 fp[(gq + 8 * (e >> 1)) * (long long)D + nt * 8 + 2 * tq + (e & 1)] = acc[nt][e];
     }
+}
+
+/* Ring depth: 4 chunks ahead in the forward scan; the backward's three
+ * products per chunk fit 2 slots of 2-byte inputs, 1 of fp32 inputs. */
+constexpr int FWD_STAGES = 4;
+template <typename T> constexpr int bwd_stages() {
+    return sizeof(T) == 2 ? 2 : 1;
 }
 
 } // namespace
@@ -246,9 +257,9 @@ cudaError_t gka_launch_prep(const gka_geom &G, const float *g, const float *beta
     return cudaGetLastError();
 }
 
-template <typename T>
+template <typename T, typename S>
 cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf, const float *glast,
-                                 bf16 *states, float *h0sq, float *final_state, cudaStream_t st) {
+                                 S *states, float *h0sq, float *final_state, cudaStream_t st) {
     ScanArgs<1> a{};
     a.A[0] = k;
     a.Bsrc[0] = k;
@@ -258,9 +269,12 @@ cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf,
     a.h0sq = h0sq;
     a.final_state = final_state;
     const int tpd = G.D / 64;
-    const size_t smem = 2 * 64 * ST_LD * sizeof(bf16);
+    const size_t smem = scan_smem_bytes<T, 1, FWD_STAGES>();
+    cudaError_t e = cudaFuncSetAttribute(k_state_scan<T, S, 1, false, FWD_STAGES>,
+                                         cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    if (e != cudaSuccess) return e;
     dim3 grid((unsigned)(tpd * tpd), (unsigned)G.BH);
-    k_state_scan<T, 1, false><<<grid, ST_THREADS, smem, st>>>(G, a);
+    k_state_scan<T, S, 1, false, FWD_STAGES><<<grid, ST_THREADS, smem, st>>>(G, a);
     return cudaGetLastError();
 }
 
@@ -283,19 +297,23 @@ cudaError_t gka_launch_state_bwd(const gka_geom &G, const T *k, const T *x, cons
     a.h0 = h0;
     a.out = gstates;
     const int tpd = G.D / 64;
-    const size_t smem = 2 * 3 * 64 * ST_LD * sizeof(bf16);
-    cudaError_t e = cudaFuncSetAttribute(k_state_scan<T, 3, true>,
+    constexpr int NS = bwd_stages<T>();
+    const size_t smem = scan_smem_bytes<T, 3, NS>();
+    cudaError_t e = cudaFuncSetAttribute(k_state_scan<T, bf16, 3, true, NS>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return e;
     dim3 grid((unsigned)(tpd * tpd), (unsigned)G.BH);
-    k_state_scan<T, 3, true><<<grid, ST_THREADS, smem, st>>>(G, a);
+    k_state_scan<T, bf16, 3, true, NS><<<grid, ST_THREADS, smem, st>>>(G, a);
     return cudaGetLastError();
 }
 
 #define GKA_INST(T)                                                                                \
-    template cudaError_t gka_launch_state_fwd<T>(const gka_geom &, const T *, const float *,       \
-                                                 const float *, bf16 *, float *, float *,          \
-                                                 cudaStream_t);                                    \
+    template cudaError_t gka_launch_state_fwd<T, bf16>(const gka_geom &, const T *, const float *, \
+                                                       const float *, bf16 *, float *, float *,    \
+                                                       cudaStream_t);                              \
+    template cudaError_t gka_launch_state_fwd<T, float>(const gka_geom &, const T *,               \
+                                                        const float *, const float *, float *,     \
+                                                        float *, float *, cudaStream_t);           \
     template cudaError_t gka_launch_state_bwd<T>(                                                  \
         const gka_geom &, const T *, const T *, const T *, const float *, const float *,           \
         const float *, const float *, const bf16 *, bf16 *, cudaStream_t);

@@ -3,6 +3,7 @@
  * (read once, written once); the r Chebyshev iterations then run on the copy
  * in shared memory (fp32 CUDA cores: a matrix-vector product per iteration,
  * too little work per sequence for the tensor cores). */
+#include "gka_iteration.h"
 #include "gka_kernels_internal.cuh"
 
 namespace {
@@ -16,8 +17,8 @@ __global__ void __launch_bounds__(DC_THREADS)
              T *__restrict__ x, float *__restrict__ hnorm) {
     extern __shared__ __align__(16) float dsm[];
     float *Hs = dsm;        /* D x D */
-    float *xs = Hs + D * D; /* 2 x D */
-    float *ds = xs + 2 * D, *qs = ds + D, *ks = qs + D, *red = ks + D;
+    float *xs = Hs + D * D; /* 2 x D: x_{i-1} and x_{i-2} by turns */
+    float *qs = xs + 2 * D, *ks = qs + D, *red = ks + D;
     const long long i = blockIdx.x;
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     if (tid < D) {
@@ -53,17 +54,18 @@ __global__ void __launch_bounds__(DC_THREADS)
         tot += red[w];
     const float hn = sqrtf(tot);
     const float lam = a * hn;
-    const float s = hn > 0.0f ? 2.0f / (hn + 2.0f * lam) : 0.0f;
+    float rho = 0.0f, s = 0.0f; /* SPEC 2 schedule, solvers/gka_iteration.h */
+    if (hn > 0.0f) gka_cheb_params_f(hn, lam, &rho, &s);
+    const float rq = gka_cheb_rq_f(rho);
     if (tid < D) {
-        xs[tid] = s * qs[tid];
-        ds[tid] = xs[tid];
+        xs[tid] = s * qs[tid]; /* x_0 = s q */
+        xs[D + tid] = 0.0f;    /* x_{-1} = 0 */
     }
     __syncthreads();
-    const float rho = 1.0f / (1.0f + 2.0f * a);
-    const float rho2q = 0.25f * rho * rho;
-    float omega = 2.0f;
+    float omega = (float)GKA_CHEB_OMEGA0;
     for (int it = 1; it <= r; it++) {
-        omega = 1.0f / (1.0f - rho2q * omega);
+        omega = gka_cheb_omega_next_f(rq, omega);
+        const float nso = -(s * omega), om1 = omega - 1.0f;
         const float *xc = xs + ((it - 1) & 1) * D;
         float *xn = xs + (it & 1) * D;
         for (int row = warp; row < D; row += DC_THREADS / 32) {
@@ -76,9 +78,7 @@ __global__ void __launch_bounds__(DC_THREADS)
                 acc += __shfl_xor_sync(0xffffffffu, acc, off);
             if (lane == 0) {
                 const float res = (acc + lam * xc[row]) - qs[row];
-                const float dn = (omega - 1.0f) * ds[row] - s * omega * res;
-                ds[row] = dn;
-                xn[row] = xc[row] + dn;
+                xn[row] = gka_cheb_update_f(xc[row], xn[row], res, nso, om1); /* xn held x_{i-2} */
             }
         }
         __syncthreads();
@@ -90,7 +90,7 @@ __global__ void __launch_bounds__(DC_THREADS)
 template <int D, typename T>
 cudaError_t launch_decode(int n, int r, float a, const T *q, const T *k, const float *g,
                           const float *beta, float *state, T *x, float *hnorm, cudaStream_t st) {
-    const size_t smem = (size_t)(D * D + 5 * D + DC_THREADS / 32) * sizeof(float);
+    const size_t smem = (size_t)(D * D + 4 * D + DC_THREADS / 32) * sizeof(float);
     cudaError_t e = cudaFuncSetAttribute(k_decode<D, T>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return e;

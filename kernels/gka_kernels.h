@@ -11,8 +11,9 @@
  *   g, beta, dg, dbeta   [B, T, H] float (beta may be NULL: beta = 1)
  *   hnorm                [B, T, H] float, ||H_t||_F
  *   h_final              [B, H, D, D] float (may be NULL)
- * Arithmetic: matrix operands bf16 (inputs and chunk states rounded to bf16),
- * fp32 accumulation, fp32 iterates and scalars. */
+ * Arithmetic: matrix operands bf16 (inputs, chunk states and the iterate
+ * rounded to bf16 as tensor-core operands), fp32 accumulation, the running
+ * state of the scan over chunks in fp32, fp32 iterates and scalars. */
 #ifndef GKA_KERNELS_H
 #define GKA_KERNELS_H
 
@@ -32,12 +33,15 @@ typedef struct {
     int r;          /* Chebyshev iterations, 0 <= r <= 1000 */
     double a;       /* ridge ratio, lambda_t = a ||H_t||_F, a > 0 */
     gka_gpu_dtype_t dtype;
+    int state_fp32; /* 0: chunk start states stored as bf16 snapshots (the default);
+                       1: stored in fp32 and applied as two bf16 operands hi + lo
+                       (forward only; the backward refuses it with GKA_EUNSUP) */
 } gka_gpu_config_t;
 
 /* GKA_EINVAL naming the field when the configuration is not supported. */
 gka_status_t gka_gpu_check_config(const gka_gpu_config_t *cfg);
 
-/* Bytes of the forward workspace (chunk start states in bf16, chunk-local
+/* Bytes of the forward workspace (chunk start states in bf16 or fp32, chunk-local
  * cumulative gates, per-chunk ||H_0||^2). The backward reads it as the
  * forward left it. */
 size_t gka_gpu_fwd_workspace_bytes(const gka_gpu_config_t *cfg);
@@ -48,6 +52,13 @@ size_t gka_gpu_bwd_workspace_bytes(const gka_gpu_config_t *cfg);
 gka_status_t gka_gpu_forward(const gka_gpu_config_t *cfg, const void *q, const void *k,
                              const float *g, const float *beta, void *x, float *hnorm,
                              float *h_final, void *fwd_workspace, void *stream);
+
+/* The first part of the forward alone: chunk-local gates and the scan over
+ * chunks that writes the chunk start states (and ||H_0||^2) into the
+ * workspace, h_final (may be NULL) the final state. For benchmarks. */
+gka_status_t gka_gpu_forward_states(const gka_gpu_config_t *cfg, const void *k, const float *g,
+                                    const float *beta, float *h_final, void *fwd_workspace,
+                                    void *stream);
 
 /* Backward of x with respect to q, k, g (and beta when beta != NULL; dbeta
  * is then required), given dx, the forward's x and hnorm and its workspace. */
@@ -62,13 +73,6 @@ gka_status_t gka_gpu_backward(const gka_gpu_config_t *cfg, const void *q, const 
 gka_status_t gka_gpu_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype, const void *q,
                             const void *k, const float *g, const float *beta, float *state, void *x,
                             float *hnorm, void *stream);
-
-/* Kernel version of the forward solve, for benchmarks (kernels/NOTES.md):
- * 1 = first version (norms inside the solve kernel, 16-row warp tiles),
- * 2 = separate norms kernel, 32-row warp tiles, one 8-warp block per chunk,
- * 3 = as 2 with one 4-warp block per half chunk (the default).
- * Process-wide; not thread-safe. */
-void gka_gpu_set_variant(int version);
 
 /* ---- small host helpers, so that C callers need no CUDA headers ---------- */
 

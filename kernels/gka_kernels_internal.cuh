@@ -147,6 +147,73 @@ template <int NT> __device__ __forceinline__ void zero_acc(float (*acc)[4]) {
         acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
 }
 
+/* ---- chunk prologue: tiles into shared memory ----------------------------- */
+
+/* The D x D chunk start state into shared memory (leading dimension LD) as
+ * tensor-core operands. bf16 states are copied; fp32 states are split into
+ * hi = bf16(H) and lo = bf16(H - hi), so that X hi + X lo carries H to about
+ * 2^-17 relative (the fp32-state option, kernels/NOTES.md). */
+template <int D, int LD>
+__device__ __forceinline__ void load_state_tile(bf16 *Hs, bf16 *, const bf16 *src, int tid,
+                                                int nth) {
+    for (int i = tid; i < D * D / 8; i += nth) {
+        const int row = i / (D / 8), cg = (i % (D / 8)) * 8;
+        *reinterpret_cast<uint4 *>(Hs + row * LD + cg) =
+            *reinterpret_cast<const uint4 *>(src + (long long)row * D + cg);
+    }
+}
+template <int D, int LD>
+__device__ __forceinline__ void load_state_tile(bf16 *Hs, bf16 *Hl, const float *src, int tid,
+                                                int nth) {
+    for (int i = tid; i < D * D / 8; i += nth) {
+        const int row = i / (D / 8), cg = (i % (D / 8)) * 8;
+        float v[8], lo[8];
+        load8(v, src + (long long)row * D + cg);
+#pragma unroll
+        for (int e = 0; e < 8; e++)
+            lo[e] = v[e] - __bfloat162float(__float2bfloat16_rn(v[e]));
+        store8_bf16(Hs + row * LD + cg, v);
+        store8_bf16(Hl + row * LD + cg, lo);
+    }
+}
+
+/* The 64 token rows of a chunk of a [B, T, H, D] tensor (row j at
+ * src[(tok0 + j H) D]) into shared memory as bf16; rows j >= nv are zero. */
+template <int D, int LD, typename T>
+__device__ __forceinline__ void load_token_rows(bf16 *dst, const T *src, long long tok0, int H,
+                                                int nv, int tid, int nth) {
+    for (int i = tid; i < 64 * D / 8; i += nth) {
+        const int j = i / (D / 8), cg = (i % (D / 8)) * 8;
+        float v[8];
+        if (j < nv) {
+            load8(v, src + (tok0 + (long long)j * H) * D + cg);
+        } else {
+#pragma unroll
+            for (int e = 0; e < 8; e++)
+                v[e] = 0.0f;
+        }
+        store8_bf16(dst + j * LD + cg, v);
+    }
+}
+
+/* ---- asynchronous copies (cp.async, sm_80+) -------------------------------- */
+/* 16 bytes global -> shared; valid = false writes 16 zero bytes instead. */
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src),
+                 "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async4(void *dst, const void *src, bool valid) {
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(smem_u32(dst)), "l"(src),
+                 "r"(valid ? 4 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() {
+    asm volatile("cp.async.commit_group;\n" ::);
+}
+/* Wait until at most N committed groups of this thread are still in flight. */
+template <int N> __device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
 /* ---- per-launch geometry ------------------------------------------------- */
 struct gka_geom {
     int B, T, H, D, NC; /* NC = number of chunks = ceil(T / 64) */
@@ -155,7 +222,7 @@ struct gka_geom {
 
 /* Forward workspace layout (byte offsets computed by gka_fwd_ws_layout). */
 struct gka_fwd_ws {
-    bf16 *states; /* [BH][NC][D][D] chunk start states */
+    void *states; /* [BH][NC][D][D] chunk start states, bf16 (or fp32: state_fp32) */
     float *gcum;  /* [BH][T] chunk-local cumulative log-gate */
     float *wf;    /* [BH][T] beta^2 exp(G_last - G_t) */
     float *glast; /* [BH][NC] G of the chunk's last token */

@@ -11,15 +11,15 @@
 /* launch functions (chunk_state.cu, chunk_solve.cu, chunk_grad.cu, decode.cu) */
 cudaError_t gka_launch_prep(const gka_geom &G, const float *g, const float *beta, float *gcum,
                             float *wf, float *glast, cudaStream_t st);
-template <typename T>
+template <typename T, typename S>
 cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf, const float *glast,
-                                 bf16 *states, float *h0sq, float *final_state, cudaStream_t st);
+                                 S *states, float *h0sq, float *final_state, cudaStream_t st);
 template <typename T>
 cudaError_t gka_launch_state_bwd(const gka_geom &G, const T *k, const T *x, const T *dq,
                                  const float *w0, const float *w2, const float *glast,
                                  const float *h0c, const bf16 *h0, bf16 *gstates, cudaStream_t st);
-template <typename T>
-cudaError_t gka_launch_solve_fwd(const gka_geom &G, const T *q, const T *k, const bf16 *states,
+template <typename T, typename S>
+cudaError_t gka_launch_solve_fwd(const gka_geom &G, const T *q, const T *k, const S *states,
                                  const float *gcum, const float *g, const float *beta,
                                  const float *h0sq, float a, int r, T *x, float *hnorm,
                                  cudaStream_t st);
@@ -41,7 +41,6 @@ cudaError_t gka_launch_grad_y(const gka_geom &G, const T *k, const T *x, const T
                               const bf16 *states, const bf16 *gstates, const float *gcum,
                               const float *glast, const float *beta, const float *rho,
                               const float *dh, T *dk, float *e, float *dbeta, cudaStream_t st);
-void gka_solve_set_variant(int v);
 cudaError_t gka_launch_dg_scan(const gka_geom &G, const float *e, float *dg, cudaStream_t st);
 template <typename T>
 cudaError_t gka_launch_decode(int n, int D, int r, float a, const T *q, const T *k, const float *g,
@@ -81,7 +80,7 @@ FwdLayout fwd_layout(const gka_gpu_config_t *c) {
     FwdLayout L;
     size_t off = 0;
     L.states = off;
-    off += align256(BH * NC * D * D * sizeof(bf16));
+    off += align256(BH * NC * D * D * (c->state_fp32 ? sizeof(float) : sizeof(bf16)));
     L.gcum = off;
     off += align256(BH * T * sizeof(float));
     L.wf = off;
@@ -97,7 +96,7 @@ gka_fwd_ws fwd_ws(const gka_gpu_config_t *c, void *base) {
     const FwdLayout L = fwd_layout(c);
     char *p = static_cast<char *>(base);
     gka_fwd_ws w;
-    w.states = reinterpret_cast<bf16 *>(p + L.states);
+    w.states = p + L.states;
     w.gcum = reinterpret_cast<float *>(p + L.gcum);
     w.wf = reinterpret_cast<float *>(p + L.wf);
     w.glast = reinterpret_cast<float *>(p + L.glast);
@@ -128,19 +127,55 @@ bool aligned16(const void *p) {
     return ((uintptr_t)p & 15u) == 0;
 }
 
+/* Chunk bookkeeping and the scan over chunks: the chunk start states (bf16
+ * snapshots, or fp32 with state_fp32), ||H_0||^2 and the final state. */
+template <typename T, typename S>
+cudaError_t states_t(const gka_geom &G, const gka_fwd_ws &w, const T *k, const float *g,
+                     const float *beta, float *h_final, cudaStream_t st) {
+    cudaError_t e = gka_launch_prep(G, g, beta, w.gcum, w.wf, w.glast, st);
+    if (e != cudaSuccess) return e;
+    return gka_launch_state_fwd<T, S>(G, k, w.wf, w.glast, static_cast<S *>(w.states), w.h0sq,
+                                      h_final, st);
+}
+
+template <typename T, typename S>
+gka_status_t forward_ts(const gka_gpu_config_t *c, const T *q, const T *k, const float *g,
+                        const float *beta, T *x, float *hnorm, float *h_final, void *ws,
+                        cudaStream_t st) {
+    const gka_geom G = geom_of(c);
+    const gka_fwd_ws w = fwd_ws(c, ws);
+    const char *where = "gka_gpu_forward";
+    GKA_CUDA_TRY(where, (states_t<T, S>(G, w, k, g, beta, h_final, st)));
+    if (!q) return GKA_OK; /* the states alone (gka_gpu_forward_states) */
+    GKA_CUDA_TRY(where,
+                 (gka_launch_solve_fwd<T, S>(G, q, k, static_cast<const S *>(w.states), w.gcum, g,
+                                             beta, w.h0sq, (float)c->a, c->r, x, hnorm, st)));
+    return GKA_OK;
+}
+
 template <typename T>
 gka_status_t forward_t(const gka_gpu_config_t *c, const T *q, const T *k, const float *g,
                        const float *beta, T *x, float *hnorm, float *h_final, void *ws,
                        cudaStream_t st) {
-    const gka_geom G = geom_of(c);
-    const gka_fwd_ws w = fwd_ws(c, ws);
-    const char *where = "gka_gpu_forward";
-    GKA_CUDA_TRY(where, gka_launch_prep(G, g, beta, w.gcum, w.wf, w.glast, st));
-    GKA_CUDA_TRY(where,
-                 gka_launch_state_fwd<T>(G, k, w.wf, w.glast, w.states, w.h0sq, h_final, st));
-    GKA_CUDA_TRY(where, gka_launch_solve_fwd<T>(G, q, k, w.states, w.gcum, g, beta, w.h0sq,
-                                                (float)c->a, c->r, x, hnorm, st));
-    return GKA_OK;
+    return c->state_fp32 ? forward_ts<T, float>(c, q, k, g, beta, x, hnorm, h_final, ws, st)
+                         : forward_ts<T, bf16>(c, q, k, g, beta, x, hnorm, h_final, ws, st);
+}
+
+/* Forward or (q == NULL) its states only, by dtype. */
+gka_status_t forward_any(const gka_gpu_config_t *c, const void *q, const void *k, const float *g,
+                         const float *beta, void *x, float *hnorm, float *h_final, void *ws,
+                         cudaStream_t st) {
+    switch (c->dtype) {
+    case GKA_GPU_BF16:
+        return forward_t<bf16>(c, (const bf16 *)q, (const bf16 *)k, g, beta, (bf16 *)x, hnorm,
+                               h_final, ws, st);
+    case GKA_GPU_FP16:
+        return forward_t<__half>(c, (const __half *)q, (const __half *)k, g, beta, (__half *)x,
+                                 hnorm, h_final, ws, st);
+    default:
+        return forward_t<float>(c, (const float *)q, (const float *)k, g, beta, (float *)x, hnorm,
+                                h_final, ws, st);
+    }
 }
 
 template <typename T>
@@ -150,21 +185,21 @@ gka_status_t backward_t(const gka_gpu_config_t *c, const T *q, const T *k, const
     (void)q;
     const gka_geom G = geom_of(c);
     const gka_fwd_ws w = fwd_ws(c, fws);
+    const bf16 *states = static_cast<const bf16 *>(w.states);
     gka_bwd_ws bw;
     bwd_bytes(c, &bw, bws);
     const float a = (float)c->a;
     const char *where = "gka_gpu_backward";
-    GKA_CUDA_TRY(where, gka_launch_solve_rhs<T>(G, dx, k, w.states, w.gcum, g, beta, hnorm, a, c->r,
-                                                dq, st));
-    GKA_CUDA_TRY(where, gka_launch_apply<T>(G, x, dq, k, w.states, w.gcum, g, beta, hnorm, bw.xdq,
+    GKA_CUDA_TRY(
+        where, gka_launch_solve_rhs<T>(G, dx, k, states, w.gcum, g, beta, hnorm, a, c->r, dq, st));
+    GKA_CUDA_TRY(where, gka_launch_apply<T>(G, x, dq, k, states, w.gcum, g, beta, hnorm, bw.xdq,
                                             bw.hxdq, st));
     GKA_CUDA_TRY(where, gka_launch_bwd_scalars(G, g, beta, w.gcum, hnorm, bw.xdq, bw.hxdq, a,
                                                bw.rho, bw.dh, bw.w0, bw.w2, bw.h0c, st));
-    GKA_CUDA_TRY(where, gka_launch_state_bwd<T>(G, k, x, dq, bw.w0, bw.w2, w.glast, bw.h0c,
-                                                w.states, bw.gstates, st));
-    GKA_CUDA_TRY(where,
-                 gka_launch_grad_y<T>(G, k, x, dq, w.states, bw.gstates, w.gcum, w.glast, beta,
-                                      bw.rho, bw.dh, dk, bw.e, beta ? dbeta : nullptr, st));
+    GKA_CUDA_TRY(where, gka_launch_state_bwd<T>(G, k, x, dq, bw.w0, bw.w2, w.glast, bw.h0c, states,
+                                                bw.gstates, st));
+    GKA_CUDA_TRY(where, gka_launch_grad_y<T>(G, k, x, dq, states, bw.gstates, w.gcum, w.glast, beta,
+                                             bw.rho, bw.dh, dk, bw.e, beta ? dbeta : nullptr, st));
     GKA_CUDA_TRY(where, gka_launch_dg_scan(G, bw.e, dg, st));
     return GKA_OK;
 }
@@ -189,6 +224,8 @@ gka_status_t gka_gpu_check_config(const gka_gpu_config_t *c) {
         return gka_error(GKA_EINVAL, "gka_gpu: ridge ratio a=%g must be finite and > 0", c->a);
     if (c->dtype != GKA_GPU_BF16 && c->dtype != GKA_GPU_FP16 && c->dtype != GKA_GPU_FP32)
         return gka_error(GKA_EINVAL, "gka_gpu: dtype %d unknown", (int)c->dtype);
+    if (c->state_fp32 != 0 && c->state_fp32 != 1)
+        return gka_error(GKA_EINVAL, "gka_gpu: state_fp32=%d must be 0 or 1", c->state_fp32);
     return GKA_OK;
 }
 
@@ -210,18 +247,20 @@ gka_status_t gka_gpu_forward(const gka_gpu_config_t *c, const void *q, const voi
                          "gka_gpu_forward: q, k, g, x, hnorm and workspace are required");
     if (!aligned16(q) || !aligned16(k) || !aligned16(x) || !aligned16(ws))
         return gka_error(GKA_EINVAL, "gka_gpu_forward: q, k, x, workspace must be 16-byte aligned");
-    cudaStream_t st = static_cast<cudaStream_t>(stream);
-    switch (c->dtype) {
-    case GKA_GPU_BF16:
-        return forward_t<bf16>(c, (const bf16 *)q, (const bf16 *)k, g, beta, (bf16 *)x, hnorm,
-                               h_final, ws, st);
-    case GKA_GPU_FP16:
-        return forward_t<__half>(c, (const __half *)q, (const __half *)k, g, beta, (__half *)x,
-                                 hnorm, h_final, ws, st);
-    default:
-        return forward_t<float>(c, (const float *)q, (const float *)k, g, beta, (float *)x, hnorm,
-                                h_final, ws, st);
-    }
+    return forward_any(c, q, k, g, beta, x, hnorm, h_final, ws, static_cast<cudaStream_t>(stream));
+}
+
+gka_status_t gka_gpu_forward_states(const gka_gpu_config_t *c, const void *k, const float *g,
+                                    const float *beta, float *h_final, void *ws, void *stream) {
+    gka_status_t s = gka_gpu_check_config(c);
+    if (s != GKA_OK) return s;
+    if (!k || !g || !ws)
+        return gka_error(GKA_EINVAL, "gka_gpu_forward_states: k, g and workspace are required");
+    if (!aligned16(k) || !aligned16(ws))
+        return gka_error(GKA_EINVAL,
+                         "gka_gpu_forward_states: k, workspace must be 16-byte aligned");
+    return forward_any(c, nullptr, k, g, beta, nullptr, nullptr, h_final, ws,
+                       static_cast<cudaStream_t>(stream));
 }
 
 gka_status_t gka_gpu_backward(const gka_gpu_config_t *c, const void *q, const void *k,
@@ -234,6 +273,9 @@ gka_status_t gka_gpu_backward(const gka_gpu_config_t *c, const void *q, const vo
         return gka_error(GKA_EINVAL, "gka_gpu_backward: a required pointer is NULL");
     if (beta && !dbeta)
         return gka_error(GKA_EINVAL, "gka_gpu_backward: beta given but dbeta is NULL");
+    if (c->state_fp32)
+        return gka_error(GKA_EUNSUP, "gka_gpu_backward: fp32 chunk states (state_fp32 = 1) are "
+                                     "implemented for the forward only");
     if (!aligned16(k) || !aligned16(x) || !aligned16(dx) || !aligned16(dq) || !aligned16(dk) ||
         !aligned16(fws) || !aligned16(bws))
         return gka_error(GKA_EINVAL, "gka_gpu_backward: tensors must be 16-byte aligned");
@@ -336,10 +378,6 @@ gka_status_t gka_gpu_sync(void) {
     GKA_CUDA_TRY("gka_gpu_sync", cudaDeviceSynchronize());
     GKA_CUDA_TRY("gka_gpu_sync", cudaGetLastError());
     return GKA_OK;
-}
-
-void gka_gpu_set_variant(int version) {
-    gka_solve_set_variant(version);
 }
 
 size_t gka_gpu_dtype_size(gka_gpu_dtype_t d) {

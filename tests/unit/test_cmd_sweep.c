@@ -164,8 +164,10 @@ Test(sweep, second_run_on_the_same_output_is_refused) {
     cr_assert_eq(system(cmd), 0);
     /* the journal exists (and is locked) from the start of the first run */
     const struct timespec tick = {0, 20000000};
-    for (int i = 0; i < 500 && !read_file("s.csv.journal"); i++)
+    char *journal = NULL;
+    for (int i = 0; i < 500 && !(journal = read_file("s.csv.journal")); i++)
         nanosleep(&tick, NULL);
+    free(journal);
     cr_assert_eq(run("%s sweep slow.toml --out s.csv --quiet >/dev/null 2>b.err", GKA_PROGRAM), 2);
     char *err = read_file("b.err");
     cr_assert(strstr(err, "s.csv.journal: in use by another run (process ") != NULL, "%s", err);

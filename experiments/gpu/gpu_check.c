@@ -6,9 +6,11 @@
 #include <string.h>
 
 #include "gka_arith.h"
-#include "gka_precision.h"
 #include "gka_backward.h"
+#include "gka_iteration.h"
+#include "gka_precision.h"
 #include "gka_solver.h"
+#include "gka_stream.h"
 
 typedef struct {
     size_t ntok, nel; /* B*T*H tokens, B*T*H*D elements */
@@ -165,43 +167,113 @@ done:
     return st;
 }
 
-/* CPU chunked forward of one head in the given arithmetic. */
-static gka_status_t cpu_head(const gka_gpu_config_t *c, const inputs_t *in, const float *rhs, int b,
-                             int h, const char *fmt_state, const char *acc_state,
-                             const char *fmt_iter, int r, double *x, double *hn, double *HT) {
+/* One head's inputs as T x D (T) double arrays. */
+typedef struct {
+    double *q, *k, *g, *beta;
+} head_t;
+
+static void head_free(head_t *hd) {
+    free(hd->q);
+    free(hd->k);
+    free(hd->g);
+    free(hd->beta);
+}
+static gka_status_t head_load(const gka_gpu_config_t *c, const inputs_t *in, int b, int h,
+                              head_t *hd) {
     const size_t T = (size_t)c->T, D = (size_t)c->D;
-    double *q = malloc(T * D * sizeof(double)), *k = malloc(T * D * sizeof(double));
-    double *g = malloc(T * sizeof(double)), *be = in->beta ? malloc(T * sizeof(double)) : NULL;
-    gka_status_t st = GKA_OK;
-    gka_arith_t As, Ai;
-    int have_s = 0, have_i = 0;
-    if (!q || !k || !g || (in->beta && !be)) {
-        st = gka_error(GKA_ENOMEM, "gpu check: out of memory");
-        goto done;
+    hd->q = malloc(T * D * sizeof(double));
+    hd->k = malloc(T * D * sizeof(double));
+    hd->g = malloc(T * sizeof(double));
+    hd->beta = in->beta ? malloc(T * sizeof(double)) : NULL;
+    if (!hd->q || !hd->k || !hd->g || (in->beta && !hd->beta)) {
+        head_free(hd);
+        return GKA_ENOMEM;
     }
-    head_of(c, rhs, b, h, D, q);
-    head_of(c, in->k, b, h, D, k);
-    head_of(c, in->g, b, h, 1, g);
-    if (be) head_of(c, in->beta, b, h, 1, be);
-    TRY(gka_arith_init_by_name(&As, fmt_state, acc_state, NULL, 0));
-    have_s = 1;
-    TRY(gka_arith_init_by_name(&Ai, fmt_iter, "round", NULL, 0));
-    have_i = 1;
-    TRY(gka_chebyshev_chunked(&As, &Ai, c->D, c->T, c->C, q, k, g, be, c->a, r, x, hn, HT));
-done:
-    if (have_s) gka_arith_destroy(&As);
-    if (have_i) gka_arith_destroy(&Ai);
-    free(q);
-    free(k);
-    free(g);
-    free(be);
+    head_of(c, in->q, b, h, D, hd->q);
+    head_of(c, in->k, b, h, D, hd->k);
+    head_of(c, in->g, b, h, 1, hd->g);
+    if (hd->beta) head_of(c, in->beta, b, h, 1, hd->beta);
+    return GKA_OK;
+}
+
+/* The CPU chunk model of the kernels' arithmetic for one head (solvers/
+ * chebyshev_chunk.c): keys and queries as the kernels read them, the running
+ * chunk state carried in fp32, the snapshot H_0 a chunk's tokens use rounded
+ * once to bf16 (fp32 with state_fp32), fp32 iterates, scalars and products. */
+static gka_status_t model_head(const gka_gpu_config_t *c, const head_t *hd, double *x, double *hn,
+                               double *HT) {
+    gka_arith_t As, Ai, Ac;
+    int have = 0;
+    gka_chunker_t *ck = NULL;
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, c->a};
+    gka_status_t st = gka_arith_init_by_name(&As, c->state_fp32 ? "fp32" : "bf16", "wide", NULL, 0);
+    have += !st;
+    if (!st) st = gka_arith_init_by_name(&Ai, "fp32", "round", NULL, 0);
+    have += !st;
+    if (!st) st = gka_arith_init_by_name(&Ac, "fp32", "round", NULL, 0);
+    have += !st;
+    if (!st) st = gka_chunker_create(&ck, &As, &Ai, c->D, c->C, &ridge, c->r);
+    if (!st) st = gka_chunker_set_carry(ck, &Ac);
+    const size_t D = (size_t)c->D;
+    for (long t0 = 0; !st && t0 < c->T; t0 += c->C) {
+        const int n = (int)(c->T - t0 < c->C ? c->T - t0 : c->C);
+        const size_t o = (size_t)t0;
+        st = gka_chunker_run(ck, n, hd->q + o * D, hd->k + o * D, hd->g + o,
+                             hd->beta ? hd->beta + o : NULL, x + o * D, hn + o, NULL, NULL, NULL,
+                             NULL, NULL, NULL);
+    }
+    if (!st && HT) gka_chunker_carry_state(ck, HT);
+    gka_chunker_destroy(ck);
+    if (have > 2) gka_arith_destroy(&Ac);
+    if (have > 1) gka_arith_destroy(&Ai);
+    if (have > 0) gka_arith_destroy(&As);
     return st;
 }
 
-/* Per-head CPU results gathered into [B, T, H, .] order (x, hn) and [B, H, D, D]. */
-static gka_status_t cpu_all(const gka_gpu_config_t *c, const inputs_t *in, const float *rhs,
-                            const char *fs, const char *fa, const char *fi, int r, double *x,
-                            double *hn, double *HT) {
+/* The exact solution of the same (rounded) problem for one head: H_t built
+ * token by token in fp64 from the rounded inputs (gka_stream's fp64
+ * problem), lambda_t = a ||H_t||_F, x_t = (H_t + lambda_t I)^{-1} q_t by
+ * Cholesky in fp64: exact to ~kappa 2^-53 <= 1e-13, far below the errors
+ * measured against it. */
+static gka_status_t exact_head(const gka_gpu_config_t *c, const head_t *hd, double *x, double *hn,
+                               double *HT) {
+    const size_t T = (size_t)c->T, D = (size_t)c->D;
+    gka_arith_t A;
+    gka_status_t st = gka_arith_init_by_name(&A, "fp64", "round", NULL, 0);
+    if (st) return st;
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, c->a};
+    gka_stream_t *sm = NULL;
+    gka_solver_t *sv = NULL;
+    void *xe = A.alloc(&A, D);
+    if (!xe) st = gka_error(GKA_ENOMEM, "gpu check: out of memory");
+    if (!st) st = gka_stream_create(&sm, &A, c->D, &ridge, 0);
+    if (!st) st = gka_solver_create(&sv, "cholesky", NULL, &A, c->D);
+    for (size_t t = 0; !st && t < T; t++) {
+        st = gka_stream_push(sm, hd->q + t * D, hd->k + t * D, hd->g[t],
+                             hd->beta ? hd->beta[t] : 1.0, NULL);
+        gka_solve_info_t info;
+        if (!st) st = gka_solver_solve(sv, sm, xe, &info);
+        if (!st) {
+            A.to_double(&A, x + t * D, xe, D);
+            hn[t] = sm->hnorm64;
+        }
+    }
+    if (!st && HT) memcpy(HT, sm->H64, D * D * sizeof(double));
+    if (xe) A.free(&A, xe, D);
+    gka_solver_destroy(sv);
+    gka_stream_destroy(sm);
+    gka_arith_destroy(&A);
+    return st;
+}
+
+/* Model and exact solution of every head, gathered into [B, T, H, .] order
+ * (x, hn) and [B, H, D, D] (final states). */
+typedef struct {
+    double *x, *hn, *HT;
+} cpu_out_t;
+
+static gka_status_t cpu_all(const gka_gpu_config_t *c, const inputs_t *in, cpu_out_t *model,
+                            cpu_out_t *exact) {
     const size_t T = (size_t)c->T, D = (size_t)c->D, H = (size_t)c->H;
     const int nh = c->B * c->H;
     gka_status_t st_all = GKA_OK;
@@ -210,17 +282,21 @@ static gka_status_t cpu_all(const gka_gpu_config_t *c, const inputs_t *in, const
 #endif
     for (int i = 0; i < nh; i++) {
         const int b = i / c->H, h = i % c->H;
+        head_t hd;
         double *xh = malloc(T * D * sizeof(double)), *hh = malloc(T * sizeof(double));
-        gka_status_t st = xh && hh ? GKA_OK : GKA_ENOMEM;
-        if (!st)
-            st = cpu_head(c, in, rhs, b, h, fs, fa, fi, r, xh, hh,
-                          HT ? HT + (size_t)i * D * D : NULL);
-        if (!st)
-            for (size_t t = 0; t < T; t++) {
+        gka_status_t st = xh && hh ? head_load(c, in, b, h, &hd) : GKA_ENOMEM;
+        const int loaded = !st;
+        for (int which = 0; which < 2 && !st; which++) {
+            cpu_out_t *o = which ? exact : model;
+            double *HT = o->HT + (size_t)i * D * D;
+            st = which ? exact_head(c, &hd, xh, hh, HT) : model_head(c, &hd, xh, hh, HT);
+            for (size_t t = 0; !st && t < T; t++) {
                 const size_t tok = ((size_t)b * T + t) * H + (size_t)h;
-                if (x) memcpy(x + tok * D, xh + t * D, D * sizeof(double));
-                if (hn) hn[tok] = hh[t];
+                memcpy(o->x + tok * D, xh + t * D, D * sizeof(double));
+                o->hn[tok] = hh[t];
             }
+        }
+        if (loaded) head_free(&hd);
         free(xh);
         free(hh);
         if (st) {
@@ -239,12 +315,25 @@ static void to_double(double *dst, const float *src, size_t n) {
         dst[i] = (double)src[i];
 }
 
+/* Worst relative error of one token's x, over the chunk-start tokens
+ * (t = 64 n, n >= 1: H_t is mostly the chunk start state) and the others. */
+static void worst_tokens(const gka_gpu_config_t *c, const double *x, const double *ref,
+                         double *w_start, double *w_other) {
+    const size_t T = (size_t)c->T, D = (size_t)c->D, ntok = (size_t)c->B * T * (size_t)c->H;
+    *w_start = *w_other = 0.0;
+    for (size_t tok = 0; tok < ntok; tok++) {
+        const size_t t = (tok / (size_t)c->H) % T;
+        const double e = rel_err(x + tok * D, ref + tok * D, D);
+        double *w = (t > 0 && t % (size_t)c->C == 0) ? w_start : w_other;
+        if (!(e <= *w)) *w = e; /* NaN sticks */
+    }
+}
+
 gka_status_t gka_gpu_check_forward(const gka_gpu_config_t *c, int with_beta, double gate_mu,
-                                   uint64_t seed, int emulate, gka_gpu_fwd_check_t *res) {
+                                   uint64_t seed, gka_gpu_fwd_check_t *res) {
     gka_status_t st = gka_gpu_check_config(c);
     if (st) return st;
     memset(res, 0, sizeof *res);
-    res->x_emu = res->hn_emu = res->hT_emu = -1.0;
     inputs_t in;
     st = make_inputs(c, with_beta, gate_mu, seed, 0, &in);
     if (st) return st;
@@ -253,44 +342,47 @@ gka_status_t gka_gpu_check_forward(const gka_gpu_config_t *c, int with_beta, dou
     const size_t DD = (size_t)c->D * (size_t)c->D, nst = (size_t)c->B * (size_t)c->H * DD;
     float *x = malloc(in.nel * sizeof(float)), *hn = malloc(in.ntok * sizeof(float));
     float *hT = malloc(nst * sizeof(float));
-    double *xg = malloc(in.nel * sizeof(double)), *x64 = malloc(in.nel * sizeof(double));
-    double *xe = malloc(in.nel * sizeof(double)), *hng = malloc(in.ntok * sizeof(double));
-    double *hn64 = malloc(in.ntok * sizeof(double)), *hne = malloc(in.ntok * sizeof(double));
-    double *hTg = malloc(nst * sizeof(double)), *hT64 = malloc(nst * sizeof(double));
-    double *hTe = malloc(nst * sizeof(double));
-    if (!x || !hn || !hT || !xg || !x64 || !xe || !hng || !hn64 || !hne || !hTg || !hT64 || !hTe) {
+    double *xg = malloc(in.nel * sizeof(double)), *hng = malloc(in.ntok * sizeof(double));
+    double *hTg = malloc(nst * sizeof(double));
+    cpu_out_t m = {malloc(in.nel * sizeof(double)), malloc(in.ntok * sizeof(double)),
+                   malloc(nst * sizeof(double))};
+    cpu_out_t e = {malloc(in.nel * sizeof(double)), malloc(in.ntok * sizeof(double)),
+                   malloc(nst * sizeof(double))};
+    if (!x || !hn || !hT || !xg || !hng || !hTg || !m.x || !m.hn || !m.HT || !e.x || !e.hn ||
+        !e.HT) {
         st = gka_error(GKA_ENOMEM, "gpu check: out of memory");
         goto done;
     }
     TRY(gpu_forward(c, &in, &d, x, hn, hT));
     res->finite = all_finite(x, in.nel) && all_finite(hn, in.ntok) && all_finite(hT, nst);
-    TRY(cpu_all(c, &in, in.q, "fp64", "round", "fp64", c->r, x64, hn64, hT64));
+    TRY(cpu_all(c, &in, &m, &e));
     to_double(xg, x, in.nel);
     to_double(hng, hn, in.ntok);
     to_double(hTg, hT, nst);
-    res->x_gpu = rel_err(xg, x64, in.nel);
-    res->hn_gpu = rel_err(hng, hn64, in.ntok);
-    res->hT_gpu = rel_err(hTg, hT64, nst);
-    if (emulate) {
-        TRY(cpu_all(c, &in, in.q, "bf16", "wide", "fp32", c->r, xe, hne, hTe));
-        res->x_emu = rel_err(xe, x64, in.nel);
-        res->hn_emu = rel_err(hne, hn64, in.ntok);
-        res->hT_emu = rel_err(hTe, hT64, nst);
-    }
+    res->x_model = rel_err(xg, m.x, in.nel);
+    res->hn_model = rel_err(hng, m.hn, in.ntok);
+    res->hT_model = rel_err(hTg, m.HT, nst);
+    res->x_exact = rel_err(xg, e.x, in.nel);
+    res->hn_exact = rel_err(hng, e.hn, in.ntok);
+    res->hT_exact = rel_err(hTg, e.HT, nst);
+    res->xm_exact = rel_err(m.x, e.x, in.nel);
+    res->hnm_exact = rel_err(m.hn, e.hn, in.ntok);
+    worst_tokens(c, xg, e.x, &res->xw_start, &res->xw_other);
+    worst_tokens(c, m.x, e.x, &res->xmw_start, &res->xmw_other);
 done:
     dev_free(&d);
     free(x);
     free(hn);
     free(hT);
     free(xg);
-    free(x64);
-    free(xe);
     free(hng);
-    free(hn64);
-    free(hne);
     free(hTg);
-    free(hT64);
-    free(hTe);
+    free(m.x);
+    free(m.hn);
+    free(m.HT);
+    free(e.x);
+    free(e.hn);
+    free(e.HT);
     free_inputs(&in);
     return st;
 }
@@ -457,22 +549,27 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
             S[i * n + j] = exp(g) * S[i * n + j] + b * b * (double)k[i] * (double)k[j];
             ss += S[i * n + j] * S[i * n + j];
         }
-    const double hn = sqrt(ss), lam = a * hn, s = hn > 0.0 ? 2.0 / (hn + 2.0 * lam) : 0.0;
-    const double rho = 1.0 / (1.0 + 2.0 * a);
-    double *d = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
-    if (!d || !y) {
-        free(d);
+    const double hn = sqrt(ss), lam = a * hn;
+    double rho = 0.0, s = 0.0; /* SPEC 2 schedule, solvers/gka_iteration.h */
+    if (hn > 0.0) gka_cheb_params_d(hn, lam, &rho, &s);
+    const double rq = gka_cheb_rq_d(rho);
+    double *xp = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
+    if (!xp || !y) {
+        free(xp);
         free(y);
         for (size_t i = 0; i < n; i++)
             x[i] = NAN;
         *hn_out = NAN;
         return;
     }
-    for (size_t i = 0; i < n; i++)
-        x[i] = d[i] = s * (double)q[i];
-    double om = 2.0;
+    for (size_t i = 0; i < n; i++) {
+        x[i] = s * (double)q[i]; /* x_0 = s q, x_{-1} = 0 */
+        xp[i] = 0.0;
+    }
+    double om = GKA_CHEB_OMEGA0;
     for (int it = 1; it <= r; it++) {
-        om = 1.0 / (1.0 - 0.25 * rho * rho * om);
+        om = gka_cheb_omega_next_d(rq, om);
+        const double nso = -(s * om), om1 = om - 1.0;
         for (size_t i = 0; i < n; i++) {
             double acc = 0.0;
             for (size_t j = 0; j < n; j++)
@@ -480,19 +577,20 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
             y[i] = acc + lam * x[i] - (double)q[i];
         }
         for (size_t i = 0; i < n; i++) {
-            d[i] = (om - 1.0) * d[i] - s * om * y[i];
-            x[i] += d[i];
+            const double xc = x[i];
+            x[i] = gka_cheb_update_d(xc, xp[i], y[i], nso, om1);
+            xp[i] = xc;
         }
     }
     *hn_out = hn;
-    free(d);
+    free(xp);
     free(y);
 }
 
 gka_status_t gka_gpu_check_decode(int n, int D, int r, double a, gka_gpu_dtype_t dtype,
                                   int with_beta, uint64_t seed, gka_gpu_dec_check_t *res) {
     memset(res, 0, sizeof *res);
-    gka_gpu_config_t c = {1, 1, n, D, 64, r, a, dtype};
+    gka_gpu_config_t c = {1, 1, n, D, 64, r, a, dtype, 0};
     gka_status_t st = gka_gpu_check_config(&c);
     if (st) return st;
     inputs_t in;
