@@ -5,54 +5,12 @@
 #include "gka_io.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
+#include "options.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void usage(void) {
-    printf(
-        "usage: gka solve [OPTIONS]\n\n"
-        "Runs a ridge solver token by token over a stream of keys and queries and\n"
-        "measures each solve against the fp64 LAPACK reference of the same (rounded)\n"
-        "problem.\n\n"
-        "problem:\n"
-        "  --D N              head dimension, 1..1024 (default 64)\n"
-        "  --T N              tokens, 1..10000000 (default 1024; caps a loaded trace)\n"
-        "  --seed S           seed of the synthetic data (default 1)\n"
-        "  --keys SPEC|F.npy  iid | powerlaw:P | expdecay:S | lowrank:R,NOISE |\n"
-        "                     repeated:M[,random] | a .npy file [T,D] or [B,T,H,D]\n"
-        "  --queries SPEC|F.npy  iid | keys | next | a .npy file (default iid)\n"
-        "  --trace F.safetensors  tensors q, k (g, beta optional)\n"
-        "  --gates F.npy, --betas F.npy  log-gates / write gates for --keys F.npy\n"
-        "  --batch B, --head H    select [B,T,H,D] slices of loaded files (default 0)\n"
-        "  --gate SPEC        none | const:G | uniform:LO,HI | gka[:A[,DT_BIAS]] (default none)\n"
-        "  --beta SPEC        none | sigmoid[:SCALE] (default none)\n"
-        "  --no-normalize     keep q and k as given (default: L2-normalise as the layer)\n"
-        "  --ridge SPEC       fixed:LAMBDA | adaptive:A | decay:LAMBDA0 (default adaptive:0.02)\n"
-        "arithmetic:\n"
-        "  --format F         fp64 | mpfr:PREC | fp32 tf32 bf16 fp16 e4m3 e5m2 custom:t,emin,emax\n"
-        "                     (default fp64)\n"
-        "  --accum A          round | wide | fp32 | wide:FORMAT | exact (default: round for fp64\n"
-        "                     and mpfr, wide (fp32) for emulated formats)\n"
-        "  --mode M           rounding mode ne na nz tp tn tz sp se od (default ne)\n"
-        "solver:\n"
-        "  --solver NAME      chebyshev cg gd agd cholesky kalman (default chebyshev)\n"
-        "  --variant V        solver variant (gka solvers lists them)\n"
-        "  --iters R          iterations (default 30)\n"
-        "  --tol TOL          stop at residual estimate <= TOL ||q|| (default 0: run R)\n"
-        "  --warm             warm start from the previous token\n"
-        "  --chunk C          chebyshev chunk form with chunk size C (SPEC 3)\n"
-        "  --iter-format F    chunk form: arithmetic of the iterates (default fp32)\n"
-        "output:\n"
-        "  --csv FILE         one row per token (header first)\n"
-        "  --history FILE     per-iteration fp64 relative residuals: t,iter,res\n"
-        "  --every K          exact kappa (and Kalman lambda_min(P)) every K tokens (default 0)\n"
-        "\nKalman runs P_0 = I/lambda_init and lets the regulariser decay with the gates:\n"
-        "exact for --ridge decay:L0, approximate for fixed (with gates) and adaptive ridges.\n"
-        "Exit status: 0 ok, 1 runtime failure, 2 bad usage or input.\n");
-}
 
 typedef struct {
     long D, T, batch, head;
@@ -69,85 +27,67 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* Returns -1 on success, else an exit code. */
-static int parse_args(int argc, char **argv, solve_args_t *a) {
+/* The arguments from the option table; -1 to go on, else an exit code. */
+static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
+    const int rc = gka_opts_parse(GKA_CMD_SOLVE, argc, argv, o);
+    if (rc >= 0) return rc;
     memset(a, 0, sizeof *a);
-    a->D = 64, a->T = 1024, a->seed = 1, a->iters = 30;
-    a->keys = "iid", a->queries = "iid", a->gate = "none", a->beta = "none";
-    a->ridge = "adaptive:0.02", a->format = "fp64", a->solver = "chebyshev";
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(), GKA_EXIT_OK;
-        if (!strcmp(o, "--warm")) {
-            a->warm = 1;
-            continue;
-        }
-        if (!strcmp(o, "--no-normalize")) {
-            a->no_normalize = 1;
-            continue;
-        }
-        const char *v = gka_cli_value(argc, argv, &i);
-        if (!v) return GKA_EXIT_USAGE;
-        int bad = 0;
-        if (!strcmp(o, "--D"))
-            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D);
-        else if (!strcmp(o, "--T"))
-            bad = gka_cli_parse_long(v, "--T", 1, 10000000, &a->T), a->have_T = 1;
-        else if (!strcmp(o, "--seed"))
-            bad = gka_cli_parse_u64(v, "--seed", &a->seed);
-        else if (!strcmp(o, "--batch"))
-            bad = gka_cli_parse_long(v, "--batch", 0, 1L << 30, &a->batch);
-        else if (!strcmp(o, "--head"))
-            bad = gka_cli_parse_long(v, "--head", 0, 1L << 30, &a->head);
-        else if (!strcmp(o, "--iters"))
-            bad = gka_cli_parse_long(v, "--iters", 0, 1000000, &a->iters);
-        else if (!strcmp(o, "--chunk"))
-            bad = gka_cli_parse_long(v, "--chunk", 1, 4096, &a->chunk);
-        else if (!strcmp(o, "--every"))
-            bad = gka_cli_parse_long(v, "--every", 0, 10000000, &a->every);
-        else if (!strcmp(o, "--tol")) {
-            bad = gka_cli_parse_double(v, "--tol", &a->tol);
-            if (!bad && a->tol < 0.0)
-                bad = gka_cli_fail(GKA_EXIT_USAGE, "--tol: %s must be >= 0", v);
-        } else if (!strcmp(o, "--keys"))
-            a->keys = v;
-        else if (!strcmp(o, "--queries"))
-            a->queries = v;
-        else if (!strcmp(o, "--trace"))
-            a->trace = v;
-        else if (!strcmp(o, "--gates"))
-            a->gates = v;
-        else if (!strcmp(o, "--betas"))
-            a->betas = v;
-        else if (!strcmp(o, "--gate"))
-            a->gate = v;
-        else if (!strcmp(o, "--beta"))
-            a->beta = v;
-        else if (!strcmp(o, "--ridge"))
-            a->ridge = v;
-        else if (!strcmp(o, "--format"))
-            a->format = v;
-        else if (!strcmp(o, "--accum"))
-            a->accum = v;
-        else if (!strcmp(o, "--mode"))
-            a->mode = v;
-        else if (!strcmp(o, "--solver"))
-            a->solver = v;
-        else if (!strcmp(o, "--variant"))
-            a->variant = v;
-        else if (!strcmp(o, "--csv"))
-            a->csv = v;
-        else if (!strcmp(o, "--history"))
-            a->history = v;
-        else if (!strcmp(o, "--iter-format"))
-            a->iter_format = v;
-        else
-            return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)",
-                                o);
-        if (bad) return GKA_EXIT_USAGE;
-    }
-    if (!a->accum) a->accum = gka_accum_default(a->format);
+    a->D = gka_opt_long(o, GKA_OPT_D), a->T = gka_opt_long(o, GKA_OPT_T);
+    a->have_T = gka_opt_given(o, GKA_OPT_T), a->seed = gka_opt_u64(o, GKA_OPT_SEED);
+    a->batch = gka_opt_long(o, GKA_OPT_BATCH), a->head = gka_opt_long(o, GKA_OPT_HEAD);
+    a->iters = gka_opt_long(o, GKA_OPT_ITERS), a->tol = gka_opt_real(o, GKA_OPT_TOL);
+    a->chunk = gka_opt_given(o, GKA_OPT_CHUNK) ? gka_opt_long(o, GKA_OPT_CHUNK) : 0;
+    a->every = gka_opt_long(o, GKA_OPT_EVERY);
+    a->warm = gka_opt_given(o, GKA_OPT_WARM);
+    a->no_normalize = gka_opt_given(o, GKA_OPT_NO_NORMALIZE);
+    a->keys = gka_opt_text(o, GKA_OPT_KEYS), a->queries = gka_opt_text(o, GKA_OPT_QUERIES);
+    a->trace = gka_opt_text(o, GKA_OPT_TRACE), a->gates = gka_opt_text(o, GKA_OPT_GATES);
+    a->betas = gka_opt_text(o, GKA_OPT_BETAS), a->gate = gka_opt_text(o, GKA_OPT_GATE);
+    a->beta = gka_opt_text(o, GKA_OPT_BETA), a->ridge = gka_opt_text(o, GKA_OPT_RIDGE);
+    a->format = gka_opt_text(o, GKA_OPT_FORMAT), a->solver = gka_opt_text(o, GKA_OPT_SOLVER);
+    a->variant = gka_opt_text(o, GKA_OPT_VARIANT), a->csv = gka_opt_text(o, GKA_OPT_CSV);
+    a->history = gka_opt_text(o, GKA_OPT_HISTORY);
+    /* not given: the library's own default */
+    a->mode = gka_opt_given(o, GKA_OPT_MODE) ? gka_opt_text(o, GKA_OPT_MODE) : NULL;
+    a->iter_format =
+        gka_opt_given(o, GKA_OPT_ITER_FORMAT) ? gka_opt_text(o, GKA_OPT_ITER_FORMAT) : NULL;
+    a->accum = gka_opt_given(o, GKA_OPT_ACCUM) ? gka_opt_text(o, GKA_OPT_ACCUM)
+                                               : gka_accum_default(a->format);
     return -1;
+}
+
+/* Which conditions of the option table hold for this solver and these data
+ * (whether a loaded file is [B,T,H,D] is known after loading: `loaded`), and
+ * what to say where one does not. */
+typedef struct {
+    gka_opt_context_t ctx;
+    char solver[96], data[1100];
+} solve_context_t;
+
+static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
+                          const gka_trace_t *loaded, solve_context_t *sc) {
+    memset(sc, 0, sizeof *sc);
+    const int keys_file = !a->trace && ends_with(a->keys, ".npy"),
+              synthetic = !a->trace && !keys_file;
+    unsigned h = 0;
+    if (ops->iterative) h |= GKA_NEEDS(GKA_CTX_ITERATIVE);
+    if (a->chunk) h |= GKA_NEEDS(GKA_CTX_CHUNK);
+    if (synthetic) h |= GKA_NEEDS(GKA_CTX_SYNTHETIC);
+    if (keys_file) h |= GKA_NEEDS(GKA_CTX_KEYS_FILE);
+    if (!loaded || loaded->batched) h |= GKA_NEEDS(GKA_CTX_BATCHED_FILE);
+    sc->ctx.holds = h;
+    snprintf(sc->solver, sizeof sc->solver, "with --solver %s", a->solver);
+    if (a->trace)
+        snprintf(sc->data, sizeof sc->data, "with --trace %s", a->trace);
+    else if (keys_file)
+        snprintf(sc->data, sizeof sc->data, "with --keys %s", a->keys);
+    else
+        snprintf(sc->data, sizeof sc->data, "with synthetic keys (--keys %s)", a->keys);
+    sc->ctx.absent[GKA_CTX_ITERATIVE] = sc->solver;
+    sc->ctx.absent[GKA_CTX_CHUNK] = "without --chunk";
+    sc->ctx.absent[GKA_CTX_SYNTHETIC] = sc->data;
+    sc->ctx.absent[GKA_CTX_KEYS_FILE] = sc->data;
+    sc->ctx.absent[GKA_CTX_BATCHED_FILE] = synthetic ? "with synthetic data" : "with a [T,D] file";
 }
 
 /* Synthetic or loaded trace. Returns -1 or an exit code. */
@@ -162,18 +102,20 @@ static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
             gka_npy_paths_t p = {a->keys, ends_with(a->queries, ".npy") ? a->queries : NULL, NULL,
                                  a->gates, a->betas};
             if (!p.queries && (st = gka_queries_spec_parse(a->queries, &lo.missing_queries)))
-                return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+                return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
             st = gka_trace_load_npy_paths(&p, &lo, tr);
         }
-        if (st)
-            return gka_cli_fail(st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE, "%s",
-                                gka_error_message());
+        if (st) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
         if (!a->no_normalize) gka_trace_normalize(tr);
-        if (tr->D > 1024)
-            return gka_cli_fail(GKA_EXIT_USAGE, "trace D = %d out of range [1, 1024]", tr->D);
+        /* the limits of --D and --T hold for loaded data too */
+        const gka_opt_decl_t *dD = gka_opt_decl(GKA_OPT_D), *dT = gka_opt_decl(GKA_OPT_T);
+        if (tr->D > dD->hi)
+            return gka_cli_fail(GKA_EXIT_USAGE, "trace D = %d out of range [1, %.0f]", tr->D,
+                                dD->hi);
         if (a->have_T && a->T < tr->T) tr->T = a->T;
-        if (tr->T > 10000000L)
-            return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, 10000000]", tr->T);
+        if (tr->T > dT->hi)
+            return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, %.0f]", tr->T,
+                                dT->hi);
         return -1;
     }
     gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
@@ -181,11 +123,9 @@ static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
         (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
         (st = gka_gate_spec_parse(a->gate, &cfg.gate)) ||
         (st = gka_beta_spec_parse(a->beta, &cfg.beta)))
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     cfg.normalize = !a->no_normalize;
-    if ((st = gka_synth_generate(&cfg, tr)))
-        return gka_cli_fail(st == GKA_EINVAL || st == GKA_ERANGE ? GKA_EXIT_USAGE : GKA_EXIT_FAIL,
-                            "%s", gka_error_message());
+    if ((st = gka_synth_generate(&cfg, tr))) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     return -1;
 }
 
@@ -231,25 +171,31 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
 
 static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header) {
     if (!path) return -1;
-    if (gka_outfile_open(f, path) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    const gka_status_t st = gka_outfile_open(f, path);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     *fp = f->fp;
     fputs(header, *fp);
     return -1;
 }
 
 int gka_cmd_solve(int argc, char **argv) {
+    gka_opts_t o;
     solve_args_t a;
-    int rc = parse_args(argc, argv, &a);
+    int rc = parse_args(argc, argv, &o, &a);
     if (rc >= 0) return rc;
     gka_run_config_t c = gka_run_config_default();
-    if (gka_ridge_parse(a.ridge, &c.ridge) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    gka_status_t st = gka_ridge_parse(a.ridge, &c.ridge);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     const gka_solver_ops_t *ops;
-    if (gka_solver_find(a.solver, &ops) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    if ((st = gka_solver_find(a.solver, &ops)) != GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    solve_context_t sc;
+    solve_context(&a, ops, NULL, &sc);
+    if ((rc = gka_opts_check_context(&o, &sc.ctx)) >= 0) return rc;
     gka_trace_t tr = {0};
     if ((rc = build_trace(&a, &tr)) >= 0) return gka_trace_free(&tr), rc;
+    solve_context(&a, ops, &tr, &sc);
+    if ((rc = gka_opts_check_context(&o, &sc.ctx)) >= 0) return gka_trace_free(&tr), rc;
     c.D = tr.D, c.T = tr.T, c.q = tr.q, c.k = tr.k, c.g = tr.g, c.beta = tr.beta;
     c.solver = a.solver, c.format = a.format, c.accum = a.accum, c.mode = a.mode, c.seed = a.seed;
     c.opts.iters = (int)a.iters, c.opts.tol = a.tol, c.opts.warm = a.warm;
@@ -264,20 +210,16 @@ int gka_cmd_solve(int argc, char **argv) {
                    "iters,reason,events,nonfinite\n");
     if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res\n");
     gka_run_summary_t sum;
-    gka_status_t st = GKA_OK;
     if (rc < 0) {
         c.on_token = write_row, c.ctx = &sinks;
-        st = gka_run(&c, &sum);
-        if (st)
-            rc = gka_cli_fail(st == GKA_EINVAL ? GKA_EXIT_USAGE : GKA_EXIT_FAIL, "%s",
-                              gka_error_message());
+        if ((st = gka_run(&c, &sum)) != GKA_OK) rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     }
-    if (rc < 0 && sinks.csv && gka_outfile_commit(&fcsv) != GKA_OK)
-        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    if (rc < 0 && sinks.csv && (st = gka_outfile_commit(&fcsv)) != GKA_OK)
+        rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     else if (sinks.csv)
         sinks.csv = NULL;
-    if (rc < 0 && sinks.hist && gka_outfile_commit(&fhist) != GKA_OK)
-        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    if (rc < 0 && sinks.hist && (st = gka_outfile_commit(&fhist)) != GKA_OK)
+        rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     else if (sinks.hist)
         sinks.hist = NULL;
     if (a.csv) gka_outfile_abort(&fcsv);

@@ -19,6 +19,7 @@
 #include "gka_config.h"
 #include "gka_io.h"
 #include "gka_sweep.h"
+#include "options.h"
 
 #ifdef GKA_HAVE_MPI
 #include <mpi.h>
@@ -34,53 +35,19 @@ typedef struct {
     int dedicated_root; /* MPI: rank 0 only hands out and writes (many ranks, many nodes) */
 } sweep_opts_t;
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: gka sweep GRID [--out FILE] [--resume] [--threads N] [--quiet]\n"
-               "       mpirun -np N gka sweep GRID ... [--dedicated-root]\n\n"
-               "Runs every cell of the grid file GRID (see experiments/gka_sweep.h and the\n"
-               "README) and writes FILE (default sweep.csv: one row per cell per reported\n"
-               "token), FILE.summary.csv (one row per cell) and FILE.journal (finished cells,\n"
-               "for --resume). Exit 1 if a cell failed (the outputs list missing cells).\n"
-               "Under MPI every rank runs cells; --dedicated-root keeps rank 0 to handing\n"
-               "out cells and writing (for many ranks or several nodes, where the shared\n"
-               "counter needs rank 0 inside MPI to make progress).\n");
-}
-
+/* -1 to go on, else the exit status (0 after --help). */
 static int parse_opts(int argc, char **argv, sweep_opts_t *o) {
-    *o = (sweep_opts_t){NULL, "sweep.csv", 0, 1, 0, 0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            exit(GKA_EXIT_OK);
-        } else if (!strcmp(a, "--resume")) {
-            o->resume = 1;
-        } else if (!strcmp(a, "--quiet")) {
-            o->quiet = 1;
-        } else if (!strcmp(a, "--dedicated-root")) {
-            o->dedicated_root = 1;
-        } else if (!strcmp(a, "--out")) {
-            if (!(o->out = gka_cli_value(argc, argv, &i))) return 1;
-        } else if (!strcmp(a, "--threads")) {
-            const char *v = gka_cli_value(argc, argv, &i);
-            long n;
-            if (!v || gka_cli_parse_long(v, "--threads", 1, 1024, &n)) return 1;
-            o->threads = (int)n;
-        } else if (a[0] == '-') {
-            gka_cli_fail(GKA_EXIT_USAGE, "sweep: unknown option '%s'", a);
-            return 1;
-        } else if (!o->grid_file) {
-            o->grid_file = a;
-        } else {
-            gka_cli_fail(GKA_EXIT_USAGE, "sweep: more than one grid file ('%s')", a);
-            return 1;
-        }
-    }
-    if (!o->grid_file) {
-        usage(stderr);
-        return 1;
-    }
-    return 0;
+    gka_opts_t opts;
+    const int rc = gka_opts_parse(GKA_CMD_SWEEP, argc, argv, &opts);
+    if (rc >= 0) return rc;
+    o->grid_file = opts.args[0];
+    o->out = gka_opt_text(&opts, GKA_OPT_OUT_FILE);
+    o->resume = gka_opt_given(&opts, GKA_OPT_RESUME);
+    o->quiet = gka_opt_given(&opts, GKA_OPT_QUIET);
+    o->dedicated_root = gka_opt_given(&opts, GKA_OPT_DEDICATED_ROOT);
+    o->threads =
+        gka_opt_given(&opts, GKA_OPT_THREADS) ? (int)gka_opt_long(&opts, GKA_OPT_THREADS) : 1;
+    return -1;
 }
 
 static double now(void) {
@@ -345,7 +312,8 @@ static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results
 
 int gka_cmd_sweep(int argc, char **argv) {
     sweep_opts_t o;
-    if (parse_opts(argc, argv, &o)) return GKA_EXIT_USAGE;
+    const int parsed = parse_opts(argc, argv, &o);
+    if (parsed >= 0) return parsed;
     gka_sweep_grid_t *g = calloc(1, sizeof *g);
     if (!g) return gka_cli_fail(GKA_EXIT_FAIL, "sweep: out of memory");
     gka_sweep_results_t res = {0, NULL};

@@ -76,6 +76,7 @@ typedef struct gka_trace {
     double *beta;                      /* T or NULL */
     char origin[GKA_TRACE_ORIGIN_MAX]; /* e.g. "synth:keys=powerlaw:1,gate=gka,seed=1"
                                           or "npy:keys.npy[b=0,h=2]" (truncated if long) */
+    int batched; /* 1: loaded from [B,T,H,D] keys (batch and head selected) */
 } gka_trace_t;
 
 /* Optional arrays for gka_trace_alloc. */
