@@ -22,7 +22,7 @@ Test(cmd_grad, bf16_chebyshev_csv_and_summary) {
     cr_assert(mkdtemp(tmpl));
     snprintf(args, sizeof args,
              "grad --solver chebyshev --format bf16 --accum fp32 --ridge adaptive:0.02 --gate gka "
-             "--keys iid --D 16 --T 40 --iters 30 --mode implicit --seed 1 --csv %s/out.csv",
+             "--keys iid --D 16 --T 40 --iters 30 --grad-mode implicit --seed 1 --csv %s/out.csv",
              tmpl);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     const double edk = summary_err(out, "dk");
@@ -49,7 +49,7 @@ Test(cmd_grad, fp64_converged_modes_and_chunk_form_are_accurate) {
     const char *cfgs[] = {
         "grad --D 8 --T 20 --gate gka --beta sigmoid --iters 150",
         "grad --D 8 --T 20 --gate gka --beta sigmoid --iters 150 --chunk 6",
-        "grad --D 8 --T 20 --gate gka --solver cg --mode iterations --iters 40",
+        "grad --D 8 --T 20 --gate gka --solver cg --grad-mode iterations --iters 40",
     };
     for (size_t i = 0; i < 3; i++) {
         cr_assert_eq(prog_capture(cfgs[i], out, sizeof out), 0, "%s: %s", cfgs[i], out);

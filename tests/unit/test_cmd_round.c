@@ -21,7 +21,7 @@ typedef struct {
 /* Run GKA_PROGRAM with the arguments (a shell-quoted string); stdout and
  * stderr captured separately. */
 static void run_gka(const char *args, run_t *r) {
-    char errfile[] = "/tmp/gka_test_cli_XXXXXX";
+    char errfile[] = "/tmp/gka_test_cmd_XXXXXX";
     const int fd = mkstemp(errfile);
     cr_assert_geq(fd, 0);
     char cmd[2048];
@@ -46,7 +46,7 @@ static int count_lines(const char *s) {
     return n;
 }
 
-Test(cli_round, formats_table) {
+Test(cmd_round, formats_table) {
     static run_t r;
     run_gka("formats", &r);
     cr_assert_eq(r.status, 0, "%s", r.err);
@@ -100,7 +100,7 @@ static void check_rows(const char *args, const gka_format_t *f, gka_rounding_t r
     }
 }
 
-Test(cli_round, rows_agree_with_library) {
+Test(cmd_round, rows_agree_with_library) {
     const double v[] = {0.1, -3.14159, 1e39, -1e-45, NAN, -INFINITY, 1.0078125, 65520, 464, 0};
     const char *vs = "0.1 -3.14159 1e39 -1e-45 nan -inf 0x1.02p0 65520 464 0";
     const struct {
@@ -140,7 +140,7 @@ Test(cli_round, rows_agree_with_library) {
     check_rows("round --format custom:12,-30,30 --mode tp 0.1 -7.77 1e10", &cf, rr, cv, 3);
 }
 
-Test(cli_round, stochastic_output_reproducible) {
+Test(cmd_round, stochastic_output_reproducible) {
     static run_t a, b;
     run_gka("round --format bf16 --mode sp --seed 5 1.001 1.001 1.001 1.001 1.001 1.001", &a);
     run_gka("round --format bf16 --mode sp --seed 5 1.001 1.001 1.001 1.001 1.001 1.001", &b);
@@ -150,7 +150,7 @@ Test(cli_round, stochastic_output_reproducible) {
 
 /* Bad input: exit 2, exactly one line on stderr, starting "gka: " and
  * naming the culprit; nothing on stdout. */
-Test(cli_round, bad_input_one_line_exit_2) {
+Test(cmd_round, bad_input_one_line_exit_2) {
     const struct {
         const char *args, *named;
     } bad[] = {

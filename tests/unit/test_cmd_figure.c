@@ -16,7 +16,7 @@
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_figure_cli_XXXXXX");
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_cmd_figure_XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
 }
 
@@ -26,7 +26,7 @@ static void remove_tmpdir(void) {
     cr_assert_eq(system(cmd), 0);
 }
 
-TestSuite(figure_cli, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 240);
+TestSuite(cmd_figure, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 240);
 
 /* Run `env gka figure ARGS`, capturing stdout and stderr; returns the exit code. */
 static int run(const char *env, const char *args, char *out, size_t outsz, char *err,
@@ -74,7 +74,7 @@ static void assert_no_tmp(const char *dir) {
     closedir(d);
 }
 
-Test(figure_cli, list_names_every_figure) {
+Test(cmd_figure, list_names_every_figure) {
     char out[8192], err[1024];
     cr_assert_eq(run(NULL, "--list", out, sizeof out, err, sizeof err), 0);
     const char *names[] = {"convergence", "ridge-sweep", "reversibility", "precision",
@@ -86,7 +86,7 @@ Test(figure_cli, list_names_every_figure) {
     cr_assert_eq(count_lines(out), (int)n, "one line per registered figure");
 }
 
-Test(figure_cli, bad_input_one_line_exit_2) {
+Test(cmd_figure, bad_input_one_line_exit_2) {
     char out[4096], err[4096];
     char args[1024];
     const char *bad[] = {"nosuchfigure",
@@ -119,7 +119,7 @@ Test(figure_cli, bad_input_one_line_exit_2) {
     cr_assert(strstr(err, "plainfile"), "%s", err);
 }
 
-Test(figure_cli, gnuplot_missing_keeps_csv_and_script) {
+Test(cmd_figure, gnuplot_missing_keeps_csv_and_script) {
     char out[4096], err[4096], args[1024], dir[512];
     snprintf(args, sizeof args, "omega --out '%s/r' --quiet", tmpdir);
     cr_assert_eq(run("GKA_GNUPLOT=/nonexistent/gnuplot", args, out, sizeof out, err, sizeof err),
@@ -132,7 +132,7 @@ Test(figure_cli, gnuplot_missing_keeps_csv_and_script) {
     assert_no_tmp(dir);
 }
 
-Test(figure_cli, renders_png_and_reports_time) {
+Test(cmd_figure, renders_png_and_reports_time) {
     if (system("command -v gnuplot > /dev/null 2>&1") != 0) cr_skip_test("gnuplot not installed");
     char out[4096], err[4096], args[1024], dir[512], png[600];
     snprintf(args, sizeof args, "omega --out '%s/r' --formats png --quiet", tmpdir);
@@ -173,7 +173,7 @@ static char *slurp(const char *path) {
     return s;
 }
 
-Test(figure_cli, csv_identical_at_1_and_2_threads) {
+Test(cmd_figure, csv_identical_at_1_and_2_threads) {
     const char *figs[] = {"omega", "reversibility"};
     for (size_t k = 0; k < 2; k++) {
         char *csv[2];
