@@ -266,7 +266,9 @@ static int check_given(const gka_opts_t *o) {
                                 d->name, c->name);
         if (!o->given[id]) continue;
         for (int other = 0; other < GKA_OPT_COUNT; other++)
-            if ((d->excludes & GKA_OPT_BIT(other)) && o->given[other] && other > id)
+            if (other > id && o->given[other] &&
+                ((d->excludes & GKA_OPT_BIT(other)) ||
+                 (gka_opt_decl(other)->excludes & GKA_OPT_BIT(id))))
                 return gka_cli_fail(GKA_EXIT_USAGE, "%s: --%s and --%s are exclusive", c->name,
                                     d->name, gka_opt_decl(other)->name);
     }

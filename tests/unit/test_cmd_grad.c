@@ -77,3 +77,35 @@ Test(cmd_grad, bad_input_exits_2_with_one_line) {
                      out);
     }
 }
+
+/* --mode is the rounding mode in every command; the old spelling of the
+ * gradient mode is refused with the new name, and options that do not apply
+ * to the solver are refused (they were ignored). */
+Test(cmd_grad, grad_mode_and_inapplicable_options) {
+    const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"grad --D 4 --T 4 --mode implicit", "the gradient mode is now --grad-mode implicit"},
+        {"grad --D 4 --T 4 --mode iterations", "the gradient mode is now --grad-mode iterations"},
+        {"grad --D 4 --T 4 --grad-mode tape", "--grad-mode takes implicit or iterations"},
+        {"grad --D 4 --T 4 --solver cholesky --iters 5",
+         "--iters does not apply with --solver cholesky"},
+        {"grad --D 4 --T 4 --solver cholesky --chunk 2",
+         "--chunk does not apply with --solver cholesky"},
+    };
+    char out[8192];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_expect_eq(prog_capture(bad[i].args, out, sizeof out), 2, "%s: %s", bad[i].args, out);
+        cr_expect(strstr(out, bad[i].says), "%s: %s", bad[i].args, out);
+    }
+    /* the rounding mode reaches the arithmetic: stochastic rounding changes
+       the bf16 gradients, and --mode ne is the default */
+    char ne[8192], def[8192], sr[8192];
+    cr_assert_eq(prog_capture("grad --D 8 --T 16 --format bf16 --mode ne", ne, sizeof ne), 0, "%s",
+                 ne);
+    cr_assert_eq(prog_capture("grad --D 8 --T 16 --format bf16", def, sizeof def), 0, "%s", def);
+    cr_assert_eq(prog_capture("grad --D 8 --T 16 --format bf16 --mode sr", sr, sizeof sr), 0, "%s",
+                 sr);
+    cr_expect_str_eq(ne, def);
+    cr_expect(strcmp(ne, sr) != 0, "--mode sr gave the round-to-nearest result: %s", sr);
+}

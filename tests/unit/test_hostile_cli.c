@@ -250,7 +250,7 @@ Test(hostile_cli, top_level) {
 Test(hostile_cli, solve_options) {
     static const bad_case_t c[] = {
         {"solve --bogus 1" SMALL, 2, "unknown option '--bogus'"},
-        {"solve extra" SMALL, 2, "unknown option 'extra'"},
+        {"solve extra" SMALL, 2, "unexpected argument 'extra'"},
         {"solve --D 0 --T 4", 2, "--D: 0 is out of range [1, 1024]"},
         {"solve --D -1 --T 4", 2, "--D: -1 is out of range"},
         {"solve --D 1025 --T 4", 2, "--D: 1025 is out of range"},
@@ -297,7 +297,7 @@ Test(hostile_cli, solve_options) {
          "unknown variant 'bogus' (info,cov,joseph,sqrt)"},
         {"solve --batch -1" SMALL, 2, "--batch: -1 is out of range"},
         {"solve --D 4 --T 4 --iters", 2, "option --iters needs a value"},
-        {"solve --D 4 --T 4 --csv ''", 2, "output path is empty"},
+        {"solve --D 4 --T 4 --csv ''", 2, "--csv: empty path"},
     };
     expect_all(c, N(c));
 }
@@ -441,18 +441,18 @@ Test(hostile_cli, figure_options_and_files) {
         {"figure bogus", 2, "unknown figure 'bogus'"},
         {"figure --list x", 2, "--list takes no arguments"},
         {"figure kappa --out out --threads 0", 2, "--threads: 0 is out of range [1, 1024]"},
-        {"figure kappa --out out --threads -1", 2, "--threads: '-1' is not a non-negative integer"},
+        {"figure kappa --out out --threads -1", 2, "--threads: -1 is out of range [1, 1024]"},
         {"figure kappa --out out --threads x", 2, "--threads: 'x'"},
         {"figure kappa --out out --seed -1", 2, "--seed: '-1' is not a non-negative integer"},
         {"figure kappa --out out --seed", 2, "option --seed needs a value"},
         {"figure kappa --out out --formats bogus", 2, "--formats: unknown format 'bogus'"},
         {"figure kappa --out out --bogus", 2, "unknown option '--bogus'"},
         {"figure kappa --out out --quick --full", 2, "--quick and --full are exclusive"},
-        {"figure kappa --out out extra", 2, "unexpected argument 'extra'"},
+        {"figure kappa --out out extra", 2, "more than one figure name ('extra')"},
         {"figure kappa --out out --keys good.npy", 2,
-         "--keys and --trace apply to the figure 'trace' only"},
+         "--keys does not apply to this figure: it needs the figure 'trace'"},
         {"figure trace --out out --keys good.npy --trace good.safetensors", 2,
-         "give --keys or --trace, not both"},
+         "--keys and --trace are exclusive"},
         {"figure trace --out out --keys none.npy", 2, "none.npy: cannot read the trace file"},
     };
     expect_all(c, N(c));
@@ -521,7 +521,7 @@ Test(hostile_cli, round_formats_grad_bench) {
         {"round --format custom:8,10,-10 1", 2, "emin = 10 is out of range"},
         {"round --format bf16 --bogus 1", 2, "unknown option '--bogus'"},
         {"round --format", 2, "option --format needs a value"},
-        {"formats --bogus", 2, "formats: unknown argument '--bogus'"},
+        {"formats --bogus", 2, "formats: unknown option '--bogus'"},
         {"grad --bogus", 2, "grad: unknown option '--bogus'"},
         {"bench solve --bogus", 2, "bench solve: unknown option '--bogus'"},
         {"grad --D 0", 2, "--D: 0 is out of range"},
@@ -529,7 +529,11 @@ Test(hostile_cli, round_formats_grad_bench) {
         {"grad --D x", 2, "--D: 'x' is not an integer"},
         {"grad --D 4 --T 4 --iters -1", 2, "--iters: -1 is out of range"},
         {"grad --D 4 --T 4 --solver kalman", 2, "solver 'kalman' has no implicit gradient"},
-        {"grad --D 4 --T 4 --mode bogus", 2, "unknown gradient mode 'bogus'"},
+        {"grad --D 4 --T 4 --grad-mode bogus", 2,
+         "--grad-mode takes implicit or iterations, not 'bogus'"},
+        {"grad --D 4 --T 4 --mode implicit", 2,
+         "--mode is the rounding mode; the gradient mode is now --grad-mode implicit"},
+        {"grad --D 4 --T 4 --mode bogus", 2, "unknown rounding mode 'bogus'"},
         {"grad --D 4 --T 4 --ridge decay:0.5", 2, "gradients need fixed: or adaptive:"},
         {"grad --D 4 --T 4 --ridge adaptive:nan", 2, "'nan' is not a finite number"},
         {"grad --D 4 --T 4 --format bf17", 2, "'bf17'"},

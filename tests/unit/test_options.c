@@ -341,3 +341,24 @@ Test(options, messages_escape_control_characters) {
     cr_expect_eq(strchr(err, '\n'), err + strlen(err) - 1, "more than one line: %s", err);
     cr_expect_null(strchr(err, '\x1b'));
 }
+
+/* `gka CMD --help` of the built program is the text printed from the table. */
+Test(options, program_help_is_the_generated_text) {
+    for (int c = 0; c < GKA_CMD_COUNT; c++) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        gka_cli_print_help(f, (gka_cmd_id_t)c);
+        fclose(f);
+        char cmd[512];
+        snprintf(cmd, sizeof cmd, "'%s' %s --help", GKA_PROGRAM, gka_cli_command(c)->name);
+        FILE *p = popen(cmd, "r");
+        cr_assert(p);
+        static char got[1 << 16];
+        const size_t n = fread(got, 1, sizeof got - 1, p);
+        got[n] = '\0';
+        cr_expect_eq(pclose(p), 0, "%s", cmd);
+        cr_expect_str_eq(got, text, "%s", cmd);
+        free(text);
+    }
+}
