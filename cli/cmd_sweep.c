@@ -134,8 +134,9 @@ static void record(book_t *b, char *block) {
 
 static int finish(book_t *b) {
     long missing = 0;
-    if (gka_sweep_write_outputs(b->o->out, b->o->grid_file, b->g, b->res, &missing) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
+    const gka_status_t st =
+        gka_sweep_write_outputs(b->o->out, b->o->grid_file, b->g, b->res, &missing);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_RUN, "sweep");
     printf("sweep %s: %ld cells, %ld ok, %ld missing; %.2f s on %d worker(s)\n", b->g->name,
            b->g->ncells, b->g->ncells - missing, missing, now() - b->t0, b->workers);
     printf("wrote %s and %s.summary.csv (journal %s)\n", b->o->out, b->o->out, b->journal);
@@ -284,10 +285,10 @@ static int run_mpi(book_t *b, todo_t *todo, int rank, int size) {
 
 static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results_t *res,
                    book_t *b) {
-    if (gka_sweep_grid_load(o->grid_file, g) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
-    if (gka_sweep_results_init(res, g->ncells) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
+    gka_status_t st = gka_sweep_grid_load(o->grid_file, g);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
+    if ((st = gka_sweep_results_init(res, g->ncells)) != GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_RUN, "sweep");
     *b = (book_t){o, g, res, "", 0, 0, 0, 1, now(), 0};
     snprintf(b->journal, sizeof b->journal, "%s.journal", o->out);
     /* Refuse unwritable outputs before running anything: open (and drop) a
@@ -297,13 +298,13 @@ static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results
     const char *outputs[] = {o->out, summary, b->journal};
     for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
         gka_outfile_t probe;
-        if (gka_outfile_open(&probe, outputs[i]) != GKA_OK)
-            return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
+        if ((st = gka_outfile_open(&probe, outputs[i])) != GKA_OK)
+            return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
         gka_outfile_abort(&probe);
     }
     if (o->resume) {
-        if (gka_sweep_journal_read(b->journal, g, res) != GKA_OK)
-            return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
+        if ((st = gka_sweep_journal_read(b->journal, g, res)) != GKA_OK)
+            return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
     } else if (access(b->journal, F_OK) == 0 && unlink(b->journal) != 0) {
         return gka_cli_fail(GKA_EXIT_FAIL, "sweep: cannot remove old journal %s", b->journal);
     }

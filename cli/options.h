@@ -157,7 +157,7 @@ typedef struct {
     const char *absent[GKA_CTX_COUNT]; /* "with --solver kalman", "with synthetic keys" */
 } gka_opt_context_t;
 
-enum { GKA_OPTS_MAX_ARGS = 256, GKA_OPTS_POOL = 512, GKA_OPTS_TEXT = 8192 };
+enum { GKA_OPTS_MAX_ARGS = 1024, GKA_OPTS_POOL = 512, GKA_OPTS_TEXT = 8192 };
 
 /* A parsed command line. Values of options not given are their defaults. */
 typedef struct {
