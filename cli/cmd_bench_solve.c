@@ -21,8 +21,8 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Native float: H update, ||H||_F, lambda and r Chebyshev steps per token, in
- * the operation order of state.c/chebyshev.c. Returns seconds; *check gets
+/* Native float: H update, ||H||_F, lambda and r Chebyshev steps per token,
+ * the schedule and step from gka_iteration.h (the solvers' own). Returns seconds; *check gets
  * a checksum so the work cannot be optimised away. */
 static double native_float_chebyshev(const gka_trace_t *tr, int r, float a, double *check) {
     const int D = tr->D;
@@ -44,13 +44,15 @@ static double native_float_chebyshev(const gka_trace_t *tr, int r, float a, doub
         float acc = 0.0f;
         for (size_t i = 0; i < n * n; i++)
             acc = acc + H[i] * H[i];
-        const float hn = sqrtf(acc), lam = a * hn, L = hn + lam, den = L + lam;
-        const float rho = (L - lam) / den, s = 2.0f / den, rq = rho * rho * 0.25f;
+        const float hn = sqrtf(acc), lam = a * hn;
+        float rho, s;
+        gka_cheb_params_f(hn, lam, &rho, &s);
+        const float rq = gka_cheb_rq_f(rho);
         for (size_t i = 0; i < n; i++)
             xp[i] = 0.0f, xc[i] = s * q[i];
-        float omega = 2.0f;
+        float omega = (float)GKA_CHEB_OMEGA0;
         for (int it = 1; it <= r; it++) {
-            omega = 1.0f / (1.0f - rq * omega);
+            omega = gka_cheb_omega_next_f(rq, omega);
             for (size_t i = 0; i < n; i++) {
                 float y = 0.0f;
                 for (size_t j = 0; j < n; j++)
@@ -59,7 +61,7 @@ static double native_float_chebyshev(const gka_trace_t *tr, int r, float a, doub
             }
             const float nso = -(s * omega), om1 = omega - 1.0f;
             for (size_t i = 0; i < n; i++) {
-                const float d = xc[i] - xp[i], xn = xc[i] + nso * res[i] + om1 * d;
+                const float xn = gka_cheb_update_f(xc[i], xp[i], res[i], nso, om1);
                 xp[i] = xc[i];
                 xc[i] = xn;
             }

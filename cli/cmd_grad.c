@@ -56,8 +56,16 @@ static int parse_args(int argc, char **argv, grad_args_t *a) {
     gka_opt_context_t ctx = {0};
     char with_solver[96];
     snprintf(with_solver, sizeof with_solver, "with --solver %s", a->solver);
-    ctx.holds = GKA_NEEDS(GKA_CTX_SYNTHETIC) | (ops->iterative ? GKA_NEEDS(GKA_CTX_ITERATIVE) : 0);
+    ctx.holds = ops->iterative ? GKA_NEEDS(GKA_CTX_ITERATIVE) : 0;
+    /* the chunked gradient exists for Chebyshev's implicit gradient */
+    const int chunkable = !strcmp(a->solver, "chebyshev") && !strcmp(a->grad_mode, "implicit");
+    ctx.holds |=
+        GKA_NEEDS(GKA_CTX_CHUNKABLE) | (chunkable ? GKA_NEEDS(GKA_CTX_CHUNKED_GRADIENT) : 0);
     ctx.absent[GKA_CTX_ITERATIVE] = with_solver;
+    char with_modes[160];
+    snprintf(with_modes, sizeof with_modes, "with --solver %s --grad-mode %s", a->solver,
+             a->grad_mode);
+    ctx.absent[GKA_CTX_CHUNKED_GRADIENT] = with_modes;
     return gka_opts_check_context(&o, &ctx);
 }
 

@@ -16,7 +16,7 @@ typedef struct {
     long D, T, batch, head;
     uint64_t seed;
     const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
-    const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format;
+    const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
@@ -51,6 +51,7 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
     a->mode = gka_opt_given(o, GKA_OPT_MODE) ? gka_opt_text(o, GKA_OPT_MODE) : NULL;
     a->iter_format =
         gka_opt_given(o, GKA_OPT_ITER_FORMAT) ? gka_opt_text(o, GKA_OPT_ITER_FORMAT) : NULL;
+    a->carry = gka_opt_given(o, GKA_OPT_CARRY) ? gka_opt_text(o, GKA_OPT_CARRY) : NULL;
     a->accum = gka_opt_given(o, GKA_OPT_ACCUM) ? gka_opt_text(o, GKA_OPT_ACCUM)
                                                : gka_accum_default(a->format);
     return -1;
@@ -61,7 +62,7 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
  * what to say where one does not. */
 typedef struct {
     gka_opt_context_t ctx;
-    char solver[96], data[1100];
+    char solver[96], solver_token[112], data[1100];
 } solve_context_t;
 
 static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
@@ -71,7 +72,9 @@ static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
               synthetic = !a->trace && !keys_file;
     unsigned h = 0;
     if (ops->iterative) h |= GKA_NEEDS(GKA_CTX_ITERATIVE);
-    if (a->chunk) h |= GKA_NEEDS(GKA_CTX_CHUNK);
+    h |= GKA_NEEDS(a->chunk ? GKA_CTX_CHUNK : GKA_CTX_TOKEN_FORM);
+    if (ops->solve_op) h |= GKA_NEEDS(GKA_CTX_CHUNKABLE); /* the operator form the chunks use */
+    if (ops->iterative || a->chunk) h |= GKA_NEEDS(GKA_CTX_ITERATES);
     if (synthetic) h |= GKA_NEEDS(GKA_CTX_SYNTHETIC);
     if (keys_file) h |= GKA_NEEDS(GKA_CTX_KEYS_FILE);
     if (!loaded || loaded->batched) h |= GKA_NEEDS(GKA_CTX_BATCHED_FILE);
@@ -85,6 +88,11 @@ static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
         snprintf(sc->data, sizeof sc->data, "with synthetic keys (--keys %s)", a->keys);
     sc->ctx.absent[GKA_CTX_ITERATIVE] = sc->solver;
     sc->ctx.absent[GKA_CTX_CHUNK] = "without --chunk";
+    sc->ctx.absent[GKA_CTX_TOKEN_FORM] = "with --chunk";
+    sc->ctx.absent[GKA_CTX_CHUNKABLE] = sc->solver;
+    snprintf(sc->solver_token, sizeof sc->solver_token, "with --solver %s in token form",
+             a->solver);
+    sc->ctx.absent[GKA_CTX_ITERATES] = sc->solver_token;
     sc->ctx.absent[GKA_CTX_SYNTHETIC] = sc->data;
     sc->ctx.absent[GKA_CTX_KEYS_FILE] = sc->data;
     sc->ctx.absent[GKA_CTX_BATCHED_FILE] = synthetic ? "with synthetic data" : "with a [T,D] file";
@@ -150,6 +158,10 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
     printf("gka solve: %s%s%s in %s, ridge %s, D=%d T=%ld r=%d%s\n", c->solver,
            a->variant ? ":" : "", a->variant ? a->variant : "", s->arith_name, a->ridge, c->D, s->T,
            c->opts.iters, c->chunk ? " (chunk form)" : "");
+    if (c->chunk || s->iter_name[0])
+        printf("  regime    iterates %s%s%s\n", s->iter_name[0] ? s->iter_name : s->arith_name,
+               c->chunk ? ", carry " : "",
+               c->chunk ? (s->carry_name[0] ? s->carry_name : s->arith_name) : "");
     printf("  error     median %.3e  max %.3e\n", s->err_median, s->err_max);
     printf("  residual  median %.3e  max %.3e\n", s->res_median, s->res_max);
     if (isnan(s->kappa_min))
@@ -201,7 +213,7 @@ int gka_cmd_solve(int argc, char **argv) {
     c.opts.iters = (int)a.iters, c.opts.tol = a.tol, c.opts.warm = a.warm;
     c.opts.history = a.history != NULL;
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
-    c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.every = a.every;
+    c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
     gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL};
     gka_interrupt_install();

@@ -233,7 +233,11 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                          .metavar = "V",
                          .type = GKA_OT_TEXT,
                          .def_note = "the solver's first variant",
-                         .help = "solver variant (`gka solvers` lists them)",
+                         .help =
+                             "solver variant (`gka solvers` lists them): chebyshev, cg, gd, agd "
+                             "guarded (stop on NaN, divergence, CG's curvature <= 0) or plain "
+                             "(the textbook iteration: only the tolerance test, NaN "
+                             "propagates); kalman info, cov, joseph or sqrt",
                          .cmds = IN(SOLVE),
                          .section = S_SOLVER},
     [GKA_OPT_ITERS] = {.name = "iters",
@@ -256,13 +260,13 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                      .help = "stop when the residual estimate <= TOL ||q|| (0: run all R "
                              "iterations)",
                      .cmds = IN(SOLVE),
-                     .needs = NEEDS(ITERATIVE),
+                     .needs = NEEDS(ITERATIVE) | NEEDS(TOKEN_FORM),
                      .section = S_SOLVER},
     [GKA_OPT_WARM] = {.name = "warm",
                       .type = GKA_OT_FLAG,
                       .help = "start from the previous token's solution (default: zero)",
                       .cmds = IN(SOLVE),
-                      .needs = NEEDS(ITERATIVE),
+                      .needs = NEEDS(ITERATIVE) | NEEDS(TOKEN_FORM),
                       .section = S_SOLVER},
     [GKA_OPT_CHUNK] = {.name = "chunk",
                        .metavar = "C",
@@ -270,19 +274,33 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                        .lo = 1,
                        .hi = 4096,
                        .def_note = "token form",
-                       .help = "chunk form with chunk size C: the states of a chunk are formed "
-                               "once, the solves of its tokens iterate on them",
+                       .help = "chunk form with chunk size C: the tokens of a chunk share the "
+                               "chunk start state and each token's operator is applied without "
+                               "forming H_t (Cholesky materialises H_c)",
                        .cmds = DATA_CMDS,
-                       .needs = NEEDS(ITERATIVE),
+                       .needs = NEEDS(CHUNKABLE) | NEEDS(CHUNKED_GRADIENT),
                        .section = S_SOLVER},
     [GKA_OPT_ITER_FORMAT] = {.name = "iter-format",
                              .metavar = "F",
                              .type = GKA_OT_TEXT,
-                             .def = "fp32",
-                             .help = "arithmetic of the iterates of the chunk form",
+                             .def_note = "chunk form: fp32 for emulated formats; token form: the "
+                                         "format",
+                             .help = "arithmetic of the iterates; in token form H_t, q_t and "
+                                     "lambda_t are taken into F per token and every product of "
+                                     "the iteration runs in F",
                              .cmds = IN(SOLVE),
-                             .needs = NEEDS(CHUNK),
+                             .needs = NEEDS(ITERATES),
                              .section = S_SOLVER},
+    [GKA_OPT_CARRY] = {.name = "carry",
+                       .metavar = "fp32|FORMAT",
+                       .type = GKA_OT_TEXT,
+                       .def_note = "fp32 for emulated formats, as the reference kernels",
+                       .help = "arithmetic of the running chunk state: fp32 keeps it in fp32 and "
+                               "rounds only the stored snapshot to the format; a FORMAT rounds "
+                               "the state at every chunk boundary and continues from it",
+                       .cmds = IN(SOLVE),
+                       .needs = NEEDS(CHUNK),
+                       .section = S_SOLVER},
     [GKA_OPT_GRAD_MODE] = {.name = "grad-mode",
                            .metavar = "implicit|iterations",
                            .type = GKA_OT_CHOICE,
@@ -310,7 +328,7 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                          .type = GKA_OT_PATH,
                          .help = "per-iteration fp64 relative residuals: t,iter,res",
                          .cmds = IN(SOLVE),
-                         .needs = NEEDS(ITERATIVE),
+                         .needs = NEEDS(ITERATIVE) | NEEDS(TOKEN_FORM),
                          .section = S_OUTPUT},
     [GKA_OPT_EVERY] = {.name = "every",
                        .metavar = "K",
@@ -467,6 +485,7 @@ static const gka_cli_command_t commands[GKA_CMD_COUNT] = {
          .about = "Runs a ridge solver token by token over a stream of keys and queries and "
                   "measures each solve against the fp64 LAPACK reference of the same (rounded) "
                   "problem.",
+         .holds_always = NEEDS(CHUNKED_GRADIENT),
          .notes = "Kalman runs P_0 = I/lambda_init and lets the regulariser decay with the "
                   "gates: exact for --ridge decay:L0, approximate for fixed (with gates) and "
                   "adaptive ridges."},
@@ -482,6 +501,7 @@ static const gka_cli_command_t commands[GKA_CMD_COUNT] = {
                   "x_t> (dx_t ~ N(0, I), seeded), computed in the studied arithmetic, and their "
                   "errors against the exact gradient of the same rounded problem (fp64, x* and "
                   "dq* by LAPACK dposv).",
+         .holds_always = NEEDS(CHUNKABLE) | NEEDS(SYNTHETIC),
          .notes = "--csv columns: t,err_dq,err_dk,err_dg,err_dbeta,dg,dg_ref,nonfinite (err_*: "
                   "per-token relative errors; err_dg and err_dbeta relative to the rms of the "
                   "reference over the sequence). --mode is the rounding mode, as in every "

@@ -13,10 +13,31 @@
 static const char *const needs_phrase[GKA_CTX_COUNT] = {
     [GKA_CTX_ITERATIVE] = "an iterative solver (chebyshev, cg, gd, agd)",
     [GKA_CTX_CHUNK] = "the chunk form (--chunk C)",
+    [GKA_CTX_TOKEN_FORM] = "the token form (the chunk form runs r cold iterations: no warm "
+                           "start, tolerance or history)",
+    [GKA_CTX_CHUNKABLE] = "a solver with a chunk form (chebyshev, cg, gd, agd, cholesky; "
+                          "kalman is a recursion over the tokens)",
+    [GKA_CTX_ITERATES] = "iterates: an iterative solver (chebyshev, cg, gd, agd), or the chunk "
+                         "form",
+    [GKA_CTX_CHUNKED_GRADIENT] = "the chunked gradient (--solver chebyshev --grad-mode implicit)",
     [GKA_CTX_SYNTHETIC] = "synthetic data (no --keys F.npy, no --trace)",
     [GKA_CTX_KEYS_FILE] = "keys from a file (--keys F.npy)",
     [GKA_CTX_BATCHED_FILE] = "an input file of shape [B,T,H,D]",
     [GKA_CTX_TRACE_FIGURE] = "the figure 'trace'",
+};
+
+/* The same, short, for the annotations of --help. */
+static const char *const needs_short[GKA_CTX_COUNT] = {
+    [GKA_CTX_ITERATIVE] = "iterative solvers only",
+    [GKA_CTX_CHUNK] = "with --chunk only",
+    [GKA_CTX_TOKEN_FORM] = "token form only",
+    [GKA_CTX_CHUNKABLE] = "not with kalman",
+    [GKA_CTX_ITERATES] = "iterative solvers or the chunk form",
+    [GKA_CTX_CHUNKED_GRADIENT] = "gradients: chebyshev implicit only",
+    [GKA_CTX_SYNTHETIC] = "synthetic data only",
+    [GKA_CTX_KEYS_FILE] = "with --keys F.npy only",
+    [GKA_CTX_BATCHED_FILE] = "[B,T,H,D] files only",
+    [GKA_CTX_TRACE_FIGURE] = "figure 'trace' only",
 };
 
 gka_cmd_id_t gka_cli_command_by_name(const char *name) {
@@ -24,13 +45,6 @@ gka_cmd_id_t gka_cli_command_by_name(const char *name) {
         if (!strcmp(gka_cli_command(c)->name, name)) return c;
     return GKA_CMD_COUNT;
 }
-
-/* The same, short, for the annotations of --help. */
-static const char *const needs_short[GKA_CTX_COUNT] = {
-    [GKA_CTX_ITERATIVE] = "iterative solvers only",  [GKA_CTX_CHUNK] = "with --chunk only",
-    [GKA_CTX_SYNTHETIC] = "synthetic data only",     [GKA_CTX_KEYS_FILE] = "with --keys F.npy only",
-    [GKA_CTX_BATCHED_FILE] = "[B,T,H,D] files only", [GKA_CTX_TRACE_FIGURE] = "figure 'trace' only",
-};
 
 static int takes(const gka_opt_decl_t *d, gka_cmd_id_t cmd) {
     return (d->cmds & GKA_IN(cmd)) != 0;
@@ -310,7 +324,7 @@ int gka_opts_check_context(const gka_opts_t *o, const gka_opt_context_t *ctx) {
     for (int id = 0; id < GKA_OPT_COUNT; id++) {
         if (!o->given[id]) continue;
         const gka_opt_decl_t *d = gka_opt_decl(id);
-        const unsigned missing = (unsigned)needs_of(d, o->cmd) & ~ctx->holds;
+        const unsigned missing = (unsigned)needs_of(d, o->cmd) & ~(ctx->holds | c->holds_always);
         for (int b = 0; b < GKA_CTX_COUNT; b++)
             if (missing & GKA_NEEDS(b))
                 return gka_cli_fail(GKA_EXIT_USAGE, "%s: --%s does not apply %s: it needs %s",
@@ -350,7 +364,7 @@ static void annotations(const gka_opt_decl_t *d, gka_cmd_id_t cmd, char *buf, si
         ADD("default %s", def);
     else if (d->def_note)
         ADD("default: %s", d->def_note);
-    const unsigned needs = (unsigned)needs_of(d, cmd);
+    const unsigned needs = (unsigned)needs_of(d, cmd) & ~gka_cli_command(cmd)->holds_always;
     for (int b = 0; b < GKA_CTX_COUNT; b++)
         if (needs & GKA_NEEDS(b)) ADD("%s", needs_short[b]);
     for (int other = 0; other < GKA_OPT_COUNT; other++)

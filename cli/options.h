@@ -64,6 +64,7 @@ typedef enum {
     GKA_OPT_WARM,
     GKA_OPT_CHUNK,
     GKA_OPT_ITER_FORMAT,
+    GKA_OPT_CARRY,
     GKA_OPT_GRAD_MODE,
     GKA_OPT_NO_LAMBDA_PATH,
     /* output */
@@ -105,14 +106,19 @@ typedef enum {
 
 /* Conditions an option may need: a command computes which hold once it
  * knows the solver and the data (gka_opt_context_t) and calls
- * gka_opts_check_context. */
+ * gka_opts_check_context. A condition that means nothing to a command (the
+ * chunked gradient for gka solve) is in its holds_always. */
 typedef enum {
-    GKA_CTX_ITERATIVE,    /* the solver iterates (chebyshev, cg, gd, agd) */
-    GKA_CTX_CHUNK,        /* --chunk is given */
-    GKA_CTX_SYNTHETIC,    /* the keys are generated (no file, no trace) */
-    GKA_CTX_KEYS_FILE,    /* the keys come from --keys F.npy */
-    GKA_CTX_BATCHED_FILE, /* a loaded file is [B,T,H,D] */
-    GKA_CTX_TRACE_FIGURE, /* the figure is 'trace' (or all) */
+    GKA_CTX_ITERATIVE,  /* the solver iterates (chebyshev, cg, gd, agd) */
+    GKA_CTX_CHUNK,      /* --chunk is given */
+    GKA_CTX_TOKEN_FORM, /* --chunk is not given */
+    GKA_CTX_CHUNKABLE,  /* the solver has a chunk form (not kalman) */
+    GKA_CTX_ITERATES,   /* there are iterates to store: an iterative solver or the chunk form */
+    GKA_CTX_CHUNKED_GRADIENT, /* gka grad: the chunked gradient exists (chebyshev, implicit) */
+    GKA_CTX_SYNTHETIC,        /* the keys are generated (no file, no trace) */
+    GKA_CTX_KEYS_FILE,        /* the keys come from --keys F.npy */
+    GKA_CTX_BATCHED_FILE,     /* a loaded file is [B,T,H,D] */
+    GKA_CTX_TRACE_FIGURE,     /* the figure is 'trace' (or all) */
     GKA_CTX_COUNT
 } gka_ctx_bit_t;
 
@@ -149,6 +155,7 @@ typedef struct {
     const char *args_what; /* "grid file": what a positional argument is, for messages */
     const char *about;     /* paragraph(s) after the usage line */
     const char *notes;     /* text after the options, or NULL */
+    unsigned holds_always; /* GKA_NEEDS(...) conditions that mean nothing here: they hold */
 } gka_cli_command_t;
 
 /* Needs phrases, and what a command says when a condition does not hold. */

@@ -26,32 +26,9 @@ typedef struct {
     const long *samples;
 } omega_ctx_t;
 
-/* omega_0 .. omega_r by the SPEC recurrence in arithmetic A. */
-static void schedule(gka_arith_t *A, double rho, int r, double *omega) {
-    void *w = A->alloc(A, 4);
-    void *om = GKA_ELEM(A, w, 0), *c = GKA_ELEM(A, w, 1), *one = GKA_ELEM(A, w, 2),
-         *tmp = GKA_ELEM(A, w, 3);
-    A->set_d(A, om, 2.0);
-    A->set_d(A, one, 1.0);
-    A->set_d(A, c, rho);
-    A->mul(A, c, c, c); /* rho^2 */
-    A->set_d(A, tmp, 0.25);
-    A->mul(A, c, c, tmp); /* rho^2 / 4 */
-    omega[0] = A->get_d(A, om);
-    for (int i = 1; i <= r; i++) {
-        A->mul(A, tmp, c, om);
-        A->sub(A, tmp, one, tmp);
-        A->div(A, om, one, tmp);
-        omega[i] = A->get_d(A, om);
-    }
-    A->free(A, w, 4);
-}
-
+/* The paper's bound 2 R^i / (1 + R^2i), kappa = (1 + a) / a. */
 static double paper_bound(double a, int i) {
-    double kappa = (1.0 + a) / a;
-    double R = (sqrt(kappa) - 1.0) / (sqrt(kappa) + 1.0);
-    double Ri = pow(R, (double)i);
-    return 2.0 * Ri / (1.0 + Ri * Ri);
+    return gka_cheb_bound_d(gka_cheb_R_d((1.0 + a) / a), i);
 }
 
 /* Residual histories of the fp64 Chebyshev solver at sampled tokens:
@@ -109,13 +86,13 @@ static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     if (st == GKA_OK) st = gka_fig_arith(&A32, "fp32");
     if (st == GKA_OK) st = gka_fig_arith(&A16, "bf16");
     if (st != GKA_OK) return st;
-    schedule(&A64, rho, OMEGA_R, om64);
-    schedule(&A32, rho, OMEGA_R, om32);
-    schedule(&A16, rho, OMEGA_R, om16);
+    st = gka_cheb_omegas(&A64, rho, OMEGA_R, om64);
+    if (st == GKA_OK) st = gka_cheb_omegas(&A32, rho, OMEGA_R, om32);
+    if (st == GKA_OK) st = gka_cheb_omegas(&A16, rho, OMEGA_R, om16);
     gka_arith_destroy(&A64);
     gka_arith_destroy(&A32);
     gka_arith_destroy(&A16);
-    double omega_star = 2.0 * (1.0 - sqrt(1.0 - rho * rho)) / (rho * rho);
+    double omega_star = gka_cheb_omega_star_d(rho);
     double *res = calloc(c->nsample * (OMEGA_R + 1), sizeof *res);
     double *col = calloc(c->nsample, sizeof *col);
     if (!res || !col) st = gka_error(GKA_ENOMEM, "omega: out of memory");

@@ -11,11 +11,8 @@
  *
  * The divisors are recorded on the paper's synthetic problems (fig_synth.c's
  * construction, a = 0.02) in fp64 and bf16 (fp32 accumulation). CG's scalars
- * come from `cg_trace` below, which repeats the operation sequence of
- * solvers/cg.c exactly (the solver object does not expose its scalars); a
- * unit test checks that its iterate equals the cg solver's bit for bit.
- * The Chebyshev schedule is evaluated with the operation sequence of
- * gka_chebyshev_solve. */
+ * come from the step hook of gka_cg_solve (the cg solver's own iteration);
+ * the Chebyshev divisors from its schedule (gka_iteration.h). */
 #include "gka_data.h"
 #include "gka_fig_internal.h"
 #include "gka_solver.h"
@@ -33,93 +30,58 @@ static const char *const rev_formats[] = {"fp64", "bf16"};
 enum { REV_NF = 2, REV_R = 50 };
 #define REV_A 0.02
 
-/* CG exactly as solvers/cg.c (zero start, no tolerance), recording per
- * iteration i = 1..r the scalars alpha, beta, p^T A p and r^T r (the one
- * divided by when forming beta). Returns the iterations done (stops at a
- * non-positive curvature or NaN, as cg.c does). */
+/* The scalars of each CG step, recorded by gka_cg_solve's step hook. */
+typedef struct {
+    gka_arith_t *A;
+    double *alpha, *beta, *pAp, *rr;
+} cg_trace_t;
+
+static void cg_trace_hook(void *ctx, const gka_cg_step_info_t *step) {
+    cg_trace_t *t = ctx;
+    if (step->i == 0) return;
+    const size_t i = (size_t)step->i - 1;
+    t->alpha[i] = t->A->get_d(t->A, step->alpha);
+    t->beta[i] = t->A->get_d(t->A, step->beta);
+    t->pAp[i] = t->A->get_d(t->A, step->pAp);
+    t->rr[i] = t->A->get_d(t->A, step->rr_prev);
+}
+
+static void stream_matvec_cb(void *ctx, const void *x, void *y) {
+    gka_stream_matvec((const gka_stream_t *)ctx, x, y);
+}
+
+/* The cg solver's iteration (gka_cg_solve: zero start, no tolerance, the
+ * guarded stopping test), recording per iteration i = 1..r the scalars
+ * alpha, beta, p^T A p and r^T r (the one divided by when forming beta).
+ * Returns the iterations done. */
 int gka_fig_cg_trace(const gka_stream_t *st, int r, void *x, double *alpha, double *beta,
                      double *pAp_out, double *rr_out) {
-    gka_arith_t *A = st->A;
-    const size_t n = (size_t)st->D;
-    void *vr = A->alloc(A, n), *p = A->alloc(A, n), *Ap = A->alloc(A, n);
-    void *sc = A->alloc(A, 9);
-    double *buf = malloc(n * sizeof *buf);
+    cg_trace_t t = {st->A, alpha, beta, pAp_out, rr_out};
     int done = 0;
-    if (!vr || !p || !Ap || !sc || !buf) goto out;
-    void *rr = GKA_ELEM(A, sc, 0), *rr_new = GKA_ELEM(A, sc, 1), *pAp = GKA_ELEM(A, sc, 2),
-         *al = GKA_ELEM(A, sc, 3), *nal = GKA_ELEM(A, sc, 4), *be = GKA_ELEM(A, sc, 5),
-         *zero = GKA_ELEM(A, sc, 6), *one = GKA_ELEM(A, sc, 7);
-    A->set_d(A, zero, 0.0);
-    A->set_d(A, one, 1.0);
-    for (size_t i = 0; i < n; i++)
-        A->set_d(A, GKA_ELEM(A, x, i), 0.0);
-    A->copy(A, vr, st->q, n);
-    A->copy(A, p, vr, n);
-    A->dot(A, rr, n, vr, vr);
-    for (int i = 1; i <= r; i++) {
-        A->to_double(A, buf, vr, n);
-        double rn = 0.0;
-        for (size_t j = 0; j < n; j++)
-            rn += buf[j] * buf[j];
-        if (isnan(rn) || rn == 0.0) break;
-        gka_stream_matvec(st, p, Ap);
-        A->dot(A, pAp, n, p, Ap);
-        const double c = A->get_d(A, pAp);
-        if (!(c > 0.0)) break;
-        rr_out[i - 1] = A->get_d(A, rr);
-        pAp_out[i - 1] = c;
-        A->div(A, al, rr, pAp);
-        A->axpy(A, n, al, p, x);
-        A->sub(A, nal, zero, al);
-        A->axpy(A, n, nal, Ap, vr);
-        A->dot(A, rr_new, n, vr, vr);
-        A->div(A, be, rr_new, rr);
-        A->copy(A, rr, rr_new, 1);
-        A->scal(A, n, be, p);
-        A->axpy(A, n, one, vr, p);
-        alpha[i - 1] = A->get_d(A, al);
-        beta[i - 1] = A->get_d(A, be);
-        done = i;
+    gka_reason_t reason;
+    if (gka_cg_solve(st->A, st->D, stream_matvec_cb, (void *)st, st->q, r, 0.0, 1, NULL, x,
+                     cg_trace_hook, &t, &done, &reason) != GKA_OK) {
+        gka_error_clear();
+        return 0;
     }
-out:
-    if (vr) A->free(A, vr, n);
-    if (p) A->free(A, p, n);
-    if (Ap) A->free(A, Ap, n);
-    if (sc) A->free(A, sc, 9);
-    free(buf);
     return done;
 }
 
-/* omega_i - 1, i = 1..r, as gka_chebyshev_solve computes them for the stream. */
+/* omega_i - 1, i = 1..r, from the Chebyshev schedule of the stream's token. */
 static void cheb_divisors(const gka_stream_t *st, int r, double *om1_out) {
     gka_arith_t *A = st->A;
-    void *w = A->alloc(A, 10);
-    if (!w) {
+    gka_cheb_schedule_t sch;
+    if (gka_cheb_setup(&sch, A, st->hnorm, st->lambda) != GKA_OK) {
+        gka_error_clear();
         for (int i = 0; i < r; i++)
             om1_out[i] = (double)NAN;
         return;
     }
-    void *L = GKA_ELEM(A, w, 0), *den = GKA_ELEM(A, w, 1), *num = GKA_ELEM(A, w, 2),
-         *rho = GKA_ELEM(A, w, 3), *rq = GKA_ELEM(A, w, 4), *quarter = GKA_ELEM(A, w, 5),
-         *one = GKA_ELEM(A, w, 6), *om = GKA_ELEM(A, w, 7), *t = GKA_ELEM(A, w, 8),
-         *om1 = GKA_ELEM(A, w, 9);
-    A->set_d(A, quarter, 0.25);
-    A->set_d(A, one, 1.0);
-    A->add(A, L, st->hnorm, st->lambda);
-    A->add(A, den, L, st->lambda);
-    A->sub(A, num, L, st->lambda);
-    A->div(A, rho, num, den);
-    A->mul(A, rq, rho, rho);
-    A->mul(A, rq, rq, quarter);
-    A->set_d(A, om, 2.0);
     for (int i = 1; i <= r; i++) {
-        A->mul(A, t, rq, om);
-        A->sub(A, t, one, t);
-        A->div(A, om, one, t);
-        A->sub(A, om1, om, one);
-        om1_out[i - 1] = A->get_d(A, om1);
+        gka_cheb_next(&sch);
+        om1_out[i - 1] = A->get_d(A, gka_cheb_om1(&sch));
     }
-    A->free(A, w, 10);
+    gka_cheb_release(&sch);
 }
 
 typedef struct {
@@ -230,8 +192,7 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
         free(col);
         return gka_error(GKA_ENOMEM, "reversibility: out of memory");
     }
-    double rho = 1.0 / (1.0 + 2.0 * REV_A);
-    double omega_star = 2.0 * (1.0 - sqrt(1.0 - rho * rho)) / (rho * rho);
+    double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * REV_A));
     gka_csv_meta(csv, "D", "%d", c.D);
     gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
@@ -271,8 +232,7 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
 
 static void rev_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
-    double rho = 1.0 / (1.0 + 2.0 * REV_A);
-    double omega_star = 2.0 * (1.0 - sqrt(1.0 - rho * rho)) / (rho * rho);
+    double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * REV_A));
     fprintf(
         gp,
         "lo = %.17g  # omega* - 1 for a = %g\n"

@@ -178,6 +178,7 @@ typedef struct {
     long T;
     void *H, *Ds, *x, *dq, *k, *gam, *b2, *beta; /* as ref_store_t, in A */
     void *Abar, *dxv, *P, *S, *u, *sc;
+    double *gam64; /* T: the gate values the forward decayed with (st->gamma64) */
 } tok_store_t;
 
 static void tok_free(tok_store_t *s) {
@@ -191,6 +192,7 @@ static void tok_free(tok_store_t *s) {
              {s->P, DD},           {s->S, DD},      {s->u, n},     {s->sc, TS_N}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
         if (v[i].p) A->free(A, v[i].p, v[i].len);
+    free(s->gam64);
 }
 
 static int tok_alloc(tok_store_t *s, gka_arith_t *A, int D, long T) {
@@ -214,8 +216,9 @@ static int tok_alloc(tok_store_t *s, gka_arith_t *A, int D, long T) {
     s->S = A->alloc(A, DD);
     s->u = A->alloc(A, n);
     s->sc = A->alloc(A, TS_N);
-    return s->H && s->Ds && s->x && s->dq && s->k && s->gam && s->b2 && s->beta && s->Abar &&
-           s->dxv && s->P && s->S && s->u && s->sc;
+    s->gam64 = malloc(t * sizeof *s->gam64);
+    return s->gam64 && s->H && s->Ds && s->x && s->dq && s->k && s->gam && s->b2 && s->beta &&
+           s->Abar && s->dxv && s->P && s->S && s->u && s->sc;
 }
 
 #define TSC(s, k) GKA_ELEM((s)->A, (s)->sc, TS_##k)
@@ -322,7 +325,8 @@ static void tok_reverse(tok_store_t *s, gka_grads_t *out) {
     double *buf = malloc(n * sizeof *buf);
     for (long t = s->T - 1; t >= 0; t--) {
         const size_t tt = (size_t)t;
-        if (t + 1 < s->T) A->scal(A, DD, GKA_ELEM(A, s->gam, tt + 1), s->S);
+        /* the gate in the forward's arithmetic (fp32 gates for narrow formats) */
+        if (t + 1 < s->T) gka_gate_scale(A, s->gam64[tt + 1], s->S, DD);
         A->axpy(A, DD, TSC(s, ONE), GKA_ELEM(A, s->Ds, tt * DD), s->S);
         const void *k = GKA_ELEM(A, s->k, tt * n);
         A->gemv(A, n, n, TSC(s, ONE), s->S, k, NULL, s->u); /* u = S_t k_t */
@@ -333,7 +337,7 @@ static void tok_reverse(tok_store_t *s, gka_grads_t *out) {
         }
         if (out->dg) { /* <S_t, gamma_t H_{t-1}> / 2 */
             A->copy(A, s->P, GKA_ELEM(A, s->H, tt * DD), DD);
-            A->scal(A, DD, GKA_ELEM(A, s->gam, tt), s->P);
+            gka_gate_scale(A, s->gam64[tt], s->P, DD);
             A->dot(A, TSC(s, T), DD, s->S, s->P);
             A->mul(A, TSC(s, T), TSC(s, T), TSC(s, HALF));
             out->dg[t] = A->get_d(A, TSC(s, T));
@@ -406,6 +410,7 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
         A->copy(A, GKA_ELEM(A, s.H, (tt + 1) * DD), st->H, DD);
         A->copy(A, GKA_ELEM(A, s.k, tt * n), st->k, n);
         A->copy(A, GKA_ELEM(A, s.gam, tt), st->gamma, 1);
+        s.gam64[tt] = st->gamma64; /* the gate value the forward decayed with */
         A->copy(A, GKA_ELEM(A, s.b2, tt), st->beta2, 1);
         A->set_d(A, GKA_ELEM(A, s.beta, tt), beta); /* the stream's rounding of beta */
         A->from_double(A, s.dxv, p->dx + tt * n, n);

@@ -1,8 +1,8 @@
 /* Reverse mode through the iterations of Chebyshev and CG (hand-written
- * adjoints of the recurrences, no tape): the forward repeats the operation
- * sequence of gka_chebyshev_solve / solvers/cg.c (zero start, tol = 0) and
- * stores every iterate; the reverse sweep runs the adjoint recurrences in the
- * same arithmetic table. The adjoints are those of the real-arithmetic
+ * adjoints of the recurrences, no tape): the forward runs the pieces of
+ * gka_iteration.h (Chebyshev schedule and step, the stopping test) and
+ * gka_cg_solve itself (zero start, tol = 0), storing every iterate; the reverse sweep runs the
+ * adjoint recurrences in the same arithmetic table. The adjoints are those of the real-arithmetic
  * recurrence, evaluated at the stored (rounded) iterates. */
 #include "gka_backward.h"
 #include "solver_internal.h"
@@ -25,16 +25,6 @@ static void outer_acc(gka_arith_t *A, size_t n, const void *alpha, const void *u
 static void zero_vec(gka_arith_t *A, void *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         A->set_d(A, GKA_ELEM(A, x, i), 0.0);
-}
-
-/* sum of squares read in double (a monitor, as the solvers do). */
-static double norm64(gka_arith_t *A, const void *v, size_t n) {
-    double s = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double x = A->get_d(A, GKA_CELEM(A, v, i));
-        s += x * x;
-    }
-    return sqrt(s);
 }
 
 /* ---- Chebyshev ------------------------------------------------------------ */
@@ -93,57 +83,47 @@ gka_status_t gka_chebyshev_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, 
     A->set_d(A, dhnorm, 0.0);
     *iters = 0;
     *reason = GKA_REASON_ITERATION_LIMIT;
-    /* schedule, as gka_chebyshev_solve */
-    A->add(A, S_(L), hnorm, lambda);
-    A->add(A, S_(DEN), S_(L), lambda);
-    A->sub(A, S_(NUM), S_(L), lambda);
-    A->div(A, S_(RHO), S_(NUM), S_(DEN));
-    A->div(A, S_(S), S_(TWO), S_(DEN));
-    A->mul(A, S_(RQ), S_(RHO), S_(RHO));
-    A->mul(A, S_(RQ), S_(RQ), S_(QUARTER));
-    const double den64 = A->get_d(A, S_(DEN));
-    if (!(den64 > 0.0) || !isfinite(A->get_d(A, S_(S)))) {
+    /* the forward: gka_chebyshev_solve's schedule, step and stopping test
+     * (gka_iteration.h), storing every iterate and the step scalars */
+    gka_cheb_schedule_t sch = {0};
+    if ((status = gka_cheb_setup(&sch, A, hnorm, lambda)) != GKA_OK) goto out;
+    A->copy(A, S_(L), hnorm, 1);
+    A->add(A, S_(L), S_(L), lambda);
+    A->copy(A, S_(DEN), gka_cheb_den(&sch), 1);
+    A->copy(A, S_(RHO), gka_cheb_rho(&sch), 1);
+    A->copy(A, S_(S), gka_cheb_s(&sch), 1);
+    A->copy(A, S_(RQ), gka_cheb_rq(&sch), 1);
+    if (!gka_cheb_usable(&sch, reason)) {
+        gka_cheb_release(&sch);
         zero_vec(A, x, n);
         zero_vec(A, dq, n);
-        *reason = isnan(den64) ? GKA_REASON_NAN : GKA_REASON_BREAKDOWN;
         goto out;
     }
     /* forward: x_{-1} = 0, x_0 = s q */
     zero_vec(A, VEC(A, xs, 0, n), n);
     A->copy(A, VEC(A, xs, 1, n), q, n);
     A->scal(A, n, S_(S), VEC(A, xs, 1, n));
-    const double qn = norm64(A, q, n), qscale = qn > 0.0 ? qn : 1.0;
-    A->set_d(A, GKA_ELEM(A, om, 0), 2.0);
+    const double qn = gka_iter_norm64(A, q, n), qscale = qn > 0.0 ? qn : 1.0;
+    A->copy(A, GKA_ELEM(A, om, 0), gka_cheb_omega(&sch), 1);
     int m = 0;
     for (int i = 1; i <= r; i++) {
-        void *omi = GKA_ELEM(A, om, (size_t)i), *ri = VEC(A, res, i, n);
+        void *ri = VEC(A, res, i, n);
         const void *xc = VEC(A, xs, i, n), *xp = VEC(A, xs, i - 1, n);
-        A->mul(A, S_(T), S_(RQ), GKA_ELEM(A, om, (size_t)i - 1));
-        A->sub(A, S_(T), S_(ONE), S_(T));
-        A->div(A, omi, S_(ONE), S_(T));
+        gka_cheb_next(&sch);
         matvec(ctx, xc, ri);
         A->axpy(A, n, S_(MONE), q, ri);
-        const double rn = norm64(A, ri, n);
-        if (isnan(rn)) {
-            *reason = GKA_REASON_NAN;
+        const gka_reason_t stop = gka_iter_monitor(gka_iter_norm64(A, ri, n), qscale, 0.0, 1);
+        if (stop != GKA_REASON_NONE) {
+            *reason = stop;
             break;
         }
-        if (rn > GKA_SOLVER_DTOL * qscale) {
-            *reason = GKA_REASON_DIVERGED;
-            break;
-        }
-        void *nsoi = GKA_ELEM(A, nso, (size_t)i), *om1i = GKA_ELEM(A, om1, (size_t)i);
-        A->mul(A, nsoi, S_(S), omi);
-        A->sub(A, nsoi, S_(ZERO), nsoi);
-        A->sub(A, om1i, omi, S_(ONE));
-        A->copy(A, d, xc, n);
-        A->axpy(A, n, S_(MONE), xp, d);
-        void *xn = VEC(A, xs, i + 1, n);
-        A->copy(A, xn, xc, n);
-        A->axpy(A, n, nsoi, ri, xn);
-        A->axpy(A, n, om1i, d, xn);
+        A->copy(A, GKA_ELEM(A, om, (size_t)i), gka_cheb_omega(&sch), 1);
+        A->copy(A, GKA_ELEM(A, nso, (size_t)i), gka_cheb_nso(&sch), 1);
+        A->copy(A, GKA_ELEM(A, om1, (size_t)i), gka_cheb_om1(&sch), 1);
+        gka_cheb_step(&sch, n, xc, xp, ri, d, VEC(A, xs, i + 1, n));
         m = i;
     }
+    gka_cheb_release(&sch);
     *iters = m;
     A->copy(A, x, VEC(A, xs, m + 1, n), n);
 
@@ -248,6 +228,28 @@ enum {
     GS_N
 };
 
+/* What the CG adjoint keeps of the forward: r_i, p_i (slot i), Ap_i, alpha_i,
+ * beta_i, pAp_i (slot i - 1), rr_i (slot i). */
+typedef struct {
+    gka_arith_t *A;
+    size_t n;
+    void *rs, *ps, *aps, *al, *be, *rr, *pap;
+} cg_tape_t;
+
+static void cg_record(void *ctx, const gka_cg_step_info_t *st) {
+    cg_tape_t *t = ctx;
+    gka_arith_t *A = t->A;
+    const size_t i = (size_t)st->i, n = t->n;
+    A->copy(A, VEC(A, t->rs, i, n), st->r, n);
+    A->copy(A, VEC(A, t->ps, i, n), st->p, n);
+    A->copy(A, GKA_ELEM(A, t->rr, i), st->rr, 1);
+    if (i == 0) return;
+    A->copy(A, VEC(A, t->aps, i - 1, n), st->Ap, n);
+    A->copy(A, GKA_ELEM(A, t->al, i - 1), st->alpha, 1);
+    A->copy(A, GKA_ELEM(A, t->be, i - 1), st->beta, 1);
+    A->copy(A, GKA_ELEM(A, t->pap, i - 1), st->pAp, 1);
+}
+
 gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
                             int r, const void *dx, void *x, void *dq, void *Abar, int *iters,
                             gka_reason_t *reason) {
@@ -275,50 +277,13 @@ gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *c
     A->set_d(A, S_(MONE), -1.0);
     A->set_d(A, S_(TWO), 2.0);
     *reason = GKA_REASON_ITERATION_LIMIT;
-    /* forward, as solvers/cg.c: x = 0, r = q, p = r, rr = r.r */
-    zero_vec(A, x, n);
-    A->copy(A, VEC(A, rs, 0, n), q, n);
-    A->copy(A, VEC(A, ps, 0, n), VEC(A, rs, 0, n), n);
-    A->dot(A, SL(rr, 0), n, VEC(A, rs, 0, n), VEC(A, rs, 0, n));
-    const double qn = norm64(A, q, n), qscale = qn > 0.0 ? qn : 1.0;
+    /* forward: gka_cg_solve (zero start, no tolerance), every step's vectors
+     * and scalars stored by the hook */
+    cg_tape_t tape = {A, n, rs, ps, aps, al, be, rr, pap};
     int m = 0;
-    for (int i = 1; i <= r; i++) {
-        const void *rp = VEC(A, rs, i - 1, n), *pp = VEC(A, ps, i - 1, n);
-        void *ap = VEC(A, aps, i - 1, n), *ri = VEC(A, rs, i, n), *pi = VEC(A, ps, i, n);
-        const double rn = norm64(A, rp, n);
-        if (isnan(rn)) {
-            *reason = GKA_REASON_NAN;
-            break;
-        }
-        if (rn == 0.0) {
-            *reason = GKA_REASON_CONVERGED;
-            break;
-        }
-        if (rn > GKA_SOLVER_DTOL * qscale) {
-            *reason = GKA_REASON_DIVERGED;
-            break;
-        }
-        matvec(ctx, pp, ap);
-        A->dot(A, SL(pap, i - 1), n, pp, ap);
-        const double c = A->get_d(A, SL(pap, i - 1));
-        if (!(c > 0.0)) {
-            *reason = isnan(c)   ? GKA_REASON_NAN
-                      : c == 0.0 ? GKA_REASON_BREAKDOWN
-                                 : GKA_REASON_LOST_PD;
-            break;
-        }
-        A->div(A, SL(al, i - 1), SL(rr, i - 1), SL(pap, i - 1));
-        A->axpy(A, n, SL(al, i - 1), pp, x);
-        A->sub(A, S_(NAL), S_(ZERO), SL(al, i - 1));
-        A->copy(A, ri, rp, n);
-        A->axpy(A, n, S_(NAL), ap, ri);
-        A->dot(A, SL(rr, i), n, ri, ri);
-        A->div(A, SL(be, i - 1), SL(rr, i), SL(rr, i - 1));
-        A->copy(A, pi, pp, n);
-        A->scal(A, n, SL(be, i - 1), pi);
-        A->axpy(A, n, S_(ONE), ri, pi);
-        m = i;
-    }
+    if ((status = gka_cg_solve(A, D, matvec, ctx, q, r, 0.0, 1, NULL, x, cg_record, &tape, &m,
+                               reason)) != GKA_OK)
+        goto out;
     *iters = m;
     /* reverse; xb = dx throughout (x_i = x_{i-1} + alpha_i p_{i-1}) */
     zero_vec(A, rb, n);

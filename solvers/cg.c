@@ -1,133 +1,114 @@
 /* Conjugate gradient (Hestenes-Stiefel), r iterations from zero or the
- * previous token's solution, every operation in the studied arithmetic. The
+ * previous token's solution, every operation in the studied arithmetic,
+ * written once (gka_cg_solve) and used by the solver object, the adjoint
+ * (backward_iter.c) and the reversibility figure through a step hook. The
  * residual is the recursively updated one; its norm is read in double (a
- * monitor, outside the arithmetic) for the tolerance and divergence tests. */
+ * monitor, outside the arithmetic) for the one stopping test of
+ * gka_iteration.h. Variants: guarded (the stopping test's NaN and divergence
+ * checks, the curvature guard and the underflowed-r.r guard) and plain (textbook CG: only the
+ * convergence test; a breakdown gives NaN, which propagates). */
 #include "solver_internal.h"
 
 #include <stdlib.h>
 
+/* Vectors and scalars of one solve. */
+enum { CG_RR, CG_PAP, CG_ALPHA, CG_BETA, CG_T, CG_ZERO, CG_ONE, CG_MONE, CG_RRP, CG_NSC };
+
 typedef struct {
-    void *r, *p, *Ap;
-    void *rr, *rr_new, *pAp, *alpha, *nalpha, *beta, *zero, *one, *mone;
-    double *buf;
-} cg_work_t;
+    void *r, *p, *Ap, *sc;
+} cg_vecs_t;
 
-static void cg_destroy(gka_solver_t *s) {
-    cg_work_t *w = s->priv;
-    if (!w) return;
-    gka_arith_t *A = s->A;
-    void *vecs[] = {w->r, w->p, w->Ap};
-    for (int i = 0; i < 3; i++)
-        if (vecs[i]) A->free(A, vecs[i], (size_t)s->D);
-    void *sc[] = {w->rr, w->rr_new, w->pAp, w->alpha, w->nalpha, w->beta, w->zero, w->one, w->mone};
-    for (int i = 0; i < 9; i++)
-        gka_sc_free(A, sc[i]);
-    free(w->buf);
-    free(w);
-    s->priv = NULL;
+static void cg_vecs_free(gka_arith_t *A, cg_vecs_t *v, size_t n) {
+    if (v->r) A->free(A, v->r, n);
+    if (v->p) A->free(A, v->p, n);
+    if (v->Ap) A->free(A, v->Ap, n);
+    if (v->sc) A->free(A, v->sc, CG_NSC);
 }
 
-static gka_status_t cg_create(gka_solver_t *s) {
-    gka_arith_t *A = s->A;
-    const size_t n = (size_t)s->D;
-    cg_work_t *w = calloc(1, sizeof *w);
-    s->priv = w;
-    if (!w) return gka_error(GKA_ENOMEM, "cg: out of memory");
-    w->r = A->alloc(A, n);
-    w->p = A->alloc(A, n);
-    w->Ap = A->alloc(A, n);
-    w->rr = gka_sc_new(A, 0.0);
-    w->rr_new = gka_sc_new(A, 0.0);
-    w->pAp = gka_sc_new(A, 0.0);
-    w->alpha = gka_sc_new(A, 0.0);
-    w->nalpha = gka_sc_new(A, 0.0);
-    w->beta = gka_sc_new(A, 0.0);
-    w->zero = gka_sc_new(A, 0.0);
-    w->one = gka_sc_new(A, 1.0);
-    w->mone = gka_sc_new(A, -1.0);
-    w->buf = malloc(n * sizeof(double));
-    if (!w->r || !w->p || !w->Ap || !w->rr || !w->rr_new || !w->pAp || !w->alpha || !w->nalpha ||
-        !w->beta || !w->zero || !w->one || !w->mone || !w->buf)
-        return gka_error(GKA_ENOMEM, "cg: out of memory (D = %d)", s->D);
-    return GKA_OK;
-}
-
-static double norm64(gka_arith_t *A, const void *v, double *buf, size_t n) {
-    A->to_double(A, buf, v, n);
-    double t = 0.0;
-    for (size_t i = 0; i < n; i++)
-        t += buf[i] * buf[i];
-    return sqrt(t);
-}
-
-static gka_status_t cg_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
-                             gka_solve_info_t *info) {
-    gka_arith_t *A = s->A;
-    cg_work_t *w = s->priv;
-    const size_t n = (size_t)s->D;
-    if (s->opts.warm && s->tokens > 0) {
-        A->copy(A, x, s->x_prev, n);
-        gka_stream_matvec(st, x, w->r); /* r = q - A x */
-        A->scal(A, n, w->mone, w->r);
-        A->axpy(A, n, w->one, st->q, w->r);
+gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
+                          int r, double tol, int guarded, const void *x_init, void *x,
+                          gka_cg_hook_fn hook, void *hook_ctx, int *iters, gka_reason_t *reason) {
+    if (!A || !matvec || !q || !x || !iters || !reason || D < 1 || r < 0)
+        return gka_error(GKA_EINVAL, "gka_cg_solve: bad argument (D = %d, r = %d)", D, r);
+    const size_t n = (size_t)D;
+    cg_vecs_t v = {A->alloc(A, n), A->alloc(A, n), A->alloc(A, n), A->alloc(A, CG_NSC)};
+    if (!v.r || !v.p || !v.Ap || !v.sc) {
+        cg_vecs_free(A, &v, n);
+        return gka_error(GKA_ENOMEM, "cg: out of memory (D = %d)", D);
+    }
+#define SC(k) GKA_ELEM(A, v.sc, CG_##k)
+    A->set_d(A, SC(ZERO), 0.0);
+    A->set_d(A, SC(ONE), 1.0);
+    A->set_d(A, SC(MONE), -1.0);
+    if (x_init) {
+        A->copy(A, x, x_init, n);
+        matvec(ctx, x, v.r); /* r = q - A x */
+        A->scal(A, n, SC(MONE), v.r);
+        A->axpy(A, n, SC(ONE), q, v.r);
     } else {
         for (size_t i = 0; i < n; i++)
             A->set_d(A, GKA_ELEM(A, x, i), 0.0);
-        A->copy(A, w->r, st->q, n);
+        A->copy(A, v.r, q, n);
     }
-    A->copy(A, w->p, w->r, n);
-    A->dot(A, w->rr, n, w->r, w->r);
-    gka_solver_hist_push(s, st, x);
-    const double qn = norm64(A, st->q, w->buf, n);
-    const double qscale = qn > 0.0 ? qn : 1.0;
-    info->reason = GKA_REASON_ITERATION_LIMIT;
-    for (int i = 1; i <= s->opts.iters; i++) {
-        const double rn = norm64(A, w->r, w->buf, n);
-        if (isnan(rn)) {
-            info->reason = GKA_REASON_NAN;
+    A->copy(A, v.p, v.r, n);
+    A->dot(A, SC(RR), n, v.r, v.r);
+    gka_cg_step_info_t info = {0, x, v.r, v.p, SC(RR), NULL, NULL, NULL, NULL, NULL};
+    if (hook) hook(hook_ctx, &info);
+    const double qn = gka_iter_norm64(A, q, n), qscale = qn > 0.0 ? qn : 1.0;
+    const double u = gka_arith_unit_roundoff(A);
+    *iters = 0;
+    *reason = GKA_REASON_ITERATION_LIMIT;
+    for (int i = 1; i <= r; i++) {
+        const double rn = gka_iter_norm64(A, v.r, n);
+        gka_reason_t stop = gka_iter_monitor(rn, qscale, tol, guarded);
+        if (stop == GKA_REASON_NONE && guarded) stop = gka_cg_residual_guard(A->get_d(A, SC(RR)));
+        if (stop == GKA_REASON_NONE) {
+            matvec(ctx, v.p, v.Ap);
+            A->dot(A, SC(PAP), n, v.p, v.Ap);
+            if (guarded) stop = gka_cg_curvature(A->get_d(A, SC(PAP)), rn, qscale, u);
+        }
+        if (stop != GKA_REASON_NONE) {
+            *reason = stop;
             break;
         }
-        if (rn == 0.0 || (s->opts.tol > 0.0 && rn <= s->opts.tol * qscale)) {
-            info->reason = GKA_REASON_CONVERGED;
-            break;
-        }
-        if (rn > GKA_SOLVER_DTOL * qscale) {
-            info->reason = GKA_REASON_DIVERGED;
-            break;
-        }
-        gka_stream_matvec(st, w->p, w->Ap);
-        A->dot(A, w->pAp, n, w->p, w->Ap);
-        const double pAp = A->get_d(A, w->pAp);
-        if (!(pAp > 0.0)) { /* no positive curvature: the step is undefined */
-            /* past convergence p can underflow to pAp = 0: that is convergence */
-            const int at_roundoff = pAp == 0.0 && rn <= A->round.format.u * qscale;
-            info->reason = at_roundoff  ? GKA_REASON_CONVERGED
-                           : isnan(pAp) ? GKA_REASON_NAN
-                           : pAp == 0.0 ? GKA_REASON_BREAKDOWN
-                                        : GKA_REASON_LOST_PD;
-            break;
-        }
-        A->div(A, w->alpha, w->rr, w->pAp);
-        A->axpy(A, n, w->alpha, w->p, x);
-        A->sub(A, w->nalpha, w->zero, w->alpha);
-        A->axpy(A, n, w->nalpha, w->Ap, w->r);
-        A->dot(A, w->rr_new, n, w->r, w->r);
-        A->div(A, w->beta, w->rr_new, w->rr);
-        A->copy(A, w->rr, w->rr_new, 1);
-        A->scal(A, n, w->beta, w->p);
-        A->axpy(A, n, w->one, w->r, w->p); /* p = r + beta p */
-        info->iters = i;
-        gka_solver_hist_push(s, st, x);
+        A->copy(A, SC(RRP), SC(RR), 1);
+        gka_cg_step(A, n, x, v.r, v.p, v.Ap, SC(PAP), SC(RR), SC(ALPHA), SC(BETA), SC(T), SC(ZERO),
+                    SC(ONE));
+        *iters = i;
+        info = (gka_cg_step_info_t){i,       x,    v.r,     v.p,       SC(RR),
+                                    SC(RRP), v.Ap, SC(PAP), SC(ALPHA), SC(BETA)};
+        if (hook) hook(hook_ctx, &info);
     }
+#undef SC
+    cg_vecs_free(A, &v, n);
     return GKA_OK;
+}
+
+/* ---- the solver object ------------------------------------------------------ */
+
+typedef struct {
+    gka_solver_t *s;
+    const gka_operator_t *op;
+} cg_hist_t;
+
+static void cg_hist_hook(void *ctx, const gka_cg_step_info_t *step) {
+    cg_hist_t *h = ctx;
+    gka_solver_hist_push_op(h->s, h->op, step->x);
+}
+
+static gka_status_t cg_solve(gka_solver_t *s, const gka_operator_t *op, void *x,
+                             gka_solve_info_t *info) {
+    cg_hist_t h = {s, op};
+    const void *x_init = s->opts.warm && s->tokens > 0 ? s->x_prev : NULL;
+    return gka_cg_solve(s->A, s->D, gka_operator_matvec_cb, (void *)op, op->q, s->opts.iters,
+                        s->opts.tol, gka_solver_guarded(s), x_init, x,
+                        s->hist ? cg_hist_hook : NULL, &h, &info->iters, &info->reason);
 }
 
 const gka_solver_ops_t gka_solver_cg_ops = {
     .name = "cg",
-    .summary = "conjugate gradient, r iterations",
-    .variants = "",
+    .summary = "conjugate gradient, r iterations (variants: guarded, plain = textbook, unguarded)",
+    .variants = "guarded,plain",
     .iterative = 1,
-    .create = cg_create,
-    .destroy = cg_destroy,
-    .solve = cg_solve,
+    .solve_op = cg_solve,
 };

@@ -1,4 +1,5 @@
-/* Chunk-form Chebyshev (SPEC 3): the C tokens of a chunk share the chunk start
+/* The chunk form (SPEC 3), for every solver that runs against gka_operator_t:
+ * the C tokens of a chunk share the chunk start
  * state H_0 and the chunk's keys, and each token's operator is applied as
  *     A_c x = exp(G_c) H_0 x + K^T ((K x) o W_{:,c}) + lambda_c x,
  * W_jc = exp(G_c - G_j) beta_j^2 (the decay mask times the write gate), with
@@ -12,18 +13,32 @@
  * length n + 1 per entry (one rounding per entry per chunk under A_state's
  * accumulation model), with the weighted keys W k first rounded to A_state
  * (as a GPU casts them to bf16 for the tensor-core product). exp() is taken
- * in double and rounded into A_iter. */
+ * in double and rounded into A_iter.
+ *
+ * Carry (gka_chunker_set_carry): the running state of the scan may be kept in
+ * an arithmetic A_carry other than the studied format, as the reference
+ * kernels keep it in fp32; the snapshot the chunk's tokens use (H_0) is then
+ * the carried state rounded once to A_state's format, and the scan continues
+ * from the unrounded carry. Without a carry (A_carry = A_state) the state is
+ * rounded at every chunk boundary and continued from.
+ *
+ * Each token's operator (gka_operator_t) is solved by the chunker's solver
+ * (gka_chunker_set_solver; default: Chebyshev, r steps, zero start); a
+ * direct solver gets H_c materialised from the snapshot in its own
+ * arithmetic. */
 #include "solver_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct gka_chebyshev_chunker {
-    gka_arith_t *As, *Ai;
+    gka_arith_t *As, *Ai, *Ac; /* state format, iterates, running state (carry) */
     int D, C, r;
     gka_ridge_t ridge;
-    void *H0s, *H1s;            /* state and next state (As, D x D) */
-    void *E, *B;                /* As, D x (C+1): [H0_ij | K^T row i], [exp(G) | W k column j] */
+    void *Hc, *Hc1;             /* running state and next (Ac, D x D) */
+    void *H0s;                  /* snapshot in As (D x D); = Hc when Ac == As */
+    void *stage;                /* As, D: inputs rounded to the state format */
+    void *E, *B;                /* Ac, D x (C+1): [H0_ij | K^T row i], [exp(G) | W k column j] */
     void *H0i;                  /* state in Ai */
     void *Ki, *KTi;             /* keys in Ai: C x D and D x C */
     void *W;                    /* Ai, C x C: row c holds W_jc for j <= c */
@@ -35,6 +50,11 @@ struct gka_chebyshev_chunker {
     double *kbuf, *ktbuf;                             /* n x D, D x n doubles */
     int cur;                                          /* token of the chunk being solved (matvec) */
     const unsigned char *select; /* gka_chunker_select: tokens to solve (NULL: all) */
+    gka_solver_t *solver;        /* gka_chunker_set_solver (borrowed); NULL: Chebyshev */
+    void *xs;                    /* D elements of the solver's arithmetic */
+    void *Hm;                    /* Ai, D x D: H_c materialised (direct solvers) */
+    unsigned *tok_events;        /* C: GKA_FLAG_* of each token of the last chunk */
+    unsigned state_events;       /* flags of the last state update: the next chunk's */
 };
 
 typedef gka_chebyshev_chunker_t chunker_t;
@@ -47,14 +67,35 @@ static void ck_ai_scalars(chunker_t *c, void ***out) {
     memcpy(out, s, sizeof s);
 }
 
+/* The carry arrays (Ac) and the snapshot (As, when separate). */
+static void carry_free(chunker_t *c) {
+    gka_arith_t *As = c->As, *Ac = c->Ac;
+    const size_t D = (size_t)c->D, C = (size_t)c->C, DD = D * D;
+    if (c->H0s && c->H0s != c->Hc) As->free(As, c->H0s, DD);
+    if (c->Hc) Ac->free(Ac, c->Hc, DD);
+    if (c->Hc1) Ac->free(Ac, c->Hc1, DD);
+    if (c->E) Ac->free(Ac, c->E, D * (C + 1));
+    if (c->B) Ac->free(Ac, c->B, D * (C + 1));
+    c->H0s = c->Hc = c->Hc1 = c->E = c->B = NULL;
+}
+
+static int carry_alloc(chunker_t *c) {
+    gka_arith_t *As = c->As, *Ac = c->Ac;
+    const size_t D = (size_t)c->D, C = (size_t)c->C, DD = D * D;
+    c->Hc = Ac->alloc(Ac, DD), c->Hc1 = Ac->alloc(Ac, DD);
+    c->E = Ac->alloc(Ac, D * (C + 1)), c->B = Ac->alloc(Ac, D * (C + 1));
+    c->H0s = Ac == As ? c->Hc : As->alloc(As, DD);
+    return c->Hc && c->Hc1 && c->E && c->B && c->H0s;
+}
+
 void gka_chunker_destroy(chunker_t *c) {
     if (!c) return;
     gka_arith_t *As = c->As, *Ai = c->Ai;
     const size_t D = (size_t)c->D, C = (size_t)c->C, DD = D * D;
-    if (c->H0s) As->free(As, c->H0s, DD);
-    if (c->H1s) As->free(As, c->H1s, DD);
-    if (c->E) As->free(As, c->E, D * (C + 1));
-    if (c->B) As->free(As, c->B, D * (C + 1));
+    carry_free(c);
+    if (c->stage) As->free(As, c->stage, D);
+    if (c->xs) c->solver->A->free(c->solver->A, c->xs, D);
+    if (c->Hm) Ai->free(Ai, c->Hm, DD);
     const struct {
         void *p;
         size_t n;
@@ -69,6 +110,7 @@ void gka_chunker_destroy(chunker_t *c) {
         gka_sc_free(Ai, *sc[i]);
     free(c->kbuf);
     free(c->ktbuf);
+    free(c->tok_events);
     free(c);
 }
 
@@ -91,6 +133,7 @@ gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith
     if (!c) return gka_error(GKA_ENOMEM, "chunk form: out of memory");
     c->As = A_state;
     c->Ai = A_iter;
+    c->Ac = A_state;
     c->D = D;
     c->C = C;
     c->r = r;
@@ -98,15 +141,15 @@ gka_status_t gka_chunker_create(chunker_t **out, gka_arith_t *A_state, gka_arith
     gka_arith_t *As = A_state, *Ai = A_iter;
     const size_t d = (size_t)D, n = (size_t)C, DD = d * d;
     int ok =
-        (c->H0s = As->alloc(As, DD)) && (c->H1s = As->alloc(As, DD)) &&
-        (c->E = As->alloc(As, d * (n + 1))) && (c->B = As->alloc(As, d * (n + 1))) &&
+        carry_alloc(c) && (c->stage = As->alloc(As, d)) && (c->Hm = Ai->alloc(Ai, DD)) &&
         (c->H0i = Ai->alloc(Ai, DD)) && (c->Ki = Ai->alloc(Ai, n * d)) &&
         (c->KTi = Ai->alloc(Ai, d * n)) && (c->W = Ai->alloc(Ai, n * n)) &&
         (c->S = Ai->alloc(Ai, n * n)) && (c->wq = Ai->alloc(Ai, n)) && (c->G = Ai->alloc(Ai, n)) &&
         (c->b2 = Ai->alloc(Ai, n)) && (c->eG = Ai->alloc(Ai, n)) && (c->qi = Ai->alloc(Ai, d)) &&
         (c->xi = Ai->alloc(Ai, d)) && (c->z = Ai->alloc(Ai, n)) && (c->tv = Ai->alloc(Ai, n)) &&
         (c->y = Ai->alloc(Ai, d)) && (c->kbuf = malloc(n * d * sizeof(double))) &&
-        (c->ktbuf = malloc(n * d * sizeof(double)));
+        (c->ktbuf = malloc(n * d * sizeof(double))) &&
+        (c->tok_events = calloc(n, sizeof(unsigned)));
     void **sc[CK_NSCAL];
     ck_ai_scalars(c, sc);
     for (int i = 0; ok && i < CK_NSCAL; i++)
@@ -126,8 +169,54 @@ void gka_chunker_select(chunker_t *c, const unsigned char *select) {
     if (c) c->select = select;
 }
 
+gka_status_t gka_chunker_set_carry(chunker_t *c, gka_arith_t *A_carry) {
+    if (!c) return gka_error(GKA_EINVAL, "gka_chunker_set_carry: NULL chunker");
+    gka_arith_t *Ac = A_carry ? A_carry : c->As;
+    if (Ac == c->Ac) return GKA_OK;
+    const size_t DD = (size_t)c->D * (size_t)c->D;
+    double *H = malloc(DD * sizeof *H); /* the state so far, carried over */
+    if (!H) return gka_error(GKA_ENOMEM, "chunk form: out of memory (carry)");
+    c->Ac->to_double(c->Ac, H, c->Hc, DD);
+    carry_free(c);
+    c->Ac = Ac;
+    if (!carry_alloc(c)) {
+        free(H);
+        return gka_error(GKA_ENOMEM, "chunk form: out of memory (carry, D = %d)", c->D);
+    }
+    Ac->from_double(Ac, c->Hc, H, DD);
+    if (c->H0s != c->Hc) c->As->from_double(c->As, c->H0s, H, DD);
+    free(H);
+    return GKA_OK;
+}
+
+gka_status_t gka_chunker_set_solver(chunker_t *c, gka_solver_t *s) {
+    if (!c) return gka_error(GKA_EINVAL, "gka_chunker_set_solver: NULL chunker");
+    if (c->xs) c->solver->A->free(c->solver->A, c->xs, (size_t)c->D);
+    c->xs = NULL;
+    c->solver = NULL;
+    if (!s) return GKA_OK;
+    if (s->D != c->D)
+        return gka_error(GKA_EINVAL, "chunk form: solver dimension %d, chunker %d", s->D, c->D);
+    if (!s->ops->solve_op)
+        return gka_error(GKA_EINVAL,
+                         "chunk form: solver %s is token-form only (it needs the stream)",
+                         s->ops->name);
+    if (s->ops->iterative && s->A != c->Ai)
+        return gka_error(GKA_EINVAL,
+                         "chunk form: iterative solver %s must run in the iterate arithmetic",
+                         s->ops->name);
+    if (!(c->xs = s->A->alloc(s->A, (size_t)c->D)))
+        return gka_error(GKA_ENOMEM, "chunk form: out of memory (solver)");
+    c->solver = s;
+    return GKA_OK;
+}
+
 void gka_chunker_state(const chunker_t *c, double *H) {
     c->As->to_double(c->As, H, c->H0s, (size_t)c->D * (size_t)c->D);
+}
+
+void gka_chunker_carry_state(const chunker_t *c, double *H) {
+    c->Ac->to_double(c->Ac, H, c->Hc, (size_t)c->D * (size_t)c->D);
 }
 
 #define AEL(A, x, i) GKA_ELEM(A, x, i)
@@ -156,8 +245,8 @@ static void load_chunk(chunker_t *c, int n, const double *k, const double *g, co
     const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n;
     /* keys: round to the state format (staged in E's storage row by row) */
     for (size_t j = 0; j < nn; j++) {
-        As->from_double(As, c->E, k + j * d, d);
-        As->to_double(As, c->kbuf + j * d, c->E, d);
+        As->from_double(As, c->stage, k + j * d, d);
+        As->to_double(As, c->kbuf + j * d, c->stage, d);
     }
     if (k_used) memcpy(k_used, c->kbuf, nn * d * sizeof(double));
     Ai->from_double(Ai, c->Ki, c->kbuf, nn * d);
@@ -226,34 +315,129 @@ static void chunk_norm(chunker_t *c, size_t cc) {
         Ai->copy(Ai, c->lam, c->rv, 1);
 }
 
-/* H_0 <- exp(G_last) H_0 + sum_j W_{j,last} k_j k_j^T, one As dot per entry. */
+/* A value computed in A_iter entering the carry's product: rounded to the
+ * state format first (the cast to bf16 before a tensor-core product), then
+ * held in A_carry (exact when the carry contains the format). One rounding
+ * when the carry is the state format. */
+static void to_carry_via_state(chunker_t *c, void *dst, double v) {
+    if (c->Ac == c->As) {
+        c->As->set_d(c->As, dst, v);
+        return;
+    }
+    c->As->set_d(c->As, c->stage, v);
+    c->Ac->set_d(c->Ac, dst, c->As->get_d(c->As, c->stage));
+}
+
+/* H <- exp(G_last) H + sum_j W_{j,last} k_j k_j^T on the carried state, one
+ * A_carry dot per entry; then the snapshot H_0 (rounded once to A_state) and
+ * its copy in A_iter. */
 static void chunk_advance(chunker_t *c, int n) {
-    gka_arith_t *As = c->As, *Ai = c->Ai;
+    gka_arith_t *As = c->As, *Ai = c->Ai, *Ac = c->Ac;
     const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n, last = nn - 1, w1 = C + 1;
     for (size_t i = 0; i < d; i++) /* E row i = [., k_0i .. k_{n-1,i}] */
-        As->from_double(As, AEL(As, c->E, i * w1 + 1), c->ktbuf + i * C, nn);
+        Ac->from_double(Ac, AEL(Ac, c->E, i * w1 + 1), c->ktbuf + i * C, nn);
     for (size_t j = 0; j < d; j++) { /* B row j = [exp(G_last), W_{l,last} k_lj] */
-        As->set_d(As, AEL(As, c->B, j * w1), Ai->get_d(Ai, AEL(Ai, c->eG, last)));
+        const double eg = Ai->get_d(Ai, AEL(Ai, c->eG, last));
+        if (Ac == As)
+            As->set_d(As, AEL(As, c->B, j * w1), eg);
+        else /* the decay factor stays in the carry's precision (fp32 gates) */
+            Ac->set_d(Ac, AEL(Ac, c->B, j * w1), eg);
         for (size_t l = 0; l < nn; l++) {
             Ai->mul(Ai, c->t1, AEL(Ai, c->W, last * C + l), AEL(Ai, c->KTi, j * C + l));
-            As->set_d(As, AEL(As, c->B, j * w1 + 1 + l), Ai->get_d(Ai, c->t1));
+            to_carry_via_state(c, AEL(Ac, c->B, j * w1 + 1 + l), Ai->get_d(Ai, c->t1));
         }
     }
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++) {
-            As->copy(As, AEL(As, c->E, i * w1), AEL(As, c->H0s, i * d + j), 1);
-            As->dot(As, AEL(As, c->H1s, i * d + j), nn + 1, AEL(As, c->E, i * w1),
-                    AEL(As, c->B, j * w1));
+            Ac->copy(Ac, AEL(Ac, c->E, i * w1), AEL(Ac, c->Hc, i * d + j), 1);
+            Ac->dot(Ac, AEL(Ac, c->Hc1, i * d + j), nn + 1, AEL(Ac, c->E, i * w1),
+                    AEL(Ac, c->B, j * w1));
         }
-    void *t = c->H0s;
-    c->H0s = c->H1s;
-    c->H1s = t;
+    void *t = c->Hc;
+    c->Hc = c->Hc1;
+    c->Hc1 = t;
     double *buf = malloc(d * sizeof(double));
-    for (size_t i = 0; buf && i < d; i++) { /* state into A_iter, row by row */
-        As->to_double(As, buf, AEL(As, c->H0s, i * d), d);
+    if (Ac == As) c->H0s = c->Hc;
+    for (size_t i = 0; buf && i < d; i++) { /* snapshot, then into A_iter, row by row */
+        Ac->to_double(Ac, buf, AEL(Ac, c->Hc, i * d), d);
+        if (Ac != As) {
+            As->from_double(As, AEL(As, c->H0s, i * d), buf, d);
+            As->to_double(As, buf, AEL(As, c->H0s, i * d), d);
+        }
         Ai->from_double(Ai, AEL(Ai, c->H0i, i * d), buf, d);
     }
     free(buf);
+}
+
+/* ---- the token's operator --------------------------------------------------- */
+
+static void chunk_apply(const gka_operator_t *op, const void *x, void *y) {
+    chunk_matvec(op->ctx, x, y);
+}
+
+/* H_c = exp(G_c) H_0 + sum_{j<=c} W_jc k_j k_j^T in A_iter, rounded into B. */
+static gka_status_t chunk_matrix(const gka_operator_t *op, gka_arith_t *B, void *H) {
+    chunker_t *c = op->ctx;
+    gka_arith_t *Ai = c->Ai;
+    const size_t d = (size_t)c->D, C = (size_t)c->C, cur = (size_t)c->cur;
+    Ai->copy(Ai, c->Hm, c->H0i, d * d);
+    Ai->scal(Ai, d * d, AEL(Ai, c->eG, cur), c->Hm);
+    for (size_t j = 0; j <= cur; j++)
+        Ai->syr(Ai, d, AEL(Ai, c->W, cur * C + j), AEL(Ai, c->Ki, j * d), c->Hm);
+    gka_operator_t mop = *op;
+    gka_operator_convert(&mop, B, c->Hm, H, d * d);
+    return GKA_OK;
+}
+
+static void chunk_operator(chunker_t *c, gka_operator_t *op) {
+    op->A = c->Ai;
+    op->D = c->D;
+    op->q = c->qi;
+    op->lambda = c->lam;
+    op->hnorm = c->hn;
+    op->apply = chunk_apply;
+    op->matrix = chunk_matrix;
+    op->residual64 = NULL; /* the reference problem is built after the chunk (gka_run) */
+    op->ctx = c;
+}
+
+/* Solve token c->cur: the chunker's solver, or Chebyshev with r steps. */
+static gka_status_t solve_token(chunker_t *c, double *x, gka_reason_t *reason) {
+    gka_arith_t *Ai = c->Ai;
+    const size_t d = (size_t)c->D;
+    if (!c->solver) {
+        int iters;
+        gka_status_t st = gka_chebyshev_solve(Ai, c->D, chunk_matvec, c, c->qi, c->lam, c->hn, c->r,
+                                              0.0, NULL, c->xi, NULL, NULL, NULL, &iters, reason);
+        if (!st) Ai->to_double(Ai, x, c->xi, d);
+        return st;
+    }
+    gka_operator_t op;
+    chunk_operator(c, &op);
+    gka_solve_info_t info;
+    gka_status_t st = gka_solver_solve_op(c->solver, &op, c->xs, &info);
+    if (st) return st;
+    c->solver->A->to_double(c->solver->A, x, c->xs, d);
+    *reason = info.reason;
+    return GKA_OK;
+}
+
+/* The flags raised in all of the chunker's tables since the last call,
+ * cleared; *total accumulates them. */
+static unsigned take_events(chunker_t *c, unsigned *total) {
+    gka_arith_t *t[4] = {c->As, c->Ai, c->Ac, c->solver ? c->solver->A : c->As};
+    unsigned ev = 0;
+    for (int i = 0; i < 4; i++) {
+        ev |= t[i]->events;
+        t[i]->events = 0;
+    }
+    *total |= ev;
+    return ev;
+}
+
+void gka_chunker_token_events(const chunker_t *c, unsigned *events, int n) {
+    for (int j = 0; j < n && j < c->C; j++)
+        events[j] = c->tok_events[j];
 }
 
 gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double *k, const double *g,
@@ -268,12 +452,16 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
             return gka_error(GKA_EINVAL, "chunk form: log-gate g[%d] = %g must be <= 0", j, g[j]);
     gka_arith_t *As = c->As, *Ai = c->Ai;
     const size_t d = (size_t)c->D;
+    unsigned total = 0;
+    take_events(c, &total); /* the caller's, kept in the total */
     load_chunk(c, n, k, g, beta, k_used, g_used, beta_used);
     chunk_tables(c, n);
+    /* what every token of the chunk shares: its state and the chunk's tables */
+    const unsigned shared = c->state_events | take_events(c, &total);
     for (int cc = 0; cc < n; cc++) {
         /* q through the input format into the iterate arithmetic */
-        As->from_double(As, c->E, q + (size_t)cc * d, d);
-        As->to_double(As, c->kbuf, c->E, d); /* kbuf reused: keys are in Ki now */
+        As->from_double(As, c->stage, q + (size_t)cc * d, d);
+        As->to_double(As, c->kbuf, c->stage, d); /* kbuf reused: keys are in Ki now */
         if (q_used) memcpy(q_used + (size_t)cc * d, c->kbuf, d * sizeof(double));
         Ai->from_double(Ai, c->qi, c->kbuf, d);
         if (c->select && !c->select[cc]) { /* not asked for: the state still advances */
@@ -282,21 +470,22 @@ gka_status_t gka_chunker_run(chunker_t *c, int n, const double *q, const double 
             if (hnorm) hnorm[cc] = (double)NAN;
             if (lambda) lambda[cc] = (double)NAN;
             if (reasons) reasons[cc] = GKA_REASON_NONE;
+            c->tok_events[cc] = shared | take_events(c, &total);
             continue;
         }
         chunk_norm(c, (size_t)cc);
         c->cur = cc;
-        int iters;
         gka_reason_t reason;
-        gka_status_t st = gka_chebyshev_solve(Ai, c->D, chunk_matvec, c, c->qi, c->lam, c->hn, c->r,
-                                              0.0, NULL, c->xi, NULL, NULL, NULL, &iters, &reason);
+        gka_status_t st = solve_token(c, x + (size_t)cc * d, &reason);
         if (st) return st;
-        Ai->to_double(Ai, x + (size_t)cc * d, c->xi, d);
         if (hnorm) hnorm[cc] = Ai->get_d(Ai, c->hn);
         if (lambda) lambda[cc] = Ai->get_d(Ai, c->lam);
         if (reasons) reasons[cc] = reason;
+        c->tok_events[cc] = shared | take_events(c, &total);
     }
     chunk_advance(c, n);
+    c->state_events = take_events(c, &total);
+    As->events |= total, Ai->events |= total, c->Ac->events |= total; /* callers see them all */
     return GKA_OK;
 }
 

@@ -10,6 +10,7 @@ typedef struct {
     void *M;  /* D x D: A, overwritten by L in its lower triangle */
     void *Lt; /* D x D: L^T, so back substitution reads rows */
     void *y, *t, *piv;
+    void *q, *lambda; /* the operator's q and lambda in the solver's arithmetic */
 } chol_work_t;
 
 static void chol_destroy(gka_solver_t *s) {
@@ -20,6 +21,8 @@ static void chol_destroy(gka_solver_t *s) {
     if (w->M) A->free(A, w->M, n * n);
     if (w->Lt) A->free(A, w->Lt, n * n);
     if (w->y) A->free(A, w->y, n);
+    if (w->q) A->free(A, w->q, n);
+    gka_sc_free(A, w->lambda);
     gka_sc_free(A, w->t);
     gka_sc_free(A, w->piv);
     free(w);
@@ -37,7 +40,9 @@ static gka_status_t chol_create(gka_solver_t *s) {
     w->y = A->alloc(A, n);
     w->t = gka_sc_new(A, 0.0);
     w->piv = gka_sc_new(A, 0.0);
-    if (!w->M || !w->Lt || !w->y || !w->t || !w->piv)
+    w->q = A->alloc(A, n);
+    w->lambda = gka_sc_new(A, 0.0);
+    if (!w->M || !w->Lt || !w->y || !w->t || !w->piv || !w->q || !w->lambda)
         return gka_error(GKA_ENOMEM, "cholesky: out of memory (D = %d)", s->D);
     return GKA_OK;
 }
@@ -93,14 +98,20 @@ static void substitute(gka_arith_t *A, const void *M, void *Lt, size_t n, const 
     }
 }
 
-static gka_status_t chol_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
+/* H (the operator's matrix: the stream's H_t, or the chunk form's H_c
+ * materialised), q and lambda, all rounded into the solver's arithmetic. */
+static gka_status_t chol_solve(gka_solver_t *s, const gka_operator_t *op, void *x,
                                gka_solve_info_t *info) {
     gka_arith_t *A = s->A;
     chol_work_t *w = s->priv;
     const size_t n = (size_t)s->D;
-    A->copy(A, w->M, st->H, n * n);
+    if (!op->matrix) return gka_error(GKA_EUNSUP, "cholesky: the operator has no matrix");
+    gka_status_t status = op->matrix(op, A, w->M);
+    if (status) return status;
+    gka_operator_convert(op, A, op->q, w->q, n);
+    gka_operator_convert(op, A, op->lambda, w->lambda, 1);
     for (size_t i = 0; i < n; i++)
-        A->add(A, EL(A, w->M, n, i, i), EL(A, w->M, n, i, i), st->lambda);
+        A->add(A, EL(A, w->M, n, i, i), EL(A, w->M, n, i, i), w->lambda);
     size_t bad = factor(A, w->M, n, w->t);
     if (bad) {
         const double p = A->get_d(A, w->t);
@@ -109,9 +120,9 @@ static gka_status_t chol_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
         info->reason = isnan(p) ? GKA_REASON_NAN : GKA_REASON_LOST_PD;
         return GKA_OK;
     }
-    substitute(A, w->M, w->Lt, n, st->q, w->y, x, w->t);
+    substitute(A, w->M, w->Lt, n, w->q, w->y, x, w->t);
     info->reason = GKA_REASON_CONVERGED;
-    gka_solver_hist_push(s, st, x);
+    if (s->hist && A == op->A) gka_solver_hist_push_op(s, op, x);
     return GKA_OK;
 }
 
@@ -122,5 +133,5 @@ const gka_solver_ops_t gka_solver_cholesky_ops = {
     .iterative = 0,
     .create = chol_create,
     .destroy = chol_destroy,
-    .solve = chol_solve,
+    .solve_op = chol_solve,
 };

@@ -51,29 +51,6 @@ static gka_status_t gd_create(gka_solver_t *s) {
     return GKA_OK;
 }
 
-static double norm64(gka_arith_t *A, const void *v, double *buf, size_t n) {
-    A->to_double(A, buf, v, n);
-    double t = 0.0;
-    for (size_t i = 0; i < n; i++)
-        t += buf[i] * buf[i];
-    return sqrt(t);
-}
-
-/* Residual monitor: sets the reason and returns 1 when the iteration must stop. */
-static int gd_stop(gka_arith_t *A, gd_work_t *w, size_t n, double qscale, double tol,
-                   gka_solve_info_t *info) {
-    const double rn = norm64(A, w->res, w->buf, n);
-    if (isnan(rn))
-        info->reason = GKA_REASON_NAN;
-    else if (tol > 0.0 && rn <= tol * qscale)
-        info->reason = GKA_REASON_CONVERGED;
-    else if (rn > GKA_SOLVER_DTOL * qscale)
-        info->reason = GKA_REASON_DIVERGED;
-    else
-        return 0;
-    return 1;
-}
-
 /* Start: x = 0 or the previous solution; x_prev = x. */
 static void gd_start(gka_solver_t *s, gd_work_t *w, void *x) {
     gka_arith_t *A = s->A;
@@ -86,32 +63,33 @@ static void gd_start(gka_solver_t *s, gd_work_t *w, void *x) {
     A->copy(A, w->xp, x, n);
 }
 
-static gka_status_t gd_solve_impl(gka_solver_t *s, const gka_stream_t *st, void *x,
+static gka_status_t gd_solve_impl(gka_solver_t *s, const gka_operator_t *op, void *x,
                                   gka_solve_info_t *info, int accelerated) {
     gka_arith_t *A = s->A;
     gd_work_t *w = s->priv;
     const size_t n = (size_t)s->D;
-    A->add(A, w->L, st->hnorm, st->lambda);
+    const int guarded = gka_solver_guarded(s);
+    A->add(A, w->L, op->hnorm, op->lambda);
     if (accelerated) {
         A->div(A, w->step, w->one, w->L);
         A->sqrt(A, w->sl, w->L);
-        A->sqrt(A, w->sm, st->lambda);
+        A->sqrt(A, w->sm, op->lambda);
         A->sub(A, w->mom, w->sl, w->sm);
         A->add(A, w->t, w->sl, w->sm);
         A->div(A, w->mom, w->mom, w->t);
     } else {
-        A->add(A, w->t, w->L, st->lambda);
+        A->add(A, w->t, w->L, op->lambda);
         A->div(A, w->step, w->two, w->t);
     }
     A->sub(A, w->nstep, w->zero, w->step);
     gd_start(s, w, x);
-    gka_solver_hist_push(s, st, x);
+    gka_solver_hist_push_op(s, op, x);
     const double step = A->get_d(A, w->step);
-    if (!(isfinite(step) && step > 0.0)) {
+    if (guarded && !(isfinite(step) && step > 0.0)) {
         info->reason = isnan(step) ? GKA_REASON_NAN : GKA_REASON_BREAKDOWN;
         return GKA_OK;
     }
-    const double qn = norm64(A, st->q, w->buf, n), qscale = qn > 0.0 ? qn : 1.0;
+    const double qn = gka_iter_norm64(A, op->q, n), qscale = qn > 0.0 ? qn : 1.0;
     info->reason = GKA_REASON_ITERATION_LIMIT;
     for (int i = 1; i <= s->opts.iters; i++) {
         if (accelerated) { /* y = x + mom (x - x_prev); x_prev = x; x = y - step (A y - q) */
@@ -122,43 +100,48 @@ static gka_status_t gd_solve_impl(gka_solver_t *s, const gka_stream_t *st, void 
             A->copy(A, w->xp, x, n);
             A->copy(A, x, w->y, n);
         }
-        gka_stream_matvec(st, x, w->res);
-        A->axpy(A, n, w->mone, st->q, w->res);
-        if (gd_stop(A, w, n, qscale, s->opts.tol, info)) break;
+        gka_operator_apply(op, x, w->res);
+        A->axpy(A, n, w->mone, op->q, w->res);
+        const gka_reason_t stop =
+            gka_iter_monitor(gka_iter_norm64(A, w->res, n), qscale, s->opts.tol, guarded);
+        if (stop != GKA_REASON_NONE) {
+            info->reason = stop;
+            break;
+        }
         A->axpy(A, n, w->nstep, w->res, x);
         info->iters = i;
-        gka_solver_hist_push(s, st, x);
+        gka_solver_hist_push_op(s, op, x);
     }
     return GKA_OK;
 }
 
-static gka_status_t gd_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
+static gka_status_t gd_solve(gka_solver_t *s, const gka_operator_t *op, void *x,
                              gka_solve_info_t *info) {
-    return gd_solve_impl(s, st, x, info, 0);
+    return gd_solve_impl(s, op, x, info, 0);
 }
 
-static gka_status_t agd_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
+static gka_status_t agd_solve(gka_solver_t *s, const gka_operator_t *op, void *x,
                               gka_solve_info_t *info) {
-    return gd_solve_impl(s, st, x, info, 1);
+    return gd_solve_impl(s, op, x, info, 1);
 }
 
 const gka_solver_ops_t gka_solver_gd_ops = {
     .name = "gd",
     .summary = "gradient descent, step 2/(L + mu)",
-    .variants = "",
+    .variants = "guarded,plain",
     .iterative = 1,
     .create = gd_create,
     .destroy = gd_destroy,
-    .solve = gd_solve,
+    .solve_op = gd_solve,
 };
 
 const gka_solver_ops_t gka_solver_agd_ops = {
     .name = "agd",
     .summary =
         "Nesterov accelerated gradient, step 1/L, momentum (sqrt L - sqrt mu)/(sqrt L + sqrt mu)",
-    .variants = "",
+    .variants = "guarded,plain",
     .iterative = 1,
     .create = gd_create,
     .destroy = gd_destroy,
-    .solve = agd_solve,
+    .solve_op = agd_solve,
 };

@@ -42,31 +42,26 @@
 
 #include "gka_arith.h"
 #include "gka_error.h"
+#include "gka_iteration.h" /* gka_reason_t, the shared iteration pieces */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct gka_stream gka_stream_t; /* gka_stream.h */
-
-/* Why a solve stopped. NONE only before the first solve. */
-typedef enum {
-    GKA_REASON_NONE = 0,
-    GKA_REASON_CONVERGED,       /* tolerance met (or exact: direct, recursive, zero residual) */
-    GKA_REASON_ITERATION_LIMIT, /* r iterations done, tolerance not met or not asked for */
-    GKA_REASON_DIVERGED,        /* residual estimate grew past 1e4 ||q|| (after PETSc's dtol) */
-    GKA_REASON_BREAKDOWN,       /* a divisor vanished (p^T A p = 0, L + mu = 0, ...) */
-    GKA_REASON_LOST_PD,         /* a pivot, curvature or Kalman denominator <= 0 */
-    GKA_REASON_NAN,             /* the solution (or an input) is NaN or infinite */
-    GKA_REASON_COUNT
-} gka_reason_t;
+typedef struct gka_stream gka_stream_t;     /* gka_stream.h */
+typedef struct gka_operator gka_operator_t; /* gka_operator.h */
 
 /* "none", "converged", "iteration_limit", "diverged", "breakdown",
- * "lost_pd", "nan". */
+ * "lost_pd", "nan" (the codes are in gka_iteration.h). */
 const char *gka_reason_name(gka_reason_t reason);
 
-/* The residual growth factor that counts as divergence. */
-#define GKA_SOLVER_DTOL 1e4
+/* The reason a token reports, by precedence: LOST_PD and BREAKDOWN (the
+ * solver's diagnosis) first; then NAN for a nonfinite solution; then a
+ * CONVERGED solve during which an invalid operation or an overflow was
+ * flagged (events: GKA_FLAG_*) becomes NAN; otherwise the solver's reason.
+ * So a numerical event is never reported as CONVERGED. Used by gka_run for
+ * every solver. */
+gka_reason_t gka_reason_resolve(gka_reason_t solver_reason, unsigned events, int nonfinite);
 
 enum { GKA_VARIANT_MAX = 32 };
 
@@ -102,7 +97,12 @@ typedef struct gka_solver_ops {
     int iterative;        /* uses iters/tol/warm */
     gka_status_t (*create)(gka_solver_t *s);
     void (*destroy)(gka_solver_t *s);
-    /* x (D elements of s->A) = solution for the stream's current token */
+    /* x (D elements of s->A) = solution for the operator's token (every
+     * solver that runs against gka_operator_t: token or chunk form) */
+    gka_status_t (*solve_op)(gka_solver_t *s, const gka_operator_t *op, void *x,
+                             gka_solve_info_t *info);
+    /* x = solution for the stream's current token, for solvers that need the
+     * stream itself (Kalman: the key and gate of the token); token form only */
     gka_status_t (*solve)(gka_solver_t *s, const gka_stream_t *st, void *x, gka_solve_info_t *info);
     /* optional: the solver's D x D matrix (Kalman P_t) in doubles */
     gka_status_t (*matrix)(gka_solver_t *s, double *out);
@@ -137,6 +137,12 @@ gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_s
 gka_status_t gka_solver_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
                               gka_solve_info_t *info);
 
+/* Solve against an operator (gka_operator.h): token or chunk form. Iterative
+ * solvers need op->A == s->A; direct solvers take the operator's matrix into
+ * s->A. GKA_EUNSUP for solvers that need the stream (kalman). */
+gka_status_t gka_solver_solve_op(gka_solver_t *s, const gka_operator_t *op, void *x,
+                                 gka_solve_info_t *info);
+
 /* The solver's matrix (Kalman P_t, D x D doubles). GKA_EUNSUP for solvers
  * without one. */
 gka_status_t gka_solver_matrix(gka_solver_t *s, double *out);
@@ -159,6 +165,37 @@ gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, vo
                                  const void *q, const void *lambda, const void *hnorm, int r,
                                  double tol, const void *x_init, void *x, gka_hist_fn hist_fn,
                                  void *hist_ctx, double *hist, int *iters, gka_reason_t *reason);
+
+/* The same with the guard chosen: guarded = 1 is gka_chebyshev_solve (the
+ * parameters checked, NaN and divergence stop the iteration); guarded = 0 the
+ * textbook recurrence: only the convergence test, NaN propagates. */
+gka_status_t gka_chebyshev_solve_v(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
+                                   const void *q, const void *lambda, const void *hnorm, int r,
+                                   double tol, int guarded, const void *x_init, void *x,
+                                   gka_hist_fn hist_fn, void *hist_ctx, double *hist, int *iters,
+                                   gka_reason_t *reason);
+
+/* ---- CG, callable on its own (adjoint, figures) ---------------------------- */
+
+/* What a step hook sees: after the start (i = 0: x_0, r_0, p_0, rr_0; the
+ * rest NULL) and after each step i >= 1: x_i, r_i, p_i, rr_i = r_i . r_i and
+ * the step's rr_{i-1}, Ap = A p_{i-1}, pAp = p_{i-1} . Ap, alpha_i, beta_i.
+ * All elements of the arithmetic, valid during the call only. */
+typedef struct gka_cg_step_info {
+    int i;
+    const void *x, *r, *p, *rr;
+    const void *rr_prev, *Ap, *pAp, *alpha, *beta;
+} gka_cg_step_info_t;
+typedef void (*gka_cg_hook_fn)(void *ctx, const gka_cg_step_info_t *step);
+
+/* CG for A x = q in arithmetic A, r >= 0 steps, the stopping test of
+ * gka_iteration.h (tol as in the options; guarded: NaN, divergence and the
+ * curvature guard, whose round-off test uses the working precision's unit
+ * roundoff). x_init NULL: zero start. hook may be NULL. x must not alias q or
+ * x_init. */
+gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
+                          int r, double tol, int guarded, const void *x_init, void *x,
+                          gka_cg_hook_fn hook, void *hook_ctx, int *iters, gka_reason_t *reason);
 
 /* Chunk form (SPEC 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
  * inputs and chunk states in A_state's format (chunk states updated by one

@@ -86,6 +86,15 @@ void gka_stream_destroy(gka_stream_t *st);
 gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k, double g,
                              double beta, const double *v);
 
+/* The forward's gate arithmetic, for the reverse pass and anyone else that
+ * decays a state as the stream does: 1 if the table keeps gates in fp32
+ * (emulated formats narrower than fp32). */
+int gka_gate_fp32(const gka_arith_t *A);
+/* x_j = gamma x_j exactly as gka_stream_push decays H: for fp32-gate tables
+ * the fp32 gate times the fp32 value of x_j, rounded once to the format;
+ * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
+gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n);
+
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
  * lambda). For synthetic problems (SPEC 5, Fig. 1a) and crafted tests. */
@@ -101,10 +110,13 @@ void gka_stream_matvec(const gka_stream_t *st, const void *x, void *y);
 /* ||(H64 + lambda64 I) x - q64|| / ||q64|| in fp64 for x given as D elements of
  * st->A (x64: D doubles scratch, receives x). */
 double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64);
+/* The same for x given as D doubles. */
+double gka_stream_rel_residual64_d(const gka_stream_t *st, const double *x64);
 
-/* ---- chunk-form Chebyshev, chunk by chunk -------------------------------- */
+/* ---- the chunk form, chunk by chunk --------------------------------------- */
 
 typedef struct gka_chebyshev_chunker gka_chebyshev_chunker_t;
+typedef gka_chebyshev_chunker_t gka_chunker_t; /* it serves every operator solver */
 
 /* State of the chunk form across chunks (the scan). ridge: fixed or adaptive.
  * Tables as in gka_chebyshev_chunked. */
@@ -127,8 +139,28 @@ gka_status_t gka_chunker_run(gka_chebyshev_chunker_t *c, int n, const double *q,
  * those of a run solving all (each token is solved on its own). For figures
  * that measure a few sampled tokens. */
 void gka_chunker_select(gka_chebyshev_chunker_t *c, const unsigned char *select);
-/* The current chunk start state H_0 (D x D doubles). */
+/* The arithmetic of the running chunk state (the scan's carry): A_carry
+ * (borrowed; NULL = A_state, the default: the state rounded to the format at
+ * every chunk boundary and continued from). With another carry (fp32, as the
+ * reference kernels) the scan runs in A_carry and only the snapshot H_0 that a
+ * chunk's tokens use is rounded to A_state's format. Call before the first
+ * gka_chunker_run (the state so far is carried over, rounded). */
+gka_status_t gka_chunker_set_carry(gka_chebyshev_chunker_t *c, gka_arith_t *A_carry);
+/* The solver of each token (borrowed; NULL = Chebyshev with r steps, zero
+ * start, the default). Iterative solvers must run in A_iter; direct ones
+ * (cholesky) get H_c materialised from the chunk state, rounded to their own
+ * arithmetic (the studied format: create them in A_state). Solvers that need
+ * the stream (kalman) are refused. */
+gka_status_t gka_chunker_set_solver(gka_chebyshev_chunker_t *c, gka_solver_t *s);
+/* The GKA_FLAG_* events of each of the n tokens of the last gka_chunker_run:
+ * those of its own solve (q, norm formula, iteration) and those it shares
+ * with its chunk (rounded keys, chunk tables, the state it starts from). */
+void gka_chunker_token_events(const gka_chebyshev_chunker_t *c, unsigned *events, int n);
+/* The current chunk start state H_0, the snapshot in A_state's format (D x D
+ * doubles). */
 void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
+/* The running (carried) state, in A_carry (= the snapshot without a carry). */
+void gka_chunker_carry_state(const gka_chebyshev_chunker_t *c, double *H);
 void gka_chunker_destroy(gka_chebyshev_chunker_t *c);
 
 /* ---- run driver ---------------------------------------------------------- */
@@ -167,9 +199,17 @@ typedef struct gka_run_config {
        format NULL = fp64 */
     const char *format, *accum, *mode;
     uint64_t seed;
-    int chunk;               /* chebyshev only: 0 token form, C > 0 chunk form */
-    const char *iter_format; /* chunk form: arithmetic of the iterates (NULL: fp32,
-                                or the state's when that is fp64/MPFR) */
+    int chunk;               /* 0 token form, C > 0 chunk form (SPEC 3) with chunk size C:
+                                every solver that runs against gka_operator_t (not kalman) */
+    const char *iter_format; /* arithmetic of the iterates of the iterative solvers. Chunk form:
+                                also the chunk-local products and norm formula (NULL: fp32 for
+                                emulated formats, the state's arithmetic for fp32/fp64/MPFR).
+                                Token form: NULL = the studied arithmetic; else H_t, q_t,
+                                lambda_t are taken into it each token */
+    const char *carry;       /* chunk form: arithmetic of the running chunk state, the scan's
+                                carry (NULL: as iter_format's default, fp32 for emulated formats,
+                                as the reference kernels); the studied format itself = the state
+                                rounded at every chunk boundary and continued from */
     long every;              /* exact kappa / Kalman eigenvalue every `every` tokens
                                 (t % every == 0, and the last token); 0 = never */
     int no_reference;        /* 1: skip x* (err NaN): for timing */
@@ -191,6 +231,8 @@ typedef struct gka_run_summary {
     long ref_failures;    /* tokens whose reference solve failed (not PD, NaN) */
     double solve_seconds; /* CPU time of the calling thread in stream updates + solves */
     char arith_name[64];
+    char iter_name[64];  /* the iterates' table where it is not arith_name, else "" */
+    char carry_name[64]; /* chunk form: the carry's table where it is not arith_name, else "" */
 } gka_run_summary_t;
 
 /* Run the configured solver over the sequence. GKA_EINVAL for bad

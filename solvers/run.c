@@ -38,11 +38,21 @@ static gka_status_t check_config(const gka_run_config_t *c) {
     if (st) return st;
     if (c->chunk < 0 || c->chunk > 4096)
         return gka_error(GKA_EINVAL, "run: chunk size %d out of range [0, 4096]", c->chunk);
-    if (c->chunk > 0 && strcmp(ops->name, "chebyshev") != 0)
-        return gka_error(GKA_EINVAL, "run: --chunk applies to chebyshev only, not %s", ops->name);
+    if (c->chunk > 0 && !ops->solve_op)
+        return gka_error(GKA_EINVAL,
+                         "run: %s is token-form by nature (a recursion over the tokens): --chunk "
+                         "does not apply",
+                         ops->name);
     if (c->chunk > 0 && (c->opts.warm || c->opts.history || c->opts.tol > 0.0))
         return gka_error(GKA_EINVAL, "run: the chunk form runs r cold iterations "
                                      "(no warm start, tolerance or history)");
+    if (c->chunk == 0 && c->carry)
+        return gka_error(GKA_EINVAL, "run: --carry applies to the chunk form (--chunk C) only");
+    if (c->chunk == 0 && c->iter_format && !ops->iterative)
+        return gka_error(GKA_EINVAL,
+                         "run: in token form --iter-format applies to iterative solvers, not %s "
+                         "(it solves in the studied arithmetic)",
+                         ops->name);
     return GKA_OK;
 }
 
@@ -131,11 +141,8 @@ static double fmin_nan(double a, double b) {
 static int account(run_t *R, gka_token_metrics_t *m) {
     gka_run_summary_t *S = R->sum;
     m->nonfinite = !all_finite(R->x, R->cfg->D);
-    if (m->nonfinite) {
-        R->any_nonfinite = 1;
-        if (m->reason == GKA_REASON_CONVERGED || m->reason == GKA_REASON_ITERATION_LIMIT)
-            m->reason = GKA_REASON_NAN;
-    }
+    if (m->nonfinite) R->any_nonfinite = 1;
+    m->reason = gka_reason_resolve(m->reason, m->events, m->nonfinite);
     if (isfinite(m->err)) R->errs[R->nerr++] = m->err;
     if (isfinite(m->res)) R->ress[R->nres++] = m->res;
     S->kappa_min = fmin_nan(S->kappa_min, m->kappa);
@@ -154,14 +161,35 @@ static int account(run_t *R, gka_token_metrics_t *m) {
     return gka_interrupted();
 }
 
-static gka_status_t run_tokens(run_t *R, gka_arith_t *A) {
+/* Token t of the run's sequence into the stream. */
+static gka_status_t push_token(gka_stream_t *st, const gka_run_config_t *c, long t) {
+    const size_t o = (size_t)t * (size_t)c->D;
+    return gka_stream_push(st, c->q + o, c->k + o, c->g ? c->g[t] : 0.0, c->beta ? c->beta[t] : 1.0,
+                           NULL);
+}
+
+/* The solver of a run: iterative ones in the iterate arithmetic Ai, direct
+ * and recursive ones in the studied arithmetic A. */
+static gka_status_t create_solver(const gka_run_config_t *c, gka_arith_t *A, gka_arith_t *Ai,
+                                  gka_solver_t **s) {
+    const gka_solver_ops_t *ops;
+    gka_status_t st = gka_solver_find(c->solver, &ops);
+    if (st) return st;
+    return gka_solver_create(s, c->solver, &c->opts, ops->iterative ? Ai : A, c->D);
+}
+
+/* Token form: the stream holds H_t in the studied arithmetic A; the solver
+ * runs against the token operator in Ai (A itself unless --iter-format). */
+static gka_status_t run_tokens(run_t *R, gka_arith_t *A, gka_arith_t *Ai) {
     const gka_run_config_t *c = R->cfg;
     gka_stream_t *st = NULL;
     gka_solver_t *s = NULL;
+    gka_token_op_t *top = NULL;
     void *x = NULL;
     gka_status_t status = gka_stream_create(&st, A, c->D, &c->ridge, 0);
-    if (!status) status = gka_solver_create(&s, c->solver, &c->opts, A, c->D);
-    if (!status && !(x = A->alloc(A, (size_t)c->D)))
+    if (!status) status = create_solver(c, A, Ai, &s);
+    if (!status) status = gka_token_op_create(&top, A, Ai, c->D);
+    if (!status && !(x = s->A->alloc(s->A, (size_t)c->D)))
         status = gka_error(GKA_ENOMEM, "run: out of memory");
     const size_t d = (size_t)c->D;
     for (long t = 0; !status && t < c->T; t++) {
@@ -169,15 +197,20 @@ static gka_status_t run_tokens(run_t *R, gka_arith_t *A) {
         memset(&m, 0, sizeof m);
         m.t = t;
         gka_solve_info_t info;
-        A->events = 0;
+        A->events = Ai->events = 0;
         const double t0 = now_seconds();
-        status = gka_stream_push(st, c->q + (size_t)t * d, c->k + (size_t)t * d,
-                                 c->g ? c->g[t] : 0.0, c->beta ? c->beta[t] : 1.0, NULL);
-        if (!status) status = gka_solver_solve(s, st, x, &info);
+        status = push_token(st, c, t);
+        if (!status && s->ops->solve_op) {
+            gka_operator_t op;
+            status = gka_token_op_bind(top, st, &op);
+            if (!status) status = gka_solver_solve_op(s, &op, x, &info);
+        } else if (!status) {
+            status = gka_solver_solve(s, st, x, &info);
+        }
         R->sum->solve_seconds += now_seconds() - t0;
         if (status) break;
-        m.events = A->events;
-        A->to_double(A, R->x, x, d);
+        m.events = A->events | Ai->events;
+        s->A->to_double(s->A, R->x, x, d);
         m.reason = info.reason;
         m.iters = info.iters;
         m.history = info.history;
@@ -190,7 +223,8 @@ static gka_status_t run_tokens(run_t *R, gka_arith_t *A) {
         matrix_metrics(R, s, &m);
         if (account(R, &m)) status = gka_error(GKA_EINTR, "run: interrupted at token %ld", t);
     }
-    if (x) A->free(A, x, d);
+    if (x) s->A->free(s->A, x, d);
+    gka_token_op_destroy(top);
     gka_solver_destroy(s);
     gka_stream_destroy(st);
     return status;
@@ -201,6 +235,7 @@ static gka_status_t run_tokens(run_t *R, gka_arith_t *A) {
 typedef struct {
     double *xs, *hn, *lam, *q, *k, *g, *b;
     gka_reason_t *why;
+    unsigned *ev;
 } chunk_bufs_t;
 
 static void chunk_bufs_free(chunk_bufs_t *b) {
@@ -212,34 +247,40 @@ static void chunk_bufs_free(chunk_bufs_t *b) {
     free(b->g);
     free(b->b);
     free(b->why);
+    free(b->ev);
 }
 
-static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai) {
+static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai, gka_arith_t *Ac) {
     const gka_run_config_t *c = R->cfg;
     const size_t d = (size_t)c->D, C = (size_t)c->chunk;
     gka_arith_t A64;
     gka_arith_init_fp64(&A64);
     gka_chebyshev_chunker_t *ck = NULL;
+    gka_solver_t *s = NULL;
     gka_stream_t *ref = NULL;
     chunk_bufs_t b = {malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
                       malloc(C * sizeof(double)),     malloc(C * d * sizeof(double)),
                       malloc(C * d * sizeof(double)), malloc(C * sizeof(double)),
-                      malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t))};
+                      malloc(C * sizeof(double)),     malloc(C * sizeof(gka_reason_t)),
+                      malloc(C * sizeof(unsigned))};
     gka_status_t status = GKA_OK;
-    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why)
+    if (!b.xs || !b.hn || !b.lam || !b.q || !b.k || !b.g || !b.b || !b.why || !b.ev)
         status = gka_error(GKA_ENOMEM, "run: out of memory");
     if (!status) status = gka_chunker_create(&ck, As, Ai, c->D, c->chunk, &c->ridge, c->opts.iters);
+    if (!status) status = gka_chunker_set_carry(ck, Ac);
+    if (!status) status = create_solver(c, As, Ai, &s);
+    if (!status) status = gka_chunker_set_solver(ck, s);
     if (!status) status = gka_stream_create(&ref, &A64, c->D, &c->ridge, 0);
     for (long t0 = 0; !status && t0 < c->T; t0 += (long)C) {
         const int n = (int)(c->T - t0 < (long)C ? c->T - t0 : (long)C);
         const size_t o = (size_t)t0;
-        As->events = Ai->events = 0;
+        As->events = Ai->events = Ac->events = 0;
         const double ts = now_seconds();
         status = gka_chunker_run(ck, n, c->q + o * d, c->k + o * d, c->g ? c->g + o : NULL,
                                  c->beta ? c->beta + o : NULL, b.xs, b.hn, b.lam, b.why, b.q, b.k,
                                  b.g, b.b);
         R->sum->solve_seconds += now_seconds() - ts;
-        const unsigned ev = As->events | Ai->events;
+        if (!status) gka_chunker_token_events(ck, b.ev, n);
         for (int j = 0; !status && j < n; j++) {
             status = gka_stream_push(ref, b.q + (size_t)j * d, b.k + (size_t)j * d, b.g[j], b.b[j],
                                      NULL);
@@ -248,7 +289,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai) {
             memset(&m, 0, sizeof m);
             m.t = t0 + j;
             memcpy(R->x, b.xs + (size_t)j * d, d * sizeof(double));
-            m.events = ev;
+            m.events = b.ev[j];
             m.reason = b.why[j];
             m.iters = c->opts.iters;
             m.hnorm = b.hn[j];
@@ -262,6 +303,7 @@ static gka_status_t run_chunks(run_t *R, gka_arith_t *As, gka_arith_t *Ai) {
     }
     gka_stream_destroy(ref);
     gka_chunker_destroy(ck);
+    gka_solver_destroy(s);
     chunk_bufs_free(&b);
     return status;
 }
@@ -286,19 +328,43 @@ static void summarise(run_t *R) {
     if (R->any_nonfinite) S->err_max = S->res_max = NAN; /* a NaN answer never passes */
 }
 
-/* The studied arithmetic and, for the chunk form, the iterate arithmetic. */
-static gka_status_t init_tables(const gka_run_config_t *c, gka_arith_t *A, gka_arith_t *Ai,
-                                int *have_ai) {
+/* The tables of a run: the studied arithmetic A, the iterates' Ai and the
+ * chunk carry's Ac (each the same table as A where not asked for). */
+typedef struct {
+    gka_arith_t A, Ai, Ac;
+    int have_ai, have_ac;
+} run_tables_t;
+
+/* The default carry and chunk-form iterate format: fp32 for emulated formats
+ * (as the reference kernels), the state's own arithmetic for fp32, fp64 and
+ * MPFR. */
+static const char *wide_default(const char *fmt, const gka_arith_t *A) {
+    return (!strcmp(fmt, "fp64") || !strcmp(fmt, "fp32") || A->mpfr_prec > 0) ? NULL : "fp32";
+}
+
+static gka_status_t init_tables(const gka_run_config_t *c, run_tables_t *t) {
     const char *fmt = c->format ? c->format : "fp64";
-    gka_status_t st = gka_arith_init_by_name(A, fmt, c->accum, c->mode, c->seed);
-    *have_ai = 0;
-    if (st || c->chunk == 0) return st;
-    const char *ifmt = c->iter_format;
-    if (!ifmt) ifmt = (!strcmp(fmt, "fp64") || A->mpfr_prec > 0) ? NULL : "fp32";
-    if (!ifmt) return GKA_OK;
-    st = gka_arith_init_by_name(Ai, ifmt, "round", c->mode, c->seed + 1);
-    *have_ai = st == GKA_OK;
+    memset(t, 0, sizeof *t);
+    gka_status_t st = gka_arith_init_by_name(&t->A, fmt, c->accum, c->mode, c->seed);
+    if (st) return st;
+    const char *ifmt = c->iter_format, *cfmt = c->carry;
+    if (c->chunk > 0 && !ifmt) ifmt = wide_default(fmt, &t->A);
+    if (c->chunk > 0 && !cfmt) cfmt = wide_default(fmt, &t->A);
+    if (ifmt && !st) {
+        st = gka_arith_init_by_name(&t->Ai, ifmt, "round", c->mode, c->seed + 1);
+        t->have_ai = st == GKA_OK;
+    }
+    if (cfmt && strcmp(cfmt, fmt) != 0 && !st) {
+        st = gka_arith_init_by_name(&t->Ac, cfmt, "round", c->mode, c->seed + 2);
+        t->have_ac = st == GKA_OK;
+    }
     return st;
+}
+
+static void release_tables(run_tables_t *t) {
+    if (t->have_ac) gka_arith_destroy(&t->Ac);
+    if (t->have_ai) gka_arith_destroy(&t->Ai);
+    gka_arith_destroy(&t->A);
 }
 
 gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
@@ -308,11 +374,16 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     summary->p_asym_max = summary->p_min_eig_min = NAN;
     gka_status_t status = check_config(cfg);
     if (status) return status;
-    gka_arith_t A, Ai;
-    int have_ai;
-    status = init_tables(cfg, &A, &Ai, &have_ai);
-    if (status) return status;
-    snprintf(summary->arith_name, sizeof summary->arith_name, "%s", A.name);
+    run_tables_t tb;
+    status = init_tables(cfg, &tb);
+    if (status) {
+        release_tables(&tb);
+        return status;
+    }
+    gka_arith_t *A = &tb.A, *Ai = tb.have_ai ? &tb.Ai : A, *Ac = tb.have_ac ? &tb.Ac : A;
+    snprintf(summary->arith_name, sizeof summary->arith_name, "%s", A->name);
+    if (Ai != A) snprintf(summary->iter_name, sizeof summary->iter_name, "%s", Ai->name);
+    if (Ac != A) snprintf(summary->carry_name, sizeof summary->carry_name, "%s", Ac->name);
     const size_t d = (size_t)cfg->D, T = (size_t)cfg->T;
     run_t R = {cfg,
                summary,
@@ -327,16 +398,15 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     if (!R.x || !R.x_ref || !R.P || !R.errs || !R.ress)
         status = gka_error(GKA_ENOMEM, "run: out of memory for T = %ld, D = %d", cfg->T, cfg->D);
     else if (cfg->chunk > 0)
-        status = run_chunks(&R, &A, have_ai ? &Ai : &A);
+        status = run_chunks(&R, A, Ai, Ac);
     else
-        status = run_tokens(&R, &A);
+        status = run_tokens(&R, A, Ai);
     summarise(&R);
     free(R.x);
     free(R.x_ref);
     free(R.P);
     free(R.errs);
     free(R.ress);
-    if (have_ai) gka_arith_destroy(&Ai);
-    gka_arith_destroy(&A);
+    release_tables(&tb);
     return status;
 }

@@ -21,6 +21,15 @@ const char *gka_reason_name(gka_reason_t reason) {
     return (unsigned)reason < GKA_REASON_COUNT ? names[reason] : "invalid";
 }
 
+gka_reason_t gka_reason_resolve(gka_reason_t solver_reason, unsigned events, int nonfinite) {
+    if (solver_reason == GKA_REASON_LOST_PD || solver_reason == GKA_REASON_BREAKDOWN)
+        return solver_reason; /* the more specific diagnosis */
+    if (nonfinite) return GKA_REASON_NAN;
+    if (solver_reason == GKA_REASON_CONVERGED && (events & (GKA_FLAG_INVALID | GKA_FLAG_OVERFLOW)))
+        return GKA_REASON_NAN; /* a NaN or an overflow met on the way: not a converged solve */
+    return solver_reason;
+}
+
 gka_solver_opts_t gka_solver_opts_default(void) {
     gka_solver_opts_t o;
     memset(&o, 0, sizeof o);
@@ -110,20 +119,47 @@ gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_s
     return GKA_OK;
 }
 
+/* After a solve: NaN reason for a nonfinite x, warm-start copy, history. */
+static void solve_done(gka_solver_t *s, void *x, gka_solve_info_t *info) {
+    if (!gka_elems_finite(s->A, x, (size_t)s->D)) info->reason = GKA_REASON_NAN;
+    s->A->copy(s->A, s->x_prev, x, (size_t)s->D);
+    s->tokens++;
+    gka_solver_hist_out(s, info);
+}
+
+gka_status_t gka_solver_solve_op(gka_solver_t *s, const gka_operator_t *op, void *x,
+                                 gka_solve_info_t *info) {
+    if (!s || !op || !x || !info)
+        return gka_error(GKA_EINVAL, "gka_solver_solve_op: NULL argument");
+    if (!s->ops->solve_op)
+        return gka_error(GKA_EUNSUP, "solver %s needs the stream (token form only)", s->ops->name);
+    if (op->D != s->D || (s->ops->iterative && op->A != s->A))
+        return gka_error(GKA_EINVAL, "solver %s: operator has another arithmetic or dimension",
+                         s->ops->name);
+    memset(info, 0, sizeof *info);
+    gka_solver_hist_reset(s);
+    gka_status_t status = s->ops->solve_op(s, op, x, info);
+    if (status) return status;
+    solve_done(s, x, info);
+    return GKA_OK;
+}
+
 gka_status_t gka_solver_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
                               gka_solve_info_t *info) {
     if (!s || !st || !x || !info) return gka_error(GKA_EINVAL, "gka_solver_solve: NULL argument");
     if (st->A != s->A || st->D != s->D)
         return gka_error(GKA_EINVAL, "solver %s: stream has another arithmetic or dimension",
                          s->ops->name);
+    if (s->ops->solve_op) {
+        gka_operator_t op;
+        gka_stream_operator(st, &op);
+        return gka_solver_solve_op(s, &op, x, info);
+    }
     memset(info, 0, sizeof *info);
     gka_solver_hist_reset(s);
     gka_status_t status = s->ops->solve(s, st, x, info);
     if (status) return status;
-    if (!gka_elems_finite(s->A, x, (size_t)s->D)) info->reason = GKA_REASON_NAN;
-    s->A->copy(s->A, s->x_prev, x, (size_t)s->D);
-    s->tokens++;
-    gka_solver_hist_out(s, info);
+    solve_done(s, x, info);
     return GKA_OK;
 }
 
@@ -140,6 +176,11 @@ void gka_solver_hist_reset(gka_solver_t *s) {
 void gka_solver_hist_push(gka_solver_t *s, const gka_stream_t *st, const void *x) {
     if (!s->hist || s->nhist >= s->opts.iters + 2) return;
     s->hist[s->nhist++] = gka_stream_rel_residual64(st, x, s->work64);
+}
+
+void gka_solver_hist_push_op(gka_solver_t *s, const gka_operator_t *op, const void *x) {
+    if (!s->hist || s->nhist >= s->opts.iters + 2) return;
+    s->hist[s->nhist++] = op->residual64 ? op->residual64(op, x, s->work64) : (double)NAN;
 }
 
 void gka_solver_hist_out(gka_solver_t *s, gka_solve_info_t *info) {

@@ -3,8 +3,11 @@
 #define GKA_SOLVER_INTERNAL_H
 
 #include <math.h>
+#include <string.h>
 
 #include "gka_arith.h"
+#include "gka_iteration.h"
+#include "gka_operator.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
 
@@ -28,10 +31,20 @@ static inline int gka_elems_finite(gka_arith_t *A, const void *x, size_t n) {
 
 /* Record the fp64 residual of iterate x into the solver's history (if asked). */
 void gka_solver_hist_push(gka_solver_t *s, const gka_stream_t *st, const void *x);
+/* The same against an operator (its residual64; NaN if it has none). */
+void gka_solver_hist_push_op(gka_solver_t *s, const gka_operator_t *op, const void *x);
 /* Start a new history for this token. */
 void gka_solver_hist_reset(gka_solver_t *s);
 /* Fill info->history from the solver's buffer. */
 void gka_solver_hist_out(gka_solver_t *s, gka_solve_info_t *info);
+
+/* 1 unless the solver runs its "plain" (textbook, unguarded) variant. */
+static inline int gka_solver_guarded(const gka_solver_t *s) {
+    return s->opts.variant[0] == '\0' || !!strcmp(s->opts.variant, "plain");
+}
+
+/* gka_matvec_fn over a gka_operator_t (ctx). */
+void gka_operator_matvec_cb(void *ctx, const void *x, void *y);
 
 extern const gka_solver_ops_t gka_solver_chebyshev_ops, gka_solver_cg_ops, gka_solver_gd_ops,
     gka_solver_agd_ops, gka_solver_cholesky_ops, gka_solver_kalman_ops;

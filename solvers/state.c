@@ -135,6 +135,25 @@ static void decay_fp32_gate(gka_arith_t *A, double gamma, void *x, size_t n, flo
         v[i] = (double)buf[i];
 }
 
+int gka_gate_fp32(const gka_arith_t *A) {
+    return fp32_gates(A);
+}
+
+gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n) {
+    if (fp32_gates(A)) {
+        float *buf = malloc((n ? n : 1) * sizeof *buf);
+        if (!buf) return gka_error(GKA_ENOMEM, "gate: out of memory (n = %zu)", n);
+        decay_fp32_gate(A, gamma64, x, n, buf);
+        free(buf);
+        return GKA_OK;
+    }
+    void *g = gka_sc_new(A, gamma64); /* the stream's element gamma (gamma64 is its value) */
+    if (!g) return gka_error(GKA_ENOMEM, "gate: out of memory");
+    A->scal(A, n, g, x);
+    gka_sc_free(A, g);
+    return GKA_OK;
+}
+
 static double frobenius64(const double *H, size_t DD) {
     double s = 0.0;
     for (size_t i = 0; i < DD; i++)
@@ -248,9 +267,12 @@ gka_status_t gka_stream_set_query(gka_stream_t *st, const double *q) {
 }
 
 double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64) {
-    const int D = st->D;
-    const size_t n = (size_t)D;
-    st->A->to_double(st->A, x64, x, n);
+    st->A->to_double(st->A, x64, x, (size_t)st->D);
+    return gka_stream_rel_residual64_d(st, x64);
+}
+
+double gka_stream_rel_residual64_d(const gka_stream_t *st, const double *x64) {
+    const size_t n = (size_t)st->D;
     double rr = 0.0, qq = 0.0;
     for (size_t i = 0; i < n; i++) {
         double s = st->lambda64 * x64[i] - st->q64[i];

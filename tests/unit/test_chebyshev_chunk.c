@@ -152,3 +152,134 @@ Test(chebyshev_chunk, rejects_bad_arguments) {
     for (int i = 0; i < 4; i++)
         cr_assert(isfinite(x[i]));
 }
+
+/* ---- every operator solver in chunk form ---------------------------------- */
+
+/* Token form with solver `name` over the sequence (fp64): x (T x D). */
+static void token_form_solver(gka_arith_t *A, const tl_seq_t *s, const gka_ridge_t *ridge,
+                              const char *name, double *x) {
+    const int D = s->D;
+    gka_stream_t *st;
+    gka_solver_t *sv;
+    gka_solver_opts_t o = gka_solver_opts_default();
+    o.iters = 20;
+    cr_assert_eq(gka_stream_create(&st, A, D, ridge, 0), GKA_OK);
+    cr_assert_eq(gka_solver_create(&sv, name, &o, A, D), GKA_OK);
+    void *xe = A->alloc(A, (size_t)D);
+    for (long t = 0; t < s->T; t++) {
+        cr_assert_eq(tl_push(st, s, t), GKA_OK);
+        tl_solve(sv, st, xe, x + t * D);
+    }
+    A->free(A, xe, (size_t)D);
+    gka_solver_destroy(sv);
+    gka_stream_destroy(st);
+}
+
+/* Chunk form with solver `name` (state, iterates and carry in A). */
+static void chunk_form_solver(gka_arith_t *As, gka_arith_t *Ai, gka_arith_t *Ac, const tl_seq_t *s,
+                              const gka_ridge_t *ridge, int C, const char *name, double *x,
+                              double *H_snapshot, double *H_carry) {
+    const int D = s->D;
+    gka_chunker_t *c;
+    gka_solver_t *sv = NULL;
+    gka_solver_opts_t o = gka_solver_opts_default();
+    o.iters = 20;
+    cr_assert_eq(gka_chunker_create(&c, As, Ai, D, C, ridge, 20), GKA_OK);
+    cr_assert_eq(gka_chunker_set_carry(c, Ac), GKA_OK, "%s", gka_error_message());
+    if (name) {
+        const gka_solver_ops_t *ops;
+        cr_assert_eq(gka_solver_find(name, &ops), GKA_OK);
+        cr_assert_eq(gka_solver_create(&sv, name, &o, ops->iterative ? Ai : As, D), GKA_OK);
+        cr_assert_eq(gka_chunker_set_solver(c, sv), GKA_OK, "%s", gka_error_message());
+    }
+    for (long t0 = 0; t0 < s->T; t0 += C) {
+        const int n = (int)(s->T - t0 < C ? s->T - t0 : C);
+        cr_assert_eq(gka_chunker_run(c, n, s->q + t0 * D, s->k + t0 * D, s->g ? s->g + t0 : NULL,
+                                     s->beta ? s->beta + t0 : NULL, x + t0 * D, NULL, NULL, NULL,
+                                     NULL, NULL, NULL, NULL),
+                     GKA_OK, "%s", gka_error_message());
+    }
+    if (H_snapshot) gka_chunker_state(c, H_snapshot);
+    if (H_carry) gka_chunker_carry_state(c, H_carry);
+    gka_chunker_destroy(c);
+    gka_solver_destroy(sv);
+}
+
+/* With fp64 tables the chunk form of every operator solver (and Cholesky on
+ * H_c materialised) equals its token form to roundoff, gated and
+ * write-gated, T not a multiple of C. */
+Test(chebyshev_chunk, every_solver_fp64_equals_token_form) {
+    gka_arith_t A;
+    gka_arith_init_fp64(&A);
+    const int D = 12;
+    const long T = 45;
+    tl_seq_t s = tl_seq(D, T, 5, 0.05, 1, 0.5);
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, 0.02};
+    const char *names[] = {"chebyshev", "cg", "gd", "agd", "cholesky"};
+    double *xt = malloc((size_t)(T * D) * sizeof(double)),
+           *xc = malloc((size_t)(T * D) * sizeof(double));
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        token_form_solver(&A, &s, &ridge, names[i], xt);
+        chunk_form_solver(&A, &A, &A, &s, &ridge, 8, names[i], xc, NULL, NULL);
+        for (long t = 0; t < T; t++) {
+            const double e = tl_relerr(xc + t * D, xt + t * D, D);
+            cr_assert(e <= 1e-10, "%s t=%ld chunk vs token %.3e", names[i], t, e);
+        }
+    }
+    free(xt), free(xc);
+    tl_seq_free(&s);
+}
+
+/* Kalman needs the stream: the chunker refuses it. */
+Test(chebyshev_chunk, refuses_a_token_form_solver) {
+    gka_arith_t A;
+    gka_arith_init_fp64(&A);
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, 0.02};
+    gka_chunker_t *c;
+    gka_solver_t *kf;
+    cr_assert_eq(gka_chunker_create(&c, &A, &A, 4, 4, &ridge, 10), GKA_OK);
+    cr_assert_eq(gka_solver_create(&kf, "kalman", NULL, &A, 4), GKA_OK);
+    cr_assert_eq(gka_chunker_set_solver(c, kf), GKA_EINVAL);
+    gka_solver_destroy(kf);
+    gka_chunker_destroy(c);
+}
+
+/* Carry: bf16 state, fp32 iterates. With an fp32 carry the snapshot is the
+ * fp32 scan rounded once to bf16 (ungated, beta = 1, keys bf16 values: the
+ * fp32 scan is then a chunker with fp32 state and carry on the same keys);
+ * with the format as carry (the old model) the state is rounded at every
+ * boundary, and the two differ. */
+Test(chebyshev_chunk, fp32_carry_is_the_fp32_scan_rounded_once) {
+    gka_arith_t Ab, A32;
+    cr_assert_eq(gka_arith_init_by_name(&Ab, "bf16", "wide", NULL, 0), GKA_OK);
+    cr_assert_eq(gka_arith_init_by_name(&A32, "fp32", "round", NULL, 0), GKA_OK);
+    const int D = 8, C = 4;
+    const long T = 64;
+    tl_seq_t s = tl_seq(D, T, 9, 0.0, 0, 0.7);
+    gka_format_t bf16;
+    cr_assert_eq(gka_format_by_name("bf16", &bf16), GKA_OK);
+    gka_rounding_t rb = gka_rounding_default(&bf16);
+    for (long i = 0; i < T * D; i++) { /* keys and queries on the bf16 grid */
+        s.k[i] = gka_round(s.k[i], &rb);
+        s.q[i] = gka_round(s.q[i], &rb);
+    }
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, 0.02};
+    const size_t DD = (size_t)(D * D);
+    double *x = malloc((size_t)(T * D) * sizeof(double));
+    double Hs_fp32[64], Hc_fp32[64], Hs_fmt[64], H_scan[64];
+    chunk_form_solver(&Ab, &A32, &A32, &s, &ridge, C, NULL, x, Hs_fp32, Hc_fp32);
+    chunk_form_solver(&Ab, &A32, &Ab, &s, &ridge, C, NULL, x, Hs_fmt, NULL);
+    chunk_form_solver(&A32, &A32, &A32, &s, &ridge, C, NULL, x, H_scan, NULL);
+    int differ = 0;
+    for (size_t i = 0; i < DD; i++) {
+        cr_assert_eq(Hc_fp32[i], H_scan[i], "carry %zu: %.9g vs fp32 scan %.9g", i, Hc_fp32[i],
+                     H_scan[i]);
+        cr_assert_eq(Hs_fp32[i], gka_round(H_scan[i], &rb), "snapshot %zu not rounded once", i);
+        differ |= Hs_fmt[i] != Hs_fp32[i];
+    }
+    cr_assert(differ, "fp32 carry and bf16 carry gave the same state");
+    free(x);
+    tl_seq_free(&s);
+    gka_arith_destroy(&Ab);
+    gka_arith_destroy(&A32);
+}

@@ -65,7 +65,7 @@ Test(cmd_solve, bad_input_exit_2) {
         "solve --accum sideways",
         "solve --keys nonsense",
         "solve --variant info",
-        "solve --solver cg --chunk 4",
+        "solve --solver kalman --chunk 4",
         "solve --bogus",
         "solve --csv /nonexistent-dir/x.csv --T 4",
         "solve --keys /nonexistent.npy",
@@ -225,7 +225,15 @@ Test(cmd_solve, inapplicable_options_refused) {
         {"--solver kalman --iters 5", "--iters does not apply with --solver kalman"},
         {"--solver cholesky --iters 5", "--iters does not apply with --solver cholesky"},
         {"--solver cholesky --history h.csv", "--history does not apply with --solver cholesky"},
-        {"--iter-format bf16", "--iter-format does not apply without --chunk"},
+        {"--solver kalman --iter-format bf16",
+         "--iter-format does not apply with --solver kalman in token form"},
+        {"--solver cholesky --iter-format fp32",
+         "--iter-format does not apply with --solver cholesky in token form"},
+        {"--carry fp32", "--carry does not apply without --chunk"},
+        {"--solver kalman --chunk 4", "--chunk does not apply with --solver kalman"},
+        {"--chunk 4 --warm", "--warm does not apply with --chunk"},
+        {"--chunk 4 --tol 1e-6", "--tol does not apply with --chunk"},
+        {"--chunk 4 --history h.csv", "--history does not apply with --chunk"},
         {"--keys K2 --D 8", "--D does not apply with --keys"},
         {"--trace ST --D 8", "--D does not apply with --trace"},
         {"--keys K2 --beta sigmoid", "--beta does not apply with --keys"},
@@ -264,8 +272,12 @@ Test(cmd_solve, inapplicable_options_refused) {
     snprintf(args, sizeof args, "%s/x.csv", dir);
     cr_expect(!prog_exists(args), "a refused run wrote its CSV");
     /* where they apply they are taken */
-    const char *good[] = {"--keys K4 --batch 1 --head 2", "--keys K2 --gates G1 --betas B1",
-                          "--solver cg --tol 1e-6 --warm --iters 12", "--D 4 --beta sigmoid"};
+    const char *good[] = {"--keys K4 --batch 1 --head 2",
+                          "--keys K2 --gates G1 --betas B1",
+                          "--solver cg --tol 1e-6 --warm --iters 12",
+                          "--D 4 --beta sigmoid",
+                          "--solver cholesky --chunk 4 --iter-format fp32 --carry bf16",
+                          "--solver cg --iter-format fp32"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char line[512], expanded[1024] = "";
         snprintf(line, sizeof line, "%s", good[i]);

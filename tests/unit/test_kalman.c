@@ -59,6 +59,55 @@ Test(kalman, fp64_exact_for_fixed_ridge_without_gates) {
     }
 }
 
+/* GKA-like log-gates g_t = -4 softplus(z_t - 6), z_t ~ N(0, 1): their product
+ * over T = 2048 tokens falls to ~1e-14, and with decay:0.25 the ridge with it
+ * (seed 5: prod(gamma) = 3.5e-15, printed on failure). */
+static double *gka_like_gates(long T, uint64_t seed, double *prod) {
+    double *g = malloc((size_t)T * sizeof(double)), sum = 0.0;
+    cr_assert(g);
+    for (long t = 0; t < T; t++) {
+        const double z = gka_philox_normal(seed, 8, 2 * (uint64_t)t) - 6.0;
+        g[t] = -4.0 * (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z)));
+        sum += g[t];
+    }
+    *prod = exp(sum);
+    return g;
+}
+
+/* The information form with a non-symmetric update let P's antisymmetric part
+ * grow like 1/prod(gamma): in fp64 on this problem its error reached 5.6e-2
+ * (median 4.0e-9, p_asym 7.6e-2) while the other forms stayed at 3e-15. With the mirrored
+ * update every variant is exact to roundoff, and P stays exactly symmetric in
+ * the forms that keep it symmetric (p_asym = 0), while the product form cov
+ * keeps its (small, bounded) asymmetry, so p_asym still tells them apart. */
+Test(kalman, fp64_exact_under_gka_gates_with_decaying_ridge, .timeout = 120) {
+    const int D = 64;
+    const long T = 2048;
+    tl_seq_t s = tl_seq(D, T, 5, 0.0, 0, 0.0);
+    double prod;
+    s.g = gka_like_gates(T, 5, &prod);
+    cr_assert(prod < 1e-13 && prod > 1e-16, "prod(gamma) = %.3e", prod);
+    gka_run_config_t c = gka_run_config_default();
+    c.D = D, c.T = T, c.q = s.q, c.k = s.k, c.g = s.g, c.solver = "kalman";
+    cr_assert_eq(gka_ridge_parse("decay:0.25", &c.ridge), GKA_OK);
+    for (int v = 0; v < 4; v++) {
+        snprintf(c.opts.variant, sizeof c.opts.variant, "%s", variants[v]);
+        gka_run_summary_t sum;
+        cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s", gka_error_message());
+        cr_assert_eq(sum.ref_failures, 0);
+        cr_assert(sum.err_median <= 1e-12 && sum.err_max <= 1e-12,
+                  "%s: median %.3e max %.3e (prod gamma %.3e, p_asym max %.3e)", variants[v],
+                  sum.err_median, sum.err_max, prod, sum.p_asym_max);
+        cr_assert_eq(sum.reasons[GKA_REASON_CONVERGED], T, "%s", variants[v]);
+        if (v == 1)
+            cr_assert(sum.p_asym_max > 0.0 && sum.p_asym_max < 1e-13, "cov p_asym %.3e",
+                      sum.p_asym_max);
+        else if (v != 3)
+            cr_assert_eq(sum.p_asym_max, 0.0, "%s p_asym %.3e", variants[v], sum.p_asym_max);
+    }
+    tl_seq_free(&s);
+}
+
 /* Adaptive lambda: Kalman keeps P_0 = I / lambda_1 and cannot follow
  * lambda_t = a ||H_t||_F: the error is O(1), not roundoff. */
 Test(kalman, adaptive_ridge_is_not_followed) {

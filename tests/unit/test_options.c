@@ -221,8 +221,32 @@ Test(options, context_from_the_declaration) {
     context_refuses("--warm", no_iter, GKA_CTX_ITERATIVE, "with --solver cholesky",
                     "--warm does not apply with --solver cholesky");
     context_refuses("--iters 5", no_iter, GKA_CTX_ITERATIVE, "x", "--iters does not apply");
-    context_refuses("--iter-format bf16", ~GKA_NEEDS(GKA_CTX_CHUNK), GKA_CTX_CHUNK,
-                    "without --chunk", "--iter-format does not apply without --chunk");
+    context_refuses("--carry fp32", ~GKA_NEEDS(GKA_CTX_CHUNK), GKA_CTX_CHUNK, "without --chunk",
+                    "--carry does not apply without --chunk: it needs the chunk form");
+    context_refuses("--iter-format bf16", ~GKA_NEEDS(GKA_CTX_ITERATES), GKA_CTX_ITERATES,
+                    "with --solver kalman in token form",
+                    "--iter-format does not apply with --solver kalman in token form");
+    /* every condition has its words */
+    for (int b = 0; b < GKA_CTX_COUNT; b++) {
+        const char *lines[] = {"--tol 1", "--warm", "--chunk 2", "--D 4", "--history h"};
+        for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+            char e[2048];
+            cr_assert_eq(parse(GKA_CMD_SOLVE, lines[i], e, sizeof e), -1, "%s", e);
+            gka_opt_context_t c = {~GKA_NEEDS(b), {0}};
+            FILE *tmp = tmpfile();
+            fflush(stderr);
+            const int saved = dup(fileno(stderr));
+            dup2(fileno(tmp), fileno(stderr));
+            gka_opts_check_context(&opts, &c);
+            fflush(stderr);
+            dup2(saved, fileno(stderr));
+            close(saved);
+            rewind(tmp);
+            e[fread(e, 1, sizeof e - 1, tmp)] = '\0';
+            fclose(tmp);
+            cr_expect_null(strstr(e, "(null)"), "condition %d: %s", b, e);
+        }
+    }
     context_refuses("--D 8", ~GKA_NEEDS(GKA_CTX_SYNTHETIC), GKA_CTX_SYNTHETIC, "with --keys k.npy",
                     "--D does not apply with --keys k.npy");
     context_refuses("--betas b.npy", ~GKA_NEEDS(GKA_CTX_KEYS_FILE), GKA_CTX_KEYS_FILE,
@@ -267,6 +291,7 @@ Test(options, help_lists_every_option) {
         char want[128];
         snprintf(want, sizeof want, "usage: gka %s", cd->name);
         cr_expect(strstr(text, want), "%s", text);
+        cr_expect_null(strstr(text, "(null)"), "gka %s --help: %s", cd->name, text);
         cr_expect(c == GKA_CMD_SOLVE || !strstr(text, "  --tol "), "gka %s --help shows --tol",
                   cd->name); /* only the command's own options */
         for (int id = 0; id < GKA_OPT_COUNT; id++) {

@@ -94,9 +94,14 @@ Test(run, configuration_errors) {
     gka_run_summary_t sum;
     c.solver = "qr";
     cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
-    c.solver = "cg", c.chunk = 2;
+    c.solver = "kalman", c.chunk = 2; /* token-form by nature */
     cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
-    cr_assert(strstr(gka_error_message(), "chebyshev"));
+    cr_assert(strstr(gka_error_message(), "token-form"), "%s", gka_error_message());
+    c.solver = "cg", c.chunk = 0, c.carry = "fp32"; /* --carry needs the chunk form */
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    c.carry = NULL, c.solver = "cholesky", c.iter_format = "fp32"; /* direct: no iterates */
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    c.iter_format = NULL;
     c.solver = "chebyshev", c.chunk = 0, c.D = 0;
     cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
     c.D = 4, c.T = 0;
@@ -143,4 +148,93 @@ Test(run, fp16_overflow_and_underflow_events) {
     cr_assert_eq(gka_run(&c, &sum), GKA_OK);
     cr_assert(sum.ev_underflow > 0 && sum.ev_overflow == 0 && sum.ev_nan == 0);
     tl_seq_free(&s);
+}
+
+/* ---- the precedence of reasons ------------------------------------------ */
+
+typedef struct {
+    long events, converged_with_event;
+    const char *label;
+} prec_cb_t;
+
+static int check_precedence(void *ctx, const gka_token_metrics_t *m) {
+    prec_cb_t *c = ctx;
+    const int event = m->nonfinite || (m->events & (GKA_FLAG_OVERFLOW | GKA_FLAG_INVALID));
+    c->events += event;
+    if (event && m->reason == GKA_REASON_CONVERGED) {
+        c->converged_with_event++;
+        printf("%s t=%ld converged with events %#x nonfinite %d\n", c->label, m->t, m->events,
+               m->nonfinite);
+    }
+    return 0;
+}
+
+/* One run of `solver` (variant may be NULL) in `format` whose keys are
+ * `k`; returns the callback's counts. */
+static prec_cb_t precedence_run(const char *format, const char *solver, const char *variant,
+                                int chunk, const double *q, const double *k, int D, long T) {
+    gka_run_config_t c = gka_run_config_default();
+    c.D = D, c.T = T, c.q = q, c.k = k;
+    c.solver = solver, c.format = format, c.accum = "wide", c.chunk = chunk;
+    if (!strcmp(solver, "kalman")) c.ridge = (gka_ridge_t){GKA_RIDGE_DECAY, 0.25};
+    if (variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", variant);
+    prec_cb_t cb = {0, 0, solver};
+    c.on_token = check_precedence, c.ctx = &cb;
+    gka_run_summary_t sum;
+    cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s: %s", solver, gka_error_message());
+    return cb;
+}
+
+/* A key of 1e30 (not normalised) overflows bf16's H: no token with an
+ * overflow, an invalid operation or a nonfinite x may say `converged`, for
+ * any solver, in token and chunk form; Kalman sqrt with zero first keys. */
+Test(run, numerical_events_never_converged) {
+    const int D = 8;
+    const long T = 12;
+    tl_seq_t s = tl_seq(D, T, 3, 0.0, 0, 0.0);
+    for (int i = 0; i < D; i++)
+        s.k[4 * D + i] = 1e30;
+    const char *solvers[] = {"chebyshev", "cg", "gd", "agd", "cholesky", "kalman"};
+    for (size_t i = 0; i < sizeof solvers / sizeof solvers[0]; i++)
+        for (int chunk = 0; chunk <= 4; chunk += 4) {
+            if (chunk && !strcmp(solvers[i], "kalman")) continue;
+            prec_cb_t cb = precedence_run("bf16", solvers[i], NULL, chunk, s.q, s.k, D, T);
+            cr_assert(cb.events > 0, "%s (chunk %d): the 1e30 key raised no event", solvers[i],
+                      chunk);
+            cr_assert_eq(cb.converged_with_event, 0, "%s (chunk %d)", solvers[i], chunk);
+        }
+    tl_seq_t z = tl_seq(D, T, 4, 0.0, 0, 0.0);
+    for (int i = 0; i < 3 * D; i++)
+        z.k[i] = 0.0; /* zero first keys */
+    prec_cb_t cb = precedence_run("bf16", "kalman", "sqrt", 0, z.q, z.k, D, T);
+    cr_assert_eq(cb.converged_with_event, 0);
+    /* fp16 Kalman with keys of size 300 overflows while x stays finite: the
+     * old rule kept `converged` there (docs/ERRORS.md) */
+    for (long i = 0; i < T * D; i++)
+        z.k[i] = 300.0 * gka_philox_normal(11, 1, (uint64_t)i);
+    const char *variants[] = {"info", "cov", "joseph", "sqrt"};
+    long events = 0;
+    for (int v = 0; v < 4; v++) {
+        cb = precedence_run("fp16", "kalman", variants[v], 0, z.q, z.k, D, T);
+        cr_assert_eq(cb.converged_with_event, 0, "kalman %s", variants[v]);
+        events += cb.events;
+    }
+    cr_assert(events > 0, "fp16 keys of 300 raised no event");
+    tl_seq_free(&s);
+    tl_seq_free(&z);
+}
+
+Test(run, reason_precedence_function) {
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_CONVERGED, 0, 0), GKA_REASON_CONVERGED);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_CONVERGED, GKA_FLAG_OVERFLOW, 0), GKA_REASON_NAN);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_CONVERGED, GKA_FLAG_INVALID, 0), GKA_REASON_NAN);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_CONVERGED, 0, 1), GKA_REASON_NAN);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_ITERATION_LIMIT, GKA_FLAG_INEXACT, 0),
+                 GKA_REASON_ITERATION_LIMIT);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_LOST_PD, GKA_FLAG_OVERFLOW, 1), GKA_REASON_LOST_PD);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_BREAKDOWN, GKA_FLAG_INVALID, 0),
+                 GKA_REASON_BREAKDOWN);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_DIVERGED, GKA_FLAG_OVERFLOW, 0),
+                 GKA_REASON_DIVERGED);
+    cr_assert_eq(gka_reason_resolve(GKA_REASON_DIVERGED, 0, 1), GKA_REASON_NAN);
 }

@@ -168,3 +168,38 @@ Test(state, bf16_decay_uses_fp32_gate_one_rounding) {
     gka_stream_destroy(st);
     gka_arith_destroy(&A);
 }
+
+/* The reverse pass decays its state adjoint with gka_gate_scale: it must be
+ * the forward's decay bit for bit. bf16, gamma = 0.9975: the stream's H_1
+ * (k_1 = 0) equals gka_gate_scale(H_0), and differs from scaling by gamma
+ * rounded to bf16 (0.99609), the old reverse pass's gate. */
+Test(state, gate_scale_is_the_forward_decay) {
+    gka_arith_t A;
+    cr_assert_eq(gka_arith_init_by_name(&A, "bf16", "wide", NULL, 0), GKA_OK);
+    cr_assert(gka_gate_fp32(&A));
+    const int D = 4;
+    const size_t DD = 16;
+    gka_ridge_t ridge = {GKA_RIDGE_FIXED, 0.5};
+    gka_stream_t *st;
+    cr_assert_eq(gka_stream_create(&st, &A, D, &ridge, 0), GKA_OK);
+    double q[4] = {1, 0, 0, 0}, k0[4] = {0.9, -0.7, 0.3, 0.55}, zero[4] = {0};
+    cr_assert_eq(gka_stream_push(st, q, k0, 0.0, 1.0, NULL), GKA_OK);
+    void *H0 = A.alloc(&A, DD), *Hb = A.alloc(&A, DD);
+    A.copy(&A, H0, st->H, DD);
+    A.copy(&A, Hb, st->H, DD);
+    cr_assert_eq(gka_stream_push(st, q, zero, log(0.9975), 1.0, NULL), GKA_OK);
+    cr_assert_eq(gka_gate_scale(&A, st->gamma64, H0, DD), GKA_OK);
+    A.scal(&A, DD, st->gamma, Hb); /* gamma rounded to bf16 */
+    int differ = 0;
+    for (size_t i = 0; i < DD; i++) {
+        const double f = A.get_d(&A, GKA_ELEM(&A, st->H, i)), b = A.get_d(&A, GKA_ELEM(&A, H0, i));
+        cr_assert_eq(f, b, "entry %zu: forward %.9g, gate_scale %.9g", i, f, b);
+        differ |= A.get_d(&A, GKA_ELEM(&A, Hb, i)) != f;
+    }
+    cr_assert(differ, "bf16-rounded gamma gave the forward's decay: the test shows nothing");
+    cr_assert_float_eq(st->gamma64, 0.9975, 1e-7);
+    A.free(&A, H0, DD);
+    A.free(&A, Hb, DD);
+    gka_stream_destroy(st);
+    gka_arith_destroy(&A);
+}
