@@ -16,9 +16,11 @@ int gka_cmd_solvers(int argc, char **argv) {
     for (size_t i = 0; i < n; i++)
         printf("%-10s %-22s %-9s %s\n", list[i]->name, *list[i]->variants ? list[i]->variants : "-",
                list[i]->iterative ? "iterative" : "-", list[i]->summary);
-    printf("\noptions of the iterative solvers (gka solve, from its option table):\n");
+    printf("\noptions of the iterative solvers and the chunk form (gka solve, from its option "
+           "table):\n");
     gka_cli_print_options_needing(stdout, GKA_CMD_SOLVE,
-                                  GKA_NEEDS(GKA_CTX_ITERATIVE) | GKA_NEEDS(GKA_CTX_CHUNK));
+                                  GKA_NEEDS(GKA_CTX_ITERATIVE) | GKA_NEEDS(GKA_CTX_CHUNK) |
+                                      GKA_NEEDS(GKA_CTX_CHUNKABLE) | GKA_NEEDS(GKA_CTX_ITERATES));
     printf("\nkalman variants: info (Sherman-Morrison, default), cov (covariance form),\n"
            "  joseph (Joseph form, symmetrised), sqrt (Cholesky factor update).\n"
            "  P_0 = I/lambda_init; the regulariser then decays with the gates\n"
