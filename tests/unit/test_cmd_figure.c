@@ -194,3 +194,26 @@ Test(cmd_figure, csv_identical_at_1_and_2_threads) {
         free(csv[1]);
     }
 }
+
+/* The figure options come from the option table: `gka figure NAME --help`
+ * answers (it said "unknown option" before), both spellings are read, and
+ * the old option parser of the library is gone (the CSV metadata still
+ * records the tier and seed given). */
+Test(cmd_figure, help_after_a_name_and_equals_spelling) {
+    char out[16384], err[4096], args[1024];
+    cr_assert_eq(run(NULL, "precision --help", out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(out, "usage: gka figure") && strstr(out, "--formats LIST"), "%s", out);
+    snprintf(args, sizeof args, "omega --quick --seed=5 --formats=none --quiet --out='%s/eq'",
+             tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    char csv[1024];
+    snprintf(csv, sizeof csv, "%s/eq/omega/omega.csv", tmpdir);
+    FILE *f = fopen(csv, "r");
+    cr_assert(f, "%s missing", csv);
+    static char text[1 << 16];
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    cr_expect(strstr(text, "# seed: 5\n"), "%s", text);
+    cr_expect_eq(run(NULL, "omega --tier full --quick", out, sizeof out, err, sizeof err), 2);
+    cr_expect(strstr(err, "--quick and --tier are exclusive"), "%s", err);
+}
