@@ -17,6 +17,7 @@ typedef struct {
     uint64_t seed;
     const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
     const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
+    const char *beta_mode;
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
@@ -52,6 +53,7 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
     a->iter_format =
         gka_opt_given(o, GKA_OPT_ITER_FORMAT) ? gka_opt_text(o, GKA_OPT_ITER_FORMAT) : NULL;
     a->carry = gka_opt_given(o, GKA_OPT_CARRY) ? gka_opt_text(o, GKA_OPT_CARRY) : NULL;
+    a->beta_mode = gka_opt_text(o, GKA_OPT_BETA_MODE);
     a->accum = gka_opt_given(o, GKA_OPT_ACCUM) ? gka_opt_text(o, GKA_OPT_ACCUM)
                                                : gka_accum_default(a->format);
     return -1;
@@ -78,6 +80,7 @@ static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
     if (synthetic) h |= GKA_NEEDS(GKA_CTX_SYNTHETIC);
     if (keys_file) h |= GKA_NEEDS(GKA_CTX_KEYS_FILE);
     if (!loaded || loaded->batched) h |= GKA_NEEDS(GKA_CTX_BATCHED_FILE);
+    if (!loaded || loaded->beta) h |= GKA_NEEDS(GKA_CTX_WRITE_GATES); /* known once loaded */
     sc->ctx.holds = h;
     snprintf(sc->solver, sizeof sc->solver, "with --solver %s", a->solver);
     if (a->trace)
@@ -95,6 +98,7 @@ static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
     sc->ctx.absent[GKA_CTX_ITERATES] = sc->solver_token;
     sc->ctx.absent[GKA_CTX_SYNTHETIC] = sc->data;
     sc->ctx.absent[GKA_CTX_KEYS_FILE] = sc->data;
+    sc->ctx.absent[GKA_CTX_WRITE_GATES] = "without write gates";
     sc->ctx.absent[GKA_CTX_BATCHED_FILE] = synthetic ? "with synthetic data" : "with a [T,D] file";
 }
 
@@ -214,6 +218,7 @@ int gka_cmd_solve(int argc, char **argv) {
     c.opts.history = a.history != NULL;
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
+    c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
     gka_outfile_t fcsv = {0}, fhist = {0};
     sinks_t sinks = {NULL, NULL};
     gka_interrupt_install();

@@ -143,6 +143,17 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                       .cmds = DATA_CMDS,
                       .needs = NEEDS(SYNTHETIC),
                       .section = S_PROBLEM},
+    [GKA_OPT_BETA_MODE] = {.name = "beta-mode",
+                           .metavar = "weight|fold",
+                           .type = GKA_OT_CHOICE,
+                           .choices = "weight|fold",
+                           .def = "weight",
+                           .help =
+                               "how beta_t enters the state: weight, H += beta^2 k k^T; fold, "
+                               "the reference layer's k' = round((beta + 1e-6) k), H += k' k'^T",
+                           .cmds = IN(SOLVE),
+                           .needs = NEEDS(WRITE_GATES),
+                           .section = S_PROBLEM},
     [GKA_OPT_NO_NORMALIZE] = {.name = "no-normalize",
                               .type = GKA_OT_FLAG,
                               .help = "keep q and k as given (default: L2-normalise them as the "

@@ -23,6 +23,8 @@ static const char *const needs_phrase[GKA_CTX_COUNT] = {
     [GKA_CTX_SYNTHETIC] = "synthetic data (no --keys F.npy, no --trace)",
     [GKA_CTX_KEYS_FILE] = "keys from a file (--keys F.npy)",
     [GKA_CTX_BATCHED_FILE] = "an input file of shape [B,T,H,D]",
+    [GKA_CTX_WRITE_GATES] = "write gates beta_t (--beta SPEC, --betas F.npy, or a trace with "
+                            "beta)",
     [GKA_CTX_TRACE_FIGURE] = "the figure 'trace'",
 };
 
@@ -37,6 +39,7 @@ static const char *const needs_short[GKA_CTX_COUNT] = {
     [GKA_CTX_SYNTHETIC] = "synthetic data only",
     [GKA_CTX_KEYS_FILE] = "with --keys F.npy only",
     [GKA_CTX_BATCHED_FILE] = "[B,T,H,D] files only",
+    [GKA_CTX_WRITE_GATES] = "with write gates only",
     [GKA_CTX_TRACE_FIGURE] = "figure 'trace' only",
 };
 

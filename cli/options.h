@@ -45,6 +45,7 @@ typedef enum {
     GKA_OPT_HEAD,
     GKA_OPT_GATE,
     GKA_OPT_BETA,
+    GKA_OPT_BETA_MODE,
     GKA_OPT_NO_NORMALIZE,
     GKA_OPT_RIDGE,
     /* arithmetic */
@@ -118,6 +119,7 @@ typedef enum {
     GKA_CTX_SYNTHETIC,        /* the keys are generated (no file, no trace) */
     GKA_CTX_KEYS_FILE,        /* the keys come from --keys F.npy */
     GKA_CTX_BATCHED_FILE,     /* a loaded file is [B,T,H,D] */
+    GKA_CTX_WRITE_GATES,      /* the data have write gates beta_t */
     GKA_CTX_TRACE_FIGURE,     /* the figure is 'trace' (or all) */
     GKA_CTX_COUNT
 } gka_ctx_bit_t;

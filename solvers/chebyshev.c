@@ -1,8 +1,8 @@
-/* Chebyshev iteration, token form (SPEC 2): every operation, the omega
- * recurrence and the step sizes included, goes through the arithmetic table.
- * The recurrence is written once (gka_chebyshev_solve) against an operator
- * callback; the token form applies H_t + lambda_t I, the chunk form
- * (chebyshev_chunk.c) the chunk-local operator of SPEC 3. */
+/* Chebyshev iteration (SPEC 2): every operation, the omega recurrence and
+ * the step sizes included, goes through the arithmetic table. The recurrence
+ * is written once (gka_chebyshev_solve_v) from the pieces of gka_iteration.h
+ * against an operator callback; the solver object applies a gka_operator_t
+ * (token or chunk form). */
 #include "solver_internal.h"
 
 #include <stdlib.h>

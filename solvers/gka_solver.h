@@ -20,6 +20,10 @@
  *   gd         gradient descent, step 2 / (L + mu).
  *   agd        Nesterov accelerated gradient, step 1/L, momentum
  *              (sqrt L - sqrt mu) / (sqrt L + sqrt mu).
+ *              chebyshev, cg, gd, agd: variants guarded (default) and plain
+ *              (textbook: only the tolerance test, NaN propagates).
+ *   All of the above run against gka_operator_t (gka_operator.h): the token
+ *   form's H_t or the chunk form's chunk-local operator.
  *   cholesky   direct: factor H_t + lambda_t I, two triangular solves.
  *   kalman     recursive least squares, variants
  *                info   SPEC 2 Sherman-Morrison update of P (information form)

@@ -187,11 +187,21 @@ typedef struct gka_token_metrics {
 /* Return nonzero to stop the run early (then gka_run returns GKA_EINTR). */
 typedef int (*gka_token_fn)(void *ctx, const gka_token_metrics_t *m);
 
+/* How the write gate beta enters the state (--beta-mode):
+ *   WEIGHT (gka's default): H accumulates beta^2 k k^T, beta^2 formed in the
+ *          table (fp32 or the format), k rounded to the format;
+ *   FOLD   (the public reference layer's convention): the key is folded
+ *          before the solve, k' = round_format((beta + 1e-6) k) (the product
+ *          in double, one rounding), and H accumulates k' k'^T (beta = 1).
+ * In both, the fp64 reference problem is built from the same rounded inputs. */
+typedef enum { GKA_BETA_WEIGHT = 0, GKA_BETA_FOLD = 1 } gka_beta_mode_t;
+
 typedef struct gka_run_config {
     int D;
     long T;
-    const double *q, *k;    /* T x D row-major */
-    const double *g, *beta; /* T each, NULL: none */
+    const double *q, *k;       /* T x D row-major */
+    const double *g, *beta;    /* T each, NULL: none */
+    gka_beta_mode_t beta_mode; /* how beta enters (default WEIGHT) */
     gka_ridge_t ridge;
     const char *solver; /* name (gka_solver_list) */
     gka_solver_opts_t opts;

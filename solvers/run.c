@@ -367,8 +367,25 @@ static void release_tables(run_tables_t *t) {
     gka_arith_destroy(&t->A);
 }
 
+/* The folded keys k'_t = (beta_t + 1e-6) k_t of GKA_BETA_FOLD (doubles; the
+ * stream or chunker rounds them to the format once). NULL on failure. */
+static double *fold_keys(const gka_run_config_t *c) {
+    const size_t d = (size_t)c->D, T = (size_t)c->T;
+    double *k = malloc(T * d * sizeof *k);
+    for (size_t t = 0; k && t < T; t++)
+        for (size_t i = 0; i < d; i++)
+            k[t * d + i] = (c->beta[t] + 1e-6) * c->k[t * d + i];
+    return k;
+}
+
+static gka_status_t run_folded(const gka_run_config_t *cfg, gka_run_summary_t *summary);
+
 gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     if (!cfg || !summary) return gka_error(GKA_EINVAL, "gka_run: NULL argument");
+    if (cfg->beta_mode != GKA_BETA_WEIGHT && cfg->beta_mode != GKA_BETA_FOLD)
+        return gka_error(GKA_EINVAL, "run: beta mode %d unknown (weight or fold)",
+                         (int)cfg->beta_mode);
+    if (cfg->beta_mode == GKA_BETA_FOLD && cfg->beta && cfg->k) return run_folded(cfg, summary);
     memset(summary, 0, sizeof *summary);
     summary->kappa_min = summary->kappa_max = summary->kappa_bound_max = NAN;
     summary->p_asym_max = summary->p_min_eig_min = NAN;
@@ -409,4 +426,17 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
     free(R.ress);
     release_tables(&tb);
     return status;
+}
+
+/* GKA_BETA_FOLD: the same run on the folded keys with beta = 1. */
+static gka_status_t run_folded(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
+    if (cfg->D < 1 || cfg->D > GKA_D_MAX || cfg->T < 1 || cfg->T > 10000000L)
+        return check_config(cfg);
+    double *k = fold_keys(cfg);
+    if (!k) return gka_error(GKA_ENOMEM, "run: out of memory for the folded keys");
+    gka_run_config_t c = *cfg;
+    c.k = k, c.beta = NULL, c.beta_mode = GKA_BETA_WEIGHT;
+    gka_status_t st = gka_run(&c, summary);
+    free(k);
+    return st;
 }

@@ -232,6 +232,8 @@ Test(cmd_solve, inapplicable_options_refused) {
         {"--carry fp32", "--carry does not apply without --chunk"},
         {"--solver kalman --chunk 4", "--chunk does not apply with --solver kalman"},
         {"--chunk 4 --warm", "--warm does not apply with --chunk"},
+        {"--beta-mode fold", "--beta-mode does not apply without write gates"},
+        {"--keys K2 --beta-mode fold", "--beta-mode does not apply without write gates"},
         {"--chunk 4 --tol 1e-6", "--tol does not apply with --chunk"},
         {"--chunk 4 --history h.csv", "--history does not apply with --chunk"},
         {"--keys K2 --D 8", "--D does not apply with --keys"},
@@ -277,7 +279,8 @@ Test(cmd_solve, inapplicable_options_refused) {
                           "--solver cg --tol 1e-6 --warm --iters 12",
                           "--D 4 --beta sigmoid",
                           "--solver cholesky --chunk 4 --iter-format fp32 --carry bf16",
-                          "--solver cg --iter-format fp32"};
+                          "--solver cg --iter-format fp32",
+                          "--beta sigmoid --beta-mode fold"};
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
         char line[512], expanded[1024] = "";
         snprintf(line, sizeof line, "%s", good[i]);

@@ -113,6 +113,7 @@ Test(options, ranges_and_malformed_numbers) {
     expect_refused(GKA_CMD_GRAD, "--grad-mode tape",
                    "--grad-mode takes implicit or iterations, not 'tape'");
     expect_refused(GKA_CMD_FIGURE, "omega --threads 0", "--threads: 0 is out of range [1, 1024]");
+    expect_refused(GKA_CMD_SOLVE, "--beta-mode x", "--beta-mode takes weight or fold, not 'x'");
 }
 
 /* The limits that solve and grad share are one declaration: the same. */

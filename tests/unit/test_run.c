@@ -238,3 +238,62 @@ Test(run, reason_precedence_function) {
                  GKA_REASON_DIVERGED);
     cr_assert_eq(gka_reason_resolve(GKA_REASON_DIVERGED, 0, 1), GKA_REASON_NAN);
 }
+
+/* ---- the write-gate convention (--beta-mode) ------------------------------ */
+
+typedef struct {
+    double hnorm64;
+} last_cb_t;
+
+static int keep_last(void *ctx, const gka_token_metrics_t *m) {
+    ((last_cb_t *)ctx)->hnorm64 = m->hnorm64;
+    return 0;
+}
+
+/* fold: the reference problem is H = sum_t k'_t k'_t^T with
+ * k'_t = bf16((beta_t + 1e-6) k_t); weight: sum_t b_t^2 bf16(k_t) bf16(k_t)^T
+ * with b_t = beta_t rounded to bf16 (token form) or to the chunk form's fp32
+ * gate arithmetic. Both built from the rounded inputs, and they differ. */
+Test(run, beta_mode_fold_and_weight) {
+    enum { D = 4, T = 3 };
+    tl_seq_t s = tl_seq(D, T, 21, 0.0, 1, 0.3);
+    gka_format_t bf16;
+    cr_assert_eq(gka_format_by_name("bf16", &bf16), GKA_OK);
+    gka_rounding_t r = gka_rounding_default(&bf16);
+    gka_rounding_t r32 = gka_rounding_default(&gka_fp32);
+    double Hf[D * D] = {0}, Hw[D * D] = {0}, Hw32[D * D] = {0};
+    for (int t = 0; t < T; t++) {
+        double kf[D], kw[D];
+        const double b = gka_round(s.beta[t], &r), b32 = gka_round(s.beta[t], &r32);
+        for (int i = 0; i < D; i++) {
+            kf[i] = gka_round((s.beta[t] + 1e-6) * s.k[t * D + i], &r);
+            kw[i] = gka_round(s.k[t * D + i], &r);
+        }
+        for (int i = 0; i < D; i++)
+            for (int j = 0; j < D; j++) {
+                Hf[i * D + j] += kf[i] * kf[j];
+                Hw[i * D + j] += (b * b) * (kw[i] * kw[j]);
+                Hw32[i * D + j] += (b32 * b32) * (kw[i] * kw[j]);
+            }
+    }
+    double nf = 0.0, nw = 0.0, nw32 = 0.0;
+    for (int i = 0; i < D * D; i++)
+        nf += Hf[i] * Hf[i], nw += Hw[i] * Hw[i], nw32 += Hw32[i] * Hw32[i];
+    nf = sqrt(nf), nw = sqrt(nw), nw32 = sqrt(nw32);
+    for (int mode = 0; mode < 2; mode++)
+        for (int chunk = 0; chunk <= 2; chunk += 2) {
+            gka_run_config_t c = gka_run_config_default();
+            c.D = D, c.T = T, c.q = s.q, c.k = s.k, c.beta = s.beta;
+            c.format = "bf16", c.accum = "wide", c.chunk = chunk;
+            c.beta_mode = mode ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
+            last_cb_t cb = {0};
+            c.on_token = keep_last, c.ctx = &cb;
+            gka_run_summary_t sum;
+            cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s", gka_error_message());
+            const double want = mode ? nf : chunk ? nw32 : nw;
+            cr_assert(fabs(cb.hnorm64 - want) <= 1e-14 * want, "mode %d chunk %d: %.17g vs %.17g",
+                      mode, chunk, cb.hnorm64, want);
+        }
+    cr_assert(nf != nw);
+    tl_seq_free(&s);
+}
