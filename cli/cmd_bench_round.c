@@ -4,6 +4,7 @@
  * over memcpy GB/s at the same size and thread count. Each figure is the
  * median of --reps timed samples after one untimed warm-up call; a sample
  * times as many back-to-back calls as fill about 20 ms (1 for large arrays). */
+#include "gka_stats.h"
 #include "gka_cli.h"
 #include "gka_precision.h"
 #include "options.h"
@@ -36,14 +37,8 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    const double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 static double median(double *v, int n) {
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return gka_stats_median(v, (size_t)n); /* experiments/stats.c */
 }
 
 /* "64M" -> 67108864; 1 .. 2^30 values. */

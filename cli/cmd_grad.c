@@ -3,6 +3,7 @@
  * gradient of the same rounded problem in fp64, and a summary. */
 #include "gka_backward.h"
 #include "gka_cli.h"
+#include "gka_figure.h"
 #include "gka_data.h"
 #include "gka_io.h"
 #include "gka_precision.h"
@@ -155,20 +156,47 @@ static int compute(const grad_args_t *a, gka_grad_problem_t *p, gka_arith_t *A, 
     return -1;
 }
 
+/* Every parameter of the run, for the CSV's metadata. */
+static void grad_meta(const grad_args_t *a, const gka_trace_t *tr, const char *arith,
+                      gka_csv_t *m) {
+    gka_csv_meta(m, "command", "grad");
+    gka_csv_meta(m, "data", "%s", tr->origin);
+    gka_csv_meta(m, "D", "%d", tr->D);
+    gka_csv_meta(m, "T", "%ld", tr->T);
+    gka_csv_meta(m, "seed", "%llu", (unsigned long long)a->seed);
+    gka_csv_meta(m, "keys", "%s", a->keys);
+    gka_csv_meta(m, "queries", "%s", a->queries);
+    gka_csv_meta(m, "gate", "%s", a->gate);
+    gka_csv_meta(m, "beta", "%s", a->beta);
+    gka_csv_meta(m, "ridge", "%s", a->ridge);
+    gka_csv_meta(m, "arithmetic", "%s", arith);
+    gka_csv_meta(m, "solver", "%s", a->solver);
+    gka_csv_meta(m, "mode", "%s", a->mode ? a->mode : "ne");
+    gka_csv_meta(m, "gradient", "%s", a->grad_mode);
+    gka_csv_meta(m, "iters", "%ld", a->iters);
+    gka_csv_meta(m, "chunk", "%ld", a->chunk);
+    gka_csv_meta(m, "lambda_path", "%d", !a->no_lambda_path);
+    gka_csv_meta(m, "reference", "fp64 gradient of the exact-solution forward pass");
+}
+
 static int write_csv(const char *path, const gka_grad_problem_t *p, const grad_buf_t *g,
-                     const grad_buf_t *r) {
+                     const grad_buf_t *r, const gka_csv_t *meta) {
     gka_outfile_t f;
     gka_status_t st = gka_outfile_open(&f, path);
     if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     const size_t n = (size_t)p->D, T = (size_t)p->T;
     const double sg = rms(T, r->dg), sb = rms(T, r->dbeta);
-    fprintf(f.fp, "t,err_dq,err_dk,err_dg,err_dbeta,dg,dg_ref,nonfinite\n");
+    if ((st = gka_csv_write_head(f.fp, path, "t,err_dq,err_dk,err_dg,err_dbeta,dg,dg_ref,nonfinite",
+                                 meta)) != GKA_OK) {
+        gka_outfile_abort(&f);
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    }
     for (size_t t = 0; t < T; t++) {
         int nonfinite = 0;
         for (size_t i = 0; i < n; i++)
             nonfinite |= !isfinite(g->dq[t * n + i]) || !isfinite(g->dk[t * n + i]);
         nonfinite |= !isfinite(g->dg[t]) || !isfinite(g->dbeta[t]);
-        fprintf(f.fp, "%zu,%.9g,%.9g,%.9g,%.9g,%.17g,%.17g,%d\n", t,
+        fprintf(f.fp, "%zu,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d\n", t,
                 rel(n, g->dq + t * n, r->dq + t * n), rel(n, g->dk + t * n, r->dk + t * n),
                 scaled(g->dg[t], r->dg[t], sg), scaled(g->dbeta[t], r->dbeta[t], sb), g->dg[t],
                 r->dg[t], nonfinite);
@@ -230,7 +258,11 @@ int gka_cmd_grad(int argc, char **argv) {
             dx[i] = gka_philox_normal(a.seed, GRAD_STREAM_DX, 2 * (uint64_t)i);
         gka_grad_problem_t p = {tr.D, tr.T, tr.q, tr.k, tr.g, tr.beta, dx, ridge};
         rc = compute(&a, &p, &A, &g, &r);
-        if (rc < 0 && a.csv) rc = write_csv(a.csv, &p, &g, &r);
+        gka_csv_t meta;
+        gka_csv_init(&meta);
+        grad_meta(&a, &tr, A.name, &meta);
+        if (rc < 0 && a.csv) rc = write_csv(a.csv, &p, &g, &r, &meta);
+        gka_csv_free(&meta);
         if (rc < 0) summary(&a, &p, A.name, &g, &r), rc = GKA_EXIT_OK;
     }
     free(dx);

@@ -2,6 +2,7 @@
  * write one CSV row of metrics per token; print a summary. */
 #include "gka_cli.h"
 #include "gka_data.h"
+#include "gka_figure.h"
 #include "gka_io.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
@@ -21,11 +22,16 @@ typedef struct {
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
+    /* outputs for other tools, and what a loaded file must agree with */
+    const char *save_x, *save_ref;
+    int have_D;
 } solve_args_t;
 
-static int ends_with(const char *s, const char *suffix) {
-    size_t n = strlen(s), m = strlen(suffix);
-    return n >= m && !strcmp(s + n - m, suffix);
+/* A .npy file argument, "F.npy" or "F.npy:DTYPE". */
+static int is_npy(const char *s) {
+    char path[4096];
+    const char *dtype;
+    return gka_npy_spec_split(s, path, sizeof path, &dtype);
 }
 
 /* The arguments from the option table; -1 to go on, else an exit code. */
@@ -54,6 +60,8 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
         gka_opt_given(o, GKA_OPT_ITER_FORMAT) ? gka_opt_text(o, GKA_OPT_ITER_FORMAT) : NULL;
     a->carry = gka_opt_given(o, GKA_OPT_CARRY) ? gka_opt_text(o, GKA_OPT_CARRY) : NULL;
     a->beta_mode = gka_opt_text(o, GKA_OPT_BETA_MODE);
+    a->have_D = gka_opt_given(o, GKA_OPT_D);
+    a->save_x = gka_opt_text(o, GKA_OPT_SAVE_X), a->save_ref = gka_opt_text(o, GKA_OPT_SAVE_REF);
     a->accum = gka_opt_given(o, GKA_OPT_ACCUM) ? gka_opt_text(o, GKA_OPT_ACCUM)
                                                : gka_accum_default(a->format);
     return -1;
@@ -70,8 +78,7 @@ typedef struct {
 static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
                           const gka_trace_t *loaded, solve_context_t *sc) {
     memset(sc, 0, sizeof *sc);
-    const int keys_file = !a->trace && ends_with(a->keys, ".npy"),
-              synthetic = !a->trace && !keys_file;
+    const int keys_file = !a->trace && is_npy(a->keys), synthetic = !a->trace && !keys_file;
     unsigned h = 0;
     if (ops->iterative) h |= GKA_NEEDS(GKA_CTX_ITERATIVE);
     h |= GKA_NEEDS(a->chunk ? GKA_CTX_CHUNK : GKA_CTX_TOKEN_FORM);
@@ -105,14 +112,15 @@ static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
 /* Synthetic or loaded trace. Returns -1 or an exit code. */
 static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
     gka_status_t st;
-    if (a->trace || ends_with(a->keys, ".npy")) {
+    if (a->trace || is_npy(a->keys)) {
         gka_load_options_t lo = gka_load_options_default();
         lo.batch = a->batch, lo.head = a->head, lo.seed = a->seed;
+        lo.expect_D = a->have_D ? (int)a->D : 0;
         if (a->trace) {
             st = gka_trace_load_safetensors(a->trace, &lo, tr);
         } else {
-            gka_npy_paths_t p = {a->keys, ends_with(a->queries, ".npy") ? a->queries : NULL, NULL,
-                                 a->gates, a->betas};
+            gka_npy_paths_t p = {a->keys, is_npy(a->queries) ? a->queries : NULL, NULL, a->gates,
+                                 a->betas};
             if (!p.queries && (st = gka_queries_spec_parse(a->queries, &lo.missing_queries)))
                 return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
             st = gka_trace_load_npy_paths(&p, &lo, tr);
@@ -143,17 +151,21 @@ static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
 
 typedef struct {
     FILE *csv, *hist;
+    gka_npy_writer_t *x, *x_ref; /* --save-x, --save-ref */
 } sinks_t;
 
 static int write_row(void *ctx, const gka_token_metrics_t *m) {
     sinks_t *s = ctx;
     if (s->csv)
-        fprintf(s->csv, "%ld,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%.9g,%d,%s,%u,%d\n", m->t,
-                m->err, m->res, m->kappa, m->kappa_bound, m->hnorm, m->lambda, m->hnorm64,
+        fprintf(s->csv,
+                "%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d,%s,%u,%d\n",
+                m->t, m->err, m->res, m->kappa, m->kappa_bound, m->hnorm, m->lambda, m->hnorm64,
                 m->lambda64, m->p_asym, m->p_min_eig, m->iters, gka_reason_name(m->reason),
                 m->events, m->nonfinite);
     for (int i = 0; s->hist && i < m->nhistory; i++)
-        fprintf(s->hist, "%ld,%d,%.9g\n", m->t, i, m->history[i]);
+        fprintf(s->hist, "%ld,%d,%.17g\n", m->t, i, m->history[i]);
+    if (s->x && gka_npy_writer_row(s->x, m->x) != GKA_OK) return 1;
+    if (s->x_ref && gka_npy_writer_row(s->x_ref, m->x_ref) != GKA_OK) return 1;
     return 0;
 }
 
@@ -185,13 +197,75 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
            s->solve_seconds, 1e6 * s->solve_seconds / (double)(s->T ? s->T : 1));
 }
 
-static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header) {
+static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header,
+                     const gka_csv_t *meta) {
     if (!path) return -1;
-    const gka_status_t st = gka_outfile_open(f, path);
+    gka_status_t st = gka_outfile_open(f, path);
     if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     *fp = f->fp;
-    fputs(header, *fp);
+    if ((st = gka_csv_write_head(*fp, path, header, meta)) != GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     return -1;
+}
+
+/* Every parameter of the run, for the CSVs' metadata (doubles at %.17g). */
+static void solve_meta(const solve_args_t *a, const gka_run_config_t *c, const gka_trace_t *tr,
+                       gka_csv_t *m) {
+    char ridge[96];
+    gka_ridge_format(&c->ridge, ridge, sizeof ridge);
+    gka_csv_meta(m, "command", "solve");
+    gka_csv_meta(m, "data", "%s", tr->origin);
+    gka_csv_meta(m, "D", "%d", c->D);
+    gka_csv_meta(m, "T", "%ld", c->T);
+    gka_csv_meta(m, "seed", "%llu", (unsigned long long)a->seed);
+    gka_csv_meta(m, "keys", "%s", a->trace ? a->trace : a->keys);
+    gka_csv_meta(m, "queries", "%s%s", a->queries, tr->queries_fallback ? " (synthetic)" : "");
+    gka_csv_meta(m, "gate", "%s", a->gates ? a->gates : a->gate);
+    gka_csv_meta(m, "beta", "%s", a->betas ? a->betas : a->beta);
+    gka_csv_meta(m, "batch", "%ld", a->batch);
+    gka_csv_meta(m, "head", "%ld", a->head);
+    gka_csv_meta(m, "normalize", "%d", !a->no_normalize);
+    gka_csv_meta(m, "ridge", "%s", ridge);
+    gka_csv_meta(m, "format", "%s", c->format);
+    gka_csv_meta(m, "accum", "%s", c->accum ? c->accum : "");
+    gka_csv_meta(m, "mode", "%s", c->mode ? c->mode : "ne");
+    gka_csv_meta(m, "solver", "%s", c->solver);
+    gka_csv_meta(m, "variant", "%s", c->opts.variant);
+    gka_csv_meta(m, "iters", "%d", c->opts.iters);
+    gka_csv_meta(m, "tol", "%.17g", c->opts.tol);
+    gka_csv_meta(m, "warm", "%d", c->opts.warm);
+    gka_csv_meta(m, "chunk", "%d", c->chunk);
+    gka_csv_meta(m, "iter_format", "%s", c->iter_format ? c->iter_format : "");
+    gka_csv_meta(m, "carry", "%s", c->carry ? c->carry : "");
+    gka_csv_meta(m, "beta_mode", "%s", a->beta_mode ? a->beta_mode : "weight");
+    gka_csv_meta(m, "every", "%ld", c->every);
+    gka_csv_meta(m, "reference", "fp64 LAPACK solve of the same rounded problem");
+}
+
+/* --save-x / --save-ref: [T, D] float64 .npy files, written whole or not at all.
+ * Returns -1 or an exit code. */
+static int open_arrays(const solve_args_t *a, const gka_run_config_t *c, sinks_t *s) {
+    gka_status_t st;
+    if (a->save_x && (st = gka_npy_writer_open(&s->x, a->save_x, (size_t)c->T, (size_t)c->D)))
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    if (a->save_ref &&
+        (st = gka_npy_writer_open(&s->x_ref, a->save_ref, (size_t)c->T, (size_t)c->D)))
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    return -1;
+}
+
+static int commit_arrays(sinks_t *s) {
+    gka_npy_writer_t *w[2] = {s->x, s->x_ref};
+    s->x = s->x_ref = NULL;
+    int rc = -1;
+    for (int j = 0; j < 2; j++) {
+        gka_status_t st;
+        if (w[j] && rc < 0 && (st = gka_npy_writer_commit(w[j])) != GKA_OK)
+            rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
+        else if (w[j] && rc >= 0)
+            gka_npy_writer_abort(w[j]);
+    }
+    return rc;
 }
 
 int gka_cmd_solve(int argc, char **argv) {
@@ -212,6 +286,11 @@ int gka_cmd_solve(int argc, char **argv) {
     if ((rc = build_trace(&a, &tr)) >= 0) return gka_trace_free(&tr), rc;
     solve_context(&a, ops, &tr, &sc);
     if ((rc = gka_opts_check_context(&o, &sc.ctx)) >= 0) return gka_trace_free(&tr), rc;
+    if (tr.queries_fallback) /* after the refusals: one line for a refused run */
+        fprintf(stderr,
+                "gka: notice: no queries in the input; using synthetic %s queries "
+                "(--queries F.npy to give them)\n",
+                a.trace || !strcmp(a.queries, "iid") ? "iid N(0, I)" : a.queries);
     c.D = tr.D, c.T = tr.T, c.q = tr.q, c.k = tr.k, c.g = tr.g, c.beta = tr.beta;
     c.solver = a.solver, c.format = a.format, c.accum = a.accum, c.mode = a.mode, c.seed = a.seed;
     c.opts.iters = (int)a.iters, c.opts.tol = a.tol, c.opts.warm = a.warm;
@@ -220,12 +299,18 @@ int gka_cmd_solve(int argc, char **argv) {
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
     c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
     gka_outfile_t fcsv = {0}, fhist = {0};
-    sinks_t sinks = {NULL, NULL};
+    sinks_t sinks = {NULL, NULL, NULL, NULL};
     gka_interrupt_install();
+    gka_csv_t meta;
+    gka_csv_init(&meta);
+    solve_meta(&a, &c, &tr, &meta);
     rc = open_sink(a.csv, &fcsv, &sinks.csv,
                    "t,err,res,kappa,kappa_bound,hnorm,lambda,hnorm64,lambda64,p_asym,p_min_eig,"
-                   "iters,reason,events,nonfinite\n");
-    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res\n");
+                   "iters,reason,events,nonfinite",
+                   &meta);
+    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res", &meta);
+    gka_csv_free(&meta);
+    if (rc < 0) rc = open_arrays(&a, &c, &sinks);
     gka_run_summary_t sum;
     if (rc < 0) {
         c.on_token = write_row, c.ctx = &sinks;
@@ -239,6 +324,9 @@ int gka_cmd_solve(int argc, char **argv) {
         rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     else if (sinks.hist)
         sinks.hist = NULL;
+    if (rc < 0) rc = commit_arrays(&sinks);
+    gka_npy_writer_abort(sinks.x);
+    gka_npy_writer_abort(sinks.x_ref);
     if (a.csv) gka_outfile_abort(&fcsv);
     if (a.history) gka_outfile_abort(&fhist);
     if (rc < 0) print_summary(&a, &c, &sum), rc = GKA_EXIT_OK;

@@ -1,5 +1,6 @@
 /* gka: command-line front end of the GKA numerics testbed. */
 #include "gka_cli.h"
+#include "gka_figure.h"
 #include "gka_config.h"
 #include "options.h"
 
@@ -59,6 +60,7 @@ static void usage(FILE *f) {
 void openblas_set_num_threads(int n) __attribute__((weak));
 
 int main(int argc, char **argv) {
+    gka_csv_set_command_line(argc, argv); /* recorded in every CSV */
     if (openblas_set_num_threads) openblas_set_num_threads(1);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);

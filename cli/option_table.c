@@ -37,11 +37,10 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                    .hi = 1024,
                    .def = "64",
                    .alt = {{IN(GRAD), "32"}, {IN(BENCH_SOLVE), "64,128"}},
-                   .help = "head dimension of synthetic data (a loaded file brings its own)",
+                   .help = "head dimension of synthetic data; with a loaded file, the D the "
+                           "file must have (a different D is refused)",
                    .cmds = DATA_CMDS | IN(BENCH_SOLVE),
                    .list_cmds = IN(BENCH_SOLVE),
-                   .needs = NEEDS(SYNTHETIC),
-                   .needs_cmds = DATA_CMDS,
                    .section = S_PROBLEM},
     [GKA_OPT_T] = {.name = "T",
                    .metavar = "N",
@@ -67,7 +66,8 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                       .def = "iid",
                       .help = "keys: iid | powerlaw:P | expdecay:S | lowrank:R,NOISE | "
                               "repeated:M[,random], or a .npy file [T,D] or [B,T,H,D] (`gka "
-                              "solve`, and `gka figure trace`, which takes a file only)",
+                              "solve`, and `gka figure trace`, which takes a file only); "
+                              "F.npy:bf16 names the type of 2-byte records (ml_dtypes' '<V2')",
                       .cmds = DATA_CMDS | IN(FIGURE),
                       .needs = NEEDS(TRACE_FIGURE),
                       .needs_cmds = IN(FIGURE),
@@ -350,6 +350,20 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                        .help = "exact kappa (and Kalman lambda_min(P)) every K tokens (0: never)",
                        .cmds = IN(SOLVE),
                        .section = S_OUTPUT},
+
+    [GKA_OPT_SAVE_X] = {.name = "save-x",
+                        .metavar = "F.npy",
+                        .type = GKA_OT_PATH,
+                        .help = "the solutions x_t as a [T, D] float64 array (numpy.load)",
+                        .cmds = IN(SOLVE),
+                        .section = S_OUTPUT},
+    [GKA_OPT_SAVE_REF] = {.name = "save-ref",
+                          .metavar = "F.npy",
+                          .type = GKA_OT_PATH,
+                          .help = "the fp64 reference solutions x*_t, [T, D] (NaN rows: no "
+                                  "reference)",
+                          .cmds = IN(SOLVE),
+                          .section = S_OUTPUT},
 
     /* ---- benchmarks ------------------------------------------------------- */
     [GKA_OPT_SIZES] = {.name = "sizes",

@@ -72,6 +72,8 @@ typedef enum {
     GKA_OPT_CSV,
     GKA_OPT_HISTORY,
     GKA_OPT_EVERY,
+    GKA_OPT_SAVE_X,
+    GKA_OPT_SAVE_REF,
     /* benchmarks */
     GKA_OPT_SIZES,
     GKA_OPT_NUMBER_FORMATS,

@@ -1,5 +1,6 @@
-/* Reading a figure CSV back: `# key: value` lines, one header, rows of
- * comma-separated cells (no quoting: figure CSVs never need it). */
+/* Reading a gka CSV back: one header, `# key: value` lines (after the header,
+ * where gka writes them, or before it, as older files have them), rows of
+ * comma-separated cells (no quoting: gka's CSVs never need it). */
 #define _POSIX_C_SOURCE 200809L
 #include "gka_figure.h"
 
@@ -73,9 +74,7 @@ gka_status_t gka_csv_read(const char *path, gka_csv_doc_t *doc) {
         lineno++;
         chomp(line);
         if (line[0] == '#') {
-            if (doc->ncols)
-                st = gka_error(GKA_EFORMAT, "%s:%zu: metadata after the header", path, lineno);
-            else if (read_meta(doc, line, &cap_k, &cap_v) != GKA_OK)
+            if (read_meta(doc, line, &cap_k, &cap_v) != GKA_OK)
                 st = gka_error(GKA_ENOMEM, "%s: out of memory", path);
             continue;
         }

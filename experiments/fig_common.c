@@ -4,6 +4,7 @@
 #include "gka_config.h"
 #include "gka_fig_internal.h"
 #include "gka_reference.h"
+#include "gka_stats.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -47,17 +48,8 @@ static double worst_key(double v) {
     return isfinite(v) ? v : (double)INFINITY;
 }
 
-static int cmp_double(const void *a, const void *b) {
-    double x = worst_key(*(const double *)a), y = worst_key(*(const double *)b);
-    return (x > y) - (x < y);
-}
-
 double gka_fig_median(double *v, size_t n) {
-    if (n == 0) return (double)NAN;
-    for (size_t i = 0; i < n; i++)
-        v[i] = worst_key(v[i]);
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return gka_stats_median_worst(v, n); /* a non-finite sample is the worst */
 }
 
 double gka_fig_max(const double *v, size_t n) {

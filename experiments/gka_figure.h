@@ -76,7 +76,12 @@ void gka_strbuf_printf(gka_strbuf_t *b, const char *fmt, ...) __attribute__((for
 void gka_strbuf_vprintf(gka_strbuf_t *b, const char *fmt, va_list ap);
 void gka_strbuf_append(gka_strbuf_t *b, const char *s, size_t n);
 
-/* A CSV under construction: metadata lines, one header line, rows. */
+/* A CSV under construction: metadata lines, one header line, rows.
+ * Written, every gka CSV has one layout: the header line first, then the
+ * provenance lines that every file carries (gka_csv_write_head), then the
+ * producer's "# key: value" lines, then the rows. The header comes first so
+ * that numpy.genfromtxt(names=True, comments='#') takes the column names
+ * from it; pandas.read_csv(comment='#') and gnuplot skip the '#' lines. */
 typedef struct gka_csv {
     gka_strbuf_t meta;
     gka_strbuf_t body;
@@ -85,7 +90,9 @@ typedef struct gka_csv {
 
 void gka_csv_init(gka_csv_t *c);
 void gka_csv_free(gka_csv_t *c);
-/* "# key: value" (the value must not contain a newline; it is cut there). */
+/* "# key: value" (the value must not contain a newline; it is cut there).
+ * Each key once per file: a key given twice (here or among the provenance
+ * keys) makes the write fail with GKA_EINVAL naming it. Numbers: %.17g. */
 void gka_csv_meta(gka_csv_t *c, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The header, e.g. "solver,iteration,residual". */
@@ -94,12 +101,31 @@ void gka_csv_header(gka_csv_t *c, const char *names);
 void gka_csv_row(gka_csv_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Append rows already formatted (a job's output, joined in job order). */
 void gka_csv_append_rows(gka_csv_t *c, const gka_strbuf_t *rows);
-/* Metadata common to every figure: figure, description, gka version, git
- * commit, compiler, flags, build type, date (UTC), seed, tier, formats. */
+/* A figure's own keys: command ("figure"), figure, description, seed, tier,
+ * image_formats (the rendered plot types). */
 void gka_csv_standard_meta(gka_csv_t *c, const char *figure, const char *description,
                            const gka_figure_opts_t *opts);
-/* Write metadata + body to `path` whole or not at all. */
+/* Write header + provenance + metadata + rows to `path`, whole or not at all. */
 gka_status_t gka_csv_write(const gka_csv_t *c, const char *path);
+
+/* Provenance: the keys every CSV carries, in this order, right after the
+ * header line: gka_version, git_commit, compiler, c_flags, build_type,
+ * command_line (as set by gka_csv_set_command_line, shell-quoted, "" if
+ * never set), date_utc. gka_csv_write_head writes the header line, these and
+ * then meta's lines (meta may be NULL) to fp: for programs that stream their
+ * rows (gka solve, gka grad). GKA_EINVAL for a key given twice or a bad
+ * SOURCE_DATE_EPOCH, GKA_EIO for a write error; messages name path. */
+gka_status_t gka_csv_write_head(FILE *fp, const char *path, const char *header,
+                                const gka_csv_t *meta);
+/* The command line recorded in every CSV (the program calls it once, from
+ * main, before any CSV is written; not thread-safe). */
+void gka_csv_set_command_line(int argc, char *const *argv);
+/* The date line's value, "YYYY-MM-DDTHH:MM:SSZ": now, or SOURCE_DATE_EPOCH
+ * (reproducible-builds convention) when set and not empty. A
+ * SOURCE_DATE_EPOCH that is not an integer in 0 .. 253402300799 (the end of
+ * year 9999) is refused with GKA_EINVAL and a message, never clamped or
+ * printed as garbage. */
+gka_status_t gka_csv_date(char *buf, size_t size);
 
 /* A CSV file read back (for tests and tools): metadata pairs, column names
  * and cells as strings. */

@@ -130,8 +130,8 @@ gka_status_t gka_sweep_journal_append(const char *path, const gka_sweep_grid_t *
 
 static void put_meta(gka_csv_t *csv, const char *grid_file, const gka_sweep_grid_t *g, long done,
                      long missing) {
-    gka_csv_meta(csv, "gka", "%s (%s)", GKA_VERSION, GKA_GIT_COMMIT);
-    gka_csv_meta(csv, "compiler", "%s", GKA_C_COMPILER);
+    /* version, commit, compiler, flags, command line, date: gka_csv_write */
+    gka_csv_meta(csv, "command", "sweep");
     gka_csv_meta(csv, "grid", "%s", grid_file);
     gka_csv_meta(csv, "grid_name", "%s", g->name);
     gka_csv_meta(csv, "grid_hash", "%016" PRIx64, g->hash);

@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkg-config git libmpfr-dev libgmp-dev libflint-dev
           libflint-arb-dev libgsl-dev liblapacke-dev libopenblas-dev libcriterion-dev gnuplot-nox
-          libopenmpi-dev openmpi-bin
+          libopenmpi-dev openmpi-bin doxygen
           ${GKA_EXTRA_PACKAGES:-})
 missing=()
 for p in "${packages[@]}"; do

@@ -77,6 +77,9 @@ typedef struct gka_trace {
     char origin[GKA_TRACE_ORIGIN_MAX]; /* e.g. "synth:keys=powerlaw:1,gate=gka,seed=1"
                                           or "npy:keys.npy[b=0,h=2]" (truncated if long) */
     int batched; /* 1: loaded from [B,T,H,D] keys (batch and head selected) */
+    int queries_fallback;              /* 1: a loader found no queries and filled q as
+                                          gka_load_options_t.missing_queries says (a program
+                                          should say so: the queries are not the file's) */
 } gka_trace_t;
 
 /* Optional arrays for gka_trace_alloc. */
@@ -298,7 +301,9 @@ typedef enum {
 } gka_dtype_t;
 
 /* A view into a file buffer: no copy. data points at nbytes bytes inside the
- * buffer that was parsed, nbytes == product(shape) * element size (checked). */
+ * buffer that was parsed, nbytes == product(shape) * element size (checked).
+ * Elements are in C order (last index fastest) or, with fortran_order, in
+ * Fortran order (first index fastest). */
 typedef struct gka_array_view {
     gka_dtype_t dtype;
     int big_endian; /* npy '>' descriptors */
@@ -306,7 +311,12 @@ typedef struct gka_array_view {
     uint64_t shape[GKA_DATA_NDIM_MAX];
     const unsigned char *data;
     size_t nbytes;
+    int fortran_order; /* npy fortran_order True */
 } gka_array_view_t;
+
+/* "bf16" (also "bfloat16"), "f16" ("fp16", "float16"), "f32" ("fp32",
+ * "float32"), "f64" ("fp64", "float64"). GKA_EINVAL for other names. */
+gka_status_t gka_dtype_by_name(const char *name, gka_dtype_t *out);
 
 /* Convert one array to a T x D block (rows; want_rows = 1: shape [T, D] or
  * [B, T, H, D]) or to a T-vector (want_rows = 0: shape [T] or [B, T, H]),
@@ -333,6 +343,9 @@ typedef struct gka_load_options {
                                         or NEXT_KEY: q_t = k_{t+1}, q_{T-1} = k_{T-1}.
                                         LIKE_KEYS is rejected (GKA_EINVAL). */
     uint64_t seed;                      /* for IID fallback queries (default 1) */
+    int expect_D;                       /* > 0: the keys must have this D, else GKA_EINVAL
+                                           naming the file and both values (a program's
+                                           --D that contradicts the file); 0: any */
     /* safetensors tensor names (NULL: "q", "k", "v", "g", "beta"). k is
        required; q falls back as above; v, g, beta are optional. */
     const char *name_q, *name_k, *name_v, *name_g, *name_beta;
@@ -370,10 +383,14 @@ typedef struct gka_buffer {
     const unsigned char *data;
     size_t len;
     const char *name;
+    const char *dtype; /* .npy: the element type when the header carries none ("bf16" for
+                          numpy + ml_dtypes' '<V2'; see gka_npy_parse_as); NULL: the header's */
 } gka_buffer_t;
 
 /* Read a whole file into memory (size <= GKA_DATA_FILE_MAX). *data is
- * malloc-ed (freed by the caller). GKA_EIO names the path and errno text. */
+ * malloc-ed (freed by the caller). GKA_EIO names the path and errno text.
+ * The loaders do not use it: they read only what their file's header
+ * describes (gka_npy_read_file, gka_safetensors_read_file). */
 gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len);
 
 /* ------------------------------------------------------------------------ */
@@ -386,13 +403,38 @@ gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len);
  * padded with spaces, then exactly product(shape) * itemsize data bytes (no
  * trailing bytes). descr: '<f2' '<f4' '<f8' and the '>' (big-endian) forms
  * ('=' and '|' are not written by numpy for floats and are rejected); other
- * valid numpy dtypes give GKA_EINVAL "unsupported dtype"; fortran_order True
- * gives GKA_EINVAL. Tokens may be separated by spaces or tabs; shape entries
- * are plain decimals (a Python 2 'L' suffix is accepted, leading zeros are
- * not) and a one-element shape needs its comma, "(5,)". Never reads outside
- * [buf, buf + len). */
+ * valid numpy dtypes give GKA_EINVAL "unsupported dtype". fortran_order True
+ * is read in Fortran order (view.fortran_order). Tokens may be separated by
+ * spaces or tabs; shape entries are plain decimals (a Python 2 'L' suffix is
+ * accepted, leading zeros are not) and a one-element shape needs its comma,
+ * "(5,)". Never reads outside [buf, buf + len). */
 gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *name,
                            gka_array_view_t *out);
+
+/* The same with an element type named by the caller (dtype as for
+ * gka_dtype_by_name; NULL: gka_npy_parse). Two-byte records whose descr
+ * carries no float type, '<V2' and '|V2' (numpy + ml_dtypes save bfloat16
+ * this way) and '<u2' '>u2' '<i2' '>i2' (bits saved as integers), are read
+ * as the named "bf16" or "f16"; without a name they are refused with a
+ * message saying how to name one. A name that contradicts a float descr
+ * ('<f4' named bf16) is GKA_EINVAL, never a reinterpretation. */
+gka_status_t gka_npy_parse_as(const unsigned char *buf, size_t len, const char *name,
+                              const char *dtype, gka_array_view_t *out);
+
+/* Read a .npy file, bounded by its own header: the header first (at most
+ * GKA_DATA_HEADER_MAX bytes), then exactly the data bytes its shape and
+ * dtype describe (dtype as for gka_npy_parse_as), then one byte more to
+ * detect trailing data. A file that is not .npy, or an endless stream (a
+ * symlink to /dev/zero, a FIFO), fails after at most that many bytes, with an
+ * error naming the path. *data is malloc-ed; parse it with gka_npy_parse_as. */
+gka_status_t gka_npy_read_file(const char *path, const char *dtype, unsigned char **data,
+                               size_t *len);
+
+/* A .npy argument "PATH[:DTYPE]" as programs take it (`--keys k.npy:bf16`):
+ * a final ":DTYPE" that gka_dtype_by_name knows is split off (*dtype points
+ * into spec, else NULL); PATH is copied into path (size bytes). Returns 1 if
+ * PATH ends in ".npy" (and fits), else 0. */
+int gka_npy_spec_split(const char *spec, char *path, size_t size, const char **dtype);
 
 /* One buffer per array; keys required, the others may have data == NULL.
  * Keys, queries, values: [T, D] or [B, T, H, D]; gates (log gates g <= 0) and
@@ -405,13 +447,35 @@ typedef struct gka_npy_buffers {
 gka_status_t gka_trace_from_npy_buffers(const gka_npy_buffers_t *in, const gka_load_options_t *opt,
                                         gka_trace_t *out);
 
-/* The same from paths (NULL: absent). */
+/* The same from paths (NULL: absent), each "PATH[:DTYPE]" as for
+ * gka_npy_spec_split, read with gka_npy_read_file. */
 typedef struct gka_npy_paths {
     const char *keys, *queries, *values, *gates, *beta;
 } gka_npy_paths_t;
 
 gka_status_t gka_trace_load_npy_paths(const gka_npy_paths_t *paths, const gka_load_options_t *opt,
                                       gka_trace_t *out);
+
+/* Writing arrays for other tools (numpy.load, PyTorch): [rows, cols] float64,
+ * little-endian, C order, format 1.0 with the header numpy itself writes
+ * (descr '<f8', padded to 64 bytes). The file is written whole or not at
+ * all: rows go to a temporary file beside `path` (gka_io.h) that replaces it
+ * only on commit, and only if exactly `rows` rows were written.
+ *
+ *     gka_npy_writer_t *w;
+ *     gka_npy_writer_open(&w, "x.npy", T, D);
+ *     for each t: gka_npy_writer_row(w, x_t);   (NULL writes a row of NaN)
+ *     gka_npy_writer_commit(w);                 (or gka_npy_writer_abort(w))
+ *
+ * Both commit and abort free the writer. */
+typedef struct gka_npy_writer gka_npy_writer_t;
+gka_status_t gka_npy_writer_open(gka_npy_writer_t **out, const char *path, size_t rows,
+                                 size_t cols);
+gka_status_t gka_npy_writer_row(gka_npy_writer_t *w, const double *row);
+gka_status_t gka_npy_writer_commit(gka_npy_writer_t *w);
+void gka_npy_writer_abort(gka_npy_writer_t *w);
+/* A whole array at once: x is rows x cols doubles, row-major. */
+gka_status_t gka_npy_write_f64(const char *path, const double *x, size_t rows, size_t cols);
 
 /* Short form: default options with batch b and head h, no values. */
 gka_status_t gka_trace_load_npy(const char *keys_path, const char *queries_path,
@@ -464,6 +528,13 @@ gka_status_t gka_trace_from_safetensors_buffer(const gka_buffer_t *in,
                                                const gka_load_options_t *opt, gka_trace_t *out);
 gka_status_t gka_trace_load_safetensors(const char *path, const gka_load_options_t *opt,
                                         gka_trace_t *out);
+
+/* Read a .safetensors file, bounded by its own header: the 8-byte length,
+ * the header (at most GKA_DATA_HEADER_MAX bytes), then exactly the bytes up
+ * to the largest data_offsets end, then one byte more to detect trailing
+ * data (an endless stream fails at once, naming the path). *data is
+ * malloc-ed; parse it with gka_safetensors_parse. */
+gka_status_t gka_safetensors_read_file(const char *path, unsigned char **data, size_t *len);
 
 #ifdef __cplusplus
 }

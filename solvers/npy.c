@@ -3,11 +3,15 @@
  * recursive-descent reader of exactly the Python literal subset numpy
  * writes, every length is checked against the buffer before it is used, and
  * the data must fill the rest of the file exactly. */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_internal.h"
 #include "gka_data.h"
+#include "gka_io.h"
 
 static const unsigned char npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -167,29 +171,62 @@ static gka_status_t read_header_dict(cursor_t *c, header_t *h) {
     return GKA_OK;
 }
 
-static gka_status_t apply_descr(const char *file, header_t *h, size_t *itemsize) {
+/* The dtype a user names for a file (FILE.npy:bf16): GKA_DTYPE_OTHER if none. */
+static gka_status_t named_dtype(const char *file, const char *name, gka_dtype_t *out) {
+    *out = GKA_DTYPE_OTHER;
+    if (!name) return GKA_OK;
+    if (gka_dtype_by_name(name, out) == GKA_OK) return GKA_OK;
+    return gka_error(GKA_EINVAL, "%s: unknown dtype '%s' (bf16, f16, f32 or f64)", file, name);
+}
+
+static const char *dtype_label(gka_dtype_t dt) {
+    static const char *const names[] = {"f16", "bf16", "f32", "f64"};
+    return dt >= GKA_DTYPE_F16 && dt <= GKA_DTYPE_F64 ? names[dt] : "?";
+}
+
+/* descr -> dtype. Floats '<f2' '<f4' '<f8' (and '>') carry their type. Two-byte
+ * records without a float type carry none: '<V2' / '|V2' (numpy + ml_dtypes
+ * write bfloat16 this way) and '<u2' '<i2' (bits saved as integers) are read
+ * only as the 2-byte type the user names (bf16 or f16). A named type that
+ * contradicts a float descr is refused rather than reinterpreted. */
+static gka_status_t apply_descr(const char *file, header_t *h, const char *dtype_name,
+                                size_t *itemsize) {
     if (h->structured)
         return gka_error(GKA_EINVAL, "%s: unsupported dtype: structured array", file);
+    gka_dtype_t named;
+    gka_status_t st = named_dtype(file, dtype_name, &named);
+    if (st) return st;
     const char *d = h->descr;
-    if ((d[0] == '<' || d[0] == '>') && d[1] == 'f' && d[3] == '\0') {
+    int order_ok = d[0] == '<' || d[0] == '>';
+    int two_byte_raw = (d[0] == '<' || d[0] == '|') && !strcmp(d + 1, "V2");
+    int two_byte_int = order_ok && (!strcmp(d + 1, "u2") || !strcmp(d + 1, "i2"));
+    if (order_ok && d[1] == 'f' && (d[2] == '2' || d[2] == '4' || d[2] == '8') && d[3] == '\0') {
         h->view.big_endian = d[0] == '>';
-        if (d[2] == '2') {
-            h->view.dtype = GKA_DTYPE_F16;
+        h->view.dtype = d[2] == '2' ? GKA_DTYPE_F16 : d[2] == '4' ? GKA_DTYPE_F32 : GKA_DTYPE_F64;
+        *itemsize = (size_t)(d[2] - '0');
+        if (named != GKA_DTYPE_OTHER && named != h->view.dtype)
+            return gka_error(GKA_EINVAL, "%s: the file's dtype is '%s' (%s), not %s as named", file,
+                             d, dtype_label(h->view.dtype), dtype_label(named));
+        return GKA_OK;
+    }
+    if (two_byte_raw || two_byte_int) {
+        if (named == GKA_DTYPE_BF16 || named == GKA_DTYPE_F16) {
+            h->view.big_endian = d[0] == '>';
+            h->view.dtype = named;
             *itemsize = 2;
             return GKA_OK;
         }
-        if (d[2] == '4') {
-            h->view.dtype = GKA_DTYPE_F32;
-            *itemsize = 4;
-            return GKA_OK;
-        }
-        if (d[2] == '8') {
-            h->view.dtype = GKA_DTYPE_F64;
-            *itemsize = 8;
-            return GKA_OK;
-        }
+        if (named != GKA_DTYPE_OTHER)
+            return gka_error(GKA_EINVAL, "%s: dtype '%s' has 2-byte elements; %s has %d", file, d,
+                             dtype_label(named), named == GKA_DTYPE_F32 ? 4 : 8);
+        return gka_error(GKA_EINVAL,
+                         "%s: dtype '%s' carries no float type (numpy + ml_dtypes save bfloat16 "
+                         "as '<V2'); name it: %s:bf16 (or :f16)",
+                         file, d, file);
     }
-    return gka_error(GKA_EINVAL, "%s: unsupported dtype '%s' (need <f2, <f4, <f8 or >f2, >f4, >f8)",
+    return gka_error(GKA_EINVAL,
+                     "%s: unsupported dtype '%s' (need <f2, <f4, <f8, >f2, >f4, >f8, or 2-byte "
+                     "records named as FILE:bf16)",
                      file, d);
 }
 
@@ -207,11 +244,11 @@ static gka_status_t data_size(const char *file, const gka_array_view_t *a, size_
     return GKA_OK;
 }
 
-gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *name,
-                           gka_array_view_t *out) {
-    const char *file = name ? name : "<memory>";
-    if (out) memset(out, 0, sizeof *out);
-    if (!out || (!buf && len)) return gka_error(GKA_EINVAL, "%s: NULL argument", file);
+/* Magic, version, header length and the header dict of buf[0, len): *h, the
+ * offset of the data and its byte count. Needs only the header bytes. */
+static gka_status_t parse_header(const unsigned char *buf, size_t len, const char *file,
+                                 const char *dtype_name, header_t *h, size_t *data_at,
+                                 size_t *nbytes) {
     if (len < 10 || memcmp(buf, npy_magic, sizeof npy_magic) != 0)
         return gka_error(GKA_EFORMAT, "%s: not a .npy file (%s)", file,
                          len < 10 && (len < 6 || memcmp(buf, npy_magic, 6) == 0)
@@ -232,17 +269,27 @@ gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *nam
     if (hlen > len - start)
         return gka_error(GKA_EFORMAT, "%s: truncated header: it declares %zu bytes, %zu remain",
                          file, hlen, len - start);
-    header_t h;
-    memset(&h, 0, sizeof h);
+    memset(h, 0, sizeof *h);
     cursor_t c = {buf + start, buf + start + hlen, file};
-    gka_status_t st = read_header_dict(&c, &h);
-    size_t itemsize = 0, nbytes = 0;
-    if (!st) st = apply_descr(file, &h, &itemsize);
-    if (!st && h.fortran)
-        st = gka_error(GKA_EINVAL, "%s: fortran_order True is not supported (save C order)", file);
-    if (!st) st = data_size(file, &h.view, itemsize, &nbytes);
+    gka_status_t st = read_header_dict(&c, h);
+    size_t itemsize = 0;
+    if (!st) st = apply_descr(file, h, dtype_name, &itemsize);
+    h->view.fortran_order = h->fortran;
+    if (!st) st = data_size(file, &h->view, itemsize, nbytes);
+    *data_at = start + hlen;
+    return st;
+}
+
+gka_status_t gka_npy_parse_as(const unsigned char *buf, size_t len, const char *name,
+                              const char *dtype, gka_array_view_t *out) {
+    const char *file = name ? name : "<memory>";
+    if (out) memset(out, 0, sizeof *out);
+    if (!out || (!buf && len)) return gka_error(GKA_EINVAL, "%s: NULL argument", file);
+    header_t h;
+    size_t data_at = 0, nbytes = 0;
+    gka_status_t st = parse_header(buf, len, file, dtype, &h, &data_at, &nbytes);
     if (st) return st;
-    size_t have = len - start - hlen;
+    size_t have = len - data_at;
     if (have < nbytes)
         return gka_error(GKA_EFORMAT,
                          "%s: truncated data: shape and dtype need %zu bytes, %zu present", file,
@@ -250,9 +297,73 @@ gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *nam
     if (have > nbytes)
         return gka_error(GKA_EFORMAT, "%s: %zu trailing bytes after the data", file, have - nbytes);
     *out = h.view;
-    out->data = buf + start + hlen;
+    out->data = buf + data_at;
     out->nbytes = nbytes;
     return GKA_OK;
+}
+
+gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *name,
+                           gka_array_view_t *out) {
+    return gka_npy_parse_as(buf, len, name, NULL, out);
+}
+
+/* The bytes a .npy file must have, from its first bytes (magic, version,
+ * header length, header), read from fp into *buf. */
+static gka_status_t npy_expected_size(FILE *fp, const char *path, const char *dtype,
+                                      unsigned char **buf, size_t *len, size_t *total) {
+    gka_status_t st = gka_read_more(fp, path, buf, len, 12);
+    if (st) return st;
+    /* the header length field says how much more to read; a short or bad
+     * prefix gets parse_header's own message */
+    if (*len >= 10 && !memcmp(*buf, npy_magic, sizeof npy_magic) && (*buf)[6] >= 1 &&
+        (*buf)[6] <= 3) {
+        size_t start = (*buf)[6] == 1 ? 10 : 12;
+        size_t hlen = (size_t)(*buf)[8] | (size_t)(*buf)[9] << 8;
+        if (start == 12) hlen |= (size_t)(*buf)[10] << 16 | (size_t)(*buf)[11] << 24;
+        if (hlen <= (size_t)GKA_DATA_HEADER_MAX && start + hlen > *len &&
+            (st = gka_read_more(fp, path, buf, len, start + hlen - *len)))
+            return st;
+    }
+    header_t h;
+    size_t data_at = 0, nbytes = 0;
+    st = parse_header(*buf, *len, path, dtype, &h, &data_at, &nbytes);
+    if (st) return st;
+    *total = data_at + nbytes;
+    return GKA_OK;
+}
+
+gka_status_t gka_npy_read_file(const char *path, const char *dtype, unsigned char **data,
+                               size_t *len) {
+    if (!path || !data || !len) return gka_error(GKA_EINVAL, "read: NULL argument");
+    *data = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return gka_error(GKA_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t total = 0;
+    gka_status_t st = npy_expected_size(fp, path, dtype, data, len, &total);
+    if (!st && total > *len) st = gka_read_more(fp, path, data, len, total - *len);
+    if (!st && *len == total) st = gka_check_at_end(fp, path, total);
+    fclose(fp);
+    if (st) {
+        free(*data);
+        *data = NULL;
+        *len = 0;
+    }
+    return st;
+}
+
+int gka_npy_spec_split(const char *spec, char *path, size_t size, const char **dtype) {
+    *dtype = NULL;
+    if (!spec) return 0;
+    size_t n = strlen(spec);
+    const char *colon = strrchr(spec, ':');
+    gka_dtype_t dt;
+    if (colon && gka_dtype_by_name(colon + 1, &dt) == GKA_OK) {
+        n = (size_t)(colon - spec);
+        *dtype = colon + 1;
+    }
+    if (path && size) snprintf(path, size, "%.*s", (int)(n < size ? n : size - 1), spec);
+    return n >= 4 && !memcmp(spec + n - 4, ".npy", 4) && n < size;
 }
 
 gka_status_t gka_trace_from_npy_buffers(const gka_npy_buffers_t *in, const gka_load_options_t *opt,
@@ -268,7 +379,8 @@ gka_status_t gka_trace_from_npy_buffers(const gka_npy_buffers_t *in, const gka_l
     for (int r = 0; r < GKA_ROLE_COUNT; r++) {
         files[r] = bufs[r]->name ? bufs[r]->name : "<memory>";
         if (!bufs[r]->data) continue;
-        gka_status_t st = gka_npy_parse(bufs[r]->data, bufs[r]->len, files[r], &views[r]);
+        gka_status_t st =
+            gka_npy_parse_as(bufs[r]->data, bufs[r]->len, files[r], bufs[r]->dtype, &views[r]);
         if (st) return st;
         vp[r] = &views[r];
     }
@@ -284,15 +396,19 @@ gka_status_t gka_trace_load_npy_paths(const gka_npy_paths_t *paths, const gka_lo
     if (!paths->keys) return gka_error(GKA_EINVAL, "npy: a keys file is required");
     const char *p[GKA_ROLE_COUNT] = {paths->queries, paths->keys, paths->values, paths->gates,
                                      paths->beta};
+    char file[GKA_ROLE_COUNT][4096];
     gka_buffer_t b[GKA_ROLE_COUNT];
     unsigned char *data[GKA_ROLE_COUNT] = {0};
     memset(b, 0, sizeof b);
     gka_status_t st = GKA_OK;
     for (int r = 0; r < GKA_ROLE_COUNT && !st; r++) {
         if (!p[r]) continue;
-        st = gka_read_file(p[r], &data[r], &b[r].len);
+        /* "k.npy:bf16" names the dtype; a path without it is used as given */
+        if (!gka_npy_spec_split(p[r], file[r], sizeof file[r], &b[r].dtype))
+            snprintf(file[r], sizeof file[r], "%s", p[r]), b[r].dtype = NULL;
+        st = gka_npy_read_file(file[r], b[r].dtype, &data[r], &b[r].len);
         b[r].data = data[r];
-        b[r].name = p[r];
+        b[r].name = file[r];
     }
     if (!st) {
         gka_npy_buffers_t in = {.queries = b[GKA_ROLE_Q],
@@ -316,4 +432,106 @@ gka_status_t gka_trace_load_npy(const char *keys_path, const char *queries_path,
     o.batch = b;
     o.head = h;
     return gka_trace_load_npy_paths(&paths, &o, out);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing [rows, cols] float64 arrays                                      */
+/* ------------------------------------------------------------------------ */
+
+struct gka_npy_writer {
+    gka_outfile_t out;
+    size_t rows, cols, written;
+    unsigned char *buf; /* one row, little-endian */
+};
+
+/* The version 1.0 header numpy writes: the dict padded with spaces so that
+ * magic + length + dict + '\n' is a multiple of 64 bytes. */
+static size_t npy_header(char *h, size_t cap, size_t rows, size_t cols) {
+    int n = snprintf(h + 10, cap - 10,
+                     "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }", rows, cols);
+    size_t len = 10 + (size_t)n;
+    while ((len + 1) % 64)
+        h[len++] = ' ';
+    h[len++] = '\n';
+    memcpy(h, npy_magic, sizeof npy_magic);
+    h[6] = 1, h[7] = 0;
+    h[8] = (char)((len - 10) & 0xff), h[9] = (char)((len - 10) >> 8);
+    return len;
+}
+
+gka_status_t gka_npy_writer_open(gka_npy_writer_t **out, const char *path, size_t rows,
+                                 size_t cols) {
+    if (!out || !path) return gka_error(GKA_EINVAL, "npy writer: NULL argument");
+    *out = NULL;
+    if (rows == 0 || cols == 0 || rows > (size_t)GKA_DATA_FILE_MAX / 8 / cols)
+        return gka_error(GKA_EINVAL, "%s: cannot write a [%zu, %zu] array", path, rows, cols);
+    gka_npy_writer_t *w = calloc(1, sizeof *w);
+    if (w) w->buf = malloc(cols * 8);
+    if (!w || !w->buf) {
+        if (w) free(w->buf);
+        free(w);
+        return gka_error(GKA_ENOMEM, "%s: out of memory", path);
+    }
+    gka_status_t st = gka_outfile_open(&w->out, path);
+    if (st) {
+        free(w->buf);
+        free(w);
+        return st;
+    }
+    char h[192];
+    size_t hl = npy_header(h, sizeof h, rows, cols);
+    fwrite(h, 1, hl, w->out.fp);
+    w->rows = rows, w->cols = cols;
+    *out = w;
+    return GKA_OK;
+}
+
+gka_status_t gka_npy_writer_row(gka_npy_writer_t *w, const double *row) {
+    if (!w) return gka_error(GKA_EINVAL, "npy writer: NULL writer");
+    if (w->written == w->rows)
+        return gka_error(GKA_EINVAL, "%s: more than the %zu rows declared", w->out.path, w->rows);
+    for (size_t j = 0; j < w->cols; j++) {
+        double v = row ? row[j] : (double)NAN;
+        uint64_t u;
+        memcpy(&u, &v, 8);
+        for (int b = 0; b < 8; b++)
+            w->buf[j * 8 + (size_t)b] = (unsigned char)(u >> (8 * b));
+    }
+    fwrite(w->buf, 8, w->cols, w->out.fp);
+    w->written++;
+    return GKA_OK;
+}
+
+gka_status_t gka_npy_writer_commit(gka_npy_writer_t *w) {
+    if (!w) return gka_error(GKA_EINVAL, "npy writer: NULL writer");
+    gka_status_t st;
+    if (w->written != w->rows) {
+        st = gka_error(GKA_EINVAL, "%s: %zu of %zu rows written; file not kept", w->out.path,
+                       w->written, w->rows);
+        gka_outfile_abort(&w->out);
+    } else {
+        st = gka_outfile_commit(&w->out);
+    }
+    free(w->buf);
+    free(w);
+    return st;
+}
+
+void gka_npy_writer_abort(gka_npy_writer_t *w) {
+    if (!w) return;
+    gka_outfile_abort(&w->out);
+    free(w->buf);
+    free(w);
+}
+
+gka_status_t gka_npy_write_f64(const char *path, const double *x, size_t rows, size_t cols) {
+    gka_npy_writer_t *w;
+    gka_status_t st = gka_npy_writer_open(&w, path, rows, cols);
+    for (size_t t = 0; !st && t < rows; t++)
+        st = gka_npy_writer_row(w, x + t * cols);
+    if (st) {
+        gka_npy_writer_abort(w);
+        return st;
+    }
+    return gka_npy_writer_commit(w);
 }

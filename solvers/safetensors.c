@@ -4,10 +4,12 @@
  * header (object of tensor-info objects plus "__metadata__"), so it never
  * recurses; every string is checked as UTF-8, every integer for overflow,
  * every offset against the buffer. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "data_internal.h"
 #include "gka_data.h"
 
 typedef struct json {
@@ -150,7 +152,7 @@ static gka_status_t read_escape(json_t *j, strbuf_t *b) {
     if (hit) {
         out[0] = to[hit - from];
     } else if (c == 'u') {
-        uint32_t cp;
+        uint32_t cp = 0; /* set by read_unicode_escape; 0 quiets -Wmaybe-uninitialized at -O3 */
         gka_status_t st = read_unicode_escape(j, &cp);
         if (st) return st;
         if (cp == 0) return bad(j, "NUL character in a string");
@@ -537,15 +539,70 @@ gka_status_t gka_trace_from_safetensors_buffer(const gka_buffer_t *in,
     return st;
 }
 
+/* The file size the header of buf[0, len) describes: 8 + N + the largest
+ * data_offsets end. buf holds at least the header (or the parse fails with
+ * the message gka_safetensors_parse would give). */
+static gka_status_t expected_size(const unsigned char *buf, size_t len, const char *file,
+                                  size_t *total) {
+    gka_st_file_t f = {0};
+    if (len < 8) return gka_safetensors_parse(buf, len, file, &f); /* its message */
+    uint64_t n = 0;
+    for (int k = 7; k >= 0; k--)
+        n = (n << 8) | buf[k];
+    if (n > (uint64_t)GKA_DATA_HEADER_MAX || n > len - 8)
+        return gka_safetensors_parse(buf, len, file, &f); /* its size message */
+    json_t j = {buf + 8, buf + 8 + n, buf, file};
+    strbuf_t key = {0}, tmp = {0};
+    gka_status_t st = read_top(&j, &f, &key, &tmp);
+    free(key.s);
+    free(tmp.s);
+    uint64_t end = 0;
+    for (size_t k = 0; k < f.count; k++)
+        if (f.tensors[k].end > end) end = f.tensors[k].end;
+    gka_st_file_free(&f);
+    if (st) return st;
+    if (end > (uint64_t)GKA_DATA_FILE_MAX)
+        return gka_error(GKA_ERANGE, "%s: data_offsets describe more than %zu bytes", file,
+                         (size_t)GKA_DATA_FILE_MAX);
+    *total = (size_t)(8 + n + end);
+    return GKA_OK;
+}
+
+gka_status_t gka_safetensors_read_file(const char *path, unsigned char **data, size_t *len) {
+    if (!path || !data || !len) return gka_error(GKA_EINVAL, "read: NULL argument");
+    *data = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return gka_error(GKA_EIO, "%s: cannot open: %s", path, strerror(errno));
+    gka_status_t st = gka_read_more(fp, path, data, len, 8);
+    if (!st && *len == 8) {
+        uint64_t n = 0;
+        for (int k = 7; k >= 0; k--)
+            n = (n << 8) | (*data)[k];
+        if (n <= (uint64_t)GKA_DATA_HEADER_MAX) st = gka_read_more(fp, path, data, len, (size_t)n);
+    }
+    size_t total = 0;
+    if (!st) st = expected_size(*data, *len, path, &total);
+    if (!st && total > *len) st = gka_read_more(fp, path, data, len, total - *len);
+    if (!st && *len == total) st = gka_check_at_end(fp, path, total);
+    fclose(fp);
+    if (st) {
+        free(*data);
+        *data = NULL;
+        *len = 0;
+    }
+    return st;
+}
+
 gka_status_t gka_trace_load_safetensors(const char *path, const gka_load_options_t *opt,
                                         gka_trace_t *out) {
     if (out) memset(out, 0, sizeof *out);
     if (!path || !out) return gka_error(GKA_EINVAL, "safetensors: NULL argument");
     unsigned char *data = NULL;
     size_t len = 0;
-    gka_status_t st = gka_read_file(path, &data, &len);
+    gka_status_t st = gka_safetensors_read_file(path, &data, &len);
     if (!st) {
-        gka_buffer_t b = {data, len, path};
+        gka_buffer_t b = {data, len, path, NULL};
         st = gka_trace_from_safetensors_buffer(&b, opt, out);
     }
     free(data);

@@ -2,12 +2,15 @@
  * rounding, and the pieces the loaders share: reading a file into memory and
  * converting a file array view (f16 / bf16 / f32 / f64, either byte order)
  * into double rows. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "data_internal.h"
 #include "gka_data.h"
 
 /* ------------------------------------------------------------------------ */
@@ -82,6 +85,7 @@ gka_status_t gka_trace_copy(gka_trace_t *dst, const gka_trace_t *src) {
     copy_if(dst->beta, src->beta, (size_t)src->T);
     memcpy(dst->origin, src->origin, sizeof dst->origin);
     dst->batched = src->batched;
+    dst->queries_fallback = src->queries_fallback;
     return GKA_OK;
 }
 
@@ -206,6 +210,52 @@ gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len) 
     return GKA_OK;
 }
 
+gka_status_t gka_read_more(FILE *fp, const char *path, unsigned char **buf, size_t *len, size_t n) {
+    if (n > GKA_DATA_FILE_MAX - *len)
+        return gka_error(GKA_ERANGE, "%s: file larger than the limit of %zu bytes", path,
+                         (size_t)GKA_DATA_FILE_MAX);
+    unsigned char *nb = realloc(*buf, *len + n + 1); /* +1: never 0 bytes */
+    if (!nb) return gka_error(GKA_ENOMEM, "%s: cannot allocate %zu bytes", path, *len + n);
+    *buf = nb;
+    size_t got = fread(nb + *len, 1, n, fp);
+    *len += got;
+    if (got < n && ferror(fp))
+        return gka_error(GKA_EIO, "%s: read error: %s", path, strerror(errno));
+    return GKA_OK;
+}
+
+gka_status_t gka_check_at_end(FILE *fp, const char *path, size_t expected) {
+    unsigned char extra;
+    if (fread(&extra, 1, 1, fp) == 1) {
+        /* a regular file says how much is left; a stream is not read on */
+        struct stat sb;
+        if (fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode) && (size_t)sb.st_size > expected)
+            return gka_error(GKA_EFORMAT, "%s: %zu trailing bytes after the data", path,
+                             (size_t)sb.st_size - expected);
+        return gka_error(GKA_EFORMAT,
+                         "%s: more bytes than the header describes (%zu); not read further", path,
+                         expected);
+    }
+    if (ferror(fp)) return gka_error(GKA_EIO, "%s: read error: %s", path, strerror(errno));
+    return GKA_OK;
+}
+
+gka_status_t gka_dtype_by_name(const char *name, gka_dtype_t *out) {
+    static const struct {
+        const char *name;
+        gka_dtype_t dtype;
+    } names[] = {{"bf16", GKA_DTYPE_BF16}, {"bfloat16", GKA_DTYPE_BF16}, {"f16", GKA_DTYPE_F16},
+                 {"fp16", GKA_DTYPE_F16},  {"float16", GKA_DTYPE_F16},   {"f32", GKA_DTYPE_F32},
+                 {"fp32", GKA_DTYPE_F32},  {"float32", GKA_DTYPE_F32},   {"f64", GKA_DTYPE_F64},
+                 {"fp64", GKA_DTYPE_F64},  {"float64", GKA_DTYPE_F64}};
+    for (size_t j = 0; name && j < sizeof names / sizeof names[0]; j++)
+        if (!strcmp(name, names[j].name)) {
+            *out = names[j].dtype;
+            return GKA_OK;
+        }
+    return gka_error(GKA_EINVAL, "unknown dtype '%s' (bf16, f16, f32, f64)", name ? name : "");
+}
+
 /* ------------------------------------------------------------------------ */
 /* Element conversion                                                       */
 /* ------------------------------------------------------------------------ */
@@ -286,11 +336,23 @@ static void shape_string(const gka_array_view_t *a, char *buf, size_t size) {
     if (used < size) snprintf(buf + used, size - used, "]");
 }
 
-/* Resolve (T, D, offset of element (b, t=0, h, i=0), stride between tokens)
- * for the accepted layouts. */
+/* Resolve (T, D, offset of element (b, t=0, h, i=0), strides between tokens
+ * and between elements of a row) for the accepted layouts, in C or Fortran
+ * order. */
 typedef struct layout {
-    uint64_t T, D, base, token_stride;
+    uint64_t T, D, base, token_stride, elem_stride;
 } layout_t;
+
+/* Element strides of each dimension: C order (last index fastest) or
+ * Fortran order (first index fastest). */
+static void dim_strides(const gka_array_view_t *a, uint64_t *stride) {
+    uint64_t n = 1;
+    for (int k = 0; k < a->ndim; k++) {
+        int j = a->fortran_order ? k : a->ndim - 1 - k;
+        stride[j] = n;
+        n *= a->shape[j];
+    }
+}
 
 static gka_status_t resolve_layout(const gka_array_view_t *a, const char *file, const char *field,
                                    int want_rows, long b, long h, layout_t *L) {
@@ -304,11 +366,16 @@ static gka_status_t resolve_layout(const gka_array_view_t *a, const char *file, 
         if (a->shape[j] == 0)
             return gka_error(GKA_EINVAL, "%s: %s has shape %s with a zero dimension", file, field,
                              shp);
+    /* Sizes are bounded: product(shape) * itemsize == nbytes was checked by
+     * the parser, so these products cannot overflow. */
+    uint64_t stride[GKA_DATA_NDIM_MAX];
+    dim_strides(a, stride);
     if (a->ndim == unbatched) {
         L->T = a->shape[0];
         L->D = want_rows ? a->shape[1] : 1;
         L->base = 0;
-        L->token_stride = L->D;
+        L->token_stride = stride[0];
+        L->elem_stride = want_rows ? stride[1] : 1;
     } else {
         uint64_t B = a->shape[0], H = a->shape[2];
         if (b < 0 || (uint64_t)b >= B)
@@ -319,10 +386,9 @@ static gka_status_t resolve_layout(const gka_array_view_t *a, const char *file, 
                              field, shp, h);
         L->T = a->shape[1];
         L->D = want_rows ? a->shape[3] : 1;
-        /* Sizes are bounded: product(shape) * itemsize == nbytes was checked by
-         * the parser, so these products cannot overflow. */
-        L->token_stride = H * L->D;
-        L->base = ((uint64_t)b * L->T * H + (uint64_t)h) * L->D;
+        L->token_stride = stride[1];
+        L->elem_stride = want_rows ? stride[3] : 1;
+        L->base = (uint64_t)b * stride[0] + (uint64_t)h * stride[2];
     }
     if (L->D > (uint64_t)GKA_TRACE_D_MAX)
         return gka_error(GKA_ERANGE, "%s: %s has D=%llu > limit %ld", file, field,
@@ -363,7 +429,7 @@ gka_status_t gka_array_to_double(const gka_array_view_t *a, const char *file, co
         (a->nbytes && !a->data))
         return gka_error(GKA_EFORMAT, "%s: %s: %zu data bytes do not match its shape and dtype",
                          file, field, a->nbytes);
-    layout_t L = {0, 0, 0, 0};
+    layout_t L = {0, 0, 0, 0, 0};
     gka_status_t st = resolve_layout(a, file, field, want_rows, b, h, &L);
     if (st) return st;
     double *x = malloc((size_t)(L.T * L.D) * sizeof(double));
@@ -372,7 +438,7 @@ gka_status_t gka_array_to_double(const gka_array_view_t *a, const char *file, co
                          (unsigned long long)L.T, (unsigned long long)L.D);
     for (uint64_t t = 0; t < L.T; t++)
         for (uint64_t i = 0; i < L.D; i++) {
-            double v = element_at(a, (size_t)(L.base + t * L.token_stride + i));
+            double v = element_at(a, (size_t)(L.base + t * L.token_stride + i * L.elem_stride));
             if (!isfinite(v)) {
                 free(x);
                 return gka_error(GKA_ENODATA, "%s: %s[t=%llu,i=%llu] = %g is not finite", file,
@@ -476,7 +542,15 @@ gka_status_t gka_trace_from_views(const gka_array_view_t *const views[GKA_ROLE_C
                            gka_role_name(r), T, files[GKA_ROLE_K], out->T);
         }
     }
-    if (!st && !out->q) st = fallback_queries(out, &opt);
+    if (!st && opt.expect_D > 0 && out->D != opt.expect_D)
+        st = gka_error(GKA_EINVAL,
+                       "%s: k has D=%d but D=%d was asked for (drop --D or use a file "
+                       "with D=%d)",
+                       files[GKA_ROLE_K], out->D, opt.expect_D, opt.expect_D);
+    if (!st && !out->q) {
+        st = fallback_queries(out, &opt);
+        out->queries_fallback = 1;
+    }
     if (!st) st = check_gate_values(out, files);
     if (!st) st = gka_trace_validate(out);
     if (st) {

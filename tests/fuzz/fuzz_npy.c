@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     (void)gka_npy_parse(data, size, "fuzz.npy", &view);
     gka_npy_buffers_t in;
     memset(&in, 0, sizeof in);
-    in.keys = (gka_buffer_t){data, cut, "keys.npy"};
-    if (cut + 2 <= size) in.queries = (gka_buffer_t){data + cut + 2, size - cut - 2, "q.npy"};
+    in.keys = (gka_buffer_t){data, cut, "keys.npy", NULL};
+    if (cut + 2 <= size) in.queries = (gka_buffer_t){data + cut + 2, size - cut - 2, "q.npy", NULL};
     gka_load_options_t opt = gka_load_options_default();
     gka_trace_t tr;
     memset(&tr, 0, sizeof tr);

@@ -10,7 +10,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(&f, 0, sizeof f);
     (void)gka_safetensors_parse(data, size, "fuzz.safetensors", &f);
     gka_st_file_free(&f);
-    gka_buffer_t in = {data, size, "fuzz.safetensors"};
+    gka_buffer_t in = {data, size, "fuzz.safetensors", NULL};
     gka_load_options_t opt = gka_load_options_default();
     gka_trace_t tr;
     memset(&tr, 0, sizeof tr);

@@ -151,6 +151,26 @@ static inline char *prog_read_file(const char *path, size_t *len) {
 /* Run `gka ARGS` through the shell, stdout and stderr together into out
  * (NUL-terminated, cut at n - 1 bytes); returns the exit status, -1 if the
  * program did not exit normally. For tests that only read the output. */
+/* Remove, in place, the lines of s that start with prefix: e.g. the
+ * "# command_line: " provenance line, which differs between two runs that
+ * must otherwise write the same bytes. Returns the new length. */
+static inline size_t prog_drop_lines(char *s, const char *prefix) {
+    size_t n = strlen(prefix), w = 0;
+    for (size_t r = 0; s[r];) {
+        size_t e = r;
+        while (s[e] && s[e] != '\n')
+            e++;
+        if (s[e]) e++;
+        if (strncmp(s + r, prefix, n) != 0) {
+            memmove(s + w, s + r, e - r);
+            w += e - r;
+        }
+        r = e;
+    }
+    s[w] = '\0';
+    return w;
+}
+
 static inline int prog_capture(const char *args, char *out, size_t n) {
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "%s %s 2>&1", GKA_PROGRAM, args);

@@ -54,7 +54,7 @@ Test(figure_csv, write_and_read_back) {
     cr_assert_eq(d.nrows, 2);
     cr_assert_str_eq(gka_csv_doc_meta(&d, "seed"), "42");
     cr_assert_str_eq(gka_csv_doc_meta(&d, "tier"), "full");
-    cr_assert_str_eq(gka_csv_doc_meta(&d, "formats"), "png,svg");
+    cr_assert_str_eq(gka_csv_doc_meta(&d, "image_formats"), "png,svg");
     cr_assert_str_eq(gka_csv_doc_meta(&d, "date_utc"), "1970-01-02T00:00:00Z");
     cr_assert_str_eq(gka_csv_doc_meta(&d, "multi"), "first line");
     cr_assert_str_eq(gka_csv_doc_meta(&d, "D"), "128");

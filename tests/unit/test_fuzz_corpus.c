@@ -89,7 +89,7 @@ Test(fuzz_corpus, seeds_are_valid) {
         snprintf(path, sizeof path, "%s/tests/fuzz/corpus/safetensors/%s", GKA_SOURCE_DIR, st[i]);
         size_t n;
         unsigned char *d = slurp(path, &n);
-        gka_buffer_t in = {d, n, st[i]};
+        gka_buffer_t in = {d, n, st[i], NULL};
         gka_load_options_t opt = gka_load_options_default();
         gka_trace_t tr;
         memset(&tr, 0, sizeof tr);

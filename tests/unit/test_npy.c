@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gka_data.h"
@@ -130,7 +134,7 @@ static void assert_msg_has(const char *needle) {
 
 static gka_status_t load_keys(const bytes_t *b, const char *name, gka_trace_t *tr) {
     gka_npy_buffers_t in = {0};
-    in.keys = (gka_buffer_t){b->p, b->n, name};
+    in.keys = (gka_buffer_t){b->p, b->n, name, NULL};
     return gka_trace_from_npy_buffers(&in, NULL, tr);
 }
 
@@ -150,8 +154,8 @@ Test(npy, roundtrip_all_dtypes_versions_2d) {
             cr_assert_eq(kb.n % 64, 35 * (size_t)(descrs[d][2] - '0') % 64,
                          "header not 64-aligned");
             gka_npy_buffers_t in = {0};
-            in.keys = (gka_buffer_t){kb.p, kb.n, "k.npy"};
-            in.queries = (gka_buffer_t){qb.p, qb.n, "q.npy"};
+            in.keys = (gka_buffer_t){kb.p, kb.n, "k.npy", NULL};
+            in.queries = (gka_buffer_t){qb.p, qb.n, "q.npy", NULL};
             gka_trace_t tr;
             cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_OK, "%s v%d: %s",
                          descrs[d], major, gka_error_message());
@@ -263,7 +267,8 @@ typedef struct bad_case {
 #define H2(descr, fo, shape) "{'descr': '" descr "', 'fortran_order': " fo ", 'shape': " shape ", }"
 
 static const bad_case_t bad_cases[] = {
-    {"fortran order", 1, H2("<f4", "True", "(2, 3)"), 1, 24, GKA_EINVAL, "fortran"},
+    {"2-byte records, no dtype named", 1, H2("<V2", "False", "(2, 3)"), 1, 12, GKA_EINVAL, ":bf16"},
+    {"integer dtype", 1, H2("<i4", "False", "(2, 3)"), 1, 24, GKA_EINVAL, "unsupported dtype"},
     {"integer dtype", 1, H2("<i4", "False", "(2, 3)"), 1, 24, GKA_EINVAL, "dtype '<i4'"},
     {"complex dtype", 1, H2("<c8", "False", "(2, 3)"), 1, 48, GKA_EINVAL, "dtype"},
     {"native-order descr", 1, H2("=f4", "False", "(2, 3)"), 1, 24, GKA_EINVAL, "dtype"},
@@ -373,13 +378,13 @@ Test(npy, nonfinite_and_bad_gates_rejected) {
     bytes_t kb = npy_file(1, "<f8", s, 2, k), gb = npy_file(1, "<f8", s1, 1, g),
             bb = npy_file(1, "<f8", s1, 1, beta);
     gka_npy_buffers_t in = {0};
-    in.keys = (gka_buffer_t){kb.p, kb.n, "k.npy"};
-    in.gates = (gka_buffer_t){gb.p, gb.n, "g.npy"};
+    in.keys = (gka_buffer_t){kb.p, kb.n, "k.npy", NULL};
+    in.gates = (gka_buffer_t){gb.p, gb.n, "g.npy", NULL};
     gka_trace_t tr;
     cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_EINVAL);
     assert_msg_has("g.npy: g[t=1]");
     in.gates.data = NULL;
-    in.beta = (gka_buffer_t){bb.p, bb.n, "b.npy"};
+    in.beta = (gka_buffer_t){bb.p, bb.n, "b.npy", NULL};
     cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_EINVAL);
     assert_msg_has("b.npy: beta[t=2]");
     /* queries with another D */
@@ -387,12 +392,12 @@ Test(npy, nonfinite_and_bad_gates_rejected) {
     double q9[9] = {0};
     bytes_t qb = npy_file(1, "<f8", s32, 2, q9);
     in.beta.data = NULL;
-    in.queries = (gka_buffer_t){qb.p, qb.n, "q.npy"};
+    in.queries = (gka_buffer_t){qb.p, qb.n, "q.npy", NULL};
     cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_EINVAL);
     assert_msg_has("q.npy: q has T=3, D=3 but k.npy: k has T=3, D=2");
     /* gates with the shape of rows */
     in.queries.data = NULL;
-    in.gates = (gka_buffer_t){kb.p, kb.n, "g2.npy"};
+    in.gates = (gka_buffer_t){kb.p, kb.n, "g2.npy", NULL};
     cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_EINVAL);
     assert_msg_has("g2.npy: g has shape [3, 2]");
     /* no keys */
@@ -508,4 +513,309 @@ Test(npy, python_written_fixtures) {
                                     0, 0, &tr),
                  GKA_EINVAL);
     assert_msg_has("beta_t_f64.npy: q has shape [5]");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Fortran order, named dtypes (bf16 as numpy + ml_dtypes writes it)         */
+/* ------------------------------------------------------------------------ */
+
+/* A [T, D] f8 file in Fortran order: element (t, i) stored at i * T + t. */
+Test(npy, fortran_order_2d_and_batched) {
+    enum { T = 5, D = 3 };
+    double c[T * D], f[T * D];
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < D; i++) {
+            c[t * D + i] = 10 * t + i + 0.5;
+            f[i * T + t] = c[t * D + i];
+        }
+    char h[256];
+    header_text(h, sizeof h, "<f8", 1, (const uint64_t[]){T, D}, 2);
+    bytes_t b = npy_raw(1, h, 1, f, sizeof f);
+    gka_trace_t tr;
+    cr_assert_eq(load_keys(&b, "f.npy", &tr), GKA_OK, "%s", gka_error_message());
+    cr_assert(tr.T == T && tr.D == D);
+    for (int j = 0; j < T * D; j++)
+        cr_assert_eq(tr.k[j], c[j], "element %d", j);
+    gka_trace_free(&tr);
+    free(b.p);
+    /* [B, T, H, D] = [2, 3, 2, 2] in Fortran order: (b, t, h, i) at
+     * b + 2 (t + 3 (h + 2 i)); select b = 1, h = 1 */
+    double bf[24];
+    for (int bb = 0; bb < 2; bb++)
+        for (int t = 0; t < 3; t++)
+            for (int hh = 0; hh < 2; hh++)
+                for (int i = 0; i < 2; i++)
+                    bf[bb + 2 * (t + 3 * (hh + 2 * i))] = 1000 * bb + 100 * t + 10 * hh + i;
+    header_text(h, sizeof h, "<f8", 1, (const uint64_t[]){2, 3, 2, 2}, 4);
+    b = npy_raw(1, h, 1, bf, sizeof bf);
+    gka_npy_buffers_t in = {0};
+    in.keys = (gka_buffer_t){b.p, b.n, "bf.npy", NULL};
+    gka_load_options_t o = gka_load_options_default();
+    o.batch = 1, o.head = 1;
+    cr_assert_eq(gka_trace_from_npy_buffers(&in, &o, &tr), GKA_OK, "%s", gka_error_message());
+    for (int t = 0; t < 3; t++)
+        for (int i = 0; i < 2; i++)
+            cr_assert_eq(tr.k[t * 2 + i], 1000 + 100 * t + 10 + i);
+    gka_trace_free(&tr);
+    free(b.p);
+}
+
+/* bf16 bits b: the value is the float with b in its upper half. */
+static double bf16_value(uint16_t bits) {
+    uint32_t u = (uint32_t)bits << 16;
+    float v;
+    memcpy(&v, &u, 4);
+    return v;
+}
+
+Test(npy, bf16_records_read_as_named) {
+    enum { T = 4, D = 2 };
+    uint16_t bits[T * D] = {0x3f80, 0xbf80, 0x4049, 0x0001, 0x7f7f, 0x8000, 0x3e4d, 0xc2f6};
+    const char *descrs[] = {"<V2", "|V2", "<u2", "<i2"};
+    for (size_t d = 0; d < 4; d++) {
+        char h[256];
+        header_text(h, sizeof h, descrs[d], 0, (const uint64_t[]){T, D}, 2);
+        bytes_t b = npy_raw(1, h, 1, bits, sizeof bits);
+        gka_npy_buffers_t in = {0};
+        in.keys = (gka_buffer_t){b.p, b.n, "k.npy", "bf16"};
+        gka_trace_t tr;
+        cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_OK, "%s: %s", descrs[d],
+                     gka_error_message());
+        for (int j = 0; j < T * D; j++)
+            cr_assert_eq(tr.k[j], bf16_value(bits[j]), "%s element %d", descrs[d], j);
+        gka_trace_free(&tr);
+        /* unnamed: refused, saying how to name it */
+        in.keys.dtype = NULL;
+        cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_EINVAL);
+        assert_msg_has("k.npy:bf16");
+        /* a 4-byte type named for 2-byte records */
+        in.keys.dtype = "f32";
+        cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_EINVAL);
+        assert_msg_has("2-byte");
+        free(b.p);
+    }
+    /* A float descr that contradicts the named dtype is refused, not reinterpreted;
+     * naming the file's own dtype is accepted. */
+    const double x[4] = {1, 2, 3, 4};
+    bytes_t f4 = npy_file(1, "<f4", (const uint64_t[]){2, 2}, 2, x);
+    gka_npy_buffers_t in = {0};
+    in.keys = (gka_buffer_t){f4.p, f4.n, "k4.npy", "bf16"};
+    gka_trace_t tr;
+    cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_EINVAL);
+    assert_msg_has("'<f4' (f32), not bf16");
+    in.keys.dtype = "float32";
+    cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(tr.k[3], 4.0);
+    gka_trace_free(&tr);
+    in.keys.dtype = "int8";
+    cr_assert_eq(gka_trace_from_npy_buffers(&in, NULL, &tr), GKA_EINVAL);
+    assert_msg_has("unknown dtype 'int8'");
+    free(f4.p);
+}
+
+Test(npy, spec_split) {
+    char path[64];
+    const char *dt;
+    cr_assert_eq(gka_npy_spec_split("k.npy:bf16", path, sizeof path, &dt), 1);
+    cr_assert_str_eq(path, "k.npy");
+    cr_assert_str_eq(dt, "bf16");
+    cr_assert_eq(gka_npy_spec_split("dir:x/k.npy", path, sizeof path, &dt), 1);
+    cr_assert_str_eq(path, "dir:x/k.npy");
+    cr_assert_null(dt);
+    cr_assert_eq(gka_npy_spec_split("k.npy:int8", path, sizeof path, &dt), 0); /* not a dtype */
+    cr_assert_eq(gka_npy_spec_split("powerlaw:1", path, sizeof path, &dt), 0);
+    cr_assert_eq(gka_npy_spec_split("k.safetensors:bf16", path, sizeof path, &dt), 0);
+    cr_assert_eq(gka_npy_spec_split("abcdefgh.npy", path, 8, &dt), 0); /* does not fit */
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options: --D against the file, fallback queries reported                 */
+/* ------------------------------------------------------------------------ */
+
+Test(npy, expect_D_and_queries_fallback) {
+    const double x[6] = {1, 2, 3, 4, 5, 6};
+    bytes_t k = npy_file(1, "<f8", (const uint64_t[]){2, 3}, 2, x);
+    gka_npy_buffers_t in = {0};
+    in.keys = (gka_buffer_t){k.p, k.n, "k.npy", NULL};
+    gka_load_options_t o = gka_load_options_default();
+    o.expect_D = 64;
+    gka_trace_t tr;
+    cr_assert_eq(gka_trace_from_npy_buffers(&in, &o, &tr), GKA_EINVAL);
+    assert_msg_has("k.npy: k has D=3 but D=64 was asked for");
+    cr_assert_null(tr.k);
+    o.expect_D = 3;
+    cr_assert_eq(gka_trace_from_npy_buffers(&in, &o, &tr), GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(tr.queries_fallback, 1);
+    gka_trace_free(&tr);
+    in.queries = in.keys;
+    cr_assert_eq(gka_trace_from_npy_buffers(&in, &o, &tr), GKA_OK);
+    cr_assert_eq(tr.queries_fallback, 0);
+    gka_trace_free(&tr);
+    free(k.p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reads bounded by the header                                              */
+/* ------------------------------------------------------------------------ */
+
+static double seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void tmp_path(char *out, size_t n, const char *leaf) {
+    snprintf(out, n, "/tmp/gka_test_npy_%ld_%s", (long)getpid(), leaf);
+}
+
+/* A symlink to /dev/zero as keys: an error naming the file, at once. */
+Test(npy, endless_zero_stream_fails_fast) {
+    char link[256];
+    tmp_path(link, sizeof link, "zero.npy");
+    unlink(link);
+    cr_assert_eq(symlink("/dev/zero", link), 0);
+    double t0 = seconds();
+    gka_trace_t tr;
+    gka_status_t st = gka_trace_load_npy(link, NULL, NULL, NULL, 0, 0, &tr);
+    double dt = seconds() - t0;
+    unlink(link);
+    cr_assert_eq(st, GKA_EFORMAT, "%s", gka_error_message());
+    assert_msg_has(link);
+    cr_assert_lt(dt, 1.0, "took %.2f s", dt);
+}
+
+/* A FIFO fed a valid header and then zeros without end: the loader reads the
+ * shape's bytes plus one and stops with "more bytes than the header
+ * describes" (the old reader read until 64 GiB). */
+Test(npy, endless_stream_after_valid_header_fails_fast) {
+    char fifo[256];
+    tmp_path(fifo, sizeof fifo, "fifo.npy");
+    unlink(fifo);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    const double x[6] = {0};
+    bytes_t b = npy_file(1, "<f8", (const uint64_t[]){2, 3}, 2, x);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        FILE *w = fopen(fifo, "wb");
+        if (!w) _exit(1);
+        fwrite(b.p, 1, b.n, w);
+        static unsigned char zeros[65536];
+        while (fwrite(zeros, 1, sizeof zeros, w) == sizeof zeros)
+            ;
+        _exit(0);
+    }
+    double t0 = seconds();
+    unsigned char *data = NULL;
+    size_t len = 0;
+    gka_status_t st = gka_npy_read_file(fifo, NULL, &data, &len);
+    double dt = seconds() - t0;
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", gka_error_message());
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    unlink(fifo);
+    free(b.p);
+    cr_assert_eq(st, GKA_EFORMAT, "%s", msg);
+    cr_assert(strstr(msg, fifo) && strstr(msg, "more bytes than the header describes"), "%s", msg);
+    cr_assert_null(data);
+    cr_assert_lt(dt, 2.0, "took %.2f s", dt);
+}
+
+/* Files on disk: exact, truncated and with a trailing byte. */
+Test(npy, bounded_read_of_regular_files) {
+    const double x[6] = {1, 2, 3, 4, 5, 6};
+    bytes_t b = npy_file(2, "<f8", (const uint64_t[]){2, 3}, 2, x);
+    char path[256];
+    tmp_path(path, sizeof path, "k.npy");
+    for (int variant = 0; variant < 3; variant++) {
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        size_t n = variant == 1 ? b.n - 1 : b.n;
+        fwrite(b.p, 1, n, f);
+        if (variant == 2) fputc(0, f);
+        fclose(f);
+        unsigned char *data = NULL;
+        size_t len = 0;
+        gka_status_t st = gka_npy_read_file(path, NULL, &data, &len);
+        if (variant == 0) {
+            cr_assert_eq(st, GKA_OK, "%s", gka_error_message());
+            cr_assert_eq(len, b.n);
+            cr_assert_eq(memcmp(data, b.p, b.n), 0);
+        } else {
+            /* truncation reads what is there (the parser names it); one
+             * byte too many is refused here, counted from the file size */
+            if (variant == 1) {
+                cr_assert_eq(st, GKA_OK);
+                gka_array_view_t v;
+                cr_assert_eq(gka_npy_parse(data, len, path, &v), GKA_EFORMAT);
+                assert_msg_has("truncated data");
+            } else {
+                cr_assert_eq(st, GKA_EFORMAT);
+                assert_msg_has("1 trailing bytes after the data");
+            }
+        }
+        free(data);
+    }
+    unlink(path);
+    free(b.p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files written by numpy and ml_dtypes themselves (skipped without them)   */
+/* ------------------------------------------------------------------------ */
+
+Test(npy, numpy_ml_dtypes_written_files) {
+    if (system("python3 -c 'import numpy, ml_dtypes' >/dev/null 2>&1") != 0)
+        cr_skip_test("python3 with numpy and ml_dtypes not available: numpy-written files not "
+                     "checked");
+    char dir[256];
+    tmp_path(dir, sizeof dir, "py");
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s && cd %s && python3 -c \""
+             "import numpy as np, ml_dtypes\n"
+             "rng = np.random.default_rng(5)\n"
+             "k = rng.standard_normal((7, 5)).astype(ml_dtypes.bfloat16)\n"
+             "np.save('k_bf16.npy', k)\n"
+             "np.save('k_ref.npy', k.astype(np.float64))\n"
+             "np.save('k_fortran.npy', np.asfortranarray(k.astype(np.float64)))\n"
+             "b = rng.standard_normal((2, 7, 3, 5)).astype(np.float32)\n"
+             "np.save('b_fortran.npy', np.asfortranarray(b))\n"
+             "np.save('b_ref.npy', np.ascontiguousarray(b[1, :, 2, :]).astype(np.float64))\n"
+             "\"",
+             dir, dir);
+    cr_assert_eq(system(cmd), 0, "python3 failed");
+    char p[5][300];
+    const char *leaf[5] = {"k_bf16.npy:bf16", "k_ref.npy", "k_fortran.npy", "b_fortran.npy",
+                           "b_ref.npy"};
+    for (int j = 0; j < 5; j++)
+        snprintf(p[j], sizeof p[j], "%s/%s", dir, leaf[j]);
+    gka_trace_t bf, ref, fo, bfo, bref;
+    gka_load_options_t o = gka_load_options_default();
+    cr_assert_eq(gka_trace_load_npy_paths(&(gka_npy_paths_t){.keys = p[0]}, &o, &bf), GKA_OK, "%s",
+                 gka_error_message());
+    cr_assert_eq(gka_trace_load_npy_paths(&(gka_npy_paths_t){.keys = p[1]}, &o, &ref), GKA_OK);
+    cr_assert_eq(gka_trace_load_npy_paths(&(gka_npy_paths_t){.keys = p[2]}, &o, &fo), GKA_OK);
+    cr_assert(bf.T == 7 && bf.D == 5 && ref.T == 7 && fo.D == 5);
+    for (int j = 0; j < 35; j++)
+        cr_assert(bf.k[j] == ref.k[j] && fo.k[j] == ref.k[j], "element %d", j);
+    o.batch = 1, o.head = 2;
+    cr_assert_eq(gka_trace_load_npy_paths(&(gka_npy_paths_t){.keys = p[3]}, &o, &bfo), GKA_OK, "%s",
+                 gka_error_message());
+    o.batch = 0, o.head = 0;
+    cr_assert_eq(gka_trace_load_npy_paths(&(gka_npy_paths_t){.keys = p[4]}, &o, &bref), GKA_OK);
+    for (int j = 0; j < 35; j++)
+        cr_assert(bfo.k[j] == bref.k[j], "batched element %d", j);
+    /* the bf16 file without its dtype: refused, telling how to name it */
+    char bare[300];
+    snprintf(bare, sizeof bare, "%s/k_bf16.npy", dir);
+    gka_trace_t none;
+    cr_assert_eq(gka_trace_load_npy_paths(&(gka_npy_paths_t){.keys = bare}, &o, &none), GKA_EINVAL);
+    assert_msg_has("'<V2' carries no float type");
+    gka_trace_free(&bf), gka_trace_free(&ref), gka_trace_free(&fo);
+    gka_trace_free(&bfo), gka_trace_free(&bref);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
 }

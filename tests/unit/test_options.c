@@ -229,7 +229,7 @@ Test(options, context_from_the_declaration) {
                     "--iter-format does not apply with --solver kalman in token form");
     /* every condition has its words */
     for (int b = 0; b < GKA_CTX_COUNT; b++) {
-        const char *lines[] = {"--tol 1", "--warm", "--chunk 2", "--D 4", "--history h"};
+        const char *lines[] = {"--tol 1", "--warm", "--chunk 2", "--gate none", "--history h"};
         for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
             char e[2048];
             cr_assert_eq(parse(GKA_CMD_SOLVE, lines[i], e, sizeof e), -1, "%s", e);
@@ -248,8 +248,8 @@ Test(options, context_from_the_declaration) {
             cr_expect_null(strstr(e, "(null)"), "condition %d: %s", b, e);
         }
     }
-    context_refuses("--D 8", ~GKA_NEEDS(GKA_CTX_SYNTHETIC), GKA_CTX_SYNTHETIC, "with --keys k.npy",
-                    "--D does not apply with --keys k.npy");
+    context_refuses("--gate const:0.5", ~GKA_NEEDS(GKA_CTX_SYNTHETIC), GKA_CTX_SYNTHETIC,
+                    "with --keys k.npy", "--gate does not apply with --keys k.npy");
     context_refuses("--betas b.npy", ~GKA_NEEDS(GKA_CTX_KEYS_FILE), GKA_CTX_KEYS_FILE,
                     "with synthetic keys", "--betas does not apply with synthetic keys");
     context_refuses("--head 1", ~GKA_NEEDS(GKA_CTX_BATCHED_FILE), GKA_CTX_BATCHED_FILE,

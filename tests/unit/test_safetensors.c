@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gka_data.h"
@@ -131,7 +134,7 @@ static void assert_msg_has(const char *needle) {
 
 static gka_status_t load(const bytes_t *b, const char *name, const gka_load_options_t *o,
                          gka_trace_t *tr) {
-    gka_buffer_t in = {b->p, b->n, name};
+    gka_buffer_t in = {b->p, b->n, name, NULL};
     return gka_trace_from_safetensors_buffer(&in, o, tr);
 }
 
@@ -508,4 +511,71 @@ Test(safetensors, python_written_fixture) {
             }
             gka_trace_free(&tr);
         }
+}
+
+/* ---- reads bounded by the header ------------------------------------------ */
+
+/* The file at path is read by gka_safetensors_read_file; returns its status. */
+static gka_status_t read_path(const char *path, size_t *len) {
+    unsigned char *data = NULL;
+    gka_status_t st = gka_safetensors_read_file(path, &data, len);
+    free(data);
+    return st;
+}
+
+Test(safetensors, bounded_reads) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/gka_test_st_%ld.safetensors", (long)getpid());
+    bytes_t b = small_valid();
+    /* exact, then one trailing byte */
+    for (int extra = 0; extra < 2; extra++) {
+        FILE *f = fopen(path, "wb");
+        cr_assert_not_null(f);
+        fwrite(b.p, 1, b.n, f);
+        if (extra) fputc(0, f);
+        fclose(f);
+        size_t len = 0;
+        gka_status_t st = read_path(path, &len);
+        if (!extra) {
+            cr_assert_eq(st, GKA_OK, "%s", gka_error_message());
+            cr_assert_eq(len, b.n);
+            gka_trace_t tr;
+            cr_assert_eq(gka_trace_load_safetensors(path, NULL, &tr), GKA_OK, "%s",
+                         gka_error_message());
+            gka_trace_free(&tr);
+        } else {
+            cr_assert_eq(st, GKA_EFORMAT);
+            assert_msg_has("1 trailing bytes after the data");
+        }
+    }
+    unlink(path);
+    /* an endless stream of zeros: header length 0, refused at once, named */
+    cr_assert_eq(symlink("/dev/zero", path), 0);
+    size_t len;
+    cr_assert_eq(read_path(path, &len), GKA_EFORMAT);
+    assert_msg_has(path);
+    unlink(path);
+    /* a FIFO fed a valid file and then zeros without end */
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_IGN);
+        FILE *w = fopen(path, "wb");
+        if (!w) _exit(1);
+        fwrite(b.p, 1, b.n, w);
+        static unsigned char zeros[65536];
+        while (fwrite(zeros, 1, sizeof zeros, w) == sizeof zeros)
+            ;
+        _exit(0);
+    }
+    gka_status_t st = read_path(path, &len);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", gka_error_message());
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    unlink(path);
+    free(b.p);
+    cr_assert_eq(st, GKA_EFORMAT, "%s", msg);
+    cr_assert(strstr(msg, "more bytes than the header describes"), "%s", msg);
 }

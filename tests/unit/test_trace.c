@@ -214,7 +214,7 @@ static gka_array_view_t bthd_view(void) {
                 for (int i = 0; i < 4; i++)
                     bthd[((b * 3 + t) * 2 + h) * 4 + i] = (float)(1000 * b + 100 * t + 10 * h + i);
     gka_array_view_t a = {GKA_DTYPE_F32, 0, 4, {2, 3, 2, 4}, (const unsigned char *)bthd,
-                          sizeof bthd};
+                          sizeof bthd,   0};
     return a;
 }
 
@@ -257,11 +257,12 @@ Test(trace, array_view_batch_head_selection) {
     bad.nbytes -= 4;
     cr_assert_eq(gka_array_to_double(&bad, "f", "k", 1, 0, 0, &x, &T, &D), GKA_EFORMAT);
     /* Zero dimension; D above the limit; unsupported dtype. */
-    gka_array_view_t z = {GKA_DTYPE_F32, 0, 2, {0, 4}, (const unsigned char *)bthd, 0};
+    gka_array_view_t z = {GKA_DTYPE_F32, 0, 2, {0, 4}, (const unsigned char *)bthd, 0, 0};
     cr_assert_eq(gka_array_to_double(&z, "f", "k", 1, 0, 0, &x, &T, &D), GKA_EINVAL);
     assert_msg_has("zero");
     static float wide[4097];
-    gka_array_view_t w = {GKA_DTYPE_F32, 0, 2, {1, 4097}, (const unsigned char *)wide, sizeof wide};
+    gka_array_view_t w = {GKA_DTYPE_F32, 0, 2, {1, 4097}, (const unsigned char *)wide,
+                          sizeof wide,   0};
     cr_assert_eq(gka_array_to_double(&w, "f", "k", 1, 0, 0, &x, &T, &D), GKA_ERANGE);
     gka_array_view_t o = a;
     o.dtype = GKA_DTYPE_OTHER;
@@ -271,7 +272,7 @@ Test(trace, array_view_batch_head_selection) {
 Test(trace, array_view_big_endian_and_nonfinite) {
     /* 1.5 and -2.25 as big-endian float64, then a big-endian f16 NaN. */
     const unsigned char be64[16] = {0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xc0, 0x02, 0, 0, 0, 0, 0, 0};
-    gka_array_view_t a = {GKA_DTYPE_F64, 1, 1, {2}, be64, 16};
+    gka_array_view_t a = {GKA_DTYPE_F64, 1, 1, {2}, be64, 16, 0};
     double *x;
     long T;
     int D;
@@ -279,7 +280,7 @@ Test(trace, array_view_big_endian_and_nonfinite) {
     cr_assert(x[0] == 1.5 && x[1] == -2.25);
     free(x);
     const unsigned char be16[6] = {0x3c, 0x00, 0x7e, 0x00, 0x00, 0x01};
-    gka_array_view_t h = {GKA_DTYPE_F16, 1, 2, {1, 3}, be16, 6};
+    gka_array_view_t h = {GKA_DTYPE_F16, 1, 2, {1, 3}, be16, 6, 0};
     cr_assert_eq(gka_array_to_double(&h, "dump.npy", "q", 1, 0, 0, &x, &T, &D), GKA_ENODATA);
     assert_msg_has("dump.npy");
     assert_msg_has("q[t=0,i=1]");
@@ -291,7 +292,8 @@ static gka_array_view_t rows_view(const double *x, long T, int D) {
                           2,
                           {(uint64_t)T, (uint64_t)D},
                           (const unsigned char *)x,
-                          (size_t)(T * D) * sizeof(double)};
+                          (size_t)(T * D) * sizeof(double),
+                          0};
     return a;
 }
 
@@ -302,7 +304,7 @@ Test(trace, views_to_trace_fallbacks_and_mismatch) {
     for (int t = 0; t < 5; t++)
         g[t] = -0.1 * t;
     gka_array_view_t kv = rows_view(k, 5, 3);
-    gka_array_view_t gv = {GKA_DTYPE_F64, 0, 1, {5}, (const unsigned char *)g, sizeof g};
+    gka_array_view_t gv = {GKA_DTYPE_F64, 0, 1, {5}, (const unsigned char *)g, sizeof g, 0};
     const gka_array_view_t *views[GKA_ROLE_COUNT] = {NULL, &kv, NULL, &gv, NULL};
     const char *files[GKA_ROLE_COUNT] = {"q.npy", "k.npy", "v.npy", "g.npy", "b.npy"};
     gka_load_options_t opt = gka_load_options_default();
@@ -327,7 +329,7 @@ Test(trace, views_to_trace_fallbacks_and_mismatch) {
     cr_assert_eq(gka_trace_from_views(views, files, &opt, "", &tr), GKA_EINVAL);
     opt.missing_queries = GKA_QUERIES_IID;
 
-    gka_array_view_t g4v = {GKA_DTYPE_F64, 0, 1, {4}, (const unsigned char *)g4, sizeof g4};
+    gka_array_view_t g4v = {GKA_DTYPE_F64, 0, 1, {4}, (const unsigned char *)g4, sizeof g4, 0};
     for (int t = 0; t < 4; t++)
         g4[t] = 0.0;
     views[GKA_ROLE_G] = &g4v;
