@@ -1,5 +1,6 @@
 /* gka figure: reproduce the project's figures from the command line. */
 #include "gka_cli.h"
+#include "gka_data.h"
 #include "gka_figure.h"
 #include "gka_io.h"
 #include "options.h"
@@ -54,7 +55,11 @@ static int check_inputs(const gka_opts_t *o, const gka_figure_opts_t *f, int wan
     if (rc >= 0) return rc;
     if (gka_mkdirs(f->out_dir) != GKA_OK)
         return gka_cli_fail_status(GKA_EIO, GKA_STAGE_INPUT, NULL);
-    const char *p = f->keys_path[0] ? f->keys_path : f->trace_path;
+    char path[sizeof f->keys_path];
+    const char *dtype; /* --keys k.npy:bf16 names the file k.npy */
+    if (!f->keys_path[0] || !gka_npy_spec_split(f->keys_path, path, sizeof path, &dtype))
+        snprintf(path, sizeof path, "%s", f->keys_path[0] ? f->keys_path : f->trace_path);
+    const char *p = path;
     if (*p && access(p, R_OK) != 0)
         return gka_cli_fail(GKA_EXIT_USAGE, "%s: cannot read the trace file", p);
     return 0;

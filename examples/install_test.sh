@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install gka from a build tree to a temporary prefix, move the installed tree
-# elsewhere (it must be relocatable), then build and run every example against
+# elsewhere (it must be relocatable), check that each installed header compiles
+# on its own, then build and run every example against
 # it four ways: pkg-config shared, pkg-config static, find_package(gka CONFIG)
 # shared and static. Each run's output must match the example's expected line
 # (examples/expected.txt, written by examples/CMakeLists.txt). The static
@@ -27,6 +28,12 @@ if [ -e "$prefix/include/gka/gka_kernels.h" ] && [ ! -e "$libdir/libgka_cuda.a" 
     fail "gka_kernels.h installed without libgka_cuda.a"
 fi
 [ -x "$prefix/bin/gka" ] || fail "gka program not installed"
+# every installed header compiles on its own, as C17, without warnings
+for h in "$prefix"/include/gka/*.h; do
+    printf '#include "%s"\n' "$(basename "$h")" |
+        "$cc" -std=c17 -Wall -Wextra -Werror -fsyntax-only -I"$prefix/include/gka" -x c - ||
+        fail "$(basename "$h") does not compile on its own"
+done
 "$prefix/bin/gka" --help >/dev/null 2>&1 || true
 
 export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"

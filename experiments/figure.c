@@ -167,7 +167,9 @@ gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *op
         sizeof res->dir)
         return gka_error(GKA_EINVAL, "%s: output directory path too long", opts->out_dir);
     snprintf(res->csv_path, sizeof res->csv_path, "%s/%s.csv", res->dir, fig->name);
-    gka_status_t st = gka_mkdirs(res->dir);
+    char date[64]; /* a bad SOURCE_DATE_EPOCH is refused before the work, not after */
+    gka_status_t st = gka_csv_date(date, sizeof date);
+    if (st == GKA_OK) st = gka_mkdirs(res->dir);
     if (st != GKA_OK) return st;
 #ifdef _OPENMP
     if (opts->threads > 0) omp_set_num_threads(opts->threads);

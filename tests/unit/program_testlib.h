@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -169,6 +170,28 @@ static inline size_t prog_drop_lines(char *s, const char *prefix) {
     }
     s[w] = '\0';
     return w;
+}
+
+/* Write a [T, D] bf16 .npy as numpy + ml_dtypes does (descr '<V2'). */
+static inline void prog_write_bf16_npy(const char *path, int T, int D) {
+    char h[128];
+    int n = snprintf(h, sizeof h, "{'descr': '<V2', 'fortran_order': False, 'shape': (%d, %d), }",
+                     T, D);
+    while ((10 + n + 1) % 64)
+        h[n++] = ' ';
+    h[n++] = '\n';
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(n & 0xff, f), fputc(n >> 8, f);
+    fwrite(h, 1, (size_t)n, f);
+    for (int j = 0; j < T * D; j++) {
+        float v = (float)(1 + (j * 37) % 11) / 8.0f * (j % 3 ? 1.0f : -1.0f); /* exact in bf16 */
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        fputc((u >> 16) & 0xff, f), fputc(u >> 24, f);
+    }
+    fclose(f);
 }
 
 static inline int prog_capture(const char *args, char *out, size_t n) {

@@ -221,3 +221,17 @@ Test(cmd_figure, help_after_a_name_and_equals_spelling) {
     cr_expect_eq(run(NULL, "omega --tier full --quick", out, sizeof out, err, sizeof err), 2);
     cr_expect(strstr(err, "--quick and --tier are exclusive"), "%s", err);
 }
+
+/* --keys k.npy:bf16 (numpy + ml_dtypes' '<V2' records) reaches the trace figure. */
+Test(cmd_figure, trace_takes_a_named_dtype) {
+    char path[600], out[4096], err[4096], args[2048];
+    snprintf(path, sizeof path, "%s/k.npy", tmpdir);
+    prog_write_bf16_npy(path, 30, 6);
+    snprintf(args, sizeof args, "trace --quick --keys %s:bf16 --out '%s/tr' --formats none", path,
+             tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/tr/trace/trace.csv", tmpdir);
+    char *csv = slurp(path);
+    cr_assert(strstr(csv, "# D: 6\n") && strstr(csv, "k.npy:bf16"), "%.2000s", csv);
+    free(csv);
+}

@@ -396,33 +396,11 @@ Test(cmd_solve, save_x_not_left_after_a_failed_run) {
     prog_remove_tree(dir);
 }
 
-/* Write a [T, D] bf16 .npy as numpy + ml_dtypes does (descr '<V2'). */
-static void write_bf16_npy(const char *path, int T, int D) {
-    char h[128];
-    int n = snprintf(h, sizeof h, "{'descr': '<V2', 'fortran_order': False, 'shape': (%d, %d), }",
-                     T, D);
-    while ((10 + n + 1) % 64)
-        h[n++] = ' ';
-    h[n++] = '\n';
-    FILE *f = fopen(path, "wb");
-    cr_assert_not_null(f);
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    fputc(n & 0xff, f), fputc(n >> 8, f);
-    fwrite(h, 1, (size_t)n, f);
-    for (int j = 0; j < T * D; j++) {
-        float v = (float)(1 + (j * 37) % 11) / 8.0f * (j % 3 ? 1.0f : -1.0f); /* exact in bf16 */
-        uint32_t u;
-        memcpy(&u, &v, 4);
-        fputc((u >> 16) & 0xff, f), fputc(u >> 24, f);
-    }
-    fclose(f);
-}
-
 Test(cmd_solve, bf16_keys_file_named_dtype_D_conflict_and_notice) {
     char dir[256], args[2048], out[8192], path[600];
     prog_make_tmpdir(dir, sizeof dir, "solve_bf16");
     snprintf(path, sizeof path, "%s/k.npy", dir);
-    write_bf16_npy(path, 20, 6);
+    prog_write_bf16_npy(path, 20, 6);
     snprintf(args, sizeof args, "solve --keys %s:bf16", path);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     cr_assert(strstr(out, "D=6 T=20"), "%s", out);

@@ -158,6 +158,20 @@ Test(csvmeta, programs_refuse_a_bad_date_before_writing) {
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "exit %d: %s", WEXITSTATUS(st), out);
     cr_assert(strstr(out, "SOURCE_DATE_EPOCH='9000000000000000000' is not a date"), "%s", out);
     cr_assert_eq(prog_count_entries(dir, NULL), 0, "files left");
+    /* a figure refuses before it computes: nothing in its output directory */
+    snprintf(args, sizeof args,
+             "cd %s && SOURCE_DATE_EPOCH=-5 %s figure kappa --quick --formats none --out f 2>&1",
+             dir, GKA_PROGRAM);
+    p = popen(args, "r");
+    cr_assert_not_null(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    st = pclose(p);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) != 0, "exit 0: %s", out);
+    cr_assert(strstr(out, "SOURCE_DATE_EPOCH='-5' is not a date"), "%s", out);
+    char fdir[400];
+    snprintf(fdir, sizeof fdir, "%s/f", dir);
+    cr_assert_eq(prog_count_entries(fdir, NULL), 0, "the figure left files in %s", fdir);
 }
 
 /* gka solve and gka grad CSVs: the provenance and every parameter, 17 digits,
@@ -169,6 +183,8 @@ Test(csvmeta, solve_and_grad_csvs_carry_provenance_and_load_in_numpy) {
              dir);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     snprintf(args, sizeof args, "grad --format bf16 --D 8 --T 20 --csv %s/g.csv", dir);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+    snprintf(args, sizeof args, "figure kappa --quick --formats none --quiet --out %s/fig", dir);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     const char *files[] = {"s.csv", "h.csv", "g.csv"};
     const char *keys[] = {"gka_version",  "git_commit", "compiler", "c_flags", "build_type",
@@ -211,6 +227,10 @@ Test(csvmeta, solve_and_grad_csvs_carry_provenance_and_load_in_numpy) {
         "    assert all(c in a.dtype.names for c in cols), (f, a.dtype.names)\n"
         "    assert a.shape == (n,), (f, a.shape)\n"
         "    assert (a['t'][:3] == [0, 0 if f == 'h.csv' else 1, 0 if f == 'h.csv' else 2]).all()\n"
+        "k = np.genfromtxt('fig/kappa/kappa.csv', delimiter=',', names=True, comments='#', "
+        "dtype=None, encoding='utf-8')\n"
+        "assert 'kappa' in k.dtype.names and 'ridge' in k.dtype.names and len(k) > 100\n"
+        "assert np.isfinite(k['kappa']).all()\n"
         "s = np.genfromtxt('s.csv', delimiter=',', names=True, comments='#', dtype=None, "
         "encoding='utf-8')\n"
         "assert np.isfinite(s['err']).all() and (s['err'] > 0).all()\n"
