@@ -35,11 +35,13 @@ typedef struct {
     int dedicated_root; /* MPI: rank 0 only hands out and writes (many ranks, many nodes) */
 } sweep_opts_t;
 
-/* -1 to go on, else the exit status (0 after --help). */
+/* 0 to go on, 1 after a message for bad usage (exit 2); --help prints the
+ * help and exits 0. */
 static int parse_opts(int argc, char **argv, sweep_opts_t *o) {
     gka_opts_t opts;
     const int rc = gka_opts_parse(GKA_CMD_SWEEP, argc, argv, &opts);
-    if (rc >= 0) return rc;
+    if (rc == GKA_EXIT_OK) exit(GKA_EXIT_OK);
+    if (rc >= 0) return 1;
     o->grid_file = opts.args[0];
     o->out = gka_opt_text(&opts, GKA_OPT_OUT_FILE);
     o->resume = gka_opt_given(&opts, GKA_OPT_RESUME);
@@ -47,7 +49,7 @@ static int parse_opts(int argc, char **argv, sweep_opts_t *o) {
     o->dedicated_root = gka_opt_given(&opts, GKA_OPT_DEDICATED_ROOT);
     o->threads =
         gka_opt_given(&opts, GKA_OPT_THREADS) ? (int)gka_opt_long(&opts, GKA_OPT_THREADS) : 1;
-    return -1;
+    return 0;
 }
 
 static double now(void) {
@@ -313,8 +315,7 @@ static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results
 
 int gka_cmd_sweep(int argc, char **argv) {
     sweep_opts_t o;
-    const int parsed = parse_opts(argc, argv, &o);
-    if (parsed >= 0) return parsed;
+    if (parse_opts(argc, argv, &o)) return GKA_EXIT_USAGE;
     gka_sweep_grid_t *g = calloc(1, sizeof *g);
     if (!g) return gka_cli_fail(GKA_EXIT_FAIL, "sweep: out of memory");
     gka_sweep_results_t res = {0, NULL};
