@@ -504,6 +504,11 @@ void gka_cli_print_man(FILE *f, const char *version) {
         roff(f, cd->summary);
         fputc('\n', f);
     }
+    /* the GPU benchmark is built with CUDA only and parses its own options */
+    fputs(".TP\n\\fBgka bench gpu\\fR\n", f);
+    roff(f, "GPU kernels: check against the CPU model, time (CUDA builds; its options: "
+            "gka bench gpu --help)");
+    fputc('\n', f);
     for (int c = 0; c < GKA_CMD_COUNT; c++) {
         const gka_cli_command_t *cd = gka_cli_command(c);
         fprintf(f, ".SH \"GKA %s\"\n", cd->name);
