@@ -92,7 +92,7 @@ int gka_cmd_figure(int argc, char **argv) {
 
     gka_interrupt_install();
     double t_all = gka_wall_seconds();
-    int failed = 0, no_gnuplot = 0;
+    int worst = GKA_EXIT_OK, no_gnuplot = 0; /* the worst exit status of the figures run */
     char render_hint[1024] = "";
     for (size_t i = 0; i < nfig; i++) {
         const gka_figure_t *fig = run_all ? all[i] : one;
@@ -110,8 +110,10 @@ int gka_cmd_figure(int argc, char **argv) {
             no_gnuplot = 1;
             snprintf(render_hint, sizeof render_hint, "%s", gka_error_message());
         } else if (st != GKA_OK) {
-            gka_cli_fail(GKA_EXIT_FAIL, "figure %s: %s", fig->name, gka_error_message());
-            failed++;
+            char what[64];
+            snprintf(what, sizeof what, "figure %s", fig->name);
+            const int code = gka_cli_fail_status(st, GKA_STAGE_RUN, what);
+            if (code > worst) worst = code;
             continue;
         }
         printf("%-14s %8.1f s  (render %.1f s)  %s/\n", fig->name, res.elapsed_s, res.render_s,
@@ -127,5 +129,5 @@ int gka_cmd_figure(int argc, char **argv) {
                                 opts.out_dir, opts.out_dir);
         return gka_cli_fail(GKA_EXIT_FAIL, "%s", render_hint);
     }
-    return failed ? GKA_EXIT_FAIL : GKA_EXIT_OK;
+    return worst;
 }
