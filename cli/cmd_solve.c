@@ -254,17 +254,42 @@ static int open_arrays(const solve_args_t *a, const gka_run_config_t *c, sinks_t
     return -1;
 }
 
-static int commit_arrays(sinks_t *s) {
-    gka_npy_writer_t *w[2] = {s->x, s->x_ref};
-    s->x = s->x_ref = NULL;
+/* A file argument of an input option as a path ("F.npy:bf16" -> "F.npy"),
+ * or NULL where the option names no file (a synthetic spec). */
+static const char *input_path(const char *arg, char *buf, size_t n) {
+    const char *dtype;
+    if (!arg) return NULL;
+    return gka_npy_spec_split(arg, buf, n, &dtype) ? buf : NULL;
+}
+
+/* Outputs that would overwrite an input or each other are refused before
+ * any work. Returns -1 or an exit code. */
+static int check_paths(const solve_args_t *a) {
+    char k[4096], q[4096], g[4096], b[4096];
+    const char *outs[] = {a->csv, a->history, a->save_x, a->save_ref};
+    const char *out_names[] = {"--csv", "--history", "--save-x", "--save-ref"};
+    const char *ins[] = {input_path(a->keys, k, sizeof k), input_path(a->queries, q, sizeof q),
+                         input_path(a->gates, g, sizeof g), input_path(a->betas, b, sizeof b),
+                         a->trace};
+    const char *in_names[] = {"--keys", "--queries", "--gates", "--betas", "--trace"};
+    const gka_status_t st = gka_paths_check(outs, out_names, 4, ins, in_names, 5);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    return -1;
+}
+
+/* CSV, history and arrays committed together: all or none of them
+ * (experiments/gka_io.h). Returns -1 or an exit code. */
+static int commit_outputs(gka_outfile_t *csv, gka_outfile_t *hist, sinks_t *s) {
+    gka_outfile_t *outs[4] = {csv, hist, NULL, NULL};
+    size_t n = 2;
     int rc = -1;
-    for (int j = 0; j < 2; j++) {
-        gka_status_t st;
-        if (w[j] && rc < 0 && (st = gka_npy_writer_commit(w[j])) != GKA_OK)
-            rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
-        else if (w[j] && rc >= 0)
-            gka_npy_writer_abort(w[j]);
-    }
+    gka_npy_writer_t *w[2] = {s->x, s->x_ref};
+    for (int j = 0; j < 2 && rc < 0; j++)
+        if (w[j] && !(outs[n++] = gka_npy_writer_file(w[j])))
+            rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    gka_status_t st;
+    if (rc < 0 && (st = gka_outfile_commit_all(outs, n)) != GKA_OK)
+        rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     return rc;
 }
 
@@ -273,6 +298,7 @@ int gka_cmd_solve(int argc, char **argv) {
     solve_args_t a;
     int rc = parse_args(argc, argv, &o, &a);
     if (rc >= 0) return rc;
+    if ((rc = check_paths(&a)) >= 0) return rc;
     gka_run_config_t c = gka_run_config_default();
     gka_status_t st = gka_ridge_parse(a.ridge, &c.ridge);
     if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
@@ -316,19 +342,11 @@ int gka_cmd_solve(int argc, char **argv) {
         c.on_token = write_row, c.ctx = &sinks;
         if ((st = gka_run(&c, &sum)) != GKA_OK) rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     }
-    if (rc < 0 && sinks.csv && (st = gka_outfile_commit(&fcsv)) != GKA_OK)
-        rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
-    else if (sinks.csv)
-        sinks.csv = NULL;
-    if (rc < 0 && sinks.hist && (st = gka_outfile_commit(&fhist)) != GKA_OK)
-        rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
-    else if (sinks.hist)
-        sinks.hist = NULL;
-    if (rc < 0) rc = commit_arrays(&sinks);
+    if (rc < 0) rc = commit_outputs(&fcsv, &fhist, &sinks);
     gka_npy_writer_abort(sinks.x);
     gka_npy_writer_abort(sinks.x_ref);
-    if (a.csv) gka_outfile_abort(&fcsv);
-    if (a.history) gka_outfile_abort(&fhist);
+    gka_outfile_abort(&fcsv);
+    gka_outfile_abort(&fhist);
     if (rc < 0) print_summary(&a, &c, &sum), rc = GKA_EXIT_OK;
     gka_trace_free(&tr);
     return rc;

@@ -10,9 +10,11 @@
  * one-process run. */
 #include "gka_cli.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -92,38 +94,50 @@ typedef struct {
     const gka_sweep_grid_t *g;
     gka_sweep_results_t *res;
     char journal[4200];
-    long total, done, failed;
+    gka_sweep_journal_t jf;            /* open and locked on the writing process */
+    long total, done, failed, stopped; /* stopped: cut off by an interruption */
     int workers;
     double t0;
     int io_error;
 } book_t;
 
+static void report_failure(long cell, const char *block) {
+    /* the message is the summary line's last field, after "failed" and
+     * 18 commas (gka_sweep_summary_header) */
+    const char *msg = strstr(block, ",failed,");
+    for (int commas = 0; msg && *msg && commas < 19; msg++)
+        commas += (*msg == ',');
+    fprintf(stderr, "gka: sweep: cell %ld failed: %.*s\n", cell, msg ? (int)strcspn(msg, "\n") : 0,
+            msg ? msg : "");
+}
+
 static void record(book_t *b, char *block) {
     long cell = -1;
     int ok = 0;
-    if (gka_sweep_block_parse(block, strlen(block), &cell, &ok) != GKA_OK) {
+    if (gka_sweep_block_parse(block, strlen(block), &cell, &ok) != GKA_OK ||
+        gka_sweep_block_check(b->g, block, strlen(block), cell) != GKA_OK) {
         gka_cli_fail(GKA_EXIT_FAIL, "sweep: malformed result block: %s", gka_error_message());
         free(block);
         b->failed++;
         return;
     }
-    if (ok && gka_sweep_journal_append(b->journal, b->g, block) != GKA_OK && !b->io_error) {
+    if (!ok && gka_interrupted()) {
+        /* cut off by SIGINT, not a result: run again by --resume */
+        b->stopped++;
+        free(block);
+        return;
+    }
+    if (ok && gka_sweep_journal_append(&b->jf, b->g, block) != GKA_OK && !b->io_error) {
         gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s (continuing; --resume will redo cells)",
                      gka_error_message());
         b->io_error = 1;
     }
     if (!ok) {
         b->failed++;
-        /* the message is the summary line's last field, after "failed" and
-         * 18 commas (gka_sweep_summary_header) */
-        const char *msg = strstr(block, ",failed,");
-        for (int commas = 0; msg && *msg && commas < 19; msg++)
-            commas += (*msg == ',');
-        fprintf(stderr, "gka: sweep: cell %ld failed: %.*s\n", cell,
-                msg ? (int)strcspn(msg, "\n") : 0, msg ? msg : "");
+        report_failure(cell, block);
     }
     b->done++;
-    gka_sweep_results_put(b->res, block);
+    gka_sweep_results_put(b->res, b->g, block);
     if (b->o->quiet) return;
     const double el = now() - b->t0;
     const long left = b->total - b->done;
@@ -178,7 +192,7 @@ static int run_local(book_t *b, const todo_t *todo) {
         fprintf(
             stderr,
             "gka: sweep interrupted: %ld of %ld cells finished, kept in %s; rerun with --resume\n",
-            b->done, b->total, b->journal);
+            b->done - b->failed, b->total, b->journal);
         return 130;
     }
     if (stop) return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
@@ -285,43 +299,106 @@ static int run_mpi(book_t *b, todo_t *todo, int rank, int size) {
 
 /* ---- entry ---------------------------------------------------------------- */
 
-static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results_t *res,
-                   book_t *b) {
-    gka_status_t st = gka_sweep_grid_load(o->grid_file, g);
-    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
-    if ((st = gka_sweep_results_init(res, g->ncells)) != GKA_OK)
-        return gka_cli_fail_status(st, GKA_STAGE_RUN, "sweep");
-    *b = (book_t){o, g, res, "", 0, 0, 0, 1, now(), 0};
-    snprintf(b->journal, sizeof b->journal, "%s.journal", o->out);
+static void on_damage(void *ctx, long cell, const char *why) {
+    const book_t *b = ctx;
+    if (cell >= 0)
+        fprintf(stderr, "gka: sweep: %s: cell %ld: %s; running it again\n", b->journal, cell, why);
+    else
+        fprintf(stderr, "gka: sweep: %s: %s; skipped\n", b->journal, why);
+}
+
+/* The outputs are OUT and two files named after it: OUT must be a file
+ * name, not a device or FIFO (OUT.summary.csv and OUT.journal beside
+ * /dev/null would be new files in /dev). */
+static int check_outputs(const sweep_opts_t *o, const char *summary, const char *journal) {
+    struct stat st;
+    if (stat(o->out, &st) == 0 && !S_ISREG(st.st_mode))
+        return gka_cli_fail(GKA_EXIT_USAGE,
+                            "sweep: --out %s is not a regular file (the summary and journal are "
+                            "written beside it, as %s and %s)",
+                            o->out, summary, journal);
+    const char *outs[] = {o->out, summary, journal};
+    const char *names[] = {"--out", "--out (summary)", "--out (journal)"};
+    const char *ins[] = {o->grid_file};
+    const char *in_names[] = {"the grid file"};
+    const gka_status_t pst = gka_paths_check(outs, names, 3, ins, in_names, 1);
+    if (pst != GKA_OK) return gka_cli_fail_status(pst, GKA_STAGE_INPUT, "sweep");
     /* Refuse unwritable outputs before running anything: open (and drop) a
      * temporary file beside each output. */
-    char summary[4200];
-    snprintf(summary, sizeof summary, "%s.summary.csv", o->out);
-    const char *outputs[] = {o->out, summary, b->journal};
-    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+    for (size_t i = 0; i < 2; i++) {
         gka_outfile_t probe;
-        if ((st = gka_outfile_open(&probe, outputs[i])) != GKA_OK)
-            return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
+        const gka_status_t ost = gka_outfile_open(&probe, outs[i]);
+        if (ost != GKA_OK) return gka_cli_fail_status(ost, GKA_STAGE_INPUT, "sweep");
         gka_outfile_abort(&probe);
-    }
-    if (o->resume) {
-        if ((st = gka_sweep_journal_read(b->journal, g, res)) != GKA_OK)
-            return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
-    } else if (access(b->journal, F_OK) == 0 && unlink(b->journal) != 0) {
-        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: cannot remove old journal %s", b->journal);
     }
     return 0;
 }
 
+/* Every rank expands the grid; only the writing rank (0) checks the outputs
+ * and opens, locks and reads the journal. */
+static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results_t *res, book_t *b,
+                   int writer) {
+    gka_status_t st = gka_sweep_grid_load(o->grid_file, g);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
+    if ((st = gka_sweep_results_init(res, g->ncells)) != GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_RUN, "sweep");
+    *b = (book_t){o, g, res, "", {-1, ""}, 0, 0, 0, 0, 1, now(), 0};
+    snprintf(b->journal, sizeof b->journal, "%s.journal", o->out);
+    if (!writer) return 0;
+    char summary[4200];
+    snprintf(summary, sizeof summary, "%s.summary.csv", o->out);
+    int rc = check_outputs(o, summary, b->journal);
+    if (rc) return rc;
+    if ((st = gka_sweep_journal_open(&b->jf, b->journal, g, o->resume, res, on_damage, b)) !=
+        GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
+    return 0;
+}
+
+/* The MPI rank from the launcher's environment, before MPI_Init (0 without
+ * one): ranks other than 0 keep usage errors to themselves, so that a bad
+ * command line gives one message, not one per rank. */
+static int launcher_rank(void) {
+    const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && *v) return atoi(v);
+    }
+    return 0;
+}
+
+/* Silence stderr (saved in *saved) on ranks other than 0; undo with -1. */
+static void quiet_stderr(int rank, int *saved) {
+    if (rank == 0) return;
+    fflush(stderr);
+    if (*saved < 0) {
+        int devnull = open("/dev/null", O_WRONLY);
+        if (devnull < 0) return;
+        *saved = dup(2);
+        dup2(devnull, 2);
+        close(devnull);
+    } else {
+        dup2(*saved, 2);
+        close(*saved);
+        *saved = -1;
+    }
+}
+
 int gka_cmd_sweep(int argc, char **argv) {
     sweep_opts_t o;
-    if (parse_opts(argc, argv, &o)) return GKA_EXIT_USAGE;
+    int saved_stderr = -1;
+    const int env_rank = launcher_rank();
+    quiet_stderr(env_rank, &saved_stderr);
+    int bad = parse_opts(argc, argv, &o);
+    quiet_stderr(env_rank, &saved_stderr);
+    if (bad) return GKA_EXIT_USAGE;
     gka_sweep_grid_t *g = calloc(1, sizeof *g);
     if (!g) return gka_cli_fail(GKA_EXIT_FAIL, "sweep: out of memory");
     gka_sweep_results_t res = {0, NULL};
-    book_t b;
+    book_t b = {0};
+    b.jf.fd = -1;
     todo_t todo = {NULL, 0};
-    int rank = 0, size = 1, rc;
+    int rank = 0, size = 1, rc = 0;
 #ifdef GKA_HAVE_MPI
     const int use_mpi = launched_by_mpirun();
     if (use_mpi) {
@@ -330,13 +407,17 @@ int gka_cmd_sweep(int argc, char **argv) {
         MPI_Comm_size(MPI_COMM_WORLD, &size);
     }
 #endif
-    /* Every rank expands the grid; only rank 0 reads the journal, then tells
-     * the others which cells remain. */
-    rc = prepare(&o, g, &res, &b);
+    /* Rank 0 prepares first and tells the others whether to go on: one
+     * message for a bad grid or output, not one per rank. */
+    if (rank == 0) rc = prepare(&o, g, &res, &b, 1);
     if (rc == 0 && rank == 0) rc = make_todo(g, &res, &todo);
 #ifdef GKA_HAVE_MPI
+    if (use_mpi) MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+#endif
+    if (rc == 0 && rank != 0) rc = prepare(&o, g, &res, &b, 0);
+#ifdef GKA_HAVE_MPI
     if (use_mpi) {
-        MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+        MPI_Allreduce(MPI_IN_PLACE, &rc, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
         MPI_Bcast(&todo.n, 1, MPI_LONG, 0, MPI_COMM_WORLD);
         if (rc == 0 && rank != 0) todo.cell = malloc((size_t)(todo.n ? todo.n : 1) * sizeof(long));
         if (rc == 0) MPI_Bcast(todo.cell, (int)todo.n, MPI_LONG, 0, MPI_COMM_WORLD);
@@ -359,6 +440,7 @@ int gka_cmd_sweep(int argc, char **argv) {
 #ifdef GKA_HAVE_MPI
     if (use_mpi) MPI_Finalize();
 #endif
+    gka_sweep_journal_close(&b.jf); /* releases the lock (rank 0) */
     free(todo.cell);
     gka_sweep_results_free(&res);
     free(g);

@@ -261,7 +261,8 @@ void gka_csv_standard_meta(gka_csv_t *c, const char *figure, const char *descrip
     gka_csv_meta(c, "image_formats", "%s", gka_formats_string(opts->formats, fmts, sizeof fmts));
 }
 
-gka_status_t gka_csv_write(const gka_csv_t *c, const char *path) {
+gka_status_t gka_csv_put(const gka_csv_t *c, gka_outfile_t *f) {
+    const char *path = f->path;
     if (c->meta.status != GKA_OK || c->body.status != GKA_OK)
         return gka_error(GKA_ENOMEM, "%s: out of memory while building the CSV", path);
     if (c->ncols == 0 || !c->body.data) return gka_error(GKA_EINVAL, "%s: CSV has no header", path);
@@ -270,15 +271,21 @@ gka_status_t gka_csv_write(const gka_csv_t *c, const char *path) {
     size_t hlen = eol ? (size_t)(eol - c->body.data) : c->body.len;
     char *header = strndup(c->body.data, hlen);
     if (!header) return gka_error(GKA_ENOMEM, "%s: out of memory", path);
+    gka_status_t st = gka_csv_write_head(f->fp, path, header, c);
+    free(header);
+    if (st != GKA_OK) return st;
+    size_t rest = eol ? c->body.len - hlen - 1 : 0;
+    if (rest) fwrite(eol + 1, 1, rest, f->fp);
+    return GKA_OK;
+}
+
+gka_status_t gka_csv_write(const gka_csv_t *c, const char *path) {
     gka_outfile_t f;
     gka_status_t st = gka_outfile_open(&f, path);
-    if (st == GKA_OK) st = gka_csv_write_head(f.fp, path, header, c);
-    free(header);
+    if (st == GKA_OK) st = gka_csv_put(c, &f);
     if (st != GKA_OK) {
         gka_outfile_abort(&f);
         return st;
     }
-    size_t rest = eol ? c->body.len - hlen - 1 : 0;
-    if (rest) fwrite(eol + 1, 1, rest, f.fp);
     return gka_outfile_commit(&f);
 }

@@ -107,6 +107,10 @@ void gka_csv_standard_meta(gka_csv_t *c, const char *figure, const char *descrip
                            const gka_figure_opts_t *opts);
 /* Write header + provenance + metadata + rows to `path`, whole or not at all. */
 gka_status_t gka_csv_write(const gka_csv_t *c, const char *path);
+/* The same into an output opened with gka_outfile_open (experiments/gka_io.h),
+ * not committed: for files committed together (gka_outfile_commit_all). */
+struct gka_outfile;
+gka_status_t gka_csv_put(const gka_csv_t *c, struct gka_outfile *f);
 
 /* Provenance: the keys every CSV carries, in this order, right after the
  * header line: gka_version, git_commit, compiler, c_flags, build_type,

@@ -76,26 +76,20 @@ static int on_token(void *vctx, const gka_token_metrics_t *m) {
     return 0;
 }
 
-/* Build the run configuration of a cell; the trace is generated here. */
-static gka_status_t setup_cell(const gka_sweep_grid_t *g, long cell, gka_trace_t *tr,
-                               gka_run_config_t *rc) {
 #define V(axis) gka_sweep_cell_value(g, cell, GKA_SWEEP_AXIS_##axis)
-    const int D = atoi(V(D));
-    const long T = atol(V(T));
+
+/* The run configuration of a cell over the trace tr (D and T from tr). */
+static gka_status_t run_config(const gka_sweep_grid_t *g, long cell, const gka_trace_t *tr,
+                               gka_run_config_t *rc) {
     const uint64_t seed = strtoull(V(SEED), NULL, 10);
-    gka_synth_config_t sc = gka_synth_config_default(D, T, seed);
-    gka_status_t st;
-    if ((st = gka_keys_spec_parse(V(KEYS), &sc.keys)) != GKA_OK) return st;
-    if ((st = gka_gate_spec_parse(V(GATE), &sc.gate)) != GKA_OK) return st;
-    if ((st = gka_beta_spec_parse(V(BETA), &sc.beta)) != GKA_OK) return st;
-    if ((st = gka_synth_generate(&sc, tr)) != GKA_OK) return st;
     *rc = gka_run_config_default();
-    rc->D = D;
-    rc->T = T;
+    rc->D = tr->D;
+    rc->T = tr->T;
     rc->q = tr->q;
     rc->k = tr->k;
     rc->g = tr->g;
     rc->beta = tr->beta;
+    gka_status_t st;
     if ((st = gka_ridge_parse(V(RIDGE), &rc->ridge)) != GKA_OK) return st;
     rc->solver = V(SOLVER);
     rc->opts.iters = atoi(V(ITERS));
@@ -110,7 +104,63 @@ static gka_status_t setup_cell(const gka_sweep_grid_t *g, long cell, gka_trace_t
     rc->chunk = atoi(V(CHUNK));
     rc->every = g->kappa_every;
     return GKA_OK;
+}
+
+/* Build the run configuration of a cell; the trace is generated here. */
+static gka_status_t setup_cell(const gka_sweep_grid_t *g, long cell, gka_trace_t *tr,
+                               gka_run_config_t *rc) {
+    const int D = atoi(V(D));
+    const long T = atol(V(T));
+    const uint64_t seed = strtoull(V(SEED), NULL, 10);
+    gka_synth_config_t sc = gka_synth_config_default(D, T, seed);
+    gka_status_t st;
+    if ((st = gka_keys_spec_parse(V(KEYS), &sc.keys)) != GKA_OK) return st;
+    if ((st = gka_gate_spec_parse(V(GATE), &sc.gate)) != GKA_OK) return st;
+    if ((st = gka_beta_spec_parse(V(BETA), &sc.beta)) != GKA_OK) return st;
+    if ((st = gka_synth_generate(&sc, tr)) != GKA_OK) return st;
+    return run_config(g, cell, tr, rc);
+}
 #undef V
+
+/* A cell's data over one token: the keys, gate and beta specs with the
+ * cell's D (lowrank:R needs R <= D). */
+static gka_status_t check_data(const gka_sweep_grid_t *g, long cell) {
+    gka_trace_t tr;
+    memset(&tr, 0, sizeof tr);
+    const int D = atoi(gka_sweep_cell_value(g, cell, GKA_SWEEP_AXIS_D));
+    gka_synth_config_t sc = gka_synth_config_default(D, 1, 1);
+    gka_status_t st;
+    if ((st = gka_keys_spec_parse(gka_sweep_cell_value(g, cell, GKA_SWEEP_AXIS_KEYS), &sc.keys)) ||
+        (st = gka_gate_spec_parse(gka_sweep_cell_value(g, cell, GKA_SWEEP_AXIS_GATE), &sc.gate)) ||
+        (st = gka_beta_spec_parse(gka_sweep_cell_value(g, cell, GKA_SWEEP_AXIS_BETA), &sc.beta)))
+        return st;
+    st = gka_synth_generate(&sc, &tr);
+    gka_trace_free(&tr);
+    return st;
+}
+
+/* A cell's solver configuration over one token of iid data with D = 2:
+ * gka_run refuses what it would refuse in the full run (a variant the
+ * solver lacks, mpfr:0, a chunk form for a solver without one ...). */
+static gka_status_t check_run(const gka_sweep_grid_t *g, long cell) {
+    gka_trace_t tr;
+    memset(&tr, 0, sizeof tr);
+    gka_synth_config_t sc = gka_synth_config_default(2, 1, 1);
+    gka_status_t st = gka_synth_generate(&sc, &tr);
+    gka_run_config_t rc;
+    if (st == GKA_OK) st = run_config(g, cell, &tr, &rc);
+    if (st == GKA_OK) {
+        gka_run_summary_t sum;
+        rc.no_reference = 1;
+        rc.every = 0;
+        st = gka_run(&rc, &sum);
+    }
+    gka_trace_free(&tr);
+    return st;
+}
+
+gka_status_t gka_sweep_cell_check(const gka_sweep_grid_t *g, long cell, int what) {
+    return what == GKA_SWEEP_CHECK_DATA ? check_data(g, cell) : check_run(g, cell);
 }
 
 static void put_summary(gka_strbuf_t *b, const gka_run_summary_t *s) {
@@ -179,19 +229,87 @@ gka_status_t gka_sweep_run_cell(const gka_sweep_grid_t *g, long cell, char **blo
 gka_status_t gka_sweep_block_parse(const char *block, size_t len, long *cell, int *ok) {
     char status[16];
     long id = -1, end_id = -2;
-    if (len < 8 || sscanf(block, "@cell %ld %15s", &id, status) != 2)
-        return gka_error(GKA_EFORMAT, "sweep block: no '@cell' header");
+    int used = 0;
+    if (len < 8 || memchr(block, '\0', len) ||
+        sscanf(block, "@cell %ld %15[a-z]%n", &id, status, &used) != 2 || block[used] != '\n')
+        return gka_error(GKA_EFORMAT, "sweep block: no '@cell ID STATUS' line");
     /* the last line must be "@end ID" */
     size_t i = len;
     if (block[i - 1] != '\n') return gka_error(GKA_EFORMAT, "sweep block %ld: cut short", id);
     i--;
     while (i > 0 && block[i - 1] != '\n')
         i--;
-    if (sscanf(block + i, "@end %ld", &end_id) != 1 || end_id != id)
+    if (i <= (size_t)used || sscanf(block + i, "@end %ld", &end_id) != 1 || end_id != id)
         return gka_error(GKA_EFORMAT, "sweep block %ld: no matching '@end'", id);
     if (strcmp(status, "ok") != 0 && strcmp(status, "failed") != 0)
         return gka_error(GKA_EFORMAT, "sweep block %ld: bad status '%s'", id, status);
     *cell = id;
     *ok = !strcmp(status, "ok");
+    return GKA_OK;
+}
+
+long gka_sweep_cell_rows(const gka_sweep_grid_t *g, long cell) {
+    const long T = atol(gka_sweep_cell_value(g, cell, GKA_SWEEP_AXIS_T));
+    return T / g->every + (T % g->every != 0);
+}
+
+/* The line starting at *p (up to and including its newline), or 0 bytes at
+ * the end of the block. */
+static size_t line_at(const char *p, const char *end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? (size_t)(nl - p) + 1 : 0;
+}
+
+static gka_status_t bad_block(long cell, const char *fmt, const char *what) {
+    return gka_error(GKA_EFORMAT, fmt, cell, what);
+}
+
+gka_status_t gka_sweep_block_check(const gka_sweep_grid_t *g, const char *block, size_t len,
+                                   long cell) {
+    long id;
+    int ok;
+    gka_status_t st = gka_sweep_block_parse(block, len, &id, &ok);
+    if (st != GKA_OK) return st;
+    if (id != cell) return gka_error(GKA_EFORMAT, "block of cell %ld says cell %ld", cell, id);
+    if (cell < 0 || cell >= g->ncells)
+        return gka_error(GKA_EFORMAT, "block of cell %ld: outside the grid", cell);
+    gka_strbuf_t pre;
+    gka_strbuf_init(&pre);
+    put_params(&pre, g, cell);
+    if (pre.status != GKA_OK) return gka_error(GKA_ENOMEM, "sweep: out of memory");
+    const char *p = block + line_at(block, block + len), *end = block + len;
+    size_t n = line_at(p, end);
+    /* the summary line: this cell's parameters, then the status of the header */
+    const char *want = ok ? "ok," : "failed,";
+    if (n < pre.len + strlen(want) || memcmp(p, pre.data, pre.len) != 0 ||
+        memcmp(p + pre.len, want, strlen(want)) != 0) {
+        gka_strbuf_free(&pre);
+        return bad_block(cell, "block of cell %ld: summary line is not this cell's %s result",
+                         ok ? "ok" : "failed");
+    }
+    p += n;
+    long rows = 0, expect = ok ? gka_sweep_cell_rows(g, cell) : 0;
+    const long T = atol(gka_sweep_cell_value(g, cell, GKA_SWEEP_AXIS_T));
+    for (; (n = line_at(p, end)) > 0 && strncmp(p, "@end ", 5) != 0; p += n, rows++) {
+        /* row k reports token t = (k + 1) every - 1, the last one T - 1 */
+        long t = (rows + 1) * g->every - 1, got = -1;
+        if (t > T - 1) t = T - 1;
+        char tail[32];
+        int used = 0;
+        if (n <= pre.len || memcmp(p, pre.data, pre.len) != 0 ||
+            sscanf(p + pre.len, "%ld,%n", &got, &used) != 1 || used == 0 || got != t ||
+            !memchr(p + pre.len, ',', n - pre.len)) {
+            snprintf(tail, sizeof tail, "%ld", rows + 1);
+            gka_strbuf_free(&pre);
+            return bad_block(cell, "block of cell %ld: row %s is not this cell's", tail);
+        }
+    }
+    gka_strbuf_free(&pre);
+    if (rows != expect) {
+        char what[64];
+        snprintf(what, sizeof what, "%ld rows, expected %ld", rows, expect);
+        return bad_block(cell, "block of cell %ld: %s", what);
+    }
+    if (p + n != end) return bad_block(cell, "block of cell %ld: %s", "text after '@end'");
     return GKA_OK;
 }

@@ -10,6 +10,7 @@
 #include "gka_arith.h"
 #include "gka_data.h"
 #include "gka_solver.h"
+#include "gka_io.h"
 #include "gka_stream.h"
 
 static const char *const axis_names[GKA_SWEEP_NAXES] = {
@@ -30,83 +31,67 @@ static int axis_by_name(const char *key) {
     return -1;
 }
 
-/* ---- lexing one line ------------------------------------------------------ */
+/* ---- from the TOML document to axes and settings ------------------------ */
 
 typedef struct {
     const char *file;
-    int line;
+    int line, col;
 } where_t;
 
-static char *skip_space(char *p) {
-    while (*p == ' ' || *p == '\t')
-        p++;
-    return p;
-}
+#define AT "%s:%d:%d: "
+#define WHERE(w) (w).file, (w).line, (w).col
 
-/* One value: "quoted string" or a bare word up to , ] # or space. */
-static gka_status_t read_value(char **pp, char *out, where_t w) {
-    char *p = skip_space(*pp);
-    size_t n = 0;
-    if (*p == '"') {
-        p++;
-        while (*p && *p != '"') {
-            if (n + 1 >= GKA_SWEEP_VALUE_MAX)
-                return gka_error(GKA_EINVAL, "%s:%d: value longer than %d characters", w.file,
-                                 w.line, GKA_SWEEP_VALUE_MAX - 1);
-            out[n++] = *p++;
-        }
-        if (*p != '"') return gka_error(GKA_EINVAL, "%s:%d: unterminated string", w.file, w.line);
-        p++;
-    } else {
-        while (*p && *p != ',' && *p != ']' && *p != '#' && !isspace((unsigned char)*p)) {
-            if (n + 1 >= GKA_SWEEP_VALUE_MAX)
-                return gka_error(GKA_EINVAL, "%s:%d: value longer than %d characters", w.file,
-                                 w.line, GKA_SWEEP_VALUE_MAX - 1);
-            out[n++] = *p++;
-        }
-        if (n == 0) return gka_error(GKA_EINVAL, "%s:%d: missing value", w.file, w.line);
+/* A value as it must reach the solvers: printable, without spaces (no spec
+ * holds one, and " 1" or "adaptive: 0.02" must not pass as 1 or 0.02). */
+static gka_status_t grid_text(const gka_toml_t *v, const char *key, char *out, where_t w) {
+    if (v->kind == GKA_TOML_INTEGER) {
+        snprintf(out, GKA_SWEEP_VALUE_MAX, "%lld", v->i);
+        return GKA_OK;
     }
-    out[n] = '\0';
-    *pp = p;
+    if (v->kind != GKA_TOML_STRING)
+        return gka_error(GKA_EINVAL, AT "%s: expected a string or an integer", WHERE(w), key);
+    if (v->len >= GKA_SWEEP_VALUE_MAX)
+        return gka_error(GKA_EINVAL, AT "%s: value longer than %d characters", WHERE(w), key,
+                         GKA_SWEEP_VALUE_MAX - 1);
+    for (size_t i = 0; i < v->len; i++) {
+        unsigned char c = (unsigned char)v->str[i];
+        if (c <= ' ' || c == 0x7f)
+            return gka_error(GKA_EINVAL,
+                             AT "%s: value holds a %s (character %zu); grid values have none",
+                             WHERE(w), key, c == ' ' ? "space" : "control character", i + 1);
+    }
+    memcpy(out, v->str, v->len + 1);
     return GKA_OK;
 }
 
-static gka_status_t expect_end(char *p, where_t w) {
-    p = skip_space(p);
-    if (*p && *p != '#')
-        return gka_error(GKA_EINVAL, "%s:%d: unexpected text '%.20s'", w.file, w.line, p);
-    return GKA_OK;
-}
+static gka_status_t check_value(int axis, const char *v, where_t w);
 
-/* `[v1, v2, ...]` or a single value, into an axis. */
-static gka_status_t read_values(char *p, gka_sweep_axis_t *ax, where_t w) {
-    p = skip_space(p);
+/* A scalar or an array of scalars into an axis, each value checked where it
+ * stands (file:line:col of the value itself). */
+static gka_status_t read_axis(const gka_toml_t *v, int axis, gka_sweep_axis_t *ax, where_t w) {
+    const char *key = axis_names[axis];
     ax->n = 0;
-    if (*p != '[') {
-        gka_status_t st = read_value(&p, ax->value[0], w);
-        if (st != GKA_OK) return st;
+    if (v->kind != GKA_TOML_ARRAY) {
         ax->n = 1;
-        return expect_end(p, w);
+        gka_status_t st = grid_text(v, key, ax->value[0], w);
+        return st != GKA_OK ? st : check_value(axis, ax->value[0], w);
     }
-    p++;
-    for (;;) {
-        p = skip_space(p);
-        if (*p == ']' && ax->n > 0) break;
-        if (ax->n == GKA_SWEEP_VALUES_MAX)
-            return gka_error(GKA_EINVAL, "%s:%d: more than %d values", w.file, w.line,
-                             GKA_SWEEP_VALUES_MAX);
-        gka_status_t st = read_value(&p, ax->value[ax->n], w);
+    if (v->n == 0) return gka_error(GKA_EINVAL, AT "%s: empty list", WHERE(w), key);
+    if (v->n > GKA_SWEEP_VALUES_MAX)
+        return gka_error(GKA_EINVAL, AT "%s: more than %d values", WHERE(w), key,
+                         GKA_SWEEP_VALUES_MAX);
+    for (size_t i = 0; i < v->n; i++) {
+        where_t wi = {w.file, v->item[i]->line, v->item[i]->col};
+        gka_status_t st = grid_text(v->item[i], key, ax->value[i], wi);
+        if (st == GKA_OK) st = check_value(axis, ax->value[i], wi);
         if (st != GKA_OK) return st;
-        ax->n++;
-        p = skip_space(p);
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        if (*p != ']')
-            return gka_error(GKA_EINVAL, "%s:%d: expected ',' or ']' in list", w.file, w.line);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(ax->value[j], ax->value[i]))
+                return gka_error(GKA_EINVAL, AT "%s: value '%s' given twice", WHERE(wi), key,
+                                 ax->value[i]);
     }
-    return expect_end(p + 1, w);
+    ax->n = v->n;
+    return GKA_OK;
 }
 
 static gka_status_t parse_long_setting(const char *v, long lo, long hi, long *out, where_t w,
@@ -115,24 +100,74 @@ static gka_status_t parse_long_setting(const char *v, long lo, long hi, long *ou
     errno = 0;
     long x = strtol(v, &end, 10);
     if (!*v || *end || errno || x < lo || x > hi)
-        return gka_error(GKA_EINVAL, "%s:%d: %s = '%s': expected an integer in [%ld, %ld]", w.file,
-                         w.line, key, v, lo, hi);
+        return gka_error(GKA_EINVAL, AT "%s = '%s': expected an integer in [%ld, %ld]", WHERE(w),
+                         key, v, lo, hi);
     *out = x;
     return GKA_OK;
 }
 
-static gka_status_t parse_setting(gka_sweep_grid_t *g, const char *key, char *p, where_t w) {
-    gka_sweep_axis_t tmp;
-    gka_status_t st = read_values(p, &tmp, w);
+typedef struct {
+    int seen;
+    where_t at;
+} key_seen_t;
+
+enum { SETTING_NAME = GKA_SWEEP_NAXES, SETTING_EVERY, SETTING_KAPPA_EVERY, NKEYS };
+
+static int key_by_name(const char *key) {
+    int a = axis_by_name(key);
+    if (a >= 0) return a;
+    if (!strcmp(key, "name")) return SETTING_NAME;
+    if (!strcmp(key, "every")) return SETTING_EVERY;
+    if (!strcmp(key, "kappa_every")) return SETTING_KAPPA_EVERY;
+    return -1;
+}
+
+static gka_status_t put_setting(gka_sweep_grid_t *g, int k, const gka_toml_t *v, where_t w) {
+    const char *key = k == SETTING_NAME ? "name" : k == SETTING_EVERY ? "every" : "kappa_every";
+    if (v->kind == GKA_TOML_ARRAY)
+        return gka_error(GKA_EINVAL, AT "%s takes one value", WHERE(w), key);
+    char text[GKA_SWEEP_VALUE_MAX];
+    gka_status_t st = grid_text(v, key, text, w);
     if (st != GKA_OK) return st;
-    if (tmp.n != 1) return gka_error(GKA_EINVAL, "%s:%d: %s takes one value", w.file, w.line, key);
-    if (!strcmp(key, "name")) {
-        snprintf(g->name, sizeof g->name, "%s", tmp.value[0]);
+    if (k == SETTING_NAME) {
+        snprintf(g->name, sizeof g->name, "%s", text);
         return GKA_OK;
     }
-    if (!strcmp(key, "every"))
-        return parse_long_setting(tmp.value[0], 1, 1L << 30, &g->every, w, key);
-    return parse_long_setting(tmp.value[0], 0, 1L << 30, &g->kappa_every, w, key);
+    if (k == SETTING_EVERY) return parse_long_setting(text, 1, 1L << 30, &g->every, w, key);
+    return parse_long_setting(text, 0, 1L << 30, &g->kappa_every, w, key);
+}
+
+/* Keys of one table: the root, [axes] (axes only) or [settings]. */
+static gka_status_t read_table(gka_sweep_grid_t *g, const gka_toml_t *t, const char *section,
+                               key_seen_t *seen, const char *file) {
+    for (size_t i = 0; i < t->n; i++) {
+        const gka_toml_t *v = t->item[i];
+        const char *key = t->key[i];
+        where_t w = {file, v->line, v->col};
+        if (!section && v->kind == GKA_TOML_TABLE &&
+            (!strcmp(key, "axes") || !strcmp(key, "settings"))) {
+            gka_status_t st = read_table(g, v, key, seen, file);
+            if (st != GKA_OK) return st;
+            continue;
+        }
+        int k = strlen(key) == t->keylen[i] ? key_by_name(key) : -1;
+        const int allowed =
+            k >= 0 &&
+            (!section || (!strcmp(section, "axes") ? k < GKA_SWEEP_NAXES : k >= GKA_SWEEP_NAXES));
+        if (!allowed)
+            return gka_error(GKA_EINVAL, AT "unknown key '%s%s%s'%s", WHERE(w),
+                             section ? section : "", section ? "." : "", key,
+                             v->kind == GKA_TOML_TABLE ? " (tables: [axes] and [settings])" : "");
+        if (seen[k].seen)
+            return gka_error(GKA_EINVAL, AT "%s is set twice (first on line %d)", WHERE(w), key,
+                             seen[k].at.line);
+        seen[k].seen = 1;
+        seen[k].at = w;
+        gka_status_t st =
+            k < GKA_SWEEP_NAXES ? read_axis(v, k, &g->axis[k], w) : put_setting(g, k, v, w);
+        if (st != GKA_OK) return st;
+    }
+    return GKA_OK;
 }
 
 /* ---- validation ----------------------------------------------------------- */
@@ -200,8 +235,7 @@ static gka_status_t check_value(int axis, const char *v, where_t w) {
         errno = 0;
         (void)strtoull(v, &end, 10);
         if (!*v || *end || errno || *v == '-')
-            return gka_error(GKA_EINVAL, "%s:%d: seed '%s' is not a non-negative integer", w.file,
-                             w.line, v);
+            return gka_error(GKA_EINVAL, AT "seed '%s' is not a non-negative integer", WHERE(w), v);
         break;
     }
     default:
@@ -210,7 +244,7 @@ static gka_status_t check_value(int axis, const char *v, where_t w) {
     if (st != GKA_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", gka_error_message());
-        return gka_error(st, "%s:%d: %s = '%s': %s", w.file, w.line, axis_names[axis], v, msg);
+        return gka_error(st, AT "%s = '%s': %s", WHERE(w), axis_names[axis], v, msg);
     }
     return GKA_OK;
 }
@@ -246,88 +280,85 @@ static gka_status_t expand(gka_sweep_grid_t *g, const char *file) {
     return GKA_OK;
 }
 
+/* ---- combinations ---------------------------------------------------------- */
+
+/* Every combination of the axes in `axes` (the others at their first
+ * value) checked before any cell runs, so that a grid which would fail in
+ * some cells is refused whole. */
+static gka_status_t check_group(const gka_sweep_grid_t *g, const char *file, const int *axes,
+                                int naxes, int what) {
+    size_t idx[GKA_SWEEP_NAXES] = {0};
+    long stride[GKA_SWEEP_NAXES];
+    long s = 1;
+    for (int a = GKA_SWEEP_NAXES - 1; a >= 0; a--)
+        stride[a] = s, s *= (long)g->axis[a].n;
+    for (;;) {
+        long cell = 0;
+        for (int i = 0; i < naxes; i++)
+            cell += (long)idx[i] * stride[axes[i]];
+        gka_status_t st = gka_sweep_cell_check(g, cell, what);
+        if (st != GKA_OK) {
+            char msg[512], where_[512] = "";
+            snprintf(msg, sizeof msg, "%s", gka_error_message());
+            for (int i = 0; i < naxes; i++) {
+                const char *v = g->axis[axes[i]].value[idx[i]];
+                if (g->axis[axes[i]].n == 1 && !strcmp(v, axis_defaults[axes[i]])) continue;
+                size_t n = strlen(where_);
+                snprintf(where_ + n, sizeof where_ - n, "%s%s = %s", n ? ", " : "",
+                         axis_names[axes[i]], v);
+            }
+            return gka_error(GKA_EINVAL, "%s: cell %ld (%s): %s", file, cell, where_, msg);
+        }
+        int i = naxes - 1;
+        while (i >= 0 && ++idx[i] == g->axis[axes[i]].n)
+            idx[i--] = 0;
+        if (i < 0) return GKA_OK;
+    }
+}
+
+static gka_status_t check_combinations(const gka_sweep_grid_t *g, const char *file) {
+    static const int data[] = {GKA_SWEEP_AXIS_KEYS, GKA_SWEEP_AXIS_GATE, GKA_SWEEP_AXIS_BETA,
+                               GKA_SWEEP_AXIS_D};
+    static const int run[] = {GKA_SWEEP_AXIS_SOLVER, GKA_SWEEP_AXIS_VARIANT, GKA_SWEEP_AXIS_FORMAT,
+                              GKA_SWEEP_AXIS_ACCUM,  GKA_SWEEP_AXIS_MODE,    GKA_SWEEP_AXIS_RIDGE,
+                              GKA_SWEEP_AXIS_ITERS,  GKA_SWEEP_AXIS_CHUNK};
+    gka_status_t st = check_group(g, file, data, 4, GKA_SWEEP_CHECK_DATA);
+    if (st == GKA_OK) st = check_group(g, file, run, 8, GKA_SWEEP_CHECK_RUN);
+    return st;
+}
+
 gka_status_t gka_sweep_grid_parse(const char *text, const char *file, gka_sweep_grid_t *g) {
     memset(g, 0, sizeof *g);
     snprintf(g->name, sizeof g->name, "sweep");
     g->every = 32;
-    int seen[GKA_SWEEP_NAXES] = {0};
-    int line_of[GKA_SWEEP_NAXES] = {0};
-    const char *p = text;
-    char line[4096];
-    where_t w = {file, 0};
-    while (*p) {
-        const char *nl = strchr(p, '\n');
-        size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        w.line++;
-        if (len >= sizeof line)
-            return gka_error(GKA_EINVAL, "%s:%d: line longer than %zu characters", file, w.line,
-                             sizeof line - 1);
-        memcpy(line, p, len);
-        line[len] = '\0';
-        p += len + (nl ? 1 : 0);
-        if (len && line[len - 1] == '\r') line[len - 1] = '\0';
-        char *s = skip_space(line);
-        if (!*s || *s == '#') continue;
-        char key[32];
-        size_t k = 0;
-        while ((isalnum((unsigned char)s[k]) || s[k] == '_') && k + 1 < sizeof key) {
-            key[k] = s[k];
-            k++;
-        }
-        key[k] = '\0';
-        char *rest = skip_space(s + k);
-        if (k == 0 || *rest != '=')
-            return gka_error(GKA_EINVAL, "%s:%d: expected `key = value`", file, w.line);
-        rest++;
-        int a = axis_by_name(key);
-        gka_status_t st;
-        if (a >= 0) {
-            if (seen[a])
-                return gka_error(GKA_EINVAL, "%s:%d: %s is set twice (first on line %d)", file,
-                                 w.line, key, line_of[a]);
-            seen[a] = 1;
-            line_of[a] = w.line;
-            st = read_values(rest, &g->axis[a], w);
-        } else if (!strcmp(key, "every") || !strcmp(key, "kappa_every") || !strcmp(key, "name")) {
-            st = parse_setting(g, key, rest, w);
-        } else {
-            return gka_error(GKA_EINVAL, "%s:%d: unknown key '%s'", file, w.line, key);
-        }
-        if (st != GKA_OK) return st;
-    }
+    gka_toml_t *doc = NULL;
+    gka_status_t st = gka_toml_parse(text, strlen(text), file, &doc);
+    if (st != GKA_OK) return st;
+    key_seen_t seen[NKEYS];
+    memset(seen, 0, sizeof seen);
+    st = read_table(g, doc, NULL, seen, file);
+    gka_toml_free(doc);
+    if (st != GKA_OK) return st;
     for (int a = 0; a < GKA_SWEEP_NAXES; a++) {
-        if (!seen[a]) {
-            g->axis[a].n = 1;
-            snprintf(g->axis[a].value[0], GKA_SWEEP_VALUE_MAX, "%s", axis_defaults[a]);
-        }
-        where_t wa = {file, line_of[a]};
-        for (size_t i = 0; i < g->axis[a].n; i++) {
-            gka_status_t st = check_value(a, g->axis[a].value[i], wa);
-            if (st != GKA_OK) return st;
-        }
+        if (seen[a].seen) continue; /* checked as read */
+        g->axis[a].n = 1;
+        snprintf(g->axis[a].value[0], GKA_SWEEP_VALUE_MAX, "%s", axis_defaults[a]);
     }
-    return expand(g, file);
+    if ((st = expand(g, file)) != GKA_OK) return st;
+    return check_combinations(g, file);
 }
 
 gka_status_t gka_sweep_grid_load(const char *path, gka_sweep_grid_t *grid) {
     unsigned char *data = NULL;
     size_t len = 0;
-    gka_status_t st = gka_read_file(path, &data, &len);
+    gka_status_t st = gka_read_file_max(path, GKA_SWEEP_GRID_MAX, "grid file", &data, &len);
     if (st != GKA_OK) return st;
     if (memchr(data, '\0', len)) {
         free(data);
         return gka_error(GKA_EFORMAT, "%s: grid file contains a NUL byte", path);
     }
-    char *text = malloc(len + 1);
-    if (!text) {
-        free(data);
-        return gka_error(GKA_ENOMEM, "%s: out of memory", path);
-    }
-    memcpy(text, data, len);
-    text[len] = '\0';
+    st = gka_sweep_grid_parse((const char *)data, path, grid);
     free(data);
-    st = gka_sweep_grid_parse(text, path, grid);
-    free(text);
     return st;
 }
 

@@ -5,6 +5,7 @@
 #include "gka_config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,12 @@ gka_status_t gka_arith_init_by_name(gka_arith_t *A, const char *format, const ch
     }
 
     gka_format_t f;
+    if (gka_format_by_name(format, &f) != GKA_OK && !strncmp(format, "custom:", 7)) {
+        /* a custom format with bad parameters: say which, not "unknown" */
+        char why[400];
+        snprintf(why, sizeof why, "%s", gka_error_message());
+        return gka_error(GKA_EINVAL, "arithmetic '%s': %s", format, why);
+    }
     if (gka_format_by_name(format, &f) != GKA_OK)
         return gka_error(GKA_EINVAL,
                          "unknown arithmetic format '%s' (fp64, mpfr:PREC, or a format "

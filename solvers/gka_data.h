@@ -474,6 +474,11 @@ gka_status_t gka_npy_writer_open(gka_npy_writer_t **out, const char *path, size_
 gka_status_t gka_npy_writer_row(gka_npy_writer_t *w, const double *row);
 gka_status_t gka_npy_writer_commit(gka_npy_writer_t *w);
 void gka_npy_writer_abort(gka_npy_writer_t *w);
+/* The output file of a writer whose rows are all written, to commit it
+ * together with other outputs (gka_outfile_commit_all, experiments/gka_io.h);
+ * NULL with an error naming the file otherwise. Release the writer with
+ * gka_npy_writer_abort afterwards (after a commit it only frees memory). */
+struct gka_outfile *gka_npy_writer_file(gka_npy_writer_t *w);
 /* A whole array at once: x is rows x cols doubles, row-major. */
 gka_status_t gka_npy_write_f64(const char *path, const double *x, size_t rows, size_t cols);
 

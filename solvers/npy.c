@@ -517,6 +517,16 @@ gka_status_t gka_npy_writer_commit(gka_npy_writer_t *w) {
     return st;
 }
 
+gka_outfile_t *gka_npy_writer_file(gka_npy_writer_t *w) {
+    if (!w) return gka_error(GKA_EINVAL, "npy writer: NULL writer"), NULL;
+    if (w->written != w->rows) {
+        gka_error(GKA_EINVAL, "%s: %zu of %zu rows written; file not kept", w->out.path, w->written,
+                  w->rows);
+        return NULL;
+    }
+    return &w->out;
+}
+
 void gka_npy_writer_abort(gka_npy_writer_t *w) {
     if (!w) return;
     gka_outfile_abort(&w->out);

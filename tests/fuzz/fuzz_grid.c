@@ -1,4 +1,5 @@
-/* libFuzzer target: grid files of gka sweep. */
+/* libFuzzer target: grid files of gka sweep, and the TOML parser under them
+ * on the raw bytes (NUL bytes included, which the grid loader refuses). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -8,6 +9,8 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static gka_sweep_grid_t grid; /* large: not on the stack */
+    gka_toml_t *doc = NULL;
+    if (gka_toml_parse((const char *)data, size, "fuzz.toml", &doc) == GKA_OK) gka_toml_free(doc);
     char *text = malloc(size + 1);
     if (!text) return 0;
     memcpy(text, data, size);

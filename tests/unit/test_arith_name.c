@@ -84,6 +84,8 @@ Test(arith_name, refuses_bad_names) {
     expect_refused("mpfr:abc", NULL, NULL, "mpfr:abc", GKA_EINVAL);
     expect_refused("mpfr:", NULL, NULL, "mpfr:", GKA_EINVAL);
     expect_refused("custom:40,-10,10", NULL, NULL, "custom:40,-10,10", GKA_EINVAL);
+    /* a custom format names the parameter at fault, not "unknown format" (issue 14.11) */
+    expect_refused("custom:0,-5,5", NULL, NULL, "precision t = 0 is out of range", GKA_EINVAL);
     expect_refused("fp16", "wide:bf16", NULL, "bf16", GKA_EINVAL); /* bf16 lacks fp16's bits */
 #if GKA_HAVE_MPFR
     expect_refused("mpfr:1", NULL, NULL, "1", GKA_EINVAL);

@@ -105,7 +105,7 @@ Test(determinism, sweep_threads_and_runs) {
     snprintf(path, sizeof path, "%s/grid.toml", dir);
     FILE *f = fopen(path, "w");
     cr_assert_not_null(f);
-    fputs("solver = [chebyshev, cg, kalman]\nformat = [fp64, bf16]\nmode = sp\n"
+    fputs("solver = [\"chebyshev\", \"cg\", \"kalman\"]\nformat = [\"fp64\", \"bf16\"]\nmode = \"sp\"\n"
           "ridge = [\"adaptive:0.02\", \"fixed:0.25\"]\nD = 8\nT = 24\nseed = [1, 2]\nevery = 6\n",
           f);
     fclose(f);

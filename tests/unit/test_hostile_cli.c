@@ -156,7 +156,7 @@ static void make_files(void) {
     write_text("g_key.toml", "bogus = 1\n");
     write_text("g_D0.toml", "D = 0\n");
     write_text("g_Dneg.toml", "D = [4, -1]\n");
-    write_text("g_solver.toml", "solver = lanczos\n");
+    write_text("g_solver.toml", "solver = \"lanczos\"\n");
     write_text("g_Thuge.toml", "T = 99999999999999999999\n");
     write_text("g_list.toml", "D = [4, 8\n");
     write_text("g_nan.toml", "ridge = \"adaptive:nan\"\n");
@@ -420,16 +420,96 @@ Test(hostile_cli, unwritable_outputs) {
     expect_all(c, N(c));
 }
 
-/* Found by this test: with --csv unwritable and --history given, solve aborted
- * the never-opened history file (uninitialised) and crashed (SIGSEGV).
- * The sweep refuses an unwritable --out only after running every cell, with
- * two stderr lines. See the f1 report / docs/ERRORS.md. */
+/* Found by this test (both fixed): with --csv unwritable and --history given,
+ * solve aborted the never-opened history file and crashed (SIGSEGV); the
+ * sweep refused an unwritable --out only after running every cell. Both are
+ * refused before any work now, with one line. */
 Test(hostile_cli, known_defects_unwritable_first_of_two_outputs) {
     make_files();
     static const bad_case_t c[] = {
         {"solve --D 4 --T 4 --csv /etc/passwd/x.csv --history out/h.csv", 2,
          "/etc/passwd/x.csv: cannot create output file"},
-        {"sweep ok.toml --quiet --out /etc/passwd/x.csv", ANY_FAIL, "/etc/passwd/x.csv"},
+        {"sweep ok.toml --quiet --out /etc/passwd/x.csv", 2,
+         "/etc/passwd/x.csv: cannot create output file: Not a directory"},
+    };
+    expect_all(c, N(c));
+}
+
+/* Issue 14, points 2 and 6: outputs that are devices are written in place
+ * (and a full one fails), outputs that are inputs or each other refused. */
+Test(hostile_cli, outputs_that_would_destroy_data) {
+    make_files();
+    static const bad_case_t c[] = {
+        {"solve --D 4 --T 64 --csv /dev/full", 1,
+         "/dev/full: write failed: No space left on device"},
+        {"solve --D 4 --T 4 --history /dev/full", 1, "/dev/full: write failed"},
+        {"solve --keys good.npy --csv good.npy", 2,
+         "--csv 'good.npy' is the input of --keys: writing it would destroy the input"},
+        {"solve --keys good.npy --history ./good.npy", 2, "is the input of --keys"},
+        {"solve --D 4 --T 4 --csv out/x.csv --history out/x.csv", 2,
+         "--csv and --history name the same file 'out/x.csv'"},
+        {"solve --D 4 --T 4 --csv --warm", 2,
+         "option --csv needs a value (found the option '--warm'"},
+        {"solve --keys good.npy --save-x good.npy", 2,
+         "--save-x 'good.npy' is the input of --keys"},
+        {"solve --D 4 --T 4 --csv out/x.csv --save-ref out/x.csv", 2,
+         "--csv and --save-ref name the same file 'out/x.csv'"},
+        /* whole or nothing: the CSV is not left when the array cannot be written */
+        {"solve --D 4 --T 64 --csv out/x.csv --history out/h.csv --save-x /dev/full", 1,
+         "/dev/full: write failed: No space left on device"},
+        {"sweep ok.toml --quiet --out ok.toml", 2, "--out 'ok.toml' is the input of the grid file"},
+        {"sweep ok.toml --quiet --out /dev/null", 2, "--out /dev/null is not a regular file"},
+    };
+    expect_all(c, N(c));
+    struct stat st;
+    cr_assert_eq(stat("/dev/full", &st), 0);
+    cr_expect(S_ISCHR(st.st_mode), "/dev/full was replaced by a regular file");
+    cr_assert_eq(stat("/dev/null", &st), 0);
+    cr_expect(S_ISCHR(st.st_mode), "/dev/null was replaced by a regular file");
+    prog_result_t *r = malloc(sizeof *r);
+    prog_run(dir, "solve --D 4 --T 4 --csv /dev/null", NULL, r);
+    cr_expect_eq(r->code, 0, "%s", r->err);
+    free(r);
+    char good[512];
+    snprintf(good, sizeof good, "%s/good.npy", dir);
+    cr_expect(prog_exists(good), "the input was overwritten or removed");
+}
+
+/* Issue 14, points 10 and 11: grid values wrong in form or in substance are
+ * refused with exit 2 before the first cell runs. */
+Test(hostile_cli, grid_values_refused_before_any_cell) {
+    make_files();
+    write_text("v_twice.toml", "D = 4\n[axes]\nD = 8\n");
+    write_text("v_space.toml", "ridge = \"adaptive: 0.02\"\n");
+    write_text("v_seed.toml", "seed = \" 1\"\n");
+    write_text("v_mpfr.toml", "D = 4\nT = 4\nformat = \"mpfr:0\"\n");
+    write_text("v_variant.toml", "D = 4\nT = 4\nsolver = \"cg\"\nvariant = \"bogus\"\n");
+    write_text("v_rank.toml", "D = 4\nT = 4\nkeys = \"lowrank:100,0.1\"\n");
+    write_text("v_chunk.toml", "D = 4\nT = 8\nsolver = [\"chebyshev\", \"kalman\"]\nchunk = 4\n");
+    write_text("v_newline.toml", "name = \"a\\nb\"\n");
+    write_text("v_bare.toml", "solver = chebyshev\n");
+    char link[512];
+    snprintf(link, sizeof link, "%s/v_zero.toml", dir);
+    cr_assert_eq(symlink("/dev/zero", link), 0);
+    static const bad_case_t c[] = {
+        {"sweep v_twice.toml --quiet --out out/s.csv", 2,
+         "v_twice.toml:3:5: D is set twice (first on line 1)"},
+        {"sweep v_space.toml --quiet --out out/s.csv", 2,
+         "v_space.toml:1:9: ridge: value holds a space"},
+        {"sweep v_seed.toml --quiet --out out/s.csv", 2,
+         "v_seed.toml:1:8: seed: value holds a space"},
+        {"sweep v_mpfr.toml --quiet --out out/s.csv", 2, "v_mpfr.toml: cell 0 (format = mpfr:0): "},
+        {"sweep v_variant.toml --quiet --out out/s.csv", 2,
+         "cell 0 (solver = cg, variant = bogus): solver cg: unknown variant 'bogus'"},
+        {"sweep v_rank.toml --quiet --out out/s.csv", 2,
+         "cell 0 (keys = lowrank:100,0.1, D = 4): keys: lowrank rank 100 must be in [1, D=4]"},
+        {"sweep v_chunk.toml --quiet --out out/s.csv", 2, "cell 1 (solver = kalman, chunk = 4): "},
+        {"sweep v_newline.toml --quiet --out out/s.csv", 2,
+         "name: value holds a control character"},
+        {"sweep v_bare.toml --quiet --out out/s.csv", 2,
+         "v_bare.toml:1:10: 'chebyshev' is not a TOML value (a string needs quotes"},
+        {"sweep v_zero.toml --quiet --out out/s.csv", 2,
+         "v_zero.toml: grid file larger than the limit of 1048576 bytes"},
     };
     expect_all(c, N(c));
 }
@@ -473,23 +553,24 @@ Test(hostile_cli, figure_options_and_files) {
 Test(hostile_cli, sweep_grid_files) {
     make_files();
     static const bad_case_t c[] = {
-        {"sweep g_key.toml --quiet --out out/s.csv", 2, "g_key.toml:1: unknown key 'bogus'"},
+        {"sweep g_key.toml --quiet --out out/s.csv", 2, "g_key.toml:1:9: unknown key 'bogus'"},
         {"sweep g_D0.toml --quiet --out out/s.csv", 2,
-         "g_D0.toml:1: D = '0': expected an integer in [1, 1024]"},
-        {"sweep g_Dneg.toml --quiet --out out/s.csv", 2, "g_Dneg.toml:1: D = '-1'"},
+         "g_D0.toml:1:5: D = '0': expected an integer in [1, 1024]"},
+        {"sweep g_Dneg.toml --quiet --out out/s.csv", 2, "g_Dneg.toml:1:9: D = '-1'"},
         {"sweep g_solver.toml --quiet --out out/s.csv", 2,
-         "g_solver.toml:1: solver = 'lanczos': unknown solver"},
+         "g_solver.toml:1:10: solver = 'lanczos': unknown solver"},
         {"sweep g_Thuge.toml --quiet --out out/s.csv", 2,
-         "g_Thuge.toml:1: T = '99999999999999999999'"},
+         "g_Thuge.toml:1:5: integer outside the 64-bit range"},
         {"sweep g_list.toml --quiet --out out/s.csv", 2,
-         "g_list.toml:1: expected ',' or ']' in list"},
+         "g_list.toml:2:1: expected ',' or ']' in an array"},
         {"sweep g_nan.toml --quiet --out out/s.csv", 2, "'nan' is not a finite number"},
         {"sweep g_twice.toml --quiet --out out/s.csv", 2,
-         "g_twice.toml:2: D is set twice (first on line 1)"},
-        {"sweep g_every.toml --quiet --out out/s.csv", 2, "g_every.toml:3: every = '-1'"},
+         "g_twice.toml:2:1: key 'D' defined twice"},
+        {"sweep g_every.toml --quiet --out out/s.csv", 2, "g_every.toml:3:9: every = '-1'"},
         {"sweep g_format.toml --quiet --out out/s.csv", 2,
-         "g_format.toml:3: format = 'bf17': unknown format"},
-        {"sweep g_string.toml --quiet --out out/s.csv", 2, "g_string.toml:1: unterminated string"},
+         "g_format.toml:3:10: format = 'bf17': unknown format"},
+        {"sweep g_string.toml --quiet --out out/s.csv", 2,
+         "g_string.toml:1:10: unterminated string"},
         {"sweep g_nul.toml --quiet --out out/s.csv", 2,
          "g_nul.toml: grid file contains a NUL byte"},
         {"sweep g_cells.toml --quiet --out out/s.csv", 2,

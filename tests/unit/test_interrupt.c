@@ -154,6 +154,19 @@ Test(interrupt, sweep_says_cells_finished) {
     cr_expect(!prog_exists(p), "partial sweep CSV left");
     snprintf(p, sizeof p, "%s/out/s.csv.journal", dir);
     cr_expect(prog_exists(p), "the journal (what finished) is kept for --resume");
+    /* the count is of cells finished and journalled, not of the cell cut off
+     * by the signal (issue 14.11) */
+    long said = -1, blocks = 0;
+    const char *m = strstr(r->err, "gka: sweep interrupted: ");
+    cr_assert(m && sscanf(m, "gka: sweep interrupted: %ld of", &said) == 1, "%s", r->err);
+    char *j = prog_read_file(p, NULL);
+    cr_assert_not_null(j);
+    for (const char *q = j; (q = strstr(q, "\n@block ")); q++)
+        blocks++;
+    free(j);
+    cr_expect_eq(said, blocks, "message says %ld finished, the journal holds %ld", said, blocks);
+    cr_expect_null(strstr(r->err, "failed: interrupted"),
+                   "an interrupted cell reported as failed: %s", r->err);
     expect_clean("out");
     free(r);
 }

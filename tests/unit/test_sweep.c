@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -91,10 +92,10 @@ static void assert_same_file(const char *a, const char *b) {
     "OMPI_MCA_rmaps_base_oversubscribe=1 ASAN_OPTIONS=detect_leaks=0 mpirun -np 2 "
 
 static const char grid[] = "name = \"t\"\n"
-                           "solver = [chebyshev, cg, kalman]\n"
-                           "format = [fp64, bf16]\n"
+                           "solver = [\"chebyshev\", \"cg\", \"kalman\"]\n"
+                           "format = [\"fp64\", \"bf16\"]\n"
                            "ridge = [\"adaptive:0.02\", \"fixed:0.25\"]\n"
-                           "keys = [iid, \"powerlaw:1\"]\n"
+                           "keys = [\"iid\", \"powerlaw:1\"]\n"
                            "D = 8\nT = 40\nseed = [1, 2]\nevery = 10\n";
 
 TestSuite(sweep, .init = setup, .fini = teardown, .timeout = 240);
@@ -137,23 +138,84 @@ Test(sweep, mpi_two_ranks_agree) {
     assert_same_file("a.csv", "d.csv");
 }
 
-Test(sweep, failed_cells_are_reported_and_listed) {
-    /* cg has no variant "joseph": its cells fail when the solver is created;
-     * kalman's cells must still complete. */
-    write_file("f.toml", "solver = [cg, kalman]\nvariant = joseph\nD = 6\nT = 20\nevery = 5\n");
-    cr_assert_eq(run("%s sweep f.toml --out f.csv --quiet >/dev/null 2>f.err", GKA_PROGRAM), 1);
-    char *err = read_file("f.err"), *sum = read_file("f.csv.summary.csv"),
-         *rows = read_file("f.csv");
-    cr_assert(strstr(err, "cell 0 failed") != NULL, "stderr: %s", err);
-    cr_assert(strstr(sum, "# missing: 0\n") != NULL, "summary: %s", sum);
-    cr_assert(strstr(sum, "\n0,cg,joseph,") != NULL);
-    cr_assert(strstr(sum, ",failed,") != NULL);
-    cr_assert(strstr(sum, "\n1,kalman,joseph,") != NULL);
-    cr_assert(strstr(rows, "\n1,kalman,joseph,") != NULL, "kalman rows missing");
-    cr_assert_null(strstr(rows, "\n0,cg,"), "rows for a failed cell");
+Test(sweep, bad_combinations_are_refused_before_any_cell) {
+    /* cg has no variant "joseph": the grid is refused whole (exit 2), before
+     * the kalman cells run, and no output (not even a journal) is made. */
+    write_file("f.toml",
+               "solver = [\"cg\", \"kalman\"]\nvariant = \"joseph\"\nD = 6\nT = 20\nevery = 5\n");
+    cr_assert_eq(run("%s sweep f.toml --out f.csv --quiet >/dev/null 2>f.err", GKA_PROGRAM), 2);
+    char *err = read_file("f.err");
+    cr_assert(strstr(err, "f.toml: cell 0 (solver = cg, variant = joseph): solver cg: unknown "
+                          "variant 'joseph'") != NULL,
+              "stderr: %s", err);
     free(err);
-    free(sum);
-    free(rows);
+    cr_assert_null(read_file("f.csv"));
+    cr_assert_null(read_file("f.csv.journal"));
+}
+
+/* Issue 14.3: a second sweep with the same --out is refused while the first
+ * runs (the journal is locked), and the first still completes correctly. */
+Test(sweep, second_run_on_the_same_output_is_refused) {
+    write_file("g.toml", grid);
+    write_file("slow.toml", "D = 48\nT = 3000\nevery = 1000\nseed = [1, 2, 3, 4, 5, 6]\n");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "cd '%s' && %s sweep slow.toml --out s.csv --quiet >/dev/null 2>&1 &",
+             dir, GKA_PROGRAM);
+    cr_assert_eq(system(cmd), 0);
+    /* the journal exists (and is locked) from the start of the first run */
+    const struct timespec tick = {0, 20000000};
+    for (int i = 0; i < 500 && !read_file("s.csv.journal"); i++)
+        nanosleep(&tick, NULL);
+    cr_assert_eq(run("%s sweep slow.toml --out s.csv --quiet >/dev/null 2>b.err", GKA_PROGRAM), 2);
+    char *err = read_file("b.err");
+    cr_assert(strstr(err, "s.csv.journal: in use by another run (process ") != NULL, "%s", err);
+    free(err);
+    cr_assert_eq(run("while [ ! -e s.csv.summary.csv ]; do sleep 0.1; done; wait %s", ""), 0);
+    cr_assert_eq(run("%s sweep slow.toml --out r.csv --quiet >/dev/null", GKA_PROGRAM), 0);
+    assert_same_file("s.csv", "r.csv");
+}
+
+/* Issue 14.1/5/8 through the program: a damaged journal is reported by cell
+ * and those cells run again; the outputs equal an uninterrupted run's. */
+Test(sweep, damaged_journal_resumes_to_the_same_bytes) {
+    write_file("g.toml", grid);
+    cr_assert_eq(run("%s sweep g.toml --out a.csv --quiet >/dev/null", GKA_PROGRAM), 0);
+    char *j = read_file("a.csv.journal");
+    /* alter a digit inside cell 3's entry and cut the last entry short */
+    char *p = strstr(j, "\n@block 3 ");
+    cr_assert_not_null(p);
+    p = strstr(p + 1, "\n3,");
+    cr_assert_not_null(p);
+    p = strchr(p + 1, '.');
+    p[1] = p[1] == '9' ? '8' : '9';
+    j[strlen(j) - 40] = '\0';
+    write_file("r.csv.journal", j);
+    free(j);
+    cr_assert_eq(
+        run("%s sweep g.toml --out r.csv --resume --quiet >/dev/null 2>r.err", GKA_PROGRAM), 0);
+    char *err = read_file("r.err");
+    cr_assert(strstr(err, "r.csv.journal: cell 3: checksum mismatch") != NULL, "%s", err);
+    cr_assert(strstr(err, "cut short") != NULL, "%s", err);
+    free(err);
+    assert_same_file("a.csv", "r.csv");
+    assert_same_file("a.csv.summary.csv", "r.csv.summary.csv");
+}
+
+Test(sweep, mpi_usage_error_is_printed_once) {
+    if (system("command -v mpirun >/dev/null 2>&1") != 0)
+        cr_skip_test("mpirun not installed: MPI messages not checked here");
+    write_file("bad.toml", "D = 0\n");
+    run(MPIRUN "%s sweep bad.toml --out m.csv --quiet >/dev/null 2>m.err", GKA_PROGRAM);
+    run(MPIRUN "%s sweep bad.toml --bogus >/dev/null 2>o.err", GKA_PROGRAM);
+    const char *files[] = {"m.err", "o.err"};
+    for (int f = 0; f < 2; f++) {
+        char *err = read_file(files[f]);
+        int n = 0;
+        for (char *q = err; (q = strstr(q, "gka: ")); q++)
+            n++;
+        cr_assert_eq(n, 1, "%s: %d error lines: %s", files[f], n, err);
+        free(err);
+    }
 }
 
 Test(sweep, resume_skips_journalled_cells) {

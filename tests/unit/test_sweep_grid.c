@@ -25,8 +25,8 @@ Test(sweep_grid, defaults_give_one_cell) {
 
 Test(sweep_grid, product_with_last_axis_fastest) {
     gka_sweep_grid_t *g = grid();
-    const char *text = "solver = [\"cg\", chebyshev]\n"
-                       "keys = [\"lowrank:4,0.01\", iid]  # quoted: it holds a comma\n"
+    const char *text = "solver = [\"cg\", \"chebyshev\"]\n"
+                       "keys = [\"lowrank:4,0.01\", \"iid\"]  # a comment\n"
                        "seed = [1, 2, 3]\nT = 32\nD = 8\nevery = 4\n";
     cr_assert_eq(gka_sweep_grid_parse(text, "g.toml", g), GKA_OK, "%s", gka_error_message());
     cr_assert_eq(g->ncells, 12);
@@ -67,17 +67,23 @@ static void expect_error(const char *text, const char *needle) {
 
 Test(sweep_grid, bad_input_is_named) {
     expect_error("solver = [\"nosuch\"]\n", "nosuch");
-    expect_error("format = bf17\n", "bf17");
+    expect_error("format = \"bf17\"\n", "bf17");
     expect_error("ridge = \"fixed:abc\"\n", "fixed:abc");
     expect_error("D = [8, 0]\n", "D");
     expect_error("T = -5\n", "T");
     expect_error("seed = -1\n", "seed");
-    expect_error("colour = red\n", "colour");
-    expect_error("D = [8, 16\n", "bad.toml:1");
+    expect_error("colour = \"red\"\n", "colour");
+    expect_error("[colour]\nx = 1\n", "unknown key 'colour' (tables: [axes] and [settings])");
+    expect_error("[axes]\nevery = 4\n", "unknown key 'axes.every'");
+    expect_error("D = 1.5\n", "expected a string or an integer");
+    expect_error("D = []\n", "empty list");
+    expect_error("every = [1, 2]\n", "every takes one value");
+    expect_error("D = [8, 16\n", "bad.toml:2:1");
     expect_error("keys = \"iid\n", "unterminated");
     expect_error("D = 8\nD = 16\n", "twice");
+    expect_error("D = 8\naxes.D = 16\n", "set twice");
     expect_error("every = 0\n", "every");
-    expect_error("just words\n", "key = value");
+    expect_error("just words\n", "expected '='");
 }
 
 Test(sweep_grid, cell_limit) {
@@ -92,7 +98,7 @@ Test(sweep_grid, cell_limit) {
     strcat(text, "]\nT = [");
     for (int i = 1; i <= 100; i++)
         sprintf(text + strlen(text), "%s%d", i > 1 ? "," : "", i);
-    strcat(text, "]\nsolver = [cg, chebyshev]\n");
+    strcat(text, "]\nsolver = [\"cg\", \"chebyshev\"]\n");
     cr_assert_eq(gka_sweep_grid_parse(text, "big.toml", g), GKA_ERANGE, "%s", gka_error_message());
     free(g);
 }
