@@ -3,7 +3,10 @@
  * value (4 read, 4 written), which is what GB/s counts; ratio = rounding GB/s
  * over memcpy GB/s at the same size and thread count. Each figure is the
  * median of --reps timed samples after one untimed warm-up call; a sample
- * times as many back-to-back calls as fill about 20 ms (1 for large arrays). */
+ * times as many back-to-back calls as fill about 20 ms (1 for large arrays).
+ * memcpy and rounding samples alternate (one of each per repetition), so
+ * that on a shared machine both sides of a row see the same load. The
+ * rounding runs with the context's thread count (gka_rounding_t.threads). */
 #include "gka_stats.h"
 #include "gka_cli.h"
 #include "gka_precision.h"
@@ -147,36 +150,40 @@ static int calls_per_sample(double one_call_seconds) {
     return k < 1 ? 1 : (k > 1000 ? 1000 : (int)k);
 }
 
-/* Seconds per call of memcpy by `threads` threads (median over samples). */
-static double time_copy(float *dst, const float *src, size_t n, int threads, int reps,
-                        double *times) {
-    double t0 = now_seconds();
-    parallel_copy(dst, src, n, threads); /* warm-up, and the first estimate */
-    const int k = calls_per_sample(now_seconds() - t0);
-    for (int r = 0; r < reps; r++) {
-        t0 = now_seconds();
-        for (int c = 0; c < k; c++)
-            parallel_copy(dst, src, n, threads);
-        times[r] = (now_seconds() - t0) / k;
-    }
-    return median(times, reps);
+/* One timed sample: k back-to-back calls, seconds per call. */
+static double sample_copy(float *dst, const float *src, size_t n, int threads, int k) {
+    const double t0 = now_seconds();
+    for (int c = 0; c < k; c++)
+        parallel_copy(dst, src, n, threads);
+    return (now_seconds() - t0) / k;
 }
 
-/* Seconds per call of gka_round_array_f32 (median over samples). */
-static double time_round(float *dst, const float *src, size_t n, const gka_format_t *f,
-                         gka_round_mode_t mode, int reps, double *times) {
+static double sample_round(float *dst, const float *src, size_t n, gka_rounding_t *r, int k) {
+    const double t0 = now_seconds();
+    for (int c = 0; c < k; c++)
+        gka_round_array_f32(dst, src, n, r);
+    return (now_seconds() - t0) / k;
+}
+
+/* Seconds per call of memcpy and of gka_round_array_f32 (medians over
+ * samples), the samples of the two taken alternately so that both see the
+ * same load on a shared machine. */
+static void time_pair(float *dst, const float *src, size_t n, const gka_format_t *f,
+                      gka_round_mode_t mode, int threads, int reps, double *times, double *t_copy,
+                      double *t_round) {
     gka_rounding_t r = gka_rounding_default(f);
     r.mode = mode;
-    double t0 = now_seconds();
-    gka_round_array_f32(dst, src, n, &r); /* warm-up, and the first estimate */
-    const int k = calls_per_sample(now_seconds() - t0);
+    r.threads = threads;
+    /* warm-up calls, and the first estimates of the calls per sample */
+    const int kc = calls_per_sample(sample_copy(dst, src, n, threads, 1));
+    const int kr = calls_per_sample(sample_round(dst, src, n, &r, 1));
+    double *tc = times, *tr = times + reps;
     for (int rep = 0; rep < reps; rep++) {
-        t0 = now_seconds();
-        for (int c = 0; c < k; c++)
-            gka_round_array_f32(dst, src, n, &r);
-        times[rep] = (now_seconds() - t0) / k;
+        tc[rep] = sample_copy(dst, src, n, threads, kc);
+        tr[rep] = sample_round(dst, src, n, &r, kr);
     }
-    return median(times, reps);
+    *t_copy = median(tc, reps);
+    *t_round = median(tr, reps);
 }
 
 static void fill_inputs(float *x, size_t n) {
@@ -206,7 +213,7 @@ int gka_cmd_bench_round(int argc, char **argv) {
     bench_opts_t o;
     const int rc = parse_options(argc, argv, &o);
     if (rc >= 0) return rc;
-    double *times = malloc((size_t)o.reps * sizeof *times);
+    double *times = malloc(2 * (size_t)o.reps * sizeof *times);
     if (!times) return gka_cli_fail(GKA_EXIT_FAIL, "bench round: out of memory");
     const int thread_counts[2] = {1, o.threads};
     const int nthread_counts = o.threads > 1 ? 2 : 1;
@@ -230,12 +237,12 @@ int gka_cmd_bench_round(int argc, char **argv) {
         for (int tc = 0; tc < nthread_counts; tc++) {
             const int th = thread_counts[tc];
             set_threads(th);
-            const double t_copy = time_copy(out, in, n, th, o.reps, times);
-            const double copy_gbs = 8.0 * (double)n / t_copy * 1e-9;
             for (size_t fi = 0; fi < o.nformats; fi++)
                 for (size_t mi = 0; mi < o.nmodes; mi++) {
-                    const double t =
-                        time_round(out, in, n, &o.formats[fi], o.modes[mi], o.reps, times);
+                    double t_copy = 0, t = 0;
+                    time_pair(out, in, n, &o.formats[fi], o.modes[mi], th, o.reps, times, &t_copy,
+                              &t);
+                    const double copy_gbs = 8.0 * (double)n / t_copy * 1e-9;
                     const double gbs = 8.0 * (double)n / t * 1e-9;
                     printf("%-6s %-4s ", o.formats[fi].name, gka_round_mode_name(o.modes[mi]));
                     print_size(n);

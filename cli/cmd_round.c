@@ -49,6 +49,34 @@ static void print_encoding(const gka_format_t *f, double y, char *buf, size_t si
         snprintf(buf, size, "%a", y);
 }
 
+/* What an overflow of one sign gives, from gka_overflow_value (the rule of
+ * the format and options, not a fixed string): "inf", "nan" or "max finite". */
+static void overflow_side(const gka_rounding_t *r, int negative, char *buf, size_t size) {
+    const double v = gka_overflow_value(r, negative);
+    if (isnan(v))
+        snprintf(buf, size, "nan");
+    else if (isinf(v))
+        snprintf(buf, size, "%sinf", negative ? "-" : "+");
+    else
+        snprintf(buf, size, "max finite %.17g", v);
+}
+
+/* "overflow to nan" when both signs overflow alike, else one text per sign. */
+static void overflow_text(const gka_rounding_t *r, char *buf, size_t size) {
+    char pos[48], neg[48];
+    overflow_side(r, 0, pos, sizeof pos);
+    overflow_side(r, 1, neg, sizeof neg);
+    const double p = gka_overflow_value(r, 0), n = gka_overflow_value(r, 1);
+    if (isnan(p) && isnan(n))
+        snprintf(buf, size, "overflow to nan (%s has no infinities)", r->format.name);
+    else if (isinf(p) && isinf(n))
+        snprintf(buf, size, "overflow to +-inf");
+    else if (p == -n)
+        snprintf(buf, size, "overflow to +-max finite (%.17g)", p);
+    else
+        snprintf(buf, size, "overflow to %s above, %s below", pos, neg);
+}
+
 /* The rounding context of the options; -1 to go on, else an exit code. */
 static int rounding_of(const gka_opts_t *o, gka_rounding_t *r) {
     *r = gka_rounding_default(&gka_fp64);
@@ -61,6 +89,8 @@ static int rounding_of(const gka_opts_t *o, gka_rounding_t *r) {
         return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, "round");
     r->format = f;
     if (gka_round_mode_by_name(gka_opt_text(o, GKA_OPT_MODE), &r->mode) != GKA_OK)
+        return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, "round: --mode");
+    if (gka_rounding_check(r) != GKA_OK)
         return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, "round");
     return -1;
 }
@@ -78,8 +108,11 @@ int gka_cmd_round(int argc, char **argv) {
             free(values);
             return GKA_EXIT_USAGE;
         }
-    printf("# format %s, mode %s, subnormals %s, %s\n", r.format.name, gka_round_mode_name(r.mode),
-           r.subnormals ? "on" : "off", r.saturate ? "saturating" : "overflow to inf");
+    char overflow[160];
+    overflow_text(&r, overflow, sizeof overflow);
+    printf("# format %s, mode %s, subnormals %s, %s%s\n", r.format.name,
+           gka_round_mode_name(r.mode), r.subnormals ? "on" : "off",
+           r.saturate ? "saturating, " : "", overflow);
     printf("%-24s %-24s %-18s %s\n", "input", "rounded", "bits", "flags");
     for (int i = 0; i < o.nargs; i++) {
         r.flags = 0;

@@ -32,19 +32,17 @@ const gka_format_t *const *gka_format_list(size_t *count) {
     return format_list;
 }
 
-enum { CUSTOM_EXP_LIMIT = 500 };
-
 gka_status_t gka_format_custom(int t, int emin, int emax, gka_format_t *out) {
     if (!out) return gka_error(GKA_EINVAL, "gka_format_custom: output is NULL");
     if (t < 2 || t > GKA_FORMAT_T_MAX)
         return gka_error(GKA_EINVAL, "custom format: precision t = %d is out of range [2, %d]", t,
                          GKA_FORMAT_T_MAX);
-    if (emin >= 0 || emin < -CUSTOM_EXP_LIMIT)
+    if (emin >= 0 || emin < -GKA_FORMAT_EXP_MAX)
         return gka_error(GKA_EINVAL, "custom format: emin = %d is out of range [%d, -1]", emin,
-                         -CUSTOM_EXP_LIMIT);
-    if (emax <= 0 || emax > CUSTOM_EXP_LIMIT)
+                         -GKA_FORMAT_EXP_MAX);
+    if (emax <= 0 || emax > GKA_FORMAT_EXP_MAX)
         return gka_error(GKA_EINVAL, "custom format: emax = %d is out of range [1, %d]", emax,
-                         CUSTOM_EXP_LIMIT);
+                         GKA_FORMAT_EXP_MAX);
     gka_format_t f;
     memset(&f, 0, sizeof f);
     snprintf(f.name, sizeof f.name, "custom:%d,%d,%d", t, emin, emax);

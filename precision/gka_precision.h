@@ -25,7 +25,7 @@ extern "C" {
 /* Formats                                                                  */
 /* ------------------------------------------------------------------------ */
 
-enum { GKA_FORMAT_NAME_MAX = 32, GKA_FORMAT_T_MAX = 26 };
+enum { GKA_FORMAT_NAME_MAX = 32, GKA_FORMAT_T_MAX = 26, GKA_FORMAT_EXP_MAX = 500 };
 
 typedef struct gka_format {
     char name[GKA_FORMAT_NAME_MAX]; /* "bf16", "fp16", ..., or "custom:t,emin,emax" */
@@ -114,7 +114,8 @@ enum {
         1u << 1, /* a nonzero result was rounded to zero or is subnormal and inexact */
     GKA_FLAG_OVERFLOW = 1u << 2, /* a finite result exceeded max (became Inf, NaN or max) */
     GKA_FLAG_INVALID = 1u << 3,  /* a NaN was produced from non-NaN operands */
-    GKA_FLAG_FLUSHED = 1u << 4   /* a subnormal result was flushed to zero */
+    GKA_FLAG_FLUSHED = 1u << 4,  /* a subnormal result was flushed to zero */
+    GKA_FLAG_CONTEXT = 1u << 5   /* refused: the context is invalid (see gka_rounding_check) */
 };
 
 /* A rounding context: format, mode, options, stochastic-rounding generator and
@@ -132,12 +133,43 @@ typedef struct gka_rounding {
     uint64_t stream; /* stochastic rounding: independent sub-stream (e.g. thread, token) */
     uint64_t counter;
     unsigned flags;
+    int threads; /* array functions: 0 = OpenMP's default team, n >= 1 = at most n threads */
 } gka_rounding_t;
 
 /* A complete context: RNE, subnormals kept, overflow to infinity (to NaN for
  * e4m3, as in OFP8 non-saturating mode), seed 0, stream 0, counter 0, flags
- * clear. format NULL means fp64. */
+ * clear, threads 0. format NULL means fp64. */
 gka_rounding_t gka_rounding_default(const gka_format_t *format);
+
+/* Whether a context is valid, with a message naming the wrong field and its
+ * value (GKA_EINVAL): mode one of the gka_round_mode_t codes; subnormals and
+ * saturate 0 or 1; threads >= 0; the format one of the built-in formats or
+ * exactly what gka_format_custom makes of its (t, emin, emax) (every derived
+ * field checked, the name excepted).
+ *
+ * How the rounding functions refuse an invalid context (the fast paths stay
+ * fast: the scalar functions test only what they read, a few compares, and
+ * the array functions run the full check once per call):
+ *   gka_round, gka_round_tail and the scalar arithmetic test mode, subnormals,
+ *   saturate and the format's t, emin and emax; if one is out of range they
+ *   return NaN, set GKA_FLAG_CONTEXT | GKA_FLAG_INVALID in r->flags, leave
+ *   r->counter alone and leave gka_rounding_check's message in
+ *   gka_error_message(). A format whose derived fields (max, ...) disagree
+ *   with t, emin, emax is caught by gka_rounding_check and the array
+ *   functions only.
+ *   gka_round_array_f32 and gka_round_array run gka_rounding_check: on an
+ *   invalid context (or NULL pointers with n > 0) they return GKA_EINVAL,
+ *   fill out with NaN (when it is not NULL), set the same two flags and leave
+ *   the counter alone. */
+gka_status_t gka_rounding_check(const gka_rounding_t *r);
+
+/* The result of an overflow (a finite value whose rounding exceeds max) of a
+ * positive (negative = 0) or negative value under the context's mode and
+ * options, from the format's definition: +-max when saturating or when the
+ * mode rounds toward zero on that side (TZ, OD, TP for negatives, TN for
+ * positives), otherwise +-Inf, or NaN of that sign for formats without
+ * infinities (e4m3). The rule gka_round applies. */
+double gka_overflow_value(const gka_rounding_t *r, int negative);
 
 /* Round x to the context's format. Exact semantics (checked against MPFR):
  *
@@ -191,12 +223,23 @@ double gka_round_tail(double x, int tail_sign, gka_rounding_t *r);
 /* Round n float32 values to the context's format, out[i] = round(in[i]) as a
  * float (all formats here except fp64 are subsets of float32 values). Element
  * i of a stochastic rounding uses counter value r->counter + i; afterwards
- * r->counter += n. Fast paths for bf16, fp16, tf32 and fp8 under deterministic
- * modes; in == out is allowed. */
-void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r);
+ * r->counter += n. Flags of all elements are OR-ed into r->flags. Every
+ * format made of float32 values (bf16, fp16, tf32, fp8, fp32, custom formats
+ * with t <= 24 inside float32's range) has a vectorised path on the bit
+ * patterns in the deterministic modes and a vectorised generator in the
+ * stochastic ones; other formats round element by element with gka_round. in == out is allowed.
+ * Arrays of 2^16 values and more are split over r->threads OpenMP threads
+ * (0: OpenMP's default); results never depend on the thread count. Returns
+ * GKA_OK, or GKA_EINVAL for an invalid context (gka_rounding_check). */
+gka_status_t gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r);
 
-/* Same over doubles. */
-void gka_round_array(double *out, const double *in, size_t n, gka_rounding_t *r);
+/* Same over doubles, out[i] = gka_round(in[i]) bit for bit, flags and
+ * counter alike. Deterministic modes on formats with t <= 26 (and fp64)
+ * take a vectorised path on the double bit patterns for blocks whose
+ * magnitudes are all 0 or in [2^emin, max] (one add and one mask per value);
+ * other blocks, and stochastic modes, go through gka_round per element.
+ * Arrays of 2^13 values and more are split over r->threads threads. */
+gka_status_t gka_round_array(double *out, const double *in, size_t n, gka_rounding_t *r);
 
 /* ------------------------------------------------------------------------ */
 /* Scalar arithmetic: exactly one rounding to the context's format.         */

@@ -2,6 +2,7 @@
  * emulated format. The reference implementation: simple, exact, checked
  * against MPFR; the array fast paths (round_array.c) must agree with it. */
 #include "gka_precision.h"
+#include "round_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -72,6 +73,88 @@ gka_rounding_t gka_rounding_default(const gka_format_t *format) {
     return r;
 }
 
+static int is_flag(int v) {
+    return v == 0 || v == 1;
+}
+
+static int same_format_values(const gka_format_t *a, const gka_format_t *b) {
+    return a->t == b->t && a->emin == b->emin && a->emax == b->emax && a->has_inf == b->has_inf &&
+           a->storage_bits == b->storage_bits && a->u == b->u && a->eps == b->eps &&
+           a->max == b->max && a->min_normal == b->min_normal &&
+           a->min_subnormal == b->min_subnormal;
+}
+
+static double pow2(int q);
+
+/* What gka_format_custom makes of (t, emin, emax), without building the
+ * name (this runs once per array call, also on short arrays). */
+static int is_custom_format(const gka_format_t *f) {
+    if (f->t < 2 || f->t > GKA_FORMAT_T_MAX || f->emin >= 0 || f->emin < -GKA_FORMAT_EXP_MAX ||
+        f->emax <= 0 || f->emax > GKA_FORMAT_EXP_MAX)
+        return 0;
+    return f->has_inf == 1 && f->storage_bits == 0 && f->u == pow2(-f->t) &&
+           f->eps == pow2(1 - f->t) && f->max == (2.0 - pow2(1 - f->t)) * pow2(f->emax) &&
+           f->min_normal == pow2(f->emin) && f->min_subnormal == pow2(f->emin - f->t + 1);
+}
+
+/* A valid format: a built-in one, or exactly what gka_format_custom makes. */
+static gka_status_t check_format(const gka_format_t *f) {
+    size_t n = 0;
+    const gka_format_t *const *list = gka_format_list(&n);
+    for (size_t i = 0; i < n; i++)
+        if (same_format_values(f, list[i])) return GKA_OK;
+    if (is_custom_format(f)) return GKA_OK;
+    gka_format_t c;
+    if (gka_format_custom(f->t, f->emin, f->emax, &c) != GKA_OK)
+        return gka_error(GKA_EINVAL,
+                         "invalid rounding context: format t = %d, emin = %d, emax = %d "
+                         "is neither built in nor a valid custom format",
+                         f->t, f->emin, f->emax);
+    return gka_error(GKA_EINVAL,
+                     "invalid rounding context: format t = %d, emin = %d, emax = %d has derived "
+                     "fields (has_inf, storage_bits, u, eps, max, min_normal, min_subnormal) "
+                     "that disagree with its definition",
+                     f->t, f->emin, f->emax);
+}
+
+gka_status_t gka_rounding_check(const gka_rounding_t *r) {
+    if (!r) return gka_error(GKA_EINVAL, "invalid rounding context: NULL");
+    if ((int)r->mode < GKA_RND_NA || (int)r->mode > GKA_RND_OD)
+        return gka_error(GKA_EINVAL,
+                         "invalid rounding context: mode = %d is not a rounding mode (-1..7)",
+                         (int)r->mode);
+    if (!is_flag(r->subnormals))
+        return gka_error(GKA_EINVAL, "invalid rounding context: subnormals = %d (must be 0 or 1)",
+                         r->subnormals);
+    if (!is_flag(r->saturate))
+        return gka_error(GKA_EINVAL, "invalid rounding context: saturate = %d (must be 0 or 1)",
+                         r->saturate);
+    if (r->threads < 0)
+        return gka_error(GKA_EINVAL, "invalid rounding context: threads = %d (must be >= 0)",
+                         r->threads);
+    return check_format(&r->format);
+}
+
+/* What the scalar functions check per call: the fields they read, in a few
+ * compares (the derived format fields are left to gka_rounding_check). */
+static int context_usable(const gka_rounding_t *r) {
+    const gka_format_t *f = &r->format;
+    const int emulated = f->t >= 2 && f->t <= GKA_FORMAT_T_MAX && f->emin < 0 &&
+                         f->emin >= -GKA_FORMAT_EXP_MAX && f->emax > 0 &&
+                         f->emax <= GKA_FORMAT_EXP_MAX;
+    const int fp64 = f->t == 53 && f->emin == -1022 && f->emax == 1023;
+    return (unsigned)((int)r->mode - GKA_RND_NA) <= (unsigned)(GKA_RND_OD - GKA_RND_NA) &&
+           ((unsigned)r->subnormals | (unsigned)r->saturate) <= 1u && (emulated || fp64);
+}
+
+/* An invalid context: nothing is rounded (see gka_rounding_check). */
+static double refuse_context(gka_rounding_t *r) {
+    r->flags |= GKA_FLAG_CONTEXT | GKA_FLAG_INVALID;
+    if (gka_rounding_check(r) == GKA_OK) /* cannot happen: usable implies these bounds */
+        gka_error(GKA_EINVAL, "invalid rounding context");
+    return NAN;
+}
+
 /* Where the exact value lies between grid points M*2^q and (M+1)*2^q. */
 typedef enum { REL_EXACT, REL_BELOW_HALF, REL_HALF, REL_ABOVE_HALF } rel_t;
 
@@ -79,19 +162,22 @@ static int is_stochastic(gka_round_mode_t mode) {
     return mode == GKA_RND_SP || mode == GKA_RND_SE;
 }
 
-/* |result| > max: IEEE 754 overflow for the mode, or saturation. */
-static double overflow_result(int neg, gka_rounding_t *r) {
+double gka_overflow_value(const gka_rounding_t *r, int negative) {
     const gka_format_t *f = &r->format;
-    r->flags |= GKA_FLAG_OVERFLOW | GKA_FLAG_INEXACT;
-    double big = INFINITY;
+    const int neg = negative != 0;
+    double big = f->has_inf ? INFINITY : NAN;
     if (r->saturate || r->mode == GKA_RND_TZ || r->mode == GKA_RND_OD ||
         (r->mode == GKA_RND_TP && neg) || (r->mode == GKA_RND_TN && !neg))
         big = f->max;
-    if (isinf(big) && !f->has_inf) {
-        r->flags |= GKA_FLAG_INVALID;
-        return neg ? -NAN : NAN;
-    }
     return neg ? -big : big;
+}
+
+/* |result| > max: IEEE 754 overflow for the mode, or saturation. */
+static double overflow_result(int neg, gka_rounding_t *r) {
+    r->flags |= GKA_FLAG_OVERFLOW | GKA_FLAG_INEXACT;
+    const double y = gka_overflow_value(r, neg);
+    if (isnan(y)) r->flags |= GKA_FLAG_INVALID;
+    return y;
 }
 
 static double round_infinity(double x, gka_rounding_t *r) {
@@ -184,9 +270,14 @@ static double pow2(int q) {
 enum { DBL_FRAC_BITS = 52, DBL_BIAS = 1023 };
 
 double gka_round_tail(double x, int tail_sign, gka_rounding_t *r) {
-    const gka_format_t *f = &r->format;
+    if (!context_usable(r)) return refuse_context(r);
     uint64_t random = 0;
     if (is_stochastic(r->mode)) random = gka_philox_u64(r->seed, r->stream, r->counter++);
+    return gka_round_tail_draw(x, tail_sign, random, r);
+}
+
+double gka_round_tail_draw(double x, int tail_sign, uint64_t random, gka_rounding_t *r) {
+    const gka_format_t *f = &r->format;
     tail_sign = (tail_sign > 0) - (tail_sign < 0);
     if (isnan(x)) return copysign(NAN, x);
     if (isinf(x)) return round_infinity(x, r);

@@ -11,16 +11,21 @@
  * below the smallest subnormal q ("tiny") round to 0 or q. Everything is
  * branch-free 32-bit integer code inside `omp simd` loops, with the mode a
  * compile-time constant of each kernel, so the compiler vectorises it (SSE2;
- * an AVX2 clone is added where the compiler supports target_clones). The
+ * AVX2 and AVX-512F clones are added where the compiler supports
+ * target_clones). The
  * variable shift 2^d is formed by building the float 2^d and converting it to
  * an integer, which SSE2 can do on whole vectors.
  *
- * Two kernels per mode: sub-blocks of 512 inputs that are all "ordinary"
- * (|x| in [2^emin, max], or [0, max] for formats whose subnormal grid is
- * float32's own) round with one add and one mask; any other sub-block takes
- * the general kernel (variable spacing, tiny values, overflow, NaN/Inf,
- * flushing, all flags). Arrays of 2^21 values and more are written with
- * non-temporal stores (as memcpy does), from an L1 buffer per block.
+ * Two kernels per mode. The "ordinary" kernel rounds inputs with |x| = 0 or
+ * in [2^emin, max] with one add and one mask (out of place, in its lean form:
+ * nothing but the rounding, an OR for INEXACT and a max-reduction that tells
+ * whether some input was not ordinary; in place, non-ordinary inputs are
+ * kept unchanged). The few non-ordinary inputs of a sub-block of 512 are
+ * then rounded one by one by the general code (variable spacing, tiny
+ * values, overflow, NaN/Inf, flushing, all flags); where they are many (more
+ * than 1/16), the sub-block and the next DENSE_SKIP ones take the
+ * vectorised general kernel. Arrays of 2^21 values and more are
+ * written with non-temporal stores (as memcpy does), from an L1 buffer per block.
  *
  * Semantics are those of gka_round (round.c) to the bit, flags included
  * (INEXACT, UNDERFLOW with tininess before rounding, OVERFLOW, INVALID,
@@ -30,12 +35,19 @@
  * made of float32 values (fp64, custom with t > 24 or a wider exponent range)
  * fall back to gka_round per element, the result converted to float.
  *
+ * Doubles (gka_round_array): the same ordinary kernel on the 64-bit
+ * patterns (53 - t dropped bits; fp64 is a copy), in its in-place form; the
+ * inputs it leaves go through gka_round. Stochastic modes call gka_round
+ * per element.
+ *
  * Stochastic modes: element i draws gka_philox_u64(seed, stream, counter + i)
  * (computed by a vectorised copy of the generator), and the context's counter
  * advances by n, so splitting an array into chunks or threads never changes a
- * result. Large arrays are split over OpenMP threads in fixed blocks of 2048;
+ * result. Large arrays are split over OpenMP threads (r->threads of them; 0:
+ * OpenMP's default) in fixed blocks of 2048;
  * flags are OR-ed per block. */
 #include "gka_precision.h"
+#include "round_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -55,7 +67,7 @@
 #endif
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__gnu_linux__)
-#define GKA_CLONES __attribute__((target_clones("avx2", "default")))
+#define GKA_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define GKA_CLONES
 #endif
@@ -300,130 +312,158 @@ GKA_KERNEL(kern_tn_v, GKA_RND_TN, 1)
 GKA_KERNEL(kern_tz_v, GKA_RND_TZ, 1)
 GKA_KERNEL(kern_od_v, GKA_RND_OD, 1)
 
-/* The common case, a whole block of "ordinary" inputs: |x| in
- * [ord_lo, max] (no NaN/Inf, no overflow possible, and for formats with
- * their own subnormal range or when flushing, nothing below 2^emin), so the
- * spacing is 2^d everywhere and the only flag is INEXACT. Rounding then is
- * one add and one mask on the pattern, sign included (the carry never
- * reaches the sign bit). */
-static inline __attribute__((always_inline)) uint32_t round_ordinary(uint32_t x, uint32_t d,
-                                                                     const int mode) {
-    const uint32_t p = 1u << d, low = p - 1, half = p >> 1;
-    const uint32_t negm = mask_of((x >> 31) != 0);
-    switch (mode) {
-    case GKA_RND_NE:
-        return (x + (half - 1) + ((x >> d) & 1)) & ~low;
-    case GKA_RND_NA:
-        return (x + half) & ~low;
-    case GKA_RND_NZ:
-        return (x + half - 1) & ~low;
-    case GKA_RND_TP:
-        return (x + (low & ~negm)) & ~low;
-    case GKA_RND_TN:
-        return (x + (low & negm)) & ~low;
-    case GKA_RND_TZ:
-        return x & ~low;
-    case GKA_RND_OD:
-        return (x & ~low) | (mask_of((x & low) != 0) & p);
-    default:
-        return x;
+/* The common case, "ordinary" inputs: |x| in [ord_lo, max] (no NaN/Inf, no
+ * overflow possible, and for formats with their own subnormal range or when
+ * flushing, nothing below 2^emin), so the spacing is 2^d everywhere and the
+ * only flag is INEXACT. Rounding then is one add and one mask on the
+ * pattern, sign included (the carry never reaches the sign bit). One body
+ * for the float32 (uint32_t) and the double (uint64_t) patterns. */
+#define GKA_ROUND_ORDINARY(T)                                                                      \
+    static inline __attribute__((always_inline)) T round_ordinary_##T(T x, T d, const int mode) {  \
+        const T one = 1, p = one << d, low = p - 1, half = p >> 1;                                 \
+        const T negm = (T)0 - (T)(x >> (sizeof(T) * 8 - 1));                                       \
+        switch (mode) {                                                                            \
+        case GKA_RND_NE:                                                                           \
+            return (x + (half - 1) + ((x >> d) & 1)) & ~low;                                       \
+        case GKA_RND_NA:                                                                           \
+            return (x + half) & ~low;                                                              \
+        case GKA_RND_NZ:                                                                           \
+            return (x + half - 1) & ~low;                                                          \
+        case GKA_RND_TP:                                                                           \
+            return (x + (low & ~negm)) & ~low;                                                     \
+        case GKA_RND_TN:                                                                           \
+            return (x + (low & negm)) & ~low;                                                      \
+        case GKA_RND_TZ:                                                                           \
+            return x & ~low;                                                                       \
+        case GKA_RND_OD:                                                                           \
+            return (x & ~low) | (((T)0 - (T)((x & low) != 0)) & p);                                \
+        default:                                                                                   \
+            return x;                                                                              \
+        }                                                                                          \
     }
-}
+GKA_ROUND_ORDINARY(uint32_t)
+GKA_ROUND_ORDINARY(uint64_t)
 
-/* Returns the INEXACT flag, or ORDINARY_MISS when some input was not
- * ordinary (its output is then wrong and the caller redoes the sub-block
- * with the full kernel, from the input: so only when out != in). */
+/* One pass over a sub-block: ordinary inputs are rounded, the others are
+ * copied unchanged (so that in-place calls keep them) and reported. Returns
+ * the INEXACT flag of the ordinary ones, plus ORDINARY_MISS when some input
+ * was not ordinary; the caller then rounds the copied ones with the general
+ * code. An output is a copied input exactly when it is outside [lo, hi]
+ * (ordinary results stay inside: lo and max are grid points). A zero is
+ * ordinary too (zero_ok): it rounds to itself. Below 2^emin nothing else
+ * is: even where the spacing is float32's own, an inexact input there must
+ * raise UNDERFLOW, which this kernel does not. */
 #define ORDINARY_MISS 0x80000000u
-#define GKA_ORDINARY_KERNEL(name, mode)                                                            \
-    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n, uint32_t d,       \
-                                    uint32_t lo, uint32_t hi) {                                    \
-        uint32_t lost = 0, miss = 0;                                                               \
-        const uint32_t low = (1u << d) - 1, span = hi - lo;                                        \
+#define GKA_ORDINARY_KERNEL(name, T, mode, zero_ok)                                                \
+    GKA_CLONES static unsigned name(T *out, const T *in, size_t n, T d, T lo, T hi) {              \
+        T lost = 0, miss = 0;                                                                      \
+        const T low = ((T)1 << d) - 1, span = hi - lo, sign = (T)1 << (sizeof(T) * 8 - 1);         \
         GKA_SIMD(reduction(| : lost, miss))                                                        \
         for (size_t i = 0; i < n; i++) {                                                           \
-            const uint32_t x = in[i];                                                              \
-            lost |= x & low;                                                                       \
-            miss |= mask_of(((x & ~F32_SIGN) - lo) > span);                                        \
-            out[i] = round_ordinary(x, d, mode);                                                   \
+            const T x = in[i], a = x & ~sign;                                                      \
+            const T outside = (T)0 - (T)((a - lo > span) && !(zero_ok && a == 0));                 \
+            miss |= outside;                                                                       \
+            lost |= x & ~outside;                                                                  \
+            const T y = round_ordinary_##T(x, d, mode);                                            \
+            out[i] = (y & ~outside) | (x & outside);                                               \
         }                                                                                          \
-        if (miss) return ORDINARY_MISS;                                                            \
-        return lost ? (unsigned)GKA_FLAG_INEXACT : 0u;                                             \
+        return (miss ? ORDINARY_MISS : 0u) | ((lost & low) ? (unsigned)GKA_FLAG_INEXACT : 0u);     \
     }
 
-GKA_ORDINARY_KERNEL(ord_ne, GKA_RND_NE)
-GKA_ORDINARY_KERNEL(ord_na, GKA_RND_NA)
-GKA_ORDINARY_KERNEL(ord_nz, GKA_RND_NZ)
-GKA_ORDINARY_KERNEL(ord_tp, GKA_RND_TP)
-GKA_ORDINARY_KERNEL(ord_tn, GKA_RND_TN)
-GKA_ORDINARY_KERNEL(ord_tz, GKA_RND_TZ)
-GKA_ORDINARY_KERNEL(ord_od, GKA_RND_OD)
+GKA_ORDINARY_KERNEL(ord_ne, uint32_t, GKA_RND_NE, 1)
+GKA_ORDINARY_KERNEL(ord_na, uint32_t, GKA_RND_NA, 1)
+GKA_ORDINARY_KERNEL(ord_nz, uint32_t, GKA_RND_NZ, 1)
+GKA_ORDINARY_KERNEL(ord_tp, uint32_t, GKA_RND_TP, 1)
+GKA_ORDINARY_KERNEL(ord_tn, uint32_t, GKA_RND_TN, 1)
+GKA_ORDINARY_KERNEL(ord_tz, uint32_t, GKA_RND_TZ, 1)
+GKA_ORDINARY_KERNEL(ord_od, uint32_t, GKA_RND_OD, 1)
+GKA_ORDINARY_KERNEL(ord64_ne, uint64_t, GKA_RND_NE, 1)
+GKA_ORDINARY_KERNEL(ord64_na, uint64_t, GKA_RND_NA, 1)
+GKA_ORDINARY_KERNEL(ord64_nz, uint64_t, GKA_RND_NZ, 1)
+GKA_ORDINARY_KERNEL(ord64_tp, uint64_t, GKA_RND_TP, 1)
+GKA_ORDINARY_KERNEL(ord64_tn, uint64_t, GKA_RND_TN, 1)
+GKA_ORDINARY_KERNEL(ord64_tz, uint64_t, GKA_RND_TZ, 1)
+GKA_ORDINARY_KERNEL(ord64_od, uint64_t, GKA_RND_OD, 1)
 
-/* Whether some |x| of the block lies outside [lo, hi]. */
-GKA_CLONES static int any_outside(const uint32_t *in, size_t n, uint32_t lo, uint32_t hi) {
-    uint32_t out = 0;
-    const uint32_t span = hi - lo;
-    GKA_SIMD(reduction(| : out))
-    for (size_t i = 0; i < n; i++)
-        out |= mask_of(((in[i] & ~F32_SIGN) - lo) > span);
-    return out != 0;
-}
+/* The lean form of the float32 ordinary kernel, for out != in: every
+ * output is the ordinary rounding (wrong for the non-ordinary inputs, which
+ * the caller redoes from the input), and only the largest |x| - lo is
+ * tracked, so zeros count as misses too. About half the operations of the
+ * kernel above: this is what runs at memory speed on cache-resident arrays.
+ * The INEXACT flag it returns is only meaningful without ORDINARY_MISS (a
+ * NaN's payload would raise it). */
+#define GKA_LEAN_KERNEL(name, mode)                                                                \
+    GKA_CLONES static unsigned name(uint32_t *restrict out, const uint32_t *restrict in, size_t n, \
+                                    uint32_t d, uint32_t lo, uint32_t hi) {                        \
+        uint32_t lost = 0, top = 0;                                                                \
+        GKA_SIMD(reduction(| : lost) reduction(max : top))                                         \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const uint32_t x = in[i], v = (x & ~F32_SIGN) - lo;                                    \
+            top = v > top ? v : top;                                                               \
+            lost |= x;                                                                             \
+            out[i] = round_ordinary_uint32_t(x, d, mode);                                          \
+        }                                                                                          \
+        const uint32_t low = (1u << d) - 1;                                                        \
+        return (top > hi - lo ? ORDINARY_MISS : 0u) |                                              \
+               ((lost & low) ? (unsigned)GKA_FLAG_INEXACT : 0u);                                   \
+    }
+
+GKA_LEAN_KERNEL(lean_ne, GKA_RND_NE)
+GKA_LEAN_KERNEL(lean_na, GKA_RND_NA)
+GKA_LEAN_KERNEL(lean_nz, GKA_RND_NZ)
+GKA_LEAN_KERNEL(lean_tp, GKA_RND_TP)
+GKA_LEAN_KERNEL(lean_tn, GKA_RND_TN)
+GKA_LEAN_KERNEL(lean_tz, GKA_RND_TZ)
+GKA_LEAN_KERNEL(lean_od, GKA_RND_OD)
 
 typedef unsigned (*kernel_fn)(uint32_t *, const uint32_t *, size_t, const plan_t *);
 typedef unsigned (*ordinary_fn)(uint32_t *, const uint32_t *, size_t, uint32_t, uint32_t, uint32_t);
+typedef unsigned (*ordinary64_fn)(uint64_t *, const uint64_t *, size_t, uint64_t, uint64_t,
+                                  uint64_t);
 
 typedef struct {
     kernel_fn full;     /* any input */
-    ordinary_fn simple; /* blocks of ordinary inputs only */
-    uint32_t ord_lo;    /* ordinary |x| patterns: [ord_lo, max_bits] */
+    ordinary_fn simple; /* ordinary inputs, the others copied */
+    ordinary_fn lean;   /* ordinary inputs, out != in only */
+    uint32_t d;         /* dropped bits of the ordinary kernel */
+    uint32_t ord_lo;    /* ordinary |x| patterns: 0 and [ord_lo, max_bits] */
+    int mode;           /* for the per-element fix-up of non-ordinary inputs */
+    int varshift;
 } kernels_t;
+
+static int is_stochastic(gka_round_mode_t mode) {
+    return mode == GKA_RND_SP || mode == GKA_RND_SE;
+}
 
 /* The deterministic kernels for the context; full = NULL for a stochastic
  * mode or a format outside float32. */
 static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
-    kernels_t K = {NULL, NULL, 0};
-    if (!fits_float32(&r->format)) return K;
+    static const kernel_fn full_u[] = {kern_na_u, kern_nz_u, kern_ne_u, kern_tp_u, kern_tn_u,
+                                       kern_tz_u, NULL,      NULL,      kern_od_u};
+    static const kernel_fn full_v[] = {kern_na_v, kern_nz_v, kern_ne_v, kern_tp_v, kern_tn_v,
+                                       kern_tz_v, NULL,      NULL,      kern_od_v};
+    static const ordinary_fn simple[] = {ord_na, ord_nz, ord_ne, ord_tp, ord_tn,
+                                         ord_tz, NULL,   NULL,   ord_od};
+    static const ordinary_fn lean[] = {lean_na, lean_nz, lean_ne, lean_tp, lean_tn,
+                                       lean_tz, NULL,    NULL,    lean_od};
+    kernels_t K = {NULL, NULL, NULL, 0, 0, 0, 0};
+    if (!fits_float32(&r->format) || is_stochastic(r->mode)) return K;
     /* emin = -126: the grid spacing is constant in pattern units everywhere
      * (float subnormals included), no variable shift needed. */
     const int v = r->format.emin > -126;
-    K.ord_lo = (v || !r->subnormals) ? P->minn_bits : 0;
-    switch (r->mode) {
-    case GKA_RND_NE:
-        K.full = v ? kern_ne_v : kern_ne_u;
-        K.simple = ord_ne;
-        break;
-    case GKA_RND_NA:
-        K.full = v ? kern_na_v : kern_na_u;
-        K.simple = ord_na;
-        break;
-    case GKA_RND_NZ:
-        K.full = v ? kern_nz_v : kern_nz_u;
-        K.simple = ord_nz;
-        break;
-    case GKA_RND_TP:
-        K.full = v ? kern_tp_v : kern_tp_u;
-        K.simple = ord_tp;
-        break;
-    case GKA_RND_TN:
-        K.full = v ? kern_tn_v : kern_tn_u;
-        K.simple = ord_tn;
-        break;
-    case GKA_RND_TZ:
-        K.full = v ? kern_tz_v : kern_tz_u;
+    const int m = (int)r->mode - GKA_RND_NA;
+    K.full = v ? full_v[m] : full_u[m];
+    K.simple = simple[m];
+    K.lean = lean[m];
+    K.d = P->d0;
+    K.ord_lo = P->minn_bits;
+    K.mode = (int)r->mode;
+    K.varshift = v;
+    if (P->d0 == 0) { /* t = 24: nothing is dropped, every mode is a copy */
         K.simple = ord_tz;
-        break;
-    case GKA_RND_OD:
-        K.full = v ? kern_od_v : kern_od_u;
-        K.simple = ord_od;
-        break;
-    default:
-        break;
+        K.lean = lean_tz;
     }
-    if (P->d0 == 0) K.simple = NULL; /* t = 24: nothing to round, no half-spacing bias */
     return K;
-}
-
-static int is_stochastic(gka_round_mode_t mode) {
-    return mode == GKA_RND_SP || mode == GKA_RND_SE;
 }
 
 /* Philox 4x32-10 words 0 and 1 at counters counter .. counter + n - 1 of
@@ -456,38 +496,52 @@ GKA_CLONES static void philox_fill(uint64_t *out, size_t n, uint64_t seed, uint6
     }
 }
 
-/* Stochastic rounding of float32 patterns: the grid split is the one of the
- * deterministic kernels; the decision uses the draw exactly as gka_round
- * does (SP: 53 random bits against the exact fraction; SE: the top bit). */
-static unsigned stochastic_block(uint32_t *out, const uint32_t *in, size_t n, const plan_t *P,
-                                 const gka_rounding_t *r, uint64_t counter) {
+/* Stochastic rounding of float32 patterns with the given draws: the grid
+ * split is the one of the deterministic kernels; the decision uses the draw
+ * exactly as gka_round does (SP: 53 random bits against the exact fraction;
+ * SE: the top bit). */
+static unsigned stochastic_decide(uint32_t *out, const uint32_t *in, const uint64_t *draws,
+                                  size_t n, const plan_t *P, const gka_rounding_t *r) {
     const int varshift = r->format.emin > -126;
     const int sp = r->mode == GKA_RND_SP;
+    unsigned flags = 0;
+    for (size_t j = 0; j < n; j++) {
+        const uint64_t k = draws[j];
+        const uint32_t x = in[j];
+        const uint32_t sign = x & F32_SIGN;
+        const uint32_t a = x & ~F32_SIGN;
+        const split_t s = varshift ? split(a, P, 1) : split(a, P, 0);
+        int up;
+        const int nz = s.nz != 0;
+        if (sp) {
+            /* (|x| - lower) / spacing, exact in double: the discarded
+             * pattern bits over 2^d, or |x| / q for tiny magnitudes */
+            const int tiny = varshift && a < P->q_bits;
+            const double frac =
+                tiny ? (double)u2f(a) / (double)u2f(P->q_bits) : (double)(a - s.tr) / (double)s.inc;
+            up = nz && (double)(k >> 11) * 0x1p-53 < frac;
+        } else {
+            up = nz && (int)(k >> 63);
+        }
+        out[j] = finish(sign, a, &s, mask_of(up), P, GKA_RND_SP, &flags);
+    }
+    return flags;
+}
+
+unsigned gka_round_f32_draws(uint32_t *out, const uint32_t *in, const uint64_t *draws, size_t n,
+                             const gka_rounding_t *r) {
+    const plan_t P = make_plan(r);
+    return stochastic_decide(out, in, draws, n, &P, r);
+}
+
+static unsigned stochastic_block(uint32_t *out, const uint32_t *in, size_t n, const plan_t *P,
+                                 const gka_rounding_t *r, uint64_t counter) {
     unsigned flags = 0;
     uint64_t draws[BLOCK];
     for (size_t i0 = 0; i0 < n; i0 += BLOCK) {
         const size_t m = n - i0 < BLOCK ? n - i0 : BLOCK;
         philox_fill(draws, m, r->seed, r->stream, counter + i0);
-        for (size_t j = 0; j < m; j++) {
-            const uint64_t k = draws[j];
-            const uint32_t x = in[i0 + j];
-            const uint32_t sign = x & F32_SIGN;
-            const uint32_t a = x & ~F32_SIGN;
-            const split_t s = varshift ? split(a, P, 1) : split(a, P, 0);
-            int up;
-            const int nz = s.nz != 0;
-            if (sp) {
-                /* (|x| - lower) / spacing, exact in double: the discarded
-                 * pattern bits over 2^d, or |x| / q for tiny magnitudes */
-                const int tiny = varshift && a < P->q_bits;
-                const double frac = tiny ? (double)u2f(a) / (double)u2f(P->q_bits)
-                                         : (double)(a - s.tr) / (double)s.inc;
-                up = nz && (double)(k >> 11) * 0x1p-53 < frac;
-            } else {
-                up = nz && (int)(k >> 63);
-            }
-            out[i0 + j] = finish(sign, a, &s, mask_of(up), P, GKA_RND_SP, &flags);
-        }
+        flags |= stochastic_decide(out + i0, in + i0, draws + 0, m, P, r);
     }
     return flags;
 }
@@ -513,20 +567,111 @@ static unsigned scalar_block_f64(double *out, const double *in, size_t n, const 
     return local.flags;
 }
 
-/* Deterministic rounding of one block: per sub-block, the ordinary kernel
- * when every input is ordinary, the full kernel otherwise. */
+/* How many of the patterns are not ordinary (|x| neither 0 nor in [lo, hi]). */
+GKA_CLONES static size_t count_outside(const uint32_t *x, size_t n, uint32_t lo, uint32_t hi) {
+    size_t count = 0;
+    const uint32_t span = hi - lo;
+    GKA_SIMD(reduction(+ : count))
+    for (size_t i = 0; i < n; i++) {
+        const uint32_t a = x[i] & ~F32_SIGN;
+        count += (a != 0) & (a - lo > span);
+    }
+    return count;
+}
+
+/* The general rounding, one pattern at a time, of the few inputs the
+ * ordinary kernel left in o (copied unchanged); the rounded ones are
+ * recognised by being ordinary themselves. */
+static unsigned fix_up(uint32_t *o, size_t m, const plan_t *P, const kernels_t *K) {
+    unsigned flags = 0;
+    const uint32_t span = P->max_bits - K->ord_lo;
+    for (size_t j = 0; j < m; j++) {
+        const uint32_t x = o[j], a = x & ~F32_SIGN;
+        if (a == 0 || a - K->ord_lo <= span) continue; /* rounded already */
+#define GKA_FIX(mode)                                                                              \
+    case mode:                                                                                     \
+        o[j] = K->varshift ? round_one(x, P, mode, 1, &flags) : round_one(x, P, mode, 0, &flags);  \
+        break;
+        switch (K->mode) {
+            GKA_FIX(GKA_RND_NE)
+            GKA_FIX(GKA_RND_NA)
+            GKA_FIX(GKA_RND_NZ)
+            GKA_FIX(GKA_RND_TP)
+            GKA_FIX(GKA_RND_TN)
+            GKA_FIX(GKA_RND_TZ)
+            GKA_FIX(GKA_RND_OD)
+        default:
+            break;
+        }
+#undef GKA_FIX
+    }
+    return flags;
+}
+
+/* After the lean kernel reported a miss: the non-ordinary inputs rounded
+ * from x by the general code, and the INEXACT flag of the ordinary ones
+ * taken again without the others. */
+static unsigned fix_up_from_input(uint32_t *o, const uint32_t *x, size_t m, const plan_t *P,
+                                  const kernels_t *K) {
+    const uint32_t span = P->max_bits - K->ord_lo, low = (1u << K->d) - 1;
+    uint32_t lost = 0;
+    GKA_SIMD(reduction(| : lost))
+    for (size_t j = 0; j < m; j++) {
+        const uint32_t a = x[j] & ~F32_SIGN;
+        lost |= ((a == 0) | (a - K->ord_lo <= span)) ? x[j] : 0u;
+    }
+    unsigned flags = (lost & low) ? (unsigned)GKA_FLAG_INEXACT : 0u;
+    for (size_t j = 0; j < m; j++) {
+        const uint32_t a = x[j] & ~F32_SIGN;
+        if (a == 0 || a - K->ord_lo <= span) continue;
+        o[j] = x[j]; /* fix_up rounds the copied input in place */
+        flags |= fix_up(o + j, 1, P, K);
+    }
+    return flags;
+}
+
+enum { DENSE_SKIP = 3 }; /* sub-blocks that go straight to the general kernel */
+
+/* Deterministic rounding of one block, per sub-block: the ordinary kernel,
+ * then the general code on the inputs it left: one by one when they are
+ * few, else the vectorised general kernel over the sub-block's output
+ * (rounding is idempotent: the already rounded values come back unchanged
+ * and flag nothing, their INEXACT was taken from the ordinary kernel). After
+ * such a dense sub-block (tiny values, NaN, overflow) the next DENSE_SKIP
+ * ones take the general kernel directly. */
 static unsigned deterministic_block(uint32_t *o, const uint32_t *x, size_t len, const plan_t *P,
                                     const kernels_t *K) {
     unsigned flags = 0;
+    int skip = 0;
     for (size_t i = 0; i < len; i += SUBBLOCK) {
         const size_t m = len - i < SUBBLOCK ? len - i : SUBBLOCK;
-        if (K->simple && o != x) { /* one pass; redo from the input if needed */
-            const unsigned f = K->simple(o + i, x + i, m, P->d0, K->ord_lo, P->max_bits);
-            flags |= f != ORDINARY_MISS ? f : K->full(o + i, x + i, m, P);
-        } else if (K->simple && !any_outside(x + i, m, K->ord_lo, P->max_bits)) {
-            flags |= K->simple(o + i, x + i, m, P->d0, K->ord_lo, P->max_bits);
-        } else {
+        if (skip > 0) {
             flags |= K->full(o + i, x + i, m, P);
+            skip--;
+            continue;
+        }
+        if (o != x) { /* out of place: the lean kernel, then the misses from x */
+            const unsigned f = K->lean(o + i, x + i, m, K->d, K->ord_lo, P->max_bits);
+            if (!(f & ORDINARY_MISS)) {
+                flags |= f;
+                continue;
+            }
+            if (count_outside(x + i, m, K->ord_lo, P->max_bits) <= m / 16) {
+                flags |= fix_up_from_input(o + i, x + i, m, P, K);
+            } else {
+                flags |= K->full(o + i, x + i, m, P);
+                skip = DENSE_SKIP;
+            }
+            continue;
+        }
+        const unsigned f = K->simple(o + i, x + i, m, K->d, K->ord_lo, P->max_bits);
+        flags |= f & ~ORDINARY_MISS;
+        if (!(f & ORDINARY_MISS)) continue;
+        if (count_outside(o + i, m, K->ord_lo, P->max_bits) <= m / 16) {
+            flags |= fix_up(o + i, m, P, K);
+        } else {
+            flags |= K->full(o + i, o + i, m, P);
+            skip = DENSE_SKIP;
         }
     }
     return flags;
@@ -572,18 +717,51 @@ static unsigned f32_block(float *out, const float *in, size_t start, size_t len,
     return scalar_block_f32(out + start, in + start, len, r, r->counter + start);
 }
 
-void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r) {
-    if (!out || !in || !r || n == 0) return;
+/* Threads for an array of n values: one below `min` (waking a team costs
+ * more than it saves), else the context's count or OpenMP's default. */
+static int team_size(const gka_rounding_t *r, size_t n, size_t min) {
+    if (n < min) return 1;
+#ifdef _OPENMP
+    return r->threads > 0 ? r->threads : omp_get_max_threads();
+#else
+    (void)r;
+    return 1;
+#endif
+}
+
+/* An invalid context or arguments: out filled with NaN, flags set. */
+static gka_status_t refuse(gka_rounding_t *r, void *out, size_t n, size_t size) {
+    if (r) r->flags |= GKA_FLAG_CONTEXT | GKA_FLAG_INVALID;
+    if (out && size == sizeof(float))
+        for (size_t i = 0; i < n; i++)
+            ((float *)out)[i] = NAN;
+    else if (out)
+        for (size_t i = 0; i < n; i++)
+            ((double *)out)[i] = NAN;
+    return GKA_EINVAL;
+}
+
+static gka_status_t check_call(const void *out, const void *in, size_t n, const gka_rounding_t *r) {
+    if (n > 0 && (!out || !in || !r))
+        return gka_error(GKA_EINVAL, "gka_round_array: NULL %s with n = %zu",
+                         !out ? "output" : (!in ? "input" : "context"), n);
+    return gka_rounding_check(r);
+}
+
+gka_status_t gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r) {
+    if (check_call(out, in, n, r) != GKA_OK) return refuse(r, out, n, sizeof *out);
+    if (n == 0) return GKA_OK;
     const plan_t P = make_plan(r);
     const kernels_t K = pick_kernels(r, &P);
     const int fast_sr = is_stochastic(r->mode) && fits_float32(&r->format);
     const int stream = n >= STREAM_MIN;
     const size_t nblocks = (n + BLOCK - 1) / BLOCK;
+    const int threads = team_size(r, n, PARALLEL_MIN);
     unsigned flags = 0;
     /* Small arrays skip the OpenMP construct altogether: even with a false
      * if clause, libgomp builds a team per call (malloc, futex), which cost
      * a quarter of the time of the emulated D x D updates (perf, c2). */
-    if (n < PARALLEL_MIN) {
+    if (threads == 1) {
         for (size_t b = 0; b < nblocks; b++) {
             const size_t start = b * BLOCK;
             const size_t len = n - start < BLOCK ? n - start : BLOCK;
@@ -591,7 +769,7 @@ void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *
         }
     } else {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(| : flags)
+#pragma omp parallel for schedule(static) reduction(| : flags) num_threads(threads)
 #endif
         for (size_t b = 0; b < nblocks; b++) {
             const size_t start = b * BLOCK;
@@ -601,28 +779,94 @@ void gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *
     }
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;
+    return GKA_OK;
 }
 
-void gka_round_array(double *out, const double *in, size_t n, gka_rounding_t *r) {
-    if (!out || !in || !r || n == 0) return;
-    const size_t nblocks = (n + BLOCK - 1) / BLOCK;
+/* ------------------------------------------------------------------------ */
+/* Doubles                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t d2u(double x) {
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+/* The ordinary kernel over double patterns for a deterministic context:
+ * |x| = 0 or in [2^emin, max] (fp64: [0, Inf], where rounding is a copy),
+ * d = 53 - t dropped bits. NULL where there is none (stochastic modes). */
+typedef struct {
+    ordinary64_fn simple;
+    uint64_t d, lo, hi;
+} plan64_t;
+
+static plan64_t plan_f64(const gka_rounding_t *r) {
+    static const ordinary64_fn simple[] = {ord64_na, ord64_nz, ord64_ne, ord64_tp, ord64_tn,
+                                           ord64_tz, NULL,     NULL,     ord64_od};
+    plan64_t Q = {NULL, 0, 0, 0};
+    const gka_format_t *f = &r->format;
+    if (is_stochastic(r->mode)) return Q;
+    if (f->t >= 53) { /* fp64: the identity, NaNs aside (made quiet by gka_round) */
+        Q.simple = ord64_tz;
+        Q.hi = d2u(INFINITY);
+        return Q;
+    }
+    Q.simple = simple[(int)r->mode - GKA_RND_NA];
+    Q.d = (uint64_t)(53 - f->t);
+    Q.lo = d2u(f->min_normal);
+    Q.hi = d2u(f->max);
+    return Q;
+}
+
+/* One block of doubles: per sub-block the ordinary kernel, then gka_round
+ * on the inputs it left (they are the outputs outside [lo, hi], zero aside). */
+static unsigned f64_block(double *out, const double *in, size_t len, const gka_rounding_t *r,
+                          const plan64_t *Q, uint64_t counter) {
+    if (!Q->simple) return scalar_block_f64(out, in, len, r, counter);
+    uint64_t *o = (uint64_t *)(void *)out;
+    const uint64_t *x = (const uint64_t *)(const void *)in;
+    const uint64_t span = Q->hi - Q->lo, sign = (uint64_t)1 << 63;
     unsigned flags = 0;
-    if (n < PARALLEL_MIN / 8) { /* no OpenMP construct for small arrays (see above) */
+    for (size_t i = 0; i < len; i += SUBBLOCK) {
+        const size_t m = len - i < SUBBLOCK ? len - i : SUBBLOCK;
+        const unsigned f = Q->simple(o + i, x + i, m, Q->d, Q->lo, Q->hi);
+        flags |= f & ~ORDINARY_MISS;
+        if (!(f & ORDINARY_MISS)) continue;
+        gka_rounding_t local = *r;
+        local.flags = 0;
+        for (size_t j = i; j < i + m; j++) {
+            const uint64_t a = o[j] & ~sign;
+            if (a != 0 && a - Q->lo > span) out[j] = gka_round(out[j], &local);
+        }
+        flags |= local.flags;
+    }
+    return flags;
+}
+
+gka_status_t gka_round_array(double *out, const double *in, size_t n, gka_rounding_t *r) {
+    if (check_call(out, in, n, r) != GKA_OK) return refuse(r, out, n, sizeof *out);
+    if (n == 0) return GKA_OK;
+    const plan64_t Q = plan_f64(r);
+    const size_t nblocks = (n + BLOCK - 1) / BLOCK;
+    const int threads = team_size(r, n, PARALLEL_MIN / 8);
+    unsigned flags = 0;
+    if (threads == 1) { /* no OpenMP construct for small arrays (see above) */
         for (size_t b = 0; b < nblocks; b++) {
             const size_t start = b * BLOCK;
             const size_t len = n - start < BLOCK ? n - start : BLOCK;
-            flags |= scalar_block_f64(out + start, in + start, len, r, r->counter + start);
+            flags |= f64_block(out + start, in + start, len, r, &Q, r->counter + start);
         }
     } else {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(| : flags)
+#pragma omp parallel for schedule(static) reduction(| : flags) num_threads(threads)
 #endif
         for (size_t b = 0; b < nblocks; b++) {
             const size_t start = b * BLOCK;
             const size_t len = n - start < BLOCK ? n - start : BLOCK;
-            flags |= scalar_block_f64(out + start, in + start, len, r, r->counter + start);
+            flags |= f64_block(out + start, in + start, len, r, &Q, r->counter + start);
         }
     }
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;
+    return GKA_OK;
 }

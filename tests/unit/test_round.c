@@ -228,3 +228,91 @@ Test(round, fp64_tail_against_mpfr) {
     mpfr_clear(exact);
     cr_assert_eq(bad, 0, "%ld of %ld differ; first: %s", bad, checked, first);
 }
+
+/* Invalid contexts: gka_round refuses them (NaN, GKA_FLAG_CONTEXT |
+ * GKA_FLAG_INVALID, counter untouched, message naming the field); the old
+ * code rounded toward zero with mode 42. gka_rounding_check names the field
+ * and its value. */
+Test(round, invalid_context_refused) {
+    gka_rounding_t r = gka_rounding_default(&gka_bf16);
+    r.mode = (gka_round_mode_t)42;
+    r.counter = 5;
+    const double y = gka_round(1.7, &r);
+    cr_assert(isnan(y), "mode 42 gave %a", y);
+    cr_assert_eq(r.flags, (unsigned)(GKA_FLAG_CONTEXT | GKA_FLAG_INVALID));
+    cr_assert_eq(r.counter, 5u);
+    cr_assert(strstr(gka_error_message(), "mode = 42"), "%s", gka_error_message());
+    cr_assert_eq(gka_rounding_check(&r), GKA_EINVAL);
+    r.mode = (gka_round_mode_t)-2;
+    cr_assert(isnan(gka_round_tail(1.0, 1, &r)));
+    gka_rounding_t s = gka_rounding_default(&gka_fp16);
+    s.saturate = 7;
+    cr_assert(isnan(gka_round(1.0, &s)));
+    cr_assert(strstr(gka_error_message(), "saturate = 7"), "%s", gka_error_message());
+    gka_rounding_t t = gka_rounding_default(&gka_fp16);
+    t.format.t = 0;
+    cr_assert(isnan(gka_round(1.0, &t)));
+    cr_assert(t.flags & GKA_FLAG_CONTEXT);
+    cr_assert(strstr(gka_error_message(), "t = 0"), "%s", gka_error_message());
+    gka_rounding_t e = gka_rounding_default(&gka_fp16);
+    e.format.emin = 3;
+    cr_assert(isnan(gka_round(1.0, &e)));
+    cr_assert(strstr(gka_error_message(), "emin = 3"), "%s", gka_error_message());
+    gka_rounding_t w = gka_rounding_default(&gka_fp16);
+    w.format.emin = -600; /* beyond custom formats' |emin| <= 500 */
+    cr_assert(isnan(gka_round(1.0, &w)));
+    cr_assert(w.flags & GKA_FLAG_CONTEXT);
+    /* the arithmetic goes through the same check */
+    cr_assert(isnan(gka_add(1.0, 2.0, &e)));
+    /* valid: every built-in format, custom formats, fp64 */
+    size_t n = 0;
+    const gka_format_t *const *list = gka_format_list(&n);
+    for (size_t i = 0; i < n; i++) {
+        gka_rounding_t v = gka_rounding_default(list[i]);
+        for (int m = GKA_RND_NA; m <= GKA_RND_OD; m++) {
+            v.mode = (gka_round_mode_t)m;
+            cr_assert_eq(gka_rounding_check(&v), GKA_OK, "%s: %s", list[i]->name,
+                         gka_error_message());
+        }
+    }
+    gka_format_t c;
+    cr_assert_eq(gka_format_custom(26, -500, 500, &c), GKA_OK);
+    gka_rounding_t cv = gka_rounding_default(&c);
+    cr_assert_eq(gka_rounding_check(&cv), GKA_OK, "%s", gka_error_message());
+    cv.format.min_subnormal *= 2;
+    cr_assert_eq(gka_rounding_check(&cv), GKA_EINVAL);
+    cr_assert(strstr(gka_error_message(), "derived"), "%s", gka_error_message());
+    cr_assert_eq(gka_rounding_check(NULL), GKA_EINVAL);
+}
+
+/* gka_overflow_value: the format's own rule. */
+Test(round, overflow_value_from_the_format) {
+    gka_rounding_t r = gka_rounding_default(&gka_e4m3);
+    cr_assert(isnan(gka_overflow_value(&r, 0)) && !signbit(gka_overflow_value(&r, 0)));
+    cr_assert(isnan(gka_overflow_value(&r, 1)) && signbit(gka_overflow_value(&r, 1)));
+    r.saturate = 1;
+    cr_assert_eq(gka_overflow_value(&r, 0), 448.0);
+    cr_assert_eq(gka_overflow_value(&r, 1), -448.0);
+    gka_rounding_t h = gka_rounding_default(&gka_fp16);
+    cr_assert_eq(gka_overflow_value(&h, 0), INFINITY);
+    h.mode = GKA_RND_TP;
+    cr_assert_eq(gka_overflow_value(&h, 0), INFINITY);
+    cr_assert_eq(gka_overflow_value(&h, 1), -65504.0);
+    h.mode = GKA_RND_TZ;
+    cr_assert_eq(gka_overflow_value(&h, 0), 65504.0);
+    gka_rounding_t e = gka_rounding_default(&gka_e4m3);
+    e.mode = GKA_RND_TN;
+    cr_assert_eq(gka_overflow_value(&e, 0), 448.0);
+    cr_assert(isnan(gka_overflow_value(&e, 1)));
+    /* and it is what gka_round does */
+    for (int m = GKA_RND_NA; m <= GKA_RND_OD; m++)
+        for (int sat = 0; sat <= 1; sat++) {
+            gka_rounding_t q = gka_rounding_default(&gka_e5m2);
+            q.mode = (gka_round_mode_t)m;
+            q.saturate = sat;
+            const double up = gka_round(1e6, &q), down = gka_round(-1e6, &q);
+            const double wu = gka_overflow_value(&q, 0), wd = gka_overflow_value(&q, 1);
+            cr_assert(up == wu || (isnan(up) && isnan(wu)), "mode %d: %a vs %a", m, up, wu);
+            cr_assert(down == wd || (isnan(down) && isnan(wd)));
+        }
+}

@@ -375,3 +375,127 @@ Test(round_array, known_values) {
     cr_expect_eq(f2u(out[2]), 0x80000000u); /* -0 */
     cr_expect(r.flags & GKA_FLAG_UNDERFLOW);
 }
+
+/* Float32 subnormal inputs that are not on a format's grid raise UNDERFLOW
+ * even for formats with float32's exponent range (tf32, bf16), where the
+ * spacing below 2^emin is float32's own (the fast kernel once took them as
+ * ordinary and reported INEXACT alone). */
+Test(round_array, subnormal_inputs_raise_underflow_emin_126) {
+    const gka_format_t *fs[] = {&gka_tf32, &gka_bf16};
+    for (size_t k = 0; k < 2; k++) {
+        float x[600], y[600];
+        for (size_t i = 0; i < 600; i++)
+            x[i] = 1.0f + (float)i;
+        x[300] = 3 * 0x1p-149f; /* a float subnormal, not a value of tf32 or bf16 */
+        gka_rounding_t r = gka_rounding_default(fs[k]);
+        cr_assert_eq(gka_round_array_f32(y, x, 600, &r), GKA_OK);
+        gka_rounding_t s = gka_rounding_default(fs[k]);
+        (void)gka_round((double)x[300], &s);
+        cr_assert(s.flags & GKA_FLAG_UNDERFLOW);
+        cr_assert_eq(r.flags, s.flags, "%s: array flags %#x, scalar %#x", fs[k]->name, r.flags,
+                     s.flags);
+        cr_assert_eq(y[300], (float)gka_round((double)x[300], &s));
+    }
+}
+
+/* The double path in every option combination, out of place and in place,
+ * with and without threads: whole sub-blocks of ordinary values (the
+ * vectorised kernel), sub-blocks with a few specials (the per-element
+ * fix-up) and a sub-block of specials only. */
+Test(round_array, doubles_fast_path_all_options_in_place_threads) {
+    enum { N = 1 << 14 };
+    double *x = malloc(3 * N * sizeof(double));
+    cr_assert_not_null(x);
+    double *want = x + N, *got = x + 2 * N;
+    const double specials[] = {NAN,       -INFINITY,  0.0,    -0.0,    1e300,
+                               0x1p-1074, -0x1p-1022, 1e-310, 65520.0, 1e-45};
+    for (size_t i = 0; i < N; i++) {
+        const double v = ldexp(1.0 + (double)(rng() >> 11) * 0x1p-53, (int)(rng() % 20) - 10);
+        x[i] = i & 1 ? -v : v;
+        if (i % 1000 == 7) x[i] = specials[(i / 1000) % 10];
+        if (i >= 4096 && i < 4608) x[i] = specials[i % 10];
+    }
+    for (size_t fi = 0; fi < sizeof format_names / sizeof format_names[0]; fi++) {
+        gka_format_t f;
+        cr_assert_eq(gka_format_by_name(format_names[fi], &f), GKA_OK);
+        for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++)
+            for (int opt = 0; opt < 4; opt++) {
+                gka_rounding_t rs = context(&f, all_modes[mi], opt & 1, opt >> 1);
+                gka_rounding_t ra = rs, ri = rs;
+                ra.threads = 2;
+                ri.threads = 1;
+                for (size_t i = 0; i < N; i++)
+                    want[i] = gka_round(x[i], &rs);
+                cr_assert_eq(gka_round_array(got, x, N, &ra), GKA_OK);
+                cr_assert_eq(memcmp(got, want, N * sizeof *got), 0, "%s %s opt %d", f.name,
+                             gka_round_mode_name(ra.mode), opt);
+                memcpy(got, x, N * sizeof *got);
+                cr_assert_eq(gka_round_array(got, got, N, &ri), GKA_OK);
+                cr_assert_eq(memcmp(got, want, N * sizeof *got), 0, "in place: %s %s opt %d",
+                             f.name, gka_round_mode_name(ri.mode), opt);
+                cr_expect_eq(ra.flags, rs.flags, "%s %s opt %d: flags %#x, scalar %#x", f.name,
+                             gka_round_mode_name(ra.mode), opt, ra.flags, rs.flags);
+                cr_expect_eq(ri.flags, rs.flags);
+                cr_expect_eq(ra.counter, rs.counter);
+            }
+    }
+    free(x);
+}
+
+/* The context's thread count: any count gives the same results; a negative
+ * one is refused. */
+Test(round_array, per_call_thread_count) {
+    enum { N = 200000 };
+    float *x = malloc(3 * N * sizeof(float));
+    cr_assert_not_null(x);
+    float *a = x + N, *b = x + 2 * N;
+    for (size_t i = 0; i < N; i++)
+        x[i] = (float)ldexp((double)(rng() >> 11) * 0x1p-53 - 0.5, (int)(rng() % 40) - 30);
+    const gka_round_mode_t modes[] = {GKA_RND_NE, GKA_RND_TP, GKA_RND_SP};
+    for (size_t mi = 0; mi < 3; mi++) {
+        gka_rounding_t r1 = context(&gka_e4m3, modes[mi], 1, 0);
+        r1.threads = 1;
+        cr_assert_eq(gka_round_array_f32(a, x, N, &r1), GKA_OK);
+        for (int th = 0; th <= 3; th++) {
+            gka_rounding_t r2 = context(&gka_e4m3, modes[mi], 1, 0);
+            r2.threads = th;
+            cr_assert_eq(gka_round_array_f32(b, x, N, &r2), GKA_OK);
+            cr_assert_eq(memcmp(a, b, N * sizeof(float)), 0, "threads %d", th);
+            cr_assert_eq(r1.flags, r2.flags);
+            cr_assert_eq(r1.counter, r2.counter);
+        }
+    }
+    gka_rounding_t bad = context(&gka_bf16, GKA_RND_NE, 1, 0);
+    bad.threads = -1;
+    cr_assert_eq(gka_round_array_f32(b, x, N, &bad), GKA_EINVAL);
+    cr_assert(strstr(gka_error_message(), "threads = -1"), "%s", gka_error_message());
+    free(x);
+}
+
+/* An invalid context: the array functions return GKA_EINVAL, write NaN,
+ * set GKA_FLAG_CONTEXT | GKA_FLAG_INVALID and leave the counter alone (the
+ * old code rounded toward zero with mode 42). */
+Test(round_array, invalid_context_refused) {
+    float xf[5] = {1.1f, 2.5f, -3.0f, 0.0f, 1e-3f}, yf[5];
+    double xd[5] = {1.1, 2.5, -3.0, 0.0, 1e-3}, yd[5];
+    gka_rounding_t r = context(&gka_bf16, (gka_round_mode_t)42, 1, 0);
+    cr_assert_eq(gka_round_array_f32(yf, xf, 5, &r), GKA_EINVAL);
+    cr_assert(strstr(gka_error_message(), "mode = 42"), "%s", gka_error_message());
+    for (int i = 0; i < 5; i++)
+        cr_assert(isnan(yf[i]));
+    cr_assert_eq(r.flags, (unsigned)(GKA_FLAG_CONTEXT | GKA_FLAG_INVALID));
+    cr_assert_eq(r.counter, 1000u);
+    gka_rounding_t rd = context(&gka_fp16, GKA_RND_NE, 2, 0); /* subnormals = 2 */
+    cr_assert_eq(gka_round_array(yd, xd, 5, &rd), GKA_EINVAL);
+    cr_assert(strstr(gka_error_message(), "subnormals = 2"), "%s", gka_error_message());
+    for (int i = 0; i < 5; i++)
+        cr_assert(isnan(yd[i]));
+    gka_rounding_t rm = context(&gka_fp16, GKA_RND_NE, 1, 0);
+    rm.format.max = 70000; /* a derived field that disagrees with the definition */
+    cr_assert_eq(gka_round_array(yd, xd, 5, &rm), GKA_EINVAL);
+    cr_assert(strstr(gka_error_message(), "derived"), "%s", gka_error_message());
+    gka_rounding_t ok = context(&gka_fp16, GKA_RND_NE, 1, 0);
+    cr_assert_eq(gka_round_array(NULL, xd, 5, &ok), GKA_EINVAL);
+    cr_assert_eq(gka_round_array_f32(yf, NULL, 5, &ok), GKA_EINVAL);
+    cr_assert_eq(gka_round_array_f32(yf, xf, 0, &ok), GKA_OK);
+}
