@@ -4,6 +4,7 @@
 
 #include "gka_cli.h"
 #include "gka_data.h"
+#include "options.h"
 
 int gka_cli_is_npy(const char *s) {
     char path[4096];
@@ -26,22 +27,45 @@ int gka_cli_load_files(const gka_cli_files_t *f, gka_trace_t *tr) {
         gka_npy_paths_t p = {f->keys, gka_cli_is_npy(f->queries) ? f->queries : NULL, NULL,
                              f->gates, f->betas};
         if (!p.queries && (st = gka_queries_spec_parse(f->queries, &lo.missing_queries)))
-            return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+            return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
         st = gka_trace_load_npy_paths(&p, &lo, tr);
     }
-    if (st)
-        return gka_cli_fail(st == GKA_ENOMEM ? GKA_EXIT_FAIL : GKA_EXIT_USAGE, "%s",
-                            gka_error_message());
+    if (st) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     if (f->normalize) gka_trace_normalize(tr);
-    if (tr->D > 1024)
-        return gka_cli_fail(GKA_EXIT_USAGE, "trace D = %d out of range [1, 1024]", tr->D);
+    /* the limits of --D and --T hold for loaded data too */
+    const gka_opt_decl_t *dD = gka_opt_decl(GKA_OPT_D), *dT = gka_opt_decl(GKA_OPT_T);
+    if (tr->D > dD->hi)
+        return gka_cli_fail(GKA_EXIT_USAGE, "trace D = %d out of range [1, %.0f]", tr->D, dD->hi);
     if (f->have_T && f->T < tr->T) tr->T = f->T;
-    if (tr->T > 10000000L)
-        return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, 10000000]", tr->T);
-    if (tr->queries_fallback)
-        fprintf(stderr,
-                "gka: notice: no queries in the input; using synthetic %s queries "
-                "(--queries F.npy to give them)\n",
-                f->trace || !strcmp(f->queries, "iid") ? "iid N(0, I)" : f->queries);
+    if (tr->T > dT->hi)
+        return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, %.0f]", tr->T, dT->hi);
     return -1;
+}
+
+void gka_cli_queries_notice(const gka_cli_files_t *f, const gka_trace_t *tr) {
+    if (!tr->queries_fallback) return;
+    fprintf(stderr,
+            "gka: notice: no queries in the input; using synthetic %s queries "
+            "(--queries F.npy to give them)\n",
+            f->trace || !strcmp(f->queries, "iid") ? "iid N(0, I)" : f->queries);
+}
+
+void gka_cli_data_context(const gka_cli_files_t *f, const gka_trace_t *loaded,
+                          gka_cli_data_context_t *dc, gka_opt_context_t *ctx) {
+    const int keys_file = !f->trace && gka_cli_is_npy(f->keys), synthetic = !f->trace && !keys_file;
+    if (synthetic) ctx->holds |= GKA_NEEDS(GKA_CTX_SYNTHETIC);
+    if (keys_file) ctx->holds |= GKA_NEEDS(GKA_CTX_KEYS_FILE);
+    /* the shape and the write gates of a file are known once it is loaded */
+    if (!loaded || loaded->batched) ctx->holds |= GKA_NEEDS(GKA_CTX_BATCHED_FILE);
+    if (!loaded || loaded->beta) ctx->holds |= GKA_NEEDS(GKA_CTX_WRITE_GATES);
+    if (f->trace)
+        snprintf(dc->data, sizeof dc->data, "with --trace %s", f->trace);
+    else if (keys_file)
+        snprintf(dc->data, sizeof dc->data, "with --keys %s", f->keys);
+    else
+        snprintf(dc->data, sizeof dc->data, "with synthetic keys (--keys %s)", f->keys);
+    ctx->absent[GKA_CTX_SYNTHETIC] = dc->data;
+    ctx->absent[GKA_CTX_KEYS_FILE] = dc->data;
+    ctx->absent[GKA_CTX_WRITE_GATES] = "without write gates";
+    ctx->absent[GKA_CTX_BATCHED_FILE] = synthetic ? "with synthetic data" : "with a [T,D] file";
 }

@@ -10,6 +10,7 @@
 #include "gka_stats.h"
 #include "gka_cli.h"
 #include "gka_precision.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 #include <omp.h>
 #endif
 
-enum { MAX_LIST = 16, MAX_REPS = 1000 };
+enum { MAX_LIST = 16 };
 
 typedef struct {
     size_t sizes[MAX_LIST];
@@ -32,19 +33,6 @@ typedef struct {
     int threads; /* "all cores" */
     int reps;
 } bench_opts_t;
-
-static void bench_help(FILE *f) {
-    fprintf(f, "usage: gka bench round [--sizes 1M,64M] [--threads N] [--reps R]\n"
-               "                       [--formats bf16,fp16,...] [--modes ne,tz,...]\n\n"
-               "Times gka_round_array_f32 (float32 in, float32 out) to each format and mode on\n"
-               "arrays of the given sizes (suffix K, M, G = 2^10, 2^20, 2^30 values), with one\n"
-               "thread and with N threads (default: all cores), next to memcpy of the same\n"
-               "array. Inputs are uniform in (-1, 1). GB/s counts 8 bytes per value (read and\n"
-               "write); ratio = rounding GB/s / memcpy GB/s. Median of R samples (default 5)\n"
-               "of about 20 ms each (back-to-back calls for small arrays); memcpy and rounding\n"
-               "samples alternate, so both sides of a row see the same machine load.\n"
-               "Defaults: formats bf16,fp16,tf32,e4m3,e5m2; modes ne,na,nz,tp,tn,tz,od,sp,se.\n");
-}
 
 static double now_seconds(void) {
     struct timespec ts;
@@ -71,28 +59,6 @@ static int parse_size(const char *s, size_t *out) {
     if (*end || v == 0 || v > (1ull << 30) >> shift) return 1;
     *out = (size_t)(v << shift);
     return 0;
-}
-
-/* Split a comma list into fields of at most 63 characters; calls fn on each. */
-static int each_field(const char *list, const char *what, int (*fn)(const char *, void *),
-                      void *ctx) {
-    char field[64];
-    const char *p = list;
-    for (;;) {
-        const char *comma = strchr(p, ',');
-        if (!strncmp(p, "custom:", 7)) /* custom:t,emin,emax holds two commas */
-            for (int k = 0; k < 2 && comma; k++)
-                comma = strchr(comma + 1, ',');
-        const size_t len = comma ? (size_t)(comma - p) : strlen(p);
-        if (len == 0 || len >= sizeof field)
-            return gka_cli_fail(GKA_EXIT_USAGE, "%s: bad list '%s'", what, list);
-        memcpy(field, p, len);
-        field[len] = '\0';
-        int rc = fn(field, ctx);
-        if (rc) return rc;
-        if (!comma) return 0;
-        p = comma + 1;
-    }
 }
 
 static int add_size(const char *f, void *ctx) {
@@ -139,44 +105,28 @@ static void set_threads(int n) {
 #endif
 }
 
-static int parse_options(int argc, char **argv, bench_opts_t *o) {
-    memset(o, 0, sizeof *o);
-    o->threads = max_threads();
-    o->reps = 5;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = NULL;
-        int rc = 0;
-        long n = 0;
-        if (!strcmp(a, "--sizes")) {
-            if (!(v = gka_cli_value(argc, argv, &i))) return GKA_EXIT_USAGE;
-            o->nsizes = 0;
-            rc = each_field(v, "--sizes", add_size, o);
-        } else if (!strcmp(a, "--formats")) {
-            if (!(v = gka_cli_value(argc, argv, &i))) return GKA_EXIT_USAGE;
-            o->nformats = 0;
-            rc = each_field(v, "--formats", add_format, o);
-        } else if (!strcmp(a, "--modes")) {
-            if (!(v = gka_cli_value(argc, argv, &i))) return GKA_EXIT_USAGE;
-            o->nmodes = 0;
-            rc = each_field(v, "--modes", add_mode, o);
-        } else if (!strcmp(a, "--threads")) {
-            if (!(v = gka_cli_value(argc, argv, &i))) return GKA_EXIT_USAGE;
-            if (gka_cli_parse_long(v, "--threads", 1, 1024, &n)) return GKA_EXIT_USAGE;
-            o->threads = (int)n;
-        } else if (!strcmp(a, "--reps")) {
-            if (!(v = gka_cli_value(argc, argv, &i))) return GKA_EXIT_USAGE;
-            if (gka_cli_parse_long(v, "--reps", 1, MAX_REPS, &n)) return GKA_EXIT_USAGE;
-            o->reps = (int)n;
-        } else {
-            return gka_cli_fail(GKA_EXIT_USAGE,
-                                "bench round: unknown option '%s' (see gka bench round --help)", a);
-        }
+/* Each item of the list option `id` through `add`. */
+static int add_items(const gka_opts_t *opts, gka_opt_id_t id, int (*add)(const char *, void *),
+                     bench_opts_t *o) {
+    for (size_t i = 0; i < gka_opt_count(opts, id); i++) {
+        const int rc = add(gka_opt_name_at(opts, id, i), o);
         if (rc) return rc;
     }
-    if (!o->nsizes) add_size("1M", o), add_size("64M", o);
-    if (!o->nformats) each_field("bf16,fp16,tf32,e4m3,e5m2", "formats", add_format, o);
-    if (!o->nmodes) each_field("ne,na,nz,tp,tn,tz,od,sp,se", "modes", add_mode, o);
     return 0;
+}
+
+static int parse_options(int argc, char **argv, bench_opts_t *o) {
+    gka_opts_t opts;
+    const int rc = gka_opts_parse(GKA_CMD_BENCH_ROUND, argc, argv, &opts);
+    if (rc >= 0) return rc;
+    memset(o, 0, sizeof *o);
+    o->threads = gka_opt_given(&opts, GKA_OPT_THREADS) ? (int)gka_opt_long(&opts, GKA_OPT_THREADS)
+                                                       : max_threads();
+    o->reps = (int)gka_opt_long(&opts, GKA_OPT_REPS);
+    int bad = add_items(&opts, GKA_OPT_SIZES, add_size, o);
+    if (!bad) bad = add_items(&opts, GKA_OPT_NUMBER_FORMATS, add_format, o);
+    if (!bad) bad = add_items(&opts, GKA_OPT_MODES, add_mode, o);
+    return bad ? GKA_EXIT_USAGE : -1;
 }
 
 /* memcpy by `threads` threads, each copying one contiguous part. */
@@ -260,14 +210,9 @@ static void print_size(size_t n) {
 }
 
 int gka_cmd_bench_round(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            bench_help(stdout);
-            return GKA_EXIT_OK;
-        }
     bench_opts_t o;
-    int rc = parse_options(argc, argv, &o);
-    if (rc) return rc;
+    const int rc = parse_options(argc, argv, &o);
+    if (rc >= 0) return rc;
     double *times = malloc(2 * (size_t)o.reps * sizeof *times);
     if (!times) return gka_cli_fail(GKA_EXIT_FAIL, "bench round: out of memory");
     const int thread_counts[2] = {1, o.threads};

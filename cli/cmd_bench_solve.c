@@ -7,6 +7,7 @@
 #include "gka_data.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
+#include "options.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -91,80 +92,43 @@ static int time_solver(const gka_trace_t *tr, const char *solver, const bench_ar
     gka_run_summary_t s;
     *per_token = INFINITY;
     for (int i = 0; i < repeat; i++) { /* the minimum: the machine is shared */
-        if (gka_run(&c, &s) != GKA_OK)
-            return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+        const gka_status_t st = gka_run(&c, &s);
+        if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
         *per_token = fmin(*per_token, s.solve_seconds / (double)tr->T);
     }
     return 0;
 }
 
-static void usage(void) {
-    printf("usage: gka bench solve [--D LIST] [--T N] [--iters R] [--solvers LIST] [--seed S]\n"
-           "                       [--repeat N]\n\n"
-           "Per-token cost (stream update + solve, no reference) of each solver in native\n"
-           "fp64 (the fp64 table), emulated fp32 (every operation rounded), emulated bf16\n"
-           "with fp32 accumulation, and a hand-written native-float Chebyshev baseline.\n"
-           "Times are CPU time of the thread, the minimum over --repeat runs.\n"
-           "Defaults: --D 64,128 --T 64 --iters 30 --repeat 3\n"
-           "          --solvers chebyshev,cg,gd,agd,cholesky,kalman\n");
-}
-
 int gka_cmd_bench_solve(int argc, char **argv) {
-    const char *dlist = "64,128", *slist = "chebyshev,cg,gd,agd,cholesky,kalman";
-    long T = 64, r = 30, repeat = 3;
-    uint64_t seed = 1;
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(), GKA_EXIT_OK;
-        static const char *const with_value[] = {"--D",      "--solvers", "--T", "--iters",
-                                                 "--repeat", "--seed",    NULL};
-        if (!gka_cli_is_one_of(o, with_value))
-            return gka_cli_fail(GKA_EXIT_USAGE, "bench solve: unknown option '%s'", o);
-        const char *v = gka_cli_value(argc, argv, &i);
-        if (!v) return GKA_EXIT_USAGE;
-        if (!strcmp(o, "--D"))
-            dlist = v;
-        else if (!strcmp(o, "--solvers"))
-            slist = v;
-        else if (!strcmp(o, "--T")) {
-            if (gka_cli_parse_long(v, "--T", 1, 1000000, &T)) return GKA_EXIT_USAGE;
-        } else if (!strcmp(o, "--iters")) {
-            if (gka_cli_parse_long(v, "--iters", 0, 100000, &r)) return GKA_EXIT_USAGE;
-        } else if (!strcmp(o, "--repeat")) {
-            if (gka_cli_parse_long(v, "--repeat", 1, 100, &repeat)) return GKA_EXIT_USAGE;
-        } else if (!strcmp(o, "--seed")) {
-            if (gka_cli_parse_u64(v, "--seed", &seed)) return GKA_EXIT_USAGE;
-        } else
-            return gka_cli_fail(GKA_EXIT_USAGE, "bench solve: unknown option '%s'", o);
-    }
-    char solvers[256], dims[128];
-    snprintf(solvers, sizeof solvers, "%s", slist);
-    snprintf(dims, sizeof dims, "%s", dlist);
-    for (char *s = strtok(solvers, ","); s; s = strtok(NULL, ",")) {
+    gka_opts_t o;
+    const int rc = gka_opts_parse(GKA_CMD_BENCH_SOLVE, argc, argv, &o);
+    if (rc >= 0) return rc;
+    const long T = gka_opt_long(&o, GKA_OPT_T), r = gka_opt_long(&o, GKA_OPT_ITERS);
+    const long repeat = gka_opt_long(&o, GKA_OPT_REPEAT);
+    const uint64_t seed = gka_opt_u64(&o, GKA_OPT_SEED);
+    const size_t nsolvers = gka_opt_count(&o, GKA_OPT_SOLVERS);
+    for (size_t i = 0; i < nsolvers; i++) {
         const gka_solver_ops_t *ops;
-        if (gka_solver_find(s, &ops))
-            return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+        if (gka_solver_find(gka_opt_name_at(&o, GKA_OPT_SOLVERS, i), &ops))
+            return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, "--solvers");
     }
     printf("gka bench solve: T = %ld tokens, r = %ld, adaptive:0.02, iid keys, gka gates; "
            "microseconds per token (min of %ld)\n",
            T, r, repeat);
     printf("%5s %-10s %12s %12s %12s %12s %10s\n", "D", "solver", "fp64", "fp32-emu", "bf16/fp32",
            "native-f32", "bf16/f32");
-    char *dsave = NULL;
-    for (char *ds = strtok_r(dims, ",", &dsave); ds; ds = strtok_r(NULL, ",", &dsave)) {
-        long D;
-        if (gka_cli_parse_long(ds, "--D", 1, 1024, &D)) return GKA_EXIT_USAGE;
+    for (size_t di = 0; di < gka_opt_count(&o, GKA_OPT_D); di++) {
+        const long D = gka_opt_long_at(&o, GKA_OPT_D, di);
         gka_synth_config_t cfg = gka_synth_config_default((int)D, T, seed);
         gka_gate_spec_parse("gka", &cfg.gate);
         gka_trace_t tr = {0};
-        if (gka_synth_generate(&cfg, &tr))
-            return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+        gka_status_t st = gka_synth_generate(&cfg, &tr);
+        if (st) return gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
         double check = 0.0, native = INFINITY;
         for (long i = 0; i < repeat; i++)
             native = fmin(native, native_float_chebyshev(&tr, (int)r, 0.02f, &check) / (double)T);
-        snprintf(solvers, sizeof solvers, "%s", slist);
-        char *ssave = NULL;
-        for (char *s = strtok_r(solvers, ",", &ssave); s; s = strtok_r(NULL, ",", &ssave)) {
+        for (size_t si = 0; si < nsolvers; si++) {
+            const char *s = gka_opt_name_at(&o, GKA_OPT_SOLVERS, si);
             double us[3];
             for (int a = 0; a < 3; a++)
                 if (time_solver(&tr, s, &ariths[a], (int)r, (int)repeat, &us[a]))

@@ -1,32 +1,15 @@
 /* gka formats: the table of number formats and their derived quantities. */
 #include "gka_cli.h"
 #include "gka_precision.h"
+#include "options.h"
 
 #include <stdio.h>
-#include <string.h>
-
-static void formats_usage(FILE *f) {
-    fprintf(f, "usage: gka formats [--hex]\n"
-               "Prints every built-in format: precision t (significant bits, implicit bit\n"
-               "included), emin, emax, unit roundoff u = 2^-t, machine epsilon 2^(1-t), largest\n"
-               "finite, smallest normal 2^emin, smallest subnormal 2^(emin-t+1), whether it has\n"
-               "infinities, and the bits of its encoding. --hex prints the values exactly (%%a).\n"
-               "Custom formats are written custom:t,emin,emax (2 <= t <= 26).\n");
-}
 
 int gka_cmd_formats(int argc, char **argv) {
-    int hex = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            formats_usage(stdout);
-            return GKA_EXIT_OK;
-        }
-        if (!strcmp(argv[i], "--hex")) {
-            hex = 1;
-            continue;
-        }
-        return gka_cli_fail(GKA_EXIT_USAGE, "formats: unknown argument '%s' (try --help)", argv[i]);
-    }
+    gka_opts_t o;
+    const int rc = gka_opts_parse(GKA_CMD_FORMATS, argc, argv, &o);
+    if (rc >= 0) return rc;
+    const int hex = gka_opt_given(&o, GKA_OPT_HEX);
     const char *vfmt = hex ? " %-24a" : " %-12.6g";
     const int w = hex ? 24 : 12;
     printf("%-6s %3s %6s %5s %-*s %-*s %-*s %-*s %-*s %4s %4s\n", "name", "t", "emin", "emax", w,

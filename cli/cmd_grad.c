@@ -7,6 +7,8 @@
 #include "gka_data.h"
 #include "gka_io.h"
 #include "gka_precision.h"
+#include "gka_solver.h"
+#include "options.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -16,137 +18,82 @@
 /* Philox stream of the upstream gradient dx_t ~ N(0, I). */
 #define GRAD_STREAM_DX 12
 
-static void usage(void) {
-    printf(
-        "usage: gka grad [OPTIONS]\n\n"
-        "Gradients of x_t = (H_t + lambda_t I)^{-1} q_t with respect to q_t, k_t, the\n"
-        "log-gates g_t and the write gates beta_t for the loss L = sum_t <dx_t, x_t>\n"
-        "(dx_t ~ N(0, I), seeded), computed in the studied arithmetic, and their errors\n"
-        "against the exact gradient of the same rounded problem (fp64, x* and dq* by\n"
-        "LAPACK dposv).\n\n"
-        "problem:\n"
-        "  --D N              head dimension, 1..1024 (default 32)\n"
-        "  --T N              tokens, 1..1000000 (default 256)\n"
-        "  --seed S           seed of the synthetic data and of dx (default 1)\n"
-        "  --keys SPEC        iid | powerlaw:P | expdecay:S | lowrank:R,NOISE | "
-        "repeated:M[,random]\n"
-        "  --queries SPEC     iid | keys | next (default iid)\n"
-        "  --gate SPEC        none | const:G | uniform:LO,HI | gka[:A[,DT_BIAS]] (default none)\n"
-        "  --beta SPEC        none | sigmoid[:SCALE] (default none)\n"
-        "  --ridge SPEC       fixed:LAMBDA | adaptive:A (default adaptive:0.02)\n"
-        "  --keys F.npy, --queries F.npy|SPEC, --gates F.npy, --betas F.npy,\n"
-        "  --trace F.safetensors, --batch B, --head H, --no-normalize\n"
-        "                     data from files, as gka solve loads them (--D checks the file)\n"
-        "arithmetic:\n"
-        "  --format F         fp64 | mpfr:PREC | fp32 tf32 bf16 fp16 e4m3 e5m2 custom:t,emin,emax\n"
-        "  --accum A          round | wide | fp32 | wide:FORMAT | exact (default: round for fp64\n"
-        "                     and mpfr, wide (fp32) for emulated formats)\n"
-        "gradient:\n"
-        "  --solver NAME      implicit: chebyshev cg gd agd cholesky; iterations: chebyshev cg\n"
-        "                     (default chebyshev)\n"
-        "  --iters R          iterations (default 30)\n"
-        "  --mode M           implicit | iterations (default implicit)\n"
-        "  --no-lambda-path   treat lambda_t as a constant (drop d lambda / d H)\n"
-        "  --chunk C          chunk form (SPEC 3), chebyshev implicit only\n"
-        "output:\n"
-        "  --csv FILE         one row per token: t,err_dq,err_dk,err_dg,err_dbeta,dg,dg_ref,\n"
-        "                     nonfinite (err_*: per-token relative errors; err_dg and err_dbeta\n"
-        "                     relative to the rms of the reference over the sequence)\n"
-        "  --save-grad PREFIX the gradients as float64 .npy: PREFIX_dq.npy, PREFIX_dk.npy\n"
-        "                     [T, D], PREFIX_dg.npy, PREFIX_dbeta.npy [T, 1]\n"
-        "\nExit status: 0 ok, 1 runtime failure, 2 bad usage or input.\n");
-}
-
 typedef struct {
     long D, T, iters, chunk;
     uint64_t seed;
     const char *keys, *queries, *gate, *beta, *ridge, *format, *accum, *solver, *mode, *csv;
+    const char *grad_mode;
     int no_lambda_path;
-    /* file inputs and --save-grad (h-cli re-declares them in its option table) */
+    /* file inputs (the loader of gka solve) and --save-grad */
     const char *trace, *gates, *betas, *save_grad;
     long batch, head;
     int no_normalize, have_D, have_T;
 } grad_args_t;
 
-/* -1 on success, else an exit code. */
-static int parse_args(int argc, char **argv, grad_args_t *a) {
+/* The arguments from the option table; -1 to go on, else an exit code. */
+static int parse_args(int argc, char **argv, gka_opts_t *o, grad_args_t *a) {
+    const int rc = gka_opts_parse(GKA_CMD_GRAD, argc, argv, o);
+    if (rc >= 0) return rc;
     memset(a, 0, sizeof *a);
-    a->D = 32, a->T = 256, a->iters = 30, a->seed = 1;
-    a->keys = "iid", a->queries = "iid", a->gate = "none", a->beta = "none";
-    a->ridge = "adaptive:0.02", a->format = "fp64", a->solver = "chebyshev", a->mode = "implicit";
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(), GKA_EXIT_OK;
-        if (!strcmp(o, "--no-lambda-path")) {
-            a->no_lambda_path = 1;
-            continue;
-        }
-        if (!strcmp(o, "--no-normalize")) {
-            a->no_normalize = 1;
-            continue;
-        }
-        if (strncmp(o, "--", 2) != 0)
-            return gka_cli_fail(GKA_EXIT_USAGE, "grad: unexpected argument '%s'", o);
-        static const char *const with_value[] = {
-            "--D",       "--T",    "--iters",     "--chunk", "--seed",   "--keys",
-            "--queries", "--gate", "--beta",      "--ridge", "--format", "--accum",
-            "--solver",  "--mode", "--csv",       "--trace", "--gates",  "--betas",
-            "--batch",   "--head", "--save-grad", NULL};
-        if (!gka_cli_is_one_of(o, with_value))
-            return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)",
-                                o);
-        const char *v = gka_cli_value(argc, argv, &i);
-        if (!v) return GKA_EXIT_USAGE;
-        int bad = 0;
-        if (!strcmp(o, "--D"))
-            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D), a->have_D = 1;
-        else if (!strcmp(o, "--T"))
-            bad = gka_cli_parse_long(v, "--T", 1, 1000000, &a->T), a->have_T = 1;
-        else if (!strcmp(o, "--iters"))
-            bad = gka_cli_parse_long(v, "--iters", 0, 100000, &a->iters);
-        else if (!strcmp(o, "--chunk"))
-            bad = gka_cli_parse_long(v, "--chunk", 1, 4096, &a->chunk);
-        else if (!strcmp(o, "--seed"))
-            bad = gka_cli_parse_u64(v, "--seed", &a->seed);
-        else if (!strcmp(o, "--keys"))
-            a->keys = v;
-        else if (!strcmp(o, "--queries"))
-            a->queries = v;
-        else if (!strcmp(o, "--gate"))
-            a->gate = v;
-        else if (!strcmp(o, "--beta"))
-            a->beta = v;
-        else if (!strcmp(o, "--ridge"))
-            a->ridge = v;
-        else if (!strcmp(o, "--format"))
-            a->format = v;
-        else if (!strcmp(o, "--accum"))
-            a->accum = v;
-        else if (!strcmp(o, "--solver"))
-            a->solver = v;
-        else if (!strcmp(o, "--mode"))
-            a->mode = v;
-        else if (!strcmp(o, "--csv"))
-            a->csv = v;
-        else if (!strcmp(o, "--trace"))
-            a->trace = v;
-        else if (!strcmp(o, "--gates"))
-            a->gates = v;
-        else if (!strcmp(o, "--betas"))
-            a->betas = v;
-        else if (!strcmp(o, "--batch"))
-            bad = gka_cli_parse_long(v, "--batch", 0, 1L << 30, &a->batch);
-        else if (!strcmp(o, "--head"))
-            bad = gka_cli_parse_long(v, "--head", 0, 1L << 30, &a->head);
-        else if (!strcmp(o, "--save-grad"))
-            a->save_grad = v;
-        else
-            return gka_cli_fail(GKA_EXIT_USAGE, "grad: unknown option '%s' (see gka grad --help)",
-                                o);
-        if (bad) return GKA_EXIT_USAGE;
-    }
-    if (!a->accum) a->accum = gka_accum_default(a->format);
+    a->D = gka_opt_long(o, GKA_OPT_D), a->T = gka_opt_long(o, GKA_OPT_T);
+    a->have_D = gka_opt_given(o, GKA_OPT_D), a->have_T = gka_opt_given(o, GKA_OPT_T);
+    a->iters = gka_opt_long(o, GKA_OPT_ITERS), a->seed = gka_opt_u64(o, GKA_OPT_SEED);
+    a->chunk = gka_opt_given(o, GKA_OPT_CHUNK) ? gka_opt_long(o, GKA_OPT_CHUNK) : 0;
+    a->keys = gka_opt_text(o, GKA_OPT_KEYS), a->queries = gka_opt_text(o, GKA_OPT_QUERIES);
+    a->trace = gka_opt_text(o, GKA_OPT_TRACE), a->gates = gka_opt_text(o, GKA_OPT_GATES);
+    a->betas = gka_opt_text(o, GKA_OPT_BETAS);
+    a->batch = gka_opt_long(o, GKA_OPT_BATCH), a->head = gka_opt_long(o, GKA_OPT_HEAD);
+    a->no_normalize = gka_opt_given(o, GKA_OPT_NO_NORMALIZE);
+    a->save_grad = gka_opt_text(o, GKA_OPT_SAVE_GRAD);
+    a->gate = gka_opt_text(o, GKA_OPT_GATE), a->beta = gka_opt_text(o, GKA_OPT_BETA);
+    a->ridge = gka_opt_text(o, GKA_OPT_RIDGE), a->format = gka_opt_text(o, GKA_OPT_FORMAT);
+    a->solver = gka_opt_text(o, GKA_OPT_SOLVER), a->csv = gka_opt_text(o, GKA_OPT_CSV);
+    a->grad_mode = gka_opt_text(o, GKA_OPT_GRAD_MODE);
+    a->no_lambda_path = gka_opt_given(o, GKA_OPT_NO_LAMBDA_PATH);
+    a->mode = gka_opt_given(o, GKA_OPT_MODE) ? gka_opt_text(o, GKA_OPT_MODE) : NULL;
+    /* --mode was the gradient mode before it meant the rounding mode in every
+       command: say so rather than "unknown rounding mode". */
+    if (a->mode && (!strcmp(a->mode, "implicit") || !strcmp(a->mode, "iterations")))
+        return gka_cli_fail(GKA_EXIT_USAGE,
+                            "grad: --mode is the rounding mode; the gradient mode is now "
+                            "--grad-mode %s",
+                            a->mode);
+    a->accum = gka_opt_given(o, GKA_OPT_ACCUM) ? gka_opt_text(o, GKA_OPT_ACCUM)
+                                               : gka_accum_default(a->format);
     return -1;
+}
+
+/* The file inputs, for the shared loader (cli/cli_data.c). */
+static gka_cli_files_t files_of(const grad_args_t *a) {
+    const gka_cli_files_t f = {
+        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
+        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
+    return f;
+}
+
+/* Which conditions of the option table hold for this solver, gradient mode
+ * and these data (`loaded`: NULL before loading, as in gka solve), and what
+ * to say where one does not. */
+typedef struct {
+    gka_opt_context_t ctx;
+    gka_cli_data_context_t data;
+    char solver[96], modes[160];
+} grad_context_t;
+
+static void grad_context(const grad_args_t *a, const gka_solver_ops_t *ops,
+                         const gka_trace_t *loaded, grad_context_t *gc) {
+    memset(gc, 0, sizeof *gc);
+    gc->ctx.holds = ops->iterative ? GKA_NEEDS(GKA_CTX_ITERATIVE) : 0;
+    /* the chunked gradient exists for Chebyshev's implicit gradient */
+    const int chunkable = !strcmp(a->solver, "chebyshev") && !strcmp(a->grad_mode, "implicit");
+    if (chunkable) gc->ctx.holds |= GKA_NEEDS(GKA_CTX_CHUNKED_GRADIENT);
+    const gka_cli_files_t files = files_of(a);
+    gka_cli_data_context(&files, loaded, &gc->data, &gc->ctx);
+    snprintf(gc->solver, sizeof gc->solver, "with --solver %s", a->solver);
+    gc->ctx.absent[GKA_CTX_ITERATIVE] = gc->solver;
+    snprintf(gc->modes, sizeof gc->modes, "with --solver %s --grad-mode %s", a->solver,
+             a->grad_mode);
+    gc->ctx.absent[GKA_CTX_CHUNKED_GRADIENT] = gc->modes;
 }
 
 /* ||a - b|| / ||b|| over n values (absolute if b = 0; +Inf on NaN/Inf). */
@@ -191,8 +138,8 @@ static gka_grads_t as_grads(grad_buf_t *b) {
 static int compute(const grad_args_t *a, gka_grad_problem_t *p, gka_arith_t *A, grad_buf_t *g,
                    grad_buf_t *r) {
     gka_grad_mode_t mode;
-    if (gka_grad_mode_by_name(a->mode, &mode))
-        return gka_cli_fail(GKA_EXIT_USAGE, "--mode: %s", gka_error_message());
+    if (gka_grad_mode_by_name(a->grad_mode, &mode))
+        return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, "--grad-mode");
     gka_grad_opts_t o = gka_grad_opts_default();
     o.solver = a->solver, o.iters = (int)a->iters, o.mode = mode,
     o.lambda_path = !a->no_lambda_path;
@@ -202,7 +149,8 @@ static int compute(const grad_args_t *a, gka_grad_problem_t *p, gka_arith_t *A, 
         st = gka_grad_token(A, p, &o, &out, &ref);
     } else {
         if (strcmp(a->solver, "chebyshev") || mode != GKA_GRAD_IMPLICIT)
-            return gka_cli_fail(GKA_EXIT_USAGE, "--chunk: only --solver chebyshev --mode implicit");
+            return gka_cli_fail(GKA_EXIT_USAGE,
+                                "--chunk: only --solver chebyshev --grad-mode implicit");
         st = gka_grad_chunked(A, p, (int)a->chunk, (int)a->iters, o.lambda_path, &out);
         if (!st) { /* reference: the exact gradient of the inputs rounded as the chunk form reads
                       them */
@@ -230,9 +178,7 @@ static int compute(const grad_args_t *a, gka_grad_problem_t *p, gka_arith_t *A, 
             free(buf);
         }
     }
-    if (st)
-        return gka_cli_fail(st == GKA_EINVAL || st == GKA_ERANGE ? GKA_EXIT_USAGE : GKA_EXIT_FAIL,
-                            "%s", gka_error_message());
+    if (st) return gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     return -1;
 }
 
@@ -254,7 +200,8 @@ static void grad_meta(const grad_args_t *a, const gka_trace_t *tr, const char *a
     gka_csv_meta(m, "ridge", "%s", a->ridge);
     gka_csv_meta(m, "arithmetic", "%s", arith);
     gka_csv_meta(m, "solver", "%s", a->solver);
-    gka_csv_meta(m, "gradient", "%s", a->mode);
+    gka_csv_meta(m, "mode", "%s", a->mode ? a->mode : "ne");
+    gka_csv_meta(m, "gradient", "%s", a->grad_mode);
     gka_csv_meta(m, "iters", "%ld", a->iters);
     gka_csv_meta(m, "chunk", "%ld", a->chunk);
     gka_csv_meta(m, "lambda_path", "%d", !a->no_lambda_path);
@@ -264,14 +211,14 @@ static void grad_meta(const grad_args_t *a, const gka_trace_t *tr, const char *a
 static int write_csv(const char *path, const gka_grad_problem_t *p, const grad_buf_t *g,
                      const grad_buf_t *r, const gka_csv_t *meta) {
     gka_outfile_t f;
-    if (gka_outfile_open(&f, path) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    gka_status_t st = gka_outfile_open(&f, path);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     const size_t n = (size_t)p->D, T = (size_t)p->T;
     const double sg = rms(T, r->dg), sb = rms(T, r->dbeta);
-    if (gka_csv_write_head(f.fp, path, "t,err_dq,err_dk,err_dg,err_dbeta,dg,dg_ref,nonfinite",
-                           meta) != GKA_OK) {
+    if ((st = gka_csv_write_head(f.fp, path, "t,err_dq,err_dk,err_dg,err_dbeta,dg,dg_ref,nonfinite",
+                                 meta)) != GKA_OK) {
         gka_outfile_abort(&f);
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     }
     for (size_t t = 0; t < T; t++) {
         int nonfinite = 0;
@@ -283,9 +230,9 @@ static int write_csv(const char *path, const gka_grad_problem_t *p, const grad_b
                 scaled(g->dg[t], r->dg[t], sg), scaled(g->dbeta[t], r->dbeta[t], sb), g->dg[t],
                 r->dg[t], nonfinite);
     }
-    if (gka_outfile_commit(&f) != GKA_OK) {
+    if ((st = gka_outfile_commit(&f)) != GKA_OK) {
         gka_outfile_abort(&f);
-        return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+        return gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     }
     return -1;
 }
@@ -296,7 +243,7 @@ static void summary(const grad_args_t *a, const gka_grad_problem_t *p, const cha
     long nonfinite = 0;
     for (size_t i = 0; i < TD; i++)
         nonfinite += !isfinite(g->dq[i]) || !isfinite(g->dk[i]);
-    printf("gka grad: %s (%s%s) in %s, ridge %s, D=%d T=%ld r=%ld%s\n", a->solver, a->mode,
+    printf("gka grad: %s (%s%s) in %s, ridge %s, D=%d T=%ld r=%ld%s\n", a->solver, a->grad_mode,
            a->no_lambda_path ? ", no lambda path" : "", arith, a->ridge, p->D, p->T, a->iters,
            a->chunk ? " (chunk form)" : "");
     printf("  relative error vs exact-solution gradient (whole sequence):\n");
@@ -310,23 +257,17 @@ static void summary(const grad_args_t *a, const gka_grad_problem_t *p, const cha
 
 /* Files (the loader gka solve uses) or synthetic data. -1 or an exit code. */
 static int load_data(const grad_args_t *a, gka_trace_t *tr) {
-    const gka_cli_files_t files = {
-        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
-        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
+    const gka_cli_files_t files = files_of(a);
     if (gka_cli_files_given(&files)) return gka_cli_load_files(&files, tr);
-    if (a->gates || a->betas)
-        return gka_cli_fail(GKA_EXIT_USAGE, "--gates/--betas F.npy go with --keys F.npy");
     gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
     gka_status_t st;
     if ((st = gka_keys_spec_parse(a->keys, &cfg.keys)) ||
         (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
         (st = gka_gate_spec_parse(a->gate, &cfg.gate)) ||
         (st = gka_beta_spec_parse(a->beta, &cfg.beta)))
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     cfg.normalize = !a->no_normalize;
-    if ((st = gka_synth_generate(&cfg, tr)))
-        return gka_cli_fail(st == GKA_EINVAL || st == GKA_ERANGE ? GKA_EXIT_USAGE : GKA_EXIT_FAIL,
-                            "%s", gka_error_message());
+    if ((st = gka_synth_generate(&cfg, tr))) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     return -1;
 }
 
@@ -345,33 +286,44 @@ static int save_grad(const char *prefix, const gka_grad_problem_t *p, const grad
         char path[4096];
         if (snprintf(path, sizeof path, "%s_%s.npy", prefix, out[i].name) >= (int)sizeof path)
             return gka_cli_fail(GKA_EXIT_USAGE, "--save-grad: prefix too long");
-        if (gka_npy_write_f64(path, out[i].v, (size_t)p->T, out[i].cols) != GKA_OK)
-            return gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+        const gka_status_t st = gka_npy_write_f64(path, out[i].v, (size_t)p->T, out[i].cols);
+        if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     }
     return -1;
 }
 
 int gka_cmd_grad(int argc, char **argv) {
+    gka_opts_t o;
     grad_args_t a;
-    int rc = parse_args(argc, argv, &a);
+    int rc = parse_args(argc, argv, &o, &a);
     if (rc >= 0) return rc;
+    const gka_solver_ops_t *ops;
+    gka_status_t st = gka_solver_find(a.solver, &ops);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    grad_context_t gc;
+    grad_context(&a, ops, NULL, &gc);
+    if ((rc = gka_opts_check_context(&o, &gc.ctx)) >= 0) return rc;
     gka_ridge_t ridge;
-    if (gka_ridge_parse(a.ridge, &ridge))
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    if ((st = gka_ridge_parse(a.ridge, &ridge)))
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     if (ridge.kind == GKA_RIDGE_DECAY)
         return gka_cli_fail(GKA_EXIT_USAGE,
                             "--ridge %s: gradients need fixed: or adaptive:", a.ridge);
     gka_arith_t A;
-    gka_status_t st = gka_arith_init_by_name(&A, a.format, a.accum, NULL, a.seed);
-    if (st)
-        return gka_cli_fail(st == GKA_EUNSUP ? GKA_EXIT_FAIL : GKA_EXIT_USAGE, "%s",
-                            gka_error_message());
+    st = gka_arith_init_by_name(&A, a.format, a.accum, a.mode, a.seed);
+    if (st) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     gka_trace_t tr = {0};
-    if ((rc = load_data(&a, &tr)) >= 0) {
+    if ((rc = load_data(&a, &tr)) < 0) {
+        grad_context(&a, ops, &tr, &gc);
+        rc = gka_opts_check_context(&o, &gc.ctx);
+    }
+    if (rc >= 0) {
         gka_trace_free(&tr);
         gka_arith_destroy(&A);
         return rc;
     }
+    const gka_cli_files_t files = files_of(&a);
+    gka_cli_queries_notice(&files, &tr); /* after the refusals: one line for a refused run */
     const size_t TD = (size_t)(tr.T * tr.D), T = (size_t)tr.T;
     grad_buf_t g = {0}, r = {0};
     double *dx = malloc(TD * sizeof *dx);

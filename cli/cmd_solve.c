@@ -6,74 +6,12 @@
 #include "gka_io.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
+#include "options.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void usage(void) {
-    printf(
-        "usage: gka solve [OPTIONS]\n\n"
-        "Runs a ridge solver token by token over a stream of keys and queries and\n"
-        "measures each solve against the fp64 LAPACK reference of the same (rounded)\n"
-        "problem.\n\n"
-        "problem:\n"
-        "  --D N              head dimension, 1..1024 (default 64)\n"
-        "  --T N              tokens, 1..10000000 (default 1024; caps a loaded trace)\n"
-        "  --seed S           seed of the synthetic data (default 1)\n"
-        "  --keys SPEC|F.npy  iid | powerlaw:P | expdecay:S | lowrank:R,NOISE |\n"
-        "                     repeated:M[,random] | a .npy file [T,D] or [B,T,H,D]\n"
-        "                     (F.npy:bf16 names the type of 2-byte records: ml_dtypes' '<V2')\n"
-        "  --queries SPEC|F.npy  iid | keys | next | a .npy file (default iid)\n"
-        "  --trace F.safetensors  tensors q, k (g, beta optional)\n"
-        "  --gates F.npy, --betas F.npy  log-gates / write gates for --keys F.npy\n"
-        "  --batch B, --head H    select [B,T,H,D] slices of loaded files (default 0)\n"
-        "  --gate SPEC        none | const:G | uniform:LO,HI | gka[:A[,DT_BIAS]] (default none)\n"
-        "  --beta SPEC        none | sigmoid[:SCALE] (default none)\n"
-        "  --beta-mode M      weight: H += beta^2 k k^T (default) | fold: the reference layer's\n"
-        "                     k' = round((beta + 1e-6) k), H += k' k'^T (docs/REGIMES.md)\n"
-        "  --no-normalize     keep q and k as given (default: L2-normalise as the layer)\n"
-        "  --ridge SPEC       fixed:LAMBDA | adaptive:A | decay:LAMBDA0 (default adaptive:0.02)\n"
-        "arithmetic:\n"
-        "  --format F         fp64 | mpfr:PREC | fp32 tf32 bf16 fp16 e4m3 e5m2 custom:t,emin,emax\n"
-        "                     (default fp64)\n"
-        "  --accum A          round | wide | fp32 | wide:FORMAT | exact (default: round for fp64\n"
-        "                     and mpfr, wide (fp32) for emulated formats)\n"
-        "  --mode M           rounding mode ne na nz tp tn tz sp se od (default ne)\n"
-        "solver:\n"
-        "  --solver NAME      chebyshev cg gd agd cholesky kalman (default chebyshev)\n"
-        "  --variant V        solver variant (gka solvers lists them); chebyshev, cg, gd, agd:\n"
-        "                     guarded (default: stop on NaN, divergence, CG's curvature <= 0)\n"
-        "                     or plain (textbook: only the tolerance test, NaN propagates)\n"
-        "  --iters R          iterations (default 30)\n"
-        "  --tol TOL          stop at residual estimate <= TOL ||q|| (default 0: run R)\n"
-        "  --warm             warm start from the previous token\n"
-        "  --chunk C          chunk form with chunk size C (SPEC 3) for chebyshev, cg, gd, agd\n"
-        "                     and cholesky (H_c materialised from the chunk state in the\n"
-        "                     format); kalman is token-form by nature and refuses it\n"
-        "  --carry fp32|F     chunk form: arithmetic of the running chunk state (default fp32\n"
-        "                     for emulated formats, as the reference kernels: only the stored\n"
-        "                     snapshot is rounded to the format); --carry FORMAT rounds the\n"
-        "                     state at every chunk boundary and continues from it\n"
-        "  --iter-format F    arithmetic of the iterates of chebyshev, cg, gd, agd (chunk form:\n"
-        "                     default fp32 for emulated formats; token form: default the\n"
-        "                     format, else H_t, q_t and lambda_t are taken into F per token)\n"
-        "reference (x* of the same rounded problem, per token):\n"
-        "  --reference R      lapack (fp64 dposv; default where built) | mpfr:P (MPFR\n"
-        "                     Cholesky at P bits) | arb:P (certified balls: midpoint; a token\n"
-        "                     whose ball is not tight for its error fails) | cholesky64\n"
-        "                     (gka's fp64 Cholesky + refinement; the default without LAPACK)\n"
-        "output:\n"
-        "  --csv FILE         one row per token (header first)\n"
-        "  --history FILE     per-iteration fp64 relative residuals: t,iter,res\n"
-        "  --every K          exact kappa (and Kalman lambda_min(P)) every K tokens (default 0)\n"
-        "  --save-x F.npy     the solutions x_t as a [T, D] float64 array (numpy.load)\n"
-        "  --save-ref F.npy   the fp64 reference solutions x*_t, [T, D] (NaN rows: no reference)\n"
-        "\nKalman runs P_0 = I/lambda_init and lets the regulariser decay with the gates:\n"
-        "exact for --ridge decay:L0, approximate for fixed (with gates) and adaptive ridges.\n"
-        "Exit status: 0 ok, 1 runtime failure, 2 bad usage or input.\n");
-}
 
 typedef struct {
     long D, T, batch, head;
@@ -81,7 +19,7 @@ typedef struct {
     const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
     const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
     const char *beta_mode;
-    gka_run_ref_t reference; /* --reference (h-cli re-declares it in its option table) */
+    gka_run_ref_t reference; /* --reference */
     long iters, chunk, every;
     double tol;
     int warm, no_normalize, have_T;
@@ -90,117 +28,96 @@ typedef struct {
     int have_D;
 } solve_args_t;
 
-/* Returns -1 on success, else an exit code. */
-static int parse_args(int argc, char **argv, solve_args_t *a) {
+/* The arguments from the option table; -1 to go on, else an exit code. */
+static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
+    const int rc = gka_opts_parse(GKA_CMD_SOLVE, argc, argv, o);
+    if (rc >= 0) return rc;
     memset(a, 0, sizeof *a);
-    a->D = 64, a->T = 1024, a->seed = 1, a->iters = 30;
-    a->keys = "iid", a->queries = "iid", a->gate = "none", a->beta = "none";
-    a->ridge = "adaptive:0.02", a->format = "fp64", a->solver = "chebyshev";
-    for (int i = 1; i < argc; i++) {
-        const char *o = argv[i];
-        if (!strcmp(o, "--help") || !strcmp(o, "-h")) return usage(), GKA_EXIT_OK;
-        if (!strcmp(o, "--warm")) {
-            a->warm = 1;
-            continue;
-        }
-        if (!strcmp(o, "--no-normalize")) {
-            a->no_normalize = 1;
-            continue;
-        }
-        const char *v = gka_cli_value(argc, argv, &i);
-        if (!v) return GKA_EXIT_USAGE;
-        int bad = 0;
-        if (!strcmp(o, "--D"))
-            bad = gka_cli_parse_long(v, "--D", 1, 1024, &a->D), a->have_D = 1;
-        else if (!strcmp(o, "--T"))
-            bad = gka_cli_parse_long(v, "--T", 1, 10000000, &a->T), a->have_T = 1;
-        else if (!strcmp(o, "--seed"))
-            bad = gka_cli_parse_u64(v, "--seed", &a->seed);
-        else if (!strcmp(o, "--batch"))
-            bad = gka_cli_parse_long(v, "--batch", 0, 1L << 30, &a->batch);
-        else if (!strcmp(o, "--head"))
-            bad = gka_cli_parse_long(v, "--head", 0, 1L << 30, &a->head);
-        else if (!strcmp(o, "--iters"))
-            bad = gka_cli_parse_long(v, "--iters", 0, 1000000, &a->iters);
-        else if (!strcmp(o, "--chunk"))
-            bad = gka_cli_parse_long(v, "--chunk", 1, 4096, &a->chunk);
-        else if (!strcmp(o, "--every"))
-            bad = gka_cli_parse_long(v, "--every", 0, 10000000, &a->every);
-        else if (!strcmp(o, "--tol")) {
-            bad = gka_cli_parse_double(v, "--tol", &a->tol);
-            if (!bad && a->tol < 0.0)
-                bad = gka_cli_fail(GKA_EXIT_USAGE, "--tol: %s must be >= 0", v);
-        } else if (!strcmp(o, "--keys"))
-            a->keys = v;
-        else if (!strcmp(o, "--queries"))
-            a->queries = v;
-        else if (!strcmp(o, "--trace"))
-            a->trace = v;
-        else if (!strcmp(o, "--gates"))
-            a->gates = v;
-        else if (!strcmp(o, "--betas"))
-            a->betas = v;
-        else if (!strcmp(o, "--gate"))
-            a->gate = v;
-        else if (!strcmp(o, "--beta"))
-            a->beta = v;
-        else if (!strcmp(o, "--ridge"))
-            a->ridge = v;
-        else if (!strcmp(o, "--format"))
-            a->format = v;
-        else if (!strcmp(o, "--accum"))
-            a->accum = v;
-        else if (!strcmp(o, "--mode"))
-            a->mode = v;
-        else if (!strcmp(o, "--solver"))
-            a->solver = v;
-        else if (!strcmp(o, "--variant"))
-            a->variant = v;
-        else if (!strcmp(o, "--csv"))
-            a->csv = v;
-        else if (!strcmp(o, "--history"))
-            a->history = v;
-        else if (!strcmp(o, "--iter-format"))
-            a->iter_format = v;
-        else if (!strcmp(o, "--carry"))
-            a->carry = v;
-        else if (!strcmp(o, "--save-x"))
-            a->save_x = v;
-        else if (!strcmp(o, "--save-ref"))
-            a->save_ref = v;
-        else if (!strcmp(o, "--beta-mode")) {
-            a->beta_mode = v;
-            if (strcmp(v, "weight") && strcmp(v, "fold"))
-                bad = gka_cli_fail(GKA_EXIT_USAGE, "--beta-mode: '%s' is not weight or fold", v);
-        } else if (!strcmp(o, "--reference")) {
-            if (gka_run_ref_parse(v, &a->reference) != GKA_OK)
-                bad = gka_cli_fail(GKA_EXIT_USAGE, "--reference: %s", gka_error_message());
-        } else
-            return gka_cli_fail(GKA_EXIT_USAGE, "solve: unknown option '%s' (see gka solve --help)",
-                                o);
-        if (bad) return GKA_EXIT_USAGE;
-    }
-    if (!a->accum) a->accum = gka_accum_default(a->format);
+    a->D = gka_opt_long(o, GKA_OPT_D), a->T = gka_opt_long(o, GKA_OPT_T);
+    a->have_T = gka_opt_given(o, GKA_OPT_T), a->seed = gka_opt_u64(o, GKA_OPT_SEED);
+    a->batch = gka_opt_long(o, GKA_OPT_BATCH), a->head = gka_opt_long(o, GKA_OPT_HEAD);
+    a->iters = gka_opt_long(o, GKA_OPT_ITERS), a->tol = gka_opt_real(o, GKA_OPT_TOL);
+    a->chunk = gka_opt_given(o, GKA_OPT_CHUNK) ? gka_opt_long(o, GKA_OPT_CHUNK) : 0;
+    a->every = gka_opt_long(o, GKA_OPT_EVERY);
+    a->warm = gka_opt_given(o, GKA_OPT_WARM);
+    a->no_normalize = gka_opt_given(o, GKA_OPT_NO_NORMALIZE);
+    a->keys = gka_opt_text(o, GKA_OPT_KEYS), a->queries = gka_opt_text(o, GKA_OPT_QUERIES);
+    a->trace = gka_opt_text(o, GKA_OPT_TRACE), a->gates = gka_opt_text(o, GKA_OPT_GATES);
+    a->betas = gka_opt_text(o, GKA_OPT_BETAS), a->gate = gka_opt_text(o, GKA_OPT_GATE);
+    a->beta = gka_opt_text(o, GKA_OPT_BETA), a->ridge = gka_opt_text(o, GKA_OPT_RIDGE);
+    a->format = gka_opt_text(o, GKA_OPT_FORMAT), a->solver = gka_opt_text(o, GKA_OPT_SOLVER);
+    a->variant = gka_opt_text(o, GKA_OPT_VARIANT), a->csv = gka_opt_text(o, GKA_OPT_CSV);
+    a->history = gka_opt_text(o, GKA_OPT_HISTORY);
+    /* not given: the library's own default */
+    a->mode = gka_opt_given(o, GKA_OPT_MODE) ? gka_opt_text(o, GKA_OPT_MODE) : NULL;
+    a->iter_format =
+        gka_opt_given(o, GKA_OPT_ITER_FORMAT) ? gka_opt_text(o, GKA_OPT_ITER_FORMAT) : NULL;
+    a->carry = gka_opt_given(o, GKA_OPT_CARRY) ? gka_opt_text(o, GKA_OPT_CARRY) : NULL;
+    a->beta_mode = gka_opt_text(o, GKA_OPT_BETA_MODE);
+    a->have_D = gka_opt_given(o, GKA_OPT_D);
+    a->save_x = gka_opt_text(o, GKA_OPT_SAVE_X), a->save_ref = gka_opt_text(o, GKA_OPT_SAVE_REF);
+    if (gka_opt_given(o, GKA_OPT_REFERENCE) &&
+        gka_run_ref_parse(gka_opt_text(o, GKA_OPT_REFERENCE), &a->reference) != GKA_OK)
+        return gka_cli_fail(GKA_EXIT_USAGE, "--reference: %s", gka_error_message());
+    a->accum = gka_opt_given(o, GKA_OPT_ACCUM) ? gka_opt_text(o, GKA_OPT_ACCUM)
+                                               : gka_accum_default(a->format);
     return -1;
+}
+
+/* Which conditions of the option table hold for this solver and these data
+ * (whether a loaded file is [B,T,H,D] is known after loading: `loaded`), and
+ * what to say where one does not. */
+/* The file inputs, for the shared loader (cli/cli_data.c). */
+static gka_cli_files_t files_of(const solve_args_t *a) {
+    const gka_cli_files_t f = {
+        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
+        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
+    return f;
+}
+
+/* Which conditions of the option table hold for this solver and these data
+ * (whether a loaded file is [B,T,H,D] is known after loading: `loaded`), and
+ * what to say where one does not. */
+typedef struct {
+    gka_opt_context_t ctx;
+    gka_cli_data_context_t data;
+    char solver[96], solver_token[112];
+} solve_context_t;
+
+static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
+                          const gka_trace_t *loaded, solve_context_t *sc) {
+    memset(sc, 0, sizeof *sc);
+    unsigned h = 0;
+    if (ops->iterative) h |= GKA_NEEDS(GKA_CTX_ITERATIVE);
+    h |= GKA_NEEDS(a->chunk ? GKA_CTX_CHUNK : GKA_CTX_TOKEN_FORM);
+    if (ops->solve_op) h |= GKA_NEEDS(GKA_CTX_CHUNKABLE); /* the operator form the chunks use */
+    if (ops->iterative || a->chunk) h |= GKA_NEEDS(GKA_CTX_ITERATES);
+    sc->ctx.holds = h;
+    const gka_cli_files_t files = files_of(a);
+    gka_cli_data_context(&files, loaded, &sc->data, &sc->ctx);
+    snprintf(sc->solver, sizeof sc->solver, "with --solver %s", a->solver);
+    sc->ctx.absent[GKA_CTX_ITERATIVE] = sc->solver;
+    sc->ctx.absent[GKA_CTX_CHUNK] = "without --chunk";
+    sc->ctx.absent[GKA_CTX_TOKEN_FORM] = "with --chunk";
+    sc->ctx.absent[GKA_CTX_CHUNKABLE] = sc->solver;
+    snprintf(sc->solver_token, sizeof sc->solver_token, "with --solver %s in token form",
+             a->solver);
+    sc->ctx.absent[GKA_CTX_ITERATES] = sc->solver_token;
 }
 
 /* Synthetic or loaded trace. Returns -1 or an exit code. */
 static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
     gka_status_t st;
-    const gka_cli_files_t files = {
-        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
-        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
+    const gka_cli_files_t files = files_of(a);
     if (gka_cli_files_given(&files)) return gka_cli_load_files(&files, tr);
     gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
     if ((st = gka_keys_spec_parse(a->keys, &cfg.keys)) ||
         (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
         (st = gka_gate_spec_parse(a->gate, &cfg.gate)) ||
         (st = gka_beta_spec_parse(a->beta, &cfg.beta)))
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     cfg.normalize = !a->no_normalize;
-    if ((st = gka_synth_generate(&cfg, tr)))
-        return gka_cli_fail(st == GKA_EINVAL || st == GKA_ERANGE ? GKA_EXIT_USAGE : GKA_EXIT_FAIL,
-                            "%s", gka_error_message());
+    if ((st = gka_synth_generate(&cfg, tr))) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     return -1;
 }
 
@@ -257,11 +174,11 @@ static void print_summary(const solve_args_t *a, const gka_run_config_t *c,
 static int open_sink(const char *path, gka_outfile_t *f, FILE **fp, const char *header,
                      const gka_csv_t *meta) {
     if (!path) return -1;
-    if (gka_outfile_open(f, path) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    gka_status_t st = gka_outfile_open(f, path);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     *fp = f->fp;
-    if (gka_csv_write_head(*fp, path, header, meta) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    if ((st = gka_csv_write_head(*fp, path, header, meta)) != GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     return -1;
 }
 
@@ -308,10 +225,12 @@ static void solve_meta(const solve_args_t *a, const gka_run_config_t *c, const g
 /* --save-x / --save-ref: [T, D] float64 .npy files, written whole or not at all.
  * Returns -1 or an exit code. */
 static int open_arrays(const solve_args_t *a, const gka_run_config_t *c, sinks_t *s) {
-    if (a->save_x && gka_npy_writer_open(&s->x, a->save_x, (size_t)c->T, (size_t)c->D))
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
-    if (a->save_ref && gka_npy_writer_open(&s->x_ref, a->save_ref, (size_t)c->T, (size_t)c->D))
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    gka_status_t st;
+    if (a->save_x && (st = gka_npy_writer_open(&s->x, a->save_x, (size_t)c->T, (size_t)c->D)))
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    if (a->save_ref &&
+        (st = gka_npy_writer_open(&s->x_ref, a->save_ref, (size_t)c->T, (size_t)c->D)))
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     return -1;
 }
 
@@ -333,8 +252,8 @@ static int check_paths(const solve_args_t *a) {
                          input_path(a->gates, g, sizeof g), input_path(a->betas, b, sizeof b),
                          a->trace};
     const char *in_names[] = {"--keys", "--queries", "--gates", "--betas", "--trace"};
-    if (gka_paths_check(outs, out_names, 4, ins, in_names, 5) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    const gka_status_t st = gka_paths_check(outs, out_names, 4, ins, in_names, 5);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     return -1;
 }
 
@@ -348,24 +267,33 @@ static int commit_outputs(gka_outfile_t *csv, gka_outfile_t *hist, sinks_t *s) {
     for (int j = 0; j < 2 && rc < 0; j++)
         if (w[j] && !(outs[n++] = gka_npy_writer_file(w[j])))
             rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
-    if (rc < 0 && gka_outfile_commit_all(outs, n) != GKA_OK)
-        rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
+    gka_status_t st;
+    if (rc < 0 && (st = gka_outfile_commit_all(outs, n)) != GKA_OK)
+        rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     return rc;
 }
 
 int gka_cmd_solve(int argc, char **argv) {
+    gka_opts_t o;
     solve_args_t a;
-    int rc = parse_args(argc, argv, &a);
+    int rc = parse_args(argc, argv, &o, &a);
     if (rc >= 0) return rc;
     if ((rc = check_paths(&a)) >= 0) return rc;
     gka_run_config_t c = gka_run_config_default();
-    if (gka_ridge_parse(a.ridge, &c.ridge) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    gka_status_t st = gka_ridge_parse(a.ridge, &c.ridge);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     const gka_solver_ops_t *ops;
-    if (gka_solver_find(a.solver, &ops) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "%s", gka_error_message());
+    if ((st = gka_solver_find(a.solver, &ops)) != GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    solve_context_t sc;
+    solve_context(&a, ops, NULL, &sc);
+    if ((rc = gka_opts_check_context(&o, &sc.ctx)) >= 0) return rc;
     gka_trace_t tr = {0};
     if ((rc = build_trace(&a, &tr)) >= 0) return gka_trace_free(&tr), rc;
+    solve_context(&a, ops, &tr, &sc);
+    if ((rc = gka_opts_check_context(&o, &sc.ctx)) >= 0) return gka_trace_free(&tr), rc;
+    const gka_cli_files_t files = files_of(&a);
+    gka_cli_queries_notice(&files, &tr); /* after the refusals: one line for a refused run */
     c.D = tr.D, c.T = tr.T, c.q = tr.q, c.k = tr.k, c.g = tr.g, c.beta = tr.beta;
     c.solver = a.solver, c.format = a.format, c.accum = a.accum, c.mode = a.mode, c.seed = a.seed;
     c.opts.iters = (int)a.iters, c.opts.tol = a.tol, c.opts.warm = a.warm;
@@ -388,13 +316,9 @@ int gka_cmd_solve(int argc, char **argv) {
     gka_csv_free(&meta);
     if (rc < 0) rc = open_arrays(&a, &c, &sinks);
     gka_run_summary_t sum;
-    gka_status_t st = GKA_OK;
     if (rc < 0) {
         c.on_token = write_row, c.ctx = &sinks;
-        st = gka_run(&c, &sum);
-        if (st)
-            rc = gka_cli_fail(st == GKA_EINVAL ? GKA_EXIT_USAGE : GKA_EXIT_FAIL, "%s",
-                              gka_error_message());
+        if ((st = gka_run(&c, &sum)) != GKA_OK) rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     }
     if (rc < 0) rc = commit_outputs(&fcsv, &fhist, &sinks);
     gka_npy_writer_abort(sinks.x);

@@ -21,6 +21,7 @@
 #include "gka_config.h"
 #include "gka_io.h"
 #include "gka_sweep.h"
+#include "options.h"
 
 #ifdef GKA_HAVE_MPI
 #include <mpi.h>
@@ -36,52 +37,20 @@ typedef struct {
     int dedicated_root; /* MPI: rank 0 only hands out and writes (many ranks, many nodes) */
 } sweep_opts_t;
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: gka sweep GRID [--out FILE] [--resume] [--threads N] [--quiet]\n"
-               "       mpirun -np N gka sweep GRID ... [--dedicated-root]\n\n"
-               "Runs every cell of the grid file GRID (see experiments/gka_sweep.h and the\n"
-               "README) and writes FILE (default sweep.csv: one row per cell per reported\n"
-               "token), FILE.summary.csv (one row per cell) and FILE.journal (finished cells,\n"
-               "for --resume). Exit 1 if a cell failed (the outputs list missing cells).\n"
-               "Under MPI every rank runs cells; --dedicated-root keeps rank 0 to handing\n"
-               "out cells and writing (for many ranks or several nodes, where the shared\n"
-               "counter needs rank 0 inside MPI to make progress).\n");
-}
-
+/* 0 to go on, 1 after a message for bad usage (exit 2); --help prints the
+ * help and exits 0. */
 static int parse_opts(int argc, char **argv, sweep_opts_t *o) {
-    *o = (sweep_opts_t){NULL, "sweep.csv", 0, 1, 0, 0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            exit(GKA_EXIT_OK);
-        } else if (!strcmp(a, "--resume")) {
-            o->resume = 1;
-        } else if (!strcmp(a, "--quiet")) {
-            o->quiet = 1;
-        } else if (!strcmp(a, "--dedicated-root")) {
-            o->dedicated_root = 1;
-        } else if (!strcmp(a, "--out")) {
-            if (!(o->out = gka_cli_value(argc, argv, &i))) return 1;
-        } else if (!strcmp(a, "--threads")) {
-            const char *v = gka_cli_value(argc, argv, &i);
-            long n;
-            if (!v || gka_cli_parse_long(v, "--threads", 1, 1024, &n)) return 1;
-            o->threads = (int)n;
-        } else if (a[0] == '-') {
-            gka_cli_fail(GKA_EXIT_USAGE, "sweep: unknown option '%s'", a);
-            return 1;
-        } else if (!o->grid_file) {
-            o->grid_file = a;
-        } else {
-            gka_cli_fail(GKA_EXIT_USAGE, "sweep: more than one grid file ('%s')", a);
-            return 1;
-        }
-    }
-    if (!o->grid_file) {
-        usage(stderr);
-        return 1;
-    }
+    gka_opts_t opts;
+    const int rc = gka_opts_parse(GKA_CMD_SWEEP, argc, argv, &opts);
+    if (rc == GKA_EXIT_OK) exit(GKA_EXIT_OK);
+    if (rc >= 0) return 1;
+    o->grid_file = opts.args[0];
+    o->out = gka_opt_text(&opts, GKA_OPT_OUT_FILE);
+    o->resume = gka_opt_given(&opts, GKA_OPT_RESUME);
+    o->quiet = gka_opt_given(&opts, GKA_OPT_QUIET);
+    o->dedicated_root = gka_opt_given(&opts, GKA_OPT_DEDICATED_ROOT);
+    o->threads =
+        gka_opt_given(&opts, GKA_OPT_THREADS) ? (int)gka_opt_long(&opts, GKA_OPT_THREADS) : 1;
     return 0;
 }
 
@@ -181,8 +150,9 @@ static void record(book_t *b, char *block) {
 
 static int finish(book_t *b) {
     long missing = 0;
-    if (gka_sweep_write_outputs(b->o->out, b->o->grid_file, b->g, b->res, &missing) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
+    const gka_status_t st =
+        gka_sweep_write_outputs(b->o->out, b->o->grid_file, b->g, b->res, &missing);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_RUN, "sweep");
     printf("sweep %s: %ld cells, %ld ok, %ld missing; %.2f s on %d worker(s)\n", b->g->name,
            b->g->ncells, b->g->ncells - missing, missing, now() - b->t0, b->workers);
     printf("wrote %s and %s.summary.csv (journal %s)\n", b->o->out, b->o->out, b->journal);
@@ -351,14 +321,14 @@ static int check_outputs(const sweep_opts_t *o, const char *summary, const char 
     const char *names[] = {"--out", "--out (summary)", "--out (journal)"};
     const char *ins[] = {o->grid_file};
     const char *in_names[] = {"the grid file"};
-    if (gka_paths_check(outs, names, 3, ins, in_names, 1) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
+    const gka_status_t pst = gka_paths_check(outs, names, 3, ins, in_names, 1);
+    if (pst != GKA_OK) return gka_cli_fail_status(pst, GKA_STAGE_INPUT, "sweep");
     /* Refuse unwritable outputs before running anything: open (and drop) a
      * temporary file beside each output. */
     for (size_t i = 0; i < 2; i++) {
         gka_outfile_t probe;
-        if (gka_outfile_open(&probe, outs[i]) != GKA_OK)
-            return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
+        const gka_status_t ost = gka_outfile_open(&probe, outs[i]);
+        if (ost != GKA_OK) return gka_cli_fail_status(ost, GKA_STAGE_INPUT, "sweep");
         gka_outfile_abort(&probe);
     }
     return 0;
@@ -368,10 +338,10 @@ static int check_outputs(const sweep_opts_t *o, const char *summary, const char 
  * and opens, locks and reads the journal. */
 static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results_t *res, book_t *b,
                    int writer) {
-    if (gka_sweep_grid_load(o->grid_file, g) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
-    if (gka_sweep_results_init(res, g->ncells) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_FAIL, "sweep: %s", gka_error_message());
+    gka_status_t st = gka_sweep_grid_load(o->grid_file, g);
+    if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
+    if ((st = gka_sweep_results_init(res, g->ncells)) != GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_RUN, "sweep");
     *b = (book_t){o, g, res, "", {-1, ""}, 0, 0, 0, 0, 1, now(), 0};
     snprintf(b->journal, sizeof b->journal, "%s.journal", o->out);
     if (!writer) return 0;
@@ -379,8 +349,9 @@ static int prepare(const sweep_opts_t *o, gka_sweep_grid_t *g, gka_sweep_results
     snprintf(summary, sizeof summary, "%s.summary.csv", o->out);
     int rc = check_outputs(o, summary, b->journal);
     if (rc) return rc;
-    if (gka_sweep_journal_open(&b->jf, b->journal, g, o->resume, res, on_damage, b) != GKA_OK)
-        return gka_cli_fail(GKA_EXIT_USAGE, "sweep: %s", gka_error_message());
+    if ((st = gka_sweep_journal_open(&b->jf, b->journal, g, o->resume, res, on_damage, b)) !=
+        GKA_OK)
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, "sweep");
     return 0;
 }
 

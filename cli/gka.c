@@ -2,25 +2,55 @@
 #include "gka_cli.h"
 #include "gka_figure.h"
 #include "gka_config.h"
+#include "options.h"
 
 #include <stdio.h>
 #include <string.h>
 
 typedef int (*gka_cmd_fn)(int argc, char **argv);
 
-typedef struct {
-    const char *name;
-    gka_cmd_fn fn;
-    const char *summary;
-} gka_command_t;
+/* The function of each command of the option table (cli/option_table.c);
+ * NULL where this build lacks it (weak symbols). */
+static gka_cmd_fn command_fn(gka_cmd_id_t cmd) {
+    switch (cmd) {
+    case GKA_CMD_FORMATS:
+        return gka_cmd_formats;
+    case GKA_CMD_ROUND:
+        return gka_cmd_round;
+    case GKA_CMD_SOLVE:
+        return gka_cmd_solve;
+    case GKA_CMD_SOLVERS:
+        return gka_cmd_solvers;
+    case GKA_CMD_GRAD:
+        return gka_cmd_grad;
+    case GKA_CMD_FIGURE:
+        return gka_cmd_figure;
+    case GKA_CMD_SWEEP:
+        return gka_cmd_sweep;
+    case GKA_CMD_BENCH_ROUND:
+        return gka_cmd_bench_round;
+    case GKA_CMD_BENCH_SOLVE:
+        return gka_cmd_bench_solve;
+    default:
+        return NULL;
+    }
+}
 
-static void usage(FILE *f, const gka_command_t *cmds, size_t n) {
-    fprintf(f, "usage: gka COMMAND [OPTIONS]\n\ncommands:\n");
-    for (size_t i = 0; i < n; i++)
-        fprintf(f, "  %-14s %s%s\n", cmds[i].name, cmds[i].summary,
-                cmds[i].fn ? "" : " (not in this build)");
-    fprintf(f, "\n`gka COMMAND --help` describes a command. gka %s (%s)\n", GKA_VERSION,
-            GKA_GIT_COMMIT);
+/* `gka bench gpu` lives with the GPU kernels and parses its own options. */
+static const char *const bench_gpu_summary = "GPU kernels: check against CPU, time";
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: gka COMMAND [OPTIONS]\n       gka --help | --version | --man\n\n"
+               "commands:\n");
+    for (int c = 0; c < GKA_CMD_COUNT; c++)
+        fprintf(f, "  %-14s %s%s\n", gka_cli_command(c)->name, gka_cli_command(c)->summary,
+                command_fn(c) ? "" : " (not in this build)");
+    fprintf(f, "  %-14s %s%s\n", "bench gpu", bench_gpu_summary,
+            gka_cmd_bench_gpu ? "" : " (not in this build)");
+    fprintf(f,
+            "\n`gka COMMAND --help` describes a command; `gka --man` prints the manual page.\n"
+            "gka %s (%s)\n",
+            GKA_VERSION, GKA_GIT_COMMIT);
 }
 
 /* OpenBLAS, when linked (full build), would otherwise pick its thread count
@@ -32,26 +62,18 @@ void openblas_set_num_threads(int n) __attribute__((weak));
 int main(int argc, char **argv) {
     gka_csv_set_command_line(argc, argv); /* recorded in every CSV */
     if (openblas_set_num_threads) openblas_set_num_threads(1);
-    const gka_command_t cmds[] = {
-        {"formats", gka_cmd_formats, "table of number formats and derived quantities"},
-        {"round", gka_cmd_round, "round values to a format: decimal and hex bits"},
-        {"solve", gka_cmd_solve, "run a ridge solver over a key stream, per-token metrics"},
-        {"solvers", gka_cmd_solvers, "list solvers and their options"},
-        {"grad", gka_cmd_grad, "gradients of the solve and their errors"},
-        {"figure", gka_cmd_figure, "reproduce a figure: CSV, gnuplot script, plots"},
-        {"sweep", gka_cmd_sweep, "run a grid of configurations (MPI-aware)"},
-        {"bench round", gka_cmd_bench_round, "throughput of rounding float32 arrays"},
-        {"bench solve", gka_cmd_bench_solve, "per-token cost of each solver"},
-        {"bench gpu", gka_cmd_bench_gpu, "GPU kernels: check against CPU, time"},
-    };
-    const size_t n = sizeof cmds / sizeof cmds[0];
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout, cmds, n);
+        usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? GKA_EXIT_USAGE : GKA_EXIT_OK;
     }
     if (!strcmp(argv[1], "--version")) {
         printf("gka %s (%s)\n", GKA_VERSION, GKA_GIT_COMMIT);
         return GKA_EXIT_OK;
+    }
+    if (!strcmp(argv[1], "--man")) {
+        if (argc > 2) return gka_cli_fail(GKA_EXIT_USAGE, "--man takes no arguments");
+        gka_cli_print_man(stdout, GKA_VERSION);
+        return ferror(stdout) ? GKA_EXIT_FAIL : GKA_EXIT_OK;
     }
     char name[64];
     int shift = 1;
@@ -63,13 +85,16 @@ int main(int argc, char **argv) {
     } else {
         snprintf(name, sizeof name, "%s", argv[1]);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(cmds[i].name, name) != 0) continue;
-        if (!cmds[i].fn)
-            return gka_cli_fail(GKA_EXIT_USAGE, "command '%s' is not available in this build",
-                                name);
-        return cmds[i].fn(argc - shift, argv + shift);
-    }
-    return gka_cli_fail(GKA_EXIT_USAGE, "unknown command '%s' (run `gka --help` for the list)",
-                        name);
+    gka_cmd_fn fn = NULL;
+    const gka_cmd_id_t cmd = gka_cli_command_by_name(name);
+    if (cmd != GKA_CMD_COUNT)
+        fn = command_fn(cmd);
+    else if (!strcmp(name, "bench gpu"))
+        fn = gka_cmd_bench_gpu;
+    else
+        return gka_cli_fail(GKA_EXIT_USAGE, "unknown command '%s' (run `gka --help` for the list)",
+                            name);
+    if (!fn)
+        return gka_cli_fail(GKA_EXIT_USAGE, "command '%s' is not available in this build", name);
+    return fn(argc - shift, argv + shift);
 }

@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "gka_error.h"
+
 enum { GKA_EXIT_OK = 0, GKA_EXIT_FAIL = 1, GKA_EXIT_USAGE = 2 };
 
 /* Subcommands. Declared weak so that a build without one (e.g. the minimal
@@ -23,21 +25,32 @@ GKA_CMD(grad);
 GKA_CMD(sweep);
 #undef GKA_CMD
 
-/* Print "gka: <message>" on stderr, return `code` (for `return gka_cli_fail(...)`). */
+/* Print "gka: <message>" on stderr as one line, return `code` (for
+ * `return gka_cli_fail(...)`). Control characters of the message (a newline
+ * inside a value the user gave, say) are written as escapes (\n, \x01), so
+ * a message is always one line and never echoes raw terminal codes. */
 int gka_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Strict parsers: the whole string must be a number in range; on failure they
- * print a one-line message naming `what` and return nonzero. */
+/* The exit status of a library status, for every command: 0 for GKA_OK; 2
+ * for bad usage or input (GKA_EINVAL, GKA_EFORMAT, GKA_ERANGE, GKA_ENODATA,
+ * and GKA_EIO while reading inputs or opening outputs, i.e. a named file
+ * that cannot be used); 1 for a failure while running (GKA_ENOMEM, GKA_EIO
+ * while running or committing outputs, GKA_EUNSUP, GKA_EDEVICE,
+ * GKA_EINTR, GKA_ENUMERIC). */
+typedef enum { GKA_STAGE_INPUT, GKA_STAGE_RUN } gka_cli_stage_t;
+int gka_cli_exit_code(gka_status_t st, gka_cli_stage_t stage);
+
+/* Print the library's last error message (gka_error_message()), prefixed by
+ * `what` if not NULL, and return gka_cli_exit_code(st, stage). */
+int gka_cli_fail_status(gka_status_t st, gka_cli_stage_t stage, const char *what);
+
+/* The strict number parsers of the GPU benchmark's own command line
+ * (kernels/cmd_bench_gpu.c, outside cli/ and its option table): the whole
+ * string must be a number in range, else a message naming `what` and
+ * nonzero. */
 int gka_cli_parse_long(const char *s, const char *what, long lo, long hi, long *out);
 int gka_cli_parse_u64(const char *s, const char *what, uint64_t *out);
-int gka_cli_parse_double(const char *s, const char *what, double *out); /* finite only */
-
-/* 1 if `opt` is one of the NULL-terminated `names`: lets a parser name an
- * unknown option as unknown before it asks for the option's value. */
-int gka_cli_is_one_of(const char *opt, const char *const *names);
-
-/* Returns the value after option argv[*i] (advancing *i), or NULL after
- * printing "gka: option X needs a value". */
+/* The value after option argv[*i] (advancing *i), or NULL after a message. */
 const char *gka_cli_value(int argc, char **argv, int *i);
 
 /* Data from files, shared by gka solve and gka grad (the same loader code):
@@ -57,5 +70,19 @@ int gka_cli_is_npy(const char *s);
 int gka_cli_files_given(const gka_cli_files_t *f);
 /* Load them into tr (normalised unless !normalize). -1 or an exit code. */
 int gka_cli_load_files(const gka_cli_files_t *f, gka_trace_t *tr);
+/* The notice that the input had no queries and synthetic ones stand in; the
+ * caller prints it after its option checks, so a refused run says one line. */
+void gka_cli_queries_notice(const gka_cli_files_t *f, const gka_trace_t *tr);
+/* The data conditions of the option table (synthetic keys, a keys file, a
+ * [B,T,H,D] file, write gates) for these inputs, added to ctx->holds with
+ * what to say where one does not hold. `loaded` is NULL before loading
+ * (shape and gates not yet known: they count as holding). dc keeps the
+ * phrases ctx points to. */
+typedef struct gka_opt_context gka_opt_context_t;
+typedef struct {
+    char data[1100];
+} gka_cli_data_context_t;
+void gka_cli_data_context(const gka_cli_files_t *f, const gka_trace_t *loaded,
+                          gka_cli_data_context_t *dc, gka_opt_context_t *ctx);
 
 #endif

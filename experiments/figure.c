@@ -5,7 +5,6 @@
 #include "gka_fig_internal.h"
 #include "gka_io.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -81,96 +80,6 @@ const char *gka_formats_string(unsigned formats, char *buf, size_t size) {
                                     ext[i]);
     if (!formats) snprintf(buf, size, "none");
     return buf;
-}
-
-static gka_status_t parse_u64(const char *opt, const char *s, uint64_t *out) {
-    char *end = NULL;
-    errno = 0;
-    if (!*s || *s == '-' || *s == '+' || *s == ' ')
-        return gka_error(GKA_EINVAL, "%s: '%s' is not a non-negative integer", opt, s);
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno == ERANGE)
-        return gka_error(GKA_EINVAL, "%s: '%s' is not a 64-bit non-negative integer", opt, s);
-    *out = (uint64_t)v;
-    return GKA_OK;
-}
-
-static gka_status_t copy_path(const char *opt, const char *s, char *dst, size_t size) {
-    if (!*s) return gka_error(GKA_EINVAL, "%s: empty path", opt);
-    if (strlen(s) >= size) return gka_error(GKA_EINVAL, "%s: path too long", opt);
-    snprintf(dst, size, "%s", s);
-    return GKA_OK;
-}
-
-static gka_status_t parse_one(const char *opt, const char *val, gka_figure_opts_t *o) {
-    if (!strcmp(opt, "--tier")) return gka_tier_by_name(val, &o->tier);
-    if (!strcmp(opt, "--seed")) return parse_u64(opt, val, &o->seed);
-    if (!strcmp(opt, "--formats")) return gka_formats_parse(val, &o->formats);
-    if (!strcmp(opt, "--out")) return copy_path(opt, val, o->out_dir, sizeof o->out_dir);
-    if (!strcmp(opt, "--keys")) return copy_path(opt, val, o->keys_path, sizeof o->keys_path);
-    if (!strcmp(opt, "--trace")) return copy_path(opt, val, o->trace_path, sizeof o->trace_path);
-    if (!strcmp(opt, "--threads")) {
-        uint64_t t = 0;
-        gka_status_t st = parse_u64(opt, val, &t);
-        if (st != GKA_OK) return st;
-        if (t < 1 || t > 1024)
-            return gka_error(GKA_EINVAL, "--threads: %s is out of range [1, 1024]", val);
-        o->threads = (int)t;
-        return GKA_OK;
-    }
-    return gka_error(GKA_EINVAL, "unknown option '%s' (see `gka figure --help`)", opt);
-}
-
-static int takes_value(const char *opt) {
-    static const char *const known[] = {"--tier", "--seed",  "--formats", "--out",
-                                        "--keys", "--trace", "--threads"};
-    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-        if (!strcmp(opt, known[i])) return 1;
-    return 0;
-}
-
-gka_status_t gka_figure_parse_options(int argc, char **argv, gka_figure_opts_t *o) {
-    int tier_set = 0;
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--quick") || !strcmp(a, "--full")) {
-            gka_tier_t t = a[2] == 'q' ? GKA_TIER_QUICK : GKA_TIER_FULL;
-            if (tier_set && t != o->tier)
-                return gka_error(GKA_EINVAL, "--quick and --full are exclusive");
-            o->tier = t;
-            tier_set = 1;
-            continue;
-        }
-        if (!strcmp(a, "--quiet")) {
-            o->quiet = 1;
-            continue;
-        }
-        if (strncmp(a, "--", 2) != 0) return gka_error(GKA_EINVAL, "unexpected argument '%s'", a);
-        const char *eq = strchr(a, '=');
-        char opt[64];
-        const char *val;
-        if (eq) {
-            snprintf(opt, sizeof opt, "%.*s", (int)(eq - a), a);
-            val = eq + 1;
-        } else {
-            snprintf(opt, sizeof opt, "%s", a);
-            if (!takes_value(opt))
-                return gka_error(GKA_EINVAL, "unknown option '%s' (see `gka figure --help`)", opt);
-            if (i + 1 >= argc) return gka_error(GKA_EINVAL, "option %s needs a value", opt);
-            val = argv[++i];
-        }
-        if (!strcmp(opt, "--tier")) {
-            gka_tier_t t;
-            gka_status_t st = gka_tier_by_name(val, &t);
-            if (st != GKA_OK) return st;
-            if (tier_set && t != o->tier)
-                return gka_error(GKA_EINVAL, "--tier %s contradicts an earlier tier option", val);
-            tier_set = 1;
-        }
-        gka_status_t st = parse_one(opt, val, o);
-        if (st != GKA_OK) return st;
-    }
-    return GKA_OK;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -52,16 +52,11 @@ gka_figure_opts_t gka_figure_opts_default(void);
 gka_status_t gka_tier_by_name(const char *name, gka_tier_t *out); /* "quick", "full" */
 const char *gka_tier_name(gka_tier_t tier);
 
-/* "pdf,png,svg" (any subset, any order), "all", or "none". */
+/* "pdf,png,svg" (any subset, any order), "all", or "none". (The command line
+ * of `gka figure` is parsed by the program's option table, cli/options.h.) */
 gka_status_t gka_formats_parse(const char *list, unsigned *out);
 /* Canonical comma list ("pdf,png,svg", "none") into buf. */
 const char *gka_formats_string(unsigned formats, char *buf, size_t size);
-
-/* Parse figure options from argv[0..argc) (after the figure name). Recognised:
- * --quick, --full, --tier T, --seed S, --out DIR, --threads N, --formats L,
- * --quiet, --keys F.npy, --trace F.safetensors. Unknown options, missing or
- * malformed values: GKA_EINVAL with a message naming the option and value. */
-gka_status_t gka_figure_parse_options(int argc, char **argv, gka_figure_opts_t *opts);
 
 /* ------------------------------------------------------------------------ */
 /* CSV with metadata                                                         */

@@ -84,6 +84,7 @@ gka_status_t gka_trace_copy(gka_trace_t *dst, const gka_trace_t *src) {
     copy_if(dst->g, src->g, (size_t)src->T);
     copy_if(dst->beta, src->beta, (size_t)src->T);
     memcpy(dst->origin, src->origin, sizeof dst->origin);
+    dst->batched = src->batched;
     dst->queries_fallback = src->queries_fallback;
     return GKA_OK;
 }
@@ -557,5 +558,6 @@ gka_status_t gka_trace_from_views(const gka_array_view_t *const views[GKA_ROLE_C
         return st;
     }
     snprintf(out->origin, sizeof out->origin, "%s", origin ? origin : "");
+    out->batched = views[GKA_ROLE_K]->ndim == 4;
     return GKA_OK;
 }

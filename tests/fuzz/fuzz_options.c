@@ -1,6 +1,7 @@
 /* libFuzzer target: the option and name parsers behind the command line.
  * The input is split at NUL bytes into argv words; the first byte chooses
- * which parser gets them. */
+ * which parser gets them: the name parsers of the library, or the option
+ * table's parser (cli/options.c) for one of the commands. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include "gka_figure.h"
 #include "gka_precision.h"
 #include "gka_stream.h"
+#include "options.h"
 
 enum { MAX_ARGS = 32 };
 
@@ -47,8 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         argv[argc++] = p;
     argv[argc] = NULL;
     if (data[0] & 1) {
-        gka_figure_opts_t o = gka_figure_opts_default();
-        (void)gka_figure_parse_options(argc, argv, &o);
+        static gka_opts_t o; /* large: not on the stack */
+        char *args[MAX_ARGS + 2] = {"cmd"};
+        for (int i = 0; i <= argc; i++)
+            args[i + 1] = argv[i];
+        (void)gka_opts_parse((gka_cmd_id_t)((data[0] >> 1) % GKA_CMD_COUNT), argc + 1, args, &o);
     } else {
         for (int i = 0; i < argc; i++)
             parse_names(argv[i]);

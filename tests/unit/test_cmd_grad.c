@@ -22,7 +22,7 @@ Test(cmd_grad, bf16_chebyshev_csv_and_summary) {
     cr_assert(mkdtemp(tmpl));
     snprintf(args, sizeof args,
              "grad --solver chebyshev --format bf16 --accum fp32 --ridge adaptive:0.02 --gate gka "
-             "--keys iid --D 16 --T 40 --iters 30 --mode implicit --seed 1 --csv %s/out.csv",
+             "--keys iid --D 16 --T 40 --iters 30 --grad-mode implicit --seed 1 --csv %s/out.csv",
              tmpl);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     const double edk = summary_err(out, "dk");
@@ -50,7 +50,7 @@ Test(cmd_grad, fp64_converged_modes_and_chunk_form_are_accurate) {
     const char *cfgs[] = {
         "grad --D 8 --T 20 --gate gka --beta sigmoid --iters 150",
         "grad --D 8 --T 20 --gate gka --beta sigmoid --iters 150 --chunk 6",
-        "grad --D 8 --T 20 --gate gka --solver cg --mode iterations --iters 40",
+        "grad --D 8 --T 20 --gate gka --solver cg --grad-mode iterations --iters 40",
     };
     for (size_t i = 0; i < 3; i++) {
         cr_assert_eq(prog_capture(cfgs[i], out, sizeof out), 0, "%s: %s", cfgs[i], out);
@@ -180,10 +180,56 @@ Test(cmd_grad, loads_npy_inputs_and_saves_the_gradients) {
     for (int t = 0; t < T; t++)
         differ |= dg0[t] != dg[t];
     cr_assert(differ, "--gates had no effect");
+    /* keys without queries: the notice, and the same data context as gka
+       solve after loading (a [T,D] file has no batches: one line, no notice) */
+    snprintf(args, sizeof args, "grad --keys %s", kp);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+    cr_assert(strstr(out, "gka: notice: no queries in the input"), "%s", out);
+    snprintf(args, sizeof args, "grad --keys %s --head 1", kp);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "grad: --head does not apply with a [T,D] file"), "%s", out);
+    cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "more than one line: %s", out);
+    /* synthetic data only: --gate with a keys file is refused */
+    snprintf(args, sizeof args, "grad --keys %s --gate const:0.9", kp);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "--gate does not apply with --keys"), "%s", out);
     /* bad inputs: --D against the file, gates without file keys */
     snprintf(args, sizeof args, "grad --keys %s --D 9", kp);
     cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
     snprintf(args, sizeof args, "grad --gates %s", gp);
     cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "--gates does not apply with synthetic keys"), "%s", out);
     prog_remove_tree(dir);
+}
+
+/* --mode is the rounding mode in every command; the old spelling of the
+ * gradient mode is refused with the new name, and options that do not apply
+ * to the solver are refused (they were ignored). */
+Test(cmd_grad, grad_mode_and_inapplicable_options) {
+    const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"grad --D 4 --T 4 --mode implicit", "the gradient mode is now --grad-mode implicit"},
+        {"grad --D 4 --T 4 --mode iterations", "the gradient mode is now --grad-mode iterations"},
+        {"grad --D 4 --T 4 --grad-mode tape", "--grad-mode takes implicit or iterations"},
+        {"grad --D 4 --T 4 --solver cholesky --iters 5",
+         "--iters does not apply with --solver cholesky"},
+        {"grad --D 4 --T 4 --solver cholesky --chunk 2",
+         "--chunk does not apply with --solver cholesky"},
+    };
+    char out[8192];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cr_expect_eq(prog_capture(bad[i].args, out, sizeof out), 2, "%s: %s", bad[i].args, out);
+        cr_expect(strstr(out, bad[i].says), "%s: %s", bad[i].args, out);
+    }
+    /* the rounding mode reaches the arithmetic: stochastic rounding changes
+       the bf16 gradients, and --mode ne is the default */
+    char ne[8192], def[8192], sr[8192];
+    cr_assert_eq(prog_capture("grad --D 8 --T 16 --format bf16 --mode ne", ne, sizeof ne), 0, "%s",
+                 ne);
+    cr_assert_eq(prog_capture("grad --D 8 --T 16 --format bf16", def, sizeof def), 0, "%s", def);
+    cr_assert_eq(prog_capture("grad --D 8 --T 16 --format bf16 --mode sr", sr, sizeof sr), 0, "%s",
+                 sr);
+    cr_expect_str_eq(ne, def);
+    cr_expect(strcmp(ne, sr) != 0, "--mode sr gave the round-to-nearest result: %s", sr);
 }

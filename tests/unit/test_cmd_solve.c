@@ -177,6 +177,162 @@ Test(cmd_solve, reference_choice) {
                  out);
 }
 
+/* A float32 .npy file of the given shape (rank 1, 2 or 4) of seeded values in
+ * (-0.5, 0.5), or of `fill` when fill != 0 (log gates must be <= 0). */
+static void write_npy_shape(const char *path, int rank, const int *shape, float fill) {
+    char dims[96] = "", hdr[192];
+    size_t count = 1, len = 0;
+    for (int i = 0; i < rank; i++) {
+        len += (size_t)snprintf(dims + len, sizeof dims - len, "%d,%s", shape[i],
+                                i + 1 < rank ? " " : "");
+        count *= (size_t)shape[i];
+    }
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }",
+                     dims);
+    int total = 10 + n + 1, pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    unsigned short hl = (unsigned short)(n + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hl & 0xff, f), fputc(hl >> 8, f);
+    fwrite(hdr, 1, (size_t)n, f);
+    for (int i = 0; i < pad; i++)
+        fputc(' ', f);
+    fputc('\n', f);
+    srand(3);
+    for (size_t i = 0; i < count; i++) {
+        float v = fill != 0.0f ? fill : (float)rand() / (float)RAND_MAX - 0.5f;
+        fwrite(&v, sizeof v, 1, f);
+    }
+    fclose(f);
+}
+
+/* A .safetensors file with one F32 tensor k [T, D]. */
+static void write_safetensors_k(const char *path, int T, int D) {
+    char json[256];
+    const size_t nb = (size_t)T * (size_t)D * 4;
+    int jn = snprintf(json, sizeof json,
+                      "{\"k\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[0,%zu]}}", T,
+                      D, nb);
+    FILE *f = fopen(path, "wb");
+    cr_assert(f);
+    for (int i = 0; i < 8; i++)
+        fputc((int)(((unsigned long long)jn >> (8 * i)) & 0xff), f);
+    fwrite(json, 1, (size_t)jn, f);
+    for (size_t i = 0; i < nb / 4; i++) {
+        float v = (float)((i * 7919) % 13) / 13.0f - 0.5f;
+        fwrite(&v, sizeof v, 1, f);
+    }
+    fclose(f);
+}
+
+/* Options that do not apply to the solver or the data at hand are refused
+ * (exit 2, one line naming the option and why) before any work; they were
+ * silently ignored before the option table (byte-identical output). */
+Test(cmd_solve, inapplicable_options_refused) {
+    char dir[] = "/tmp/gka_inapplicable_XXXXXX", out[8192], args[2048];
+    cr_assert(mkdtemp(dir));
+    char k2[300], k4[300], g1[300], st[300];
+    snprintf(k2, sizeof k2, "%s/k2.npy", dir);
+    snprintf(k4, sizeof k4, "%s/k4.npy", dir);
+    snprintf(g1, sizeof g1, "%s/g.npy", dir);
+    snprintf(st, sizeof st, "%s/t.safetensors", dir);
+    write_npy_shape(k2, 2, (const int[]){12, 4}, 0.0f);
+    write_npy_shape(k4, 4, (const int[]){2, 12, 3, 4}, 0.0f);
+    write_npy_shape(g1, 1, (const int[]){12}, -0.1f);
+    write_safetensors_k(st, 12, 4);
+    const struct {
+        const char *args, *says;
+    } bad[] = {
+        {"--solver kalman --tol 1e-3", "--tol does not apply with --solver kalman"},
+        {"--solver cholesky --tol 1e-3", "--tol does not apply with --solver cholesky"},
+        {"--solver kalman --warm", "--warm does not apply with --solver kalman"},
+        {"--solver cholesky --warm", "--warm does not apply with --solver cholesky"},
+        {"--solver kalman --iters 5", "--iters does not apply with --solver kalman"},
+        {"--solver cholesky --iters 5", "--iters does not apply with --solver cholesky"},
+        {"--solver cholesky --history h.csv", "--history does not apply with --solver cholesky"},
+        {"--solver kalman --iter-format bf16",
+         "--iter-format does not apply with --solver kalman in token form"},
+        {"--solver cholesky --iter-format fp32",
+         "--iter-format does not apply with --solver cholesky in token form"},
+        {"--carry fp32", "--carry does not apply without --chunk"},
+        {"--solver kalman --chunk 4", "--chunk does not apply with --solver kalman"},
+        {"--chunk 4 --warm", "--warm does not apply with --chunk"},
+        {"--beta-mode fold", "--beta-mode does not apply without write gates"},
+        {"--keys K2 --beta-mode fold", "--beta-mode does not apply without write gates"},
+        {"--chunk 4 --tol 1e-6", "--tol does not apply with --chunk"},
+        {"--chunk 4 --history h.csv", "--history does not apply with --chunk"},
+        {"--keys K2 --D 8", "k has D=4 but D=8 was asked for"}, /* --D is checked */
+        {"--trace ST --D 8", "k has D=4 but D=8 was asked for"},
+        {"--keys K2 --beta sigmoid", "--beta does not apply with --keys"},
+        {"--keys K2 --gate const:0.9", "--gate does not apply with --keys"},
+        {"--betas G1", "--betas does not apply with synthetic keys"},
+        {"--gates G1", "--gates does not apply with synthetic keys"},
+        {"--batch 1", "--batch does not apply with synthetic data"},
+        {"--head 1", "--head does not apply with synthetic data"},
+        {"--keys K2 --batch 1", "--batch does not apply with a [T,D] file"},
+        {"--keys K2 --head 1", "--head does not apply with a [T,D] file"},
+        {"--trace ST --head 1", "--head does not apply with a [T,D] file"},
+        {"--trace ST --gates G1", "--trace and --gates are exclusive"},
+        {"--trace ST --keys K2", "--keys and --trace are exclusive"},
+        {"--trace ST --queries next", "--queries and --trace are exclusive"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char line[512];
+        snprintf(line, sizeof line, "%s", bad[i].args);
+        char *p;
+        const char *files[][2] = {{"K2", k2}, {"ST", st}, {"G1", g1}};
+        char expanded[1024] = "";
+        for (char *save = NULL, *t = strtok_r(line, " ", &save); t;
+             t = strtok_r(NULL, " ", &save)) {
+            const char *w = t;
+            for (size_t f = 0; f < 3; f++)
+                if (!strcmp(t, files[f][0])) w = files[f][1];
+            strncat(expanded, w, sizeof expanded - strlen(expanded) - 2);
+            strcat(expanded, " ");
+        }
+        snprintf(args, sizeof args, "solve --T 12 %s--csv %s/x.csv", expanded, dir);
+        cr_expect_eq(prog_capture(args, out, sizeof out), 2, "'%s' -> %s", args, out);
+        cr_expect(strstr(out, bad[i].says), "'%s': '%s' lacks '%s'", args, out, bad[i].says);
+        cr_expect(!strncmp(out, "gka: ", 5) && (p = strchr(out, '\n')) && !p[1],
+                  "'%s' not one line: %s", args, out);
+    }
+    snprintf(args, sizeof args, "%s/x.csv", dir);
+    cr_expect(!prog_exists(args), "a refused run wrote its CSV");
+    /* where they apply they are taken */
+    const char *good[] = {"--keys K4 --batch 1 --head 2",
+                          "--keys K2 --gates G1 --betas B1",
+                          "--solver cg --tol 1e-6 --warm --iters 12",
+                          "--D 4 --beta sigmoid",
+                          "--solver cholesky --chunk 4 --iter-format fp32 --carry bf16",
+                          "--solver cg --iter-format fp32",
+                          "--beta sigmoid --beta-mode fold"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char line[512], expanded[1024] = "";
+        snprintf(line, sizeof line, "%s", good[i]);
+        for (char *save = NULL, *t = strtok_r(line, " ", &save); t;
+             t = strtok_r(NULL, " ", &save)) {
+            const char *w = !strcmp(t, "K4")   ? k4
+                            : !strcmp(t, "K2") ? k2
+                            : !strcmp(t, "G1") ? g1
+                            : !strcmp(t, "B1") ? "BETAS"
+                                               : t;
+            char betas[320];
+            if (!strcmp(w, "BETAS")) {
+                snprintf(betas, sizeof betas, "%s/b.npy", dir);
+                write_npy_shape(betas, 1, (const int[]){12}, 0.5f);
+                w = betas;
+            }
+            strncat(expanded, w, sizeof expanded - strlen(expanded) - 2);
+            strcat(expanded, " ");
+        }
+        snprintf(args, sizeof args, "solve --T 12 %s", expanded);
+        cr_expect_eq(prog_capture(args, out, sizeof out), 0, "'%s' -> %s", args, out);
+    }
+    snprintf(args, sizeof args, "rm -rf %s", dir);
+    cr_expect_eq(system(args), 0);
+}
+
 /* ---- --save-x / --save-ref, and loaded files (h-lib) ----------------------- */
 
 #include "gka_data.h"
@@ -277,6 +433,13 @@ Test(cmd_solve, bf16_keys_file_named_dtype_D_conflict_and_notice) {
     snprintf(args, sizeof args, "solve --keys %s:bf16 --queries %s:bf16", path, path);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     cr_assert_null(strstr(out, "notice"), "%s", out);
+    /* refused after loading (a [T,D] file has no batches): the refusal is the
+       only line, the queries notice is not printed before it */
+    snprintf(args, sizeof args, "solve --keys %s:bf16 --batch 1", path);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
+    cr_assert(strstr(out, "--batch does not apply with a [T,D] file"), "%s", out);
+    cr_assert_null(strstr(out, "notice"), "%s", out);
+    cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "more than one line: %s", out);
     snprintf(args, sizeof args, "solve --keys %s", path);
     cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s", out);
     cr_assert(strstr(out, "carries no float type") && strstr(out, "k.npy:bf16"), "%s", out);

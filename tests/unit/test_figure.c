@@ -102,45 +102,6 @@ Test(figure_csv, reader_rejects_ragged_rows) {
     cr_assert(strstr(gka_error_message(), "ragged.csv:4") != NULL, "%s", gka_error_message());
 }
 
-Test(figure_csv, options) {
-    gka_figure_opts_t o = gka_figure_opts_default();
-    cr_assert_eq(o.tier, GKA_TIER_QUICK);
-    cr_assert_eq(o.formats, (unsigned)GKA_FMT_ALL);
-    cr_assert_str_eq(o.out_dir, "results");
-    char *ok[] = {"--full",      "--seed",    "18446744073709551615",
-                  "--out=dir/x", "--threads", "2",
-                  "--formats",   "svg,pdf",   "--quiet"};
-    cr_assert_eq(gka_figure_parse_options(9, ok, &o), GKA_OK, "%s", gka_error_message());
-    cr_assert_eq(o.tier, GKA_TIER_FULL);
-    cr_assert_eq(o.seed, UINT64_MAX);
-    cr_assert_str_eq(o.out_dir, "dir/x");
-    cr_assert_eq(o.threads, 2);
-    cr_assert_eq(o.formats, (unsigned)(GKA_FMT_PDF | GKA_FMT_SVG));
-    cr_assert_eq(o.quiet, 1);
-
-    const char *bad[][2] = {{"--seed", "-1"},      {"--seed", "12x"},
-                            {"--seed", ""},        {"--seed", "99999999999999999999"},
-                            {"--tier", "medium"},  {"--threads", "0"},
-                            {"--threads", "two"},  {"--formats", "jpg"},
-                            {"--formats", "png,"}, {"--bogus", "1"},
-                            {"--out", ""}};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        gka_figure_opts_t p = gka_figure_opts_default();
-        char *argv[2] = {(char *)bad[i][0], (char *)bad[i][1]};
-        cr_assert_eq(gka_figure_parse_options(2, argv, &p), GKA_EINVAL, "%s %s accepted", bad[i][0],
-                     bad[i][1]);
-        cr_assert(strlen(gka_error_message()) > 0);
-    }
-    gka_figure_opts_t p = gka_figure_opts_default();
-    char *clash[] = {"--quick", "--full"};
-    cr_assert_eq(gka_figure_parse_options(2, clash, &p), GKA_EINVAL);
-    char *novalue[] = {"--seed"};
-    cr_assert_eq(gka_figure_parse_options(1, novalue, &p), GKA_EINVAL);
-    cr_assert(strstr(gka_error_message(), "needs a value"));
-    char *stray[] = {"extra"};
-    cr_assert_eq(gka_figure_parse_options(1, stray, &p), GKA_EINVAL);
-}
-
 Test(figure_csv, formats_round_trip) {
     unsigned f;
     char buf[64];

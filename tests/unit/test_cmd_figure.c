@@ -18,7 +18,7 @@
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_figure_cli_XXXXXX");
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_cmd_figure_XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
 }
 
@@ -28,7 +28,7 @@ static void remove_tmpdir(void) {
     cr_assert_eq(system(cmd), 0);
 }
 
-TestSuite(figure_cli, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 240);
+TestSuite(cmd_figure, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 240);
 
 /* Run `env gka figure ARGS`, capturing stdout and stderr; returns the exit code. */
 static int run(const char *env, const char *args, char *out, size_t outsz, char *err,
@@ -76,7 +76,7 @@ static void assert_no_tmp(const char *dir) {
     closedir(d);
 }
 
-Test(figure_cli, list_names_every_figure) {
+Test(cmd_figure, list_names_every_figure) {
     char out[8192], err[1024];
     cr_assert_eq(run(NULL, "--list", out, sizeof out, err, sizeof err), 0);
     const char *names[] = {"solvers", "convergence", "ridge-sweep", "reversibility", "precision",
@@ -88,7 +88,7 @@ Test(figure_cli, list_names_every_figure) {
     cr_assert_eq(count_lines(out), (int)n, "one line per registered figure");
 }
 
-Test(figure_cli, bad_input_one_line_exit_2) {
+Test(cmd_figure, bad_input_one_line_exit_2) {
     char out[4096], err[4096];
     char args[1024];
     const char *bad[] = {"nosuchfigure",
@@ -121,7 +121,7 @@ Test(figure_cli, bad_input_one_line_exit_2) {
     cr_assert(strstr(err, "plainfile"), "%s", err);
 }
 
-Test(figure_cli, gnuplot_missing_keeps_csv_and_script) {
+Test(cmd_figure, gnuplot_missing_keeps_csv_and_script) {
     char out[4096], err[4096], args[1024], dir[512];
     snprintf(args, sizeof args, "omega --out '%s/r' --quiet", tmpdir);
     cr_assert_eq(run("GKA_GNUPLOT=/nonexistent/gnuplot", args, out, sizeof out, err, sizeof err),
@@ -134,7 +134,7 @@ Test(figure_cli, gnuplot_missing_keeps_csv_and_script) {
     assert_no_tmp(dir);
 }
 
-Test(figure_cli, renders_png_and_reports_time) {
+Test(cmd_figure, renders_png_and_reports_time) {
     if (system("command -v gnuplot > /dev/null 2>&1") != 0) cr_skip_test("gnuplot not installed");
     char out[4096], err[4096], args[1024], dir[512], png[600];
     snprintf(args, sizeof args, "omega --out '%s/r' --formats png --quiet", tmpdir);
@@ -175,7 +175,7 @@ static char *slurp(const char *path) {
     return s;
 }
 
-Test(figure_cli, csv_identical_at_1_and_2_threads) {
+Test(cmd_figure, csv_identical_at_1_and_2_threads) {
     const char *figs[] = {"omega", "reversibility"};
     for (size_t k = 0; k < 2; k++) {
         char *csv[2];
@@ -199,8 +199,31 @@ Test(figure_cli, csv_identical_at_1_and_2_threads) {
     }
 }
 
+/* The figure options come from the option table: `gka figure NAME --help`
+ * answers (it said "unknown option" before), both spellings are read, and
+ * the old option parser of the library is gone (the CSV metadata still
+ * records the tier and seed given). */
+Test(cmd_figure, help_after_a_name_and_equals_spelling) {
+    char out[16384], err[4096], args[1024];
+    cr_assert_eq(run(NULL, "precision --help", out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(out, "usage: gka figure") && strstr(out, "--formats LIST"), "%s", out);
+    snprintf(args, sizeof args, "omega --quick --seed=5 --formats=none --quiet --out='%s/eq'",
+             tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    char csv[1024];
+    snprintf(csv, sizeof csv, "%s/eq/omega/omega.csv", tmpdir);
+    FILE *f = fopen(csv, "r");
+    cr_assert(f, "%s missing", csv);
+    static char text[1 << 16];
+    text[fread(text, 1, sizeof text - 1, f)] = '\0';
+    fclose(f);
+    cr_expect(strstr(text, "# seed: 5\n"), "%s", text);
+    cr_expect_eq(run(NULL, "omega --tier full --quick", out, sizeof out, err, sizeof err), 2);
+    cr_expect(strstr(err, "--quick and --tier are exclusive"), "%s", err);
+}
+
 /* --keys k.npy:bf16 (numpy + ml_dtypes' '<V2' records) reaches the trace figure. */
-Test(figure_cli, trace_takes_a_named_dtype) {
+Test(cmd_figure, trace_takes_a_named_dtype) {
     char path[600], out[4096], err[4096], args[2048];
     snprintf(path, sizeof path, "%s/k.npy", tmpdir);
     prog_write_bf16_npy(path, 30, 6);
