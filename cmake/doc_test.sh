@@ -14,7 +14,8 @@ trap 'rm -rf "$out"' EXIT
 if [ -s "$out/warnings.log" ]; then
     echo "Doxygen warnings:"; cat "$out/warnings.log"; exit 1
 fi
-for h in precision/gka_*.h solvers/gka_*.h experiments/gka_*.h kernels/gka_kernels.h; do
+for h in precision/gka_*.h solvers/gka_*.h experiments/io/gka_*.h experiments/data/gka_*.h experiments/gka_*.h \
+    kernels/gka_kernels.h; do
     case "$h" in *internal.h) continue ;; esac
     page="$out/html/$(basename "$h" .h | sed 's/_/__/g')_8h.html"
     [ -s "$page" ] || { echo "no page for $h ($page)"; exit 1; }

@@ -1,14 +1,22 @@
 /* Figure `convergence` (paper Fig. 1a): residual against iteration for
- * gradient descent, Nesterov AGD, conjugate gradient and Chebyshev on the
- * paper's synthetic problems (fig_synth.c), in fp64 and in bf16 with fp32
- * accumulation; median and worst over (stream, token). */
+ * gradient descent, Nesterov AGD, conjugate gradient (guarded, and plain:
+ * textbook CG without a breakdown guard, NaN propagating) and Chebyshev on
+ * the paper's synthetic problems (fig_synth.c), in three arithmetics:
+ *   fp64        native;
+ *   bf16        H, q and the iterates in bf16, fp32 accumulation;
+ *   bf16+fp32   the kernels' regime: H and q rounded to bf16 (the state
+ *               snapshot the kernels store), iterates and every operation in
+ *               fp32.
+ * Median and worst over (stream, token); the number of problems whose
+ * residual is NaN/Inf at each iteration is a column of its own. */
 #include "gka_fig_internal.h"
 
 #include <stdlib.h>
 
-static const char *const conv_formats[] = {"fp64", "bf16"};
-static const char *const conv_solvers[] = {"gd", "agd", "cg", "chebyshev"};
+static const char *const conv_formats[] = {"fp64", "bf16", "bf16+fp32"};
+static const char *const conv_solvers[] = {"gd", "agd", "cg", "cg-plain", "chebyshev"};
 static const double conv_a[] = {0.02};
+enum { CONV_NF = 3, CONV_NS = 5 };
 
 static gka_status_t conv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
@@ -18,9 +26,9 @@ static gka_status_t conv_run(const gka_figure_opts_t *opts, gka_progress_t *prog
                          .nsample = full ? 8 : 4,
                          .seed = opts->seed,
                          .fig_id = 1,
-                         .nformats = 2,
+                         .nformats = CONV_NF,
                          .formats = conv_formats,
-                         .nsolvers = 4,
+                         .nsolvers = CONV_NS,
                          .solvers = conv_solvers,
                          .na = 1,
                          .a = conv_a,
@@ -29,40 +37,71 @@ static gka_status_t conv_run(const gka_figure_opts_t *opts, gka_progress_t *prog
                          .hist = NULL};
     gka_fig_synth_meta(&S, csv);
     gka_csv_meta(csv, "a", "0.02");
-    gka_csv_meta(csv, "solvers", "gd (step 2/(L+mu)), agd (Nesterov), cg, chebyshev; zero start");
-    gka_csv_header(csv, "format,solver,a,i,residual_median,residual_max");
+    gka_csv_meta(csv, "solvers",
+                 "gd (step 2/(L+mu)), agd (Nesterov), cg (guarded: stops at a breakdown), "
+                 "cg-plain (textbook CG, no guard, NaN propagates), chebyshev; zero start");
+    gka_csv_meta(csv, "regimes",
+                 "fp64; bf16 (H, q, iterates in bf16, fp32 accumulation); bf16+fp32 (the "
+                 "kernels' regime: H and q rounded to bf16, iterates and operations in fp32)");
+    gka_csv_header(csv, "format,solver,a,i,residual_median,residual_max,nonfinite");
     gka_status_t st = gka_fig_synth_run(&S, csv);
     free(S.hist);
     return st;
 }
 
+/* One panel per arithmetic; NaN/Inf residuals at the top edge as crosses,
+ * the count of NaN problems printed beside the plain-CG curve's first one. */
 static void conv_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
-    fprintf(gp, "solvers = \"gd agd cg chebyshev\"\n"
-                "set multiplot layout 1,2\n"
-                "set logscale y\n"
-                "set format y \"1e%%T\"\n"
-                "set xlabel \"iteration i\"\n"
-                "set ylabel \"||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
-                "set key bottom left font \",7\"\n"
-                "set xrange [0:50]\n"
-                "do for [F in \"fp64 bf16\"] {\n"
-                "  set title sprintf(\"%%s: median (solid) and worst (dashed) over tokens\", F) "
-                "noenhanced\n"
-                "  plot for [k=1:words(solvers)] data using \"i\":((strcol(\"format\") eq F && "
-                "strcol(\"solver\") eq word(solvers,k)) ? column(\"residual_median\") : NaN) \\\n"
-                "         with lines lw 2 lc k title word(solvers,k), \\\n"
-                "       for [k=1:words(solvers)] data using \"i\":((strcol(\"format\") eq F && "
-                "strcol(\"solver\") eq word(solvers,k)) ? column(\"residual_max\") : NaN) \\\n"
-                "         with lines dt 2 lc k notitle\n"
-                "}\n"
-                "unset multiplot\n");
+    fprintf(gp,
+            "solvers = \"gd agd cg cg-plain chebyshev\"\n"
+            "titles = \"gd agd 'cg (guarded)' 'cg (plain)' chebyshev\"\n"
+            "formats = \"fp64 bf16 bf16+fp32\"\n"
+            "colors = \"#000000 #E69F00 #0072B2 #D55E00 #009E73\"\n"
+            "do for [k=1:words(solvers)] { set linetype k lc rgb word(colors,k) }\n"
+            "ftitle(f) = f == 1 ? \"fp64\" : (f == 2 ? \"bf16 state, bf16 iterates (fp32 "
+            "accumulation)\" : \"bf16 state, fp32 iterates (the kernels' regime)\")\n"
+            "top = 1e2  # NaN/Inf residuals are drawn at the top edge\n"
+            "fin(v) = (v == v && v < 1e300) ? v : NaN\n"
+            "bad(v) = (v == v && v < 1e300) ? NaN : top\n"
+            "sel(F,k) = strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k)\n"
+            "set logscale y\n"
+            "set format y \"1e%%T\"\n"
+            "set yrange [*:top*3]\n"
+            "set xrange [0:50]\n"
+            "set xlabel \"iteration i\"\n"
+            "set ylabel \"||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
+            "set multiplot layout 1,3 margins 0.06,0.98,0.2,0.86 spacing 0.05,0 \\\n"
+            "  title \"median (solid) and worst (dashed) over problems; crosses at the top: "
+            "worst is NaN/Inf; labels: problems with a NaN/Inf residual (of all)\" font \",9\" "
+            "noenhanced\n"
+            "do for [f=1:words(formats)] {\n"
+            "  F = word(formats,f)\n"
+            "  set title ftitle(f) noenhanced\n"
+            "  unset key\n"
+            "  plot for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
+            "fin(column(\"residual_median\")) : NaN) \\\n"
+            "         with lines lw 2 lc k title word(titles,k), \\\n"
+            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
+            "fin(column(\"residual_max\")) : NaN) with lines dt 2 lc k notitle, \\\n"
+            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
+            "bad(column(\"residual_max\")) : NaN) with points pt 2 ps 0.8 lc k notitle, \\\n"
+            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) && column(\"nonfinite\") "
+            "> 0 && (int(column(\"i\")) %% 10 == 0) ? top/4 : NaN):(sprintf(\"%%d NaN\", "
+            "column(\"nonfinite\"))) with labels font \",7\" tc lt k notitle\n"
+            "}\n");
+    gka_fig_gp_legend_strip(gp, 0.1,
+                            "for [k=1:words(solvers)] 2 with lines lw 2 lc k title word(titles,k), "
+                            "2 with lines dt 2 lc rgb \"gray\" title \"worst (dashed)\", 2 with "
+                            "points pt 2 lc rgb \"black\" title \"worst is NaN/Inf\"");
+    fprintf(gp, "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_convergence = {
     "convergence",
-    "paper Fig. 1a: residual vs iteration for GD, AGD, CG, Chebyshev in fp64 and bf16",
+    "paper Fig. 1a: residual vs iteration for GD, AGD, CG (guarded, plain), Chebyshev in fp64, "
+    "bf16 and the kernels' bf16 state + fp32 iterates",
     conv_run,
     conv_plot,
-    10.0,
-    4.2};
+    15.0,
+    5.2};

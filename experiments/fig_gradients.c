@@ -1,19 +1,22 @@
 /* Figure `gradients` (paper Fig. 1b-e, single layer): relative error of the
- * gradient with respect to [q, k] against the gradient of the exact solution,
- * over iterations r = 1..50, for CG and Chebyshev, implicit and through the
- * iterations, in fp64 and in bf16 with fp32 accumulation.
+ * gradients against the gradient of the exact solution, over iterations
+ * r = 1..50, for CG and Chebyshev, implicit and through the iterations, in
+ * fp64 and in bf16 with fp32 accumulation, ungated and gated.
  *
- * Problem: a single GKA layer head: normalised iid keys and queries, no
- * gates, adaptive ridge a = 0.02, upstream gradient dx_t ~ N(0, I); the loss
- * is sum_t <dx_t, x_t> over the T tokens, so dk_t collects the adjoints of
- * every later solve. Reference: the exact gradient of the same (rounded)
- * problem, x* and dq* by LAPACK dposv in fp64 (gka_grad_token's mirror).
- * The rows "implicit_vs_iterations" give the distance between a solver's two
- * gradients (relative to the iterations one).
+ * Problem: a single GKA layer head: normalised iid keys and queries,
+ * adaptive ridge a = 0.02, upstream gradient dx_t ~ N(0, I); the loss is
+ * sum_t <dx_t, x_t> over the T tokens, so dk_t collects the adjoints of every
+ * later solve. Two gatings on the same keys: none (gamma = beta = 1), and GKA
+ * decay gates with sigmoid write gates (gates "gka", beta "sigmoid"), as the
+ * layer runs. Quantities: [dq, dk] together, dq, dk, and the gate gradients
+ * dg and dbeta (defined ungated too: at g = 0, beta = 1). Reference: the
+ * exact gradient of the same (rounded) problem, x* and dq* by LAPACK dposv in
+ * fp64 (gka_grad_token's mirror). The rows "implicit_vs_iterations" give the
+ * distance between a solver's two gradients (relative to the iterations one).
  *
- * Jobs are (stream, format) pairs, each with its own table and data seeded
- * from (seed, stream); the summary is formed in a fixed order, so the CSV is
- * byte-identical whatever the number of threads. */
+ * Jobs are (stream, gating, format) triples, each with its own table and data
+ * seeded from (seed, stream); the summary is formed in a fixed order, so the
+ * CSV is byte-identical whatever the number of threads. */
 #include "gka_backward.h"
 #include "gka_data.h"
 #include "gka_fig_internal.h"
@@ -25,7 +28,9 @@
 static const char *const gr_formats[] = {"fp64", "bf16"};
 static const char *const gr_solvers[] = {"cg", "chebyshev"};
 static const char *const gr_modes[] = {"implicit", "iterations", "implicit_vs_iterations"};
-enum { GR_NF = 2, GR_NS = 2, GR_NM = 3, GR_NQ = 3, GR_RMAX = 50 };
+static const char *const gr_gatings[] = {"none", "gka"};
+/* quantities: [dq, dk], dq, dk, dg, dbeta */
+enum { GR_NG = 2, GR_NF = 2, GR_NS = 2, GR_NM = 3, GR_NQ = 5, GR_RMAX = 50 };
 #define GR_A 0.02
 /* quick tier: a sparser set of iteration counts */
 static const int gr_quick_r[] = {1,  2,  3,  4,  5,  6,  7,  8,  10, 12,
@@ -38,17 +43,23 @@ typedef struct {
     long T;
     size_t nstreams, nr;
     int r[GR_RMAX];
-    double *val; /* [f][s][m][ri][stream][q]: q = [q,k], q, k */
+    double *val; /* [gating][f][s][m][ri][stream][q]: q = [q,k], q, k, g, beta */
 } gr_ctx_t;
 
-static size_t gr_index(const gr_ctx_t *c, size_t f, size_t s, size_t m, size_t ri, size_t str) {
-    return ((((f * GR_NS + s) * GR_NM + m) * c->nr + ri) * c->nstreams + str) * GR_NQ;
+static size_t gr_index(const gr_ctx_t *c, size_t g, size_t f, size_t s, size_t m, size_t ri,
+                       size_t str) {
+    return (((((g * GR_NF + f) * GR_NS + s) * GR_NM + m) * c->nr + ri) * c->nstreams + str) * GR_NQ;
 }
 
-/* Relative errors of [a_q; a_k] against [b_q; b_k]: combined, q, k (+Inf on
+/* One gradient: the token-wise vectors and the gate gradients. */
+typedef struct {
+    double *q, *k, *g, *beta;
+} gr_vec_t;
+
+/* Relative errors of a against b: [q; k] combined, q, k, g, beta (+Inf on
  * a NaN or Inf). */
-static void gr_errors(size_t n, const double *aq, const double *ak, const double *bq,
-                      const double *bk, double out[GR_NQ]) {
+static void gr_errors(size_t n, size_t T, const gr_vec_t *a, const gr_vec_t *b, double out[GR_NQ]) {
+    const double *aq = a->q, *ak = a->k, *bq = b->q, *bk = b->k;
     double nq = 0.0, nk = 0.0, dq = 0.0, dk = 0.0;
     int bad = 0;
     for (size_t i = 0; i < n; i++) {
@@ -61,34 +72,42 @@ static void gr_errors(size_t n, const double *aq, const double *ak, const double
     out[0] = sqrt((nq + nk) / (dq + dk));
     out[1] = sqrt(nq / dq);
     out[2] = sqrt(nk / dk);
-    for (int i = 0; i < GR_NQ; i++)
+    for (int i = 0; i < 3; i++)
         if (bad || !isfinite(out[i])) out[i] = (double)INFINITY;
+    out[3] = gka_grad_rel_error(T, a->g, b->g);
+    out[4] = gka_grad_rel_error(T, a->beta, b->beta);
 }
 
 static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     (void)rows;
     gr_ctx_t *c = vctx;
-    const size_t str = j / GR_NF, f = j % GR_NF, n = (size_t)c->T * (size_t)c->D;
+    const size_t str = j / (GR_NG * GR_NF), gt = (j / GR_NF) % GR_NG, f = j % GR_NF;
+    const size_t T = (size_t)c->T, n = T * (size_t)c->D;
     const uint64_t seed = gka_figure_seed(c->opts->seed, 11, str);
     gka_synth_config_t cfg = gka_synth_config_default(c->D, c->T, seed);
     gka_trace_t tr = {0};
-    double *buf = malloc(7 * n * sizeof(double));
+    double *buf = malloc((7 * n + 6 * T) * sizeof(double));
     gka_arith_t A;
     int have_A = 0;
-    gka_status_t st =
-        buf ? gka_synth_generate(&cfg, &tr) : gka_error(GKA_ENOMEM, "gradients: out of memory");
+    gka_status_t st = buf ? GKA_OK : gka_error(GKA_ENOMEM, "gradients: out of memory");
+    if (st == GKA_OK && gt == 1) st = gka_gate_spec_parse("gka", &cfg.gate);
+    if (st == GKA_OK && gt == 1) st = gka_beta_spec_parse("sigmoid", &cfg.beta);
+    if (st == GKA_OK) st = gka_synth_generate(&cfg, &tr);
     if (st == GKA_OK) st = gka_fig_arith(&A, gr_formats[f]);
     if (st == GKA_OK) have_A = 1;
-    double *dx = buf, *rq = buf + n, *rk = buf + 2 * n, *gq[2] = {buf + 3 * n, buf + 4 * n},
-           *gk[2] = {buf + 5 * n, buf + 6 * n};
+    double *dx = buf, *s6 = buf + 7 * n;
+    gr_vec_t ref = {buf + n, buf + 2 * n, s6, s6 + T};
+    gr_vec_t v[2] = {{buf + 3 * n, buf + 4 * n, s6 + 2 * T, s6 + 3 * T},
+                     {buf + 5 * n, buf + 6 * n, s6 + 4 * T, s6 + 5 * T}};
     for (size_t i = 0; st == GKA_OK && i < n; i++)
         dx[i] = gka_philox_normal(seed, GKA_SYNTH_STREAM_VALUES, 2 * (uint64_t)i);
-    gka_grad_problem_t p = {c->D, c->T, tr.q, tr.k, NULL, NULL, dx, {GKA_RIDGE_ADAPTIVE, GR_A}};
+    gka_grad_problem_t p = {c->D, c->T, tr.q, tr.k, tr.g, tr.beta, dx, {GKA_RIDGE_ADAPTIVE, GR_A}};
     gka_grad_opts_t o = gka_grad_opts_default();
     if (st == GKA_OK) { /* the exact gradient of this format's rounded problem */
-        gka_grads_t out = {NULL, gq[0], gk[0], NULL, NULL}, ref = {NULL, rq, rk, NULL, NULL};
+        gka_grads_t out = {NULL, v[0].q, v[0].k, v[0].g, v[0].beta};
+        gka_grads_t exact = {NULL, ref.q, ref.k, ref.g, ref.beta};
         o.iters = 1;
-        st = gka_grad_token(&A, &p, &o, &out, &ref);
+        st = gka_grad_token(&A, &p, &o, &out, &exact);
     }
     for (size_t s = 0; st == GKA_OK && s < GR_NS; s++)
         for (size_t ri = 0; st == GKA_OK && ri < c->nr; ri++) {
@@ -96,13 +115,13 @@ static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
                 o.solver = gr_solvers[s];
                 o.iters = c->r[ri];
                 o.mode = m ? GKA_GRAD_ITERATIONS : GKA_GRAD_IMPLICIT;
-                gka_grads_t out = {NULL, gq[m], gk[m], NULL, NULL};
+                gka_grads_t out = {NULL, v[m].q, v[m].k, v[m].g, v[m].beta};
                 st = gka_grad_token(&A, &p, &o, &out, NULL);
                 if (st == GKA_OK)
-                    gr_errors(n, gq[m], gk[m], rq, rk, c->val + gr_index(c, f, s, m, ri, str));
+                    gr_errors(n, T, &v[m], &ref, c->val + gr_index(c, gt, f, s, m, ri, str));
             }
             if (st == GKA_OK)
-                gr_errors(n, gq[0], gk[0], gq[1], gk[1], c->val + gr_index(c, f, s, 2, ri, str));
+                gr_errors(n, T, &v[0], &v[1], c->val + gr_index(c, gt, f, s, 2, ri, str));
             gka_progress_advance(c->prog, 1);
         }
     if (have_A) gka_arith_destroy(&A);
@@ -123,7 +142,7 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
         memcpy(c.r, gr_quick_r, sizeof gr_quick_r);
     }
     const size_t m = c.nstreams;
-    c.val = malloc(GR_NF * GR_NS * GR_NM * c.nr * m * GR_NQ * sizeof(double));
+    c.val = malloc(GR_NG * GR_NF * GR_NS * GR_NM * c.nr * m * GR_NQ * sizeof(double));
     double *col = malloc(m * sizeof(double));
     if (!c.val || !col) {
         free(c.val);
@@ -135,8 +154,11 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
     gka_csv_meta(csv, "ridge", "adaptive:%g", GR_A);
     gka_csv_meta(csv, "problem",
-                 "single layer head: q, k iid normal, L2-normalised, no gates; "
-                 "loss sum_t <dx_t, x_t>, dx_t ~ N(0, I)");
+                 "single layer head: q, k iid normal, L2-normalised; loss sum_t <dx_t, x_t>, "
+                 "dx_t ~ N(0, I)");
+    gka_csv_meta(csv, "gatings",
+                 "none (gamma = beta = 1); gka (the same keys with GKA decay gates, gate gka, "
+                 "and sigmoid write gates, beta sigmoid)");
     gka_csv_meta(csv, "reference",
                  "exact gradient of the same rounded problem: x*, dq* by fp64 "
                  "LAPACK dposv, lambda path included");
@@ -146,70 +168,101 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     gka_csv_meta(csv, "columns",
                  "err_qk: ||[dq;dk] - [dq*;dk*]|| / ||[dq*;dk*]|| over all tokens "
                  "of a stream; median and max over streams; err_q, err_k: the "
-                 "same for dq and dk alone (median). mode implicit_vs_iterations: "
-                 "the implicit gradient against the through-the-iterations one");
-    gka_csv_header(csv, "format,solver,mode,iteration,err_qk_median,err_qk_max,err_q_median,"
-                        "err_k_median");
-    gka_fig_progress_total(prog, (long)(m * GR_NF * GR_NS * c.nr));
+                 "same for dq and dk alone (median); err_g, err_beta: ||dg - dg*|| / ||dg*|| "
+                 "and the same for dbeta over the T tokens (median and max over streams). mode "
+                 "implicit_vs_iterations: the implicit gradient against the "
+                 "through-the-iterations one");
+    gka_csv_header(csv, "gating,format,solver,mode,iteration,err_qk_median,err_qk_max,"
+                        "err_q_median,err_k_median,err_g_median,err_g_max,err_beta_median,"
+                        "err_beta_max");
+    gka_fig_progress_total(prog, (long)(m * GR_NG * GR_NF * GR_NS * c.nr));
     gka_csv_t unused;
     gka_csv_init(&unused);
-    gka_status_t st = gka_figure_parallel(m * GR_NF, gr_job, &c, &unused);
+    gka_status_t st = gka_figure_parallel(m * GR_NG * GR_NF, gr_job, &c, &unused);
     gka_csv_free(&unused);
-    for (size_t f = 0; st == GKA_OK && f < GR_NF; f++)
-        for (size_t s = 0; s < GR_NS; s++)
-            for (size_t mo = 0; mo < GR_NM; mo++)
-                for (size_t ri = 0; ri < c.nr; ri++) {
-                    double med[GR_NQ], mx = 0.0;
-                    for (size_t q = 0; q < GR_NQ; q++) {
-                        for (size_t i = 0; i < m; i++)
-                            col[i] = c.val[gr_index(&c, f, s, mo, ri, i) + q];
-                        if (q == 0) mx = gka_fig_max(col, m);
-                        med[q] = gka_fig_median(col, m);
+    for (size_t g = 0; st == GKA_OK && g < GR_NG; g++)
+        for (size_t f = 0; f < GR_NF; f++)
+            for (size_t s = 0; s < GR_NS; s++)
+                for (size_t mo = 0; mo < GR_NM; mo++)
+                    for (size_t ri = 0; ri < c.nr; ri++) {
+                        double med[GR_NQ], mx[GR_NQ];
+                        for (size_t q = 0; q < GR_NQ; q++) {
+                            for (size_t i = 0; i < m; i++)
+                                col[i] = c.val[gr_index(&c, g, f, s, mo, ri, i) + q];
+                            mx[q] = gka_fig_max(col, m);
+                            med[q] = gka_fig_median(col, m);
+                        }
+                        gka_csv_row(csv,
+                                    "%s,%s,%s,%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
+                                    "%.17g",
+                                    gr_gatings[g], gr_formats[f], gr_solvers[s], gr_modes[mo],
+                                    c.r[ri], med[0], mx[0], med[1], med[2], med[3], mx[3], med[4],
+                                    mx[4]);
                     }
-                    gka_csv_row(csv, "%s,%s,%s,%d,%.17g,%.17g,%.17g,%.17g", gr_formats[f],
-                                gr_solvers[s], gr_modes[mo], c.r[ri], med[0], mx, med[1], med[2]);
-                }
     free(c.val);
     free(col);
     return st;
 }
 
+/* 3 rows (quantity: [dq, dk], dg, dbeta) x 4 columns (gating x format);
+ * lines: solver x mode; a NaN/Inf median is drawn as a cross at the top
+ * edge. One legend below the panels. */
 static void gr_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
     fprintf(
         gp,
         "solvers = \"cg chebyshev\"\n"
-        "set multiplot layout 1,2\n"
+        "modes = \"implicit iterations\"\n"
+        "mtitle(m) = m == 1 ? \"implicit\" : \"through the iterations\"\n"
+        "qcols = \"err_qk_median err_g_median err_beta_median\"\n"
+        "qnames = \"'[dq, dk]' 'dg (log decay gates)' 'dbeta (write gates)'\"\n"
+        "panels = \"none:fp64 none:bf16 gka:fp64 gka:bf16\"\n"
+        "gating(p) = word(panels,p)[1:strstrt(word(panels,p),\":\")-1]\n"
+        "fmt(p) = word(panels,p)[strstrt(word(panels,p),\":\")+1:]\n"
+        "top = 10.0  # NaN/Inf medians are drawn at the top edge as crosses\n"
+        "fin(v) = (v == v && v < 1e300) ? v : NaN\n"
+        "bad(v) = (v == v && v < 1e300) ? NaN : top\n"
+        "sel(p,k,m) = strcol(\"gating\") eq gating(p) && strcol(\"format\") eq fmt(p) && "
+        "strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq word(modes,m)\n"
         "set logscale y\n"
         "set format y \"1e%%T\"\n"
-        "set xlabel \"iterations r\"\n"
-        "set ylabel \"rel. error of [dq, dk] vs exact-solution gradient\" noenhanced\n"
-        "set key bottom left font \",7\" noenhanced\n"
+        "set yrange [*:top*2]\n"
         "set xrange [0:50]\n"
-        "do for [F in \"fp64 bf16\"] {\n"
-        "  set title sprintf(\"%%s: median over streams\", F) noenhanced\n"
-        "  plot for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && "
-        "strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"implicit\") ? "
-        "column(\"err_qk_median\") : NaN) \\\n"
-        "         with linespoints lw 2 pt 7 ps 0.4 lc k title word(solvers,k).\" implicit\", \\\n"
-        "       for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && "
-        "strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"iterations\") ? "
-        "column(\"err_qk_median\") : NaN) \\\n"
-        "         with linespoints lw 2 dt 2 pt 6 ps 0.4 lc k title word(solvers,k).\" through "
-        "iterations\", \\\n"
-        "       for [k=1:words(solvers)] data using \"iteration\":((strcol(\"format\") eq F && "
-        "strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq \"implicit_vs_iterations\") "
-        "? column(\"err_qk_median\") : NaN) \\\n"
-        "         with lines lw 1 dt 3 lc k title word(solvers,k).\" implicit vs iterations\"\n"
-        "}\n"
-        "unset multiplot\n");
+        "set ytics font \",7\"\n"
+        "set xtics font \",7\"\n"
+        "set multiplot layout 3,4 margins 0.06,0.99,0.1,0.92 spacing 0.05,0.07 \\\n"
+        "  title \"gradient error vs the exact-solution gradient of the same rounded problem "
+        "(median over streams; crosses at the top: NaN/Inf)\\nungated (gamma = beta = 1) and "
+        "with GKA decay gates + sigmoid write gates; adaptive ridge a = 0.02; bf16: storage "
+        "with fp32 accumulation\" font \",9\" noenhanced\n"
+        "do for [q=1:words(qcols)] { do for [p=1:words(panels)] {\n"
+        "  Q = word(qcols,q)\n"
+        "  set title sprintf(\"%%s  gates %%s  %%s\", word(qnames,q), gating(p), fmt(p)) font "
+        "\",8\" noenhanced\n"
+        "  set ylabel sprintf(\"rel. error of %%s\", word(qnames,q)) font \",7\" noenhanced\n"
+        "  if (q == words(qcols)) { set xlabel \"iterations r\" font \",7\" } else { unset "
+        "xlabel }\n"
+        "  unset key\n"
+        "  plot for [k=1:2] for [m=1:2] data using \"iteration\":(sel(p,k,m) ? "
+        "fin(column(Q)) : NaN) \\\n"
+        "         with linespoints lw 2 dt m pt (m == 1 ? 7 : 6) ps 0.4 lc k \\\n"
+        "         title word(solvers,k).\" \".mtitle(m), \\\n"
+        "       for [k=1:2] for [m=1:2] data using \"iteration\":(sel(p,k,m) ? bad(column(Q)) : "
+        "NaN) \\\n"
+        "         with points pt 2 ps 1.2 lc k notitle\n"
+        "} }\n");
+    gka_fig_gp_legend_strip(gp, 0.07,
+                            "for [k=1:2] for [m=1:2] 2 with linespoints lw 2 dt m pt (m == 1 ? 7 : "
+                            "6) lc k title word(solvers,k).\" \".mtitle(m), 2 with points pt 2 "
+                            "lc rgb \"black\" title \"NaN/Inf (top edge)\"");
+    fprintf(gp, "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_gradients = {
     "gradients",
-    "paper Fig. 1b-e: gradient error vs iterations, CG and Chebyshev, implicit and through the "
-    "iterations, fp64 and bf16",
+    "paper Fig. 1b-e: gradient error ([dq, dk], dg, dbeta) vs iterations, CG and Chebyshev, "
+    "implicit and through the iterations, fp64 and bf16, ungated and gated",
     gr_run,
     gr_plot,
-    10.0,
-    4.4};
+    16.0,
+    10.0};

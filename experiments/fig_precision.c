@@ -10,8 +10,9 @@
  *    format and updated token by token (H_t = gamma H_{t-1} + k k^T rounded
  *    every token); the solver's iterates are in that format too.
  *  - chunk form (chebyshev-chunk): SPEC 3, as the paper's kernels and
- *    `gka solve --chunk 64` run it: chunks of C = 64 tokens, chunk start
- *    states in the studied format, within a chunk the operator applied as
+ *    `gka solve --chunk 64` run it: chunks of C = 64 tokens, the running
+ *    state carried in fp32 and the chunk start states (snapshots) rounded to
+ *    the studied format, within a chunk the operator applied as
  *    exp(G_c) H_0 x + K^T((K x) o M_{:,c}) with fp32 accumulation, iterates
  *    and omega in fp32 (fp64 throughout under fp64). It is b2's chunker
  *    (solvers/chebyshev_chunk.c), asked to solve only the sampled tokens.
@@ -97,6 +98,9 @@ static gka_status_t chunk_form_init(chunk_form_t *cf, gka_arith_t *As, const cha
     }
     gka_arith_init_fp64(&cf->A64);
     st = gka_chunker_create(&cf->ck, As, Ai, D, PANEL_C, ridge, 30);
+    /* the running state carried in the iterates' fp32, snapshots rounded to
+     * the format: the kernels' model and gka_run's default carry */
+    if (st == GKA_OK) st = gka_chunker_set_carry(cf->ck, Ai);
     if (st == GKA_OK) st = gka_stream_create(&cf->ref, &cf->A64, D, ridge, 0);
     if (st != GKA_OK) return st;
     gka_chunker_select(cf->ck, cf->sel);
@@ -256,7 +260,8 @@ void gka_fig_panel_meta(gka_csv_t *csv) {
                  "form: chebyshev-chunk (r=30, C=64, SPEC 3, as gka solve --chunk "
                  "64)");
     gka_csv_meta(csv, "chunk_form",
-                 "chunk start states in the format, inputs rounded to it; "
+                 "running chunk state carried in fp32 (the kernels' model; fp64 under fp64), "
+                 "chunk start states (snapshots) rounded to the format, inputs rounded to it; "
                  "operator exp(G_c) H_0 x + K^T((K x) o M_c) + lambda_c x and "
                  "||H_c||_F by the chunk norm formula in fp32; iterates and "
                  "omega fp32 (fp64 under fp64)");
@@ -277,11 +282,14 @@ const char *gka_fig_panel_header(void) {
     return "gating,ridge,format,solver,t,err,ref_failed";
 }
 
-/* gnuplot grid: one row per format, one column per (gating, ridge). Rows of
- * the CSV come in blocks of ns (one per sampled token) per series, in the
- * order gating, ridge, format, solver; the script selects blocks with
- * `every` (reading a 30-panel grid by string filters is several times
- * slower). The chunk form is drawn thick, dashed, with open squares. */
+/* gnuplot grid: one row per format, one column per (gating, ridge). A
+ * series is the rows whose columns gating, ridge, format and solver have the
+ * panel's values; `every` jumps to where the engine writes them (blocks of ns
+ * rows per series, in the order gating, ridge, format, solver) only to avoid
+ * reading the whole file 360 times, and the names are checked on every row,
+ * so reordered rows leave a panel empty rather than wrong. A NaN/Inf error is
+ * drawn as a cross at the top edge; one legend below the panels. The chunk
+ * form is drawn thick, dashed, with open squares. */
 void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
     fprintf(
         gp,
@@ -290,7 +298,7 @@ void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
         "gatings = \"%s\"\n"
         "solvers = \"kalman-token kalman-joseph-token cg-token chebyshev-token cholesky-token "
         "chebyshev-chunk\"\n"
-        "titles = \"'kalman (token form)' 'kalman-joseph (token form)' 'cg (token form)' "
+        "titles = \"'kalman info (token form)' 'kalman joseph (token form)' 'cg (token form)' "
         "'chebyshev (token form)' 'cholesky (token form)' 'chebyshev chunk C=64 (fp32 "
         "iterates)'\"\n"
         "# token form: the state H_t is stored in the panel's format and rounded every token\n"
@@ -303,13 +311,17 @@ void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
         "first(g,r,f,s) = ((((g-1)*words(ridges) + (r-1))*words(formats) + (f-1))*words(solvers) + "
         "(s-1))*ns\n"
         "ncol = words(ridges) * words(gatings)\n"
-        "top = 1e2  # failures (NaN/Inf) are drawn at the top edge\n"
-        "errv(x) = (x == x && x < top) ? x : top\n"
-        "set multiplot layout words(formats), ncol margins 0.04,0.99,0.05,0.94 spacing 0.02,0.035 "
-        "\\\n"
-        "  title \"token form: state H_t stored in the panel's format, rounded every token;   "
-        "chunk form: C = 64, chunk start states in the format, fp32 accumulation, fp32 iterates\" "
-        "font \",8\" noenhanced\n"
+        "top = 1e2  # failures (NaN/Inf) are drawn as crosses at the top edge\n"
+        "fin(x) = (x == x && x < 1e300) ? x : NaN\n"
+        "bad(x) = (x == x && x < 1e300) ? NaN : top\n"
+        "sel(G,R,F,k) = strcol(\"gating\") eq G && strcol(\"ridge\") eq R && strcol(\"format\") "
+        "eq F && strcol(\"solver\") eq word(solvers,k)\n"
+        "set multiplot layout words(formats), ncol margins 0.05,0.99,0.08,0.93 spacing "
+        "0.03,0.035 \\\n"
+        "  title \"rel. error ||x_t - x*_t|| / ||x*_t|| vs token.  token form: state H_t stored "
+        "in the panel's format, rounded every token;  chunk form: C = 64, running state in fp32, "
+        "chunk start snapshots in the format, fp32 iterates.\\ncrosses at the top edge: NaN/Inf "
+        "answers (failures)\" font \",9\" noenhanced\n"
         "set logscale xy\n"
         "set yrange [1e-17:top*3]\n"
         "set format y \"1e%%T\"\n"
@@ -317,23 +329,31 @@ void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
         "set autoscale xfix\n"
         "set ytics 1e-16,1e4,1e2 font \",6\"\n"
         "set xtics font \",6\"\n"
-        "set key bottom right font \",6\" samplen 2 noenhanced\n"
         "do for [f=1:words(formats)] { do for [g=1:words(gatings)] { do for [r=1:words(ridges)] {\n"
         "  F = word(formats,f); G = word(gatings,g); R = word(ridges,r)\n"
         "  set title sprintf(\"%%s  %%s  gates %%s\", F, R, G) font \",7\" noenhanced offset "
         "0,-0.6\n"
+        "  set ylabel \"rel. error\" font \",6\" offset 1.5,0\n"
         "  if (f == words(formats)) { set xlabel \"token t\" font \",7\" } else { unset xlabel }\n"
-        "  plot for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) using "
-        "\"t\":(errv(column(\"err\"))) \\\n"
-        "       with linespoints lt k \\\n"
-        "       title ((f == 1 && g == 1 && r == 1) ? word(titles,k) : \"\")\n"
-        "} } }\n"
-        "unset multiplot\n",
+        "  unset key\n"
+        "  plot for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) "
+        "using \"t\":(sel(G,R,F,k) ? fin(column(\"err\")) : NaN) \\\n"
+        "       with linespoints lt k title word(titles,k), \\\n"
+        "       for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) "
+        "using \"t\":(sel(G,R,F,k) ? bad(column(\"err\")) : NaN) \\\n"
+        "       with points lt k pt 2 ps 0.6 notitle\n"
+        "} } }\n",
         gatings,
         ns ? "ns = "
            : "stats data using \"t\" nooutput\nns = STATS_records / "
              "(words(ridges)*words(formats)*words(solvers)*words(gatings)) + 0*",
         ns);
+    gka_fig_gp_legend_strip(
+        gp, 0.05,
+        "for [k=1:words(solvers)] 2 with linespoints lt k title word(titles,k), "
+        "2 with points pt 2 ps 0.8 lc rgb \"black\" title \"NaN/Inf answer "
+        "(drawn at the top edge)\"");
+    fprintf(gp, "unset multiplot\n");
 }
 
 /* ---- the figure ---------------------------------------------------------- */

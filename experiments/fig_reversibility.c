@@ -9,6 +9,14 @@
  *              alpha_i = r_i^T r_i / p_i^T A p_i and beta_i = r_{i+1}^T r_{i+1} / r_i^T r_i
  *              divides by p^T A p and r^T r.
  *
+ * CG's divisors are reported twice (column scope): over every step it took
+ * (up to r = 50 or its stop), and only over the steps up to its convergence,
+ * the first step after which the recursive residual ||r_i|| <= u ||q|| (u:
+ * the format's unit roundoff): past that point the answer cannot improve in
+ * the format and the steps only shrink the recursive residual, so p^T A p
+ * and r^T r fall without bound. The second is the range to set against the
+ * paper's 1e-3..1e10.
+ *
  * The divisors are recorded on the paper's synthetic problems (fig_synth.c's
  * construction, a = 0.02) in fp64 and bf16 (fp32 accumulation). CG's scalars
  * come from the step hook of gka_cg_solve (the cg solver's own iteration);
@@ -27,7 +35,8 @@ enum { REV_Q_OMEGA1 = 0, REV_Q_BETA, REV_Q_ALPHA, REV_Q_PAP, REV_Q_RR, REV_NQ };
 static const char *const rev_qname[REV_NQ] = {"chebyshev_omega_minus_1", "cg_beta", "cg_alpha",
                                               "cg_pAp", "cg_rr"};
 static const char *const rev_formats[] = {"fp64", "bf16"};
-enum { REV_NF = 2, REV_R = 50 };
+enum { REV_NF = 2, REV_R = 50, REV_NSCOPE = 2 };
+static const char *const rev_scopes[REV_NSCOPE] = {"all_steps", "to_convergence"};
 #define REV_A 0.02
 
 /* The scalars of each CG step, recorded by gka_cg_solve's step hook. */
@@ -91,7 +100,27 @@ typedef struct {
     long T;
     size_t nstreams, nsample;
     double *val; /* [format][quantity][stream][sample][i] */
+    int *conv;   /* [format][stream][sample]: CG's convergence step (REV_R + 1: never) */
 } rev_ctx_t;
+
+/* The first step i (1-based) after which CG's recursive residual is at most
+ * u ||q||: rr[i] = r_i^T r_i (rr[0] = q^T q); the last step's r_r^T r_r is
+ * beta_r r_{r-1}^T r_{r-1}. REV_R + 1 if never within the steps done. */
+static int cg_convergence_step(const double *rr, const double *beta, double u) {
+    const double target = u * u * rr[0];
+    for (int i = 1; i <= REV_R && !isnan(rr[i - 1]); i++) {
+        const double next = i < REV_R ? rr[i] : beta[i - 1] * rr[i - 1];
+        if (isnan(next)) return i; /* stopped after step i (zero residual, NaN) */
+        if (next <= target) return i;
+    }
+    return REV_R + 1;
+}
+
+static double rev_unit_roundoff(const char *format) {
+    gka_format_t f;
+    if (!strcmp(format, "fp64") || gka_format_by_name(format, &f) != GKA_OK) return 0x1p-53;
+    return f.u;
+}
 
 static size_t rev_index(const rev_ctx_t *c, size_t f, size_t q, size_t s, size_t j) {
     return (((f * REV_NQ + q) * c->nstreams + s) * c->nsample + j) * REV_R;
@@ -149,6 +178,8 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
             cheb_divisors(st[f], REV_R, v[REV_Q_OMEGA1]);
             gka_fig_cg_trace(st[f], REV_R, x[f], v[REV_Q_ALPHA], v[REV_Q_BETA], v[REV_Q_PAP],
                              v[REV_Q_RR]);
+            c->conv[(f * c->nstreams + s) * c->nsample + j] =
+                cg_convergence_step(v[REV_Q_RR], v[REV_Q_BETA], rev_unit_roundoff(rev_formats[f]));
         }
         j++;
         gka_progress_advance(c->prog, 1);
@@ -183,12 +214,14 @@ static void summarize(double *col, size_t m, double *mn, double *med, double *mx
 
 static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    rev_ctx_t c = {opts, prog, 128, 2048, full ? 32 : 4, full ? 8 : 4, NULL};
+    rev_ctx_t c = {opts, prog, 128, 2048, full ? 32 : 4, full ? 8 : 4, NULL, NULL};
     size_t m = c.nstreams * c.nsample;
     c.val = malloc(REV_NF * REV_NQ * m * REV_R * sizeof *c.val);
+    c.conv = malloc(REV_NF * m * sizeof *c.conv);
     double *col = malloc(m * sizeof *col);
-    if (!c.val || !col) {
+    if (!c.val || !c.conv || !col) {
         free(c.val);
+        free(c.conv);
         free(col);
         return gka_error(GKA_ENOMEM, "reversibility: out of memory");
     }
@@ -204,32 +237,48 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
     gka_csv_meta(csv, "band", "chebyshev divisor omega_i - 1 in [omega* - 1, 1] = [%.17g, 1]",
                  omega_star - 1.0);
     gka_csv_meta(csv, "omega_star_minus_1", "%.17g", omega_star - 1.0);
+    gka_csv_meta(csv, "convergence",
+                 "CG's convergence step: the first i after which the recursive residual "
+                 "||r_i|| <= u ||q||, u = the format's unit roundoff (fp64 2^-53, bf16 2^-8)");
+    gka_csv_meta(csv, "paper_range", "1e-3..1e10 (CG divisors, paper Fig. 5)");
     gka_csv_meta(csv, "columns",
-                 "quantity at iteration i (1-based); abs_min/median/max of |divisor| "
-                 "over problems that reached i; count = those problems");
-    gka_csv_header(csv, "format,quantity,i,abs_min,abs_median,abs_max,count");
+                 "scope: all_steps (every step CG took, up to r or its stop) or "
+                 "to_convergence (CG's steps up to its convergence step; Chebyshev's "
+                 "divisors are the same in both); quantity at iteration i (1-based); "
+                 "abs_min/median/max of |divisor| over the problems in scope at i; count = "
+                 "those problems");
+    gka_csv_header(csv, "scope,format,quantity,i,abs_min,abs_median,abs_max,count");
     gka_fig_progress_total(prog, (long)m);
     gka_csv_t unused;
     gka_csv_init(&unused);
     gka_status_t st = gka_figure_parallel(c.nstreams, rev_job, &c, &unused);
     gka_csv_free(&unused);
-    for (size_t f = 0; st == GKA_OK && f < REV_NF; f++)
-        for (size_t q = 0; q < REV_NQ; q++)
-            for (int i = 0; i < REV_R; i++) {
-                for (size_t s = 0; s < c.nstreams; s++)
-                    for (size_t j = 0; j < c.nsample; j++)
-                        col[s * c.nsample + j] = c.val[rev_index(&c, f, q, s, j) + (size_t)i];
-                double mn, med, mx;
-                size_t cnt;
-                summarize(col, m, &mn, &med, &mx, &cnt);
-                gka_csv_row(csv, "%s,%s,%d,%.17g,%.17g,%.17g,%zu", rev_formats[f], rev_qname[q],
-                            i + 1, mn, med, mx, cnt);
-            }
+    for (size_t sc = 0; st == GKA_OK && sc < REV_NSCOPE; sc++)
+        for (size_t f = 0; f < REV_NF; f++)
+            for (size_t q = 0; q < REV_NQ; q++)
+                for (int i = 0; i < REV_R; i++) {
+                    for (size_t s = 0; s < c.nstreams; s++)
+                        for (size_t j = 0; j < c.nsample; j++) {
+                            const size_t p = s * c.nsample + j;
+                            const int cut = sc == 1 && q != REV_Q_OMEGA1 &&
+                                            i + 1 > c.conv[f * m + p]; /* past convergence */
+                            col[p] =
+                                cut ? (double)NAN : c.val[rev_index(&c, f, q, s, j) + (size_t)i];
+                        }
+                    double mn, med, mx;
+                    size_t cnt;
+                    summarize(col, m, &mn, &med, &mx, &cnt);
+                    gka_csv_row(csv, "%s,%s,%s,%d,%.17g,%.17g,%.17g,%zu", rev_scopes[sc],
+                                rev_formats[f], rev_qname[q], i + 1, mn, med, mx, cnt);
+                }
     free(c.val);
+    free(c.conv);
     free(col);
     return st;
 }
 
+/* 2 x 2 panels: scope (all steps, up to convergence) x format; the
+ * Chebyshev band and the paper's CG range drawn as reference lines. */
 static void rev_plot(FILE *gp, const gka_figure_opts_t *opts) {
     (void)opts;
     double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * REV_A));
@@ -237,26 +286,43 @@ static void rev_plot(FILE *gp, const gka_figure_opts_t *opts) {
         gp,
         "lo = %.17g  # omega* - 1 for a = %g\n"
         "qs = \"chebyshev_omega_minus_1 cg_beta cg_alpha cg_pAp cg_rr\"\n"
-        "set multiplot layout 1,2\n"
+        "scopes = \"all_steps to_convergence\"\n"
+        "colors = \"#000000 #E69F00 #0072B2 #009E73 #CC79A7\"\n"
+        "do for [k=1:words(qs)] { set linetype k lc rgb word(colors,k) }\n"
+        "stitle(s) = s == 1 ? \"every step CG took (to r = 50)\" : \"CG's steps up to its "
+        "convergence (||r_i|| <= u ||q||)\"\n"
+        "sel(S,F,k) = strcol(\"scope\") eq S && strcol(\"format\") eq F && strcol(\"quantity\") "
+        "eq word(qs,k)\n"
+        "set multiplot layout 2,2 margins 0.07,0.98,0.14,0.92 spacing 0.07,0.1 \\\n"
+        "  title \"divisors met reversing Chebyshev (omega_i - 1) and CG (beta_i, alpha_i, p^T "
+        "A p, r^T r): min..max over problems (band), median (line); dotted: the paper's CG "
+        "range 1e-3..1e10\" font \",9\" noenhanced\n"
         "set logscale y\n"
         "set format y \"1e%%T\"\n"
         "set xlabel \"iteration i\"\n"
         "set ylabel \"|divisor| met when reversing step i\"\n"
-        "set key outside bottom center horizontal font \",7\"\n"
-        "do for [F in \"fp64 bf16\"] {\n"
-        "  set title sprintf(\"%%s: min..max over problems (band), median (line)\", F) noenhanced\n"
-        "  plot for [k=1:words(qs)] data using \"i\":((strcol(\"format\") eq F && "
-        "strcol(\"quantity\") eq word(qs,k)) ? column(\"abs_min\") : NaN):(column(\"abs_max\")) "
-        "\\\n"
+        "unset key\n"
+        "do for [s=1:2] { do for [F in \"fp64 bf16\"] {\n"
+        "  S = word(scopes,s)\n"
+        "  set title sprintf(\"%%s: %%s\", F, stitle(s)) noenhanced\n"
+        "  plot for [k=1:words(qs)] data using \"i\":(sel(S,F,k) ? column(\"abs_min\") : "
+        "NaN):(column(\"abs_max\")) \\\n"
         "         with filledcurves fs transparent solid 0.2 lc k notitle, \\\n"
-        "       for [k=1:words(qs)] data using \"i\":((strcol(\"format\") eq F && "
-        "strcol(\"quantity\") eq word(qs,k)) ? column(\"abs_median\") : NaN) \\\n"
+        "       for [k=1:words(qs)] data using \"i\":(sel(S,F,k) ? column(\"abs_median\") : NaN) "
+        "\\\n"
         "         with lines lw 2 lc k title word(qs,k), \\\n"
-        "       lo with lines dt 2 lc rgb \"black\" title \"omega*-1 and 1\", 1 with lines dt 2 lc "
-        "rgb \"black\" notitle\n"
-        "}\n"
-        "unset multiplot\n",
+        "       lo with lines dt 2 lc rgb \"black\" notitle, 1 with lines dt 2 lc rgb \"black\" "
+        "notitle, \\\n"
+        "       1e-3 with lines dt 3 lc rgb \"gray\" notitle, 1e10 with lines dt 3 lc rgb "
+        "\"gray\" notitle\n"
+        "} }\n",
         omega_star - 1.0, REV_A);
+    gka_fig_gp_legend_strip(
+        gp, 0.07,
+        "for [k=1:words(qs)] 2 with lines lw 2 lc k title word(qs,k), 2 with "
+        "lines dt 2 lc rgb \"black\" title \"omega*-1 and 1 (Chebyshev band)\", "
+        "2 with lines dt 3 lc rgb \"gray\" title \"paper's CG range\"");
+    fprintf(gp, "unset multiplot\n");
 }
 
 const gka_figure_t gka_fig_reversibility = {
@@ -264,5 +330,5 @@ const gka_figure_t gka_fig_reversibility = {
     "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
     rev_run,
     rev_plot,
-    10.0,
-    4.8};
+    12.0,
+    8.0};

@@ -30,7 +30,7 @@ static gka_status_t sweep_run(const gka_figure_opts_t *opts, gka_progress_t *pro
     gka_fig_synth_meta(&S, csv);
     gka_csv_meta(csv, "a_values", "0.01 0.02 0.05 0.1");
     gka_csv_meta(csv, "solvers", "chebyshev (zero start, mu = a, L = ||H||_F + a)");
-    gka_csv_header(csv, "format,solver,a,i,residual_median,residual_max");
+    gka_csv_header(csv, "format,solver,a,i,residual_median,residual_max,nonfinite");
     gka_status_t st = gka_fig_synth_run(&S, csv);
     free(S.hist);
     return st;

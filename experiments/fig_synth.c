@@ -29,9 +29,21 @@ static long sample_token(const gka_fig_synth_t *S, size_t s, size_t j) {
     return t < S->T ? t : S->T - 1;
 }
 
+/* A format entry "STATE" (state, query and iterates in STATE) or
+ * "STATE+ITER" (H and q rounded to STATE, iterates and every operation in
+ * ITER: the kernels' regime "bf16+fp32"). A solver entry "NAME" or
+ * "NAME-VARIANT" ("cg-plain"). */
+static void split_at(const char *s, char sep, char *head, size_t nh, const char **tail) {
+    const char *p = strchr(s, sep);
+    const size_t n = p ? (size_t)(p - s) : strlen(s);
+    snprintf(head, nh, "%.*s", (int)n, s);
+    *tail = p ? p + 1 : NULL;
+}
+
 typedef struct {
-    gka_arith_t A;
-    int have_A;
+    gka_arith_t A, As; /* iterates; state (when it differs) */
+    int have_A, have_As;
+    double *Hs, *qs;        /* the problem rounded to the state format */
     gka_stream_t **streams; /* na */
     gka_solver_t **solvers; /* na * nsolvers */
     void *x;
@@ -46,6 +58,9 @@ static void format_free(const gka_fig_synth_t *S, synth_format_t *F) {
             gka_stream_destroy(F->streams[i]);
     if (F->x) F->A.free(&F->A, F->x, (size_t)S->D);
     if (F->have_A) gka_arith_destroy(&F->A);
+    if (F->have_As) gka_arith_destroy(&F->As);
+    free(F->Hs);
+    free(F->qs);
     free(F->solvers);
     free(F->streams);
     memset(F, 0, sizeof *F);
@@ -53,9 +68,21 @@ static void format_free(const gka_fig_synth_t *S, synth_format_t *F) {
 
 static gka_status_t format_init(const gka_fig_synth_t *S, const char *format, synth_format_t *F) {
     memset(F, 0, sizeof *F);
-    gka_status_t st = gka_fig_arith(&F->A, format);
+    char state[32];
+    const char *iter;
+    split_at(format, '+', state, sizeof state, &iter);
+    gka_status_t st = gka_fig_arith(&F->A, iter ? iter : state);
     if (st != GKA_OK) return st;
     F->have_A = 1;
+    if (iter) {
+        const size_t n = (size_t)S->D;
+        st = gka_fig_arith(&F->As, state);
+        if (st != GKA_OK) return st;
+        F->have_As = 1;
+        F->Hs = malloc(n * n * sizeof *F->Hs);
+        F->qs = malloc(n * sizeof *F->qs);
+        if (!F->Hs || !F->qs) return gka_error(GKA_ENOMEM, "figure: out of memory");
+    }
     F->streams = calloc(S->na, sizeof *F->streams);
     F->solvers = calloc(S->na * S->nsolvers, sizeof *F->solvers);
     F->x = F->A.alloc(&F->A, (size_t)S->D);
@@ -66,11 +93,28 @@ static gka_status_t format_init(const gka_fig_synth_t *S, const char *format, sy
     for (size_t ia = 0; st == GKA_OK && ia < S->na; ia++) {
         gka_ridge_t ridge = {GKA_RIDGE_FIXED, S->a[ia]};
         st = gka_stream_create(&F->streams[ia], &F->A, S->D, &ridge, 0);
-        for (size_t is = 0; st == GKA_OK && is < S->nsolvers; is++)
-            st = gka_solver_create(&F->solvers[ia * S->nsolvers + is], S->solvers[is], &so, &F->A,
-                                   S->D);
+        for (size_t is = 0; st == GKA_OK && is < S->nsolvers; is++) {
+            char name[32];
+            const char *variant;
+            split_at(S->solvers[is], '-', name, sizeof name, &variant);
+            snprintf(so.variant, sizeof so.variant, "%s", variant ? variant : "");
+            st = gka_solver_create(&F->solvers[ia * S->nsolvers + is], name, &so, &F->A, S->D);
+        }
     }
     return st;
+}
+
+/* out = the rounding of in to A's format, as doubles. */
+static void round_through(gka_arith_t *A, double *out, const double *in, size_t n) {
+    void *tmp = A->alloc(A, n);
+    if (!tmp) {
+        for (size_t i = 0; i < n; i++)
+            out[i] = (double)NAN; /* fails visibly */
+        return;
+    }
+    A->from_double(A, tmp, in, n);
+    A->to_double(A, out, tmp, n);
+    A->free(A, tmp, n);
 }
 
 static gka_status_t synth_job(size_t s, void *vctx, gka_strbuf_t *rows) {
@@ -103,8 +147,15 @@ static gka_status_t synth_job(size_t s, void *vctx, gka_strbuf_t *rows) {
         for (size_t f = 0; st == GKA_OK && f < S->nformats; f++) {
             for (size_t ia = 0; st == GKA_OK && ia < S->na; ia++) {
                 gka_stream_t *stream = F[f].streams[ia];
-                st = gka_stream_set_H(stream, Hn);
-                if (st == GKA_OK) st = gka_stream_set_query(stream, tr.q + t * D);
+                const double *Hp = Hn, *qp = tr.q + t * D;
+                if (F[f].have_As) { /* round to the state format, then hold in ITER */
+                    round_through(&F[f].As, F[f].Hs, Hn, n * n);
+                    round_through(&F[f].As, F[f].qs, qp, n);
+                    Hp = F[f].Hs;
+                    qp = F[f].qs;
+                }
+                st = gka_stream_set_H(stream, Hp);
+                if (st == GKA_OK) st = gka_stream_set_query(stream, qp);
                 for (size_t is = 0; st == GKA_OK && is < S->nsolvers; is++) {
                     gka_solve_info_t info;
                     st = gka_solver_solve(F[f].solvers[ia * S->nsolvers + is], stream, F[f].x,
@@ -154,10 +205,13 @@ gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv) {
                         for (size_t j = 0; j < S->nsample; j++)
                             col[s * S->nsample + j] =
                                 S->hist[hist_index(S, combo, s, j) + (size_t)i];
+                    size_t nonfinite = 0;
+                    for (size_t k = 0; k < m; k++)
+                        nonfinite += isfinite(col[k]) ? 0u : 1u;
                     double worst = gka_fig_max(col, m);
                     double med = gka_fig_median(col, m);
-                    gka_csv_row(csv, "%s,%s,%.17g,%d,%.17g,%.17g", S->formats[f], S->solvers[is],
-                                S->a[ia], i, med, worst);
+                    gka_csv_row(csv, "%s,%s,%.17g,%d,%.17g,%.17g,%zu", S->formats[f],
+                                S->solvers[is], S->a[ia], i, med, worst, nonfinite);
                 }
             }
     free(col);
@@ -179,5 +233,6 @@ void gka_fig_synth_meta(const gka_fig_synth_t *S, gka_csv_t *csv) {
     gka_csv_meta(csv, "columns",
                  "i = iterate index (0: the solver's start x_0); residual = "
                  "||(H+aI)x_i - q||/||q|| in fp64 on the rounded problem; median "
-                 "and max over all (stream, token) problems");
+                 "and max over all (stream, token) problems (a NaN/Inf residual counts as "
+                 "+Inf); nonfinite = problems whose residual at i is NaN/Inf");
 }

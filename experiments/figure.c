@@ -178,9 +178,9 @@ gka_status_t gka_figure_parse_options(int argc, char **argv, gka_figure_opts_t *
 /* ------------------------------------------------------------------------ */
 
 static const gka_figure_t *const registry[] = {
-    &gka_fig_convergence, &gka_fig_ridge_sweep, &gka_fig_reversibility,
-    &gka_fig_precision,   &gka_fig_kappa,       &gka_fig_omega,
-    &gka_fig_iterations,  &gka_fig_trace,       &gka_fig_gradients,
+    &gka_fig_solvers,   &gka_fig_convergence, &gka_fig_ridge_sweep, &gka_fig_reversibility,
+    &gka_fig_precision, &gka_fig_kappa,       &gka_fig_omega,       &gka_fig_iterations,
+    &gka_fig_trace,     &gka_fig_gradients,
 };
 
 const gka_figure_t *const *gka_figure_list(size_t *count) {

@@ -19,6 +19,7 @@ extern const gka_figure_t gka_fig_omega;
 extern const gka_figure_t gka_fig_iterations;
 extern const gka_figure_t gka_fig_trace;
 extern const gka_figure_t gka_fig_gradients;
+extern const gka_figure_t gka_fig_solvers;
 
 /* Set the amount of work the progress bar measures. */
 void gka_fig_progress_total(gka_progress_t *p, long total);
@@ -70,8 +71,11 @@ typedef struct gka_fig_synth {
 
 size_t gka_fig_synth_ncombo(const gka_fig_synth_t *S);
 void gka_fig_synth_meta(const gka_fig_synth_t *S, gka_csv_t *csv);
-/* Runs all problems (parallel over streams), then appends rows
- * "format,solver,a,i,residual_median,residual_max" in a fixed order. */
+/* formats: "F" (state, query and iterates in F) or "S+I" (H and q rounded to
+ * S, iterates in I: the kernels' "bf16+fp32"); solvers: "NAME" or
+ * "NAME-VARIANT" ("cg-plain"). Runs all problems (parallel over streams),
+ * then appends rows "format,solver,a,i,residual_median,residual_max,
+ * nonfinite" in a fixed order (nonfinite: problems with a NaN/Inf residual). */
 gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv);
 
 /* CG with the operation sequence of solvers/cg.c (zero start), recording
@@ -106,6 +110,12 @@ gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows);
 void gka_fig_panel_meta(gka_csv_t *csv);
 const char *gka_fig_panel_header(void);
 void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns);
+
+/* gnuplot, inside a multiplot after its panels: the legend as a strip of
+ * the given height (fraction of the page) across the bottom, drawn from
+ * `clauses` (plot clauses whose values are 2, outside the strip's [0, 1]
+ * y range, e.g. "for [k=1:3] 2 with lines lt k title word(t,k)"). */
+void gka_fig_gp_legend_strip(FILE *gp, double height, const char *clauses);
 
 /* gnuplot: a literal string with quotes escaped for a "..." gnuplot string. */
 void gka_fig_gp_string(FILE *gp, const char *s);

@@ -1,5 +1,6 @@
 #define _POSIX_C_SOURCE 200809L
-/* Figure `gradients` (experiments/fig_gradients.c), quick tier: registered,
+/* Figure `gradients` (experiments/fig_gradients.c), quick tier, ungated and
+ * gated (GKA decay gates + sigmoid write gates): registered,
  * byte-identical CSV at 1 and 2 threads, the expected rows, every value
  * finite, and the properties the figure exists to show, read back from the
  * CSV: Chebyshev's implicit dq equals its through-the-iterations dq to
@@ -55,20 +56,30 @@ static char *slurp(const char *path, size_t *len) {
     return b;
 }
 
-/* Value of column `col` in the row (format, solver, mode, iteration); NaN if absent. */
-static double cell(const gka_csv_doc_t *d, const char *format, const char *solver, const char *mode,
-                   int it, const char *col) {
+/* Value of column `col` in the row (gating, format, solver, mode, iteration);
+ * NaN if absent. */
+static double gcell(const gka_csv_doc_t *d, const char *gating, const char *format,
+                    const char *solver, const char *mode, int it, const char *col) {
+    long cg = gka_csv_doc_column(d, "gating");
     long cf = gka_csv_doc_column(d, "format"), cs = gka_csv_doc_column(d, "solver"),
          cm = gka_csv_doc_column(d, "mode"), ci = gka_csv_doc_column(d, "iteration"),
          cc = gka_csv_doc_column(d, col);
-    cr_assert(cf >= 0 && cs >= 0 && cm >= 0 && ci >= 0 && cc >= 0);
+    cr_assert(cg >= 0 && cf >= 0 && cs >= 0 && cm >= 0 && ci >= 0 && cc >= 0);
     for (size_t r = 0; r < d->nrows; r++)
-        if (!strcmp(gka_csv_doc_cell(d, r, (size_t)cf), format) &&
+        if (!strcmp(gka_csv_doc_cell(d, r, (size_t)cg), gating) &&
+            !strcmp(gka_csv_doc_cell(d, r, (size_t)cf), format) &&
             !strcmp(gka_csv_doc_cell(d, r, (size_t)cs), solver) &&
             !strcmp(gka_csv_doc_cell(d, r, (size_t)cm), mode) &&
             gka_csv_doc_num(d, r, (size_t)ci) == it)
             return gka_csv_doc_num(d, r, (size_t)cc);
     return NAN;
+}
+
+static const char *gating_now = "none";
+
+static double cell(const gka_csv_doc_t *d, const char *format, const char *solver, const char *mode,
+                   int it, const char *col) {
+    return gcell(d, gating_now, format, solver, mode, it, col);
 }
 
 Test(fig_gradients, quick_tier_reproducible_and_shows_the_claims, .timeout = 120) {
@@ -84,26 +95,34 @@ Test(fig_gradients, quick_tier_reproducible_and_shows_the_claims, .timeout = 120
     gka_csv_doc_t d;
     cr_assert_eq(gka_csv_read(p1, &d), GKA_OK, "%s", gka_error_message());
     cr_assert_str_eq(gka_csv_doc_meta(&d, "figure"), "gradients");
-    cr_assert_eq(d.nrows, 2u * 2u * 3u * 19u);
+    cr_assert_eq(d.nrows, 2u * 2u * 2u * 3u * 19u);
     for (size_t r = 0; r < d.nrows; r++)
-        for (size_t c = 4; c < d.ncols; c++)
+        for (size_t c = 5; c < d.ncols; c++)
             cr_assert(isfinite(gka_csv_doc_num(&d, r, c)), "row %zu col %zu not finite", r, c);
-    const int rs[] = {1, 5, 10, 20, 30, 50};
-    double prev = INFINITY;
-    for (size_t i = 0; i < 6; i++) {
-        const double agree =
-            cell(&d, "fp64", "chebyshev", "implicit_vs_iterations", rs[i], "err_q_median");
-        cr_assert(agree <= 1e-13, "r=%d: chebyshev implicit vs iterations dq %.3e", rs[i], agree);
-        const double e = cell(&d, "fp64", "chebyshev", "implicit", rs[i], "err_qk_median");
-        cr_assert(e < prev, "r=%d: chebyshev error %.3e did not decrease", rs[i], e);
-        prev = e;
-        const double eb = cell(&d, "bf16", "chebyshev", "implicit", rs[i], "err_qk_max");
-        cr_assert(eb < 1.0, "bf16 r=%d: %.3e", rs[i], eb);
+    for (int g = 0; g < 2; g++) {
+        gating_now = g ? "gka" : "none";
+        const int rs[] = {1, 5, 10, 20, 30, 50};
+        double prev = INFINITY;
+        for (size_t i = 0; i < 6; i++) {
+            const double agree =
+                cell(&d, "fp64", "chebyshev", "implicit_vs_iterations", rs[i], "err_q_median");
+            cr_assert(agree <= 1e-13, "r=%d: chebyshev implicit vs iterations dq %.3e", rs[i],
+                      agree);
+            const double e = cell(&d, "fp64", "chebyshev", "implicit", rs[i], "err_qk_median");
+            cr_assert(e < prev, "r=%d: chebyshev error %.3e did not decrease", rs[i], e);
+            prev = e;
+            const double eb = cell(&d, "bf16", "chebyshev", "implicit", rs[i], "err_qk_max");
+            cr_assert(eb < 1.0, "bf16 r=%d: %.3e", rs[i], eb);
+        }
+        cr_assert(prev < 1e-5, "fp64 chebyshev at r=50: %.3e", prev);
+        /* CG: finite termination at r = D = 16 in fp64; implicit and iterations differ before */
+        cr_assert(cell(&d, "fp64", "cg", "implicit", 20, "err_qk_max") < 1e-12);
+        cr_assert(cell(&d, "fp64", "cg", "iterations", 20, "err_qk_max") < 1e-12);
+        cr_assert(cell(&d, "fp64", "cg", "implicit_vs_iterations", 5, "err_q_median") > 1e-3);
+        /* the gate gradients converge with the rest in fp64 (CG terminates) */
+        cr_assert(cell(&d, "fp64", "cg", "implicit", 20, "err_g_max") < 1e-12);
+        cr_assert(cell(&d, "fp64", "cg", "implicit", 20, "err_beta_max") < 1e-12);
+        cr_assert(cell(&d, "bf16", "chebyshev", "implicit", 30, "err_beta_max") < 1.0);
     }
-    cr_assert(prev < 1e-5, "fp64 chebyshev at r=50: %.3e", prev);
-    /* CG: finite termination at r = D = 16 in fp64; implicit and iterations differ before */
-    cr_assert(cell(&d, "fp64", "cg", "implicit", 20, "err_qk_max") < 1e-12);
-    cr_assert(cell(&d, "fp64", "cg", "iterations", 20, "err_qk_max") < 1e-12);
-    cr_assert(cell(&d, "fp64", "cg", "implicit_vs_iterations", 5, "err_q_median") > 1e-3);
     gka_csv_doc_free(&d);
 }

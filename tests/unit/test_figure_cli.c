@@ -79,9 +79,9 @@ static void assert_no_tmp(const char *dir) {
 Test(figure_cli, list_names_every_figure) {
     char out[8192], err[1024];
     cr_assert_eq(run(NULL, "--list", out, sizeof out, err, sizeof err), 0);
-    const char *names[] = {"convergence", "ridge-sweep", "reversibility", "precision",
-                           "kappa",       "omega",       "iterations",    "trace"};
-    for (size_t i = 0; i < 8; i++)
+    const char *names[] = {"solvers", "convergence", "ridge-sweep", "reversibility", "precision",
+                           "kappa",   "omega",       "iterations",  "trace",         "gradients"};
+    for (size_t i = 0; i < 10; i++)
         cr_assert(strstr(out, names[i]), "missing %s", names[i]);
     size_t n;
     gka_figure_list(&n);

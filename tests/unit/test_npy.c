@@ -1,4 +1,4 @@
-/* The .npy loader (solvers/npy.c) against a reference writer in this file
+/* The .npy loader (experiments/data/npy.c) against a reference writer in this file
  * that produces byte-for-byte what numpy.save writes (format.py:
  * "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }", space
  * padded to a multiple of 64 bytes, then '\n'). Round trips for every dtype

@@ -1,4 +1,4 @@
-/* The .safetensors loader (solvers/safetensors.c) against a reference
+/* The .safetensors loader (experiments/data/safetensors.c) against a reference
  * writer in this file that lays files out as huggingface/safetensors does
  * (u64 LE header size, JSON header space-padded to a multiple of 8, tensors
  * back to back). Round trips for F16 (subnormals), BF16 (subnormals), F32,

@@ -1,4 +1,4 @@
-/* Synthetic ridge streams (solvers/synth.c): spec parsing, determinism per
+/* Synthetic ridge streams (experiments/data/synth.c): spec parsing, determinism per
  * seed and independence of T, normalisation, the covariance spectrum of the
  * correlated keys against the prescription (eigenvalues of the sample
  * covariance by LAPACKE_dsyev), repeated keys, gate and beta formulas

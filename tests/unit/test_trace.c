@@ -1,4 +1,4 @@
-/* The trace container and the loaders' shared pieces (solvers/trace.c):
+/* The trace container and the loaders' shared pieces (experiments/data/trace.c):
  * allocation limits, validation messages, normalisation, rounding, half and
  * bfloat16 decoding (exhaustive against the compiler's _Float16), array
  * views with batch/head selection and byte order, the views -> trace step. */

@@ -58,7 +58,7 @@ extern "C" {
 #define GKA_TRACE_ORIGIN_MAX 256
 
 /* ------------------------------------------------------------------------ */
-/* The trace container (solvers/trace.c)                                    */
+/* The trace container (experiments/data/trace.c)                                    */
 /* ------------------------------------------------------------------------ */
 
 /* A whole sequence in double. Row t of q, k, v is element [t * D .. t * D + D).
@@ -127,7 +127,7 @@ static inline double gka_trace_beta_at(const gka_trace_t *tr, long t) {
 }
 
 /* ------------------------------------------------------------------------ */
-/* Synthetic generators (solvers/synth.c)                                   */
+/* Synthetic generators (experiments/data/synth.c)                                   */
 /* ------------------------------------------------------------------------ */
 
 /* Every random number comes from the counter-based gka_philox_normal /
@@ -393,7 +393,7 @@ typedef struct gka_buffer {
 gka_status_t gka_read_file(const char *path, unsigned char **data, size_t *len);
 
 /* ------------------------------------------------------------------------ */
-/* numpy .npy (solvers/npy.c)                                               */
+/* numpy .npy (experiments/data/npy.c)                                               */
 /* ------------------------------------------------------------------------ */
 
 /* Parse one .npy file in memory: magic "\x93NUMPY", versions 1.0 (u16 header
@@ -487,7 +487,7 @@ gka_status_t gka_trace_load_npy(const char *keys_path, const char *queries_path,
                                 gka_trace_t *out);
 
 /* ------------------------------------------------------------------------ */
-/* .safetensors (solvers/safetensors.c)                                     */
+/* .safetensors (experiments/data/safetensors.c)                                     */
 /* ------------------------------------------------------------------------ */
 
 /* One tensor entry of a parsed file. */

@@ -1,4 +1,4 @@
-/* Pieces the loaders share (solvers/trace.c), not part of the public API. */
+/* Pieces the loaders share (experiments/data/trace.c), not part of the public API. */
 #ifndef GKA_DATA_INTERNAL_H
 #define GKA_DATA_INTERNAL_H
 

@@ -1,0 +1,438 @@
+/* Figure `solvers`: the paper's claim, every solver under the same
+ * arithmetic. One table of cells
+ *
+ *   rows     formats  fp64, fp32, fp16, bf16, e4m3 (fp32 accumulation)
+ *   columns  solvers  chebyshev, cg (guarded), cg (plain, textbook: no
+ *                     breakdown guard, NaN propagates), gd, agd, cholesky,
+ *                     and the best Kalman form (chosen by its fp64 error on
+ *                     the decay ridge, the problem the recursion solves
+ *                     exactly)
+ *   panels   state regime x ridge:
+ *              token              H_t stored in the format, rounded every
+ *                                 token; iterates in the format
+ *              token-fp32-iterates the same state, iterates in fp32 (the
+ *                                 operator takes H_t, q_t, lambda_t into fp32
+ *                                 each token): differs from `token` in the
+ *                                 iterates only, from `chunk-format-carry`
+ *                                 in the state model only
+ *              chunk-fp32-carry   chunk form C = 64: the running chunk state
+ *                                 kept in fp32 (as the GPU kernels keep it),
+ *                                 snapshots rounded to the format; fp32
+ *                                 iterates
+ *              chunk-format-carry chunk form C = 64, the running state itself
+ *                                 carried in the format; fp32 iterates
+ *            x adaptive:0.02, fixed:0.25, decay:0.25
+ *
+ * on the same problems: synthetic streams with GKA decay gates and sigmoid
+ * write gates. Each cell is one gka_run per stream (the one run driver):
+ * relative error ||x_t - x*_t|| / ||x*_t|| at every token against the fp64
+ * LAPACK solution of the same rounded problem, its median and worst over all
+ * tokens of all streams (a NaN/Inf answer counts as +Inf, the worst), and the
+ * tokens with a NaN or overflow event. Cells that do not apply (Kalman in
+ * chunk form: the recursion is token-form by nature; Kalman on a ridge other
+ * than decay: it solves another problem there; any solver on the decay ridge
+ * in chunk form: the chunker has fixed and adaptive ridges only) are rows
+ * marked n/a.
+ *
+ * One job per cell, run in parallel; the CSV is byte-identical for any
+ * thread count (each cell's data and arithmetic depend on the seed only). */
+#include "gka_data.h"
+#include "gka_fig_internal.h"
+#include "gka_stream.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SV_NFORMAT = 5, SV_NSOLVER = 7, SV_NREGIME = 4, SV_NRIDGE = 3, SV_C = 64, SV_R = 30 };
+enum { SV_KALMAN = SV_NSOLVER - 1, SV_DECAY = 2, SV_NKALMAN = 4 };
+
+static const char *const sv_formats[SV_NFORMAT] = {"fp64", "fp32", "fp16", "bf16", "e4m3"};
+static const char *const sv_ridges[SV_NRIDGE] = {"adaptive:0.02", "fixed:0.25", "decay:0.25"};
+
+typedef struct {
+    const char *label;   /* column label in the CSV and the plot */
+    const char *solver;  /* gka_solver_list name */
+    const char *variant; /* "" = the solver's default; NULL: chosen (Kalman) */
+} sv_solver_t;
+
+static const sv_solver_t sv_solvers[SV_NSOLVER] = {{"chebyshev", "chebyshev", ""},
+                                                   {"cg-guarded", "cg", "guarded"},
+                                                   {"cg-plain", "cg", "plain"},
+                                                   {"gd", "gd", ""},
+                                                   {"agd", "agd", ""},
+                                                   {"cholesky", "cholesky", ""},
+                                                   {"kalman", "kalman", NULL}};
+
+static const char *const sv_kalman_forms[SV_NKALMAN] = {"info", "cov", "joseph", "sqrt"};
+
+typedef struct {
+    const char *name;
+    int chunk;
+    int carry_in_format; /* 0: fp32 carry (kernels), 1: the state carried in the format */
+    int iter_fp32;       /* token form: iterates in fp32 (fp64 keeps fp64) */
+} sv_regime_t;
+
+enum { SV_TOKEN_FP32_ITER = 1 };
+static const sv_regime_t sv_regimes[SV_NREGIME] = {{"token", 0, 0, 0},
+                                                   {"token-fp32-iterates", 0, 0, 1},
+                                                   {"chunk-fp32-carry", SV_C, 0, 0},
+                                                   {"chunk-format-carry", SV_C, 1, 0}};
+
+typedef struct {
+    int D;
+    long T;
+    size_t nstreams;
+    gka_trace_t *tr; /* nstreams */
+    const char *kalman_form;
+    double kalman_err[SV_NFORMAT][SV_NKALMAN][2]; /* median, worst per format and form */
+    long kalman_nan[SV_NFORMAT][SV_NKALMAN];      /* tokens with a NaN/Inf answer */
+    gka_progress_t *prog;
+} sv_ctx_t;
+
+/* One cell's per-token accounting (the gka_run callback). */
+typedef struct {
+    double *err; /* tokens over all streams */
+    size_t n;
+    long nonfinite, overflow, bad, ref_failed;
+} sv_acc_t;
+
+static int sv_on_token(void *vacc, const gka_token_metrics_t *m) {
+    sv_acc_t *a = vacc;
+    /* the answer itself: exact per token in both forms */
+    a->nonfinite += m->nonfinite;
+    /* the arithmetic's flags: per token in token form, per chunk in chunk form */
+    a->overflow += (m->events & GKA_FLAG_OVERFLOW) != 0;
+    a->bad += m->nonfinite || (m->events & GKA_FLAG_OVERFLOW);
+    if (m->nonfinite)
+        a->err[a->n++] = (double)INFINITY; /* a NaN answer is the worst case */
+    else if (m->x_ref)
+        a->err[a->n++] = m->err;
+    else
+        a->ref_failed++;
+    return 0;
+}
+
+typedef struct {
+    size_t regime, ridge, format, solver;
+} sv_cell_t;
+
+static sv_cell_t sv_cell(size_t j) {
+    sv_cell_t c;
+    c.solver = j % SV_NSOLVER;
+    c.format = (j / SV_NSOLVER) % SV_NFORMAT;
+    c.ridge = (j / (SV_NSOLVER * SV_NFORMAT)) % SV_NRIDGE;
+    c.regime = j / (SV_NSOLVER * SV_NFORMAT * SV_NRIDGE);
+    return c;
+}
+
+/* Why a cell does not apply, or NULL. */
+static const char *sv_not_applicable(sv_cell_t c) {
+    if (sv_regimes[c.regime].chunk && c.ridge == SV_DECAY && c.solver != SV_KALMAN)
+        return "the chunk form has fixed and adaptive ridges only (gka_chunker_create refuses "
+               "decay)";
+    if (c.regime == SV_TOKEN_FP32_ITER && c.solver >= SV_KALMAN - 1)
+        return "cholesky and kalman have no iterates (they solve in the studied arithmetic: "
+               "see the token form)";
+    if (c.solver != SV_KALMAN) return NULL;
+    if (sv_regimes[c.regime].chunk) return "kalman is token-form only (a recursion over tokens)";
+    if (c.ridge != SV_DECAY)
+        return "kalman solves the decay ridge only (its regulariser decays with the gates)";
+    return NULL;
+}
+
+/* Run one solver configuration over every stream, errors into acc. */
+static gka_status_t sv_measure(const sv_ctx_t *c, const char *format, size_t regime,
+                               const char *ridge, const char *solver, const char *variant,
+                               sv_acc_t *acc) {
+    gka_run_config_t cfg = gka_run_config_default();
+    gka_status_t st = gka_ridge_parse(ridge, &cfg.ridge);
+    if (st != GKA_OK) return st;
+    cfg.D = c->D;
+    cfg.T = c->T;
+    cfg.solver = solver;
+    cfg.opts.iters = SV_R;
+    snprintf(cfg.opts.variant, sizeof cfg.opts.variant, "%s", variant);
+    cfg.format = format;
+    cfg.accum = gka_accum_default(format);
+    cfg.chunk = sv_regimes[regime].chunk;
+    if (sv_regimes[regime].iter_fp32 && strcmp(format, "fp64") != 0) cfg.iter_format = "fp32";
+    /* NULL: gka_run's default, the kernels' fp32 carry (fp64 keeps its own) */
+    cfg.carry = sv_regimes[regime].carry_in_format ? format : NULL;
+    cfg.on_token = sv_on_token;
+    cfg.ctx = acc;
+    for (size_t s = 0; st == GKA_OK && s < c->nstreams; s++) {
+        const gka_trace_t *tr = &c->tr[s];
+        cfg.q = tr->q;
+        cfg.k = tr->k;
+        cfg.g = tr->g;
+        cfg.beta = tr->beta;
+        cfg.seed = gka_figure_seed(1, 20, s); /* used by stochastic rounding only */
+        gka_run_summary_t sum;
+        st = gka_run(&cfg, &sum);
+    }
+    return st;
+}
+
+static gka_status_t sv_acc_init(const sv_ctx_t *c, sv_acc_t *acc) {
+    memset(acc, 0, sizeof *acc);
+    acc->err = malloc(c->nstreams * (size_t)c->T * sizeof *acc->err);
+    return acc->err ? GKA_OK : gka_error(GKA_ENOMEM, "solvers: out of memory");
+}
+
+/* Phase 1: every Kalman form in every format on the decay ridge (token
+ * form): fp64 picks the column's form, the others are reported beside it
+ * (metadata), since forms equal in fp64 need not be equal in bf16. */
+static gka_status_t sv_kalman_job(size_t j, void *vctx, gka_strbuf_t *rows) {
+    (void)rows;
+    sv_ctx_t *c = vctx;
+    const size_t f = j / SV_NKALMAN, v = j % SV_NKALMAN;
+    sv_acc_t acc;
+    gka_status_t st = sv_acc_init(c, &acc);
+    if (st == GKA_OK)
+        st = sv_measure(c, sv_formats[f], 0, sv_ridges[SV_DECAY], "kalman", sv_kalman_forms[v],
+                        &acc);
+    if (st == GKA_OK) {
+        c->kalman_err[f][v][1] = gka_fig_max(acc.err, acc.n);
+        c->kalman_err[f][v][0] = gka_fig_median(acc.err, acc.n);
+        c->kalman_nan[f][v] = acc.nonfinite;
+    }
+    free(acc.err);
+    return st;
+}
+
+/* The form with the smallest fp64 worst error (then median; then list order). */
+static const char *sv_pick_kalman(const sv_ctx_t *c) {
+    size_t best = 0;
+    for (size_t v = 1; v < SV_NKALMAN; v++) {
+        const double *a = c->kalman_err[0][v], *b = c->kalman_err[0][best];
+        if (a[1] < b[1] || (a[1] == b[1] && a[0] < b[0])) best = v;
+    }
+    return sv_kalman_forms[best];
+}
+
+static gka_status_t sv_cell_job(size_t j, void *vctx, gka_strbuf_t *rows) {
+    sv_ctx_t *c = vctx;
+    const sv_cell_t k = sv_cell(j);
+    const sv_solver_t *so = &sv_solvers[k.solver];
+    const char *variant = so->variant ? so->variant : c->kalman_form;
+    gka_strbuf_printf(rows, "%s,%s,%s,%s,%s,%zu,%zu,%zu,%zu,", sv_regimes[k.regime].name,
+                      sv_ridges[k.ridge], sv_formats[k.format], so->label,
+                      variant[0] ? variant : "default", k.regime, k.ridge, k.format, k.solver);
+    const char *why = sv_not_applicable(k);
+    if (why) {
+        gka_strbuf_printf(rows, "n/a,0,nan,nan,0,0,0,0,%s\n", why);
+        gka_progress_advance(c->prog, 1);
+        return GKA_OK;
+    }
+    sv_acc_t acc;
+    gka_status_t st = sv_acc_init(c, &acc);
+    if (st == GKA_OK)
+        st = sv_measure(c, sv_formats[k.format], k.regime, sv_ridges[k.ridge], so->solver, variant,
+                        &acc);
+    if (st == GKA_OK) {
+        const double worst = gka_fig_max(acc.err, acc.n);
+        const double med = gka_fig_median(acc.err, acc.n);
+        gka_strbuf_printf(rows, "%s,%zu,%.17g,%.17g,%ld,%ld,%ld,%ld,\n",
+                          isfinite(med) ? "ok" : "nonfinite", acc.n, med, worst, acc.nonfinite,
+                          acc.overflow, acc.bad, acc.ref_failed);
+    }
+    free(acc.err);
+    gka_progress_advance(c->prog, 1);
+    return st;
+}
+
+/* Tier sizes. */
+static void sv_tier(gka_tier_t tier, int *D, long *T, size_t *nstreams) {
+    const int full = tier == GKA_TIER_FULL;
+    *D = full ? 64 : 16; /* quick: D < r, CG terminates in exact arithmetic */
+    *T = full ? 2048 : 256;
+    *nstreams = 1;
+}
+
+static gka_status_t sv_data(sv_ctx_t *c, uint64_t seed) {
+    gka_status_t st = GKA_OK;
+    for (size_t s = 0; st == GKA_OK && s < c->nstreams; s++) {
+        gka_synth_config_t cfg = gka_synth_config_default(c->D, c->T, gka_figure_seed(seed, 20, s));
+        st = gka_gate_spec_parse("gka", &cfg.gate);
+        if (st == GKA_OK) st = gka_beta_spec_parse("sigmoid", &cfg.beta);
+        if (st == GKA_OK) st = gka_synth_generate(&cfg, &c->tr[s]);
+    }
+    return st;
+}
+
+static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
+    gka_csv_meta(csv, "D", "%d", c->D);
+    gka_csv_meta(csv, "T", "%ld", c->T);
+    gka_csv_meta(csv, "streams", "%zu", c->nstreams);
+    gka_csv_meta(csv, "iterations", "%d (chebyshev, cg, gd, agd; zero start, no tolerance)", SV_R);
+    gka_csv_meta(csv, "data",
+                 "synthetic: keys and queries iid normal, L2-normalised; GKA decay gates "
+                 "(gate gka: g = -A softplus(z - 6), A log-uniform in [1, 16] per stream) and "
+                 "write gates (beta sigmoid); stream s seeded from (seed, 20, s)");
+    gka_csv_meta(csv, "formats",
+                 "fp64 native; fp32 fp16 bf16 e4m3 emulated, round to nearest even, fp32 "
+                 "accumulation of dot products and matrix-vector products");
+    gka_csv_meta(csv, "ridges",
+                 "adaptive:0.02 (lambda_t = 0.02 ||H_t||_F), fixed:0.25, decay:0.25 (lambda_t = "
+                 "gamma_t lambda_{t-1}, lambda_0 = 0.25: exponentially weighted RLS)");
+    gka_csv_meta(csv, "regimes",
+                 "token: H_t stored in the format, rounded every token, iterates in the format; "
+                 "token-fp32-iterates: the same state, iterates in fp32 (fp64 keeps fp64; "
+                 "iterative solvers only); chunk-fp32-carry: chunk form C = %d, running chunk "
+                 "state in fp32, snapshots "
+                 "rounded to the format, fp32 iterates (the GPU kernels' model; fp64 keeps "
+                 "state and iterates in fp64); "
+                 "chunk-format-carry: chunk form C = %d, the running state carried in the "
+                 "format, fp32 iterates",
+                 SV_C, SV_C);
+    gka_csv_meta(csv, "solvers",
+                 "chebyshev; cg-guarded (breakdown guard); cg-plain (textbook CG, NaN "
+                 "propagates); gd; agd; cholesky; kalman (token form, decay ridge only)");
+    gka_csv_meta(csv, "kalman_form",
+                 "%s (smallest fp64 worst error on decay:0.25, token form; fp64 median/worst: "
+                 "info %.3g/%.3g, cov %.3g/%.3g, joseph %.3g/%.3g, sqrt %.3g/%.3g)",
+                 c->kalman_form, c->kalman_err[0][0][0], c->kalman_err[0][0][1],
+                 c->kalman_err[0][1][0], c->kalman_err[0][1][1], c->kalman_err[0][2][0],
+                 c->kalman_err[0][2][1], c->kalman_err[0][3][0], c->kalman_err[0][3][1]);
+    for (size_t f = 0; f < SV_NFORMAT; f++) {
+        char key[48];
+        snprintf(key, sizeof key, "kalman_forms_%s", sv_formats[f]);
+        gka_csv_meta(csv, key,
+                     "decay:0.25, token form, median/worst (NaN tokens): info %.3g/%.3g (%ld), "
+                     "cov %.3g/%.3g (%ld), joseph %.3g/%.3g (%ld), sqrt %.3g/%.3g (%ld)",
+                     c->kalman_err[f][0][0], c->kalman_err[f][0][1], c->kalman_nan[f][0],
+                     c->kalman_err[f][1][0], c->kalman_err[f][1][1], c->kalman_nan[f][1],
+                     c->kalman_err[f][2][0], c->kalman_err[f][2][1], c->kalman_nan[f][2],
+                     c->kalman_err[f][3][0], c->kalman_err[f][3][1], c->kalman_nan[f][3]);
+    }
+    gka_csv_meta(csv, "reference",
+                 "x*_t = fp64 LAPACK solution of the same rounded problem (gka_run)");
+    gka_csv_meta(csv, "columns",
+                 "status: ok | nonfinite (the median token's answer is NaN/Inf) | n/a (see note); "
+                 "tokens: tokens with a reference over all streams; err_median, err_max: of "
+                 "||x_t - x*_t||/||x*_t|| over those tokens (inf: NaN/Inf in x); nan_tokens: "
+                 "tokens whose answer x_t has a NaN/Inf; overflow_tokens: tokens during which "
+                 "the arithmetic raised overflow (chunk form: the flags are gathered per chunk, "
+                 "so every token of the chunk counts); bad_tokens: either; *_index: positions "
+                 "for the plot");
+}
+
+static gka_status_t sv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+    sv_ctx_t c;
+    memset(&c, 0, sizeof c);
+    sv_tier(opts->tier, &c.D, &c.T, &c.nstreams);
+    c.prog = prog;
+    c.tr = calloc(c.nstreams, sizeof *c.tr);
+    if (!c.tr) return gka_error(GKA_ENOMEM, "solvers: out of memory");
+    gka_status_t st = sv_data(&c, opts->seed);
+    const size_t ncell = SV_NREGIME * SV_NRIDGE * SV_NFORMAT * SV_NSOLVER;
+    const size_t nkalman = SV_NFORMAT * SV_NKALMAN;
+    gka_fig_progress_total(prog, (long)(ncell + nkalman));
+    gka_csv_t unused;
+    gka_csv_init(&unused);
+    if (st == GKA_OK) st = gka_figure_parallel(nkalman, sv_kalman_job, &c, &unused);
+    gka_csv_free(&unused);
+    if (st == GKA_OK) {
+        gka_progress_advance(prog, (long)nkalman);
+        c.kalman_form = sv_pick_kalman(&c);
+        sv_meta(&c, csv);
+        gka_csv_header(csv, "regime,ridge,format,solver,variant,regime_index,ridge_index,"
+                            "format_index,solver_index,status,tokens,err_median,err_max,"
+                            "nan_tokens,overflow_tokens,bad_tokens,ref_failures,note");
+        st = gka_figure_parallel(ncell, sv_cell_job, &c, csv);
+    }
+    for (size_t s = 0; s < c.nstreams; s++)
+        gka_trace_free(&c.tr[s]);
+    free(c.tr);
+    return st;
+}
+
+/* A heatmap per panel (log colour of the median error), the median, worst
+ * and NaN/overflow count printed in each cell; n/a cells hatched grey,
+ * cells whose median answer is NaN/Inf dark with white text. */
+static void sv_plot(FILE *gp, const gka_figure_opts_t *opts) {
+    (void)opts;
+    fprintf(gp, "formats = \"");
+    for (int f = 0; f < SV_NFORMAT; f++)
+        fprintf(gp, "%s%s", f ? " " : "", sv_formats[f]);
+    fprintf(gp, "\"\nridges = \"");
+    for (int r = 0; r < SV_NRIDGE; r++)
+        fprintf(gp, "%s%s", r ? " " : "", sv_ridges[r]);
+    fprintf(gp, "\"\nregimes = \"");
+    for (int r = 0; r < SV_NREGIME; r++)
+        fprintf(gp, "%s%s", r ? " " : "", sv_regimes[r].name);
+    fprintf(gp, "\"\nset xtics (");
+    for (int s = 0; s < SV_NSOLVER; s++)
+        fprintf(gp, "%s\"%s\" %d", s ? ", " : "", sv_solvers[s].label, s);
+    fprintf(gp, ") rotate by 25 right font \",7\" nomirror\nset ytics (");
+    for (int f = 0; f < SV_NFORMAT; f++)
+        fprintf(gp, "%s\"%s\" %d", f ? ", " : "", sv_formats[f], f);
+    fprintf(gp, ") font \",8\" nomirror\n");
+    fprintf(
+        gp,
+        "regime_title(r) = r == 2 ? \"token form: H_t in the format every token, fp32 iterates\" "
+        ": regime_title3(r)\n"
+        "regime_title3(r) = r == 1 ? \"token form: H_t in the format every token, iterates in "
+        "the format\" : (r == 3 ? \"chunk form C=64, fp32 carry (kernels): fp32 running state, "
+        "snapshots in the format, fp32 iterates\" : \"chunk form C=64, state carried in the "
+        "format, fp32 iterates\")\n"
+        "lg(v) = (v > 0 && v < 1e300) ? log10(v) : (v == 0 ? -17 : NaN)\n"
+        "fe(v) = (v == v && v < 1e300) ? sprintf(\"%%.1e\", v) : \"NaN\"\n"
+        "lbl(m, w, n, o) = fe(m) . \"\\nmax \" . fe(w) . (n > 0 ? sprintf(\"\\nNaN x: %%d\", n) : "
+        "\"\") . (o > 0 ? sprintf(\"\\novf: %%d\", o) : \"\")\n"
+        "here(R, G) = column(\"regime_index\") == R-1 && column(\"ridge_index\") == G-1\n"
+        "set palette defined (-17 \"#2c7bb6\", -12 \"#abd9e9\", -7 \"#ffffbf\", -3 \"#fdae61\", 1 "
+        "\"#d7191c\")\n"
+        "set cbrange [-17:1]\n"
+        "set cbtics (\"1e-16\" -16, \"1e-12\" -12, \"1e-8\" -8, \"1e-4\" -4, \"1\" 0) font "
+        "\",7\"\n"
+        "set cblabel \"median rel. error ||x - x*|| / ||x*|| (log scale)\" font \",8\"\n"
+        "set xrange [-0.5:6.5]\n"
+        "set yrange [4.5:-0.5]\n"
+        "set ylabel \"format (storage; fp32 accumulation)\" font \",8\"\n"
+        "unset grid\n"
+        "set multiplot layout 4,3 margins 0.05,0.93,0.05,0.93 spacing 0.035,0.055 \\\n"
+        "  title \"every solver under the same arithmetic: median rel. error (colour, first "
+        "line), worst (max), tokens whose x is NaN/Inf and tokens with an overflow flag; r = 30; "
+        "x* = fp64 LAPACK solve of the "
+        "same rounded problem\\ndark cells: the median token's answer is NaN/Inf (failed); "
+        "hatched grey: n/a (kalman: token form and decay ridge only; cholesky, kalman: no "
+        "iterates; chunk form: no decay ridge)\" "
+        "font \",10\" noenhanced\n"
+        "do for [R=1:words(regimes)] { do for [G=1:words(ridges)] {\n"
+        "  set title sprintf(\"%%s\\nridge %%s\", regime_title(R), word(ridges,G)) font \",8\" "
+        "noenhanced\n"
+        "  if (G == words(ridges)) { set colorbox } else { unset colorbox }\n"
+        "  plot data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"ok\" "
+        "? column(\"format_index\") : NaN):(0.5):(0.5):(lg(column(\"err_median\"))) \\\n"
+        "         with boxxyerror fs solid 1.0 noborder fc palette notitle, \\\n"
+        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq "
+        "\"nonfinite\" ? column(\"format_index\") : NaN):(0.5):(0.5) \\\n"
+        "         with boxxyerror fs solid 1.0 noborder fc rgb \"#303030\" notitle, \\\n"
+        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"n/a\" "
+        "? column(\"format_index\") : NaN):(0.5):(0.5) \\\n"
+        "         with boxxyerror fs pattern 4 lc rgb \"#b0b0b0\" notitle, \\\n"
+        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"ok\" "
+        "? column(\"format_index\") : NaN):(lbl(column(\"err_median\"), column(\"err_max\"), "
+        "column(\"nan_tokens\"), column(\"overflow_tokens\"))) \\\n"
+        "         with labels font \",7\" tc rgb \"black\" notitle, \\\n"
+        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq "
+        "\"nonfinite\" ? column(\"format_index\") : NaN):(lbl(column(\"err_median\"), "
+        "column(\"err_max\"), column(\"nan_tokens\"), column(\"overflow_tokens\"))) \\\n"
+        "         with labels font \",7\" tc rgb \"white\" notitle, \\\n"
+        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"n/a\" "
+        "? column(\"format_index\") : NaN):(\"n/a\") with labels font \",7\" tc rgb \"#505050\" "
+        "notitle\n"
+        "} }\n"
+        "unset multiplot\n");
+}
+
+const gka_figure_t gka_fig_solvers = {
+    "solvers",
+    "every solver under the same arithmetic: median/worst error and NaN/overflow tokens, formats "
+    "x solvers, token form / chunk form (fp32 carry, format carry) x ridges",
+    sv_run,
+    sv_plot,
+    20.0,
+    18.0};
