@@ -4,6 +4,7 @@
 
 #include "gka_cli.h"
 #include "gka_data.h"
+#include "gka_figure.h"
 #include "options.h"
 
 int gka_cli_is_npy(const char *s) {
@@ -40,6 +41,45 @@ int gka_cli_load_files(const gka_cli_files_t *f, gka_trace_t *tr) {
     if (tr->T > dT->hi)
         return gka_cli_fail(GKA_EXIT_USAGE, "trace T = %ld out of range [1, %.0f]", tr->T, dT->hi);
     return -1;
+}
+
+gka_cli_files_t gka_cli_files_from_opts(const gka_opts_t *o) {
+    gka_cli_files_t f = {0};
+    f.keys = gka_opt_text(o, GKA_OPT_KEYS), f.queries = gka_opt_text(o, GKA_OPT_QUERIES);
+    f.trace = gka_opt_text(o, GKA_OPT_TRACE), f.gates = gka_opt_text(o, GKA_OPT_GATES);
+    f.betas = gka_opt_text(o, GKA_OPT_BETAS);
+    f.gate = gka_opt_text(o, GKA_OPT_GATE), f.beta = gka_opt_text(o, GKA_OPT_BETA);
+    f.D = gka_opt_long(o, GKA_OPT_D), f.T = gka_opt_long(o, GKA_OPT_T);
+    f.batch = gka_opt_long(o, GKA_OPT_BATCH), f.head = gka_opt_long(o, GKA_OPT_HEAD);
+    f.have_D = gka_opt_given(o, GKA_OPT_D), f.have_T = gka_opt_given(o, GKA_OPT_T);
+    f.normalize = !gka_opt_given(o, GKA_OPT_NO_NORMALIZE);
+    f.seed = gka_opt_u64(o, GKA_OPT_SEED);
+    return f;
+}
+
+int gka_cli_build_trace(const gka_cli_files_t *f, gka_trace_t *tr) {
+    if (gka_cli_files_given(f)) return gka_cli_load_files(f, tr);
+    gka_synth_config_t cfg = gka_synth_config_default((int)f->D, f->T, f->seed);
+    gka_status_t st;
+    if ((st = gka_keys_spec_parse(f->keys, &cfg.keys)) ||
+        (st = gka_queries_spec_parse(f->queries, &cfg.queries)) ||
+        (st = gka_gate_spec_parse(f->gate, &cfg.gate)) ||
+        (st = gka_beta_spec_parse(f->beta, &cfg.beta)))
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    cfg.normalize = f->normalize;
+    if ((st = gka_synth_generate(&cfg, tr))) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    return -1;
+}
+
+void gka_cli_data_meta(const gka_cli_files_t *f, const gka_trace_t *tr, gka_csv_t *m) {
+    gka_csv_meta(m, "seed", "%llu", (unsigned long long)f->seed);
+    gka_csv_meta(m, "keys", "%s", f->trace ? f->trace : f->keys);
+    gka_csv_meta(m, "queries", "%s%s", f->queries, tr->queries_fallback ? " (synthetic)" : "");
+    gka_csv_meta(m, "gate", "%s", f->gates ? f->gates : f->gate);
+    gka_csv_meta(m, "beta", "%s", f->betas ? f->betas : f->beta);
+    gka_csv_meta(m, "batch", "%ld", f->batch);
+    gka_csv_meta(m, "head", "%ld", f->head);
+    gka_csv_meta(m, "normalize", "%d", f->normalize);
 }
 
 void gka_cli_queries_notice(const gka_cli_files_t *f, const gka_trace_t *tr) {

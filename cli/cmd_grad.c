@@ -19,15 +19,12 @@
 #define GRAD_STREAM_DX 12
 
 typedef struct {
-    long D, T, iters, chunk;
-    uint64_t seed;
-    const char *keys, *queries, *gate, *beta, *ridge, *format, *accum, *solver, *mode, *csv;
+    gka_cli_files_t in; /* the data, files or synthetic (cli/cli_data.c) */
+    long iters, chunk;
+    const char *ridge, *format, *accum, *solver, *mode, *csv;
     const char *grad_mode;
     int no_lambda_path;
-    /* file inputs (the loader of gka solve) and --save-grad */
-    const char *trace, *gates, *betas, *save_grad;
-    long batch, head;
-    int no_normalize, have_D, have_T;
+    const char *save_grad;
 } grad_args_t;
 
 /* The arguments from the option table; -1 to go on, else an exit code. */
@@ -35,17 +32,10 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, grad_args_t *a) {
     const int rc = gka_opts_parse(GKA_CMD_GRAD, argc, argv, o);
     if (rc >= 0) return rc;
     memset(a, 0, sizeof *a);
-    a->D = gka_opt_long(o, GKA_OPT_D), a->T = gka_opt_long(o, GKA_OPT_T);
-    a->have_D = gka_opt_given(o, GKA_OPT_D), a->have_T = gka_opt_given(o, GKA_OPT_T);
-    a->iters = gka_opt_long(o, GKA_OPT_ITERS), a->seed = gka_opt_u64(o, GKA_OPT_SEED);
+    a->in = gka_cli_files_from_opts(o);
+    a->iters = gka_opt_long(o, GKA_OPT_ITERS);
     a->chunk = gka_opt_given(o, GKA_OPT_CHUNK) ? gka_opt_long(o, GKA_OPT_CHUNK) : 0;
-    a->keys = gka_opt_text(o, GKA_OPT_KEYS), a->queries = gka_opt_text(o, GKA_OPT_QUERIES);
-    a->trace = gka_opt_text(o, GKA_OPT_TRACE), a->gates = gka_opt_text(o, GKA_OPT_GATES);
-    a->betas = gka_opt_text(o, GKA_OPT_BETAS);
-    a->batch = gka_opt_long(o, GKA_OPT_BATCH), a->head = gka_opt_long(o, GKA_OPT_HEAD);
-    a->no_normalize = gka_opt_given(o, GKA_OPT_NO_NORMALIZE);
     a->save_grad = gka_opt_text(o, GKA_OPT_SAVE_GRAD);
-    a->gate = gka_opt_text(o, GKA_OPT_GATE), a->beta = gka_opt_text(o, GKA_OPT_BETA);
     a->ridge = gka_opt_text(o, GKA_OPT_RIDGE), a->format = gka_opt_text(o, GKA_OPT_FORMAT);
     a->solver = gka_opt_text(o, GKA_OPT_SOLVER), a->csv = gka_opt_text(o, GKA_OPT_CSV);
     a->grad_mode = gka_opt_text(o, GKA_OPT_GRAD_MODE);
@@ -61,14 +51,6 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, grad_args_t *a) {
     a->accum = gka_opt_given(o, GKA_OPT_ACCUM) ? gka_opt_text(o, GKA_OPT_ACCUM)
                                                : gka_accum_default(a->format);
     return -1;
-}
-
-/* The file inputs, for the shared loader (cli/cli_data.c). */
-static gka_cli_files_t files_of(const grad_args_t *a) {
-    const gka_cli_files_t f = {
-        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
-        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
-    return f;
 }
 
 /* Which conditions of the option table hold for this solver, gradient mode
@@ -87,8 +69,7 @@ static void grad_context(const grad_args_t *a, const gka_solver_ops_t *ops,
     /* the chunked gradient exists for Chebyshev's implicit gradient */
     const int chunkable = !strcmp(a->solver, "chebyshev") && !strcmp(a->grad_mode, "implicit");
     if (chunkable) gc->ctx.holds |= GKA_NEEDS(GKA_CTX_CHUNKED_GRADIENT);
-    const gka_cli_files_t files = files_of(a);
-    gka_cli_data_context(&files, loaded, &gc->data, &gc->ctx);
+    gka_cli_data_context(&a->in, loaded, &gc->data, &gc->ctx);
     snprintf(gc->solver, sizeof gc->solver, "with --solver %s", a->solver);
     gc->ctx.absent[GKA_CTX_ITERATIVE] = gc->solver;
     snprintf(gc->modes, sizeof gc->modes, "with --solver %s --grad-mode %s", a->solver,
@@ -189,14 +170,7 @@ static void grad_meta(const grad_args_t *a, const gka_trace_t *tr, const char *a
     gka_csv_meta(m, "data", "%s", tr->origin);
     gka_csv_meta(m, "D", "%d", tr->D);
     gka_csv_meta(m, "T", "%ld", tr->T);
-    gka_csv_meta(m, "seed", "%llu", (unsigned long long)a->seed);
-    gka_csv_meta(m, "keys", "%s", a->trace ? a->trace : a->keys);
-    gka_csv_meta(m, "queries", "%s%s", a->queries, tr->queries_fallback ? " (synthetic)" : "");
-    gka_csv_meta(m, "gate", "%s", a->gates ? a->gates : a->gate);
-    gka_csv_meta(m, "beta", "%s", a->betas ? a->betas : a->beta);
-    gka_csv_meta(m, "batch", "%ld", a->batch);
-    gka_csv_meta(m, "head", "%ld", a->head);
-    gka_csv_meta(m, "normalize", "%d", !a->no_normalize);
+    gka_cli_data_meta(&a->in, tr, m);
     gka_csv_meta(m, "ridge", "%s", a->ridge);
     gka_csv_meta(m, "arithmetic", "%s", arith);
     gka_csv_meta(m, "solver", "%s", a->solver);
@@ -255,22 +229,6 @@ static void summary(const grad_args_t *a, const gka_grad_problem_t *p, const cha
     printf("  non-finite dq/dk entries: %ld\n", nonfinite);
 }
 
-/* Files (the loader gka solve uses) or synthetic data. -1 or an exit code. */
-static int load_data(const grad_args_t *a, gka_trace_t *tr) {
-    const gka_cli_files_t files = files_of(a);
-    if (gka_cli_files_given(&files)) return gka_cli_load_files(&files, tr);
-    gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
-    gka_status_t st;
-    if ((st = gka_keys_spec_parse(a->keys, &cfg.keys)) ||
-        (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
-        (st = gka_gate_spec_parse(a->gate, &cfg.gate)) ||
-        (st = gka_beta_spec_parse(a->beta, &cfg.beta)))
-        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
-    cfg.normalize = !a->no_normalize;
-    if ((st = gka_synth_generate(&cfg, tr))) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
-    return -1;
-}
-
 /* --save-grad PREFIX: dq, dk [T, D] and dg, dbeta [T, 1] as float64 .npy,
  * each written whole or not at all. -1 or an exit code. */
 static int save_grad(const char *prefix, const gka_grad_problem_t *p, const grad_buf_t *g) {
@@ -310,10 +268,10 @@ int gka_cmd_grad(int argc, char **argv) {
         return gka_cli_fail(GKA_EXIT_USAGE,
                             "--ridge %s: gradients need fixed: or adaptive:", a.ridge);
     gka_arith_t A;
-    st = gka_arith_init_by_name(&A, a.format, a.accum, a.mode, a.seed);
+    st = gka_arith_init_by_name(&A, a.format, a.accum, a.mode, a.in.seed);
     if (st) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     gka_trace_t tr = {0};
-    if ((rc = load_data(&a, &tr)) < 0) {
+    if ((rc = gka_cli_build_trace(&a.in, &tr)) < 0) {
         grad_context(&a, ops, &tr, &gc);
         rc = gka_opts_check_context(&o, &gc.ctx);
     }
@@ -322,8 +280,7 @@ int gka_cmd_grad(int argc, char **argv) {
         gka_arith_destroy(&A);
         return rc;
     }
-    const gka_cli_files_t files = files_of(&a);
-    gka_cli_queries_notice(&files, &tr); /* after the refusals: one line for a refused run */
+    gka_cli_queries_notice(&a.in, &tr); /* after the refusals: one line for a refused run */
     const size_t TD = (size_t)(tr.T * tr.D), T = (size_t)tr.T;
     grad_buf_t g = {0}, r = {0};
     double *dx = malloc(TD * sizeof *dx);
@@ -331,7 +288,7 @@ int gka_cmd_grad(int argc, char **argv) {
         rc = gka_cli_fail(GKA_EXIT_FAIL, "grad: out of memory (D = %d, T = %ld)", tr.D, tr.T);
     } else {
         for (size_t i = 0; i < TD; i++)
-            dx[i] = gka_philox_normal(a.seed, GRAD_STREAM_DX, 2 * (uint64_t)i);
+            dx[i] = gka_philox_normal(a.in.seed, GRAD_STREAM_DX, 2 * (uint64_t)i);
         gka_grad_problem_t p = {tr.D, tr.T, tr.q, tr.k, tr.g, tr.beta, dx, ridge};
         rc = compute(&a, &p, &A, &g, &r);
         gka_csv_t meta;

@@ -14,18 +14,16 @@
 #include <string.h>
 
 typedef struct {
-    long D, T, batch, head;
-    uint64_t seed;
-    const char *keys, *queries, *trace, *gates, *betas, *gate, *beta, *ridge;
+    gka_cli_files_t in; /* the data, files or synthetic (cli/cli_data.c) */
+    const char *ridge;
     const char *format, *accum, *mode, *solver, *variant, *csv, *history, *iter_format, *carry;
     const char *beta_mode;
     gka_run_ref_t reference; /* --reference */
     long iters, chunk, every;
     double tol;
-    int warm, no_normalize, have_T;
+    int warm;
     /* outputs for other tools, and what a loaded file must agree with */
     const char *save_x, *save_ref;
-    int have_D;
 } solve_args_t;
 
 /* The arguments from the option table; -1 to go on, else an exit code. */
@@ -33,18 +31,12 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
     const int rc = gka_opts_parse(GKA_CMD_SOLVE, argc, argv, o);
     if (rc >= 0) return rc;
     memset(a, 0, sizeof *a);
-    a->D = gka_opt_long(o, GKA_OPT_D), a->T = gka_opt_long(o, GKA_OPT_T);
-    a->have_T = gka_opt_given(o, GKA_OPT_T), a->seed = gka_opt_u64(o, GKA_OPT_SEED);
-    a->batch = gka_opt_long(o, GKA_OPT_BATCH), a->head = gka_opt_long(o, GKA_OPT_HEAD);
+    a->in = gka_cli_files_from_opts(o);
     a->iters = gka_opt_long(o, GKA_OPT_ITERS), a->tol = gka_opt_real(o, GKA_OPT_TOL);
     a->chunk = gka_opt_given(o, GKA_OPT_CHUNK) ? gka_opt_long(o, GKA_OPT_CHUNK) : 0;
     a->every = gka_opt_long(o, GKA_OPT_EVERY);
     a->warm = gka_opt_given(o, GKA_OPT_WARM);
-    a->no_normalize = gka_opt_given(o, GKA_OPT_NO_NORMALIZE);
-    a->keys = gka_opt_text(o, GKA_OPT_KEYS), a->queries = gka_opt_text(o, GKA_OPT_QUERIES);
-    a->trace = gka_opt_text(o, GKA_OPT_TRACE), a->gates = gka_opt_text(o, GKA_OPT_GATES);
-    a->betas = gka_opt_text(o, GKA_OPT_BETAS), a->gate = gka_opt_text(o, GKA_OPT_GATE);
-    a->beta = gka_opt_text(o, GKA_OPT_BETA), a->ridge = gka_opt_text(o, GKA_OPT_RIDGE);
+    a->ridge = gka_opt_text(o, GKA_OPT_RIDGE);
     a->format = gka_opt_text(o, GKA_OPT_FORMAT), a->solver = gka_opt_text(o, GKA_OPT_SOLVER);
     a->variant = gka_opt_text(o, GKA_OPT_VARIANT), a->csv = gka_opt_text(o, GKA_OPT_CSV);
     a->history = gka_opt_text(o, GKA_OPT_HISTORY);
@@ -54,7 +46,6 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
         gka_opt_given(o, GKA_OPT_ITER_FORMAT) ? gka_opt_text(o, GKA_OPT_ITER_FORMAT) : NULL;
     a->carry = gka_opt_given(o, GKA_OPT_CARRY) ? gka_opt_text(o, GKA_OPT_CARRY) : NULL;
     a->beta_mode = gka_opt_text(o, GKA_OPT_BETA_MODE);
-    a->have_D = gka_opt_given(o, GKA_OPT_D);
     a->save_x = gka_opt_text(o, GKA_OPT_SAVE_X), a->save_ref = gka_opt_text(o, GKA_OPT_SAVE_REF);
     if (gka_opt_given(o, GKA_OPT_REFERENCE) &&
         gka_run_ref_parse(gka_opt_text(o, GKA_OPT_REFERENCE), &a->reference) != GKA_OK)
@@ -62,17 +53,6 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
     a->accum = gka_opt_given(o, GKA_OPT_ACCUM) ? gka_opt_text(o, GKA_OPT_ACCUM)
                                                : gka_accum_default(a->format);
     return -1;
-}
-
-/* Which conditions of the option table hold for this solver and these data
- * (whether a loaded file is [B,T,H,D] is known after loading: `loaded`), and
- * what to say where one does not. */
-/* The file inputs, for the shared loader (cli/cli_data.c). */
-static gka_cli_files_t files_of(const solve_args_t *a) {
-    const gka_cli_files_t f = {
-        a->keys,  a->queries, a->trace,  a->gates,  a->betas,         a->D,   a->T,
-        a->batch, a->head,    a->have_D, a->have_T, !a->no_normalize, a->seed};
-    return f;
 }
 
 /* Which conditions of the option table hold for this solver and these data
@@ -93,8 +73,7 @@ static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
     if (ops->solve_op) h |= GKA_NEEDS(GKA_CTX_CHUNKABLE); /* the operator form the chunks use */
     if (ops->iterative || a->chunk) h |= GKA_NEEDS(GKA_CTX_ITERATES);
     sc->ctx.holds = h;
-    const gka_cli_files_t files = files_of(a);
-    gka_cli_data_context(&files, loaded, &sc->data, &sc->ctx);
+    gka_cli_data_context(&a->in, loaded, &sc->data, &sc->ctx);
     snprintf(sc->solver, sizeof sc->solver, "with --solver %s", a->solver);
     sc->ctx.absent[GKA_CTX_ITERATIVE] = sc->solver;
     sc->ctx.absent[GKA_CTX_CHUNK] = "without --chunk";
@@ -103,22 +82,6 @@ static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
     snprintf(sc->solver_token, sizeof sc->solver_token, "with --solver %s in token form",
              a->solver);
     sc->ctx.absent[GKA_CTX_ITERATES] = sc->solver_token;
-}
-
-/* Synthetic or loaded trace. Returns -1 or an exit code. */
-static int build_trace(const solve_args_t *a, gka_trace_t *tr) {
-    gka_status_t st;
-    const gka_cli_files_t files = files_of(a);
-    if (gka_cli_files_given(&files)) return gka_cli_load_files(&files, tr);
-    gka_synth_config_t cfg = gka_synth_config_default((int)a->D, a->T, a->seed);
-    if ((st = gka_keys_spec_parse(a->keys, &cfg.keys)) ||
-        (st = gka_queries_spec_parse(a->queries, &cfg.queries)) ||
-        (st = gka_gate_spec_parse(a->gate, &cfg.gate)) ||
-        (st = gka_beta_spec_parse(a->beta, &cfg.beta)))
-        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
-    cfg.normalize = !a->no_normalize;
-    if ((st = gka_synth_generate(&cfg, tr))) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
-    return -1;
 }
 
 typedef struct {
@@ -191,14 +154,7 @@ static void solve_meta(const solve_args_t *a, const gka_run_config_t *c, const g
     gka_csv_meta(m, "data", "%s", tr->origin);
     gka_csv_meta(m, "D", "%d", c->D);
     gka_csv_meta(m, "T", "%ld", c->T);
-    gka_csv_meta(m, "seed", "%llu", (unsigned long long)a->seed);
-    gka_csv_meta(m, "keys", "%s", a->trace ? a->trace : a->keys);
-    gka_csv_meta(m, "queries", "%s%s", a->queries, tr->queries_fallback ? " (synthetic)" : "");
-    gka_csv_meta(m, "gate", "%s", a->gates ? a->gates : a->gate);
-    gka_csv_meta(m, "beta", "%s", a->betas ? a->betas : a->beta);
-    gka_csv_meta(m, "batch", "%ld", a->batch);
-    gka_csv_meta(m, "head", "%ld", a->head);
-    gka_csv_meta(m, "normalize", "%d", !a->no_normalize);
+    gka_cli_data_meta(&a->in, tr, m);
     gka_csv_meta(m, "ridge", "%s", ridge);
     gka_csv_meta(m, "format", "%s", c->format);
     gka_csv_meta(m, "accum", "%s", c->accum ? c->accum : "");
@@ -248,9 +204,9 @@ static int check_paths(const solve_args_t *a) {
     char k[4096], q[4096], g[4096], b[4096];
     const char *outs[] = {a->csv, a->history, a->save_x, a->save_ref};
     const char *out_names[] = {"--csv", "--history", "--save-x", "--save-ref"};
-    const char *ins[] = {input_path(a->keys, k, sizeof k), input_path(a->queries, q, sizeof q),
-                         input_path(a->gates, g, sizeof g), input_path(a->betas, b, sizeof b),
-                         a->trace};
+    const char *ins[] = {
+        input_path(a->in.keys, k, sizeof k), input_path(a->in.queries, q, sizeof q),
+        input_path(a->in.gates, g, sizeof g), input_path(a->in.betas, b, sizeof b), a->in.trace};
     const char *in_names[] = {"--keys", "--queries", "--gates", "--betas", "--trace"};
     const gka_status_t st = gka_paths_check(outs, out_names, 4, ins, in_names, 5);
     if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
@@ -289,13 +245,13 @@ int gka_cmd_solve(int argc, char **argv) {
     solve_context(&a, ops, NULL, &sc);
     if ((rc = gka_opts_check_context(&o, &sc.ctx)) >= 0) return rc;
     gka_trace_t tr = {0};
-    if ((rc = build_trace(&a, &tr)) >= 0) return gka_trace_free(&tr), rc;
+    if ((rc = gka_cli_build_trace(&a.in, &tr)) >= 0) return gka_trace_free(&tr), rc;
     solve_context(&a, ops, &tr, &sc);
     if ((rc = gka_opts_check_context(&o, &sc.ctx)) >= 0) return gka_trace_free(&tr), rc;
-    const gka_cli_files_t files = files_of(&a);
-    gka_cli_queries_notice(&files, &tr); /* after the refusals: one line for a refused run */
+    gka_cli_queries_notice(&a.in, &tr); /* after the refusals: one line for a refused run */
     c.D = tr.D, c.T = tr.T, c.q = tr.q, c.k = tr.k, c.g = tr.g, c.beta = tr.beta;
-    c.solver = a.solver, c.format = a.format, c.accum = a.accum, c.mode = a.mode, c.seed = a.seed;
+    c.solver = a.solver, c.format = a.format, c.accum = a.accum, c.mode = a.mode,
+    c.seed = a.in.seed;
     c.opts.iters = (int)a.iters, c.opts.tol = a.tol, c.opts.warm = a.warm;
     c.opts.history = a.history != NULL;
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);

@@ -60,10 +60,20 @@ const char *gka_cli_value(int argc, char **argv, int *i);
 typedef struct gka_trace gka_trace_t;
 typedef struct {
     const char *keys, *queries, *trace, *gates, *betas;
+    const char *gate, *beta; /* the synthetic specs where no file gives them */
     long D, T, batch, head;
     int have_D, have_T, normalize;
     uint64_t seed;
 } gka_cli_files_t;
+/* The data options (--keys ... --seed, --no-normalize) from a parsed table. */
+typedef struct gka_opts gka_opts_t;
+gka_cli_files_t gka_cli_files_from_opts(const gka_opts_t *o);
+/* Files (gka_cli_load_files) or synthetic data from the specs: -1 or an exit code. */
+int gka_cli_build_trace(const gka_cli_files_t *f, gka_trace_t *tr);
+/* The data parameters (seed, keys, queries, gate, beta, batch, head,
+ * normalize) as CSV metadata. */
+typedef struct gka_csv gka_csv_t;
+void gka_cli_data_meta(const gka_cli_files_t *f, const gka_trace_t *tr, gka_csv_t *m);
 /* 1 if s names a .npy file ("F.npy" or "F.npy:DTYPE"). */
 int gka_cli_is_npy(const char *s);
 /* 1 if the data come from files (--trace, or --keys F.npy). */

@@ -173,7 +173,7 @@ typedef struct gka_opt_context {
 enum { GKA_OPTS_MAX_ARGS = 1024, GKA_OPTS_POOL = 512, GKA_OPTS_TEXT = 8192 };
 
 /* A parsed command line. Values of options not given are their defaults. */
-typedef struct {
+typedef struct gka_opts {
     gka_cmd_id_t cmd;
     unsigned char given[GKA_OPT_COUNT];
     const char *text[GKA_OPT_COUNT]; /* the value as given (or the default text), NULL if none */
