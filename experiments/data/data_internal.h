@@ -18,4 +18,16 @@ gka_status_t gka_read_more(FILE *fp, const char *path, unsigned char **buf, size
  * an endless stream fails at once). */
 gka_status_t gka_check_at_end(FILE *fp, const char *path, size_t expected);
 
+/* How many bytes the file must have: reads its first bytes from fp into
+ * *buf (gka_read_more) and sets *total from their header. */
+typedef gka_status_t (*gka_expected_size_fn)(FILE *fp, const char *path, void *ctx,
+                                             unsigned char **buf, size_t *len, size_t *total);
+
+/* Read the file at path whole into the malloc-ed *data of *len bytes, never
+ * more than `expected` says it has: a short file gets the parser's message
+ * (the caller parses *data), a longer one gka_check_at_end's. On an error
+ * *data is NULL and *len 0. */
+gka_status_t gka_read_bounded(const char *path, gka_expected_size_fn expected, void *ctx,
+                              unsigned char **data, size_t *len);
+
 #endif

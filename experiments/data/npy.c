@@ -308,9 +308,10 @@ gka_status_t gka_npy_parse(const unsigned char *buf, size_t len, const char *nam
 }
 
 /* The bytes a .npy file must have, from its first bytes (magic, version,
- * header length, header), read from fp into *buf. */
-static gka_status_t npy_expected_size(FILE *fp, const char *path, const char *dtype,
-                                      unsigned char **buf, size_t *len, size_t *total) {
+ * header length, header), read from fp into *buf; ctx: the dtype override. */
+static gka_status_t npy_expected_size(FILE *fp, const char *path, void *ctx, unsigned char **buf,
+                                      size_t *len, size_t *total) {
+    const char *dtype = ctx;
     gka_status_t st = gka_read_more(fp, path, buf, len, 12);
     if (st) return st;
     /* the header length field says how much more to read; a short or bad
@@ -334,22 +335,7 @@ static gka_status_t npy_expected_size(FILE *fp, const char *path, const char *dt
 
 gka_status_t gka_npy_read_file(const char *path, const char *dtype, unsigned char **data,
                                size_t *len) {
-    if (!path || !data || !len) return gka_error(GKA_EINVAL, "read: NULL argument");
-    *data = NULL;
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return gka_error(GKA_EIO, "%s: cannot open: %s", path, strerror(errno));
-    size_t total = 0;
-    gka_status_t st = npy_expected_size(fp, path, dtype, data, len, &total);
-    if (!st && total > *len) st = gka_read_more(fp, path, data, len, total - *len);
-    if (!st && *len == total) st = gka_check_at_end(fp, path, total);
-    fclose(fp);
-    if (st) {
-        free(*data);
-        *data = NULL;
-        *len = 0;
-    }
-    return st;
+    return gka_read_bounded(path, npy_expected_size, (void *)dtype, data, len);
 }
 
 int gka_npy_spec_split(const char *spec, char *path, size_t size, const char **dtype) {

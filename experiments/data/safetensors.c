@@ -568,30 +568,24 @@ static gka_status_t expected_size(const unsigned char *buf, size_t len, const ch
     return GKA_OK;
 }
 
-gka_status_t gka_safetensors_read_file(const char *path, unsigned char **data, size_t *len) {
-    if (!path || !data || !len) return gka_error(GKA_EINVAL, "read: NULL argument");
-    *data = NULL;
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return gka_error(GKA_EIO, "%s: cannot open: %s", path, strerror(errno));
-    gka_status_t st = gka_read_more(fp, path, data, len, 8);
+/* The 8-byte header length, the header it gives (when not over the limit),
+ * and from them the file size. */
+static gka_status_t st_expected_size(FILE *fp, const char *path, void *ctx, unsigned char **buf,
+                                     size_t *len, size_t *total) {
+    (void)ctx;
+    gka_status_t st = gka_read_more(fp, path, buf, len, 8);
     if (!st && *len == 8) {
         uint64_t n = 0;
         for (int k = 7; k >= 0; k--)
-            n = (n << 8) | (*data)[k];
-        if (n <= (uint64_t)GKA_DATA_HEADER_MAX) st = gka_read_more(fp, path, data, len, (size_t)n);
+            n = (n << 8) | (*buf)[k];
+        if (n <= (uint64_t)GKA_DATA_HEADER_MAX) st = gka_read_more(fp, path, buf, len, (size_t)n);
     }
-    size_t total = 0;
-    if (!st) st = expected_size(*data, *len, path, &total);
-    if (!st && total > *len) st = gka_read_more(fp, path, data, len, total - *len);
-    if (!st && *len == total) st = gka_check_at_end(fp, path, total);
-    fclose(fp);
-    if (st) {
-        free(*data);
-        *data = NULL;
-        *len = 0;
-    }
+    if (!st) st = expected_size(*buf, *len, path, total);
     return st;
+}
+
+gka_status_t gka_safetensors_read_file(const char *path, unsigned char **data, size_t *len) {
+    return gka_read_bounded(path, st_expected_size, NULL, data, len);
 }
 
 gka_status_t gka_trace_load_safetensors(const char *path, const gka_load_options_t *opt,

@@ -240,6 +240,26 @@ gka_status_t gka_check_at_end(FILE *fp, const char *path, size_t expected) {
     return GKA_OK;
 }
 
+gka_status_t gka_read_bounded(const char *path, gka_expected_size_fn expected, void *ctx,
+                              unsigned char **data, size_t *len) {
+    if (!path || !data || !len) return gka_error(GKA_EINVAL, "read: NULL argument");
+    *data = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return gka_error(GKA_EIO, "%s: cannot open: %s", path, strerror(errno));
+    size_t total = 0;
+    gka_status_t st = expected(fp, path, ctx, data, len, &total);
+    if (!st && total > *len) st = gka_read_more(fp, path, data, len, total - *len);
+    if (!st && *len == total) st = gka_check_at_end(fp, path, total);
+    fclose(fp);
+    if (st) {
+        free(*data);
+        *data = NULL;
+        *len = 0;
+    }
+    return st;
+}
+
 gka_status_t gka_dtype_by_name(const char *name, gka_dtype_t *out) {
     static const struct {
         const char *name;
