@@ -65,6 +65,17 @@ gka_status_t gka_ref_check_problem(const char *fn, int D, const double *H, doubl
     return st;
 }
 
+/* *out = sqrt(num2) / sqrt(den2) (sqrt(num2) where den2 = 0: the absolute
+ * size of a zero reference), or GKA_ERANGE "<fn>: <what> overflows". */
+static gka_status_t store_norm_ratio(const char *fn, const char *what, long double num2,
+                                     long double den2, double *out) {
+    const long double num = sqrtl(num2);
+    const double ratio = (double)(den2 > 0.0L ? num / sqrtl(den2) : num);
+    if (!isfinite(ratio)) return gka_error(GKA_ERANGE, "%s: %s overflows", fn, what);
+    *out = ratio;
+    return GKA_OK;
+}
+
 gka_status_t gka_ref_rel_residual_fp64(int D, const double *H, double lambda, const double *q,
                                        const double *x, double *rel_residual) {
     static const char fn[] = "gka_ref_rel_residual_fp64";
@@ -81,11 +92,7 @@ gka_status_t gka_ref_rel_residual_fp64(int D, const double *H, double lambda, co
         r2 += ri * ri;
         q2 += (long double)q[i] * (long double)q[i];
     }
-    long double r = sqrtl(r2);
-    double res = (double)(q2 > 0.0L ? r / sqrtl(q2) : r);
-    if (!isfinite(res)) return gka_error(GKA_ERANGE, "%s: residual overflows", fn);
-    *rel_residual = res;
-    return GKA_OK;
+    return store_norm_ratio(fn, "residual", r2, q2, rel_residual);
 }
 
 gka_status_t gka_ref_rel_error(int D, const double *x, const double *x_ref, double *rel_error) {
@@ -101,11 +108,7 @@ gka_status_t gka_ref_rel_error(int D, const double *x, const double *x_ref, doub
         e2 += d * d;
         r2 += (long double)x_ref[i] * (long double)x_ref[i];
     }
-    long double e = sqrtl(e2);
-    double res = (double)(r2 > 0.0L ? e / sqrtl(r2) : e);
-    if (!isfinite(res)) return gka_error(GKA_ERANGE, "%s: error overflows", fn);
-    *rel_error = res;
-    return GKA_OK;
+    return store_norm_ratio(fn, "error", e2, r2, rel_error);
 }
 
 /* ---------------------------------------------------- fp64 Cholesky --- */

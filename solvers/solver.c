@@ -127,6 +127,19 @@ static void solve_done(gka_solver_t *s, void *x, gka_solve_info_t *info) {
     gka_solver_hist_out(s, info);
 }
 
+/* One solve from a clean info and history: by the operator where op is
+ * given, else by the stream; then solve_done. */
+static gka_status_t run_solve(gka_solver_t *s, const gka_stream_t *st, const gka_operator_t *op,
+                              void *x, gka_solve_info_t *info) {
+    memset(info, 0, sizeof *info);
+    gka_solver_hist_reset(s);
+    const gka_status_t status =
+        op ? s->ops->solve_op(s, op, x, info) : s->ops->solve(s, st, x, info);
+    if (status) return status;
+    solve_done(s, x, info);
+    return GKA_OK;
+}
+
 gka_status_t gka_solver_solve_op(gka_solver_t *s, const gka_operator_t *op, void *x,
                                  gka_solve_info_t *info) {
     if (!s || !op || !x || !info)
@@ -136,12 +149,7 @@ gka_status_t gka_solver_solve_op(gka_solver_t *s, const gka_operator_t *op, void
     if (op->D != s->D || (s->ops->iterative && op->A != s->A))
         return gka_error(GKA_EINVAL, "solver %s: operator has another arithmetic or dimension",
                          s->ops->name);
-    memset(info, 0, sizeof *info);
-    gka_solver_hist_reset(s);
-    gka_status_t status = s->ops->solve_op(s, op, x, info);
-    if (status) return status;
-    solve_done(s, x, info);
-    return GKA_OK;
+    return run_solve(s, NULL, op, x, info);
 }
 
 gka_status_t gka_solver_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
@@ -155,12 +163,7 @@ gka_status_t gka_solver_solve(gka_solver_t *s, const gka_stream_t *st, void *x,
         gka_stream_operator(st, &op);
         return gka_solver_solve_op(s, &op, x, info);
     }
-    memset(info, 0, sizeof *info);
-    gka_solver_hist_reset(s);
-    gka_status_t status = s->ops->solve(s, st, x, info);
-    if (status) return status;
-    solve_done(s, x, info);
-    return GKA_OK;
+    return run_solve(s, st, NULL, x, info);
 }
 
 gka_status_t gka_solver_matrix(gka_solver_t *s, double *out) {
