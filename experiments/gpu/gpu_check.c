@@ -266,6 +266,23 @@ static gka_status_t exact_head(const gka_gpu_config_t *c, const head_t *hd, doub
     return st;
 }
 
+/* A head's error into the status of the loop over heads (under OpenMP one
+ * thread at a time; the last error stays). */
+static void keep_head_error(gka_status_t *all, gka_status_t st) {
+    if (!st) return;
+#ifdef _OPENMP
+#pragma omp critical
+#endif
+    *all = st;
+}
+
+/* The status of the loop over heads, with the out-of-memory message said
+ * here, on the calling thread. */
+static gka_status_t heads_status(gka_status_t all) {
+    if (all == GKA_ENOMEM) return gka_error(GKA_ENOMEM, "gpu check: out of memory");
+    return all;
+}
+
 /* Model and exact solution of every head, gathered into [B, T, H, .] order
  * (x, hn) and [B, H, D, D] (final states). */
 typedef struct {
@@ -299,15 +316,9 @@ static gka_status_t cpu_all(const gka_gpu_config_t *c, const inputs_t *in, cpu_o
         if (loaded) head_free(&hd);
         free(xh);
         free(hh);
-        if (st) {
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-            st_all = st;
-        }
+        keep_head_error(&st_all, st);
     }
-    if (st_all == GKA_ENOMEM) return gka_error(GKA_ENOMEM, "gpu check: out of memory");
-    return st_all;
+    return heads_status(st_all);
 }
 
 static void to_double(double *dst, const float *src, size_t n) {
@@ -443,15 +454,9 @@ static gka_status_t cpu_grads(const gka_gpu_config_t *c, const inputs_t *in, con
         }
         if (have) gka_arith_destroy(&A);
         free(buf);
-        if (st) {
-#ifdef _OPENMP
-#pragma omp critical
-#endif
-            st_all = st;
-        }
+        keep_head_error(&st_all, st);
     }
-    if (st_all == GKA_ENOMEM) return gka_error(GKA_ENOMEM, "gpu check: out of memory");
-    return st_all;
+    return heads_status(st_all);
 }
 
 gka_status_t gka_gpu_check_backward(const gka_gpu_config_t *c, int with_beta, double gate_mu,
