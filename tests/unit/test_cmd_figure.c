@@ -18,14 +18,11 @@
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_cmd_figure_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    prog_make_tmpdir(tmpdir, sizeof tmpdir, "test_cmd_figure");
 }
 
 static void remove_tmpdir(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
+    prog_remove_tree(tmpdir);
 }
 
 TestSuite(cmd_figure, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 240);

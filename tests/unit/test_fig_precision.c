@@ -2,6 +2,7 @@
  * invariants exact arithmetic guarantees), the trace figure on a user .npy
  * file, and the instrumented CG of `reversibility` against the cg solver. */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* putenv, in program_testlib.h */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,20 +12,18 @@
 #include "gka_data.h"
 #include "gka_fig_internal.h"
 #include "gka_figure.h"
+#include "program_testlib.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
 
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_figure_prec_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    prog_make_tmpdir(tmpdir, sizeof tmpdir, "test_figure_prec");
 }
 
 static void remove_tmpdir(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
+    prog_remove_tree(tmpdir);
 }
 
 TestSuite(figure_precision, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 600);

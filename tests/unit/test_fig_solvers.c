@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* putenv, in program_testlib.h */
 /* Figure `solvers` (experiments/fig_solvers.c), quick tier: registered, the
  * CSV byte-identical at 1 and 2 threads, one row for every (regime, ridge,
  * format, solver) cell, n/a exactly where a cell does not apply (Kalman in
@@ -17,18 +18,16 @@
 #include <unistd.h>
 
 #include "gka_figure.h"
+#include "program_testlib.h"
 
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_fig_solvers_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    prog_make_tmpdir(tmpdir, sizeof tmpdir, "test_fig_solvers");
 }
 
 static void remove_tmpdir(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
+    prog_remove_tree(tmpdir);
 }
 
 TestSuite(fig_solvers, .init = make_tmpdir, .fini = remove_tmpdir);

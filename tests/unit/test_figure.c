@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* putenv, in program_testlib.h */
 /* The figure framework: CSV with metadata (write, read back), option parsing,
  * formats, token sampling, robust median/max, parallel jobs in order. */
 #include <criterion/criterion.h>
@@ -11,18 +12,16 @@
 
 #include "gka_fig_internal.h"
 #include "gka_figure.h"
+#include "program_testlib.h"
 
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_figure_csv_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    prog_make_tmpdir(tmpdir, sizeof tmpdir, "test_figure_csv");
 }
 
 static void remove_tmpdir(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
+    prog_remove_tree(tmpdir);
 }
 
 TestSuite(figure_csv, .init = make_tmpdir, .fini = remove_tmpdir);

@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* putenv, in program_testlib.h */
 /* Each cheap figure at the quick tier: CSV shape, and invariants that the
  * mathematics guarantees (so a failure means a bug in a solver, the stream
  * or the figure): kappa <= (1+a)/a under the adaptive ridge, omega_i
@@ -13,18 +14,16 @@
 
 #include "gka_fig_internal.h"
 #include "gka_figure.h"
+#include "program_testlib.h"
 
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/gka_test_figure_inv_XXXXXX");
-    cr_assert_not_null(mkdtemp(tmpdir));
+    prog_make_tmpdir(tmpdir, sizeof tmpdir, "test_figure_inv");
 }
 
 static void remove_tmpdir(void) {
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    cr_assert_eq(system(cmd), 0);
+    prog_remove_tree(tmpdir);
 }
 
 TestSuite(figure_invariants, .init = make_tmpdir, .fini = remove_tmpdir, .timeout = 300);
