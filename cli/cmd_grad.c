@@ -1,4 +1,4 @@
-/* gka grad: gradients of the ridge solve (SPEC 4) for one configuration, with
+/* gka grad: gradients of the ridge solve (MATH.md section 4) for one configuration, with
  * per-token errors of dq, dk, dg (and dbeta) against the exact-solution
  * gradient of the same rounded problem in fp64, and a summary. */
 #include "gka_backward.h"

@@ -3,7 +3,7 @@
  * solved by Cholesky at 400 bits.
  *
  * At 200 bits round-off is far below what the iteration itself leaves, so
- * the error is the Chebyshev iteration error alone, which SPEC 2's bound
+ * the error is the Chebyshev iteration error alone, which MATH.md section 2's bound
  * predicts: with kappa = L / mu = (||H||_F + lambda) / lambda and
  * R = (sqrt(kappa) - 1) / (sqrt(kappa) + 1), r steps reduce the A-norm error
  * by 2 R^r / (1 + R^2r); in the 2-norm that is at most sqrt(kappa) times as
@@ -43,7 +43,7 @@ static double rel_error(const gka_arith_t *Ax, const void *x, const gka_arith_t 
     return e;
 }
 
-/* SPEC 2's bound on the 2-norm relative error after r steps. */
+/* MATH.md section 2's bound on the 2-norm relative error after r steps. */
 static double chebyshev_bound(double hnorm, double lambda, int r) {
     double kappa = (hnorm + lambda) / lambda;
     double R = (sqrt(kappa) - 1) / (sqrt(kappa) + 1);

@@ -1,4 +1,4 @@
-/* Figure `omega`: the Chebyshev schedule omega_i (SPEC 2) for several ridge
+/* Figure `omega`: the Chebyshev schedule omega_i (MATH.md section 2) for several ridge
  * ratios a, against its limit omega* and the paper's convergence bound
  * 2 R^i / (1 + R^(2i)), R = (sqrt(kappa) - 1) / (sqrt(kappa) + 1),
  * kappa = (1 + a) / a; with the residuals that the project's Chebyshev solver
@@ -123,10 +123,11 @@ static gka_status_t omega_run(const gka_figure_opts_t *opts, gka_progress_t *pro
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_csv_meta(csv, "data", "synthetic: iid normal keys and queries, L2-normalised, no gates");
     gka_csv_meta(csv, "solver", "chebyshev fp64, zero start, adaptive lambda = a ||H_t||_F");
-    gka_csv_meta(csv, "columns",
-                 "omega_fp64/fp32/bf16 = SPEC 2 recurrence in that arithmetic; omega_star = "
-                 "2(1-sqrt(1-rho^2))/rho^2; bound = 2R^i/(1+R^2i), kappa=(1+a)/a; "
-                 "residual_* = ||(H+lambda I)x_i - q||/||q|| over sampled tokens");
+    gka_csv_meta(
+        csv, "columns",
+        "omega_fp64/fp32/bf16 = MATH.md section 2 recurrence in that arithmetic; omega_star = "
+        "2(1-sqrt(1-rho^2))/rho^2; bound = 2R^i/(1+R^2i), kappa=(1+a)/a; "
+        "residual_* = ||(H+lambda I)x_i - q||/||q|| over sampled tokens");
     gka_csv_header(csv, "a,i,omega_fp64,omega_fp32,omega_bf16,omega_star,rho,bound,"
                         "residual_median,residual_max");
     gka_fig_progress_total(prog, (long)(OMEGA_NA * c.nsample));

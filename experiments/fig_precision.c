@@ -9,7 +9,7 @@
  *  - token form (labels *-token): the state H_t is stored in the studied
  *    format and updated token by token (H_t = gamma H_{t-1} + k k^T rounded
  *    every token); the solver's iterates are in that format too.
- *  - chunk form (chebyshev-chunk): SPEC 3, as the paper's kernels and
+ *  - chunk form (chebyshev-chunk): MATH.md section 3, as the paper's kernels and
  *    `gka solve --chunk 64` run it: chunks of C = 64 tokens, the running
  *    state carried in fp32 and the chunk start states (snapshots) rounded to
  *    the studied format, within a chunk the operator applied as
@@ -257,7 +257,7 @@ void gka_fig_panel_meta(gka_csv_t *csv) {
                  "token; iterates in the format): kalman-token (info form, P_0 = "
                  "I/lambda_init), kalman-joseph-token (Joseph form, symmetrised), "
                  "cg-token (r=30), chebyshev-token (r=30), cholesky-token; chunk "
-                 "form: chebyshev-chunk (r=30, C=64, SPEC 3, as gka solve --chunk "
+                 "form: chebyshev-chunk (r=30, C=64, MATH.md section 3, as gka solve --chunk "
                  "64)");
     gka_csv_meta(csv, "chunk_form",
                  "running chunk state carried in fp32 (the kernels' model; fp64 under fp64), "

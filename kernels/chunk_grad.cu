@@ -1,4 +1,4 @@
-/* Backward of the chunked solve (SPEC 4), chunk-wise, with no D x D matrix
+/* Backward of the chunked solve (MATH.md section 4), chunk-wise, with no D x D matrix
  * per token. With S~_t = G~_t + G~_t^T (only the symmetric part of the
  * adjoint matters, H being symmetric), E_s = D_s + D_s^T =
  * -(dq_s x_s^T + x_s dq_s^T) - 2 c_s H_s, c_s = a (x_s . dq_s) / ||H_s||_F:

@@ -1,4 +1,4 @@
-/* The per-chunk Chebyshev solve (SPEC 3). All 64 tokens of a chunk iterate
+/* The per-chunk Chebyshev solve (MATH.md section 3). All 64 tokens of a chunk iterate
  * together:
  *   A_c x_c = exp(G_c) H_0 x_c + K^T ((K x_c) o M_{:,c}) + lambda_c x_c
  * computed as X H_0 (64 x D x D) and (mask o X K^T) K (64 x 64 x D) on the
@@ -9,7 +9,7 @@
  *
  * Two kernels (kernels/NOTES.md has the versions and their numbers):
  *   k_norms: ||H_c||_F of the 64 tokens from the chunk formula (recurrence
- *     form of SPEC 3: ||H_c||^2 = e^{2 g_c} ||H_{c-1}||^2 + 2 beta_c^2 k_c^T
+ *     form of MATH.md section 3: ||H_c||^2 = e^{2 g_c} ||H_{c-1}||^2 + 2 beta_c^2 k_c^T
  *     (e^{g_c} H_{c-1}) k_c + beta_c^4 ||k_c||^4 with k_c^T (e^{g_c} H_{c-1})
  *     k_c = e^{G_c} k_c^T H_0 k_c + sum_{j<c} M_{jc} beta_j^2 (k_j . k_c)^2).
  *   k_iter: the chunk iteration kernel, one 4-warp block per 32-row half of a
@@ -397,7 +397,7 @@ __global__ void __launch_bounds__(ITER_THREADS, 2) k_iter(gka_geom G, SolveArgs 
         return;
     }
 
-    /* r Chebyshev steps (SPEC 2) with the schedule and the element update of
+    /* r Chebyshev steps (MATH.md section 2) with the schedule and the element update of
      * solvers/gka_iteration.h, all rows in lock-step; each row has its own
      * rho = ||H|| / (||H|| + 2 lambda) rounded as the CPU model rounds it. */
     float omega[2][2];

@@ -8,7 +8,7 @@
  *   forward:  store H_start[n] = H (bf16), then H = exp(G_last) H + K^T diag(w) K
  *   backward: store S_f[n] = S, then
  *             S = exp(G_last) S + sum_p A_p^T diag(w_p) B_p + h0c[n] H_start[n]
- * (the reverse scan of the symmetric gradient state, SPEC 4; see chunk_grad.cu).
+ * (the reverse scan of the symmetric gradient state, MATH.md section 4; see chunk_grad.cu).
  * The products run on the tensor cores (bf16 operands, fp32 accumulation);
  * the operands of the next chunks are copied into a ring of shared-memory
  * slots (cp.async) while the current one is multiplied. The forward stores

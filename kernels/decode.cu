@@ -54,7 +54,7 @@ __global__ void __launch_bounds__(DC_THREADS)
         tot += red[w];
     const float hn = sqrtf(tot);
     const float lam = a * hn;
-    float rho = 0.0f, s = 0.0f; /* SPEC 2 schedule, solvers/gka_iteration.h */
+    float rho = 0.0f, s = 0.0f; /* MATH.md section 2 schedule, solvers/gka_iteration.h */
     if (hn > 0.0f) gka_cheb_params_f(hn, lam, &rho, &s);
     const float rq = gka_cheb_rq_f(rho);
     if (tid < D) {

@@ -1,4 +1,4 @@
-/* GPU kernels for the chunked Chebyshev solve of GKA (SPEC.md sections 3, 4):
+/* GPU kernels for the chunked Chebyshev solve of GKA (docs/MATH.md §3, §4):
  * forward (chunk start states by a scan over chunks, ||H_t||_F per token by
  * the chunk formula, r Chebyshev iterations with all tokens of a chunk on the
  * tensor cores), backward (implicit differentiation with the lambda path) and

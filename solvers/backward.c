@@ -1,4 +1,4 @@
-/* Token form of the backward pass (SPEC 4): the forward runs the ridge stream
+/* Token form of the backward pass (MATH.md section 4): the forward runs the ridge stream
  * and the solver object (implicit mode) or the stored-iterate recurrences of
  * backward_iter.c (iterations mode), keeping H_t and D_t + D_t^T for every
  * token; the reverse sweep carries S_t = G~_t + G~_t^T backwards and reads

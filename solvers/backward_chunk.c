@@ -1,4 +1,4 @@
-/* Chunk form of the implicit backward pass (SPEC 3 and 4), Chebyshev.
+/* Chunk form of the implicit backward pass (MATH.md section 3 and 4), Chebyshev.
  *
  * A chunk of n <= C tokens with start state H_0, keys K, chunk-local
  * cumulative log-gates G_c and W_jc = exp(G_c - G_j) beta_j^2 (j <= c):

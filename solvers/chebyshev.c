@@ -1,4 +1,4 @@
-/* Chebyshev iteration (SPEC 2): every operation, the omega recurrence and
+/* Chebyshev iteration (MATH.md section 2): every operation, the omega recurrence and
  * the step sizes included, goes through the arithmetic table. The recurrence
  * is written once (gka_chebyshev_solve_v) from the pieces of gka_iteration.h
  * against an operator callback; the solver object applies a gka_operator_t
@@ -137,7 +137,8 @@ static gka_status_t cheb_solve(gka_solver_t *s, const gka_operator_t *op, void *
 
 const gka_solver_ops_t gka_solver_chebyshev_ops = {
     .name = "chebyshev",
-    .summary = "Chebyshev iteration, SPEC 2 schedule (mu = lambda, L = ||H||_F + lambda)",
+    .summary =
+        "Chebyshev iteration, MATH.md section 2 schedule (mu = lambda, L = ||H||_F + lambda)",
     .variants = "guarded,plain",
     .iterative = 1,
     .solve_op = cheb_solve,

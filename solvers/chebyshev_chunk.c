@@ -1,4 +1,4 @@
-/* The chunk form (SPEC 3), for every solver that runs against gka_operator_t:
+/* The chunk form (MATH.md section 3), for every solver that runs against gka_operator_t:
  * the C tokens of a chunk share the chunk start
  * state H_0 and the chunk's keys, and each token's operator is applied as
  *     A_c x = exp(G_c) H_0 x + K^T ((K x) o W_{:,c}) + lambda_c x,

@@ -1,7 +1,7 @@
 /* Gradient descent with step 2/(L + mu) and Nesterov's accelerated gradient
  * with step 1/L and momentum (sqrt L - sqrt mu)/(sqrt L + sqrt mu), the
  * optimal fixed parameters for the spectrum bounds mu = lambda_t,
- * L = ||H_t||_F + lambda_t of SPEC 2. All scalars in the studied arithmetic. */
+ * L = ||H_t||_F + lambda_t of MATH.md section 2. All scalars in the studied arithmetic. */
 #include "solver_internal.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* The backward pass of the ridge solve (SPEC 4): gradients of
+/* The backward pass of the ridge solve (MATH.md section 4): gradients of
  * x_t = (H_t + lambda_t I)^{-1} q_t, H_t = gamma_t H_{t-1} + beta_t^2 k_t k_t^T,
  * lambda_t = a ||H_t||_F (adaptive) or fixed, with respect to q_t, k_t, the
  * log-gates g_t (gamma_t = exp(g_t)) and the write gates beta_t, given an
@@ -16,7 +16,7 @@
  * Either way the adjoint of A_t becomes the adjoint of H_t,
  *     D_t = Abar_t + c_t H_t,   c_t = (d||H||_F) / ||H_t||_F,
  * where the lambda path (option) adds a * (tr Abar_t + schedule's dlambda) to
- * d||H||_F (implicit: D_t = -dq x^T - (a (x . dq)/||H_t||_F) H_t, SPEC 4);
+ * d||H||_F (implicit: D_t = -dq x^T - (a (x . dq)/||H_t||_F) H_t, MATH.md section 4);
  * then, with the symmetric S_t = G~_t + G~_t^T carried backwards,
  *     S_t = (D_t + D_t^T) + gamma_{t+1} S_{t+1}        (S_T = 0)
  *     dk_t = beta_t^2 S_t k_t,   dbeta_t = beta_t k_t^T S_t k_t,
@@ -87,7 +87,7 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
                             const gka_grad_opts_t *opts, gka_grads_t *out, gka_grads_t *ref);
 
 /* Chunk form (backward_chunk.c), Chebyshev implicit gradients with chunks of
- * C tokens (SPEC 3): no D x D matrix per token; the chunk start states H_0
+ * C tokens (MATH.md section 3): no D x D matrix per token; the chunk start states H_0
  * are kept (T/C of them) and the state adjoint is carried across chunks.
  * Every token's operator, ||H_c||_F, the dk terms and the state adjoint are
  * formed from the chunk's keys by C x D and C x C products; dg comes from the

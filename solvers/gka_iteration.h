@@ -49,7 +49,7 @@ typedef enum {
 /* The residual growth factor that counts as divergence. */
 #define GKA_SOLVER_DTOL 1e4
 
-/* omega_0 of the SPEC 2 schedule. */
+/* omega_0 of the MATH.md section 2 schedule. */
 #define GKA_CHEB_OMEGA0 2
 
 /* The one stopping test of every iterative solver, on the residual norm rn
@@ -88,7 +88,7 @@ GKA_ITER_FN gka_reason_t gka_cg_residual_guard(double rr) {
 /* Native versions for a floating type T with suffix S. */
 #define GKA_ITERATION_DEFINE(T, S, SQRT, POW)                                                      \
     /* rho = (L - mu) / (L + mu), s = 2 / (L + mu); L = hnorm + lambda,                            \
-     * mu = lambda (SPEC 2). Rounding order as gka_cheb_setup. */                                  \
+     * mu = lambda (MATH.md section 2). Rounding order as gka_cheb_setup. */                       \
     GKA_ITER_FN void gka_cheb_params_##S(T hnorm, T lambda, T *rho, T *s) {                        \
         const T L = hnorm + lambda, den = L + lambda, num = L - lambda;                            \
         *rho = num / den;                                                                          \

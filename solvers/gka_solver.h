@@ -1,4 +1,4 @@
-/* Pluggable solvers for the ridge solve (H_t + lambda_t I) x = q_t (SPEC 2),
+/* Pluggable solvers for the ridge solve (H_t + lambda_t I) x = q_t (MATH.md section 2),
  * after hypre's PCG and PETSc's KSP: a solver object has a name, options
  * (iterations r, tolerance, zero or warm start, variant), a per-token solve,
  * an optional residual history and a reason code. Every algorithm is written
@@ -12,7 +12,7 @@
  * allocation failure.
  *
  * Solvers (gka_solver_list gives the table):
- *   chebyshev  SPEC 2 exactly: mu = lambda_t, L = ||H_t||_F + lambda_t,
+ *   chebyshev  MATH.md section 2 exactly: mu = lambda_t, L = ||H_t||_F + lambda_t,
  *              x_{-1} = 0, x_0 = s q, omega_0 = 2, r steps. Warm start: the
  *              same recurrence on the correction, x_{-1} = x_prev,
  *              x_0 = x_prev - s (A x_prev - q).
@@ -26,7 +26,7 @@
  *   form's H_t or the chunk form's chunk-local operator.
  *   cholesky   direct: factor H_t + lambda_t I, two triangular solves.
  *   kalman     recursive least squares, variants
- *                info   SPEC 2 Sherman-Morrison update of P (information form)
+ *                info   MATH.md section 2 Sherman-Morrison update of P (information form)
  *                cov    covariance form G = S k / (k^T S k + r), S = (I - G k^T) S
  *                joseph Joseph-form covariance update, then symmetrised
  *                sqrt   upper Cholesky factor R of P^{-1} = R^T R, rank-1
@@ -158,7 +158,7 @@ void gka_solver_destroy(gka_solver_t *s);
 /* y = A x for the solve's operator (D elements of the arithmetic). */
 typedef void (*gka_matvec_fn)(void *ctx, const void *x, void *y);
 
-/* The SPEC 2 Chebyshev recurrence for A x = q with spectrum bounds
+/* The MATH.md section 2 Chebyshev recurrence for A x = q with spectrum bounds
  * mu = lambda, L = hnorm + lambda, all in arithmetic A. x_init NULL: zero start
  * (x_0 = s q); else warm start from x_init. r >= 0 steps; tol as in the
  * options (0: none). hist (r + 2 doubles) may be NULL; else hist_fn(hist_ctx,
@@ -201,7 +201,7 @@ gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx
                           int r, double tol, int guarded, const void *x_init, void *x,
                           gka_cg_hook_fn hook, void *hook_ctx, int *iters, gka_reason_t *reason);
 
-/* Chunk form (SPEC 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
+/* Chunk form (MATH.md section 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
  * inputs and chunk states in A_state's format (chunk states updated by one
  * A_state dot per entry, i.e. one rounding per chunk under A_state's
  * accumulation model), iterates, omega, the norm formula and every product in

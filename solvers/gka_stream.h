@@ -1,4 +1,4 @@
-/* The ridge stream (SPEC 1) and the run driver.
+/* The ridge stream (MATH.md section 1) and the run driver.
  *
  * A stream holds, in a studied arithmetic, H_t = gamma_t H_{t-1} +
  * beta_t^2 k_t k_t^T (and U_t = gamma_t U_{t-1} + beta_t^2 v_t k_t^T where
@@ -102,7 +102,7 @@ void gka_gate_element(gka_arith_t *A, double gamma, void *dst);
 
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
- * lambda). For synthetic problems (SPEC 5, Fig. 1a) and crafted tests. */
+ * lambda). For synthetic problems (the paper's Fig. 1a) and crafted tests. */
 gka_status_t gka_stream_set_H(gka_stream_t *st, const double *H);
 
 /* Replace the current query by the rounding of q. */
@@ -255,8 +255,8 @@ typedef struct gka_run_config {
        format NULL = fp64 */
     const char *format, *accum, *mode;
     uint64_t seed;
-    int chunk;               /* 0 token form, C > 0 chunk form (SPEC 3) with chunk size C:
-                                every solver that runs against gka_operator_t (not kalman) */
+    int chunk; /* 0 token form, C > 0 chunk form (MATH.md section 3) with chunk size C:
+                  every solver that runs against gka_operator_t (not kalman) */
     const char *iter_format; /* arithmetic of the iterates of the iterative solvers. Chunk form:
                                 also the chunk-local products and norm formula (NULL: fp32 for
                                 emulated formats, the state's arithmetic for fp32/fp64/MPFR).

@@ -1,4 +1,4 @@
-/* Kalman filter / recursive least squares (SPEC 2), in four variants:
+/* Kalman filter / recursive least squares (MATH.md section 2), in four variants:
  *   info    P_t = (1/gamma) [P - (P k)(P k)^T / (gamma/beta^2 + k^T P k)],
  *           lower triangle updated and mirrored (P stays exactly symmetric)
  *   cov     G = S k / (k^T S k + r), S = (I - G k^T) S, S /= gamma

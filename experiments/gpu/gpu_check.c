@@ -555,7 +555,7 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
             ss += S[i * n + j] * S[i * n + j];
         }
     const double hn = sqrt(ss), lam = a * hn;
-    double rho = 0.0, s = 0.0; /* SPEC 2 schedule, solvers/gka_iteration.h */
+    double rho = 0.0, s = 0.0; /* MATH.md section 2 schedule, solvers/gka_iteration.h */
     if (hn > 0.0) gka_cheb_params_d(hn, lam, &rho, &s);
     const double rq = gka_cheb_rq_d(rho);
     double *xp = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));

@@ -1,4 +1,4 @@
-"""A numpy model of the chunk form (SPEC 3) in the reference kernels' regime.
+"""A numpy model of the chunk form (MATH.md section 3) in the reference kernels' regime.
 
 Per chunk of C tokens with keys K (bf16), log-gates g (fp32), beta (fp32):
   G_c = running sum of g (fp32), W_jc = fp32(exp(G_c - G_j)) beta_j^2 for j <= c

@@ -1,4 +1,4 @@
-"""The solvers of SPEC 2, written once in numpy against an arithmetic object
+"""The solvers of MATH.md section 2, written once in numpy against an arithmetic object
 and vectorised over tokens (every token's problem is solved at once; tokens
 that stop early keep their iterate). The operation order follows the
 arithmetic-table calls of gka's token-form solvers, so that in a narrow format
@@ -107,7 +107,7 @@ def _stop_checks(res, qscale, active):
 
 
 def chebyshev(ar, matvec, q, lam, hnorm, r):
-    """Chebyshev iteration (SPEC 2 schedule), r steps. Returns x (T, D)."""
+    """Chebyshev iteration (MATH.md section 2 schedule), r steps. Returns x (T, D)."""
     T = q.shape[0]
     one = np.ones(T)
     L = sadd(ar, hnorm, lam)

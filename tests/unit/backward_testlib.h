@@ -2,7 +2,7 @@
  * central finite differences of L = sum_t <dx_t, x_t> computed in 256-bit
  * MPFR, independently of the library: H_t, lambda_t and the solve (exact
  * Cholesky, r Chebyshev steps or r CG steps) are written here again, in
- * mpfr_t, from the real-arithmetic definitions of SPEC 1-2. */
+ * mpfr_t, from the real-arithmetic definitions of MATH.md section 1-2. */
 #ifndef GKA_BACKWARD_TESTLIB_H
 #define GKA_BACKWARD_TESTLIB_H
 
@@ -210,7 +210,7 @@ static inline void bt_mp_exact(bt_mp_t *m, mpfr_t *q) {
     }
 }
 
-/* SPEC 2 Chebyshev, r steps from zero: mu = lam, L = hn + lam. */
+/* MATH.md section 2 Chebyshev, r steps from zero: mu = lam, L = hn + lam. */
 static inline void bt_mp_cheb(bt_mp_t *m, mpfr_t *q, int r) {
     const int D = m->D;
     mpfr_t rho, s, om;

@@ -1,7 +1,7 @@
 /* Seeded test problems for the reference tests (test_reference_*.c):
  * random SPD matrices, rank-deficient H, ill-conditioned H + lambda I, and H
  * accumulated from L2-normalised random keys with decay and write gates, as
- * in SPEC section 1. Self-contained PRNG (splitmix64) so that the cases are
+ * in MATH.md section 1. Self-contained PRNG (splitmix64) so that the cases are
  * identical on every platform. */
 #ifndef GKA_TEST_REFERENCE_CASES_H
 #define GKA_TEST_REFERENCE_CASES_H
@@ -90,7 +90,7 @@ static inline void ref_gated_stream(ref_rng_t *r, int D, int T, double *K, doubl
     }
 }
 
-/* H_T = gamma_t H_{t-1} + beta_t^2 k_t k_t^T in fp64 (the recursion of SPEC 1). */
+/* H_T = gamma_t H_{t-1} + beta_t^2 k_t k_t^T in fp64 (the recursion of MATH.md section 1). */
 static inline void ref_stream_H_fp64(int D, int T, const double *K, const double *gamma,
                                      const double *beta, double *H) {
     memset(H, 0, (size_t)D * (size_t)D * sizeof *H);

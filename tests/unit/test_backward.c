@@ -1,4 +1,4 @@
-/* Token-form backward pass (solvers/backward.c): the SPEC 4 gradients against
+/* Token-form backward pass (solvers/backward.c): the MATH.md section 4 gradients against
  * 256-bit MPFR central finite differences of the exact solution's loss, the
  * fp64 mirror reference, the lambda path term, a low-precision run, NaN
  * handling and argument checks. */

@@ -1,4 +1,4 @@
-/* Token-form Chebyshev: the SPEC 2 error bound in fp64, history, warm start,
+/* Token-form Chebyshev: the MATH.md section 2 error bound in fp64, history, warm start,
  * reasons, and bit-identity of the emulated fp32 table with native float. */
 #include "solver_testlib.h"
 

@@ -1,4 +1,4 @@
-/* Chunk-form Chebyshev (SPEC 3) against the token form: fp64 to roundoff
+/* Chunk-form Chebyshev (MATH.md section 3) against the token form: fp64 to roundoff
  * (gated, write-gated, T not a multiple of C), and in bf16 state / fp32
  * iterates the same error statistics as the token form. */
 #include "solver_testlib.h"

@@ -182,7 +182,7 @@ Test(numeric_events, zero_keys_then_nonzero_recover) {
                           tok.reason[t] == GKA_REASON_ITERATION_LIMIT,
                       "%s t=%ld: %s", solvers[s], t, gka_reason_name(tok.reason[t]));
             cr_expect(isfinite(tok.err[t]), "%s t=%ld err %g", solvers[s], t, tok.err[t]);
-            /* fp64, kappa <= 51: chebyshev r = 30 is within 4e-4 (SPEC 2); gd
+            /* fp64, kappa <= 51: chebyshev r = 30 is within 4e-4 (MATH.md section 2); gd
                converges more slowly: only require it to have made progress */
             double tol = !strcmp(solvers[s], "gd") || !strcmp(solvers[s], "agd") ? 0.5 : 1e-3;
             cr_expect(tok.err[t] < tol, "%s t=%ld err %g", solvers[s], t, tok.err[t]);

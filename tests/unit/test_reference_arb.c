@@ -124,7 +124,7 @@ Test(reference_arb, gated_normalised_keys) {
 
 Test(reference_arb, adaptive_lambda) {
     /* lambda = a ||H||_F is irrational: Arb encloses it; MPFR evaluates it in
-     * 256 bits; kappa is certified <= (1 + a)/a (SPEC 1). */
+     * 256 bits; kappa is certified <= (1 + a)/a (MATH.md section 1). */
     ref_rng_t r = {5};
     enum { T = 40 };
     const double a = 0.02;

@@ -104,7 +104,7 @@ Test(reference_lapack, eigenvalues_use_symmetric_part) {
 }
 
 Test(reference_lapack, adaptive_lambda_bounds_kappa) {
-    /* SPEC 1: kappa(H + a ||H||_F I) <= (1 + a)/a, whatever the keys. */
+    /* MATH.md section 1: kappa(H + a ||H||_F I) <= (1 + a)/a, whatever the keys. */
     ref_rng_t r = {11};
     double H[32 * 32];
     const double a = 0.02;

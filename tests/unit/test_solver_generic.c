@@ -24,7 +24,7 @@
  * The bounds and why:
  *   alg: zero start, so e_0 = x* and the bounds are relative errors:
  *     chebyshev  2 R^r / (1 + R^2r), R = (sqrt kappa - 1)/(sqrt kappa + 1):
- *                the minimax polynomial on [lambda, ||H||_F + lambda] (SPEC 2);
+ *                the minimax polynomial on [lambda, ||H||_F + lambda] (MATH.md section 2);
  *     cg         2 sqrt(kappa) R^r: the same polynomial bound in the A-norm,
  *                times sqrt(kappa) to go to the 2-norm; 0 for r >= D (finite
  *                termination; r = D here); plus kappa tol for the stop at
