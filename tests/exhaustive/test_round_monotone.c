@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "exhaustive/exhaustive_util.h"
 #include "gka_precision.h"
 #include "unit/round_proof.h"
 
@@ -187,30 +188,20 @@ static void monotone_format(const gka_format_t *f, mono_tally_t T[PROOF_NVARIANT
 }
 
 static int selected(const char *name) {
-    const char *sel = getenv("GKA_MONOTONE_FORMATS");
-    if (!sel || !*sel) return 1;
-    const size_t n = strlen(name);
-    for (const char *p = strstr(sel, name); p; p = strstr(p + 1, name))
-        if ((p == sel || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
-    return 0;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return exhaustive_env_selects("GKA_MONOTONE_FORMATS", name);
 }
 
 static void monotone(int i) {
     const gka_format_t f = proof_format(i);
     if (!selected(f.name)) cr_skip_test("%s not in GKA_MONOTONE_FORMATS", f.name);
-    const double t0 = now_s();
+    const double t0 = exhaustive_now_s();
     mono_tally_t T[PROOF_NVARIANTS];
     monotone_format(&f, T);
     int nv = 0;
     for (int v = 0; v < PROOF_NVARIANTS; v++)
         nv += variant_in_pass(&f, v);
-    fprintf(stderr, "monotone %s: %d variants x 2^32 inputs, %.1f s\n", f.name, nv, now_s() - t0);
+    fprintf(stderr, "monotone %s: %d variants x 2^32 inputs, %.1f s\n", f.name, nv,
+            exhaustive_now_s() - t0);
     for (int v = 0; v < PROOF_NVARIANTS; v++) {
         if (!variant_in_pass(&f, v)) continue;
         const gka_rounding_t r = proof_context(&f, v);

@@ -38,6 +38,7 @@
 #endif
 
 #include "exhaustive/rint_reference.h"
+#include "exhaustive/exhaustive_util.h"
 #include "gka_precision.h"
 
 /* The formats from their definitions (issue 2), independently of format.c. */
@@ -213,18 +214,7 @@ static tally_t sweep(const ref_format_t *rf, const gka_format_t *fmt, const vari
 }
 
 static int format_selected(const char *name) {
-    const char *sel = getenv("GKA_SWEEP_FORMATS");
-    if (!sel || !*sel) return 1;
-    const size_t n = strlen(name);
-    for (const char *p = strstr(sel, name); p; p = strstr(p + 1, name))
-        if ((p == sel || p[-1] == ',') && (p[n] == ',' || p[n] == '\0')) return 1;
-    return 0;
-}
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return exhaustive_env_selects("GKA_SWEEP_FORMATS", name);
 }
 
 static void sweep_format(const char *name) {
@@ -243,7 +233,7 @@ static void sweep_format(const char *name) {
     cr_assert_eq(fmt.max, ref_format_max(rf->t, rf->emax, rf->is_e4m3));
     for (size_t k = 0; k < sizeof variants / sizeof variants[0]; k++) {
         const variant_t *v = &variants[k];
-        const double t0 = now_s();
+        const double t0 = exhaustive_now_s();
         const tally_t T = sweep(rf, &fmt, v);
         fprintf(stderr,
                 "sweep %s %s subnormals=%d saturate=%d range=%s: %" PRIu64 " fast (%" PRIu64
@@ -253,7 +243,8 @@ static void sweep_format(const char *name) {
                 : v->where == LOW  ? "low"
                 : v->where == HIGH ? "high"
                                    : "low+high",
-                T.checked_fast, T.bad_fast, T.checked_scalar, T.bad_scalar, now_s() - t0);
+                T.checked_fast, T.bad_fast, T.checked_scalar, T.bad_scalar,
+                exhaustive_now_s() - t0);
         cr_expect_eq(T.checked_fast, T.expected, "not every pattern was checked");
         cr_expect(v->where != ALL || T.expected == UINT64_C(1) << 32);
         cr_expect_gt(T.checked_scalar, T.expected >> 9);
