@@ -109,10 +109,13 @@ Test(interrupt, figure_stops_between_jobs) {
     free(r);
 }
 
-/* A second SIGINT while a long token is computed (D = 1024, exact kappa
- * every token): temporary files removed, exit 130 at once. */
+/* A second SIGINT while a long token is computed: temporary files removed,
+ * exit 130 at once. The token must outlast both signals on any machine, so
+ * its reference is MPFR Cholesky at D = 1024 (seconds per token, D^3 MPFR
+ * operations); an exact-kappa token of 50 ms raced the second signal on a
+ * fast CI machine and the run ended after the first. */
 Test(interrupt, second_sigint_exits_130) {
-    pid_t pid = prog_spawn(dir, "solve --D 1024 --T 4 --every 1 --csv out/x.csv", NULL);
+    pid_t pid = prog_spawn(dir, "solve --D 1024 --T 2 --every 1 --reference mpfr:256 --csv out/x.csv", NULL);
     cr_assert(wait_for_entry(pid, "out", ".tmp.", 30.0), "solve never opened its output");
     sleep_s(0.1);
     kill(pid, SIGINT);
