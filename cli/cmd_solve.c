@@ -23,7 +23,7 @@ typedef struct {
     double tol;
     int warm;
     /* outputs for other tools, and what a loaded file must agree with */
-    const char *save_x, *save_ref;
+    const char *save_x, *save_ref, *save_iterates;
 } solve_args_t;
 
 /* The arguments from the option table; -1 to go on, else an exit code. */
@@ -47,6 +47,7 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
     a->carry = gka_opt_given(o, GKA_OPT_CARRY) ? gka_opt_text(o, GKA_OPT_CARRY) : NULL;
     a->beta_mode = gka_opt_text(o, GKA_OPT_BETA_MODE);
     a->save_x = gka_opt_text(o, GKA_OPT_SAVE_X), a->save_ref = gka_opt_text(o, GKA_OPT_SAVE_REF);
+    a->save_iterates = gka_opt_text(o, GKA_OPT_SAVE_ITERATES);
     if (gka_opt_given(o, GKA_OPT_REFERENCE) &&
         gka_run_ref_parse(gka_opt_text(o, GKA_OPT_REFERENCE), &a->reference) != GKA_OK)
         return gka_cli_fail(GKA_EXIT_USAGE, "--reference: %s", gka_error_message());
@@ -85,9 +86,31 @@ static void solve_context(const solve_args_t *a, const gka_solver_ops_t *ops,
 }
 
 typedef struct {
+    const gka_run_config_t *cfg;
     FILE *csv, *hist;
-    gka_npy_writer_t *x, *x_ref; /* --save-x, --save-ref */
+    gka_npy_writer_t *x, *x_ref, *iterates; /* --save-x, --save-ref, --save-iterates */
 } sinks_t;
+
+/* The tokens --save-iterates keeps: all, or those --every K measures. */
+static int keeps_iterates(const gka_run_config_t *c, long t) {
+    return c->every == 0 || gka_run_measures(c, t);
+}
+
+static long kept_tokens(const gka_run_config_t *c) {
+    long n = 0;
+    for (long t = 0; t < c->T; t++)
+        n += keeps_iterates(c, t);
+    return n;
+}
+
+/* R + 1 rows of the token's iterates; NaN rows after a token stopped early. */
+static gka_status_t write_iterates(gka_npy_writer_t *w, const gka_token_metrics_t *m, int iters,
+                                   int D) {
+    gka_status_t st = GKA_OK;
+    for (int i = 0; !st && i <= iters; i++)
+        st = gka_npy_writer_row(w, i < m->niterates ? m->iterates + (size_t)i * (size_t)D : NULL);
+    return st;
+}
 
 static int write_row(void *ctx, const gka_token_metrics_t *m) {
     sinks_t *s = ctx;
@@ -101,6 +124,9 @@ static int write_row(void *ctx, const gka_token_metrics_t *m) {
         fprintf(s->hist, "%ld,%d,%.17g\n", m->t, i, m->history[i]);
     if (s->x && gka_npy_writer_row(s->x, m->x) != GKA_OK) return 1;
     if (s->x_ref && gka_npy_writer_row(s->x_ref, m->x_ref) != GKA_OK) return 1;
+    if (s->iterates && keeps_iterates(s->cfg, m->t) &&
+        write_iterates(s->iterates, m, s->cfg->opts.iters, s->cfg->D) != GKA_OK)
+        return 1;
     return 0;
 }
 
@@ -178,10 +204,28 @@ static void solve_meta(const solve_args_t *a, const gka_run_config_t *c, const g
     gka_csv_meta(m, "reference", "%s solve of the same rounded problem", rname);
 }
 
-/* --save-x / --save-ref: [T, D] float64 .npy files, written whole or not at all.
- * Returns -1 or an exit code. */
+/* --save-iterates: refused before the run where the array would pass the
+ * stated limit. Returns -1 or an exit code. */
+static int check_iterates_size(const solve_args_t *a, const gka_run_config_t *c) {
+    if (!a->save_iterates) return -1;
+    const double bytes = 8.0 * (double)kept_tokens(c) * (double)(c->opts.iters + 1) * c->D;
+    if (bytes > (double)GKA_ITERATES_MAX_BYTES)
+        return gka_cli_fail(GKA_EXIT_USAGE,
+                            "--save-iterates: [%ld, %d, %d] float64 is %.3g GiB, over the "
+                            "limit of " GKA_ITERATES_LIMIT_TEXT
+                            " (fewer tokens with --T or --every K, or fewer --iters)",
+                            kept_tokens(c), c->opts.iters + 1, c->D, bytes / (1u << 30));
+    return -1;
+}
+
+/* --save-x / --save-ref: [T, D] float64 .npy files, --save-iterates [T', R+1,
+ * D], written whole or not at all. Returns -1 or an exit code. */
 static int open_arrays(const solve_args_t *a, const gka_run_config_t *c, sinks_t *s) {
     gka_status_t st;
+    const size_t shape[3] = {(size_t)kept_tokens(c), (size_t)c->opts.iters + 1, (size_t)c->D};
+    if (a->save_iterates &&
+        (st = gka_npy_writer_open_shape(&s->iterates, a->save_iterates, 3, shape)))
+        return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     if (a->save_x && (st = gka_npy_writer_open(&s->x, a->save_x, (size_t)c->T, (size_t)c->D)))
         return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     if (a->save_ref &&
@@ -202,13 +246,14 @@ static const char *input_path(const char *arg, char *buf, size_t n) {
  * any work. Returns -1 or an exit code. */
 static int check_paths(const solve_args_t *a) {
     char k[4096], q[4096], g[4096], b[4096];
-    const char *outs[] = {a->csv, a->history, a->save_x, a->save_ref};
-    const char *out_names[] = {"--csv", "--history", "--save-x", "--save-ref"};
+    const char *outs[] = {a->csv, a->history, a->save_x, a->save_ref, a->save_iterates};
+    const char *out_names[] = {"--csv", "--history", "--save-x", "--save-ref",
+                               "--save-iterates"};
     const char *ins[] = {
         input_path(a->in.keys, k, sizeof k), input_path(a->in.queries, q, sizeof q),
         input_path(a->in.gates, g, sizeof g), input_path(a->in.betas, b, sizeof b), a->in.trace};
     const char *in_names[] = {"--keys", "--queries", "--gates", "--betas", "--trace"};
-    const gka_status_t st = gka_paths_check(outs, out_names, 4, ins, in_names, 5);
+    const gka_status_t st = gka_paths_check(outs, out_names, 5, ins, in_names, 5);
     if (st != GKA_OK) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     return -1;
 }
@@ -216,11 +261,11 @@ static int check_paths(const solve_args_t *a) {
 /* CSV, history and arrays committed together: all or none of them
  * (experiments/gka_io.h). Returns -1 or an exit code. */
 static int commit_outputs(gka_outfile_t *csv, gka_outfile_t *hist, sinks_t *s) {
-    gka_outfile_t *outs[4] = {csv, hist, NULL, NULL};
+    gka_outfile_t *outs[5] = {csv, hist, NULL, NULL, NULL};
     size_t n = 2;
     int rc = -1;
-    gka_npy_writer_t *w[2] = {s->x, s->x_ref};
-    for (int j = 0; j < 2 && rc < 0; j++)
+    gka_npy_writer_t *w[3] = {s->x, s->x_ref, s->iterates};
+    for (int j = 0; j < 3 && rc < 0; j++)
         if (w[j] && !(outs[n++] = gka_npy_writer_file(w[j])))
             rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
     gka_status_t st;
@@ -254,12 +299,14 @@ int gka_cmd_solve(int argc, char **argv) {
     c.seed = a.in.seed;
     c.opts.iters = (int)a.iters, c.opts.tol = a.tol, c.opts.warm = a.warm;
     c.opts.history = a.history != NULL;
+    c.opts.iterates = a.save_iterates != NULL;
     if (a.variant) snprintf(c.opts.variant, sizeof c.opts.variant, "%s", a.variant);
     c.chunk = (int)a.chunk, c.iter_format = a.iter_format, c.carry = a.carry, c.every = a.every;
     c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
     c.reference = a.reference;
     gka_outfile_t fcsv = {0}, fhist = {0};
-    sinks_t sinks = {NULL, NULL, NULL, NULL};
+    sinks_t sinks = {&c, NULL, NULL, NULL, NULL, NULL};
+    if ((rc = check_iterates_size(&a, &c)) >= 0) return gka_trace_free(&tr), rc;
     gka_interrupt_install();
     gka_csv_t meta;
     gka_csv_init(&meta);
@@ -279,6 +326,7 @@ int gka_cmd_solve(int argc, char **argv) {
     if (rc < 0) rc = commit_outputs(&fcsv, &fhist, &sinks);
     gka_npy_writer_abort(sinks.x);
     gka_npy_writer_abort(sinks.x_ref);
+    gka_npy_writer_abort(sinks.iterates);
     gka_outfile_abort(&fcsv);
     gka_outfile_abort(&fhist);
     if (rc < 0) print_summary(&a, &c, &sum), rc = GKA_EXIT_OK;

@@ -376,6 +376,17 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                                   "reference)",
                           .cmds = IN(SOLVE),
                           .section = S_OUTPUT},
+    [GKA_OPT_SAVE_ITERATES] = {.name = "save-iterates",
+                               .metavar = "F.npy",
+                               .type = GKA_OT_PATH,
+                               .help = "the iterates x_0 .. x_R of every token as a [T, R+1, D] "
+                                       "float64 array (NaN rows after a token stopped early); "
+                                       "with --every K only the tokens t = 0, K, 2K, ... and the "
+                                       "last; at most " GKA_ITERATES_LIMIT_TEXT " (refused "
+                                       "before the run)",
+                               .cmds = IN(SOLVE),
+                               .needs = NEEDS(ITERATIVE) | NEEDS(TOKEN_FORM),
+                               .section = S_OUTPUT},
 
     [GKA_OPT_SAVE_GRAD] = {.name = "save-grad",
                            .metavar = "PREFIX",

@@ -29,6 +29,14 @@ typedef enum {
 
 #define GKA_IN(cmd) (1u << (cmd))
 
+/* The largest --save-iterates array gka solve writes: T x (R+1) x D doubles
+ * are held by no one (rows stream to the file), but a file this large is a
+ * mistake more often than a wish; the help states it, the check refuses
+ * before the run. */
+#define GKA_ITERATES_MAX_BYTES ((unsigned long long)4 << 30)
+#define GKA_ITERATES_LIMIT_TEXT "4 GiB"
+
+
 /* Every option, one id each. */
 typedef enum {
     GKA_OPT_HELP,
@@ -75,6 +83,7 @@ typedef enum {
     GKA_OPT_EVERY,
     GKA_OPT_SAVE_X,
     GKA_OPT_SAVE_REF,
+    GKA_OPT_SAVE_ITERATES,
     GKA_OPT_SAVE_GRAD,
     /* benchmarks */
     GKA_OPT_SIZES,

@@ -120,6 +120,8 @@ typedef struct {
 
 static double hist_cb(void *ctx, const void *x) {
     hist_ctx_t *h = ctx;
+    gka_solver_iterate_push(h->s, x);
+    if (!h->s->opts.history) return (double)NAN; /* iterates only: no fp64 residual to pay */
     return h->op->residual64 ? h->op->residual64(h->op, x, h->s->work64) : (double)NAN;
 }
 

@@ -106,6 +106,8 @@ static gka_status_t gd_solve_impl(gka_solver_t *s, const gka_operator_t *op, voi
             gka_iter_monitor(gka_iter_norm64(A, w->res, n), qscale, s->opts.tol, guarded);
         if (stop != GKA_REASON_NONE) {
             info->reason = stop;
+            /* AGD returns the extrapolated point y it tested: the last iterate kept */
+            if (accelerated) gka_solver_iterate_push(s, x);
             break;
         }
         A->axpy(A, n, w->nstep, w->res, x);

@@ -75,6 +75,8 @@ typedef struct gka_solver_opts {
                                       <= tol ||q|| (0, the default: always run r iterations) */
     int warm;                      /* 1: start from the previous token's solution */
     int history;                   /* 1: record the fp64 relative residual of every iterate */
+    int iterates;                  /* 1: record every iterate x_0 .. x_iters as D doubles
+                                      (iterative solvers only: GKA_EINVAL for the others) */
     char variant[GKA_VARIANT_MAX]; /* "" = the solver's default */
 } gka_solver_opts_t;
 
@@ -89,6 +91,12 @@ typedef struct gka_solve_info {
                               x_0 (the start) .. x_iters, from the stream's fp64
                               mirror (gka_stream_rel_residual64); NULL unless asked */
     int nhistory;
+    const double *iterates; /* niterates x D doubles owned by the solver, valid until the
+                               next solve: x_0 (the start) .. x_iters, each the iterate's
+                               elements converted to double exactly (AGD stopped by its
+                               test: then the point y it returns); the last is the solution
+                               returned; NULL unless asked */
+    int niterates;
 } gka_solve_info_t;
 
 typedef struct gka_solver gka_solver_t;
@@ -119,8 +127,10 @@ struct gka_solver {
     int D;
     long tokens;  /* tokens solved so far */
     void *x_prev; /* previous solution (D elements), for warm starts */
-    double *hist; /* iters + 2 doubles when opts.history */
+    double *hist; /* iters + 2 doubles when opts.history or opts.iterates */
     int nhist;
+    double *iter_x; /* (iters + 2) x D doubles when opts.iterates */
+    int niter_x;
     double *work64; /* 2 D doubles, for the history */
     void *priv;     /* the algorithm's state */
 };

@@ -190,6 +190,9 @@ typedef struct gka_token_metrics {
     int nonfinite;         /* x has a NaN or Inf */
     const double *history; /* per-iteration fp64 relative residuals (NULL unless asked) */
     int nhistory;
+    const double *iterates; /* niterates x D doubles: x_0 .. x_iters (NULL unless
+                               opts.iterates) */
+    int niterates;
     const double *x, *x_ref; /* D doubles each (x_ref NULL without reference) */
 } gka_token_metrics_t;
 
@@ -276,6 +279,10 @@ typedef struct gka_run_config {
 
 /* Defaults: fp64, chebyshev, adaptive:0.02, r = 30, token form, every = 0. */
 gka_run_config_t gka_run_config_default(void);
+
+/* 1 if token t is one that cfg->every measures (t % every == 0, and the last
+ * token); 0 for every token when every = 0. */
+int gka_run_measures(const gka_run_config_t *cfg, long t);
 
 typedef struct gka_run_summary {
     long T;

@@ -67,6 +67,7 @@ void gka_solver_destroy(gka_solver_t *s) {
     if (s->ops && s->ops->destroy) s->ops->destroy(s);
     if (s->x_prev) s->A->free(s->A, s->x_prev, (size_t)s->D);
     free(s->hist);
+    free(s->iter_x);
     free(s->work64);
     free(s);
 }
@@ -97,6 +98,9 @@ gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_s
         return gka_error(GKA_EINVAL, "solver %s: unknown variant '%s' (%s)", name, o.variant,
                          *ops->variants ? ops->variants : "no variants");
     }
+    if (o.iterates && !ops->iterative)
+        return gka_error(GKA_EINVAL, "solver %s: no iterates to record (%s)", name,
+                         ops->solve_op ? "a direct solve" : "a recursion over the tokens");
     gka_solver_t *s = calloc(1, sizeof *s);
     if (!s) return gka_error(GKA_ENOMEM, "solver %s: out of memory", name);
     s->ops = ops;
@@ -105,8 +109,11 @@ gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_s
     s->D = D;
     s->x_prev = A->alloc(A, (size_t)D);
     s->work64 = calloc(2 * (size_t)D, sizeof(double));
-    if (o.history) s->hist = calloc((size_t)o.iters + 2, sizeof(double));
-    if (!s->x_prev || !s->work64 || (o.history && !s->hist)) {
+    /* the iterates are recorded where the history is: its buffer serves both */
+    if (o.history || o.iterates) s->hist = calloc((size_t)o.iters + 2, sizeof(double));
+    if (o.iterates) s->iter_x = calloc(((size_t)o.iters + 2) * (size_t)D, sizeof(double));
+    if (!s->x_prev || !s->work64 || ((o.history || o.iterates) && !s->hist) ||
+        (o.iterates && !s->iter_x)) {
         gka_solver_destroy(s);
         return gka_error(GKA_ENOMEM, "solver %s: out of memory for D = %d", name, D);
     }
@@ -174,19 +181,30 @@ gka_status_t gka_solver_matrix(gka_solver_t *s, double *out) {
 
 void gka_solver_hist_reset(gka_solver_t *s) {
     s->nhist = 0;
+    s->niter_x = 0;
+}
+
+void gka_solver_iterate_push(gka_solver_t *s, const void *x) {
+    if (!s->iter_x || s->niter_x >= s->opts.iters + 2) return;
+    s->A->to_double(s->A, s->iter_x + (size_t)s->niter_x * (size_t)s->D, x, (size_t)s->D);
+    s->niter_x++;
 }
 
 void gka_solver_hist_push(gka_solver_t *s, const gka_stream_t *st, const void *x) {
-    if (!s->hist || s->nhist >= s->opts.iters + 2) return;
+    gka_solver_iterate_push(s, x);
+    if (!s->opts.history || !s->hist || s->nhist >= s->opts.iters + 2) return;
     s->hist[s->nhist++] = gka_stream_rel_residual64(st, x, s->work64);
 }
 
 void gka_solver_hist_push_op(gka_solver_t *s, const gka_operator_t *op, const void *x) {
-    if (!s->hist || s->nhist >= s->opts.iters + 2) return;
+    gka_solver_iterate_push(s, x);
+    if (!s->opts.history || !s->hist || s->nhist >= s->opts.iters + 2) return;
     s->hist[s->nhist++] = op->residual64 ? op->residual64(op, x, s->work64) : (double)NAN;
 }
 
 void gka_solver_hist_out(gka_solver_t *s, gka_solve_info_t *info) {
-    info->history = s->hist ? s->hist : NULL;
-    info->nhistory = s->hist ? s->nhist : 0;
+    info->history = s->opts.history ? s->hist : NULL;
+    info->nhistory = s->opts.history ? s->nhist : 0;
+    info->iterates = s->iter_x;
+    info->niterates = s->iter_x ? s->niter_x : 0;
 }

@@ -45,13 +45,17 @@ static inline int gka_elems_finite(gka_arith_t *A, const void *x, size_t n) {
     return 1;
 }
 
-/* Record the fp64 residual of iterate x into the solver's history (if asked). */
+/* Record the fp64 residual of iterate x into the solver's history (if asked)
+ * and, for opts.iterates, the iterate itself. */
 void gka_solver_hist_push(gka_solver_t *s, const gka_stream_t *st, const void *x);
 /* The same against an operator (its residual64; NaN if it has none). */
 void gka_solver_hist_push_op(gka_solver_t *s, const gka_operator_t *op, const void *x);
+/* Record iterate x (D elements of s->A) as doubles, if opts.iterates asked
+ * for it: every recording point of the history calls it. */
+void gka_solver_iterate_push(gka_solver_t *s, const void *x);
 /* Start a new history for this token. */
 void gka_solver_hist_reset(gka_solver_t *s);
-/* Fill info->history from the solver's buffer. */
+/* Fill info->history and info->iterates from the solver's buffers. */
 void gka_solver_hist_out(gka_solver_t *s, gka_solve_info_t *info);
 
 /* 1 unless the solver runs its "plain" (textbook, unguarded) variant. */

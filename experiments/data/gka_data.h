@@ -471,6 +471,12 @@ gka_status_t gka_trace_load_npy_paths(const gka_npy_paths_t *paths, const gka_lo
 typedef struct gka_npy_writer gka_npy_writer_t;
 gka_status_t gka_npy_writer_open(gka_npy_writer_t **out, const char *path, size_t rows,
                                  size_t cols);
+/* The same for an array of ndim (1 to GKA_NPY_WRITE_MAX_DIMS) dimensions,
+ * shape[0] .. shape[ndim-1], C order: a row is the last dimension (one value
+ * for ndim = 1), so a [T, R, D] array takes T * R rows of D values. */
+enum { GKA_NPY_WRITE_MAX_DIMS = 4 };
+gka_status_t gka_npy_writer_open_shape(gka_npy_writer_t **out, const char *path, int ndim,
+                                       const size_t *shape);
 gka_status_t gka_npy_writer_row(gka_npy_writer_t *w, const double *row);
 gka_status_t gka_npy_writer_commit(gka_npy_writer_t *w);
 void gka_npy_writer_abort(gka_npy_writer_t *w);

@@ -432,9 +432,15 @@ struct gka_npy_writer {
 
 /* The version 1.0 header numpy writes: the dict padded with spaces so that
  * magic + length + dict + '\n' is a multiple of 64 bytes. */
-static size_t npy_header(char *h, size_t cap, size_t rows, size_t cols) {
+static size_t npy_header(char *h, size_t cap, int ndim, const size_t *shape) {
+    char dims[160] = "";
+    size_t at = 0;
+    for (int i = 0; i < ndim; i++)
+        at += (size_t)snprintf(dims + at, sizeof dims - at, "%zu,%s", shape[i],
+                               i + 1 < ndim ? " " : "");
+    if (ndim > 1) dims[at - 1] = '\0'; /* numpy writes (T, D) but (T,) */
     int n = snprintf(h + 10, cap - 10,
-                     "{'descr': '<f8', 'fortran_order': False, 'shape': (%zu, %zu), }", rows, cols);
+                     "{'descr': '<f8', 'fortran_order': False, 'shape': (%s), }", dims);
     size_t len = 10 + (size_t)n;
     while ((len + 1) % 64)
         h[len++] = ' ';
@@ -447,10 +453,38 @@ static size_t npy_header(char *h, size_t cap, size_t rows, size_t cols) {
 
 gka_status_t gka_npy_writer_open(gka_npy_writer_t **out, const char *path, size_t rows,
                                  size_t cols) {
-    if (!out || !path) return gka_error(GKA_EINVAL, "npy writer: NULL argument");
+    const size_t shape[2] = {rows, cols};
+    return gka_npy_writer_open_shape(out, path, 2, shape);
+}
+
+/* "[2, 3, 4]" into buf, for messages. */
+static const char *shape_text(char *buf, size_t n, int ndim, const size_t *shape) {
+    size_t at = (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < ndim && at < n; i++)
+        at += (size_t)snprintf(buf + at, n - at, "%zu%s", shape[i], i + 1 < ndim ? ", " : "]");
+    return buf;
+}
+
+gka_status_t gka_npy_writer_open_shape(gka_npy_writer_t **out, const char *path, int ndim,
+                                       const size_t *shape) {
+    if (!out || !path || !shape) return gka_error(GKA_EINVAL, "npy writer: NULL argument");
     *out = NULL;
-    if (rows == 0 || cols == 0 || rows > (size_t)GKA_DATA_FILE_MAX / 8 / cols)
-        return gka_error(GKA_EINVAL, "%s: cannot write a [%zu, %zu] array", path, rows, cols);
+    if (ndim < 1 || ndim > GKA_NPY_WRITE_MAX_DIMS)
+        return gka_error(GKA_EINVAL, "%s: cannot write a %d-dimensional array (1 to %d)", path,
+                         ndim, GKA_NPY_WRITE_MAX_DIMS);
+    /* a row is the last dimension; the rows are every index of the others */
+    const size_t cols = ndim > 1 ? shape[ndim - 1] : 1;
+    size_t rows = 1, limit = (size_t)GKA_DATA_FILE_MAX / 8;
+    int fits = cols > 0 && cols <= limit;
+    for (int i = 0; fits && i < (ndim > 1 ? ndim - 1 : 1); i++) {
+        fits = shape[i] > 0 && shape[i] <= limit / cols / rows;
+        rows *= fits ? shape[i] : 1;
+    }
+    char st_text[128];
+    if (!fits)
+        return gka_error(GKA_EINVAL, "%s: cannot write a %s array (empty, or over %zu bytes)", path,
+                         shape_text(st_text, sizeof st_text, ndim, shape),
+                         (size_t)GKA_DATA_FILE_MAX);
     gka_npy_writer_t *w = calloc(1, sizeof *w);
     if (w) w->buf = malloc(cols * 8);
     if (!w || !w->buf) {
@@ -464,8 +498,8 @@ gka_status_t gka_npy_writer_open(gka_npy_writer_t **out, const char *path, size_
         free(w);
         return st;
     }
-    char h[192];
-    size_t hl = npy_header(h, sizeof h, rows, cols);
+    char h[256];
+    size_t hl = npy_header(h, sizeof h, ndim, shape);
     fwrite(h, 1, hl, w->out.fp);
     w->rows = rows, w->cols = cols;
     *out = w;

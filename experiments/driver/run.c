@@ -135,9 +135,9 @@ static gka_status_t check_config(const gka_run_config_t *c) {
                          "run: %s is token-form by nature (a recursion over the tokens): --chunk "
                          "does not apply",
                          ops->name);
-    if (c->chunk > 0 && (c->opts.warm || c->opts.history || c->opts.tol > 0.0))
+    if (c->chunk > 0 && (c->opts.warm || c->opts.history || c->opts.iterates || c->opts.tol > 0.0))
         return gka_error(GKA_EINVAL, "run: the chunk form runs r cold iterations "
-                                     "(no warm start, tolerance or history)");
+                                     "(no warm start, tolerance, history or iterates)");
     if (c->chunk == 0 && c->carry)
         return gka_error(GKA_EINVAL, "run: --carry applies to the chunk form (--chunk C) only");
     if (c->chunk == 0 && c->iter_format && !ops->iterative)
@@ -159,7 +159,7 @@ typedef struct {
     double *rad;       /* Arb: the balls' radii (D) */
 } run_t;
 
-static inline int measure_now(const gka_run_config_t *c, long t) {
+int gka_run_measures(const gka_run_config_t *c, long t) {
     return c->every > 0 && (t % c->every == 0 || t == c->T - 1);
 }
 
@@ -236,7 +236,7 @@ static void reference_metrics(run_t *R, const gka_stream_t *ref, gka_token_metri
             m->res = NAN;
     }
 #if GKA_HAVE_LAPACK
-    if (measure_now(R->cfg, m->t) &&
+    if (gka_run_measures(R->cfg, m->t) &&
         gka_ref_kappa_fp64(D, ref->H64, ref->lambda64, &m->kappa) != GKA_OK)
         m->kappa = NAN;
 #endif
@@ -260,7 +260,7 @@ static void matrix_metrics(run_t *R, gka_solver_t *s, gka_token_metrics_t *m) {
         }
     m->p_asym = den > 0.0 ? sqrt(num / den) : (double)NAN;
 #if GKA_HAVE_LAPACK
-    if (measure_now(R->cfg, m->t) &&
+    if (gka_run_measures(R->cfg, m->t) &&
         gka_ref_eig_extremes_fp64(s->D, R->P, &m->p_min_eig, NULL) != GKA_OK)
         m->p_min_eig = NAN;
     gka_error_clear();
@@ -358,6 +358,8 @@ static gka_status_t run_tokens(run_t *R, gka_arith_t *A, gka_arith_t *Ai) {
         m.iters = info.iters;
         m.history = info.history;
         m.nhistory = info.nhistory;
+        m.iterates = info.iterates;
+        m.niterates = info.niterates;
         m.hnorm = A->get_d(A, st->hnorm);
         m.lambda = A->get_d(A, st->lambda);
         m.hnorm64 = st->hnorm64;

@@ -448,3 +448,109 @@ Test(cmd_solve, bf16_keys_file_named_dtype_D_conflict_and_notice) {
     cr_assert(strstr(out, "k has D=6 but D=64 was asked for"), "%s", out);
     prog_remove_tree(dir);
 }
+
+/* ---- --save-iterates and --history F.npy (h-outputs) ----------------------- */
+
+/* A float64 .npy of gka's read back whole: its shape (ndim, shape) and its
+ * values (malloc'ed, C order). */
+static double *read_f64_nd(const char *path, int *ndim, uint64_t *shape) {
+    unsigned char *data;
+    size_t len;
+    gka_array_view_t v;
+    cr_assert_eq(gka_npy_read_file(path, NULL, &data, &len), GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(gka_npy_parse(data, len, path, &v), GKA_OK, "%s", gka_error_message());
+    cr_assert(v.dtype == GKA_DTYPE_F64 && !v.big_endian && !v.fortran_order);
+    *ndim = v.ndim;
+    for (int i = 0; i < v.ndim; i++)
+        shape[i] = v.shape[i];
+    double *x = malloc(v.nbytes);
+    cr_assert_not_null(x);
+    memcpy(x, v.data, v.nbytes); /* little-endian hosts: the bytes are the doubles */
+    free(data);
+    return x;
+}
+
+/* The last iterate that is not a NaN row, of token j of a [T, R+1, D] array. */
+static const double *last_iterate(const double *it, long j, int R1, int D) {
+    const double *tok = it + (size_t)j * (size_t)R1 * (size_t)D, *last = NULL;
+    for (int i = 0; i < R1; i++)
+        if (!isnan(tok[(size_t)i * (size_t)D])) last = tok + (size_t)i * (size_t)D;
+    return last;
+}
+
+Test(cmd_solve, save_iterates_last_is_x_bit_for_bit) {
+    const char *solvers[] = {"chebyshev", "cg", "gd", "agd"};
+    char dir[256], args[2048], path[600], out[8192];
+    prog_make_tmpdir(dir, sizeof dir, "solve_iterates");
+    for (size_t k = 0; k < sizeof solvers / sizeof solvers[0]; k++) {
+        /* bf16 with --tol: some tokens stop early, their later rows are NaN */
+        snprintf(args, sizeof args,
+                 "solve --solver %s --format bf16 --D 6 --T 9 --iters 12 --tol 0.02 "
+                 "--save-iterates %s/it.npy --save-x %s/x.npy",
+                 solvers[k], dir, dir);
+        cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+        int nd, nx;
+        uint64_t sh[8], shx[8];
+        snprintf(path, sizeof path, "%s/it.npy", dir);
+        double *it = read_f64_nd(path, &nd, sh);
+        snprintf(path, sizeof path, "%s/x.npy", dir);
+        double *x = read_f64_nd(path, &nx, shx);
+        cr_assert(nd == 3 && sh[0] == 9 && sh[1] == 13 && sh[2] == 6, "%s: shape", solvers[k]);
+        for (long t = 0; t < 9; t++) {
+            const double *last = last_iterate(it, t, 13, 6);
+            cr_assert_not_null(last, "%s t=%ld: no iterate", solvers[k], t);
+            cr_assert(!memcmp(last, x + t * 6, 6 * sizeof(double)), "%s t=%ld: last iterate != x",
+                      solvers[k], t);
+        }
+        free(it);
+        free(x);
+    }
+    prog_remove_tree(dir);
+}
+
+Test(cmd_solve, save_iterates_with_every_keeps_the_measured_tokens) {
+    char dir[256], args[2048], path[600], out[8192];
+    prog_make_tmpdir(dir, sizeof dir, "solve_iterates_every");
+    snprintf(args, sizeof args,
+             "solve --D 5 --T 10 --iters 4 --every 4 --save-iterates %s/it.npy --save-x %s/x.npy",
+             dir, dir);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+    int nd, nx;
+    uint64_t sh[8], shx[8];
+    snprintf(path, sizeof path, "%s/it.npy", dir);
+    double *it = read_f64_nd(path, &nd, sh);
+    snprintf(path, sizeof path, "%s/x.npy", dir);
+    double *x = read_f64_nd(path, &nx, shx);
+    /* tokens 0, 4, 8 and the last, 9 */
+    cr_assert(nd == 3 && sh[0] == 4 && sh[1] == 5 && sh[2] == 5);
+    const long kept[] = {0, 4, 8, 9};
+    for (long j = 0; j < 4; j++)
+        cr_assert(!memcmp(it + (size_t)j * 25 + 20, x + kept[j] * 5, 5 * sizeof(double)),
+                  "row %ld is not token %ld", j, kept[j]);
+    /* x_0 of a cold Chebyshev start is s q, not zero */
+    cr_assert(it[0] != 0.0 || it[1] != 0.0);
+    free(it);
+    free(x);
+    prog_remove_tree(dir);
+}
+
+Test(cmd_solve, save_iterates_refused_without_iterates_or_over_the_limit) {
+    char dir[256], args[2048], out[8192];
+    prog_make_tmpdir(dir, sizeof dir, "solve_iterates_refused");
+    const char *cases[][2] = {
+        {"--solver cholesky", "--save-iterates does not apply with --solver cholesky"},
+        {"--solver kalman --ridge decay:0.5", "--save-iterates does not apply with --solver kalman"},
+        {"--chunk 4", "--save-iterates does not apply with --chunk"},
+        /* 6000 x 101 x 1024 doubles: 4.6 GiB */
+        {"--D 1024 --T 6000 --iters 100", "over the limit of 4 GiB"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        snprintf(args, sizeof args, "solve %s --save-iterates %s/it.npy --csv %s/s.csv",
+                 cases[k][0], dir, dir);
+        cr_assert_eq(prog_capture(args, out, sizeof out), 2, "%s: %s", cases[k][0], out);
+        cr_assert(strstr(out, cases[k][1]), "%s: %s", cases[k][0], out);
+        cr_assert_eq(prog_lines(out), 1, "%s: one line: %s", cases[k][0], out);
+        cr_assert_eq(prog_count_entries(dir, NULL), 0, "%s: files left", cases[k][0]);
+    }
+    prog_remove_tree(dir);
+}
