@@ -89,7 +89,23 @@ typedef struct {
     const gka_run_config_t *cfg;
     FILE *csv, *hist;
     gka_npy_writer_t *x, *x_ref, *iterates; /* --save-x, --save-ref, --save-iterates */
+    gka_npy_writer_t *hist_npy;             /* --history F.npy */
+    double *hist_row;                       /* R + 1 doubles for it */
 } sinks_t;
+
+/* --history F.npy writes the .npy form, any other name the CSV form. */
+static int names_npy(const char *path) {
+    const size_t n = path ? strlen(path) : 0;
+    return n > 4 && !strcmp(path + n - 4, ".npy");
+}
+
+/* One token's history as a row of R + 1: NaN after a token stopped early. */
+static gka_status_t write_history_row(sinks_t *s, const gka_token_metrics_t *m) {
+    const int R1 = s->cfg->opts.iters + 1;
+    for (int i = 0; i < R1; i++)
+        s->hist_row[i] = i < m->nhistory ? m->history[i] : (double)NAN;
+    return gka_npy_writer_row(s->hist_npy, s->hist_row);
+}
 
 /* The tokens --save-iterates keeps: all, or those --every K measures. */
 static int keeps_iterates(const gka_run_config_t *c, long t) {
@@ -122,6 +138,7 @@ static int write_row(void *ctx, const gka_token_metrics_t *m) {
                 m->events, m->nonfinite);
     for (int i = 0; s->hist && i < m->nhistory; i++)
         fprintf(s->hist, "%ld,%d,%.17g\n", m->t, i, m->history[i]);
+    if (s->hist_npy && write_history_row(s, m) != GKA_OK) return 1;
     if (s->x && gka_npy_writer_row(s->x, m->x) != GKA_OK) return 1;
     if (s->x_ref && gka_npy_writer_row(s->x_ref, m->x_ref) != GKA_OK) return 1;
     if (s->iterates && keeps_iterates(s->cfg, m->t) &&
@@ -226,6 +243,13 @@ static int open_arrays(const solve_args_t *a, const gka_run_config_t *c, sinks_t
     if (a->save_iterates &&
         (st = gka_npy_writer_open_shape(&s->iterates, a->save_iterates, 3, shape)))
         return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+    if (names_npy(a->history)) {
+        if ((st = gka_npy_writer_open(&s->hist_npy, a->history, (size_t)c->T,
+                                      (size_t)c->opts.iters + 1)))
+            return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
+        if (!(s->hist_row = malloc(((size_t)c->opts.iters + 1) * sizeof(double))))
+            return gka_cli_fail(GKA_EXIT_FAIL, "solve: out of memory for the history");
+    }
     if (a->save_x && (st = gka_npy_writer_open(&s->x, a->save_x, (size_t)c->T, (size_t)c->D)))
         return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     if (a->save_ref &&
@@ -247,8 +271,7 @@ static const char *input_path(const char *arg, char *buf, size_t n) {
 static int check_paths(const solve_args_t *a) {
     char k[4096], q[4096], g[4096], b[4096];
     const char *outs[] = {a->csv, a->history, a->save_x, a->save_ref, a->save_iterates};
-    const char *out_names[] = {"--csv", "--history", "--save-x", "--save-ref",
-                               "--save-iterates"};
+    const char *out_names[] = {"--csv", "--history", "--save-x", "--save-ref", "--save-iterates"};
     const char *ins[] = {
         input_path(a->in.keys, k, sizeof k), input_path(a->in.queries, q, sizeof q),
         input_path(a->in.gates, g, sizeof g), input_path(a->in.betas, b, sizeof b), a->in.trace};
@@ -261,11 +284,11 @@ static int check_paths(const solve_args_t *a) {
 /* CSV, history and arrays committed together: all or none of them
  * (experiments/gka_io.h). Returns -1 or an exit code. */
 static int commit_outputs(gka_outfile_t *csv, gka_outfile_t *hist, sinks_t *s) {
-    gka_outfile_t *outs[5] = {csv, hist, NULL, NULL, NULL};
+    gka_outfile_t *outs[6] = {csv, hist, NULL, NULL, NULL, NULL};
     size_t n = 2;
     int rc = -1;
-    gka_npy_writer_t *w[3] = {s->x, s->x_ref, s->iterates};
-    for (int j = 0; j < 3 && rc < 0; j++)
+    gka_npy_writer_t *w[4] = {s->x, s->x_ref, s->iterates, s->hist_npy};
+    for (int j = 0; j < 4 && rc < 0; j++)
         if (w[j] && !(outs[n++] = gka_npy_writer_file(w[j])))
             rc = gka_cli_fail(GKA_EXIT_FAIL, "%s", gka_error_message());
     gka_status_t st;
@@ -305,7 +328,7 @@ int gka_cmd_solve(int argc, char **argv) {
     c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
     c.reference = a.reference;
     gka_outfile_t fcsv = {0}, fhist = {0};
-    sinks_t sinks = {&c, NULL, NULL, NULL, NULL, NULL};
+    sinks_t sinks = {&c, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     if ((rc = check_iterates_size(&a, &c)) >= 0) return gka_trace_free(&tr), rc;
     gka_interrupt_install();
     gka_csv_t meta;
@@ -315,7 +338,8 @@ int gka_cmd_solve(int argc, char **argv) {
                    "t,err,res,kappa,kappa_bound,hnorm,lambda,hnorm64,lambda64,p_asym,p_min_eig,"
                    "iters,reason,events,nonfinite",
                    &meta);
-    if (rc < 0) rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res", &meta);
+    if (rc < 0 && !names_npy(a.history))
+        rc = open_sink(a.history, &fhist, &sinks.hist, "t,iter,res", &meta);
     gka_csv_free(&meta);
     if (rc < 0) rc = open_arrays(&a, &c, &sinks);
     gka_run_summary_t sum;
@@ -327,6 +351,8 @@ int gka_cmd_solve(int argc, char **argv) {
     gka_npy_writer_abort(sinks.x);
     gka_npy_writer_abort(sinks.x_ref);
     gka_npy_writer_abort(sinks.iterates);
+    gka_npy_writer_abort(sinks.hist_npy);
+    free(sinks.hist_row);
     gka_outfile_abort(&fcsv);
     gka_outfile_abort(&fhist);
     if (rc < 0) print_summary(&a, &c, &sum), rc = GKA_EXIT_OK;

@@ -349,7 +349,9 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
     [GKA_OPT_HISTORY] = {.name = "history",
                          .metavar = "FILE",
                          .type = GKA_OT_PATH,
-                         .help = "per-iteration fp64 relative residuals: t,iter,res",
+                         .help = "per-iteration fp64 relative residuals: a CSV t,iter,res, or "
+                                 "for a FILE ending in .npy a [T, R+1] float64 array (NaN after "
+                                 "a token stopped early)",
                          .cmds = IN(SOLVE),
                          .needs = NEEDS(ITERATIVE) | NEEDS(TOKEN_FORM),
                          .section = S_OUTPUT},

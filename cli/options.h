@@ -36,7 +36,6 @@ typedef enum {
 #define GKA_ITERATES_MAX_BYTES ((unsigned long long)4 << 30)
 #define GKA_ITERATES_LIMIT_TEXT "4 GiB"
 
-
 /* Every option, one id each. */
 typedef enum {
     GKA_OPT_HELP,

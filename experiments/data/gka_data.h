@@ -76,7 +76,7 @@ typedef struct gka_trace {
     double *beta;                      /* T or NULL */
     char origin[GKA_TRACE_ORIGIN_MAX]; /* e.g. "synth:keys=powerlaw:1,gate=gka,seed=1"
                                           or "npy:keys.npy[b=0,h=2]" (truncated if long) */
-    int batched; /* 1: loaded from [B,T,H,D] keys (batch and head selected) */
+    int batched;                       /* 1: loaded from [B,T,H,D] keys (batch and head selected) */
     int queries_fallback;              /* 1: a loader found no queries and filled q as
                                           gka_load_options_t.missing_queries says (a program
                                           should say so: the queries are not the file's) */

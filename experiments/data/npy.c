@@ -439,8 +439,8 @@ static size_t npy_header(char *h, size_t cap, int ndim, const size_t *shape) {
         at += (size_t)snprintf(dims + at, sizeof dims - at, "%zu,%s", shape[i],
                                i + 1 < ndim ? " " : "");
     if (ndim > 1) dims[at - 1] = '\0'; /* numpy writes (T, D) but (T,) */
-    int n = snprintf(h + 10, cap - 10,
-                     "{'descr': '<f8', 'fortran_order': False, 'shape': (%s), }", dims);
+    int n = snprintf(h + 10, cap - 10, "{'descr': '<f8', 'fortran_order': False, 'shape': (%s), }",
+                     dims);
     size_t len = 10 + (size_t)n;
     while ((len + 1) % 64)
         h[len++] = ' ';

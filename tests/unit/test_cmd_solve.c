@@ -539,7 +539,8 @@ Test(cmd_solve, save_iterates_refused_without_iterates_or_over_the_limit) {
     prog_make_tmpdir(dir, sizeof dir, "solve_iterates_refused");
     const char *cases[][2] = {
         {"--solver cholesky", "--save-iterates does not apply with --solver cholesky"},
-        {"--solver kalman --ridge decay:0.5", "--save-iterates does not apply with --solver kalman"},
+        {"--solver kalman --ridge decay:0.5",
+         "--save-iterates does not apply with --solver kalman"},
         {"--chunk 4", "--save-iterates does not apply with --chunk"},
         /* 6000 x 101 x 1024 doubles: 4.6 GiB */
         {"--D 1024 --T 6000 --iters 100", "over the limit of 4 GiB"},
@@ -552,5 +553,45 @@ Test(cmd_solve, save_iterates_refused_without_iterates_or_over_the_limit) {
         cr_assert_eq(prog_lines(out), 1, "%s: one line: %s", cases[k][0], out);
         cr_assert_eq(prog_count_entries(dir, NULL), 0, "%s: files left", cases[k][0]);
     }
+    prog_remove_tree(dir);
+}
+
+Test(cmd_solve, history_npy_is_the_csv_history_with_nan_after_early_stops) {
+    char dir[256], args[2048], path[600], out[8192];
+    prog_make_tmpdir(dir, sizeof dir, "solve_history_npy");
+    const char *common = "solve --solver cg --D 6 --T 12 --iters 8 --tol 1e-5";
+    snprintf(args, sizeof args, "%s --history %s/h.npy", common, dir);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+    snprintf(args, sizeof args, "%s --history %s/h.csv", common, dir);
+    cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+    int nd;
+    uint64_t sh[8];
+    snprintf(path, sizeof path, "%s/h.npy", dir);
+    double *h = read_f64_nd(path, &nd, sh);
+    cr_assert(nd == 2 && sh[0] == 12 && sh[1] == 9, "shape [%d]", nd);
+    /* every CSV row is the array's entry; the entries without a row are NaN */
+    unsigned char seen[12 * 9] = {0};
+    snprintf(path, sizeof path, "%s/h.csv", dir);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == 't') continue;
+        char *end;
+        const long t = strtol(line, &end, 10), i = strtol(end + 1, &end, 10);
+        const double res = strtod(end + 1, NULL);
+        cr_assert(t >= 0 && t < 12 && i >= 0 && i < 9);
+        cr_assert_eq(h[t * 9 + i], res, "t=%ld iter=%ld", t, i);
+        seen[t * 9 + i] = 1;
+    }
+    fclose(f);
+    long nan_fill = 0;
+    for (int k = 0; k < 12 * 9; k++) {
+        if (seen[k]) continue;
+        cr_assert(isnan(h[k]), "entry %d without a CSV row is %g", k, h[k]);
+        nan_fill++;
+    }
+    cr_assert_gt(nan_fill, 0, "no token stopped early: the test does not reach the NaN fill");
+    free(h);
     prog_remove_tree(dir);
 }
