@@ -53,7 +53,10 @@ gka_cli_files_t gka_cli_files_from_opts(const gka_opts_t *o) {
     f.batch = gka_opt_long(o, GKA_OPT_BATCH), f.head = gka_opt_long(o, GKA_OPT_HEAD);
     f.have_D = gka_opt_given(o, GKA_OPT_D), f.have_T = gka_opt_given(o, GKA_OPT_T);
     f.normalize = !gka_opt_given(o, GKA_OPT_NO_NORMALIZE);
-    f.seed = gka_opt_u64(o, GKA_OPT_SEED);
+    /* --seed sets both; --data-seed and --round-seed each one (never with --seed) */
+    f.seed = gka_opt_u64(o, gka_opt_given(o, GKA_OPT_DATA_SEED) ? GKA_OPT_DATA_SEED : GKA_OPT_SEED);
+    f.round_seed =
+        gka_opt_u64(o, gka_opt_given(o, GKA_OPT_ROUND_SEED) ? GKA_OPT_ROUND_SEED : GKA_OPT_SEED);
     return f;
 }
 
@@ -72,7 +75,9 @@ int gka_cli_build_trace(const gka_cli_files_t *f, gka_trace_t *tr) {
 }
 
 void gka_cli_data_meta(const gka_cli_files_t *f, const gka_trace_t *tr, gka_csv_t *m) {
+    /* "seed" is the data's, as in the figures' CSVs; the rounding's beside it */
     gka_csv_meta(m, "seed", "%llu", (unsigned long long)f->seed);
+    gka_csv_meta(m, "round_seed", "%llu", (unsigned long long)f->round_seed);
     gka_csv_meta(m, "keys", "%s", f->trace ? f->trace : f->keys);
     gka_csv_meta(m, "queries", "%s%s", f->queries, tr->queries_fallback ? " (synthetic)" : "");
     gka_csv_meta(m, "gate", "%s", f->gates ? f->gates : f->gate);

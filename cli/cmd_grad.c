@@ -268,7 +268,7 @@ int gka_cmd_grad(int argc, char **argv) {
         return gka_cli_fail(GKA_EXIT_USAGE,
                             "--ridge %s: gradients need fixed: or adaptive:", a.ridge);
     gka_arith_t A;
-    st = gka_arith_init_by_name(&A, a.format, a.accum, a.mode, a.in.seed);
+    st = gka_arith_init_by_name(&A, a.format, a.accum, a.mode, a.in.round_seed);
     if (st) return gka_cli_fail_status(st, GKA_STAGE_INPUT, NULL);
     gka_trace_t tr = {0};
     if ((rc = gka_cli_build_trace(&a.in, &tr)) < 0) {

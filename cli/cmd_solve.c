@@ -319,7 +319,7 @@ int gka_cmd_solve(int argc, char **argv) {
     gka_cli_queries_notice(&a.in, &tr); /* after the refusals: one line for a refused run */
     c.D = tr.D, c.T = tr.T, c.q = tr.q, c.k = tr.k, c.g = tr.g, c.beta = tr.beta;
     c.solver = a.solver, c.format = a.format, c.accum = a.accum, c.mode = a.mode,
-    c.seed = a.in.seed;
+    c.seed = a.in.round_seed;
     c.opts.iters = (int)a.iters, c.opts.tol = a.tol, c.opts.warm = a.warm;
     c.opts.history = a.history != NULL;
     c.opts.iterates = a.save_iterates != NULL;

@@ -63,14 +63,15 @@ typedef struct {
     const char *gate, *beta; /* the synthetic specs where no file gives them */
     long D, T, batch, head;
     int have_D, have_T, normalize;
-    uint64_t seed;
+    uint64_t seed;       /* the data seed: --data-seed, else --seed */
+    uint64_t round_seed; /* stochastic rounding: --round-seed, else --seed */
 } gka_cli_files_t;
 /* The data options (--keys ... --seed, --no-normalize) from a parsed table. */
 typedef struct gka_opts gka_opts_t;
 gka_cli_files_t gka_cli_files_from_opts(const gka_opts_t *o);
 /* Files (gka_cli_load_files) or synthetic data from the specs: -1 or an exit code. */
 int gka_cli_build_trace(const gka_cli_files_t *f, gka_trace_t *tr);
-/* The data parameters (seed, keys, queries, gate, beta, batch, head,
+/* The data parameters (seed: the data seed, round_seed, keys, queries, gate, beta, batch, head,
  * normalize) as CSV metadata. */
 typedef struct gka_csv gka_csv_t;
 void gka_cli_data_meta(const gka_cli_files_t *f, const gka_trace_t *tr, gka_csv_t *m);

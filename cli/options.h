@@ -43,6 +43,8 @@ typedef enum {
     GKA_OPT_D,
     GKA_OPT_T,
     GKA_OPT_SEED,
+    GKA_OPT_DATA_SEED,
+    GKA_OPT_ROUND_SEED,
     GKA_OPT_KEYS,
     GKA_OPT_QUERIES,
     GKA_OPT_TRACE,

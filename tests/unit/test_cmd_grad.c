@@ -233,3 +233,30 @@ Test(cmd_grad, grad_mode_and_inapplicable_options) {
     cr_expect_str_eq(ne, def);
     cr_expect(strcmp(ne, sr) != 0, "--mode sr gave the round-to-nearest result: %s", sr);
 }
+
+/* The summary's lines of a grad run with these seeds (its numbers). */
+static void grad_summary(const char *mode, const char *seeds, char *out, size_t n) {
+    char args[1024];
+    snprintf(args, sizeof args, "grad --format bf16 --mode %s --D 8 --T 24 --gate gka %s", mode,
+             seeds);
+    cr_assert_eq(prog_capture(args, out, n), 0, "%s", out);
+}
+
+Test(cmd_grad, data_seed_and_round_seed_draw_apart) {
+    char a[8192], b[8192], c[8192];
+    /* round to nearest: the round seed draws nothing */
+    grad_summary("ne", "--data-seed 3 --round-seed 1", a, sizeof a);
+    grad_summary("ne", "--data-seed 3 --round-seed 9", b, sizeof b);
+    grad_summary("ne", "--data-seed 4 --round-seed 1", c, sizeof c);
+    cr_assert_str_eq(a, b);
+    cr_assert(strcmp(a, c) != 0, "the data seed draws nothing");
+    /* stochastic rounding: another round seed, other gradients */
+    grad_summary("sr", "--data-seed 3 --round-seed 1", a, sizeof a);
+    grad_summary("sr", "--data-seed 3 --round-seed 9", b, sizeof b);
+    cr_assert(strcmp(a, b) != 0, "the round seed draws nothing");
+    grad_summary("sr", "--seed 3", a, sizeof a);
+    grad_summary("sr", "--data-seed 3 --round-seed 3", c, sizeof c);
+    cr_assert_str_eq(a, c, "--seed 3 is both seeds 3");
+    cr_assert_eq(prog_capture("grad --seed 1 --data-seed 2", a, sizeof a), 2, "%s", a);
+    cr_assert(strstr(a, "--seed and --data-seed are exclusive"), "%s", a);
+}
