@@ -2,6 +2,7 @@
 #include "gka_cli.h"
 #include "gka_figure.h"
 #include "gka_config.h"
+#include "gka_git_commit.h"
 #include "options.h"
 
 #include <stdio.h>

@@ -14,6 +14,7 @@
  * written with %.17g so that doubles round-trip exactly. */
 #define _POSIX_C_SOURCE 200809L
 #include "gka_config.h"
+#include "gka_git_commit.h"
 #include "gka_figure.h"
 #include "gka_io.h"
 

@@ -3,6 +3,7 @@
  * requested format, each output renamed into place only when complete. */
 #define _POSIX_C_SOURCE 200809L
 #include "gka_config.h"
+#include "gka_git_commit.h"
 #include "gka_figure.h"
 #include "gka_io.h"
 
