@@ -6,6 +6,7 @@
 #include "gka_cli.h"
 #include "gka_data.h"
 #include "gka_solver.h"
+#include "gka_run.h"
 #include "gka_stream.h"
 #include "options.h"
 

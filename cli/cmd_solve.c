@@ -5,6 +5,7 @@
 #include "gka_figure.h"
 #include "gka_io.h"
 #include "gka_solver.h"
+#include "gka_run.h"
 #include "gka_stream.h"
 #include "options.h"
 

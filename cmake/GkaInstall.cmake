@@ -23,7 +23,7 @@ set(GKA_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/gka" CACHE STRING
 file(GLOB GKA_PUBLIC_HEADERS CONFIGURE_DEPENDS
   "${PROJECT_SOURCE_DIR}/precision/gka_*.h" "${PROJECT_SOURCE_DIR}/solvers/gka_*.h"
   "${PROJECT_SOURCE_DIR}/experiments/io/gka_*.h" "${PROJECT_SOURCE_DIR}/experiments/data/gka_*.h"
-  "${PROJECT_SOURCE_DIR}/experiments/gka_*.h")
+  "${PROJECT_SOURCE_DIR}/experiments/driver/gka_*.h" "${PROJECT_SOURCE_DIR}/experiments/gka_*.h")
 list(FILTER GKA_PUBLIC_HEADERS EXCLUDE REGEX "/gka_[a-z_]*internal\\.h$")
 install(FILES ${GKA_PUBLIC_HEADERS} "${PROJECT_BINARY_DIR}/include/gka_config.h"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/gka")

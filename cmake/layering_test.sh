@@ -69,5 +69,11 @@ for d in $LAYERS; do
         done
     done
 done
+# The run driver sits above the solvers: its declarations are in
+# experiments/driver/gka_run.h, none in a solvers/ header.
+if grep -nE '^[a-z_ ]*\bgka_run(_[a-z_]+)?[[:space:]]*\(|^typedef struct gka_run_' solvers/*.h; then
+    echo "solvers/ declares the run driver: it belongs in experiments/driver/gka_run.h"
+    bad=1
+fi
 [ "$bad" = 0 ] && echo "layering: every include follows docs/ARCHITECTURE.md"
 exit "$bad"

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "gka_data.h"
+#include "gka_run.h"
 #include "gka_stream.h"
 
 enum { D = 32, T = 64 };

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "gka_data.h"
+#include "gka_run.h"
 #include "gka_reference.h"
 #include "gka_stream.h"
 
@@ -172,6 +173,22 @@ static int run(gka_arith_t *A, const gka_trace_t *tr, double *x_out, double *err
     return ok;
 }
 
+/* The same through the run driver: gka_run with the user's table in place of
+ * a format name (cfg.arith), every token measured against the LAPACK
+ * reference. The summary must be that of the built-in fp32/round table. */
+static int run_driver(gka_arith_t *A, const gka_trace_t *tr, gka_run_summary_t *sum) {
+    gka_run_config_t c = gka_run_config_default();
+    c.D = D, c.T = tr->T, c.q = tr->q, c.k = tr->k;
+    if (A) {
+        c.arith = A;
+    } else {
+        c.format = "fp32", c.accum = "round";
+    }
+    if (gka_run(&c, sum) == GKA_OK) return 1;
+    fprintf(stderr, "gka_run: %s\n", gka_error_message());
+    return 0;
+}
+
 int main(void) {
     gka_synth_config_t sc = gka_synth_config_default(D, T, 5);
     gka_trace_t tr = {0};
@@ -190,8 +207,17 @@ int main(void) {
             differ += memcmp(&x_mine[i], &x_builtin[i], sizeof(double)) != 0;
         printf("%s: max error vs fp64 %.3e over %d tokens\n", mine.name, err_mine, T);
         printf("%s: max error vs fp64 %.3e over %d tokens\n", builtin.name, err_builtin, T);
-        printf("elements that differ: %ld of %ld; bit-identical: %s\n", differ, (long)T * D,
-               differ ? "no" : "yes");
+        gka_run_summary_t sm, sb;
+        ok = !differ && run_driver(&mine, &tr, &sm) && run_driver(NULL, &tr, &sb);
+        const int same = ok && sm.err_median == sb.err_median && sm.err_max == sb.err_max &&
+                         sm.res_max == sb.res_max;
+        if (ok)
+            printf("gka_run in %s: error median %.3e max %.3e (%s)\n", sm.arith_name, sm.err_median,
+                   sm.err_max, sm.reference_name);
+        printf("elements that differ: %ld of %ld; bit-identical: %s; gka_run summary as "
+               "fp32/round's: %s\n",
+               differ, (long)T * D, differ ? "no" : "yes", same ? "yes" : "no");
+        ok = ok && same;
     }
     gka_arith_destroy(&builtin);
     gka_trace_free(&tr);

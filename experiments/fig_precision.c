@@ -27,6 +27,7 @@
 #include "gka_fig_internal.h"
 #include "gka_io.h"
 #include "gka_solver.h"
+#include "gka_run.h"
 #include "gka_stream.h"
 
 #include <math.h>

@@ -38,6 +38,7 @@
  * thread count (each cell's data and arithmetic depend on the seed only). */
 #include "gka_data.h"
 #include "gka_fig_internal.h"
+#include "gka_run.h"
 #include "gka_stream.h"
 
 #include <math.h>

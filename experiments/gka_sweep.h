@@ -43,6 +43,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gka_run.h"
 #include "gka_error.h"
 
 #ifdef __cplusplus

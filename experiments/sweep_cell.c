@@ -13,6 +13,7 @@
 
 #include "gka_data.h"
 #include "gka_figure.h"
+#include "gka_run.h"
 #include "gka_stream.h"
 
 static const char rows_header[] =

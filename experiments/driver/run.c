@@ -2,6 +2,7 @@
  * a reference x* (gka_reference.h: LAPACK, MPFR, Arb or gka's own fp64
  * Cholesky, cfg->reference) of the same rounded problem. */
 #define _POSIX_C_SOURCE 200809L
+#include "gka_run.h"
 #include "gka_config.h"
 #include "gka_io.h"
 #include "gka_reference.h"
@@ -480,7 +481,7 @@ static void summarise(run_t *R) {
  * chunk carry's Ac (each the same table as A where not asked for). */
 typedef struct {
     gka_arith_t A, Ai, Ac;
-    int have_ai, have_ac;
+    int have_a, have_ai, have_ac; /* have_a: A is ours (not the user's table) */
 } run_tables_t;
 
 /* The default carry and chunk-form iterate format: fp32 for emulated formats
@@ -490,29 +491,39 @@ static const char *wide_default(const char *fmt, const gka_arith_t *A) {
     return (!strcmp(fmt, "fp64") || !strcmp(fmt, "fp32") || A->mpfr_prec > 0) ? NULL : "fp32";
 }
 
-static gka_status_t init_tables(const gka_run_config_t *c, run_tables_t *t) {
-    const char *fmt = c->format ? c->format : "fp64";
-    memset(t, 0, sizeof *t);
-    gka_status_t st = gka_arith_init_by_name(&t->A, fmt, c->accum, c->mode, c->seed);
-    if (st) return st;
+/* The iterates' and the carry's tables where asked (or defaulted), each the
+ * studied table *A where not. */
+static gka_status_t init_wide_tables(const gka_run_config_t *c, const char *fmt,
+                                     const gka_arith_t *A, run_tables_t *t) {
     const char *ifmt = c->iter_format, *cfmt = c->carry;
-    if (c->chunk > 0 && !ifmt) ifmt = wide_default(fmt, &t->A);
-    if (c->chunk > 0 && !cfmt) cfmt = wide_default(fmt, &t->A);
-    if (ifmt && !st) {
+    /* a user table is its own regime: iterates and carry in it unless asked */
+    if (c->chunk > 0 && !ifmt && !c->arith) ifmt = wide_default(fmt, A);
+    if (c->chunk > 0 && !cfmt && !c->arith) cfmt = wide_default(fmt, A);
+    gka_status_t st = GKA_OK;
+    if (ifmt) {
         st = gka_arith_init_by_name(&t->Ai, ifmt, "round", c->mode, c->seed + 1);
         t->have_ai = st == GKA_OK;
     }
-    if (cfmt && strcmp(cfmt, fmt) != 0 && !st) {
+    if (cfmt && (c->arith || strcmp(cfmt, fmt) != 0) && !st) {
         st = gka_arith_init_by_name(&t->Ac, cfmt, "round", c->mode, c->seed + 2);
         t->have_ac = st == GKA_OK;
     }
     return st;
 }
 
+static gka_status_t init_tables(const gka_run_config_t *c, run_tables_t *t) {
+    memset(t, 0, sizeof *t);
+    if (c->arith) return init_wide_tables(c, c->arith->name, c->arith, t);
+    const char *fmt = c->format ? c->format : "fp64";
+    gka_status_t st = gka_arith_init_by_name(&t->A, fmt, c->accum, c->mode, c->seed);
+    t->have_a = st == GKA_OK;
+    return st ? st : init_wide_tables(c, fmt, &t->A, t);
+}
+
 static void release_tables(run_tables_t *t) {
     if (t->have_ac) gka_arith_destroy(&t->Ac);
     if (t->have_ai) gka_arith_destroy(&t->Ai);
-    gka_arith_destroy(&t->A);
+    if (t->have_a) gka_arith_destroy(&t->A);
 }
 
 /* The folded keys k'_t = (beta_t + 1e-6) k_t of GKA_BETA_FOLD (doubles; the
@@ -549,7 +560,8 @@ gka_status_t gka_run(const gka_run_config_t *cfg, gka_run_summary_t *summary) {
         release_tables(&tb);
         return status;
     }
-    gka_arith_t *A = &tb.A, *Ai = tb.have_ai ? &tb.Ai : A, *Ac = tb.have_ac ? &tb.Ac : A;
+    gka_arith_t *A = cfg->arith ? cfg->arith : &tb.A;
+    gka_arith_t *Ai = tb.have_ai ? &tb.Ai : A, *Ac = tb.have_ac ? &tb.Ac : A;
     snprintf(summary->arith_name, sizeof summary->arith_name, "%s", A->name);
     if (Ai != A) snprintf(summary->iter_name, sizeof summary->iter_name, "%s", Ai->name);
     if (Ac != A) snprintf(summary->carry_name, sizeof summary->carry_name, "%s", Ac->name);

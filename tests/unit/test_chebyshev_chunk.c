@@ -1,6 +1,7 @@
 /* Chunk-form Chebyshev (MATH.md section 3) against the token form: fp64 to roundoff
  * (gated, write-gated, T not a multiple of C), and in bf16 state / fp32
  * iterates the same error statistics as the token form. */
+#include "gka_run.h"
 #include "solver_testlib.h"
 
 /* Token form over the sequence: x (T x D), hnorm (T), final H. */

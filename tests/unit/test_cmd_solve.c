@@ -1,5 +1,6 @@
 /* gka solve end to end: CSV, summary, exit codes. */
 #include "program_testlib.h"
+#include "gka_run.h"
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

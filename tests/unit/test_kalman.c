@@ -1,6 +1,7 @@
 /* Kalman / RLS: exact in fp64 for the exponentially weighted ridge problem
  * (decay:L0 with gates, fixed:L without), all four variants; the documented
  * mismatch under adaptive lambda; loss of PD in bf16; NaN. */
+#include "gka_run.h"
 #include "solver_testlib.h"
 
 static const char *variants[] = {"info", "cov", "joseph", "sqrt"};

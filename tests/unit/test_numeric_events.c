@@ -19,6 +19,7 @@
 #include "gka_data.h"
 #include "gka_precision.h"
 #include "gka_solver.h"
+#include "gka_run.h"
 #include "gka_stream.h"
 
 enum { TMAX = 64, DMAX = 8 };

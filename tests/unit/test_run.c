@@ -1,5 +1,6 @@
 /* The run driver: per-token metrics against the fp64 reference, kappa
  * sampling and its bound, summary, callback, configuration errors. */
+#include "gka_run.h"
 #include "gka_config.h"
 #include "solver_testlib.h"
 
@@ -415,4 +416,86 @@ Test(run, reference_names_parse_and_bad_ones_are_refused) {
                          "mpfr:64x",  "arbx",  "",        "cholesky"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_assert_eq(gka_run_ref_parse(bad[i], &r), GKA_EINVAL, "'%s' accepted", bad[i]);
+}
+
+/* ---- a user arithmetic (cfg.arith) and the iterates (h-outputs) ------------ */
+
+typedef struct {
+    double x[64 * 8]; /* T x D of the run's solutions */
+    long n;
+} xs_t;
+
+static int keep_x(void *ctx, const gka_token_metrics_t *m) {
+    xs_t *k = ctx;
+    memcpy(k->x + (size_t)m->t * 8, m->x, 8 * sizeof(double));
+    k->n++;
+    return 0;
+}
+
+/* One run: by name (A NULL) or with table A; solutions into out. */
+static void run_x(gka_arith_t *A, int chunk, const tl_seq_t *s, xs_t *out, gka_run_summary_t *sum) {
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 8, c.T = 64, c.q = s->q, c.k = s->k, c.g = s->g;
+    c.chunk = chunk;
+    if (A)
+        c.arith = A;
+    else
+        c.format = "bf16", c.accum = "round", c.iter_format = chunk ? "bf16" : NULL,
+        c.carry = chunk ? "bf16" : NULL;
+    out->n = 0;
+    c.on_token = keep_x, c.ctx = out;
+    cr_assert_eq(gka_run(&c, sum), GKA_OK, "%s", gka_error_message());
+    cr_assert_eq(out->n, 64);
+}
+
+Test(run, user_table_runs_as_its_named_twin) {
+    tl_seq_t s = tl_seq(8, 64, 3, 0.05, 1, 1.0);
+    gka_arith_t A;
+    cr_assert_eq(gka_arith_init_by_name(&A, "bf16", "round", NULL, 0), GKA_OK);
+    static xs_t by_name, by_table;
+    gka_run_summary_t s1, s2;
+    for (int chunk = 0; chunk <= 16; chunk += 16) {
+        /* the chunk form keeps its iterates and carry in the user's table
+           (no fp32 default): the twin names bf16/round for both */
+        run_x(NULL, chunk, &s, &by_name, &s1);
+        run_x(&A, chunk, &s, &by_table, &s2);
+        cr_assert(!memcmp(by_name.x, by_table.x, sizeof by_name.x), "chunk %d: other x", chunk);
+        cr_assert_eq(s1.err_median, s2.err_median);
+        cr_assert_str_eq(s2.arith_name, A.name);
+        cr_assert_str_eq(s2.iter_name, "", "chunk %d: iterates in %s", chunk, s2.iter_name);
+    }
+    gka_arith_destroy(&A); /* the run borrowed it: still ours to destroy */
+    tl_seq_free(&s);
+}
+
+typedef struct {
+    long n;
+    int ok;
+} it_cb_t;
+
+static int check_iterates(void *ctx, const gka_token_metrics_t *m) {
+    it_cb_t *c = ctx;
+    c->n++;
+    /* x_0 .. x_r, the last the solution */
+    if (m->niterates != 13 || memcmp(m->iterates + 12 * 6, m->x, 6 * sizeof(double))) c->ok = 0;
+    return 0;
+}
+
+Test(run, iterates_end_at_the_solution_and_are_refused_where_none_exist) {
+    tl_seq_t s = tl_seq(6, 20, 4, 0.05, 1, 1.0);
+    gka_run_config_t c = gka_run_config_default();
+    c.D = 6, c.T = 20, c.q = s.q, c.k = s.k, c.g = s.g, c.format = "bf16";
+    c.opts.iters = 12, c.opts.iterates = 1;
+    it_cb_t cb = {0, 1};
+    c.on_token = check_iterates, c.ctx = &cb;
+    gka_run_summary_t sum;
+    cr_assert_eq(gka_run(&c, &sum), GKA_OK, "%s", gka_error_message());
+    cr_assert(cb.n == 20 && cb.ok);
+    c.solver = "cholesky";
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    cr_assert(strstr(gka_error_message(), "no iterates"), "%s", gka_error_message());
+    c.solver = "chebyshev", c.chunk = 4;
+    cr_assert_eq(gka_run(&c, &sum), GKA_EINVAL);
+    cr_assert(strstr(gka_error_message(), "iterates"), "%s", gka_error_message());
+    tl_seq_free(&s);
 }
