@@ -22,7 +22,7 @@ typedef struct {
     gka_run_ref_t reference; /* --reference */
     long iters, chunk, every;
     double tol;
-    int warm;
+    int warm, quiet;
     /* outputs for other tools, and what a loaded file must agree with */
     const char *save_x, *save_ref, *save_iterates;
 } solve_args_t;
@@ -37,6 +37,7 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, solve_args_t *a) {
     a->chunk = gka_opt_given(o, GKA_OPT_CHUNK) ? gka_opt_long(o, GKA_OPT_CHUNK) : 0;
     a->every = gka_opt_long(o, GKA_OPT_EVERY);
     a->warm = gka_opt_given(o, GKA_OPT_WARM);
+    a->quiet = gka_opt_given(o, GKA_OPT_QUIET);
     a->ridge = gka_opt_text(o, GKA_OPT_RIDGE);
     a->format = gka_opt_text(o, GKA_OPT_FORMAT), a->solver = gka_opt_text(o, GKA_OPT_SOLVER);
     a->variant = gka_opt_text(o, GKA_OPT_VARIANT), a->csv = gka_opt_text(o, GKA_OPT_CSV);
@@ -92,6 +93,7 @@ typedef struct {
     gka_npy_writer_t *x, *x_ref, *iterates; /* --save-x, --save-ref, --save-iterates */
     gka_npy_writer_t *hist_npy;             /* --history F.npy */
     double *hist_row;                       /* R + 1 doubles for it */
+    gka_progress_t *progress;               /* stderr, terminals only */
 } sinks_t;
 
 /* --history F.npy writes the .npy form, any other name the CSV form. */
@@ -131,6 +133,7 @@ static gka_status_t write_iterates(gka_npy_writer_t *w, const gka_token_metrics_
 
 static int write_row(void *ctx, const gka_token_metrics_t *m) {
     sinks_t *s = ctx;
+    gka_progress_advance(s->progress, 1);
     if (s->csv)
         fprintf(s->csv,
                 "%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%d,%s,%u,%d\n",
@@ -329,7 +332,8 @@ int gka_cmd_solve(int argc, char **argv) {
     c.beta_mode = a.beta_mode && !strcmp(a.beta_mode, "fold") ? GKA_BETA_FOLD : GKA_BETA_WEIGHT;
     c.reference = a.reference;
     gka_outfile_t fcsv = {0}, fhist = {0};
-    sinks_t sinks = {&c, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    gka_progress_t progress;
+    sinks_t sinks = {&c, NULL, NULL, NULL, NULL, NULL, NULL, NULL, &progress};
     if ((rc = check_iterates_size(&a, &c)) >= 0) return gka_trace_free(&tr), rc;
     gka_interrupt_install();
     gka_csv_t meta;
@@ -346,7 +350,10 @@ int gka_cmd_solve(int argc, char **argv) {
     gka_run_summary_t sum;
     if (rc < 0) {
         c.on_token = write_row, c.ctx = &sinks;
-        if ((st = gka_run(&c, &sum)) != GKA_OK) rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
+        gka_progress_start_after(&progress, stderr, a.quiet, "solve", c.T, 1.0);
+        st = gka_run(&c, &sum);
+        gka_progress_finish(&progress);
+        if (st != GKA_OK) rc = gka_cli_fail_status(st, GKA_STAGE_RUN, NULL);
     }
     if (rc < 0) rc = commit_outputs(&fcsv, &fhist, &sinks);
     gka_npy_writer_abort(sinks.x);

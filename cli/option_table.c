@@ -531,8 +531,9 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                          .section = S_RUN},
     [GKA_OPT_QUIET] = {.name = "quiet",
                        .type = GKA_OT_FLAG,
-                       .help = "no progress on stderr",
-                       .cmds = IN(FIGURE) | IN(SWEEP),
+                       .help = "no progress on stderr (`gka solve`, `gka grad`: a bar on a "
+                               "terminal for runs longer than about a second)",
+                       .cmds = IN(FIGURE) | IN(SWEEP) | DATA_CMDS,
                        .section = S_RUN},
 };
 

@@ -159,11 +159,17 @@ typedef struct gka_progress {
     long total;
     long done; /* updated atomically */
     double t0, last;
-    int busy; /* one printer at a time */
+    double delay; /* seconds before the first drawing (short runs draw nothing) */
+    int drawn;    /* 1 once drawn: finish erases only a bar that was drawn */
+    int busy;     /* one printer at a time */
 } gka_progress_t;
 
 /* Enabled only if `out` is a terminal and !quiet. */
 void gka_progress_start(gka_progress_t *p, FILE *out, int quiet, const char *figure, long total);
+/* The same, drawing nothing before `delay` seconds have passed: a bar only
+ * for runs longer than that (gka solve, gka grad: 1 s). */
+void gka_progress_start_after(gka_progress_t *p, FILE *out, int quiet, const char *label,
+                              long total, double delay);
 /* Label of the current step, e.g. "bf16 chebyshev". Thread-safe enough:
  * only for display. */
 void gka_progress_step(gka_progress_t *p, const char *step);

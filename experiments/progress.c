@@ -15,7 +15,13 @@ double gka_wall_seconds(void) {
 }
 
 void gka_progress_start(gka_progress_t *p, FILE *out, int quiet, const char *figure, long total) {
+    gka_progress_start_after(p, out, quiet, figure, total, 0.0);
+}
+
+void gka_progress_start_after(gka_progress_t *p, FILE *out, int quiet, const char *figure,
+                              long total, double delay) {
     memset(p, 0, sizeof *p);
+    p->delay = delay;
     p->out = (!quiet && out && isatty(fileno(out))) ? out : NULL;
     snprintf(p->figure, sizeof p->figure, "%s", figure ? figure : "");
     p->total = total > 0 ? total : 1;
@@ -51,15 +57,16 @@ void gka_progress_advance(gka_progress_t *p, long n) {
     /* One drawing thread at a time; others skip rather than wait. */
     if (__atomic_exchange_n(&p->busy, 1, __ATOMIC_ACQUIRE)) return;
     double now = gka_wall_seconds();
-    if (now - p->last >= 0.1 || done >= p->total) {
+    if (now - p->t0 >= p->delay && (now - p->last >= 0.1 || done >= p->total)) {
         p->last = now;
+        p->drawn = 1;
         draw(p, done, now);
     }
     __atomic_store_n(&p->busy, 0, __ATOMIC_RELEASE);
 }
 
 void gka_progress_finish(gka_progress_t *p) {
-    if (!p || !p->out) return;
+    if (!p || !p->out || (p->delay > 0.0 && !p->drawn)) return;
     fprintf(p->out, "\r\033[K");
     fflush(p->out);
 }
