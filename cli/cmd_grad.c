@@ -23,7 +23,7 @@ typedef struct {
     long iters, chunk;
     const char *ridge, *format, *accum, *solver, *mode, *csv;
     const char *grad_mode;
-    int no_lambda_path;
+    int no_lambda_path, quiet;
     const char *save_grad;
 } grad_args_t;
 
@@ -40,6 +40,7 @@ static int parse_args(int argc, char **argv, gka_opts_t *o, grad_args_t *a) {
     a->solver = gka_opt_text(o, GKA_OPT_SOLVER), a->csv = gka_opt_text(o, GKA_OPT_CSV);
     a->grad_mode = gka_opt_text(o, GKA_OPT_GRAD_MODE);
     a->no_lambda_path = gka_opt_given(o, GKA_OPT_NO_LAMBDA_PATH);
+    a->quiet = gka_opt_given(o, GKA_OPT_QUIET);
     a->mode = gka_opt_given(o, GKA_OPT_MODE) ? gka_opt_text(o, GKA_OPT_MODE) : NULL;
     /* --mode was the gradient mode before it meant the rounding mode in every
        command: say so rather than "unknown rounding mode". */
@@ -115,6 +116,11 @@ static gka_grads_t as_grads(grad_buf_t *b) {
     return g;
 }
 
+static void advance(void *ctx, long t) {
+    (void)t;
+    gka_progress_advance(ctx, 1);
+}
+
 /* Compute the gradients and the reference. Returns -1 or an exit code. */
 static int compute(const grad_args_t *a, gka_grad_problem_t *p, gka_arith_t *A, grad_buf_t *g,
                    grad_buf_t *r) {
@@ -127,7 +133,12 @@ static int compute(const grad_args_t *a, gka_grad_problem_t *p, gka_arith_t *A, 
     gka_grads_t out = as_grads(g), ref = as_grads(r);
     gka_status_t st;
     if (!a->chunk) {
+        /* the bar counts the tokens of the forward pass */
+        gka_progress_t progress;
+        gka_progress_start_after(&progress, stderr, a->quiet, "grad (forward)", p->T, 1.0);
+        o.on_token = advance, o.ctx = &progress;
         st = gka_grad_token(A, p, &o, &out, &ref);
+        gka_progress_finish(&progress);
     } else {
         if (strcmp(a->solver, "chebyshev") || mode != GKA_GRAD_IMPLICIT)
             return gka_cli_fail(GKA_EXIT_USAGE,

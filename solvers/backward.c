@@ -13,7 +13,7 @@
 #include <string.h>
 
 gka_grad_opts_t gka_grad_opts_default(void) {
-    gka_grad_opts_t o = {"chebyshev", 30, GKA_GRAD_IMPLICIT, 1};
+    gka_grad_opts_t o = {"chebyshev", 30, GKA_GRAD_IMPLICIT, 1, NULL, NULL};
     return o;
 }
 
@@ -419,6 +419,7 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
             ref_token(st, p, dx64, opts->lambda_path, A->get_d(A, GKA_ELEM(A, s.beta, tt)), t, &R);
         }
         status = tok_forward(&s, st, solver, p, opts, t);
+        if (!status && opts->on_token) opts->on_token(opts->ctx, t);
     }
     if (!status) {
         tok_reverse(&s, out);

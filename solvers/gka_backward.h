@@ -60,6 +60,10 @@ typedef struct gka_grad_opts {
     int iters;            /* r (default 30) */
     gka_grad_mode_t mode; /* default implicit */
     int lambda_path;      /* 1 (default): differentiate through lambda = a ||H||_F */
+    /* token form: called after each token's forward pass (a progress bar);
+       NULL (default): not called */
+    void (*on_token)(void *ctx, long t);
+    void *ctx;
 } gka_grad_opts_t;
 
 gka_grad_opts_t gka_grad_opts_default(void);

@@ -10,6 +10,7 @@
 #define _XOPEN_SOURCE 700
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -203,6 +204,45 @@ static inline int prog_capture(const char *args, char *out, size_t n) {
     out[len] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Run gka with `args` (space-separated) and its stderr on a new pseudo
+ * terminal (stdout to /dev/null, or a file where stderr_file is given: then
+ * stderr goes there, not to the terminal); returns what the terminal
+ * received. */
+static inline void prog_run_on_pty(const char *args, const char *stderr_file, char *got, size_t n) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY);
+    cr_assert(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0, "no pseudo terminal");
+    const char *slave = ptsname(m);
+    cr_assert_not_null(slave);
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", args);
+    char *argv[PROG_ARGS_MAX];
+    prog_split(buf, argv, PROG_ARGS_MAX);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        int s = open(slave, O_RDWR);
+        int o = open("/dev/null", O_WRONLY);
+        int e = stderr_file ? open(stderr_file, O_WRONLY | O_CREAT | O_TRUNC, 0644) : s;
+        if (s < 0 || o < 0 || e < 0) _exit(127);
+        dup2(o, 1), dup2(e, 2), dup2(s, 0);
+        execv(GKA_PROGRAM, argv);
+        _exit(127);
+    }
+    size_t len = 0;
+    for (;;) { /* until the last holder of the slave closes it (EIO) */
+        ssize_t r = read(m, got + len, n - 1 - len);
+        if (r > 0 && len + (size_t)r < n - 1) len += (size_t)r;
+        if (r > 0) continue;
+        if (r < 0 && errno == EINTR) continue;
+        break;
+    }
+    got[len] = '\0';
+    int st;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "gka %s failed", args);
+    close(m);
 }
 
 #endif

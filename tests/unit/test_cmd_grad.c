@@ -260,3 +260,23 @@ Test(cmd_grad, data_seed_and_round_seed_draw_apart) {
     cr_assert_eq(prog_capture("grad --seed 1 --data-seed 2", a, sizeof a), 2, "%s", a);
     cr_assert(strstr(a, "--seed and --data-seed are exclusive"), "%s", a);
 }
+
+Test(cmd_grad, progress_bar_only_on_a_terminal_and_not_quiet, .timeout = 120) {
+    /* a second or more of CPU (so more wall time): past the bar's 1 s delay */
+    const char *run = "grad --format bf16 --D 32 --T 4096 --iters 150";
+    char args[512], got[65536], file[] = "/tmp/gka_grad_progress_XXXXXX";
+    prog_run_on_pty(run, NULL, got, sizeof got);
+    cr_assert(strstr(got, "\rgrad (forward)") && strstr(got, "%"), "no bar: '%s'", got);
+    snprintf(args, sizeof args, "%s --quiet", run);
+    prog_run_on_pty(args, NULL, got, sizeof got);
+    cr_assert_str_empty(got, "--quiet drew: '%s'", got);
+    int fd = mkstemp(file);
+    cr_assert(fd >= 0);
+    close(fd);
+    prog_run_on_pty(run, file, got, sizeof got);
+    size_t n;
+    char *err = prog_read_file(file, &n);
+    cr_assert(err && n == 0, "stderr a file received '%s'", err ? err : "");
+    free(err);
+    unlink(file);
+}

@@ -661,63 +661,22 @@ Test(cmd_solve, data_seed_and_round_seed_draw_apart) {
 
 /* ---- the progress bar (terminals only) ------------------------------------ */
 
-#include <errno.h>
-
-/* Run gka with `args` (space-separated) and its stderr on a new pseudo
- * terminal (stdout to /dev/null, or a file where stderr_file is given: then
- * stderr goes there, not to the terminal); returns what the terminal
- * received. */
-static void run_on_pty(const char *args, const char *stderr_file, char *got, size_t n) {
-    int m = posix_openpt(O_RDWR | O_NOCTTY);
-    cr_assert(m >= 0 && grantpt(m) == 0 && unlockpt(m) == 0, "no pseudo terminal");
-    const char *slave = ptsname(m);
-    cr_assert_not_null(slave);
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", args);
-    char *argv[PROG_ARGS_MAX];
-    prog_split(buf, argv, PROG_ARGS_MAX);
-    pid_t pid = fork();
-    cr_assert(pid >= 0);
-    if (pid == 0) {
-        int s = open(slave, O_RDWR);
-        int o = open("/dev/null", O_WRONLY);
-        int e = stderr_file ? open(stderr_file, O_WRONLY | O_CREAT | O_TRUNC, 0644) : s;
-        if (s < 0 || o < 0 || e < 0) _exit(127);
-        dup2(o, 1), dup2(e, 2), dup2(s, 0);
-        execv(GKA_PROGRAM, argv);
-        _exit(127);
-    }
-    size_t len = 0;
-    for (;;) { /* until the last holder of the slave closes it (EIO) */
-        ssize_t r = read(m, got + len, n - 1 - len);
-        if (r > 0 && len + (size_t)r < n - 1) len += (size_t)r;
-        if (r > 0) continue;
-        if (r < 0 && errno == EINTR) continue;
-        break;
-    }
-    got[len] = '\0';
-    int st;
-    cr_assert_eq(waitpid(pid, &st, 0), pid);
-    cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "gka %s failed", args);
-    close(m);
-}
-
 Test(cmd_solve, progress_bar_only_on_a_terminal_and_not_quiet, .timeout = 120) {
     /* several seconds of CPU (so more wall time): past the bar's 1 s delay */
     const char *run = "solve --format bf16 --D 128 --T 6000";
     char args[512], got[65536], file[] = "/tmp/gka_progress_XXXXXX";
     snprintf(args, sizeof args, "%s", run);
-    run_on_pty(args, NULL, got, sizeof got);
+    prog_run_on_pty(args, NULL, got, sizeof got);
     cr_assert(strstr(got, "\rsolve") && strstr(got, "%") && strstr(got, "left ~"),
               "no bar on a terminal: '%s'", got);
     snprintf(args, sizeof args, "%s --quiet", run);
-    run_on_pty(args, NULL, got, sizeof got);
+    prog_run_on_pty(args, NULL, got, sizeof got);
     cr_assert_str_empty(got, "--quiet drew: '%s'", got);
     /* stderr a file: nothing there (the CLI tests count its lines) */
     int fd = mkstemp(file);
     cr_assert(fd >= 0);
     close(fd);
-    run_on_pty(run, file, got, sizeof got);
+    prog_run_on_pty(run, file, got, sizeof got);
     size_t n;
     char *err = prog_read_file(file, &n);
     cr_assert(err && n == 0, "stderr a file received '%s'", err ? err : "");
