@@ -723,13 +723,13 @@ gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round
     else
         snprintf(A->name, sizeof A->name, "%.24s/%s/%s", f->name, accum_label(accum),
                  gka_round_mode_name(round->mode));
-    A->alloc = gka_darith_alloc;
-    A->free = gka_darith_free;
+    A->alloc = gka_double_storage_alloc;
+    A->free = gka_double_storage_free;
     A->from_double = emu_from_double;
-    A->to_double = gka_darith_to_double;
-    A->copy = gka_darith_copy;
+    A->to_double = gka_double_storage_to_double;
+    A->copy = gka_double_storage_copy;
     A->set_d = emu_set_d;
-    A->get_d = gka_darith_get_d;
+    A->get_d = gka_double_storage_get_d;
     A->add = emu_add;
     A->sub = emu_sub;
     A->mul = emu_mul;

@@ -57,6 +57,10 @@ typedef struct gka_arith gka_arith_t;
 /* Pointer to element i of an element array. */
 #define GKA_ELEM(A, x, i) ((void *)((char *)(x) + (size_t)(i) * (A)->elem_size))
 #define GKA_CELEM(A, x, i) ((const void *)((const char *)(x) + (size_t)(i) * (A)->elem_size))
+/* Row i (its first element) and entry (i, j) of a row-major element matrix
+ * with ncols columns; a block of vectors is such a matrix, one vector a row. */
+#define GKA_ROW(A, M, ncols, i) GKA_ELEM(A, M, (size_t)(i) * (size_t)(ncols))
+#define GKA_ENTRY(A, M, ncols, i, j) GKA_ELEM(A, M, (size_t)(i) * (size_t)(ncols) + (size_t)(j))
 
 struct gka_arith {
     char name[64];    /* e.g. "bf16/wide:fp32/ne", "fp64", "mpfr256" */

@@ -221,7 +221,10 @@ static int tok_alloc(tok_store_t *s, gka_arith_t *A, int D, long T) {
            s->Abar && s->dxv && s->P && s->S && s->u && s->sc;
 }
 
-#define TSC(s, k) GKA_ELEM((s)->A, (s)->sc, TS_##k)
+/* Scalar slot TS_* of the token store. */
+static inline void *tok_scalar(const tok_store_t *s, int slot) {
+    return GKA_ELEM(s->A, s->sc, slot);
+}
 
 /* Ds = -(dq x^T + x dq^T), tr = -(x . dq): the implicit adjoint of A_t. */
 static void implicit_adjoint(tok_store_t *s, const void *x, const void *dq, void *Ds) {
@@ -230,22 +233,22 @@ static void implicit_adjoint(tok_store_t *s, const void *x, const void *dq, void
     for (size_t i = 0; i < s->DD; i++)
         A->set_d(A, GKA_ELEM(A, Ds, i), 0.0);
     for (size_t a = 0; a < n; a++) {
-        A->mul(A, TSC(s, T), TSC(s, MONE), GKA_CELEM(A, dq, a));
-        A->axpy(A, n, TSC(s, T), x, GKA_ELEM(A, Ds, a * n));
-        A->mul(A, TSC(s, T), TSC(s, MONE), GKA_CELEM(A, x, a));
-        A->axpy(A, n, TSC(s, T), dq, GKA_ELEM(A, Ds, a * n));
+        A->mul(A, tok_scalar(s, TS_T), tok_scalar(s, TS_MONE), GKA_CELEM(A, dq, a));
+        A->axpy(A, n, tok_scalar(s, TS_T), x, GKA_ELEM(A, Ds, a * n));
+        A->mul(A, tok_scalar(s, TS_T), tok_scalar(s, TS_MONE), GKA_CELEM(A, x, a));
+        A->axpy(A, n, tok_scalar(s, TS_T), dq, GKA_ELEM(A, Ds, a * n));
     }
-    A->dot(A, TSC(s, TR), n, x, dq);
-    A->sub(A, TSC(s, TR), TSC(s, ZERO), TSC(s, TR));
+    A->dot(A, tok_scalar(s, TS_TR), n, x, dq);
+    A->sub(A, tok_scalar(s, TS_TR), tok_scalar(s, TS_ZERO), tok_scalar(s, TS_TR));
 }
 
 /* Ds = Abar + Abar^T, tr = tr Abar. */
 static void symmetrise(tok_store_t *s, void *Ds) {
     gka_arith_t *A = s->A;
     const size_t n = s->n;
-    A->set_d(A, TSC(s, TR), 0.0);
+    A->set_d(A, tok_scalar(s, TS_TR), 0.0);
     for (size_t i = 0; i < n; i++) {
-        A->add(A, TSC(s, TR), TSC(s, TR), GKA_ELEM(A, s->Abar, i * n + i));
+        A->add(A, tok_scalar(s, TS_TR), tok_scalar(s, TS_TR), GKA_ELEM(A, s->Abar, i * n + i));
         for (size_t j = 0; j < n; j++)
             A->add(A, GKA_ELEM(A, Ds, i * n + j), GKA_ELEM(A, s->Abar, i * n + j),
                    GKA_ELEM(A, s->Abar, j * n + i));
@@ -275,7 +278,7 @@ static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *
     void *Ds = GKA_ELEM(A, s->Ds, tt * DD);
     gka_status_t status = GKA_OK;
     int adaptive_path = o->lambda_path && p->ridge.kind == GKA_RIDGE_ADAPTIVE;
-    A->set_d(A, TSC(s, DHN), 0.0);
+    A->set_d(A, tok_scalar(s, TS_DHN), 0.0);
     if (o->mode == GKA_GRAD_IMPLICIT) {
         gka_solve_info_t info;
         if ((status = gka_solver_solve(solver, st, x, &info)) != GKA_OK) return status;
@@ -291,8 +294,8 @@ static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *
             A->set_d(A, GKA_ELEM(A, s->Abar, i), 0.0);
         if (!strcmp(o->solver, "chebyshev"))
             status = gka_chebyshev_adjoint(A, p->D, stream_mv, st, st->q, st->lambda, st->hnorm,
-                                           o->iters, s->dxv, x, dq, s->Abar, TSC(s, DLAM),
-                                           TSC(s, DHN), &iters, &reason);
+                                           o->iters, s->dxv, x, dq, s->Abar, tok_scalar(s, TS_DLAM),
+                                           tok_scalar(s, TS_DHN), &iters, &reason);
         else
             status = gka_cg_adjoint(A, p->D, stream_mv, st, st->q, o->iters, s->dxv, x, dq, s->Abar,
                                     &iters, &reason);
@@ -300,18 +303,18 @@ static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *
         if (failed(reason, iters)) poison(A, x, n), poison(A, dq, n);
         symmetrise(s, Ds);
         if (!strcmp(o->solver, "chebyshev")) /* the schedule's lambda */
-            A->add(A, TSC(s, TR), TSC(s, TR), TSC(s, DLAM));
+            A->add(A, tok_scalar(s, TS_TR), tok_scalar(s, TS_TR), tok_scalar(s, TS_DLAM));
     }
     /* d||H||_F = schedule's + a (tr Abar + dlambda) along the lambda path;
      * Ds += 2 (d||H||_F / ||H||_F) H_t */
     if (adaptive_path) {
-        A->mul(A, TSC(s, T), st->ridge_value, TSC(s, TR));
-        A->add(A, TSC(s, DHN), TSC(s, DHN), TSC(s, T));
+        A->mul(A, tok_scalar(s, TS_T), st->ridge_value, tok_scalar(s, TS_TR));
+        A->add(A, tok_scalar(s, TS_DHN), tok_scalar(s, TS_DHN), tok_scalar(s, TS_T));
     }
     if (A->get_d(A, st->hnorm) > 0.0) {
-        A->div(A, TSC(s, C), TSC(s, DHN), st->hnorm);
-        A->add(A, TSC(s, C), TSC(s, C), TSC(s, C));
-        A->axpy(A, DD, TSC(s, C), st->H, Ds);
+        A->div(A, tok_scalar(s, TS_C), tok_scalar(s, TS_DHN), st->hnorm);
+        A->add(A, tok_scalar(s, TS_C), tok_scalar(s, TS_C), tok_scalar(s, TS_C));
+        A->axpy(A, DD, tok_scalar(s, TS_C), st->H, Ds);
     }
     return GKA_OK;
 }
@@ -327,20 +330,20 @@ static void tok_reverse(tok_store_t *s, gka_grads_t *out) {
         const size_t tt = (size_t)t;
         /* the gate in the forward's arithmetic (fp32 gates for narrow formats) */
         if (t + 1 < s->T) gka_gate_scale(A, s->gam64[tt + 1], s->S, DD);
-        A->axpy(A, DD, TSC(s, ONE), GKA_ELEM(A, s->Ds, tt * DD), s->S);
+        A->axpy(A, DD, tok_scalar(s, TS_ONE), GKA_ELEM(A, s->Ds, tt * DD), s->S);
         const void *k = GKA_ELEM(A, s->k, tt * n);
-        A->gemv(A, n, n, TSC(s, ONE), s->S, k, NULL, s->u); /* u = S_t k_t */
+        A->gemv(A, n, n, tok_scalar(s, TS_ONE), s->S, k, NULL, s->u); /* u = S_t k_t */
         if (out->dbeta) {
-            A->dot(A, TSC(s, T), n, k, s->u);
-            A->mul(A, TSC(s, T), TSC(s, T), GKA_ELEM(A, s->beta, tt));
-            out->dbeta[t] = A->get_d(A, TSC(s, T));
+            A->dot(A, tok_scalar(s, TS_T), n, k, s->u);
+            A->mul(A, tok_scalar(s, TS_T), tok_scalar(s, TS_T), GKA_ELEM(A, s->beta, tt));
+            out->dbeta[t] = A->get_d(A, tok_scalar(s, TS_T));
         }
         if (out->dg) { /* <S_t, gamma_t H_{t-1}> / 2 */
             A->copy(A, s->P, GKA_ELEM(A, s->H, tt * DD), DD);
             gka_gate_scale(A, s->gam64[tt], s->P, DD);
-            A->dot(A, TSC(s, T), DD, s->S, s->P);
-            A->mul(A, TSC(s, T), TSC(s, T), TSC(s, HALF));
-            out->dg[t] = A->get_d(A, TSC(s, T));
+            A->dot(A, tok_scalar(s, TS_T), DD, s->S, s->P);
+            A->mul(A, tok_scalar(s, TS_T), tok_scalar(s, TS_T), tok_scalar(s, TS_HALF));
+            out->dg[t] = A->get_d(A, tok_scalar(s, TS_T));
         }
         if (out->dk && buf) {
             A->scal(A, n, GKA_ELEM(A, s->b2, tt), s->u);
@@ -394,10 +397,10 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
         status = gka_solver_create(&solver, opts->solver, &so, A, p->D);
     }
     if (!status) {
-        A->set_d(A, TSC(&s, ZERO), 0.0);
-        A->set_d(A, TSC(&s, ONE), 1.0);
-        A->set_d(A, TSC(&s, MONE), -1.0);
-        A->set_d(A, TSC(&s, HALF), 0.5);
+        A->set_d(A, tok_scalar(&s, TS_ZERO), 0.0);
+        A->set_d(A, tok_scalar(&s, TS_ONE), 1.0);
+        A->set_d(A, tok_scalar(&s, TS_MONE), -1.0);
+        A->set_d(A, tok_scalar(&s, TS_HALF), 0.5);
         for (size_t i = 0; i < DD; i++)
             A->set_d(A, GKA_ELEM(A, s.H, i), 0.0); /* H_{-1} */
     }

@@ -47,8 +47,10 @@ typedef struct {
     void *sc;
 } ck_t;
 
-#define KSC(c, k) GKA_ELEM((c)->A, (c)->sc, KS_##k)
-#define KEL(c, arr, i) GKA_ELEM((c)->A, arr, (size_t)(i))
+/* Scalar slot KS_* of the backward. */
+static inline void *ck_scalar(const ck_t *c, int slot) {
+    return GKA_ELEM(c->A, c->sc, slot);
+}
 
 static void ck_free(ck_t *c) {
     gka_arith_t *A = c->A;
@@ -69,10 +71,10 @@ static gka_status_t ck_alloc(ck_t *c, gka_arith_t *A, int D, int C, const gka_ri
     c->sc = A->alloc(A, KS_N);
     if (!(c->cs && c->v2 && c->u && c->sc))
         return gka_error(GKA_ENOMEM, "backward (chunk form): out of memory (D = %d)", D);
-    A->set_d(A, KSC(c, ZERO), 0.0);
-    A->set_d(A, KSC(c, ONE), 1.0);
-    A->set_d(A, KSC(c, HALF), 0.5);
-    A->set_d(A, KSC(c, TWO), 2.0);
+    A->set_d(A, ck_scalar(c, KS_ZERO), 0.0);
+    A->set_d(A, ck_scalar(c, KS_ONE), 1.0);
+    A->set_d(A, ck_scalar(c, KS_HALF), 0.5);
+    A->set_d(A, ck_scalar(c, KS_TWO), 2.0);
     return GKA_OK;
 }
 
@@ -86,41 +88,41 @@ static void ck_Sk(ck_t *c, size_t nn, size_t cc, const void *X, const void *DQ, 
     gka_arith_t *A = c->A;
     gka_chebyshev_chunker_t *k = c->ck;
     const size_t n = c->n, C = c->C;
-    const void *kc = KEL(c, k->Ki, cc * n);
+    const void *kc = GKA_ELEM(c->A, k->Ki, cc * n);
     for (size_t i = 0; i < n; i++)
-        A->set_d(A, KEL(c, c->u, i), 0.0);
-    A->set_d(A, KSC(c, A), 0.0); /* alpha_c */
+        A->set_d(A, GKA_ELEM(c->A, c->u, i), 0.0);
+    A->set_d(A, ck_scalar(c, KS_A), 0.0); /* alpha_c */
     for (size_t s = cc; s < nn; s++) {
-        const void *xs = KEL(c, X, s * n), *dqs = KEL(c, DQ, s * n);
-        gka_chunker_decay(k, (int)s, (int)cc, KSC(c, T2));
-        A->dot(A, KSC(c, T1), n, xs, kc);
-        A->mul(A, KSC(c, T1), KSC(c, T1), KSC(c, T2));
-        A->sub(A, KSC(c, T1), KSC(c, ZERO), KSC(c, T1));
-        A->axpy(A, n, KSC(c, T1), dqs, c->u);
-        A->dot(A, KSC(c, T1), n, dqs, kc);
-        A->mul(A, KSC(c, T1), KSC(c, T1), KSC(c, T2));
-        A->sub(A, KSC(c, T1), KSC(c, ZERO), KSC(c, T1));
-        A->axpy(A, n, KSC(c, T1), xs, c->u);
-        A->mul(A, KSC(c, T1), KSC(c, T2), KEL(c, c->cs, s));
-        A->mul(A, KSC(c, T1), KSC(c, T1), KEL(c, k->eG, s));
-        A->add(A, KSC(c, A), KSC(c, A), KSC(c, T1));
+        const void *xs = GKA_ELEM(c->A, X, s * n), *dqs = GKA_ELEM(c->A, DQ, s * n);
+        gka_chunker_decay(k, (int)s, (int)cc, ck_scalar(c, KS_T2));
+        A->dot(A, ck_scalar(c, KS_T1), n, xs, kc);
+        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_T2));
+        A->sub(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
+        A->axpy(A, n, ck_scalar(c, KS_T1), dqs, c->u);
+        A->dot(A, ck_scalar(c, KS_T1), n, dqs, kc);
+        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_T2));
+        A->sub(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
+        A->axpy(A, n, ck_scalar(c, KS_T1), xs, c->u);
+        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T2), GKA_ELEM(c->A, c->cs, s));
+        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s));
+        A->add(A, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_T1));
     }
-    A->mul(A, KSC(c, A), KSC(c, A), KSC(c, TWO));
-    A->gemv(A, n, n, KSC(c, A), k->H0i, kc, KSC(c, ONE), c->u);
+    A->mul(A, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_TWO));
+    A->gemv(A, n, n, ck_scalar(c, KS_A), k->H0i, kc, ck_scalar(c, KS_ONE), c->u);
     for (size_t j = 0; j < nn; j++) { /* 2 B_cj (k_j . k_c) k_j */
-        A->set_d(A, KSC(c, ACC), 0.0);
+        A->set_d(A, ck_scalar(c, KS_ACC), 0.0);
         for (size_t s = cc > j ? cc : j; s < nn; s++) {
-            gka_chunker_decay(k, (int)s, (int)cc, KSC(c, T2));
-            A->mul(A, KSC(c, T2), KSC(c, T2), KEL(c, c->cs, s));
-            A->mul(A, KSC(c, T2), KSC(c, T2), KEL(c, k->W, s * C + j));
-            A->add(A, KSC(c, ACC), KSC(c, ACC), KSC(c, T2));
+            gka_chunker_decay(k, (int)s, (int)cc, ck_scalar(c, KS_T2));
+            A->mul(A, ck_scalar(c, KS_T2), ck_scalar(c, KS_T2), GKA_ELEM(c->A, c->cs, s));
+            A->mul(A, ck_scalar(c, KS_T2), ck_scalar(c, KS_T2), GKA_ELEM(c->A, k->W, s * C + j));
+            A->add(A, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_T2));
         }
-        A->mul(A, KSC(c, T1), KSC(c, ACC), KEL(c, k->KK, j * C + cc));
-        A->mul(A, KSC(c, T1), KSC(c, T1), KSC(c, TWO));
-        A->axpy(A, n, KSC(c, T1), KEL(c, k->Ki, j * n), c->u);
+        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ACC), GKA_ELEM(c->A, k->KK, j * C + cc));
+        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_TWO));
+        A->axpy(A, n, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->Ki, j * n), c->u);
     }
-    gka_chunker_decay(k, (int)nn - 1, (int)cc, KSC(c, T2));
-    A->gemv(A, n, n, KSC(c, T2), Snext, kc, KSC(c, ONE), c->u);
+    gka_chunker_decay(k, (int)nn - 1, (int)cc, ck_scalar(c, KS_T2));
+    A->gemv(A, n, n, ck_scalar(c, KS_T2), Snext, kc, ck_scalar(c, KS_ONE), c->u);
 }
 
 /* Snext <- adjoint of the chunk start state. */
@@ -128,33 +130,33 @@ static void ck_state_adjoint(ck_t *c, size_t nn, const void *X, const void *DQ, 
     gka_arith_t *A = c->A;
     gka_chebyshev_chunker_t *k = c->ck;
     const size_t n = c->n, C = c->C;
-    A->scal(A, c->DD, KEL(c, k->eG, nn - 1), Snext);
-    A->set_d(A, KSC(c, A), 0.0);
+    A->scal(A, c->DD, GKA_ELEM(c->A, k->eG, nn - 1), Snext);
+    A->set_d(A, ck_scalar(c, KS_A), 0.0);
     for (size_t s = 0; s < nn; s++) {
-        const void *xs = KEL(c, X, s * n), *dqs = KEL(c, DQ, s * n);
+        const void *xs = GKA_ELEM(c->A, X, s * n), *dqs = GKA_ELEM(c->A, DQ, s * n);
         for (size_t a = 0; a < n; a++) { /* -e^{G_s} (dq x^T + x dq^T) */
-            A->mul(A, KSC(c, T1), KEL(c, k->eG, s), KEL(c, dqs, a));
-            A->sub(A, KSC(c, T1), KSC(c, ZERO), KSC(c, T1));
-            A->axpy(A, n, KSC(c, T1), xs, KEL(c, Snext, a * n));
-            A->mul(A, KSC(c, T1), KEL(c, k->eG, s), KEL(c, xs, a));
-            A->sub(A, KSC(c, T1), KSC(c, ZERO), KSC(c, T1));
-            A->axpy(A, n, KSC(c, T1), dqs, KEL(c, Snext, a * n));
+            A->mul(A, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, dqs, a));
+            A->sub(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
+            A->axpy(A, n, ck_scalar(c, KS_T1), xs, GKA_ELEM(c->A, Snext, a * n));
+            A->mul(A, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, xs, a));
+            A->sub(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
+            A->axpy(A, n, ck_scalar(c, KS_T1), dqs, GKA_ELEM(c->A, Snext, a * n));
         }
-        A->mul(A, KSC(c, T1), KEL(c, k->eG, s), KEL(c, k->eG, s));
-        A->mul(A, KSC(c, T1), KSC(c, T1), KEL(c, c->cs, s));
-        A->add(A, KSC(c, A), KSC(c, A), KSC(c, T1));
+        A->mul(A, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, k->eG, s));
+        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, c->cs, s));
+        A->add(A, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_T1));
     }
-    A->mul(A, KSC(c, A), KSC(c, A), KSC(c, TWO));
-    A->axpy(A, c->DD, KSC(c, A), k->H0i, Snext);
+    A->mul(A, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_TWO));
+    A->axpy(A, c->DD, ck_scalar(c, KS_A), k->H0i, Snext);
     for (size_t j = 0; j < nn; j++) {
-        A->set_d(A, KSC(c, ACC), 0.0);
+        A->set_d(A, ck_scalar(c, KS_ACC), 0.0);
         for (size_t s = j; s < nn; s++) {
-            A->mul(A, KSC(c, T1), KEL(c, k->eG, s), KEL(c, c->cs, s));
-            A->mul(A, KSC(c, T1), KSC(c, T1), KEL(c, k->W, s * C + j));
-            A->add(A, KSC(c, ACC), KSC(c, ACC), KSC(c, T1));
+            A->mul(A, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, c->cs, s));
+            A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->W, s * C + j));
+            A->add(A, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_T1));
         }
-        A->mul(A, KSC(c, ACC), KSC(c, ACC), KSC(c, TWO));
-        A->syr(A, n, KSC(c, ACC), KEL(c, k->Ki, j * n), Snext);
+        A->mul(A, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_TWO));
+        A->syr(A, n, ck_scalar(c, KS_ACC), GKA_ELEM(c->A, k->Ki, j * n), Snext);
     }
 }
 
@@ -217,62 +219,62 @@ gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C
     /* forward scan: the chunker's, keeping each chunk start state */
     for (size_t ci = 0; ci < nch && !status; ci++) {
         const size_t t0 = ci * Cs, nn = T - t0 < Cs ? T - t0 : Cs;
-        gka_chunker_get_carry(ck, KEL(&c, Hst, ci * DD));
+        gka_chunker_get_carry(ck, GKA_ELEM(c.A, Hst, ci * DD));
         gka_chunker_load(ck, (int)nn, p->k + t0 * n, at_or_null(p->g, t0), at_or_null(p->beta, t0),
                          NULL, NULL, NULL);
         for (size_t cc = 0; cc < nn && !status; cc++) {
             gka_chunker_token(ck, (int)cc);
-            A->copy(A, KEL(&c, HN, t0 + cc), ck->hn, 1);
-            status = forward_token(&c, p, t0 + cc, iters, Q, KEL(&c, X, (t0 + cc) * n),
-                                   KEL(&c, DQ, (t0 + cc) * n));
+            A->copy(A, GKA_ELEM(c.A, HN, t0 + cc), ck->hn, 1);
+            status = forward_token(&c, p, t0 + cc, iters, Q, GKA_ELEM(c.A, X, (t0 + cc) * n),
+                                   GKA_ELEM(c.A, DQ, (t0 + cc) * n));
         }
         gka_chunker_advance(ck, (int)nn);
     }
     /* backward scan */
     for (size_t i = 0; i < DD && !status; i++)
-        A->set_d(A, KEL(&c, S, i), 0.0);
-    A->set_d(A, KSC(&c, DGN), 0.0);
+        A->set_d(A, GKA_ELEM(c.A, S, i), 0.0);
+    A->set_d(A, ck_scalar(&c, KS_DGN), 0.0);
     const int path = lambda_path && p->ridge.kind == GKA_RIDGE_ADAPTIVE;
     for (size_t ci = nch; ci-- > 0 && !status;) {
         const size_t t0 = ci * Cs, nn = T - t0 < Cs ? T - t0 : Cs;
-        gka_chunker_set_carry_state(ck, KEL(&c, Hst, ci * DD));
+        gka_chunker_set_carry_state(ck, GKA_ELEM(c.A, Hst, ci * DD));
         gka_chunker_load(ck, (int)nn, p->k + t0 * n, at_or_null(p->g, t0), at_or_null(p->beta, t0),
                          NULL, NULL, NULL);
-        const void *Xc = KEL(&c, X, t0 * n), *DQc = KEL(&c, DQ, t0 * n);
+        const void *Xc = GKA_ELEM(c.A, X, t0 * n), *DQc = GKA_ELEM(c.A, DQ, t0 * n);
         for (size_t s = 0; s < nn; s++) { /* c_s = -a (x.dq) / ||H_s||_F */
-            void *cs = KEL(&c, c.cs, s);
-            const void *hn = KEL(&c, HN, t0 + s);
+            void *cs = GKA_ELEM(c.A, c.cs, s);
+            const void *hn = GKA_ELEM(c.A, HN, t0 + s);
             A->set_d(A, cs, 0.0);
             if (path && A->get_d(A, hn) > 0.0) {
-                A->dot(A, cs, n, KEL(&c, Xc, s * n), KEL(&c, DQc, s * n));
+                A->dot(A, cs, n, GKA_ELEM(c.A, Xc, s * n), GKA_ELEM(c.A, DQc, s * n));
                 A->mul(A, cs, cs, ck->rv);
                 A->div(A, cs, cs, hn);
-                A->sub(A, cs, KSC(&c, ZERO), cs);
+                A->sub(A, cs, ck_scalar(&c, KS_ZERO), cs);
             }
         }
         for (size_t cc = nn; cc-- > 0;) {
             const size_t t = t0 + cc;
             ck_Sk(&c, nn, cc, Xc, DQc, S);
-            A->dot(A, KSC(&c, T1), n, KEL(&c, ck->Ki, cc * n), c.u); /* k^T S k */
+            A->dot(A, ck_scalar(&c, KS_T1), n, GKA_ELEM(c.A, ck->Ki, cc * n), c.u); /* k^T S k */
             if (out->dbeta) {
-                A->mul(A, KSC(&c, T2), KSC(&c, T1), KEL(&c, ck->bt, cc));
-                out->dbeta[t] = A->get_d(A, KSC(&c, T2));
+                A->mul(A, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T1), GKA_ELEM(c.A, ck->bt, cc));
+                out->dbeta[t] = A->get_d(A, ck_scalar(&c, KS_T2));
             }
             /* dg_t = -dq.(H x) + c ||H||^2 + dg_{t+1} - beta^2 k^T S k / 2 */
             ck->cur = (int)cc;
-            gka_chunker_apply_H(ck, KEL(&c, Xc, cc * n), c.v2);
-            A->dot(A, KSC(&c, T2), n, KEL(&c, DQc, cc * n), c.v2);
-            A->sub(A, KSC(&c, T2), KSC(&c, DGN), KSC(&c, T2));
-            const void *hn = KEL(&c, HN, t);
-            A->mul(A, KSC(&c, T3), hn, hn);
-            A->mul(A, KSC(&c, T3), KSC(&c, T3), KEL(&c, c.cs, cc));
-            A->add(A, KSC(&c, T2), KSC(&c, T2), KSC(&c, T3));
-            A->mul(A, KSC(&c, T3), KSC(&c, T1), KEL(&c, ck->b2, cc));
-            A->mul(A, KSC(&c, T3), KSC(&c, T3), KSC(&c, HALF));
-            A->sub(A, KSC(&c, DGN), KSC(&c, T2), KSC(&c, T3));
-            if (out->dg) out->dg[t] = A->get_d(A, KSC(&c, DGN));
+            gka_chunker_apply_H(ck, GKA_ELEM(c.A, Xc, cc * n), c.v2);
+            A->dot(A, ck_scalar(&c, KS_T2), n, GKA_ELEM(c.A, DQc, cc * n), c.v2);
+            A->sub(A, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_DGN), ck_scalar(&c, KS_T2));
+            const void *hn = GKA_ELEM(c.A, HN, t);
+            A->mul(A, ck_scalar(&c, KS_T3), hn, hn);
+            A->mul(A, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T3), GKA_ELEM(c.A, c.cs, cc));
+            A->add(A, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T3));
+            A->mul(A, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T1), GKA_ELEM(c.A, ck->b2, cc));
+            A->mul(A, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T3), ck_scalar(&c, KS_HALF));
+            A->sub(A, ck_scalar(&c, KS_DGN), ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T3));
+            if (out->dg) out->dg[t] = A->get_d(A, ck_scalar(&c, KS_DGN));
             if (out->dk) {
-                A->scal(A, n, KEL(&c, ck->b2, cc), c.u);
+                A->scal(A, n, GKA_ELEM(c.A, ck->b2, cc), c.u);
                 A->to_double(A, out->dk + t * n, c.u, n);
             }
         }

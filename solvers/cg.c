@@ -12,7 +12,18 @@
 #include <stdlib.h>
 
 /* Vectors and scalars of one solve. */
-enum { CG_RR, CG_PAP, CG_ALPHA, CG_BETA, CG_T, CG_ZERO, CG_ONE, CG_MONE, CG_RRP, CG_NSC };
+enum {
+    CG_RR,
+    CG_PAP,
+    CG_ALPHA,
+    CG_BETA,
+    CG_T,
+    CG_ZERO,
+    CG_ONE,
+    CG_MINUS_ONE,
+    CG_RR_PREV,
+    CG_NSCALARS
+};
 
 typedef struct {
     void *r, *p, *Ap, *sc;
@@ -22,7 +33,7 @@ static void cg_vecs_free(gka_arith_t *A, cg_vecs_t *v, size_t n) {
     if (v->r) A->free(A, v->r, n);
     if (v->p) A->free(A, v->p, n);
     if (v->Ap) A->free(A, v->Ap, n);
-    if (v->sc) A->free(A, v->sc, CG_NSC);
+    if (v->sc) A->free(A, v->sc, CG_NSCALARS);
 }
 
 gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
@@ -31,28 +42,28 @@ gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx
     if (!A || !matvec || !q || !x || !iters || !reason || D < 1 || r < 0)
         return gka_error(GKA_EINVAL, "gka_cg_solve: bad argument (D = %d, r = %d)", D, r);
     const size_t n = (size_t)D;
-    cg_vecs_t v = {A->alloc(A, n), A->alloc(A, n), A->alloc(A, n), A->alloc(A, CG_NSC)};
+    cg_vecs_t v = {A->alloc(A, n), A->alloc(A, n), A->alloc(A, n), A->alloc(A, CG_NSCALARS)};
     if (!v.r || !v.p || !v.Ap || !v.sc) {
         cg_vecs_free(A, &v, n);
         return gka_error(GKA_ENOMEM, "cg: out of memory (D = %d)", D);
     }
-#define SC(k) GKA_ELEM(A, v.sc, CG_##k)
-    A->set_d(A, SC(ZERO), 0.0);
-    A->set_d(A, SC(ONE), 1.0);
-    A->set_d(A, SC(MONE), -1.0);
+    A->set_d(A, GKA_ELEM(A, v.sc, CG_ZERO), 0.0);
+    A->set_d(A, GKA_ELEM(A, v.sc, CG_ONE), 1.0);
+    A->set_d(A, GKA_ELEM(A, v.sc, CG_MINUS_ONE), -1.0);
     if (x_init) {
         A->copy(A, x, x_init, n);
         matvec(ctx, x, v.r); /* r = q - A x */
-        A->scal(A, n, SC(MONE), v.r);
-        A->axpy(A, n, SC(ONE), q, v.r);
+        A->scal(A, n, GKA_ELEM(A, v.sc, CG_MINUS_ONE), v.r);
+        A->axpy(A, n, GKA_ELEM(A, v.sc, CG_ONE), q, v.r);
     } else {
         for (size_t i = 0; i < n; i++)
             A->set_d(A, GKA_ELEM(A, x, i), 0.0);
         A->copy(A, v.r, q, n);
     }
     A->copy(A, v.p, v.r, n);
-    A->dot(A, SC(RR), n, v.r, v.r);
-    gka_cg_step_info_t info = {0, x, v.r, v.p, SC(RR), NULL, NULL, NULL, NULL, NULL};
+    A->dot(A, GKA_ELEM(A, v.sc, CG_RR), n, v.r, v.r);
+    gka_cg_step_info_t info = {0,    x,    v.r,  v.p,  GKA_ELEM(A, v.sc, CG_RR),
+                               NULL, NULL, NULL, NULL, NULL};
     if (hook) hook(hook_ctx, &info);
     const double qn = gka_iter_norm64(A, q, n), qscale = qn > 0.0 ? qn : 1.0;
     const double u = gka_arith_unit_roundoff(A);
@@ -61,25 +72,35 @@ gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx
     for (int i = 1; i <= r; i++) {
         const double rn = gka_iter_norm64(A, v.r, n);
         gka_reason_t stop = gka_iter_monitor(rn, qscale, tol, guarded);
-        if (stop == GKA_REASON_NONE && guarded) stop = gka_cg_residual_guard(A->get_d(A, SC(RR)));
+        if (stop == GKA_REASON_NONE && guarded)
+            stop = gka_cg_residual_guard(A->get_d(A, GKA_ELEM(A, v.sc, CG_RR)));
         if (stop == GKA_REASON_NONE) {
             matvec(ctx, v.p, v.Ap);
-            A->dot(A, SC(PAP), n, v.p, v.Ap);
-            if (guarded) stop = gka_cg_curvature(A->get_d(A, SC(PAP)), rn, qscale, u);
+            A->dot(A, GKA_ELEM(A, v.sc, CG_PAP), n, v.p, v.Ap);
+            if (guarded)
+                stop = gka_cg_curvature(A->get_d(A, GKA_ELEM(A, v.sc, CG_PAP)), rn, qscale, u);
         }
         if (stop != GKA_REASON_NONE) {
             *reason = stop;
             break;
         }
-        A->copy(A, SC(RRP), SC(RR), 1);
-        gka_cg_step(A, n, x, v.r, v.p, v.Ap, SC(PAP), SC(RR), SC(ALPHA), SC(BETA), SC(T), SC(ZERO),
-                    SC(ONE));
+        A->copy(A, GKA_ELEM(A, v.sc, CG_RR_PREV), GKA_ELEM(A, v.sc, CG_RR), 1);
+        gka_cg_step(A, n, x, v.r, v.p, v.Ap, GKA_ELEM(A, v.sc, CG_PAP), GKA_ELEM(A, v.sc, CG_RR),
+                    GKA_ELEM(A, v.sc, CG_ALPHA), GKA_ELEM(A, v.sc, CG_BETA),
+                    GKA_ELEM(A, v.sc, CG_T), GKA_ELEM(A, v.sc, CG_ZERO), GKA_ELEM(A, v.sc, CG_ONE));
         *iters = i;
-        info = (gka_cg_step_info_t){i,       x,    v.r,     v.p,       SC(RR),
-                                    SC(RRP), v.Ap, SC(PAP), SC(ALPHA), SC(BETA)};
+        info = (gka_cg_step_info_t){i,
+                                    x,
+                                    v.r,
+                                    v.p,
+                                    GKA_ELEM(A, v.sc, CG_RR),
+                                    GKA_ELEM(A, v.sc, CG_RR_PREV),
+                                    v.Ap,
+                                    GKA_ELEM(A, v.sc, CG_PAP),
+                                    GKA_ELEM(A, v.sc, CG_ALPHA),
+                                    GKA_ELEM(A, v.sc, CG_BETA)};
         if (hook) hook(hook_ctx, &info);
     }
-#undef SC
     cg_vecs_free(A, &v, n);
     return GKA_OK;
 }

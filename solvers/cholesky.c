@@ -38,25 +38,23 @@ static gka_status_t chol_create(gka_solver_t *s) {
     w->M = A->alloc(A, n * n);
     w->Lt = A->alloc(A, n * n);
     w->y = A->alloc(A, n);
-    w->t = gka_sc_new(A, 0.0);
-    w->piv = gka_sc_new(A, 0.0);
+    w->t = gka_scalar_new(A, 0.0);
+    w->piv = gka_scalar_new(A, 0.0);
     w->q = A->alloc(A, n);
-    w->lambda = gka_sc_new(A, 0.0);
+    w->lambda = gka_scalar_new(A, 0.0);
     if (!w->M || !w->Lt || !w->y || !w->t || !w->piv || !w->q || !w->lambda)
         return gka_error(GKA_ENOMEM, "cholesky: out of memory (D = %d)", s->D);
     return GKA_OK;
 }
 
-#define EL(A, M, n, i, j) GKA_ELEM(A, M, (size_t)(i) * (n) + (size_t)(j))
-
 /* s_ij = M_ij - sum_{k<j} L_ik L_jk */
 static void reduced_entry(gka_arith_t *A, void *M, size_t n, size_t i, size_t j, void *t) {
     if (j == 0) {
-        A->copy(A, t, EL(A, M, n, i, j), 1);
+        A->copy(A, t, GKA_ENTRY(A, M, n, i, j), 1);
         return;
     }
-    A->dot(A, t, j, EL(A, M, n, i, 0), EL(A, M, n, j, 0));
-    A->sub(A, t, EL(A, M, n, i, j), t);
+    A->dot(A, t, j, GKA_ENTRY(A, M, n, i, 0), GKA_ENTRY(A, M, n, j, 0));
+    A->sub(A, t, GKA_ENTRY(A, M, n, i, j), t);
 }
 
 /* M = L L^T in place (lower triangle); 0 on success, else the failing pivot + 1. */
@@ -64,11 +62,11 @@ static size_t factor(gka_arith_t *A, void *M, size_t n, void *t) {
     for (size_t i = 0; i < n; i++) {
         for (size_t j = 0; j < i; j++) {
             reduced_entry(A, M, n, i, j, t);
-            A->div(A, EL(A, M, n, i, j), t, EL(A, M, n, j, j));
+            A->div(A, GKA_ENTRY(A, M, n, i, j), t, GKA_ENTRY(A, M, n, j, j));
         }
         reduced_entry(A, M, n, i, i, t);
         if (!(A->get_d(A, t) > 0.0)) return i + 1;
-        A->sqrt(A, EL(A, M, n, i, i), t);
+        A->sqrt(A, GKA_ENTRY(A, M, n, i, i), t);
     }
     return 0;
 }
@@ -78,7 +76,7 @@ static void substitute(gka_arith_t *A, const void *M, void *Lt, size_t n, const 
                        void *x, void *t) {
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j <= i; j++)
-            A->copy(A, EL(A, Lt, n, j, i), GKA_CELEM(A, M, i * n + j), 1);
+            A->copy(A, GKA_ENTRY(A, Lt, n, j, i), GKA_CELEM(A, M, i * n + j), 1);
     for (size_t i = 0; i < n; i++) { /* L y = q */
         A->copy(A, t, GKA_CELEM(A, q, i), 1);
         if (i > 0) {
@@ -90,11 +88,11 @@ static void substitute(gka_arith_t *A, const void *M, void *Lt, size_t n, const 
     for (size_t ii = n; ii-- > 0;) { /* L^T x = y */
         A->copy(A, t, GKA_ELEM(A, y, ii), 1);
         if (ii + 1 < n) {
-            A->dot(A, GKA_ELEM(A, x, ii), n - ii - 1, EL(A, Lt, n, ii, ii + 1),
+            A->dot(A, GKA_ELEM(A, x, ii), n - ii - 1, GKA_ENTRY(A, Lt, n, ii, ii + 1),
                    GKA_ELEM(A, x, ii + 1));
             A->sub(A, t, t, GKA_ELEM(A, x, ii));
         }
-        A->div(A, GKA_ELEM(A, x, ii), t, EL(A, Lt, n, ii, ii));
+        A->div(A, GKA_ELEM(A, x, ii), t, GKA_ENTRY(A, Lt, n, ii, ii));
     }
 }
 
@@ -111,7 +109,7 @@ static gka_status_t chol_solve(gka_solver_t *s, const gka_operator_t *op, void *
     gka_operator_convert(op, A, op->q, w->q, n);
     gka_operator_convert(op, A, op->lambda, w->lambda, 1);
     for (size_t i = 0; i < n; i++)
-        A->add(A, EL(A, w->M, n, i, i), EL(A, w->M, n, i, i), w->lambda);
+        A->add(A, GKA_ENTRY(A, w->M, n, i, i), GKA_ENTRY(A, w->M, n, i, i), w->lambda);
     size_t bad = factor(A, w->M, n, w->t);
     if (bad) {
         const double p = A->get_d(A, w->t);

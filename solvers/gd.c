@@ -45,7 +45,7 @@ static gka_status_t gd_create(gka_solver_t *s) {
     const double init[GD_NSCAL] = {0, 0, 0, 0, 0, 0, 0, 0.0, 1.0, -1.0, 2.0};
     int ok = w->y && w->xp && w->res && w->d;
     for (int i = 0; i < GD_NSCAL; i++)
-        ok &= (*sc[i] = gka_sc_new(A, init[i])) != NULL;
+        ok &= (*sc[i] = gka_scalar_new(A, init[i])) != NULL;
     w->buf = malloc(n * sizeof(double));
     if (!ok || !w->buf) return gka_error(GKA_ENOMEM, "gd: out of memory (D = %d)", s->D);
     return GKA_OK;

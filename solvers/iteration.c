@@ -17,36 +17,43 @@ enum {
     SCH_NUM,
     SCH_RHO,
     SCH_S,
-    SCH_RQ,
+    SCH_QUARTER_RHO_SQ,
     SCH_OMEGA,
-    SCH_NSO,
-    SCH_OM1,
+    SCH_NEG_S_OMEGA,
+    SCH_OMEGA_MINUS_1,
     SCH_T,
-    SCH_MONE,
+    SCH_MINUS_ONE,
     SCH_N
 };
 
-#define SLOT(sch, k) GKA_ELEM((sch)->A, (sch)->sc, SCH_##k)
+/* Scalar slot SCH_* of a schedule. */
+static inline void *schedule_scalar(const gka_cheb_schedule_t *sch, int slot) {
+    return GKA_ELEM(sch->A, sch->sc, slot);
+}
 
 gka_status_t gka_cheb_setup(gka_cheb_schedule_t *sch, gka_arith_t *A, const void *hnorm,
                             const void *lambda) {
     sch->A = A;
     sch->sc = A->alloc(A, SCH_N);
     if (!sch->sc) return gka_error(GKA_ENOMEM, "chebyshev: out of memory (schedule)");
-    A->set_d(A, SLOT(sch, ONE), 1.0);
-    A->set_d(A, SLOT(sch, TWO), 2.0);
-    A->set_d(A, SLOT(sch, QUARTER), 0.25);
-    A->set_d(A, SLOT(sch, ZERO), 0.0);
-    A->set_d(A, SLOT(sch, MONE), -1.0);
+    A->set_d(A, schedule_scalar(sch, SCH_ONE), 1.0);
+    A->set_d(A, schedule_scalar(sch, SCH_TWO), 2.0);
+    A->set_d(A, schedule_scalar(sch, SCH_QUARTER), 0.25);
+    A->set_d(A, schedule_scalar(sch, SCH_ZERO), 0.0);
+    A->set_d(A, schedule_scalar(sch, SCH_MINUS_ONE), -1.0);
     /* mu = lambda, L = ||H||_F + lambda; rho = (L - mu)/(L + mu), s = 2/(L + mu) */
-    A->add(A, SLOT(sch, L), hnorm, lambda);
-    A->add(A, SLOT(sch, DEN), SLOT(sch, L), lambda);
-    A->sub(A, SLOT(sch, NUM), SLOT(sch, L), lambda);
-    A->div(A, SLOT(sch, RHO), SLOT(sch, NUM), SLOT(sch, DEN));
-    A->div(A, SLOT(sch, S), SLOT(sch, TWO), SLOT(sch, DEN));
-    A->mul(A, SLOT(sch, RQ), SLOT(sch, RHO), SLOT(sch, RHO));
-    A->mul(A, SLOT(sch, RQ), SLOT(sch, RQ), SLOT(sch, QUARTER));
-    A->set_d(A, SLOT(sch, OMEGA), (double)GKA_CHEB_OMEGA0);
+    A->add(A, schedule_scalar(sch, SCH_L), hnorm, lambda);
+    A->add(A, schedule_scalar(sch, SCH_DEN), schedule_scalar(sch, SCH_L), lambda);
+    A->sub(A, schedule_scalar(sch, SCH_NUM), schedule_scalar(sch, SCH_L), lambda);
+    A->div(A, schedule_scalar(sch, SCH_RHO), schedule_scalar(sch, SCH_NUM),
+           schedule_scalar(sch, SCH_DEN));
+    A->div(A, schedule_scalar(sch, SCH_S), schedule_scalar(sch, SCH_TWO),
+           schedule_scalar(sch, SCH_DEN));
+    A->mul(A, schedule_scalar(sch, SCH_QUARTER_RHO_SQ), schedule_scalar(sch, SCH_RHO),
+           schedule_scalar(sch, SCH_RHO));
+    A->mul(A, schedule_scalar(sch, SCH_QUARTER_RHO_SQ), schedule_scalar(sch, SCH_QUARTER_RHO_SQ),
+           schedule_scalar(sch, SCH_QUARTER));
+    A->set_d(A, schedule_scalar(sch, SCH_OMEGA), (double)GKA_CHEB_OMEGA0);
     return GKA_OK;
 }
 
@@ -56,46 +63,51 @@ void gka_cheb_release(gka_cheb_schedule_t *sch) {
 }
 
 const void *gka_cheb_s(const gka_cheb_schedule_t *sch) {
-    return SLOT(sch, S);
+    return schedule_scalar(sch, SCH_S);
 }
 const void *gka_cheb_rho(const gka_cheb_schedule_t *sch) {
-    return SLOT(sch, RHO);
+    return schedule_scalar(sch, SCH_RHO);
 }
-const void *gka_cheb_rq(const gka_cheb_schedule_t *sch) {
-    return SLOT(sch, RQ);
+const void *gka_cheb_quarter_rho_sq(const gka_cheb_schedule_t *sch) {
+    return schedule_scalar(sch, SCH_QUARTER_RHO_SQ);
 }
 const void *gka_cheb_den(const gka_cheb_schedule_t *sch) {
-    return SLOT(sch, DEN);
+    return schedule_scalar(sch, SCH_DEN);
 }
 const void *gka_cheb_omega(const gka_cheb_schedule_t *sch) {
-    return SLOT(sch, OMEGA);
+    return schedule_scalar(sch, SCH_OMEGA);
 }
-const void *gka_cheb_nso(const gka_cheb_schedule_t *sch) {
-    return SLOT(sch, NSO);
+const void *gka_cheb_neg_s_omega(const gka_cheb_schedule_t *sch) {
+    return schedule_scalar(sch, SCH_NEG_S_OMEGA);
 }
-const void *gka_cheb_om1(const gka_cheb_schedule_t *sch) {
-    return SLOT(sch, OM1);
+const void *gka_cheb_omega_minus_1(const gka_cheb_schedule_t *sch) {
+    return schedule_scalar(sch, SCH_OMEGA_MINUS_1);
 }
 
-/* omega_i = 1 / (1 - rq omega_{i-1}) in A, as gka_cheb_omega_next_d. */
-static void omega_next(gka_arith_t *A, void *omega, const void *rq, const void *one, void *t) {
-    A->mul(A, t, rq, omega);
+/* omega_i = 1 / (1 - quarter_rho_sq omega_{i-1}) in A, as gka_cheb_omega_next_d. */
+static void omega_next(gka_arith_t *A, void *omega, const void *quarter_rho_sq, const void *one,
+                       void *t) {
+    A->mul(A, t, quarter_rho_sq, omega);
     A->sub(A, t, one, t);
     A->div(A, omega, one, t);
 }
 
 void gka_cheb_next(gka_cheb_schedule_t *sch) {
     gka_arith_t *A = sch->A;
-    omega_next(A, SLOT(sch, OMEGA), SLOT(sch, RQ), SLOT(sch, ONE), SLOT(sch, T));
-    A->mul(A, SLOT(sch, NSO), SLOT(sch, S), SLOT(sch, OMEGA));
-    A->sub(A, SLOT(sch, NSO), SLOT(sch, ZERO), SLOT(sch, NSO));
-    A->sub(A, SLOT(sch, OM1), SLOT(sch, OMEGA), SLOT(sch, ONE));
+    omega_next(A, schedule_scalar(sch, SCH_OMEGA), schedule_scalar(sch, SCH_QUARTER_RHO_SQ),
+               schedule_scalar(sch, SCH_ONE), schedule_scalar(sch, SCH_T));
+    A->mul(A, schedule_scalar(sch, SCH_NEG_S_OMEGA), schedule_scalar(sch, SCH_S),
+           schedule_scalar(sch, SCH_OMEGA));
+    A->sub(A, schedule_scalar(sch, SCH_NEG_S_OMEGA), schedule_scalar(sch, SCH_ZERO),
+           schedule_scalar(sch, SCH_NEG_S_OMEGA));
+    A->sub(A, schedule_scalar(sch, SCH_OMEGA_MINUS_1), schedule_scalar(sch, SCH_OMEGA),
+           schedule_scalar(sch, SCH_ONE));
 }
 
 int gka_cheb_usable(const gka_cheb_schedule_t *sch, gka_reason_t *reason) {
     gka_arith_t *A = sch->A;
-    const double den = A->get_d(A, SLOT(sch, DEN));
-    if (den > 0.0 && isfinite(A->get_d(A, SLOT(sch, S)))) return 1;
+    const double den = A->get_d(A, schedule_scalar(sch, SCH_DEN));
+    if (den > 0.0 && isfinite(A->get_d(A, schedule_scalar(sch, SCH_S)))) return 1;
     *reason = isnan(den) ? GKA_REASON_NAN : GKA_REASON_BREAKDOWN;
     return 0;
 }
@@ -104,27 +116,27 @@ void gka_cheb_step(const gka_cheb_schedule_t *sch, size_t n, const void *xc, con
                    const void *res, void *d, void *xn) {
     gka_arith_t *A = sch->A;
     A->copy(A, d, xc, n);
-    A->axpy(A, n, SLOT(sch, MONE), xp, d); /* x_{i-1} - x_{i-2} */
+    A->axpy(A, n, schedule_scalar(sch, SCH_MINUS_ONE), xp, d); /* x_{i-1} - x_{i-2} */
     A->copy(A, xn, xc, n);
-    A->axpy(A, n, SLOT(sch, NSO), res, xn);
-    A->axpy(A, n, SLOT(sch, OM1), d, xn);
+    A->axpy(A, n, schedule_scalar(sch, SCH_NEG_S_OMEGA), res, xn);
+    A->axpy(A, n, schedule_scalar(sch, SCH_OMEGA_MINUS_1), d, xn);
 }
 
 gka_status_t gka_cheb_omegas(gka_arith_t *A, double rho, int r, double *omega) {
     void *w = A->alloc(A, 5);
     if (!w) return gka_error(GKA_ENOMEM, "chebyshev: out of memory (omegas)");
-    void *om = GKA_ELEM(A, w, 0), *rq = GKA_ELEM(A, w, 1), *one = GKA_ELEM(A, w, 2),
-         *t = GKA_ELEM(A, w, 3), *quarter = GKA_ELEM(A, w, 4);
-    A->set_d(A, om, (double)GKA_CHEB_OMEGA0);
+    void *omega_i = GKA_ELEM(A, w, 0), *quarter_rho_sq = GKA_ELEM(A, w, 1),
+         *one = GKA_ELEM(A, w, 2), *t = GKA_ELEM(A, w, 3), *quarter = GKA_ELEM(A, w, 4);
+    A->set_d(A, omega_i, (double)GKA_CHEB_OMEGA0);
     A->set_d(A, one, 1.0);
     A->set_d(A, quarter, 0.25);
-    A->set_d(A, rq, rho);
-    A->mul(A, rq, rq, rq);
-    A->mul(A, rq, rq, quarter); /* rho^2 / 4, as gka_cheb_setup */
-    omega[0] = A->get_d(A, om);
+    A->set_d(A, quarter_rho_sq, rho);
+    A->mul(A, quarter_rho_sq, quarter_rho_sq, quarter_rho_sq);
+    A->mul(A, quarter_rho_sq, quarter_rho_sq, quarter); /* rho^2 / 4, as gka_cheb_setup */
+    omega[0] = A->get_d(A, omega_i);
     for (int i = 1; i <= r; i++) {
-        omega_next(A, om, rq, one, t);
-        omega[i] = A->get_d(A, om);
+        omega_next(A, omega_i, quarter_rho_sq, one, t);
+        omega[i] = A->get_d(A, omega_i);
     }
     A->free(A, w, 5);
     return GKA_OK;

@@ -27,8 +27,6 @@ typedef struct {
 
 enum { KF_NVEC = 5, KF_NSCAL = 8 };
 
-#define EL(A, M, n, i, j) GKA_ELEM(A, M, (size_t)(i) * (n) + (size_t)(j))
-
 static void kf_destroy(gka_solver_t *s) {
     kf_work_t *w = s->priv;
     if (!w) return;
@@ -62,7 +60,7 @@ static gka_status_t kf_create(gka_solver_t *s) {
     void **sc[KF_NSCAL] = {&w->den, &w->c, &w->c2, &w->r, &w->zero, &w->one, &w->mone, &w->half};
     const double init[KF_NSCAL] = {0, 0, 0, 0, 0.0, 1.0, -1.0, 0.5};
     for (int i = 0; i < KF_NSCAL; i++)
-        ok &= (*sc[i] = gka_sc_new(A, init[i])) != NULL;
+        ok &= (*sc[i] = gka_scalar_new(A, init[i])) != NULL;
     if (!ok) return gka_error(GKA_ENOMEM, "kalman: out of memory (D = %d)", s->D);
     return GKA_OK;
 }
@@ -78,7 +76,7 @@ static void kf_init(gka_solver_t *s, kf_work_t *w, const gka_stream_t *st) {
         A->div(A, w->c, w->one, w->c);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < n; j++)
-            A->copy(A, EL(A, w->P, n, i, j), i == j ? w->c : w->zero, 1);
+            A->copy(A, GKA_ENTRY(A, w->P, n, i, j), i == j ? w->c : w->zero, 1);
 }
 
 /* P = P / gamma (forgetting), skipped when gamma = 1 exactly. */
@@ -102,14 +100,14 @@ static void kf_row_combination(gka_arith_t *A, kf_work_t *w, const gka_stream_t 
     for (size_t j = 0; j < n; j++)
         A->set_d(A, GKA_ELEM(A, w->w, j), 0.0);
     for (size_t i = 0; i < n; i++)
-        A->axpy(A, n, GKA_CELEM(A, st->k, i), EL(A, w->P, n, i, 0), w->w);
+        A->axpy(A, n, GKA_CELEM(A, st->k, i), GKA_ENTRY(A, w->P, n, i, 0), w->w);
 }
 
 /* P_ji = P_ij for j > i: the upper triangle becomes the lower one's mirror. */
 static void kf_mirror_lower(gka_arith_t *A, kf_work_t *w, size_t n) {
     for (size_t i = 1; i < n; i++)
         for (size_t j = 0; j < i; j++)
-            A->copy(A, EL(A, w->P, n, j, i), EL(A, w->P, n, i, j), 1);
+            A->copy(A, GKA_ENTRY(A, w->P, n, j, i), GKA_ENTRY(A, w->P, n, i, j), 1);
 }
 
 /* P -= u u^T / den, kept exactly symmetric. The table's syr rounds
@@ -136,19 +134,19 @@ static void kf_update_cov(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st, 
     kf_row_combination(A, w, st, n);
     for (size_t i = 0; i < n; i++) { /* S -= G w^T (and - u G^T for Joseph) */
         A->sub(A, w->c, w->zero, GKA_ELEM(A, w->G, i));
-        A->axpy(A, n, w->c, w->w, EL(A, w->P, n, i, 0));
+        A->axpy(A, n, w->c, w->w, GKA_ENTRY(A, w->P, n, i, 0));
         if (!joseph) continue;
         A->sub(A, w->c, w->zero, GKA_ELEM(A, w->u, i));
-        A->axpy(A, n, w->c, w->G, EL(A, w->P, n, i, 0));
+        A->axpy(A, n, w->c, w->G, GKA_ENTRY(A, w->P, n, i, 0));
     }
     if (!joseph) return;
     A->syr(A, n, w->den, w->G, w->P); /* + (k^T S k + r) G G^T */
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < i; j++) {
-            A->add(A, w->c, EL(A, w->P, n, i, j), EL(A, w->P, n, j, i));
+            A->add(A, w->c, GKA_ENTRY(A, w->P, n, i, j), GKA_ENTRY(A, w->P, n, j, i));
             A->mul(A, w->c, w->c, w->half);
-            A->copy(A, EL(A, w->P, n, i, j), w->c, 1);
-            A->copy(A, EL(A, w->P, n, j, i), w->c, 1);
+            A->copy(A, GKA_ENTRY(A, w->P, n, i, j), w->c, 1);
+            A->copy(A, GKA_ENTRY(A, w->P, n, j, i), w->c, 1);
         }
 }
 
@@ -164,7 +162,7 @@ static int kf_update_sqrt(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st, 
     A->scal(A, n, w->r, w->z);
     int ok = 1;
     for (size_t k = 0; k < n; k++) {
-        void *rkk = EL(A, w->P, n, k, k), *zk = GKA_ELEM(A, w->z, k);
+        void *rkk = GKA_ENTRY(A, w->P, n, k, k), *zk = GKA_ELEM(A, w->z, k);
         if (A->get_d(A, zk) == 0.0) continue;
         A->mul(A, w->c, rkk, rkk);
         A->mul(A, w->c2, zk, zk);
@@ -179,7 +177,7 @@ static int kf_update_sqrt(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st, 
         A->copy(A, rkk, w->den, 1);
         const size_t m = n - k - 1;
         if (!m) continue;
-        void *row = EL(A, w->P, n, k, k + 1), *zt = GKA_ELEM(A, w->z, k + 1);
+        void *row = GKA_ENTRY(A, w->P, n, k, k + 1), *zt = GKA_ELEM(A, w->z, k + 1);
         A->copy(A, w->tmp, row, m);
         A->scal(A, m, w->c, row);
         A->axpy(A, m, w->c2, zt, row); /* R_kj = c R_kj + s z_j */
@@ -194,24 +192,24 @@ static int kf_update_sqrt(gka_arith_t *A, kf_work_t *w, const gka_stream_t *st, 
 static void kf_sqrt_solve(gka_arith_t *A, kf_work_t *w, const void *q, void *x, size_t n) {
     A->copy(A, w->u, q, n);
     for (size_t i = 0; i < n; i++) {
-        A->div(A, GKA_ELEM(A, w->u, i), GKA_ELEM(A, w->u, i), EL(A, w->P, n, i, i));
+        A->div(A, GKA_ELEM(A, w->u, i), GKA_ELEM(A, w->u, i), GKA_ENTRY(A, w->P, n, i, i));
         if (i + 1 == n) break;
         A->sub(A, w->c, w->zero, GKA_ELEM(A, w->u, i));
-        A->axpy(A, n - i - 1, w->c, EL(A, w->P, n, i, i + 1), GKA_ELEM(A, w->u, i + 1));
+        A->axpy(A, n - i - 1, w->c, GKA_ENTRY(A, w->P, n, i, i + 1), GKA_ELEM(A, w->u, i + 1));
     }
     for (size_t ii = n; ii-- > 0;) {
         A->copy(A, w->c2, GKA_ELEM(A, w->u, ii), 1);
         if (ii + 1 < n) {
-            A->dot(A, w->c, n - ii - 1, EL(A, w->P, n, ii, ii + 1), GKA_ELEM(A, x, ii + 1));
+            A->dot(A, w->c, n - ii - 1, GKA_ENTRY(A, w->P, n, ii, ii + 1), GKA_ELEM(A, x, ii + 1));
             A->sub(A, w->c2, w->c2, w->c);
         }
-        A->div(A, GKA_ELEM(A, x, ii), w->c2, EL(A, w->P, n, ii, ii));
+        A->div(A, GKA_ELEM(A, x, ii), w->c2, GKA_ENTRY(A, w->P, n, ii, ii));
     }
 }
 
 static int kf_diagonal_positive(gka_arith_t *A, kf_work_t *w, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (!(A->get_d(A, EL(A, w->P, n, i, i)) > 0.0)) return 0;
+        if (!(A->get_d(A, GKA_ENTRY(A, w->P, n, i, i)) > 0.0)) return 0;
     return 1;
 }
 

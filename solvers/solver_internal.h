@@ -12,7 +12,7 @@
 #include "gka_stream.h"
 
 /* A scalar element of A holding round(v) (NULL on allocation failure). */
-static inline void *gka_sc_new(gka_arith_t *A, double v) {
+static inline void *gka_scalar_new(gka_arith_t *A, double v) {
     void *s = A->alloc(A, 1);
     if (s) A->set_d(A, s, v);
     return s;

@@ -81,12 +81,12 @@ gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D, const 
     st->q = A->alloc(A, n);
     st->k = A->alloc(A, n);
     st->tmp = A->alloc(A, n);
-    st->gamma = gka_sc_new(A, 1.0);
-    st->beta2 = gka_sc_new(A, 1.0);
-    st->hnorm = gka_sc_new(A, 0.0);
-    st->ridge_value = gka_sc_new(A, ridge->value);
-    st->lambda = gka_sc_new(A, ridge->kind == GKA_RIDGE_ADAPTIVE ? 0.0 : ridge->value);
-    st->one = gka_sc_new(A, 1.0);
+    st->gamma = gka_scalar_new(A, 1.0);
+    st->beta2 = gka_scalar_new(A, 1.0);
+    st->hnorm = gka_scalar_new(A, 0.0);
+    st->ridge_value = gka_scalar_new(A, ridge->value);
+    st->lambda = gka_scalar_new(A, ridge->kind == GKA_RIDGE_ADAPTIVE ? 0.0 : ridge->value);
+    st->one = gka_scalar_new(A, 1.0);
     st->H64 = calloc(DD, sizeof(double));
     st->fbuf = fp32_gates(A) ? malloc(DD * sizeof(float)) : NULL;
     st->q64 = calloc(n, sizeof(double));
@@ -156,7 +156,7 @@ gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n) {
         free(buf);
         return GKA_OK;
     }
-    void *g = gka_sc_new(A, gamma64); /* the stream's element gamma (gamma64 is its value) */
+    void *g = gka_scalar_new(A, gamma64); /* the stream's element gamma (gamma64 is its value) */
     if (!g) return gka_error(GKA_ENOMEM, "gate: out of memory");
     A->scal(A, n, g, x);
     gka_sc_free(A, g);

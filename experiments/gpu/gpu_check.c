@@ -557,7 +557,7 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
     const double hn = sqrt(ss), lam = a * hn;
     double rho = 0.0, s = 0.0; /* MATH.md section 2 schedule, solvers/gka_iteration.h */
     if (hn > 0.0) gka_cheb_params_d(hn, lam, &rho, &s);
-    const double rq = gka_cheb_rq_d(rho);
+    const double quarter_rho_sq = gka_cheb_quarter_rho_sq_d(rho);
     double *xp = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
     if (!xp || !y) {
         free(xp);
@@ -571,10 +571,10 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
         x[i] = s * (double)q[i]; /* x_0 = s q, x_{-1} = 0 */
         xp[i] = 0.0;
     }
-    double om = GKA_CHEB_OMEGA0;
+    double omega = GKA_CHEB_OMEGA0;
     for (int it = 1; it <= r; it++) {
-        om = gka_cheb_omega_next_d(rq, om);
-        const double nso = -(s * om), om1 = om - 1.0;
+        omega = gka_cheb_omega_next_d(quarter_rho_sq, omega);
+        const double neg_s_omega = -(s * omega), omega_minus_1 = omega - 1.0;
         for (size_t i = 0; i < n; i++) {
             double acc = 0.0;
             for (size_t j = 0; j < n; j++)
@@ -583,7 +583,7 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
         }
         for (size_t i = 0; i < n; i++) {
             const double xc = x[i];
-            x[i] = gka_cheb_update_d(xc, xp[i], y[i], nso, om1);
+            x[i] = gka_cheb_update_d(xc, xp[i], y[i], neg_s_omega, omega_minus_1);
             xp[i] = xc;
         }
     }
