@@ -1,7 +1,7 @@
 /* Conjugate gradient (Hestenes-Stiefel), r iterations from zero or the
  * previous token's solution, every operation in the studied arithmetic,
  * written once (gka_cg_solve) and used by the solver object, the adjoint
- * (backward_iter.c) and the reversibility figure through a step hook. The
+ * (grad_iter.c) and the reversibility figure through a step hook. The
  * residual is the recursively updated one; its norm is read in double (a
  * monitor, outside the arithmetic) for the one stopping test of
  * gka_iteration.h. Variants: guarded (the stopping test's NaN and divergence

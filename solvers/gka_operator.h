@@ -10,7 +10,7 @@
  *               ||H_t||_F are converted once per token into it (the values of
  *               a narrow format are exact in a wider one) and the products
  *               run there, as a kernel that loads a bf16 state into fp32.
- *   chunk form  (gka_chunker_operator, gka_stream.h): MATH.md section 3's chunk-local
+ *   chunk form  (the chunker, gka_chunker.h): MATH.md section 3's chunk-local
  *               operator over the chunk start state; no D x D matrix per token.
  *
  * Direct solvers ask for the matrix (op->matrix): the token form's H_t, or the

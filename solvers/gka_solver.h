@@ -201,19 +201,6 @@ gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx
                           int r, double tol, int guarded, const void *x_init, void *x,
                           gka_cg_hook_fn hook, void *hook_ctx, int *iters, gka_reason_t *reason);
 
-/* Chunk form (MATH.md section 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
- * inputs and chunk states in A_state's format (chunk states updated by one
- * A_state dot per entry, i.e. one rounding per chunk under A_state's
- * accumulation model), iterates, omega, the norm formula and every product in
- * A_iter; no D x D matrix is formed per token. q, k: T x D row-major; g, beta:
- * T (NULL: no gate / beta = 1). Outputs: x (T x D), hnorm (T, may be NULL),
- * H_final (D x D, may be NULL). With fp64 tables it equals the token form to
- * roundoff. Both tables may be the same. */
-gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, int D, long T, int C,
-                                   const double *q, const double *k, const double *g,
-                                   const double *beta, double a, int r, double *x, double *hnorm,
-                                   double *H_final);
-
 #ifdef __cplusplus
 }
 #endif

@@ -1,12 +1,13 @@
 /* GPU kernels against the CPU references (see gka_gpu_check.h). */
 #include "gka_gpu_check.h"
+#include "gka_chunker.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gka_arith.h"
-#include "gka_backward.h"
+#include "gka_grad.h"
 #include "gka_iteration.h"
 #include "gka_precision.h"
 #include "gka_solver.h"
@@ -398,7 +399,7 @@ done:
     return st;
 }
 
-/* CPU backward (solvers/backward.c, token form, implicit Chebyshev with the
+/* CPU backward (solvers/grad.c, token form, implicit Chebyshev with the
  * lambda path) of every head in arithmetic `fmt`, gathered into [B, T, H, .]. */
 static gka_status_t cpu_grads(const gka_gpu_config_t *c, const inputs_t *in, const char *fmt,
                               const char *acc, double *dq, double *dk, double *dg, double *db) {

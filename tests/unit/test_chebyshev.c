@@ -155,7 +155,7 @@ Test(chebyshev, reasons_breakdown_diverged_nan) {
 /* ---- emulated fp32 == native float, bit for bit ------------------------- */
 
 /* The stream update and the Chebyshev recurrence written directly in float,
- * operation by operation in the order of state.c and chebyshev.c under
+ * operation by operation in the order of stream.c and chebyshev.c under
  * GKA_ACCUM_ROUND (arith_emulated.c documents where each rounding happens). */
 typedef struct {
     int D;

@@ -26,8 +26,8 @@
  * formats with their accumulation models, MPFR. Inputs are rounded into the
  * table as the forward stream rounds them (q, k, dx, gamma = exp(g), beta).
  * Outputs are doubles (nearest). */
-#ifndef GKA_BACKWARD_H
-#define GKA_BACKWARD_H
+#ifndef GKA_GRAD_H
+#define GKA_GRAD_H
 
 #include "gka_arith.h"
 #include "gka_error.h"
@@ -76,7 +76,7 @@ typedef struct gka_grads {
  * reference: 128 MiB in fp64 at the limit); larger problems: the chunk form. */
 #define GKA_GRAD_TOKEN_STORE_MAX (1L << 22)
 
-/* Token form (backward.c). The forward runs the stream of gka_stream.h and,
+/* Token form (grad.c). The forward runs the stream of gka_stream.h and,
  * in implicit mode, the solver object of gka_solver.h (zero start), so x_t is
  * the forward's x_t bit for bit; dq_t comes from the same solver applied to
  * dx_t. If ref is non-NULL it receives the exact gradient of the fp64 mirror
@@ -86,7 +86,7 @@ typedef struct gka_grads {
 gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
                             const gka_grad_opts_t *opts, gka_grads_t *out, gka_grads_t *ref);
 
-/* Chunk form (backward_chunk.c), Chebyshev implicit gradients with chunks of
+/* Chunk form (grad_chunk.c), Chebyshev implicit gradients with chunks of
  * C tokens (MATH.md section 3): no D x D matrix per token; the chunk start states H_0
  * are kept (T/C of them) and the state adjoint is carried across chunks.
  * Every token's operator, ||H_c||_F, the dk terms and the state adjoint are
@@ -97,7 +97,7 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
 gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C, int iters,
                               int lambda_path, gka_grads_t *out);
 
-/* ---- reverse mode through the iterations (backward_iter.c) -------------- */
+/* ---- reverse mode through the iterations (grad_iter.c) -------------- */
 
 /* Chebyshev, zero start, exactly the operation sequence (and stopping rules:
  * NaN, divergence) of gka_chebyshev_solve with tol = 0, storing the iterates;

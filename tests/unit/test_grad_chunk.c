@@ -1,9 +1,10 @@
-/* Chunk-form backward (solvers/backward_chunk.c): equal to the token form to
+/* Chunk-form backward (solvers/grad_chunk.c): equal to the token form to
  * roundoff in fp64 for every chunk size (gates, write gates, adaptive and
  * fixed ridge, lambda path on and off); its x equals the forward chunk form's;
  * bf16 stays finite and close; bad arguments. */
-#include "backward_testlib.h"
+#include "grad_testlib.h"
 #include "gka_solver.h"
+#include "gka_chunker.h"
 
 static void token_grads(gka_arith_t *A, const bt_prob_t *p, int r, int lambda_path, bt_grads_t *g) {
     gka_grad_problem_t gp = bt_gp(p);

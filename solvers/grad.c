@@ -1,10 +1,10 @@
 /* Token form of the backward pass (MATH.md section 4): the forward runs the ridge stream
  * and the solver object (implicit mode) or the stored-iterate recurrences of
- * backward_iter.c (iterations mode), keeping H_t and D_t + D_t^T for every
+ * grad_iter.c (iterations mode), keeping H_t and D_t + D_t^T for every
  * token; the reverse sweep carries S_t = G~_t + G~_t^T backwards and reads
  * dk, dbeta, dg off it. Optionally the exact gradient of the fp64 mirror
  * problem (x*, dq* by LAPACK dposv) is computed alongside. */
-#include "gka_backward.h"
+#include "gka_grad.h"
 #include "gka_config.h"
 #include "gka_reference.h"
 #include "solver_internal.h"

@@ -4,7 +4,7 @@
  * gka_cg_solve itself (zero start, tol = 0), storing every iterate; the reverse sweep runs the
  * adjoint recurrences in the same arithmetic table. The adjoints are those of the real-arithmetic
  * recurrence, evaluated at the stored (rounded) iterates. */
-#include "gka_backward.h"
+#include "gka_grad.h"
 #include "solver_internal.h"
 
 #include <stdlib.h>

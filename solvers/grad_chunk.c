@@ -30,7 +30,7 @@
  * gka_chunker_run's bit for bit, and the state decays with the forward's gate
  * arithmetic (gka_gate_element: an fp32 gate for formats narrower than fp32). */
 #include "chunker_internal.h"
-#include "gka_backward.h"
+#include "gka_grad.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,8 +1,8 @@
-/* Token-form backward pass (solvers/backward.c): the MATH.md section 4 gradients against
+/* Token-form backward pass (solvers/grad.c): the MATH.md section 4 gradients against
  * 256-bit MPFR central finite differences of the exact solution's loss, the
  * fp64 mirror reference, the lambda path term, a low-precision run, NaN
  * handling and argument checks. */
-#include "backward_testlib.h"
+#include "grad_testlib.h"
 
 static void run_token(gka_arith_t *A, const bt_prob_t *p, const char *solver, int iters,
                       gka_grad_mode_t mode, int lambda_path, bt_grads_t *g, bt_grads_t *ref) {

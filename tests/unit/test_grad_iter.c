@@ -1,9 +1,9 @@
-/* Through-the-iterations gradients (solvers/backward_iter.c): the stored-
+/* Through-the-iterations gradients (solvers/grad_iter.c): the stored-
  * iterate forwards equal the solvers' output bit for bit; the adjoints equal
  * 256-bit MPFR finite differences of the r-step maps (Chebyshev with its
  * schedule, CG); Chebyshev's implicit dq equals its through-the-iterations dq
  * (symmetric polynomial); CG's differ, by an amount that vanishes as r -> D. */
-#include "backward_testlib.h"
+#include "grad_testlib.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
 
