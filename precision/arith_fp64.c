@@ -133,9 +133,9 @@ gka_status_t gka_arith_init_fp64(gka_arith_t *A) {
     memset(A, 0, sizeof *A);
     snprintf(A->name, sizeof A->name, "fp64");
     A->elem_size = sizeof(double);
-    A->accum = GKA_ACCUM_ROUND;
-    A->round = gka_rounding_default(&gka_fp64);
-    A->wide = A->round;
+    A->accum = GKA_ACCUM_PER_OP;
+    A->store = gka_rounding_default(&gka_fp64);
+    A->wide = A->store;
     A->alloc = gka_double_storage_alloc;
     A->free = gka_double_storage_free;
     A->from_double = fp64_from_double;

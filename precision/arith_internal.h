@@ -13,7 +13,7 @@ void gka_double_storage_copy(gka_arith_t *A, void *dst, const void *src, size_t 
 double gka_double_storage_get_d(gka_arith_t *A, const void *a);
 
 /* Exact-accumulation kernels of the emulated tables (arith_exact.c): the
- * exact value of each output element, rounded once to A->round. Operands are
+ * exact value of each output element, rounded once to A->store. Operands are
  * values of the storage format (t <= 26, exponents within +-560). */
 void gka_exact_dot(gka_arith_t *A, void *r, size_t n, const void *x, const void *y);
 void gka_exact_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, const void *M,

@@ -10,7 +10,7 @@
  *     element update of the Chebyshev step; and the one stopping test of
  *     every iterative solver (gka_iter_monitor). Each function fixes the order
  *     of its roundings, so a native-float kernel and the emulated fp32 table
- *     under GKA_ACCUM_ROUND round alike.
+ *     under GKA_ACCUM_PER_OP round alike.
  *
  *  2. The arithmetic-table versions (C only, solvers/iteration.c): the same
  *     Chebyshev schedule and step and the CG step against gka_arith_t, used by

@@ -158,7 +158,7 @@ void gka_cg_step(gka_arith_t *A, size_t n, void *x, void *r, void *p, const void
 
 double gka_arith_unit_roundoff(const gka_arith_t *A) {
     if (A->mpfr_prec > 0) return ldexp(1.0, -(int)A->mpfr_prec);
-    return A->round.format.u;
+    return A->store.format.u;
 }
 
 double gka_iter_norm64(gka_arith_t *A, const void *v, size_t n) {

@@ -109,7 +109,7 @@ gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D, const 
  * values, and the gate is kept in fp32 (as the reference kernels keep their
  * gates), so that a bf16 stream does not round gamma = 0.9975 to 0.9961. */
 static int fp32_gates(const gka_arith_t *A) {
-    return A->mpfr_prec == 0 && A->elem_size == sizeof(double) && A->round.format.t < 24;
+    return A->mpfr_prec == 0 && A->elem_size == sizeof(double) && A->store.format.t < 24;
 }
 
 /* x_j = round(gamma x_j) as a kernel does it: the product in fp32, then
@@ -118,7 +118,7 @@ static int fp32_gates(const gka_arith_t *A) {
  * The flags of that rounding go to A->events like the table's own. */
 static void decay_fp32_gate(gka_arith_t *A, double gamma, void *x, size_t n, float *buf) {
     double *v = x;
-    const gka_format_t *f = &A->round.format;
+    const gka_format_t *f = &A->store.format;
     if (f->emax > 127 || f->emin < -126) {
         for (size_t i = 0; i < n; i++)
             v[i] = gamma * v[i];
@@ -128,9 +128,9 @@ static void decay_fp32_gate(gka_arith_t *A, double gamma, void *x, size_t n, flo
     const float gf = (float)gamma;
     for (size_t i = 0; i < n; i++)
         buf[i] = gf * (float)v[i];
-    A->round.flags = 0;
-    gka_round_array_f32(buf, buf, n, &A->round);
-    A->events |= A->round.flags;
+    A->store.flags = 0;
+    gka_round_array_f32(buf, buf, n, &A->store);
+    A->events |= A->store.flags;
     for (size_t i = 0; i < n; i++)
         v[i] = (double)buf[i];
 }

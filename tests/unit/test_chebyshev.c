@@ -156,7 +156,7 @@ Test(chebyshev, reasons_breakdown_diverged_nan) {
 
 /* The stream update and the Chebyshev recurrence written directly in float,
  * operation by operation in the order of stream.c and chebyshev.c under
- * GKA_ACCUM_ROUND (arith_emulated.c documents where each rounding happens). */
+ * GKA_ACCUM_PER_OP (arith_emulated.c documents where each rounding happens). */
 typedef struct {
     int D;
     float *H;

@@ -24,7 +24,7 @@ static void check_fd_exact(int D, long T, uint64_t seed, double gate, int beta, 
                ref = bt_grads_new(D, T);
     bt_fd(&p, BT_EXACT, 0, &fd);
     gka_arith_t Amp, A64;
-    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_ROUND), GKA_OK);
+    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_PER_OP), GKA_OK);
     cr_assert_eq(gka_arith_init_fp64(&A64), GKA_OK);
     run_token(&Amp, &p, "cholesky", 0, GKA_GRAD_IMPLICIT, 1, &mp, NULL);
     run_token(&A64, &p, "cholesky", 0, GKA_GRAD_IMPLICIT, 1, &f64, &ref);
@@ -247,7 +247,7 @@ Test(backward, rank_deficient_ill_conditioned_against_finite_differences) {
     bt_grads_t fd = bt_grads_new(6, 3), mp = bt_grads_new(6, 3), f64 = bt_grads_new(6, 3);
     bt_fd(&p, BT_EXACT, 0, &fd);
     gka_arith_t Amp, A64;
-    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_ROUND), GKA_OK);
+    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_PER_OP), GKA_OK);
     gka_arith_init_fp64(&A64);
     run_token(&Amp, &p, "cholesky", 0, GKA_GRAD_IMPLICIT, 1, &mp, NULL);
     run_token(&A64, &p, "cholesky", 0, GKA_GRAD_IMPLICIT, 1, &f64, NULL);

@@ -58,7 +58,7 @@ static void check_fd_iter(bt_solve_t kind, int r, const char *ridge, double gate
     bt_grads_t fd = bt_grads_new(D, T), mp = bt_grads_new(D, T), f64 = bt_grads_new(D, T);
     bt_fd(&p, kind, r, &fd);
     gka_arith_t Amp, A64;
-    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_ROUND), GKA_OK);
+    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_PER_OP), GKA_OK);
     gka_arith_init_fp64(&A64);
     run_token(&Amp, &p, name, r, GKA_GRAD_ITERATIONS, &mp, NULL);
     run_token(&A64, &p, name, r, GKA_GRAD_ITERATIONS, &f64, NULL);
