@@ -146,12 +146,12 @@ typedef struct gka_cheb_schedule {
     void *sc; /* scalar block, see iteration.c */
 } gka_cheb_schedule_t;
 
-/* Allocate and set up from ||H||_F and lambda (elements of A): rho, s, quarter_rho_sq,
+/* Allocate and set up from ||H||_F and lambda (elements of ar): rho, s, quarter_rho_sq,
  * omega = omega_0 = 2. GKA_ENOMEM on allocation failure. */
-gka_status_t gka_cheb_setup(gka_cheb_schedule_t *sch, gka_arith_t *A, const void *hnorm,
+gka_status_t gka_cheb_setup(gka_cheb_schedule_t *sch, gka_arith_t *ar, const void *hnorm,
                             const void *lambda);
 void gka_cheb_release(gka_cheb_schedule_t *sch);
-/* Scalars of the schedule (elements of A, owned by the schedule). */
+/* Scalars of the schedule (elements of ar, owned by the schedule). */
 const void *gka_cheb_s(const gka_cheb_schedule_t *sch);              /* 2 / (L + mu) */
 const void *gka_cheb_rho(const gka_cheb_schedule_t *sch);            /* (L - mu) / (L + mu) */
 const void *gka_cheb_quarter_rho_sq(const gka_cheb_schedule_t *sch); /* rho^2 / 4 */
@@ -170,26 +170,26 @@ int gka_cheb_usable(const gka_cheb_schedule_t *sch, gka_reason_t *reason);
 void gka_cheb_step(const gka_cheb_schedule_t *sch, size_t n, const void *xc, const void *xp,
                    const void *res, void *d, void *xn);
 
-/* omega_1 .. omega_r of the schedule for rho (set from a double), in A:
+/* omega_1 .. omega_r of the schedule for rho (set from a double), in ar:
  * omega[0] = omega_0 = 2, omega[i] = omega_i. For figures. */
-gka_status_t gka_cheb_omegas(gka_arith_t *A, double rho, int r, double *omega);
+gka_status_t gka_cheb_omegas(gka_arith_t *ar, double rho, int r, double *omega);
 
-/* One CG step (Hestenes-Stiefel) in A given Ap = A p and pAp = p . Ap:
+/* One CG step (Hestenes-Stiefel) in ar given Ap = A p and pAp = p . Ap:
  *   alpha = rr / pAp; x += alpha p; r -= alpha Ap; rr_new = r . r;
  *   beta = rr_new / rr; rr = rr_new; p = r + beta p.
- * alpha and beta (scalars of A) receive the step's coefficients; t: one
+ * alpha and beta (scalars of ar) receive the step's coefficients; t: one
  * scratch scalar; zero, one: the constants 0 and 1 (kept by the caller, so
  * the step does no extra rounding, which stochastic modes would count). */
-void gka_cg_step(gka_arith_t *A, size_t n, void *x, void *r, void *p, const void *Ap,
+void gka_cg_step(gka_arith_t *ar, size_t n, void *x, void *r, void *p, const void *Ap,
                  const void *pAp, void *rr, void *alpha, void *beta, void *t, const void *zero,
                  const void *one);
 
 /* The unit roundoff of the table's working precision: 2^-p for MPFR at p
  * bits, the storage format's u otherwise. */
-double gka_arith_unit_roundoff(const gka_arith_t *A);
+double gka_arith_unit_roundoff(const gka_arith_t *ar);
 
 /* ||v|| of n elements, read in double (a monitor: raises no flags). */
-double gka_iter_norm64(gka_arith_t *A, const void *v, size_t n);
+double gka_iter_norm64(gka_arith_t *ar, const void *v, size_t n);
 
 #ifdef __cplusplus
 }

@@ -41,7 +41,7 @@ struct gka_operator {
     /* H_t (D x D, row-major) as elements of B, rounded to B; NULL if none */
     gka_status_t (*matrix)(const gka_operator_t *op, gka_arith_t *B, void *H);
     /* ||(H64 + lambda64 I) x - q64|| / ||q64|| against the fp64 reference
-     * problem, x elements of A, x64: D doubles scratch; NULL if none */
+     * problem, x elements of op->A, x64: D doubles scratch; NULL if none */
     double (*residual64)(const gka_operator_t *op, const void *x, double *x64);
     void *ctx; /* the provider's */
 };

@@ -73,9 +73,9 @@ struct gka_stream {
     float *fbuf; /* D x D scratch of the fp32-gate decay (narrow emulated formats) */
 };
 
-/* A stream of dimension D (1..GKA_D_MAX) in arithmetic A (borrowed). with_U:
+/* A stream of dimension D (1..GKA_D_MAX) in arithmetic ar (borrowed). with_U:
  * also keep U_t (gka_stream_push then needs v). H_0 = 0. */
-gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D, const gka_ridge_t *ridge,
+gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *ar, int D, const gka_ridge_t *ridge,
                                int with_U);
 void gka_stream_destroy(gka_stream_t *st);
 
@@ -89,16 +89,16 @@ gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k,
 /* The forward's gate arithmetic, for the reverse pass and anyone else that
  * decays a state as the stream does: 1 if the table keeps gates in fp32
  * (emulated formats narrower than fp32). */
-int gka_gate_fp32(const gka_arith_t *A);
+int gka_gate_fp32(const gka_arith_t *ar);
 /* x_j = gamma x_j exactly as gka_stream_push decays H: for fp32-gate tables
  * the fp32 gate times the fp32 value of x_j, rounded once to the format;
  * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
-gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n);
-/* A gate gamma (a double, e.g. exp(G)) as an element of A for A's own
+gka_status_t gka_gate_scale(gka_arith_t *ar, double gamma64, void *x, size_t n);
+/* A gate gamma (a double, e.g. exp(G)) as an element of ar for ar's own
  * products, in the same gate arithmetic: for fp32-gate tables the fp32
  * rounding of gamma, held unrounded to the format (the table's dot and
  * scal then multiply by the fp32 gate); else the table's rounding. */
-void gka_gate_element(gka_arith_t *A, double gamma, void *dst);
+void gka_gate_element(gka_arith_t *ar, double gamma, void *dst);
 
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their

@@ -53,110 +53,110 @@ static inline void *ck_scalar(const ck_t *c, int slot) {
 }
 
 static void ck_free(ck_t *c) {
-    gka_arith_t *A = c->A;
-    if (c->cs) A->free(A, c->cs, c->C);
-    if (c->v2) A->free(A, c->v2, c->n);
-    if (c->u) A->free(A, c->u, c->n);
-    if (c->sc) A->free(A, c->sc, KS_N);
+    gka_arith_t *ar = c->A;
+    if (c->cs) ar->free(ar, c->cs, c->C);
+    if (c->v2) ar->free(ar, c->v2, c->n);
+    if (c->u) ar->free(ar, c->u, c->n);
+    if (c->sc) ar->free(ar, c->sc, KS_N);
     gka_chunker_destroy(c->ck);
 }
 
-static gka_status_t ck_alloc(ck_t *c, gka_arith_t *A, int D, int C, const gka_ridge_t *ridge) {
+static gka_status_t ck_alloc(ck_t *c, gka_arith_t *ar, int D, int C, const gka_ridge_t *ridge) {
     memset(c, 0, sizeof *c);
-    c->A = A, c->n = (size_t)D, c->DD = c->n * c->n, c->C = (size_t)C;
-    gka_status_t st = gka_chunker_create(&c->ck, A, A, D, C, ridge, 0);
+    c->A = ar, c->n = (size_t)D, c->DD = c->n * c->n, c->C = (size_t)C;
+    gka_status_t st = gka_chunker_create(&c->ck, ar, ar, D, C, ridge, 0);
     if (st) return st;
-    c->cs = A->alloc(A, c->C);
-    c->v2 = A->alloc(A, c->n), c->u = A->alloc(A, c->n);
-    c->sc = A->alloc(A, KS_N);
+    c->cs = ar->alloc(ar, c->C);
+    c->v2 = ar->alloc(ar, c->n), c->u = ar->alloc(ar, c->n);
+    c->sc = ar->alloc(ar, KS_N);
     if (!(c->cs && c->v2 && c->u && c->sc))
         return gka_error(GKA_ENOMEM, "backward (chunk form): out of memory (D = %d)", D);
-    A->set_d(A, ck_scalar(c, KS_ZERO), 0.0);
-    A->set_d(A, ck_scalar(c, KS_ONE), 1.0);
-    A->set_d(A, ck_scalar(c, KS_HALF), 0.5);
-    A->set_d(A, ck_scalar(c, KS_TWO), 2.0);
+    ar->set_d(ar, ck_scalar(c, KS_ZERO), 0.0);
+    ar->set_d(ar, ck_scalar(c, KS_ONE), 1.0);
+    ar->set_d(ar, ck_scalar(c, KS_HALF), 0.5);
+    ar->set_d(ar, ck_scalar(c, KS_TWO), 2.0);
     return GKA_OK;
 }
 
-static void poison(gka_arith_t *A, void *x, size_t n) {
+static void poison(gka_arith_t *ar, void *x, size_t n) {
     for (size_t i = 0; i < n; i++)
-        A->set_d(A, GKA_ELEM(A, x, i), (double)NAN);
+        ar->set_d(ar, GKA_ELEM(ar, x, i), (double)NAN);
 }
 
 /* u = S_cc k_cc for token cc of the chunk (see the file comment). */
 static void ck_Sk(ck_t *c, size_t nn, size_t cc, const void *X, const void *DQ, const void *Snext) {
-    gka_arith_t *A = c->A;
+    gka_arith_t *ar = c->A;
     gka_chebyshev_chunker_t *k = c->ck;
     const size_t n = c->n, C = c->C;
     const void *kc = GKA_ELEM(c->A, k->Ki, cc * n);
     for (size_t i = 0; i < n; i++)
-        A->set_d(A, GKA_ELEM(c->A, c->u, i), 0.0);
-    A->set_d(A, ck_scalar(c, KS_A), 0.0); /* alpha_c */
+        ar->set_d(ar, GKA_ELEM(c->A, c->u, i), 0.0);
+    ar->set_d(ar, ck_scalar(c, KS_A), 0.0); /* alpha_c */
     for (size_t s = cc; s < nn; s++) {
         const void *xs = GKA_ELEM(c->A, X, s * n), *dqs = GKA_ELEM(c->A, DQ, s * n);
         gka_chunker_decay(k, (int)s, (int)cc, ck_scalar(c, KS_T2));
-        A->dot(A, ck_scalar(c, KS_T1), n, xs, kc);
-        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_T2));
-        A->sub(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
-        A->axpy(A, n, ck_scalar(c, KS_T1), dqs, c->u);
-        A->dot(A, ck_scalar(c, KS_T1), n, dqs, kc);
-        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_T2));
-        A->sub(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
-        A->axpy(A, n, ck_scalar(c, KS_T1), xs, c->u);
-        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T2), GKA_ELEM(c->A, c->cs, s));
-        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s));
-        A->add(A, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_T1));
+        ar->dot(ar, ck_scalar(c, KS_T1), n, xs, kc);
+        ar->mul(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_T2));
+        ar->sub(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
+        ar->axpy(ar, n, ck_scalar(c, KS_T1), dqs, c->u);
+        ar->dot(ar, ck_scalar(c, KS_T1), n, dqs, kc);
+        ar->mul(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_T2));
+        ar->sub(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
+        ar->axpy(ar, n, ck_scalar(c, KS_T1), xs, c->u);
+        ar->mul(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_T2), GKA_ELEM(c->A, c->cs, s));
+        ar->mul(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s));
+        ar->add(ar, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_T1));
     }
-    A->mul(A, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_TWO));
-    A->gemv(A, n, n, ck_scalar(c, KS_A), k->H0i, kc, ck_scalar(c, KS_ONE), c->u);
+    ar->mul(ar, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_TWO));
+    ar->gemv(ar, n, n, ck_scalar(c, KS_A), k->H0i, kc, ck_scalar(c, KS_ONE), c->u);
     for (size_t j = 0; j < nn; j++) { /* 2 B_cj (k_j . k_c) k_j */
-        A->set_d(A, ck_scalar(c, KS_ACC), 0.0);
+        ar->set_d(ar, ck_scalar(c, KS_ACC), 0.0);
         for (size_t s = cc > j ? cc : j; s < nn; s++) {
             gka_chunker_decay(k, (int)s, (int)cc, ck_scalar(c, KS_T2));
-            A->mul(A, ck_scalar(c, KS_T2), ck_scalar(c, KS_T2), GKA_ELEM(c->A, c->cs, s));
-            A->mul(A, ck_scalar(c, KS_T2), ck_scalar(c, KS_T2), GKA_ELEM(c->A, k->W, s * C + j));
-            A->add(A, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_T2));
+            ar->mul(ar, ck_scalar(c, KS_T2), ck_scalar(c, KS_T2), GKA_ELEM(c->A, c->cs, s));
+            ar->mul(ar, ck_scalar(c, KS_T2), ck_scalar(c, KS_T2), GKA_ELEM(c->A, k->W, s * C + j));
+            ar->add(ar, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_T2));
         }
-        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ACC), GKA_ELEM(c->A, k->KK, j * C + cc));
-        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_TWO));
-        A->axpy(A, n, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->Ki, j * n), c->u);
+        ar->mul(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_ACC), GKA_ELEM(c->A, k->KK, j * C + cc));
+        ar->mul(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), ck_scalar(c, KS_TWO));
+        ar->axpy(ar, n, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->Ki, j * n), c->u);
     }
     gka_chunker_decay(k, (int)nn - 1, (int)cc, ck_scalar(c, KS_T2));
-    A->gemv(A, n, n, ck_scalar(c, KS_T2), Snext, kc, ck_scalar(c, KS_ONE), c->u);
+    ar->gemv(ar, n, n, ck_scalar(c, KS_T2), Snext, kc, ck_scalar(c, KS_ONE), c->u);
 }
 
 /* Snext <- adjoint of the chunk start state. */
 static void ck_state_adjoint(ck_t *c, size_t nn, const void *X, const void *DQ, void *Snext) {
-    gka_arith_t *A = c->A;
+    gka_arith_t *ar = c->A;
     gka_chebyshev_chunker_t *k = c->ck;
     const size_t n = c->n, C = c->C;
-    A->scal(A, c->DD, GKA_ELEM(c->A, k->eG, nn - 1), Snext);
-    A->set_d(A, ck_scalar(c, KS_A), 0.0);
+    ar->scal(ar, c->DD, GKA_ELEM(c->A, k->eG, nn - 1), Snext);
+    ar->set_d(ar, ck_scalar(c, KS_A), 0.0);
     for (size_t s = 0; s < nn; s++) {
         const void *xs = GKA_ELEM(c->A, X, s * n), *dqs = GKA_ELEM(c->A, DQ, s * n);
         for (size_t a = 0; a < n; a++) { /* -e^{G_s} (dq x^T + x dq^T) */
-            A->mul(A, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, dqs, a));
-            A->sub(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
-            A->axpy(A, n, ck_scalar(c, KS_T1), xs, GKA_ELEM(c->A, Snext, a * n));
-            A->mul(A, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, xs, a));
-            A->sub(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
-            A->axpy(A, n, ck_scalar(c, KS_T1), dqs, GKA_ELEM(c->A, Snext, a * n));
+            ar->mul(ar, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, dqs, a));
+            ar->sub(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
+            ar->axpy(ar, n, ck_scalar(c, KS_T1), xs, GKA_ELEM(c->A, Snext, a * n));
+            ar->mul(ar, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, xs, a));
+            ar->sub(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_ZERO), ck_scalar(c, KS_T1));
+            ar->axpy(ar, n, ck_scalar(c, KS_T1), dqs, GKA_ELEM(c->A, Snext, a * n));
         }
-        A->mul(A, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, k->eG, s));
-        A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, c->cs, s));
-        A->add(A, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_T1));
+        ar->mul(ar, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, k->eG, s));
+        ar->mul(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, c->cs, s));
+        ar->add(ar, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_T1));
     }
-    A->mul(A, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_TWO));
-    A->axpy(A, c->DD, ck_scalar(c, KS_A), k->H0i, Snext);
+    ar->mul(ar, ck_scalar(c, KS_A), ck_scalar(c, KS_A), ck_scalar(c, KS_TWO));
+    ar->axpy(ar, c->DD, ck_scalar(c, KS_A), k->H0i, Snext);
     for (size_t j = 0; j < nn; j++) {
-        A->set_d(A, ck_scalar(c, KS_ACC), 0.0);
+        ar->set_d(ar, ck_scalar(c, KS_ACC), 0.0);
         for (size_t s = j; s < nn; s++) {
-            A->mul(A, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, c->cs, s));
-            A->mul(A, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->W, s * C + j));
-            A->add(A, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_T1));
+            ar->mul(ar, ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->eG, s), GKA_ELEM(c->A, c->cs, s));
+            ar->mul(ar, ck_scalar(c, KS_T1), ck_scalar(c, KS_T1), GKA_ELEM(c->A, k->W, s * C + j));
+            ar->add(ar, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_T1));
         }
-        A->mul(A, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_TWO));
-        A->syr(A, n, ck_scalar(c, KS_ACC), GKA_ELEM(c->A, k->Ki, j * n), Snext);
+        ar->mul(ar, ck_scalar(c, KS_ACC), ck_scalar(c, KS_ACC), ck_scalar(c, KS_TWO));
+        ar->syr(ar, n, ck_scalar(c, KS_ACC), GKA_ELEM(c->A, k->Ki, j * n), Snext);
     }
 }
 
@@ -164,7 +164,7 @@ static void ck_state_adjoint(ck_t *c, size_t nn, const void *X, const void *DQ, 
  * operator: x = A^{-1} q and dq = A^{-1} dx (same Chebyshev schedule). */
 static gka_status_t forward_token(ck_t *c, const gka_grad_problem_t *p, size_t t, int iters,
                                   void *Q, void *x, void *dq) {
-    gka_arith_t *A = c->A;
+    gka_arith_t *ar = c->A;
     const size_t n = c->n;
     gka_operator_t op;
     gka_chunker_bind(c->ck, &op);
@@ -173,13 +173,13 @@ static gka_status_t forward_token(ck_t *c, const gka_grad_problem_t *p, size_t t
     for (int w = 0; w < 2; w++) {
         int it;
         gka_reason_t reason;
-        A->from_double(A, Q, rhs[w], n);
+        ar->from_double(ar, Q, rhs[w], n);
         op.q = Q;
         gka_status_t st =
-            gka_chebyshev_solve(A, p->D, gka_operator_matvec_cb, &op, op.q, op.lambda, op.hnorm,
+            gka_chebyshev_solve(ar, p->D, gka_operator_matvec_cb, &op, op.q, op.lambda, op.hnorm,
                                 iters, 0.0, NULL, dst[w], NULL, NULL, NULL, &it, &reason);
         if (st) return st;
-        if (reason == GKA_REASON_NAN || reason == GKA_REASON_BREAKDOWN) poison(A, dst[w], n);
+        if (reason == GKA_REASON_NAN || reason == GKA_REASON_BREAKDOWN) poison(ar, dst[w], n);
     }
     return GKA_OK;
 }
@@ -188,9 +188,9 @@ static const double *at_or_null(const double *v, size_t o) {
     return v ? v + o : NULL;
 }
 
-gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C, int iters,
+gka_status_t gka_grad_chunked(gka_arith_t *ar, const gka_grad_problem_t *p, int C, int iters,
                               int lambda_path, gka_grads_t *out) {
-    if (!A || !p || !out || !p->q || !p->k || !p->dx)
+    if (!ar || !p || !out || !p->q || !p->k || !p->dx)
         return gka_error(GKA_EINVAL, "gka_grad_chunked: NULL argument");
     if (p->D < 1 || p->D > GKA_D_MAX || p->T < 1 || p->T > 100000000L)
         return gka_error(GKA_EINVAL, "backward (chunk form): D = %d or T = %ld out of range", p->D,
@@ -208,9 +208,9 @@ gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C
     const size_t n = (size_t)p->D, DD = n * n, T = (size_t)p->T, Cs = (size_t)C;
     const size_t nch = (T + Cs - 1) / Cs;
     ck_t c;
-    gka_status_t status = ck_alloc(&c, A, p->D, C, &p->ridge);
-    void *X = A->alloc(A, T * n), *DQ = A->alloc(A, T * n), *Q = A->alloc(A, n),
-         *Hst = A->alloc(A, nch * DD), *S = A->alloc(A, DD), *HN = A->alloc(A, T);
+    gka_status_t status = ck_alloc(&c, ar, p->D, C, &p->ridge);
+    void *X = ar->alloc(ar, T * n), *DQ = ar->alloc(ar, T * n), *Q = ar->alloc(ar, n),
+         *Hst = ar->alloc(ar, nch * DD), *S = ar->alloc(ar, DD), *HN = ar->alloc(ar, T);
     if (!status && !(X && DQ && Q && Hst && S && HN))
         status = gka_error(GKA_ENOMEM, "backward (chunk form): out of memory (D = %d, T = %ld)",
                            p->D, p->T);
@@ -224,7 +224,7 @@ gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C
                          NULL, NULL, NULL);
         for (size_t cc = 0; cc < nn && !status; cc++) {
             gka_chunker_token(ck, (int)cc);
-            A->copy(A, GKA_ELEM(c.A, HN, t0 + cc), ck->hn, 1);
+            ar->copy(ar, GKA_ELEM(c.A, HN, t0 + cc), ck->hn, 1);
             status = forward_token(&c, p, t0 + cc, iters, Q, GKA_ELEM(c.A, X, (t0 + cc) * n),
                                    GKA_ELEM(c.A, DQ, (t0 + cc) * n));
         }
@@ -232,8 +232,8 @@ gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C
     }
     /* backward scan */
     for (size_t i = 0; i < DD && !status; i++)
-        A->set_d(A, GKA_ELEM(c.A, S, i), 0.0);
-    A->set_d(A, ck_scalar(&c, KS_DGN), 0.0);
+        ar->set_d(ar, GKA_ELEM(c.A, S, i), 0.0);
+    ar->set_d(ar, ck_scalar(&c, KS_DGN), 0.0);
     const int path = lambda_path && p->ridge.kind == GKA_RIDGE_ADAPTIVE;
     for (size_t ci = nch; ci-- > 0 && !status;) {
         const size_t t0 = ci * Cs, nn = T - t0 < Cs ? T - t0 : Cs;
@@ -244,51 +244,51 @@ gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C
         for (size_t s = 0; s < nn; s++) { /* c_s = -a (x.dq) / ||H_s||_F */
             void *cs = GKA_ELEM(c.A, c.cs, s);
             const void *hn = GKA_ELEM(c.A, HN, t0 + s);
-            A->set_d(A, cs, 0.0);
-            if (path && A->get_d(A, hn) > 0.0) {
-                A->dot(A, cs, n, GKA_ELEM(c.A, Xc, s * n), GKA_ELEM(c.A, DQc, s * n));
-                A->mul(A, cs, cs, ck->rv);
-                A->div(A, cs, cs, hn);
-                A->sub(A, cs, ck_scalar(&c, KS_ZERO), cs);
+            ar->set_d(ar, cs, 0.0);
+            if (path && ar->get_d(ar, hn) > 0.0) {
+                ar->dot(ar, cs, n, GKA_ELEM(c.A, Xc, s * n), GKA_ELEM(c.A, DQc, s * n));
+                ar->mul(ar, cs, cs, ck->rv);
+                ar->div(ar, cs, cs, hn);
+                ar->sub(ar, cs, ck_scalar(&c, KS_ZERO), cs);
             }
         }
         for (size_t cc = nn; cc-- > 0;) {
             const size_t t = t0 + cc;
             ck_Sk(&c, nn, cc, Xc, DQc, S);
-            A->dot(A, ck_scalar(&c, KS_T1), n, GKA_ELEM(c.A, ck->Ki, cc * n), c.u); /* k^T S k */
+            ar->dot(ar, ck_scalar(&c, KS_T1), n, GKA_ELEM(c.A, ck->Ki, cc * n), c.u); /* k^T S k */
             if (out->dbeta) {
-                A->mul(A, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T1), GKA_ELEM(c.A, ck->bt, cc));
-                out->dbeta[t] = A->get_d(A, ck_scalar(&c, KS_T2));
+                ar->mul(ar, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T1), GKA_ELEM(c.A, ck->bt, cc));
+                out->dbeta[t] = ar->get_d(ar, ck_scalar(&c, KS_T2));
             }
             /* dg_t = -dq.(H x) + c ||H||^2 + dg_{t+1} - beta^2 k^T S k / 2 */
             ck->cur = (int)cc;
             gka_chunker_apply_H(ck, GKA_ELEM(c.A, Xc, cc * n), c.v2);
-            A->dot(A, ck_scalar(&c, KS_T2), n, GKA_ELEM(c.A, DQc, cc * n), c.v2);
-            A->sub(A, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_DGN), ck_scalar(&c, KS_T2));
+            ar->dot(ar, ck_scalar(&c, KS_T2), n, GKA_ELEM(c.A, DQc, cc * n), c.v2);
+            ar->sub(ar, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_DGN), ck_scalar(&c, KS_T2));
             const void *hn = GKA_ELEM(c.A, HN, t);
-            A->mul(A, ck_scalar(&c, KS_T3), hn, hn);
-            A->mul(A, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T3), GKA_ELEM(c.A, c.cs, cc));
-            A->add(A, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T3));
-            A->mul(A, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T1), GKA_ELEM(c.A, ck->b2, cc));
-            A->mul(A, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T3), ck_scalar(&c, KS_HALF));
-            A->sub(A, ck_scalar(&c, KS_DGN), ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T3));
-            if (out->dg) out->dg[t] = A->get_d(A, ck_scalar(&c, KS_DGN));
+            ar->mul(ar, ck_scalar(&c, KS_T3), hn, hn);
+            ar->mul(ar, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T3), GKA_ELEM(c.A, c.cs, cc));
+            ar->add(ar, ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T3));
+            ar->mul(ar, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T1), GKA_ELEM(c.A, ck->b2, cc));
+            ar->mul(ar, ck_scalar(&c, KS_T3), ck_scalar(&c, KS_T3), ck_scalar(&c, KS_HALF));
+            ar->sub(ar, ck_scalar(&c, KS_DGN), ck_scalar(&c, KS_T2), ck_scalar(&c, KS_T3));
+            if (out->dg) out->dg[t] = ar->get_d(ar, ck_scalar(&c, KS_DGN));
             if (out->dk) {
-                A->scal(A, n, GKA_ELEM(c.A, ck->b2, cc), c.u);
-                A->to_double(A, out->dk + t * n, c.u, n);
+                ar->scal(ar, n, GKA_ELEM(c.A, ck->b2, cc), c.u);
+                ar->to_double(ar, out->dk + t * n, c.u, n);
             }
         }
         ck_state_adjoint(&c, nn, Xc, DQc, S);
     }
-    if (!status && out->x) A->to_double(A, out->x, X, T * n);
-    if (!status && out->dq) A->to_double(A, out->dq, DQ, T * n);
+    if (!status && out->x) ar->to_double(ar, out->x, X, T * n);
+    if (!status && out->dq) ar->to_double(ar, out->dq, DQ, T * n);
 out:
     ck_free(&c);
-    if (X) A->free(A, X, T * n);
-    if (DQ) A->free(A, DQ, T * n);
-    if (Q) A->free(A, Q, n);
-    if (Hst) A->free(A, Hst, nch * DD);
-    if (S) A->free(A, S, DD);
-    if (HN) A->free(A, HN, T);
+    if (X) ar->free(ar, X, T * n);
+    if (DQ) ar->free(ar, DQ, T * n);
+    if (Q) ar->free(ar, Q, n);
+    if (Hst) ar->free(ar, Hst, nch * DD);
+    if (S) ar->free(ar, S, DD);
+    if (HN) ar->free(ar, HN, T);
     return status;
 }
