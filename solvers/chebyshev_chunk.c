@@ -82,7 +82,7 @@ void gka_chunker_destroy(chunker_t *c) {
     void **sc[CK_NSCAL];
     ck_ai_scalars(c, sc);
     for (int i = 0; i < CK_NSCAL; i++)
-        gka_sc_free(Ai, *sc[i]);
+        gka_scalar_free(Ai, *sc[i]);
     free(c->kbuf);
     free(c->ktbuf);
     free(c->tok_events);

@@ -22,9 +22,9 @@ static void chol_destroy(gka_solver_t *s) {
     if (w->Lt) ar->free(ar, w->Lt, n * n);
     if (w->y) ar->free(ar, w->y, n);
     if (w->q) ar->free(ar, w->q, n);
-    gka_sc_free(ar, w->lambda);
-    gka_sc_free(ar, w->t);
-    gka_sc_free(ar, w->piv);
+    gka_scalar_free(ar, w->lambda);
+    gka_scalar_free(ar, w->t);
+    gka_scalar_free(ar, w->piv);
     free(w);
     s->priv = NULL;
 }

@@ -24,7 +24,7 @@ static void gd_destroy(gka_solver_t *s) {
     void *sc[GD_NSCAL] = {w->L, w->step, w->nstep, w->mom,  w->sl, w->sm,
                           w->t, w->zero, w->one,   w->mone, w->two};
     for (int i = 0; i < GD_NSCAL; i++)
-        gka_sc_free(ar, sc[i]);
+        gka_scalar_free(ar, sc[i]);
     free(w->buf);
     free(w);
     s->priv = NULL;

@@ -90,7 +90,7 @@ gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k,
  * decays a state as the stream does: 1 if the table keeps gates in fp32
  * (emulated formats narrower than fp32). */
 int gka_gate_fp32(const gka_arith_t *ar);
-/* x_j = gamma x_j exactly as gka_stream_push decays H: for fp32-gate tables
+/* x_j = gamma x_j by the decay gka_stream_push applies to H: for fp32-gate tables
  * the fp32 gate times the fp32 value of x_j, rounded once to the format;
  * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
 gka_status_t gka_gate_scale(gka_arith_t *ar, double gamma64, void *x, size_t n);

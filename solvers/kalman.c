@@ -39,7 +39,7 @@ static void kf_destroy(gka_solver_t *s) {
         if (vecs[i]) ar->free(ar, vecs[i], n);
     void *sc[KF_NSCAL] = {w->den, w->c, w->c2, w->r, w->zero, w->one, w->mone, w->half};
     for (int i = 0; i < KF_NSCAL; i++)
-        gka_sc_free(ar, sc[i]);
+        gka_scalar_free(ar, sc[i]);
     free(w);
     s->priv = NULL;
 }

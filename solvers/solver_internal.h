@@ -18,7 +18,7 @@ static inline void *gka_scalar_new(gka_arith_t *ar, double v) {
     return s;
 }
 
-static inline void gka_sc_free(gka_arith_t *ar, void *s) {
+static inline void gka_scalar_free(gka_arith_t *ar, void *s) {
     if (s) ar->free(ar, s, 1);
 }
 

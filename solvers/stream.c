@@ -54,7 +54,7 @@ void gka_stream_destroy(gka_stream_t *st) {
     if (st->tmp) ar->free(ar, st->tmp, (size_t)st->D);
     void *scalars[] = {st->gamma, st->beta2, st->hnorm, st->lambda, st->ridge_value, st->one};
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++)
-        gka_sc_free(ar, scalars[i]);
+        gka_scalar_free(ar, scalars[i]);
     free(st->H64);
     free(st->fbuf);
     free(st->q64);
@@ -148,18 +148,24 @@ void gka_gate_element(gka_arith_t *ar, double gamma, void *dst) {
     ar->set_d(ar, dst, gamma);
 }
 
-gka_status_t gka_gate_scale(gka_arith_t *ar, double gamma64, void *x, size_t n) {
-    if (fp32_gates(ar)) {
-        float *buf = malloc((n ? n : 1) * sizeof *buf);
-        if (!buf) return gka_error(GKA_ENOMEM, "gate: out of memory (n = %zu)", n);
+/* The one gate decay x_j = gamma x_j of the stream and of gka_gate_scale:
+ * the fp32 gate for fp32-gate tables (buf: n floats), else the table's scal
+ * by the element gamma (whose value is gamma64). */
+static void decay_by_gate(gka_arith_t *ar, double gamma64, const void *gamma, void *x, size_t n,
+                          float *buf) {
+    if (fp32_gates(ar))
         decay_fp32_gate(ar, gamma64, x, n, buf);
-        free(buf);
-        return GKA_OK;
-    }
-    void *g = gka_scalar_new(ar, gamma64); /* the stream's element gamma (gamma64 is its value) */
-    if (!g) return gka_error(GKA_ENOMEM, "gate: out of memory");
-    ar->scal(ar, n, g, x);
-    gka_sc_free(ar, g);
+    else
+        ar->scal(ar, n, gamma, x);
+}
+
+gka_status_t gka_gate_scale(gka_arith_t *ar, double gamma64, void *x, size_t n) {
+    float *buf = fp32_gates(ar) ? malloc((n ? n : 1) * sizeof *buf) : NULL;
+    void *g = fp32_gates(ar) ? NULL : gka_scalar_new(ar, gamma64);
+    if (!buf && !g) return gka_error(GKA_ENOMEM, "gate: out of memory (n = %zu)", n);
+    decay_by_gate(ar, gamma64, g, x, n, buf);
+    free(buf);
+    gka_scalar_free(ar, g);
     return GKA_OK;
 }
 
@@ -214,17 +220,11 @@ gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k,
     const int decays = st->gamma64 != 1.0;
 
     /* studied arithmetic: H = gamma H + beta^2 k k^T */
-    if (decays && wide_gate)
-        decay_fp32_gate(ar, st->gamma64, st->H, DD, st->fbuf);
-    else if (decays)
-        ar->scal(ar, DD, st->gamma, st->H);
+    if (decays) decay_by_gate(ar, st->gamma64, st->gamma, st->H, DD, st->fbuf);
     ar->syr(ar, n, st->beta2, st->k, st->H);
     if (st->U) {
         ar->from_double(ar, st->tmp, v, n);
-        if (decays && wide_gate)
-            decay_fp32_gate(ar, st->gamma64, st->U, DD, st->fbuf);
-        else if (decays)
-            ar->scal(ar, DD, st->gamma, st->U);
+        if (decays) decay_by_gate(ar, st->gamma64, st->gamma, st->U, DD, st->fbuf);
         void *c = ar->alloc(ar, 1);
         if (!c) return gka_error(GKA_ENOMEM, "stream: out of memory");
         for (int i = 0; i < D; i++) {
