@@ -34,7 +34,7 @@ static void produce(const char *name, const char *keys, gka_csv_doc_t *doc) {
     o.quiet = 1;
     o.threads = 2;
     snprintf(o.out_dir, sizeof o.out_dir, "%s", tmpdir);
-    if (keys) snprintf(o.keys_path, sizeof o.keys_path, "%s", keys);
+    if (keys) cr_assert_eq(gka_figure_opts_set_param(&o, GKA_FP_KEYS, 1, &keys), GKA_OK);
     gka_figure_result_t res;
     cr_assert_eq(gka_figure_run(gka_figure_find(name), &o, NULL, &res), GKA_OK, "%s",
                  gka_error_message());
