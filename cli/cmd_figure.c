@@ -152,12 +152,12 @@ int gka_cmd_figure(int argc, char **argv) {
     for (size_t i = 0; run_all && i < nfig; i++)
         taken &= gka_figure_params_taken(all[i]);
     if ((rc = figure_params(&cl, taken, name, &opts)) != 0) return rc;
-    if ((rc = check_inputs(&cl, &opts, run_all || !strcmp(name, "trace"))) != 0) return rc;
-    /* every value checked against every figure before the first computes */
+    /* every value checked against every figure before anything is written */
     static gka_fig_params_t checked;
     for (size_t i = 0; i < (run_all ? nfig : 1); i++)
         if (gka_figure_params(run_all ? all[i] : one, &opts, &checked) != GKA_OK)
             return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, NULL);
+    if ((rc = check_inputs(&cl, &opts, run_all || !strcmp(name, "trace"))) != 0) return rc;
 
     gka_interrupt_install();
     double t_all = gka_wall_seconds();

@@ -59,7 +59,7 @@ gka_status_t gka_formats_parse(const char *list, unsigned *out) {
             if (n == strlen(ext[i]) && !strncmp(p, ext[i], n)) bit = 1u << i;
         if (!bit)
             return gka_error(GKA_EINVAL,
-                             "--formats: unknown format '%.*s' in '%s' (pdf, png, svg, "
+                             "--images: unknown format '%.*s' in '%s' (pdf, png, svg, "
                              "all or none)",
                              (int)n, p, list);
         f |= bit;
