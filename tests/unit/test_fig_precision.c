@@ -203,8 +203,8 @@ Test(figure_precision, trace_from_npy) {
     gka_csv_doc_t d;
     produce("trace", path, &d);
     cr_assert(strstr(gka_csv_doc_meta(&d, "data"), "keys.npy"));
-    cr_assert_str_eq(gka_csv_doc_meta(&d, "D"), "16");
-    cr_assert(!strncmp(gka_csv_doc_meta(&d, "T"), "200 ", 4));
+    cr_assert_str_eq(gka_csv_doc_meta(&d, "trace_D"), "16");
+    cr_assert(!strncmp(gka_csv_doc_meta(&d, "tokens_used"), "200 ", 4));
     const char *const gatings[] = {"trace"};
     check_panel(&d, gatings, 1);
     gka_csv_doc_free(&d);
