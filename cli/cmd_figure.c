@@ -51,15 +51,22 @@ static int figure_params(const gka_opts_t *o, unsigned taken, const char *name,
     for (int id = 0; id < GKA_FP_COUNT; id++) {
         const int opt = gka_opt_find(GKA_CMD_FIGURE, gka_fig_param_name(id));
         if (opt < 0 || !gka_opt_given(o, opt)) continue;
-        if (!(taken & (1u << id)))
+        if (!(taken & (1u << id)) && strcmp(name, "all"))
             return gka_cli_fail(GKA_EXIT_USAGE,
-                                strcmp(name, "all")
-                                    ? "figure: --%s does not apply to figure '%s' (see gka figure "
-                                      "%s --help for its parameters)"
-                                    : "figure: --%s does not apply to every figure; `gka figure "
-                                      "all` takes only the parameters all figures have (%s: see "
-                                      "gka figure NAME --help)",
+                                "figure: --%s does not apply to figure '%s' (see gka figure %s "
+                                "--help for its parameters)",
                                 gka_fig_param_name(id), name, name);
+        if (!(taken & (1u << id))) {
+            char common[128] = "";
+            for (int k = 0; k < GKA_FP_COUNT; k++)
+                if (taken & (1u << k))
+                    snprintf(common + strlen(common), sizeof common - strlen(common), "%s--%s",
+                             common[0] ? ", " : "", gka_fig_param_name(k));
+            return gka_cli_fail(GKA_EXIT_USAGE,
+                                "figure: --%s does not apply to every figure; `gka figure all` "
+                                "takes only the parameters all figures have (%s)",
+                                gka_fig_param_name(id), common);
+        }
         const char *items[GKA_FP_MAX_ITEMS];
         size_t n = gka_opt_count(o, opt);
         if (n == 0) items[0] = gka_opt_text(o, opt), n = 1; /* a single value */
