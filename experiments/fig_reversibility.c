@@ -277,58 +277,6 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
     return st;
 }
 
-/* 2 x 2 panels: scope (all steps, up to convergence) x format; the
- * Chebyshev band and the paper's CG range drawn as reference lines. */
-static void rev_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * REV_A));
-    fprintf(
-        gp,
-        "lo = %.17g  # omega* - 1 for a = %g\n"
-        "qs = \"chebyshev_omega_minus_1 cg_beta cg_alpha cg_pAp cg_rr\"\n"
-        "scopes = \"all_steps to_convergence\"\n"
-        "colors = \"#000000 #E69F00 #0072B2 #009E73 #CC79A7\"\n"
-        "do for [k=1:words(qs)] { set linetype k lc rgb word(colors,k) }\n"
-        "stitle(s) = s == 1 ? \"every step CG took (to r = 50)\" : \"CG's steps up to its "
-        "convergence (||r_i|| <= u ||q||)\"\n"
-        "sel(S,F,k) = strcol(\"scope\") eq S && strcol(\"format\") eq F && strcol(\"quantity\") "
-        "eq word(qs,k)\n"
-        "set multiplot layout 2,2 margins 0.07,0.98,0.14,0.92 spacing 0.07,0.1 \\\n"
-        "  title \"divisors met reversing Chebyshev (omega_i - 1) and CG (beta_i, alpha_i, p^T "
-        "A p, r^T r): min..max over problems (band), median (line); dotted: the paper's CG "
-        "range 1e-3..1e10\" font \",9\" noenhanced\n"
-        "set logscale y\n"
-        "set format y \"1e%%T\"\n"
-        "set xlabel \"iteration i\"\n"
-        "set ylabel \"|divisor| met when reversing step i\"\n"
-        "unset key\n"
-        "do for [s=1:2] { do for [F in \"fp64 bf16\"] {\n"
-        "  S = word(scopes,s)\n"
-        "  set title sprintf(\"%%s: %%s\", F, stitle(s)) noenhanced\n"
-        "  plot for [k=1:words(qs)] data using \"i\":(sel(S,F,k) ? column(\"abs_min\") : "
-        "NaN):(column(\"abs_max\")) \\\n"
-        "         with filledcurves fs transparent solid 0.2 lc k notitle, \\\n"
-        "       for [k=1:words(qs)] data using \"i\":(sel(S,F,k) ? column(\"abs_median\") : NaN) "
-        "\\\n"
-        "         with lines lw 2 lc k title word(qs,k), \\\n"
-        "       lo with lines dt 2 lc rgb \"black\" notitle, 1 with lines dt 2 lc rgb \"black\" "
-        "notitle, \\\n"
-        "       1e-3 with lines dt 3 lc rgb \"gray\" notitle, 1e10 with lines dt 3 lc rgb "
-        "\"gray\" notitle\n"
-        "} }\n",
-        omega_star - 1.0, REV_A);
-    gka_fig_gp_legend_strip(
-        gp, 0.07,
-        "for [k=1:words(qs)] 2 with lines lw 2 lc k title word(qs,k), 2 with "
-        "lines dt 2 lc rgb \"black\" title \"omega*-1 and 1 (Chebyshev band)\", "
-        "2 with lines dt 3 lc rgb \"gray\" title \"paper's CG range\"");
-    fprintf(gp, "unset multiplot\n");
-}
-
 const gka_figure_t gka_fig_reversibility = {
-    "reversibility",
-    "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
-    rev_run,
-    rev_plot,
-    12.0,
-    8.0};
+    "reversibility", "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
+    rev_run};

@@ -96,15 +96,7 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, gka_progress_t *pro
     return st;
 }
 
-static void trace_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    gka_fig_panel_plot(gp, "trace", 0);
-}
-
 const gka_figure_t gka_fig_trace = {"trace",
                                     "the precision panel on a user trace (--keys F.npy | --trace "
                                     "F.safetensors) or a synthetic stand-in",
-                                    trace_run,
-                                    trace_plot,
-                                    10.0,
-                                    12.0};
+                                    trace_run};
