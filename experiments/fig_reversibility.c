@@ -246,8 +246,8 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
                  "to_convergence (CG's steps up to its convergence step; Chebyshev's "
                  "divisors are the same in both); quantity at iteration i (1-based); "
                  "abs_min/median/max of |divisor| over the problems in scope at i; count = "
-                 "those problems");
-    gka_csv_header(csv, "scope,format,quantity,i,abs_min,abs_median,abs_max,count");
+                 "those problems; band_low = omega* - 1, the lower edge of Chebyshev's divisor band");
+    gka_csv_header(csv, "scope,format,quantity,i,abs_min,abs_median,abs_max,count,band_low");
     gka_fig_progress_total(prog, (long)m);
     gka_csv_t unused;
     gka_csv_init(&unused);
@@ -268,8 +268,9 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
                     double mn, med, mx;
                     size_t cnt;
                     summarize(col, m, &mn, &med, &mx, &cnt);
-                    gka_csv_row(csv, "%s,%s,%s,%d,%.17g,%.17g,%.17g,%zu", rev_scopes[sc],
-                                rev_formats[f], rev_qname[q], i + 1, mn, med, mx, cnt);
+                    gka_csv_row(csv, "%s,%s,%s,%d,%.17g,%.17g,%.17g,%zu,%.17g", rev_scopes[sc],
+                                rev_formats[f], rev_qname[q], i + 1, mn, med, mx, cnt,
+                                omega_star - 1.0);
                 }
     free(c.val);
     free(c.conv);

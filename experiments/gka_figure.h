@@ -230,10 +230,10 @@ gka_status_t gka_figure_parallel(size_t njobs, gka_figure_job_fn job, void *ctx,
  * tree). A candidate counts only if it holds gka_style.gp; GKA_EIO with the
  * places searched when none does. */
 gka_status_t gka_plots_dir(char *buf, size_t size);
-/* GKA_OK if plots_dir holds readable gka_style.gp and NAME.gp; else GKA_EIO
- * naming the missing file. */
+/* GKA_OK if plots_dir holds readable gka_style.gp, NAME.gp and each script
+ * NAME.gp loads by name; else GKA_EIO naming the missing file. */
 gka_status_t gka_plots_check(const char *plots_dir, const char *name);
-/* Copy gka_style.gp and NAME.gp from plots_dir into dir, both or neither. */
+/* Copy those scripts from plots_dir into dir, all or none. */
 gka_status_t gka_gnuplot_copy_scripts(const char *plots_dir, const char *name, const char *dir);
 /* Render DIR/NAME.gp to each requested format, each output written whole or
  * not at all. The program is $GKA_GNUPLOT if set, else `gnuplot`. Missing

@@ -73,16 +73,43 @@ gka_status_t gka_plots_dir(char *buf, size_t size) {
                      GKA_PLOTS_SOURCE_DIR);
 }
 
-gka_status_t gka_plots_check(const char *plots_dir, const char *name) {
-    char file[512];
-    if ((size_t)snprintf(file, sizeof file, "%s.gp", name) >= sizeof file)
+/* The files a figure's script needs: gka_style.gp, NAME.gp, and each other
+ * script NAME.gp loads by name (trace.gp draws with precision.gp), so that
+ * the copy in OUT/NAME/ renders on its own. */
+enum { SCRIPTS_MAX = 4, SCRIPT_NAME_MAX = 256 };
+typedef struct {
+    char file[SCRIPTS_MAX][SCRIPT_NAME_MAX];
+    int n;
+} script_set_t;
+
+static void add_loads(const char *path, script_set_t *set) {
+    FILE *f = fopen(path, "r");
+    if (!f) return;
+    char line[1024], target[SCRIPT_NAME_MAX];
+    while (fgets(line, sizeof line, f) && set->n < SCRIPTS_MAX)
+        if (sscanf(line, " load \"%255[^\"/]\"", target) == 1 && strcmp(target, GKA_STYLE_SCRIPT))
+            snprintf(set->file[set->n++], SCRIPT_NAME_MAX, "%s", target);
+    fclose(f);
+}
+
+static gka_status_t script_set(const char *plots_dir, const char *name, script_set_t *set) {
+    set->n = 2;
+    snprintf(set->file[0], SCRIPT_NAME_MAX, "%s", GKA_STYLE_SCRIPT);
+    if ((size_t)snprintf(set->file[1], SCRIPT_NAME_MAX, "%s.gp", name) >= SCRIPT_NAME_MAX)
         return gka_error(GKA_EINVAL, "figure name too long");
-    const char *need[2] = {GKA_STYLE_SCRIPT, file};
-    for (int i = 0; i < 2; i++)
-        if (!readable(plots_dir, need[i]))
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", plots_dir, set->file[1]);
+    add_loads(path, set);
+    for (int i = 0; i < set->n; i++)
+        if (!readable(plots_dir, set->file[i]))
             return gka_error(GKA_EIO, "%s/%s: no gnuplot script for figure %s (cannot read it)",
-                             plots_dir, need[i], name);
+                             plots_dir, set->file[i], name);
     return GKA_OK;
+}
+
+gka_status_t gka_plots_check(const char *plots_dir, const char *name) {
+    script_set_t set;
+    return script_set(plots_dir, name, &set);
 }
 
 /* Copy one file into an output opened with gka_outfile_open. */
@@ -99,24 +126,24 @@ static gka_status_t copy_into(const char *src, gka_outfile_t *f) {
 }
 
 gka_status_t gka_gnuplot_copy_scripts(const char *plots_dir, const char *name, const char *dir) {
-    char file[512];
-    snprintf(file, sizeof file, "%s.gp", name);
-    const char *names[2] = {GKA_STYLE_SCRIPT, file};
-    gka_outfile_t out[2];
-    gka_outfile_t *all[2] = {&out[0], &out[1]};
+    script_set_t set;
+    gka_status_t st = script_set(plots_dir, name, &set);
+    if (st != GKA_OK) return st;
+    gka_outfile_t out[SCRIPTS_MAX];
+    gka_outfile_t *all[SCRIPTS_MAX];
     memset(out, 0, sizeof out);
-    gka_status_t st = GKA_OK;
-    for (int i = 0; st == GKA_OK && i < 2; i++) {
+    for (int i = 0; st == GKA_OK && i < set.n; i++) {
+        all[i] = &out[i];
         char src[4096], dst[4096];
-        if ((size_t)snprintf(src, sizeof src, "%s/%s", plots_dir, names[i]) >= sizeof src ||
-            (size_t)snprintf(dst, sizeof dst, "%s/%s", dir, names[i]) >= sizeof dst)
+        if ((size_t)snprintf(src, sizeof src, "%s/%s", plots_dir, set.file[i]) >= sizeof src ||
+            (size_t)snprintf(dst, sizeof dst, "%s/%s", dir, set.file[i]) >= sizeof dst)
             st = gka_error(GKA_EINVAL, "%s: path too long", dir);
         if (st == GKA_OK) st = gka_outfile_open(&out[i], dst);
         if (st == GKA_OK) st = copy_into(src, &out[i]);
     }
-    if (st == GKA_OK) return gka_outfile_commit_all(all, 2); /* the pair, or neither */
-    gka_outfile_abort(&out[0]);
-    gka_outfile_abort(&out[1]);
+    if (st == GKA_OK) return gka_outfile_commit_all(all, (size_t)set.n); /* all, or none */
+    for (int i = 0; i < set.n; i++)
+        gka_outfile_abort(&out[i]);
     return st;
 }
 
