@@ -14,6 +14,7 @@ sel(K,G,r) = strcol("keys") eq K && strcol("gates") eq G && strcol("ridge") . ":
 top = 1e17  # NaN/Inf kappa drawn at this clamp value
 set multiplot layout words(keyset), words(gateset) margins 0.09,0.98,0.1,0.96 spacing 0.08,0.07
 set logscale xy
+set autoscale xfix
 set format y "1e%T"
 set xlabel "token t"
 set ylabel "kappa(H_t + lambda_t I)" noenhanced
