@@ -47,54 +47,6 @@ static gka_status_t conv_run(const gka_figure_opts_t *opts, const gka_fig_params
     return st;
 }
 
-/* One panel per arithmetic; NaN/Inf residuals at the top edge as crosses,
- * the count of NaN problems printed beside the plain-CG curve's first one. */
-static void conv_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(gp,
-            "solvers = \"gd agd cg cg-plain chebyshev\"\n"
-            "titles = \"gd agd 'cg (guarded)' 'cg (plain)' chebyshev\"\n"
-            "formats = \"fp64 bf16 bf16+fp32\"\n"
-            "colors = \"#000000 #E69F00 #0072B2 #D55E00 #009E73\"\n"
-            "do for [k=1:words(solvers)] { set linetype k lc rgb word(colors,k) }\n"
-            "ftitle(f) = f == 1 ? \"fp64\" : (f == 2 ? \"bf16 state, bf16 iterates (fp32 "
-            "accumulation)\" : \"bf16 state, fp32 iterates (the kernels' regime)\")\n"
-            "top = 1e2  # NaN/Inf residuals are drawn at the top edge\n"
-            "fin(v) = (v == v && v < 1e300) ? v : NaN\n"
-            "bad(v) = (v == v && v < 1e300) ? NaN : top\n"
-            "sel(F,k) = strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k)\n"
-            "set logscale y\n"
-            "set format y \"1e%%T\"\n"
-            "set yrange [*:top*3]\n"
-            "set xrange [0:50]\n"
-            "set xlabel \"iteration i\"\n"
-            "set ylabel \"||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
-            "set multiplot layout 1,3 margins 0.06,0.98,0.2,0.86 spacing 0.05,0 \\\n"
-            "  title \"median (solid) and worst (dashed) over problems; crosses at the top: "
-            "worst is NaN/Inf; labels: problems with a NaN/Inf residual (of all)\" font \",9\" "
-            "noenhanced\n"
-            "do for [f=1:words(formats)] {\n"
-            "  F = word(formats,f)\n"
-            "  set title ftitle(f) noenhanced\n"
-            "  unset key\n"
-            "  plot for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
-            "fin(column(\"residual_median\")) : NaN) \\\n"
-            "         with lines lw 2 lc k title word(titles,k), \\\n"
-            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
-            "fin(column(\"residual_max\")) : NaN) with lines dt 2 lc k notitle, \\\n"
-            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
-            "bad(column(\"residual_max\")) : NaN) with points pt 2 ps 0.8 lc k notitle, \\\n"
-            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) && column(\"nonfinite\") "
-            "> 0 && (int(column(\"i\")) %% 10 == 0) ? top/4 : NaN):(sprintf(\"%%d NaN\", "
-            "column(\"nonfinite\"))) with labels font \",7\" tc lt k notitle\n"
-            "}\n");
-    gka_fig_gp_legend_strip(gp, 0.1,
-                            "for [k=1:words(solvers)] 2 with lines lw 2 lc k title word(titles,k), "
-                            "2 with lines dt 2 lc rgb \"gray\" title \"worst (dashed)\", 2 with "
-                            "points pt 2 lc rgb \"black\" title \"worst is NaN/Inf\"");
-    fprintf(gp, "unset multiplot\n");
-}
-
 static const gka_fig_param_decl_t conv_params[] = {
     {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
@@ -122,9 +74,4 @@ const gka_figure_t gka_fig_convergence = {
     "convergence",
     "paper Fig. 1a: residual vs iteration for GD, AGD, CG (guarded, plain), Chebyshev in fp64, "
     "bf16 and the kernels' bf16 state + fp32 iterates",
-    conv_run,
-    conv_plot,
-    15.0,
-    5.2,
-    conv_params,
-    sizeof conv_params / sizeof conv_params[0]};
+    conv_run, conv_params, sizeof conv_params / sizeof conv_params[0]};

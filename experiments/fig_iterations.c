@@ -173,31 +173,6 @@ static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_fig_params
     return st;
 }
 
-static void iter_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(gp,
-            "formats = \"fp64 fp32 fp16 bf16 e4m3\"\n"
-            "top = 1e2  # failures (NaN/Inf) are drawn at the top edge\n"
-            "errv(x) = (x == x && x < top) ? x : top\n"
-            "set logscale y\n"
-            "set yrange [1e-17:top*3]\n"
-            "set format y \"1e%%T\"\n"
-            "set xlabel \"Chebyshev iterations r\"\n"
-            "set ylabel \"||x_r - x*|| / ||x*||\" noenhanced\n"
-            "set title \"Chebyshev error vs r (worst: solid, median: dashed); Cholesky in the same "
-            "format (dotted)\" noenhanced\n"
-            "set key outside right font \",8\"\n"
-            "plot for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
-            "word(formats,k)) ? errv(column(\"err_max\")) : NaN) \\\n"
-            "       with linespoints pt 7 ps 0.3 lw 2 lc k title word(formats,k), \\\n"
-            "     for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
-            "word(formats,k)) ? errv(column(\"err_median\")) : NaN) \\\n"
-            "       with lines dt 2 lc k notitle, \\\n"
-            "     for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
-            "word(formats,k)) ? errv(column(\"cholesky_max\")) : NaN) \\\n"
-            "       with lines dt 3 lw 2 lc k title sprintf(\"cholesky %%s\", word(formats,k))\n");
-}
-
 static const gka_fig_param_decl_t iter_params[] = {
     {GKA_FP_D, "head dimension D", {"64", "128"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"512", "2048"}, 1, 10000000, 1, NULL, 0},
@@ -221,6 +196,4 @@ static const gka_fig_param_decl_t iter_params[] = {
 
 const gka_figure_t gka_fig_iterations = {
     "iterations", "final Chebyshev error vs r = 0..60 per precision, against the Cholesky floor",
-    iter_run,     iter_plot,
-    8.0,          5.0,
-    iter_params,  sizeof iter_params / sizeof iter_params[0]};
+    iter_run, iter_params, sizeof iter_params / sizeof iter_params[0]};

@@ -122,33 +122,6 @@ static gka_status_t kappa_run(const gka_figure_opts_t *opts, const gka_fig_param
     return gka_figure_parallel(njobs, kappa_job, &c, csv);
 }
 
-static void kappa_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(gp, "abound = 1.0 + 1.0/0.02\n"
-                "set multiplot layout 3,2\n"
-                "set logscale xy\n"
-                "set format y \"1e%%T\"\n"
-                "set xlabel \"token t\"\n"
-                "set ylabel \"kappa(H_t + lambda_t I)\" noenhanced\n"
-                "set key top left font \",7\"\n"
-                "keyset = \"iid powerlaw:1 expdecay:8\"\n"
-                "gateset = \"none gka\"\n"
-                "sel(k,g,r,v) = (strcol(\"keys\") eq k && strcol(\"gates\") eq g && "
-                "strcol(\"ridge\") eq r && abs(column(\"ridge_value\") - v) < 1e-12)\n"
-                "do for [ik=1:3] { do for [ig=1:2] {\n"
-                "  K = word(keyset, ik); G = word(gateset, ig)\n"
-                "  set title sprintf(\"keys %%s, gates %%s\", K, G) noenhanced\n"
-                "  plot data using \"t\":(sel(K,G,\"fixed\",0.25) ? column(\"kappa\") : NaN) with "
-                "linespoints pt 7 ps 0.3 lc 1 title \"fixed lambda 0.25\", \\\n"
-                "       data using \"t\":(sel(K,G,\"fixed\",0.02) ? column(\"kappa\") : NaN) with "
-                "linespoints pt 7 ps 0.3 lc 2 title \"fixed lambda 0.02\", \\\n"
-                "       data using \"t\":(sel(K,G,\"adaptive\",0.02) ? column(\"kappa\") : NaN) "
-                "with linespoints pt 7 ps 0.3 lc 3 title \"adaptive a = 0.02\", \\\n"
-                "       abound with lines dt 2 lc rgb \"black\" title \"(1+a)/a = 51\"\n"
-                "} }\n"
-                "unset multiplot\n");
-}
-
 static const gka_fig_param_decl_t kappa_params[] = {
     {GKA_FP_D, "head dimension D", {"64", "128"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"2048", "8192"}, 1, 1000000, 1, NULL, 0},
@@ -166,9 +139,4 @@ static const gka_fig_param_decl_t kappa_params[] = {
 const gka_figure_t gka_fig_kappa = {
     "kappa",
     "kappa(H_t + lambda_t I) over t: fixed vs adaptive ridge, gated vs not, iid vs correlated keys",
-    kappa_run,
-    kappa_plot,
-    9.0,
-    9.0,
-    kappa_params,
-    sizeof kappa_params / sizeof kappa_params[0]};
+    kappa_run, kappa_params, sizeof kappa_params / sizeof kappa_params[0]};

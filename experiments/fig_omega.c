@@ -133,40 +133,6 @@ static gka_status_t omega_run(const gka_figure_opts_t *opts, const gka_fig_param
     return gka_figure_parallel(na, omega_job, &c, csv);
 }
 
-static void omega_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(
-        gp,
-        "avals = \"0.01 0.02 0.05 0.1\"\n"
-        "set multiplot layout 1,2\n"
-        "set title \"Chebyshev schedule omega_i and its limit omega*\" noenhanced\n"
-        "set xlabel \"iteration i\"\n"
-        "set ylabel \"omega_i\"\n"
-        "set key top right\n"
-        "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"omega_fp64\") : NaN) \\\n"
-        "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
-        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"omega_star\") : NaN) \\\n"
-        "       with lines dt 2 lc k notitle, \\\n"
-        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"omega_bf16\") : NaN) \\\n"
-        "       with points pt 1 ps 0.5 lc k title (k == 1 ? \"bf16 schedule\" : \"\")\n"
-        "set title \"Residual: measured (fp64, worst token) vs bound 2R^i/(1+R^{2i})\" noenhanced\n"
-        "set ylabel \"||(H+lambda I)x_i - q|| / ||q||\"\n"
-        "set logscale y\n"
-        "set format y \"1e%%T\"\n"
-        "set key bottom left\n"
-        "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"residual_max\") : NaN) \\\n"
-        "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s measured\", "
-        "word(avals,k)), \\\n"
-        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"bound\") : NaN) \\\n"
-        "       with lines dt 2 lc k title (k == 1 ? \"bound\" : \"\")\n"
-        "unset multiplot\n");
-}
-
 static const gka_fig_param_decl_t omega_params[] = {
     {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"256", "2048"}, 1, 10000000, 1, NULL, 0},
@@ -183,9 +149,4 @@ static const gka_fig_param_decl_t omega_params[] = {
 const gka_figure_t gka_fig_omega = {
     "omega",
     "Chebyshev omega_i schedule vs omega* and the bound 2R^i/(1+R^2i), with measured residuals",
-    omega_run,
-    omega_plot,
-    10.0,
-    4.2,
-    omega_params,
-    sizeof omega_params / sizeof omega_params[0]};
+    omega_run, omega_params, sizeof omega_params / sizeof omega_params[0]};

@@ -35,31 +35,6 @@ static gka_status_t sweep_run(const gka_figure_opts_t *opts, const gka_fig_param
     return st;
 }
 
-static void sweep_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(
-        gp,
-        "avals = \"0.01 0.02 0.05 0.1\"\n"
-        "set multiplot layout 1,2\n"
-        "set logscale y\n"
-        "set format y \"1e%%T\"\n"
-        "set xlabel \"iteration i\"\n"
-        "set ylabel \"worst ||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
-        "set key bottom left font \",7\"\n"
-        "do for [F in \"fp64 bf16\"] {\n"
-        "  set title sprintf(\"Chebyshev, %%s: worst (solid), median (dashed) over tokens\", F) "
-        "noenhanced\n"
-        "  plot for [k=1:words(avals)] data using \"i\":((strcol(\"format\") eq F && "
-        "abs(column(\"a\") - real(word(avals,k))) < 1e-12) ? column(\"residual_max\") : NaN) \\\n"
-        "         with lines lw 2 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
-        "       for [k=1:words(avals)] data using \"i\":((strcol(\"format\") eq F && "
-        "abs(column(\"a\") - real(word(avals,k))) < 1e-12) ? column(\"residual_median\") : NaN) "
-        "\\\n"
-        "         with lines dt 2 lc k notitle\n"
-        "}\n"
-        "unset multiplot\n");
-}
-
 static const gka_fig_param_decl_t sweep_params[] = {
     {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
@@ -93,9 +68,4 @@ static const gka_fig_param_decl_t sweep_params[] = {
 const gka_figure_t gka_fig_ridge_sweep = {
     "ridge-sweep",
     "paper Fig. 8: worst regularised residual vs iteration for a in {0.01,0.02,0.05,0.1}",
-    sweep_run,
-    sweep_plot,
-    10.0,
-    4.2,
-    sweep_params,
-    sizeof sweep_params / sizeof sweep_params[0]};
+    sweep_run, sweep_params, sizeof sweep_params / sizeof sweep_params[0]};

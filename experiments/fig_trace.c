@@ -96,11 +96,6 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, const gka_fig_param
     return st;
 }
 
-static void trace_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    gka_fig_panel_plot(gp, "trace", 0);
-}
-
 static const gka_fig_param_decl_t trace_params[] = {
     {GKA_FP_D,
      "head dimension of the synthetic stand-in (a file brings its own)",
@@ -131,9 +126,5 @@ static const gka_fig_param_decl_t trace_params[] = {
 const gka_figure_t gka_fig_trace = {"trace",
                                     "the precision panel on a user trace (--keys F.npy | --trace "
                                     "F.safetensors) or a synthetic stand-in",
-                                    trace_run,
-                                    trace_plot,
-                                    10.0,
-                                    12.0,
-                                    trace_params,
+                                    trace_run, trace_params,
                                     sizeof trace_params / sizeof trace_params[0]};

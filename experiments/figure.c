@@ -1,5 +1,5 @@
-/* Figure registry, options and the run of one figure (compute, CSV, script,
- * render), plus the deterministic parallel-jobs helper the figures share. */
+/* Figure registry, options and the run of one figure (compute, CSV, copy of
+ * its plots/ scripts, render), plus the deterministic parallel-jobs helper the figures share. */
 #define _POSIX_C_SOURCE 200809L
 #include "gka_figure.h"
 #include "gka_fig_internal.h"
@@ -169,6 +169,9 @@ gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *op
     snprintf(res->csv_path, sizeof res->csv_path, "%s/%s.csv", res->dir, fig->name);
     char date[64]; /* a bad SOURCE_DATE_EPOCH is refused before the work, not after */
     gka_status_t st = gka_csv_date(date, sizeof date);
+    char plots[4096]; /* so is a missing script */
+    if (st == GKA_OK) st = gka_plots_dir(plots, sizeof plots);
+    if (st == GKA_OK) st = gka_plots_check(plots, fig->name);
     if (st == GKA_OK) st = gka_mkdirs(res->dir);
     if (st != GKA_OK) return st;
 #ifdef _OPENMP
@@ -189,7 +192,7 @@ gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *op
     free(P);
     if (st == GKA_OK) st = gka_csv_write(&csv, res->csv_path);
     gka_csv_free(&csv);
-    if (st == GKA_OK) st = gka_gnuplot_write_script(fig, opts, res->dir);
+    if (st == GKA_OK) st = gka_gnuplot_copy_scripts(plots, fig->name, res->dir);
     double t1 = gka_wall_seconds();
     if (st == GKA_OK && opts->formats)
         st = gka_gnuplot_render(res->dir, fig->name, opts->formats, &res->rendered);

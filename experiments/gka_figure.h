@@ -1,9 +1,11 @@
 /* Figures: each one command that computes a data set, writes it as a CSV with
- * `# key: value` metadata lines first, writes a gnuplot script that reads the
- * CSV (so a user can restyle it) and renders it to PDF, PNG and SVG.
+ * `# key: value` metadata lines, copies the figure's gnuplot script (a file
+ * of plots/ that reads the CSV by column names, so a user can restyle it)
+ * beside it and renders it to PDF, PNG and SVG.
  *
  *   OUT/NAME/NAME.csv   metadata + header + rows, written whole or not at all
- *   OUT/NAME/NAME.gp    gnuplot script: `cd OUT/NAME && gnuplot -e "fmt='png'" NAME.gp`
+ *   OUT/NAME/NAME.gp, gka_style.gp   copies of plots/NAME.gp and plots/gka_style.gp:
+ *                       `cd OUT/NAME && gnuplot -e "fmt='png'" NAME.gp`
  *   OUT/NAME/NAME.{pdf,png,svg}
  *
  * Reproducibility: a figure's work is split into independent jobs (streams,
@@ -221,12 +223,10 @@ double gka_wall_seconds(void);
 typedef struct gka_figure gka_figure_t;
 
 /* Computes the figure's data: adds its own metadata and rows to `csv`. P
- * holds every parameter the figure takes, checked (gka_figure_params). */
+ * holds every parameter the figure takes, checked (gka_figure_params). The
+ * drawing is not C: it is the script plots/NAME.gp (gka_plots_dir). */
 typedef gka_status_t (*gka_figure_run_fn)(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
                                           gka_progress_t *prog, gka_csv_t *csv);
-/* Writes the plotting part of the gnuplot script (after the common preamble
- * that sets terminal, output, separator and `data = "NAME.csv"`). */
-typedef void (*gka_figure_plot_fn)(FILE *gp, const gka_figure_opts_t *opts);
 
 /* How a figure takes one parameter. */
 enum {
@@ -245,11 +245,9 @@ typedef struct gka_fig_param_decl {
 } gka_fig_param_decl_t;
 
 struct gka_figure {
-    const char *name;
+    const char *name; /* also the script's name: plots/NAME.gp */
     const char *summary;
     gka_figure_run_fn run;
-    gka_figure_plot_fn plot;
-    double width_in, height_in;         /* page size of the rendered plot, inches */
     const gka_fig_param_decl_t *params; /* the parameters it takes */
     size_t nparams;
 };
@@ -296,9 +294,10 @@ typedef struct gka_figure_result {
     char csv_path[3300];
 } gka_figure_result_t;
 
-/* Run one figure: create OUT/NAME, compute, write CSV and script, render.
- * If gnuplot is missing, the CSV and script are still written and the error
- * (GKA_EUNSUP) says how to render them. */
+/* Run one figure: find its scripts (before any work: GKA_EIO naming the
+ * missing file), create OUT/NAME, compute, write the CSV, copy gka_style.gp
+ * and NAME.gp beside it, render. If gnuplot is missing, the CSV and scripts
+ * are still written and the error (GKA_EUNSUP) says how to render them. */
 gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *opts,
                             gka_progress_t *prog, gka_figure_result_t *res);
 
@@ -312,9 +311,18 @@ gka_status_t gka_figure_parallel(size_t njobs, gka_figure_job_fn job, void *ctx,
 /* gnuplot                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Write DIR/NAME.gp (common preamble + the figure's plot commands). */
-gka_status_t gka_gnuplot_write_script(const gka_figure_t *fig, const gka_figure_opts_t *opts,
-                                      const char *dir);
+/* The directory of the figure scripts (gka_style.gp, NAME.gp): $GKA_PLOTS_DIR
+ * when set (and then only it); else the installed share/gka/plots found from
+ * the running program's directory (/proc/self/exe; the installed tree may be
+ * moved); else the source tree's plots/ (a path compiled in, for the build
+ * tree). A candidate counts only if it holds gka_style.gp; GKA_EIO with the
+ * places searched when none does. */
+gka_status_t gka_plots_dir(char *buf, size_t size);
+/* GKA_OK if plots_dir holds readable gka_style.gp, NAME.gp and each script
+ * NAME.gp loads by name; else GKA_EIO naming the missing file. */
+gka_status_t gka_plots_check(const char *plots_dir, const char *name);
+/* Copy those scripts from plots_dir into dir, all or none. */
+gka_status_t gka_gnuplot_copy_scripts(const char *plots_dir, const char *name, const char *dir);
 /* Render DIR/NAME.gp to each requested format, each output written whole or
  * not at all. The program is $GKA_GNUPLOT if set, else `gnuplot`. Missing
  * program: GKA_EUNSUP with a message saying how to render by hand. */
