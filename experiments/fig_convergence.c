@@ -13,31 +13,29 @@
 
 #include <stdlib.h>
 
-static const char *const conv_formats[] = {"fp64", "bf16", "bf16+fp32"};
-static const char *const conv_solvers[] = {"gd", "agd", "cg", "cg-plain", "chebyshev"};
-static const double conv_a[] = {0.02};
-enum { CONV_NF = 3, CONV_NS = 5 };
-
-static gka_status_t conv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t conv_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                             gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    gka_fig_synth_t S = {.D = 128,
-                         .T = 2048,
+    const char *formats[GKA_FP_MAX_ITEMS], *solvers[GKA_FP_MAX_ITEMS];
+    gka_fig_names(P, GKA_FP_FORMATS, formats);
+    gka_fig_names(P, GKA_FP_SOLVERS, solvers);
+    gka_fig_synth_t S = {.D = gka_fig_int(P, GKA_FP_D),
+                         .T = gka_fig_int(P, GKA_FP_T),
                          .nstreams = full ? 64 : 8,
                          .nsample = full ? 8 : 4,
                          .seed = opts->seed,
                          .fig_id = 1,
-                         .nformats = CONV_NF,
-                         .formats = conv_formats,
-                         .nsolvers = CONV_NS,
-                         .solvers = conv_solvers,
-                         .na = 1,
-                         .a = conv_a,
-                         .iters = 50,
+                         .nformats = gka_fig_count(P, GKA_FP_FORMATS),
+                         .formats = formats,
+                         .nsolvers = gka_fig_count(P, GKA_FP_SOLVERS),
+                         .solvers = solvers,
+                         .na = gka_fig_count(P, GKA_FP_A),
+                         .a = P->num[GKA_FP_A],
+                         .iters = gka_fig_int(P, GKA_FP_ITERS),
                          .prog = prog,
                          .hist = NULL};
     gka_fig_synth_meta(&S, csv);
-    gka_csv_meta(csv, "a", "0.02");
-    gka_csv_meta(csv, "solvers",
+    gka_csv_meta(csv, "solvers_note",
                  "gd (step 2/(L+mu)), agd (Nesterov), cg (guarded: stops at a breakdown), "
                  "cg-plain (textbook CG, no guard, NaN propagates), chebyshev; zero start");
     gka_csv_meta(csv, "regimes",
@@ -49,8 +47,31 @@ static gka_status_t conv_run(const gka_figure_opts_t *opts, gka_progress_t *prog
     return st;
 }
 
+static const gka_fig_param_decl_t conv_params[] = {
+    {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
+    {GKA_FP_FORMATS,
+     "arithmetics: a format, or STATE+ITERATES (H and q rounded to STATE, iterates in ITERATES)",
+     {"fp64,bf16,bf16+fp32", "fp64,bf16,bf16+fp32"},
+     0,
+     0,
+     8,
+     NULL,
+     GKA_FPF_STATE_ITER},
+    {GKA_FP_SOLVERS,
+     "solvers (cg-plain: textbook CG, no breakdown guard)",
+     {"gd,agd,cg,cg-plain,chebyshev", "gd,agd,cg,cg-plain,chebyshev"},
+     0,
+     0,
+     8,
+     "gd|agd|cg|cg-plain|chebyshev",
+     0},
+    {GKA_FP_A, "fixed ridges a of A = H/||H||_F + a I", {"0.02", "0.02"}, 1e-6, 1e6, 8, NULL, 0},
+    {GKA_FP_ITERS, "iterations r", {"50", "50"}, 1, 500, 1, NULL, 0},
+};
+
 const gka_figure_t gka_fig_convergence = {
     "convergence",
     "paper Fig. 1a: residual vs iteration for GD, AGD, CG (guarded, plain), Chebyshev in fp64, "
     "bf16 and the kernels' bf16 state + fp32 iterates",
-    conv_run};
+    conv_run, conv_params, sizeof conv_params / sizeof conv_params[0]};

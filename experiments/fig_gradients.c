@@ -130,9 +130,11 @@ static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                           gka_progress_t *prog, gka_csv_t *csv) {
     const int full = opts->tier == GKA_TIER_FULL;
-    gr_ctx_t c = {opts, prog, full ? 32 : 16, full ? 64 : 32, full ? 4 : 2, 0, {0}, NULL};
+    gr_ctx_t c = {opts, prog, gka_fig_int(P, GKA_FP_D), gka_fig_int(P, GKA_FP_T), full ? 4 : 2, 0,
+                  {0},  NULL};
     if (full) {
         c.nr = GR_RMAX;
         for (int i = 0; i < GR_RMAX; i++)
@@ -149,8 +151,6 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
         free(col);
         return gka_error(GKA_ENOMEM, "gradients: out of memory");
     }
-    gka_csv_meta(csv, "D", "%d", c.D);
-    gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
     gka_csv_meta(csv, "ridge", "adaptive:%g", GR_A);
     gka_csv_meta(csv, "problem",
@@ -204,8 +204,13 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     return st;
 }
 
+static const gka_fig_param_decl_t gr_params[] = {
+    {GKA_FP_D, "head dimension D", {"16", "32"}, 2, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"32", "64"}, 1, 10000000, 1, NULL, 0},
+};
+
 const gka_figure_t gka_fig_gradients = {
     "gradients",
     "paper Fig. 1b-e: gradient error ([dq, dk], dg, dbeta) vs iterations, CG and Chebyshev, "
     "implicit and through the iterations, fp64 and bf16, ungated and gated",
-    gr_run};
+    gr_run, gr_params, sizeof gr_params / sizeof gr_params[0]};

@@ -252,7 +252,7 @@ gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
 }
 
 void gka_fig_panel_meta(gka_csv_t *csv) {
-    gka_csv_meta(csv, "solvers",
+    gka_csv_meta(csv, "solvers_note",
                  "token form (state H_t stored in the format, rounded every "
                  "token; iterates in the format): kalman-token (info form, P_0 = "
                  "I/lambda_init), kalman-joseph-token (Joseph form, symmetrised), "
@@ -265,10 +265,10 @@ void gka_fig_panel_meta(gka_csv_t *csv) {
                  "operator exp(G_c) H_0 x + K^T((K x) o M_c) + lambda_c x and "
                  "||H_c||_F by the chunk norm formula in fp32; iterates and "
                  "omega fp32 (fp64 under fp64)");
-    gka_csv_meta(csv, "formats",
+    gka_csv_meta(csv, "formats_note",
                  "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 "
                  "accumulation of dot/gemv; e4m3 overflow gives NaN)");
-    gka_csv_meta(csv, "ridges",
+    gka_csv_meta(csv, "ridges_note",
                  "adaptive:0.02 (lambda_t = 0.02 ||H_t||_F), fixed:0.25, fixed:0.02");
     gka_csv_meta(csv, "reference",
                  "x* = fp64 LAPACK Cholesky of each form's fp64 mirror problem "
@@ -294,10 +294,7 @@ typedef struct {
 
 static const char *const prec_gating[2] = {"none", "gka"};
 
-/* Tier sizes. */
-static long prec_T(gka_tier_t tier) {
-    return tier == GKA_TIER_FULL ? 8192 : 1024;
-}
+/* Sampled tokens per tier. */
 static size_t prec_nsample(gka_tier_t tier) {
     return tier == GKA_TIER_FULL ? 48 : 24;
 }
@@ -319,12 +316,12 @@ static gka_status_t prec_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return gka_fig_panel_run(&cfg, rows);
 }
 
-static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
-    int full = opts->tier == GKA_TIER_FULL;
-    int D = full ? 128 : 32;
+static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                             gka_progress_t *prog, gka_csv_t *csv) {
+    int D = gka_fig_int(P, GKA_FP_D);
     prec_ctx_t c;
     memset(&c, 0, sizeof c);
-    c.T = prec_T(opts->tier);
+    c.T = gka_fig_int(P, GKA_FP_T);
     c.nsample = prec_nsample(opts->tier);
     c.prog = prog;
     c.samples = malloc(c.nsample * sizeof *c.samples);
@@ -338,8 +335,6 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog
         if (st == GKA_OK) st = gka_gate_spec_parse(prec_gating[g], &cfg.gate);
         if (st == GKA_OK) st = gka_synth_generate(&cfg, &c.tr[g]);
     }
-    gka_csv_meta(csv, "D", "%d", D);
-    gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_csv_meta(csv, "data",
                  "synthetic: keys powerlaw:1 (covariance eigenvalues 1/i, Haar basis), "
@@ -356,8 +351,13 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog
     return st;
 }
 
+static const gka_fig_param_decl_t prec_params[] = {
+    {GKA_FP_D, "head dimension D", {"32", "128"}, 2, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"1024", "8192"}, 2, 10000000, 1, NULL, 0},
+};
+
 const gka_figure_t gka_fig_precision = {
     "precision",
     "forward error vs token: kalman, cg, chebyshev, cholesky (token form), chebyshev (chunk form "
     "C=64) x formats x ridges x gates",
-    prec_run};
+    prec_run, prec_params, sizeof prec_params / sizeof prec_params[0]};

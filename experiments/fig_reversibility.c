@@ -212,9 +212,12 @@ static void summarize(double *col, size_t m, double *mn, double *med, double *mx
     *mn = col[0];
 }
 
-static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                            gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    rev_ctx_t c = {opts, prog, 128, 2048, full ? 32 : 4, full ? 8 : 4, NULL, NULL};
+    rev_ctx_t c = {
+        opts, prog, gka_fig_int(P, GKA_FP_D), gka_fig_int(P, GKA_FP_T), full ? 32 : 4, full ? 8 : 4,
+        NULL, NULL};
     size_t m = c.nstreams * c.nsample;
     c.val = malloc(REV_NF * REV_NQ * m * REV_R * sizeof *c.val);
     c.conv = malloc(REV_NF * m * sizeof *c.conv);
@@ -226,8 +229,6 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
         return gka_error(GKA_ENOMEM, "reversibility: out of memory");
     }
     double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * REV_A));
-    gka_csv_meta(csv, "D", "%d", c.D);
-    gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
     gka_csv_meta(csv, "tokens_per_stream", "%zu", c.nsample);
     gka_csv_meta(csv, "a", "%g", REV_A);
@@ -241,12 +242,13 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
                  "CG's convergence step: the first i after which the recursive residual "
                  "||r_i|| <= u ||q||, u = the format's unit roundoff (fp64 2^-53, bf16 2^-8)");
     gka_csv_meta(csv, "paper_range", "1e-3..1e10 (CG divisors, paper Fig. 5)");
-    gka_csv_meta(csv, "columns",
-                 "scope: all_steps (every step CG took, up to r or its stop) or "
-                 "to_convergence (CG's steps up to its convergence step; Chebyshev's "
-                 "divisors are the same in both); quantity at iteration i (1-based); "
-                 "abs_min/median/max of |divisor| over the problems in scope at i; count = "
-                 "those problems; band_low = omega* - 1, the lower edge of Chebyshev's divisor band");
+    gka_csv_meta(
+        csv, "columns",
+        "scope: all_steps (every step CG took, up to r or its stop) or "
+        "to_convergence (CG's steps up to its convergence step; Chebyshev's "
+        "divisors are the same in both); quantity at iteration i (1-based); "
+        "abs_min/median/max of |divisor| over the problems in scope at i; count = "
+        "those problems; band_low = omega* - 1, the lower edge of Chebyshev's divisor band");
     gka_csv_header(csv, "scope,format,quantity,i,abs_min,abs_median,abs_max,count,band_low");
     gka_fig_progress_total(prog, (long)m);
     gka_csv_t unused;
@@ -278,6 +280,11 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
     return st;
 }
 
+static const gka_fig_param_decl_t rev_params[] = {
+    {GKA_FP_D, "head dimension D", {"128", "128"}, 2, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
+};
+
 const gka_figure_t gka_fig_reversibility = {
     "reversibility", "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
-    rev_run};
+    rev_run, rev_params, sizeof rev_params / sizeof rev_params[0]};

@@ -242,14 +242,6 @@ static gka_status_t sv_cell_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-/* Tier sizes. */
-static void sv_tier(gka_tier_t tier, int *D, long *T, size_t *nstreams) {
-    const int full = tier == GKA_TIER_FULL;
-    *D = full ? 64 : 16; /* quick: D < r, CG terminates in exact arithmetic */
-    *T = full ? 2048 : 256;
-    *nstreams = 1;
-}
-
 static gka_status_t sv_data(sv_ctx_t *c, uint64_t seed) {
     gka_status_t st = GKA_OK;
     for (size_t s = 0; st == GKA_OK && s < c->nstreams; s++) {
@@ -262,8 +254,6 @@ static gka_status_t sv_data(sv_ctx_t *c, uint64_t seed) {
 }
 
 static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
-    gka_csv_meta(csv, "D", "%d", c->D);
-    gka_csv_meta(csv, "T", "%ld", c->T);
     gka_csv_meta(csv, "streams", "%zu", c->nstreams);
     gka_csv_meta(csv, "iterations", "%d (chebyshev, cg, gd, agd; zero start, no tolerance)", SV_R);
     gka_csv_meta(csv, "data",
@@ -318,10 +308,13 @@ static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
                  "for the plot");
 }
 
-static gka_status_t sv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t sv_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                           gka_progress_t *prog, gka_csv_t *csv) {
     sv_ctx_t c;
     memset(&c, 0, sizeof c);
-    sv_tier(opts->tier, &c.D, &c.T, &c.nstreams);
+    c.D = gka_fig_int(P, GKA_FP_D);
+    c.T = gka_fig_int(P, GKA_FP_T);
+    c.nstreams = 1;
     c.prog = prog;
     c.tr = calloc(c.nstreams, sizeof *c.tr);
     if (!c.tr) return gka_error(GKA_ENOMEM, "solvers: out of memory");
@@ -348,8 +341,20 @@ static gka_status_t sv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     return st;
 }
 
+static const gka_fig_param_decl_t sv_params[] = {
+    {GKA_FP_D,
+     "head dimension D (quick: 16 < r = 30, so CG terminates in exact arithmetic)",
+     {"16", "64"},
+     1,
+     1024,
+     1,
+     NULL,
+     0},
+    {GKA_FP_T, "tokens T", {"256", "2048"}, 1, 10000000, 1, NULL, 0},
+};
+
 const gka_figure_t gka_fig_solvers = {
     "solvers",
     "every solver under the same arithmetic: median/worst error and NaN/overflow tokens, formats "
     "x solvers, token form / chunk form (fp32 carry, format carry) x ridges",
-    sv_run};
+    sv_run, sv_params, sizeof sv_params / sizeof sv_params[0]};

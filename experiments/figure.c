@@ -59,7 +59,7 @@ gka_status_t gka_formats_parse(const char *list, unsigned *out) {
             if (n == strlen(ext[i]) && !strncmp(p, ext[i], n)) bit = 1u << i;
         if (!bit)
             return gka_error(GKA_EINVAL,
-                             "--formats: unknown format '%.*s' in '%s' (pdf, png, svg, "
+                             "--images: unknown format '%.*s' in '%s' (pdf, png, svg, "
                              "all or none)",
                              (int)n, p, list);
         f |= bit;
@@ -177,11 +177,19 @@ gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *op
 #ifdef _OPENMP
     if (opts->threads > 0) omp_set_num_threads(opts->threads);
 #endif
+    gka_fig_params_t *P = malloc(sizeof *P);
+    if (!P) return gka_error(GKA_ENOMEM, "figure %s: out of memory", fig->name);
+    if ((st = gka_figure_params(fig, opts, P)) != GKA_OK) {
+        free(P);
+        return st;
+    }
     gka_csv_t csv;
     gka_csv_init(&csv);
     gka_csv_standard_meta(&csv, fig->name, fig->summary, opts);
+    gka_figure_params_meta(fig, P, &csv);
     gka_progress_step(prog, "computing");
-    st = fig->run(opts, prog, &csv);
+    st = fig->run(opts, P, prog, &csv);
+    free(P);
     if (st == GKA_OK) st = gka_csv_write(&csv, res->csv_path);
     gka_csv_free(&csv);
     if (st == GKA_OK) st = gka_gnuplot_copy_scripts(plots, fig->name, res->dir);

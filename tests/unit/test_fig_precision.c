@@ -34,7 +34,7 @@ static void produce(const char *name, const char *keys, gka_csv_doc_t *doc) {
     o.quiet = 1;
     o.threads = 2;
     snprintf(o.out_dir, sizeof o.out_dir, "%s", tmpdir);
-    if (keys) snprintf(o.keys_path, sizeof o.keys_path, "%s", keys);
+    if (keys) cr_assert_eq(gka_figure_opts_set_param(&o, GKA_FP_KEYS, 1, &keys), GKA_OK);
     gka_figure_result_t res;
     cr_assert_eq(gka_figure_run(gka_figure_find(name), &o, NULL, &res), GKA_OK, "%s",
                  gka_error_message());
@@ -203,8 +203,8 @@ Test(figure_precision, trace_from_npy) {
     gka_csv_doc_t d;
     produce("trace", path, &d);
     cr_assert(strstr(gka_csv_doc_meta(&d, "data"), "keys.npy"));
-    cr_assert_str_eq(gka_csv_doc_meta(&d, "D"), "16");
-    cr_assert(!strncmp(gka_csv_doc_meta(&d, "T"), "200 ", 4));
+    cr_assert_str_eq(gka_csv_doc_meta(&d, "trace_D"), "16");
+    cr_assert(!strncmp(gka_csv_doc_meta(&d, "tokens_used"), "200 ", 4));
     const char *const gatings[] = {"trace"};
     check_panel(&d, gatings, 1);
     gka_csv_doc_free(&d);

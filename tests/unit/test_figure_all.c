@@ -49,7 +49,7 @@ Test(figure_all, quick_tier_renders_every_figure, .timeout = 900) {
     char dir[] = "/tmp/gka_figall_XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s figure all --quick --formats png --quiet --out %s >%s/log 2>&1",
+    snprintf(cmd, sizeof cmd, "%s figure all --quick --images png --quiet --out %s >%s/log 2>&1",
              GKA_PROGRAM, dir, dir);
     int st = system(cmd);
     cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "gka figure all --quick failed (see %s/log)",
