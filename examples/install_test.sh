@@ -41,7 +41,7 @@ done
 [ -r "$prefix/share/gka/plots/gka_style.gp" ] || fail "plots/gka_style.gp not installed"
 [ -r "$prefix/share/gka/plots/omega.gp" ] || fail "plots/omega.gp not installed"
 echo "# installed copy" >>"$prefix/share/gka/plots/omega.gp"
-(unset GKA_PLOTS_DIR; "$prefix/bin/gka" figure omega --quick --formats none --quiet \
+(unset GKA_PLOTS_DIR; "$prefix/bin/gka" figure omega --quick --images none --quiet \
     --out "$work/fig" >/dev/null) || fail "installed gka figure omega failed"
 grep -q "^# installed copy" "$work/fig/omega/omega.gp" ||
     fail "the installed gka did not take its scripts from $prefix/share/gka/plots"

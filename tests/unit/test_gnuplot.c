@@ -93,7 +93,7 @@ Test(gnuplot, missing_script_is_one_error_before_the_work) {
     write_file(plots, "gka_style.gp", "# style\n");
     snprintf(env, sizeof env, "GKA_PLOTS_DIR=%s", plots);
     const char *envs[] = {env, NULL};
-    snprintf(line, sizeof line, "figure omega --quick --formats none --quiet --out %s/r", tmpdir);
+    snprintf(line, sizeof line, "figure omega --quick --images none --quiet --out %s/r", tmpdir);
     prog_result_t *r = malloc(sizeof *r);
     prog_wait(prog_spawn(tmpdir, line, envs), tmpdir, r);
     cr_assert(r->exited && r->code == 1, "exit %d: %s", r->code, r->err);
