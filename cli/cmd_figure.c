@@ -121,6 +121,41 @@ static int figure_help(const gka_figure_t *fig) {
     return ferror(stdout) ? GKA_EXIT_FAIL : GKA_EXIT_OK;
 }
 
+/* roff text with hyphens and backslashes escaped. */
+static void man_text(FILE *f, const char *s) {
+    for (; *s; s++) {
+        if (*s == '-' || *s == '\\') fputc('\\', f);
+        fputc(*s == '\\' ? 'e' : *s, f);
+    }
+}
+
+void gka_cli_print_figure_params_man(FILE *f) {
+    size_t n;
+    const gka_figure_t *const *list = gka_figure_list(&n);
+    fputs(".SH \"FIGURE PARAMETERS\"\n", f);
+    man_text(f, "The parameters each figure takes (gka figure NAME --help), with the value of "
+                "the quick and the full tier; any other parameter is refused.");
+    fputc('\n', f);
+    for (size_t i = 0; i < n; i++) {
+        fputs(".TP\n\\fB", f);
+        man_text(f, list[i]->name);
+        fputs("\\fR\n", f);
+        for (size_t k = 0; k < list[i]->nparams; k++) {
+            const gka_fig_param_decl_t *d = &list[i]->params[k];
+            if (k) fputs(".br\n", f);
+            fputs("\\fB\\-\\-", f);
+            man_text(f, gka_fig_param_name(d->id));
+            fputs("\\fR ", f);
+            man_text(f, d->help);
+            fputs(" (quick: ", f);
+            man_text(f, d->def[0][0] ? d->def[0] : "none");
+            fputs("; full: ", f);
+            man_text(f, d->def[1][0] ? d->def[1] : "none");
+            fputs(")\n", f);
+        }
+    }
+}
+
 static int wants_help(int argc, char **argv) {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;

@@ -66,9 +66,9 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                       .def = "iid",
                       .help =
                           "keys: iid | powerlaw:P | expdecay:S | lowrank:R,NOISE | "
-                          "repeated:M[,random], or a .npy file [T,D] or [B,T,H,D] (`gka "
-                          "solve`, `gka grad`, and `gka figure trace`, which takes a file only); "
-                          "F.npy:bf16 names the type of 2-byte records (ml_dtypes' '<V2')",
+                          "repeated:M[,random], or a .npy file [T,D] or [B,T,H,D]; "
+                          "F.npy:bf16 names the type of 2-byte records (ml_dtypes' '<V2'). `gka "
+                          "figure`: a list of specs (kappa, one stream each) or a file (trace)",
                       .alt = {{IN(FIGURE), NULL}},
                       .cmds = DATA_CMDS | IN(FIGURE),
                       .list_cmds = IN(FIGURE),
@@ -582,7 +582,13 @@ static const gka_cli_command_t commands[GKA_CMD_COUNT] = {
                   "script reading the CSV) and DIR/NAME/NAME.{pdf,png,svg}. `gka figure --list` "
                   "lists the figures. The CSV is the same for any --threads. Set "
                   "SOURCE_DATE_EPOCH to fix the date line. Elapsed time per figure is printed "
-                  "on stdout; a progress bar on stderr when it is a terminal."},
+                  "on stdout; a progress bar on stderr when it is a terminal.",
+         .notes = "The parameters of the experiment (--D --T --formats --solvers --gates --keys "
+                  "--iters --a) apply to the figures that take them, each with a value per "
+                  "tier that a given value overrides: `gka figure NAME --help` lists a "
+                  "figure's parameters and values; any other is refused. `gka figure all` "
+                  "takes the parameters every figure has (--D, --T). The values used are "
+                  "written into the CSV metadata."},
     [GKA_CMD_SWEEP] =
         {.name = "sweep",
          .summary = "run a grid of configurations (MPI-aware)",

@@ -546,6 +546,7 @@ void gka_cli_print_man(FILE *f, const char *version) {
         man_options(f, c);
         if (cd->notes) fputs(".PP\n", f), roff(f, cd->notes), fputc('\n', f);
     }
+    if (gka_cli_print_figure_params_man) gka_cli_print_figure_params_man(f);
     fputs(".SH \"EXIT STATUS\"\n.TP\n0\nsuccess\n.TP\n1\na failure while running (out of "
           "memory, a write error, interrupted, a cell of a sweep failed)\n.TP\n2\nbad usage or "
           "bad input (an unknown or inapplicable option, a value out of range, a malformed "

@@ -157,12 +157,14 @@ static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_fig_params
         st = gka_format_by_name(gka_fig_item(P, GKA_FP_FORMATS, f), &fmt);
         memcpy(col, c.chol + f * c.nsample, c.nsample * sizeof *col);
         double chol_max = gka_fig_max(col, c.nsample), chol_med = gka_fig_median(col, c.nsample);
+        char cell[64];
         for (int r = 0; st == GKA_OK && r <= ITER_R; r++) {
             for (size_t j = 0; j < c.nsample; j++)
                 col[j] = c.err[(f * c.nsample + j) * (ITER_R + 1) + (size_t)r];
             double mx = gka_fig_max(col, c.nsample), med = gka_fig_median(col, c.nsample);
             gka_csv_row(csv, "%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g",
-                        gka_fig_item(P, GKA_FP_FORMATS, f), r, med, mx, chol_med, chol_max, fmt.u);
+                        gka_fig_cell(gka_fig_item(P, GKA_FP_FORMATS, f), cell, sizeof cell), r, med,
+                        mx, chol_med, chol_max, fmt.u);
         }
     }
     free(col);

@@ -77,8 +77,10 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
             double lambda = adaptive ? stream->lambda64 : kappa_ridge_value[r];
             double kappa = (emax + lambda) / (emin + lambda);
             double bound = (stream->hnorm64 + lambda) / lambda;
+            char kc[64], gc[64];
             gka_strbuf_printf(&part[r], "%s,%s,%s,%.17g,%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
-                              key_of(c, j), gate_of(c, j), kappa_ridge_name[r],
+                              gka_fig_cell(key_of(c, j), kc, sizeof kc),
+                              gka_fig_cell(gate_of(c, j), gc, sizeof gc), kappa_ridge_name[r],
                               kappa_ridge_value[r], t + 1, kappa, bound, stream->hnorm64, lambda,
                               emin, emax);
         }

@@ -220,6 +220,13 @@ gka_status_t gka_figure_params(const gka_figure_t *fig, const gka_figure_opts_t 
 
 /* ---- metadata ------------------------------------------------------------- */
 
+const char *gka_fig_cell(const char *item, char *buf, size_t size) {
+    snprintf(buf, size, "%s", item);
+    for (char *p = buf; *p; p++)
+        if (*p == ',') *p = ';';
+    return buf;
+}
+
 void gka_figure_params_meta(const gka_figure_t *fig, const gka_fig_params_t *P, gka_csv_t *csv) {
     for (size_t i = 0; i < fig->nparams; i++) {
         const gka_fig_param_id_t id = fig->params[i].id;

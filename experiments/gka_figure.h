@@ -277,6 +277,9 @@ static inline int gka_fig_int(const gka_fig_params_t *P, gka_fig_param_id_t id) 
 }
 /* The items of a name parameter as pointers (into P), for loops over them. */
 void gka_fig_names(const gka_fig_params_t *P, gka_fig_param_id_t id, const char **out);
+/* An item as a CSV cell: its commas (custom:5,-14,15, lowrank:4,0.01) as
+ * ';', so that the cell stays one column. Returns buf. */
+const char *gka_fig_cell(const char *item, char *buf, size_t size);
 /* "# NAME: value" metadata for every parameter of fig, in declaration order
  * (lists comma-separated, reals %.17g, a keys file by its path or "none"). */
 void gka_figure_params_meta(const gka_figure_t *fig, const gka_fig_params_t *P, gka_csv_t *csv);

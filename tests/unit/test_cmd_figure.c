@@ -332,3 +332,26 @@ Test(cmd_figure, help_lists_the_figure_parameters) {
     cr_assert_eq(run(NULL, "--out x iterations -h", out, sizeof out, err, sizeof err), 0);
     cr_expect(strstr(out, "--formats") && strstr(out, "fp64,fp32,fp16,bf16,e4m3"), "%s", out);
 }
+
+/* A spec with commas of its own is one item, and one CSV cell (its commas
+ * written as ';'), so every row keeps its columns. */
+Test(cmd_figure, spec_with_commas_is_one_item_and_one_cell) {
+    char out[4096], err[4096], args[1024], path[1024], v[256];
+    snprintf(args, sizeof args,
+             "kappa --D 8 --T 64 --keys iid,lowrank:2,0.01 --gates gka:4,-6 --quiet --images none "
+             "--out '%s/c'",
+             tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/c/kappa/kappa.csv", tmpdir);
+    char *csv = slurp(path);
+    cr_expect_str_eq(meta_line(csv, "keys", v, sizeof v), "iid,lowrank:2,0.01");
+    cr_expect_str_eq(meta_line(csv, "gates", v, sizeof v), "gka:4,-6");
+    cr_expect(strstr(rows_of(csv), "lowrank:2;0.01,gka:4;-6,"), "%.300s", rows_of(csv));
+    for (const char *row = rows_of(csv); *row; row = strchr(row, '\n') + 1) {
+        int commas = 0;
+        for (const char *p = row; *p && *p != '\n'; p++)
+            commas += *p == ',';
+        cr_assert_eq(commas, 10, "%.200s", row);
+    }
+    free(csv);
+}

@@ -103,7 +103,7 @@ static void check_panel(const gka_csv_doc_t *d, const char *const *gatings, size
     long ns = strtol(gka_csv_doc_meta(d, "sampled_tokens"), NULL, 10);
     cr_assert_gt(ns, 4);
     cr_assert_eq(d->nrows, ngating * 3 * 5 * 6 * (size_t)ns);
-    cr_assert(strstr(gka_csv_doc_meta(d, "solvers"), "chebyshev-chunk (r=30, C=64"));
+    cr_assert(strstr(gka_csv_doc_meta(d, "solvers_note"), "chebyshev-chunk (r=30, C=64"));
     size_t cheb = 0, per_label[6] = {0};
     for (size_t r = 0; r < d->nrows; r++) {
         const char *f = str(d, r, "format"), *s = str(d, r, "solver"), *ridge = str(d, r, "ridge");
