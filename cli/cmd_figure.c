@@ -37,11 +37,44 @@ static int figure_opts(const gka_opts_t *o, gka_figure_opts_t *f) {
         return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, "figure");
     if (copy_path(GKA_OPT_OUT_DIR, gka_opt_text(o, GKA_OPT_OUT_DIR), f->out_dir,
                   sizeof f->out_dir) ||
-        (gka_opt_given(o, GKA_OPT_KEYS) && copy_path(GKA_OPT_KEYS, gka_opt_text(o, GKA_OPT_KEYS),
-                                                     f->keys_path, sizeof f->keys_path)) ||
         (gka_opt_given(o, GKA_OPT_TRACE) && copy_path(GKA_OPT_TRACE, gka_opt_text(o, GKA_OPT_TRACE),
                                                       f->trace_path, sizeof f->trace_path)))
         return GKA_EXIT_USAGE;
+    return 0;
+}
+
+/* The parameters given on the command line (--D, --formats, ...) into f:
+ * each one must be a parameter of every figure to run (`all`: of every
+ * figure), from the figures' declarations. */
+static int figure_params(const gka_opts_t *o, unsigned taken, const char *name,
+                         gka_figure_opts_t *f) {
+    for (int id = 0; id < GKA_FP_COUNT; id++) {
+        const int opt = gka_opt_find(GKA_CMD_FIGURE, gka_fig_param_name(id));
+        if (opt < 0 || !gka_opt_given(o, opt)) continue;
+        if (!(taken & (1u << id)) && strcmp(name, "all"))
+            return gka_cli_fail(GKA_EXIT_USAGE,
+                                "figure: --%s does not apply to figure '%s' (see gka figure %s "
+                                "--help for its parameters)",
+                                gka_fig_param_name(id), name, name);
+        if (!(taken & (1u << id))) {
+            char common[128] = "";
+            for (int k = 0; k < GKA_FP_COUNT; k++)
+                if (taken & (1u << k))
+                    snprintf(common + strlen(common), sizeof common - strlen(common), "%s--%s",
+                             common[0] ? ", " : "", gka_fig_param_name(k));
+            return gka_cli_fail(GKA_EXIT_USAGE,
+                                "figure: --%s does not apply to every figure; `gka figure all` "
+                                "takes only the parameters all figures have (%s)",
+                                gka_fig_param_name(id), common);
+        }
+        const char *items[GKA_FP_MAX_ITEMS];
+        size_t n = gka_opt_count(o, opt);
+        if (n == 0) items[0] = gka_opt_text(o, opt), n = 1; /* a single value */
+        for (size_t i = 0; i < n && n <= GKA_FP_MAX_ITEMS && gka_opt_count(o, opt); i++)
+            items[i] = gka_opt_name_at(o, opt, i);
+        if (gka_figure_opts_set_param(f, id, n, items) != GKA_OK)
+            return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, "figure");
+    }
     return 0;
 }
 
@@ -55,18 +88,87 @@ static int check_inputs(const gka_opts_t *o, const gka_figure_opts_t *f, int wan
     if (rc >= 0) return rc;
     if (gka_mkdirs(f->out_dir) != GKA_OK)
         return gka_cli_fail_status(GKA_EIO, GKA_STAGE_INPUT, NULL);
-    char path[sizeof f->keys_path];
+    const char *keys = wants_trace ? f->params.path : "";
+    char path[sizeof f->params.path];
     const char *dtype; /* --keys k.npy:bf16 names the file k.npy */
-    if (!f->keys_path[0] || !gka_npy_spec_split(f->keys_path, path, sizeof path, &dtype))
-        snprintf(path, sizeof path, "%s", f->keys_path[0] ? f->keys_path : f->trace_path);
+    if (!keys[0] || !gka_npy_spec_split(keys, path, sizeof path, &dtype))
+        snprintf(path, sizeof path, "%s", keys[0] ? keys : f->trace_path);
     const char *p = path;
     if (*p && access(p, R_OK) != 0)
         return gka_cli_fail(GKA_EXIT_USAGE, "%s: cannot read the trace file", p);
     return 0;
 }
 
+/* `gka figure NAME --help`: the command's options without the parameters
+ * of other figures, then NAME's parameters with their value per tier, from
+ * its declaration. */
+static int figure_help(const gka_figure_t *fig) {
+    printf("usage: gka figure %s [OPTIONS]\n\n%s\n\nparameters of %s (a value given "
+           "overrides the tier's; lists are comma-separated):\n",
+           fig->name, fig->summary, fig->name);
+    for (size_t i = 0; i < fig->nparams; i++) {
+        const gka_fig_param_decl_t *d = &fig->params[i];
+        const char *q = d->def[0][0] ? d->def[0] : "none", *f = d->def[1][0] ? d->def[1] : "none";
+        printf("  --%-8s %s%s\n             (quick: %s; full: %s", gka_fig_param_name(d->id),
+               d->help, d->max_items > 1 ? " (a list)" : "", q, f);
+        if (d->id == GKA_FP_A || d->id <= GKA_FP_T || d->id == GKA_FP_ITERS ||
+            d->id == GKA_FP_CHUNK)
+            printf("; %.17g..%.17g", d->lo, d->hi);
+        if (d->choices) printf("; one of %s", d->choices);
+        printf(")\n");
+    }
+    printf("\nThe options of every figure: gka figure --help.\n");
+    return ferror(stdout) ? GKA_EXIT_FAIL : GKA_EXIT_OK;
+}
+
+/* roff text with hyphens and backslashes escaped. */
+static void man_text(FILE *f, const char *s) {
+    for (; *s; s++) {
+        if (*s == '-' || *s == '\\') fputc('\\', f);
+        fputc(*s == '\\' ? 'e' : *s, f);
+    }
+}
+
+void gka_cli_print_figure_params_man(FILE *f) {
+    size_t n;
+    const gka_figure_t *const *list = gka_figure_list(&n);
+    fputs(".SH \"FIGURE PARAMETERS\"\n", f);
+    man_text(f, "The parameters each figure takes (gka figure NAME --help), with the value of "
+                "the quick and the full tier; any other parameter is refused.");
+    fputc('\n', f);
+    for (size_t i = 0; i < n; i++) {
+        fputs(".TP\n\\fB", f);
+        man_text(f, list[i]->name);
+        fputs("\\fR\n", f);
+        for (size_t k = 0; k < list[i]->nparams; k++) {
+            const gka_fig_param_decl_t *d = &list[i]->params[k];
+            if (k) fputs(".br\n", f);
+            fputs("\\fB\\-\\-", f);
+            man_text(f, gka_fig_param_name(d->id));
+            fputs("\\fR ", f);
+            man_text(f, d->help);
+            fputs(" (quick: ", f);
+            man_text(f, d->def[0][0] ? d->def[0] : "none");
+            fputs("; full: ", f);
+            man_text(f, d->def[1][0] ? d->def[1] : "none");
+            fputs(")\n", f);
+        }
+    }
+}
+
+static int wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return 1;
+    return 0;
+}
+
 int gka_cmd_figure(int argc, char **argv) {
     gka_opts_t cl;
+    if (wants_help(argc, argv)) {
+        const int i = gka_opts_first_positional(GKA_CMD_FIGURE, argc, argv);
+        const gka_figure_t *fig = i < argc ? gka_figure_find(argv[i]) : NULL;
+        if (fig) return figure_help(fig);
+    }
     int rc = gka_opts_parse(GKA_CMD_FIGURE, argc, argv, &cl);
     if (rc >= 0) return rc;
     if (gka_opt_given(&cl, GKA_OPT_LIST)) {
@@ -88,6 +190,15 @@ int gka_cmd_figure(int argc, char **argv) {
                             "unknown figure '%s' (run `gka figure --list` for the list)", name);
     gka_figure_opts_t opts;
     if ((rc = figure_opts(&cl, &opts)) != 0) return rc;
+    unsigned taken = run_all ? ~0u : gka_figure_params_taken(one);
+    for (size_t i = 0; run_all && i < nfig; i++)
+        taken &= gka_figure_params_taken(all[i]);
+    if ((rc = figure_params(&cl, taken, name, &opts)) != 0) return rc;
+    /* every value checked against every figure before anything is written */
+    static gka_fig_params_t checked;
+    for (size_t i = 0; i < (run_all ? nfig : 1); i++)
+        if (gka_figure_params(run_all ? all[i] : one, &opts, &checked) != GKA_OK)
+            return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, NULL);
     if ((rc = check_inputs(&cl, &opts, run_all || !strcmp(name, "trace"))) != 0) return rc;
 
     gka_interrupt_install();
@@ -100,7 +211,12 @@ int gka_cmd_figure(int argc, char **argv) {
         gka_figure_opts_t o = opts;
         if (no_gnuplot) o.formats = 0;
         gka_progress_t prog;
-        gka_progress_start(&prog, stderr, o.quiet, fig->name, 1);
+        char label[48]; /* `all`: the figure's place, "kappa 6/10" */
+        if (run_all)
+            snprintf(label, sizeof label, "%s %zu/%zu", fig->name, i + 1, nfig);
+        else
+            snprintf(label, sizeof label, "%s", fig->name);
+        gka_progress_start(&prog, stderr, o.quiet, label, 1);
         gka_figure_result_t res;
         gka_status_t st = gka_figure_run(fig, &o, &prog, &res);
         gka_progress_finish(&prog);
@@ -116,8 +232,10 @@ int gka_cmd_figure(int argc, char **argv) {
             if (code > worst) worst = code;
             continue;
         }
-        printf("%-14s %8.1f s  (render %.1f s)  %s/\n", fig->name, res.elapsed_s, res.render_s,
+        printf("%-14s %8.1f s  (render %.1f s)  %s/", fig->name, res.elapsed_s, res.render_s,
                res.dir);
+        if (run_all) printf("  (figure %zu of %zu)", i + 1, nfig);
+        printf("\n");
         fflush(stdout);
     }
     if (run_all) printf("%-14s %8.1f s\n", "total", gka_wall_seconds() - t_all);

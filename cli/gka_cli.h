@@ -5,6 +5,7 @@
 #define GKA_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "gka_error.h"
 
@@ -24,6 +25,10 @@ GKA_CMD(figure);
 GKA_CMD(grad);
 GKA_CMD(sweep);
 #undef GKA_CMD
+
+/* The man page's section on the parameters of each figure, from the
+ * figures' declarations (cli/cmd_figure.c; weak like the commands). */
+__attribute__((weak)) void gka_cli_print_figure_params_man(FILE *f);
 
 /* Print "gka: <message>" on stderr as one line, return `code` (for
  * `return gka_cli_fail(...)`). Control characters of the message (a newline

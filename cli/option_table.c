@@ -36,10 +36,10 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                    .lo = 1,
                    .hi = 1024,
                    .def = "64",
-                   .alt = {{IN(GRAD), "32"}, {IN(BENCH_SOLVE), "64,128"}},
+                   .alt = {{IN(GRAD), "32"}, {IN(BENCH_SOLVE), "64,128"}, {IN(FIGURE), NULL}},
                    .help = "head dimension of synthetic data; with a loaded file, the D the "
                            "file must have (a different D is refused)",
-                   .cmds = DATA_CMDS | IN(BENCH_SOLVE),
+                   .cmds = DATA_CMDS | IN(BENCH_SOLVE) | IN(FIGURE),
                    .list_cmds = IN(BENCH_SOLVE),
                    .section = S_PROBLEM},
     [GKA_OPT_T] = {.name = "T",
@@ -48,9 +48,9 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                    .lo = 1,
                    .hi = 10000000,
                    .def = "1024",
-                   .alt = {{IN(GRAD), "256"}, {IN(BENCH_SOLVE), "64"}},
+                   .alt = {{IN(GRAD), "256"}, {IN(BENCH_SOLVE), "64"}, {IN(FIGURE), NULL}},
                    .help = "tokens (caps the length of a loaded file)",
-                   .cmds = DATA_CMDS | IN(BENCH_SOLVE),
+                   .cmds = DATA_CMDS | IN(BENCH_SOLVE) | IN(FIGURE),
                    .section = S_PROBLEM},
     [GKA_OPT_SEED] = {.name = "seed",
                       .metavar = "S",
@@ -85,12 +85,12 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                       .def = "iid",
                       .help =
                           "keys: iid | powerlaw:P | expdecay:S | lowrank:R,NOISE | "
-                          "repeated:M[,random], or a .npy file [T,D] or [B,T,H,D] (`gka "
-                          "solve`, `gka grad`, and `gka figure trace`, which takes a file only); "
-                          "F.npy:bf16 names the type of 2-byte records (ml_dtypes' '<V2')",
+                          "repeated:M[,random], or a .npy file [T,D] or [B,T,H,D]; "
+                          "F.npy:bf16 names the type of 2-byte records (ml_dtypes' '<V2'). `gka "
+                          "figure`: a list of specs (kappa, one stream each) or a file (trace)",
+                      .alt = {{IN(FIGURE), NULL}},
                       .cmds = DATA_CMDS | IN(FIGURE),
-                      .needs = NEEDS(TRACE_FIGURE),
-                      .needs_cmds = IN(FIGURE),
+                      .list_cmds = IN(FIGURE),
                       .excludes = X(GKA_OPT_TRACE),
                       .section = S_PROBLEM},
     [GKA_OPT_QUERIES] = {.name = "queries",
@@ -257,8 +257,10 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                          .metavar = "LIST",
                          .type = GKA_OT_NAMES,
                          .def = "chebyshev,cg,gd,agd,cholesky,kalman",
-                         .help = "comma list of solvers to time",
-                         .cmds = IN(BENCH_SOLVE),
+                         .alt = {{IN(FIGURE), NULL}},
+                         .help = "comma list of solvers to time (`gka figure`: the solvers the "
+                                 "figure runs)",
+                         .cmds = IN(BENCH_SOLVE) | IN(FIGURE),
                          .section = S_SOLVER},
     [GKA_OPT_VARIANT] = {.name = "variant",
                          .metavar = "V",
@@ -277,8 +279,10 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                        .lo = 0,
                        .hi = 1000000,
                        .def = "30",
+                       .alt = {{IN(FIGURE), NULL}},
                        .help = "iterations per token",
-                       .cmds = DATA_CMDS | IN(BENCH_SOLVE),
+                       .cmds = DATA_CMDS | IN(BENCH_SOLVE) | IN(FIGURE),
+                       .list_cmds = IN(FIGURE),
                        .needs = NEEDS(ITERATIVE),
                        .needs_cmds = DATA_CMDS,
                        .section = S_SOLVER},
@@ -430,8 +434,10 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                                 .metavar = "LIST",
                                 .type = GKA_OT_NAMES,
                                 .def = "bf16,fp16,tf32,e4m3,e5m2",
-                                .help = "number formats to round to",
-                                .cmds = IN(BENCH_ROUND),
+                                .alt = {{IN(FIGURE), NULL}},
+                                .help = "number formats to round to (`gka figure`: the formats "
+                                        "the figure studies)",
+                                .cmds = IN(BENCH_ROUND) | IN(FIGURE),
                                 .section = S_BENCH},
     [GKA_OPT_MODES] = {.name = "modes",
                        .metavar = "LIST",
@@ -486,7 +492,7 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                       .help = "the tier by name (as --quick or --full)",
                       .cmds = IN(FIGURE),
                       .section = S_RUN},
-    [GKA_OPT_IMAGE_FORMATS] = {.name = "formats",
+    [GKA_OPT_IMAGE_FORMATS] = {.name = "images",
                                .metavar = "LIST",
                                .type = GKA_OT_TEXT,
                                .def = "all",
@@ -494,6 +500,20 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                                        "all or none",
                                .cmds = IN(FIGURE),
                                .section = S_OUTPUT},
+    /* ---- parameters of a figure (gka figure NAME --help: which, defaults) -- */
+    [GKA_OPT_GATE_SPECS] = {.name = "gates",
+                            .metavar = "LIST",
+                            .type = GKA_OT_NAMES,
+                            .help = "decay gate specs (none, gka, const:G, uniform:LO,HI, ...)",
+                            .cmds = IN(FIGURE),
+                            .section = S_PROBLEM},
+    [GKA_OPT_A] = {.name = "a",
+                   .metavar = "LIST",
+                   .type = GKA_OT_NAMES,
+                   .help = "ridge ratios a (lambda = a ||H||_F, or the fixed ridge a of a "
+                           "normalised H)",
+                   .cmds = IN(FIGURE),
+                   .section = S_PROBLEM},
     [GKA_OPT_OUT_DIR] = {.name = "out",
                          .metavar = "DIR",
                          .type = GKA_OT_PATH,
@@ -595,7 +615,13 @@ static const gka_cli_command_t commands[GKA_CMD_COUNT] = {
                   "script reading the CSV) and DIR/NAME/NAME.{pdf,png,svg}. `gka figure --list` "
                   "lists the figures. The CSV is the same for any --threads. Set "
                   "SOURCE_DATE_EPOCH to fix the date line. Elapsed time per figure is printed "
-                  "on stdout; a progress bar on stderr when it is a terminal."},
+                  "on stdout; a progress bar on stderr when it is a terminal.",
+         .notes = "The parameters of the experiment (--D --T --formats --solvers --gates --keys "
+                  "--iters --a) apply to the figures that take them, each with a value per "
+                  "tier that a given value overrides: `gka figure NAME --help` lists a "
+                  "figure's parameters and values; any other is refused. `gka figure all` "
+                  "takes the parameters every figure has (--D, --T). The values used are "
+                  "written into the CSV metadata."},
     [GKA_CMD_SWEEP] =
         {.name = "sweep",
          .summary = "run a grid of configurations (MPI-aware)",

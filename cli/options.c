@@ -72,6 +72,25 @@ static int find_option(gka_cmd_id_t cmd, const char *name, size_t len) {
     return -1;
 }
 
+int gka_opt_find(gka_cmd_id_t cmd, const char *name) {
+    return find_option(cmd, name, strlen(name));
+}
+
+int gka_opts_first_positional(gka_cmd_id_t cmd, int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) return i + 1 < argc ? i + 1 : argc;
+        if (strncmp(argv[i], "--", 2) != 0) {
+            if (strcmp(argv[i], "-h") != 0) return i;
+            continue;
+        }
+        const char *name = argv[i] + 2;
+        if (strchr(name, '=')) continue;
+        const int id = find_option(cmd, name, strlen(name));
+        if (id >= 0 && gka_opt_decl(id)->type != GKA_OT_FLAG) i++; /* its value */
+    }
+    return argc;
+}
+
 /* ---- values ------------------------------------------------------------- */
 
 static int parse_long_item(const char *opt, const char *s, double lo, double hi, long *out) {
@@ -146,13 +165,21 @@ static int parse_choice(const gka_opt_decl_t *d, const char *s, long *out) {
     return gka_cli_fail(GKA_EXIT_USAGE, "--%s takes %s, not '%s'", d->name, words, s);
 }
 
-/* Length of the list item at p: up to the next comma, where custom:t,emin,emax
- * (a format name with two commas of its own) is one item. */
+/* Whether the list text after a comma continues the item before it: a spec
+ * "kind:..." whose own values are comma-separated numbers or the words
+ * random/cyclic (custom:t,emin,emax, lowrank:R,NOISE, uniform:LO,HI,
+ * gka:A,DT_BIAS, repeated:M,random) is one item. */
+static int continues_spec(const char *item, size_t len, const char *next) {
+    if (!memchr(item, ':', len)) return 0;
+    if (!strncmp(next, "random", 6) || !strncmp(next, "cyclic", 6)) return 1;
+    return (*next >= '0' && *next <= '9') || *next == '-' || *next == '+' || *next == '.';
+}
+
+/* Length of the list item at p: up to the next comma that starts another item. */
 static size_t item_length(const char *p) {
     const char *comma = strchr(p, ',');
-    if (!strncmp(p, "custom:", 7))
-        for (int k = 0; k < 2 && comma; k++)
-            comma = strchr(comma + 1, ',');
+    while (comma && continues_spec(p, (size_t)(comma - p), comma + 1))
+        comma = strchr(comma + 1, ',');
     return comma ? (size_t)(comma - p) : strlen(p);
 }
 
@@ -519,6 +546,7 @@ void gka_cli_print_man(FILE *f, const char *version) {
         man_options(f, c);
         if (cd->notes) fputs(".PP\n", f), roff(f, cd->notes), fputc('\n', f);
     }
+    if (gka_cli_print_figure_params_man) gka_cli_print_figure_params_man(f);
     fputs(".SH \"EXIT STATUS\"\n.TP\n0\nsuccess\n.TP\n1\na failure while running (out of "
           "memory, a write error, interrupted, a cell of a sweep failed)\n.TP\n2\nbad usage or "
           "bad input (an unknown or inapplicable option, a value out of range, a malformed "

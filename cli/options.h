@@ -98,6 +98,8 @@ typedef enum {
     GKA_OPT_FULL,
     GKA_OPT_TIER,
     GKA_OPT_IMAGE_FORMATS,
+    GKA_OPT_GATE_SPECS, /* figure parameters without a solve/grad namesake */
+    GKA_OPT_A,
     GKA_OPT_OUT_DIR,
     GKA_OPT_OUT_FILE,
     GKA_OPT_RESUME,
@@ -152,7 +154,7 @@ typedef struct {
     struct {
         unsigned cmds; /* commands where `def` is this instead */
         const char *def;
-    } alt[2];
+    } alt[3];
     const char *help;
     unsigned cmds;          /* GKA_IN(...) of the commands that take it */
     unsigned list_cmds;     /* INT: commands where it takes a comma list */
@@ -233,6 +235,12 @@ static inline double gka_opt_real(const gka_opts_t *o, gka_opt_id_t id) {
 size_t gka_opt_count(const gka_opts_t *o, gka_opt_id_t id);
 long gka_opt_long_at(const gka_opts_t *o, gka_opt_id_t id, size_t i);
 const char *gka_opt_name_at(const gka_opts_t *o, gka_opt_id_t id, size_t i);
+
+/* The option of `cmd` called `name` (without "--"), or -1. */
+int gka_opt_find(gka_cmd_id_t cmd, const char *name);
+/* The index in argv of the first positional argument of `cmd` (option
+ * values skipped, by the table), or argc. */
+int gka_opts_first_positional(gka_cmd_id_t cmd, int argc, char **argv);
 
 /* `gka CMD --help` text, and the whole man page (roff), from the table. */
 void gka_cli_print_help(FILE *f, gka_cmd_id_t cmd);

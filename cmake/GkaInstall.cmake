@@ -5,6 +5,7 @@
 #   <prefix>/<libdir>/libgka.a, libgka.so.*
 #   <prefix>/<libdir>/pkgconfig/gka.pc            prefix = ${pcfiledir}/../..
 #   <prefix>/<libdir>/cmake/gka/gkaConfig.cmake   find_package(gka CONFIG)
+#   <prefix>/share/gka/plots/*.gp                 the figure scripts (gka figure)
 #
 # The CMake package exports gka::gka_static and gka::gka_shared and an alias
 # target gka::gka: the shared library, or the static one when the consumer
@@ -34,6 +35,9 @@ install(TARGETS gka_static gka_shared EXPORT gkaTargets
   LIBRARY DESTINATION "${CMAKE_INSTALL_LIBDIR}"
   INCLUDES DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/gka")
 install(TARGETS gka RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}")
+# the figure scripts `gka figure` copies beside each CSV (experiments/gnuplot.c)
+install(DIRECTORY "${PROJECT_SOURCE_DIR}/plots/" DESTINATION "${GKA_PLOTS_INSTALL_DIR}"
+  FILES_MATCHING PATTERN "*.gp")
 if(TARGET gka_cuda)
   install(TARGETS gka_cuda ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}")
   install(FILES "${PROJECT_SOURCE_DIR}/kernels/gka_kernels.h"

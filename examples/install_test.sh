@@ -36,6 +36,16 @@ for h in "$prefix"/include/gka/*.h; do
 done
 "$prefix/bin/gka" --help >/dev/null 2>&1 || true
 
+# the figure scripts: installed, and found by the moved program beside itself
+# (a marker added to the installed copy must reach the figure's directory)
+[ -r "$prefix/share/gka/plots/gka_style.gp" ] || fail "plots/gka_style.gp not installed"
+[ -r "$prefix/share/gka/plots/omega.gp" ] || fail "plots/omega.gp not installed"
+echo "# installed copy" >>"$prefix/share/gka/plots/omega.gp"
+(unset GKA_PLOTS_DIR; "$prefix/bin/gka" figure omega --quick --images none --quiet \
+    --out "$work/fig" >/dev/null) || fail "installed gka figure omega failed"
+grep -q "^# installed copy" "$work/fig/omega/omega.gp" ||
+    fail "the installed gka did not take its scripts from $prefix/share/gka/plots"
+
 export PKG_CONFIG_PATH="$pcdir${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 got="$(cd / && pkg-config --variable=libdir gka)"
 [ "$(realpath "$got")" = "$(realpath "$libdir")" ] || fail "pkg-config libdir $got is not $libdir"

@@ -100,29 +100,3 @@ double gka_fig_rel_error(int D, const double *x, const double *x_ref) {
     if (!isfinite(num)) return (double)INFINITY;
     return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
-
-void gka_fig_gp_string(FILE *gp, const char *s) {
-    fputc('"', gp);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\') fputc('\\', gp);
-        fputc(*s, gp);
-    }
-    fputc('"', gp);
-}
-
-void gka_fig_gp_legend_strip(FILE *gp, double height, const char *clauses) {
-    /* after the layout's panels: a borderless plot across the page whose
-     * only visible part is its key (the curves lie outside its y range), so
-     * the legend is as wide as the page and covers no panel */
-    fprintf(gp,
-            "# legend strip across the bottom of the page\n"
-            "set origin 0,0\n"
-            "set size 1,%.3f\n"
-            "set margins 0,0,0,0\n"
-            "unset border; unset tics; unset xlabel; unset ylabel; unset title; unset grid\n"
-            "unset logscale; unset colorbox\n"
-            "set xrange [0:1]; set yrange [0:1]\n"
-            "set key center center horizontal samplen 3 font \",8\" noenhanced\n"
-            "plot %s\n",
-            height, clauses);
-}

@@ -13,31 +13,29 @@
 
 #include <stdlib.h>
 
-static const char *const conv_formats[] = {"fp64", "bf16", "bf16+fp32"};
-static const char *const conv_solvers[] = {"gd", "agd", "cg", "cg-plain", "chebyshev"};
-static const double conv_a[] = {0.02};
-enum { CONV_NF = 3, CONV_NS = 5 };
-
-static gka_status_t conv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t conv_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                             gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    gka_fig_synth_t S = {.D = 128,
-                         .T = 2048,
+    const char *formats[GKA_FP_MAX_ITEMS], *solvers[GKA_FP_MAX_ITEMS];
+    gka_fig_names(P, GKA_FP_FORMATS, formats);
+    gka_fig_names(P, GKA_FP_SOLVERS, solvers);
+    gka_fig_synth_t S = {.D = gka_fig_int(P, GKA_FP_D),
+                         .T = gka_fig_int(P, GKA_FP_T),
                          .nstreams = full ? 64 : 8,
                          .nsample = full ? 8 : 4,
                          .seed = opts->seed,
                          .fig_id = 1,
-                         .nformats = CONV_NF,
-                         .formats = conv_formats,
-                         .nsolvers = CONV_NS,
-                         .solvers = conv_solvers,
-                         .na = 1,
-                         .a = conv_a,
-                         .iters = 50,
+                         .nformats = gka_fig_count(P, GKA_FP_FORMATS),
+                         .formats = formats,
+                         .nsolvers = gka_fig_count(P, GKA_FP_SOLVERS),
+                         .solvers = solvers,
+                         .na = gka_fig_count(P, GKA_FP_A),
+                         .a = P->num[GKA_FP_A],
+                         .iters = gka_fig_int(P, GKA_FP_ITERS),
                          .prog = prog,
                          .hist = NULL};
     gka_fig_synth_meta(&S, csv);
-    gka_csv_meta(csv, "a", "0.02");
-    gka_csv_meta(csv, "solvers",
+    gka_csv_meta(csv, "solvers_note",
                  "gd (step 2/(L+mu)), agd (Nesterov), cg (guarded: stops at a breakdown), "
                  "cg-plain (textbook CG, no guard, NaN propagates), chebyshev; zero start");
     gka_csv_meta(csv, "regimes",
@@ -49,59 +47,31 @@ static gka_status_t conv_run(const gka_figure_opts_t *opts, gka_progress_t *prog
     return st;
 }
 
-/* One panel per arithmetic; NaN/Inf residuals at the top edge as crosses,
- * the count of NaN problems printed beside the plain-CG curve's first one. */
-static void conv_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(gp,
-            "solvers = \"gd agd cg cg-plain chebyshev\"\n"
-            "titles = \"gd agd 'cg (guarded)' 'cg (plain)' chebyshev\"\n"
-            "formats = \"fp64 bf16 bf16+fp32\"\n"
-            "colors = \"#000000 #E69F00 #0072B2 #D55E00 #009E73\"\n"
-            "do for [k=1:words(solvers)] { set linetype k lc rgb word(colors,k) }\n"
-            "ftitle(f) = f == 1 ? \"fp64\" : (f == 2 ? \"bf16 state, bf16 iterates (fp32 "
-            "accumulation)\" : \"bf16 state, fp32 iterates (the kernels' regime)\")\n"
-            "top = 1e2  # NaN/Inf residuals are drawn at the top edge\n"
-            "fin(v) = (v == v && v < 1e300) ? v : NaN\n"
-            "bad(v) = (v == v && v < 1e300) ? NaN : top\n"
-            "sel(F,k) = strcol(\"format\") eq F && strcol(\"solver\") eq word(solvers,k)\n"
-            "set logscale y\n"
-            "set format y \"1e%%T\"\n"
-            "set yrange [*:top*3]\n"
-            "set xrange [0:50]\n"
-            "set xlabel \"iteration i\"\n"
-            "set ylabel \"||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
-            "set multiplot layout 1,3 margins 0.06,0.98,0.2,0.86 spacing 0.05,0 \\\n"
-            "  title \"median (solid) and worst (dashed) over problems; crosses at the top: "
-            "worst is NaN/Inf; labels: problems with a NaN/Inf residual (of all)\" font \",9\" "
-            "noenhanced\n"
-            "do for [f=1:words(formats)] {\n"
-            "  F = word(formats,f)\n"
-            "  set title ftitle(f) noenhanced\n"
-            "  unset key\n"
-            "  plot for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
-            "fin(column(\"residual_median\")) : NaN) \\\n"
-            "         with lines lw 2 lc k title word(titles,k), \\\n"
-            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
-            "fin(column(\"residual_max\")) : NaN) with lines dt 2 lc k notitle, \\\n"
-            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) ? "
-            "bad(column(\"residual_max\")) : NaN) with points pt 2 ps 0.8 lc k notitle, \\\n"
-            "       for [k=1:words(solvers)] data using \"i\":(sel(F,k) && column(\"nonfinite\") "
-            "> 0 && (int(column(\"i\")) %% 10 == 0) ? top/4 : NaN):(sprintf(\"%%d NaN\", "
-            "column(\"nonfinite\"))) with labels font \",7\" tc lt k notitle\n"
-            "}\n");
-    gka_fig_gp_legend_strip(gp, 0.1,
-                            "for [k=1:words(solvers)] 2 with lines lw 2 lc k title word(titles,k), "
-                            "2 with lines dt 2 lc rgb \"gray\" title \"worst (dashed)\", 2 with "
-                            "points pt 2 lc rgb \"black\" title \"worst is NaN/Inf\"");
-    fprintf(gp, "unset multiplot\n");
-}
+static const gka_fig_param_decl_t conv_params[] = {
+    {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
+    {GKA_FP_FORMATS,
+     "arithmetics: a format, or STATE+ITERATES (H and q rounded to STATE, iterates in ITERATES)",
+     {"fp64,bf16,bf16+fp32", "fp64,bf16,bf16+fp32"},
+     0,
+     0,
+     8,
+     NULL,
+     GKA_FPF_STATE_ITER},
+    {GKA_FP_SOLVERS,
+     "solvers (cg-plain: textbook CG, no breakdown guard)",
+     {"gd,agd,cg,cg-plain,chebyshev", "gd,agd,cg,cg-plain,chebyshev"},
+     0,
+     0,
+     8,
+     "gd|agd|cg|cg-plain|chebyshev",
+     0},
+    {GKA_FP_A, "fixed ridges a of A = H/||H||_F + a I", {"0.02", "0.02"}, 1e-6, 1e6, 8, NULL, 0},
+    {GKA_FP_ITERS, "iterations r", {"50", "50"}, 1, 500, 1, NULL, 0},
+};
 
 const gka_figure_t gka_fig_convergence = {
     "convergence",
     "paper Fig. 1a: residual vs iteration for GD, AGD, CG (guarded, plain), Chebyshev in fp64, "
     "bf16 and the kernels' bf16 state + fp32 iterates",
-    conv_run,
-    conv_plot,
-    15.0,
-    5.2};
+    conv_run, conv_params, sizeof conv_params / sizeof conv_params[0]};

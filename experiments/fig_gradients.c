@@ -130,9 +130,11 @@ static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                           gka_progress_t *prog, gka_csv_t *csv) {
     const int full = opts->tier == GKA_TIER_FULL;
-    gr_ctx_t c = {opts, prog, full ? 32 : 16, full ? 64 : 32, full ? 4 : 2, 0, {0}, NULL};
+    gr_ctx_t c = {opts, prog, gka_fig_int(P, GKA_FP_D), gka_fig_int(P, GKA_FP_T), full ? 4 : 2, 0,
+                  {0},  NULL};
     if (full) {
         c.nr = GR_RMAX;
         for (int i = 0; i < GR_RMAX; i++)
@@ -149,8 +151,6 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
         free(col);
         return gka_error(GKA_ENOMEM, "gradients: out of memory");
     }
-    gka_csv_meta(csv, "D", "%d", c.D);
-    gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
     gka_csv_meta(csv, "ridge", "adaptive:%g", GR_A);
     gka_csv_meta(csv, "problem",
@@ -204,65 +204,13 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     return st;
 }
 
-/* 3 rows (quantity: [dq, dk], dg, dbeta) x 4 columns (gating x format);
- * lines: solver x mode; a NaN/Inf median is drawn as a cross at the top
- * edge. One legend below the panels. */
-static void gr_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(
-        gp,
-        "solvers = \"cg chebyshev\"\n"
-        "modes = \"implicit iterations\"\n"
-        "mtitle(m) = m == 1 ? \"implicit\" : \"through the iterations\"\n"
-        "qcols = \"err_qk_median err_g_median err_beta_median\"\n"
-        "qnames = \"'[dq, dk]' 'dg (log decay gates)' 'dbeta (write gates)'\"\n"
-        "panels = \"none:fp64 none:bf16 gka:fp64 gka:bf16\"\n"
-        "gating(p) = word(panels,p)[1:strstrt(word(panels,p),\":\")-1]\n"
-        "fmt(p) = word(panels,p)[strstrt(word(panels,p),\":\")+1:]\n"
-        "top = 10.0  # NaN/Inf medians are drawn at the top edge as crosses\n"
-        "fin(v) = (v == v && v < 1e300) ? v : NaN\n"
-        "bad(v) = (v == v && v < 1e300) ? NaN : top\n"
-        "sel(p,k,m) = strcol(\"gating\") eq gating(p) && strcol(\"format\") eq fmt(p) && "
-        "strcol(\"solver\") eq word(solvers,k) && strcol(\"mode\") eq word(modes,m)\n"
-        "set logscale y\n"
-        "set format y \"1e%%T\"\n"
-        "set yrange [*:top*2]\n"
-        "set xrange [0:50]\n"
-        "set ytics font \",7\"\n"
-        "set xtics font \",7\"\n"
-        "set multiplot layout 3,4 margins 0.06,0.99,0.1,0.92 spacing 0.05,0.07 \\\n"
-        "  title \"gradient error vs the exact-solution gradient of the same rounded problem "
-        "(median over streams; crosses at the top: NaN/Inf)\\nungated (gamma = beta = 1) and "
-        "with GKA decay gates + sigmoid write gates; adaptive ridge a = 0.02; bf16: storage "
-        "with fp32 accumulation\" font \",9\" noenhanced\n"
-        "do for [q=1:words(qcols)] { do for [p=1:words(panels)] {\n"
-        "  Q = word(qcols,q)\n"
-        "  set title sprintf(\"%%s  gates %%s  %%s\", word(qnames,q), gating(p), fmt(p)) font "
-        "\",8\" noenhanced\n"
-        "  set ylabel sprintf(\"rel. error of %%s\", word(qnames,q)) font \",7\" noenhanced\n"
-        "  if (q == words(qcols)) { set xlabel \"iterations r\" font \",7\" } else { unset "
-        "xlabel }\n"
-        "  unset key\n"
-        "  plot for [k=1:2] for [m=1:2] data using \"iteration\":(sel(p,k,m) ? "
-        "fin(column(Q)) : NaN) \\\n"
-        "         with linespoints lw 2 dt m pt (m == 1 ? 7 : 6) ps 0.4 lc k \\\n"
-        "         title word(solvers,k).\" \".mtitle(m), \\\n"
-        "       for [k=1:2] for [m=1:2] data using \"iteration\":(sel(p,k,m) ? bad(column(Q)) : "
-        "NaN) \\\n"
-        "         with points pt 2 ps 1.2 lc k notitle\n"
-        "} }\n");
-    gka_fig_gp_legend_strip(gp, 0.07,
-                            "for [k=1:2] for [m=1:2] 2 with linespoints lw 2 dt m pt (m == 1 ? 7 : "
-                            "6) lc k title word(solvers,k).\" \".mtitle(m), 2 with points pt 2 "
-                            "lc rgb \"black\" title \"NaN/Inf (top edge)\"");
-    fprintf(gp, "unset multiplot\n");
-}
+static const gka_fig_param_decl_t gr_params[] = {
+    {GKA_FP_D, "head dimension D", {"16", "32"}, 2, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"32", "64"}, 1, 10000000, 1, NULL, 0},
+};
 
 const gka_figure_t gka_fig_gradients = {
     "gradients",
     "paper Fig. 1b-e: gradient error ([dq, dk], dg, dbeta) vs iterations, CG and Chebyshev, "
     "implicit and through the iterations, fp64 and bf16, ungated and gated",
-    gr_run,
-    gr_plot,
-    16.0,
-    10.0};
+    gr_run, gr_params, sizeof gr_params / sizeof gr_params[0]};

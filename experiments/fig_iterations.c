@@ -17,13 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { ITER_R = 60, ITER_NF = 5 };
-static const char *const iter_formats[ITER_NF] = {"fp64", "fp32", "fp16", "bf16", "e4m3"};
-#define ITER_A 0.02
+enum { ITER_R = 60 };
 
 typedef struct {
     const gka_figure_opts_t *opts;
     gka_progress_t *prog;
+    const gka_fig_params_t *P;
     gka_trace_t tr;
     long *samples;
     size_t nsample;
@@ -58,14 +57,14 @@ static gka_status_t iter_job(size_t f, void *vctx, gka_strbuf_t *rows) {
     gka_solver_t *chol = NULL;
     void *x = NULL;
     double *xref = malloc(n * sizeof *xref), *buf = malloc(n * sizeof *buf);
-    gka_status_t s = (xref && buf) ? gka_fig_arith(&A, iter_formats[f])
+    gka_status_t s = (xref && buf) ? gka_fig_arith(&A, gka_fig_item(c->P, GKA_FP_FORMATS, f))
                                    : gka_error(GKA_ENOMEM, "iterations: out of memory");
     if (s != GKA_OK) {
         free(xref);
         free(buf);
         return s;
     }
-    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, ITER_A};
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, gka_fig_num(c->P, GKA_FP_A, 0)};
     s = gka_stream_create(&st, &A, D, &ridge, 0);
     if (s == GKA_OK) s = gka_solver_create(&chol, "cholesky", NULL, &A, D);
     if (s == GKA_OK && !(x = A.alloc(&A, n)))
@@ -109,60 +108,63 @@ static gka_status_t iter_job(size_t f, void *vctx, gka_strbuf_t *rows) {
     return s;
 }
 
-static gka_status_t iter_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                             gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    int D = full ? 128 : 64;
-    long T = full ? 2048 : 512;
+    int D = gka_fig_int(P, GKA_FP_D);
+    long T = gka_fig_int(P, GKA_FP_T);
+    const size_t nf = gka_fig_count(P, GKA_FP_FORMATS);
     iter_ctx_t c;
     memset(&c, 0, sizeof c);
     c.opts = opts;
     c.prog = prog;
+    c.P = P;
     c.nsample = full ? 24 : 8;
     c.samples = malloc(c.nsample * sizeof *c.samples);
     if (!c.samples) return gka_error(GKA_ENOMEM, "iterations: out of memory");
     c.nsample = gka_fig_sample_tokens(T, c.nsample, c.samples);
-    c.err = malloc(ITER_NF * c.nsample * (ITER_R + 1) * sizeof *c.err);
-    c.chol = malloc(ITER_NF * c.nsample * sizeof *c.chol);
+    c.err = malloc(nf * c.nsample * (ITER_R + 1) * sizeof *c.err);
+    c.chol = malloc(nf * c.nsample * sizeof *c.chol);
     gka_synth_config_t cfg = gka_synth_config_default(D, T, gka_figure_seed(opts->seed, 7, 0));
     gka_status_t st = (c.err && c.chol) ? gka_keys_spec_parse("powerlaw:1", &cfg.keys)
                                         : gka_error(GKA_ENOMEM, "iterations: out of memory");
     if (st == GKA_OK) st = gka_gate_spec_parse("gka", &cfg.gate);
     if (st == GKA_OK) st = gka_synth_generate(&cfg, &c.tr);
-    gka_csv_meta(csv, "D", "%d", D);
-    gka_csv_meta(csv, "T", "%ld", T);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_csv_meta(csv, "data",
                  "synthetic: keys powerlaw:1, GKA decay gates, queries iid, q and k L2-normalised");
-    gka_csv_meta(csv, "ridge", "adaptive:%g", ITER_A);
+    gka_csv_meta(csv, "ridge", "adaptive:a (a: the parameter a)");
     gka_csv_meta(csv, "solver",
                  "chebyshev (zero start): x_r of one %d-step run = r-step result; "
                  "cholesky in the same arithmetic as the floor",
                  ITER_R);
-    gka_csv_meta(csv, "formats",
+    gka_csv_meta(csv, "formats_note",
                  "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 accumulation)");
     gka_csv_meta(csv, "columns",
                  "err = ||x_r - x*||/||x*|| against fp64 LAPACK on the stream's "
                  "fp64 mirror problem (inf: NaN/Inf); median and max over sampled "
                  "tokens; u = unit roundoff of the format");
     gka_csv_header(csv, "format,r,err_median,err_max,cholesky_median,cholesky_max,u");
-    gka_fig_progress_total(prog, (long)(ITER_NF * c.nsample));
+    gka_fig_progress_total(prog, (long)(nf * c.nsample));
     gka_csv_t unused;
     gka_csv_init(&unused);
-    if (st == GKA_OK) st = gka_figure_parallel(ITER_NF, iter_job, &c, &unused);
+    if (st == GKA_OK) st = gka_figure_parallel(nf, iter_job, &c, &unused);
     gka_csv_free(&unused);
     double *col = st == GKA_OK ? malloc(c.nsample * sizeof *col) : NULL;
     if (st == GKA_OK && !col) st = gka_error(GKA_ENOMEM, "iterations: out of memory");
-    for (size_t f = 0; st == GKA_OK && f < ITER_NF; f++) {
+    for (size_t f = 0; st == GKA_OK && f < nf; f++) {
         gka_format_t fmt;
-        st = gka_format_by_name(iter_formats[f], &fmt);
+        st = gka_format_by_name(gka_fig_item(P, GKA_FP_FORMATS, f), &fmt);
         memcpy(col, c.chol + f * c.nsample, c.nsample * sizeof *col);
         double chol_max = gka_fig_max(col, c.nsample), chol_med = gka_fig_median(col, c.nsample);
+        char cell[64];
         for (int r = 0; st == GKA_OK && r <= ITER_R; r++) {
             for (size_t j = 0; j < c.nsample; j++)
                 col[j] = c.err[(f * c.nsample + j) * (ITER_R + 1) + (size_t)r];
             double mx = gka_fig_max(col, c.nsample), med = gka_fig_median(col, c.nsample);
-            gka_csv_row(csv, "%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g", iter_formats[f], r, med, mx,
-                        chol_med, chol_max, fmt.u);
+            gka_csv_row(csv, "%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g",
+                        gka_fig_cell(gka_fig_item(P, GKA_FP_FORMATS, f), cell, sizeof cell), r, med,
+                        mx, chol_med, chol_max, fmt.u);
         }
     }
     free(col);
@@ -173,32 +175,27 @@ static gka_status_t iter_run(const gka_figure_opts_t *opts, gka_progress_t *prog
     return st;
 }
 
-static void iter_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(gp,
-            "formats = \"fp64 fp32 fp16 bf16 e4m3\"\n"
-            "top = 1e2  # failures (NaN/Inf) are drawn at the top edge\n"
-            "errv(x) = (x == x && x < top) ? x : top\n"
-            "set logscale y\n"
-            "set yrange [1e-17:top*3]\n"
-            "set format y \"1e%%T\"\n"
-            "set xlabel \"Chebyshev iterations r\"\n"
-            "set ylabel \"||x_r - x*|| / ||x*||\" noenhanced\n"
-            "set title \"Chebyshev error vs r (worst: solid, median: dashed); Cholesky in the same "
-            "format (dotted)\" noenhanced\n"
-            "set key outside right font \",8\"\n"
-            "plot for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
-            "word(formats,k)) ? errv(column(\"err_max\")) : NaN) \\\n"
-            "       with linespoints pt 7 ps 0.3 lw 2 lc k title word(formats,k), \\\n"
-            "     for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
-            "word(formats,k)) ? errv(column(\"err_median\")) : NaN) \\\n"
-            "       with lines dt 2 lc k notitle, \\\n"
-            "     for [k=1:words(formats)] data using \"r\":((strcol(\"format\") eq "
-            "word(formats,k)) ? errv(column(\"cholesky_max\")) : NaN) \\\n"
-            "       with lines dt 3 lw 2 lc k title sprintf(\"cholesky %%s\", word(formats,k))\n");
-}
+static const gka_fig_param_decl_t iter_params[] = {
+    {GKA_FP_D, "head dimension D", {"64", "128"}, 2, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"512", "2048"}, 1, 10000000, 1, NULL, 0},
+    {GKA_FP_FORMATS,
+     "number formats (fp32 accumulation)",
+     {"fp64,fp32,fp16,bf16,e4m3", "fp64,fp32,fp16,bf16,e4m3"},
+     0,
+     0,
+     16,
+     NULL,
+     0},
+    {GKA_FP_A,
+     "ridge ratio a of the adaptive ridge a ||H_t||_F",
+     {"0.02", "0.02"},
+     1e-6,
+     1e6,
+     1,
+     NULL,
+     0},
+};
 
 const gka_figure_t gka_fig_iterations = {
     "iterations", "final Chebyshev error vs r = 0..60 per precision, against the Cholesky floor",
-    iter_run,     iter_plot,
-    8.0,          5.0};
+    iter_run, iter_params, sizeof iter_params / sizeof iter_params[0]};

@@ -15,9 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const kappa_keys[] = {"iid", "powerlaw:1", "expdecay:8"};
-enum { KAPPA_NKEYS = 3 };
-static const char *const kappa_gates[] = {"none", "gka"};
 enum { KAPPA_NRIDGE = 3 };
 static const char *const kappa_ridge_name[KAPPA_NRIDGE] = {"fixed", "fixed", "adaptive"};
 static const double kappa_ridge_value[KAPPA_NRIDGE] = {0.25, 0.02, 0.02};
@@ -26,17 +23,29 @@ static const double kappa_ridge_value[KAPPA_NRIDGE] = {0.25, 0.02, 0.02};
 typedef struct {
     const gka_figure_opts_t *opts;
     gka_progress_t *prog;
+    const gka_fig_params_t *P;
     int D;
     long T;
     size_t nsample; /* actual count of samples[] */
     const long *samples;
 } kappa_ctx_t;
 
+static size_t ngates(const kappa_ctx_t *c) {
+    return gka_fig_count(c->P, GKA_FP_GATES);
+}
+/* Job j: keys j / ngates, gates j % ngates (the same keys under every gate). */
+static const char *key_of(const kappa_ctx_t *c, size_t j) {
+    return gka_fig_item(c->P, GKA_FP_KEYS, j / ngates(c));
+}
+static const char *gate_of(const kappa_ctx_t *c, size_t j) {
+    return gka_fig_item(c->P, GKA_FP_GATES, j % ngates(c));
+}
+
 static gka_status_t make_trace(const kappa_ctx_t *c, size_t j, gka_trace_t *tr) {
     gka_synth_config_t cfg =
-        gka_synth_config_default(c->D, c->T, gka_figure_seed(c->opts->seed, 5, j / 2));
-    gka_status_t st = gka_keys_spec_parse(kappa_keys[j / 2], &cfg.keys);
-    if (st == GKA_OK) st = gka_gate_spec_parse(kappa_gates[j % 2], &cfg.gate);
+        gka_synth_config_default(c->D, c->T, gka_figure_seed(c->opts->seed, 5, j / ngates(c)));
+    gka_status_t st = gka_keys_spec_parse(key_of(c, j), &cfg.keys);
+    if (st == GKA_OK) st = gka_gate_spec_parse(gate_of(c, j), &cfg.gate);
     if (st == GKA_OK) st = gka_synth_generate(&cfg, tr);
     return st;
 }
@@ -68,8 +77,10 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
             double lambda = adaptive ? stream->lambda64 : kappa_ridge_value[r];
             double kappa = (emax + lambda) / (emin + lambda);
             double bound = (stream->hnorm64 + lambda) / lambda;
+            char kc[64], gc[64];
             gka_strbuf_printf(&part[r], "%s,%s,%s,%.17g,%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
-                              kappa_keys[j / 2], kappa_gates[j % 2], kappa_ridge_name[r],
+                              gka_fig_cell(key_of(c, j), kc, sizeof kc),
+                              gka_fig_cell(gate_of(c, j), gc, sizeof gc), kappa_ridge_name[r],
                               kappa_ridge_value[r], t + 1, kappa, bound, stream->hnorm64, lambda,
                               emin, emax);
         }
@@ -88,19 +99,19 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-static gka_status_t kappa_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t kappa_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                              gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
     long samples[64];
-    long T = full ? 8192 : 2048;
+    long T = gka_fig_int(P, GKA_FP_T);
     size_t ns = gka_fig_sample_tokens(T, full ? 64 : 32, samples);
-    kappa_ctx_t c = {opts, prog, full ? 128 : 64, T, ns, samples};
-    gka_csv_meta(csv, "D", "%d", c.D);
-    gka_csv_meta(csv, "T", "%ld", c.T);
+    kappa_ctx_t c = {opts, prog, P, gka_fig_int(P, GKA_FP_D), T, ns, samples};
+    const size_t njobs = gka_fig_count(P, GKA_FP_KEYS) * ngates(&c);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
-    gka_csv_meta(csv, "keys",
+    gka_csv_meta(csv, "keys_note",
                  "iid (normal) | powerlaw:1 (covariance eigenvalues 1/i) | expdecay:8 "
                  "(eigenvalues exp(-(i-1)/8)), Haar basis; queries iid; q, k L2-normalised");
-    gka_csv_meta(csv, "gates",
+    gka_csv_meta(csv, "gates_note",
                  "none | gka (g_t = -A softplus(z_t - 6), A log-uniform in [1,16] per seed)");
     gka_csv_meta(csv, "ridges", "fixed:0.25, fixed:0.02, adaptive:%g", KAPPA_A);
     gka_csv_meta(csv, "adaptive_bound", "%.17g", (1.0 + KAPPA_A) / KAPPA_A);
@@ -109,41 +120,25 @@ static gka_status_t kappa_run(const gka_figure_opts_t *opts, gka_progress_t *pro
                  "from fp64 dsyev of the stream's fp64 H_t; bound = (||H||_F+lambda)/lambda");
     gka_csv_header(csv,
                    "keys,gates,ridge,ridge_value,t,kappa,bound,hnorm,lambda,eig_min_H,eig_max_H");
-    gka_fig_progress_total(prog, (long)(2 * KAPPA_NKEYS * c.nsample));
-    return gka_figure_parallel(2 * KAPPA_NKEYS, kappa_job, &c, csv);
+    gka_fig_progress_total(prog, (long)(njobs * c.nsample));
+    return gka_figure_parallel(njobs, kappa_job, &c, csv);
 }
 
-static void kappa_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(gp, "abound = 1.0 + 1.0/0.02\n"
-                "set multiplot layout 3,2\n"
-                "set logscale xy\n"
-                "set format y \"1e%%T\"\n"
-                "set xlabel \"token t\"\n"
-                "set ylabel \"kappa(H_t + lambda_t I)\" noenhanced\n"
-                "set key top left font \",7\"\n"
-                "keyset = \"iid powerlaw:1 expdecay:8\"\n"
-                "gateset = \"none gka\"\n"
-                "sel(k,g,r,v) = (strcol(\"keys\") eq k && strcol(\"gates\") eq g && "
-                "strcol(\"ridge\") eq r && abs(column(\"ridge_value\") - v) < 1e-12)\n"
-                "do for [ik=1:3] { do for [ig=1:2] {\n"
-                "  K = word(keyset, ik); G = word(gateset, ig)\n"
-                "  set title sprintf(\"keys %%s, gates %%s\", K, G) noenhanced\n"
-                "  plot data using \"t\":(sel(K,G,\"fixed\",0.25) ? column(\"kappa\") : NaN) with "
-                "linespoints pt 7 ps 0.3 lc 1 title \"fixed lambda 0.25\", \\\n"
-                "       data using \"t\":(sel(K,G,\"fixed\",0.02) ? column(\"kappa\") : NaN) with "
-                "linespoints pt 7 ps 0.3 lc 2 title \"fixed lambda 0.02\", \\\n"
-                "       data using \"t\":(sel(K,G,\"adaptive\",0.02) ? column(\"kappa\") : NaN) "
-                "with linespoints pt 7 ps 0.3 lc 3 title \"adaptive a = 0.02\", \\\n"
-                "       abound with lines dt 2 lc rgb \"black\" title \"(1+a)/a = 51\"\n"
-                "} }\n"
-                "unset multiplot\n");
-}
+static const gka_fig_param_decl_t kappa_params[] = {
+    {GKA_FP_D, "head dimension D", {"64", "128"}, 2, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"2048", "8192"}, 1, 1000000, 1, NULL, 0},
+    {GKA_FP_KEYS,
+     "key distributions, one stream each",
+     {"iid,powerlaw:1,expdecay:8", "iid,powerlaw:1,expdecay:8"},
+     0,
+     0,
+     8,
+     NULL,
+     0},
+    {GKA_FP_GATES, "decay gates, on the same keys", {"none,gka", "none,gka"}, 0, 0, 4, NULL, 0},
+};
 
 const gka_figure_t gka_fig_kappa = {
     "kappa",
     "kappa(H_t + lambda_t I) over t: fixed vs adaptive ridge, gated vs not, iid vs correlated keys",
-    kappa_run,
-    kappa_plot,
-    9.0,
-    9.0};
+    kappa_run, kappa_params, sizeof kappa_params / sizeof kappa_params[0]};

@@ -14,12 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double omega_a[] = {0.01, 0.02, 0.05, 0.1};
-enum { OMEGA_NA = 4, OMEGA_R = 60 };
+enum { OMEGA_R = 60 };
 
 typedef struct {
     const gka_figure_opts_t *opts;
     gka_progress_t *prog;
+    const double *a; /* ridge ratios, one job each */
     int D;
     long T;
     size_t nsample; /* actual count of samples[] */
@@ -78,7 +78,7 @@ static gka_status_t measure(const omega_ctx_t *c, double a, double *res) {
 
 static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     const omega_ctx_t *c = vctx;
-    double a = omega_a[j];
+    double a = c->a[j];
     double rho = 1.0 / (1.0 + 2.0 * a);
     double om64[OMEGA_R + 1], om32[OMEGA_R + 1], om16[OMEGA_R + 1];
     gka_arith_t A64, A32, A16;
@@ -111,14 +111,13 @@ static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-static gka_status_t omega_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t omega_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                              gka_progress_t *prog, gka_csv_t *csv) {
     long samples[64];
-    long T = opts->tier == GKA_TIER_FULL ? 2048 : 256;
+    long T = gka_fig_int(P, GKA_FP_T);
     size_t ns = gka_fig_sample_tokens(T, opts->tier == GKA_TIER_FULL ? 64 : 16, samples);
-    omega_ctx_t c = {opts, prog, 128, T, ns, samples};
-    gka_csv_meta(csv, "D", "%d", c.D);
-    gka_csv_meta(csv, "T", "%ld", c.T);
-    gka_csv_meta(csv, "a_values", "0.01 0.02 0.05 0.1");
+    omega_ctx_t c = {opts, prog, P->num[GKA_FP_A], gka_fig_int(P, GKA_FP_D), T, ns, samples};
+    const size_t na = gka_fig_count(P, GKA_FP_A);
     gka_csv_meta(csv, "iterations", "%d", OMEGA_R);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_csv_meta(csv, "data", "synthetic: iid normal keys and queries, L2-normalised, no gates");
@@ -130,48 +129,24 @@ static gka_status_t omega_run(const gka_figure_opts_t *opts, gka_progress_t *pro
         "residual_* = ||(H+lambda I)x_i - q||/||q|| over sampled tokens");
     gka_csv_header(csv, "a,i,omega_fp64,omega_fp32,omega_bf16,omega_star,rho,bound,"
                         "residual_median,residual_max");
-    gka_fig_progress_total(prog, (long)(OMEGA_NA * c.nsample));
-    return gka_figure_parallel(OMEGA_NA, omega_job, &c, csv);
+    gka_fig_progress_total(prog, (long)(na * c.nsample));
+    return gka_figure_parallel(na, omega_job, &c, csv);
 }
 
-static void omega_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(
-        gp,
-        "avals = \"0.01 0.02 0.05 0.1\"\n"
-        "set multiplot layout 1,2\n"
-        "set title \"Chebyshev schedule omega_i and its limit omega*\" noenhanced\n"
-        "set xlabel \"iteration i\"\n"
-        "set ylabel \"omega_i\"\n"
-        "set key top right\n"
-        "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"omega_fp64\") : NaN) \\\n"
-        "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
-        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"omega_star\") : NaN) \\\n"
-        "       with lines dt 2 lc k notitle, \\\n"
-        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"omega_bf16\") : NaN) \\\n"
-        "       with points pt 1 ps 0.5 lc k title (k == 1 ? \"bf16 schedule\" : \"\")\n"
-        "set title \"Residual: measured (fp64, worst token) vs bound 2R^i/(1+R^{2i})\" noenhanced\n"
-        "set ylabel \"||(H+lambda I)x_i - q|| / ||q||\"\n"
-        "set logscale y\n"
-        "set format y \"1e%%T\"\n"
-        "set key bottom left\n"
-        "plot for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"residual_max\") : NaN) \\\n"
-        "       with linespoints pt 7 ps 0.4 lc k title sprintf(\"a = %%s measured\", "
-        "word(avals,k)), \\\n"
-        "     for [k=1:words(avals)] data using \"i\":(column(\"a\") == real(word(avals,k)) ? "
-        "column(\"bound\") : NaN) \\\n"
-        "       with lines dt 2 lc k title (k == 1 ? \"bound\" : \"\")\n"
-        "unset multiplot\n");
-}
+static const gka_fig_param_decl_t omega_params[] = {
+    {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"256", "2048"}, 1, 10000000, 1, NULL, 0},
+    {GKA_FP_A,
+     "ridge ratios a (adaptive ridge a ||H_t||_F; kappa = (1+a)/a)",
+     {"0.01,0.02,0.05,0.1", "0.01,0.02,0.05,0.1"},
+     1e-6,
+     1e6,
+     8,
+     NULL,
+     0},
+};
 
 const gka_figure_t gka_fig_omega = {
     "omega",
     "Chebyshev omega_i schedule vs omega* and the bound 2R^i/(1+R^2i), with measured residuals",
-    omega_run,
-    omega_plot,
-    10.0,
-    4.2};
+    omega_run, omega_params, sizeof omega_params / sizeof omega_params[0]};

@@ -254,7 +254,7 @@ gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
 }
 
 void gka_fig_panel_meta(gka_csv_t *csv) {
-    gka_csv_meta(csv, "solvers",
+    gka_csv_meta(csv, "solvers_note",
                  "token form (state H_t stored in the format, rounded every "
                  "token; iterates in the format): kalman-token (info form, P_0 = "
                  "I/lambda_init), kalman-joseph-token (Joseph form, symmetrised), "
@@ -267,10 +267,10 @@ void gka_fig_panel_meta(gka_csv_t *csv) {
                  "operator exp(G_c) H_0 x + K^T((K x) o M_c) + lambda_c x and "
                  "||H_c||_F by the chunk norm formula in fp32; iterates and "
                  "omega fp32 (fp64 under fp64)");
-    gka_csv_meta(csv, "formats",
+    gka_csv_meta(csv, "formats_note",
                  "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 "
                  "accumulation of dot/gemv; e4m3 overflow gives NaN)");
-    gka_csv_meta(csv, "ridges",
+    gka_csv_meta(csv, "ridges_note",
                  "adaptive:0.02 (lambda_t = 0.02 ||H_t||_F), fixed:0.25, fixed:0.02");
     gka_csv_meta(csv, "reference",
                  "x* = fp64 LAPACK Cholesky of each form's fp64 mirror problem "
@@ -282,80 +282,6 @@ void gka_fig_panel_meta(gka_csv_t *csv) {
 
 const char *gka_fig_panel_header(void) {
     return "gating,ridge,format,solver,t,err,ref_failed";
-}
-
-/* gnuplot grid: one row per format, one column per (gating, ridge). A
- * series is the rows whose columns gating, ridge, format and solver have the
- * panel's values; `every` jumps to where the engine writes them (blocks of ns
- * rows per series, in the order gating, ridge, format, solver) only to avoid
- * reading the whole file 360 times, and the names are checked on every row,
- * so reordered rows leave a panel empty rather than wrong. A NaN/Inf error is
- * drawn as a cross at the top edge; one legend below the panels. The chunk
- * form is drawn thick, dashed, with open squares. */
-void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns) {
-    fprintf(
-        gp,
-        "formats = \"fp64 fp32 fp16 bf16 e4m3\"\n"
-        "ridges = \"adaptive:0.02 fixed:0.25 fixed:0.02\"\n"
-        "gatings = \"%s\"\n"
-        "solvers = \"kalman-token kalman-joseph-token cg-token chebyshev-token cholesky-token "
-        "chebyshev-chunk\"\n"
-        "titles = \"'kalman info (token form)' 'kalman joseph (token form)' 'cg (token form)' "
-        "'chebyshev (token form)' 'cholesky (token form)' 'chebyshev chunk C=64 (fp32 "
-        "iterates)'\"\n"
-        "# token form: the state H_t is stored in the panel's format and rounded every token\n"
-        "colors = \"#9400D3 #009E73 #56B4E9 #E69F00 #0072B2\"\n"
-        "do for [k=1:words(solvers)-1] { set linetype k lc rgb word(colors,k) lw 1 dt 1 pt 7 ps "
-        "0.25 }\n"
-        "# the chunk form (last series): thick, dashed, black, open squares\n"
-        "set linetype words(solvers) lc rgb \"black\" lw 2.5 dt 2 pt 4 ps 0.5\n"
-        "%s%zu  # rows per series (sampled tokens)\n"
-        "first(g,r,f,s) = ((((g-1)*words(ridges) + (r-1))*words(formats) + (f-1))*words(solvers) + "
-        "(s-1))*ns\n"
-        "ncol = words(ridges) * words(gatings)\n"
-        "top = 1e2  # failures (NaN/Inf) are drawn as crosses at the top edge\n"
-        "fin(x) = (x == x && x < 1e300) ? x : NaN\n"
-        "bad(x) = (x == x && x < 1e300) ? NaN : top\n"
-        "sel(G,R,F,k) = strcol(\"gating\") eq G && strcol(\"ridge\") eq R && strcol(\"format\") "
-        "eq F && strcol(\"solver\") eq word(solvers,k)\n"
-        "set multiplot layout words(formats), ncol margins 0.05,0.99,0.08,0.93 spacing "
-        "0.03,0.035 \\\n"
-        "  title \"rel. error ||x_t - x*_t|| / ||x*_t|| vs token.  token form: state H_t stored "
-        "in the panel's format, rounded every token;  chunk form: C = 64, running state in fp32, "
-        "chunk start snapshots in the format, fp32 iterates.\\ncrosses at the top edge: NaN/Inf "
-        "answers (failures)\" font \",9\" noenhanced\n"
-        "set logscale xy\n"
-        "set yrange [1e-17:top*3]\n"
-        "set format y \"1e%%T\"\n"
-        "set format x \"%%g\"\n"
-        "set autoscale xfix\n"
-        "set ytics 1e-16,1e4,1e2 font \",6\"\n"
-        "set xtics font \",6\"\n"
-        "do for [f=1:words(formats)] { do for [g=1:words(gatings)] { do for [r=1:words(ridges)] {\n"
-        "  F = word(formats,f); G = word(gatings,g); R = word(ridges,r)\n"
-        "  set title sprintf(\"%%s  %%s  gates %%s\", F, R, G) font \",7\" noenhanced offset "
-        "0,-0.6\n"
-        "  set ylabel \"rel. error\" font \",6\" offset 1.5,0\n"
-        "  if (f == words(formats)) { set xlabel \"token t\" font \",7\" } else { unset xlabel }\n"
-        "  unset key\n"
-        "  plot for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) "
-        "using \"t\":(sel(G,R,F,k) ? fin(column(\"err\")) : NaN) \\\n"
-        "       with linespoints lt k title word(titles,k), \\\n"
-        "       for [k=1:words(solvers)] data every ::first(g,r,f,k)::(first(g,r,f,k)+ns-1) "
-        "using \"t\":(sel(G,R,F,k) ? bad(column(\"err\")) : NaN) \\\n"
-        "       with points lt k pt 2 ps 0.6 notitle\n"
-        "} } }\n",
-        gatings,
-        ns ? "ns = "
-           : "stats data using \"t\" nooutput\nns = STATS_records / "
-             "(words(ridges)*words(formats)*words(solvers)*words(gatings)) + 0*",
-        ns);
-    gka_fig_gp_legend_strip(
-        gp, 0.05,
-        "for [k=1:words(solvers)] 2 with linespoints lt k title word(titles,k), "
-        "2 with points pt 2 ps 0.8 lc rgb \"black\" title \"NaN/Inf answer "
-        "(drawn at the top edge)\"");
-    fprintf(gp, "unset multiplot\n");
 }
 
 /* ---- the figure ---------------------------------------------------------- */
@@ -370,10 +296,7 @@ typedef struct {
 
 static const char *const prec_gating[2] = {"none", "gka"};
 
-/* Tier sizes (the plot script needs the same sample count). */
-static long prec_T(gka_tier_t tier) {
-    return tier == GKA_TIER_FULL ? 8192 : 1024;
-}
+/* Sampled tokens per tier. */
 static size_t prec_nsample(gka_tier_t tier) {
     return tier == GKA_TIER_FULL ? 48 : 24;
 }
@@ -395,12 +318,12 @@ static gka_status_t prec_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return gka_fig_panel_run(&cfg, rows);
 }
 
-static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
-    int full = opts->tier == GKA_TIER_FULL;
-    int D = full ? 128 : 32;
+static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                             gka_progress_t *prog, gka_csv_t *csv) {
+    int D = gka_fig_int(P, GKA_FP_D);
     prec_ctx_t c;
     memset(&c, 0, sizeof c);
-    c.T = prec_T(opts->tier);
+    c.T = gka_fig_int(P, GKA_FP_T);
     c.nsample = prec_nsample(opts->tier);
     c.prog = prog;
     c.samples = malloc(c.nsample * sizeof *c.samples);
@@ -414,8 +337,6 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog
         if (st == GKA_OK) st = gka_gate_spec_parse(prec_gating[g], &cfg.gate);
         if (st == GKA_OK) st = gka_synth_generate(&cfg, &c.tr[g]);
     }
-    gka_csv_meta(csv, "D", "%d", D);
-    gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_csv_meta(csv, "data",
                  "synthetic: keys powerlaw:1 (covariance eigenvalues 1/i, Haar basis), "
@@ -432,18 +353,13 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, gka_progress_t *prog
     return st;
 }
 
-static void prec_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    long samples[64];
-    gka_fig_panel_plot(
-        gp, "none gka",
-        gka_fig_sample_tokens(prec_T(opts->tier), prec_nsample(opts->tier), samples));
-}
+static const gka_fig_param_decl_t prec_params[] = {
+    {GKA_FP_D, "head dimension D", {"32", "128"}, 2, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"1024", "8192"}, 2, 10000000, 1, NULL, 0},
+};
 
 const gka_figure_t gka_fig_precision = {
     "precision",
     "forward error vs token: kalman, cg, chebyshev, cholesky (token form), chebyshev (chunk form "
     "C=64) x formats x ridges x gates",
-    prec_run,
-    prec_plot,
-    18.0,
-    12.0};
+    prec_run, prec_params, sizeof prec_params / sizeof prec_params[0]};

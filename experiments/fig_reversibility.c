@@ -212,9 +212,12 @@ static void summarize(double *col, size_t m, double *mn, double *med, double *mx
     *mn = col[0];
 }
 
-static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                            gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    rev_ctx_t c = {opts, prog, 128, 2048, full ? 32 : 4, full ? 8 : 4, NULL, NULL};
+    rev_ctx_t c = {
+        opts, prog, gka_fig_int(P, GKA_FP_D), gka_fig_int(P, GKA_FP_T), full ? 32 : 4, full ? 8 : 4,
+        NULL, NULL};
     size_t m = c.nstreams * c.nsample;
     c.val = malloc(REV_NF * REV_NQ * m * REV_R * sizeof *c.val);
     c.conv = malloc(REV_NF * m * sizeof *c.conv);
@@ -226,8 +229,6 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
         return gka_error(GKA_ENOMEM, "reversibility: out of memory");
     }
     double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * REV_A));
-    gka_csv_meta(csv, "D", "%d", c.D);
-    gka_csv_meta(csv, "T", "%ld", c.T);
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
     gka_csv_meta(csv, "tokens_per_stream", "%zu", c.nsample);
     gka_csv_meta(csv, "a", "%g", REV_A);
@@ -241,13 +242,14 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
                  "CG's convergence step: the first i after which the recursive residual "
                  "||r_i|| <= u ||q||, u = the format's unit roundoff (fp64 2^-53, bf16 2^-8)");
     gka_csv_meta(csv, "paper_range", "1e-3..1e10 (CG divisors, paper Fig. 5)");
-    gka_csv_meta(csv, "columns",
-                 "scope: all_steps (every step CG took, up to r or its stop) or "
-                 "to_convergence (CG's steps up to its convergence step; Chebyshev's "
-                 "divisors are the same in both); quantity at iteration i (1-based); "
-                 "abs_min/median/max of |divisor| over the problems in scope at i; count = "
-                 "those problems");
-    gka_csv_header(csv, "scope,format,quantity,i,abs_min,abs_median,abs_max,count");
+    gka_csv_meta(
+        csv, "columns",
+        "scope: all_steps (every step CG took, up to r or its stop) or "
+        "to_convergence (CG's steps up to its convergence step; Chebyshev's "
+        "divisors are the same in both); quantity at iteration i (1-based); "
+        "abs_min/median/max of |divisor| over the problems in scope at i; count = "
+        "those problems; band_low = omega* - 1, the lower edge of Chebyshev's divisor band");
+    gka_csv_header(csv, "scope,format,quantity,i,abs_min,abs_median,abs_max,count,band_low");
     gka_fig_progress_total(prog, (long)m);
     gka_csv_t unused;
     gka_csv_init(&unused);
@@ -268,8 +270,9 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
                     double mn, med, mx;
                     size_t cnt;
                     summarize(col, m, &mn, &med, &mx, &cnt);
-                    gka_csv_row(csv, "%s,%s,%s,%d,%.17g,%.17g,%.17g,%zu", rev_scopes[sc],
-                                rev_formats[f], rev_qname[q], i + 1, mn, med, mx, cnt);
+                    gka_csv_row(csv, "%s,%s,%s,%d,%.17g,%.17g,%.17g,%zu,%.17g", rev_scopes[sc],
+                                rev_formats[f], rev_qname[q], i + 1, mn, med, mx, cnt,
+                                omega_star - 1.0);
                 }
     free(c.val);
     free(c.conv);
@@ -277,58 +280,11 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, gka_progress_t *prog,
     return st;
 }
 
-/* 2 x 2 panels: scope (all steps, up to convergence) x format; the
- * Chebyshev band and the paper's CG range drawn as reference lines. */
-static void rev_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * REV_A));
-    fprintf(
-        gp,
-        "lo = %.17g  # omega* - 1 for a = %g\n"
-        "qs = \"chebyshev_omega_minus_1 cg_beta cg_alpha cg_pAp cg_rr\"\n"
-        "scopes = \"all_steps to_convergence\"\n"
-        "colors = \"#000000 #E69F00 #0072B2 #009E73 #CC79A7\"\n"
-        "do for [k=1:words(qs)] { set linetype k lc rgb word(colors,k) }\n"
-        "stitle(s) = s == 1 ? \"every step CG took (to r = 50)\" : \"CG's steps up to its "
-        "convergence (||r_i|| <= u ||q||)\"\n"
-        "sel(S,F,k) = strcol(\"scope\") eq S && strcol(\"format\") eq F && strcol(\"quantity\") "
-        "eq word(qs,k)\n"
-        "set multiplot layout 2,2 margins 0.07,0.98,0.14,0.92 spacing 0.07,0.1 \\\n"
-        "  title \"divisors met reversing Chebyshev (omega_i - 1) and CG (beta_i, alpha_i, p^T "
-        "A p, r^T r): min..max over problems (band), median (line); dotted: the paper's CG "
-        "range 1e-3..1e10\" font \",9\" noenhanced\n"
-        "set logscale y\n"
-        "set format y \"1e%%T\"\n"
-        "set xlabel \"iteration i\"\n"
-        "set ylabel \"|divisor| met when reversing step i\"\n"
-        "unset key\n"
-        "do for [s=1:2] { do for [F in \"fp64 bf16\"] {\n"
-        "  S = word(scopes,s)\n"
-        "  set title sprintf(\"%%s: %%s\", F, stitle(s)) noenhanced\n"
-        "  plot for [k=1:words(qs)] data using \"i\":(sel(S,F,k) ? column(\"abs_min\") : "
-        "NaN):(column(\"abs_max\")) \\\n"
-        "         with filledcurves fs transparent solid 0.2 lc k notitle, \\\n"
-        "       for [k=1:words(qs)] data using \"i\":(sel(S,F,k) ? column(\"abs_median\") : NaN) "
-        "\\\n"
-        "         with lines lw 2 lc k title word(qs,k), \\\n"
-        "       lo with lines dt 2 lc rgb \"black\" notitle, 1 with lines dt 2 lc rgb \"black\" "
-        "notitle, \\\n"
-        "       1e-3 with lines dt 3 lc rgb \"gray\" notitle, 1e10 with lines dt 3 lc rgb "
-        "\"gray\" notitle\n"
-        "} }\n",
-        omega_star - 1.0, REV_A);
-    gka_fig_gp_legend_strip(
-        gp, 0.07,
-        "for [k=1:words(qs)] 2 with lines lw 2 lc k title word(qs,k), 2 with "
-        "lines dt 2 lc rgb \"black\" title \"omega*-1 and 1 (Chebyshev band)\", "
-        "2 with lines dt 3 lc rgb \"gray\" title \"paper's CG range\"");
-    fprintf(gp, "unset multiplot\n");
-}
+static const gka_fig_param_decl_t rev_params[] = {
+    {GKA_FP_D, "head dimension D", {"128", "128"}, 2, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
+};
 
 const gka_figure_t gka_fig_reversibility = {
-    "reversibility",
-    "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
-    rev_run,
-    rev_plot,
-    12.0,
-    8.0};
+    "reversibility", "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
+    rev_run, rev_params, sizeof rev_params / sizeof rev_params[0]};

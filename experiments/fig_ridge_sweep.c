@@ -6,65 +6,66 @@
 
 #include <stdlib.h>
 
-static const char *const sweep_formats[] = {"fp64", "bf16"};
-static const char *const sweep_solvers[] = {"chebyshev"};
-static const double sweep_a[] = {0.01, 0.02, 0.05, 0.1};
-
-static gka_status_t sweep_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t sweep_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                              gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    gka_fig_synth_t S = {.D = 128,
-                         .T = 2048,
+    const char *formats[GKA_FP_MAX_ITEMS], *solvers[GKA_FP_MAX_ITEMS];
+    gka_fig_names(P, GKA_FP_FORMATS, formats);
+    gka_fig_names(P, GKA_FP_SOLVERS, solvers);
+    gka_fig_synth_t S = {.D = gka_fig_int(P, GKA_FP_D),
+                         .T = gka_fig_int(P, GKA_FP_T),
                          .nstreams = full ? 64 : 8,
                          .nsample = full ? 8 : 4,
                          .seed = opts->seed,
                          .fig_id = 2,
-                         .nformats = 2,
-                         .formats = sweep_formats,
-                         .nsolvers = 1,
-                         .solvers = sweep_solvers,
-                         .na = 4,
-                         .a = sweep_a,
-                         .iters = 50,
+                         .nformats = gka_fig_count(P, GKA_FP_FORMATS),
+                         .formats = formats,
+                         .nsolvers = gka_fig_count(P, GKA_FP_SOLVERS),
+                         .solvers = solvers,
+                         .na = gka_fig_count(P, GKA_FP_A),
+                         .a = P->num[GKA_FP_A],
+                         .iters = gka_fig_int(P, GKA_FP_ITERS),
                          .prog = prog,
                          .hist = NULL};
     gka_fig_synth_meta(&S, csv);
-    gka_csv_meta(csv, "a_values", "0.01 0.02 0.05 0.1");
-    gka_csv_meta(csv, "solvers", "chebyshev (zero start, mu = a, L = ||H||_F + a)");
+    gka_csv_meta(csv, "solvers_note", "chebyshev (zero start, mu = a, L = ||H||_F + a)");
     gka_csv_header(csv, "format,solver,a,i,residual_median,residual_max,nonfinite");
     gka_status_t st = gka_fig_synth_run(&S, csv);
     free(S.hist);
     return st;
 }
 
-static void sweep_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(
-        gp,
-        "avals = \"0.01 0.02 0.05 0.1\"\n"
-        "set multiplot layout 1,2\n"
-        "set logscale y\n"
-        "set format y \"1e%%T\"\n"
-        "set xlabel \"iteration i\"\n"
-        "set ylabel \"worst ||(H+aI)x_i - q|| / ||q||\" noenhanced\n"
-        "set key bottom left font \",7\"\n"
-        "do for [F in \"fp64 bf16\"] {\n"
-        "  set title sprintf(\"Chebyshev, %%s: worst (solid), median (dashed) over tokens\", F) "
-        "noenhanced\n"
-        "  plot for [k=1:words(avals)] data using \"i\":((strcol(\"format\") eq F && "
-        "abs(column(\"a\") - real(word(avals,k))) < 1e-12) ? column(\"residual_max\") : NaN) \\\n"
-        "         with lines lw 2 lc k title sprintf(\"a = %%s\", word(avals,k)), \\\n"
-        "       for [k=1:words(avals)] data using \"i\":((strcol(\"format\") eq F && "
-        "abs(column(\"a\") - real(word(avals,k))) < 1e-12) ? column(\"residual_median\") : NaN) "
-        "\\\n"
-        "         with lines dt 2 lc k notitle\n"
-        "}\n"
-        "unset multiplot\n");
-}
+static const gka_fig_param_decl_t sweep_params[] = {
+    {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
+    {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
+    {GKA_FP_FORMATS,
+     "arithmetics: a format, or STATE+ITERATES (H and q rounded to STATE, iterates in ITERATES)",
+     {"fp64,bf16", "fp64,bf16"},
+     0,
+     0,
+     8,
+     NULL,
+     GKA_FPF_STATE_ITER},
+    {GKA_FP_SOLVERS,
+     "solvers (cg-plain: textbook CG, no breakdown guard)",
+     {"chebyshev", "chebyshev"},
+     0,
+     0,
+     8,
+     "gd|agd|cg|cg-plain|chebyshev",
+     0},
+    {GKA_FP_A,
+     "fixed ridges a of A = H/||H||_F + a I",
+     {"0.01,0.02,0.05,0.1", "0.01,0.02,0.05,0.1"},
+     1e-6,
+     1e6,
+     8,
+     NULL,
+     0},
+    {GKA_FP_ITERS, "iterations r", {"50", "50"}, 1, 500, 1, NULL, 0},
+};
 
 const gka_figure_t gka_fig_ridge_sweep = {
     "ridge-sweep",
     "paper Fig. 8: worst regularised residual vs iteration for a in {0.01,0.02,0.05,0.1}",
-    sweep_run,
-    sweep_plot,
-    10.0,
-    4.2};
+    sweep_run, sweep_params, sizeof sweep_params / sizeof sweep_params[0]};

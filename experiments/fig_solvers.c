@@ -243,14 +243,6 @@ static gka_status_t sv_cell_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-/* Tier sizes. */
-static void sv_tier(gka_tier_t tier, int *D, long *T, size_t *nstreams) {
-    const int full = tier == GKA_TIER_FULL;
-    *D = full ? 64 : 16; /* quick: D < r, CG terminates in exact arithmetic */
-    *T = full ? 2048 : 256;
-    *nstreams = 1;
-}
-
 static gka_status_t sv_data(sv_ctx_t *c, uint64_t seed) {
     gka_status_t st = GKA_OK;
     for (size_t s = 0; st == GKA_OK && s < c->nstreams; s++) {
@@ -263,8 +255,6 @@ static gka_status_t sv_data(sv_ctx_t *c, uint64_t seed) {
 }
 
 static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
-    gka_csv_meta(csv, "D", "%d", c->D);
-    gka_csv_meta(csv, "T", "%ld", c->T);
     gka_csv_meta(csv, "streams", "%zu", c->nstreams);
     gka_csv_meta(csv, "iterations", "%d (chebyshev, cg, gd, agd; zero start, no tolerance)", SV_R);
     gka_csv_meta(csv, "data",
@@ -319,10 +309,13 @@ static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
                  "for the plot");
 }
 
-static gka_status_t sv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t sv_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                           gka_progress_t *prog, gka_csv_t *csv) {
     sv_ctx_t c;
     memset(&c, 0, sizeof c);
-    sv_tier(opts->tier, &c.D, &c.T, &c.nstreams);
+    c.D = gka_fig_int(P, GKA_FP_D);
+    c.T = gka_fig_int(P, GKA_FP_T);
+    c.nstreams = 1;
     c.prog = prog;
     c.tr = calloc(c.nstreams, sizeof *c.tr);
     if (!c.tr) return gka_error(GKA_ENOMEM, "solvers: out of memory");
@@ -349,91 +342,20 @@ static gka_status_t sv_run(const gka_figure_opts_t *opts, gka_progress_t *prog, 
     return st;
 }
 
-/* A heatmap per panel (log colour of the median error), the median, worst
- * and NaN/overflow count printed in each cell; n/a cells hatched grey,
- * cells whose median answer is NaN/Inf dark with white text. */
-static void sv_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    fprintf(gp, "formats = \"");
-    for (int f = 0; f < SV_NFORMAT; f++)
-        fprintf(gp, "%s%s", f ? " " : "", sv_formats[f]);
-    fprintf(gp, "\"\nridges = \"");
-    for (int r = 0; r < SV_NRIDGE; r++)
-        fprintf(gp, "%s%s", r ? " " : "", sv_ridges[r]);
-    fprintf(gp, "\"\nregimes = \"");
-    for (int r = 0; r < SV_NREGIME; r++)
-        fprintf(gp, "%s%s", r ? " " : "", sv_regimes[r].name);
-    fprintf(gp, "\"\nset xtics (");
-    for (int s = 0; s < SV_NSOLVER; s++)
-        fprintf(gp, "%s\"%s\" %d", s ? ", " : "", sv_solvers[s].label, s);
-    fprintf(gp, ") rotate by 25 right font \",7\" nomirror\nset ytics (");
-    for (int f = 0; f < SV_NFORMAT; f++)
-        fprintf(gp, "%s\"%s\" %d", f ? ", " : "", sv_formats[f], f);
-    fprintf(gp, ") font \",8\" nomirror\n");
-    fprintf(
-        gp,
-        "regime_title(r) = r == 2 ? \"token form: H_t in the format every token, fp32 iterates\" "
-        ": regime_title3(r)\n"
-        "regime_title3(r) = r == 1 ? \"token form: H_t in the format every token, iterates in "
-        "the format\" : (r == 3 ? \"chunk form C=64, fp32 carry (kernels): fp32 running state, "
-        "snapshots in the format, fp32 iterates\" : \"chunk form C=64, state carried in the "
-        "format, fp32 iterates\")\n"
-        "lg(v) = (v > 0 && v < 1e300) ? log10(v) : (v == 0 ? -17 : NaN)\n"
-        "fe(v) = (v == v && v < 1e300) ? sprintf(\"%%.1e\", v) : \"NaN\"\n"
-        "lbl(m, w, n, o) = fe(m) . \"\\nmax \" . fe(w) . (n > 0 ? sprintf(\"\\nNaN x: %%d\", n) : "
-        "\"\") . (o > 0 ? sprintf(\"\\novf: %%d\", o) : \"\")\n"
-        "here(R, G) = column(\"regime_index\") == R-1 && column(\"ridge_index\") == G-1\n"
-        "set palette defined (-17 \"#2c7bb6\", -12 \"#abd9e9\", -7 \"#ffffbf\", -3 \"#fdae61\", 1 "
-        "\"#d7191c\")\n"
-        "set cbrange [-17:1]\n"
-        "set cbtics (\"1e-16\" -16, \"1e-12\" -12, \"1e-8\" -8, \"1e-4\" -4, \"1\" 0) font "
-        "\",7\"\n"
-        "set cblabel \"median rel. error ||x - x*|| / ||x*|| (log scale)\" font \",8\"\n"
-        "set xrange [-0.5:6.5]\n"
-        "set yrange [4.5:-0.5]\n"
-        "set ylabel \"format (storage; fp32 accumulation)\" font \",8\"\n"
-        "unset grid\n"
-        "set multiplot layout 4,3 margins 0.05,0.93,0.05,0.93 spacing 0.035,0.055 \\\n"
-        "  title \"every solver under the same arithmetic: median rel. error (colour, first "
-        "line), worst (max), tokens whose x is NaN/Inf and tokens with an overflow flag; r = 30; "
-        "x* = fp64 LAPACK solve of the "
-        "same rounded problem\\ndark cells: the median token's answer is NaN/Inf (failed); "
-        "hatched grey: n/a (kalman: token form and decay ridge only; cholesky, kalman: no "
-        "iterates; chunk form: no decay ridge)\" "
-        "font \",10\" noenhanced\n"
-        "do for [R=1:words(regimes)] { do for [G=1:words(ridges)] {\n"
-        "  set title sprintf(\"%%s\\nridge %%s\", regime_title(R), word(ridges,G)) font \",8\" "
-        "noenhanced\n"
-        "  if (G == words(ridges)) { set colorbox } else { unset colorbox }\n"
-        "  plot data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"ok\" "
-        "? column(\"format_index\") : NaN):(0.5):(0.5):(lg(column(\"err_median\"))) \\\n"
-        "         with boxxyerror fs solid 1.0 noborder fc palette notitle, \\\n"
-        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq "
-        "\"nonfinite\" ? column(\"format_index\") : NaN):(0.5):(0.5) \\\n"
-        "         with boxxyerror fs solid 1.0 noborder fc rgb \"#303030\" notitle, \\\n"
-        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"n/a\" "
-        "? column(\"format_index\") : NaN):(0.5):(0.5) \\\n"
-        "         with boxxyerror fs pattern 4 lc rgb \"#b0b0b0\" notitle, \\\n"
-        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"ok\" "
-        "? column(\"format_index\") : NaN):(lbl(column(\"err_median\"), column(\"err_max\"), "
-        "column(\"nan_tokens\"), column(\"overflow_tokens\"))) \\\n"
-        "         with labels font \",7\" tc rgb \"black\" notitle, \\\n"
-        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq "
-        "\"nonfinite\" ? column(\"format_index\") : NaN):(lbl(column(\"err_median\"), "
-        "column(\"err_max\"), column(\"nan_tokens\"), column(\"overflow_tokens\"))) \\\n"
-        "         with labels font \",7\" tc rgb \"white\" notitle, \\\n"
-        "       data using (column(\"solver_index\")):(here(R,G) && strcol(\"status\") eq \"n/a\" "
-        "? column(\"format_index\") : NaN):(\"n/a\") with labels font \",7\" tc rgb \"#505050\" "
-        "notitle\n"
-        "} }\n"
-        "unset multiplot\n");
-}
+static const gka_fig_param_decl_t sv_params[] = {
+    {GKA_FP_D,
+     "head dimension D (quick: 16 < r = 30, so CG terminates in exact arithmetic)",
+     {"16", "64"},
+     1,
+     1024,
+     1,
+     NULL,
+     0},
+    {GKA_FP_T, "tokens T", {"256", "2048"}, 1, 10000000, 1, NULL, 0},
+};
 
 const gka_figure_t gka_fig_solvers = {
     "solvers",
     "every solver under the same arithmetic: median/worst error and NaN/overflow tokens, formats "
     "x solvers, token form / chunk form (fp32 carry, format carry) x ridges",
-    sv_run,
-    sv_plot,
-    20.0,
-    18.0};
+    sv_run, sv_params, sizeof sv_params / sizeof sv_params[0]};

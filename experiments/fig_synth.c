@@ -210,8 +210,10 @@ gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv) {
                         nonfinite += isfinite(col[k]) ? 0u : 1u;
                     double worst = gka_fig_max(col, m);
                     double med = gka_fig_median(col, m);
-                    gka_csv_row(csv, "%s,%s,%.17g,%d,%.17g,%.17g,%zu", S->formats[f],
-                                S->solvers[is], S->a[ia], i, med, worst, nonfinite);
+                    char cell[64];
+                    gka_csv_row(csv, "%s,%s,%.17g,%d,%.17g,%.17g,%zu",
+                                gka_fig_cell(S->formats[f], cell, sizeof cell), S->solvers[is],
+                                S->a[ia], i, med, worst, nonfinite);
                 }
             }
     free(col);
@@ -219,11 +221,8 @@ gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv) {
 }
 
 void gka_fig_synth_meta(const gka_fig_synth_t *S, gka_csv_t *csv) {
-    gka_csv_meta(csv, "D", "%d", S->D);
-    gka_csv_meta(csv, "T", "%ld", S->T);
     gka_csv_meta(csv, "streams", "%zu", S->nstreams);
     gka_csv_meta(csv, "tokens_per_stream", "%zu (evenly spaced, offset per stream)", S->nsample);
-    gka_csv_meta(csv, "iterations", "%d", S->iters);
     gka_csv_meta(csv, "problem",
                  "H = sum_{u<=t} k_u k_u^T / ||.||_F, A = H + a I (fixed ridge a); "
                  "q_t, k_t iid normal, L2-normalised");

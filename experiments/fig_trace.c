@@ -30,14 +30,14 @@ static gka_status_t trace_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return gka_fig_panel_run(&cfg, rows);
 }
 
-static gka_status_t load(const gka_figure_opts_t *opts, gka_trace_t *tr, char *desc, size_t size) {
-    int full = opts->tier == GKA_TIER_FULL;
+static gka_status_t load(const gka_figure_opts_t *opts, const gka_fig_params_t *P, gka_trace_t *tr,
+                         char *desc, size_t size) {
     gka_status_t st;
-    if (opts->keys_path[0]) {
-        st = gka_trace_load_npy(opts->keys_path, NULL, NULL, NULL, 0, 0, tr);
+    if (P->path[0]) {
+        st = gka_trace_load_npy(P->path, NULL, NULL, NULL, 0, 0, tr);
         if (st == GKA_OK) gka_trace_normalize(tr);
         snprintf(desc, size, "keys from %s (batch 0, head 0), iid fallback queries, L2-normalised",
-                 opts->keys_path);
+                 P->path);
         return st;
     }
     if (opts->trace_path[0]) {
@@ -48,8 +48,8 @@ static gka_status_t load(const gka_figure_opts_t *opts, gka_trace_t *tr, char *d
                  opts->trace_path);
         return st;
     }
-    int D = full ? 128 : 32;
-    long T = full ? 4096 : 1024;
+    int D = gka_fig_int(P, GKA_FP_D);
+    long T = gka_fig_int(P, GKA_FP_T);
     gka_synth_config_t cfg = gka_synth_config_default(D, T, gka_figure_seed(opts->seed, 8, 0));
     st = gka_keys_spec_parse("powerlaw:1", &cfg.keys);
     if (st == GKA_OK) st = gka_queries_spec_parse("keys", &cfg.queries);
@@ -62,15 +62,16 @@ static gka_status_t load(const gka_figure_opts_t *opts, gka_trace_t *tr, char *d
     return st;
 }
 
-static gka_status_t trace_run(const gka_figure_opts_t *opts, gka_progress_t *prog, gka_csv_t *csv) {
+static gka_status_t trace_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                              gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
     trace_ctx_t c;
     memset(&c, 0, sizeof c);
     c.prog = prog;
     char desc[2600];
-    gka_status_t st = load(opts, &c.tr, desc, sizeof desc);
+    gka_status_t st = load(opts, P, &c.tr, desc, sizeof desc);
     if (st != GKA_OK) return st;
-    long Tmax = full ? 4096 : 1024;
+    long Tmax = gka_fig_int(P, GKA_FP_T);
     c.T = c.tr.T < Tmax ? c.tr.T : Tmax;
     c.nsample = full ? 48 : 24;
     c.samples = malloc(c.nsample * sizeof *c.samples);
@@ -81,9 +82,8 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, gka_progress_t *pro
     c.nsample = gka_fig_sample_tokens(c.T, c.nsample, c.samples);
     gka_csv_meta(csv, "data", "%s", desc);
     gka_csv_meta(csv, "origin", "%s", c.tr.origin);
-    gka_csv_meta(csv, "D", "%d", c.tr.D);
-    gka_csv_meta(csv, "T", "%ld (of %ld in the trace; at most %ld at this tier)", c.T, c.tr.T,
-                 Tmax);
+    gka_csv_meta(csv, "tokens_used", "%ld (of %ld in the trace; at most T)", c.T, c.tr.T);
+    gka_csv_meta(csv, "trace_D", "%d", c.tr.D);
     gka_csv_meta(csv, "gates", "%s", c.tr.g ? "the trace's log-gates" : "none in the trace");
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_fig_panel_meta(csv);
@@ -96,15 +96,35 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, gka_progress_t *pro
     return st;
 }
 
-static void trace_plot(FILE *gp, const gka_figure_opts_t *opts) {
-    (void)opts;
-    gka_fig_panel_plot(gp, "trace", 0);
-}
+static const gka_fig_param_decl_t trace_params[] = {
+    {GKA_FP_D,
+     "head dimension of the synthetic stand-in (a file brings its own)",
+     {"32", "128"},
+     2,
+     1024,
+     1,
+     NULL,
+     0},
+    {GKA_FP_T,
+     "tokens: the stand-in's length, and the most taken from a file",
+     {"1024", "4096"},
+     2,
+     10000000,
+     1,
+     NULL,
+     0},
+    {GKA_FP_KEYS,
+     "keys file F.npy ([T,D] or [B,T,H,D]; F.npy:bf16 for 2-byte records); none: the stand-in",
+     {"", ""},
+     0,
+     0,
+     1,
+     NULL,
+     GKA_FPF_PATH},
+};
 
 const gka_figure_t gka_fig_trace = {"trace",
                                     "the precision panel on a user trace (--keys F.npy | --trace "
                                     "F.safetensors) or a synthetic stand-in",
-                                    trace_run,
-                                    trace_plot,
-                                    10.0,
-                                    12.0};
+                                    trace_run, trace_params,
+                                    sizeof trace_params / sizeof trace_params[0]};

@@ -1,5 +1,5 @@
-/* Figure registry, options and the run of one figure (compute, CSV, script,
- * render), plus the deterministic parallel-jobs helper the figures share. */
+/* Figure registry, options and the run of one figure (compute, CSV, copy of
+ * its plots/ scripts, render), plus the deterministic parallel-jobs helper the figures share. */
 #define _POSIX_C_SOURCE 200809L
 #include "gka_figure.h"
 #include "gka_fig_internal.h"
@@ -59,7 +59,7 @@ gka_status_t gka_formats_parse(const char *list, unsigned *out) {
             if (n == strlen(ext[i]) && !strncmp(p, ext[i], n)) bit = 1u << i;
         if (!bit)
             return gka_error(GKA_EINVAL,
-                             "--formats: unknown format '%.*s' in '%s' (pdf, png, svg, "
+                             "--images: unknown format '%.*s' in '%s' (pdf, png, svg, "
                              "all or none)",
                              (int)n, p, list);
         f |= bit;
@@ -169,19 +169,30 @@ gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *op
     snprintf(res->csv_path, sizeof res->csv_path, "%s/%s.csv", res->dir, fig->name);
     char date[64]; /* a bad SOURCE_DATE_EPOCH is refused before the work, not after */
     gka_status_t st = gka_csv_date(date, sizeof date);
+    char plots[4096]; /* so is a missing script */
+    if (st == GKA_OK) st = gka_plots_dir(plots, sizeof plots);
+    if (st == GKA_OK) st = gka_plots_check(plots, fig->name);
     if (st == GKA_OK) st = gka_mkdirs(res->dir);
     if (st != GKA_OK) return st;
 #ifdef _OPENMP
     if (opts->threads > 0) omp_set_num_threads(opts->threads);
 #endif
+    gka_fig_params_t *P = malloc(sizeof *P);
+    if (!P) return gka_error(GKA_ENOMEM, "figure %s: out of memory", fig->name);
+    if ((st = gka_figure_params(fig, opts, P)) != GKA_OK) {
+        free(P);
+        return st;
+    }
     gka_csv_t csv;
     gka_csv_init(&csv);
     gka_csv_standard_meta(&csv, fig->name, fig->summary, opts);
+    gka_figure_params_meta(fig, P, &csv);
     gka_progress_step(prog, "computing");
-    st = fig->run(opts, prog, &csv);
+    st = fig->run(opts, P, prog, &csv);
+    free(P);
     if (st == GKA_OK) st = gka_csv_write(&csv, res->csv_path);
     gka_csv_free(&csv);
-    if (st == GKA_OK) st = gka_gnuplot_write_script(fig, opts, res->dir);
+    if (st == GKA_OK) st = gka_gnuplot_copy_scripts(plots, fig->name, res->dir);
     double t1 = gka_wall_seconds();
     if (st == GKA_OK && opts->formats)
         st = gka_gnuplot_render(res->dir, fig->name, opts->formats, &res->rendered);

@@ -109,15 +109,5 @@ typedef struct gka_fig_panel {
 gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows);
 void gka_fig_panel_meta(gka_csv_t *csv);
 const char *gka_fig_panel_header(void);
-void gka_fig_panel_plot(FILE *gp, const char *gatings, size_t ns);
-
-/* gnuplot, inside a multiplot after its panels: the legend as a strip of
- * the given height (fraction of the page) across the bottom, drawn from
- * `clauses` (plot clauses whose values are 2, outside the strip's [0, 1]
- * y range, e.g. "for [k=1:3] 2 with lines lt k title word(t,k)"). */
-void gka_fig_gp_legend_strip(FILE *gp, double height, const char *clauses);
-
-/* gnuplot: a literal string with quotes escaped for a "..." gnuplot string. */
-void gka_fig_gp_string(FILE *gp, const char *s);
 
 #endif

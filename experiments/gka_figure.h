@@ -1,9 +1,11 @@
 /* Figures: each one command that computes a data set, writes it as a CSV with
- * `# key: value` metadata lines first, writes a gnuplot script that reads the
- * CSV (so a user can restyle it) and renders it to PDF, PNG and SVG.
+ * `# key: value` metadata lines, copies the figure's gnuplot script (a file
+ * of plots/ that reads the CSV by column names, so a user can restyle it)
+ * beside it and renders it to PDF, PNG and SVG.
  *
  *   OUT/NAME/NAME.csv   metadata + header + rows, written whole or not at all
- *   OUT/NAME/NAME.gp    gnuplot script: `cd OUT/NAME && gnuplot -e "fmt='png'" NAME.gp`
+ *   OUT/NAME/NAME.gp, gka_style.gp   copies of plots/NAME.gp and plots/gka_style.gp:
+ *                       `cd OUT/NAME && gnuplot -e "fmt='png'" NAME.gp`
  *   OUT/NAME/NAME.{pdf,png,svg}
  *
  * Reproducibility: a figure's work is split into independent jobs (streams,
@@ -35,14 +37,44 @@ typedef enum { GKA_TIER_QUICK = 0, GKA_TIER_FULL = 1 } gka_tier_t;
 enum { GKA_FMT_PDF = 1u << 0, GKA_FMT_PNG = 1u << 1, GKA_FMT_SVG = 1u << 2 };
 enum { GKA_FMT_ALL = GKA_FMT_PDF | GKA_FMT_PNG | GKA_FMT_SVG };
 
+/* The parameters of a figure's experiment. Each figure declares the ones it
+ * takes (gka_fig_param_decl_t, in its fig_*.c) with a value per tier; a value
+ * set in gka_figure_opts_t overrides the tier's. The names are the options of
+ * `gka figure NAME` (--D, --T, --formats, ...). */
+typedef enum {
+    GKA_FP_D,       /* head dimension */
+    GKA_FP_T,       /* tokens */
+    GKA_FP_FORMATS, /* number formats (fp64, bf16, custom:t,emin,emax, ...) */
+    GKA_FP_SOLVERS, /* solver labels the figure knows */
+    GKA_FP_RIDGES,  /* ridge specs (adaptive:A, fixed:L, decay:L0) */
+    GKA_FP_GATES,   /* decay gate specs (none, gka, const:G, ...) */
+    GKA_FP_KEYS,    /* key specs (iid, powerlaw:P, ...), or a .npy file (trace) */
+    GKA_FP_ITERS,   /* iterations r (a list where the figure says so) */
+    GKA_FP_A,       /* ridge ratios a */
+    GKA_FP_CHUNK,   /* chunk size C of the chunk form */
+    GKA_FP_COUNT
+} gka_fig_param_id_t;
+
+enum { GKA_FP_MAX_ITEMS = 32, GKA_FP_ITEM_LEN = 1024 };
+
+/* Values of the parameters, as items (a list parameter has several). Text
+ * items always; num[] holds the value of INT and REAL parameters. */
+typedef struct gka_fig_params {
+    unsigned set;                                  /* bits (1u << id) of the parameters held */
+    size_t n[GKA_FP_COUNT];                        /* items of each */
+    char item[GKA_FP_COUNT][GKA_FP_MAX_ITEMS][64]; /* text of each item */
+    char path[GKA_FP_ITEM_LEN];                    /* GKA_FP_KEYS as a file path (trace) */
+    double num[GKA_FP_COUNT][GKA_FP_MAX_ITEMS];
+} gka_fig_params_t;
+
 typedef struct gka_figure_opts {
     gka_tier_t tier;
+    gka_fig_params_t params; /* overrides of the tier's parameter values (set: which) */
     uint64_t seed;
     int threads;           /* OpenMP threads; 0: the runtime's default */
     unsigned formats;      /* GKA_FMT_* bits; 0: CSV and script only */
     int quiet;             /* no progress bar */
     char out_dir[3072];    /* figures go to out_dir/NAME/ */
-    char keys_path[1024];  /* `trace`: keys from a .npy file ("" if none) */
     char trace_path[1024]; /* `trace`: keys from a .safetensors file ("" if none) */
 } gka_figure_opts_t;
 
@@ -57,6 +89,16 @@ const char *gka_tier_name(gka_tier_t tier);
 gka_status_t gka_formats_parse(const char *list, unsigned *out);
 /* Canonical comma list ("pdf,png,svg", "none") into buf. */
 const char *gka_formats_string(unsigned formats, char *buf, size_t size);
+
+/* The parameter's name: "D", "T", "formats", ... (the option without "--"). */
+const char *gka_fig_param_name(gka_fig_param_id_t id);
+/* The parameter called `name`, or GKA_FP_COUNT. */
+gka_fig_param_id_t gka_fig_param_by_name(const char *name);
+/* Override parameter `id` with n items ("64"; "fp64", "bf16"; ...) in opts.
+ * Checked only for size here (GKA_EINVAL: too many or too long items);
+ * values are checked against the figure by gka_figure_params. */
+gka_status_t gka_figure_opts_set_param(gka_figure_opts_t *opts, gka_fig_param_id_t id, size_t n,
+                                       const char *const *items);
 
 /* ------------------------------------------------------------------------ */
 /* CSV with metadata                                                         */
@@ -186,20 +228,67 @@ double gka_wall_seconds(void);
 
 typedef struct gka_figure gka_figure_t;
 
-/* Computes the figure's data: adds parameter metadata and rows to `csv`. */
-typedef gka_status_t (*gka_figure_run_fn)(const gka_figure_opts_t *opts, gka_progress_t *prog,
-                                          gka_csv_t *csv);
-/* Writes the plotting part of the gnuplot script (after the common preamble
- * that sets terminal, output, separator and `data = "NAME.csv"`). */
-typedef void (*gka_figure_plot_fn)(FILE *gp, const gka_figure_opts_t *opts);
+/* Computes the figure's data: adds its own metadata and rows to `csv`. P
+ * holds every parameter the figure takes, checked (gka_figure_params). The
+ * drawing is not C: it is the script plots/NAME.gp (gka_plots_dir). */
+typedef gka_status_t (*gka_figure_run_fn)(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+                                          gka_progress_t *prog, gka_csv_t *csv);
+
+/* How a figure takes one parameter. */
+enum {
+    GKA_FPF_STATE_ITER = 1u << 0, /* formats: "S+I" (state S, iterates I) allowed */
+    GKA_FPF_NO_DECAY = 1u << 1,   /* ridges: fixed and adaptive only */
+    GKA_FPF_PATH = 1u << 2        /* keys: a .npy file path, not specs */
+};
+typedef struct gka_fig_param_decl {
+    gka_fig_param_id_t id;
+    const char *help;    /* what it is in this figure */
+    const char *def[2];  /* value per tier (quick, full): a plain comma list ("" none) */
+    double lo, hi;       /* integer and real items: range */
+    size_t max_items;    /* 1: one value; else a list of at most this many */
+    const char *choices; /* names the figure knows ("chebyshev|cg|gd"), or NULL */
+    unsigned flags;      /* GKA_FPF_* */
+} gka_fig_param_decl_t;
 
 struct gka_figure {
-    const char *name;
+    const char *name; /* also the script's name: plots/NAME.gp */
     const char *summary;
     gka_figure_run_fn run;
-    gka_figure_plot_fn plot;
-    double width_in, height_in; /* page size of the rendered plot, inches */
+    const gka_fig_param_decl_t *params; /* the parameters it takes */
+    size_t nparams;
 };
+
+/* The declaration of parameter `id` in `fig`, or NULL if it takes none. */
+const gka_fig_param_decl_t *gka_figure_param_decl(const gka_figure_t *fig, gka_fig_param_id_t id);
+/* Bits (1u << id) of the parameters fig takes. */
+unsigned gka_figure_params_taken(const gka_figure_t *fig);
+/* Every parameter of fig: the tier's value, or the override in opts,
+ * checked (range, count, known names: formats, solvers, ridges, gates, keys)
+ * before any work. GKA_EINVAL with a message naming figure, parameter and
+ * value; an override of a parameter fig does not take is refused too. */
+gka_status_t gka_figure_params(const gka_figure_t *fig, const gka_figure_opts_t *opts,
+                               gka_fig_params_t *P);
+/* Parameter values: count, item text, number (INT and REAL parameters). */
+static inline size_t gka_fig_count(const gka_fig_params_t *P, gka_fig_param_id_t id) {
+    return P->n[id];
+}
+static inline const char *gka_fig_item(const gka_fig_params_t *P, gka_fig_param_id_t id, size_t i) {
+    return P->item[id][i];
+}
+static inline double gka_fig_num(const gka_fig_params_t *P, gka_fig_param_id_t id, size_t i) {
+    return P->num[id][i];
+}
+static inline int gka_fig_int(const gka_fig_params_t *P, gka_fig_param_id_t id) {
+    return (int)P->num[id][0];
+}
+/* The items of a name parameter as pointers (into P), for loops over them. */
+void gka_fig_names(const gka_fig_params_t *P, gka_fig_param_id_t id, const char **out);
+/* An item as a CSV cell: its commas (custom:5,-14,15, lowrank:4,0.01) as
+ * ';', so that the cell stays one column. Returns buf. */
+const char *gka_fig_cell(const char *item, char *buf, size_t size);
+/* "# NAME: value" metadata for every parameter of fig, in declaration order
+ * (lists comma-separated, reals %.17g, a keys file by its path or "none"). */
+void gka_figure_params_meta(const gka_figure_t *fig, const gka_fig_params_t *P, gka_csv_t *csv);
 
 /* The registry, in display order. */
 const gka_figure_t *const *gka_figure_list(size_t *count);
@@ -214,9 +303,10 @@ typedef struct gka_figure_result {
     char csv_path[3300];
 } gka_figure_result_t;
 
-/* Run one figure: create OUT/NAME, compute, write CSV and script, render.
- * If gnuplot is missing, the CSV and script are still written and the error
- * (GKA_EUNSUP) says how to render them. */
+/* Run one figure: find its scripts (before any work: GKA_EIO naming the
+ * missing file), create OUT/NAME, compute, write the CSV, copy gka_style.gp
+ * and NAME.gp beside it, render. If gnuplot is missing, the CSV and scripts
+ * are still written and the error (GKA_EUNSUP) says how to render them. */
 gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *opts,
                             gka_progress_t *prog, gka_figure_result_t *res);
 
@@ -230,9 +320,18 @@ gka_status_t gka_figure_parallel(size_t njobs, gka_figure_job_fn job, void *ctx,
 /* gnuplot                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Write DIR/NAME.gp (common preamble + the figure's plot commands). */
-gka_status_t gka_gnuplot_write_script(const gka_figure_t *fig, const gka_figure_opts_t *opts,
-                                      const char *dir);
+/* The directory of the figure scripts (gka_style.gp, NAME.gp): $GKA_PLOTS_DIR
+ * when set (and then only it); else the installed share/gka/plots found from
+ * the running program's directory (/proc/self/exe; the installed tree may be
+ * moved); else the source tree's plots/ (a path compiled in, for the build
+ * tree). A candidate counts only if it holds gka_style.gp; GKA_EIO with the
+ * places searched when none does. */
+gka_status_t gka_plots_dir(char *buf, size_t size);
+/* GKA_OK if plots_dir holds readable gka_style.gp, NAME.gp and each script
+ * NAME.gp loads by name; else GKA_EIO naming the missing file. */
+gka_status_t gka_plots_check(const char *plots_dir, const char *name);
+/* Copy those scripts from plots_dir into dir, all or none. */
+gka_status_t gka_gnuplot_copy_scripts(const char *plots_dir, const char *name, const char *dir);
 /* Render DIR/NAME.gp to each requested format, each output written whole or
  * not at all. The program is $GKA_GNUPLOT if set, else `gnuplot`. Missing
  * program: GKA_EUNSUP with a message saying how to render by hand. */

@@ -17,7 +17,7 @@ echo "valgrind: gka solve (kalman, fp16)"
 "${vg[@]}" ./build/gka solve --solver kalman --format fp16 --ridge fixed:0.25 --D 8 --T 32 \
     --seed 2 --csv "$out/kalman.csv" >/dev/null
 echo "valgrind: gka figure omega --quick"
-"${vg[@]}" ./build/gka figure omega --quick --formats none --quiet --out "$out" >/dev/null
+"${vg[@]}" ./build/gka figure omega --quick --images none --quiet --out "$out" >/dev/null
 echo "valgrind: bad input paths"
 set +e
 "${vg[@]}" ./build/gka solve --solver nosuch >/dev/null 2>&1; [ $? -eq 2 ] || { echo "valgrind: bad-input run did not exit 2 cleanly"; exit 1; }

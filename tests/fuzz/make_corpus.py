@@ -56,5 +56,5 @@ out("safetensors", "qkb_f64.safetensors", safetensors([("q", "F64", (2, 2), f64(
 
 out("grid", "demo.toml", b'name = "demo"\nsolver = [chebyshev, cg, kalman]\nformat = [fp64, bf16]\nridge = ["adaptive:0.02", "fixed:0.25"]\nkeys = [iid, "lowrank:4,0.01"]\nD = 16\nT = 64\nseed = [1, 2]\nevery = 16\n')
 out("grid", "all_axes.toml", b'solver = agd\nvariant = ""\nformat = "custom:10,-14,15"\naccum = exact\nmode = tz\nridge = "decay:0.5"\nkeys = "expdecay:8"\ngate = "uniform:0.9,1"\nbeta = sigmoid\nD = [4, 8]\nT = 12\niters = 5\nchunk = 4\nseed = 7\nkappa_every = 3\n')
-out("options", "figure.bin", b"\x01--quick\x00--seed\x0042\x00--out\x00/tmp/x\x00--threads\x002\x00--formats\x00png,svg")
+out("options", "figure.bin", b"\x01--quick\x00--seed\x0042\x00--out\x00/tmp/x\x00--threads\x002\x00--images\x00png,svg")
 out("options", "names.bin", b"\x00bf16\x00e4m3\x00custom:12,-20,20\x00ne\x00wide:fp32\x00fixed:0.25\x00adaptive:0.02\x00powerlaw:1.5\x00gka\x00sigmoid:2\x00full\x00pdf")

@@ -135,20 +135,43 @@ static inline void prog_remove_tree(const char *dir) {
     cr_assert_eq(system(cmd), 0);
 }
 
-/* The whole file in a malloc-ed buffer (NULL if it cannot be read). */
+/* The whole file in a malloc-ed buffer (NULL if it cannot be opened or
+ * sized); a short read (the file shrank, an I/O error) fails the test. */
 static inline char *prog_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
+    long n = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
     char *s = malloc((size_t)n + 1);
+    cr_assert_not_null(s, "out of memory reading %s", path);
     size_t got = fread(s, 1, (size_t)n, f);
-    s[got] = '\0';
     fclose(f);
+    cr_assert_eq(got, (size_t)n, "%s: short read (%zu of %ld bytes)", path, got, n);
+    s[got] = '\0';
     if (len) *len = got;
     return s;
 }
+
+#ifdef GKA_FIGURE_H
+/* Run figure `name` through the library (quick tier, no images, quiet) with
+ * `threads` threads into DIR/sub; its CSV path into csv_path. */
+static inline void prog_run_figure(const char *name, const char *dir, int threads, const char *sub,
+                                   char *csv_path, size_t size) {
+    const gka_figure_t *fig = gka_figure_find(name);
+    cr_assert_not_null(fig, "figure '%s' is not registered", name);
+    gka_figure_opts_t o = gka_figure_opts_default();
+    o.threads = threads;
+    o.formats = 0;
+    o.quiet = 1;
+    snprintf(o.out_dir, sizeof o.out_dir, "%s/%s", dir, sub);
+    gka_figure_result_t res;
+    cr_assert_eq(gka_figure_run(fig, &o, NULL, &res), GKA_OK, "%s", gka_error_message());
+    snprintf(csv_path, size, "%s", res.csv_path);
+}
+#endif
 
 /* Run `gka ARGS` through the shell, stdout and stderr together into out
  * (NUL-terminated, cut at n - 1 bytes); returns the exit status, -1 if the

@@ -94,13 +94,13 @@ Test(cmd_figure, bad_input_one_line_exit_2) {
                          "omega --tier slow",
                          "omega --quick --full",
                          "omega --threads 0",
-                         "omega --formats gif",
+                         "omega --images gif",
                          "omega --bogus",
                          "omega --keys /tmp/x.npy",
                          "trace --keys /nonexistent.npy",
                          "omega --seed"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        snprintf(args, sizeof args, "%s --out '%s/r' --formats none", bad[i], tmpdir);
+        snprintf(args, sizeof args, "%s --out '%s/r' --images none", bad[i], tmpdir);
         if (i == 6 || i == 10) snprintf(args, sizeof args, "%s", bad[i]);
         cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2, "'%s': %s", bad[i], err);
         cr_assert_eq(count_lines(err), 1, "'%s' gave: %s", bad[i], err);
@@ -112,7 +112,7 @@ Test(cmd_figure, bad_input_one_line_exit_2) {
     FILE *f = fopen(file, "w");
     fputs("x", f);
     fclose(f);
-    snprintf(args, sizeof args, "omega --out '%s/sub' --formats none", file);
+    snprintf(args, sizeof args, "omega --out '%s/sub' --images none", file);
     cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
     cr_assert_eq(count_lines(err), 1, "%s", err);
     cr_assert(strstr(err, "plainfile"), "%s", err);
@@ -134,7 +134,7 @@ Test(cmd_figure, gnuplot_missing_keeps_csv_and_script) {
 Test(cmd_figure, renders_png_and_reports_time) {
     if (system("command -v gnuplot > /dev/null 2>&1") != 0) cr_skip_test("gnuplot not installed");
     char out[4096], err[4096], args[1024], dir[512], png[600];
-    snprintf(args, sizeof args, "omega --out '%s/r' --formats png --quiet", tmpdir);
+    snprintf(args, sizeof args, "omega --out '%s/r' --images png --quiet", tmpdir);
     cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
     cr_assert(strstr(out, "omega") && strstr(out, " s "), "%s", out);
     cr_assert_str_empty(err, "progress bar on a non-terminal: %s", err);
@@ -178,7 +178,7 @@ Test(cmd_figure, csv_identical_at_1_and_2_threads) {
         char *csv[2];
         for (int t = 1; t <= 2; t++) {
             char out[4096], err[4096], args[1024], path[700];
-            snprintf(args, sizeof args, "%s --seed 7 --threads %d --out '%s/t%d' --formats none",
+            snprintf(args, sizeof args, "%s --seed 7 --threads %d --out '%s/t%d' --images none",
                      figs[k], t, tmpdir, t);
             cr_assert_eq(
                 run("SOURCE_DATE_EPOCH=1700000000", args, out, sizeof out, err, sizeof err), 0,
@@ -202,9 +202,9 @@ Test(cmd_figure, csv_identical_at_1_and_2_threads) {
  * records the tier and seed given). */
 Test(cmd_figure, help_after_a_name_and_equals_spelling) {
     char out[16384], err[4096], args[1024];
-    cr_assert_eq(run(NULL, "precision --help", out, sizeof out, err, sizeof err), 0, "%s", err);
-    cr_expect(strstr(out, "usage: gka figure") && strstr(out, "--formats LIST"), "%s", out);
-    snprintf(args, sizeof args, "omega --quick --seed=5 --formats=none --quiet --out='%s/eq'",
+    cr_assert_eq(run(NULL, "--help", out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(out, "usage: gka figure") && strstr(out, "--images LIST"), "%s", out);
+    snprintf(args, sizeof args, "omega --quick --seed=5 --images=none --quiet --out='%s/eq'",
              tmpdir);
     cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
     char csv[1024];
@@ -224,11 +224,134 @@ Test(cmd_figure, trace_takes_a_named_dtype) {
     char path[600], out[4096], err[4096], args[2048];
     snprintf(path, sizeof path, "%s/k.npy", tmpdir);
     prog_write_bf16_npy(path, 30, 6);
-    snprintf(args, sizeof args, "trace --quick --keys %s:bf16 --out '%s/tr' --formats none", path,
+    snprintf(args, sizeof args, "trace --quick --keys %s:bf16 --out '%s/tr' --images none", path,
              tmpdir);
     cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
     snprintf(path, sizeof path, "%s/tr/trace/trace.csv", tmpdir);
     char *csv = slurp(path);
-    cr_assert(strstr(csv, "# D: 6\n") && strstr(csv, "k.npy:bf16"), "%.2000s", csv);
+    cr_assert(strstr(csv, "# trace_D: 6\n") && strstr(csv, "k.npy:bf16"), "%.2000s", csv);
+    free(csv);
+}
+
+/* ---- parameters of a figure (experiments/figure_params.c) ---------------- */
+
+/* The value of metadata key `key` in the CSV text, or NULL. */
+static const char *meta_line(const char *csv, const char *key, char *buf, size_t size) {
+    char pat[128];
+    snprintf(pat, sizeof pat, "\n# %s: ", key);
+    const char *p = strstr(csv, pat);
+    if (!p) return NULL;
+    p += strlen(pat);
+    snprintf(buf, size, "%.*s", (int)strcspn(p, "\n"), p);
+    return buf;
+}
+
+/* The rows of a figure CSV (the lines after the metadata). */
+static const char *rows_of(const char *csv) {
+    const char *p = csv, *last = csv;
+    for (const char *q = csv; (q = strstr(q, "\n#")); q++)
+        last = q + 1;
+    p = strchr(last, '\n');
+    return p ? p + 1 : "";
+}
+
+/* A parameter given on the command line changes the data and is written
+ * into the metadata; the tier's value is written when none is given. */
+Test(cmd_figure, parameter_changes_the_data_and_the_metadata) {
+    char out[4096], err[4096], args[1024], path[1024], v[256];
+    snprintf(args, sizeof args, "omega --D 8 --T 32 --quiet --images none --out '%s/p0'", tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    snprintf(args, sizeof args,
+             "omega --D 8 --T 32 --a 0.5,0.25 --quiet --images none --out '%s/p1'", tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/p0/omega/omega.csv", tmpdir);
+    char *base = slurp(path);
+    snprintf(path, sizeof path, "%s/p1/omega/omega.csv", tmpdir);
+    char *varied = slurp(path);
+    cr_expect_str_eq(meta_line(base, "a", v, sizeof v),
+                     "0.01,0.02,0.050000000000000003,0.10000000000000001");
+    cr_expect_str_eq(meta_line(varied, "a", v, sizeof v), "0.5,0.25");
+    cr_expect_str_eq(meta_line(varied, "D", v, sizeof v), "8");
+    cr_expect_str_eq(meta_line(varied, "T", v, sizeof v), "32");
+    cr_expect(strstr(rows_of(varied), "\n0.5,0,") || !strncmp(rows_of(varied), "0.5,0,", 6),
+              "%.400s", rows_of(varied));
+    cr_expect_null(strstr(rows_of(varied), "0.01,"), "%.400s", rows_of(varied));
+    cr_expect(strcmp(rows_of(base), rows_of(varied)) != 0);
+    /* no key twice: the parameter keys are not repeated by the figure */
+    cr_expect_null(strstr(strstr(varied, "\n# a: ") + 1, "\n# a: "));
+    free(base);
+    free(varied);
+}
+
+/* A parameter the figure does not take is refused, from its declaration;
+ * `all` takes only the parameters every figure has. */
+Test(cmd_figure, inapplicable_parameter_is_refused) {
+    char out[4096], err[4096], args[1024];
+    snprintf(args, sizeof args, "omega --gates none --out '%s/na'", tmpdir);
+    cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
+    cr_expect(strstr(err, "--gates does not apply to figure 'omega'"), "%s", err);
+    cr_expect_eq(count_lines(err), 1, "%s", err);
+    snprintf(args, sizeof args, "all --a 0.1 --out '%s/na'", tmpdir);
+    cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
+    cr_expect(strstr(err, "--a does not apply to every figure"), "%s", err);
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/na", tmpdir);
+    cr_expect(access(dir, F_OK) != 0, "%s was created", dir);
+}
+
+/* Bad values are refused before anything is computed or written. */
+Test(cmd_figure, bad_parameter_value_is_refused_before_computing) {
+    const char *bad[][2] = {{"kappa --keys powerlaw:x", "figure kappa: --keys"},
+                            {"iterations --formats fp64,bogus", "unknown number format 'bogus'"},
+                            {"convergence --solvers cg,kalman", "'kalman' is not one of"},
+                            {"kappa --D 1", "--D: 1 is out of range"},
+                            {"iterations --a 0.1,0.2", "--a: takes one value"},
+                            {"omega --a 0", "--a: 0 is out of range"},
+                            {"iterations --formats bf16+fp32", "STATE+ITERATES pair"},
+                            {"kappa --gates sometimes", "figure kappa: --gates"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char out[4096], err[4096], args[1024], dir[600];
+        snprintf(args, sizeof args, "%s --out '%s/bad%zu'", bad[i][0], tmpdir, i);
+        cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2, "%s", bad[i][0]);
+        cr_expect(strstr(err, bad[i][1]), "%s: %s", bad[i][0], err);
+        snprintf(dir, sizeof dir, "%s/bad%zu", tmpdir, i);
+        cr_expect(access(dir, F_OK) != 0, "%s: %s was created", bad[i][0], dir);
+    }
+}
+
+/* `gka figure NAME --help` lists exactly that figure's parameters, with the
+ * value of each tier. */
+Test(cmd_figure, help_lists_the_figure_parameters) {
+    char out[16384], err[4096];
+    cr_assert_eq(run(NULL, "kappa --help", out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(out, "usage: gka figure kappa"), "%s", out);
+    cr_expect(strstr(out, "--keys") && strstr(out, "quick: iid,powerlaw:1,expdecay:8"), "%s", out);
+    cr_expect(strstr(out, "--D ") && strstr(out, "quick: 64; full: 128"), "%s", out);
+    cr_expect_null(strstr(out, "--a "), "%s", out);
+    cr_expect_null(strstr(out, "--formats"), "%s", out);
+    cr_assert_eq(run(NULL, "--out x iterations -h", out, sizeof out, err, sizeof err), 0);
+    cr_expect(strstr(out, "--formats") && strstr(out, "fp64,fp32,fp16,bf16,e4m3"), "%s", out);
+}
+
+/* A spec with commas of its own is one item, and one CSV cell (its commas
+ * written as ';'), so every row keeps its columns. */
+Test(cmd_figure, spec_with_commas_is_one_item_and_one_cell) {
+    char out[4096], err[4096], args[1024], path[1024], v[256];
+    snprintf(args, sizeof args,
+             "kappa --D 8 --T 64 --keys iid,lowrank:2,0.01 --gates gka:4,-6 --quiet --images none "
+             "--out '%s/c'",
+             tmpdir);
+    cr_assert_eq(run(NULL, args, out, sizeof out, err, sizeof err), 0, "%s", err);
+    snprintf(path, sizeof path, "%s/c/kappa/kappa.csv", tmpdir);
+    char *csv = slurp(path);
+    cr_expect_str_eq(meta_line(csv, "keys", v, sizeof v), "iid,lowrank:2,0.01");
+    cr_expect_str_eq(meta_line(csv, "gates", v, sizeof v), "gka:4,-6");
+    cr_expect(strstr(rows_of(csv), "lowrank:2;0.01,gka:4;-6,"), "%.300s", rows_of(csv));
+    for (const char *row = rows_of(csv); *row; row = strchr(row, '\n') + 1) {
+        int commas = 0;
+        for (const char *p = row; *p && *p != '\n'; p++)
+            commas += *p == ',';
+        cr_assert_eq(commas, 10, "%.200s", row);
+    }
     free(csv);
 }

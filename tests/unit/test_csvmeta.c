@@ -160,7 +160,7 @@ Test(csvmeta, programs_refuse_a_bad_date_before_writing) {
     cr_assert_eq(prog_count_entries(dir, NULL), 0, "files left");
     /* a figure refuses before it computes: nothing in its output directory */
     snprintf(args, sizeof args,
-             "cd %s && SOURCE_DATE_EPOCH=-5 %s figure kappa --quick --formats none --out f 2>&1",
+             "cd %s && SOURCE_DATE_EPOCH=-5 %s figure kappa --quick --images none --out f 2>&1",
              dir, GKA_PROGRAM);
     p = popen(args, "r");
     cr_assert_not_null(p);
@@ -184,7 +184,7 @@ Test(csvmeta, solve_and_grad_csvs_carry_provenance_and_load_in_numpy) {
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     snprintf(args, sizeof args, "grad --format bf16 --D 8 --T 20 --csv %s/g.csv", dir);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
-    snprintf(args, sizeof args, "figure kappa --quick --formats none --quiet --out %s/fig", dir);
+    snprintf(args, sizeof args, "figure kappa --quick --images none --quiet --out %s/fig", dir);
     cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
     const char *files[] = {"s.csv", "h.csv", "g.csv"};
     const char *keys[] = {"gka_version",  "git_commit", "compiler", "c_flags", "build_type",

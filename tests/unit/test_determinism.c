@@ -85,9 +85,9 @@ Test(determinism, solve_threads_and_runs) {
 }
 
 Test(determinism, figure_threads_and_runs) {
-    run_ok("figure kappa --quick --formats none --quiet --threads 1 --out f1", "1");
-    run_ok("figure kappa --quick --formats none --quiet --threads 2 --out f2", "1");
-    run_ok("figure kappa --quick --formats none --quiet --threads 2 --out f3", "1");
+    run_ok("figure kappa --quick --images none --quiet --threads 1 --out f1", "1");
+    run_ok("figure kappa --quick --images none --quiet --threads 2 --out f2", "1");
+    run_ok("figure kappa --quick --images none --quiet --threads 2 --out f3", "1");
     cr_expect(same_bytes("f1/kappa/kappa.csv", "f2/kappa/kappa.csv"), "figure CSV: 1 vs 2 threads");
     cr_expect(same_bytes("f2/kappa/kappa.csv", "f3/kappa/kappa.csv"), "figure CSV: two runs");
     cr_expect(same_bytes("f1/kappa/kappa.gp", "f2/kappa/kappa.gp"), "gnuplot script differs");
@@ -95,7 +95,7 @@ Test(determinism, figure_threads_and_runs) {
     char *csv = slurp("f1/kappa/kappa.csv", &n);
     cr_expect(strstr(csv, "# date_utc: 2023-11-14T22:13:20Z"), "SOURCE_DATE_EPOCH not honoured");
     free(csv);
-    run_ok("figure kappa --quick --formats none --quiet --threads 1 --seed 2 --out f4", "1");
+    run_ok("figure kappa --quick --images none --quiet --threads 1 --seed 2 --out f4", "1");
     cr_expect(!same_bytes("f1/kappa/kappa.csv", "f4/kappa/kappa.csv"),
               "the seed does not reach the figure");
 }
@@ -125,8 +125,8 @@ Test(determinism, blas_threads) {
     run_ok("solve --D 128 --T 6 --solver kalman --csv k2.csv", "2");
     cr_expect(same_bytes("k1.csv", "k2.csv"), "solve CSV (reference x*, D=128) differs between "
                                               "OMP_NUM_THREADS=1 and 2");
-    run_ok("figure kappa --quick --formats none --quiet --threads 2 --out f1", "1");
-    run_ok("figure kappa --quick --formats none --quiet --threads 2 --out f2", "2");
+    run_ok("figure kappa --quick --images none --quiet --threads 2 --out f1", "1");
+    run_ok("figure kappa --quick --images none --quiet --threads 2 --out f2", "2");
     cr_expect(same_bytes("f1/kappa/kappa.csv", "f2/kappa/kappa.csv"),
               "figure CSV differs between OMP_NUM_THREADS=1 and 2");
 }

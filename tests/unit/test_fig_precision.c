@@ -35,7 +35,7 @@ static void produce(const char *name, const char *keys, gka_csv_doc_t *doc) {
     o.quiet = 1;
     o.threads = 2;
     snprintf(o.out_dir, sizeof o.out_dir, "%s", tmpdir);
-    if (keys) snprintf(o.keys_path, sizeof o.keys_path, "%s", keys);
+    if (keys) cr_assert_eq(gka_figure_opts_set_param(&o, GKA_FP_KEYS, 1, &keys), GKA_OK);
     gka_figure_result_t res;
     cr_assert_eq(gka_figure_run(gka_figure_find(name), &o, NULL, &res), GKA_OK, "%s",
                  gka_error_message());
@@ -104,7 +104,7 @@ static void check_panel(const gka_csv_doc_t *d, const char *const *gatings, size
     long ns = strtol(gka_csv_doc_meta(d, "sampled_tokens"), NULL, 10);
     cr_assert_gt(ns, 4);
     cr_assert_eq(d->nrows, ngating * 3 * 5 * 6 * (size_t)ns);
-    cr_assert(strstr(gka_csv_doc_meta(d, "solvers"), "chebyshev-chunk (r=30, C=64"));
+    cr_assert(strstr(gka_csv_doc_meta(d, "solvers_note"), "chebyshev-chunk (r=30, C=64"));
     size_t cheb = 0, per_label[6] = {0};
     for (size_t r = 0; r < d->nrows; r++) {
         const char *f = str(d, r, "format"), *s = str(d, r, "solver"), *ridge = str(d, r, "ridge");
@@ -204,8 +204,8 @@ Test(figure_precision, trace_from_npy) {
     gka_csv_doc_t d;
     produce("trace", path, &d);
     cr_assert(strstr(gka_csv_doc_meta(&d, "data"), "keys.npy"));
-    cr_assert_str_eq(gka_csv_doc_meta(&d, "D"), "16");
-    cr_assert(!strncmp(gka_csv_doc_meta(&d, "T"), "200 ", 4));
+    cr_assert_str_eq(gka_csv_doc_meta(&d, "trace_D"), "16");
+    cr_assert(!strncmp(gka_csv_doc_meta(&d, "tokens_used"), "200 ", 4));
     const char *const gatings[] = {"trace"};
     check_panel(&d, gatings, 1);
     gka_csv_doc_free(&d);

@@ -33,29 +33,13 @@ static void remove_tmpdir(void) {
 TestSuite(fig_solvers, .init = make_tmpdir, .fini = remove_tmpdir);
 
 static void run_fig(int threads, const char *sub, char *csv_path, size_t size) {
-    const gka_figure_t *fig = gka_figure_find("solvers");
-    cr_assert_not_null(fig, "figure 'solvers' is not registered");
-    gka_figure_opts_t o = gka_figure_opts_default();
-    o.threads = threads;
-    o.formats = 0;
-    o.quiet = 1;
-    snprintf(o.out_dir, sizeof o.out_dir, "%s/%s", tmpdir, sub);
-    gka_figure_result_t res;
-    cr_assert_eq(gka_figure_run(fig, &o, NULL, &res), GKA_OK, "%s", gka_error_message());
-    snprintf(csv_path, size, "%s", res.csv_path);
+    prog_run_figure("solvers", tmpdir, threads, sub, csv_path, size);
 }
 
 static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    cr_assert_not_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    cr_assert_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
+    char *text = prog_read_file(path, len);
+    cr_assert_not_null(text, "cannot read %s", path);
+    return text;
 }
 
 static const char *const regimes[] = {"token", "token-fp32-iterates", "chunk-fp32-carry",

@@ -413,9 +413,9 @@ Test(hostile_cli, unwritable_outputs) {
         {"grad --D 4 --T 4 --csv /etc/passwd/x.csv", 2,
          "/etc/passwd/x.csv: cannot create output file"},
         {"grad --D 4 --T 4 --csv adir", 2, "adir: is a directory, not an output file"},
-        {"figure kappa --quick --formats none --quiet --out /etc/passwd/x", 2,
+        {"figure kappa --quick --images none --quiet --out /etc/passwd/x", 2,
          "/etc/passwd/x: cannot create directory: Not a directory"},
-        {"figure kappa --quick --formats none --quiet --out ''", 2, "--out: empty path"},
+        {"figure kappa --quick --images none --quiet --out ''", 2, "--out: empty path"},
     };
     expect_all(c, N(c));
 }
@@ -524,12 +524,13 @@ Test(hostile_cli, figure_options_and_files) {
         {"figure kappa --out out --threads x", 2, "--threads: 'x'"},
         {"figure kappa --out out --seed -1", 2, "--seed: '-1' is not a non-negative integer"},
         {"figure kappa --out out --seed", 2, "option --seed needs a value"},
-        {"figure kappa --out out --formats bogus", 2, "--formats: unknown format 'bogus'"},
+        {"figure kappa --out out --images bogus", 2, "--images: unknown format 'bogus'"},
         {"figure kappa --out out --bogus", 2, "unknown option '--bogus'"},
         {"figure kappa --out out --quick --full", 2, "--quick and --full are exclusive"},
         {"figure kappa --out out extra", 2, "more than one figure name ('extra')"},
         {"figure kappa --out out --keys good.npy", 2,
-         "--keys does not apply to this figure: it needs the figure 'trace'"},
+         "figure kappa: --keys: keys spec 'good.npy' is invalid"},
+        {"figure omega --out out --keys good.npy", 2, "--keys does not apply to figure 'omega'"},
         {"figure trace --out out --keys good.npy --trace good.safetensors", 2,
          "--keys and --trace are exclusive"},
         {"figure trace --out out --keys none.npy", 2, "none.npy: cannot read the trace file"},
@@ -538,11 +539,11 @@ Test(hostile_cli, figure_options_and_files) {
     /* bad data found while the figure runs: a failure naming the file; the
        figure's directory may exist but holds no file */
     static const bad_case_t d[] = {
-        {"figure trace --quick --formats none --quiet --out fo --keys nan.npy", ANY_FAIL,
+        {"figure trace --quick --images none --quiet --out fo --keys nan.npy", ANY_FAIL,
          "nan.npy: k[t=2,i=1] = nan is not finite"},
-        {"figure trace --quick --formats none --quiet --out fo --trace int.safetensors", ANY_FAIL,
+        {"figure trace --quick --images none --quiet --out fo --trace int.safetensors", ANY_FAIL,
          "int.safetensors: tensor 'k' has dtype I32"},
-        {"figure trace --quick --formats none --quiet --out fo --keys d.npy", ANY_FAIL, "d.npy: "},
+        {"figure trace --quick --images none --quiet --out fo --keys d.npy", ANY_FAIL, "d.npy: "},
     };
     expect_all(d, N(d));
     char fo[512];

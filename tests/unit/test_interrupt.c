@@ -93,7 +93,7 @@ Test(interrupt, solve_stops_and_removes_outputs) {
 Test(interrupt, figure_stops_between_jobs) {
     const char *env[] = {"SOURCE_DATE_EPOCH=1", "OMP_NUM_THREADS=1", NULL};
     pid_t pid =
-        prog_spawn(dir, "figure kappa --full --formats none --quiet --threads 1 --out out", env);
+        prog_spawn(dir, "figure kappa --full --images none --quiet --threads 1 --out out", env);
     cr_assert(wait_for_entry(pid, "out", "kappa", 30.0), "figure never started");
     sleep_s(0.3);
     kill(pid, SIGINT);
