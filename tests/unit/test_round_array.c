@@ -524,7 +524,7 @@ static void fill_density(float *x, size_t n, const gka_format_t *f, unsigned per
                           (float)fmin(f->max + f->max * f->u, FLT_MAX), FLT_MAX};
     for (size_t i = 0; i < n; i++) {
         const uint64_t b = rng();
-        const float unit = (float)((double)(b >> 11) * 0x1p-53);            /* [0, 1) */
+        const double unit = (double)(b >> 11) * 0x1p-53;                    /* [0, 1) */
         float v = (float)(1.0 + unit);                                      /* a normal value */
         if ((b & 1023) < per_1024_small) v = (float)(unit * f->min_normal); /* subnormal range */
         x[i] = (b >> 10) & 1 ? -v : v;
