@@ -597,36 +597,85 @@ GKA_CLONES static void philox_fill(uint64_t *out, size_t n, uint64_t seed, uint6
     }
 }
 
-/* Stochastic rounding of float32 patterns with the given draws: the grid
- * split is the one of the deterministic kernels; the decision uses the draw
- * exactly as gka_round does (SP: 53 random bits against the exact fraction;
- * SE: the top bit). */
+/* Stochastic rounding of one float32 pattern with the draw k, the
+ * decision exactly as gka_round takes it (SP: 53 random bits against the
+ * exact fraction, in double; SE: the top bit). The reference of the
+ * vectorised kernels below, and what they use for SP's tiny magnitudes. */
+static unsigned stochastic_one(uint32_t *out, uint32_t x, uint64_t k, const plan_t *P, int sp,
+                               int varshift) {
+    unsigned flags = 0;
+    const uint32_t sign = x & F32_SIGN;
+    const uint32_t a = x & ~F32_SIGN;
+    const split_t s = varshift ? split(a, P, 1) : split(a, P, 0);
+    int up;
+    const int nz = s.nz != 0;
+    if (sp) {
+        /* (|x| - lower) / spacing, exact in double: the discarded
+         * pattern bits over 2^d, or |x| / q for tiny magnitudes */
+        const int tiny = varshift && a < P->q_bits;
+        const double frac =
+            tiny ? (double)u2f(a) / (double)u2f(P->q_bits) : (double)(a - s.tr) / (double)s.inc;
+        up = nz && (double)(k >> 11) * 0x1p-53 < frac;
+    } else {
+        up = nz && (int)(k >> 63);
+    }
+    *out = finish(sign, a, &s, mask_of(up), P, GKA_RND_SP, &flags);
+    return flags;
+}
+
+/* The stochastic decision on whole vectors. SP rounds up when the draw's
+ * top 53 bits u satisfy u 2^-53 < rem / 2^d (rem: the discarded pattern
+ * bits, below the spacing 2^d, d <= 23), i.e. u 2^d < rem 2^53, i.e.
+ * floor(k / 2^(64-d)) < rem for the 64-bit draw k, which only reads the top
+ * d bits of k: with hi = k >> 32 it is mulhi(hi, 2^d) < rem, a 32x32->64
+ * product the vectoriser knows (as in philox_fill). Bit-identical to
+ * stochastic_one. Tiny magnitudes of a format with its own subnormal range
+ * (|x| < q: the fraction |x| / q needs up to 53 bits) are copied and
+ * left to stochastic_one afterwards (recognised in the output, so that
+ * in-place calls work: no rounded result lies in (0, q)). */
+#define GKA_SR_KERNEL(name, sp, varshift)                                                          \
+    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, const uint64_t *draws,      \
+                                    size_t n, const plan_t *plan) {                                \
+        const plan_t P = *plan;                                                                    \
+        unsigned flags = 0;                                                                        \
+        uint32_t tiny_any = 0;                                                                     \
+        GKA_SIMD(reduction(| : flags, tiny_any))                                                   \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const uint32_t x = in[i], sign = x & F32_SIGN, a = x & ~F32_SIGN;                      \
+            const split_t s = split(a, &P, varshift);                                              \
+            const uint32_t hi = (uint32_t)(draws[i] >> 32);                                        \
+            uint32_t up;                                                                           \
+            if (sp)                                                                                \
+                up = mask_of((uint32_t)(((uint64_t)hi * s.inc) >> 32) < a - s.tr);                 \
+            else                                                                                   \
+                up = mask_of((hi >> 31) != 0);                                                     \
+            const uint32_t tiny = (sp && varshift) ? mask_of(a != 0) & mask_of(a < P.q_bits) : 0u; \
+            unsigned fl = 0;                                                                       \
+            out[i] = select_u32(tiny, x, finish(sign, a, &s, s.nz & up, &P, GKA_RND_SP, &fl));     \
+            flags |= fl & ~tiny;                                                                   \
+            tiny_any |= tiny;                                                                      \
+        }                                                                                          \
+        if (tiny_any)                                                                              \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                const uint32_t a = out[i] & ~F32_SIGN; /* kept: no result is in (0, q) */          \
+                if (a != 0 && a < P.q_bits)                                                        \
+                    flags |= stochastic_one(out + i, out[i], draws[i], &P, sp, varshift);          \
+            }                                                                                      \
+        return flags;                                                                              \
+    }
+
+GKA_SR_KERNEL(sr_sp_u, 1, 0)
+GKA_SR_KERNEL(sr_sp_v, 1, 1)
+GKA_SR_KERNEL(sr_se_u, 0, 0)
+GKA_SR_KERNEL(sr_se_v, 0, 1)
+
+/* Stochastic rounding of float32 patterns with the given draws. */
 static unsigned stochastic_decide(uint32_t *out, const uint32_t *in, const uint64_t *draws,
                                   size_t n, const plan_t *P, const gka_rounding_t *r) {
     const int varshift = r->format.emin > -126;
-    const int sp = r->mode == GKA_RND_SP;
-    unsigned flags = 0;
-    for (size_t j = 0; j < n; j++) {
-        const uint64_t k = draws[j];
-        const uint32_t x = in[j];
-        const uint32_t sign = x & F32_SIGN;
-        const uint32_t a = x & ~F32_SIGN;
-        const split_t s = varshift ? split(a, P, 1) : split(a, P, 0);
-        int up;
-        const int nz = s.nz != 0;
-        if (sp) {
-            /* (|x| - lower) / spacing, exact in double: the discarded
-             * pattern bits over 2^d, or |x| / q for tiny magnitudes */
-            const int tiny = varshift && a < P->q_bits;
-            const double frac =
-                tiny ? (double)u2f(a) / (double)u2f(P->q_bits) : (double)(a - s.tr) / (double)s.inc;
-            up = nz && (double)(k >> 11) * 0x1p-53 < frac;
-        } else {
-            up = nz && (int)(k >> 63);
-        }
-        out[j] = finish(sign, a, &s, mask_of(up), P, GKA_RND_SP, &flags);
-    }
-    return flags;
+    if (r->mode == GKA_RND_SP)
+        return varshift ? sr_sp_v(out, in, draws, n, P) : sr_sp_u(out, in, draws, n, P);
+    return varshift ? sr_se_v(out, in, draws, n, P) : sr_se_u(out, in, draws, n, P);
 }
 
 unsigned gka_round_f32_draws(uint32_t *out, const uint32_t *in, const uint64_t *draws, size_t n,
