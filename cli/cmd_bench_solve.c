@@ -47,21 +47,22 @@ static double native_float_chebyshev(const gka_trace_t *tr, int r, float a, doub
         const float hn = sqrtf(acc), lam = a * hn;
         float rho, s;
         gka_cheb_params_f(hn, lam, &rho, &s);
-        const float rq = gka_cheb_rq_f(rho);
+        const float quarter_rho_sq = gka_cheb_quarter_rho_sq_f(rho);
         for (size_t i = 0; i < n; i++)
             xp[i] = 0.0f, xc[i] = s * q[i];
         float omega = (float)GKA_CHEB_OMEGA0;
         for (int it = 1; it <= r; it++) {
-            omega = gka_cheb_omega_next_f(rq, omega);
+            omega = gka_cheb_omega_next_f(quarter_rho_sq, omega);
             for (size_t i = 0; i < n; i++) {
                 float y = 0.0f;
                 for (size_t j = 0; j < n; j++)
                     y = y + H[i * n + j] * xc[j];
                 res[i] = y + lam * xc[i] - q[i];
             }
-            const float nso = -(s * omega), om1 = omega - 1.0f;
+            const float neg_s_omega = -(s * omega), omega_minus_1 = omega - 1.0f;
             for (size_t i = 0; i < n; i++) {
-                const float xn = gka_cheb_update_f(xc[i], xp[i], res[i], nso, om1);
+                const float xn =
+                    gka_cheb_update_f(xc[i], xp[i], res[i], neg_s_omega, omega_minus_1);
                 xp[i] = xc[i];
                 xc[i] = xn;
             }

@@ -1,7 +1,7 @@
 /* gka grad: gradients of the ridge solve (MATH.md section 4) for one configuration, with
  * per-token errors of dq, dk, dg (and dbeta) against the exact-solution
  * gradient of the same rounded problem in fp64, and a summary. */
-#include "gka_backward.h"
+#include "gka_grad.h"
 #include "gka_cli.h"
 #include "gka_figure.h"
 #include "gka_data.h"

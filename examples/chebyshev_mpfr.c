@@ -61,8 +61,8 @@ int main(void) {
     gka_solver_opts_t opts = gka_solver_opts_default();
     opts.iters = R_ITERS;
     int ok = gka_synth_generate(&sc, &tr) == GKA_OK &&
-             gka_arith_init_mpfr(&A, PREC, GKA_ACCUM_ROUND) == GKA_OK &&
-             gka_arith_init_mpfr(&Aref, PREC_REF, GKA_ACCUM_ROUND) == GKA_OK &&
+             gka_arith_init_mpfr(&A, PREC, GKA_ACCUM_PER_OP) == GKA_OK &&
+             gka_arith_init_mpfr(&Aref, PREC_REF, GKA_ACCUM_PER_OP) == GKA_OK &&
              gka_ridge_parse("adaptive:0.02", &ridge) == GKA_OK &&
              gka_stream_create(&st, &A, D, &ridge, 0) == GKA_OK &&
              gka_stream_create(&st_ref, &Aref, D, &ridge, 0) == GKA_OK &&

@@ -1,5 +1,5 @@
 /* A user-supplied arithmetic table: native C float arithmetic, every
- * operation rounded once (gka's GKA_ACCUM_ROUND model), plugged into the
+ * operation rounded once (gka's GKA_ACCUM_PER_OP model), plugged into the
  * stream and the Chebyshev solver exactly like gka's own tables.
  *
  * A gka_arith_t is a table of operations on opaque elements of elem_size
@@ -135,8 +135,8 @@ static void native_float_table(gka_arith_t *A) {
     memset(A, 0, sizeof *A);
     snprintf(A->name, sizeof A->name, "native-float/round");
     A->elem_size = sizeof(float);
-    A->accum = GKA_ACCUM_ROUND;
-    A->round = gka_rounding_default(&gka_fp32); /* solvers read the unit roundoff here */
+    A->accum = GKA_ACCUM_PER_OP;
+    A->store = gka_rounding_default(&gka_fp32); /* solvers read the unit roundoff here */
     A->alloc = f_alloc, A->free = f_free, A->from_double = f_from_double;
     A->to_double = f_to_double, A->copy = f_copy, A->set_d = f_set_d, A->get_d = f_get_d;
     A->add = f_add, A->sub = f_sub, A->mul = f_mul, A->div = f_div, A->fma = f_fma;

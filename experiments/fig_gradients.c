@@ -17,7 +17,7 @@
  * Jobs are (stream, gating, format) triples, each with its own table and data
  * seeded from (seed, stream); the summary is formed in a fixed order, so the
  * CSV is byte-identical whatever the number of threads. */
-#include "gka_backward.h"
+#include "gka_grad.h"
 #include "gka_data.h"
 #include "gka_fig_internal.h"
 

@@ -23,6 +23,7 @@
  * Kalman recursion is fed every token (it must absorb each key); the others
  * and the references are evaluated at sampled tokens. The panel engine below
  * is shared with figure `trace`. */
+#include "gka_chunker.h"
 #include "gka_data.h"
 #include "gka_fig_internal.h"
 #include "gka_io.h"

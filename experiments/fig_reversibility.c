@@ -88,7 +88,7 @@ static void cheb_divisors(const gka_stream_t *st, int r, double *om1_out) {
     }
     for (int i = 1; i <= r; i++) {
         gka_cheb_next(&sch);
-        om1_out[i - 1] = A->get_d(A, gka_cheb_om1(&sch));
+        om1_out[i - 1] = A->get_d(A, gka_cheb_omega_minus_1(&sch));
     }
     gka_cheb_release(&sch);
 }

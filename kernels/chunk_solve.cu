@@ -226,7 +226,7 @@ __global__ void __launch_bounds__(ITER_THREADS, 2) k_iter(gka_geom G, SolveArgs 
     __syncthreads();
 
     /* per-row scalars and the decay mask of this thread's P elements */
-    float lam[2][2], sc[2][2], rq[2][2], eg[2][2]; /* rq = rho^2 / 4 of the row */
+    float lam[2][2], sc[2][2], quarter_rho_sq[2][2], eg[2][2]; /* quarter_rho_sq = rho^2 / 4 of the row */
 #pragma unroll
     for (int mt = 0; mt < 2; mt++)
 #pragma unroll
@@ -238,7 +238,7 @@ __global__ void __launch_bounds__(ITER_THREADS, 2) k_iter(gka_geom G, SolveArgs 
             float rh = 0.0f, s = 0.0f;
             if (ok) gka_cheb_params_f(hn, lam[mt][hf], &rh, &s);
             sc[mt][hf] = s;
-            rq[mt][hf] = gka_cheb_rq_f(rh);
+            quarter_rho_sq[mt][hf] = gka_cheb_quarter_rho_sq_f(rh);
             eg[mt][hf] = expf(gs[row]);
         }
     float mk[2][2][4];
@@ -414,8 +414,8 @@ __global__ void __launch_bounds__(ITER_THREADS, 2) k_iter(gka_geom G, SolveArgs 
         for (int mt = 0; mt < 2; mt++)
 #pragma unroll
             for (int hf = 0; hf < 2; hf++) {
-                omega[mt][hf] = gka_cheb_omega_next_f(rq[mt][hf], omega[mt][hf]);
-                const float nso = -(sc[mt][hf] * omega[mt][hf]), om1 = omega[mt][hf] - 1.0f;
+                omega[mt][hf] = gka_cheb_omega_next_f(quarter_rho_sq[mt][hf], omega[mt][hf]);
+                const float neg_s_omega = -(sc[mt][hf] * omega[mt][hf]), omega_minus_1 = omega[mt][hf] - 1.0f;
 #pragma unroll
                 for (int nt = 0; nt < NQ; nt++)
 #pragma unroll
@@ -423,7 +423,7 @@ __global__ void __launch_bounds__(ITER_THREADS, 2) k_iter(gka_geom G, SolveArgs 
                         const int e = 2 * hf + c;
                         const float xc = x[mt][nt][e];
                         const float res = (Y[mt][nt][e] + lam[mt][hf] * xc) - q[mt][nt][e];
-                        x[mt][nt][e] = gka_cheb_update_f(xc, xp[mt][nt][e], res, nso, om1);
+                        x[mt][nt][e] = gka_cheb_update_f(xc, xp[mt][nt][e], res, neg_s_omega, omega_minus_1);
                         xp[mt][nt][e] = xc;
                     }
             }

@@ -56,7 +56,7 @@ __global__ void __launch_bounds__(DC_THREADS)
     const float lam = a * hn;
     float rho = 0.0f, s = 0.0f; /* MATH.md section 2 schedule, solvers/gka_iteration.h */
     if (hn > 0.0f) gka_cheb_params_f(hn, lam, &rho, &s);
-    const float rq = gka_cheb_rq_f(rho);
+    const float quarter_rho_sq = gka_cheb_quarter_rho_sq_f(rho);
     if (tid < D) {
         xs[tid] = s * qs[tid]; /* x_0 = s q */
         xs[D + tid] = 0.0f;    /* x_{-1} = 0 */
@@ -64,8 +64,8 @@ __global__ void __launch_bounds__(DC_THREADS)
     __syncthreads();
     float omega = (float)GKA_CHEB_OMEGA0;
     for (int it = 1; it <= r; it++) {
-        omega = gka_cheb_omega_next_f(rq, omega);
-        const float nso = -(s * omega), om1 = omega - 1.0f;
+        omega = gka_cheb_omega_next_f(quarter_rho_sq, omega);
+        const float neg_s_omega = -(s * omega), omega_minus_1 = omega - 1.0f;
         const float *xc = xs + ((it - 1) & 1) * D;
         float *xn = xs + (it & 1) * D;
         for (int row = warp; row < D; row += DC_THREADS / 32) {
@@ -78,7 +78,7 @@ __global__ void __launch_bounds__(DC_THREADS)
                 acc += __shfl_xor_sync(0xffffffffu, acc, off);
             if (lane == 0) {
                 const float res = (acc + lam * xc[row]) - qs[row];
-                xn[row] = gka_cheb_update_f(xc[row], xn[row], res, nso, om1); /* xn held x_{i-2} */
+                xn[row] = gka_cheb_update_f(xc[row], xn[row], res, neg_s_omega, omega_minus_1); /* xn held x_{i-2} */
             }
         }
         __syncthreads();

@@ -1,7 +1,7 @@
 /* Emulated arithmetic behind the operation table: elements are doubles that
- * hold values of the storage format A->round.format; every rounding goes
+ * hold values of the storage format A->store.format; every rounding goes
  * through gka_round / gka_add / ... of the precision module, with the table's
- * own contexts (A->round for storage, A->wide for the wide accumulator).
+ * own contexts (A->store for storage, A->wide for the wide accumulator).
  *
  * Where the roundings happen, per accumulation model (S = round to storage,
  * W = round to the wide format; sums in index order j = 0, 1, ..., starting
@@ -46,7 +46,7 @@
  * path, bf16 storage with RNE is rounded by the bit trick of round_bf16_ne.
  *
  * Events: A->events accumulates the flags of storage roundings plus overflow
- * and invalid of the wide accumulator. A->round.flags and A->wide.flags are
+ * and invalid of the wide accumulator. A->store.flags and A->wide.flags are
  * scratch. */
 #include "arith_internal.h"
 
@@ -65,12 +65,12 @@ typedef struct {
 } emu_state_t;
 
 static void begin(gka_arith_t *A) {
-    A->round.flags = 0;
+    A->store.flags = 0;
     A->wide.flags = 0;
 }
 
 static void end(gka_arith_t *A) {
-    A->events |= A->round.flags | (A->wide.flags & (GKA_FLAG_OVERFLOW | GKA_FLAG_INVALID));
+    A->events |= A->store.flags | (A->wide.flags & (GKA_FLAG_OVERFLOW | GKA_FLAG_INVALID));
 }
 
 /* Scratch of n floats, or NULL (then the generic path runs). */
@@ -92,7 +92,7 @@ static int is_binary32(const gka_format_t *f) {
 
 /* W(.) is native float arithmetic and storage values are floats. */
 static int fast_wide(const gka_arith_t *A) {
-    const gka_format_t *s = &A->round.format;
+    const gka_format_t *s = &A->store.format;
     return A->accum == GKA_ACCUM_WIDE && is_binary32(&A->wide.format) &&
            A->wide.mode == GKA_RND_NE && A->wide.subnormals && !A->wide.saturate && s->t <= 24 &&
            s->emin >= -126 && s->emax <= 127;
@@ -134,17 +134,17 @@ static float round_bf16_ne(float x, unsigned *flags) {
 
 /* Round n floats to storage and store them as doubles. */
 static void store_rounded(gka_arith_t *A, double *dst, float *tmp, size_t n) {
-    if (is_plain_bf16(&A->round)) {
+    if (is_plain_bf16(&A->store)) {
         unsigned flags = 0;
         for (size_t i = 0; i < n; i++)
             dst[i] = (double)round_bf16_ne(tmp[i], &flags);
-        A->round.flags |= flags;
+        A->store.flags |= flags;
         return;
     }
-    if (is_binary32(&A->round.format) && A->round.subnormals) { /* exact; SR still draws */
-        if (A->round.mode == GKA_RND_SP || A->round.mode == GKA_RND_SE) A->round.counter += n;
+    if (is_binary32(&A->store.format) && A->store.subnormals) { /* exact; SR still draws */
+        if (A->store.mode == GKA_RND_SP || A->store.mode == GKA_RND_SE) A->store.counter += n;
     } else {
-        gka_round_array_f32(tmp, tmp, n, &A->round);
+        gka_round_array_f32(tmp, tmp, n, &A->store);
     }
     for (size_t i = 0; i < n; i++)
         dst[i] = (double)tmp[i];
@@ -152,8 +152,8 @@ static void store_rounded(gka_arith_t *A, double *dst, float *tmp, size_t n) {
 
 /* One float rounded to storage. */
 static double round_one(gka_arith_t *A, float v) {
-    if (is_plain_bf16(&A->round)) return (double)round_bf16_ne(v, &A->round.flags);
-    return gka_round((double)v, &A->round);
+    if (is_plain_bf16(&A->store)) return (double)round_bf16_ne(v, &A->store.flags);
+    return gka_round((double)v, &A->store);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -270,9 +270,13 @@ static inline double op_round(int kind, double v, gka_rounding_t *r) {
     return kind == OPS_GENERIC ? gka_round(v, r) : rne_round(v, r);
 }
 
-/* One rounding to storage of a*b, a+b. */
-#define RMUL(A, kind, a, b) op_mul(kind, a, b, &(A)->round)
-#define RADD(A, kind, a, b) op_add(kind, a, b, &(A)->round)
+/* a*b and a+b rounded once to the storage format. */
+static inline double store_mul(gka_arith_t *A, int kind, double a, double b) {
+    return op_mul(kind, a, b, &A->store);
+}
+static inline double store_add(gka_arith_t *A, int kind, double a, double b) {
+    return op_add(kind, a, b, &A->store);
+}
 
 /* ------------------------------------------------------------------------ */
 /* Storage and scalar operations                                            */
@@ -280,59 +284,59 @@ static inline double op_round(int kind, double v, gka_rounding_t *r) {
 
 static void emu_from_double(gka_arith_t *A, void *x, const double *src, size_t n) {
     begin(A);
-    gka_round_array(x, src, n, &A->round);
+    gka_round_array(x, src, n, &A->store);
     end(A);
 }
 
 static void emu_set_d(gka_arith_t *A, void *r, double v) {
     begin(A);
-    D(r) = gka_round(v, &A->round);
+    D(r) = gka_round(v, &A->store);
     end(A);
 }
 
 static void emu_add(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
-    D(r) = RADD(A, ops_kind(&A->round), CD(a), CD(b));
+    D(r) = store_add(A, ops_kind(&A->store), CD(a), CD(b));
     end(A);
 }
 
 static void emu_sub(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
-    D(r) = RADD(A, ops_kind(&A->round), CD(a), -CD(b));
+    D(r) = store_add(A, ops_kind(&A->store), CD(a), -CD(b));
     end(A);
 }
 
 static void emu_mul(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
-    D(r) = RMUL(A, ops_kind(&A->round), CD(a), CD(b));
+    D(r) = store_mul(A, ops_kind(&A->store), CD(a), CD(b));
     end(A);
 }
 
 static void emu_div(gka_arith_t *A, void *r, const void *a, const void *b) {
     begin(A);
     D(r) =
-        fast_fp32(&A->round) ? f32_div(CD(a), CD(b), &A->round) : gka_div(CD(a), CD(b), &A->round);
+        fast_fp32(&A->store) ? f32_div(CD(a), CD(b), &A->store) : gka_div(CD(a), CD(b), &A->store);
     end(A);
 }
 
 static void emu_fma(gka_arith_t *A, void *r, const void *a, const void *b, const void *c) {
     begin(A);
-    D(r) = gka_fma(CD(a), CD(b), CD(c), &A->round);
+    D(r) = gka_fma(CD(a), CD(b), CD(c), &A->store);
     end(A);
 }
 
 static void emu_sqrt(gka_arith_t *A, void *r, const void *a) {
     begin(A);
-    D(r) = fast_fp32(&A->round) ? f32_sqrt(CD(a), &A->round) : gka_sqrt(CD(a), &A->round);
+    D(r) = fast_fp32(&A->store) ? f32_sqrt(CD(a), &A->store) : gka_sqrt(CD(a), &A->store);
     end(A);
 }
 
 static void emu_scal(gka_arith_t *A, size_t n, const void *alpha, void *x) {
     begin(A);
     double *xv = x;
-    const int kind = ops_kind(&A->round);
+    const int kind = ops_kind(&A->store);
     for (size_t j = 0; j < n; j++)
-        xv[j] = RMUL(A, kind, CD(alpha), xv[j]);
+        xv[j] = store_mul(A, kind, CD(alpha), xv[j]);
     end(A);
 }
 
@@ -392,7 +396,7 @@ static float fdot(size_t n, const double *x, const double *y) {
 
 static void round_dot(gka_arith_t *A, void *r, size_t n, const void *x, const void *y) {
     begin(A);
-    D(r) = rdot(n, x, y, &A->round);
+    D(r) = rdot(n, x, y, &A->store);
     end(A);
 }
 
@@ -400,9 +404,9 @@ static void round_axpy(gka_arith_t *A, size_t n, const void *alpha, const void *
     begin(A);
     const double *xv = x;
     double *yv = y;
-    const int kind = ops_kind(&A->round);
+    const int kind = ops_kind(&A->store);
     for (size_t j = 0; j < n; j++)
-        yv[j] = RADD(A, kind, RMUL(A, kind, CD(alpha), xv[j]), yv[j]);
+        yv[j] = store_add(A, kind, store_mul(A, kind, CD(alpha), xv[j]), yv[j]);
     end(A);
 }
 
@@ -411,10 +415,10 @@ static void round_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, co
     begin(A);
     const double *Mv = M;
     double *yv = y;
-    const int kind = ops_kind(&A->round);
+    const int kind = ops_kind(&A->store);
     for (size_t i = 0; i < m; i++) {
-        double t = RMUL(A, kind, CD(alpha), rdot(n, Mv + i * n, x, &A->round));
-        if (beta) t = RADD(A, kind, t, RMUL(A, kind, CD(beta), yv[i]));
+        double t = store_mul(A, kind, CD(alpha), rdot(n, Mv + i * n, x, &A->store));
+        if (beta) t = store_add(A, kind, t, store_mul(A, kind, CD(beta), yv[i]));
         yv[i] = t;
     }
     end(A);
@@ -424,19 +428,19 @@ static void round_syr(gka_arith_t *A, size_t n, const void *alpha, const void *x
     begin(A);
     const double *xv = x;
     double *Mv = M;
-    const int kind = ops_kind(&A->round);
+    const int kind = ops_kind(&A->store);
     for (size_t i = 0; i < n; i++) {
-        const double ai = RMUL(A, kind, CD(alpha), xv[i]);
+        const double ai = store_mul(A, kind, CD(alpha), xv[i]);
         for (size_t j = 0; j < n; j++)
-            Mv[i * n + j] = RADD(A, kind, Mv[i * n + j], RMUL(A, kind, ai, xv[j]));
+            Mv[i * n + j] = store_add(A, kind, Mv[i * n + j], store_mul(A, kind, ai, xv[j]));
     }
     end(A);
 }
 
 static void round_nrm2(gka_arith_t *A, void *r, size_t n, const void *x) {
     begin(A);
-    const double s = rdot(n, x, x, &A->round);
-    D(r) = fast_fp32(&A->round) ? f32_sqrt(s, &A->round) : gka_sqrt(s, &A->round);
+    const double s = rdot(n, x, x, &A->store);
+    D(r) = fast_fp32(&A->store) ? f32_sqrt(s, &A->store) : gka_sqrt(s, &A->store);
     end(A);
 }
 
@@ -445,7 +449,7 @@ static void round_nrm2(gka_arith_t *A, void *r, size_t n, const void *x) {
 /* ------------------------------------------------------------------------ */
 
 static void wide_dot_generic(gka_arith_t *A, void *r, size_t n, const void *x, const void *y) {
-    D(r) = op_round(ops_kind(&A->round), rdot(n, x, y, &A->wide), &A->round);
+    D(r) = op_round(ops_kind(&A->store), rdot(n, x, y, &A->wide), &A->store);
 }
 
 static void wide_gemv_row(gka_arith_t *A, size_t n, double alpha, const double *Mi, const double *x,
@@ -454,27 +458,27 @@ static void wide_gemv_row(gka_arith_t *A, size_t n, double alpha, const double *
     const int kw = ops_kind(W);
     double t = op_mul(kw, alpha, rdot(n, Mi, x, W), W);
     if (beta) t = op_add(kw, t, op_mul(kw, *beta, *yi, W), W);
-    *yi = op_round(ops_kind(&A->round), t, &A->round);
+    *yi = op_round(ops_kind(&A->store), t, &A->store);
 }
 
 static void wide_axpy_generic(gka_arith_t *A, size_t n, double alpha, const double *x, double *y) {
     gka_rounding_t *W = &A->wide;
-    const int kw = ops_kind(W), ks = ops_kind(&A->round);
+    const int kw = ops_kind(W), ks = ops_kind(&A->store);
     for (size_t j = 0; j < n; j++)
-        y[j] = op_round(ks, op_add(kw, op_mul(kw, alpha, x[j], W), y[j], W), &A->round);
+        y[j] = op_round(ks, op_add(kw, op_mul(kw, alpha, x[j], W), y[j], W), &A->store);
 }
 
 static void wide_syr_row(gka_arith_t *A, size_t n, double alpha, const double *x, double xi,
                          double *Mi) {
     gka_rounding_t *W = &A->wide;
-    const int kw = ops_kind(W), ks = ops_kind(&A->round);
+    const int kw = ops_kind(W), ks = ops_kind(&A->store);
     const double ai = op_mul(kw, alpha, xi, W);
     for (size_t j = 0; j < n; j++)
-        Mi[j] = op_round(ks, op_add(kw, Mi[j], op_mul(kw, ai, x[j], W), W), &A->round);
+        Mi[j] = op_round(ks, op_add(kw, Mi[j], op_mul(kw, ai, x[j], W), W), &A->store);
 }
 
 static void wide_nrm2_generic(gka_arith_t *A, void *r, size_t n, const void *x) {
-    D(r) = op_round(ops_kind(&A->round), gka_sqrt(rdot(n, x, x, &A->wide), &A->wide), &A->round);
+    D(r) = op_round(ops_kind(&A->store), gka_sqrt(rdot(n, x, x, &A->wide), &A->wide), &A->store);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -620,7 +624,7 @@ static void exact_axpy(gka_arith_t *A, size_t n, const void *alpha, const void *
     const double *xv = x;
     double *yv = y;
     for (size_t j = 0; j < n; j++)
-        yv[j] = gka_fma(CD(alpha), xv[j], yv[j], &A->round);
+        yv[j] = gka_fma(CD(alpha), xv[j], yv[j], &A->store);
     end(A);
 }
 
@@ -661,7 +665,7 @@ static int format_contains(const gka_format_t *w, const gka_format_t *s) {
 
 static const char *accum_label(gka_accum_t accum) {
     switch (accum) {
-    case GKA_ACCUM_ROUND:
+    case GKA_ACCUM_PER_OP:
         return "round";
     case GKA_ACCUM_WIDE:
         return "wide";
@@ -674,7 +678,7 @@ static const char *accum_label(gka_accum_t accum) {
 static void set_kernels(gka_arith_t *A) {
     A->scal = emu_scal;
     switch (A->accum) {
-    case GKA_ACCUM_ROUND:
+    case GKA_ACCUM_PER_OP:
         A->dot = round_dot, A->axpy = round_axpy, A->gemv = round_gemv;
         A->syr = round_syr, A->nrm2 = round_nrm2;
         break;
@@ -689,16 +693,16 @@ static void set_kernels(gka_arith_t *A) {
     }
 }
 
-gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round, gka_accum_t accum,
+gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *store, gka_accum_t accum,
                                      const gka_format_t *wide) {
-    if (!A || !round) return gka_error(GKA_EINVAL, "gka_arith_init_emulated: NULL argument");
-    const gka_format_t *f = &round->format;
+    if (!A || !store) return gka_error(GKA_EINVAL, "gka_arith_init_emulated: NULL argument");
+    const gka_format_t *f = &store->format;
     if (f->t > GKA_FORMAT_T_MAX)
         return gka_error(GKA_EINVAL,
                          "gka_arith_init_emulated: format '%s' has t = %d > %d bits (use the "
                          "native fp64 table or mpfr:53)",
                          f->name, f->t, GKA_FORMAT_T_MAX);
-    if (accum != GKA_ACCUM_ROUND && accum != GKA_ACCUM_WIDE && accum != GKA_ACCUM_EXACT)
+    if (accum != GKA_ACCUM_PER_OP && accum != GKA_ACCUM_WIDE && accum != GKA_ACCUM_EXACT)
         return gka_error(GKA_EINVAL, "gka_arith_init_emulated: unknown accumulation model %d",
                          (int)accum);
     const gka_format_t *w = wide ? wide : &gka_fp32;
@@ -714,22 +718,22 @@ gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round
     A->release = emu_release;
     A->elem_size = sizeof(double);
     A->accum = accum;
-    A->round = *round;
-    A->round.flags = 0;
+    A->store = *store;
+    A->store.flags = 0;
     A->wide = gka_rounding_default(w);
     if (accum == GKA_ACCUM_WIDE)
         snprintf(A->name, sizeof A->name, "%.24s/wide:%.24s/%s", f->name, w->name,
-                 gka_round_mode_name(round->mode));
+                 gka_round_mode_name(store->mode));
     else
         snprintf(A->name, sizeof A->name, "%.24s/%s/%s", f->name, accum_label(accum),
-                 gka_round_mode_name(round->mode));
-    A->alloc = gka_darith_alloc;
-    A->free = gka_darith_free;
+                 gka_round_mode_name(store->mode));
+    A->alloc = gka_double_storage_alloc;
+    A->free = gka_double_storage_free;
     A->from_double = emu_from_double;
-    A->to_double = gka_darith_to_double;
-    A->copy = gka_darith_copy;
+    A->to_double = gka_double_storage_to_double;
+    A->copy = gka_double_storage_copy;
     A->set_d = emu_set_d;
-    A->get_d = gka_darith_get_d;
+    A->get_d = gka_double_storage_get_d;
     A->add = emu_add;
     A->sub = emu_sub;
     A->mul = emu_mul;

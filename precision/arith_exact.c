@@ -381,7 +381,7 @@ void gka_exact_dot(gka_arith_t *A, void *r, size_t n, const void *x, const void 
     acc_init(&a);
     for (size_t j = 0; j < n; j++)
         acc_add_product(&a, (const double[2]){xv[j], yv[j]}, 2);
-    D(r) = acc_round(&a, &A->round);
+    D(r) = acc_round(&a, &A->store);
 }
 
 /* y_i = round(alpha sum_j M_ij x_j + beta y_i), the exact value rounded once. */
@@ -397,7 +397,7 @@ void gka_exact_gemv(gka_arith_t *A, size_t m, size_t n, const void *alpha, const
         for (size_t j = 0; j < n; j++)
             acc_add_product(&a, (const double[3]){al, Mv[i * n + j], xv[j]}, 3);
         if (beta) acc_add_product(&a, (const double[2]){CD(beta), yv[i]}, 2);
-        yv[i] = acc_round(&a, &A->round);
+        yv[i] = acc_round(&a, &A->store);
     }
 }
 
@@ -413,7 +413,7 @@ void gka_exact_syr(gka_arith_t *A, size_t n, const void *alpha, const void *x, v
             acc_reset(&a);
             acc_add_product(&a, &Mv[i * n + j], 1);
             acc_add_product(&a, (const double[3]){al, xv[i], xv[j]}, 3);
-            Mv[i * n + j] = acc_round(&a, &A->round);
+            Mv[i * n + j] = acc_round(&a, &A->store);
         }
 }
 
@@ -425,13 +425,13 @@ void gka_exact_nrm2(gka_arith_t *A, void *r, size_t n, const void *x) {
     for (size_t j = 0; j < n; j++)
         acc_add_product(&a, (const double[2]){xv[j], xv[j]}, 2);
     double special;
-    if (acc_special(&a, &special, &A->round)) {
+    if (acc_special(&a, &special, &A->store)) {
         D(r) = special; /* NaN, or +Inf (squares are never -Inf) */
         return;
     }
     if (acc_magnitude(&a) == 0) {
-        D(r) = gka_round(0.0, &A->round);
+        D(r) = gka_round(0.0, &A->store);
         return;
     }
-    D(r) = acc_sqrt_round(&a, &A->round);
+    D(r) = acc_sqrt_round(&a, &A->store);
 }

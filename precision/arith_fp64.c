@@ -8,28 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-void *gka_darith_alloc(gka_arith_t *A, size_t n) {
+void *gka_double_storage_alloc(gka_arith_t *A, size_t n) {
     (void)A;
     return calloc(n ? n : 1, sizeof(double));
 }
 
-void gka_darith_free(gka_arith_t *A, void *x, size_t n) {
+void gka_double_storage_free(gka_arith_t *A, void *x, size_t n) {
     (void)A;
     (void)n;
     free(x);
 }
 
-void gka_darith_to_double(gka_arith_t *A, double *dst, const void *x, size_t n) {
+void gka_double_storage_to_double(gka_arith_t *A, double *dst, const void *x, size_t n) {
     (void)A;
     memcpy(dst, x, n * sizeof(double));
 }
 
-void gka_darith_copy(gka_arith_t *A, void *dst, const void *src, size_t n) {
+void gka_double_storage_copy(gka_arith_t *A, void *dst, const void *src, size_t n) {
     (void)A;
     memmove(dst, src, n * sizeof(double));
 }
 
-double gka_darith_get_d(gka_arith_t *A, const void *a) {
+double gka_double_storage_get_d(gka_arith_t *A, const void *a) {
     (void)A;
     return *(const double *)a;
 }
@@ -38,7 +38,7 @@ double gka_darith_get_d(gka_arith_t *A, const void *a) {
 #define CD(p) (*(const double *)(p))
 
 static void fp64_from_double(gka_arith_t *A, void *x, const double *src, size_t n) {
-    gka_darith_copy(A, x, src, n);
+    gka_double_storage_copy(A, x, src, n);
 }
 static void fp64_set_d(gka_arith_t *A, void *r, double v) {
     (void)A;
@@ -133,16 +133,16 @@ gka_status_t gka_arith_init_fp64(gka_arith_t *A) {
     memset(A, 0, sizeof *A);
     snprintf(A->name, sizeof A->name, "fp64");
     A->elem_size = sizeof(double);
-    A->accum = GKA_ACCUM_ROUND;
-    A->round = gka_rounding_default(&gka_fp64);
-    A->wide = A->round;
-    A->alloc = gka_darith_alloc;
-    A->free = gka_darith_free;
+    A->accum = GKA_ACCUM_PER_OP;
+    A->store = gka_rounding_default(&gka_fp64);
+    A->wide = A->store;
+    A->alloc = gka_double_storage_alloc;
+    A->free = gka_double_storage_free;
     A->from_double = fp64_from_double;
-    A->to_double = gka_darith_to_double;
-    A->copy = gka_darith_copy;
+    A->to_double = gka_double_storage_to_double;
+    A->copy = gka_double_storage_copy;
     A->set_d = fp64_set_d;
-    A->get_d = gka_darith_get_d;
+    A->get_d = gka_double_storage_get_d;
     A->add = fp64_add;
     A->sub = fp64_sub;
     A->mul = fp64_mul;

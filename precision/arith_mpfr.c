@@ -3,7 +3,7 @@
  * Round to nearest (ties to even) everywhere; MPFR's default exponent range,
  * so there is no overflow or underflow in practice and no subnormals.
  *
- * GKA_ACCUM_ROUND: every operation rounds, in the same places as the emulated
+ * GKA_ACCUM_PER_OP: every operation rounds, in the same places as the emulated
  * ROUND model (see arith_emulated.c), so one algorithm gives the same results
  * under mpfr:53 and fp64 as long as no value leaves double's normal range.
  * GKA_ACCUM_EXACT: correctly rounded kernels: dot by mpfr_dot (MPFR >= 4.1;
@@ -389,7 +389,7 @@ gka_status_t gka_arith_init_mpfr(gka_arith_t *A, long prec, gka_accum_t accum) {
     if (prec < 2 || prec > 100000)
         return gka_error(GKA_EINVAL,
                          "gka_arith_init_mpfr: precision %ld is out of range [2, 100000]", prec);
-    if (accum != GKA_ACCUM_ROUND && accum != GKA_ACCUM_EXACT)
+    if (accum != GKA_ACCUM_PER_OP && accum != GKA_ACCUM_EXACT)
         return gka_error(GKA_EINVAL,
                          "gka_arith_init_mpfr: accumulation '%s' is not available for MPFR (use "
                          "round or exact)",
@@ -406,8 +406,8 @@ gka_status_t gka_arith_init_mpfr(gka_arith_t *A, long prec, gka_accum_t accum) {
              accum == GKA_ACCUM_EXACT ? "exact" : "round");
     A->elem_size = sizeof(__mpfr_struct);
     A->accum = accum;
-    A->round = gka_rounding_default(&gka_fp64);
-    A->wide = A->round;
+    A->store = gka_rounding_default(&gka_fp64);
+    A->wide = A->store;
     A->mpfr_prec = prec;
     A->alloc = mp_alloc;
     A->free = mp_free;

@@ -14,7 +14,7 @@ gka_status_t gka_accum_by_name(const char *name, gka_accum_t *out, gka_format_t 
     gka_format_t w = gka_fp32;
     gka_accum_t a;
     if (!name || !strcmp(name, "round") || !strcmp(name, "none") || !strcmp(name, "format")) {
-        a = GKA_ACCUM_ROUND;
+        a = GKA_ACCUM_PER_OP;
     } else if (!strcmp(name, "wide") || !strcmp(name, "fp32")) {
         a = GKA_ACCUM_WIDE;
     } else if (!strncmp(name, "wide:", 5)) {
@@ -39,7 +39,7 @@ gka_status_t gka_accum_by_name(const char *name, gka_accum_t *out, gka_format_t 
 
 const char *gka_accum_name(gka_accum_t accum) {
     switch (accum) {
-    case GKA_ACCUM_ROUND:
+    case GKA_ACCUM_PER_OP:
         return "round";
     case GKA_ACCUM_WIDE:
         return "wide";
@@ -93,7 +93,7 @@ gka_status_t gka_arith_init_by_name(gka_arith_t *A, const char *format, const ch
                              "arithmetic '%s' rounds to nearest only (rounding mode '%s' given)",
                              format, mode);
         if (is_mpfr) return gka_arith_init_mpfr(A, prec, model);
-        if (model != GKA_ACCUM_ROUND)
+        if (model != GKA_ACCUM_PER_OP)
             return gka_error(GKA_EINVAL,
                              "arithmetic 'fp64' has only accumulation 'round' ('%s' given; use "
                              "mpfr:53 with exact)",

@@ -11,11 +11,12 @@
  * stated.
  *
  * Accumulation models for the vector kernels (dot, gemv, nrm, axpy, syr):
- *   GKA_ACCUM_ROUND: every multiplication and addition rounded to the format;
- *   GKA_ACCUM_WIDE:  products and sums in a wider format (fp32 by default, as
- *                    tensor cores do), one rounding to the format at the end
- *                    of each output element;
- *   GKA_ACCUM_EXACT: the exact value of each output element, rounded once.
+ *   GKA_ACCUM_PER_OP: every multiplication and addition rounded to the format
+ *                     (spelled "round" in table names: "bf16/round");
+ *   GKA_ACCUM_WIDE:   products and sums in a wider format (fp32 by default, as
+ *                     tensor cores do), one rounding to the format at the end
+ *                     of each output element;
+ *   GKA_ACCUM_EXACT:  the exact value of each output element, rounded once.
  * Scalar operations always round once to the format. Sums run in index order
  * (j = 0, 1, ..., n-1), starting from the first term (an empty sum is +0), so
  * results are reproducible; an exact zero gets IEEE 754's sign for a sum.
@@ -26,9 +27,9 @@
  *
  * Events: every kernel ORs the exception flags of its roundings into
  * A->events (storage roundings, plus overflow/invalid of the wide
- * accumulator); reset it by assigning 0. A->round.flags and A->wide.flags
+ * accumulator); reset it by assigning 0. A->store.flags and A->wide.flags
  * are scratch. A table is used by one thread at a time (stochastic rounding
- * advances A->round.counter). */
+ * advances A->store.counter). */
 #ifndef GKA_ARITH_H
 #define GKA_ARITH_H
 
@@ -40,7 +41,7 @@
 extern "C" {
 #endif
 
-typedef enum { GKA_ACCUM_ROUND = 0, GKA_ACCUM_WIDE = 1, GKA_ACCUM_EXACT = 2 } gka_accum_t;
+typedef enum { GKA_ACCUM_PER_OP = 0, GKA_ACCUM_WIDE = 1, GKA_ACCUM_EXACT = 2 } gka_accum_t;
 
 /* "round" (also "none", "format"), "wide"/"fp32" (wide accumulator in fp32),
  * "exact". For "wide:FORMAT", *wide receives that format; else fp32. */
@@ -57,12 +58,16 @@ typedef struct gka_arith gka_arith_t;
 /* Pointer to element i of an element array. */
 #define GKA_ELEM(A, x, i) ((void *)((char *)(x) + (size_t)(i) * (A)->elem_size))
 #define GKA_CELEM(A, x, i) ((const void *)((const char *)(x) + (size_t)(i) * (A)->elem_size))
+/* Row i (its first element) and entry (i, j) of a row-major element matrix
+ * with ncols columns; a block of vectors is such a matrix, one vector a row. */
+#define GKA_ROW(A, M, ncols, i) GKA_ELEM(A, M, (size_t)(i) * (size_t)(ncols))
+#define GKA_ENTRY(A, M, ncols, i, j) GKA_ELEM(A, M, (size_t)(i) * (size_t)(ncols) + (size_t)(j))
 
 struct gka_arith {
     char name[64];    /* e.g. "bf16/wide:fp32/ne", "fp64", "mpfr256" */
     size_t elem_size; /* bytes per element */
     gka_accum_t accum;
-    gka_rounding_t round; /* storage format and rounding (emulated backends) */
+    gka_rounding_t store; /* storage format and rounding (emulated backends) */
     gka_rounding_t wide;  /* accumulator format (GKA_ACCUM_WIDE) */
     long mpfr_prec;       /* MPFR backend: precision in bits; 0 otherwise */
     unsigned events;      /* GKA_FLAG_* seen by this table since the last reset */
@@ -108,17 +113,17 @@ struct gka_arith {
 /* Native IEEE double arithmetic (fp64), FMA-free, sums in index order. */
 gka_status_t gka_arith_init_fp64(gka_arith_t *A);
 
-/* Emulated arithmetic: storage in `round->format` (t <= 26) with its mode and
+/* Emulated arithmetic: storage in `store->format` (t <= 26) with its mode and
  * options; accumulation model `accum`; `wide` is the accumulator format for
  * GKA_ACCUM_WIDE (NULL: fp32), used with round-to-nearest-even, subnormals
  * and overflow to Inf; it must contain the storage format (t, emax >=,
  * emin <=). Call gka_arith_destroy when done. */
-gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *round, gka_accum_t accum,
+gka_status_t gka_arith_init_emulated(gka_arith_t *A, const gka_rounding_t *store, gka_accum_t accum,
                                      const gka_format_t *wide);
 
 /* MPFR arithmetic at `prec` bits (2 <= prec <= 100000), round-to-nearest,
  * MPFR's exponent range. GKA_ACCUM_EXACT: correctly rounded dot, gemv, syr,
- * axpy, nrm2; GKA_ACCUM_ROUND: each op rounds; GKA_ACCUM_WIDE is refused.
+ * axpy, nrm2; GKA_ACCUM_PER_OP: each op rounds; GKA_ACCUM_WIDE is refused.
  * GKA_EUNSUP in a build without MPFR. Call gka_arith_destroy when done. */
 gka_status_t gka_arith_init_mpfr(gka_arith_t *A, long prec, gka_accum_t accum);
 

@@ -1,7 +1,7 @@
 /* Conjugate gradient (Hestenes-Stiefel), r iterations from zero or the
  * previous token's solution, every operation in the studied arithmetic,
  * written once (gka_cg_solve) and used by the solver object, the adjoint
- * (backward_iter.c) and the reversibility figure through a step hook. The
+ * (grad_iter.c) and the reversibility figure through a step hook. The
  * residual is the recursively updated one; its norm is read in double (a
  * monitor, outside the arithmetic) for the one stopping test of
  * gka_iteration.h. Variants: guarded (the stopping test's NaN and divergence
@@ -12,75 +12,98 @@
 #include <stdlib.h>
 
 /* Vectors and scalars of one solve. */
-enum { CG_RR, CG_PAP, CG_ALPHA, CG_BETA, CG_T, CG_ZERO, CG_ONE, CG_MONE, CG_RRP, CG_NSC };
+enum {
+    CG_RR,
+    CG_PAP,
+    CG_ALPHA,
+    CG_BETA,
+    CG_T,
+    CG_ZERO,
+    CG_ONE,
+    CG_MINUS_ONE,
+    CG_RR_PREV,
+    CG_NSCALARS
+};
 
 typedef struct {
     void *r, *p, *Ap, *sc;
 } cg_vecs_t;
 
-static void cg_vecs_free(gka_arith_t *A, cg_vecs_t *v, size_t n) {
-    if (v->r) A->free(A, v->r, n);
-    if (v->p) A->free(A, v->p, n);
-    if (v->Ap) A->free(A, v->Ap, n);
-    if (v->sc) A->free(A, v->sc, CG_NSC);
+static void cg_vecs_free(gka_arith_t *ar, cg_vecs_t *v, size_t n) {
+    if (v->r) ar->free(ar, v->r, n);
+    if (v->p) ar->free(ar, v->p, n);
+    if (v->Ap) ar->free(ar, v->Ap, n);
+    if (v->sc) ar->free(ar, v->sc, CG_NSCALARS);
 }
 
-gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
+gka_status_t gka_cg_solve(gka_arith_t *ar, int D, gka_matvec_fn matvec, void *ctx, const void *q,
                           int r, double tol, int guarded, const void *x_init, void *x,
                           gka_cg_hook_fn hook, void *hook_ctx, int *iters, gka_reason_t *reason) {
-    if (!A || !matvec || !q || !x || !iters || !reason || D < 1 || r < 0)
+    if (!ar || !matvec || !q || !x || !iters || !reason || D < 1 || r < 0)
         return gka_error(GKA_EINVAL, "gka_cg_solve: bad argument (D = %d, r = %d)", D, r);
     const size_t n = (size_t)D;
-    cg_vecs_t v = {A->alloc(A, n), A->alloc(A, n), A->alloc(A, n), A->alloc(A, CG_NSC)};
+    cg_vecs_t v = {ar->alloc(ar, n), ar->alloc(ar, n), ar->alloc(ar, n),
+                   ar->alloc(ar, CG_NSCALARS)};
     if (!v.r || !v.p || !v.Ap || !v.sc) {
-        cg_vecs_free(A, &v, n);
+        cg_vecs_free(ar, &v, n);
         return gka_error(GKA_ENOMEM, "cg: out of memory (D = %d)", D);
     }
-#define SC(k) GKA_ELEM(A, v.sc, CG_##k)
-    A->set_d(A, SC(ZERO), 0.0);
-    A->set_d(A, SC(ONE), 1.0);
-    A->set_d(A, SC(MONE), -1.0);
+    ar->set_d(ar, GKA_ELEM(ar, v.sc, CG_ZERO), 0.0);
+    ar->set_d(ar, GKA_ELEM(ar, v.sc, CG_ONE), 1.0);
+    ar->set_d(ar, GKA_ELEM(ar, v.sc, CG_MINUS_ONE), -1.0);
     if (x_init) {
-        A->copy(A, x, x_init, n);
+        ar->copy(ar, x, x_init, n);
         matvec(ctx, x, v.r); /* r = q - A x */
-        A->scal(A, n, SC(MONE), v.r);
-        A->axpy(A, n, SC(ONE), q, v.r);
+        ar->scal(ar, n, GKA_ELEM(ar, v.sc, CG_MINUS_ONE), v.r);
+        ar->axpy(ar, n, GKA_ELEM(ar, v.sc, CG_ONE), q, v.r);
     } else {
         for (size_t i = 0; i < n; i++)
-            A->set_d(A, GKA_ELEM(A, x, i), 0.0);
-        A->copy(A, v.r, q, n);
+            ar->set_d(ar, GKA_ELEM(ar, x, i), 0.0);
+        ar->copy(ar, v.r, q, n);
     }
-    A->copy(A, v.p, v.r, n);
-    A->dot(A, SC(RR), n, v.r, v.r);
-    gka_cg_step_info_t info = {0, x, v.r, v.p, SC(RR), NULL, NULL, NULL, NULL, NULL};
+    ar->copy(ar, v.p, v.r, n);
+    ar->dot(ar, GKA_ELEM(ar, v.sc, CG_RR), n, v.r, v.r);
+    gka_cg_step_info_t info = {0,    x,    v.r,  v.p,  GKA_ELEM(ar, v.sc, CG_RR),
+                               NULL, NULL, NULL, NULL, NULL};
     if (hook) hook(hook_ctx, &info);
-    const double qn = gka_iter_norm64(A, q, n), qscale = qn > 0.0 ? qn : 1.0;
-    const double u = gka_arith_unit_roundoff(A);
+    const double qn = gka_iter_norm64(ar, q, n), qscale = qn > 0.0 ? qn : 1.0;
+    const double u = gka_arith_unit_roundoff(ar);
     *iters = 0;
     *reason = GKA_REASON_ITERATION_LIMIT;
     for (int i = 1; i <= r; i++) {
-        const double rn = gka_iter_norm64(A, v.r, n);
+        const double rn = gka_iter_norm64(ar, v.r, n);
         gka_reason_t stop = gka_iter_monitor(rn, qscale, tol, guarded);
-        if (stop == GKA_REASON_NONE && guarded) stop = gka_cg_residual_guard(A->get_d(A, SC(RR)));
+        if (stop == GKA_REASON_NONE && guarded)
+            stop = gka_cg_residual_guard(ar->get_d(ar, GKA_ELEM(ar, v.sc, CG_RR)));
         if (stop == GKA_REASON_NONE) {
             matvec(ctx, v.p, v.Ap);
-            A->dot(A, SC(PAP), n, v.p, v.Ap);
-            if (guarded) stop = gka_cg_curvature(A->get_d(A, SC(PAP)), rn, qscale, u);
+            ar->dot(ar, GKA_ELEM(ar, v.sc, CG_PAP), n, v.p, v.Ap);
+            if (guarded)
+                stop = gka_cg_curvature(ar->get_d(ar, GKA_ELEM(ar, v.sc, CG_PAP)), rn, qscale, u);
         }
         if (stop != GKA_REASON_NONE) {
             *reason = stop;
             break;
         }
-        A->copy(A, SC(RRP), SC(RR), 1);
-        gka_cg_step(A, n, x, v.r, v.p, v.Ap, SC(PAP), SC(RR), SC(ALPHA), SC(BETA), SC(T), SC(ZERO),
-                    SC(ONE));
+        ar->copy(ar, GKA_ELEM(ar, v.sc, CG_RR_PREV), GKA_ELEM(ar, v.sc, CG_RR), 1);
+        gka_cg_step(ar, n, x, v.r, v.p, v.Ap, GKA_ELEM(ar, v.sc, CG_PAP), GKA_ELEM(ar, v.sc, CG_RR),
+                    GKA_ELEM(ar, v.sc, CG_ALPHA), GKA_ELEM(ar, v.sc, CG_BETA),
+                    GKA_ELEM(ar, v.sc, CG_T), GKA_ELEM(ar, v.sc, CG_ZERO),
+                    GKA_ELEM(ar, v.sc, CG_ONE));
         *iters = i;
-        info = (gka_cg_step_info_t){i,       x,    v.r,     v.p,       SC(RR),
-                                    SC(RRP), v.Ap, SC(PAP), SC(ALPHA), SC(BETA)};
+        info = (gka_cg_step_info_t){i,
+                                    x,
+                                    v.r,
+                                    v.p,
+                                    GKA_ELEM(ar, v.sc, CG_RR),
+                                    GKA_ELEM(ar, v.sc, CG_RR_PREV),
+                                    v.Ap,
+                                    GKA_ELEM(ar, v.sc, CG_PAP),
+                                    GKA_ELEM(ar, v.sc, CG_ALPHA),
+                                    GKA_ELEM(ar, v.sc, CG_BETA)};
         if (hook) hook(hook_ctx, &info);
     }
-#undef SC
-    cg_vecs_free(A, &v, n);
+    cg_vecs_free(ar, &v, n);
     return GKA_OK;
 }
 

@@ -9,10 +9,10 @@
 #include <string.h>
 
 /* res = A x - q */
-static void residual(gka_arith_t *A, gka_matvec_fn mv, void *ctx, const void *x, const void *q,
+static void residual(gka_arith_t *ar, gka_matvec_fn mv, void *ctx, const void *x, const void *q,
                      void *res, const void *mone, size_t n) {
     mv(ctx, x, res);
-    A->axpy(A, n, mone, q, res);
+    ar->axpy(ar, n, mone, q, res);
 }
 
 /* Vectors of one solve: x_{i-2} (then x_i), x_{i-1}, the residual, scratch. */
@@ -20,75 +20,76 @@ typedef struct {
     void *xp, *xc, *res, *d, *consts; /* consts: 0, -1 */
 } cheb_vecs_t;
 
-static void cheb_vecs_free(gka_arith_t *A, cheb_vecs_t *v, size_t n) {
+static void cheb_vecs_free(gka_arith_t *ar, cheb_vecs_t *v, size_t n) {
     void *vs[4] = {v->xp, v->xc, v->res, v->d};
     for (int i = 0; i < 4; i++)
-        if (vs[i]) A->free(A, vs[i], n);
-    if (v->consts) A->free(A, v->consts, 2);
+        if (vs[i]) ar->free(ar, vs[i], n);
+    if (v->consts) ar->free(ar, v->consts, 2);
 }
 
-static int cheb_vecs_alloc(gka_arith_t *A, cheb_vecs_t *v, size_t n) {
-    v->xp = A->alloc(A, n), v->xc = A->alloc(A, n), v->res = A->alloc(A, n), v->d = A->alloc(A, n);
-    v->consts = A->alloc(A, 2);
+static int cheb_vecs_alloc(gka_arith_t *ar, cheb_vecs_t *v, size_t n) {
+    v->xp = ar->alloc(ar, n), v->xc = ar->alloc(ar, n), v->res = ar->alloc(ar, n),
+    v->d = ar->alloc(ar, n);
+    v->consts = ar->alloc(ar, 2);
     return v->xp && v->xc && v->res && v->d && v->consts;
 }
 
-static void set_zero(gka_arith_t *A, void *x, size_t n) {
+static void set_zero(gka_arith_t *ar, void *x, size_t n) {
     for (size_t i = 0; i < n; i++)
-        A->set_d(A, GKA_ELEM(A, x, i), 0.0);
+        ar->set_d(ar, GKA_ELEM(ar, x, i), 0.0);
 }
 
-gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
+gka_status_t gka_chebyshev_solve(gka_arith_t *ar, int D, gka_matvec_fn matvec, void *ctx,
                                  const void *q, const void *lambda, const void *hnorm, int r,
                                  double tol, const void *x_init, void *x, gka_hist_fn hist_fn,
                                  void *hist_ctx, double *hist, int *iters, gka_reason_t *reason) {
-    return gka_chebyshev_solve_v(A, D, matvec, ctx, q, lambda, hnorm, r, tol, 1, x_init, x, hist_fn,
-                                 hist_ctx, hist, iters, reason);
+    return gka_chebyshev_solve_v(ar, D, matvec, ctx, q, lambda, hnorm, r, tol, 1, x_init, x,
+                                 hist_fn, hist_ctx, hist, iters, reason);
 }
 
-gka_status_t gka_chebyshev_solve_v(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
+gka_status_t gka_chebyshev_solve_v(gka_arith_t *ar, int D, gka_matvec_fn matvec, void *ctx,
                                    const void *q, const void *lambda, const void *hnorm, int r,
                                    double tol, int guarded, const void *x_init, void *x,
                                    gka_hist_fn hist_fn, void *hist_ctx, double *hist, int *iters,
                                    gka_reason_t *reason) {
-    if (!A || !matvec || !q || !lambda || !hnorm || !x || !iters || !reason || D < 1 || r < 0)
+    if (!ar || !matvec || !q || !lambda || !hnorm || !x || !iters || !reason || D < 1 || r < 0)
         return gka_error(GKA_EINVAL, "gka_chebyshev_solve: bad argument (D = %d, r = %d)", D, r);
     const size_t n = (size_t)D;
     cheb_vecs_t v = {0};
     gka_cheb_schedule_t sch = {0};
-    if (!cheb_vecs_alloc(A, &v, n) || gka_cheb_setup(&sch, A, hnorm, lambda) != GKA_OK) {
-        cheb_vecs_free(A, &v, n);
+    if (!cheb_vecs_alloc(ar, &v, n) || gka_cheb_setup(&sch, ar, hnorm, lambda) != GKA_OK) {
+        cheb_vecs_free(ar, &v, n);
         gka_cheb_release(&sch);
         return gka_error(GKA_ENOMEM, "chebyshev: out of memory (D = %d)", D);
     }
-    void *zero = GKA_ELEM(A, v.consts, 0), *mone = GKA_ELEM(A, v.consts, 1);
-    A->set_d(A, zero, 0.0);
-    A->set_d(A, mone, -1.0);
+    void *zero = GKA_ELEM(ar, v.consts, 0), *mone = GKA_ELEM(ar, v.consts, 1);
+    ar->set_d(ar, zero, 0.0);
+    ar->set_d(ar, mone, -1.0);
     *iters = 0;
     *reason = GKA_REASON_ITERATION_LIMIT;
     if (guarded && !gka_cheb_usable(&sch, reason)) {
-        set_zero(A, x, n);
+        set_zero(ar, x, n);
         goto out;
     }
     /* x_{-1}, x_0 */
     if (x_init) {
-        A->copy(A, v.xp, x_init, n);
-        residual(A, matvec, ctx, v.xp, q, v.res, mone, n);
-        A->copy(A, v.xc, v.xp, n);
-        A->sub(A, v.d, zero, gka_cheb_s(&sch)); /* -s, in d's first element */
-        A->axpy(A, n, v.d, v.res, v.xc);
+        ar->copy(ar, v.xp, x_init, n);
+        residual(ar, matvec, ctx, v.xp, q, v.res, mone, n);
+        ar->copy(ar, v.xc, v.xp, n);
+        ar->sub(ar, v.d, zero, gka_cheb_s(&sch)); /* -s, in d's first element */
+        ar->axpy(ar, n, v.d, v.res, v.xc);
     } else {
-        set_zero(A, v.xp, n);
-        A->copy(A, v.xc, q, n);
-        A->scal(A, n, gka_cheb_s(&sch), v.xc);
+        set_zero(ar, v.xp, n);
+        ar->copy(ar, v.xc, q, n);
+        ar->scal(ar, n, gka_cheb_s(&sch), v.xc);
     }
     if (hist) hist[0] = hist_fn(hist_ctx, v.xc);
-    const double qn = gka_iter_norm64(A, q, n), qscale = qn > 0.0 ? qn : 1.0;
+    const double qn = gka_iter_norm64(ar, q, n), qscale = qn > 0.0 ? qn : 1.0;
     for (int i = 1; i <= r; i++) {
         gka_cheb_next(&sch);
-        residual(A, matvec, ctx, v.xc, q, v.res, mone, n);
+        residual(ar, matvec, ctx, v.xc, q, v.res, mone, n);
         const gka_reason_t stop =
-            gka_iter_monitor(gka_iter_norm64(A, v.res, n), qscale, tol, guarded);
+            gka_iter_monitor(gka_iter_norm64(ar, v.res, n), qscale, tol, guarded);
         if (stop != GKA_REASON_NONE) {
             *reason = stop;
             break;
@@ -100,9 +101,9 @@ gka_status_t gka_chebyshev_solve_v(gka_arith_t *A, int D, gka_matvec_fn matvec, 
         *iters = i;
         if (hist) hist[i] = hist_fn(hist_ctx, v.xc);
     }
-    A->copy(A, x, v.xc, n);
+    ar->copy(ar, x, v.xc, n);
 out:
-    cheb_vecs_free(A, &v, n);
+    cheb_vecs_free(ar, &v, n);
     gka_cheb_release(&sch);
     return GKA_OK;
 }

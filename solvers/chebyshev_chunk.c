@@ -82,7 +82,7 @@ void gka_chunker_destroy(chunker_t *c) {
     void **sc[CK_NSCAL];
     ck_ai_scalars(c, sc);
     for (int i = 0; i < CK_NSCAL; i++)
-        gka_sc_free(Ai, *sc[i]);
+        gka_scalar_free(Ai, *sc[i]);
     free(c->kbuf);
     free(c->ktbuf);
     free(c->tok_events);
@@ -196,8 +196,6 @@ void gka_chunker_carry_state(const chunker_t *c, double *H) {
     c->Ac->to_double(c->Ac, H, c->Hc, (size_t)c->D * (size_t)c->D);
 }
 
-#define AEL(A, x, i) GKA_ELEM(A, x, i)
-
 void gka_chunker_get_carry(const chunker_t *c, void *H) {
     c->Ac->copy(c->Ac, H, c->Hc, (size_t)c->D * (size_t)c->D);
 }
@@ -222,14 +220,15 @@ void gka_chunker_set_carry_state(chunker_t *c, const void *H) {
 void gka_chunker_apply_H(chunker_t *c, const void *x, void *y) {
     gka_arith_t *Ai = c->Ai;
     const size_t d = (size_t)c->D, n = (size_t)c->C, m = (size_t)c->cur + 1;
-    Ai->gemv(Ai, d, d, AEL(Ai, c->eG, c->cur), c->H0i, x, NULL, y); /* exp(G_c) H_0 x */
-    for (size_t j = 0; j < m; j++) {                                /* z = (K x) o W_c */
-        Ai->dot(Ai, AEL(Ai, c->z, j), d, AEL(Ai, c->Ki, j * d), x);
-        Ai->mul(Ai, AEL(Ai, c->z, j), AEL(Ai, c->z, j), AEL(Ai, c->W, (size_t)c->cur * n + j));
+    Ai->gemv(Ai, d, d, GKA_ELEM(Ai, c->eG, c->cur), c->H0i, x, NULL, y); /* exp(G_c) H_0 x */
+    for (size_t j = 0; j < m; j++) {                                     /* z = (K x) o W_c */
+        Ai->dot(Ai, GKA_ELEM(Ai, c->z, j), d, GKA_ELEM(Ai, c->Ki, j * d), x);
+        Ai->mul(Ai, GKA_ELEM(Ai, c->z, j), GKA_ELEM(Ai, c->z, j),
+                GKA_ELEM(Ai, c->W, (size_t)c->cur * n + j));
     }
     for (size_t i = 0; i < d; i++) { /* y += K^T z */
-        Ai->dot(Ai, c->t1, m, AEL(Ai, c->KTi, i * n), c->z);
-        Ai->add(Ai, AEL(Ai, y, i), AEL(Ai, y, i), c->t1);
+        Ai->dot(Ai, c->t1, m, GKA_ELEM(Ai, c->KTi, i * n), c->z);
+        Ai->add(Ai, GKA_ELEM(Ai, y, i), GKA_ELEM(Ai, y, i), c->t1);
     }
 }
 
@@ -242,7 +241,7 @@ void gka_chunker_matvec(void *ctx, const void *x, void *y) {
 
 void gka_chunker_decay(chunker_t *c, int later, int earlier, void *dst) {
     gka_arith_t *Ai = c->Ai;
-    Ai->sub(Ai, dst, AEL(Ai, c->G, later), AEL(Ai, c->G, earlier));
+    Ai->sub(Ai, dst, GKA_ELEM(Ai, c->G, later), GKA_ELEM(Ai, c->G, earlier));
     Ai->set_d(Ai, dst, exp(Ai->get_d(Ai, dst)));
 }
 
@@ -266,14 +265,14 @@ static void load_chunk(chunker_t *c, int n, const double *k, const double *g, co
         Ai->set_d(Ai, c->t1, g ? g[j] : 0.0);
         if (g_used) g_used[j] = Ai->get_d(Ai, c->t1);
         if (j == 0)
-            Ai->copy(Ai, AEL(Ai, c->G, 0), c->t1, 1);
+            Ai->copy(Ai, GKA_ELEM(Ai, c->G, 0), c->t1, 1);
         else
-            Ai->add(Ai, AEL(Ai, c->G, j), AEL(Ai, c->G, j - 1), c->t1);
-        void *bj = AEL(Ai, c->bt, j);
+            Ai->add(Ai, GKA_ELEM(Ai, c->G, j), GKA_ELEM(Ai, c->G, j - 1), c->t1);
+        void *bj = GKA_ELEM(Ai, c->bt, j);
         Ai->set_d(Ai, bj, beta ? beta[j] : 1.0);
         if (beta_used) beta_used[j] = Ai->get_d(Ai, bj);
-        Ai->mul(Ai, AEL(Ai, c->b2, j), bj, bj);
-        Ai->set_d(Ai, AEL(Ai, c->eG, j), exp(Ai->get_d(Ai, AEL(Ai, c->G, j))));
+        Ai->mul(Ai, GKA_ELEM(Ai, c->b2, j), bj, bj);
+        Ai->set_d(Ai, GKA_ELEM(Ai, c->eG, j), exp(Ai->get_d(Ai, GKA_ELEM(Ai, c->G, j))));
     }
 }
 
@@ -284,19 +283,19 @@ static void chunk_tables(chunker_t *c, int n) {
     const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n;
     for (size_t cc = 0; cc < nn; cc++)
         for (size_t j = 0; j <= cc; j++) {
-            void *w = AEL(Ai, c->W, cc * C + j);
+            void *w = GKA_ELEM(Ai, c->W, cc * C + j);
             gka_chunker_decay(c, (int)cc, (int)j, w);
-            Ai->mul(Ai, w, w, AEL(Ai, c->b2, j));
+            Ai->mul(Ai, w, w, GKA_ELEM(Ai, c->b2, j));
         }
     for (size_t i = 0; i < nn; i++)
         for (size_t j = 0; j < nn; j++) {
-            void *kk = AEL(Ai, c->KK, i * C + j), *s = AEL(Ai, c->S, i * C + j);
-            Ai->dot(Ai, kk, d, AEL(Ai, c->Ki, i * d), AEL(Ai, c->Ki, j * d));
+            void *kk = GKA_ELEM(Ai, c->KK, i * C + j), *s = GKA_ELEM(Ai, c->S, i * C + j);
+            Ai->dot(Ai, kk, d, GKA_ELEM(Ai, c->Ki, i * d), GKA_ELEM(Ai, c->Ki, j * d));
             Ai->mul(Ai, s, kk, kk);
         }
     for (size_t j = 0; j < nn; j++) {
-        Ai->gemv(Ai, d, d, c->one, c->H0i, AEL(Ai, c->Ki, j * d), NULL, c->y);
-        Ai->dot(Ai, AEL(Ai, c->wq, j), d, AEL(Ai, c->Ki, j * d), c->y);
+        Ai->gemv(Ai, d, d, c->one, c->H0i, GKA_ELEM(Ai, c->Ki, j * d), NULL, c->y);
+        Ai->dot(Ai, GKA_ELEM(Ai, c->wq, j), d, GKA_ELEM(Ai, c->Ki, j * d), c->y);
     }
     Ai->dot(Ai, c->h0n2, d * d, c->H0i, c->H0i);
 }
@@ -311,7 +310,7 @@ void gka_chunker_load(chunker_t *c, int n, const double *k, const double *g, con
 static void chunk_norm(chunker_t *c, size_t cc) {
     gka_arith_t *Ai = c->Ai;
     const size_t C = (size_t)c->C, m = cc + 1;
-    const void *eg = AEL(Ai, c->eG, cc), *wrow = AEL(Ai, c->W, cc * C);
+    const void *eg = GKA_ELEM(Ai, c->eG, cc), *wrow = GKA_ELEM(Ai, c->W, cc * C);
     Ai->mul(Ai, c->hn, eg, eg);
     Ai->mul(Ai, c->hn, c->hn, c->h0n2); /* exp(2G) ||H_0||^2 */
     Ai->dot(Ai, c->t1, m, wrow, c->wq);
@@ -319,7 +318,7 @@ static void chunk_norm(chunker_t *c, size_t cc) {
     Ai->mul(Ai, c->t1, c->t1, c->two); /* 2 exp(G) sum_j W_jc k_j^T H_0 k_j */
     Ai->add(Ai, c->hn, c->hn, c->t1);
     for (size_t i = 0; i < m; i++)
-        Ai->dot(Ai, AEL(Ai, c->tv, i), m, AEL(Ai, c->S, i * C), wrow);
+        Ai->dot(Ai, GKA_ELEM(Ai, c->tv, i), m, GKA_ELEM(Ai, c->S, i * C), wrow);
     Ai->dot(Ai, c->t1, m, wrow, c->tv); /* sum_ij W_ic W_jc (k_i.k_j)^2 */
     Ai->add(Ai, c->hn, c->hn, c->t1);
     Ai->sqrt(Ai, c->hn, c->hn);
@@ -356,20 +355,20 @@ void gka_chunker_advance(chunker_t *c, int n) {
     gka_arith_t *Ai = c->Ai, *Ac = c->Ac;
     const size_t d = (size_t)c->D, C = (size_t)c->C, nn = (size_t)n, last = nn - 1, w1 = C + 1;
     for (size_t i = 0; i < d; i++) /* E row i = [., k_0i .. k_{n-1,i}] */
-        Ac->from_double(Ac, AEL(Ac, c->E, i * w1 + 1), c->ktbuf + i * C, nn);
-    const double gate = exp(Ai->get_d(Ai, AEL(Ai, c->G, last)));
+        Ac->from_double(Ac, GKA_ELEM(Ac, c->E, i * w1 + 1), c->ktbuf + i * C, nn);
+    const double gate = exp(Ai->get_d(Ai, GKA_ELEM(Ai, c->G, last)));
     for (size_t j = 0; j < d; j++) { /* B row j = [exp(G_last), W_{l,last} k_lj] */
-        gka_gate_element(Ac, gate, AEL(Ac, c->B, j * w1));
+        gka_gate_element(Ac, gate, GKA_ELEM(Ac, c->B, j * w1));
         for (size_t l = 0; l < nn; l++) {
-            Ai->mul(Ai, c->t1, AEL(Ai, c->W, last * C + l), AEL(Ai, c->KTi, j * C + l));
-            to_carry_via_state(c, AEL(Ac, c->B, j * w1 + 1 + l), c->t1);
+            Ai->mul(Ai, c->t1, GKA_ELEM(Ai, c->W, last * C + l), GKA_ELEM(Ai, c->KTi, j * C + l));
+            to_carry_via_state(c, GKA_ELEM(Ac, c->B, j * w1 + 1 + l), c->t1);
         }
     }
     for (size_t i = 0; i < d; i++)
         for (size_t j = 0; j < d; j++) {
-            Ac->copy(Ac, AEL(Ac, c->E, i * w1), AEL(Ac, c->Hc, i * d + j), 1);
-            Ac->dot(Ac, AEL(Ac, c->Hc1, i * d + j), nn + 1, AEL(Ac, c->E, i * w1),
-                    AEL(Ac, c->B, j * w1));
+            Ac->copy(Ac, GKA_ELEM(Ac, c->E, i * w1), GKA_ELEM(Ac, c->Hc, i * d + j), 1);
+            Ac->dot(Ac, GKA_ELEM(Ac, c->Hc1, i * d + j), nn + 1, GKA_ELEM(Ac, c->E, i * w1),
+                    GKA_ELEM(Ac, c->B, j * w1));
         }
     void *t = c->Hc;
     c->Hc = c->Hc1;
@@ -389,9 +388,9 @@ static gka_status_t chunk_matrix(const gka_operator_t *op, gka_arith_t *B, void 
     gka_arith_t *Ai = c->Ai;
     const size_t d = (size_t)c->D, C = (size_t)c->C, cur = (size_t)c->cur;
     Ai->copy(Ai, c->Hm, c->H0i, d * d);
-    Ai->scal(Ai, d * d, AEL(Ai, c->eG, cur), c->Hm);
+    Ai->scal(Ai, d * d, GKA_ELEM(Ai, c->eG, cur), c->Hm);
     for (size_t j = 0; j <= cur; j++)
-        Ai->syr(Ai, d, AEL(Ai, c->W, cur * C + j), AEL(Ai, c->Ki, j * d), c->Hm);
+        Ai->syr(Ai, d, GKA_ELEM(Ai, c->W, cur * C + j), GKA_ELEM(Ai, c->Ki, j * d), c->Hm);
     gka_elems_convert(Ai, c->Hm, B, H, d * d);
     return GKA_OK;
 }

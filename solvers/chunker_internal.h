@@ -1,5 +1,5 @@
 /* The chunker's per-token operator, for the chunk-form backward pass
- * (backward_chunk.c), which runs its forward solves and its adjoint formulas
+ * (grad_chunk.c), which runs its forward solves and its adjoint formulas
  * on the same chunk tables, matvec, decay mask, norm formula and state scan
  * as the forward (chebyshev_chunk.c). Not public API.
  *
@@ -11,6 +11,7 @@
 #define GKA_CHUNKER_INTERNAL_H
 
 #include "solver_internal.h"
+#include "gka_chunker.h"
 
 struct gka_chebyshev_chunker {
     gka_arith_t *As, *Ai, *Ac; /* state format, iterates, running state (carry) */

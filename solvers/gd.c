@@ -17,35 +17,35 @@ enum { GD_NVEC = 4, GD_NSCAL = 11 };
 static void gd_destroy(gka_solver_t *s) {
     gd_work_t *w = s->priv;
     if (!w) return;
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     void *vecs[GD_NVEC] = {w->y, w->xp, w->res, w->d};
     for (int i = 0; i < GD_NVEC; i++)
-        if (vecs[i]) A->free(A, vecs[i], (size_t)s->D);
+        if (vecs[i]) ar->free(ar, vecs[i], (size_t)s->D);
     void *sc[GD_NSCAL] = {w->L, w->step, w->nstep, w->mom,  w->sl, w->sm,
                           w->t, w->zero, w->one,   w->mone, w->two};
     for (int i = 0; i < GD_NSCAL; i++)
-        gka_sc_free(A, sc[i]);
+        gka_scalar_free(ar, sc[i]);
     free(w->buf);
     free(w);
     s->priv = NULL;
 }
 
 static gka_status_t gd_create(gka_solver_t *s) {
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     const size_t n = (size_t)s->D;
     gd_work_t *w = calloc(1, sizeof *w);
     s->priv = w;
     if (!w) return gka_error(GKA_ENOMEM, "gd: out of memory");
-    w->y = A->alloc(A, n);
-    w->xp = A->alloc(A, n);
-    w->res = A->alloc(A, n);
-    w->d = A->alloc(A, n);
+    w->y = ar->alloc(ar, n);
+    w->xp = ar->alloc(ar, n);
+    w->res = ar->alloc(ar, n);
+    w->d = ar->alloc(ar, n);
     void **sc[GD_NSCAL] = {&w->L, &w->step, &w->nstep, &w->mom,  &w->sl, &w->sm,
                            &w->t, &w->zero, &w->one,   &w->mone, &w->two};
     const double init[GD_NSCAL] = {0, 0, 0, 0, 0, 0, 0, 0.0, 1.0, -1.0, 2.0};
     int ok = w->y && w->xp && w->res && w->d;
     for (int i = 0; i < GD_NSCAL; i++)
-        ok &= (*sc[i] = gka_sc_new(A, init[i])) != NULL;
+        ok &= (*sc[i] = gka_scalar_new(ar, init[i])) != NULL;
     w->buf = malloc(n * sizeof(double));
     if (!ok || !w->buf) return gka_error(GKA_ENOMEM, "gd: out of memory (D = %d)", s->D);
     return GKA_OK;
@@ -53,62 +53,62 @@ static gka_status_t gd_create(gka_solver_t *s) {
 
 /* Start: x = 0 or the previous solution; x_prev = x. */
 static void gd_start(gka_solver_t *s, gd_work_t *w, void *x) {
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     const size_t n = (size_t)s->D;
     if (s->opts.warm && s->tokens > 0)
-        A->copy(A, x, s->x_prev, n);
+        ar->copy(ar, x, s->x_prev, n);
     else
         for (size_t i = 0; i < n; i++)
-            A->set_d(A, GKA_ELEM(A, x, i), 0.0);
-    A->copy(A, w->xp, x, n);
+            ar->set_d(ar, GKA_ELEM(ar, x, i), 0.0);
+    ar->copy(ar, w->xp, x, n);
 }
 
 static gka_status_t gd_solve_impl(gka_solver_t *s, const gka_operator_t *op, void *x,
                                   gka_solve_info_t *info, int accelerated) {
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     gd_work_t *w = s->priv;
     const size_t n = (size_t)s->D;
     const int guarded = gka_solver_guarded(s);
-    A->add(A, w->L, op->hnorm, op->lambda);
+    ar->add(ar, w->L, op->hnorm, op->lambda);
     if (accelerated) {
-        A->div(A, w->step, w->one, w->L);
-        A->sqrt(A, w->sl, w->L);
-        A->sqrt(A, w->sm, op->lambda);
-        A->sub(A, w->mom, w->sl, w->sm);
-        A->add(A, w->t, w->sl, w->sm);
-        A->div(A, w->mom, w->mom, w->t);
+        ar->div(ar, w->step, w->one, w->L);
+        ar->sqrt(ar, w->sl, w->L);
+        ar->sqrt(ar, w->sm, op->lambda);
+        ar->sub(ar, w->mom, w->sl, w->sm);
+        ar->add(ar, w->t, w->sl, w->sm);
+        ar->div(ar, w->mom, w->mom, w->t);
     } else {
-        A->add(A, w->t, w->L, op->lambda);
-        A->div(A, w->step, w->two, w->t);
+        ar->add(ar, w->t, w->L, op->lambda);
+        ar->div(ar, w->step, w->two, w->t);
     }
-    A->sub(A, w->nstep, w->zero, w->step);
+    ar->sub(ar, w->nstep, w->zero, w->step);
     gd_start(s, w, x);
     gka_solver_hist_push_op(s, op, x);
-    const double step = A->get_d(A, w->step);
+    const double step = ar->get_d(ar, w->step);
     if (guarded && !(isfinite(step) && step > 0.0)) {
         info->reason = isnan(step) ? GKA_REASON_NAN : GKA_REASON_BREAKDOWN;
         return GKA_OK;
     }
-    const double qn = gka_iter_norm64(A, op->q, n), qscale = qn > 0.0 ? qn : 1.0;
+    const double qn = gka_iter_norm64(ar, op->q, n), qscale = qn > 0.0 ? qn : 1.0;
     info->reason = GKA_REASON_ITERATION_LIMIT;
     for (int i = 1; i <= s->opts.iters; i++) {
         if (accelerated) { /* y = x + mom (x - x_prev); x_prev = x; x = y - step (A y - q) */
-            A->copy(A, w->d, x, n);
-            A->axpy(A, n, w->mone, w->xp, w->d);
-            A->copy(A, w->y, x, n);
-            A->axpy(A, n, w->mom, w->d, w->y);
-            A->copy(A, w->xp, x, n);
-            A->copy(A, x, w->y, n);
+            ar->copy(ar, w->d, x, n);
+            ar->axpy(ar, n, w->mone, w->xp, w->d);
+            ar->copy(ar, w->y, x, n);
+            ar->axpy(ar, n, w->mom, w->d, w->y);
+            ar->copy(ar, w->xp, x, n);
+            ar->copy(ar, x, w->y, n);
         }
         gka_operator_apply(op, x, w->res);
-        A->axpy(A, n, w->mone, op->q, w->res);
+        ar->axpy(ar, n, w->mone, op->q, w->res);
         const gka_reason_t stop =
-            gka_iter_monitor(gka_iter_norm64(A, w->res, n), qscale, s->opts.tol, guarded);
+            gka_iter_monitor(gka_iter_norm64(ar, w->res, n), qscale, s->opts.tol, guarded);
         if (stop != GKA_REASON_NONE) {
             info->reason = stop;
             break;
         }
-        A->axpy(A, n, w->nstep, w->res, x);
+        ar->axpy(ar, n, w->nstep, w->res, x);
         info->iters = i;
         gka_solver_hist_push_op(s, op, x);
     }

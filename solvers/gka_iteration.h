@@ -10,7 +10,7 @@
  *     element update of the Chebyshev step; and the one stopping test of
  *     every iterative solver (gka_iter_monitor). Each function fixes the order
  *     of its roundings, so a native-float kernel and the emulated fp32 table
- *     under GKA_ACCUM_ROUND round alike.
+ *     under GKA_ACCUM_PER_OP round alike.
  *
  *  2. The arithmetic-table versions (C only, solvers/iteration.c): the same
  *     Chebyshev schedule and step and the CG step against gka_arith_t, used by
@@ -95,12 +95,12 @@ GKA_ITER_FN gka_reason_t gka_cg_residual_guard(double rr) {
         *s = (T)2 / den;                                                                           \
     }                                                                                              \
     /* rho^2 / 4, the coefficient of the omega recurrence. */                                      \
-    GKA_ITER_FN T gka_cheb_rq_##S(T rho) {                                                         \
+    GKA_ITER_FN T gka_cheb_quarter_rho_sq_##S(T rho) {                                             \
         return rho * rho * (T)0.25;                                                                \
     }                                                                                              \
-    /* omega_i = 1 / (1 - rq omega_{i-1}), rq = rho^2 / 4. */                                      \
-    GKA_ITER_FN T gka_cheb_omega_next_##S(T rq, T omega) {                                         \
-        return (T)1 / ((T)1 - rq * omega);                                                         \
+    /* omega_i = 1 / (1 - quarter_rho_sq omega_{i-1}), quarter_rho_sq = rho^2 / 4. */              \
+    GKA_ITER_FN T gka_cheb_omega_next_##S(T quarter_rho_sq, T omega) {                             \
+        return (T)1 / ((T)1 - quarter_rho_sq * omega);                                             \
     }                                                                                              \
     /* The recurrence's fixed point omega* = 2 (1 - sqrt(1 - rho^2)) / rho^2. */                   \
     GKA_ITER_FN T gka_cheb_omega_star_##S(T rho) {                                                 \
@@ -116,11 +116,11 @@ GKA_ITER_FN gka_reason_t gka_cg_residual_guard(double rr) {
         return (T)2 * Rr / ((T)1 + Rr * Rr);                                                       \
     }                                                                                              \
     /* One element of the Chebyshev step x_i = x_{i-1} - s omega_i res                             \
-     * + (omega_i - 1)(x_{i-1} - x_{i-2}), nso = -s omega_i, om1 = omega_i - 1,                    \
+     * + (omega_i - 1)(x_{i-1} - x_{i-2}), neg_s_omega = -s omega_i, omega_minus_1 = omega_i - 1,  \
      * rounded in the order of gka_cheb_step (two axpys). */                                       \
-    GKA_ITER_FN T gka_cheb_update_##S(T xc, T xp, T res, T nso, T om1) {                           \
-        const T d = xc - xp, t = nso * res + xc;                                                   \
-        return om1 * d + t;                                                                        \
+    GKA_ITER_FN T gka_cheb_update_##S(T xc, T xp, T res, T neg_s_omega, T omega_minus_1) {         \
+        const T d = xc - xp, t = neg_s_omega * res + xc;                                           \
+        return omega_minus_1 * d + t;                                                              \
     }
 
 GKA_ITERATION_DEFINE(double, d, sqrt, pow)
@@ -146,50 +146,50 @@ typedef struct gka_cheb_schedule {
     void *sc; /* scalar block, see iteration.c */
 } gka_cheb_schedule_t;
 
-/* Allocate and set up from ||H||_F and lambda (elements of A): rho, s, rq,
+/* Allocate and set up from ||H||_F and lambda (elements of ar): rho, s, quarter_rho_sq,
  * omega = omega_0 = 2. GKA_ENOMEM on allocation failure. */
-gka_status_t gka_cheb_setup(gka_cheb_schedule_t *sch, gka_arith_t *A, const void *hnorm,
+gka_status_t gka_cheb_setup(gka_cheb_schedule_t *sch, gka_arith_t *ar, const void *hnorm,
                             const void *lambda);
 void gka_cheb_release(gka_cheb_schedule_t *sch);
-/* Scalars of the schedule (elements of A, owned by the schedule). */
-const void *gka_cheb_s(const gka_cheb_schedule_t *sch);     /* 2 / (L + mu) */
-const void *gka_cheb_rho(const gka_cheb_schedule_t *sch);   /* (L - mu) / (L + mu) */
-const void *gka_cheb_rq(const gka_cheb_schedule_t *sch);    /* rho^2 / 4 */
-const void *gka_cheb_den(const gka_cheb_schedule_t *sch);   /* L + mu */
-const void *gka_cheb_omega(const gka_cheb_schedule_t *sch); /* omega_i */
-const void *gka_cheb_nso(const gka_cheb_schedule_t *sch);   /* -s omega_i */
-const void *gka_cheb_om1(const gka_cheb_schedule_t *sch);   /* omega_i - 1 */
-/* Advance omega_{i-1} -> omega_i and form nso = -s omega_i, om1 = omega_i - 1. */
+/* Scalars of the schedule (elements of ar, owned by the schedule). */
+const void *gka_cheb_s(const gka_cheb_schedule_t *sch);              /* 2 / (L + mu) */
+const void *gka_cheb_rho(const gka_cheb_schedule_t *sch);            /* (L - mu) / (L + mu) */
+const void *gka_cheb_quarter_rho_sq(const gka_cheb_schedule_t *sch); /* rho^2 / 4 */
+const void *gka_cheb_den(const gka_cheb_schedule_t *sch);            /* L + mu */
+const void *gka_cheb_omega(const gka_cheb_schedule_t *sch);          /* omega_i */
+const void *gka_cheb_neg_s_omega(const gka_cheb_schedule_t *sch);    /* -s omega_i */
+const void *gka_cheb_omega_minus_1(const gka_cheb_schedule_t *sch);  /* omega_i - 1 */
+/* Advance omega_{i-1} -> omega_i and form neg_s_omega = -s omega_i, omega_minus_1 = omega_i - 1. */
 void gka_cheb_next(gka_cheb_schedule_t *sch);
 /* 1 if the parameters are usable (L + mu > 0 and s finite); else *reason
  * gets NAN or BREAKDOWN. */
 int gka_cheb_usable(const gka_cheb_schedule_t *sch, gka_reason_t *reason);
 
-/* The Chebyshev step, after gka_cheb_next: xn = xc + nso res + om1 (xc - xp),
+/* The Chebyshev step, after gka_cheb_next: xn = xc + neg_s_omega res + omega_minus_1 (xc - xp),
  * d: n elements scratch. xn may alias xp (x_i written over x_{i-2}). */
 void gka_cheb_step(const gka_cheb_schedule_t *sch, size_t n, const void *xc, const void *xp,
                    const void *res, void *d, void *xn);
 
-/* omega_1 .. omega_r of the schedule for rho (set from a double), in A:
+/* omega_1 .. omega_r of the schedule for rho (set from a double), in ar:
  * omega[0] = omega_0 = 2, omega[i] = omega_i. For figures. */
-gka_status_t gka_cheb_omegas(gka_arith_t *A, double rho, int r, double *omega);
+gka_status_t gka_cheb_omegas(gka_arith_t *ar, double rho, int r, double *omega);
 
-/* One CG step (Hestenes-Stiefel) in A given Ap = A p and pAp = p . Ap:
+/* One CG step (Hestenes-Stiefel) in ar given Ap = A p and pAp = p . Ap:
  *   alpha = rr / pAp; x += alpha p; r -= alpha Ap; rr_new = r . r;
  *   beta = rr_new / rr; rr = rr_new; p = r + beta p.
- * alpha and beta (scalars of A) receive the step's coefficients; t: one
+ * alpha and beta (scalars of ar) receive the step's coefficients; t: one
  * scratch scalar; zero, one: the constants 0 and 1 (kept by the caller, so
  * the step does no extra rounding, which stochastic modes would count). */
-void gka_cg_step(gka_arith_t *A, size_t n, void *x, void *r, void *p, const void *Ap,
+void gka_cg_step(gka_arith_t *ar, size_t n, void *x, void *r, void *p, const void *Ap,
                  const void *pAp, void *rr, void *alpha, void *beta, void *t, const void *zero,
                  const void *one);
 
 /* The unit roundoff of the table's working precision: 2^-p for MPFR at p
  * bits, the storage format's u otherwise. */
-double gka_arith_unit_roundoff(const gka_arith_t *A);
+double gka_arith_unit_roundoff(const gka_arith_t *ar);
 
 /* ||v|| of n elements, read in double (a monitor: raises no flags). */
-double gka_iter_norm64(gka_arith_t *A, const void *v, size_t n);
+double gka_iter_norm64(gka_arith_t *ar, const void *v, size_t n);
 
 #ifdef __cplusplus
 }

@@ -10,7 +10,7 @@
  *               ||H_t||_F are converted once per token into it (the values of
  *               a narrow format are exact in a wider one) and the products
  *               run there, as a kernel that loads a bf16 state into fp32.
- *   chunk form  (gka_chunker_operator, gka_stream.h): MATH.md section 3's chunk-local
+ *   chunk form  (the chunker, gka_chunker.h): MATH.md section 3's chunk-local
  *               operator over the chunk start state; no D x D matrix per token.
  *
  * Direct solvers ask for the matrix (op->matrix): the token form's H_t, or the
@@ -41,7 +41,7 @@ struct gka_operator {
     /* H_t (D x D, row-major) as elements of B, rounded to B; NULL if none */
     gka_status_t (*matrix)(const gka_operator_t *op, gka_arith_t *B, void *H);
     /* ||(H64 + lambda64 I) x - q64|| / ||q64|| against the fp64 reference
-     * problem, x elements of A, x64: D doubles scratch; NULL if none */
+     * problem, x elements of op->A, x64: D doubles scratch; NULL if none */
     double (*residual64)(const gka_operator_t *op, const void *x, double *x64);
     void *ctx; /* the provider's */
 };

@@ -25,7 +25,7 @@
  *   All of the above run against gka_operator_t (gka_operator.h): the token
  *   form's H_t or the chunk form's chunk-local operator.
  *   cholesky   direct: factor H_t + lambda_t I, two triangular solves.
- *   kalman     recursive least squares, variants
+ *   kalman     recursive least squares, forms (its variants)
  *                info   MATH.md section 2 Sherman-Morrison update of P (information form)
  *                cov    covariance form G = S k / (k^T S k + r), S = (I - G k^T) S
  *                joseph Joseph-form covariance update, then symmetrised
@@ -131,10 +131,10 @@ const gka_solver_ops_t *const *gka_solver_list(size_t *count);
 /* Look a solver up by name (GKA_EINVAL naming it if unknown). */
 gka_status_t gka_solver_find(const char *name, const gka_solver_ops_t **out);
 
-/* Create solver `name` for dimension D (1..1024) in arithmetic A (borrowed; must
+/* Create solver `name` for dimension D (1..1024) in arithmetic ar (borrowed; must
  * outlive the solver). opts NULL = defaults. Unknown variant: GKA_EINVAL. */
 gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_solver_opts_t *opts,
-                               gka_arith_t *A, int D);
+                               gka_arith_t *ar, int D);
 
 /* Solve for the stream's current token (after gka_stream_push): x is D
  * elements of s->A. The stream must use the same arithmetic table. */
@@ -159,13 +159,13 @@ void gka_solver_destroy(gka_solver_t *s);
 typedef void (*gka_matvec_fn)(void *ctx, const void *x, void *y);
 
 /* The MATH.md section 2 Chebyshev recurrence for A x = q with spectrum bounds
- * mu = lambda, L = hnorm + lambda, all in arithmetic A. x_init NULL: zero start
+ * mu = lambda, L = hnorm + lambda, all in arithmetic ar. x_init NULL: zero start
  * (x_0 = s q); else warm start from x_init. r >= 0 steps; tol as in the
  * options (0: none). hist (r + 2 doubles) may be NULL; else hist_fn(hist_ctx,
  * x_i) gives the residual recorded for each iterate. On return *iters and
  * *reason are set. x must not alias q or x_init. */
 typedef double (*gka_hist_fn)(void *ctx, const void *x);
-gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
+gka_status_t gka_chebyshev_solve(gka_arith_t *ar, int D, gka_matvec_fn matvec, void *ctx,
                                  const void *q, const void *lambda, const void *hnorm, int r,
                                  double tol, const void *x_init, void *x, gka_hist_fn hist_fn,
                                  void *hist_ctx, double *hist, int *iters, gka_reason_t *reason);
@@ -173,7 +173,7 @@ gka_status_t gka_chebyshev_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, vo
 /* The same with the guard chosen: guarded = 1 is gka_chebyshev_solve (the
  * parameters checked, NaN and divergence stop the iteration); guarded = 0 the
  * textbook recurrence: only the convergence test, NaN propagates. */
-gka_status_t gka_chebyshev_solve_v(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
+gka_status_t gka_chebyshev_solve_v(gka_arith_t *ar, int D, gka_matvec_fn matvec, void *ctx,
                                    const void *q, const void *lambda, const void *hnorm, int r,
                                    double tol, int guarded, const void *x_init, void *x,
                                    gka_hist_fn hist_fn, void *hist_ctx, double *hist, int *iters,
@@ -192,27 +192,14 @@ typedef struct gka_cg_step_info {
 } gka_cg_step_info_t;
 typedef void (*gka_cg_hook_fn)(void *ctx, const gka_cg_step_info_t *step);
 
-/* CG for A x = q in arithmetic A, r >= 0 steps, the stopping test of
+/* CG for A x = q in arithmetic ar, r >= 0 steps, the stopping test of
  * gka_iteration.h (tol as in the options; guarded: NaN, divergence and the
  * curvature guard, whose round-off test uses the working precision's unit
  * roundoff). x_init NULL: zero start. hook may be NULL. x must not alias q or
  * x_init. */
-gka_status_t gka_cg_solve(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
+gka_status_t gka_cg_solve(gka_arith_t *ar, int D, gka_matvec_fn matvec, void *ctx, const void *q,
                           int r, double tol, int guarded, const void *x_init, void *x,
                           gka_cg_hook_fn hook, void *hook_ctx, int *iters, gka_reason_t *reason);
-
-/* Chunk form (MATH.md section 3) over a whole sequence, adaptive lambda_t = a ||H_t||_F:
- * inputs and chunk states in A_state's format (chunk states updated by one
- * A_state dot per entry, i.e. one rounding per chunk under A_state's
- * accumulation model), iterates, omega, the norm formula and every product in
- * A_iter; no D x D matrix is formed per token. q, k: T x D row-major; g, beta:
- * T (NULL: no gate / beta = 1). Outputs: x (T x D), hnorm (T, may be NULL),
- * H_final (D x D, may be NULL). With fp64 tables it equals the token form to
- * roundoff. Both tables may be the same. */
-gka_status_t gka_chebyshev_chunked(gka_arith_t *A_state, gka_arith_t *A_iter, int D, long T, int C,
-                                   const double *q, const double *k, const double *g,
-                                   const double *beta, double a, int r, double *x, double *hnorm,
-                                   double *H_final);
 
 #ifdef __cplusplus
 }

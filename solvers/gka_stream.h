@@ -73,9 +73,9 @@ struct gka_stream {
     float *fbuf; /* D x D scratch of the fp32-gate decay (narrow emulated formats) */
 };
 
-/* A stream of dimension D (1..GKA_D_MAX) in arithmetic A (borrowed). with_U:
+/* A stream of dimension D (1..GKA_D_MAX) in arithmetic ar (borrowed). with_U:
  * also keep U_t (gka_stream_push then needs v). H_0 = 0. */
-gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *A, int D, const gka_ridge_t *ridge,
+gka_status_t gka_stream_create(gka_stream_t **out, gka_arith_t *ar, int D, const gka_ridge_t *ridge,
                                int with_U);
 void gka_stream_destroy(gka_stream_t *st);
 
@@ -89,16 +89,16 @@ gka_status_t gka_stream_push(gka_stream_t *st, const double *q, const double *k,
 /* The forward's gate arithmetic, for the reverse pass and anyone else that
  * decays a state as the stream does: 1 if the table keeps gates in fp32
  * (emulated formats narrower than fp32). */
-int gka_gate_fp32(const gka_arith_t *A);
-/* x_j = gamma x_j exactly as gka_stream_push decays H: for fp32-gate tables
+int gka_gate_fp32(const gka_arith_t *ar);
+/* x_j = gamma x_j by the decay gka_stream_push applies to H: for fp32-gate tables
  * the fp32 gate times the fp32 value of x_j, rounded once to the format;
  * else the table's scal by gamma. gamma64: the stream's st->gamma64. */
-gka_status_t gka_gate_scale(gka_arith_t *A, double gamma64, void *x, size_t n);
-/* A gate gamma (a double, e.g. exp(G)) as an element of A for A's own
+gka_status_t gka_gate_scale(gka_arith_t *ar, double gamma64, void *x, size_t n);
+/* A gate gamma (a double, e.g. exp(G)) as an element of ar for ar's own
  * products, in the same gate arithmetic: for fp32-gate tables the fp32
  * rounding of gamma, held unrounded to the format (the table's dot and
  * scal then multiply by the fp32 gate); else the table's rounding. */
-void gka_gate_element(gka_arith_t *A, double gamma, void *dst);
+void gka_gate_element(gka_arith_t *ar, double gamma, void *dst);
 
 /* Replace H by the rounding of the symmetric D x D matrix H (and the mirror by
  * the rounded values), recomputing ||H||_F and lambda (decay ridges keep their
@@ -117,60 +117,6 @@ void gka_stream_matvec(const gka_stream_t *st, const void *x, void *y);
 double gka_stream_rel_residual64(const gka_stream_t *st, const void *x, double *x64);
 /* The same for x given as D doubles. */
 double gka_stream_rel_residual64_d(const gka_stream_t *st, const double *x64);
-
-/* ---- the chunk form, chunk by chunk --------------------------------------- */
-
-typedef struct gka_chebyshev_chunker gka_chebyshev_chunker_t;
-typedef gka_chebyshev_chunker_t gka_chunker_t; /* it serves every operator solver */
-
-/* State of the chunk form across chunks (the scan). ridge: fixed or adaptive.
- * Tables as in gka_chebyshev_chunked. */
-gka_status_t gka_chunker_create(gka_chebyshev_chunker_t **out, gka_arith_t *A_state,
-                                gka_arith_t *A_iter, int D, int C, const gka_ridge_t *ridge, int r);
-/* Process n <= C tokens (one chunk; the last may be short): q, k (n x D),
- * g, beta (n or NULL). Outputs x (n x D), hnorm, lambda, reasons (n, may be
- * NULL).
- * If q_used/k_used/g_used/beta_used are given they receive the inputs as
- * rounded (what the reference problem must use; g_used: the rounded log-gate,
- * beta_used: rounded beta). Then the chunk state advances. */
-gka_status_t gka_chunker_run(gka_chebyshev_chunker_t *c, int n, const double *q, const double *k,
-                             const double *g, const double *beta, double *x, double *hnorm,
-                             double *lambda, gka_reason_t *reasons, double *q_used, double *k_used,
-                             double *g_used, double *beta_used);
-/* Solve, in the following gka_chunker_run calls, only the tokens j of the
- * chunk with select[j] != 0 (select: C entries, borrowed; NULL: all, the
- * default). The others get NaN x, hnorm and lambda and reason NONE; the chunk
- * state advances as before, and the solved tokens' results are bit for bit
- * those of a run solving all (each token is solved on its own). For figures
- * that measure a few sampled tokens. */
-void gka_chunker_select(gka_chebyshev_chunker_t *c, const unsigned char *select);
-/* The arithmetic of the running chunk state (the scan's carry): A_carry
- * (borrowed; NULL = A_state, the default: the state rounded to the format at
- * every chunk boundary and continued from). With another carry (fp32, as the
- * reference kernels) the scan runs in A_carry and only the snapshot H_0 that a
- * chunk's tokens use is rounded to A_state's format. Call before the first
- * gka_chunker_run (the state so far is carried over, rounded). */
-gka_status_t gka_chunker_set_carry(gka_chebyshev_chunker_t *c, gka_arith_t *A_carry);
-/* The solver of each token (borrowed; NULL = Chebyshev with r steps, zero
- * start, the default). Iterative solvers must run in A_iter; direct ones
- * (cholesky) get H_c materialised from the chunk state, rounded to their own
- * arithmetic (the studied format: create them in A_state). Solvers that need
- * the stream (kalman) are refused. */
-gka_status_t gka_chunker_set_solver(gka_chebyshev_chunker_t *c, gka_solver_t *s);
-/* The GKA_FLAG_* events of each of the n tokens of the last gka_chunker_run:
- * those of its own solve (q, norm formula, iteration) and those it shares
- * with its chunk (rounded keys, chunk tables, the state it starts from). */
-void gka_chunker_token_events(const gka_chebyshev_chunker_t *c, unsigned *events, int n);
-/* The iteration count of each of the n tokens of the last gka_chunker_run
- * (what its solver reports; 0 for tokens not selected); the reasons come
- * from gka_chunker_run's reasons. */
-void gka_chunker_token_iters(const gka_chebyshev_chunker_t *c, int *iters, int n);
-/* The current chunk start state H_0, the snapshot in A_state's format (D x D
- * doubles). */
-void gka_chunker_state(const gka_chebyshev_chunker_t *c, double *H);
-/* The running (carried) state, in A_carry (= the snapshot without a carry). */
-void gka_chunker_carry_state(const gka_chebyshev_chunker_t *c, double *H);
-void gka_chunker_destroy(gka_chebyshev_chunker_t *c);
 
 /* ---- run driver ---------------------------------------------------------- */
 

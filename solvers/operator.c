@@ -85,10 +85,10 @@ gka_status_t gka_token_op_create(gka_token_op_t **out, gka_arith_t *A_state, gka
  * as gka_stream_matvec does in the stream's. */
 static void iter_apply(const gka_operator_t *op, const void *x, void *y) {
     const gka_token_op_t *t = op->ctx;
-    gka_arith_t *A = t->Ai;
+    gka_arith_t *ar = t->Ai;
     const size_t n = (size_t)t->D;
-    A->gemv(A, n, n, GKA_ELEM(A, t->sc, 2), t->H, x, NULL, y);
-    A->axpy(A, n, op->lambda, x, y);
+    ar->gemv(ar, n, n, GKA_ELEM(ar, t->sc, 2), t->H, x, NULL, y);
+    ar->axpy(ar, n, op->lambda, x, y);
 }
 
 static gka_status_t iter_matrix(const gka_operator_t *op, gka_arith_t *B, void *H) {

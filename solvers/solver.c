@@ -72,8 +72,8 @@ void gka_solver_destroy(gka_solver_t *s) {
 }
 
 gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_solver_opts_t *opts,
-                               gka_arith_t *A, int D) {
-    if (!out || !A) return gka_error(GKA_EINVAL, "gka_solver_create: NULL argument");
+                               gka_arith_t *ar, int D) {
+    if (!out || !ar) return gka_error(GKA_EINVAL, "gka_solver_create: NULL argument");
     *out = NULL;
     const gka_solver_ops_t *ops;
     gka_status_t st = gka_solver_find(name, &ops);
@@ -101,9 +101,9 @@ gka_status_t gka_solver_create(gka_solver_t **out, const char *name, const gka_s
     if (!s) return gka_error(GKA_ENOMEM, "solver %s: out of memory", name);
     s->ops = ops;
     s->opts = o;
-    s->A = A;
+    s->A = ar;
     s->D = D;
-    s->x_prev = A->alloc(A, (size_t)D);
+    s->x_prev = ar->alloc(ar, (size_t)D);
     s->work64 = calloc(2 * (size_t)D, sizeof(double));
     if (o.history) s->hist = calloc((size_t)o.iters + 2, sizeof(double));
     if (!s->x_prev || !s->work64 || (o.history && !s->hist)) {

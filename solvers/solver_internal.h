@@ -11,37 +11,37 @@
 #include "gka_solver.h"
 #include "gka_stream.h"
 
-/* A scalar element of A holding round(v) (NULL on allocation failure). */
-static inline void *gka_sc_new(gka_arith_t *A, double v) {
-    void *s = A->alloc(A, 1);
-    if (s) A->set_d(A, s, v);
+/* A scalar element of ar holding round(v) (NULL on allocation failure). */
+static inline void *gka_scalar_new(gka_arith_t *ar, double v) {
+    void *s = ar->alloc(ar, 1);
+    if (s) ar->set_d(ar, s, v);
     return s;
 }
 
-static inline void gka_sc_free(gka_arith_t *A, void *s) {
-    if (s) A->free(A, s, 1);
+static inline void gka_scalar_free(gka_arith_t *ar, void *s) {
+    if (s) ar->free(ar, s, 1);
 }
 
-/* n elements of A into elements of B: a copy when B is A (exact for every
+/* n elements of ar into elements of B: a copy when B is ar (exact for every
  * table, MPFR included), else through double (exact from fp64 and narrower
  * tables). */
-static inline void gka_elems_convert(gka_arith_t *A, const void *src, gka_arith_t *B, void *dst,
+static inline void gka_elems_convert(gka_arith_t *ar, const void *src, gka_arith_t *B, void *dst,
                                      size_t n) {
-    if (A == B) {
-        A->copy(A, dst, src, n);
+    if (ar == B) {
+        ar->copy(ar, dst, src, n);
         return;
     }
     double v;
     for (size_t i = 0; i < n; i++) {
-        A->to_double(A, &v, GKA_CELEM(A, src, i), 1);
+        ar->to_double(ar, &v, GKA_CELEM(ar, src, i), 1);
         B->from_double(B, GKA_ELEM(B, dst, i), &v, 1);
     }
 }
 
 /* 1 if all n elements of x are finite. */
-static inline int gka_elems_finite(gka_arith_t *A, const void *x, size_t n) {
+static inline int gka_elems_finite(gka_arith_t *ar, const void *x, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (!isfinite(A->get_d(A, GKA_CELEM(A, x, i)))) return 0;
+        if (!isfinite(ar->get_d(ar, GKA_CELEM(ar, x, i)))) return 0;
     return 1;
 }
 

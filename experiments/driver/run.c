@@ -2,6 +2,7 @@
  * a reference x* (gka_reference.h: LAPACK, MPFR, Arb or gka's own fp64
  * Cholesky, cfg->reference) of the same rounded problem. */
 #define _POSIX_C_SOURCE 200809L
+#include "gka_chunker.h"
 #include "gka_config.h"
 #include "gka_io.h"
 #include "gka_reference.h"

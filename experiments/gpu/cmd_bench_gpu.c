@@ -109,7 +109,7 @@ static int run_checks(uint64_t seed, int quick, FILE *csv) {
         {1, 2, 128, 250, 30, GKA_GPU_FP32, 1, 5.0, 0}, /* token-form limit T D^2 <= 2^22 */
     };
     const size_t nbc = quick ? 1 : sizeof bc / sizeof bc[0];
-    printf("# backward checks: relative norm error vs gka_grad_token (solvers/backward.c: implicit"
+    printf("# backward checks: relative norm error vs gka_grad_token (solvers/grad.c: implicit"
            " Chebyshev, lambda path, same r) in fp64; emu = that function in emulated bf16\n");
     printf("%-6s %3s %3s %4s %5s %4s | %9s %9s %9s %9s | %9s %9s %9s %9s | %s\n", "dtype", "B", "H",
            "D", "T", "beta", "dq gpu", "dk gpu", "dg gpu", "dbeta gpu", "dq emu", "dk emu",

@@ -10,7 +10,7 @@
  *            and against the exact solution of the same rounded problem
  *            (H_t in fp64 token by token, Cholesky per token); the model's
  *            own error against the exact solution is reported beside;
- *   backward: dq, dk, dg, dbeta against gka_grad_token (solvers/backward.c,
+ *   backward: dq, dk, dg, dbeta against gka_grad_token (solvers/grad.c,
  *            implicit Chebyshev gradients with the lambda path, same r) in
  *            fp64 and, when emulate != 0, in the emulated bf16 table;
  *   decode:  against an fp64 decode step (state update, norm, r iterations).

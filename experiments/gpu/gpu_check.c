@@ -1,12 +1,13 @@
 /* GPU kernels against the CPU references (see gka_gpu_check.h). */
 #include "gka_gpu_check.h"
+#include "gka_chunker.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gka_arith.h"
-#include "gka_backward.h"
+#include "gka_grad.h"
 #include "gka_iteration.h"
 #include "gka_precision.h"
 #include "gka_solver.h"
@@ -398,7 +399,7 @@ done:
     return st;
 }
 
-/* CPU backward (solvers/backward.c, token form, implicit Chebyshev with the
+/* CPU backward (solvers/grad.c, token form, implicit Chebyshev with the
  * lambda path) of every head in arithmetic `fmt`, gathered into [B, T, H, .]. */
 static gka_status_t cpu_grads(const gka_gpu_config_t *c, const inputs_t *in, const char *fmt,
                               const char *acc, double *dq, double *dk, double *dg, double *db) {
@@ -557,7 +558,7 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
     const double hn = sqrt(ss), lam = a * hn;
     double rho = 0.0, s = 0.0; /* MATH.md section 2 schedule, solvers/gka_iteration.h */
     if (hn > 0.0) gka_cheb_params_d(hn, lam, &rho, &s);
-    const double rq = gka_cheb_rq_d(rho);
+    const double quarter_rho_sq = gka_cheb_quarter_rho_sq_d(rho);
     double *xp = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
     if (!xp || !y) {
         free(xp);
@@ -571,10 +572,10 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
         x[i] = s * (double)q[i]; /* x_0 = s q, x_{-1} = 0 */
         xp[i] = 0.0;
     }
-    double om = GKA_CHEB_OMEGA0;
+    double omega = GKA_CHEB_OMEGA0;
     for (int it = 1; it <= r; it++) {
-        om = gka_cheb_omega_next_d(rq, om);
-        const double nso = -(s * om), om1 = om - 1.0;
+        omega = gka_cheb_omega_next_d(quarter_rho_sq, omega);
+        const double neg_s_omega = -(s * omega), omega_minus_1 = omega - 1.0;
         for (size_t i = 0; i < n; i++) {
             double acc = 0.0;
             for (size_t j = 0; j < n; j++)
@@ -583,7 +584,7 @@ static void decode64(int D, int r, double a, const float *q, const float *k, dou
         }
         for (size_t i = 0; i < n; i++) {
             const double xc = x[i];
-            x[i] = gka_cheb_update_d(xc, xp[i], y[i], nso, om1);
+            x[i] = gka_cheb_update_d(xc, xp[i], y[i], neg_s_omega, omega_minus_1);
             xp[i] = xc;
         }
     }

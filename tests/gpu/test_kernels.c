@@ -1,7 +1,7 @@
 /* GPU kernels (kernels/) against the CPU references (experiments/gpu/
  * gpu_check.c): forward vs the CPU chunk model of the kernels' arithmetic
  * (fp32 carry, bf16 snapshots, fp32 iterates) and vs the exact solution of the
- * same rounded problem, backward vs solvers/backward.c (fp64), decode vs an
+ * same rounded problem, backward vs solvers/grad.c (fp64), decode vs an
  * fp64 step. Without a usable GPU (CI) the GPU tests skip with a message; the
  * argument checks run everywhere. Tolerances: GKA_GPU_TOL_* (gka_gpu_check.h). */
 #include <criterion/criterion.h>

@@ -132,7 +132,7 @@ static int same_float(double got, float want) {
 
 Test(arith_emulated, fp32_scalar_ops_equal_native) {
     gka_arith_t A;
-    make(&A, &gka_fp32, GKA_RND_NE, GKA_ACCUM_ROUND, NULL);
+    make(&A, &gka_fp32, GKA_RND_NE, GKA_ACCUM_PER_OP, NULL);
     for (int k = 0; k < 200000; k++) {
         const float a = rand_float(), b = rand_float(), c = rand_float();
         const double da = (double)a, db = (double)b, dc = (double)c;
@@ -216,7 +216,7 @@ static void check_fp32_kernels(gka_accum_t accum) {
 }
 
 Test(arith_emulated, fp32_round_kernels_equal_native) {
-    check_fp32_kernels(GKA_ACCUM_ROUND);
+    check_fp32_kernels(GKA_ACCUM_PER_OP);
 }
 Test(arith_emulated, fp32_wide_kernels_equal_native) {
     check_fp32_kernels(GKA_ACCUM_WIDE);
@@ -250,7 +250,7 @@ Test(arith_emulated, round_kernels_match_mpfr, .init = ref_setup, .fini = ref_te
             const gka_format_t *f = fmts[fi];
             const gka_round_mode_t md = modes[mi];
             gka_arith_t A;
-            make(&A, f, md, GKA_ACCUM_ROUND, NULL);
+            make(&A, f, md, GKA_ACCUM_PER_OP, NULL);
             const int lo = f->emax < 20 ? -3 : -12, hi = f->emax < 20 ? 2 : 12;
             for (int rep = 0; rep < 10; rep++) {
                 const int m = irand(1, N), n = irand(1, N);
@@ -296,20 +296,20 @@ Test(arith_emulated, round_kernels_match_mpfr, .init = ref_setup, .fini = ref_te
 Test(arith_emulated, round_stochastic_matches_plain_loop) {
     enum { N = 30 };
     gka_arith_t A;
-    make(&A, &gka_bf16, GKA_RND_SP, GKA_ACCUM_ROUND, NULL);
-    gka_rounding_t r = A.round;
+    make(&A, &gka_bf16, GKA_RND_SP, GKA_ACCUM_PER_OP, NULL);
+    gka_rounding_t r = A.store;
     double x[N], y[N], M[N * N], got, want;
     for (int i = 0; i < N; i++)
         x[i] = (double)(float)sym(), y[i] = (double)(float)sym();
     for (int i = 0; i < N * N; i++)
         M[i] = (double)(float)sym();
     gka_round_array(x, x, N, &r), gka_round_array(y, y, N, &r), gka_round_array(M, M, N * N, &r);
-    A.round.counter = r.counter;
+    A.store.counter = r.counter;
     A.dot(&A, &got, N, x, y);
     want = gka_mul(x[0], y[0], &r);
     for (int j = 1; j < N; j++)
         want = gka_add(want, gka_mul(x[j], y[j], &r), &r);
-    cr_assert(oracle_same(got, want) && A.round.counter == r.counter);
+    cr_assert(oracle_same(got, want) && A.store.counter == r.counter);
     const double alpha = 0.75;
     double yy[N];
     memcpy(yy, y, sizeof yy);
@@ -322,7 +322,7 @@ Test(arith_emulated, round_stochastic_matches_plain_loop) {
         cr_assert(oracle_same(y[i], s), "gemv row %d", i);
     }
     (void)yy;
-    cr_assert_eq(A.round.counter, r.counter);
+    cr_assert_eq(A.store.counter, r.counter);
     gka_arith_destroy(&A);
 }
 
@@ -345,7 +345,7 @@ Test(arith_emulated, wide_fp32_matches_float_sums, .init = ref_setup, .fini = re
             const gka_round_mode_t md = modes[mi];
             gka_arith_t A;
             make(&A, f, md, GKA_ACCUM_WIDE, NULL);
-            gka_rounding_t sr = A.round; /* stochastic mode: the same draws */
+            gka_rounding_t sr = A.store; /* stochastic mode: the same draws */
                                          /* storage rounding of one float value */
 #define STORE(v) (md == GKA_RND_SP ? gka_round((double)(v), &sr) : ref_round((double)(v), f, md))
             for (int rep = 0; rep < 12; rep++) {
@@ -479,7 +479,7 @@ Test(arith_emulated, init_rejects_bad_arguments) {
     cr_assert_eq(gka_arith_init_emulated(&A, &r, GKA_ACCUM_WIDE, &gka_bf16), GKA_EINVAL);
     cr_assert(strstr(gka_error_message(), "bf16") != NULL);
     r = gka_rounding_default(&gka_fp64);
-    cr_assert_eq(gka_arith_init_emulated(&A, &r, GKA_ACCUM_ROUND, NULL), GKA_EINVAL);
+    cr_assert_eq(gka_arith_init_emulated(&A, &r, GKA_ACCUM_PER_OP, NULL), GKA_EINVAL);
     r = gka_rounding_default(&gka_bf16);
     cr_assert_eq(gka_arith_init_emulated(&A, &r, (gka_accum_t)7, NULL), GKA_EINVAL);
     cr_assert_eq(gka_arith_init_emulated(&A, &r, GKA_ACCUM_WIDE, NULL), GKA_OK);
@@ -502,10 +502,10 @@ Test(arith_emulated, wide_fp32_storage_options) {
     make(&A, &gka_fp32, GKA_RND_SP, GKA_ACCUM_WIDE, NULL);
     double M[6] = {1, 2, 3, 4, 5, 6}, x[3] = {1, 1, 1}, y[2];
     const double one = 1.0;
-    const uint64_t c0 = A.round.counter;
+    const uint64_t c0 = A.store.counter;
     A.gemv(&A, 2, 3, &one, M, x, NULL, y);
     cr_assert(y[0] == 6 && y[1] == 15);
-    cr_assert_eq(A.round.counter, c0 + 2);
+    cr_assert_eq(A.store.counter, c0 + 2);
     gka_arith_destroy(&A);
     gka_rounding_t r = gka_rounding_default(&gka_fp32);
     r.subnormals = 0;
@@ -532,10 +532,10 @@ static double rand_fp32_value(void) {
 Test(arith_emulated, fp32_fast_path_flags_match_generic) {
     enum { N = 12 };
     gka_arith_t F, G;
-    make(&F, &gka_fp32, GKA_RND_NE, GKA_ACCUM_ROUND, NULL);
+    make(&F, &gka_fp32, GKA_RND_NE, GKA_ACCUM_PER_OP, NULL);
     gka_rounding_t r = gka_rounding_default(&gka_fp32);
     r.saturate = 1;
-    cr_assert_eq(gka_arith_init_emulated(&G, &r, GKA_ACCUM_ROUND, NULL), GKA_OK);
+    cr_assert_eq(gka_arith_init_emulated(&G, &r, GKA_ACCUM_PER_OP, NULL), GKA_OK);
     double a, b, rf, rg;
     for (int k = 0; k < 100000; k++) {
         a = rand_fp32_value(), b = rand_fp32_value();
@@ -605,7 +605,7 @@ Test(arith_emulated, rne_fast_path_matches_generic, .init = ref_setup, .fini = r
         for (int accum = 0; accum < 2; accum++) {
             const gka_format_t *f = fmts[fi];
             gka_arith_t F, G;
-            const gka_accum_t ac = accum ? GKA_ACCUM_WIDE : GKA_ACCUM_ROUND;
+            const gka_accum_t ac = accum ? GKA_ACCUM_WIDE : GKA_ACCUM_PER_OP;
             const gka_format_t *w =
                 f == &gka_e4m3 ? &gka_bf16 : (f == &gka_e5m2 ? &gka_fp16 : NULL);
             make(&F, f, GKA_RND_NE, ac, w);

@@ -50,7 +50,7 @@ static __mpfr_struct *from_d(gka_arith_t *A, const double *v, size_t n) {
 
 Test(arith_mpfr, prec53_reproduces_fp64_scalar_ops) {
     gka_arith_t M, F;
-    init_mpfr(&M, 53, GKA_ACCUM_ROUND);
+    init_mpfr(&M, 53, GKA_ACCUM_PER_OP);
     cr_assert_eq(gka_arith_init_fp64(&F), GKA_OK);
     __mpfr_struct *e = M.alloc(&M, 4);
     for (int k = 0; k < 50000; k++) {
@@ -86,7 +86,7 @@ Test(arith_mpfr, prec53_reproduces_fp64_scalar_ops) {
 Test(arith_mpfr, prec53_reproduces_fp64_kernels) {
     enum { N = 33 };
     gka_arith_t M, F;
-    init_mpfr(&M, 53, GKA_ACCUM_ROUND);
+    init_mpfr(&M, 53, GKA_ACCUM_PER_OP);
     cr_assert_eq(gka_arith_init_fp64(&F), GKA_OK);
     double x[N], y[N], H[N * N], out[N * N], rf;
     for (int rep = 0; rep < 60; rep++) {
@@ -200,7 +200,7 @@ Test(arith_mpfr, exact_dot_is_correctly_rounded) {
  * n u sum |x_j y_j| (u = 2^-256). */
 Test(arith_mpfr, round_dot_256_within_bound) {
     gka_arith_t A;
-    init_mpfr(&A, 256, GKA_ACCUM_ROUND);
+    init_mpfr(&A, 256, GKA_ACCUM_PER_OP);
     double x[200], y[200], ax[200];
     mpfr_t s, sa, err;
     mpfr_inits2(4096, s, sa, err, (mpfr_ptr)0);
@@ -297,7 +297,7 @@ Test(arith_mpfr, exact_kernels_are_correctly_rounded) {
 Test(arith_mpfr, exact_nrm2_midpoints) {
     gka_arith_t A, R;
     init_mpfr(&A, 53, GKA_ACCUM_EXACT);
-    init_mpfr(&R, 53, GKA_ACCUM_ROUND);
+    init_mpfr(&R, 53, GKA_ACCUM_PER_OP);
     const double v[4] = {1.0, 0x1p-26, 0x1p-53, 0x1p-80};
     __mpfr_struct *x = from_d(&A, v, 4), *r = A.alloc(&A, 1);
     A.nrm2(&A, r, 4, x);
@@ -313,11 +313,11 @@ Test(arith_mpfr, exact_nrm2_midpoints) {
 
 Test(arith_mpfr, storage_and_arguments) {
     gka_arith_t A;
-    cr_assert_eq(gka_arith_init_mpfr(&A, 1, GKA_ACCUM_ROUND), GKA_EINVAL);
+    cr_assert_eq(gka_arith_init_mpfr(&A, 1, GKA_ACCUM_PER_OP), GKA_EINVAL);
     cr_assert(strstr(gka_error_message(), "1") != NULL);
     cr_assert_eq(gka_arith_init_mpfr(&A, 113, GKA_ACCUM_WIDE), GKA_EINVAL);
     cr_assert(strstr(gka_error_message(), "wide") != NULL);
-    init_mpfr(&A, 113, GKA_ACCUM_ROUND);
+    init_mpfr(&A, 113, GKA_ACCUM_PER_OP);
     cr_assert_str_eq(A.name, "mpfr113/round");
     cr_assert_eq(A.mpfr_prec, 113);
     cr_assert_eq(A.elem_size, sizeof(__mpfr_struct));

@@ -65,8 +65,8 @@ Test(arith_name, wide_accumulator_by_name) {
     cr_assert_eq(gka_accum_by_name("exact", &a, NULL), GKA_OK);
     cr_assert_eq(a, GKA_ACCUM_EXACT);
     cr_assert_eq(gka_accum_by_name("none", &a, NULL), GKA_OK);
-    cr_assert_eq(a, GKA_ACCUM_ROUND);
-    cr_assert_str_eq(gka_accum_name(GKA_ACCUM_ROUND), "round");
+    cr_assert_eq(a, GKA_ACCUM_PER_OP);
+    cr_assert_str_eq(gka_accum_name(GKA_ACCUM_PER_OP), "round");
     cr_assert_str_eq(gka_accum_name(GKA_ACCUM_WIDE), "wide");
     cr_assert_str_eq(gka_accum_name(GKA_ACCUM_EXACT), "exact");
     cr_assert_eq(gka_accum_by_name("widest", &a, NULL), GKA_EINVAL);

@@ -158,7 +158,7 @@ Test(cg, plain_variant_propagates_nan_where_guarded_stops) {
  * 2^-60 <= 2^-53 read as convergence. */
 Test(cg, mpfr_roundoff_test_uses_the_working_precision) {
     gka_arith_t A;
-    cr_assert_eq(gka_arith_init_mpfr(&A, 200, GKA_ACCUM_ROUND), GKA_OK);
+    cr_assert_eq(gka_arith_init_mpfr(&A, 200, GKA_ACCUM_PER_OP), GKA_OK);
     cr_assert_eq(gka_arith_unit_roundoff(&A), ldexp(1.0, -200));
     const double H[4] = {1, 0, 0, 0}, q[2] = {1, ldexp(1.0, -60)};
     double x64[2];
@@ -175,7 +175,7 @@ Test(cg, mpfr_roundoff_test_uses_the_working_precision) {
  * 2^-200 level (far below fp64's 2^-53). */
 Test(cg, mpfr200_converges_to_its_roundoff) {
     gka_arith_t A;
-    cr_assert_eq(gka_arith_init_mpfr(&A, 200, GKA_ACCUM_ROUND), GKA_OK);
+    cr_assert_eq(gka_arith_init_mpfr(&A, 200, GKA_ACCUM_PER_OP), GKA_OK);
     enum { D = 4 };
     const double d[D] = {1, 2, 3, 4}, q[D] = {1, 1, 1, 1}, lambda = 0.5;
     double H[D * D] = {0};

@@ -155,8 +155,8 @@ Test(chebyshev, reasons_breakdown_diverged_nan) {
 /* ---- emulated fp32 == native float, bit for bit ------------------------- */
 
 /* The stream update and the Chebyshev recurrence written directly in float,
- * operation by operation in the order of state.c and chebyshev.c under
- * GKA_ACCUM_ROUND (arith_emulated.c documents where each rounding happens). */
+ * operation by operation in the order of stream.c and chebyshev.c under
+ * GKA_ACCUM_PER_OP (arith_emulated.c documents where each rounding happens). */
 typedef struct {
     int D;
     float *H;
@@ -197,23 +197,23 @@ static void native_chebyshev(const native_stream_t *s, const float *q, int r, fl
     float xp[64], xc[64], res[64], d[64];
     const float L = s->hnorm + s->lambda, den = L + s->lambda, num = L - s->lambda;
     const float rho = num / den, st = 2.0f / den;
-    float rq = rho * rho;
-    rq = rq * 0.25f;
+    float quarter_rho_sq = rho * rho;
+    quarter_rho_sq = quarter_rho_sq * 0.25f;
     for (int i = 0; i < D; i++)
         xp[i] = 0.0f, xc[i] = st * q[i];
     float omega = 2.0f;
     for (int it = 1; it <= r; it++) {
-        float t = rq * omega;
+        float t = quarter_rho_sq * omega;
         t = 1.0f - t;
         omega = 1.0f / t;
         native_residual(s, xc, q, res);
-        float nso = st * omega;
-        nso = 0.0f - nso;
-        const float om1 = omega - 1.0f;
+        float neg_s_omega = st * omega;
+        neg_s_omega = 0.0f - neg_s_omega;
+        const float omega_minus_1 = omega - 1.0f;
         for (int i = 0; i < D; i++) {
             d[i] = -1.0f * xp[i] + xc[i];
-            float xn = nso * res[i] + xc[i];
-            xp[i] = om1 * d[i] + xn;
+            float xn = neg_s_omega * res[i] + xc[i];
+            xp[i] = omega_minus_1 * d[i] + xn;
         }
         for (int i = 0; i < D; i++) {
             const float sw = xp[i];

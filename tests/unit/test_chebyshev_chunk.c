@@ -2,6 +2,7 @@
  * (gated, write-gated, T not a multiple of C), and in bf16 state / fp32
  * iterates the same error statistics as the token form. */
 #include "solver_testlib.h"
+#include "gka_chunker.h"
 
 /* Token form over the sequence: x (T x D), hnorm (T), final H. */
 static void token_form(gka_arith_t *A, const tl_seq_t *s, const gka_ridge_t *ridge, int r,

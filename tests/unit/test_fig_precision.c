@@ -15,6 +15,7 @@
 #include "program_testlib.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
+#include "gka_chunker.h"
 
 static char tmpdir[256];
 

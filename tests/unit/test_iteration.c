@@ -11,9 +11,9 @@ Test(iteration, native_float_schedule_equals_fp32_table) {
     const float rho = 1.0f / (1.0f + 2.0f * 0.02f);
     double om[41];
     cr_assert_eq(gka_cheb_omegas(&A, rho, 40, om), GKA_OK);
-    float o = (float)GKA_CHEB_OMEGA0, rq = gka_cheb_rq_f(rho);
+    float o = (float)GKA_CHEB_OMEGA0, quarter_rho_sq = gka_cheb_quarter_rho_sq_f(rho);
     for (int i = 1; i <= 40; i++) {
-        o = gka_cheb_omega_next_f(rq, o);
+        o = gka_cheb_omega_next_f(quarter_rho_sq, o);
         cr_assert_eq((double)o, om[i], "omega_%d: native %.9g table %.9g", i, (double)o, om[i]);
     }
     /* rho, s from ||H|| and lambda, and one step on 3 elements */
@@ -31,12 +31,12 @@ Test(iteration, native_float_schedule_equals_fp32_table) {
          *xn = A.alloc(&A, 3);
     A.from_double(&A, vc, xc, 3), A.from_double(&A, vp, xp, 3), A.from_double(&A, vr, rs, 3);
     gka_cheb_step(&sch, 3, vc, vp, vr, d, xn);
-    const float nso = (float)A.get_d(&A, gka_cheb_nso(&sch)),
-                om1 = (float)A.get_d(&A, gka_cheb_om1(&sch));
+    const float neg_s_omega = (float)A.get_d(&A, gka_cheb_neg_s_omega(&sch)),
+                omega_minus_1 = (float)A.get_d(&A, gka_cheb_omega_minus_1(&sch));
     for (int i = 0; i < 3; i++) {
-        const float f = gka_cheb_update_f((float)A.get_d(&A, GKA_ELEM(&A, vc, i)),
-                                          (float)A.get_d(&A, GKA_ELEM(&A, vp, i)),
-                                          (float)A.get_d(&A, GKA_ELEM(&A, vr, i)), nso, om1);
+        const float f = gka_cheb_update_f(
+            (float)A.get_d(&A, GKA_ELEM(&A, vc, i)), (float)A.get_d(&A, GKA_ELEM(&A, vp, i)),
+            (float)A.get_d(&A, GKA_ELEM(&A, vr, i)), neg_s_omega, omega_minus_1);
         cr_assert_eq((double)f, A.get_d(&A, GKA_ELEM(&A, xn, i)), "element %d", i);
     }
     gka_cheb_release(&sch);
@@ -47,10 +47,10 @@ Test(iteration, native_float_schedule_equals_fp32_table) {
 
 Test(iteration, omega_star_bound_monitor) {
     const double rho = 1.0 / 1.04, ws = gka_cheb_omega_star_d(rho);
-    cr_assert_float_eq(gka_cheb_omega_next_d(gka_cheb_rq_d(rho), ws), ws, 1e-12);
+    cr_assert_float_eq(gka_cheb_omega_next_d(gka_cheb_quarter_rho_sq_d(rho), ws), ws, 1e-12);
     double o = GKA_CHEB_OMEGA0;
     for (int i = 0; i < 2000; i++)
-        o = gka_cheb_omega_next_d(gka_cheb_rq_d(rho), o);
+        o = gka_cheb_omega_next_d(gka_cheb_quarter_rho_sq_d(rho), o);
     cr_assert_float_eq(o, ws, 1e-9);
     cr_assert_float_eq(gka_cheb_bound_d(0.5, 1), 2.0 * 0.5 / 1.25, 1e-15);
     cr_assert_eq(gka_iter_monitor(0.0, 1.0, 0.0, 1), GKA_REASON_CONVERGED);

@@ -1,4 +1,4 @@
-/* Helpers of the backward-pass tests (test_backward*.c): seeded problems and
+/* Helpers of the backward-pass tests (test_grad*.c): seeded problems and
  * central finite differences of L = sum_t <dx_t, x_t> computed in 256-bit
  * MPFR, independently of the library: H_t, lambda_t and the solve (exact
  * Cholesky, r Chebyshev steps or r CG steps) are written here again, in
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gka_backward.h"
+#include "gka_grad.h"
 #include "gka_precision.h"
 
 #define BT_PREC 256

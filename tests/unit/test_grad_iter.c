@@ -1,9 +1,9 @@
-/* Through-the-iterations gradients (solvers/backward_iter.c): the stored-
+/* Through-the-iterations gradients (solvers/grad_iter.c): the stored-
  * iterate forwards equal the solvers' output bit for bit; the adjoints equal
  * 256-bit MPFR finite differences of the r-step maps (Chebyshev with its
  * schedule, CG); Chebyshev's implicit dq equals its through-the-iterations dq
  * (symmetric polynomial); CG's differ, by an amount that vanishes as r -> D. */
-#include "backward_testlib.h"
+#include "grad_testlib.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
 
@@ -40,7 +40,7 @@ static void check_forward_identity(const char *format, const char *solver, int r
     bt_prob_free(&p);
 }
 
-Test(backward_iter, stored_iterate_forward_equals_solver_bit_for_bit) {
+Test(grad_iter, stored_iterate_forward_equals_solver_bit_for_bit) {
     check_forward_identity("fp64", "chebyshev", 17);
     check_forward_identity("bf16", "chebyshev", 30);
     check_forward_identity("fp64", "cg", 9);
@@ -58,7 +58,7 @@ static void check_fd_iter(bt_solve_t kind, int r, const char *ridge, double gate
     bt_grads_t fd = bt_grads_new(D, T), mp = bt_grads_new(D, T), f64 = bt_grads_new(D, T);
     bt_fd(&p, kind, r, &fd);
     gka_arith_t Amp, A64;
-    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_ROUND), GKA_OK);
+    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_PER_OP), GKA_OK);
     gka_arith_init_fp64(&A64);
     run_token(&Amp, &p, name, r, GKA_GRAD_ITERATIONS, &mp, NULL);
     run_token(&A64, &p, name, r, GKA_GRAD_ITERATIONS, &f64, NULL);
@@ -80,13 +80,13 @@ static void check_fd_iter(bt_solve_t kind, int r, const char *ridge, double gate
     bt_prob_free(&p);
 }
 
-Test(backward_iter, chebyshev_adjoint_matches_mpfr_finite_differences) {
+Test(grad_iter, chebyshev_adjoint_matches_mpfr_finite_differences) {
     check_fd_iter(BT_CHEB, 4, "adaptive:0.02", 0.3);
     check_fd_iter(BT_CHEB, 9, "fixed:0.25", 0.2);
     check_fd_iter(BT_CHEB, 1, "adaptive:0.1", 0.0);
 }
 
-Test(backward_iter, cg_adjoint_matches_mpfr_finite_differences) {
+Test(grad_iter, cg_adjoint_matches_mpfr_finite_differences) {
     check_fd_iter(BT_CG, 3, "adaptive:0.02", 0.3);
     check_fd_iter(BT_CG, 5, "fixed:0.25", 0.0);
 }
@@ -94,7 +94,7 @@ Test(backward_iter, cg_adjoint_matches_mpfr_finite_differences) {
 /* Chebyshev: p_r(A) is a symmetric matrix, so dq through the iterations is
  * p_r(A) dx: the implicit dq solved with the same schedule, to roundoff. dk
  * and dg are not equal (they see x_r - x*). */
-Test(backward_iter, chebyshev_implicit_dq_equals_iterations_dq) {
+Test(grad_iter, chebyshev_implicit_dq_equals_iterations_dq) {
     const int D = 16;
     const long T = 30;
     bt_prob_t p = bt_prob(D, T, 51, 0.1, 1, 0.3, "adaptive:0.02");
@@ -123,7 +123,7 @@ Test(backward_iter, chebyshev_implicit_dq_equals_iterations_dq) {
  * exact arithmetic both equal the exact gradient at r = D. The test records
  * the difference at each r and asserts that it is large early and at
  * roundoff level at r = D. */
-Test(backward_iter, cg_implicit_vs_iterations_difference_vanishes_at_r_equal_D) {
+Test(grad_iter, cg_implicit_vs_iterations_difference_vanishes_at_r_equal_D) {
     const int D = 8;
     const long T = 12;
     bt_prob_t p = bt_prob(D, T, 61, 0.1, 1, 0.3, "adaptive:0.02");

@@ -1,10 +1,10 @@
 /* Token form of the backward pass (MATH.md section 4): the forward runs the ridge stream
  * and the solver object (implicit mode) or the stored-iterate recurrences of
- * backward_iter.c (iterations mode), keeping H_t and D_t + D_t^T for every
+ * grad_iter.c (iterations mode), keeping H_t and D_t + D_t^T for every
  * token; the reverse sweep carries S_t = G~_t + G~_t^T backwards and reads
  * dk, dbeta, dg off it. Optionally the exact gradient of the fp64 mirror
  * problem (x*, dq* by LAPACK dposv) is computed alongside. */
-#include "gka_backward.h"
+#include "gka_grad.h"
 #include "gka_config.h"
 #include "gka_reference.h"
 #include "solver_internal.h"
@@ -182,7 +182,7 @@ typedef struct {
 } tok_store_t;
 
 static void tok_free(tok_store_t *s) {
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     const size_t T = (size_t)s->T, n = s->n, DD = s->DD;
     const struct {
         void *p;
@@ -191,64 +191,67 @@ static void tok_free(tok_store_t *s) {
              {s->gam, T},          {s->b2, T},      {s->beta, T},  {s->Abar, DD},  {s->dxv, n},
              {s->P, DD},           {s->S, DD},      {s->u, n},     {s->sc, TS_N}};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
-        if (v[i].p) A->free(A, v[i].p, v[i].len);
+        if (v[i].p) ar->free(ar, v[i].p, v[i].len);
     free(s->gam64);
 }
 
-static int tok_alloc(tok_store_t *s, gka_arith_t *A, int D, long T) {
+static int tok_alloc(tok_store_t *s, gka_arith_t *ar, int D, long T) {
     memset(s, 0, sizeof *s);
-    s->A = A;
+    s->A = ar;
     s->n = (size_t)D;
     s->DD = s->n * s->n;
     s->T = T;
     const size_t t = (size_t)T, n = s->n, DD = s->DD;
-    s->H = A->alloc(A, (t + 1) * DD);
-    s->Ds = A->alloc(A, t * DD);
-    s->x = A->alloc(A, t * n);
-    s->dq = A->alloc(A, t * n);
-    s->k = A->alloc(A, t * n);
-    s->gam = A->alloc(A, t);
-    s->b2 = A->alloc(A, t);
-    s->beta = A->alloc(A, t);
-    s->Abar = A->alloc(A, DD);
-    s->dxv = A->alloc(A, n);
-    s->P = A->alloc(A, DD);
-    s->S = A->alloc(A, DD);
-    s->u = A->alloc(A, n);
-    s->sc = A->alloc(A, TS_N);
+    s->H = ar->alloc(ar, (t + 1) * DD);
+    s->Ds = ar->alloc(ar, t * DD);
+    s->x = ar->alloc(ar, t * n);
+    s->dq = ar->alloc(ar, t * n);
+    s->k = ar->alloc(ar, t * n);
+    s->gam = ar->alloc(ar, t);
+    s->b2 = ar->alloc(ar, t);
+    s->beta = ar->alloc(ar, t);
+    s->Abar = ar->alloc(ar, DD);
+    s->dxv = ar->alloc(ar, n);
+    s->P = ar->alloc(ar, DD);
+    s->S = ar->alloc(ar, DD);
+    s->u = ar->alloc(ar, n);
+    s->sc = ar->alloc(ar, TS_N);
     s->gam64 = malloc(t * sizeof *s->gam64);
     return s->gam64 && s->H && s->Ds && s->x && s->dq && s->k && s->gam && s->b2 && s->beta &&
            s->Abar && s->dxv && s->P && s->S && s->u && s->sc;
 }
 
-#define TSC(s, k) GKA_ELEM((s)->A, (s)->sc, TS_##k)
+/* Scalar slot TS_* of the token store. */
+static inline void *tok_scalar(const tok_store_t *s, int slot) {
+    return GKA_ELEM(s->A, s->sc, slot);
+}
 
 /* Ds = -(dq x^T + x dq^T), tr = -(x . dq): the implicit adjoint of A_t. */
 static void implicit_adjoint(tok_store_t *s, const void *x, const void *dq, void *Ds) {
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     const size_t n = s->n;
     for (size_t i = 0; i < s->DD; i++)
-        A->set_d(A, GKA_ELEM(A, Ds, i), 0.0);
+        ar->set_d(ar, GKA_ELEM(ar, Ds, i), 0.0);
     for (size_t a = 0; a < n; a++) {
-        A->mul(A, TSC(s, T), TSC(s, MONE), GKA_CELEM(A, dq, a));
-        A->axpy(A, n, TSC(s, T), x, GKA_ELEM(A, Ds, a * n));
-        A->mul(A, TSC(s, T), TSC(s, MONE), GKA_CELEM(A, x, a));
-        A->axpy(A, n, TSC(s, T), dq, GKA_ELEM(A, Ds, a * n));
+        ar->mul(ar, tok_scalar(s, TS_T), tok_scalar(s, TS_MONE), GKA_CELEM(ar, dq, a));
+        ar->axpy(ar, n, tok_scalar(s, TS_T), x, GKA_ELEM(ar, Ds, a * n));
+        ar->mul(ar, tok_scalar(s, TS_T), tok_scalar(s, TS_MONE), GKA_CELEM(ar, x, a));
+        ar->axpy(ar, n, tok_scalar(s, TS_T), dq, GKA_ELEM(ar, Ds, a * n));
     }
-    A->dot(A, TSC(s, TR), n, x, dq);
-    A->sub(A, TSC(s, TR), TSC(s, ZERO), TSC(s, TR));
+    ar->dot(ar, tok_scalar(s, TS_TR), n, x, dq);
+    ar->sub(ar, tok_scalar(s, TS_TR), tok_scalar(s, TS_ZERO), tok_scalar(s, TS_TR));
 }
 
 /* Ds = Abar + Abar^T, tr = tr Abar. */
 static void symmetrise(tok_store_t *s, void *Ds) {
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     const size_t n = s->n;
-    A->set_d(A, TSC(s, TR), 0.0);
+    ar->set_d(ar, tok_scalar(s, TS_TR), 0.0);
     for (size_t i = 0; i < n; i++) {
-        A->add(A, TSC(s, TR), TSC(s, TR), GKA_ELEM(A, s->Abar, i * n + i));
+        ar->add(ar, tok_scalar(s, TS_TR), tok_scalar(s, TS_TR), GKA_ELEM(ar, s->Abar, i * n + i));
         for (size_t j = 0; j < n; j++)
-            A->add(A, GKA_ELEM(A, Ds, i * n + j), GKA_ELEM(A, s->Abar, i * n + j),
-                   GKA_ELEM(A, s->Abar, j * n + i));
+            ar->add(ar, GKA_ELEM(ar, Ds, i * n + j), GKA_ELEM(ar, s->Abar, i * n + j),
+                    GKA_ELEM(ar, s->Abar, j * n + i));
     }
 }
 
@@ -261,102 +264,102 @@ static int failed(gka_reason_t r, int iters) {
            (r == GKA_REASON_BREAKDOWN && iters == 0);
 }
 
-static void poison(gka_arith_t *A, void *x, size_t n) {
+static void poison(gka_arith_t *ar, void *x, size_t n) {
     for (size_t i = 0; i < n; i++)
-        A->set_d(A, GKA_ELEM(A, x, i), (double)NAN);
+        ar->set_d(ar, GKA_ELEM(ar, x, i), (double)NAN);
 }
 
 /* One token's forward and D_t + D_t^T in the studied arithmetic. */
 static gka_status_t tok_forward(tok_store_t *s, gka_stream_t *st, gka_solver_t *solver,
                                 const gka_grad_problem_t *p, const gka_grad_opts_t *o, long t) {
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     const size_t n = s->n, DD = s->DD, tt = (size_t)t;
-    void *x = GKA_ELEM(A, s->x, tt * n), *dq = GKA_ELEM(A, s->dq, tt * n);
-    void *Ds = GKA_ELEM(A, s->Ds, tt * DD);
+    void *x = GKA_ELEM(ar, s->x, tt * n), *dq = GKA_ELEM(ar, s->dq, tt * n);
+    void *Ds = GKA_ELEM(ar, s->Ds, tt * DD);
     gka_status_t status = GKA_OK;
     int adaptive_path = o->lambda_path && p->ridge.kind == GKA_RIDGE_ADAPTIVE;
-    A->set_d(A, TSC(s, DHN), 0.0);
+    ar->set_d(ar, tok_scalar(s, TS_DHN), 0.0);
     if (o->mode == GKA_GRAD_IMPLICIT) {
         gka_solve_info_t info;
         if ((status = gka_solver_solve(solver, st, x, &info)) != GKA_OK) return status;
-        if (failed(info.reason, info.iters)) poison(A, x, n);
+        if (failed(info.reason, info.iters)) poison(ar, x, n);
         if ((status = gka_stream_set_query(st, p->dx + tt * n)) != GKA_OK) return status;
         if ((status = gka_solver_solve(solver, st, dq, &info)) != GKA_OK) return status;
-        if (failed(info.reason, info.iters)) poison(A, dq, n);
+        if (failed(info.reason, info.iters)) poison(ar, dq, n);
         implicit_adjoint(s, x, dq, Ds);
     } else {
         int iters;
         gka_reason_t reason;
         for (size_t i = 0; i < DD; i++)
-            A->set_d(A, GKA_ELEM(A, s->Abar, i), 0.0);
+            ar->set_d(ar, GKA_ELEM(ar, s->Abar, i), 0.0);
         if (!strcmp(o->solver, "chebyshev"))
-            status = gka_chebyshev_adjoint(A, p->D, stream_mv, st, st->q, st->lambda, st->hnorm,
-                                           o->iters, s->dxv, x, dq, s->Abar, TSC(s, DLAM),
-                                           TSC(s, DHN), &iters, &reason);
+            status = gka_chebyshev_adjoint(ar, p->D, stream_mv, st, st->q, st->lambda, st->hnorm,
+                                           o->iters, s->dxv, x, dq, s->Abar, tok_scalar(s, TS_DLAM),
+                                           tok_scalar(s, TS_DHN), &iters, &reason);
         else
-            status = gka_cg_adjoint(A, p->D, stream_mv, st, st->q, o->iters, s->dxv, x, dq, s->Abar,
-                                    &iters, &reason);
+            status = gka_cg_adjoint(ar, p->D, stream_mv, st, st->q, o->iters, s->dxv, x, dq,
+                                    s->Abar, &iters, &reason);
         if (status) return status;
-        if (failed(reason, iters)) poison(A, x, n), poison(A, dq, n);
+        if (failed(reason, iters)) poison(ar, x, n), poison(ar, dq, n);
         symmetrise(s, Ds);
         if (!strcmp(o->solver, "chebyshev")) /* the schedule's lambda */
-            A->add(A, TSC(s, TR), TSC(s, TR), TSC(s, DLAM));
+            ar->add(ar, tok_scalar(s, TS_TR), tok_scalar(s, TS_TR), tok_scalar(s, TS_DLAM));
     }
     /* d||H||_F = schedule's + a (tr Abar + dlambda) along the lambda path;
      * Ds += 2 (d||H||_F / ||H||_F) H_t */
     if (adaptive_path) {
-        A->mul(A, TSC(s, T), st->ridge_value, TSC(s, TR));
-        A->add(A, TSC(s, DHN), TSC(s, DHN), TSC(s, T));
+        ar->mul(ar, tok_scalar(s, TS_T), st->ridge_value, tok_scalar(s, TS_TR));
+        ar->add(ar, tok_scalar(s, TS_DHN), tok_scalar(s, TS_DHN), tok_scalar(s, TS_T));
     }
-    if (A->get_d(A, st->hnorm) > 0.0) {
-        A->div(A, TSC(s, C), TSC(s, DHN), st->hnorm);
-        A->add(A, TSC(s, C), TSC(s, C), TSC(s, C));
-        A->axpy(A, DD, TSC(s, C), st->H, Ds);
+    if (ar->get_d(ar, st->hnorm) > 0.0) {
+        ar->div(ar, tok_scalar(s, TS_C), tok_scalar(s, TS_DHN), st->hnorm);
+        ar->add(ar, tok_scalar(s, TS_C), tok_scalar(s, TS_C), tok_scalar(s, TS_C));
+        ar->axpy(ar, DD, tok_scalar(s, TS_C), st->H, Ds);
     }
     return GKA_OK;
 }
 
 /* The reverse sweep in the studied arithmetic. */
 static void tok_reverse(tok_store_t *s, gka_grads_t *out) {
-    gka_arith_t *A = s->A;
+    gka_arith_t *ar = s->A;
     const size_t n = s->n, DD = s->DD;
     for (size_t i = 0; i < DD; i++)
-        A->set_d(A, GKA_ELEM(A, s->S, i), 0.0);
+        ar->set_d(ar, GKA_ELEM(ar, s->S, i), 0.0);
     double *buf = malloc(n * sizeof *buf);
     for (long t = s->T - 1; t >= 0; t--) {
         const size_t tt = (size_t)t;
         /* the gate in the forward's arithmetic (fp32 gates for narrow formats) */
-        if (t + 1 < s->T) gka_gate_scale(A, s->gam64[tt + 1], s->S, DD);
-        A->axpy(A, DD, TSC(s, ONE), GKA_ELEM(A, s->Ds, tt * DD), s->S);
-        const void *k = GKA_ELEM(A, s->k, tt * n);
-        A->gemv(A, n, n, TSC(s, ONE), s->S, k, NULL, s->u); /* u = S_t k_t */
+        if (t + 1 < s->T) gka_gate_scale(ar, s->gam64[tt + 1], s->S, DD);
+        ar->axpy(ar, DD, tok_scalar(s, TS_ONE), GKA_ELEM(ar, s->Ds, tt * DD), s->S);
+        const void *k = GKA_ELEM(ar, s->k, tt * n);
+        ar->gemv(ar, n, n, tok_scalar(s, TS_ONE), s->S, k, NULL, s->u); /* u = S_t k_t */
         if (out->dbeta) {
-            A->dot(A, TSC(s, T), n, k, s->u);
-            A->mul(A, TSC(s, T), TSC(s, T), GKA_ELEM(A, s->beta, tt));
-            out->dbeta[t] = A->get_d(A, TSC(s, T));
+            ar->dot(ar, tok_scalar(s, TS_T), n, k, s->u);
+            ar->mul(ar, tok_scalar(s, TS_T), tok_scalar(s, TS_T), GKA_ELEM(ar, s->beta, tt));
+            out->dbeta[t] = ar->get_d(ar, tok_scalar(s, TS_T));
         }
         if (out->dg) { /* <S_t, gamma_t H_{t-1}> / 2 */
-            A->copy(A, s->P, GKA_ELEM(A, s->H, tt * DD), DD);
-            gka_gate_scale(A, s->gam64[tt], s->P, DD);
-            A->dot(A, TSC(s, T), DD, s->S, s->P);
-            A->mul(A, TSC(s, T), TSC(s, T), TSC(s, HALF));
-            out->dg[t] = A->get_d(A, TSC(s, T));
+            ar->copy(ar, s->P, GKA_ELEM(ar, s->H, tt * DD), DD);
+            gka_gate_scale(ar, s->gam64[tt], s->P, DD);
+            ar->dot(ar, tok_scalar(s, TS_T), DD, s->S, s->P);
+            ar->mul(ar, tok_scalar(s, TS_T), tok_scalar(s, TS_T), tok_scalar(s, TS_HALF));
+            out->dg[t] = ar->get_d(ar, tok_scalar(s, TS_T));
         }
         if (out->dk && buf) {
-            A->scal(A, n, GKA_ELEM(A, s->b2, tt), s->u);
-            A->to_double(A, buf, s->u, n);
+            ar->scal(ar, n, GKA_ELEM(ar, s->b2, tt), s->u);
+            ar->to_double(ar, buf, s->u, n);
             memcpy(out->dk + tt * n, buf, n * sizeof *buf);
         }
     }
     free(buf);
-    if (out->x) A->to_double(A, out->x, s->x, (size_t)s->T * n);
-    if (out->dq) A->to_double(A, out->dq, s->dq, (size_t)s->T * n);
+    if (out->x) ar->to_double(ar, out->x, s->x, (size_t)s->T * n);
+    if (out->dq) ar->to_double(ar, out->dq, s->dq, (size_t)s->T * n);
 }
 
-gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
+gka_status_t gka_grad_token(gka_arith_t *ar, const gka_grad_problem_t *p,
                             const gka_grad_opts_t *opts, gka_grads_t *out, gka_grads_t *ref) {
     gka_status_t status;
-    if (!A || !out) return gka_error(GKA_EINVAL, "gka_grad_token: NULL table or output");
+    if (!ar || !out) return gka_error(GKA_EINVAL, "gka_grad_token: NULL table or output");
     if ((status = check_problem(p)) || (status = check_opts(opts))) return status;
     const size_t n = (size_t)p->D, DD = n * n, T = (size_t)p->T;
     if ((double)T * (double)DD > (double)GKA_GRAD_TOKEN_STORE_MAX)
@@ -374,7 +377,7 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
     tok_store_t s;
     ref_store_t R = {0};
     double *dx64 = malloc(n * sizeof *dx64);
-    int ok = tok_alloc(&s, A, p->D, p->T) && dx64;
+    int ok = tok_alloc(&s, ar, p->D, p->T) && dx64;
     if (ok && ref) {
         R.H = calloc((T + 1) * DD, sizeof(double));
         R.Ds = malloc(T * DD * sizeof(double));
@@ -386,20 +389,20 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
         R.beta = malloc(T * sizeof(double));
         ok = R.H && R.Ds && R.x && R.dq && R.k && R.gam && R.b2 && R.beta;
     }
-    status = ok ? gka_stream_create(&st, A, p->D, &p->ridge, 0)
+    status = ok ? gka_stream_create(&st, ar, p->D, &p->ridge, 0)
                 : gka_error(GKA_ENOMEM, "backward: out of memory (D = %d, T = %ld)", p->D, p->T);
     if (!status && opts->mode == GKA_GRAD_IMPLICIT) {
         gka_solver_opts_t so = gka_solver_opts_default();
         so.iters = opts->iters;
-        status = gka_solver_create(&solver, opts->solver, &so, A, p->D);
+        status = gka_solver_create(&solver, opts->solver, &so, ar, p->D);
     }
     if (!status) {
-        A->set_d(A, TSC(&s, ZERO), 0.0);
-        A->set_d(A, TSC(&s, ONE), 1.0);
-        A->set_d(A, TSC(&s, MONE), -1.0);
-        A->set_d(A, TSC(&s, HALF), 0.5);
+        ar->set_d(ar, tok_scalar(&s, TS_ZERO), 0.0);
+        ar->set_d(ar, tok_scalar(&s, TS_ONE), 1.0);
+        ar->set_d(ar, tok_scalar(&s, TS_MONE), -1.0);
+        ar->set_d(ar, tok_scalar(&s, TS_HALF), 0.5);
         for (size_t i = 0; i < DD; i++)
-            A->set_d(A, GKA_ELEM(A, s.H, i), 0.0); /* H_{-1} */
+            ar->set_d(ar, GKA_ELEM(ar, s.H, i), 0.0); /* H_{-1} */
     }
     for (long t = 0; !status && t < p->T; t++) {
         const size_t tt = (size_t)t;
@@ -407,16 +410,17 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
         status =
             gka_stream_push(st, p->q + tt * n, p->k + tt * n, p->g ? p->g[t] : 0.0, beta, NULL);
         if (status) break;
-        A->copy(A, GKA_ELEM(A, s.H, (tt + 1) * DD), st->H, DD);
-        A->copy(A, GKA_ELEM(A, s.k, tt * n), st->k, n);
-        A->copy(A, GKA_ELEM(A, s.gam, tt), st->gamma, 1);
+        ar->copy(ar, GKA_ELEM(ar, s.H, (tt + 1) * DD), st->H, DD);
+        ar->copy(ar, GKA_ELEM(ar, s.k, tt * n), st->k, n);
+        ar->copy(ar, GKA_ELEM(ar, s.gam, tt), st->gamma, 1);
         s.gam64[tt] = st->gamma64; /* the gate value the forward decayed with */
-        A->copy(A, GKA_ELEM(A, s.b2, tt), st->beta2, 1);
-        A->set_d(A, GKA_ELEM(A, s.beta, tt), beta); /* the stream's rounding of beta */
-        A->from_double(A, s.dxv, p->dx + tt * n, n);
+        ar->copy(ar, GKA_ELEM(ar, s.b2, tt), st->beta2, 1);
+        ar->set_d(ar, GKA_ELEM(ar, s.beta, tt), beta); /* the stream's rounding of beta */
+        ar->from_double(ar, s.dxv, p->dx + tt * n, n);
         if (ref) { /* before the forward: implicit mode replaces the stream's query by dx */
-            A->to_double(A, dx64, s.dxv, n);
-            ref_token(st, p, dx64, opts->lambda_path, A->get_d(A, GKA_ELEM(A, s.beta, tt)), t, &R);
+            ar->to_double(ar, dx64, s.dxv, n);
+            ref_token(st, p, dx64, opts->lambda_path, ar->get_d(ar, GKA_ELEM(ar, s.beta, tt)), t,
+                      &R);
         }
         status = tok_forward(&s, st, solver, p, opts, t);
     }

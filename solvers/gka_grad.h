@@ -26,8 +26,8 @@
  * formats with their accumulation models, MPFR. Inputs are rounded into the
  * table as the forward stream rounds them (q, k, dx, gamma = exp(g), beta).
  * Outputs are doubles (nearest). */
-#ifndef GKA_BACKWARD_H
-#define GKA_BACKWARD_H
+#ifndef GKA_GRAD_H
+#define GKA_GRAD_H
 
 #include "gka_arith.h"
 #include "gka_error.h"
@@ -76,17 +76,17 @@ typedef struct gka_grads {
  * reference: 128 MiB in fp64 at the limit); larger problems: the chunk form. */
 #define GKA_GRAD_TOKEN_STORE_MAX (1L << 22)
 
-/* Token form (backward.c). The forward runs the stream of gka_stream.h and,
+/* Token form (grad.c). The forward runs the stream of gka_stream.h and,
  * in implicit mode, the solver object of gka_solver.h (zero start), so x_t is
  * the forward's x_t bit for bit; dq_t comes from the same solver applied to
  * dx_t. If ref is non-NULL it receives the exact gradient of the fp64 mirror
  * problem (the same rounded inputs, x* and dq* by LAPACK dposv, lambda path
  * as in opts): GKA_EUNSUP in a build without LAPACK. Numerical events
  * (breakdown, NaN) show up as non-finite outputs, never as errors. */
-gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
+gka_status_t gka_grad_token(gka_arith_t *ar, const gka_grad_problem_t *p,
                             const gka_grad_opts_t *opts, gka_grads_t *out, gka_grads_t *ref);
 
-/* Chunk form (backward_chunk.c), Chebyshev implicit gradients with chunks of
+/* Chunk form (grad_chunk.c), Chebyshev implicit gradients with chunks of
  * C tokens (MATH.md section 3): no D x D matrix per token; the chunk start states H_0
  * are kept (T/C of them) and the state adjoint is carried across chunks.
  * Every token's operator, ||H_c||_F, the dk terms and the state adjoint are
@@ -94,28 +94,28 @@ gka_status_t gka_grad_token(gka_arith_t *A, const gka_grad_problem_t *p,
  * scalar recursion dg_t = <D_t, H_t> + dg_{t+1} - beta_t^2 k_t^T G~_t k_t.
  * One table for states and iterates. Agrees with gka_grad_token (chebyshev,
  * implicit) to roundoff in fp64. */
-gka_status_t gka_grad_chunked(gka_arith_t *A, const gka_grad_problem_t *p, int C, int iters,
+gka_status_t gka_grad_chunked(gka_arith_t *ar, const gka_grad_problem_t *p, int C, int iters,
                               int lambda_path, gka_grads_t *out);
 
-/* ---- reverse mode through the iterations (backward_iter.c) -------------- */
+/* ---- reverse mode through the iterations (grad_iter.c) -------------- */
 
 /* Chebyshev, zero start, exactly the operation sequence (and stopping rules:
  * NaN, divergence) of gka_chebyshev_solve with tol = 0, storing the iterates;
  * then the adjoint of the r steps for upstream dx. matvec applies the
  * operator A = H + lambda I; (lambda, hnorm) give the schedule. Outputs (D
- * elements of A unless said): x = x_r (equal to gka_chebyshev_solve's),
+ * elements of ar unless said): x = x_r (equal to gka_chebyshev_solve's),
  * dq = dL/dq, Abar (D x D, row-major) += dL/dA (general matrix), and the
  * schedule's scalar adjoints dlambda, dhnorm (1 element each, overwritten;
  * the path of lambda through A itself is tr Abar, not included). On a
  * breakdown (L + mu <= 0) x = dq = 0 and nothing is accumulated. */
-gka_status_t gka_chebyshev_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx,
+gka_status_t gka_chebyshev_adjoint(gka_arith_t *ar, int D, gka_matvec_fn matvec, void *ctx,
                                    const void *q, const void *lambda, const void *hnorm, int r,
                                    const void *dx, void *x, void *dq, void *Abar, void *dlambda,
                                    void *dhnorm, int *iters, gka_reason_t *reason);
 
 /* CG, zero start, the operation sequence and stopping rules of solvers/cg.c
  * (tol = 0), then its adjoint: x = x_r, dq, Abar += dL/dA. */
-gka_status_t gka_cg_adjoint(gka_arith_t *A, int D, gka_matvec_fn matvec, void *ctx, const void *q,
+gka_status_t gka_cg_adjoint(gka_arith_t *ar, int D, gka_matvec_fn matvec, void *ctx, const void *q,
                             int r, const void *dx, void *x, void *dq, void *Abar, int *iters,
                             gka_reason_t *reason);
 

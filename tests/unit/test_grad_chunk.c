@@ -1,9 +1,10 @@
-/* Chunk-form backward (solvers/backward_chunk.c): equal to the token form to
+/* Chunk-form backward (solvers/grad_chunk.c): equal to the token form to
  * roundoff in fp64 for every chunk size (gates, write gates, adaptive and
  * fixed ridge, lambda path on and off); its x equals the forward chunk form's;
  * bf16 stays finite and close; bad arguments. */
-#include "backward_testlib.h"
+#include "grad_testlib.h"
 #include "gka_solver.h"
+#include "gka_chunker.h"
 
 static void token_grads(gka_arith_t *A, const bt_prob_t *p, int r, int lambda_path, bt_grads_t *g) {
     gka_grad_problem_t gp = bt_gp(p);
@@ -44,19 +45,19 @@ static void check_agree(int D, long T, uint64_t seed, double gate, int beta, con
     bt_prob_free(&p);
 }
 
-Test(backward_chunk, agrees_with_token_form_adaptive_gated) {
+Test(grad_chunk, agrees_with_token_form_adaptive_gated) {
     check_agree(8, 21, 71, 0.3, 1, "adaptive:0.02", 30, 1);
     check_agree(6, 17, 72, 0.5, 0, "adaptive:0.05", 12, 0);
 }
 
-Test(backward_chunk, agrees_with_token_form_fixed_ungated) {
+Test(grad_chunk, agrees_with_token_form_fixed_ungated) {
     check_agree(7, 19, 73, 0.0, 1, "fixed:0.25", 25, 1);
     check_agree(5, 10, 74, 0.0, 0, "adaptive:0.02", 5, 1);
 }
 
 /* Converged chunk-form gradients equal the MPFR finite differences of the
  * exact solution (the chunk formulas, independently of the token form). */
-Test(backward_chunk, converged_chunk_gradients_match_finite_differences) {
+Test(grad_chunk, converged_chunk_gradients_match_finite_differences) {
     bt_prob_t p = bt_prob(5, 9, 75, 0.4, 1, 0.5, "adaptive:0.02");
     gka_arith_t A;
     gka_arith_init_fp64(&A);
@@ -73,7 +74,7 @@ Test(backward_chunk, converged_chunk_gradients_match_finite_differences) {
 }
 
 /* The forward part equals gka_chebyshev_chunked (b2's chunk form) to roundoff. */
-Test(backward_chunk, forward_x_equals_chebyshev_chunked) {
+Test(grad_chunk, forward_x_equals_chebyshev_chunked) {
     const int D = 9;
     const long T = 23;
     bt_prob_t p = bt_prob(D, T, 76, 0.2, 1, 0.3, "adaptive:0.02");
@@ -95,7 +96,7 @@ Test(backward_chunk, forward_x_equals_chebyshev_chunked) {
 
 /* bf16 (fp32 accumulation): finite, within a measured envelope of the exact
  * gradient, and comparable to the token form in bf16. */
-Test(backward_chunk, bf16_chunk_gradients_finite_and_close) {
+Test(grad_chunk, bf16_chunk_gradients_finite_and_close) {
     const int D = 16;
     const long T = 40;
     bt_prob_t p = bt_prob(D, T, 77, 0.1, 1, 0.0, "adaptive:0.02");
@@ -124,7 +125,7 @@ Test(backward_chunk, bf16_chunk_gradients_finite_and_close) {
     bt_prob_free(&p);
 }
 
-Test(backward_chunk, bad_arguments_and_nan) {
+Test(grad_chunk, bad_arguments_and_nan) {
     bt_prob_t p = bt_prob(4, 6, 78, 0.1, 0, 0.0, "adaptive:0.02");
     gka_arith_t A;
     gka_arith_init_fp64(&A);
@@ -150,7 +151,7 @@ Test(backward_chunk, bad_arguments_and_nan) {
  * format) the backward's forward x is gka_chunker_run's bit for bit (same
  * tables, matvec, norm formula, gate arithmetic and scan), gated and
  * write-gated, T not a multiple of C. */
-Test(backward_chunk, bf16_forward_x_is_the_chunkers_bit_for_bit) {
+Test(grad_chunk, bf16_forward_x_is_the_chunkers_bit_for_bit) {
     const int D = 12, C = 5, r = 16;
     const long T = 23;
     bt_prob_t p = bt_prob(D, T, 78, 0.3, 1, 0.4, "adaptive:0.02");

@@ -1,8 +1,8 @@
-/* Token-form backward pass (solvers/backward.c): the MATH.md section 4 gradients against
+/* Token-form backward pass (solvers/grad.c): the MATH.md section 4 gradients against
  * 256-bit MPFR central finite differences of the exact solution's loss, the
  * fp64 mirror reference, the lambda path term, a low-precision run, NaN
  * handling and argument checks. */
-#include "backward_testlib.h"
+#include "grad_testlib.h"
 
 static void run_token(gka_arith_t *A, const bt_prob_t *p, const char *solver, int iters,
                       gka_grad_mode_t mode, int lambda_path, bt_grads_t *g, bt_grads_t *ref) {
@@ -24,7 +24,7 @@ static void check_fd_exact(int D, long T, uint64_t seed, double gate, int beta, 
                ref = bt_grads_new(D, T);
     bt_fd(&p, BT_EXACT, 0, &fd);
     gka_arith_t Amp, A64;
-    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_ROUND), GKA_OK);
+    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_PER_OP), GKA_OK);
     cr_assert_eq(gka_arith_init_fp64(&A64), GKA_OK);
     run_token(&Amp, &p, "cholesky", 0, GKA_GRAD_IMPLICIT, 1, &mp, NULL);
     run_token(&A64, &p, "cholesky", 0, GKA_GRAD_IMPLICIT, 1, &f64, &ref);
@@ -54,19 +54,19 @@ static void check_fd_exact(int D, long T, uint64_t seed, double gate, int beta, 
     bt_prob_free(&p);
 }
 
-Test(backward, exact_gradients_match_mpfr_finite_differences_adaptive) {
+Test(grad, exact_gradients_match_mpfr_finite_differences_adaptive) {
     check_fd_exact(5, 9, 101, 0.4, 1, "adaptive:0.02");
     check_fd_exact(4, 12, 102, 0.0, 0, "adaptive:0.1");
 }
 
-Test(backward, exact_gradients_match_mpfr_finite_differences_fixed) {
+Test(grad, exact_gradients_match_mpfr_finite_differences_fixed) {
     check_fd_exact(6, 8, 103, 0.3, 1, "fixed:0.25");
 }
 
 /* Converged Chebyshev (implicit) approaches the exact gradient at the rate of
  * the Chebyshev bound; at r = 150 (R^150 ~ 5e-19 at kappa <= 51) it is exact
  * to fp64 roundoff. */
-Test(backward, chebyshev_implicit_converges_to_exact_gradient) {
+Test(grad, chebyshev_implicit_converges_to_exact_gradient) {
     const int D = 8;
     const long T = 20;
     bt_prob_t p = bt_prob(D, T, 7, 0.2, 1, 1.0, "adaptive:0.02");
@@ -97,7 +97,7 @@ Test(backward, chebyshev_implicit_converges_to_exact_gradient) {
  * dbeta change by exactly the lambda-path term, computed here on its own:
  * Lam_t = -mu_t H_t + gamma_{t+1} Lam_{t+1}, mu_t = a (x_t . dq_t)/||H_t||_F,
  * dk += 2 beta^2 Lam_t k_t, dbeta += 2 beta k^T Lam_t k, dg += <Lam_t, gamma_t H_{t-1}>. */
-Test(backward, lambda_path_off_changes_by_exactly_the_lambda_term) {
+Test(grad, lambda_path_off_changes_by_exactly_the_lambda_term) {
     const int D = 7;
     const long T = 16;
     const double a = 0.05;
@@ -171,7 +171,7 @@ Test(backward, lambda_path_off_changes_by_exactly_the_lambda_term) {
 
 /* bf16 with fp32 accumulation: gradients finite and within a measured
  * envelope of the exact gradient of the same rounded problem. */
-Test(backward, bf16_chebyshev_gradients_are_finite_and_close) {
+Test(grad, bf16_chebyshev_gradients_are_finite_and_close) {
     const int D = 16;
     const long T = 40;
     bt_prob_t p = bt_prob(D, T, 21, 0.1, 1, 0.0, "adaptive:0.02");
@@ -188,7 +188,7 @@ Test(backward, bf16_chebyshev_gradients_are_finite_and_close) {
     bt_prob_free(&p);
 }
 
-Test(backward, nan_input_gives_nonfinite_gradients_never_a_pass) {
+Test(grad, nan_input_gives_nonfinite_gradients_never_a_pass) {
     const int D = 4;
     const long T = 6;
     bt_prob_t p = bt_prob(D, T, 5, 0.0, 0, 0.0, "adaptive:0.02");
@@ -206,7 +206,7 @@ Test(backward, nan_input_gives_nonfinite_gradients_never_a_pass) {
     bt_prob_free(&p);
 }
 
-Test(backward, bad_arguments_are_einval) {
+Test(grad, bad_arguments_are_einval) {
     const int D = 4;
     const long T = 3;
     bt_prob_t p = bt_prob(D, T, 5, 0.1, 0, 0.0, "adaptive:0.02");
@@ -242,12 +242,12 @@ Test(backward, bad_arguments_are_einval) {
 /* Nasty cases: rank-deficient H (T < D) with a tiny fixed ridge, so kappa ~
  * 1e4, and strongly correlated keys. MPFR stays exact; fp64 loses about
  * kappa * eps (asserted with the measured kappa). */
-Test(backward, rank_deficient_ill_conditioned_against_finite_differences) {
+Test(grad, rank_deficient_ill_conditioned_against_finite_differences) {
     bt_prob_t p = bt_prob(6, 3, 111, 0.2, 1, 3.0, "fixed:1e-4");
     bt_grads_t fd = bt_grads_new(6, 3), mp = bt_grads_new(6, 3), f64 = bt_grads_new(6, 3);
     bt_fd(&p, BT_EXACT, 0, &fd);
     gka_arith_t Amp, A64;
-    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_ROUND), GKA_OK);
+    cr_assert_eq(gka_arith_init_mpfr(&Amp, BT_PREC, GKA_ACCUM_PER_OP), GKA_OK);
     gka_arith_init_fp64(&A64);
     run_token(&Amp, &p, "cholesky", 0, GKA_GRAD_IMPLICIT, 1, &mp, NULL);
     run_token(&A64, &p, "cholesky", 0, GKA_GRAD_IMPLICIT, 1, &f64, NULL);

@@ -1,9 +1,9 @@
-/* The ridge stream: ridge specs, H_t / U_t / ||H_t||_F / lambda_t in the
+/* The ridge stream (solvers/stream.c): ridge specs, H_t / U_t / ||H_t||_F / lambda_t in the
  * studied arithmetic against a direct fp64 computation, input rounding, the
  * fp64 mirror, errors. */
 #include "solver_testlib.h"
 
-Test(state, ridge_parse) {
+Test(stream, ridge_parse) {
     gka_ridge_t r;
     cr_assert_eq(gka_ridge_parse("fixed:0.25", &r), GKA_OK);
     cr_assert(r.kind == GKA_RIDGE_FIXED && r.value == 0.25);
@@ -28,7 +28,7 @@ Test(state, ridge_parse) {
 }
 
 /* fp64 stream vs H computed directly: H_t = sum_s prod_{s<u<=t} gamma_u beta_s^2 k_s k_s^T. */
-Test(state, fp64_matches_direct_sum_with_gates_beta_and_U) {
+Test(stream, fp64_matches_direct_sum_with_gates_beta_and_U) {
     gka_arith_t A;
     gka_arith_init_fp64(&A);
     const int D = 6;
@@ -71,7 +71,7 @@ Test(state, fp64_matches_direct_sum_with_gates_beta_and_U) {
 /* bf16: inputs are rounded once; H is a bf16 matrix; the mirror is built
  * from the same rounded k (so k64 are bf16 values). Decay ridge follows the
  * rounded gates. */
-Test(state, bf16_rounds_inputs_and_decay_ridge) {
+Test(stream, bf16_rounds_inputs_and_decay_ridge) {
     gka_arith_t A;
     cr_assert_eq(gka_arith_init_by_name(&A, "bf16", "wide", NULL, 0), GKA_OK);
     gka_rounding_t r = gka_rounding_default(&gka_bf16);
@@ -103,7 +103,7 @@ Test(state, bf16_rounds_inputs_and_decay_ridge) {
     tl_seq_free(&s);
 }
 
-Test(state, rejects_bad_input) {
+Test(stream, rejects_bad_input) {
     gka_arith_t A;
     gka_arith_init_fp64(&A);
     gka_ridge_t ridge = {GKA_RIDGE_FIXED, 0.25};
@@ -124,7 +124,7 @@ Test(state, rejects_bad_input) {
     gka_stream_destroy(st);
 }
 
-Test(state, residual64_and_matvec) {
+Test(stream, residual64_and_matvec) {
     gka_arith_t A;
     gka_arith_init_fp64(&A);
     gka_ridge_t ridge = {GKA_RIDGE_FIXED, 0.5};
@@ -143,7 +143,7 @@ Test(state, residual64_and_matvec) {
 
 /* bf16: the decay is the fp32 product (fp32 gate) x (bf16 entry) rounded
  * once to bf16; a gate of 0.9975 is not rounded to bf16 (0.99609). */
-Test(state, bf16_decay_uses_fp32_gate_one_rounding) {
+Test(stream, bf16_decay_uses_fp32_gate_one_rounding) {
     gka_arith_t A;
     cr_assert_eq(gka_arith_init_by_name(&A, "bf16", "wide", NULL, 0), GKA_OK);
     gka_rounding_t rb = gka_rounding_default(&gka_bf16), r32 = gka_rounding_default(&gka_fp32);
@@ -173,7 +173,7 @@ Test(state, bf16_decay_uses_fp32_gate_one_rounding) {
  * the forward's decay bit for bit. bf16, gamma = 0.9975: the stream's H_1
  * (k_1 = 0) equals gka_gate_scale(H_0), and differs from scaling by gamma
  * rounded to bf16 (0.99609), the old reverse pass's gate. */
-Test(state, gate_scale_is_the_forward_decay) {
+Test(stream, gate_scale_is_the_forward_decay) {
     gka_arith_t A;
     cr_assert_eq(gka_arith_init_by_name(&A, "bf16", "wide", NULL, 0), GKA_OK);
     cr_assert(gka_gate_fp32(&A));
@@ -202,4 +202,48 @@ Test(state, gate_scale_is_the_forward_decay) {
     A.free(&A, Hb, DD);
     gka_stream_destroy(st);
     gka_arith_destroy(&A);
+}
+
+/* The other branch of the one gate decay: tables that keep gates in their own
+ * format (fp64, fp32 with per-op accumulation, MPFR) decay by the table's scal
+ * by gamma, in gka_stream_push and in gka_gate_scale alike; and fp16 (an
+ * fp32-gate table like bf16) too. H_1 (k_1 = 0) equals gka_gate_scale(H_0). */
+Test(stream, gate_scale_is_the_forward_decay_for_every_table) {
+    const char *formats[][2] = {
+        {"fp64", "round"}, {"fp32", "round"}, {"mpfr:24", "round"}, {"fp16", "wide"}};
+    for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+        gka_arith_t A;
+        cr_assert_eq(gka_arith_init_by_name(&A, formats[f][0], formats[f][1], NULL, 0), GKA_OK,
+                     "%s", formats[f][0]);
+        const size_t DD = 16;
+        gka_ridge_t ridge = {GKA_RIDGE_FIXED, 0.5};
+        gka_stream_t *st;
+        cr_assert_eq(gka_stream_create(&st, &A, 4, &ridge, 0), GKA_OK);
+        double q[4] = {1, 0, 0, 0}, k0[4] = {0.9, -0.7, 0.3, 0.55}, zero[4] = {0};
+        cr_assert_eq(gka_stream_push(st, q, k0, 0.0, 1.0, NULL), GKA_OK);
+        void *H0 = A.alloc(&A, DD), *Hs = A.alloc(&A, DD);
+        A.copy(&A, H0, st->H, DD);
+        A.copy(&A, Hs, st->H, DD);
+        cr_assert_eq(gka_stream_push(st, q, zero, log(0.9975), 1.0, NULL), GKA_OK);
+        cr_assert_eq(gka_gate_scale(&A, st->gamma64, H0, DD), GKA_OK);
+        const int own_gate = !gka_gate_fp32(&A);
+        cr_assert_eq(own_gate, f < 3, "%s: gate arithmetic", formats[f][0]);
+        if (own_gate) A.scal(&A, DD, st->gamma, Hs); /* the documented decay, by hand */
+        int decayed = 0;
+        for (size_t i = 0; i < DD; i++) {
+            const double fwd = A.get_d(&A, GKA_ELEM(&A, st->H, i)),
+                         gs = A.get_d(&A, GKA_ELEM(&A, H0, i));
+            cr_assert_eq(fwd, gs, "%s entry %zu: forward %.17g, gate_scale %.17g", formats[f][0], i,
+                         fwd, gs);
+            if (own_gate)
+                cr_assert_eq(fwd, A.get_d(&A, GKA_ELEM(&A, Hs, i)), "%s entry %zu: not scal",
+                             formats[f][0], i);
+            decayed |= fwd != 0.0;
+        }
+        cr_assert(decayed, "%s: H_1 is zero: the test shows nothing", formats[f][0]);
+        A.free(&A, H0, DD);
+        A.free(&A, Hs, DD);
+        gka_stream_destroy(st);
+        gka_arith_destroy(&A);
+    }
 }
