@@ -16,16 +16,21 @@
  * variable shift 2^d is formed by building the float 2^d and converting it to
  * an integer, which SSE2 can do on whole vectors.
  *
- * Two kernels per mode. The "ordinary" kernel rounds inputs with |x| = 0 or
- * in [2^emin, max] with one add and one mask (out of place, in its lean form:
- * nothing but the rounding, an OR for INEXACT and a max-reduction that tells
- * whether some input was not ordinary; in place, non-ordinary inputs are
- * kept unchanged). The few non-ordinary inputs of a sub-block of 512 are
- * then rounded one by one by the general code (variable spacing, tiny
- * values, overflow, NaN/Inf, flushing, all flags); where they are many (more
- * than 1/16), the sub-block and the next DENSE_SKIP ones take the
- * vectorised general kernel. Arrays of 2^21 values and more are
- * written with non-temporal stores (as memcpy does), from an L1 buffer per block.
+ * Three kernels per mode. The "ordinary" kernel rounds inputs with |x| = 0
+ * or in [2^emin, max] with one add and one mask (out of place, in its lean
+ * form: nothing but the rounding, an OR for INEXACT and a max-reduction that
+ * tells whether some input was not ordinary; in place, non-ordinary inputs
+ * are kept unchanged). It runs over a whole block of 2048; where it missed
+ * a few inputs (at most 1/256) those are redone one by one; where it missed
+ * more, the "in-range" kernel takes the block (every finite |x| <= max: the
+ * format's subnormal range in exact float arithmetic, flushing, INEXACT,
+ * UNDERFLOW and FLUSHED by OR-reductions), and the next RANGE_STAY blocks
+ * go to it directly (fp8 formats on uniform data have values in their
+ * subnormal range everywhere). Inputs above max (overflow candidates, Inf,
+ * NaN) go to the general branch-free kernel (variable spacing, overflow
+ * rules, all flags): one by one when few, else over the block. Arrays of
+ * 2^21 values and more are written with non-temporal stores (as memcpy
+ * does), from an L1 buffer per block.
  *
  * Semantics are those of gka_round (round.c) to the bit, flags included
  * (INEXACT, UNDERFLOW with tininess before rounding, OVERFLOW, INVALID,
@@ -41,10 +46,11 @@
  * per element.
  *
  * Stochastic modes: element i draws gka_philox_u64(seed, stream, counter + i)
- * (computed by a vectorised copy of the generator), and the context's counter
+ * (computed in blocks by a vectorised copy of the generator; the decision is
+ * a vector compare on the draw's top word, see GKA_SR_KERNEL), and the context's counter
  * advances by n, so splitting an array into chunks or threads never changes a
  * result. Large arrays are split over OpenMP threads (r->threads of them; 0:
- * OpenMP's default) in fixed blocks of 2048;
+ * OpenMP's default) in fixed blocks of 2048, one contiguous range of blocks per thread;
  * flags are OR-ed per block. */
 #include "gka_precision.h"
 #include "round_internal.h"
@@ -78,7 +84,7 @@ enum {
     F32_QNAN = 0x7fc00000u,
     F32_SIGN = 0x80000000u,
     BLOCK = 2048,            /* elements per block: flags, threads, streaming */
-    SUBBLOCK = 512,          /* elements per ordinary/full kernel choice */
+    SUBBLOCK = 512,          /* doubles: elements per ordinary kernel call */
     PARALLEL_MIN = 1u << 16, /* smaller arrays are not worth waking threads */
     STREAM_MIN = 1u << 21    /* arrays of 8 MB and more bypass the cache on output */
 };
