@@ -776,12 +776,17 @@ static unsigned fix_up_from_input(uint32_t *o, const uint32_t *x, size_t m, cons
         lost |= ((a == 0) | (a - K->ord_lo <= span)) ? x[j] : 0u;
     }
     unsigned flags = (lost & low) ? (unsigned)GKA_FLAG_INEXACT : 0u;
-    for (size_t j = 0; j < m; j++) {
-        const uint32_t a = x[j] & ~F32_SIGN;
-        if (a == 0 || a - K->ord_lo <= span) continue;
-        o[j] = x[j];
-        flags |= K->range(o + j, o + j, 1, P) & ~ORDINARY_MISS; /* copies |x| > max */
-        flags |= fix_up(o + j, 1, P, K);
+    /* the scalar scan only where a sub-block holds a miss */
+    for (size_t j0 = 0; j0 < m; j0 += SUBBLOCK) {
+        const size_t j1 = m - j0 < SUBBLOCK ? m : j0 + SUBBLOCK;
+        if (!count_outside(x + j0, j1 - j0, K->ord_lo, P->max_bits)) continue;
+        for (size_t j = j0; j < j1; j++) {
+            const uint32_t a = x[j] & ~F32_SIGN;
+            if (a == 0 || a - K->ord_lo <= span) continue;
+            o[j] = x[j];
+            flags |= K->range(o + j, o + j, 1, P) & ~ORDINARY_MISS; /* copies |x| > max */
+            flags |= fix_up(o + j, 1, P, K);
+        }
     }
     return flags;
 }
