@@ -1,4 +1,5 @@
-/* gka bench round: throughput of gka_round_array_f32 on float32 arrays, next
+/* gka bench round: throughput of gka_round_array_f32 on float32 arrays (and
+ * of gka_round_array on double arrays of the same values: the f64 rows), next
  * to memcpy of the same array measured in the same run. Both move 8 bytes per
  * value (4 read, 4 written), which is what GB/s counts; ratio = rounding GB/s
  * over memcpy GB/s at the same size and thread count. Each figure is the
@@ -129,15 +130,16 @@ static int parse_options(int argc, char **argv, bench_opts_t *o) {
     return bad ? GKA_EXIT_USAGE : -1;
 }
 
-/* memcpy by `threads` threads, each copying one contiguous part. */
-static void parallel_copy(float *dst, const float *src, size_t n, int threads) {
+/* memcpy of n elements of `size` bytes by `threads` threads, each copying
+ * one contiguous part. */
+static void parallel_copy(void *dst, const void *src, size_t n, size_t size, int threads) {
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) num_threads(threads)
 #endif
     for (int k = 0; k < threads; k++) {
         const size_t lo = n * (size_t)k / (size_t)threads,
                      hi = n * (size_t)(k + 1) / (size_t)threads;
-        memcpy(dst + lo, src + lo, (hi - lo) * sizeof *dst);
+        memcpy((char *)dst + lo * size, (const char *)src + lo * size, (hi - lo) * size);
     }
 }
 
@@ -151,42 +153,48 @@ static int calls_per_sample(double one_call_seconds) {
 }
 
 /* One timed sample: k back-to-back calls, seconds per call. */
-static double sample_copy(float *dst, const float *src, size_t n, int threads, int k) {
+static double sample_copy(void *dst, const void *src, size_t n, size_t size, int threads, int k) {
     const double t0 = now_seconds();
     for (int c = 0; c < k; c++)
-        parallel_copy(dst, src, n, threads);
+        parallel_copy(dst, src, n, size, threads);
     return (now_seconds() - t0) / k;
 }
 
-static double sample_round(float *dst, const float *src, size_t n, gka_rounding_t *r, int k) {
+/* size 4: gka_round_array_f32 on floats; size 8: gka_round_array on doubles. */
+static double sample_round(void *dst, const void *src, size_t n, size_t size, gka_rounding_t *r,
+                           int k) {
     const double t0 = now_seconds();
     for (int c = 0; c < k; c++)
-        gka_round_array_f32(dst, src, n, r);
+        if (size == sizeof(float))
+            gka_round_array_f32(dst, src, n, r);
+        else
+            gka_round_array(dst, src, n, r);
     return (now_seconds() - t0) / k;
 }
 
 /* Seconds per call of memcpy and of gka_round_array_f32 (medians over
  * samples), the samples of the two taken alternately so that both see the
  * same load on a shared machine. */
-static void time_pair(float *dst, const float *src, size_t n, const gka_format_t *f,
+static void time_pair(void *dst, const void *src, size_t n, size_t size, const gka_format_t *f,
                       gka_round_mode_t mode, int threads, int reps, double *times, double *t_copy,
                       double *t_round) {
     gka_rounding_t r = gka_rounding_default(f);
     r.mode = mode;
     r.threads = threads;
     /* warm-up calls, and the first estimates of the calls per sample */
-    const int kc = calls_per_sample(sample_copy(dst, src, n, threads, 1));
-    const int kr = calls_per_sample(sample_round(dst, src, n, &r, 1));
+    const int kc = calls_per_sample(sample_copy(dst, src, n, size, threads, 1));
+    const int kr = calls_per_sample(sample_round(dst, src, n, size, &r, 1));
     double *tc = times, *tr = times + reps;
     for (int rep = 0; rep < reps; rep++) {
-        tc[rep] = sample_copy(dst, src, n, threads, kc);
-        tr[rep] = sample_round(dst, src, n, &r, kr);
+        tc[rep] = sample_copy(dst, src, n, size, threads, kc);
+        tr[rep] = sample_round(dst, src, n, size, &r, kr);
     }
     *t_copy = median(tc, reps);
     *t_round = median(tr, reps);
 }
 
-static void fill_inputs(float *x, size_t n) {
+/* The same values as floats or, widened, as doubles (size 4 or 8). */
+static void fill_inputs(void *x, size_t n, size_t size) {
     uint64_t s = 0x243F6A8885A308D3ull;
 #ifdef _OPENMP
 #pragma omp parallel for schedule(static) firstprivate(s)
@@ -196,7 +204,11 @@ static void fill_inputs(float *x, size_t n) {
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
         z ^= z >> 31;
-        x[i] = (float)((double)(z >> 11) * 0x1p-52 - 1.0);
+        const float v = (float)((double)(z >> 11) * 0x1p-52 - 1.0);
+        if (size == sizeof(float))
+            ((float *)x)[i] = v;
+        else
+            ((double *)x)[i] = (double)v;
     }
 }
 
@@ -209,6 +221,27 @@ static void print_size(size_t n) {
         printf("%7zu", n);
 }
 
+/* One row per format and mode for arrays of n elements of `size` bytes on
+ * `threads` threads. */
+static void print_rows(void *out, const void *in, size_t n, size_t size, int threads,
+                       const bench_opts_t *o, double *times) {
+    set_threads(threads);
+    for (size_t fi = 0; fi < o->nformats; fi++)
+        for (size_t mi = 0; mi < o->nmodes; mi++) {
+            double t_copy = 0, t = 0;
+            time_pair(out, in, n, size, &o->formats[fi], o->modes[mi], threads, o->reps, times,
+                      &t_copy, &t);
+            const double bytes = 2.0 * (double)size * (double)n; /* read + written */
+            const double copy_gbs = bytes / t_copy * 1e-9, gbs = bytes / t * 1e-9;
+            printf("%-5s %-6s %-4s ", size == sizeof(float) ? "f32" : "f64", o->formats[fi].name,
+                   gka_round_mode_name(o->modes[mi]));
+            print_size(n);
+            printf(" %7d %12.1f %9.2f %12.2f %7.2f\n", threads, (double)n / t * 1e-6, gbs, copy_gbs,
+                   gbs / copy_gbs);
+            fflush(stdout);
+        }
+}
+
 int gka_cmd_bench_round(int argc, char **argv) {
     bench_opts_t o;
     const int rc = parse_options(argc, argv, &o);
@@ -218,38 +251,28 @@ int gka_cmd_bench_round(int argc, char **argv) {
     const int thread_counts[2] = {1, o.threads};
     const int nthread_counts = o.threads > 1 ? 2 : 1;
 
-    printf("# gka bench round: float32 -> format -> float32, inputs uniform in (-1, 1)\n"
-           "# median of %d samples of >= 20 ms; GB/s counts 8 bytes per value; ratio = GB/s / "
-           "memcpy GB/s\n",
+    printf("# gka bench round: f32 rows gka_round_array_f32 (float32 -> format -> float32), f64 "
+           "rows gka_round_array (double -> format -> double); inputs uniform in (-1, 1)\n"
+           "# median of %d samples of >= 20 ms; GB/s counts the bytes read and written (8 per "
+           "value for f32, 16 for f64); ratio = GB/s / memcpy GB/s of the same array\n",
            o.reps);
     printf("# all cores: %d threads (processors available: %d)\n", o.threads, max_threads());
-    printf("%-6s %-4s %7s %7s %12s %9s %12s %7s\n", "format", "mode", "size", "threads",
-           "Mvalues/s", "GB/s", "memcpy GB/s", "ratio");
+    printf("%-5s %-6s %-4s %7s %7s %12s %9s %12s %7s\n", "array", "format", "mode", "size",
+           "threads", "Mvalues/s", "GB/s", "memcpy GB/s", "ratio");
     for (size_t si = 0; si < o.nsizes; si++) {
         const size_t n = o.sizes[si];
-        float *in = malloc(n * sizeof *in), *out = malloc(n * sizeof *out);
+        /* room for doubles; the float rows use the first half of each */
+        double *in = malloc(n * sizeof *in), *out = malloc(n * sizeof *out);
         if (!in || !out) {
             free(in), free(out), free(times);
-            return gka_cli_fail(GKA_EXIT_FAIL, "bench round: cannot allocate 2 x %zu floats", n);
+            return gka_cli_fail(GKA_EXIT_FAIL, "bench round: cannot allocate 2 x %zu doubles", n);
         }
-        fill_inputs(in, n);
         memset(out, 0, n * sizeof *out);
-        for (int tc = 0; tc < nthread_counts; tc++) {
-            const int th = thread_counts[tc];
-            set_threads(th);
-            for (size_t fi = 0; fi < o.nformats; fi++)
-                for (size_t mi = 0; mi < o.nmodes; mi++) {
-                    double t_copy = 0, t = 0;
-                    time_pair(out, in, n, &o.formats[fi], o.modes[mi], th, o.reps, times, &t_copy,
-                              &t);
-                    const double copy_gbs = 8.0 * (double)n / t_copy * 1e-9;
-                    const double gbs = 8.0 * (double)n / t * 1e-9;
-                    printf("%-6s %-4s ", o.formats[fi].name, gka_round_mode_name(o.modes[mi]));
-                    print_size(n);
-                    printf(" %7d %12.1f %9.2f %12.2f %7.2f\n", th, (double)n / t * 1e-6, gbs,
-                           copy_gbs, gbs / copy_gbs);
-                    fflush(stdout);
-                }
+        for (int ti = 0; ti < 2; ti++) {
+            const size_t size = ti == 0 ? sizeof(float) : sizeof(double);
+            fill_inputs(in, n, size);
+            for (int tc = 0; tc < nthread_counts; tc++)
+                print_rows(out, in, n, size, thread_counts[tc], &o, times);
         }
         set_threads(o.threads);
         free(in);

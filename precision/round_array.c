@@ -16,16 +16,21 @@
  * variable shift 2^d is formed by building the float 2^d and converting it to
  * an integer, which SSE2 can do on whole vectors.
  *
- * Two kernels per mode. The "ordinary" kernel rounds inputs with |x| = 0 or
- * in [2^emin, max] with one add and one mask (out of place, in its lean form:
- * nothing but the rounding, an OR for INEXACT and a max-reduction that tells
- * whether some input was not ordinary; in place, non-ordinary inputs are
- * kept unchanged). The few non-ordinary inputs of a sub-block of 512 are
- * then rounded one by one by the general code (variable spacing, tiny
- * values, overflow, NaN/Inf, flushing, all flags); where they are many (more
- * than 1/16), the sub-block and the next DENSE_SKIP ones take the
- * vectorised general kernel. Arrays of 2^21 values and more are
- * written with non-temporal stores (as memcpy does), from an L1 buffer per block.
+ * Three kernels per mode. The "ordinary" kernel rounds inputs with |x| = 0
+ * or in [2^emin, max] with one add and one mask (out of place, in its lean
+ * form: nothing but the rounding, an OR for INEXACT and a max-reduction that
+ * tells whether some input was not ordinary; in place, non-ordinary inputs
+ * are kept unchanged). It runs over a whole block of 2048; where it missed
+ * a few inputs (at most 1/256) those are redone one by one; where it missed
+ * more, the "in-range" kernel takes the block (every finite |x| <= max: the
+ * format's subnormal range in exact float arithmetic, flushing, INEXACT,
+ * UNDERFLOW and FLUSHED by OR-reductions), and the next RANGE_STAY blocks
+ * go to it directly (fp8 formats on uniform data have values in their
+ * subnormal range everywhere). Inputs above max (overflow candidates, Inf,
+ * NaN) go to the general branch-free kernel (variable spacing, overflow
+ * rules, all flags): one by one when few, else over the block. Arrays of
+ * 2^21 values and more are written with non-temporal stores (as memcpy
+ * does), from an L1 buffer per block.
  *
  * Semantics are those of gka_round (round.c) to the bit, flags included
  * (INEXACT, UNDERFLOW with tininess before rounding, OVERFLOW, INVALID,
@@ -41,10 +46,11 @@
  * per element.
  *
  * Stochastic modes: element i draws gka_philox_u64(seed, stream, counter + i)
- * (computed by a vectorised copy of the generator), and the context's counter
+ * (computed in blocks by a vectorised copy of the generator; the decision is
+ * a vector compare on the draw's top word, see GKA_SR_KERNEL), and the context's counter
  * advances by n, so splitting an array into chunks or threads never changes a
  * result. Large arrays are split over OpenMP threads (r->threads of them; 0:
- * OpenMP's default) in fixed blocks of 2048;
+ * OpenMP's default) in fixed blocks of 2048, one contiguous range of blocks per thread;
  * flags are OR-ed per block. */
 #include "gka_precision.h"
 #include "round_internal.h"
@@ -78,7 +84,7 @@ enum {
     F32_QNAN = 0x7fc00000u,
     F32_SIGN = 0x80000000u,
     BLOCK = 2048,            /* elements per block: flags, threads, streaming */
-    SUBBLOCK = 512,          /* elements per ordinary/full kernel choice */
+    SUBBLOCK = 512,          /* doubles: elements per ordinary kernel call */
     PARALLEL_MIN = 1u << 16, /* smaller arrays are not worth waking threads */
     STREAM_MIN = 1u << 21    /* arrays of 8 MB and more bypass the cache on output */
 };
@@ -96,6 +102,8 @@ typedef struct {
     uint32_t inf_res;     /* result for an infinite input (magnitude) */
     unsigned inf_flags;   /* flags raised by an infinite input */
     unsigned big_flags; /* flags raised when an overflow gives big_bits (beyond OVERFLOW|INEXACT) */
+    float q_f;          /* q as a float */
+    float sub_scale1, sub_scale2; /* their product is 1/q (each a float power of two) */
 } plan_t;
 
 static uint32_t f2u(float x) {
@@ -127,6 +135,10 @@ static plan_t make_plan(const gka_rounding_t *r) {
     P.q_bits = f2u((float)f->min_subnormal);
     P.hq_bits = f2u((float)(f->min_subnormal * 0.5)); /* >= 2^-150: 0 when q = 2^-149 */
     P.flush_below = r->subnormals ? 0 : P.minn_bits;
+    P.q_f = (float)f->min_subnormal;
+    const int inv_q = f->t - 1 - f->emin; /* 1/q = 2^inv_q, inv_q <= 149 */
+    P.sub_scale1 = ldexpf(1.0f, inv_q - inv_q / 2);
+    P.sub_scale2 = ldexpf(1.0f, inv_q / 2);
     P.big_flags = 0;
     if (r->saturate) {
         P.big_bits = P.max_bits;
@@ -246,6 +258,17 @@ static inline __attribute__((always_inline)) uint32_t overflow_bits(const plan_t
     }
 }
 
+/* The rounded magnitude of a finite |x| (tr + inc where rounding up), with
+ * subnormal results flushed when the context asks for it; *flushed is the
+ * mask of the flushed ones. No overflow handling: for |x| <= max the result
+ * stays <= max (max is a grid point). */
+static inline __attribute__((always_inline)) uint32_t
+round_magnitude(const split_t *s, uint32_t up, const plan_t *P, uint32_t *flushed) {
+    const uint32_t res = s->tr + (s->inc & up);
+    *flushed = mask_of(res != 0) & mask_of(res < P->flush_below);
+    return res & ~*flushed;
+}
+
 /* Given the sign, magnitude, its split and the round-up mask, the result
  * pattern; flags OR-ed into *flags. */
 static inline __attribute__((always_inline)) uint32_t finish(uint32_t sign, uint32_t a,
@@ -253,14 +276,14 @@ static inline __attribute__((always_inline)) uint32_t finish(uint32_t sign, uint
                                                              const plan_t *P, const int mode,
                                                              unsigned *flags) {
     const uint32_t negm = mask_of(sign != 0);
-    uint32_t res = s->tr + (s->inc & up);
     const uint32_t finite = mask_of(a < F32_INF);
+    uint32_t flushed;
+    uint32_t res = round_magnitude(s, up, P, &flushed); /* a flushed result is 0: no overflow */
+    flushed &= finite;
     const uint32_t ovf = finite & mask_of(res > P->max_bits);
     const uint32_t ovf_res = overflow_bits(P, negm, mode);
     const uint32_t ovf_nan = ovf & mask_of(ovf_res == F32_QNAN);
     res = select_u32(ovf, ovf_res, res);
-    const uint32_t flushed = finite & mask_of(res != 0) & mask_of(res < P->flush_below);
-    res &= ~flushed;
     const uint32_t inexact = finite & (s->nz | ovf | flushed);
     const uint32_t is_inf = mask_of(a == F32_INF);
     res = select_u32(is_inf, P->inf_res, res);
@@ -282,6 +305,9 @@ round_one(uint32_t x, const plan_t *P, const int mode, const int varshift, unsig
     const split_t s = split(a, P, varshift);
     return finish(sign, a, &s, decide(&s, mask_of(sign != 0), mode), P, mode, flags);
 }
+
+/* Set in a kernel's returned flags: some input was left to the general code. */
+#define ORDINARY_MISS 0x80000000u
 
 /* One kernel per (mode, varshift): constants fold, the loop vectorises. */
 #define GKA_KERNEL(name, mode, varshift)                                                           \
@@ -344,6 +370,82 @@ GKA_KERNEL(kern_od_v, GKA_RND_OD, 1)
 GKA_ROUND_ORDINARY(uint32_t)
 GKA_ROUND_ORDINARY(uint64_t)
 
+/* Rounding of |x| < 2^emin (the format's subnormal range, its tiny values
+ * and zero) to a multiple of the smallest subnormal q, in float arithmetic
+ * that is exact whatever the FP environment: v = |x| / q by two power-of-two
+ * scalings (2^-eq can exceed float's range), its integer part n by
+ * truncation (n < 2^(t-1)) and fraction v - n (both exactly representable),
+ * then (n + up) * q. This replaces the variable shift of split(), which
+ * costs about three times as many vector operations. */
+static inline __attribute__((always_inline)) uint32_t
+round_subnormal(uint32_t a, uint32_t negm, const plan_t *P, const int mode) {
+    const float v = u2f(a) * P->sub_scale1 * P->sub_scale2;
+    const int32_t n = (int32_t)v;
+    const float frac = v - (float)n;
+    split_t s;
+    s.tr = 0;
+    s.inc = 0;
+    s.nz = mask_of(frac != 0.0f);
+    s.gt = mask_of(frac > 0.5f);
+    s.eq = mask_of(frac == 0.5f);
+    s.odd = mask_of((n & 1) != 0);
+    const int32_t up = (int32_t)(decide(&s, negm, mode) & 1u);
+    return f2u((float)(n + up) * P->q_f);
+}
+
+/* The in-range kernel: every finite |x| <= max, subnormal range, tiny
+ * values and flushing included, with the flags INEXACT, UNDERFLOW and
+ * FLUSHED as OR-reductions (a result differs from its input exactly when it
+ * is inexact); the inputs above max (overflow candidates, Inf, NaN) are
+ * copied unchanged and reported by ORDINARY_MISS, for the general code.
+ * Works in place (out == in). This is what keeps the fp8 formats on uniform
+ * data vectorised: their subnormal range (e4m3: below 2^-6) holds a few
+ * inputs of every block. With emin = -126 (varshift = 0) the ordinary
+ * pattern rounding is right below 2^emin too (float subnormal patterns are
+ * linear in the value); only the flags differ there. */
+#define GKA_RANGE_KERNEL(name, mode, varshift)                                                     \
+    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, size_t n,                   \
+                                    const plan_t *plan) {                                          \
+        const plan_t P = *plan; /* a local copy: its fields stay in registers */                   \
+        uint32_t miss = 0, inexact = 0, under = 0, flushed_any = 0;                                \
+        GKA_SIMD(reduction(| : miss, inexact, under, flushed_any))                                 \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const uint32_t x = in[i], sign = x & F32_SIGN, a = x & ~F32_SIGN;                      \
+            const uint32_t small = mask_of(a < P.minn_bits);                                       \
+            /* t = 24 (d0 = 0): nothing dropped above 2^emin, a copy in every mode */              \
+            uint32_t res = (P.d0 ? round_ordinary_uint32_t(x, P.d0, mode) : x) & ~F32_SIGN;        \
+            if (varshift)                                                                          \
+                res = select_u32(small, round_subnormal(a, mask_of(sign != 0), &P, mode), res);    \
+            const uint32_t flushed = mask_of(res != 0) & mask_of(res < P.flush_below);             \
+            res &= ~flushed;                                                                       \
+            const uint32_t outside = mask_of(a > P.max_bits);                                      \
+            const uint32_t changed = (res ^ a) & ~outside;                                         \
+            miss |= outside;                                                                       \
+            inexact |= changed;                                                                    \
+            under |= changed & small;                                                              \
+            flushed_any |= flushed & ~outside;                                                     \
+            out[i] = select_u32(outside, x, sign | res);                                           \
+        }                                                                                          \
+        return (miss ? ORDINARY_MISS : 0u) | (inexact ? (unsigned)GKA_FLAG_INEXACT : 0u) |         \
+               (under ? (unsigned)GKA_FLAG_UNDERFLOW : 0u) |                                       \
+               (flushed_any ? (unsigned)GKA_FLAG_FLUSHED : 0u);                                    \
+    }
+
+GKA_RANGE_KERNEL(range_ne_u, GKA_RND_NE, 0)
+GKA_RANGE_KERNEL(range_na_u, GKA_RND_NA, 0)
+GKA_RANGE_KERNEL(range_nz_u, GKA_RND_NZ, 0)
+GKA_RANGE_KERNEL(range_tp_u, GKA_RND_TP, 0)
+GKA_RANGE_KERNEL(range_tn_u, GKA_RND_TN, 0)
+GKA_RANGE_KERNEL(range_tz_u, GKA_RND_TZ, 0)
+GKA_RANGE_KERNEL(range_od_u, GKA_RND_OD, 0)
+GKA_RANGE_KERNEL(range_ne_v, GKA_RND_NE, 1)
+GKA_RANGE_KERNEL(range_na_v, GKA_RND_NA, 1)
+GKA_RANGE_KERNEL(range_nz_v, GKA_RND_NZ, 1)
+GKA_RANGE_KERNEL(range_tp_v, GKA_RND_TP, 1)
+GKA_RANGE_KERNEL(range_tn_v, GKA_RND_TN, 1)
+GKA_RANGE_KERNEL(range_tz_v, GKA_RND_TZ, 1)
+GKA_RANGE_KERNEL(range_od_v, GKA_RND_OD, 1)
+
 /* One pass over a sub-block: ordinary inputs are rounded, the others are
  * copied unchanged (so that in-place calls keep them) and reported. Returns
  * the INEXACT flag of the ordinary ones, plus ORDINARY_MISS when some input
@@ -353,7 +455,6 @@ GKA_ROUND_ORDINARY(uint64_t)
  * ordinary too (zero_ok): it rounds to itself. Below 2^emin nothing else
  * is: even where the spacing is float32's own, an inexact input there must
  * raise UNDERFLOW, which this kernel does not. */
-#define ORDINARY_MISS 0x80000000u
 #define GKA_ORDINARY_KERNEL(name, T, mode, zero_ok)                                                \
     GKA_CLONES static unsigned name(T *out, const T *in, size_t n, T d, T lo, T hi) {              \
         T lost = 0, miss = 0;                                                                      \
@@ -423,6 +524,7 @@ typedef unsigned (*ordinary64_fn)(uint64_t *, const uint64_t *, size_t, uint64_t
 
 typedef struct {
     kernel_fn full;     /* any input */
+    kernel_fn range;    /* finite |x| <= max, the others copied */
     ordinary_fn simple; /* ordinary inputs, the others copied */
     ordinary_fn lean;   /* ordinary inputs, out != in only */
     uint32_t d;         /* dropped bits of the ordinary kernel */
@@ -446,13 +548,18 @@ static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
                                          ord_tz, NULL,   NULL,   ord_od};
     static const ordinary_fn lean[] = {lean_na, lean_nz, lean_ne, lean_tp, lean_tn,
                                        lean_tz, NULL,    NULL,    lean_od};
-    kernels_t K = {NULL, NULL, NULL, 0, 0, 0, 0};
+    static const kernel_fn range_u[] = {range_na_u, range_nz_u, range_ne_u, range_tp_u, range_tn_u,
+                                        range_tz_u, NULL,       NULL,       range_od_u};
+    static const kernel_fn range_v[] = {range_na_v, range_nz_v, range_ne_v, range_tp_v, range_tn_v,
+                                        range_tz_v, NULL,       NULL,       range_od_v};
+    kernels_t K = {NULL, NULL, NULL, NULL, 0, 0, 0, 0};
     if (!fits_float32(&r->format) || is_stochastic(r->mode)) return K;
     /* emin = -126: the grid spacing is constant in pattern units everywhere
      * (float subnormals included), no variable shift needed. */
     const int v = r->format.emin > -126;
     const int m = (int)r->mode - GKA_RND_NA;
     K.full = v ? full_v[m] : full_u[m];
+    K.range = v ? range_v[m] : range_u[m];
     K.simple = simple[m];
     K.lean = lean[m];
     K.d = P->d0;
@@ -496,36 +603,85 @@ GKA_CLONES static void philox_fill(uint64_t *out, size_t n, uint64_t seed, uint6
     }
 }
 
-/* Stochastic rounding of float32 patterns with the given draws: the grid
- * split is the one of the deterministic kernels; the decision uses the draw
- * exactly as gka_round does (SP: 53 random bits against the exact fraction;
- * SE: the top bit). */
+/* Stochastic rounding of one float32 pattern with the draw k, the
+ * decision exactly as gka_round takes it (SP: 53 random bits against the
+ * exact fraction, in double; SE: the top bit). The reference of the
+ * vectorised kernels below, and what they use for SP's tiny magnitudes. */
+static unsigned stochastic_one(uint32_t *out, uint32_t x, uint64_t k, const plan_t *P, int sp,
+                               int varshift) {
+    unsigned flags = 0;
+    const uint32_t sign = x & F32_SIGN;
+    const uint32_t a = x & ~F32_SIGN;
+    const split_t s = varshift ? split(a, P, 1) : split(a, P, 0);
+    int up;
+    const int nz = s.nz != 0;
+    if (sp) {
+        /* (|x| - lower) / spacing, exact in double: the discarded
+         * pattern bits over 2^d, or |x| / q for tiny magnitudes */
+        const int tiny = varshift && a < P->q_bits;
+        const double frac =
+            tiny ? (double)u2f(a) / (double)u2f(P->q_bits) : (double)(a - s.tr) / (double)s.inc;
+        up = nz && (double)(k >> 11) * 0x1p-53 < frac;
+    } else {
+        up = nz && (int)(k >> 63);
+    }
+    *out = finish(sign, a, &s, mask_of(up), P, GKA_RND_SP, &flags);
+    return flags;
+}
+
+/* The stochastic decision on whole vectors. SP rounds up when the draw's
+ * top 53 bits u satisfy u 2^-53 < rem / 2^d (rem: the discarded pattern
+ * bits, below the spacing 2^d, d <= 23), i.e. u 2^d < rem 2^53, i.e.
+ * floor(k / 2^(64-d)) < rem for the 64-bit draw k, which only reads the top
+ * d bits of k: with hi = k >> 32 it is mulhi(hi, 2^d) < rem, a 32x32->64
+ * product the vectoriser knows (as in philox_fill). Bit-identical to
+ * stochastic_one. Tiny magnitudes of a format with its own subnormal range
+ * (|x| < q: the fraction |x| / q needs up to 53 bits) are copied and
+ * left to stochastic_one afterwards (recognised in the output, so that
+ * in-place calls work: no rounded result lies in (0, q)). */
+#define GKA_SR_KERNEL(name, sp, varshift)                                                          \
+    GKA_CLONES static unsigned name(uint32_t *out, const uint32_t *in, const uint64_t *draws,      \
+                                    size_t n, const plan_t *plan) {                                \
+        const plan_t P = *plan;                                                                    \
+        unsigned flags = 0;                                                                        \
+        uint32_t tiny_any = 0;                                                                     \
+        GKA_SIMD(reduction(| : flags, tiny_any))                                                   \
+        for (size_t i = 0; i < n; i++) {                                                           \
+            const uint32_t x = in[i], sign = x & F32_SIGN, a = x & ~F32_SIGN;                      \
+            const split_t s = split(a, &P, varshift);                                              \
+            const uint32_t hi = (uint32_t)(draws[i] >> 32);                                        \
+            uint32_t up;                                                                           \
+            if (sp)                                                                                \
+                up = mask_of((uint32_t)(((uint64_t)hi * s.inc) >> 32) < a - s.tr);                 \
+            else                                                                                   \
+                up = mask_of((hi >> 31) != 0);                                                     \
+            const uint32_t tiny = (sp && varshift) ? mask_of(a != 0) & mask_of(a < P.q_bits) : 0u; \
+            unsigned fl = 0;                                                                       \
+            out[i] = select_u32(tiny, x, finish(sign, a, &s, s.nz & up, &P, GKA_RND_SP, &fl));     \
+            flags |= fl & ~tiny;                                                                   \
+            tiny_any |= tiny;                                                                      \
+        }                                                                                          \
+        if (tiny_any)                                                                              \
+            for (size_t i = 0; i < n; i++) {                                                       \
+                const uint32_t a = out[i] & ~F32_SIGN; /* kept: no result is in (0, q) */          \
+                if (a != 0 && a < P.q_bits)                                                        \
+                    flags |= stochastic_one(out + i, out[i], draws[i], &P, sp, varshift);          \
+            }                                                                                      \
+        return flags;                                                                              \
+    }
+
+GKA_SR_KERNEL(sr_sp_u, 1, 0)
+GKA_SR_KERNEL(sr_sp_v, 1, 1)
+GKA_SR_KERNEL(sr_se_u, 0, 0)
+GKA_SR_KERNEL(sr_se_v, 0, 1)
+
+/* Stochastic rounding of float32 patterns with the given draws. */
 static unsigned stochastic_decide(uint32_t *out, const uint32_t *in, const uint64_t *draws,
                                   size_t n, const plan_t *P, const gka_rounding_t *r) {
     const int varshift = r->format.emin > -126;
-    const int sp = r->mode == GKA_RND_SP;
-    unsigned flags = 0;
-    for (size_t j = 0; j < n; j++) {
-        const uint64_t k = draws[j];
-        const uint32_t x = in[j];
-        const uint32_t sign = x & F32_SIGN;
-        const uint32_t a = x & ~F32_SIGN;
-        const split_t s = varshift ? split(a, P, 1) : split(a, P, 0);
-        int up;
-        const int nz = s.nz != 0;
-        if (sp) {
-            /* (|x| - lower) / spacing, exact in double: the discarded
-             * pattern bits over 2^d, or |x| / q for tiny magnitudes */
-            const int tiny = varshift && a < P->q_bits;
-            const double frac =
-                tiny ? (double)u2f(a) / (double)u2f(P->q_bits) : (double)(a - s.tr) / (double)s.inc;
-            up = nz && (double)(k >> 11) * 0x1p-53 < frac;
-        } else {
-            up = nz && (int)(k >> 63);
-        }
-        out[j] = finish(sign, a, &s, mask_of(up), P, GKA_RND_SP, &flags);
-    }
-    return flags;
+    if (r->mode == GKA_RND_SP)
+        return varshift ? sr_sp_v(out, in, draws, n, P) : sr_sp_u(out, in, draws, n, P);
+    return varshift ? sr_se_v(out, in, draws, n, P) : sr_se_u(out, in, draws, n, P);
 }
 
 unsigned gka_round_f32_draws(uint32_t *out, const uint32_t *in, const uint64_t *draws, size_t n,
@@ -579,15 +735,14 @@ GKA_CLONES static size_t count_outside(const uint32_t *x, size_t n, uint32_t lo,
     return count;
 }
 
-/* The general rounding, one pattern at a time, of the few inputs the
- * ordinary kernel left in o (copied unchanged); the rounded ones are
- * recognised by being ordinary themselves. */
+/* The general rounding, one pattern at a time, of the inputs the in-range
+ * kernel copied into o unchanged (|x| > max: overflow candidates, Inf, NaN);
+ * the others are rounded already. */
 static unsigned fix_up(uint32_t *o, size_t m, const plan_t *P, const kernels_t *K) {
     unsigned flags = 0;
-    const uint32_t span = P->max_bits - K->ord_lo;
     for (size_t j = 0; j < m; j++) {
-        const uint32_t x = o[j], a = x & ~F32_SIGN;
-        if (a == 0 || a - K->ord_lo <= span) continue; /* rounded already */
+        const uint32_t x = o[j];
+        if ((x & ~F32_SIGN) <= P->max_bits) continue; /* rounded already */
 #define GKA_FIX(mode)                                                                              \
     case mode:                                                                                     \
         o[j] = K->varshift ? round_one(x, P, mode, 1, &flags) : round_one(x, P, mode, 0, &flags);  \
@@ -608,9 +763,9 @@ static unsigned fix_up(uint32_t *o, size_t m, const plan_t *P, const kernels_t *
     return flags;
 }
 
-/* After the lean kernel reported a miss: the non-ordinary inputs rounded
+/* After the lean kernel reported a few misses: those rounded one by one
  * from x by the general code, and the INEXACT flag of the ordinary ones
- * taken again without the others. */
+ * taken again without them (a NaN's payload would raise it). */
 static unsigned fix_up_from_input(uint32_t *o, const uint32_t *x, size_t m, const plan_t *P,
                                   const kernels_t *K) {
     const uint32_t span = P->max_bits - K->ord_lo, low = (1u << K->d) - 1;
@@ -621,60 +776,62 @@ static unsigned fix_up_from_input(uint32_t *o, const uint32_t *x, size_t m, cons
         lost |= ((a == 0) | (a - K->ord_lo <= span)) ? x[j] : 0u;
     }
     unsigned flags = (lost & low) ? (unsigned)GKA_FLAG_INEXACT : 0u;
-    for (size_t j = 0; j < m; j++) {
-        const uint32_t a = x[j] & ~F32_SIGN;
-        if (a == 0 || a - K->ord_lo <= span) continue;
-        o[j] = x[j]; /* fix_up rounds the copied input in place */
-        flags |= fix_up(o + j, 1, P, K);
+    /* the scalar scan only where a sub-block holds a miss */
+    for (size_t j0 = 0; j0 < m; j0 += SUBBLOCK) {
+        const size_t j1 = m - j0 < SUBBLOCK ? m : j0 + SUBBLOCK;
+        if (!count_outside(x + j0, j1 - j0, K->ord_lo, P->max_bits)) continue;
+        for (size_t j = j0; j < j1; j++) {
+            const uint32_t a = x[j] & ~F32_SIGN;
+            if (a == 0 || a - K->ord_lo <= span) continue;
+            o[j] = x[j];
+            flags |= K->range(o + j, o + j, 1, P) & ~ORDINARY_MISS; /* copies |x| > max */
+            flags |= fix_up(o + j, 1, P, K);
+        }
     }
     return flags;
 }
 
-enum { DENSE_SKIP = 3 }; /* sub-blocks that go straight to the general kernel */
+/* The lean kernel's misses are redone one by one up to len / FEW_OUTSIDE
+ * of them (a few NaNs, or fp16's rare subnormal-range values), else by the
+ * in-range kernel over the block. */
+enum { FEW_OUTSIDE = 256 };
 
-/* Deterministic rounding of one block, per sub-block: the ordinary kernel,
- * then the general code on the inputs it left: one by one when they are
- * few, else the vectorised general kernel over the sub-block's output
- * (rounding is idempotent: the already rounded values come back unchanged
- * and flag nothing, their INEXACT was taken from the ordinary kernel). After
- * such a dense sub-block (tiny values, NaN, overflow) the next DENSE_SKIP
- * ones take the general kernel directly. */
+/* Blocks that go straight to the in-range kernel after one where the
+ * ordinary kernel missed (data with values in the subnormal range tend to
+ * have them everywhere: e4m3 on uniform data has about 1/64). */
+enum { RANGE_STAY = 8 };
+
+/* Deterministic rounding of one block: the ordinary kernel (the 4-operation
+ * rounding of 0 and [2^emin, max]); where some input was outside, the
+ * in-range kernel over the block (it rounds the ordinary values again to
+ * the same result: rounding is idempotent, so in place they come back
+ * unchanged and flag nothing, their INEXACT was taken already), and the
+ * inputs above max by the general code: one by one when they are few, else
+ * the general kernel over the block. *range_next counts the blocks left
+ * that skip the ordinary attempt. */
 static unsigned deterministic_block(uint32_t *o, const uint32_t *x, size_t len, const plan_t *P,
-                                    const kernels_t *K) {
+                                    const kernels_t *K, int *range_next) {
     unsigned flags = 0;
-    int skip = 0;
-    for (size_t i = 0; i < len; i += SUBBLOCK) {
-        const size_t m = len - i < SUBBLOCK ? len - i : SUBBLOCK;
-        if (skip > 0) {
-            flags |= K->full(o + i, x + i, m, P);
-            skip--;
-            continue;
-        }
-        if (o != x) { /* out of place: the lean kernel, then the misses from x */
-            const unsigned f = K->lean(o + i, x + i, m, K->d, K->ord_lo, P->max_bits);
-            if (!(f & ORDINARY_MISS)) {
-                flags |= f;
-                continue;
-            }
-            if (count_outside(x + i, m, K->ord_lo, P->max_bits) <= m / 16) {
-                flags |= fix_up_from_input(o + i, x + i, m, P, K);
-            } else {
-                flags |= K->full(o + i, x + i, m, P);
-                skip = DENSE_SKIP;
-            }
-            continue;
-        }
-        const unsigned f = K->simple(o + i, x + i, m, K->d, K->ord_lo, P->max_bits);
-        flags |= f & ~ORDINARY_MISS;
-        if (!(f & ORDINARY_MISS)) continue;
-        if (count_outside(o + i, m, K->ord_lo, P->max_bits) <= m / 16) {
-            flags |= fix_up(o + i, m, P, K);
+    if (*range_next > 0) {
+        (*range_next)--;
+    } else {
+        if (o != x) { /* out of place: the lean kernel; on a miss everything is redone */
+            const unsigned f = K->lean(o, x, len, K->d, K->ord_lo, P->max_bits);
+            if (!(f & ORDINARY_MISS)) return f;
+            if (count_outside(x, len, K->ord_lo, P->max_bits) <= len / FEW_OUTSIDE)
+                return fix_up_from_input(o, x, len, P, K);
         } else {
-            flags |= K->full(o + i, o + i, m, P);
-            skip = DENSE_SKIP;
+            const unsigned f = K->simple(o, x, len, K->d, K->ord_lo, P->max_bits);
+            if (!(f & ORDINARY_MISS)) return f;
+            flags = f & ~ORDINARY_MISS;
         }
+        *range_next = RANGE_STAY;
     }
-    return flags;
+    const unsigned f = K->range(o, x, len, P);
+    flags |= f & ~ORDINARY_MISS;
+    if (!(f & ORDINARY_MISS)) return flags;
+    if (count_outside(o, len, 0, P->max_bits) <= len / 16) return flags | fix_up(o, len, P, K);
+    return flags | K->full(o, o, len, P);
 }
 
 #ifdef GKA_HAVE_STREAM
@@ -697,24 +854,38 @@ static void stream_copy(uint32_t *dst, const uint32_t *src, size_t n) {
 /* Round one block [start, start + len) of the float array. */
 static unsigned f32_block(float *out, const float *in, size_t start, size_t len,
                           const gka_rounding_t *r, const plan_t *P, const kernels_t *K, int fast_sr,
-                          int stream) {
+                          int stream, int *range_next) {
     uint32_t *o = (uint32_t *)(void *)(out + start);
     const uint32_t *x = (const uint32_t *)(const void *)(in + start);
     if (K->full) {
 #ifdef GKA_HAVE_STREAM
         if (stream) {
             uint32_t tmp[BLOCK]; /* stays in L1 */
-            const unsigned flags = deterministic_block(tmp, x, len, P, K);
+            const unsigned flags = deterministic_block(tmp, x, len, P, K, range_next);
             stream_copy(o, tmp, len);
             return flags;
         }
 #else
         (void)stream;
 #endif
-        return deterministic_block(o, x, len, P, K);
+        return deterministic_block(o, x, len, P, K, range_next);
     }
     if (fast_sr) return stochastic_block(o, x, len, P, r, r->counter + start);
     return scalar_block_f32(out + start, in + start, len, r, r->counter + start);
+}
+
+/* Blocks [b0, b1) of the float array of n values, in order. */
+static unsigned f32_blocks(float *out, const float *in, size_t n, size_t b0, size_t b1,
+                           const gka_rounding_t *r, const plan_t *P, const kernels_t *K,
+                           int fast_sr, int stream) {
+    unsigned flags = 0;
+    int range_next = 0;
+    for (size_t b = b0; b < b1; b++) {
+        const size_t start = b * BLOCK;
+        const size_t len = n - start < BLOCK ? n - start : BLOCK;
+        flags |= f32_block(out, in, start, len, r, P, K, fast_sr, stream, &range_next);
+    }
+    return flags;
 }
 
 /* Threads for an array of n values: one below `min` (waking a team costs
@@ -762,20 +933,18 @@ gka_status_t gka_round_array_f32(float *out, const float *in, size_t n, gka_roun
      * if clause, libgomp builds a team per call (malloc, futex), which cost
      * a quarter of the time of the emulated D x D updates (perf, c2). */
     if (threads == 1) {
-        for (size_t b = 0; b < nblocks; b++) {
-            const size_t start = b * BLOCK;
-            const size_t len = n - start < BLOCK ? n - start : BLOCK;
-            flags |= f32_block(out, in, start, len, r, &P, &K, fast_sr, stream);
-        }
+        flags = f32_blocks(out, in, n, 0, nblocks, r, &P, &K, fast_sr, stream);
     } else {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(| : flags) num_threads(threads)
-#endif
-        for (size_t b = 0; b < nblocks; b++) {
-            const size_t start = b * BLOCK;
-            const size_t len = n - start < BLOCK ? n - start : BLOCK;
-            flags |= f32_block(out, in, start, len, r, &P, &K, fast_sr, stream);
+        /* one contiguous range of blocks per thread (schedule(static)), so
+         * that each keeps its kernel choice from block to block */
+#pragma omp parallel reduction(| : flags) num_threads(threads)
+        {
+            const size_t id = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+            flags |= f32_blocks(out, in, n, nblocks * id / nt, nblocks * (id + 1) / nt, r, &P, &K,
+                                fast_sr, stream);
         }
+#endif
     }
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;

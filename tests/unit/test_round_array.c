@@ -499,3 +499,63 @@ Test(round_array, invalid_context_refused) {
     cr_assert_eq(gka_round_array_f32(yf, NULL, 5, &ok), GKA_EINVAL);
     cr_assert_eq(gka_round_array_f32(yf, xf, 0, &ok), GKA_OK);
 }
+
+/* The three ways a block of the float32 path can go (precision/round_array.c,
+ * deterministic_block): a few inputs outside 0 and [2^emin, max] (one by
+ * one), many of them in the subnormal range (the in-range kernel, which
+ * rounds there in float arithmetic), and many plus a few above max (the
+ * in-range kernel, then the general code). Each against gka_round, values
+ * and flags, with the edge values of the format (+-0, q/2, q, midpoints,
+ * 2^emin and its neighbours, max, the overflow threshold, Inf, NaN payloads)
+ * spread over the array. */
+static void fill_density(float *x, size_t n, const gka_format_t *f, unsigned per_1024_small,
+                         size_t n_big) {
+    const float edges[] = {0.0f,
+                           (float)(f->min_subnormal * 0.5),
+                           (float)f->min_subnormal,
+                           (float)(f->min_subnormal * 1.5),
+                           (float)(f->min_subnormal * 2.5),
+                           (float)f->min_normal,
+                           u2f(f2u((float)f->min_normal) - 1),
+                           u2f(f2u((float)f->min_normal) + 1),
+                           0x1p-149f,
+                           (float)fmin(f->max, FLT_MAX)};
+    const float bigs[] = {INFINITY, u2f(0x7f800001u), u2f(0x7fc00123u),
+                          (float)fmin(f->max + f->max * f->u, FLT_MAX), FLT_MAX};
+    for (size_t i = 0; i < n; i++) {
+        const uint64_t b = rng();
+        const double unit = (double)(b >> 11) * 0x1p-53;                    /* [0, 1) */
+        float v = (float)(1.0 + unit);                                      /* a normal value */
+        if ((b & 1023) < per_1024_small) v = (float)(unit * f->min_normal); /* subnormal range */
+        x[i] = (b >> 10) & 1 ? -v : v;
+    }
+    for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++) {
+        x[(k * 997) % n] = edges[k];
+        x[(k * 991 + 13) % n] = -edges[k];
+    }
+    for (size_t k = 0; k < n_big; k++)
+        x[(k * 2053 + 7) % n] = (k & 1 ? -1.0f : 1.0f) * bigs[k % (sizeof bigs / sizeof bigs[0])];
+}
+
+Test(round_array, block_paths_sparse_dense_and_above_max) {
+    enum { N = 8192 };
+    float *x = malloc(3 * N * sizeof(float));
+    cr_assert_not_null(x);
+    float *want = x + N, *got = x + 2 * N;
+    const char *names[] = {
+        "e4m3", "e5m2", "fp16", "bf16", "custom:5,-20,20", "custom:24,-100,100", "custom:2,-3,4"};
+    const unsigned small[] = {0, 1, 100, 1023};
+    for (size_t fi = 0; fi < sizeof names / sizeof names[0]; fi++) {
+        gka_format_t f;
+        cr_assert_eq(gka_format_by_name(names[fi], &f), GKA_OK);
+        for (size_t si = 0; si < sizeof small / sizeof small[0]; si++)
+            for (size_t n_big = 0; n_big <= 40; n_big += 20) {
+                fill_density(x, N, &f, small[si], n_big);
+                for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++)
+                    for (int sub = 0; sub <= 1; sub++)
+                        for (int sat = 0; sat <= 1; sat++)
+                            check_case(&f, all_modes[mi], sub, sat, x, N, want, got);
+            }
+    }
+    free(x);
+}
