@@ -49,23 +49,23 @@ static int figure_opts(const gka_opts_t *o, gka_figure_opts_t *f) {
 static int figure_params(const gka_opts_t *o, unsigned taken, const char *name,
                          gka_figure_opts_t *f) {
     for (int id = 0; id < GKA_FP_COUNT; id++) {
-        const int opt = gka_opt_find(GKA_CMD_FIGURE, gka_fig_param_name(id));
+        const int opt = gka_opt_find(GKA_CMD_FIGURE, gka_figure_param_name(id));
         if (opt < 0 || !gka_opt_given(o, opt)) continue;
         if (!(taken & (1u << id)) && strcmp(name, "all"))
             return gka_cli_fail(GKA_EXIT_USAGE,
                                 "figure: --%s does not apply to figure '%s' (see gka figure %s "
                                 "--help for its parameters)",
-                                gka_fig_param_name(id), name, name);
+                                gka_figure_param_name(id), name, name);
         if (!(taken & (1u << id))) {
             char common[128] = "";
             for (int k = 0; k < GKA_FP_COUNT; k++)
                 if (taken & (1u << k))
                     snprintf(common + strlen(common), sizeof common - strlen(common), "%s--%s",
-                             common[0] ? ", " : "", gka_fig_param_name(k));
+                             common[0] ? ", " : "", gka_figure_param_name(k));
             return gka_cli_fail(GKA_EXIT_USAGE,
                                 "figure: --%s does not apply to every figure; `gka figure all` "
                                 "takes only the parameters all figures have (%s)",
-                                gka_fig_param_name(id), common);
+                                gka_figure_param_name(id), common);
         }
         const char *items[GKA_FP_MAX_ITEMS];
         size_t n = gka_opt_count(o, opt);
@@ -107,9 +107,9 @@ static int figure_help(const gka_figure_t *fig) {
            "overrides the tier's; lists are comma-separated):\n",
            fig->name, fig->summary, fig->name);
     for (size_t i = 0; i < fig->nparams; i++) {
-        const gka_fig_param_decl_t *d = &fig->params[i];
+        const gka_figure_param_decl_t *d = &fig->params[i];
         const char *q = d->def[0][0] ? d->def[0] : "none", *f = d->def[1][0] ? d->def[1] : "none";
-        printf("  --%-8s %s%s\n             (quick: %s; full: %s", gka_fig_param_name(d->id),
+        printf("  --%-8s %s%s\n             (quick: %s; full: %s", gka_figure_param_name(d->id),
                d->help, d->max_items > 1 ? " (a list)" : "", q, f);
         if (d->id == GKA_FP_A || d->id <= GKA_FP_T || d->id == GKA_FP_ITERS ||
             d->id == GKA_FP_CHUNK)
@@ -141,10 +141,10 @@ void gka_cli_print_figure_params_man(FILE *f) {
         man_text(f, list[i]->name);
         fputs("\\fR\n", f);
         for (size_t k = 0; k < list[i]->nparams; k++) {
-            const gka_fig_param_decl_t *d = &list[i]->params[k];
+            const gka_figure_param_decl_t *d = &list[i]->params[k];
             if (k) fputs(".br\n", f);
             fputs("\\fB\\-\\-", f);
-            man_text(f, gka_fig_param_name(d->id));
+            man_text(f, gka_figure_param_name(d->id));
             fputs("\\fR ", f);
             man_text(f, d->help);
             fputs(" (quick: ", f);
@@ -195,7 +195,7 @@ int gka_cmd_figure(int argc, char **argv) {
         taken &= gka_figure_params_taken(all[i]);
     if ((rc = figure_params(&cl, taken, name, &opts)) != 0) return rc;
     /* every value checked against every figure before anything is written */
-    static gka_fig_params_t checked;
+    static gka_figure_params_t checked;
     for (size_t i = 0; i < (run_all ? nfig : 1); i++)
         if (gka_figure_params(run_all ? all[i] : one, &opts, &checked) != GKA_OK)
             return gka_cli_fail_status(GKA_EINVAL, GKA_STAGE_INPUT, NULL);

@@ -13,7 +13,7 @@
 # carries its dependencies as link-only items of gka::gka_deps, which
 # gkaConfig.cmake finds again on the consumer's machine (the export holds no
 # absolute paths of the build machine). Not installed: headers meant for the
-# program or the tests only (gka_fig_internal.h, gka_gpu_check.h); the CUDA
+# program or the tests only (gka_figure_internal.h, gka_gpu_check.h); the CUDA
 # header gka_kernels.h is installed only together with libgka_cuda.a.
 include(CMakePackageConfigHelpers)
 

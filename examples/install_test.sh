@@ -21,7 +21,7 @@ pcdir="$(dirname "$(find "$prefix" -name gka.pc | head -1)")"
 [ -n "$pcdir" ] || fail "gka.pc not installed"
 libdir="$(dirname "$pcdir")"
 grep -rq "$work/staged" "$prefix" && fail "installed files name the staging prefix"
-for h in gka_fig_internal.h gka_gpu_check.h; do
+for h in gka_figure_internal.h gka_gpu_check.h; do
     [ ! -e "$prefix/include/gka/$h" ] || fail "$h is installed"
 done
 if [ -e "$prefix/include/gka/gka_kernels.h" ] && [ ! -e "$libdir/libgka_cuda.a" ]; then

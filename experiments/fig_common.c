@@ -2,7 +2,7 @@
  * token sampling, robust median/max, and the fp64 references (guarded for the
  * minimal build, which has no LAPACK). */
 #include "gka_config.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_reference.h"
 #include "gka_stats.h"
 
@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void gka_fig_progress_total(gka_progress_t *p, long total) {
+void gka_figure_progress_total(gka_progress_t *p, long total) {
     if (!p) return;
     p->total = total > 0 ? total : 1;
     p->done = 0;
 }
 
-gka_status_t gka_fig_arith(gka_arith_t *A, const char *format) {
+gka_status_t gka_figure_arith(gka_arith_t *A, const char *format) {
     if (!strcmp(format, "fp64")) return gka_arith_init_fp64(A);
     gka_format_t f;
     gka_status_t st = gka_format_by_name(format, &f);
@@ -25,7 +25,7 @@ gka_status_t gka_fig_arith(gka_arith_t *A, const char *format) {
     return gka_arith_init_emulated(A, &r, GKA_ACCUM_WIDE, NULL);
 }
 
-size_t gka_fig_sample_tokens(long T, size_t n, long *out) {
+size_t gka_figure_sample_tokens(long T, size_t n, long *out) {
     if (T <= 0 || n == 0) return 0;
     size_t m = 0;
     for (size_t i = 0; i < n; i++) {
@@ -48,11 +48,11 @@ static double worst_key(double v) {
     return isfinite(v) ? v : (double)INFINITY;
 }
 
-double gka_fig_median(double *v, size_t n) {
+double gka_figure_median(double *v, size_t n) {
     return gka_stats_median_worst(v, n); /* a non-finite sample is the worst */
 }
 
-double gka_fig_max(const double *v, size_t n) {
+double gka_figure_max(const double *v, size_t n) {
     if (n == 0) return (double)NAN;
     double m = -(double)INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -62,7 +62,8 @@ double gka_fig_max(const double *v, size_t n) {
     return m;
 }
 
-gka_status_t gka_fig_ref_solve(int D, const double *H, double lambda, const double *q, double *x) {
+gka_status_t gka_figure_ref_solve(int D, const double *H, double lambda, const double *q,
+                                  double *x) {
 #if GKA_HAVE_LAPACK
     return gka_ref_solve_fp64(D, H, lambda, q, x);
 #else
@@ -71,7 +72,7 @@ gka_status_t gka_fig_ref_solve(int D, const double *H, double lambda, const doub
 #endif
 }
 
-gka_status_t gka_fig_ref_kappa(int D, const double *H, double lambda, double *kappa) {
+gka_status_t gka_figure_ref_kappa(int D, const double *H, double lambda, double *kappa) {
 #if GKA_HAVE_LAPACK
     return gka_ref_kappa_fp64(D, H, lambda, kappa);
 #else
@@ -80,7 +81,7 @@ gka_status_t gka_fig_ref_kappa(int D, const double *H, double lambda, double *ka
 #endif
 }
 
-gka_status_t gka_fig_ref_eig(int D, const double *S, double *eig_min, double *eig_max) {
+gka_status_t gka_figure_ref_eig(int D, const double *S, double *eig_min, double *eig_max) {
 #if GKA_HAVE_LAPACK
     return gka_ref_eig_extremes_fp64(D, S, eig_min, eig_max);
 #else
@@ -89,7 +90,7 @@ gka_status_t gka_fig_ref_eig(int D, const double *S, double *eig_min, double *ei
 #endif
 }
 
-double gka_fig_rel_error(int D, const double *x, const double *x_ref) {
+double gka_figure_rel_error(int D, const double *x, const double *x_ref) {
     double num = 0.0, den = 0.0;
     for (int i = 0; i < D; i++) {
         if (!isfinite(x[i])) return (double)INFINITY;

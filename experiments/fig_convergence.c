@@ -9,32 +9,32 @@
  *               fp32.
  * Median and worst over (stream, token); the number of problems whose
  * residual is NaN/Inf at each iteration is a column of its own. */
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 
 #include <stdlib.h>
 
-static gka_status_t conv_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t conv_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                              gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
     const char *formats[GKA_FP_MAX_ITEMS], *solvers[GKA_FP_MAX_ITEMS];
-    gka_fig_names(P, GKA_FP_FORMATS, formats);
-    gka_fig_names(P, GKA_FP_SOLVERS, solvers);
-    gka_fig_synth_t S = {.D = gka_fig_int(P, GKA_FP_D),
-                         .T = gka_fig_int(P, GKA_FP_T),
-                         .nstreams = full ? 64 : 8,
-                         .nsample = full ? 8 : 4,
-                         .seed = opts->seed,
-                         .fig_id = 1,
-                         .nformats = gka_fig_count(P, GKA_FP_FORMATS),
-                         .formats = formats,
-                         .nsolvers = gka_fig_count(P, GKA_FP_SOLVERS),
-                         .solvers = solvers,
-                         .na = gka_fig_count(P, GKA_FP_A),
-                         .a = P->num[GKA_FP_A],
-                         .iters = gka_fig_int(P, GKA_FP_ITERS),
-                         .prog = prog,
-                         .hist = NULL};
-    gka_fig_synth_meta(&S, csv);
+    gka_figure_names(P, GKA_FP_FORMATS, formats);
+    gka_figure_names(P, GKA_FP_SOLVERS, solvers);
+    gka_figure_synth_t S = {.D = gka_figure_int(P, GKA_FP_D),
+                            .T = gka_figure_int(P, GKA_FP_T),
+                            .nstreams = full ? 64 : 8,
+                            .nsample = full ? 8 : 4,
+                            .seed = opts->seed,
+                            .fig_id = 1,
+                            .nformats = gka_figure_count(P, GKA_FP_FORMATS),
+                            .formats = formats,
+                            .nsolvers = gka_figure_count(P, GKA_FP_SOLVERS),
+                            .solvers = solvers,
+                            .na = gka_figure_count(P, GKA_FP_A),
+                            .a = P->num[GKA_FP_A],
+                            .iters = gka_figure_int(P, GKA_FP_ITERS),
+                            .prog = prog,
+                            .hist = NULL};
+    gka_figure_synth_meta(&S, csv);
     gka_csv_meta(csv, "solvers_note",
                  "gd (step 2/(L+mu)), agd (Nesterov), cg (guarded: stops at a breakdown), "
                  "cg-plain (textbook CG, no guard, NaN propagates), chebyshev; zero start");
@@ -42,12 +42,12 @@ static gka_status_t conv_run(const gka_figure_opts_t *opts, const gka_fig_params
                  "fp64; bf16 (H, q, iterates in bf16, fp32 accumulation); bf16+fp32 (the "
                  "kernels' regime: H and q rounded to bf16, iterates and operations in fp32)");
     gka_csv_header(csv, "format,solver,a,i,residual_median,residual_max,nonfinite");
-    gka_status_t st = gka_fig_synth_run(&S, csv);
+    gka_status_t st = gka_figure_synth_run(&S, csv);
     free(S.hist);
     return st;
 }
 
-static const gka_fig_param_decl_t conv_params[] = {
+static const gka_figure_param_decl_t conv_params[] = {
     {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
     {GKA_FP_FORMATS,
@@ -70,7 +70,7 @@ static const gka_fig_param_decl_t conv_params[] = {
     {GKA_FP_ITERS, "iterations r", {"50", "50"}, 1, 500, 1, NULL, 0},
 };
 
-const gka_figure_t gka_fig_convergence = {
+const gka_figure_t gka_figure_convergence = {
     "convergence",
     "paper Fig. 1a: residual vs iteration for GD, AGD, CG (guarded, plain), Chebyshev in fp64, "
     "bf16 and the kernels' bf16 state + fp32 iterates",

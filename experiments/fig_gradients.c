@@ -19,7 +19,7 @@
  * CSV is byte-identical whatever the number of threads. */
 #include "gka_grad.h"
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -93,7 +93,7 @@ static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     if (st == GKA_OK && gt == 1) st = gka_gate_spec_parse("gka", &cfg.gate);
     if (st == GKA_OK && gt == 1) st = gka_beta_spec_parse("sigmoid", &cfg.beta);
     if (st == GKA_OK) st = gka_synth_generate(&cfg, &tr);
-    if (st == GKA_OK) st = gka_fig_arith(&A, gr_formats[f]);
+    if (st == GKA_OK) st = gka_figure_arith(&A, gr_formats[f]);
     if (st == GKA_OK) have_A = 1;
     double *dx = buf, *s6 = buf + 7 * n;
     gr_vec_t ref = {buf + n, buf + 2 * n, s6, s6 + T};
@@ -130,11 +130,12 @@ static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                            gka_progress_t *prog, gka_csv_t *csv) {
     const int full = opts->tier == GKA_TIER_FULL;
-    gr_ctx_t c = {opts, prog, gka_fig_int(P, GKA_FP_D), gka_fig_int(P, GKA_FP_T), full ? 4 : 2, 0,
-                  {0},  NULL};
+    gr_ctx_t c = {
+        opts, prog, gka_figure_int(P, GKA_FP_D), gka_figure_int(P, GKA_FP_T), full ? 4 : 2, 0,
+        {0},  NULL};
     if (full) {
         c.nr = GR_RMAX;
         for (int i = 0; i < GR_RMAX; i++)
@@ -175,7 +176,7 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_fig_params_t
     gka_csv_header(csv, "gating,format,solver,mode,iteration,err_qk_median,err_qk_max,"
                         "err_q_median,err_k_median,err_g_median,err_g_max,err_beta_median,"
                         "err_beta_max");
-    gka_fig_progress_total(prog, (long)(m * GR_NG * GR_NF * GR_NS * c.nr));
+    gka_figure_progress_total(prog, (long)(m * GR_NG * GR_NF * GR_NS * c.nr));
     gka_csv_t unused;
     gka_csv_init(&unused);
     gka_status_t st = gka_figure_parallel(m * GR_NG * GR_NF, gr_job, &c, &unused);
@@ -189,8 +190,8 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_fig_params_t
                         for (size_t q = 0; q < GR_NQ; q++) {
                             for (size_t i = 0; i < m; i++)
                                 col[i] = c.val[gr_index(&c, g, f, s, mo, ri, i) + q];
-                            mx[q] = gka_fig_max(col, m);
-                            med[q] = gka_fig_median(col, m);
+                            mx[q] = gka_figure_max(col, m);
+                            med[q] = gka_figure_median(col, m);
                         }
                         gka_csv_row(csv,
                                     "%s,%s,%s,%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,"
@@ -204,12 +205,12 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_fig_params_t
     return st;
 }
 
-static const gka_fig_param_decl_t gr_params[] = {
+static const gka_figure_param_decl_t gr_params[] = {
     {GKA_FP_D, "head dimension D", {"16", "32"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"32", "64"}, 1, 10000000, 1, NULL, 0},
 };
 
-const gka_figure_t gka_fig_gradients = {
+const gka_figure_t gka_figure_gradients = {
     "gradients",
     "paper Fig. 1b-e: gradient error ([dq, dk], dg, dbeta) vs iterations, CG and Chebyshev, "
     "implicit and through the iterations, fp64 and bf16, ungated and gated",

@@ -8,7 +8,7 @@
  * gka_chebyshev_solve (the solver's own recurrence and operator) records the
  * error of every iterate against the fp64 reference x*. */
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
 #include "solver_internal.h"
@@ -22,7 +22,7 @@ enum { ITER_R = 60 };
 typedef struct {
     const gka_figure_opts_t *opts;
     gka_progress_t *prog;
-    const gka_fig_params_t *P;
+    const gka_figure_params_t *P;
     gka_trace_t tr;
     long *samples;
     size_t nsample;
@@ -40,7 +40,7 @@ typedef struct {
 static double iterate_error(void *vctx, const void *x) {
     err_ctx_t *c = vctx;
     c->A->to_double(c->A, c->buf, x, (size_t)c->D);
-    return gka_fig_rel_error(c->D, c->buf, c->xref);
+    return gka_figure_rel_error(c->D, c->buf, c->xref);
 }
 
 static void matvec_cb(void *ctx, const void *x, void *y) {
@@ -57,14 +57,14 @@ static gka_status_t iter_job(size_t f, void *vctx, gka_strbuf_t *rows) {
     gka_solver_t *chol = NULL;
     void *x = NULL;
     double *xref = malloc(n * sizeof *xref), *buf = malloc(n * sizeof *buf);
-    gka_status_t s = (xref && buf) ? gka_fig_arith(&A, gka_fig_item(c->P, GKA_FP_FORMATS, f))
+    gka_status_t s = (xref && buf) ? gka_figure_arith(&A, gka_figure_item(c->P, GKA_FP_FORMATS, f))
                                    : gka_error(GKA_ENOMEM, "iterations: out of memory");
     if (s != GKA_OK) {
         free(xref);
         free(buf);
         return s;
     }
-    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, gka_fig_num(c->P, GKA_FP_A, 0)};
+    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, gka_figure_num(c->P, GKA_FP_A, 0)};
     s = gka_stream_create(&st, &A, D, &ridge, 0);
     if (s == GKA_OK) s = gka_solver_create(&chol, "cholesky", NULL, &A, D);
     if (s == GKA_OK && !(x = A.alloc(&A, n)))
@@ -77,7 +77,7 @@ static gka_status_t iter_job(size_t f, void *vctx, gka_strbuf_t *rows) {
         double *e = c->err + (f * c->nsample + j) * (ITER_R + 1);
         for (int i = 0; i <= ITER_R; i++)
             e[i] = (double)NAN;
-        s = gka_fig_ref_solve(D, st->H64, st->lambda64, st->q64, xref);
+        s = gka_figure_ref_solve(D, st->H64, st->lambda64, st->q64, xref);
         if (s == GKA_OK) {
             err_ctx_t ec = {&A, xref, buf, D};
             int iters = 0;
@@ -94,7 +94,7 @@ static gka_status_t iter_job(size_t f, void *vctx, gka_strbuf_t *rows) {
             gka_solve_info_t info;
             s = gka_solver_solve(chol, st, x, &info);
             A.to_double(&A, buf, x, n);
-            c->chol[f * c->nsample + j] = gka_fig_rel_error(D, buf, xref);
+            c->chol[f * c->nsample + j] = gka_figure_rel_error(D, buf, xref);
         }
         j++;
         gka_progress_advance(c->prog, 1);
@@ -108,12 +108,12 @@ static gka_status_t iter_job(size_t f, void *vctx, gka_strbuf_t *rows) {
     return s;
 }
 
-static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                              gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    int D = gka_fig_int(P, GKA_FP_D);
-    long T = gka_fig_int(P, GKA_FP_T);
-    const size_t nf = gka_fig_count(P, GKA_FP_FORMATS);
+    int D = gka_figure_int(P, GKA_FP_D);
+    long T = gka_figure_int(P, GKA_FP_T);
+    const size_t nf = gka_figure_count(P, GKA_FP_FORMATS);
     iter_ctx_t c;
     memset(&c, 0, sizeof c);
     c.opts = opts;
@@ -122,7 +122,7 @@ static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_fig_params
     c.nsample = full ? 24 : 8;
     c.samples = malloc(c.nsample * sizeof *c.samples);
     if (!c.samples) return gka_error(GKA_ENOMEM, "iterations: out of memory");
-    c.nsample = gka_fig_sample_tokens(T, c.nsample, c.samples);
+    c.nsample = gka_figure_sample_tokens(T, c.nsample, c.samples);
     c.err = malloc(nf * c.nsample * (ITER_R + 1) * sizeof *c.err);
     c.chol = malloc(nf * c.nsample * sizeof *c.chol);
     gka_synth_config_t cfg = gka_synth_config_default(D, T, gka_figure_seed(opts->seed, 7, 0));
@@ -145,7 +145,7 @@ static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_fig_params
                  "fp64 mirror problem (inf: NaN/Inf); median and max over sampled "
                  "tokens; u = unit roundoff of the format");
     gka_csv_header(csv, "format,r,err_median,err_max,cholesky_median,cholesky_max,u");
-    gka_fig_progress_total(prog, (long)(nf * c.nsample));
+    gka_figure_progress_total(prog, (long)(nf * c.nsample));
     gka_csv_t unused;
     gka_csv_init(&unused);
     if (st == GKA_OK) st = gka_figure_parallel(nf, iter_job, &c, &unused);
@@ -154,17 +154,18 @@ static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_fig_params
     if (st == GKA_OK && !col) st = gka_error(GKA_ENOMEM, "iterations: out of memory");
     for (size_t f = 0; st == GKA_OK && f < nf; f++) {
         gka_format_t fmt;
-        st = gka_format_by_name(gka_fig_item(P, GKA_FP_FORMATS, f), &fmt);
+        st = gka_format_by_name(gka_figure_item(P, GKA_FP_FORMATS, f), &fmt);
         memcpy(col, c.chol + f * c.nsample, c.nsample * sizeof *col);
-        double chol_max = gka_fig_max(col, c.nsample), chol_med = gka_fig_median(col, c.nsample);
+        double chol_max = gka_figure_max(col, c.nsample),
+               chol_med = gka_figure_median(col, c.nsample);
         char cell[64];
         for (int r = 0; st == GKA_OK && r <= ITER_R; r++) {
             for (size_t j = 0; j < c.nsample; j++)
                 col[j] = c.err[(f * c.nsample + j) * (ITER_R + 1) + (size_t)r];
-            double mx = gka_fig_max(col, c.nsample), med = gka_fig_median(col, c.nsample);
+            double mx = gka_figure_max(col, c.nsample), med = gka_figure_median(col, c.nsample);
             gka_csv_row(csv, "%s,%d,%.17g,%.17g,%.17g,%.17g,%.17g",
-                        gka_fig_cell(gka_fig_item(P, GKA_FP_FORMATS, f), cell, sizeof cell), r, med,
-                        mx, chol_med, chol_max, fmt.u);
+                        gka_figure_cell(gka_figure_item(P, GKA_FP_FORMATS, f), cell, sizeof cell),
+                        r, med, mx, chol_med, chol_max, fmt.u);
         }
     }
     free(col);
@@ -175,7 +176,7 @@ static gka_status_t iter_run(const gka_figure_opts_t *opts, const gka_fig_params
     return st;
 }
 
-static const gka_fig_param_decl_t iter_params[] = {
+static const gka_figure_param_decl_t iter_params[] = {
     {GKA_FP_D, "head dimension D", {"64", "128"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"512", "2048"}, 1, 10000000, 1, NULL, 0},
     {GKA_FP_FORMATS,
@@ -196,6 +197,6 @@ static const gka_fig_param_decl_t iter_params[] = {
      0},
 };
 
-const gka_figure_t gka_fig_iterations = {
+const gka_figure_t gka_figure_iterations = {
     "iterations", "final Chebyshev error vs r = 0..60 per precision, against the Cholesky floor",
     iter_run, iter_params, sizeof iter_params / sizeof iter_params[0]};

@@ -8,7 +8,7 @@
  * from the fp64 LAPACK eigenvalues of H_t at sampled tokens:
  * kappa = (eig_max(H) + lambda) / (eig_min(H) + lambda). */
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_stream.h"
 
 #include <math.h>
@@ -23,7 +23,7 @@ static const double kappa_ridge_value[KAPPA_NRIDGE] = {0.25, 0.02, 0.02};
 typedef struct {
     const gka_figure_opts_t *opts;
     gka_progress_t *prog;
-    const gka_fig_params_t *P;
+    const gka_figure_params_t *P;
     int D;
     long T;
     size_t nsample; /* actual count of samples[] */
@@ -31,14 +31,14 @@ typedef struct {
 } kappa_ctx_t;
 
 static size_t ngates(const kappa_ctx_t *c) {
-    return gka_fig_count(c->P, GKA_FP_GATES);
+    return gka_figure_count(c->P, GKA_FP_GATES);
 }
 /* Job j: keys j / ngates, gates j % ngates (the same keys under every gate). */
 static const char *key_of(const kappa_ctx_t *c, size_t j) {
-    return gka_fig_item(c->P, GKA_FP_KEYS, j / ngates(c));
+    return gka_figure_item(c->P, GKA_FP_KEYS, j / ngates(c));
 }
 static const char *gate_of(const kappa_ctx_t *c, size_t j) {
-    return gka_fig_item(c->P, GKA_FP_GATES, j % ngates(c));
+    return gka_figure_item(c->P, GKA_FP_GATES, j % ngates(c));
 }
 
 static gka_status_t make_trace(const kappa_ctx_t *c, size_t j, gka_trace_t *tr) {
@@ -71,7 +71,7 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
                              gka_trace_beta_at(&tr, t), NULL);
         if (st != GKA_OK || t != samples[s]) continue;
         double emin = 0.0, emax = 0.0;
-        st = gka_fig_ref_eig(c->D, stream->H64, &emin, &emax);
+        st = gka_figure_ref_eig(c->D, stream->H64, &emin, &emax);
         for (int r = 0; st == GKA_OK && r < KAPPA_NRIDGE; r++) {
             int adaptive = !strcmp(kappa_ridge_name[r], "adaptive");
             double lambda = adaptive ? stream->lambda64 : kappa_ridge_value[r];
@@ -79,8 +79,8 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
             double bound = (stream->hnorm64 + lambda) / lambda;
             char kc[64], gc[64];
             gka_strbuf_printf(&part[r], "%s,%s,%s,%.17g,%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
-                              gka_fig_cell(key_of(c, j), kc, sizeof kc),
-                              gka_fig_cell(gate_of(c, j), gc, sizeof gc), kappa_ridge_name[r],
+                              gka_figure_cell(key_of(c, j), kc, sizeof kc),
+                              gka_figure_cell(gate_of(c, j), gc, sizeof gc), kappa_ridge_name[r],
                               kappa_ridge_value[r], t + 1, kappa, bound, stream->hnorm64, lambda,
                               emin, emax);
         }
@@ -99,14 +99,14 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-static gka_status_t kappa_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t kappa_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                               gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
     long samples[64];
-    long T = gka_fig_int(P, GKA_FP_T);
-    size_t ns = gka_fig_sample_tokens(T, full ? 64 : 32, samples);
-    kappa_ctx_t c = {opts, prog, P, gka_fig_int(P, GKA_FP_D), T, ns, samples};
-    const size_t njobs = gka_fig_count(P, GKA_FP_KEYS) * ngates(&c);
+    long T = gka_figure_int(P, GKA_FP_T);
+    size_t ns = gka_figure_sample_tokens(T, full ? 64 : 32, samples);
+    kappa_ctx_t c = {opts, prog, P, gka_figure_int(P, GKA_FP_D), T, ns, samples};
+    const size_t njobs = gka_figure_count(P, GKA_FP_KEYS) * ngates(&c);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_csv_meta(csv, "keys_note",
                  "iid (normal) | powerlaw:1 (covariance eigenvalues 1/i) | expdecay:8 "
@@ -120,11 +120,11 @@ static gka_status_t kappa_run(const gka_figure_opts_t *opts, const gka_fig_param
                  "from fp64 dsyev of the stream's fp64 H_t; bound = (||H||_F+lambda)/lambda");
     gka_csv_header(csv,
                    "keys,gates,ridge,ridge_value,t,kappa,bound,hnorm,lambda,eig_min_H,eig_max_H");
-    gka_fig_progress_total(prog, (long)(njobs * c.nsample));
+    gka_figure_progress_total(prog, (long)(njobs * c.nsample));
     return gka_figure_parallel(njobs, kappa_job, &c, csv);
 }
 
-static const gka_fig_param_decl_t kappa_params[] = {
+static const gka_figure_param_decl_t kappa_params[] = {
     {GKA_FP_D, "head dimension D", {"64", "128"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"2048", "8192"}, 1, 1000000, 1, NULL, 0},
     {GKA_FP_KEYS,
@@ -138,7 +138,7 @@ static const gka_fig_param_decl_t kappa_params[] = {
     {GKA_FP_GATES, "decay gates, on the same keys", {"none,gka", "none,gka"}, 0, 0, 4, NULL, 0},
 };
 
-const gka_figure_t gka_fig_kappa = {
+const gka_figure_t gka_figure_kappa = {
     "kappa",
     "kappa(H_t + lambda_t I) over t: fixed vs adaptive ridge, gated vs not, iid vs correlated keys",
     kappa_run, kappa_params, sizeof kappa_params / sizeof kappa_params[0]};

@@ -6,7 +6,7 @@
  * The schedule is also evaluated in fp32 and bf16 (one rounding per
  * operation, as a kernel keeping omega in that format would). */
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
 
@@ -83,8 +83,8 @@ static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     double om64[OMEGA_R + 1], om32[OMEGA_R + 1], om16[OMEGA_R + 1];
     gka_arith_t A64, A32, A16;
     gka_status_t st = gka_arith_init_fp64(&A64);
-    if (st == GKA_OK) st = gka_fig_arith(&A32, "fp32");
-    if (st == GKA_OK) st = gka_fig_arith(&A16, "bf16");
+    if (st == GKA_OK) st = gka_figure_arith(&A32, "fp32");
+    if (st == GKA_OK) st = gka_figure_arith(&A16, "bf16");
     if (st != GKA_OK) return st;
     st = gka_cheb_omegas(&A64, rho, OMEGA_R, om64);
     if (st == GKA_OK) st = gka_cheb_omegas(&A32, rho, OMEGA_R, om32);
@@ -100,8 +100,8 @@ static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     for (int i = 0; st == GKA_OK && i <= OMEGA_R; i++) {
         for (size_t s = 0; s < c->nsample; s++)
             col[s] = res[s * (OMEGA_R + 1) + (size_t)i];
-        double worst = gka_fig_max(col, c->nsample);
-        double med = gka_fig_median(col, c->nsample);
+        double worst = gka_figure_max(col, c->nsample);
+        double med = gka_figure_median(col, c->nsample);
         gka_strbuf_printf(rows, "%.17g,%d,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n", a, i,
                           om64[i], om32[i], om16[i], omega_star, rho, paper_bound(a, i), med,
                           worst);
@@ -111,13 +111,13 @@ static gka_status_t omega_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-static gka_status_t omega_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t omega_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                               gka_progress_t *prog, gka_csv_t *csv) {
     long samples[64];
-    long T = gka_fig_int(P, GKA_FP_T);
-    size_t ns = gka_fig_sample_tokens(T, opts->tier == GKA_TIER_FULL ? 64 : 16, samples);
-    omega_ctx_t c = {opts, prog, P->num[GKA_FP_A], gka_fig_int(P, GKA_FP_D), T, ns, samples};
-    const size_t na = gka_fig_count(P, GKA_FP_A);
+    long T = gka_figure_int(P, GKA_FP_T);
+    size_t ns = gka_figure_sample_tokens(T, opts->tier == GKA_TIER_FULL ? 64 : 16, samples);
+    omega_ctx_t c = {opts, prog, P->num[GKA_FP_A], gka_figure_int(P, GKA_FP_D), T, ns, samples};
+    const size_t na = gka_figure_count(P, GKA_FP_A);
     gka_csv_meta(csv, "iterations", "%d", OMEGA_R);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_csv_meta(csv, "data", "synthetic: iid normal keys and queries, L2-normalised, no gates");
@@ -129,11 +129,11 @@ static gka_status_t omega_run(const gka_figure_opts_t *opts, const gka_fig_param
         "residual_* = ||(H+lambda I)x_i - q||/||q|| over sampled tokens");
     gka_csv_header(csv, "a,i,omega_fp64,omega_fp32,omega_bf16,omega_star,rho,bound,"
                         "residual_median,residual_max");
-    gka_fig_progress_total(prog, (long)(na * c.nsample));
+    gka_figure_progress_total(prog, (long)(na * c.nsample));
     return gka_figure_parallel(na, omega_job, &c, csv);
 }
 
-static const gka_fig_param_decl_t omega_params[] = {
+static const gka_figure_param_decl_t omega_params[] = {
     {GKA_FP_D, "head dimension D", {"128", "128"}, 1, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"256", "2048"}, 1, 10000000, 1, NULL, 0},
     {GKA_FP_A,
@@ -146,7 +146,7 @@ static const gka_fig_param_decl_t omega_params[] = {
      0},
 };
 
-const gka_figure_t gka_fig_omega = {
+const gka_figure_t gka_figure_omega = {
     "omega",
     "Chebyshev omega_i schedule vs omega* and the bound 2R^i/(1+R^2i), with measured residuals",
     omega_run, omega_params, sizeof omega_params / sizeof omega_params[0]};

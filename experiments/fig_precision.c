@@ -25,7 +25,7 @@
  * is shared with figure `trace`. */
 #include "gka_chunker.h"
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_io.h"
 #include "gka_solver.h"
 #include "gka_run.h"
@@ -44,10 +44,10 @@ static const char *const panel_label[PANEL_NSOLVER] = {"kalman-token",   "kalman
                                                        "cg-token",       "chebyshev-token",
                                                        "cholesky-token", "chebyshev-chunk"};
 
-const char *const gka_fig_panel_formats[GKA_FIG_PANEL_NFORMAT] = {"fp64", "fp32", "fp16", "bf16",
-                                                                  "e4m3"};
-const char *const gka_fig_panel_ridges[GKA_FIG_PANEL_NRIDGE] = {"adaptive:0.02", "fixed:0.25",
-                                                                "fixed:0.02"};
+const char *const gka_figure_panel_formats[GKA_FIG_PANEL_NFORMAT] = {"fp64", "fp32", "fp16", "bf16",
+                                                                     "e4m3"};
+const char *const gka_figure_panel_ridges[GKA_FIG_PANEL_NRIDGE] = {"adaptive:0.02", "fixed:0.25",
+                                                                   "fixed:0.02"};
 
 static int is_recursive(int s) {
     return !strcmp(panel_solver[s], "kalman");
@@ -130,11 +130,11 @@ static void panel_free(panel_t *p, int D) {
     free(p->xref);
 }
 
-static gka_status_t panel_init(panel_t *p, const gka_fig_panel_t *cfg, int D) {
+static gka_status_t panel_init(panel_t *p, const gka_figure_panel_t *cfg, int D) {
     memset(p, 0, sizeof *p);
     for (int s = 0; s < PANEL_NSOLVER; s++)
         gka_strbuf_init(&p->part[s]);
-    gka_status_t st = gka_fig_arith(&p->A, cfg->format);
+    gka_status_t st = gka_figure_arith(&p->A, cfg->format);
     if (st != GKA_OK) return st;
     p->have_A = 1;
     gka_ridge_t ridge;
@@ -155,16 +155,16 @@ static gka_status_t panel_init(panel_t *p, const gka_fig_panel_t *cfg, int D) {
     return st;
 }
 
-static void panel_row(panel_t *p, const gka_fig_panel_t *cfg, int s, long t, double err,
+static void panel_row(panel_t *p, const gka_figure_panel_t *cfg, int s, long t, double err,
                       gka_status_t ref) {
     gka_strbuf_printf(&p->part[s], "%s,%s,%s,%s,%ld,%.17g,%d\n", cfg->gating, cfg->ridge,
                       cfg->format, panel_label[s], t + 1, err, ref == GKA_OK ? 0 : 1);
 }
 
 /* One sampled token: reference, then every token-form solver's error. */
-static gka_status_t panel_sample(panel_t *p, const gka_fig_panel_t *cfg, int D, long t) {
+static gka_status_t panel_sample(panel_t *p, const gka_figure_panel_t *cfg, int D, long t) {
     const gka_stream_t *st = p->st;
-    gka_status_t ref = gka_fig_ref_solve(D, st->H64, st->lambda64, st->q64, p->xref);
+    gka_status_t ref = gka_figure_ref_solve(D, st->H64, st->lambda64, st->q64, p->xref);
     if (ref == GKA_EUNSUP) return ref;
     for (int s = 0; s < PANEL_NTOKEN; s++) {
         /* every solver solves this token here (the recursive ones absorb it) */
@@ -173,7 +173,7 @@ static gka_status_t panel_sample(panel_t *p, const gka_fig_panel_t *cfg, int D, 
         if (e != GKA_OK) return e;
         double err = (double)NAN;
         p->A.to_double(&p->A, p->x64, p->x, (size_t)D);
-        if (ref == GKA_OK) err = gka_fig_rel_error(D, p->x64, p->xref);
+        if (ref == GKA_OK) err = gka_figure_rel_error(D, p->x64, p->xref);
         panel_row(p, cfg, s, t, err, ref);
     }
     return GKA_OK;
@@ -182,7 +182,7 @@ static gka_status_t panel_sample(panel_t *p, const gka_fig_panel_t *cfg, int D, 
 /* The chunk form: gather token t; at the end of a chunk (or of the run),
  * solve its sampled tokens and measure them against the chunk form's own
  * fp64 reference problem. */
-static gka_status_t chunk_form_token(panel_t *p, const gka_fig_panel_t *cfg, int D, long t,
+static gka_status_t chunk_form_token(panel_t *p, const gka_figure_panel_t *cfg, int D, long t,
                                      double g, double beta) {
     chunk_form_t *cf = &p->cf;
     const size_t d = (size_t)D, j = (size_t)(t - cf->t0);
@@ -204,10 +204,10 @@ static gka_status_t chunk_form_token(panel_t *p, const gka_fig_panel_t *cfg, int
                              cf->bu[i], NULL);
         if (st != GKA_OK || !cf->sel[i]) continue;
         const gka_stream_t *r = cf->ref;
-        gka_status_t ref = gka_fig_ref_solve(D, r->H64, r->lambda64, r->q64, p->xref);
+        gka_status_t ref = gka_figure_ref_solve(D, r->H64, r->lambda64, r->q64, p->xref);
         if (ref == GKA_EUNSUP) return ref;
         double err =
-            ref == GKA_OK ? gka_fig_rel_error(D, cf->x + (size_t)i * d, p->xref) : (double)NAN;
+            ref == GKA_OK ? gka_figure_rel_error(D, cf->x + (size_t)i * d, p->xref) : (double)NAN;
         panel_row(p, cfg, PANEL_CHUNK, cf->t0 + i, err, ref);
         cf->js++;
     }
@@ -215,7 +215,7 @@ static gka_status_t chunk_form_token(panel_t *p, const gka_fig_panel_t *cfg, int
     return st;
 }
 
-gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
+gka_status_t gka_figure_panel_run(const gka_figure_panel_t *cfg, gka_strbuf_t *rows) {
     const gka_trace_t *tr = cfg->trace;
     const int D = tr->D;
     panel_t p;
@@ -253,7 +253,7 @@ gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows) {
     return st;
 }
 
-void gka_fig_panel_meta(gka_csv_t *csv) {
+void gka_figure_panel_meta(gka_csv_t *csv) {
     gka_csv_meta(csv, "solvers_note",
                  "token form (state H_t stored in the format, rounded every "
                  "token; iterates in the format): kalman-token (info form, P_0 = "
@@ -280,7 +280,7 @@ void gka_fig_panel_meta(gka_csv_t *csv) {
                  "NaN/Inf in x); ref_failed = 1 if the fp64 reference failed");
 }
 
-const char *gka_fig_panel_header(void) {
+const char *gka_figure_panel_header(void) {
     return "gating,ridge,format,solver,t,err,ref_failed";
 }
 
@@ -306,29 +306,29 @@ static gka_status_t prec_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     size_t g = j / (GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT);
     size_t r = (j / GKA_FIG_PANEL_NFORMAT) % GKA_FIG_PANEL_NRIDGE;
     size_t f = j % GKA_FIG_PANEL_NFORMAT;
-    gka_fig_panel_t cfg = {&c->tr[g],
-                           c->T,
-                           (int)g,
-                           prec_gating[g],
-                           gka_fig_panel_ridges[r],
-                           gka_fig_panel_formats[f],
-                           c->samples,
-                           c->nsample,
-                           c->prog};
-    return gka_fig_panel_run(&cfg, rows);
+    gka_figure_panel_t cfg = {&c->tr[g],
+                              c->T,
+                              (int)g,
+                              prec_gating[g],
+                              gka_figure_panel_ridges[r],
+                              gka_figure_panel_formats[f],
+                              c->samples,
+                              c->nsample,
+                              c->prog};
+    return gka_figure_panel_run(&cfg, rows);
 }
 
-static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                              gka_progress_t *prog, gka_csv_t *csv) {
-    int D = gka_fig_int(P, GKA_FP_D);
+    int D = gka_figure_int(P, GKA_FP_D);
     prec_ctx_t c;
     memset(&c, 0, sizeof c);
-    c.T = gka_fig_int(P, GKA_FP_T);
+    c.T = gka_figure_int(P, GKA_FP_T);
     c.nsample = prec_nsample(opts->tier);
     c.prog = prog;
     c.samples = malloc(c.nsample * sizeof *c.samples);
     if (!c.samples) return gka_error(GKA_ENOMEM, "precision: out of memory");
-    c.nsample = gka_fig_sample_tokens(c.T, c.nsample, c.samples);
+    c.nsample = gka_figure_sample_tokens(c.T, c.nsample, c.samples);
     gka_status_t st = GKA_OK;
     for (int g = 0; st == GKA_OK && g < 2; g++) {
         gka_synth_config_t cfg =
@@ -342,10 +342,10 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_fig_params
                  "synthetic: keys powerlaw:1 (covariance eigenvalues 1/i, Haar basis), "
                  "queries iid, q and k L2-normalised; gates none | gka (GKA decay gates, "
                  "same keys)");
-    gka_fig_panel_meta(csv);
-    gka_csv_header(csv, gka_fig_panel_header());
+    gka_figure_panel_meta(csv);
+    gka_csv_header(csv, gka_figure_panel_header());
     size_t njobs = 2 * GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT;
-    gka_fig_progress_total(prog, (long)njobs * c.T);
+    gka_figure_progress_total(prog, (long)njobs * c.T);
     if (st == GKA_OK) st = gka_figure_parallel(njobs, prec_job, &c, csv);
     gka_trace_free(&c.tr[0]);
     gka_trace_free(&c.tr[1]);
@@ -353,12 +353,12 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_fig_params
     return st;
 }
 
-static const gka_fig_param_decl_t prec_params[] = {
+static const gka_figure_param_decl_t prec_params[] = {
     {GKA_FP_D, "head dimension D", {"32", "128"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"1024", "8192"}, 2, 10000000, 1, NULL, 0},
 };
 
-const gka_figure_t gka_fig_precision = {
+const gka_figure_t gka_figure_precision = {
     "precision",
     "forward error vs token: kalman, cg, chebyshev, cholesky (token form), chebyshev (chunk form "
     "C=64) x formats x ridges x gates",

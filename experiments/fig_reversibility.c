@@ -22,7 +22,7 @@
  * come from the step hook of gka_cg_solve (the cg solver's own iteration);
  * the Chebyshev divisors from its schedule (gka_iteration.h). */
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
 #include "solver_internal.h"
@@ -63,8 +63,8 @@ static void stream_matvec_cb(void *ctx, const void *x, void *y) {
  * guarded stopping test), recording per iteration i = 1..r the scalars
  * alpha, beta, p^T A p and r^T r (the one divided by when forming beta).
  * Returns the iterations done. */
-int gka_fig_cg_trace(const gka_stream_t *st, int r, void *x, double *alpha, double *beta,
-                     double *pAp_out, double *rr_out) {
+int gka_figure_cg_trace(const gka_stream_t *st, int r, void *x, double *alpha, double *beta,
+                        double *pAp_out, double *rr_out) {
     cg_trace_t t = {st->A, alpha, beta, pAp_out, rr_out};
     int done = 0;
     gka_reason_t reason;
@@ -143,7 +143,7 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
                                     : gka_error(GKA_ENOMEM, "reversibility: out of memory");
     gka_ridge_t ridge = {GKA_RIDGE_FIXED, REV_A};
     for (size_t f = 0; status == GKA_OK && f < REV_NF; f++) {
-        status = gka_fig_arith(&A[f], rev_formats[f]);
+        status = gka_figure_arith(&A[f], rev_formats[f]);
         if (status != GKA_OK) break;
         have[f] = 1;
         status = gka_stream_create(&st[f], &A[f], D, &ridge, 0);
@@ -176,8 +176,8 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
                     v[q][i] = (double)NAN; /* not reached */
             }
             cheb_divisors(st[f], REV_R, v[REV_Q_OMEGA1]);
-            gka_fig_cg_trace(st[f], REV_R, x[f], v[REV_Q_ALPHA], v[REV_Q_BETA], v[REV_Q_PAP],
-                             v[REV_Q_RR]);
+            gka_figure_cg_trace(st[f], REV_R, x[f], v[REV_Q_ALPHA], v[REV_Q_BETA], v[REV_Q_PAP],
+                                v[REV_Q_RR]);
             c->conv[(f * c->nstreams + s) * c->nsample + j] =
                 cg_convergence_step(v[REV_Q_RR], v[REV_Q_BETA], rev_unit_roundoff(rev_formats[f]));
         }
@@ -207,17 +207,22 @@ static void summarize(double *col, size_t m, double *mn, double *med, double *mx
         *mn = *med = *mx = (double)NAN;
         return;
     }
-    *mx = gka_fig_max(col, k);
-    *med = gka_fig_median(col, k); /* sorts */
+    *mx = gka_figure_max(col, k);
+    *med = gka_figure_median(col, k); /* sorts */
     *mn = col[0];
 }
 
-static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                             gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
-    rev_ctx_t c = {
-        opts, prog, gka_fig_int(P, GKA_FP_D), gka_fig_int(P, GKA_FP_T), full ? 32 : 4, full ? 8 : 4,
-        NULL, NULL};
+    rev_ctx_t c = {opts,
+                   prog,
+                   gka_figure_int(P, GKA_FP_D),
+                   gka_figure_int(P, GKA_FP_T),
+                   full ? 32 : 4,
+                   full ? 8 : 4,
+                   NULL,
+                   NULL};
     size_t m = c.nstreams * c.nsample;
     c.val = malloc(REV_NF * REV_NQ * m * REV_R * sizeof *c.val);
     c.conv = malloc(REV_NF * m * sizeof *c.conv);
@@ -250,7 +255,7 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_fig_params_
         "abs_min/median/max of |divisor| over the problems in scope at i; count = "
         "those problems; band_low = omega* - 1, the lower edge of Chebyshev's divisor band");
     gka_csv_header(csv, "scope,format,quantity,i,abs_min,abs_median,abs_max,count,band_low");
-    gka_fig_progress_total(prog, (long)m);
+    gka_figure_progress_total(prog, (long)m);
     gka_csv_t unused;
     gka_csv_init(&unused);
     gka_status_t st = gka_figure_parallel(c.nstreams, rev_job, &c, &unused);
@@ -280,11 +285,11 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_fig_params_
     return st;
 }
 
-static const gka_fig_param_decl_t rev_params[] = {
+static const gka_figure_param_decl_t rev_params[] = {
     {GKA_FP_D, "head dimension D", {"128", "128"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
 };
 
-const gka_figure_t gka_fig_reversibility = {
+const gka_figure_t gka_figure_reversibility = {
     "reversibility", "paper Fig. 5: divisors met reversing Chebyshev (omega_i - 1) vs reversing CG",
     rev_run, rev_params, sizeof rev_params / sizeof rev_params[0]};

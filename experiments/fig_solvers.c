@@ -37,7 +37,7 @@
  * One job per cell, run in parallel; the CSV is byte-identical for any
  * thread count (each cell's data and arithmetic depend on the seed only). */
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_run.h"
 #include "gka_stream.h"
 
@@ -194,8 +194,8 @@ static gka_status_t sv_kalman_job(size_t j, void *vctx, gka_strbuf_t *rows) {
         st = sv_measure(c, sv_formats[f], 0, sv_ridges[SV_DECAY], "kalman", sv_kalman_forms[v],
                         &acc);
     if (st == GKA_OK) {
-        c->kalman_err[f][v][1] = gka_fig_max(acc.err, acc.n);
-        c->kalman_err[f][v][0] = gka_fig_median(acc.err, acc.n);
+        c->kalman_err[f][v][1] = gka_figure_max(acc.err, acc.n);
+        c->kalman_err[f][v][0] = gka_figure_median(acc.err, acc.n);
         c->kalman_nan[f][v] = acc.nonfinite;
     }
     free(acc.err);
@@ -232,8 +232,8 @@ static gka_status_t sv_cell_job(size_t j, void *vctx, gka_strbuf_t *rows) {
         st = sv_measure(c, sv_formats[k.format], k.regime, sv_ridges[k.ridge], so->solver, variant,
                         &acc);
     if (st == GKA_OK) {
-        const double worst = gka_fig_max(acc.err, acc.n);
-        const double med = gka_fig_median(acc.err, acc.n);
+        const double worst = gka_figure_max(acc.err, acc.n);
+        const double med = gka_figure_median(acc.err, acc.n);
         gka_strbuf_printf(rows, "%s,%zu,%.17g,%.17g,%ld,%ld,%ld,%ld,\n",
                           isfinite(med) ? "ok" : "nonfinite", acc.n, med, worst, acc.nonfinite,
                           acc.overflow, acc.bad, acc.ref_failed);
@@ -309,12 +309,12 @@ static void sv_meta(const sv_ctx_t *c, gka_csv_t *csv) {
                  "for the plot");
 }
 
-static gka_status_t sv_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t sv_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                            gka_progress_t *prog, gka_csv_t *csv) {
     sv_ctx_t c;
     memset(&c, 0, sizeof c);
-    c.D = gka_fig_int(P, GKA_FP_D);
-    c.T = gka_fig_int(P, GKA_FP_T);
+    c.D = gka_figure_int(P, GKA_FP_D);
+    c.T = gka_figure_int(P, GKA_FP_T);
     c.nstreams = 1;
     c.prog = prog;
     c.tr = calloc(c.nstreams, sizeof *c.tr);
@@ -322,7 +322,7 @@ static gka_status_t sv_run(const gka_figure_opts_t *opts, const gka_fig_params_t
     gka_status_t st = sv_data(&c, opts->seed);
     const size_t ncell = SV_NREGIME * SV_NRIDGE * SV_NFORMAT * SV_NSOLVER;
     const size_t nkalman = SV_NFORMAT * SV_NKALMAN;
-    gka_fig_progress_total(prog, (long)(ncell + nkalman));
+    gka_figure_progress_total(prog, (long)(ncell + nkalman));
     gka_csv_t unused;
     gka_csv_init(&unused);
     if (st == GKA_OK) st = gka_figure_parallel(nkalman, sv_kalman_job, &c, &unused);
@@ -342,7 +342,7 @@ static gka_status_t sv_run(const gka_figure_opts_t *opts, const gka_fig_params_t
     return st;
 }
 
-static const gka_fig_param_decl_t sv_params[] = {
+static const gka_figure_param_decl_t sv_params[] = {
     {GKA_FP_D,
      "head dimension D (quick: 16 < r = 30, so CG terminates in exact arithmetic)",
      {"16", "64"},
@@ -354,7 +354,7 @@ static const gka_fig_param_decl_t sv_params[] = {
     {GKA_FP_T, "tokens T", {"256", "2048"}, 1, 10000000, 1, NULL, 0},
 };
 
-const gka_figure_t gka_fig_solvers = {
+const gka_figure_t gka_figure_solvers = {
     "solvers",
     "every solver under the same arithmetic: median/worst error and NaN/overflow tokens, formats "
     "x solvers, token form / chunk form (fp32 carry, format carry) x ridges",

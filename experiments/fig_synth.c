@@ -5,7 +5,7 @@
  * fp64 residual history recorded; figures aggregate median and worst over
  * (stream, token). */
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_solver.h"
 #include "gka_stream.h"
 
@@ -13,17 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t gka_fig_synth_ncombo(const gka_fig_synth_t *S) {
+size_t gka_figure_synth_ncombo(const gka_figure_synth_t *S) {
     return S->nformats * S->nsolvers * S->na;
 }
 
-static size_t hist_index(const gka_fig_synth_t *S, size_t combo, size_t stream, size_t sample) {
+static size_t hist_index(const gka_figure_synth_t *S, size_t combo, size_t stream, size_t sample) {
     return ((combo * S->nstreams + stream) * S->nsample + sample) * (size_t)(S->iters + 1);
 }
 
 /* Token of sample j of stream s: evenly spaced, offset per stream so that
  * the streams together cover the sequence. */
-static long sample_token(const gka_fig_synth_t *S, size_t s, size_t j) {
+static long sample_token(const gka_figure_synth_t *S, size_t s, size_t j) {
     double off = ((double)s + 0.5) / (double)S->nstreams;
     long t = (long)floor(((double)j + off) * (double)S->T / (double)S->nsample);
     return t < S->T ? t : S->T - 1;
@@ -49,7 +49,7 @@ typedef struct {
     void *x;
 } synth_format_t;
 
-static void format_free(const gka_fig_synth_t *S, synth_format_t *F) {
+static void format_free(const gka_figure_synth_t *S, synth_format_t *F) {
     if (F->solvers)
         for (size_t i = 0; i < S->na * S->nsolvers; i++)
             gka_solver_destroy(F->solvers[i]);
@@ -66,17 +66,18 @@ static void format_free(const gka_fig_synth_t *S, synth_format_t *F) {
     memset(F, 0, sizeof *F);
 }
 
-static gka_status_t format_init(const gka_fig_synth_t *S, const char *format, synth_format_t *F) {
+static gka_status_t format_init(const gka_figure_synth_t *S, const char *format,
+                                synth_format_t *F) {
     memset(F, 0, sizeof *F);
     char state[32];
     const char *iter;
     split_at(format, '+', state, sizeof state, &iter);
-    gka_status_t st = gka_fig_arith(&F->A, iter ? iter : state);
+    gka_status_t st = gka_figure_arith(&F->A, iter ? iter : state);
     if (st != GKA_OK) return st;
     F->have_A = 1;
     if (iter) {
         const size_t n = (size_t)S->D;
-        st = gka_fig_arith(&F->As, state);
+        st = gka_figure_arith(&F->As, state);
         if (st != GKA_OK) return st;
         F->have_As = 1;
         F->Hs = malloc(n * n * sizeof *F->Hs);
@@ -119,7 +120,7 @@ static void round_through(gka_arith_t *A, double *out, const double *in, size_t 
 
 static gka_status_t synth_job(size_t s, void *vctx, gka_strbuf_t *rows) {
     (void)rows;
-    gka_fig_synth_t *S = vctx;
+    gka_figure_synth_t *S = vctx;
     const int D = S->D;
     const size_t n = (size_t)D;
     gka_synth_config_t cfg =
@@ -183,11 +184,11 @@ static gka_status_t synth_job(size_t s, void *vctx, gka_strbuf_t *rows) {
     return st;
 }
 
-gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv) {
-    size_t total = gka_fig_synth_ncombo(S) * S->nstreams * S->nsample * (size_t)(S->iters + 1);
+gka_status_t gka_figure_synth_run(gka_figure_synth_t *S, gka_csv_t *csv) {
+    size_t total = gka_figure_synth_ncombo(S) * S->nstreams * S->nsample * (size_t)(S->iters + 1);
     S->hist = malloc(total * sizeof *S->hist);
     if (!S->hist) return gka_error(GKA_ENOMEM, "figure: out of memory (%zu residuals)", total);
-    gka_fig_progress_total(S->prog, (long)(S->nstreams * S->nsample));
+    gka_figure_progress_total(S->prog, (long)(S->nstreams * S->nsample));
     gka_csv_t unused;
     gka_csv_init(&unused);
     gka_status_t st = gka_figure_parallel(S->nstreams, synth_job, S, &unused);
@@ -208,11 +209,11 @@ gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv) {
                     size_t nonfinite = 0;
                     for (size_t k = 0; k < m; k++)
                         nonfinite += isfinite(col[k]) ? 0u : 1u;
-                    double worst = gka_fig_max(col, m);
-                    double med = gka_fig_median(col, m);
+                    double worst = gka_figure_max(col, m);
+                    double med = gka_figure_median(col, m);
                     char cell[64];
                     gka_csv_row(csv, "%s,%s,%.17g,%d,%.17g,%.17g,%zu",
-                                gka_fig_cell(S->formats[f], cell, sizeof cell), S->solvers[is],
+                                gka_figure_cell(S->formats[f], cell, sizeof cell), S->solvers[is],
                                 S->a[ia], i, med, worst, nonfinite);
                 }
             }
@@ -220,7 +221,7 @@ gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv) {
     return GKA_OK;
 }
 
-void gka_fig_synth_meta(const gka_fig_synth_t *S, gka_csv_t *csv) {
+void gka_figure_synth_meta(const gka_figure_synth_t *S, gka_csv_t *csv) {
     gka_csv_meta(csv, "streams", "%zu", S->nstreams);
     gka_csv_meta(csv, "tokens_per_stream", "%zu (evenly spaced, offset per stream)", S->nsample);
     gka_csv_meta(csv, "problem",

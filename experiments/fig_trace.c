@@ -8,7 +8,7 @@
  * stand-in: keys with a power-law covariance spectrum (powerlaw:1), queries
  * drawn like the keys, GKA decay gates. */
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +24,20 @@ typedef struct {
 static gka_status_t trace_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     trace_ctx_t *c = vctx;
     size_t r = j / GKA_FIG_PANEL_NFORMAT, f = j % GKA_FIG_PANEL_NFORMAT;
-    gka_fig_panel_t cfg = {
-        &c->tr,     c->T,       1,      "trace", gka_fig_panel_ridges[r], gka_fig_panel_formats[f],
-        c->samples, c->nsample, c->prog};
-    return gka_fig_panel_run(&cfg, rows);
+    gka_figure_panel_t cfg = {&c->tr,
+                              c->T,
+                              1,
+                              "trace",
+                              gka_figure_panel_ridges[r],
+                              gka_figure_panel_formats[f],
+                              c->samples,
+                              c->nsample,
+                              c->prog};
+    return gka_figure_panel_run(&cfg, rows);
 }
 
-static gka_status_t load(const gka_figure_opts_t *opts, const gka_fig_params_t *P, gka_trace_t *tr,
-                         char *desc, size_t size) {
+static gka_status_t load(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
+                         gka_trace_t *tr, char *desc, size_t size) {
     gka_status_t st;
     if (P->path[0]) {
         st = gka_trace_load_npy(P->path, NULL, NULL, NULL, 0, 0, tr);
@@ -48,8 +54,8 @@ static gka_status_t load(const gka_figure_opts_t *opts, const gka_fig_params_t *
                  opts->trace_path);
         return st;
     }
-    int D = gka_fig_int(P, GKA_FP_D);
-    long T = gka_fig_int(P, GKA_FP_T);
+    int D = gka_figure_int(P, GKA_FP_D);
+    long T = gka_figure_int(P, GKA_FP_T);
     gka_synth_config_t cfg = gka_synth_config_default(D, T, gka_figure_seed(opts->seed, 8, 0));
     st = gka_keys_spec_parse("powerlaw:1", &cfg.keys);
     if (st == GKA_OK) st = gka_queries_spec_parse("keys", &cfg.queries);
@@ -62,7 +68,7 @@ static gka_status_t load(const gka_figure_opts_t *opts, const gka_fig_params_t *
     return st;
 }
 
-static gka_status_t trace_run(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
+static gka_status_t trace_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                               gka_progress_t *prog, gka_csv_t *csv) {
     int full = opts->tier == GKA_TIER_FULL;
     trace_ctx_t c;
@@ -71,7 +77,7 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, const gka_fig_param
     char desc[2600];
     gka_status_t st = load(opts, P, &c.tr, desc, sizeof desc);
     if (st != GKA_OK) return st;
-    long Tmax = gka_fig_int(P, GKA_FP_T);
+    long Tmax = gka_figure_int(P, GKA_FP_T);
     c.T = c.tr.T < Tmax ? c.tr.T : Tmax;
     c.nsample = full ? 48 : 24;
     c.samples = malloc(c.nsample * sizeof *c.samples);
@@ -79,24 +85,24 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, const gka_fig_param
         gka_trace_free(&c.tr);
         return gka_error(GKA_ENOMEM, "trace: out of memory");
     }
-    c.nsample = gka_fig_sample_tokens(c.T, c.nsample, c.samples);
+    c.nsample = gka_figure_sample_tokens(c.T, c.nsample, c.samples);
     gka_csv_meta(csv, "data", "%s", desc);
     gka_csv_meta(csv, "origin", "%s", c.tr.origin);
     gka_csv_meta(csv, "tokens_used", "%ld (of %ld in the trace; at most T)", c.T, c.tr.T);
     gka_csv_meta(csv, "trace_D", "%d", c.tr.D);
     gka_csv_meta(csv, "gates", "%s", c.tr.g ? "the trace's log-gates" : "none in the trace");
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
-    gka_fig_panel_meta(csv);
-    gka_csv_header(csv, gka_fig_panel_header());
+    gka_figure_panel_meta(csv);
+    gka_csv_header(csv, gka_figure_panel_header());
     size_t njobs = GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT;
-    gka_fig_progress_total(prog, (long)njobs * c.T);
+    gka_figure_progress_total(prog, (long)njobs * c.T);
     st = gka_figure_parallel(njobs, trace_job, &c, csv);
     gka_trace_free(&c.tr);
     free(c.samples);
     return st;
 }
 
-static const gka_fig_param_decl_t trace_params[] = {
+static const gka_figure_param_decl_t trace_params[] = {
     {GKA_FP_D,
      "head dimension of the synthetic stand-in (a file brings its own)",
      {"32", "128"},
@@ -123,8 +129,8 @@ static const gka_fig_param_decl_t trace_params[] = {
      GKA_FPF_PATH},
 };
 
-const gka_figure_t gka_fig_trace = {"trace",
-                                    "the precision panel on a user trace (--keys F.npy | --trace "
-                                    "F.safetensors) or a synthetic stand-in",
-                                    trace_run, trace_params,
-                                    sizeof trace_params / sizeof trace_params[0]};
+const gka_figure_t gka_figure_trace = {
+    "trace",
+    "the precision panel on a user trace (--keys F.npy | --trace "
+    "F.safetensors) or a synthetic stand-in",
+    trace_run, trace_params, sizeof trace_params / sizeof trace_params[0]};

@@ -2,7 +2,7 @@
  * its plots/ scripts, render), plus the deterministic parallel-jobs helper the figures share. */
 #define _POSIX_C_SOURCE 200809L
 #include "gka_figure.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_io.h"
 
 #include <stdlib.h>
@@ -87,9 +87,10 @@ const char *gka_formats_string(unsigned formats, char *buf, size_t size) {
 /* ------------------------------------------------------------------------ */
 
 static const gka_figure_t *const registry[] = {
-    &gka_fig_solvers,   &gka_fig_convergence, &gka_fig_ridge_sweep, &gka_fig_reversibility,
-    &gka_fig_precision, &gka_fig_kappa,       &gka_fig_omega,       &gka_fig_iterations,
-    &gka_fig_trace,     &gka_fig_gradients,
+    &gka_figure_solvers,       &gka_figure_convergence, &gka_figure_ridge_sweep,
+    &gka_figure_reversibility, &gka_figure_precision,   &gka_figure_kappa,
+    &gka_figure_omega,         &gka_figure_iterations,  &gka_figure_trace,
+    &gka_figure_gradients,
 };
 
 const gka_figure_t *const *gka_figure_list(size_t *count) {
@@ -177,7 +178,7 @@ gka_status_t gka_figure_run(const gka_figure_t *fig, const gka_figure_opts_t *op
 #ifdef _OPENMP
     if (opts->threads > 0) omp_set_num_threads(opts->threads);
 #endif
-    gka_fig_params_t *P = malloc(sizeof *P);
+    gka_figure_params_t *P = malloc(sizeof *P);
     if (!P) return gka_error(GKA_ENOMEM, "figure %s: out of memory", fig->name);
     if ((st = gka_figure_params(fig, opts, P)) != GKA_OK) {
         free(P);

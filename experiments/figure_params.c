@@ -1,5 +1,5 @@
 /* The parameters of the figures: each figure declares the ones it takes
- * (gka_fig_param_decl_t: help, value per tier, range, list length, names it
+ * (gka_figure_param_decl_t: help, value per tier, range, list length, names it
  * knows); this file resolves them (the tier's value or the caller's
  * override), checks every value before the figure computes anything, and
  * writes the values used into the CSV metadata. The command line of `gka
@@ -27,22 +27,22 @@ static const char *const param_names[GKA_FP_COUNT] = {
     [GKA_FP_CHUNK] = "chunk",
 };
 
-const char *gka_fig_param_name(gka_fig_param_id_t id) {
+const char *gka_figure_param_name(gka_figure_param_id_t id) {
     return id < GKA_FP_COUNT ? param_names[id] : "?";
 }
 
-gka_fig_param_id_t gka_fig_param_by_name(const char *name) {
+gka_figure_param_id_t gka_figure_param_by_name(const char *name) {
     for (int id = 0; id < GKA_FP_COUNT; id++)
-        if (!strcmp(param_names[id], name)) return (gka_fig_param_id_t)id;
+        if (!strcmp(param_names[id], name)) return (gka_figure_param_id_t)id;
     return GKA_FP_COUNT;
 }
 
 /* Integer parameters; GKA_FP_A is the real one; the rest are names. */
-static int is_integer(gka_fig_param_id_t id) {
+static int is_integer(gka_figure_param_id_t id) {
     return id == GKA_FP_D || id == GKA_FP_T || id == GKA_FP_ITERS || id == GKA_FP_CHUNK;
 }
 
-static gka_status_t store(gka_fig_params_t *P, gka_fig_param_id_t id, size_t n,
+static gka_status_t store(gka_figure_params_t *P, gka_figure_param_id_t id, size_t n,
                           const char *const *items, int path) {
     if (n > GKA_FP_MAX_ITEMS)
         return gka_error(GKA_EINVAL, "--%s: %zu values, at most %d", param_names[id], n,
@@ -60,13 +60,14 @@ static gka_status_t store(gka_fig_params_t *P, gka_fig_param_id_t id, size_t n,
     return GKA_OK;
 }
 
-gka_status_t gka_figure_opts_set_param(gka_figure_opts_t *opts, gka_fig_param_id_t id, size_t n,
+gka_status_t gka_figure_opts_set_param(gka_figure_opts_t *opts, gka_figure_param_id_t id, size_t n,
                                        const char *const *items) {
     if (id >= GKA_FP_COUNT) return gka_error(GKA_EINVAL, "unknown figure parameter %d", (int)id);
     return store(&opts->params, id, n, items, id == GKA_FP_KEYS);
 }
 
-const gka_fig_param_decl_t *gka_figure_param_decl(const gka_figure_t *fig, gka_fig_param_id_t id) {
+const gka_figure_param_decl_t *gka_figure_param_decl(const gka_figure_t *fig,
+                                                     gka_figure_param_id_t id) {
     for (size_t i = 0; i < fig->nparams; i++)
         if (fig->params[i].id == id) return &fig->params[i];
     return NULL;
@@ -79,7 +80,7 @@ unsigned gka_figure_params_taken(const gka_figure_t *fig) {
     return bits;
 }
 
-void gka_fig_names(const gka_fig_params_t *P, gka_fig_param_id_t id, const char **out) {
+void gka_figure_names(const gka_figure_params_t *P, gka_figure_param_id_t id, const char **out) {
     for (size_t i = 0; i < P->n[id]; i++)
         out[i] = P->item[id][i];
 }
@@ -102,7 +103,7 @@ static gka_status_t check_format(const char *s) {
     return gka_error(GKA_EINVAL, "unknown number format '%s' (`gka formats` lists them)", s);
 }
 
-static gka_status_t check_name(const gka_fig_param_decl_t *d, const char *s) {
+static gka_status_t check_name(const gka_figure_param_decl_t *d, const char *s) {
     if (d->choices && !in_choices(d->choices, s))
         return gka_error(GKA_EINVAL, "'%s' is not one of %s", s, d->choices);
     switch (d->id) {
@@ -136,7 +137,7 @@ static gka_status_t check_name(const gka_fig_param_decl_t *d, const char *s) {
     }
 }
 
-static gka_status_t check_number(const gka_fig_param_decl_t *d, const char *s, double *out) {
+static gka_status_t check_number(const gka_figure_param_decl_t *d, const char *s, double *out) {
     char *end = NULL;
     errno = 0;
     const double v = is_integer(d->id) ? (double)strtol(s, &end, 10) : strtod(s, &end);
@@ -150,9 +151,9 @@ static gka_status_t check_number(const gka_fig_param_decl_t *d, const char *s, d
 }
 
 /* Check P's items of d against d; the message names figure and parameter. */
-static gka_status_t check_items(const gka_figure_t *fig, const gka_fig_param_decl_t *d,
-                                gka_fig_params_t *P) {
-    const gka_fig_param_id_t id = d->id;
+static gka_status_t check_items(const gka_figure_t *fig, const gka_figure_param_decl_t *d,
+                                gka_figure_params_t *P) {
+    const gka_figure_param_id_t id = d->id;
     gka_status_t st = GKA_OK;
     if (P->n[id] > d->max_items)
         st = gka_error(GKA_EINVAL,
@@ -179,7 +180,7 @@ static gka_status_t check_items(const gka_figure_t *fig, const gka_fig_param_dec
 }
 
 /* A declaration's default: a plain comma list (no item holds a comma). */
-static gka_status_t set_default(gka_fig_params_t *P, const gka_fig_param_decl_t *d,
+static gka_status_t set_default(gka_figure_params_t *P, const gka_figure_param_decl_t *d,
                                 gka_tier_t tier) {
     const char *text = d->def[tier == GKA_TIER_FULL ? 1 : 0];
     char buf[GKA_FP_MAX_ITEMS * 64];
@@ -193,7 +194,7 @@ static gka_status_t set_default(gka_fig_params_t *P, const gka_fig_param_decl_t 
 }
 
 gka_status_t gka_figure_params(const gka_figure_t *fig, const gka_figure_opts_t *opts,
-                               gka_fig_params_t *P) {
+                               gka_figure_params_t *P) {
     memset(P, 0, sizeof *P);
     const unsigned extra = opts->params.set & ~gka_figure_params_taken(fig);
     for (int id = 0; id < GKA_FP_COUNT; id++)
@@ -201,12 +202,12 @@ gka_status_t gka_figure_params(const gka_figure_t *fig, const gka_figure_opts_t 
             return gka_error(GKA_EINVAL, "figure %s takes no parameter --%s", fig->name,
                              param_names[id]);
     for (size_t i = 0; i < fig->nparams; i++) {
-        const gka_fig_param_decl_t *d = &fig->params[i];
-        const gka_fig_param_id_t id = d->id;
+        const gka_figure_param_decl_t *d = &fig->params[i];
+        const gka_figure_param_id_t id = d->id;
         gka_status_t st;
         if (opts->params.set & (1u << id)) {
             const char *items[GKA_FP_MAX_ITEMS];
-            gka_fig_names(&opts->params, id, items);
+            gka_figure_names(&opts->params, id, items);
             if (d->flags & GKA_FPF_PATH) items[0] = opts->params.path;
             st = store(P, id, opts->params.n[id], items, d->flags & GKA_FPF_PATH);
         } else {
@@ -220,16 +221,16 @@ gka_status_t gka_figure_params(const gka_figure_t *fig, const gka_figure_opts_t 
 
 /* ---- metadata ------------------------------------------------------------- */
 
-const char *gka_fig_cell(const char *item, char *buf, size_t size) {
+const char *gka_figure_cell(const char *item, char *buf, size_t size) {
     snprintf(buf, size, "%s", item);
     for (char *p = buf; *p; p++)
         if (*p == ',') *p = ';';
     return buf;
 }
 
-void gka_figure_params_meta(const gka_figure_t *fig, const gka_fig_params_t *P, gka_csv_t *csv) {
+void gka_figure_params_meta(const gka_figure_t *fig, const gka_figure_params_t *P, gka_csv_t *csv) {
     for (size_t i = 0; i < fig->nparams; i++) {
-        const gka_fig_param_id_t id = fig->params[i].id;
+        const gka_figure_param_id_t id = fig->params[i].id;
         gka_strbuf_t v;
         gka_strbuf_init(&v);
         if (fig->params[i].flags & GKA_FPF_PATH)

@@ -38,7 +38,7 @@ enum { GKA_FMT_PDF = 1u << 0, GKA_FMT_PNG = 1u << 1, GKA_FMT_SVG = 1u << 2 };
 enum { GKA_FMT_ALL = GKA_FMT_PDF | GKA_FMT_PNG | GKA_FMT_SVG };
 
 /* The parameters of a figure's experiment. Each figure declares the ones it
- * takes (gka_fig_param_decl_t, in its fig_*.c) with a value per tier; a value
+ * takes (gka_figure_param_decl_t, in its fig_*.c) with a value per tier; a value
  * set in gka_figure_opts_t overrides the tier's. The names are the options of
  * `gka figure NAME` (--D, --T, --formats, ...). */
 typedef enum {
@@ -53,23 +53,23 @@ typedef enum {
     GKA_FP_A,       /* ridge ratios a */
     GKA_FP_CHUNK,   /* chunk size C of the chunk form */
     GKA_FP_COUNT
-} gka_fig_param_id_t;
+} gka_figure_param_id_t;
 
 enum { GKA_FP_MAX_ITEMS = 32, GKA_FP_ITEM_LEN = 1024 };
 
 /* Values of the parameters, as items (a list parameter has several). Text
  * items always; num[] holds the value of INT and REAL parameters. */
-typedef struct gka_fig_params {
+typedef struct gka_figure_param_values {
     unsigned set;                                  /* bits (1u << id) of the parameters held */
     size_t n[GKA_FP_COUNT];                        /* items of each */
     char item[GKA_FP_COUNT][GKA_FP_MAX_ITEMS][64]; /* text of each item */
     char path[GKA_FP_ITEM_LEN];                    /* GKA_FP_KEYS as a file path (trace) */
     double num[GKA_FP_COUNT][GKA_FP_MAX_ITEMS];
-} gka_fig_params_t;
+} gka_figure_params_t;
 
 typedef struct gka_figure_opts {
     gka_tier_t tier;
-    gka_fig_params_t params; /* overrides of the tier's parameter values (set: which) */
+    gka_figure_params_t params; /* overrides of the tier's parameter values (set: which) */
     uint64_t seed;
     int threads;           /* OpenMP threads; 0: the runtime's default */
     unsigned formats;      /* GKA_FMT_* bits; 0: CSV and script only */
@@ -91,13 +91,13 @@ gka_status_t gka_formats_parse(const char *list, unsigned *out);
 const char *gka_formats_string(unsigned formats, char *buf, size_t size);
 
 /* The parameter's name: "D", "T", "formats", ... (the option without "--"). */
-const char *gka_fig_param_name(gka_fig_param_id_t id);
+const char *gka_figure_param_name(gka_figure_param_id_t id);
 /* The parameter called `name`, or GKA_FP_COUNT. */
-gka_fig_param_id_t gka_fig_param_by_name(const char *name);
+gka_figure_param_id_t gka_figure_param_by_name(const char *name);
 /* Override parameter `id` with n items ("64"; "fp64", "bf16"; ...) in opts.
  * Checked only for size here (GKA_EINVAL: too many or too long items);
  * values are checked against the figure by gka_figure_params. */
-gka_status_t gka_figure_opts_set_param(gka_figure_opts_t *opts, gka_fig_param_id_t id, size_t n,
+gka_status_t gka_figure_opts_set_param(gka_figure_opts_t *opts, gka_figure_param_id_t id, size_t n,
                                        const char *const *items);
 
 /* ------------------------------------------------------------------------ */
@@ -231,8 +231,9 @@ typedef struct gka_figure gka_figure_t;
 /* Computes the figure's data: adds its own metadata and rows to `csv`. P
  * holds every parameter the figure takes, checked (gka_figure_params). The
  * drawing is not C: it is the script plots/NAME.gp (gka_plots_dir). */
-typedef gka_status_t (*gka_figure_run_fn)(const gka_figure_opts_t *opts, const gka_fig_params_t *P,
-                                          gka_progress_t *prog, gka_csv_t *csv);
+typedef gka_status_t (*gka_figure_run_fn)(const gka_figure_opts_t *opts,
+                                          const gka_figure_params_t *P, gka_progress_t *prog,
+                                          gka_csv_t *csv);
 
 /* How a figure takes one parameter. */
 enum {
@@ -240,26 +241,27 @@ enum {
     GKA_FPF_NO_DECAY = 1u << 1,   /* ridges: fixed and adaptive only */
     GKA_FPF_PATH = 1u << 2        /* keys: a .npy file path, not specs */
 };
-typedef struct gka_fig_param_decl {
-    gka_fig_param_id_t id;
+typedef struct gka_figure_param_declaration {
+    gka_figure_param_id_t id;
     const char *help;    /* what it is in this figure */
     const char *def[2];  /* value per tier (quick, full): a plain comma list ("" none) */
     double lo, hi;       /* integer and real items: range */
     size_t max_items;    /* 1: one value; else a list of at most this many */
     const char *choices; /* names the figure knows ("chebyshev|cg|gd"), or NULL */
     unsigned flags;      /* GKA_FPF_* */
-} gka_fig_param_decl_t;
+} gka_figure_param_decl_t;
 
 struct gka_figure {
     const char *name; /* also the script's name: plots/NAME.gp */
     const char *summary;
     gka_figure_run_fn run;
-    const gka_fig_param_decl_t *params; /* the parameters it takes */
+    const gka_figure_param_decl_t *params; /* the parameters it takes */
     size_t nparams;
 };
 
 /* The declaration of parameter `id` in `fig`, or NULL if it takes none. */
-const gka_fig_param_decl_t *gka_figure_param_decl(const gka_figure_t *fig, gka_fig_param_id_t id);
+const gka_figure_param_decl_t *gka_figure_param_decl(const gka_figure_t *fig,
+                                                     gka_figure_param_id_t id);
 /* Bits (1u << id) of the parameters fig takes. */
 unsigned gka_figure_params_taken(const gka_figure_t *fig);
 /* Every parameter of fig: the tier's value, or the override in opts,
@@ -267,28 +269,30 @@ unsigned gka_figure_params_taken(const gka_figure_t *fig);
  * before any work. GKA_EINVAL with a message naming figure, parameter and
  * value; an override of a parameter fig does not take is refused too. */
 gka_status_t gka_figure_params(const gka_figure_t *fig, const gka_figure_opts_t *opts,
-                               gka_fig_params_t *P);
+                               gka_figure_params_t *P);
 /* Parameter values: count, item text, number (INT and REAL parameters). */
-static inline size_t gka_fig_count(const gka_fig_params_t *P, gka_fig_param_id_t id) {
+static inline size_t gka_figure_count(const gka_figure_params_t *P, gka_figure_param_id_t id) {
     return P->n[id];
 }
-static inline const char *gka_fig_item(const gka_fig_params_t *P, gka_fig_param_id_t id, size_t i) {
+static inline const char *gka_figure_item(const gka_figure_params_t *P, gka_figure_param_id_t id,
+                                          size_t i) {
     return P->item[id][i];
 }
-static inline double gka_fig_num(const gka_fig_params_t *P, gka_fig_param_id_t id, size_t i) {
+static inline double gka_figure_num(const gka_figure_params_t *P, gka_figure_param_id_t id,
+                                    size_t i) {
     return P->num[id][i];
 }
-static inline int gka_fig_int(const gka_fig_params_t *P, gka_fig_param_id_t id) {
+static inline int gka_figure_int(const gka_figure_params_t *P, gka_figure_param_id_t id) {
     return (int)P->num[id][0];
 }
 /* The items of a name parameter as pointers (into P), for loops over them. */
-void gka_fig_names(const gka_fig_params_t *P, gka_fig_param_id_t id, const char **out);
+void gka_figure_names(const gka_figure_params_t *P, gka_figure_param_id_t id, const char **out);
 /* An item as a CSV cell: its commas (custom:5,-14,15, lowrank:4,0.01) as
  * ';', so that the cell stays one column. Returns buf. */
-const char *gka_fig_cell(const char *item, char *buf, size_t size);
+const char *gka_figure_cell(const char *item, char *buf, size_t size);
 /* "# NAME: value" metadata for every parameter of fig, in declaration order
  * (lists comma-separated, reals %.17g, a keys file by its path or "none"). */
-void gka_figure_params_meta(const gka_figure_t *fig, const gka_fig_params_t *P, gka_csv_t *csv);
+void gka_figure_params_meta(const gka_figure_t *fig, const gka_figure_params_t *P, gka_csv_t *csv);
 
 /* The registry, in display order. */
 const gka_figure_t *const *gka_figure_list(size_t *count);

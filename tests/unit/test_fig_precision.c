@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "gka_data.h"
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_figure.h"
 #include "program_testlib.h"
 #include "gka_solver.h"
@@ -221,7 +221,7 @@ Test(figure_precision, cg_trace_is_the_cg_solver) {
     cr_assert_eq(gka_synth_generate(&cfg, &tr), GKA_OK);
     for (int f = 0; f < 2; f++) {
         gka_arith_t A;
-        cr_assert_eq(gka_fig_arith(&A, formats[f]), GKA_OK);
+        cr_assert_eq(gka_figure_arith(&A, formats[f]), GKA_OK);
         gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, 0.02};
         gka_stream_t *st;
         gka_solver_t *cg;
@@ -236,7 +236,7 @@ Test(figure_precision, cg_trace_is_the_cg_solver) {
             if (t % 13 != 12) continue;
             gka_solve_info_t info;
             cr_assert_eq(gka_solver_solve(cg, st, x1, &info), GKA_OK);
-            int done = gka_fig_cg_trace(st, 20, x2, al, be, pap, rr);
+            int done = gka_figure_cg_trace(st, 20, x2, al, be, pap, rr);
             cr_assert_eq(done, info.iters, "%s t=%ld: %d vs %d iterations", formats[f], t, done,
                          info.iters);
             A.to_double(&A, v1, x1, (size_t)D);
@@ -268,7 +268,7 @@ Test(figure_precision, chunker_select_is_bit_exact) {
     gka_trace_t tr = {0};
     cr_assert_eq(gka_synth_generate(&cfg, &tr), GKA_OK);
     gka_arith_t As, Ai;
-    cr_assert_eq(gka_fig_arith(&As, "bf16"), GKA_OK);
+    cr_assert_eq(gka_figure_arith(&As, "bf16"), GKA_OK);
     cr_assert_eq(gka_arith_init_by_name(&Ai, "fp32", "round", NULL, 0), GKA_OK);
     gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, 0.02};
     gka_chebyshev_chunker_t *all, *some;

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_figure.h"
 #include "program_testlib.h"
 
@@ -127,7 +127,7 @@ Test(figure_csv, registry) {
 Test(figure_csv, sample_tokens) {
     long t[64];
     for (long T = 1; T < 5000; T = T * 3 + 1) {
-        size_t m = gka_fig_sample_tokens(T, 32, t);
+        size_t m = gka_figure_sample_tokens(T, 32, t);
         cr_assert_geq(m, 1);
         cr_assert_leq(m, 32);
         cr_assert_eq(t[0], 0);
@@ -139,17 +139,17 @@ Test(figure_csv, sample_tokens) {
 
 Test(figure_csv, median_max_treat_nan_as_worst) {
     double v[] = {3.0, NAN, 1.0, 2.0, 5.0};
-    cr_assert(isinf(gka_fig_max(v, 5)));
-    double m = gka_fig_median(v, 5);
+    cr_assert(isinf(gka_figure_max(v, 5)));
+    double m = gka_figure_median(v, 5);
     cr_assert_eq(m, 3.0);
     double w[] = {4.0, 1.0, 3.0, 2.0};
-    cr_assert_eq(gka_fig_median(w, 4), 2.5);
-    cr_assert_eq(gka_fig_max(w, 4), 4.0);
+    cr_assert_eq(gka_figure_median(w, 4), 2.5);
+    cr_assert_eq(gka_figure_max(w, 4), 4.0);
     double x[] = {1.0, 2.0};
     double y[] = {1.0, NAN};
-    cr_assert(isinf(gka_fig_rel_error(2, y, x)));
+    cr_assert(isinf(gka_figure_rel_error(2, y, x)));
     double z[] = {1.0, 2.0 + 1e-3};
-    cr_assert_float_eq(gka_fig_rel_error(2, z, x), 1e-3 / sqrt(5.0), 1e-15);
+    cr_assert_float_eq(gka_figure_rel_error(2, z, x), 1e-3 / sqrt(5.0), 1e-15);
 }
 
 static gka_status_t job_rows(size_t j, void *ctx, gka_strbuf_t *rows) {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gka_fig_internal.h"
+#include "gka_figure_internal.h"
 #include "gka_figure.h"
 #include "program_testlib.h"
 

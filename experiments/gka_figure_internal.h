@@ -10,50 +10,51 @@
 #include "gka_arith.h"
 #include "gka_figure.h"
 
-extern const gka_figure_t gka_fig_convergence;
-extern const gka_figure_t gka_fig_ridge_sweep;
-extern const gka_figure_t gka_fig_reversibility;
-extern const gka_figure_t gka_fig_precision;
-extern const gka_figure_t gka_fig_kappa;
-extern const gka_figure_t gka_fig_omega;
-extern const gka_figure_t gka_fig_iterations;
-extern const gka_figure_t gka_fig_trace;
-extern const gka_figure_t gka_fig_gradients;
-extern const gka_figure_t gka_fig_solvers;
+extern const gka_figure_t gka_figure_convergence;
+extern const gka_figure_t gka_figure_ridge_sweep;
+extern const gka_figure_t gka_figure_reversibility;
+extern const gka_figure_t gka_figure_precision;
+extern const gka_figure_t gka_figure_kappa;
+extern const gka_figure_t gka_figure_omega;
+extern const gka_figure_t gka_figure_iterations;
+extern const gka_figure_t gka_figure_trace;
+extern const gka_figure_t gka_figure_gradients;
+extern const gka_figure_t gka_figure_solvers;
 
 /* Set the amount of work the progress bar measures. */
-void gka_fig_progress_total(gka_progress_t *p, long total);
+void gka_figure_progress_total(gka_progress_t *p, long total);
 
 /* The arithmetic of a precision study: "fp64" (native) or an emulated format
  * name (fp32, fp16, bf16, e4m3, ...) with round-to-nearest-even storage and
  * fp32 accumulation of dot products and matrix-vector products (as tensor
  * cores do; for fp32 itself this is plain fp32). */
-gka_status_t gka_fig_arith(gka_arith_t *A, const char *format);
+gka_status_t gka_figure_arith(gka_arith_t *A, const char *format);
 
 /* Up to n token indices in [0, T), roughly geometric from 0 to T - 1 (both
  * included), strictly increasing. Returns the count. */
-size_t gka_fig_sample_tokens(long T, size_t n, long *out);
+size_t gka_figure_sample_tokens(long T, size_t n, long *out);
 
 /* Median and maximum of n values; NaN and Inf count as +Inf (a failure is
  * the worst case, never skipped). v is reordered. */
-double gka_fig_median(double *v, size_t n);
-double gka_fig_max(const double *v, size_t n);
+double gka_figure_median(double *v, size_t n);
+double gka_figure_max(const double *v, size_t n);
 
 /* fp64 reference solve / condition number, GKA_EUNSUP in a build without
  * LAPACK (the minimal GPU build). */
-gka_status_t gka_fig_ref_solve(int D, const double *H, double lambda, const double *q, double *x);
-gka_status_t gka_fig_ref_kappa(int D, const double *H, double lambda, double *kappa);
-gka_status_t gka_fig_ref_eig(int D, const double *S, double *eig_min, double *eig_max);
+gka_status_t gka_figure_ref_solve(int D, const double *H, double lambda, const double *q,
+                                  double *x);
+gka_status_t gka_figure_ref_kappa(int D, const double *H, double lambda, double *kappa);
+gka_status_t gka_figure_ref_eig(int D, const double *S, double *eig_min, double *eig_max);
 
 /* The relative forward error ||x - x_ref|| / ||x_ref||, +Inf if x has a
  * NaN or Inf (a NaN never passes). */
-double gka_fig_rel_error(int D, const double *x, const double *x_ref);
+double gka_figure_rel_error(int D, const double *x, const double *x_ref);
 
 /* The paper's synthetic problems (fig_synth.c): nstreams streams of T
  * normalised iid keys/queries; at nsample tokens per stream,
  * H = cumulative k k^T / ||.||_F with a fixed ridge a. Every (format, solver,
  * a) combination runs on every problem with its residual history kept. */
-typedef struct gka_fig_synth {
+typedef struct gka_figure_synth {
     int D;
     long T;
     size_t nstreams, nsample;
@@ -66,36 +67,36 @@ typedef struct gka_fig_synth {
     const double *a;
     int iters;
     gka_progress_t *prog;
-    double *hist; /* filled by gka_fig_synth_run; caller frees */
-} gka_fig_synth_t;
+    double *hist; /* filled by gka_figure_synth_run; caller frees */
+} gka_figure_synth_t;
 
-size_t gka_fig_synth_ncombo(const gka_fig_synth_t *S);
-void gka_fig_synth_meta(const gka_fig_synth_t *S, gka_csv_t *csv);
+size_t gka_figure_synth_ncombo(const gka_figure_synth_t *S);
+void gka_figure_synth_meta(const gka_figure_synth_t *S, gka_csv_t *csv);
 /* formats: "F" (state, query and iterates in F) or "S+I" (H and q rounded to
  * S, iterates in I: the kernels' "bf16+fp32"); solvers: "NAME" or
  * "NAME-VARIANT" ("cg-plain"). Runs all problems (parallel over streams),
  * then appends rows "format,solver,a,i,residual_median,residual_max,
  * nonfinite" in a fixed order (nonfinite: problems with a NaN/Inf residual). */
-gka_status_t gka_fig_synth_run(gka_fig_synth_t *S, gka_csv_t *csv);
+gka_status_t gka_figure_synth_run(gka_figure_synth_t *S, gka_csv_t *csv);
 
 /* CG with the operation sequence of solvers/cg.c (zero start), recording
  * alpha_i, beta_i, p_i^T A p_i and r_i^T r_i for i = 1..r (arrays of r).
  * Returns the iterations done; x receives the iterate (D elements of st->A). */
 struct gka_stream;
-int gka_fig_cg_trace(const struct gka_stream *st, int r, void *x, double *alpha, double *beta,
-                     double *pAp, double *rr);
+int gka_figure_cg_trace(const struct gka_stream *st, int r, void *x, double *alpha, double *beta,
+                        double *pAp, double *rr);
 
 /* The `precision` panel engine (fig_precision.c), shared with `trace`: one
  * stream in one format and ridge, the token-form solvers (kalman info/joseph,
  * cg, chebyshev, cholesky: state H_t stored in the format every token) and
  * the chunk-form chebyshev (C = 64, fp32 iterates, solvers' chunker), errors
  * against each form's fp64 reference at sampled tokens.
- * Rows: gka_fig_panel_header(). */
+ * Rows: gka_figure_panel_header(). */
 struct gka_trace;
 enum { GKA_FIG_PANEL_NFORMAT = 5, GKA_FIG_PANEL_NRIDGE = 3 };
-extern const char *const gka_fig_panel_formats[GKA_FIG_PANEL_NFORMAT];
-extern const char *const gka_fig_panel_ridges[GKA_FIG_PANEL_NRIDGE];
-typedef struct gka_fig_panel {
+extern const char *const gka_figure_panel_formats[GKA_FIG_PANEL_NFORMAT];
+extern const char *const gka_figure_panel_ridges[GKA_FIG_PANEL_NRIDGE];
+typedef struct gka_figure_panel {
     const struct gka_trace *trace;
     long T;             /* tokens used (<= trace->T) */
     int use_gates;      /* 1: the trace's g and beta; 0: none */
@@ -105,9 +106,9 @@ typedef struct gka_fig_panel {
     const long *samples;
     size_t nsample;
     gka_progress_t *prog;
-} gka_fig_panel_t;
-gka_status_t gka_fig_panel_run(const gka_fig_panel_t *cfg, gka_strbuf_t *rows);
-void gka_fig_panel_meta(gka_csv_t *csv);
-const char *gka_fig_panel_header(void);
+} gka_figure_panel_t;
+gka_status_t gka_figure_panel_run(const gka_figure_panel_t *cfg, gka_strbuf_t *rows);
+void gka_figure_panel_meta(gka_csv_t *csv);
+const char *gka_figure_panel_header(void);
 
 #endif
