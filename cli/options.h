@@ -100,6 +100,7 @@ typedef enum {
     GKA_OPT_IMAGE_FORMATS,
     GKA_OPT_GATE_SPECS, /* figure parameters without a solve/grad namesake */
     GKA_OPT_A,
+    GKA_OPT_RIDGE_SPECS,
     GKA_OPT_OUT_DIR,
     GKA_OPT_OUT_FILE,
     GKA_OPT_RESUME,

@@ -355,3 +355,80 @@ Test(cmd_figure, spec_with_commas_is_one_item_and_one_cell) {
     }
     free(csv);
 }
+
+/* `gka figure NAME ARGS --D 4 --T 32` into tmpdir/SUB; the CSV's text. */
+static char *tiny_figure(const char *name, const char *args, const char *sub) {
+    char out[4096], err[4096], cmd[1024], path[1024];
+    snprintf(cmd, sizeof cmd, "%s --D 4 --T 32 %s --threads 1 --quiet --images none --out '%s/%s'",
+             name, args, tmpdir, sub);
+    cr_assert_eq(run(NULL, cmd, out, sizeof out, err, sizeof err), 0, "%s: %s", cmd, err);
+    snprintf(path, sizeof path, "%s/%s/%s/%s.csv", tmpdir, sub, name, name);
+    return slurp(path);
+}
+
+/* The rows of `csv` whose solver cell (column 4 of the panel figures) is
+ * `solver`, joined. */
+static void panel_rows(const char *csv, const char *solver, char *buf, size_t size) {
+    char pat[64];
+    snprintf(pat, sizeof pat, ",%s,", solver);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const char *row = rows_of(csv); *row; row = strchr(row, '\n') + 1) {
+        const size_t len = strcspn(row, "\n");
+        const char *hit = strstr(row, pat);
+        if (hit && hit < row + len && n + len + 1 < size) {
+            memcpy(buf + n, row, len + 1);
+            n += len + 1;
+            buf[n] = '\0';
+        }
+        if (!row[len]) break;
+    }
+}
+
+/* precision: --formats and --ridges choose the panels, --chunk the chunk
+ * size of the chunk form (and only its rows change); all three in the
+ * metadata, the tier's values when none is given. */
+Test(cmd_figure, precision_takes_formats_ridges_and_chunk) {
+    char v[1024];
+    char *base = tiny_figure("precision", "", "pr0");
+    char *chosen = tiny_figure("precision", "--formats bf16 --ridges fixed:0.5", "pr1");
+    char *chunked = tiny_figure("precision", "--formats bf16 --ridges fixed:0.5 --chunk 8", "pr2");
+    cr_expect_str_eq(meta_line(base, "formats", v, sizeof v), "fp64,fp32,fp16,bf16,e4m3");
+    cr_expect_str_eq(meta_line(base, "ridges", v, sizeof v), "adaptive:0.02,fixed:0.25,fixed:0.02");
+    cr_expect_str_eq(meta_line(base, "chunk", v, sizeof v), "64");
+    cr_expect_str_eq(meta_line(chosen, "formats", v, sizeof v), "bf16");
+    cr_expect_str_eq(meta_line(chosen, "ridges", v, sizeof v), "fixed:0.5");
+    cr_expect_str_eq(meta_line(chunked, "chunk", v, sizeof v), "8");
+    cr_expect(strstr(meta_line(chunked, "solvers_note", v, sizeof v), "C=8,"), "%s", v);
+    /* every row is a bf16 panel of the ridge given */
+    for (const char *row = rows_of(chosen); *row; row = strchr(row, '\n') + 1)
+        cr_assert(!strncmp(strchr(row, ',') + 1, "fixed:0.5,bf16,", 15), "%.100s", row);
+    cr_expect(strstr(rows_of(base), ",adaptive:0.02,e4m3,"), "%.200s", rows_of(base));
+    static char a[1 << 16], b[1 << 16];
+    panel_rows(chosen, "chebyshev-chunk", a, sizeof a);
+    panel_rows(chunked, "chebyshev-chunk", b, sizeof b);
+    cr_expect(a[0] && strcmp(a, b) != 0, "C = 8 changed no chunk-form row:\n%.300s", a);
+    panel_rows(chosen, "cg-token", a, sizeof a);
+    panel_rows(chunked, "cg-token", b, sizeof b);
+    cr_expect(a[0] && !strcmp(a, b), "the token form depends on C:\n%.300s\n%.300s", a, b);
+    free(base);
+    free(chosen);
+    free(chunked);
+}
+
+/* trace (the same panel, synthetic stand-in): the same parameters; decay
+ * ridges are refused (the chunk form has none). */
+Test(cmd_figure, trace_takes_formats_ridges_and_chunk) {
+    char v[256], out[4096], err[4096], args[1024];
+    char *csv = tiny_figure("trace", "--formats fp16,e4m3 --ridges adaptive:0.1 --chunk 4", "tr1");
+    cr_expect_str_eq(meta_line(csv, "formats", v, sizeof v), "fp16,e4m3");
+    cr_expect_str_eq(meta_line(csv, "ridges", v, sizeof v), "adaptive:0.1");
+    cr_expect_str_eq(meta_line(csv, "chunk", v, sizeof v), "4");
+    cr_expect(strstr(rows_of(csv), "trace,adaptive:0.1,e4m3,chebyshev-chunk,"), "%.200s",
+              rows_of(csv));
+    cr_expect_null(strstr(rows_of(csv), ",bf16,"), "%.200s", rows_of(csv));
+    free(csv);
+    snprintf(args, sizeof args, "trace --ridges decay:0.1 --out '%s/tr2'", tmpdir);
+    cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
+    cr_expect(strstr(err, "figure trace: --ridges: 'decay:0.1'"), "%s", err);
+}
