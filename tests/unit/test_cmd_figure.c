@@ -432,3 +432,30 @@ Test(cmd_figure, trace_takes_formats_ridges_and_chunk) {
     cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
     cr_expect(strstr(err, "figure trace: --ridges: 'decay:0.1'"), "%s", err);
 }
+
+/* kappa: --ridges chooses the ridges evaluated on every stream; an adaptive
+ * ridge's bound (1+a)/a is in the metadata and in its rows. */
+Test(cmd_figure, kappa_takes_ridges) {
+    char v[256], out[4096], err[4096], args[1024];
+    char *base = tiny_figure("kappa", "--keys iid --gates none", "ka0");
+    char *varied = tiny_figure("kappa", "--keys iid --gates none --ridges adaptive:0.5", "ka1");
+    cr_expect_str_eq(meta_line(base, "ridges", v, sizeof v), "fixed:0.25,fixed:0.02,adaptive:0.02");
+    cr_expect_str_eq(meta_line(varied, "ridges", v, sizeof v), "adaptive:0.5");
+    cr_expect_str_eq(meta_line(varied, "adaptive_bound", v, sizeof v), "adaptive:0.5: 3");
+    cr_expect(strstr(rows_of(base), "iid,none,fixed,0.25,"), "%.200s", rows_of(base));
+    for (const char *row = rows_of(varied); *row; row = strchr(row, '\n') + 1) {
+        cr_assert(!strncmp(row, "iid,none,adaptive,0.5,", 22), "%.100s", row);
+        /* columns kappa, bound: kappa <= (1+a)/a = 3 */
+        double kappa = 0.0, bound = 0.0;
+        const char *p = row;
+        for (int col = 0; col < 5; col++)
+            p = strchr(p, ',') + 1;
+        cr_assert_eq(sscanf(p, "%lf,%lf", &kappa, &bound), 2, "%.100s", row);
+        cr_expect(kappa <= bound && bound <= 3.0 + 1e-12, "%.100s", row);
+    }
+    free(base);
+    free(varied);
+    snprintf(args, sizeof args, "kappa --ridges decay:0.1 --out '%s/ka2'", tmpdir);
+    cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
+    cr_expect(strstr(err, "figure kappa: --ridges: 'decay:0.1'"), "%s", err);
+}
