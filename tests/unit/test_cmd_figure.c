@@ -459,3 +459,54 @@ Test(cmd_figure, kappa_takes_ridges) {
     cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
     cr_expect(strstr(err, "figure kappa: --ridges: 'decay:0.1'"), "%s", err);
 }
+
+/* The row of `csv` whose first cells are `prefix` ("" if none). */
+static void row_with(const char *csv, const char *prefix, char *buf, size_t size) {
+    buf[0] = '\0';
+    for (const char *row = rows_of(csv); *row; row = strchr(row, '\n') + 1)
+        if (!strncmp(row, prefix, strlen(prefix))) {
+            snprintf(buf, size, "%.*s", (int)strcspn(row, "\n"), row);
+            return;
+        }
+}
+
+/* solvers: the table's rows (--formats), columns (--solvers), panels
+ * (--ridges), the chunk regimes' C (--chunk) and r (--iters) are taken and
+ * written into the metadata; the Kalman form is picked on the decay ridge
+ * given, by the first format when fp64 is not among them. */
+Test(cmd_figure, solvers_takes_formats_solvers_ridges_chunk_iters) {
+    char v[512], a[512], b[512];
+    const char *pick = "--formats bf16 --solvers cg-plain,kalman --ridges fixed:0.5,decay:0.5";
+    char args[512];
+    snprintf(args, sizeof args, "%s --chunk 8 --iters 2", pick);
+    char *short_r = tiny_figure("solvers", args, "sv0");
+    snprintf(args, sizeof args, "%s --chunk 8 --iters 30", pick);
+    char *long_r = tiny_figure("solvers", args, "sv1");
+    snprintf(args, sizeof args, "%s --iters 2", pick);
+    char *big_c = tiny_figure("solvers", args, "sv2");
+    cr_expect_str_eq(meta_line(short_r, "formats", v, sizeof v), "bf16");
+    cr_expect_str_eq(meta_line(short_r, "solvers", v, sizeof v), "cg-plain,kalman");
+    cr_expect_str_eq(meta_line(short_r, "ridges", v, sizeof v), "fixed:0.5,decay:0.5");
+    cr_expect_str_eq(meta_line(short_r, "chunk", v, sizeof v), "8");
+    cr_expect_str_eq(meta_line(short_r, "iters", v, sizeof v), "2");
+    cr_expect_str_eq(meta_line(big_c, "chunk", v, sizeof v), "64");
+    cr_expect(
+        strstr(meta_line(short_r, "kalman_form", v, sizeof v), "bf16 worst error on decay:0.5"),
+        "%s", v);
+    cr_expect_eq(count_lines(rows_of(short_r)), 4 * 2 * 1 * 2, "%s", rows_of(short_r));
+    /* indices are positions in the lists given (the plot places cells by them) */
+    row_with(short_r, "token,decay:0.5,bf16,kalman,", a, sizeof a);
+    cr_expect(strstr(a, ",0,1,0,1,ok,"), "%s", a);
+    /* --iters reaches the token-form CG, --chunk the chunk form only */
+    row_with(short_r, "token,fixed:0.5,bf16,cg-plain,", a, sizeof a);
+    row_with(long_r, "token,fixed:0.5,bf16,cg-plain,", b, sizeof b);
+    cr_expect(a[0] && strcmp(a, b) != 0, "r = 2 and r = 30 agree: %s", a);
+    row_with(big_c, "token,fixed:0.5,bf16,cg-plain,", b, sizeof b);
+    cr_expect_str_eq(a, b);
+    row_with(short_r, "chunk-format-carry,fixed:0.5,bf16,cg-plain,", a, sizeof a);
+    row_with(big_c, "chunk-format-carry,fixed:0.5,bf16,cg-plain,", b, sizeof b);
+    cr_expect(a[0] && strcmp(a, b) != 0, "C = 8 and C = 64 agree: %s", a);
+    free(short_r);
+    free(long_r);
+    free(big_c);
+}
