@@ -333,6 +333,27 @@ Test(cmd_figure, help_lists_the_figure_parameters) {
     cr_expect(strstr(out, "--formats") && strstr(out, "fp64,fp32,fp16,bf16,e4m3"), "%s", out);
 }
 
+/* `gka figure NAME --help` goes on with the options of every figure, from
+ * the option table, without the parameters of other figures. */
+Test(cmd_figure, help_lists_the_general_options_after_the_parameters) {
+    char out[16384], err[4096];
+    cr_assert_eq(run(NULL, "kappa --help", out, sizeof out, err, sizeof err), 0, "%s", err);
+    const char *general = strstr(out, "options of every figure:");
+    cr_assert(general, "%s", out);
+    const char *opts[] = {"--tier quick|full", "--seed S", "--threads N", "--images LIST",
+                          "--out DIR",         "--quiet",  "--full"};
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        cr_expect(strstr(general, opts[i]), "%s missing:\n%s", opts[i], general);
+    cr_expect_null(strstr(out, "gka figure --help"), "%s", out);
+    cr_expect_null(strstr(general, "--chunk"), "%s", general);  /* not kappa's */
+    cr_expect_null(strstr(general, "--ridges"), "%s", general); /* kappa's: listed above */
+    cr_expect_null(strstr(general, "--trace"), "%s", general);
+    cr_expect_null(strstr(general, "--list"), "%s", general);
+    cr_expect(strstr(out, "--ridges") < general, "%s", out);
+    cr_assert_eq(run(NULL, "trace --help", out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(out, "--trace F"), "%s", out);
+}
+
 /* A spec with commas of its own is one item, and one CSV cell (its commas
  * written as ';'), so every row keeps its columns. */
 Test(cmd_figure, spec_with_commas_is_one_item_and_one_cell) {
