@@ -301,14 +301,18 @@ Test(cmd_figure, inapplicable_parameter_is_refused) {
 
 /* Bad values are refused before anything is computed or written. */
 Test(cmd_figure, bad_parameter_value_is_refused_before_computing) {
-    const char *bad[][2] = {{"kappa --keys powerlaw:x", "figure kappa: --keys"},
-                            {"iterations --formats fp64,bogus", "unknown number format 'bogus'"},
-                            {"convergence --solvers cg,kalman", "'kalman' is not one of"},
-                            {"kappa --D 1", "--D: 1 is out of range"},
-                            {"iterations --a 0.1,0.2", "--a: takes one value"},
-                            {"omega --a 0", "--a: 0 is out of range"},
-                            {"iterations --formats bf16+fp32", "STATE+ITERATES pair"},
-                            {"kappa --gates sometimes", "figure kappa: --gates"}};
+    const char *bad[][2] = {
+        {"kappa --keys powerlaw:x", "figure kappa: --keys"},
+        {"iterations --formats fp64,bogus", "unknown number format 'bogus'"},
+        {"convergence --solvers cg,kalman", "'kalman' is not one of"},
+        {"kappa --D 1", "--D: 1 is out of range"},
+        {"iterations --a 0.1,0.2", "--a: takes one value"},
+        {"omega --a 0", "--a: 0 is out of range"},
+        {"iterations --formats bf16+fp32", "STATE+ITERATES pair"},
+        {"kappa --gates sometimes", "figure kappa: --gates"},
+        {"solvers --solvers bogus", "figure solvers: --solvers: 'bogus' is not"},
+        {"precision --chunk 0", "--chunk: 0 is out of range"},
+        {"solvers --iters 0", "figure solvers: --iters: 0 is out of range"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[4096], err[4096], args[1024], dir[600];
         snprintf(args, sizeof args, "%s --out '%s/bad%zu'", bad[i][0], tmpdir, i);
