@@ -535,3 +535,23 @@ Test(cmd_figure, solvers_takes_formats_solvers_ridges_chunk_iters) {
     free(long_r);
     free(big_c);
 }
+
+/* reversibility: --formats and --iters choose the formats and r the
+ * divisors are recorded in; the rows are exactly scopes x formats x
+ * quantities x r. */
+Test(cmd_figure, reversibility_takes_formats_and_iters) {
+    char v[256];
+    char *base = tiny_figure("reversibility", "", "rv0");
+    char *varied = tiny_figure("reversibility", "--formats fp16,e4m3 --iters 7", "rv1");
+    cr_expect_str_eq(meta_line(base, "formats", v, sizeof v), "fp64,bf16");
+    cr_expect_str_eq(meta_line(base, "iters", v, sizeof v), "50");
+    cr_expect_str_eq(meta_line(varied, "formats", v, sizeof v), "fp16,e4m3");
+    cr_expect_str_eq(meta_line(varied, "iters", v, sizeof v), "7");
+    cr_expect_eq(count_lines(rows_of(base)), 2 * 2 * 5 * 50);
+    cr_expect_eq(count_lines(rows_of(varied)), 2 * 2 * 5 * 7);
+    cr_expect(strstr(rows_of(varied), "to_convergence,e4m3,cg_rr,7,"), "%.200s", rows_of(varied));
+    cr_expect_null(strstr(rows_of(varied), ",bf16,"));
+    cr_expect_null(strstr(rows_of(varied), ",cg_rr,8,"));
+    free(base);
+    free(varied);
+}
