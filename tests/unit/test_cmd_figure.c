@@ -555,3 +555,26 @@ Test(cmd_figure, reversibility_takes_formats_and_iters) {
     free(base);
     free(varied);
 }
+
+/* gradients: --formats, --solvers, --gates (the gating column) and --iters
+ * (the largest r: the quick tier's sparse set up to it, r itself included). */
+Test(cmd_figure, gradients_takes_formats_solvers_gates_iters) {
+    char v[256];
+    char *csv = tiny_figure(
+        "gradients", "--formats fp32 --solvers chebyshev --gates const:0.9 --iters 9", "gr1");
+    cr_expect_str_eq(meta_line(csv, "formats", v, sizeof v), "fp32");
+    cr_expect_str_eq(meta_line(csv, "solvers", v, sizeof v), "chebyshev");
+    cr_expect_str_eq(meta_line(csv, "gates", v, sizeof v), "const:0.9");
+    cr_expect_str_eq(meta_line(csv, "iters", v, sizeof v), "9");
+    cr_expect_eq(count_lines(rows_of(csv)), 3 * 9, "%s", rows_of(csv));
+    for (const char *row = rows_of(csv); *row; row = strchr(row, '\n') + 1)
+        cr_assert(!strncmp(row, "const:0.9,fp32,chebyshev,", 25), "%.100s", row);
+    cr_expect(strstr(rows_of(csv), "const:0.9,fp32,chebyshev,iterations,9,"), "%.300s",
+              rows_of(csv));
+    cr_expect_null(strstr(rows_of(csv), ",implicit,10,"));
+    char *base = tiny_figure("gradients", "", "gr0");
+    cr_expect_str_eq(meta_line(base, "gates", v, sizeof v), "none,gka");
+    cr_expect(strstr(rows_of(base), "gka,bf16,cg,implicit,50,"), "%.300s", rows_of(base));
+    free(base);
+    free(csv);
+}
