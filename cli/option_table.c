@@ -627,8 +627,9 @@ static const gka_cli_command_t commands[GKA_CMD_COUNT] = {
                   "lists the figures. The CSV is the same for any --threads. Set "
                   "SOURCE_DATE_EPOCH to fix the date line. Elapsed time per figure is printed "
                   "on stdout; a progress bar on stderr when it is a terminal.",
-         .notes = "The parameters of the experiment (--D --T --formats --solvers --gates --keys "
-                  "--iters --a) apply to the figures that take them, each with a value per "
+         .notes = "The parameters of the experiment (--D --T --formats --solvers --ridges "
+                  "--gates --keys --iters --a --chunk) apply to the figures that take them, each "
+                  "with a value per "
                   "tier that a given value overrides: `gka figure NAME --help` lists a "
                   "figure's parameters and values; any other is refused. `gka figure all` "
                   "takes the parameters every figure has (--D, --T). The values used are "
