@@ -99,9 +99,19 @@ static int check_inputs(const gka_opts_t *o, const gka_figure_opts_t *f, int wan
     return 0;
 }
 
-/* `gka figure NAME --help`: the command's options without the parameters
- * of other figures, then NAME's parameters with their value per tier, from
- * its declaration. */
+/* Options the general part of `gka figure NAME --help` leaves out: the
+ * figure parameters (listed apart, NAME's only), --list, and --trace except
+ * for the figure that reads a trace. */
+static int not_general(const char *name, const void *ctx) {
+    const gka_figure_t *fig = ctx;
+    if (!strcmp(name, "list")) return 1;
+    if (!strcmp(name, "trace")) return strcmp(fig->name, "trace") != 0;
+    return gka_figure_param_by_name(name) != GKA_FP_COUNT;
+}
+
+/* `gka figure NAME --help`: NAME's parameters with their value per tier,
+ * from its declaration, then the options of every figure (tier, seed,
+ * threads, images, out, quiet, ...), from the option table. */
 static int figure_help(const gka_figure_t *fig) {
     printf("usage: gka figure %s [OPTIONS]\n\n%s\n\nparameters of %s (a value given "
            "overrides the tier's; lists are comma-separated):\n",
@@ -117,7 +127,8 @@ static int figure_help(const gka_figure_t *fig) {
         if (d->choices) printf("; one of %s", d->choices);
         printf(")\n");
     }
-    printf("\nThe options of every figure: gka figure --help.\n");
+    printf("\noptions of every figure:\n");
+    gka_cli_print_options(stdout, GKA_CMD_FIGURE, not_general, fig);
     return ferror(stdout) ? GKA_EXIT_FAIL : GKA_EXIT_OK;
 }
 

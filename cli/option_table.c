@@ -309,11 +309,14 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                        .lo = 1,
                        .hi = 4096,
                        .def_note = "token form",
+                       .alt = {{IN(FIGURE), NULL}},
                        .help = "chunk form with chunk size C: the tokens of a chunk share the "
                                "chunk start state and each token's operator is applied without "
-                               "forming H_t (Cholesky materialises H_c)",
-                       .cmds = DATA_CMDS,
+                               "forming H_t (Cholesky materialises H_c); `gka figure`: the C of "
+                               "the figure's chunk form",
+                       .cmds = DATA_CMDS | IN(FIGURE),
                        .needs = NEEDS(CHUNKABLE) | NEEDS(CHUNKED_GRADIENT),
+                       .needs_cmds = DATA_CMDS,
                        .section = S_SOLVER},
     [GKA_OPT_ITER_FORMAT] = {.name = "iter-format",
                              .metavar = "F",
@@ -514,6 +517,14 @@ static const gka_opt_decl_t decls[GKA_OPT_COUNT] = {
                            "normalised H)",
                    .cmds = IN(FIGURE),
                    .section = S_PROBLEM},
+    [GKA_OPT_RIDGE_SPECS] = {.name = "ridges",
+                             .metavar = "LIST",
+                             .type = GKA_OT_NAMES,
+                             .help =
+                                 "ridge specs, as --ridge takes them: fixed:LAMBDA, adaptive:A, "
+                                 "decay:LAMBDA0 (where the figure allows it)",
+                             .cmds = IN(FIGURE),
+                             .section = S_PROBLEM},
     [GKA_OPT_OUT_DIR] = {.name = "out",
                          .metavar = "DIR",
                          .type = GKA_OT_PATH,
@@ -616,8 +627,9 @@ static const gka_cli_command_t commands[GKA_CMD_COUNT] = {
                   "lists the figures. The CSV is the same for any --threads. Set "
                   "SOURCE_DATE_EPOCH to fix the date line. Elapsed time per figure is printed "
                   "on stdout; a progress bar on stderr when it is a terminal.",
-         .notes = "The parameters of the experiment (--D --T --formats --solvers --gates --keys "
-                  "--iters --a) apply to the figures that take them, each with a value per "
+         .notes = "The parameters of the experiment (--D --T --formats --solvers --ridges "
+                  "--gates --keys --iters --a --chunk) apply to the figures that take them, each "
+                  "with a value per "
                   "tier that a given value overrides: `gka figure NAME --help` lists a "
                   "figure's parameters and values; any other is refused. `gka figure all` "
                   "takes the parameters every figure has (--D, --T). The values used are "

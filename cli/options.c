@@ -59,6 +59,12 @@ static const char *default_for(const gka_opt_decl_t *d, gka_cmd_id_t cmd) {
     return d->def;
 }
 
+static int has_alt(const gka_opt_decl_t *d, gka_cmd_id_t cmd) {
+    for (size_t i = 0; i < sizeof d->alt / sizeof d->alt[0]; i++)
+        if (d->alt[i].cmds & GKA_IN(cmd)) return 1;
+    return 0;
+}
+
 static int is_list(const gka_opt_decl_t *d, gka_cmd_id_t cmd) {
     return d->type == GKA_OT_NAMES || (d->list_cmds & GKA_IN(cmd));
 }
@@ -392,7 +398,7 @@ static void annotations(const gka_opt_decl_t *d, gka_cmd_id_t cmd, char *buf, si
     const char *def = default_for(d, cmd);
     if (def && !(d->required_cmds & GKA_IN(cmd)))
         ADD("default %s", def);
-    else if (d->def_note)
+    else if (d->def_note && !has_alt(d, cmd)) /* an alt of NULL: no default here */
         ADD("default: %s", d->def_note);
     const unsigned needs = (unsigned)needs_of(d, cmd) & ~gka_cli_command(cmd)->holds_always;
     for (int b = 0; b < GKA_CTX_COUNT; b++)
@@ -450,20 +456,26 @@ static void help_line(FILE *f, const gka_opt_decl_t *d, gka_cmd_id_t cmd) {
     wrap(f, text, 24, 24, 79);
 }
 
-void gka_cli_print_help(FILE *f, gka_cmd_id_t cmd) {
-    const gka_cli_command_t *c = gka_cli_command(cmd);
-    usage_line(f, c, 0);
-    fputc('\n', f);
-    wrap(f, c->about, 0, 0, 79);
+void gka_cli_print_options(FILE *f, gka_cmd_id_t cmd,
+                           int (*skip)(const char *name, const void *ctx), const void *ctx) {
     for (size_t s = 0; s < sizeof sections / sizeof sections[0]; s++) {
         int shown = 0;
         for (int id = 0; id < GKA_OPT_COUNT; id++) {
             const gka_opt_decl_t *d = gka_opt_decl(id);
             if (!takes(d, cmd) || strcmp(d->section, sections[s])) continue;
+            if (skip && skip(d->name, ctx)) continue;
             if (!shown++) fprintf(f, "\n%s:\n", sections[s]);
             help_line(f, d, cmd);
         }
     }
+}
+
+void gka_cli_print_help(FILE *f, gka_cmd_id_t cmd) {
+    const gka_cli_command_t *c = gka_cli_command(cmd);
+    usage_line(f, c, 0);
+    fputc('\n', f);
+    wrap(f, c->about, 0, 0, 79);
+    gka_cli_print_options(f, cmd, NULL, NULL);
     if (c->notes) fputc('\n', f), wrap(f, c->notes, 0, 0, 79);
     fprintf(f, "\nExit status: 0 ok, 1 runtime failure, 2 bad usage or input.\n");
 }

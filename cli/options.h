@@ -100,6 +100,7 @@ typedef enum {
     GKA_OPT_IMAGE_FORMATS,
     GKA_OPT_GATE_SPECS, /* figure parameters without a solve/grad namesake */
     GKA_OPT_A,
+    GKA_OPT_RIDGE_SPECS,
     GKA_OPT_OUT_DIR,
     GKA_OPT_OUT_FILE,
     GKA_OPT_RESUME,
@@ -244,6 +245,10 @@ int gka_opts_first_positional(gka_cmd_id_t cmd, int argc, char **argv);
 
 /* `gka CMD --help` text, and the whole man page (roff), from the table. */
 void gka_cli_print_help(FILE *f, gka_cmd_id_t cmd);
+/* The options of cmd, by section, without those for which skip(name, ctx)
+ * is nonzero (skip NULL: all): for help texts that list some options apart. */
+void gka_cli_print_options(FILE *f, gka_cmd_id_t cmd,
+                           int (*skip)(const char *name, const void *ctx), const void *ctx);
 void gka_cli_print_man(FILE *f, const char *version);
 /* The --help lines of the options of `cmd` that need one of `needs`. */
 void gka_cli_print_options_needing(FILE *f, gka_cmd_id_t cmd, unsigned needs);

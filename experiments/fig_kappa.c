@@ -2,7 +2,9 @@
  * stream, for a fixed ridge (0.25 and 0.02) against the adaptive ridge
  * lambda_t = a ||H_t||_F (a = 0.02), ungated and with GKA decay gates, for iid
  * and correlated (power-law spectrum) keys. The bound (1 + a) / a holds for
- * the adaptive ridge whatever the keys; the fixed ridge has none.
+ * the adaptive ridge whatever the keys; the fixed ridge has none. The ridges
+ * are a parameter (--ridges, fixed and adaptive: every ridge is evaluated on
+ * the same H_t, which a decay ridge's own history would not allow).
  *
  * H_t is the fp64 mirror of the project's stream (gka_stream.h); kappa comes
  * from the fp64 LAPACK eigenvalues of H_t at sampled tokens:
@@ -15,11 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { KAPPA_NRIDGE = 3 };
-static const char *const kappa_ridge_name[KAPPA_NRIDGE] = {"fixed", "fixed", "adaptive"};
-static const double kappa_ridge_value[KAPPA_NRIDGE] = {0.25, 0.02, 0.02};
-#define KAPPA_A 0.02
-
 typedef struct {
     const gka_figure_opts_t *opts;
     gka_progress_t *prog;
@@ -28,7 +25,15 @@ typedef struct {
     long T;
     size_t nsample; /* actual count of samples[] */
     const long *samples;
+    size_t nridge;
+    gka_ridge_t ridge[GKA_FP_MAX_ITEMS]; /* --ridges, parsed */
 } kappa_ctx_t;
+
+/* lambda of ridge r on the stream's current H_t (the stream's own formula
+ * lambda = a ||H||_F for the adaptive ridge). */
+static double ridge_lambda(const gka_ridge_t *r, const gka_stream_t *stream) {
+    return r->kind == GKA_RIDGE_ADAPTIVE ? r->value * stream->hnorm64 : r->value;
+}
 
 static size_t ngates(const kappa_ctx_t *c) {
     return gka_figure_count(c->P, GKA_FP_GATES);
@@ -55,12 +60,12 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     gka_trace_t tr = {0};
     gka_arith_t A;
     gka_stream_t *stream = NULL;
-    gka_strbuf_t part[KAPPA_NRIDGE];
-    for (int r = 0; r < KAPPA_NRIDGE; r++)
+    gka_strbuf_t part[GKA_FP_MAX_ITEMS];
+    for (size_t r = 0; r < c->nridge; r++)
         gka_strbuf_init(&part[r]);
     const long *samples = c->samples;
     gka_status_t st = make_trace(c, j, &tr);
-    gka_ridge_t ridge = {GKA_RIDGE_ADAPTIVE, KAPPA_A};
+    gka_ridge_t ridge = {GKA_RIDGE_FIXED, 0.0}; /* the stream's H_t does not depend on it */
     int have_A = 0;
     if (st == GKA_OK && (st = gka_arith_init_fp64(&A)) == GKA_OK) have_A = 1;
     if (st == GKA_OK) st = gka_stream_create(&stream, &A, c->D, &ridge, 0);
@@ -72,22 +77,22 @@ static gka_status_t kappa_job(size_t j, void *vctx, gka_strbuf_t *rows) {
         if (st != GKA_OK || t != samples[s]) continue;
         double emin = 0.0, emax = 0.0;
         st = gka_figure_ref_eig(c->D, stream->H64, &emin, &emax);
-        for (int r = 0; st == GKA_OK && r < KAPPA_NRIDGE; r++) {
-            int adaptive = !strcmp(kappa_ridge_name[r], "adaptive");
-            double lambda = adaptive ? stream->lambda64 : kappa_ridge_value[r];
+        for (size_t r = 0; st == GKA_OK && r < c->nridge; r++) {
+            const double lambda = ridge_lambda(&c->ridge[r], stream);
             double kappa = (emax + lambda) / (emin + lambda);
             double bound = (stream->hnorm64 + lambda) / lambda;
             char kc[64], gc[64];
             gka_strbuf_printf(&part[r], "%s,%s,%s,%.17g,%ld,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g\n",
                               gka_figure_cell(key_of(c, j), kc, sizeof kc),
-                              gka_figure_cell(gate_of(c, j), gc, sizeof gc), kappa_ridge_name[r],
-                              kappa_ridge_value[r], t + 1, kappa, bound, stream->hnorm64, lambda,
-                              emin, emax);
+                              gka_figure_cell(gate_of(c, j), gc, sizeof gc),
+                              c->ridge[r].kind == GKA_RIDGE_ADAPTIVE ? "adaptive" : "fixed",
+                              c->ridge[r].value, t + 1, kappa, bound, stream->hnorm64, lambda, emin,
+                              emax);
         }
         s++;
         gka_progress_advance(c->prog, 1);
     }
-    for (int r = 0; r < KAPPA_NRIDGE; r++) {
+    for (size_t r = 0; r < c->nridge; r++) {
         gka_strbuf_t *b = &part[r];
         if (st == GKA_OK && b->status != GKA_OK) st = gka_error(GKA_ENOMEM, "kappa: out of memory");
         if (st == GKA_OK && b->len) gka_strbuf_append(rows, b->data, b->len);
@@ -105,7 +110,18 @@ static gka_status_t kappa_run(const gka_figure_opts_t *opts, const gka_figure_pa
     long samples[64];
     long T = gka_figure_int(P, GKA_FP_T);
     size_t ns = gka_figure_sample_tokens(T, full ? 64 : 32, samples);
-    kappa_ctx_t c = {opts, prog, P, gka_figure_int(P, GKA_FP_D), T, ns, samples};
+    kappa_ctx_t c = {opts, prog, P, gka_figure_int(P, GKA_FP_D), T, ns, samples, 0, {{0}}};
+    c.nridge = gka_figure_count(P, GKA_FP_RIDGES);
+    gka_strbuf_t bounds;
+    gka_strbuf_init(&bounds);
+    for (size_t r = 0; r < c.nridge; r++) {
+        gka_status_t st = gka_ridge_parse(gka_figure_item(P, GKA_FP_RIDGES, r), &c.ridge[r]);
+        if (st != GKA_OK) return st; /* checked by gka_figure_params: not reached */
+        const double a = c.ridge[r].value;
+        if (c.ridge[r].kind == GKA_RIDGE_ADAPTIVE)
+            gka_strbuf_printf(&bounds, "%sadaptive:%.17g: %.17g", bounds.len ? ", " : "", a,
+                              (1.0 + a) / a);
+    }
     const size_t njobs = gka_figure_count(P, GKA_FP_KEYS) * ngates(&c);
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
     gka_csv_meta(csv, "keys_note",
@@ -113,8 +129,10 @@ static gka_status_t kappa_run(const gka_figure_opts_t *opts, const gka_figure_pa
                  "(eigenvalues exp(-(i-1)/8)), Haar basis; queries iid; q, k L2-normalised");
     gka_csv_meta(csv, "gates_note",
                  "none | gka (g_t = -A softplus(z_t - 6), A log-uniform in [1,16] per seed)");
-    gka_csv_meta(csv, "ridges", "fixed:0.25, fixed:0.02, adaptive:%g", KAPPA_A);
-    gka_csv_meta(csv, "adaptive_bound", "%.17g", (1.0 + KAPPA_A) / KAPPA_A);
+    gka_csv_meta(csv, "adaptive_bound", "%s",
+                 bounds.len ? bounds.data : "none (no adaptive ridge)");
+    if (bounds.status != GKA_OK) csv->meta.status = bounds.status;
+    gka_strbuf_free(&bounds);
     gka_csv_meta(csv, "columns",
                  "t = tokens seen (1-based); kappa = (eig_max(H)+lambda)/(eig_min(H)+lambda) "
                  "from fp64 dsyev of the stream's fp64 H_t; bound = (||H||_F+lambda)/lambda");
@@ -136,6 +154,14 @@ static const gka_figure_param_decl_t kappa_params[] = {
      NULL,
      0},
     {GKA_FP_GATES, "decay gates, on the same keys", {"none,gka", "none,gka"}, 0, 0, 4, NULL, 0},
+    {GKA_FP_RIDGES,
+     "ridges on every stream: fixed:LAMBDA or adaptive:A (lambda_t = A ||H_t||_F)",
+     {"fixed:0.25,fixed:0.02,adaptive:0.02", "fixed:0.25,fixed:0.02,adaptive:0.02"},
+     0,
+     0,
+     8,
+     NULL,
+     GKA_FPF_NO_DECAY},
 };
 
 const gka_figure_t gka_figure_kappa = {

@@ -3,7 +3,9 @@
  * (plain information form and the stabilised Joseph form), CG (r = 30),
  * Chebyshev (r = 30) and Cholesky, under fp64, fp32, fp16, bf16 and fp8 e4m3
  * (fp32 accumulation), with the adaptive ridge (a = 0.02) and fixed ridges
- * 0.25 and 0.02, ungated and with GKA decay gates.
+ * 0.25 and 0.02, ungated and with GKA decay gates. Formats, ridges (fixed
+ * and adaptive: the chunker refuses decay) and C are parameters (--formats,
+ * --ridges, --chunk); those are the defaults.
  *
  * Two regimes, labelled apart:
  *  - token form (labels *-token): the state H_t is stored in the studied
@@ -36,18 +38,13 @@
 #include <string.h>
 
 /* Token-form solvers 0..4 (the solver objects), then the chunk form. */
-enum { PANEL_NTOKEN = 5, PANEL_CHUNK = 5, PANEL_NSOLVER = 6, PANEL_C = 64 };
+enum { PANEL_NTOKEN = 5, PANEL_CHUNK = 5, PANEL_NSOLVER = 6 };
 static const char *const panel_solver[PANEL_NTOKEN] = {"kalman", "kalman", "cg", "chebyshev",
                                                        "cholesky"};
 static const char *const panel_variant[PANEL_NTOKEN] = {"info", "joseph", "", "", ""};
 static const char *const panel_label[PANEL_NSOLVER] = {"kalman-token",   "kalman-joseph-token",
                                                        "cg-token",       "chebyshev-token",
                                                        "cholesky-token", "chebyshev-chunk"};
-
-const char *const gka_figure_panel_formats[GKA_FIG_PANEL_NFORMAT] = {"fp64", "fp32", "fp16", "bf16",
-                                                                     "e4m3"};
-const char *const gka_figure_panel_ridges[GKA_FIG_PANEL_NRIDGE] = {"adaptive:0.02", "fixed:0.25",
-                                                                   "fixed:0.02"};
 
 static int is_recursive(int s) {
     return !strcmp(panel_solver[s], "kalman");
@@ -61,7 +58,8 @@ typedef struct {
     gka_chebyshev_chunker_t *ck;
     gka_stream_t *ref;
     double *q, *k, *g, *beta, *x, *qu, *ku, *gu, *bu;
-    unsigned char sel[PANEL_C];
+    unsigned char *sel; /* C: the chunk's tokens to solve */
+    int C;
     long t0;   /* first token of the chunk being gathered */
     size_t js; /* next sample index the chunk form will meet */
 } chunk_form_t;
@@ -81,6 +79,7 @@ static void chunk_form_free(chunk_form_t *cf) {
     gka_chunker_destroy(cf->ck);
     gka_stream_destroy(cf->ref);
     if (cf->have_Ai) gka_arith_destroy(&cf->Ai);
+    free(cf->sel);
     double *bufs[] = {cf->q, cf->k, cf->g, cf->beta, cf->x, cf->qu, cf->ku, cf->gu, cf->bu};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]);
@@ -89,7 +88,7 @@ static void chunk_form_free(chunk_form_t *cf) {
 /* Iterates in fp32 (rounded, as gka_run's default), or in the state's
  * arithmetic when that is fp64. */
 static gka_status_t chunk_form_init(chunk_form_t *cf, gka_arith_t *As, const char *format,
-                                    const gka_ridge_t *ridge, int D) {
+                                    const gka_ridge_t *ridge, int D, int C) {
     gka_arith_t *Ai = As;
     gka_status_t st = GKA_OK;
     if (strcmp(format, "fp64") != 0) {
@@ -99,21 +98,23 @@ static gka_status_t chunk_form_init(chunk_form_t *cf, gka_arith_t *As, const cha
         Ai = &cf->Ai;
     }
     gka_arith_init_fp64(&cf->A64);
-    st = gka_chunker_create(&cf->ck, As, Ai, D, PANEL_C, ridge, 30);
+    cf->C = C;
+    st = gka_chunker_create(&cf->ck, As, Ai, D, C, ridge, 30);
     /* the running state carried in the iterates' fp32, snapshots rounded to
      * the format: the kernels' model and gka_run's default carry */
     if (st == GKA_OK) st = gka_chunker_set_carry(cf->ck, Ai);
     if (st == GKA_OK) st = gka_stream_create(&cf->ref, &cf->A64, D, ridge, 0);
     if (st != GKA_OK) return st;
+    if (!(cf->sel = calloc((size_t)C, 1))) return gka_error(GKA_ENOMEM, "precision: out of memory");
     gka_chunker_select(cf->ck, cf->sel);
-    const size_t n = (size_t)PANEL_C * (size_t)D;
+    const size_t n = (size_t)C * (size_t)D;
     double **vec[] = {&cf->q, &cf->k, &cf->x, &cf->qu, &cf->ku};
     double **sca[] = {&cf->g, &cf->beta, &cf->gu, &cf->bu};
     int ok = 1;
     for (size_t i = 0; i < 5; i++)
         ok = ok && (*vec[i] = malloc(n * sizeof(double)));
     for (size_t i = 0; i < 4; i++)
-        ok = ok && (*sca[i] = malloc(PANEL_C * sizeof(double)));
+        ok = ok && (*sca[i] = malloc((size_t)C * sizeof(double)));
     return ok ? GKA_OK : gka_error(GKA_ENOMEM, "precision: out of memory");
 }
 
@@ -146,7 +147,7 @@ static gka_status_t panel_init(panel_t *p, const gka_figure_panel_t *cfg, int D)
         snprintf(so.variant, sizeof so.variant, "%s", panel_variant[s]);
         st = gka_solver_create(&p->sv[s], panel_solver[s], &so, &p->A, D);
     }
-    if (st == GKA_OK) st = chunk_form_init(&p->cf, &p->A, cfg->format, &ridge, D);
+    if (st == GKA_OK) st = chunk_form_init(&p->cf, &p->A, cfg->format, &ridge, D, cfg->chunk);
     p->x = st == GKA_OK ? p->A.alloc(&p->A, (size_t)D) : NULL;
     p->x64 = malloc((size_t)D * sizeof *p->x64);
     p->xref = malloc((size_t)D * sizeof *p->xref);
@@ -157,8 +158,10 @@ static gka_status_t panel_init(panel_t *p, const gka_figure_panel_t *cfg, int D)
 
 static void panel_row(panel_t *p, const gka_figure_panel_t *cfg, int s, long t, double err,
                       gka_status_t ref) {
+    char format[64];
     gka_strbuf_printf(&p->part[s], "%s,%s,%s,%s,%ld,%.17g,%d\n", cfg->gating, cfg->ridge,
-                      cfg->format, panel_label[s], t + 1, err, ref == GKA_OK ? 0 : 1);
+                      gka_figure_cell(cfg->format, format, sizeof format), panel_label[s], t + 1,
+                      err, ref == GKA_OK ? 0 : 1);
 }
 
 /* One sampled token: reference, then every token-form solver's error. */
@@ -190,7 +193,7 @@ static gka_status_t chunk_form_token(panel_t *p, const gka_figure_panel_t *cfg, 
     memcpy(cf->k + j * d, cfg->trace->k + t * D, d * sizeof(double));
     cf->g[j] = g;
     cf->beta[j] = beta;
-    if (j + 1 < PANEL_C && t + 1 < cfg->T) return GKA_OK;
+    if (j + 1 < (size_t)cf->C && t + 1 < cfg->T) return GKA_OK;
     const int n = (int)j + 1;
     size_t js = cf->js;
     for (int i = 0; i < n; i++) {
@@ -253,14 +256,15 @@ gka_status_t gka_figure_panel_run(const gka_figure_panel_t *cfg, gka_strbuf_t *r
     return st;
 }
 
-void gka_figure_panel_meta(gka_csv_t *csv) {
+void gka_figure_panel_meta(gka_csv_t *csv, int chunk) {
     gka_csv_meta(csv, "solvers_note",
                  "token form (state H_t stored in the format, rounded every "
                  "token; iterates in the format): kalman-token (info form, P_0 = "
                  "I/lambda_init), kalman-joseph-token (Joseph form, symmetrised), "
                  "cg-token (r=30), chebyshev-token (r=30), cholesky-token; chunk "
-                 "form: chebyshev-chunk (r=30, C=64, MATH.md section 3, as gka solve --chunk "
-                 "64)");
+                 "form: chebyshev-chunk (r=30, C=%d, MATH.md section 3, as gka solve --chunk "
+                 "%d)",
+                 chunk, chunk);
     gka_csv_meta(csv, "chunk_form",
                  "running chunk state carried in fp32 (the kernels' model; fp64 under fp64), "
                  "chunk start states (snapshots) rounded to the format, inputs rounded to it; "
@@ -268,16 +272,26 @@ void gka_figure_panel_meta(gka_csv_t *csv) {
                  "||H_c||_F by the chunk norm formula in fp32; iterates and "
                  "omega fp32 (fp64 under fp64)");
     gka_csv_meta(csv, "formats_note",
-                 "fp64 native; fp32, fp16, bf16, e4m3 emulated (RNE, fp32 "
+                 "fp64 native; the others emulated (RNE, fp32 "
                  "accumulation of dot/gemv; e4m3 overflow gives NaN)");
-    gka_csv_meta(csv, "ridges_note",
-                 "adaptive:0.02 (lambda_t = 0.02 ||H_t||_F), fixed:0.25, fixed:0.02");
+    gka_csv_meta(csv, "ridges_note", "adaptive:A: lambda_t = A ||H_t||_F; fixed:L: lambda = L");
     gka_csv_meta(csv, "reference",
                  "x* = fp64 LAPACK Cholesky of each form's fp64 mirror problem "
                  "(same rounded inputs)");
     gka_csv_meta(csv, "columns",
                  "t = tokens seen (1-based); err = ||x - x*||/||x*|| (inf: "
                  "NaN/Inf in x); ref_failed = 1 if the fp64 reference failed");
+}
+
+size_t gka_figure_panel_nconfig(const gka_figure_params_t *P) {
+    return gka_figure_count(P, GKA_FP_RIDGES) * gka_figure_count(P, GKA_FP_FORMATS);
+}
+
+void gka_figure_panel_config(const gka_figure_params_t *P, size_t i, gka_figure_panel_t *cfg) {
+    const size_t nf = gka_figure_count(P, GKA_FP_FORMATS);
+    cfg->ridge = gka_figure_item(P, GKA_FP_RIDGES, i / nf);
+    cfg->format = gka_figure_item(P, GKA_FP_FORMATS, i % nf);
+    cfg->chunk = gka_figure_int(P, GKA_FP_CHUNK);
 }
 
 const char *gka_figure_panel_header(void) {
@@ -292,6 +306,7 @@ typedef struct {
     long *samples;
     size_t nsample;
     gka_progress_t *prog;
+    const gka_figure_params_t *P;
 } prec_ctx_t;
 
 static const char *const prec_gating[2] = {"none", "gka"};
@@ -303,18 +318,16 @@ static size_t prec_nsample(gka_tier_t tier) {
 
 static gka_status_t prec_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     prec_ctx_t *c = vctx;
-    size_t g = j / (GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT);
-    size_t r = (j / GKA_FIG_PANEL_NFORMAT) % GKA_FIG_PANEL_NRIDGE;
-    size_t f = j % GKA_FIG_PANEL_NFORMAT;
-    gka_figure_panel_t cfg = {&c->tr[g],
-                              c->T,
-                              (int)g,
-                              prec_gating[g],
-                              gka_figure_panel_ridges[r],
-                              gka_figure_panel_formats[f],
-                              c->samples,
-                              c->nsample,
-                              c->prog};
+    const size_t nconf = gka_figure_panel_nconfig(c->P);
+    const size_t g = j / nconf;
+    gka_figure_panel_t cfg = {.trace = &c->tr[g],
+                              .T = c->T,
+                              .use_gates = (int)g,
+                              .gating = prec_gating[g],
+                              .samples = c->samples,
+                              .nsample = c->nsample,
+                              .prog = c->prog};
+    gka_figure_panel_config(c->P, j % nconf, &cfg);
     return gka_figure_panel_run(&cfg, rows);
 }
 
@@ -326,6 +339,7 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_figure_par
     c.T = gka_figure_int(P, GKA_FP_T);
     c.nsample = prec_nsample(opts->tier);
     c.prog = prog;
+    c.P = P;
     c.samples = malloc(c.nsample * sizeof *c.samples);
     if (!c.samples) return gka_error(GKA_ENOMEM, "precision: out of memory");
     c.nsample = gka_figure_sample_tokens(c.T, c.nsample, c.samples);
@@ -342,9 +356,9 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_figure_par
                  "synthetic: keys powerlaw:1 (covariance eigenvalues 1/i, Haar basis), "
                  "queries iid, q and k L2-normalised; gates none | gka (GKA decay gates, "
                  "same keys)");
-    gka_figure_panel_meta(csv);
+    gka_figure_panel_meta(csv, gka_figure_int(P, GKA_FP_CHUNK));
     gka_csv_header(csv, gka_figure_panel_header());
-    size_t njobs = 2 * GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT;
+    size_t njobs = 2 * gka_figure_panel_nconfig(P);
     gka_figure_progress_total(prog, (long)njobs * c.T);
     if (st == GKA_OK) st = gka_figure_parallel(njobs, prec_job, &c, csv);
     gka_trace_free(&c.tr[0]);
@@ -356,10 +370,11 @@ static gka_status_t prec_run(const gka_figure_opts_t *opts, const gka_figure_par
 static const gka_figure_param_decl_t prec_params[] = {
     {GKA_FP_D, "head dimension D", {"32", "128"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"1024", "8192"}, 2, 10000000, 1, NULL, 0},
+    GKA_FIGURE_PANEL_PARAMS,
 };
 
 const gka_figure_t gka_figure_precision = {
     "precision",
     "forward error vs token: kalman, cg, chebyshev, cholesky (token form), chebyshev (chunk form "
-    "C=64) x formats x ridges x gates",
+    "C) x formats x ridges x gates",
     prec_run, prec_params, sizeof prec_params / sizeof prec_params[0]};

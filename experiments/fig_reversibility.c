@@ -20,7 +20,9 @@
  * The divisors are recorded on the paper's synthetic problems (fig_synth.c's
  * construction, a = 0.02) in fp64 and bf16 (fp32 accumulation). CG's scalars
  * come from the step hook of gka_cg_solve (the cg solver's own iteration);
- * the Chebyshev divisors from its schedule (gka_iteration.h). */
+ * the Chebyshev divisors from its schedule (gka_iteration.h). The formats
+ * and r are parameters (--formats, --iters); fp64, bf16 and r = 50 are the
+ * defaults. */
 #include "gka_data.h"
 #include "gka_figure_internal.h"
 #include "gka_solver.h"
@@ -34,8 +36,7 @@
 enum { REV_Q_OMEGA1 = 0, REV_Q_BETA, REV_Q_ALPHA, REV_Q_PAP, REV_Q_RR, REV_NQ };
 static const char *const rev_qname[REV_NQ] = {"chebyshev_omega_minus_1", "cg_beta", "cg_alpha",
                                               "cg_pAp", "cg_rr"};
-static const char *const rev_formats[] = {"fp64", "bf16"};
-enum { REV_NF = 2, REV_R = 50, REV_NSCOPE = 2 };
+enum { REV_NSCOPE = 2, REV_MAXF = GKA_FP_MAX_ITEMS };
 static const char *const rev_scopes[REV_NSCOPE] = {"all_steps", "to_convergence"};
 #define REV_A 0.02
 
@@ -99,21 +100,24 @@ typedef struct {
     int D;
     long T;
     size_t nstreams, nsample;
+    size_t nformat;
+    const char *format[REV_MAXF];
+    int r;       /* iterations */
     double *val; /* [format][quantity][stream][sample][i] */
-    int *conv;   /* [format][stream][sample]: CG's convergence step (REV_R + 1: never) */
+    int *conv;   /* [format][stream][sample]: CG's convergence step (r + 1: never) */
 } rev_ctx_t;
 
 /* The first step i (1-based) after which CG's recursive residual is at most
  * u ||q||: rr[i] = r_i^T r_i (rr[0] = q^T q); the last step's r_r^T r_r is
- * beta_r r_{r-1}^T r_{r-1}. REV_R + 1 if never within the steps done. */
-static int cg_convergence_step(const double *rr, const double *beta, double u) {
+ * beta_r r_{r-1}^T r_{r-1}. r + 1 if never within the r steps done. */
+static int cg_convergence_step(const double *rr, const double *beta, int r, double u) {
     const double target = u * u * rr[0];
-    for (int i = 1; i <= REV_R && !isnan(rr[i - 1]); i++) {
-        const double next = i < REV_R ? rr[i] : beta[i - 1] * rr[i - 1];
+    for (int i = 1; i <= r && !isnan(rr[i - 1]); i++) {
+        const double next = i < r ? rr[i] : beta[i - 1] * rr[i - 1];
         if (isnan(next)) return i; /* stopped after step i (zero residual, NaN) */
         if (next <= target) return i;
     }
-    return REV_R + 1;
+    return r + 1;
 }
 
 static double rev_unit_roundoff(const char *format) {
@@ -123,7 +127,7 @@ static double rev_unit_roundoff(const char *format) {
 }
 
 static size_t rev_index(const rev_ctx_t *c, size_t f, size_t q, size_t s, size_t j) {
-    return (((f * REV_NQ + q) * c->nstreams + s) * c->nsample + j) * REV_R;
+    return (((f * REV_NQ + q) * c->nstreams + s) * c->nsample + j) * (size_t)c->r;
 }
 
 static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
@@ -135,15 +139,17 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
         gka_synth_config_default(D, c->T, gka_figure_seed(c->opts->seed, 3, s));
     gka_trace_t tr = {0};
     double *H = calloc(n * n, sizeof *H), *Hn = calloc(n * n, sizeof *Hn);
-    gka_arith_t A[REV_NF];
-    gka_stream_t *st[REV_NF] = {NULL, NULL};
-    void *x[REV_NF] = {NULL, NULL};
-    int have[REV_NF] = {0, 0};
+    gka_arith_t A[REV_MAXF];
+    gka_stream_t *st[REV_MAXF] = {NULL};
+    void *x[REV_MAXF] = {NULL};
+    int have[REV_MAXF] = {0};
+    const size_t nf = c->nformat;
+    const int r = c->r;
     gka_status_t status = (H && Hn) ? gka_synth_generate(&cfg, &tr)
                                     : gka_error(GKA_ENOMEM, "reversibility: out of memory");
     gka_ridge_t ridge = {GKA_RIDGE_FIXED, REV_A};
-    for (size_t f = 0; status == GKA_OK && f < REV_NF; f++) {
-        status = gka_figure_arith(&A[f], rev_formats[f]);
+    for (size_t f = 0; status == GKA_OK && f < nf; f++) {
+        status = gka_figure_arith(&A[f], c->format[f]);
         if (status != GKA_OK) break;
         have[f] = 1;
         status = gka_stream_create(&st[f], &A[f], D, &ridge, 0);
@@ -165,26 +171,26 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
         fro = sqrt(fro);
         for (size_t i = 0; i < n * n; i++)
             Hn[i] = H[i] / fro;
-        for (size_t f = 0; status == GKA_OK && f < REV_NF; f++) {
+        for (size_t f = 0; status == GKA_OK && f < nf; f++) {
             status = gka_stream_set_H(st[f], Hn);
             if (status == GKA_OK) status = gka_stream_set_query(st[f], tr.q + t * D);
             if (status != GKA_OK) break;
             double *v[REV_NQ];
             for (size_t q = 0; q < REV_NQ; q++) {
                 v[q] = c->val + rev_index(c, f, q, s, j);
-                for (int i = 0; i < REV_R; i++)
+                for (int i = 0; i < r; i++)
                     v[q][i] = (double)NAN; /* not reached */
             }
-            cheb_divisors(st[f], REV_R, v[REV_Q_OMEGA1]);
-            gka_figure_cg_trace(st[f], REV_R, x[f], v[REV_Q_ALPHA], v[REV_Q_BETA], v[REV_Q_PAP],
+            cheb_divisors(st[f], r, v[REV_Q_OMEGA1]);
+            gka_figure_cg_trace(st[f], r, x[f], v[REV_Q_ALPHA], v[REV_Q_BETA], v[REV_Q_PAP],
                                 v[REV_Q_RR]);
             c->conv[(f * c->nstreams + s) * c->nsample + j] =
-                cg_convergence_step(v[REV_Q_RR], v[REV_Q_BETA], rev_unit_roundoff(rev_formats[f]));
+                cg_convergence_step(v[REV_Q_RR], v[REV_Q_BETA], r, rev_unit_roundoff(c->format[f]));
         }
         j++;
         gka_progress_advance(c->prog, 1);
     }
-    for (size_t f = 0; f < REV_NF; f++) {
+    for (size_t f = 0; f < nf; f++) {
         gka_stream_destroy(st[f]);
         if (x[f]) A[f].free(&A[f], x[f], n);
         if (have[f]) gka_arith_destroy(&A[f]);
@@ -221,11 +227,15 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_para
                    gka_figure_int(P, GKA_FP_T),
                    full ? 32 : 4,
                    full ? 8 : 4,
+                   gka_figure_count(P, GKA_FP_FORMATS),
+                   {NULL},
+                   gka_figure_int(P, GKA_FP_ITERS),
                    NULL,
                    NULL};
-    size_t m = c.nstreams * c.nsample;
-    c.val = malloc(REV_NF * REV_NQ * m * REV_R * sizeof *c.val);
-    c.conv = malloc(REV_NF * m * sizeof *c.conv);
+    gka_figure_names(P, GKA_FP_FORMATS, c.format);
+    const size_t m = c.nstreams * c.nsample, nf = c.nformat, r = (size_t)c.r;
+    c.val = malloc(nf * REV_NQ * m * r * sizeof *c.val);
+    c.conv = malloc(nf * m * sizeof *c.conv);
     double *col = malloc(m * sizeof *col);
     if (!c.val || !c.conv || !col) {
         free(c.val);
@@ -237,7 +247,6 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_para
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
     gka_csv_meta(csv, "tokens_per_stream", "%zu", c.nsample);
     gka_csv_meta(csv, "a", "%g", REV_A);
-    gka_csv_meta(csv, "iterations", "%d", REV_R);
     gka_csv_meta(csv, "problem",
                  "H = sum_{u<=t} k_u k_u^T / ||.||_F, A = H + a I; q, k iid normal, L2-normalised");
     gka_csv_meta(csv, "band", "chebyshev divisor omega_i - 1 in [omega* - 1, 1] = [%.17g, 1]",
@@ -245,7 +254,7 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_para
     gka_csv_meta(csv, "omega_star_minus_1", "%.17g", omega_star - 1.0);
     gka_csv_meta(csv, "convergence",
                  "CG's convergence step: the first i after which the recursive residual "
-                 "||r_i|| <= u ||q||, u = the format's unit roundoff (fp64 2^-53, bf16 2^-8)");
+                 "||r_i|| <= u ||q||, u = the format's unit roundoff (fp64 2^-53, bf16 2^-8, ...)");
     gka_csv_meta(csv, "paper_range", "1e-3..1e10 (CG divisors, paper Fig. 5)");
     gka_csv_meta(
         csv, "columns",
@@ -261,9 +270,9 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_para
     gka_status_t st = gka_figure_parallel(c.nstreams, rev_job, &c, &unused);
     gka_csv_free(&unused);
     for (size_t sc = 0; st == GKA_OK && sc < REV_NSCOPE; sc++)
-        for (size_t f = 0; f < REV_NF; f++)
+        for (size_t f = 0; f < nf; f++)
             for (size_t q = 0; q < REV_NQ; q++)
-                for (int i = 0; i < REV_R; i++) {
+                for (int i = 0; i < c.r; i++) {
                     for (size_t s = 0; s < c.nstreams; s++)
                         for (size_t j = 0; j < c.nsample; j++) {
                             const size_t p = s * c.nsample + j;
@@ -275,9 +284,10 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_para
                     double mn, med, mx;
                     size_t cnt;
                     summarize(col, m, &mn, &med, &mx, &cnt);
+                    char fc[64];
                     gka_csv_row(csv, "%s,%s,%s,%d,%.17g,%.17g,%.17g,%zu,%.17g", rev_scopes[sc],
-                                rev_formats[f], rev_qname[q], i + 1, mn, med, mx, cnt,
-                                omega_star - 1.0);
+                                gka_figure_cell(c.format[f], fc, sizeof fc), rev_qname[q], i + 1,
+                                mn, med, mx, cnt, omega_star - 1.0);
                 }
     free(c.val);
     free(c.conv);
@@ -288,6 +298,15 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_para
 static const gka_figure_param_decl_t rev_params[] = {
     {GKA_FP_D, "head dimension D", {"128", "128"}, 2, 1024, 1, NULL, 0},
     {GKA_FP_T, "tokens T", {"2048", "2048"}, 1, 10000000, 1, NULL, 0},
+    {GKA_FP_FORMATS,
+     "number formats (fp32 accumulation); CG's convergence test uses each one's unit roundoff",
+     {"fp64,bf16", "fp64,bf16"},
+     0,
+     0,
+     8,
+     NULL,
+     0},
+    {GKA_FP_ITERS, "iterations r of both solvers", {"50", "50"}, 1, 10000, 1, NULL, 0},
 };
 
 const gka_figure_t gka_figure_reversibility = {

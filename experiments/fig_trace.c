@@ -1,6 +1,7 @@
 /* Figure `trace`: the `precision` panel (forward error vs token for the
  * token-form kalman, kalman-joseph, cg, chebyshev, cholesky and the chunk-form
- * chebyshev (C = 64, fp32 iterates) x fp64..e4m3 x three ridges) on a
+ * chebyshev (C = 64, fp32 iterates) x fp64..e4m3 x three ridges, each a
+ * parameter: --chunk, --formats, --ridges) on a
  * user-supplied trace: --keys FILE.npy (keys [T, D] or [B, T, H, D]; batch 0,
  * head 0; iid fallback queries) or --trace FILE.safetensors (tensors q, k
  * and optional g, beta). q and k are L2-normalised as the layer does; the
@@ -19,20 +20,19 @@ typedef struct {
     long *samples;
     size_t nsample;
     gka_progress_t *prog;
+    const gka_figure_params_t *P;
 } trace_ctx_t;
 
 static gka_status_t trace_job(size_t j, void *vctx, gka_strbuf_t *rows) {
     trace_ctx_t *c = vctx;
-    size_t r = j / GKA_FIG_PANEL_NFORMAT, f = j % GKA_FIG_PANEL_NFORMAT;
-    gka_figure_panel_t cfg = {&c->tr,
-                              c->T,
-                              1,
-                              "trace",
-                              gka_figure_panel_ridges[r],
-                              gka_figure_panel_formats[f],
-                              c->samples,
-                              c->nsample,
-                              c->prog};
+    gka_figure_panel_t cfg = {.trace = &c->tr,
+                              .T = c->T,
+                              .use_gates = 1,
+                              .gating = "trace",
+                              .samples = c->samples,
+                              .nsample = c->nsample,
+                              .prog = c->prog};
+    gka_figure_panel_config(c->P, j, &cfg);
     return gka_figure_panel_run(&cfg, rows);
 }
 
@@ -74,6 +74,7 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, const gka_figure_pa
     trace_ctx_t c;
     memset(&c, 0, sizeof c);
     c.prog = prog;
+    c.P = P;
     char desc[2600];
     gka_status_t st = load(opts, P, &c.tr, desc, sizeof desc);
     if (st != GKA_OK) return st;
@@ -92,9 +93,9 @@ static gka_status_t trace_run(const gka_figure_opts_t *opts, const gka_figure_pa
     gka_csv_meta(csv, "trace_D", "%d", c.tr.D);
     gka_csv_meta(csv, "gates", "%s", c.tr.g ? "the trace's log-gates" : "none in the trace");
     gka_csv_meta(csv, "sampled_tokens", "%zu (geometric in 1..T)", c.nsample);
-    gka_figure_panel_meta(csv);
+    gka_figure_panel_meta(csv, gka_figure_int(P, GKA_FP_CHUNK));
     gka_csv_header(csv, gka_figure_panel_header());
-    size_t njobs = GKA_FIG_PANEL_NRIDGE * GKA_FIG_PANEL_NFORMAT;
+    size_t njobs = gka_figure_panel_nconfig(P);
     gka_figure_progress_total(prog, (long)njobs * c.T);
     st = gka_figure_parallel(njobs, trace_job, &c, csv);
     gka_trace_free(&c.tr);
@@ -127,6 +128,7 @@ static const gka_figure_param_decl_t trace_params[] = {
      1,
      NULL,
      GKA_FPF_PATH},
+    GKA_FIGURE_PANEL_PARAMS,
 };
 
 const gka_figure_t gka_figure_trace = {

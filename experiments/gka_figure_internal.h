@@ -89,26 +89,51 @@ int gka_figure_cg_trace(const struct gka_stream *st, int r, void *x, double *alp
 /* The `precision` panel engine (fig_precision.c), shared with `trace`: one
  * stream in one format and ridge, the token-form solvers (kalman info/joseph,
  * cg, chebyshev, cholesky: state H_t stored in the format every token) and
- * the chunk-form chebyshev (C = 64, fp32 iterates, solvers' chunker), errors
- * against each form's fp64 reference at sampled tokens.
+ * the chunk-form chebyshev (chunk size C, fp32 iterates, solvers' chunker),
+ * errors against each form's fp64 reference at sampled tokens.
  * Rows: gka_figure_panel_header(). */
 struct gka_trace;
-enum { GKA_FIG_PANEL_NFORMAT = 5, GKA_FIG_PANEL_NRIDGE = 3 };
-extern const char *const gka_figure_panel_formats[GKA_FIG_PANEL_NFORMAT];
-extern const char *const gka_figure_panel_ridges[GKA_FIG_PANEL_NRIDGE];
 typedef struct gka_figure_panel {
     const struct gka_trace *trace;
     long T;             /* tokens used (<= trace->T) */
     int use_gates;      /* 1: the trace's g and beta; 0: none */
     const char *gating; /* label */
-    const char *ridge;  /* "adaptive:0.02", "fixed:0.25", ... */
-    const char *format;
     const long *samples;
     size_t nsample;
     gka_progress_t *prog;
+    const char *ridge; /* "adaptive:0.02", "fixed:0.25", ... (no decay: the chunker refuses it) */
+    const char *format;
+    int chunk; /* C of the chunk form */
 } gka_figure_panel_t;
+/* The parameters both panel figures take (formats, ridges, chunk), with
+ * the paper's values as every tier's default. */
+#define GKA_FIGURE_PANEL_PARAMS                                                                    \
+    {GKA_FP_FORMATS,                                                                               \
+     "number formats (fp32 accumulation)",                                                         \
+     {"fp64,fp32,fp16,bf16,e4m3", "fp64,fp32,fp16,bf16,e4m3"},                                     \
+     0,                                                                                            \
+     0,                                                                                            \
+     16,                                                                                           \
+     NULL,                                                                                         \
+     0},                                                                                           \
+        {GKA_FP_RIDGES,                                                                            \
+         "ridges: adaptive:A or fixed:LAMBDA (the chunk form takes no decay ridge)",               \
+         {"adaptive:0.02,fixed:0.25,fixed:0.02", "adaptive:0.02,fixed:0.25,fixed:0.02"},           \
+         0,                                                                                        \
+         0,                                                                                        \
+         8,                                                                                        \
+         NULL,                                                                                     \
+         GKA_FPF_NO_DECAY},                                                                        \
+    {                                                                                              \
+        GKA_FP_CHUNK, "chunk size C of the chunk-form chebyshev", {"64", "64"}, 1, 4096, 1, NULL,  \
+            0                                                                                      \
+    }
+/* Panels per gating: ridges x formats of P; configuration i (ridge-major)
+ * into cfg's ridge, format and chunk. */
+size_t gka_figure_panel_nconfig(const gka_figure_params_t *P);
+void gka_figure_panel_config(const gka_figure_params_t *P, size_t i, gka_figure_panel_t *cfg);
 gka_status_t gka_figure_panel_run(const gka_figure_panel_t *cfg, gka_strbuf_t *rows);
-void gka_figure_panel_meta(gka_csv_t *csv);
+void gka_figure_panel_meta(gka_csv_t *csv, int chunk);
 const char *gka_figure_panel_header(void);
 
 #endif

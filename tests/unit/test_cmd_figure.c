@@ -301,14 +301,18 @@ Test(cmd_figure, inapplicable_parameter_is_refused) {
 
 /* Bad values are refused before anything is computed or written. */
 Test(cmd_figure, bad_parameter_value_is_refused_before_computing) {
-    const char *bad[][2] = {{"kappa --keys powerlaw:x", "figure kappa: --keys"},
-                            {"iterations --formats fp64,bogus", "unknown number format 'bogus'"},
-                            {"convergence --solvers cg,kalman", "'kalman' is not one of"},
-                            {"kappa --D 1", "--D: 1 is out of range"},
-                            {"iterations --a 0.1,0.2", "--a: takes one value"},
-                            {"omega --a 0", "--a: 0 is out of range"},
-                            {"iterations --formats bf16+fp32", "STATE+ITERATES pair"},
-                            {"kappa --gates sometimes", "figure kappa: --gates"}};
+    const char *bad[][2] = {
+        {"kappa --keys powerlaw:x", "figure kappa: --keys"},
+        {"iterations --formats fp64,bogus", "unknown number format 'bogus'"},
+        {"convergence --solvers cg,kalman", "'kalman' is not one of"},
+        {"kappa --D 1", "--D: 1 is out of range"},
+        {"iterations --a 0.1,0.2", "--a: takes one value"},
+        {"omega --a 0", "--a: 0 is out of range"},
+        {"iterations --formats bf16+fp32", "STATE+ITERATES pair"},
+        {"kappa --gates sometimes", "figure kappa: --gates"},
+        {"solvers --solvers bogus", "figure solvers: --solvers: 'bogus' is not"},
+        {"precision --chunk 0", "--chunk: 0 is out of range"},
+        {"solvers --iters 0", "figure solvers: --iters: 0 is out of range"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char out[4096], err[4096], args[1024], dir[600];
         snprintf(args, sizeof args, "%s --out '%s/bad%zu'", bad[i][0], tmpdir, i);
@@ -333,6 +337,27 @@ Test(cmd_figure, help_lists_the_figure_parameters) {
     cr_expect(strstr(out, "--formats") && strstr(out, "fp64,fp32,fp16,bf16,e4m3"), "%s", out);
 }
 
+/* `gka figure NAME --help` goes on with the options of every figure, from
+ * the option table, without the parameters of other figures. */
+Test(cmd_figure, help_lists_the_general_options_after_the_parameters) {
+    char out[16384], err[4096];
+    cr_assert_eq(run(NULL, "kappa --help", out, sizeof out, err, sizeof err), 0, "%s", err);
+    const char *general = strstr(out, "options of every figure:");
+    cr_assert(general, "%s", out);
+    const char *opts[] = {"--tier quick|full", "--seed S", "--threads N", "--images LIST",
+                          "--out DIR",         "--quiet",  "--full"};
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        cr_expect(strstr(general, opts[i]), "%s missing:\n%s", opts[i], general);
+    cr_expect_null(strstr(out, "gka figure --help"), "%s", out);
+    cr_expect_null(strstr(general, "--chunk"), "%s", general);  /* not kappa's */
+    cr_expect_null(strstr(general, "--ridges"), "%s", general); /* kappa's: listed above */
+    cr_expect_null(strstr(general, "--trace"), "%s", general);
+    cr_expect_null(strstr(general, "--list"), "%s", general);
+    cr_expect(strstr(out, "--ridges") < general, "%s", out);
+    cr_assert_eq(run(NULL, "trace --help", out, sizeof out, err, sizeof err), 0, "%s", err);
+    cr_expect(strstr(out, "--trace F"), "%s", out);
+}
+
 /* A spec with commas of its own is one item, and one CSV cell (its commas
  * written as ';'), so every row keeps its columns. */
 Test(cmd_figure, spec_with_commas_is_one_item_and_one_cell) {
@@ -353,5 +378,203 @@ Test(cmd_figure, spec_with_commas_is_one_item_and_one_cell) {
             commas += *p == ',';
         cr_assert_eq(commas, 10, "%.200s", row);
     }
+    free(csv);
+}
+
+/* `gka figure NAME ARGS --D 4 --T 32` into tmpdir/SUB; the CSV's text. */
+static char *tiny_figure(const char *name, const char *args, const char *sub) {
+    char out[4096], err[4096], cmd[1024], path[1024];
+    snprintf(cmd, sizeof cmd, "%s --D 4 --T 32 %s --threads 1 --quiet --images none --out '%s/%s'",
+             name, args, tmpdir, sub);
+    cr_assert_eq(run(NULL, cmd, out, sizeof out, err, sizeof err), 0, "%s: %s", cmd, err);
+    snprintf(path, sizeof path, "%s/%s/%s/%s.csv", tmpdir, sub, name, name);
+    return slurp(path);
+}
+
+/* The rows of `csv` whose solver cell (column 4 of the panel figures) is
+ * `solver`, joined. */
+static void panel_rows(const char *csv, const char *solver, char *buf, size_t size) {
+    char pat[64];
+    snprintf(pat, sizeof pat, ",%s,", solver);
+    size_t n = 0;
+    buf[0] = '\0';
+    for (const char *row = rows_of(csv); *row; row = strchr(row, '\n') + 1) {
+        const size_t len = strcspn(row, "\n");
+        const char *hit = strstr(row, pat);
+        if (hit && hit < row + len && n + len + 1 < size) {
+            memcpy(buf + n, row, len + 1);
+            n += len + 1;
+            buf[n] = '\0';
+        }
+        if (!row[len]) break;
+    }
+}
+
+/* precision: --formats and --ridges choose the panels, --chunk the chunk
+ * size of the chunk form (and only its rows change); all three in the
+ * metadata, the tier's values when none is given. */
+Test(cmd_figure, precision_takes_formats_ridges_and_chunk) {
+    char v[1024];
+    char *base = tiny_figure("precision", "", "pr0");
+    char *chosen = tiny_figure("precision", "--formats bf16 --ridges fixed:0.5", "pr1");
+    char *chunked = tiny_figure("precision", "--formats bf16 --ridges fixed:0.5 --chunk 8", "pr2");
+    cr_expect_str_eq(meta_line(base, "formats", v, sizeof v), "fp64,fp32,fp16,bf16,e4m3");
+    cr_expect_str_eq(meta_line(base, "ridges", v, sizeof v), "adaptive:0.02,fixed:0.25,fixed:0.02");
+    cr_expect_str_eq(meta_line(base, "chunk", v, sizeof v), "64");
+    cr_expect_str_eq(meta_line(chosen, "formats", v, sizeof v), "bf16");
+    cr_expect_str_eq(meta_line(chosen, "ridges", v, sizeof v), "fixed:0.5");
+    cr_expect_str_eq(meta_line(chunked, "chunk", v, sizeof v), "8");
+    cr_expect(strstr(meta_line(chunked, "solvers_note", v, sizeof v), "C=8,"), "%s", v);
+    /* every row is a bf16 panel of the ridge given */
+    for (const char *row = rows_of(chosen); *row; row = strchr(row, '\n') + 1)
+        cr_assert(!strncmp(strchr(row, ',') + 1, "fixed:0.5,bf16,", 15), "%.100s", row);
+    cr_expect(strstr(rows_of(base), ",adaptive:0.02,e4m3,"), "%.200s", rows_of(base));
+    static char a[1 << 16], b[1 << 16];
+    panel_rows(chosen, "chebyshev-chunk", a, sizeof a);
+    panel_rows(chunked, "chebyshev-chunk", b, sizeof b);
+    cr_expect(a[0] && strcmp(a, b) != 0, "C = 8 changed no chunk-form row:\n%.300s", a);
+    panel_rows(chosen, "cg-token", a, sizeof a);
+    panel_rows(chunked, "cg-token", b, sizeof b);
+    cr_expect(a[0] && !strcmp(a, b), "the token form depends on C:\n%.300s\n%.300s", a, b);
+    free(base);
+    free(chosen);
+    free(chunked);
+}
+
+/* trace (the same panel, synthetic stand-in): the same parameters; decay
+ * ridges are refused (the chunk form has none). */
+Test(cmd_figure, trace_takes_formats_ridges_and_chunk) {
+    char v[256], out[4096], err[4096], args[1024];
+    char *csv = tiny_figure("trace", "--formats fp16,e4m3 --ridges adaptive:0.1 --chunk 4", "tr1");
+    cr_expect_str_eq(meta_line(csv, "formats", v, sizeof v), "fp16,e4m3");
+    cr_expect_str_eq(meta_line(csv, "ridges", v, sizeof v), "adaptive:0.1");
+    cr_expect_str_eq(meta_line(csv, "chunk", v, sizeof v), "4");
+    cr_expect(strstr(rows_of(csv), "trace,adaptive:0.1,e4m3,chebyshev-chunk,"), "%.200s",
+              rows_of(csv));
+    cr_expect_null(strstr(rows_of(csv), ",bf16,"), "%.200s", rows_of(csv));
+    free(csv);
+    snprintf(args, sizeof args, "trace --ridges decay:0.1 --out '%s/tr2'", tmpdir);
+    cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
+    cr_expect(strstr(err, "figure trace: --ridges: 'decay:0.1'"), "%s", err);
+}
+
+/* kappa: --ridges chooses the ridges evaluated on every stream; an adaptive
+ * ridge's bound (1+a)/a is in the metadata and in its rows. */
+Test(cmd_figure, kappa_takes_ridges) {
+    char v[256], out[4096], err[4096], args[1024];
+    char *base = tiny_figure("kappa", "--keys iid --gates none", "ka0");
+    char *varied = tiny_figure("kappa", "--keys iid --gates none --ridges adaptive:0.5", "ka1");
+    cr_expect_str_eq(meta_line(base, "ridges", v, sizeof v), "fixed:0.25,fixed:0.02,adaptive:0.02");
+    cr_expect_str_eq(meta_line(varied, "ridges", v, sizeof v), "adaptive:0.5");
+    cr_expect_str_eq(meta_line(varied, "adaptive_bound", v, sizeof v), "adaptive:0.5: 3");
+    cr_expect(strstr(rows_of(base), "iid,none,fixed,0.25,"), "%.200s", rows_of(base));
+    for (const char *row = rows_of(varied); *row; row = strchr(row, '\n') + 1) {
+        cr_assert(!strncmp(row, "iid,none,adaptive,0.5,", 22), "%.100s", row);
+        /* columns kappa, bound: kappa <= (1+a)/a = 3 */
+        double kappa = 0.0, bound = 0.0;
+        const char *p = row;
+        for (int col = 0; col < 5; col++)
+            p = strchr(p, ',') + 1;
+        cr_assert_eq(sscanf(p, "%lf,%lf", &kappa, &bound), 2, "%.100s", row);
+        cr_expect(kappa <= bound && bound <= 3.0 + 1e-12, "%.100s", row);
+    }
+    free(base);
+    free(varied);
+    snprintf(args, sizeof args, "kappa --ridges decay:0.1 --out '%s/ka2'", tmpdir);
+    cr_expect_eq(run(NULL, args, out, sizeof out, err, sizeof err), 2);
+    cr_expect(strstr(err, "figure kappa: --ridges: 'decay:0.1'"), "%s", err);
+}
+
+/* The row of `csv` whose first cells are `prefix` ("" if none). */
+static void row_with(const char *csv, const char *prefix, char *buf, size_t size) {
+    buf[0] = '\0';
+    for (const char *row = rows_of(csv); *row; row = strchr(row, '\n') + 1)
+        if (!strncmp(row, prefix, strlen(prefix))) {
+            snprintf(buf, size, "%.*s", (int)strcspn(row, "\n"), row);
+            return;
+        }
+}
+
+/* solvers: the table's rows (--formats), columns (--solvers), panels
+ * (--ridges), the chunk regimes' C (--chunk) and r (--iters) are taken and
+ * written into the metadata; the Kalman form is picked on the decay ridge
+ * given, by the first format when fp64 is not among them. */
+Test(cmd_figure, solvers_takes_formats_solvers_ridges_chunk_iters) {
+    char v[512], a[512], b[512];
+    const char *pick = "--formats bf16 --solvers cg-plain,kalman --ridges fixed:0.5,decay:0.5";
+    char args[512];
+    snprintf(args, sizeof args, "%s --chunk 8 --iters 2", pick);
+    char *short_r = tiny_figure("solvers", args, "sv0");
+    snprintf(args, sizeof args, "%s --chunk 8 --iters 30", pick);
+    char *long_r = tiny_figure("solvers", args, "sv1");
+    snprintf(args, sizeof args, "%s --iters 2", pick);
+    char *big_c = tiny_figure("solvers", args, "sv2");
+    cr_expect_str_eq(meta_line(short_r, "formats", v, sizeof v), "bf16");
+    cr_expect_str_eq(meta_line(short_r, "solvers", v, sizeof v), "cg-plain,kalman");
+    cr_expect_str_eq(meta_line(short_r, "ridges", v, sizeof v), "fixed:0.5,decay:0.5");
+    cr_expect_str_eq(meta_line(short_r, "chunk", v, sizeof v), "8");
+    cr_expect_str_eq(meta_line(short_r, "iters", v, sizeof v), "2");
+    cr_expect_str_eq(meta_line(big_c, "chunk", v, sizeof v), "64");
+    cr_expect(
+        strstr(meta_line(short_r, "kalman_form", v, sizeof v), "bf16 worst error on decay:0.5"),
+        "%s", v);
+    cr_expect_eq(count_lines(rows_of(short_r)), 4 * 2 * 1 * 2, "%s", rows_of(short_r));
+    /* indices are positions in the lists given (the plot places cells by them) */
+    row_with(short_r, "token,decay:0.5,bf16,kalman,", a, sizeof a);
+    cr_expect(strstr(a, ",0,1,0,1,ok,"), "%s", a);
+    /* --iters reaches the token-form CG, --chunk the chunk form only */
+    row_with(short_r, "token,fixed:0.5,bf16,cg-plain,", a, sizeof a);
+    row_with(long_r, "token,fixed:0.5,bf16,cg-plain,", b, sizeof b);
+    cr_expect(a[0] && strcmp(a, b) != 0, "r = 2 and r = 30 agree: %s", a);
+    row_with(big_c, "token,fixed:0.5,bf16,cg-plain,", b, sizeof b);
+    cr_expect_str_eq(a, b);
+    row_with(short_r, "chunk-format-carry,fixed:0.5,bf16,cg-plain,", a, sizeof a);
+    row_with(big_c, "chunk-format-carry,fixed:0.5,bf16,cg-plain,", b, sizeof b);
+    cr_expect(a[0] && strcmp(a, b) != 0, "C = 8 and C = 64 agree: %s", a);
+    free(short_r);
+    free(long_r);
+    free(big_c);
+}
+
+/* reversibility: --formats and --iters choose the formats and r the
+ * divisors are recorded in; the rows are exactly scopes x formats x
+ * quantities x r. */
+Test(cmd_figure, reversibility_takes_formats_and_iters) {
+    char v[256];
+    char *base = tiny_figure("reversibility", "", "rv0");
+    char *varied = tiny_figure("reversibility", "--formats fp16,e4m3 --iters 7", "rv1");
+    cr_expect_str_eq(meta_line(base, "formats", v, sizeof v), "fp64,bf16");
+    cr_expect_str_eq(meta_line(base, "iters", v, sizeof v), "50");
+    cr_expect_str_eq(meta_line(varied, "formats", v, sizeof v), "fp16,e4m3");
+    cr_expect_str_eq(meta_line(varied, "iters", v, sizeof v), "7");
+    cr_expect_eq(count_lines(rows_of(base)), 2 * 2 * 5 * 50);
+    cr_expect_eq(count_lines(rows_of(varied)), 2 * 2 * 5 * 7);
+    cr_expect(strstr(rows_of(varied), "to_convergence,e4m3,cg_rr,7,"), "%.200s", rows_of(varied));
+    cr_expect_null(strstr(rows_of(varied), ",bf16,"));
+    cr_expect_null(strstr(rows_of(varied), ",cg_rr,8,"));
+    free(base);
+    free(varied);
+}
+
+/* gradients: --formats, --solvers, --gates (the gating column) and --iters
+ * (the largest r: the quick tier's sparse set up to it, r itself included). */
+Test(cmd_figure, gradients_takes_formats_solvers_gates_iters) {
+    char v[256];
+    char *csv = tiny_figure(
+        "gradients", "--formats fp32 --solvers chebyshev --gates const:0.9 --iters 9", "gr1");
+    cr_expect_str_eq(meta_line(csv, "formats", v, sizeof v), "fp32");
+    cr_expect_str_eq(meta_line(csv, "solvers", v, sizeof v), "chebyshev");
+    cr_expect_str_eq(meta_line(csv, "gates", v, sizeof v), "const:0.9");
+    cr_expect_str_eq(meta_line(csv, "iters", v, sizeof v), "9");
+    cr_expect_eq(count_lines(rows_of(csv)), 3 * 9, "%s", rows_of(csv));
+    for (const char *row = rows_of(csv); *row; row = strchr(row, '\n') + 1)
+        cr_assert(!strncmp(row, "const:0.9,fp32,chebyshev,", 25), "%.100s", row);
+    cr_expect(strstr(rows_of(csv), "const:0.9,fp32,chebyshev,iterations,9,"), "%.300s",
+              rows_of(csv));
+    cr_expect_null(strstr(rows_of(csv), ",implicit,10,"));
+    char *base = tiny_figure("gradients", "", "gr0");
+    cr_expect_str_eq(meta_line(base, "gates", v, sizeof v), "none,gka");
+    cr_expect(strstr(rows_of(base), "gka,bf16,cg,implicit,50,"), "%.300s", rows_of(base));
+    free(base);
     free(csv);
 }
