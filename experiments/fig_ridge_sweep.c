@@ -8,25 +8,8 @@
 
 static gka_status_t sweep_run(const gka_figure_opts_t *opts, const gka_figure_params_t *P,
                               gka_progress_t *prog, gka_csv_t *csv) {
-    int full = opts->tier == GKA_TIER_FULL;
     const char *formats[GKA_FP_MAX_ITEMS], *solvers[GKA_FP_MAX_ITEMS];
-    gka_figure_names(P, GKA_FP_FORMATS, formats);
-    gka_figure_names(P, GKA_FP_SOLVERS, solvers);
-    gka_figure_synth_t S = {.D = gka_figure_int(P, GKA_FP_D),
-                            .T = gka_figure_int(P, GKA_FP_T),
-                            .nstreams = full ? 64 : 8,
-                            .nsample = full ? 8 : 4,
-                            .seed = opts->seed,
-                            .fig_id = 2,
-                            .nformats = gka_figure_count(P, GKA_FP_FORMATS),
-                            .formats = formats,
-                            .nsolvers = gka_figure_count(P, GKA_FP_SOLVERS),
-                            .solvers = solvers,
-                            .na = gka_figure_count(P, GKA_FP_A),
-                            .a = P->num[GKA_FP_A],
-                            .iters = gka_figure_int(P, GKA_FP_ITERS),
-                            .prog = prog,
-                            .hist = NULL};
+    gka_figure_synth_t S = gka_figure_synth_from_params(opts, P, 2, prog, formats, solvers);
     gka_figure_synth_meta(&S, csv);
     gka_csv_meta(csv, "solvers_note", "chebyshev (zero start, mu = a, L = ||H||_F + a)");
     gka_csv_header(csv, "format,solver,a,i,residual_median,residual_max,nonfinite");

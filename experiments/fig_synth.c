@@ -13,6 +13,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+gka_figure_synth_t gka_figure_synth_from_params(const gka_figure_opts_t *opts,
+                                                const gka_figure_params_t *P, uint64_t fig_id,
+                                                gka_progress_t *prog, const char **formats,
+                                                const char **solvers) {
+    int full = opts->tier == GKA_TIER_FULL;
+    gka_figure_names(P, GKA_FP_FORMATS, formats);
+    gka_figure_names(P, GKA_FP_SOLVERS, solvers);
+    gka_figure_synth_t S = {.D = gka_figure_int(P, GKA_FP_D),
+                            .T = gka_figure_int(P, GKA_FP_T),
+                            .nstreams = full ? 64 : 8,
+                            .nsample = full ? 8 : 4,
+                            .seed = opts->seed,
+                            .fig_id = fig_id,
+                            .nformats = gka_figure_count(P, GKA_FP_FORMATS),
+                            .formats = formats,
+                            .nsolvers = gka_figure_count(P, GKA_FP_SOLVERS),
+                            .solvers = solvers,
+                            .na = gka_figure_count(P, GKA_FP_A),
+                            .a = P->num[GKA_FP_A],
+                            .iters = gka_figure_int(P, GKA_FP_ITERS),
+                            .prog = prog,
+                            .hist = NULL};
+    return S;
+}
+
 size_t gka_figure_synth_ncombo(const gka_figure_synth_t *S) {
     return S->nformats * S->nsolvers * S->na;
 }

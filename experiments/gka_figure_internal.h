@@ -70,6 +70,14 @@ typedef struct gka_figure_synth {
     double *hist; /* filled by gka_figure_synth_run; caller frees */
 } gka_figure_synth_t;
 
+/* The experiment as a figure's parameters give it (D, T, formats, solvers,
+ * a, iters) at its tier: 64 problems of 8 sampled tokens at the full tier, 8
+ * of 4 at the quick one. The result points into formats[] and solvers[], the
+ * caller's arrays of GKA_FP_MAX_ITEMS names, which must outlive it. */
+gka_figure_synth_t gka_figure_synth_from_params(const gka_figure_opts_t *opts,
+                                                const gka_figure_params_t *P, uint64_t fig_id,
+                                                gka_progress_t *prog, const char **formats,
+                                                const char **solvers);
 size_t gka_figure_synth_ncombo(const gka_figure_synth_t *S);
 void gka_figure_synth_meta(const gka_figure_synth_t *S, gka_csv_t *csv);
 /* formats: "F" (state, query and iterates in F) or "S+I" (H and q rounded to
