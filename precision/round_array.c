@@ -35,7 +35,7 @@
  * Semantics are those of gka_round (round.c) to the bit, flags included
  * (INEXACT, UNDERFLOW with tininess before rounding, OVERFLOW, INVALID,
  * FLUSHED); tests/unit/test_round_array.c checks results, flags and counters
- * against gka_round, and tests/exhaustive/test_round_sweep.c checks every
+ * against gka_round, and tests/exhaustive/test_round_exhaustive.c checks every
  * float32 pattern against an independent reference. Formats that are not
  * made of float32 values (fp64, custom with t > 24 or a wider exponent range)
  * fall back to gka_round per element, the result converted to float.

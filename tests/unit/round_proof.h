@@ -1,7 +1,7 @@
 /* The formats of the rounding proof (docs/ROUNDING_PROOF.md) and their
  * breakpoints, shared by tests/unit/test_round_proof.c (every breakpoint and
  * its float32 neighbours against MPFR) and tests/exhaustive/
- * test_round_monotone.c (monotonicity over all 2^32 float32 inputs).
+ * test_round_exhaustive.c (monotonicity over all 2^32 float32 inputs).
  *
  * A breakpoint is a point where a correctly rounded result can change: every
  * value of the format from 0 to max, the grid point just above max (where an

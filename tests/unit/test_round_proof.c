@@ -15,7 +15,7 @@
  *     move.
  * The double neighbours of each breakpoint (nextafter) are checked through
  * gka_round too (double inputs; not part of the float32 proof).
- * tests/exhaustive/test_round_monotone.c supplies the other half: the array
+ * tests/exhaustive/test_round_exhaustive.c supplies the other half: the array
  * path is monotone over all 2^32 float32 inputs in each variant. */
 #include <criterion/criterion.h>
 
