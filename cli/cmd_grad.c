@@ -225,9 +225,11 @@ static int write_csv(const char *path, const gka_grad_problem_t *p, const grad_b
 static void summary(const grad_args_t *a, const gka_grad_problem_t *p, const char *arith,
                     const grad_buf_t *g, const grad_buf_t *r) {
     const size_t TD = (size_t)(p->T * p->D), T = (size_t)p->T;
-    long nonfinite = 0;
+    long nonfinite = 0, nonfinite_gates = 0;
     for (size_t i = 0; i < TD; i++)
         nonfinite += !isfinite(g->dq[i]) || !isfinite(g->dk[i]);
+    for (size_t t = 0; t < T; t++) /* an overflow can reach dg, dbeta alone */
+        nonfinite_gates += !isfinite(g->dg[t]) || !isfinite(g->dbeta[t]);
     printf("gka grad: %s (%s%s) in %s, ridge %s, D=%d T=%ld r=%ld%s\n", a->solver, a->grad_mode,
            a->no_lambda_path ? ", no lambda path" : "", arith, a->ridge, p->D, p->T, a->iters,
            a->chunk ? " (chunk form)" : "");
@@ -238,6 +240,7 @@ static void summary(const grad_args_t *a, const gka_grad_problem_t *p, const cha
     printf("    dg     %.3e\n", rel(T, g->dg, r->dg));
     printf("    dbeta  %.3e\n", rel(T, g->dbeta, r->dbeta));
     printf("  non-finite dq/dk entries: %ld\n", nonfinite);
+    printf("  non-finite dg/dbeta tokens: %ld\n", nonfinite_gates);
 }
 
 /* --save-grad PREFIX: dq, dk [T, D] and dg, dbeta [T, 1] as float64 .npy,

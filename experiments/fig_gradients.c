@@ -195,7 +195,8 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_figure_param
                  "same for dq and dk alone (median); err_g, err_beta: ||dg - dg*|| / ||dg*|| "
                  "and the same for dbeta over the T tokens (median and max over streams). mode "
                  "implicit_vs_iterations: the implicit gradient against the "
-                 "through-the-iterations one");
+                 "through-the-iterations one; inf: a stream's gradient has a NaN or Inf (an "
+                 "overflow of the format's range, e.g. fp16 with small write gates)");
     gka_csv_header(csv, "gating,format,solver,mode,iteration,err_qk_median,err_qk_max,"
                         "err_q_median,err_k_median,err_g_median,err_g_max,err_beta_median,"
                         "err_beta_max");

@@ -45,6 +45,51 @@ Test(cmd_grad, bf16_chebyshev_csv_and_summary) {
     cr_assert_eq(system(args), 0);
 }
 
+/* The count after a summary label ("  non-finite dq/dk entries: 4"). */
+static long summary_count(const char *out, const char *label) {
+    const char *p = strstr(out, label);
+    cr_assert_not_null(p, "no '%s' in %s", label, out);
+    return strtol(p + strlen(label), NULL, 10);
+}
+
+/* fp16 with a small first write gate: x_0 . dq_0 exceeds 65504 (a genuine
+ * overflow, MATH.md section 4). The run succeeds (a numerical event is not an
+ * error), the errors are +Inf, the summary counts the non-finite dq/dk entries
+ * and dg/dbeta tokens, and the CSV flags token 0 alone. fp32: all finite. */
+Test(cmd_grad, fp16_overflow_is_flagged_in_summary_and_csv) {
+    char out[8192], tmpl[] = "/tmp/gka_grad_XXXXXX", args[1024], path[1100], line[4096];
+    cr_assert(mkdtemp(tmpl));
+    const char *formats[] = {"fp16", "fp32"};
+    for (int f = 0; f < 2; f++) {
+        snprintf(args, sizeof args,
+                 "grad --D 4 --T 8 --format %s --gate gka --beta sigmoid --iters 2 --seed 4 "
+                 "--csv %s/%s.csv",
+                 formats[f], tmpl, formats[f]);
+        cr_assert_eq(prog_capture(args, out, sizeof out), 0, "%s", out);
+        const int overflow = f == 0;
+        cr_assert_eq(isinf(summary_err(out, "dk")), overflow, "%s", out);
+        cr_assert_eq(summary_count(out, "non-finite dq/dk entries: ") > 0, overflow, "%s", out);
+        cr_assert_eq(summary_count(out, "non-finite dg/dbeta tokens: "), overflow, "%s", out);
+        snprintf(path, sizeof path, "%s/%s.csv", tmpl, formats[f]);
+        FILE *fp = fopen(path, "r");
+        cr_assert_not_null(fp);
+        long row = -1, flagged = 0, first = -1;
+        while (fgets(line, sizeof line, fp)) {
+            if (line[0] == '#') continue;
+            if (row++ < 0) continue; /* the header */
+            const char *last = strrchr(line, ',');
+            cr_assert_not_null(last, "%s", line);
+            if (atoi(last + 1)) flagged++, first = first < 0 ? atol(line) : first; /* t */
+        }
+        fclose(fp);
+        cr_assert_eq(row, 8);
+        cr_assert_eq(flagged, overflow, "%s: %ld flagged tokens", formats[f], flagged);
+        if (overflow) cr_assert_eq(first, 0);
+    }
+    snprintf(args, sizeof args, "rm -rf %s", tmpl);
+    cr_assert_eq(system(args), 0);
+}
+
 Test(cmd_grad, fp64_converged_modes_and_chunk_form_are_accurate) {
     char out[8192];
     const char *cfgs[] = {

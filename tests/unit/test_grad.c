@@ -206,6 +206,52 @@ Test(grad, nan_input_gives_nonfinite_gradients_never_a_pass) {
     bt_prob_free(&p);
 }
 
+/* A genuine fp16 overflow, not a bug (MATH.md section 4): on the first token
+ * H_0 = beta_0^2 k k^T is rank one and lambda_0 = a beta_0^2, so x_0 and dq_0
+ * grow like 1/lambda_0 off k and x_0 . dq_0 (the lambda path's trace, and
+ * D_0 itself) like 1/lambda_0^2: past fp16's 65504 for a small write gate.
+ * The exact gradient shows that the quantity is really that large; fp16's
+ * gradient is non-finite (an error of +Inf, never a pass), and with
+ * beta_0 = 1 the same problem stays finite in fp16. */
+static double first_token_trace(const bt_grads_t *ref, int D) {
+    double s = 0.0;
+    for (int i = 0; i < D; i++)
+        s += ref->x[i] * ref->dq[i];
+    return s;
+}
+
+Test(grad, fp16_small_first_write_gate_overflows_and_is_flagged) {
+    const int D = 4;
+    const long T = 3;
+    const double beta0[2] = {0.18, 1.0}; /* beta_0^2 = 0.0324: lambda_0 = 6.5e-4 */
+    gka_arith_t A;
+    cr_assert_eq(gka_arith_init_by_name(&A, "fp16", "wide", NULL, 0), GKA_OK);
+    for (int c = 0; c < 2; c++) {
+        bt_prob_t p = bt_prob(D, T, 3, 0.1, 1, 0.0, "adaptive:0.02");
+        p.beta[0] = beta0[c];
+        bt_grads_t g = bt_grads_new(D, T), ref = bt_grads_new(D, T);
+        run_token(&A, &p, "chebyshev", 30, GKA_GRAD_IMPLICIT, 1, &g, &ref);
+        const double trace = fabs(first_token_trace(&ref, D));
+        const double edk = gka_grad_rel_error((size_t)(T * D), g.dk, ref.dk);
+        cr_log_info("beta_0 = %g: |x_0 . dq_0| = %.4g (exact), fp16 dk error %.3g", beta0[c], trace,
+                    edk);
+        for (size_t i = 0; i < (size_t)(T * D); i++)
+            cr_assert(isfinite(ref.dk[i]), "the exact gradient is finite");
+        if (c == 0) {
+            cr_assert(trace > 65504.0, "exact |x_0 . dq_0| = %g fits fp16", trace);
+            cr_assert(isinf(edk), "fp16 dk error %g: the overflow passed as finite", edk);
+        } else {
+            cr_assert(trace < 65504.0 && isfinite(edk) && edk < 1.0,
+                      "beta_0 = 1: trace %g, "
+                      "error %g",
+                      trace, edk);
+        }
+        bt_grads_free(&g), bt_grads_free(&ref);
+        bt_prob_free(&p);
+    }
+    gka_arith_destroy(&A);
+}
+
 Test(grad, bad_arguments_are_einval) {
     const int D = 4;
     const long T = 3;
