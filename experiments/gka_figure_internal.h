@@ -87,7 +87,7 @@ void gka_figure_synth_meta(const gka_figure_synth_t *S, gka_csv_t *csv);
  * nonfinite" in a fixed order (nonfinite: problems with a NaN/Inf residual). */
 gka_status_t gka_figure_synth_run(gka_figure_synth_t *S, gka_csv_t *csv);
 
-/* CG with the operation sequence of solvers/cg.c (zero start), recording
+/* gka_cg_solve itself (zero start, no tolerance), with a step hook recording
  * alpha_i, beta_i, p_i^T A p_i and r_i^T r_i for i = 1..r (arrays of r).
  * Returns the iterations done; x receives the iterate (D elements of st->A). */
 struct gka_stream;
