@@ -4,7 +4,7 @@
  * fp64 and in bf16 with fp32 accumulation, ungated and gated.
  *
  * Problem: a single GKA layer head: normalised iid keys and queries,
- * adaptive ridge a = 0.02, upstream gradient dx_t ~ N(0, I); the loss is
+ * adaptive ridge a = 0.02 (--a), upstream gradient dx_t ~ N(0, I); the loss is
  * sum_t <dx_t, x_t> over the T tokens, so dk_t collects the adjoints of every
  * later solve. Two gatings on the same keys: none (gamma = beta = 1), and GKA
  * decay gates with sigmoid write gates (gates "gka", beta "sigmoid"), as the
@@ -32,7 +32,6 @@
 static const char *const gr_modes[] = {"implicit", "iterations", "implicit_vs_iterations"};
 /* quantities: [dq, dk], dq, dk, dg, dbeta */
 enum { GR_NM = 3, GR_NQ = 5, GR_RMAX = 1000 };
-#define GR_A 0.02
 /* quick tier: a sparser set of iteration counts */
 static const int gr_quick_r[] = {1,  2,  3,  4,  5,  6,  7,  8,  10, 12,
                                  14, 17, 20, 25, 30, 35, 40, 45, 50};
@@ -46,6 +45,7 @@ typedef struct {
     int r[GR_RMAX];
     size_t ng, nf, ns; /* gates, formats, solvers */
     const char *gate[GKA_FP_MAX_ITEMS], *format[GKA_FP_MAX_ITEMS], *solver[GKA_FP_MAX_ITEMS];
+    double a;    /* adaptive ridge lambda_t = a ||H_t||_F */
     double *val; /* [gating][f][s][m][ri][stream][q]: q = [q,k], q, k, g, beta */
 } gr_ctx_t;
 
@@ -105,7 +105,7 @@ static gka_status_t gr_job(size_t j, void *vctx, gka_strbuf_t *rows) {
                      {buf + 5 * n, buf + 6 * n, s6 + 4 * T, s6 + 5 * T}};
     for (size_t i = 0; st == GKA_OK && i < n; i++)
         dx[i] = gka_philox_normal(seed, GKA_SYNTH_STREAM_VALUES, 2 * (uint64_t)i);
-    gka_grad_problem_t p = {c->D, c->T, tr.q, tr.k, tr.g, tr.beta, dx, {GKA_RIDGE_ADAPTIVE, GR_A}};
+    gka_grad_problem_t p = {c->D, c->T, tr.q, tr.k, tr.g, tr.beta, dx, {GKA_RIDGE_ADAPTIVE, c->a}};
     gka_grad_opts_t o = gka_grad_opts_default();
     if (st == GKA_OK) { /* the exact gradient of this format's rounded problem */
         gka_grads_t out = {NULL, v[0].q, v[0].k, v[0].g, v[0].beta};
@@ -163,7 +163,8 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_figure_param
                   .prog = prog,
                   .D = gka_figure_int(P, GKA_FP_D),
                   .T = gka_figure_int(P, GKA_FP_T),
-                  .nstreams = full ? 4 : 2};
+                  .nstreams = full ? 4 : 2,
+                  .a = gka_figure_num(P, GKA_FP_A, 0)};
     gr_choose(&c, P, full);
     const size_t m = c.nstreams, ncombo = c.ng * c.nf * c.ns;
     c.val = malloc(ncombo * GR_NM * c.nr * m * GR_NQ * sizeof(double));
@@ -174,7 +175,7 @@ static gka_status_t gr_run(const gka_figure_opts_t *opts, const gka_figure_param
         return gka_error(GKA_ENOMEM, "gradients: out of memory");
     }
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
-    gka_csv_meta(csv, "ridge", "adaptive:%g", GR_A);
+    gka_csv_meta(csv, "ridge", "adaptive:%.17g", c.a);
     gka_csv_meta(csv, "problem",
                  "single layer head: q, k iid normal, L2-normalised; loss sum_t <dx_t, x_t>, "
                  "dx_t ~ N(0, I)");
@@ -263,6 +264,14 @@ static const gka_figure_param_decl_t gr_params[] = {
      {"50", "50"},
      1,
      GR_RMAX,
+     1,
+     NULL,
+     0},
+    {GKA_FP_A,
+     "ridge ratio a of the adaptive ridge a ||H_t||_F",
+     {"0.02", "0.02"},
+     1e-6,
+     1e6,
      1,
      NULL,
      0},

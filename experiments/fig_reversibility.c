@@ -18,7 +18,7 @@
  * paper's 1e-3..1e10.
  *
  * The divisors are recorded on the paper's synthetic problems (fig_synth.c's
- * construction, a = 0.02) in fp64 and bf16 (fp32 accumulation). CG's scalars
+ * construction, a = 0.02 unless --a) in fp64 and bf16 (fp32 accumulation). CG's scalars
  * come from the step hook of gka_cg_solve (the cg solver's own iteration);
  * the Chebyshev divisors from its schedule (gka_iteration.h). The formats
  * and r are parameters (--formats, --iters); fp64, bf16 and r = 50 are the
@@ -38,7 +38,6 @@ static const char *const rev_qname[REV_NQ] = {"chebyshev_omega_minus_1", "cg_bet
                                               "cg_pAp", "cg_rr"};
 enum { REV_NSCOPE = 2, REV_MAXF = GKA_FP_MAX_ITEMS };
 static const char *const rev_scopes[REV_NSCOPE] = {"all_steps", "to_convergence"};
-#define REV_A 0.02
 
 /* The scalars of each CG step, recorded by gka_cg_solve's step hook. */
 typedef struct {
@@ -103,6 +102,7 @@ typedef struct {
     size_t nformat;
     const char *format[REV_MAXF];
     int r;       /* iterations */
+    double a;    /* the fixed ridge lambda = a (A = H + a I, ||H||_F = 1) */
     double *val; /* [format][quantity][stream][sample][i] */
     int *conv;   /* [format][stream][sample]: CG's convergence step (r + 1: never) */
 } rev_ctx_t;
@@ -147,7 +147,7 @@ static gka_status_t rev_job(size_t s, void *vctx, gka_strbuf_t *rows) {
     const int r = c->r;
     gka_status_t status = (H && Hn) ? gka_synth_generate(&cfg, &tr)
                                     : gka_error(GKA_ENOMEM, "reversibility: out of memory");
-    gka_ridge_t ridge = {GKA_RIDGE_FIXED, REV_A};
+    gka_ridge_t ridge = {GKA_RIDGE_FIXED, c->a};
     for (size_t f = 0; status == GKA_OK && f < nf; f++) {
         status = gka_figure_arith(&A[f], c->format[f]);
         if (status != GKA_OK) break;
@@ -230,6 +230,7 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_para
                    gka_figure_count(P, GKA_FP_FORMATS),
                    {NULL},
                    gka_figure_int(P, GKA_FP_ITERS),
+                   gka_figure_num(P, GKA_FP_A, 0),
                    NULL,
                    NULL};
     gka_figure_names(P, GKA_FP_FORMATS, c.format);
@@ -243,10 +244,9 @@ static gka_status_t rev_run(const gka_figure_opts_t *opts, const gka_figure_para
         free(col);
         return gka_error(GKA_ENOMEM, "reversibility: out of memory");
     }
-    double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * REV_A));
+    double omega_star = gka_cheb_omega_star_d(1.0 / (1.0 + 2.0 * c.a));
     gka_csv_meta(csv, "streams", "%zu", c.nstreams);
     gka_csv_meta(csv, "tokens_per_stream", "%zu", c.nsample);
-    gka_csv_meta(csv, "a", "%g", REV_A);
     gka_csv_meta(csv, "problem",
                  "H = sum_{u<=t} k_u k_u^T / ||.||_F, A = H + a I; q, k iid normal, L2-normalised");
     gka_csv_meta(csv, "band", "chebyshev divisor omega_i - 1 in [omega* - 1, 1] = [%.17g, 1]",
@@ -307,6 +307,14 @@ static const gka_figure_param_decl_t rev_params[] = {
      NULL,
      0},
     {GKA_FP_ITERS, "iterations r of both solvers", {"50", "50"}, 1, 10000, 1, NULL, 0},
+    {GKA_FP_A,
+     "ridge ratio a: the fixed ridge lambda = a on H with ||H||_F = 1 (so the adaptive ridge)",
+     {"0.02", "0.02"},
+     1e-6,
+     1e6,
+     1,
+     NULL,
+     0},
 };
 
 const gka_figure_t gka_figure_reversibility = {

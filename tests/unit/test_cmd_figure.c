@@ -15,6 +15,8 @@
 #include "gka_figure.h"
 #include "program_testlib.h"
 
+#include <math.h>
+
 static char tmpdir[256];
 
 static void make_tmpdir(void) {
@@ -554,6 +556,37 @@ Test(cmd_figure, reversibility_takes_formats_and_iters) {
     cr_expect_null(strstr(rows_of(varied), ",cg_rr,8,"));
     free(base);
     free(varied);
+}
+
+/* --a for reversibility (the fixed ridge lambda = a, and so Chebyshev's
+ * divisor band [omega* - 1, 1]) and for gradients (the adaptive ridge ratio):
+ * one `a` metadata line each, and the data follow it. */
+Test(cmd_figure, reversibility_and_gradients_take_a) {
+    char v[256];
+    char *base = tiny_figure("reversibility", "--iters 3", "ra0");
+    char *varied = tiny_figure("reversibility", "--iters 3 --a 0.5", "ra1");
+    cr_expect_str_eq(meta_line(base, "a", v, sizeof v), "0.02");
+    cr_expect_str_eq(meta_line(varied, "a", v, sizeof v), "0.5");
+    /* omega* - 1 for rho = 1 / (1 + 2a): 0.02 and 0.5 give different bands */
+    cr_expect(strcmp(rows_of(base), rows_of(varied)) != 0);
+    const char *last = strrchr(rows_of(varied), ',');
+    cr_assert_not_null(last);
+    double band = strtod(last + 1, NULL);
+    double rho = 1.0 / (1.0 + 2.0 * 0.5);
+    double omega_star = 2.0 / (1.0 + sqrt(1.0 - rho * rho));
+    cr_expect(fabs(band - (omega_star - 1.0)) < 1e-15, "band_low %.17g vs %.17g", band,
+              omega_star - 1.0);
+    char *g0 =
+        tiny_figure("gradients", "--formats fp32 --solvers cg --gates none --iters 2", "ga0");
+    char *g1 = tiny_figure("gradients",
+                           "--formats fp32 --solvers cg --gates none --iters 2 --a 0.3", "ga1");
+    cr_expect_str_eq(meta_line(g1, "a", v, sizeof v), "0.29999999999999999");
+    cr_expect_str_eq(meta_line(g1, "ridge", v, sizeof v), "adaptive:0.29999999999999999");
+    cr_expect(strcmp(rows_of(g0), rows_of(g1)) != 0, "the ridge ratio changed nothing");
+    free(base);
+    free(varied);
+    free(g0);
+    free(g1);
 }
 
 /* gradients: --formats, --solvers, --gates (the gating column) and --iters
