@@ -379,7 +379,13 @@ GKA_ROUND_ORDINARY(uint64_t)
  * costs about three times as many vector operations. */
 static inline __attribute__((always_inline)) uint32_t
 round_subnormal(uint32_t a, uint32_t negm, const plan_t *P, const int mode) {
-    const float v = u2f(a) * P->sub_scale1 * P->sub_scale2;
+    const float scaled = u2f(a) * P->sub_scale1 * P->sub_scale2;
+    /* The kernel runs on every lane and its result is kept only where
+     * |x| < 2^emin, so v < 2^(t-1) <= 2^23 there; other lanes (normal
+     * values, Inf, NaN) are clamped below 2^31 so that the conversion to int
+     * stays defined (C leaves an out-of-range conversion undefined). The
+     * comparison form compiles to one vector min and sends NaN to the bound. */
+    const float v = scaled < 0x1p24f ? scaled : 0x1p24f;
     const int32_t n = (int32_t)v;
     const float frac = v - (float)n;
     split_t s;
