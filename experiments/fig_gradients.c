@@ -267,14 +267,7 @@ static const gka_figure_param_decl_t gr_params[] = {
      1,
      NULL,
      0},
-    {GKA_FP_A,
-     "ridge ratio a of the adaptive ridge a ||H_t||_F",
-     {"0.02", "0.02"},
-     1e-6,
-     1e6,
-     1,
-     NULL,
-     0},
+    GKA_FIGURE_PARAM_ADAPTIVE_A,
 };
 
 const gka_figure_t gka_figure_gradients = {

@@ -50,6 +50,14 @@ gka_status_t gka_figure_ref_eig(int D, const double *S, double *eig_min, double 
  * NaN or Inf (a NaN never passes). */
 double gka_figure_rel_error(int D, const double *x, const double *x_ref);
 
+/* The declaration of a figure's one adaptive ridge ratio a (lambda_t =
+ * a ||H_t||_F), 0.02 at both tiers, shared by the figures that take it. */
+#define GKA_FIGURE_PARAM_ADAPTIVE_A                                                                \
+    {                                                                                              \
+        GKA_FP_A, "ridge ratio a of the adaptive ridge a ||H_t||_F", {"0.02", "0.02"}, 1e-6, 1e6,  \
+            1, NULL, 0                                                                             \
+    }
+
 /* The paper's synthetic problems (fig_synth.c): nstreams streams of T
  * normalised iid keys/queries; at nsample tokens per stream,
  * H = cumulative k k^T / ||.||_F with a fixed ridge a. Every (format, solver,
