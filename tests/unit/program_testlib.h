@@ -155,6 +155,14 @@ static inline char *prog_read_file(const char *path, size_t *len) {
     return s;
 }
 
+/* prog_read_file for a file the test expects: one that cannot be read fails
+ * the test. */
+static inline char *prog_read_file_or_fail(const char *path, size_t *len) {
+    char *text = prog_read_file(path, len);
+    cr_assert_not_null(text, "cannot read %s", path);
+    return text;
+}
+
 #ifdef GKA_FIGURE_H
 /* Run figure `name` through the library (quick tier, no images, quiet) with
  * `threads` threads into DIR/sub; its CSV path into csv_path. */

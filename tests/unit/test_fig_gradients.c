@@ -33,12 +33,6 @@ static void run_fig(int threads, const char *sub, char *csv_path, size_t size) {
     prog_run_figure("gradients", tmpdir, threads, sub, csv_path, size);
 }
 
-static char *slurp(const char *path, size_t *len) {
-    char *text = prog_read_file(path, len);
-    cr_assert_not_null(text, "cannot read %s", path);
-    return text;
-}
-
 /* Value of column `col` in the row (gating, format, solver, mode, iteration);
  * NaN if absent. */
 static double gcell(const gka_csv_doc_t *d, const char *gating, const char *format,
@@ -71,7 +65,7 @@ Test(fig_gradients, quick_tier_reproducible_and_shows_the_claims, .timeout = 120
     run_fig(1, "t1", p1, sizeof p1);
     run_fig(2, "t2", p2, sizeof p2);
     size_t n1, n2;
-    char *a = slurp(p1, &n1), *b = slurp(p2, &n2);
+    char *a = prog_read_file_or_fail(p1, &n1), *b = prog_read_file_or_fail(p2, &n2);
     cr_assert(n1 == n2 && !memcmp(a, b, n1), "CSV differs between 1 and 2 threads");
     free(a), free(b);
 

@@ -36,12 +36,6 @@ static void run_fig(int threads, const char *sub, char *csv_path, size_t size) {
     prog_run_figure("solvers", tmpdir, threads, sub, csv_path, size);
 }
 
-static char *slurp(const char *path, size_t *len) {
-    char *text = prog_read_file(path, len);
-    cr_assert_not_null(text, "cannot read %s", path);
-    return text;
-}
-
 static const char *const regimes[] = {"token", "token-fp32-iterates", "chunk-fp32-carry",
                                       "chunk-format-carry"};
 static const char *const ridges[] = {"adaptive:0.02", "fixed:0.25", "decay:0.25"};
@@ -86,7 +80,7 @@ Test(fig_solvers, quick_tier_every_cell_reproducible_and_exact_in_fp64, .timeout
     run_fig(1, "t1", p1, sizeof p1);
     run_fig(2, "t2", p2, sizeof p2);
     size_t n1, n2;
-    char *a = slurp(p1, &n1), *b = slurp(p2, &n2);
+    char *a = prog_read_file_or_fail(p1, &n1), *b = prog_read_file_or_fail(p2, &n2);
     cr_assert(n1 == n2 && !memcmp(a, b, n1), "CSV differs between 1 and 2 threads");
     free(a), free(b);
 
