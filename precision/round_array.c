@@ -379,13 +379,15 @@ GKA_ROUND_ORDINARY(uint64_t)
  * costs about three times as many vector operations. */
 static inline __attribute__((always_inline)) uint32_t
 round_subnormal(uint32_t a, uint32_t negm, const plan_t *P, const int mode) {
-    const float scaled = u2f(a) * P->sub_scale1 * P->sub_scale2;
     /* The kernel runs on every lane and its result is kept only where
-     * |x| < 2^emin, so v < 2^(t-1) <= 2^23 there; other lanes (normal
-     * values, Inf, NaN) are clamped below 2^31 so that the conversion to int
-     * stays defined (C leaves an out-of-range conversion undefined). The
-     * comparison form compiles to one vector min and sends NaN to the bound. */
-    const float v = scaled < 0x1p24f ? scaled : 0x1p24f;
+     * |x| < 2^emin, so v < 2^(t-1) <= 2^23 there. Other lanes (normal
+     * values, Inf, NaN) are replaced by 0 first, so that the conversion to
+     * int stays defined (C leaves an out-of-range conversion undefined).
+     * The selection is on the integer pattern: a float clamp would be a
+     * branch the vectoriser keeps (trapping compares), and the whole
+     * in-range loop would run scalar. */
+    const uint32_t sub = a & mask_of(a < P->minn_bits);
+    const float v = u2f(sub) * P->sub_scale1 * P->sub_scale2;
     const int32_t n = (int32_t)v;
     const float frac = v - (float)n;
     split_t s;
