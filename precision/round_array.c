@@ -53,6 +53,7 @@
  * OpenMP's default) in fixed blocks of 2048, one contiguous range of blocks per thread;
  * flags are OR-ed per block. */
 #include "gka_precision.h"
+#include "round_array_internal.h"
 #include "round_internal.h"
 
 #include <math.h>
@@ -341,34 +342,10 @@ GKA_KERNEL(kern_od_v, GKA_RND_OD, 1)
 /* The common case, "ordinary" inputs: |x| in [ord_lo, max] (no NaN/Inf, no
  * overflow possible, and for formats with their own subnormal range or when
  * flushing, nothing below 2^emin), so the spacing is 2^d everywhere and the
- * only flag is INEXACT. Rounding then is one add and one mask on the
- * pattern, sign included (the carry never reaches the sign bit). One body
- * for the float32 (uint32_t) and the double (uint64_t) patterns. */
-#define GKA_ROUND_ORDINARY(T)                                                                      \
-    static inline __attribute__((always_inline)) T round_ordinary_##T(T x, T d, const int mode) {  \
-        const T one = 1, p = one << d, low = p - 1, half = p >> 1;                                 \
-        const T negm = (T)0 - (T)(x >> (sizeof(T) * 8 - 1));                                       \
-        switch (mode) {                                                                            \
-        case GKA_RND_NE:                                                                           \
-            return (x + (half - 1) + ((x >> d) & 1)) & ~low;                                       \
-        case GKA_RND_NA:                                                                           \
-            return (x + half) & ~low;                                                              \
-        case GKA_RND_NZ:                                                                           \
-            return (x + half - 1) & ~low;                                                          \
-        case GKA_RND_TP:                                                                           \
-            return (x + (low & ~negm)) & ~low;                                                     \
-        case GKA_RND_TN:                                                                           \
-            return (x + (low & negm)) & ~low;                                                      \
-        case GKA_RND_TZ:                                                                           \
-            return x & ~low;                                                                       \
-        case GKA_RND_OD:                                                                           \
-            return (x & ~low) | (((T)0 - (T)((x & low) != 0)) & p);                                \
-        default:                                                                                   \
-            return x;                                                                              \
-        }                                                                                          \
-    }
-GKA_ROUND_ORDINARY(uint32_t)
-GKA_ROUND_ORDINARY(uint64_t)
+ * only flag is INEXACT: GKA_ROUND_ORDINARY (round_array_internal.h), one
+ * body for the float32 and the double patterns and the wide kernels. */
+GKA_ROUND_ORDINARY(round_ordinary_uint32_t, uint32_t, uint32_t, 32, )
+GKA_ROUND_ORDINARY(round_ordinary_uint64_t, uint64_t, uint64_t, 64, )
 
 /* Rounding of |x| < 2^emin (the format's subnormal range, its tiny values
  * and zero) to a multiple of the smallest subnormal q, in float arithmetic
@@ -535,6 +512,7 @@ typedef struct {
     kernel_fn range;    /* finite |x| <= max, the others copied */
     ordinary_fn simple; /* ordinary inputs, the others copied */
     ordinary_fn lean;   /* ordinary inputs, out != in only */
+    gka_wide_fn wide;   /* ordinary groups of 64, this CPU's vectors; may be NULL */
     uint32_t d;         /* dropped bits of the ordinary kernel */
     uint32_t ord_lo;    /* ordinary |x| patterns: 0 and [ord_lo, max_bits] */
     int mode;           /* for the per-element fix-up of non-ordinary inputs */
@@ -560,7 +538,7 @@ static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
                                         range_tz_u, NULL,       NULL,       range_od_u};
     static const kernel_fn range_v[] = {range_na_v, range_nz_v, range_ne_v, range_tp_v, range_tn_v,
                                         range_tz_v, NULL,       NULL,       range_od_v};
-    kernels_t K = {NULL, NULL, NULL, NULL, 0, 0, 0, 0};
+    kernels_t K = {NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0};
     if (!fits_float32(&r->format) || is_stochastic(r->mode)) return K;
     /* emin = -126: the grid spacing is constant in pattern units everywhere
      * (float subnormals included), no variable shift needed. */
@@ -570,6 +548,7 @@ static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
     K.range = v ? range_v[m] : range_u[m];
     K.simple = simple[m];
     K.lean = lean[m];
+    K.wide = gka_round_wide_kernel(P->d0 ? r->mode : GKA_RND_TZ);
     K.d = P->d0;
     K.ord_lo = P->minn_bits;
     K.mode = (int)r->mode;
@@ -743,31 +722,33 @@ GKA_CLONES static size_t count_outside(const uint32_t *x, size_t n, uint32_t lo,
     return count;
 }
 
+/* The general rounding of any one pattern in the context's mode (the
+ * branch-free kernel's body, with all flags). */
+static uint32_t round_general(uint32_t x, const plan_t *P, const kernels_t *K, unsigned *flags) {
+#define GKA_GENERAL(mode)                                                                          \
+    case mode:                                                                                     \
+        return K->varshift ? round_one(x, P, mode, 1, flags) : round_one(x, P, mode, 0, flags);
+    switch (K->mode) {
+        GKA_GENERAL(GKA_RND_NE)
+        GKA_GENERAL(GKA_RND_NA)
+        GKA_GENERAL(GKA_RND_NZ)
+        GKA_GENERAL(GKA_RND_TP)
+        GKA_GENERAL(GKA_RND_TN)
+        GKA_GENERAL(GKA_RND_TZ)
+        GKA_GENERAL(GKA_RND_OD)
+    default:
+        return x;
+    }
+#undef GKA_GENERAL
+}
+
 /* The general rounding, one pattern at a time, of the inputs the in-range
  * kernel copied into o unchanged (|x| > max: overflow candidates, Inf, NaN);
  * the others are rounded already. */
 static unsigned fix_up(uint32_t *o, size_t m, const plan_t *P, const kernels_t *K) {
     unsigned flags = 0;
-    for (size_t j = 0; j < m; j++) {
-        const uint32_t x = o[j];
-        if ((x & ~F32_SIGN) <= P->max_bits) continue; /* rounded already */
-#define GKA_FIX(mode)                                                                              \
-    case mode:                                                                                     \
-        o[j] = K->varshift ? round_one(x, P, mode, 1, &flags) : round_one(x, P, mode, 0, &flags);  \
-        break;
-        switch (K->mode) {
-            GKA_FIX(GKA_RND_NE)
-            GKA_FIX(GKA_RND_NA)
-            GKA_FIX(GKA_RND_NZ)
-            GKA_FIX(GKA_RND_TP)
-            GKA_FIX(GKA_RND_TN)
-            GKA_FIX(GKA_RND_TZ)
-            GKA_FIX(GKA_RND_OD)
-        default:
-            break;
-        }
-#undef GKA_FIX
-    }
+    for (size_t j = 0; j < m; j++)
+        if ((o[j] & ~F32_SIGN) > P->max_bits) o[j] = round_general(o[j], P, K, &flags);
     return flags;
 }
 
@@ -809,6 +790,18 @@ enum { FEW_OUTSIDE = 256 };
  * have them everywhere: e4m3 on uniform data has about 1/64). */
 enum { RANGE_STAY = 8 };
 
+/* The in-range kernel over the block (in place or not), then the inputs
+ * above max by the general code: one by one when they are few, else the
+ * general kernel over the block. */
+static unsigned range_block(uint32_t *o, const uint32_t *x, size_t len, const plan_t *P,
+                            const kernels_t *K) {
+    const unsigned f = K->range(o, x, len, P);
+    const unsigned flags = f & ~ORDINARY_MISS;
+    if (!(f & ORDINARY_MISS)) return flags;
+    if (count_outside(o, len, 0, P->max_bits) <= len / 16) return flags | fix_up(o, len, P, K);
+    return flags | K->full(o, o, len, P);
+}
+
 /* Deterministic rounding of one block: the ordinary kernel (the 4-operation
  * rounding of 0 and [2^emin, max]); where some input was outside, the
  * in-range kernel over the block (it rounds the ordinary values again to
@@ -835,11 +828,7 @@ static unsigned deterministic_block(uint32_t *o, const uint32_t *x, size_t len, 
         }
         *range_next = RANGE_STAY;
     }
-    const unsigned f = K->range(o, x, len, P);
-    flags |= f & ~ORDINARY_MISS;
-    if (!(f & ORDINARY_MISS)) return flags;
-    if (count_outside(o, len, 0, P->max_bits) <= len / 16) return flags | fix_up(o, len, P, K);
-    return flags | K->full(o, o, len, P);
+    return flags | range_block(o, x, len, P, K);
 }
 
 #ifdef GKA_HAVE_STREAM
@@ -882,10 +871,59 @@ static unsigned f32_block(float *out, const float *in, size_t start, size_t len,
     return scalar_block_f32(out + start, in + start, len, r, r->counter + start);
 }
 
+/* The general rounding of one pattern for the wide kernels (ctx: the
+ * kernels_t, whose plan is passed along in wide_ctx_t). */
+typedef struct {
+    const plan_t *P;
+    const kernels_t *K;
+} wide_ctx_t;
+
+static unsigned wide_fix(uint32_t *out, uint32_t x, const void *ctx) {
+    const wide_ctx_t *c = ctx;
+    unsigned flags = 0;
+    *out = round_general(x, c->P, c->K, &flags);
+    return flags;
+}
+
+/* Elements [start, end) of a deterministic rounding through the wide
+ * kernel; the last partial group by the in-range kernel. */
+static unsigned f32_wide(uint32_t *o, const uint32_t *x, size_t start, size_t end, const plan_t *P,
+                         const kernels_t *K) {
+    const wide_ctx_t ctx = {P, K};
+    const gka_wide_args_t args = {K->d, K->ord_lo, P->max_bits, wide_fix, &ctx};
+    unsigned flags = 0;
+    /* a head up to the first 64-byte aligned output, so that the wide
+     * stores never split a cache line (large malloc blocks start 16 bytes
+     * past a page boundary); an output not even 4-byte aligned: all head */
+    size_t head = (size_t)(-(uintptr_t)(o + start) & 63u) / sizeof *o;
+    if (head > end - start || ((uintptr_t)(o + start) & 3u)) head = end - start;
+    if (head) flags |= range_block(o + start, x + start, head, P, K);
+    start += head;
+    while (end - start >= GKA_WIDE_GROUP) {
+        start += K->wide(o + start, x + start, end - start, &args, &flags);
+        if (end - start < GKA_WIDE_GROUP) break;
+        /* the wide kernel gave up on dense misses: RANGE_STAY blocks by the
+         * in-range kernel before the next try */
+        const size_t stay = end - start < RANGE_STAY * BLOCK ? end - start : RANGE_STAY * BLOCK;
+        for (size_t j = 0; j < stay; j += BLOCK) {
+            const size_t m = stay - j < BLOCK ? stay - j : BLOCK;
+            flags |= range_block(o + start + j, x + start + j, m, P, K);
+        }
+        start += stay;
+    }
+    if (start < end) flags |= range_block(o + start, x + start, end - start, P, K);
+    return flags;
+}
+
 /* Blocks [b0, b1) of the float array of n values, in order. */
 static unsigned f32_blocks(float *out, const float *in, size_t n, size_t b0, size_t b1,
                            const gka_rounding_t *r, const plan_t *P, const kernels_t *K,
                            int fast_sr, int stream) {
+    if (K->wide && !stream) { /* cache-resident: no non-temporal stores needed */
+        const size_t end = b1 * BLOCK < n ? b1 * BLOCK : n;
+        return f32_wide((uint32_t *)(void *)out, (const uint32_t *)(const void *)in, b0 * BLOCK,
+                        end, P, K);
+    }
     unsigned flags = 0;
     int range_next = 0;
     for (size_t b = b0; b < b1; b++) {

@@ -1,0 +1,280 @@
+/* The wide kernels of gka_round_array_f32: the ordinary rounding (see
+ * round_array_internal.h) over groups of 64 float32 patterns with AVX-512F
+ * or AVX2, for arrays that sit in the cache, where the per-block kernels of
+ * round_array.c lose a tenth to a half of memcpy's speed to their block
+ * bookkeeping and, for formats with a subnormal range such as fp16, to
+ * redoing a whole block of 2048 for one input below 2^emin.
+ *
+ * Cost model (a 2-core AMD EPYC with AVX-512, 1M floats, docs/BENCHMARKS.md):
+ * memcpy moves one 64-byte vector in about 4.4 cycles, room for about nine
+ * vector integer operations. The ordinary rounding takes 1 (TZ) to 5 (NE,
+ * OD) of them; the INEXACT flag one OR; the test whether a group is
+ * ordinary three per vector (mask the sign, subtract lo, an unsigned
+ * maximum) plus one compare per group. Zeros wrap around in that test, so
+ * a group that fails it is tested again exactly (zeros excluded) before it
+ * is given up: data without zeros pay nothing for them, data with zeros a
+ * second test of those groups only.
+ *
+ * A group with an input that is not ordinary (subnormal range of the
+ * format, above max, Inf, NaN) ends the kernel's run: the caller rounds it
+ * with the general kernels and calls the wide kernel again after it. The
+ * intrinsics appear only in the group test and the loads and stores; the
+ * rounding itself is GKA_ROUND_ORDINARY on GCC vector types, the formula
+ * every other kernel uses. */
+#include "round_array_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define GKA_WIDE_X86 1
+#include <immintrin.h>
+#endif
+
+#ifdef GKA_WIDE_X86
+
+#define GKA_AVX512 __attribute__((target("avx512f")))
+#define GKA_AVX2 __attribute__((target("avx2")))
+
+enum { NOSIGN = 0x7fffffff };
+
+/* The loops over a group's vectors unrolled, so that the group stays in
+ * registers (GCC does not unroll at -O2). */
+#define GKA_UNROLL _Pragma("GCC unroll 8")
+
+typedef uint32_t v16u __attribute__((vector_size(64)));
+typedef uint32_t v8u __attribute__((vector_size(32)));
+
+GKA_ROUND_ORDINARY(round_ordinary_v16u, v16u, uint32_t, 32, GKA_AVX512)
+GKA_ROUND_ORDINARY(round_ordinary_v8u, v8u, uint32_t, 32, GKA_AVX2)
+
+/* ---- AVX-512F: 16 lanes, 4 vectors per group ---- */
+
+GKA_AVX512 static inline v16u load_v16u(const uint32_t *p) {
+    return (v16u)_mm512_loadu_si512((const void *)p);
+}
+GKA_AVX512 static inline void store_v16u(uint32_t *p, v16u v) {
+    _mm512_storeu_si512((void *)p, (__m512i)v);
+}
+GKA_AVX512 static inline uint32_t or_lanes_v16u(v16u v) {
+    return (uint32_t)_mm512_reduce_or_epi32((__m512i)v);
+}
+
+/* Whether the group may hold an input that is not ordinary: |x| - lo >
+ * span (unsigned, so |x| < lo wraps above span) for some |x|, zeros
+ * included (they wrap too); miss_lanes_v16u tells exactly, zeros excluded. */
+GKA_AVX512 static inline int group_suspect_v16u(const v16u *x, uint32_t lo, uint32_t span) {
+    __m512i top = _mm512_setzero_si512();
+    GKA_UNROLL
+    for (int k = 0; k < 4; k++)
+        top = _mm512_max_epu32(top, (__m512i)((x[k] & NOSIGN) - lo));
+    return _mm512_cmpgt_epu32_mask(top, _mm512_set1_epi32((int)span)) != 0;
+}
+
+/* The lanes of x that are not ordinary, as a bit mask. */
+GKA_AVX512 static inline unsigned miss_lanes_v16u(v16u x, uint32_t lo, uint32_t span) {
+    const __mmask16 nonzero = _mm512_test_epi32_mask((__m512i)x, _mm512_set1_epi32(NOSIGN));
+    return _mm512_mask_cmpgt_epu32_mask(nonzero, (__m512i)((x & NOSIGN) - lo),
+                                        _mm512_set1_epi32((int)span));
+}
+
+/* x with the given lanes set to zero. */
+GKA_AVX512 static inline v16u clear_lanes_v16u(v16u x, unsigned lanes) {
+    return (v16u)_mm512_maskz_mov_epi32((__mmask16)~lanes, (__m512i)x);
+}
+
+/* ---- AVX2: 8 lanes, 8 vectors per group ---- */
+
+GKA_AVX2 static inline v8u load_v8u(const uint32_t *p) {
+    return (v8u)_mm256_loadu_si256((const __m256i *)(const void *)p);
+}
+GKA_AVX2 static inline void store_v8u(uint32_t *p, v8u v) {
+    _mm256_storeu_si256((__m256i *)(void *)p, (__m256i)v);
+}
+GKA_AVX2 static inline uint32_t or_lanes_v8u(v8u v) {
+    uint32_t lanes[8], acc = 0;
+    memcpy(lanes, &v, sizeof lanes);
+    for (int k = 0; k < 8; k++)
+        acc |= lanes[k];
+    return acc;
+}
+
+/* All-ones lanes where v > s (unsigned): max(v, s) != s. */
+GKA_AVX2 static inline __m256i above_v8u(__m256i v, __m256i s) {
+    return _mm256_xor_si256(_mm256_cmpeq_epi32(_mm256_max_epu32(v, s), s), _mm256_set1_epi32(-1));
+}
+
+GKA_AVX2 static inline int group_suspect_v8u(const v8u *x, uint32_t lo, uint32_t span) {
+    const __m256i s = _mm256_set1_epi32((int)span);
+    __m256i top = _mm256_setzero_si256();
+    GKA_UNROLL
+    for (int k = 0; k < 8; k++)
+        top = _mm256_max_epu32(top, (__m256i)((x[k] & NOSIGN) - lo));
+    const __m256i above = above_v8u(top, s);
+    return !_mm256_testz_si256(above, above);
+}
+
+GKA_AVX2 static inline unsigned miss_lanes_v8u(v8u x, uint32_t lo, uint32_t span) {
+    const __m256i a = (__m256i)(x & NOSIGN);
+    const __m256i zero = _mm256_cmpeq_epi32(a, _mm256_setzero_si256());
+    const __m256i miss = _mm256_andnot_si256(
+        zero, above_v8u((__m256i)((x & NOSIGN) - lo), _mm256_set1_epi32((int)span)));
+    return (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(miss));
+}
+
+GKA_AVX2 static inline v8u clear_lanes_v8u(v8u x, unsigned lanes) {
+    const v8u bit = {1, 2, 4, 8, 16, 32, 64, 128};
+    return x & (v8u)((bit & lanes) == 0);
+}
+
+/* The run of ordinary groups from in[0]: stops before the first group
+ * that may hold an input that is not ordinary, or before a partial one.
+ * No calls inside, so that the constants stay in registers. */
+#define GKA_WIDE_RUN(name, V, L, ATTR, mode)                                                       \
+    __attribute__((noinline)) ATTR static size_t name(uint32_t *out, const uint32_t *in, size_t n, \
+                                                      uint32_t d, uint32_t lo, uint32_t span,      \
+                                                      unsigned *flags) {                           \
+        enum { VECS = GKA_WIDE_GROUP / (L) };                                                      \
+        V lost = {0};                                                                              \
+        size_t i = 0;                                                                              \
+        for (; i + GKA_WIDE_GROUP <= n; i += GKA_WIDE_GROUP) {                                     \
+            V x[VECS];                                                                             \
+            GKA_UNROLL                                                                             \
+            for (int k = 0; k < VECS; k++)                                                         \
+                x[k] = load_##V(in + i + (size_t)k * (L));                                         \
+            if (group_suspect_##V(x, lo, span)) break;                                             \
+            GKA_UNROLL                                                                             \
+            for (int k = 0; k < VECS; k++) {                                                       \
+                lost |= x[k];                                                                      \
+                store_##V(out + i + (size_t)k * (L), round_ordinary_##V(x[k], d, mode));           \
+            }                                                                                      \
+        }                                                                                          \
+        if (or_lanes_##V(lost) & ((1u << d) - 1)) *flags |= GKA_FLAG_INEXACT;                      \
+        return i;                                                                                  \
+    }
+
+/* One group that may hold inputs that are not ordinary: every vector by
+ * the ordinary rounding (INEXACT taken without those inputs), then those
+ * by the general rounding, from the loaded copy (so that in place works). */
+#define GKA_WIDE_MIXED(name, V, L, ATTR, mode)                                                     \
+    __attribute__((noinline)) ATTR static void name(uint32_t *out, const uint32_t *in,             \
+                                                    const gka_wide_args_t *a, unsigned *flags) {   \
+        enum { VECS = GKA_WIDE_GROUP / (L) };                                                      \
+        const uint32_t d = a->d, lo = a->lo, span = a->hi - a->lo;                                 \
+        V x[VECS], lost = {0};                                                                     \
+        for (int k = 0; k < VECS; k++)                                                             \
+            x[k] = load_##V(in + (size_t)k * (L));                                                 \
+        for (int k = 0; k < VECS; k++) {                                                           \
+            unsigned lanes = miss_lanes_##V(x[k], lo, span);                                       \
+            lost |= clear_lanes_##V(x[k], lanes);                                                  \
+            uint32_t *o = out + (size_t)k * (L);                                                   \
+            store_##V(o, round_ordinary_##V(x[k], d, mode));                                       \
+            for (; lanes; lanes &= lanes - 1) {                                                    \
+                const int lane = __builtin_ctz(lanes);                                             \
+                *flags |= a->fix(o + lane, x[k][lane], a->ctx);                                    \
+            }                                                                                      \
+        }                                                                                          \
+        if (or_lanes_##V(lost) & ((1u << d) - 1)) *flags |= GKA_FLAG_INEXACT;                      \
+    }
+
+/* One wide kernel per (instruction set, mode): V the vector type, L its
+ * lanes; the mode is a constant, so the switch of the formula folds. Two
+ * runs in a row shorter than GKA_WIDE_DENSE_RUN end the call: inputs that
+ * are not ordinary are then dense (e4m3 on uniform data has 1/64 of them,
+ * in its subnormal range), and one general rounding each costs more than
+ * the vectorised in-range kernel over a whole block. */
+#define GKA_WIDE_KERNEL(name, V, L, ATTR, mode)                                                    \
+    GKA_WIDE_RUN(name##_run, V, L, ATTR, mode)                                                     \
+    GKA_WIDE_MIXED(name##_mixed, V, L, ATTR, mode)                                                 \
+    static size_t name(uint32_t *out, const uint32_t *in, size_t n, const gka_wide_args_t *a,      \
+                       unsigned *flags) {                                                          \
+        size_t i = 0;                                                                              \
+        int short_runs = 0;                                                                        \
+        while (n - i >= GKA_WIDE_GROUP) {                                                          \
+            const size_t run =                                                                     \
+                name##_run(out + i, in + i, n - i, a->d, a->lo, a->hi - a->lo, flags);             \
+            i += run;                                                                              \
+            if (n - i < GKA_WIDE_GROUP) break;                                                     \
+            name##_mixed(out + i, in + i, a, flags);                                               \
+            i += GKA_WIDE_GROUP;                                                                   \
+            short_runs = run < GKA_WIDE_DENSE_RUN ? short_runs + 1 : 0;                            \
+            if (short_runs == 2) break; /* dense: the caller's in-range kernel is faster */        \
+        }                                                                                          \
+        return i;                                                                                  \
+    }
+
+#define GKA_WIDE_MODES(isa, V, L, ATTR)                                                            \
+    GKA_WIDE_KERNEL(wide_##isa##_na, V, L, ATTR, GKA_RND_NA)                                       \
+    GKA_WIDE_KERNEL(wide_##isa##_nz, V, L, ATTR, GKA_RND_NZ)                                       \
+    GKA_WIDE_KERNEL(wide_##isa##_ne, V, L, ATTR, GKA_RND_NE)                                       \
+    GKA_WIDE_KERNEL(wide_##isa##_tp, V, L, ATTR, GKA_RND_TP)                                       \
+    GKA_WIDE_KERNEL(wide_##isa##_tn, V, L, ATTR, GKA_RND_TN)                                       \
+    GKA_WIDE_KERNEL(wide_##isa##_tz, V, L, ATTR, GKA_RND_TZ)                                       \
+    GKA_WIDE_KERNEL(wide_##isa##_od, V, L, ATTR, GKA_RND_OD)
+
+GKA_WIDE_MODES(avx512, v16u, 16, GKA_AVX512)
+GKA_WIDE_MODES(avx2, v8u, 8, GKA_AVX2)
+
+/* Indexed by mode - GKA_RND_NA (the order of gka_round_mode_t). */
+static const gka_wide_fn wide_avx512[] = {wide_avx512_na, wide_avx512_nz, wide_avx512_ne,
+                                          wide_avx512_tp, wide_avx512_tn, wide_avx512_tz,
+                                          NULL,           NULL,           wide_avx512_od};
+static const gka_wide_fn wide_avx2[] = {wide_avx2_na, wide_avx2_nz, wide_avx2_ne,
+                                        wide_avx2_tp, wide_avx2_tn, wide_avx2_tz,
+                                        NULL,         NULL,         wide_avx2_od};
+
+enum { ISA_UNKNOWN = -1, ISA_OFF = 0, ISA_AVX2 = 1, ISA_AVX512 = 2 };
+
+/* The CPU's best, lowered by GKA_ROUND_WIDE (an unknown value is ignored:
+ * it only ever selects speed, never results). */
+static int detect_isa(void) {
+    __builtin_cpu_init();
+    int isa = __builtin_cpu_supports("avx512f") ? ISA_AVX512
+              : __builtin_cpu_supports("avx2")  ? ISA_AVX2
+                                                : ISA_OFF;
+    const char *want = getenv("GKA_ROUND_WIDE");
+    if (want && !strcmp(want, "off")) isa = ISA_OFF;
+    if (want && !strcmp(want, "avx2") && isa > ISA_AVX2) isa = ISA_AVX2;
+    return isa;
+}
+
+static int current_isa(void) {
+    static int isa = ISA_UNKNOWN; /* benign race: every thread computes the same value */
+    int v = __atomic_load_n(&isa, __ATOMIC_RELAXED);
+    if (v == ISA_UNKNOWN) {
+        v = detect_isa();
+        __atomic_store_n(&isa, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+gka_wide_fn gka_round_wide_kernel(gka_round_mode_t mode) {
+    if (mode < GKA_RND_NA || mode > GKA_RND_OD) return NULL;
+    const int m = (int)mode - GKA_RND_NA;
+    switch (current_isa()) {
+    case ISA_AVX512:
+        return wide_avx512[m];
+    case ISA_AVX2:
+        return wide_avx2[m];
+    default:
+        return NULL;
+    }
+}
+
+const char *gka_round_wide_isa(void) {
+    const int isa = current_isa();
+    return isa == ISA_AVX512 ? "avx512f" : isa == ISA_AVX2 ? "avx2" : "off";
+}
+
+#else /* no x86-64 GCC-compatible compiler: the per-block kernels only */
+
+gka_wide_fn gka_round_wide_kernel(gka_round_mode_t mode) {
+    (void)mode;
+    return NULL;
+}
+
+const char *gka_round_wide_isa(void) {
+    return "off";
+}
+
+#endif
