@@ -256,7 +256,9 @@ int gka_cmd_bench_round(int argc, char **argv) {
            "# median of %d samples of >= 20 ms; GB/s counts the bytes read and written (8 per "
            "value for f32, 16 for f64); ratio = GB/s / memcpy GB/s of the same array\n",
            o.reps);
-    printf("# all cores: %d threads (processors available: %d)\n", o.threads, max_threads());
+    printf("# all cores: %d threads (processors available: %d); wide kernels of the f32 rows "
+           "below 2M values: %s (GKA_ROUND_WIDE=avx2|off lowers it)\n",
+           o.threads, max_threads(), gka_round_array_isa());
     printf("%-5s %-6s %-4s %7s %7s %12s %9s %12s %7s\n", "array", "format", "mode", "size",
            "threads", "Mvalues/s", "GB/s", "memcpy GB/s", "ratio");
     for (size_t si = 0; si < o.nsizes; si++) {

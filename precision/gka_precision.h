@@ -233,6 +233,15 @@ double gka_round_tail(double x, int tail_sign, gka_rounding_t *r);
  * GKA_OK, or GKA_EINVAL for an invalid context (gka_rounding_check). */
 gka_status_t gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r);
 
+/* The x86-64 instruction set of gka_round_array_f32's wide kernels, which
+ * round arrays of fewer than 2^21 values (cache-resident ones) in the
+ * deterministic modes, 64 values per step: "avx512f", "avx2" or "off" (the
+ * per-block kernels only: another CPU or compiler). It is the best the CPU
+ * supports, lowered by the environment variable GKA_ROUND_WIDE=avx2|off,
+ * read once per process. It selects speed only: every choice gives the same
+ * bits and flags (tests/unit/test_round_array.c runs under each). */
+const char *gka_round_array_isa(void);
+
 /* Same over doubles, out[i] = gka_round(in[i]) bit for bit, flags and
  * counter alike. Deterministic modes on formats with t <= 26 (and fp64)
  * take a vectorised path on the double bit patterns for blocks whose

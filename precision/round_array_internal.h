@@ -75,9 +75,4 @@ typedef size_t (*gka_wide_fn)(uint32_t *out, const uint32_t *in, size_t n, const
  * architecture, a stochastic mode, or GKA_ROUND_WIDE=off). */
 gka_wide_fn gka_round_wide_kernel(gka_round_mode_t mode);
 
-/* The instruction set the wide kernels use: "avx512f", "avx2" or "off"
- * (what the CPU supports, lowered by the environment variable
- * GKA_ROUND_WIDE=avx512f|avx2|off, read once). */
-const char *gka_round_wide_isa(void);
-
 #endif

@@ -261,7 +261,7 @@ gka_wide_fn gka_round_wide_kernel(gka_round_mode_t mode) {
     }
 }
 
-const char *gka_round_wide_isa(void) {
+const char *gka_round_array_isa(void) {
     const int isa = current_isa();
     return isa == ISA_AVX512 ? "avx512f" : isa == ISA_AVX2 ? "avx2" : "off";
 }
@@ -273,7 +273,7 @@ gka_wide_fn gka_round_wide_kernel(gka_round_mode_t mode) {
     return NULL;
 }
 
-const char *gka_round_wide_isa(void) {
+const char *gka_round_array_isa(void) {
     return "off";
 }
 

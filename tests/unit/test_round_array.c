@@ -554,3 +554,69 @@ Test(round_array, block_paths_sparse_dense_and_above_max) {
     }
     free(x);
 }
+
+/* The wide kernels (precision/round_array_wide.c): the instruction set in
+ * use is the one GKA_ROUND_WIDE asks for wherever the CPU has it (so that
+ * this file's variants in tests/CMakeLists.txt really test avx2 and off),
+ * and every input and output offset from the 64-byte line (the kernels
+ * first round a head up to an aligned output, then 64 values per step), any
+ * length around a multiple of 64, in and out of place, gives gka_round's
+ * bits and flags: ordinary inputs with a few special ones placed at the
+ * head, inside groups, on group edges and in the tail. */
+Test(round_array, wide_kernels_isa_and_offsets) {
+    const char *isa = gka_round_array_isa();
+    const char *want = getenv("GKA_ROUND_WIDE");
+    cr_assert(!strcmp(isa, "avx512f") || !strcmp(isa, "avx2") || !strcmp(isa, "off"), "%s", isa);
+    if (want && !strcmp(want, "off")) cr_assert_str_eq(isa, "off");
+    if (want && !strcmp(want, "avx2")) cr_assert_neq(strcmp(isa, "avx512f"), 0);
+    cr_log_info("wide kernels: %s (GKA_ROUND_WIDE=%s)", isa, want ? want : "unset");
+
+    enum { N = 64 * 40 + 16 };
+    float *buf = aligned_alloc(64, 4 * (N + 64) * sizeof(float));
+    cr_assert_not_null(buf);
+    float *src = buf, *want_v = buf + (N + 64), *dst = buf + 2 * (N + 64),
+          *tmp = buf + 3 * (N + 64);
+    const char *names[] = {"bf16", "fp16", "tf32", "e5m2", "e4m3", "custom:2,-3,4"};
+    const size_t lengths[] = {1, 63, 64, 65, 127, 200, 64 * 9 + 5, N - 16};
+    for (size_t fi = 0; fi < sizeof names / sizeof names[0]; fi++) {
+        gka_format_t f;
+        cr_assert_eq(gka_format_by_name(names[fi], &f), GKA_OK);
+        fill_density(src, N + 16, &f, 0, 0);
+        /* specials at chosen places: group edges (63, 64), mid-group, tail */
+        const size_t at[] = {0, 5, 63, 64, 100, 64 * 7 + 31, 64 * 20, N - 20};
+        const float special[] = {INFINITY,
+                                 NAN,
+                                 (float)(f.min_subnormal * 0.75),
+                                 (float)fmin(f.max * 1.5, FLT_MAX),
+                                 -0.0f,
+                                 u2f(0x00000001u),
+                                 (float)f.min_normal,
+                                 -(float)fmin(f.max, FLT_MAX)};
+        for (size_t k = 0; k < sizeof at / sizeof at[0]; k++)
+            src[at[k]] = special[k];
+        for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++)
+            for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++)
+                for (size_t in_off = 0; in_off < 16; in_off += 5)
+                    for (size_t out_off = 0; out_off < 16; out_off += 3) {
+                        const size_t n = lengths[li];
+                        const float *x = src + in_off;
+                        gka_rounding_t rs = context(&f, all_modes[mi], 1, 0);
+                        for (size_t i = 0; i < n; i++)
+                            want_v[i] = (float)gka_round((double)x[i], &rs);
+                        gka_rounding_t ra = context(&f, all_modes[mi], 1, 0);
+                        gka_round_array_f32(dst + out_off, x, n, &ra);
+                        expect_same_bits(want_v, dst + out_off, n, "offsets", &ra);
+                        cr_expect_eq(ra.flags, rs.flags,
+                                     "%s %s n=%zu offsets %zu/%zu: flags 0x%x, "
+                                     "scalar 0x%x",
+                                     f.name, gka_round_mode_name(ra.mode), n, in_off, out_off,
+                                     ra.flags, rs.flags);
+                        memcpy(tmp + out_off, x, n * sizeof *tmp);
+                        gka_rounding_t ri = context(&f, all_modes[mi], 1, 0);
+                        gka_round_array_f32(tmp + out_off, tmp + out_off, n, &ri);
+                        expect_same_bits(want_v, tmp + out_off, n, "offsets in place", &ri);
+                        cr_expect_eq(ri.flags, rs.flags);
+                    }
+    }
+    free(buf);
+}
