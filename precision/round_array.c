@@ -32,6 +32,13 @@
  * 2^21 values and more are written with non-temporal stores (as memcpy
  * does), from an L1 buffer per block.
  *
+ * Arrays below that size (cache-resident) in a deterministic mode take the
+ * wide kernels of round_array_wide.c instead where the CPU has AVX2 or
+ * AVX-512F (gka_round_array_isa): the same ordinary formula 64 values at a
+ * time, the output first aligned to 64 bytes by a head through the
+ * in-range kernel (f32_wide), and dense misses handed back to the in-range
+ * kernel for RANGE_STAY blocks (docs/BENCHMARKS.md, "the wide kernels").
+ *
  * Semantics are those of gka_round (round.c) to the bit, flags included
  * (INEXACT, UNDERFLOW with tininess before rounding, OVERFLOW, INVALID,
  * FLUSHED); tests/unit/test_round_array.c checks results, flags and counters
