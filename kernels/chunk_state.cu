@@ -127,8 +127,10 @@ __device__ __forceinline__ float snapshot_value(float *, float v) {
 /* One block per (sequence, 64 x 64 tile (ti, tj) of the D x D state) walks
  * the chunks in order with its tile in fp32 registers (4 warps of 16 rows).
  * The operands of chunk n + 1 are loaded into registers while chunk n is
- * multiplied (version 3's prefetch: measured 1.75 us per step for a 4-deep
- * cp.async ring in shared memory against ~1.2 us for this, kernels/NOTES.md);
+ * multiplied (version 3's prefetch; on one H100 in one call, 1.44 us per
+ * step for this against 1.75 us for a 4-deep cp.async ring in shared
+ * memory, which put a shared-memory round trip on the serial chain;
+ * kernels/NOTES.md, version 4.1);
  * the state update itself (decay times state plus the chunk's product) is
  * the only step that depends on the previous chunk. */
 template <typename T, typename S, int NPROD, bool REV>
