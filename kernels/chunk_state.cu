@@ -10,8 +10,8 @@
  *             S = exp(G_last) S + sum_p A_p^T diag(w_p) B_p + h0c[n] H_start[n]
  * (the reverse scan of the symmetric gradient state, MATH.md section 4; see chunk_grad.cu).
  * The products run on the tensor cores (bf16 operands, fp32 accumulation);
- * the operands of the next chunks are copied into a ring of shared-memory
- * slots (cp.async) while the current one is multiplied. The forward stores
+ * the next chunk's operands are loaded into registers while the current one
+ * is multiplied. The forward stores
  * the chunk start states as bf16 snapshots or, with the fp32-state option,
  * in fp32; the running state is fp32 either way. */
 #include "gka_kernels_internal.cuh"
@@ -74,17 +74,40 @@ template <int NPROD> struct ScanArgs {
     float *final_state;    /* [BH][D][D] fp32 or NULL */
 };
 
-/* One chunk's operands as they arrive (ring slot): the raw 64 x 64 tiles of
- * A and B (elements of T), the row weights and the chunk's two scalars. */
-template <typename T, int NPROD> struct ScanSlot {
-    T a[NPROD][64][64];
-    T b[NPROD][64][64];
-    float w[NPROD][64];
-    float scal[4]; /* glast, h0c */
-};
+/* 8 raw elements of a token row, kept in registers between load and store. */
+template <typename T> struct Raw8 { uint4 u; };
+template <> struct Raw8<float> { float4 a, b; };
+template <typename T> __device__ __forceinline__ void raw_load(Raw8<T> &r, const T *p) {
+    r.u = *reinterpret_cast<const uint4 *>(p);
+}
+template <> __device__ __forceinline__ void raw_load<float>(Raw8<float> &r, const float *p) {
+    r.a = *reinterpret_cast<const float4 *>(p);
+    r.b = *reinterpret_cast<const float4 *>(p + 4);
+}
+template <typename T> __device__ __forceinline__ void raw_zero(Raw8<T> &r) {
+    r.u = make_uint4(0, 0, 0, 0);
+}
+template <> __device__ __forceinline__ void raw_zero<float>(Raw8<float> &r) {
+    r.a = r.b = make_float4(0, 0, 0, 0);
+}
+template <typename T> __device__ __forceinline__ void raw_float(float out[8], const Raw8<T> &r) {
+    load8(out, reinterpret_cast<const T *>(&r.u));
+}
+template <> __device__ __forceinline__ void raw_float<float>(float out[8], const Raw8<float> &r) {
+    out[0] = r.a.x;
+    out[1] = r.a.y;
+    out[2] = r.a.z;
+    out[3] = r.a.w;
+    out[4] = r.b.x;
+    out[5] = r.b.y;
+    out[6] = r.b.z;
+    out[7] = r.b.w;
+}
 
-template <typename T, int NPROD, int STAGES> constexpr size_t scan_smem_bytes() {
-    return (size_t)STAGES * sizeof(ScanSlot<T, NPROD>) + 2 * NPROD * 64 * ST_LD * sizeof(bf16);
+constexpr int ST_GROUPS = 64 * 8 / ST_THREADS; /* 16-byte groups per thread per slice */
+
+template <int NPROD> constexpr size_t scan_smem_bytes() {
+    return (size_t)2 * NPROD * 64 * ST_LD * sizeof(bf16);
 }
 
 __device__ __forceinline__ void store_state_pair(bf16 *p, float v0, float v1) {
@@ -103,17 +126,18 @@ __device__ __forceinline__ float snapshot_value(float *, float v) {
 
 /* One block per (sequence, 64 x 64 tile (ti, tj) of the D x D state) walks
  * the chunks in order with its tile in fp32 registers (4 warps of 16 rows).
- * The operands of chunk n + STAGES are copied (cp.async) into a ring of
- * shared-memory slots while chunk n is multiplied, so the loads' latency is
- * off the serial path; the state update itself (decay times state plus the
- * chunk's product) is the only step that depends on the previous chunk. */
-template <typename T, typename S, int NPROD, bool REV, int STAGES>
+ * The operands of chunk n + 1 are loaded into registers while chunk n is
+ * multiplied (version 3's prefetch; on one H100 in one call, 1.44 us per
+ * step for this against 1.75 us for a 4-deep cp.async ring in shared
+ * memory, which put a shared-memory round trip on the serial chain;
+ * kernels/NOTES.md, version 4.1);
+ * the state update itself (decay times state plus the chunk's product) is
+ * the only step that depends on the previous chunk. */
+template <typename T, typename S, int NPROD, bool REV>
 __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<NPROD> args) {
     extern __shared__ __align__(16) unsigned char smem_raw[];
-    using Slot = ScanSlot<T, NPROD>;
-    Slot *ring = reinterpret_cast<Slot *>(smem_raw);
-    bf16 *As = reinterpret_cast<bf16 *>(ring + STAGES); /* [NPROD][64][ST_LD] */
-    bf16 *Bs = As + NPROD * 64 * ST_LD;                 /* [NPROD][64][ST_LD] */
+    bf16 *As = reinterpret_cast<bf16 *>(smem_raw); /* [NPROD][64][ST_LD] */
+    bf16 *Bs = As + NPROD * 64 * ST_LD;            /* [NPROD][64][ST_LD] */
     __shared__ float red[ST_THREADS / 32];
 
     const int D = G.D;
@@ -124,61 +148,62 @@ __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<
     const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
     const int gq = lane >> 2, tq = lane & 3;
     const int NC = G.NC;
-    constexpr int EPC = 16 / (int)sizeof(T); /* elements per 16-byte copy */
-    constexpr int CPR = 64 / EPC;            /* copies per tile row */
 
-    /* issue the copies of the chunk at scan step `step` into its slot */
-    auto issue = [&](int step) {
-        if (step < NC) {
-            const int n = REV ? NC - 1 - step : step;
-            const int t0 = n * GKA_CHUNK;
-            Slot &sl = ring[step % STAGES];
+    Raw8<T> ra[NPROD][ST_GROUPS], rb[NPROD][ST_GROUPS];
+    float wr[NPROD][ST_GROUPS];
+    float gl_next = 0.0f, hc_next = 0.0f; /* the chunk's scalars travel with its data */
+
+    auto prefetch = [&](int n) {
+        const int t0 = n * GKA_CHUNK;
+        gl_next = args.glast[bh * NC + n];
+        if (REV) hc_next = args.h0c[bh * NC + n];
+#pragma unroll
+        for (int i = 0; i < ST_GROUPS; i++) {
+            const int idx = tid + i * ST_THREADS;
+            const int j = idx >> 3, cg = (idx & 7) * 8;
+            const int t = t0 + j;
+            const bool ok = t < G.T;
+            const long long base = ((long long)b * G.T + t) * G.H * D + (long long)h * D;
 #pragma unroll
             for (int p = 0; p < NPROD; p++) {
                 const T *A = reinterpret_cast<const T *>(args.A[p]);
                 const T *Bm = reinterpret_cast<const T *>(args.Bsrc[p]);
-                for (int i = tid; i < 64 * CPR; i += ST_THREADS) {
-                    const int j = i / CPR, c = (i % CPR) * EPC;
-                    const int t = t0 + j;
-                    const bool ok = t < G.T;
-                    const long long base =
-                        ok ? ((long long)b * G.T + t) * G.H * D + (long long)h * D : 0;
-                    cp_async16(&sl.a[p][j][c], A + base + ti * 64 + c, ok);
-                    cp_async16(&sl.b[p][j][c], Bm + base + tj * 64 + c, ok);
-                }
-                if (tid < 64) {
-                    const bool ok = t0 + tid < G.T;
-                    cp_async4(&sl.w[p][tid], args.w[p] + (ok ? bh * G.T + t0 + tid : 0), ok);
+                if (ok) {
+                    raw_load(ra[p][i], A + base + ti * 64 + cg);
+                    raw_load(rb[p][i], Bm + base + tj * 64 + cg);
+                    wr[p][i] = args.w[p][bh * G.T + t];
+                } else {
+                    raw_zero(ra[p][i]);
+                    raw_zero(rb[p][i]);
+                    wr[p][i] = 0.0f;
                 }
             }
-            if (tid == 64) cp_async4(&sl.scal[0], args.glast + bh * NC + n, true);
-            if (tid == 65) cp_async4(&sl.scal[1], REV ? args.h0c + bh * NC + n : args.glast, REV);
         }
-        cp_async_commit(); /* empty groups keep the count uniform */
     };
-    /* the slot's tiles as bf16 operands, B rows scaled by their weight */
-    auto stage = [&](const Slot &sl) {
+    /* the prefetched tiles as bf16 operands, B rows scaled by their weight */
+    auto stage = [&]() {
 #pragma unroll
-        for (int p = 0; p < NPROD; p++)
-            for (int i = tid; i < 64 * 8; i += ST_THREADS) {
-                const int j = i >> 3, cg = (i & 7) * 8;
+        for (int i = 0; i < ST_GROUPS; i++) {
+            const int idx = tid + i * ST_THREADS;
+            const int j = idx >> 3, cg = (idx & 7) * 8;
+#pragma unroll
+            for (int p = 0; p < NPROD; p++) {
                 float v[8];
-                load8(v, &sl.a[p][j][cg]);
+                raw_float(v, ra[p][i]);
                 store8_bf16(As + (p * 64 + j) * ST_LD + cg, v);
-                load8(v, &sl.b[p][j][cg]);
-                const float wj = sl.w[p][j];
+                raw_float(v, rb[p][i]);
 #pragma unroll
                 for (int e = 0; e < 8; e++)
-                    v[e] *= wj;
+                    v[e] *= wr[p][i];
                 store8_bf16(Bs + (p * 64 + j) * ST_LD + cg, v);
             }
+        }
     };
 
-    for (int s = 0; s < STAGES; s++)
-        issue(s);
     float acc[8][4];
     zero_acc<8>(acc);
     S *const out = reinterpret_cast<S *>(args.out);
+    prefetch(REV ? NC - 1 : 0);
     for (int step = 0; step < NC; step++) {
         const int n = REV ? NC - 1 - step : step;
         /* state at the start of chunk n (forward) / carried into chunk n (backward) */
@@ -199,16 +224,13 @@ __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<
                 ss += __shfl_xor_sync(0xffffffffu, ss, off);
             if (lane == 0) red[warp] = ss;
         }
-        cp_async_wait<STAGES - 1>(); /* this thread's copies of chunk n are done */
-        __syncthreads();             /* everyone's are; As/Bs free (previous MMA done) */
-        const Slot &sl = ring[step % STAGES];
-        stage(sl);
-        const float decay = expf(sl.scal[0]);
-        const float hc = REV ? sl.scal[1] : 0.0f;
+        stage(); /* As/Bs are free: the previous step ended with a barrier */
+        const float decay = expf(gl_next);
+        const float hc = hc_next;
+        __syncthreads();
         if (args.h0sq && tid == 0) /* red is rewritten only after the next barrier */
             args.h0sq[(bh * NC + n) * (tpd * tpd) + blockIdx.x] = red[0] + red[1] + red[2] + red[3];
-        __syncthreads(); /* As/Bs ready; the slot may be refilled */
-        issue(step + STAGES);
+        if (step + 1 < NC) prefetch(REV ? n - 1 : n + 1); /* in flight during the MMA */
         float P[8][4];
         zero_acc<8>(P);
 #pragma unroll
@@ -229,8 +251,8 @@ __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<
                 acc[nt][e] = v;
             }
         }
+        __syncthreads();
     }
-    cp_async_wait<0>();
     if (args.final_state) {
         float *fp = args.final_state + (bh * D + ti * 64 + warp * 16) * (long long)D + tj * 64;
 #pragma unroll
@@ -239,13 +261,6 @@ __global__ void __launch_bounds__(ST_THREADS) k_state_scan(gka_geom G, ScanArgs<
             for (int e = 0; e < 4; e++)
                 fp[(gq + 8 * (e >> 1)) * (long long)D + nt * 8 + 2 * tq + (e & 1)] = acc[nt][e];
     }
-}
-
-/* Ring depth: 4 chunks ahead in the forward scan; the backward's three
- * products per chunk fit 2 slots of 2-byte inputs, 1 of fp32 inputs. */
-constexpr int FWD_STAGES = 4;
-template <typename T> constexpr int bwd_stages() {
-    return sizeof(T) == 2 ? 2 : 1;
 }
 
 } // namespace
@@ -269,12 +284,12 @@ cudaError_t gka_launch_state_fwd(const gka_geom &G, const T *k, const float *wf,
     a.h0sq = h0sq;
     a.final_state = final_state;
     const int tpd = G.D / 64;
-    const size_t smem = scan_smem_bytes<T, 1, FWD_STAGES>();
-    cudaError_t e = cudaFuncSetAttribute(k_state_scan<T, S, 1, false, FWD_STAGES>,
+    const size_t smem = scan_smem_bytes<1>();
+    cudaError_t e = cudaFuncSetAttribute(k_state_scan<T, S, 1, false>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return e;
     dim3 grid((unsigned)(tpd * tpd), (unsigned)G.BH);
-    k_state_scan<T, S, 1, false, FWD_STAGES><<<grid, ST_THREADS, smem, st>>>(G, a);
+    k_state_scan<T, S, 1, false><<<grid, ST_THREADS, smem, st>>>(G, a);
     return cudaGetLastError();
 }
 
@@ -297,13 +312,12 @@ cudaError_t gka_launch_state_bwd(const gka_geom &G, const T *k, const T *x, cons
     a.h0 = h0;
     a.out = gstates;
     const int tpd = G.D / 64;
-    constexpr int NS = bwd_stages<T>();
-    const size_t smem = scan_smem_bytes<T, 3, NS>();
-    cudaError_t e = cudaFuncSetAttribute(k_state_scan<T, bf16, 3, true, NS>,
+    const size_t smem = scan_smem_bytes<3>();
+    cudaError_t e = cudaFuncSetAttribute(k_state_scan<T, bf16, 3, true>,
                                          cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
     if (e != cudaSuccess) return e;
     dim3 grid((unsigned)(tpd * tpd), (unsigned)G.BH);
-    k_state_scan<T, bf16, 3, true, NS><<<grid, ST_THREADS, smem, st>>>(G, a);
+    k_state_scan<T, bf16, 3, true><<<grid, ST_THREADS, smem, st>>>(G, a);
     return cudaGetLastError();
 }
 

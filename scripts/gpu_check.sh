@@ -65,6 +65,7 @@ if [ "$SAN" = 1 ]; then
     "$BUILD"/gka bench gpu --check-only --quick > "$OUT/sanitizer.log" 2>&1 || rc=1
   tail -5 "$OUT/sanitizer.log"
 fi
-[ -n "$BASE" ] && [ -f "$OUT/bench-base.log" ] && { echo "== baseline"; grep -E "^fwd|^v3|^fwd\+bwd" "$OUT/bench-base.log"; }
+# The whole baseline table (its rows start with B, not with a kind name).
+[ -n "$BASE" ] && [ -f "$OUT/bench-base.log" ] && { echo "== baseline ($BASE)"; cat "$OUT/bench-base.log"; }
 cat "$OUT/bench.log"
 exit $rc
