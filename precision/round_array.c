@@ -569,32 +569,36 @@ static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
 
 /* Philox 4x32-10 words 0 and 1 at counters counter .. counter + n - 1 of
  * (seed, stream): the same numbers as gka_philox_u64 (philox.c; the unit
- * test checks it), written as a plain loop over independent counters so
- * that the compiler vectorises the 32x32->64 products. */
-GKA_CLONES static void philox_fill(uint64_t *out, size_t n, uint64_t seed, uint64_t stream,
+ * tests check it): the wide fill where the CPU has one, then a plain loop
+ * over independent counters (vectorised by the compiler elsewhere). */
+#define GKA_MULHILO_U32(a, m, hi, lo)                                                              \
+    do {                                                                                           \
+        const uint64_t p_ = (uint64_t)(m) * (a);                                                   \
+        hi = (uint32_t)(p_ >> 32);                                                                 \
+        lo = (uint32_t)p_;                                                                         \
+    } while (0)
+
+GKA_CLONES static void philox_loop(uint64_t *out, size_t n, uint64_t seed, uint64_t stream,
                                    uint64_t counter) {
-    const uint32_t s0 = (uint32_t)seed, s1 = (uint32_t)(seed >> 32);
-    const uint32_t c2 = (uint32_t)stream, c3 = (uint32_t)(stream >> 32);
     GKA_SIMD()
     for (size_t i = 0; i < n; i++) {
         const uint64_t ctr = counter + i;
-        uint32_t x0 = (uint32_t)ctr, x1 = (uint32_t)(ctr >> 32), x2 = c2, x3 = c3;
-        uint32_t k0 = s0, k1 = s1;
+        uint32_t x0 = (uint32_t)ctr, x1 = (uint32_t)(ctr >> 32);
+        uint32_t x2 = (uint32_t)stream, x3 = (uint32_t)(stream >> 32);
+        uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
 #pragma GCC unroll 10
-        for (int round = 0; round < 10; round++) {
-            const uint64_t p0 = (uint64_t)0xD2511F53u * x0;
-            const uint64_t p1 = (uint64_t)0xCD9E8D57u * x2;
-            const uint32_t n0 = (uint32_t)(p1 >> 32) ^ x1 ^ k0;
-            const uint32_t n2 = (uint32_t)(p0 >> 32) ^ x3 ^ k1;
-            x1 = (uint32_t)p1;
-            x3 = (uint32_t)p0;
-            x0 = n0;
-            x2 = n2;
-            k0 += 0x9E3779B9u;
-            k1 += 0xBB67AE85u;
+        for (int round = 0; round < GKA_PHILOX_ROUNDS; round++) {
+            GKA_PHILOX_ROUND(uint32_t, GKA_MULHILO_U32, x0, x1, x2, x3, k0, k1);
+            GKA_PHILOX_BUMP(k0, k1);
         }
         out[i] = (uint64_t)x0 | ((uint64_t)x1 << 32);
     }
+}
+
+static void philox_fill(uint64_t *out, size_t n, uint64_t seed, uint64_t stream, uint64_t counter) {
+    const gka_philox_fill_fn wide = gka_round_wide_philox();
+    const size_t done = wide ? wide(out, n, seed, stream, counter) : 0;
+    if (done < n) philox_loop(out + done, n - done, seed, stream, counter + done);
 }
 
 /* Stochastic rounding of one float32 pattern with the draw k, the

@@ -127,6 +127,85 @@ GKA_AVX2 static inline v8u clear_lanes_v8u(v8u x, unsigned lanes) {
     return x & (v8u)((bit & lanes) == 0);
 }
 
+/* ---- Philox on vectors: the 32x32->64 products of even and odd lanes
+ * apart (vpmuludq), high and low halves put back in their lanes ---- */
+
+#define GKA_MULHILO_V16U(a, m, hi, lo)                                                             \
+    do {                                                                                           \
+        const __m512i m_ = _mm512_set1_epi32((int)(m));                                            \
+        const __m512i ev_ = _mm512_mul_epu32((__m512i)(a), m_);                                    \
+        const __m512i od_ = _mm512_mul_epu32(_mm512_srli_epi64((__m512i)(a), 32), m_);             \
+        hi = (v16u)_mm512_mask_blend_epi32(0xAAAA, _mm512_srli_epi64(ev_, 32), od_);               \
+        lo = (v16u)_mm512_mask_blend_epi32(0xAAAA, ev_, _mm512_slli_epi64(od_, 32));               \
+    } while (0)
+
+#define GKA_MULHILO_V8U(a, m, hi, lo)                                                              \
+    do {                                                                                           \
+        const __m256i m_ = _mm256_set1_epi32((int)(m));                                            \
+        const __m256i ev_ = _mm256_mul_epu32((__m256i)(a), m_);                                    \
+        const __m256i od_ = _mm256_mul_epu32(_mm256_srli_epi64((__m256i)(a), 32), m_);             \
+        hi = (v8u)_mm256_blend_epi32(_mm256_srli_epi64(ev_, 32), od_, 0xAA);                       \
+        lo = (v8u)_mm256_blend_epi32(ev_, _mm256_slli_epi64(od_, 32), 0xAA);                       \
+    } while (0)
+
+/* out[0 .. L) = words 0 | 1 << 32 of lanes 0 .. L-1, in lane order. */
+GKA_AVX512 static inline void store_pairs_v16u(uint64_t *out, v16u w0, v16u w1) {
+    const __m512i first = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i second = _mm512_add_epi32(first, _mm512_set1_epi32(8));
+    _mm512_storeu_si512((void *)out, _mm512_permutex2var_epi32((__m512i)w0, first, (__m512i)w1));
+    _mm512_storeu_si512((void *)(out + 8),
+                        _mm512_permutex2var_epi32((__m512i)w0, second, (__m512i)w1));
+}
+GKA_AVX2 static inline void store_pairs_v8u(uint64_t *out, v8u w0, v8u w1) {
+    const __m256i lo = _mm256_unpacklo_epi32((__m256i)w0, (__m256i)w1); /* lanes 0 1 | 4 5 */
+    const __m256i hi = _mm256_unpackhi_epi32((__m256i)w0, (__m256i)w1); /* lanes 2 3 | 6 7 */
+    _mm256_storeu_si256((__m256i *)(void *)out, _mm256_permute2x128_si256(lo, hi, 0x20));
+    _mm256_storeu_si256((__m256i *)(void *)(out + 4), _mm256_permute2x128_si256(lo, hi, 0x31));
+}
+
+/* The counter of lane j is counter + i + j, its low word x0 and high word
+ * x1 (the carry out of the low word: x0 < low word of counter + i). Two
+ * vectors of counters at a time, their rounds interleaved: one vector's
+ * ten rounds are a chain of dependent multiplies, and two keep the
+ * multiplier busy. */
+#define GKA_PHILOX_START(V, L, c, lane, zero, stream, x0, x1, x2, x3)                              \
+    do {                                                                                           \
+        const V base_ = (zero) + (uint32_t)(c);                                                    \
+        x0 = base_ + (lane);                                                                       \
+        x1 = ((zero) + (uint32_t)((c) >> 32)) - (V)(x0 < base_);                                   \
+        x2 = (zero) + (uint32_t)(stream);                                                          \
+        x3 = (zero) + (uint32_t)((stream) >> 32);                                                  \
+    } while (0)
+
+#define GKA_PHILOX_FILL(name, V, L, ATTR)                                                          \
+    ATTR static size_t name(uint64_t *out, size_t n, uint64_t seed, uint64_t stream,               \
+                            uint64_t counter) {                                                    \
+        V lane;                                                                                    \
+        for (int j = 0; j < (L); j++)                                                              \
+            lane[j] = (uint32_t)j;                                                                 \
+        const V zero = {0};                                                                        \
+        size_t i = 0;                                                                              \
+        for (; i + 2 * (L) <= n; i += 2 * (L)) {                                                   \
+            V a0, a1, a2, a3, b0, b1, b2, b3;                                                      \
+            GKA_PHILOX_START(V, L, counter + i, lane, zero, stream, a0, a1, a2, a3);               \
+            GKA_PHILOX_START(V, L, counter + i + (L), lane, zero, stream, b0, b1, b2, b3);         \
+            uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);                             \
+            _Pragma("GCC unroll 10") for (int round = 0; round < GKA_PHILOX_ROUNDS; round++) {     \
+                GKA_PHILOX_ROUND(V, GKA_MULHILO_##V, a0, a1, a2, a3, k0, k1);                      \
+                GKA_PHILOX_ROUND(V, GKA_MULHILO_##V, b0, b1, b2, b3, k0, k1);                      \
+                GKA_PHILOX_BUMP(k0, k1);                                                           \
+            }                                                                                      \
+            store_pairs_##V(out + i, a0, a1);                                                      \
+            store_pairs_##V(out + i + (L), b0, b1);                                                \
+        }                                                                                          \
+        return i;                                                                                  \
+    }
+
+#define GKA_MULHILO_v16u GKA_MULHILO_V16U
+#define GKA_MULHILO_v8u GKA_MULHILO_V8U
+GKA_PHILOX_FILL(philox_avx512, v16u, 16, GKA_AVX512)
+GKA_PHILOX_FILL(philox_avx2, v8u, 8, GKA_AVX2)
+
 /* The run of ordinary groups from in[0]: stops before the first group
  * that may hold an input that is not ordinary, or before a partial one.
  * No calls inside, so that the constants stay in registers. The group is
@@ -274,6 +353,17 @@ gka_wide_fn gka_round_wide_kernel(gka_round_mode_t mode) {
     }
 }
 
+gka_philox_fill_fn gka_round_wide_philox(void) {
+    switch (current_isa()) {
+    case ISA_AVX512:
+        return philox_avx512;
+    case ISA_AVX2:
+        return philox_avx2;
+    default:
+        return NULL;
+    }
+}
+
 const char *gka_round_array_isa(void) {
     const int isa = current_isa();
     return isa == ISA_AVX512 ? "avx512f" : isa == ISA_AVX2 ? "avx2" : "off";
@@ -283,6 +373,10 @@ const char *gka_round_array_isa(void) {
 
 gka_wide_fn gka_round_wide_kernel(gka_round_mode_t mode) {
     (void)mode;
+    return NULL;
+}
+
+gka_philox_fill_fn gka_round_wide_philox(void) {
     return NULL;
 }
 

@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 
 #include <float.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,4 +262,43 @@ Test(stochastic, array_kernel_matches_scalar_stream_millions) {
         }
     }
     free(x);
+}
+
+/* The draws of the array path across the counter's word boundaries: the
+ * vector Philox fills of precision/round_array_wide.c build each lane's
+ * 64-bit counter from two 32-bit words (the carry out of the low word), and
+ * wrap at 2^64 as the scalar counter does. Stochastic rounding to bf16 (16
+ * bits of each draw decide) around counters 2^32, 2^33 and 2^64 against
+ * gka_round, with a stream whose high word is set, every length from 1 to
+ * 100 and a long call. */
+Test(stochastic, array_draws_across_counter_words) {
+    enum { N_DRAWS = 3000 };
+    static float x[N_DRAWS], want[N_DRAWS], got[N_DRAWS];
+    fill_sr_inputs(x, N_DRAWS, &gka_bf16, 7);
+    const uint64_t starts[] = {0xFFFFFFFFull - 40, 0x1FFFFFFFFull - 2000, ~0ull - 1500, 5};
+    const gka_round_mode_t modes[] = {GKA_RND_SP, GKA_RND_SE};
+    for (size_t ci = 0; ci < sizeof starts / sizeof starts[0]; ci++)
+        for (size_t mi = 0; mi < 2; mi++) {
+            gka_rounding_t rs = gka_rounding_default(&gka_bf16);
+            rs.mode = modes[mi];
+            rs.seed = 0xA4093822299F31D0ull;
+            rs.stream = 0x13198A2E03707344ull;
+            rs.counter = starts[ci];
+            gka_rounding_t ra = rs;
+            for (size_t i = 0; i < N_DRAWS; i++)
+                want[i] = (float)gka_round((double)x[i], &rs);
+            cr_assert_eq(gka_round_array_f32(got, x, N_DRAWS, &ra), GKA_OK);
+            cr_expect_eq(memcmp(got, want, sizeof got), 0, "counter %#" PRIx64 " %s: differs",
+                         starts[ci], gka_round_mode_name(rs.mode));
+            cr_expect_eq(ra.counter, rs.counter);
+            /* short calls: each length from 1 to 100, back to back */
+            gka_rounding_t rc = ra;
+            rc.counter = starts[ci];
+            for (size_t i = 0, len = 1; i < N_DRAWS; i += len, len = len % 100 + 1) {
+                const size_t m = len < N_DRAWS - i ? len : N_DRAWS - i;
+                gka_round_array_f32(got + i, x + i, m, &rc);
+            }
+            cr_expect_eq(memcmp(got, want, sizeof got), 0, "counter %#" PRIx64 " %s: chunked",
+                         starts[ci], gka_round_mode_name(rs.mode));
+        }
 }
