@@ -901,7 +901,9 @@ static unsigned wide_fix(uint32_t *out, uint32_t x, const void *ctx) {
 static unsigned f32_wide(uint32_t *o, const uint32_t *x, size_t start, size_t end, const plan_t *P,
                          const kernels_t *K) {
     const wide_ctx_t ctx = {P, K};
-    const gka_wide_args_t args = {K->d, K->ord_lo, P->max_bits, wide_fix, &ctx};
+    const int dense = P->flush_below == 0 && K->d >= 1; /* subnormals kept */
+    const gka_wide_args_t args = {K->d,  K->ord_lo, P->max_bits,   wide_fix,     &ctx,
+                                  dense, P->q_f,    P->sub_scale1, P->sub_scale2};
     unsigned flags = 0;
     /* a head up to the first 64-byte aligned output, so that the wide
      * stores never split a cache line (large malloc blocks start 16 bytes

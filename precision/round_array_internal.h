@@ -81,7 +81,11 @@ gka_philox_fill_fn gka_round_wide_philox(void);
 
 /* Elements per group of the wide kernels: the unit in which they test for
  * inputs that are not ordinary. */
-enum { GKA_WIDE_GROUP = 64, GKA_WIDE_DENSE_RUN = 4 * GKA_WIDE_GROUP };
+enum {
+    GKA_WIDE_GROUP = 64,
+    GKA_WIDE_DENSE_RUN = 4 * GKA_WIDE_GROUP,
+    GKA_WIDE_DENSE_STAY = 512 * GKA_WIDE_GROUP /* elements the dense loop takes at a time */
+};
 
 /* What a wide kernel needs: the ordinary rounding's dropped bits d >= 1
  * and ordinary magnitudes (0 and [lo, hi]), and the general rounding of
@@ -91,16 +95,23 @@ typedef struct {
     uint32_t d, lo, hi;
     unsigned (*fix)(uint32_t *out, uint32_t x, const void *ctx);
     const void *ctx;
+    /* Where dense (nonzero: subnormals kept, d >= 1), runs of groups whose
+     * inputs below 2^emin are dense are rounded with the subnormal range in
+     * float arithmetic: |x| / q = |x| s1 s2 (q the format's smallest
+     * subnormal, s1 s2 = 1 / q, each a float power of two). */
+    int dense;
+    float q, s1, s2;
 } gka_wide_args_t;
 
 /* A wide kernel rounds float32 patterns in a deterministic mode, in place
  * or out of place, group by group: every input by the ordinary rounding,
  * then, in a group that holds inputs that are not ordinary, those again by
- * a->fix. Returns the number of elements done, a multiple of
- * GKA_WIDE_GROUP: n rounded down to one, or fewer where such inputs are
- * dense (two runs of ordinary groups in a row shorter than
- * GKA_WIDE_DENSE_RUN); the rest is the caller's. Their flags are OR-ed into
- * *flags. */
+ * a->fix. Where such inputs are dense (two runs of ordinary groups in a row
+ * shorter than GKA_WIDE_DENSE_RUN), the next GKA_WIDE_DENSE_STAY elements
+ * go through the dense loop if a->dense, else the kernel returns. Returns
+ * the number of elements done, a multiple of GKA_WIDE_GROUP: n rounded
+ * down to one, or fewer where it returned early; the rest is the caller's. Their flags are OR-ed
+ * into *flags. */
 typedef size_t (*gka_wide_fn)(uint32_t *out, const uint32_t *in, size_t n, const gka_wide_args_t *a,
                               unsigned *flags);
 

@@ -44,9 +44,64 @@ enum { NOSIGN = 0x7fffffff };
 
 typedef uint32_t v16u __attribute__((vector_size(64)));
 typedef uint32_t v8u __attribute__((vector_size(32)));
+typedef float v16f __attribute__((vector_size(64)));
+typedef float v8f __attribute__((vector_size(32)));
+typedef int32_t v16i __attribute__((vector_size(64)));
+typedef int32_t v8i __attribute__((vector_size(32)));
+#define GKA_RINT_V16F(v, imm) ((v16f)_mm512_roundscale_ps((__m512)(v), (imm)))
+#define GKA_RINT_V8F(v, imm) ((v8f)_mm256_round_ps((__m256)(v), (imm)))
 
 GKA_ROUND_ORDINARY(round_ordinary_v16u, v16u, uint32_t, 32, GKA_AVX512)
 GKA_ROUND_ORDINARY(round_ordinary_v8u, v8u, uint32_t, 32, GKA_AVX2)
+
+/* The rounding of inputs x below 2^emin in magnitude (the format's
+ * subnormal range, zero included) in float arithmetic, for the dense loop:
+ * y = x / q = x s1 s2 exactly (powers of two, no overflow: |y| < 2^(t-1)),
+ * rounded to an integer k by the vector instruction in the directed and
+ * nearest-even modes, by a truncation t and the exact fraction f = y - t
+ * in the others (NA: t + trunc(2f); NZ: the same but not at |2f| = 1; OD:
+ * t, stepped away from zero where f != 0 and t is even), then k q, exact,
+ * with x's sign. *inexact: all-ones where k != y. RINT(v, imm) is the
+ * instruction set's rounding of a float vector to integers. */
+#define GKA_ROUND_SUBNORMAL(NAME, U, F, I, RINT, ATTR)                                             \
+    ATTR static inline __attribute__((always_inline)) U NAME(                                      \
+        U x, const F s1, const F s2, const F q, const int mode, U *inexact) {                      \
+        const F zero = {0}, one = zero + 1.0f, y = (F)x * s1 * s2;                                 \
+        const U sign = x & ~NOSIGN;                                                                \
+        F k;                                                                                       \
+        switch (mode) {                                                                            \
+        case GKA_RND_NE:                                                                           \
+            k = RINT(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);                            \
+            break;                                                                                 \
+        case GKA_RND_TP:                                                                           \
+            k = RINT(y, _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC);                                \
+            break;                                                                                 \
+        case GKA_RND_TN:                                                                           \
+            k = RINT(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);                                \
+            break;                                                                                 \
+        case GKA_RND_TZ:                                                                           \
+            k = RINT(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);                                   \
+            break;                                                                                 \
+        default: {                                                                                 \
+            const F t = RINT(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC), f2 = (y - t) * 2.0f;      \
+            const F step = RINT(f2, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC); /* 0 or +-1 */        \
+            if (mode == GKA_RND_NA) {                                                              \
+                k = t + step;                                                                      \
+            } else if (mode == GKA_RND_NZ) {                                                       \
+                const U tie = (U)(f2 == one) | (U)(f2 == -one);                                    \
+                k = t + (F)((U)step & ~tie);                                                       \
+            } else { /* GKA_RND_OD */                                                              \
+                const U even = (U)((__builtin_convertvector(t, I) & 1) == 0);                      \
+                const F away = (F)((U)one | sign);                                                 \
+                k = t + (F)((U)away & (U)(f2 != zero) & even);                                     \
+            }                                                                                      \
+        }                                                                                          \
+        }                                                                                          \
+        *inexact = (U)(k != y);                                                                    \
+        return ((U)(k * q) & NOSIGN) | sign;                                                       \
+    }
+GKA_ROUND_SUBNORMAL(round_subnormal_v16u, v16u, v16f, v16i, GKA_RINT_V16F, GKA_AVX512)
+GKA_ROUND_SUBNORMAL(round_subnormal_v8u, v8u, v8f, v8i, GKA_RINT_V8F, GKA_AVX2)
 
 /* ---- AVX-512F: 16 lanes, 4 vectors per group ---- */
 
@@ -269,15 +324,57 @@ GKA_PHILOX_FILL(philox_avx2, v8u, 8, GKA_AVX2)
         *flags |= f;                                                                               \
     }
 
+/* Groups whose inputs below 2^emin are dense (e4m3 on uniform data has one
+ * in 64): every vector by both roundings, the ordinary one and the
+ * subnormal one in float arithmetic, each lane taking the one of its
+ * range; INEXACT from the ordinary lanes' dropped bits, INEXACT and
+ * UNDERFLOW (tiny before rounding) from the subnormal lanes' remainders. A
+ * group with an input above max (overflow, Inf, NaN) goes to the mixed
+ * path. Does n rounded down to a multiple of GKA_WIDE_GROUP. */
+#define GKA_WIDE_DENSE(name, mixed, V, F, L, ATTR, mode)                                           \
+    __attribute__((noinline)) ATTR static size_t name(uint32_t *out, const uint32_t *in, size_t n, \
+                                                      const gka_wide_args_t *a, unsigned *flags) { \
+        enum { VECS = GKA_WIDE_GROUP / (L) };                                                      \
+        const uint32_t d = a->d, lo = a->lo, hi = a->hi;                                           \
+        const F zero = {0}, s1 = zero + a->s1, s2 = zero + a->s2, q = zero + a->q;                 \
+        V lost = {0}, under = {0};                                                                 \
+        size_t i = 0;                                                                              \
+        for (; i + GKA_WIDE_GROUP <= n; i += GKA_WIDE_GROUP) {                                     \
+            V x[VECS];                                                                             \
+            GKA_UNROLL                                                                             \
+            for (int k = 0; k < VECS; k++)                                                         \
+                x[k] = load_##V(in + i + (size_t)k * (L));                                         \
+            if (group_suspect_##V(x, 0, hi)) { /* some |x| > max */                                \
+                mixed(out + i, in + i, a, flags);                                                  \
+                continue;                                                                          \
+            }                                                                                      \
+            GKA_UNROLL                                                                             \
+            for (int k = 0; k < VECS; k++) {                                                       \
+                const V y = load_##V(in + i + (size_t)k * (L)), ay = y & NOSIGN;                   \
+                const V sub = (V)(ay < lo);                                                        \
+                V inexact;                                                                         \
+                const V rs = round_subnormal_##V(y, s1, s2, q, mode, &inexact);                    \
+                const V ro = round_ordinary_##V(y, d, mode);                                       \
+                store_##V(out + i + (size_t)k * (L), (rs & sub) | (ro & ~sub));                    \
+                lost |= y & ~sub;                                                                  \
+                under |= inexact & sub;                                                            \
+            }                                                                                      \
+        }                                                                                          \
+        if (or_lanes_##V(lost) & ((1u << d) - 1)) *flags |= GKA_FLAG_INEXACT;                      \
+        if (or_lanes_##V(under)) *flags |= GKA_FLAG_INEXACT | GKA_FLAG_UNDERFLOW;                  \
+        return i;                                                                                  \
+    }
+
 /* One wide kernel per (instruction set, mode): V the vector type, L its
  * lanes; the mode is a constant, so the switch of the formula folds. Two
  * runs in a row shorter than GKA_WIDE_DENSE_RUN end the call: inputs that
  * are not ordinary are then dense (e4m3 on uniform data has 1/64 of them,
  * in its subnormal range), and one general rounding each costs more than
  * the vectorised in-range kernel over a whole block. */
-#define GKA_WIDE_KERNEL(name, V, L, ATTR, mode)                                                    \
+#define GKA_WIDE_KERNEL(name, V, F, L, ATTR, mode)                                                 \
     GKA_WIDE_RUN(name##_run, V, L, ATTR, mode)                                                     \
     GKA_WIDE_MIXED(name##_mixed, V, L, ATTR, mode)                                                 \
+    GKA_WIDE_DENSE(name##_dense, name##_mixed, V, F, L, ATTR, mode)                                \
     static size_t name(uint32_t *out, const uint32_t *in, size_t n, const gka_wide_args_t *a,      \
                        unsigned *flags) {                                                          \
         size_t i = 0;                                                                              \
@@ -290,22 +387,26 @@ GKA_PHILOX_FILL(philox_avx2, v8u, 8, GKA_AVX2)
             name##_mixed(out + i, in + i, a, flags);                                               \
             i += GKA_WIDE_GROUP;                                                                   \
             short_runs = run < GKA_WIDE_DENSE_RUN ? short_runs + 1 : 0;                            \
-            if (short_runs == 2) break; /* dense: the caller's in-range kernel is faster */        \
+            if (short_runs < 2) continue;                                                          \
+            if (!a->dense) break; /* the caller's in-range kernel is faster than mixed groups */   \
+            const size_t stay = n - i < GKA_WIDE_DENSE_STAY ? n - i : GKA_WIDE_DENSE_STAY;         \
+            i += name##_dense(out + i, in + i, stay, a, flags);                                    \
+            short_runs = 0;                                                                        \
         }                                                                                          \
         return i;                                                                                  \
     }
 
-#define GKA_WIDE_MODES(isa, V, L, ATTR)                                                            \
-    GKA_WIDE_KERNEL(wide_##isa##_na, V, L, ATTR, GKA_RND_NA)                                       \
-    GKA_WIDE_KERNEL(wide_##isa##_nz, V, L, ATTR, GKA_RND_NZ)                                       \
-    GKA_WIDE_KERNEL(wide_##isa##_ne, V, L, ATTR, GKA_RND_NE)                                       \
-    GKA_WIDE_KERNEL(wide_##isa##_tp, V, L, ATTR, GKA_RND_TP)                                       \
-    GKA_WIDE_KERNEL(wide_##isa##_tn, V, L, ATTR, GKA_RND_TN)                                       \
-    GKA_WIDE_KERNEL(wide_##isa##_tz, V, L, ATTR, GKA_RND_TZ)                                       \
-    GKA_WIDE_KERNEL(wide_##isa##_od, V, L, ATTR, GKA_RND_OD)
+#define GKA_WIDE_MODES(isa, V, F, L, ATTR)                                                         \
+    GKA_WIDE_KERNEL(wide_##isa##_na, V, F, L, ATTR, GKA_RND_NA)                                    \
+    GKA_WIDE_KERNEL(wide_##isa##_nz, V, F, L, ATTR, GKA_RND_NZ)                                    \
+    GKA_WIDE_KERNEL(wide_##isa##_ne, V, F, L, ATTR, GKA_RND_NE)                                    \
+    GKA_WIDE_KERNEL(wide_##isa##_tp, V, F, L, ATTR, GKA_RND_TP)                                    \
+    GKA_WIDE_KERNEL(wide_##isa##_tn, V, F, L, ATTR, GKA_RND_TN)                                    \
+    GKA_WIDE_KERNEL(wide_##isa##_tz, V, F, L, ATTR, GKA_RND_TZ)                                    \
+    GKA_WIDE_KERNEL(wide_##isa##_od, V, F, L, ATTR, GKA_RND_OD)
 
-GKA_WIDE_MODES(avx512, v16u, 16, GKA_AVX512)
-GKA_WIDE_MODES(avx2, v8u, 8, GKA_AVX2)
+GKA_WIDE_MODES(avx512, v16u, v16f, 16, GKA_AVX512)
+GKA_WIDE_MODES(avx2, v8u, v8f, 8, GKA_AVX2)
 
 /* Indexed by mode - GKA_RND_NA (the order of gka_round_mode_t). */
 static const gka_wide_fn wide_avx512[] = {wide_avx512_na, wide_avx512_nz, wide_avx512_ne,

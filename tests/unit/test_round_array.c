@@ -620,3 +620,66 @@ Test(round_array, wide_kernels_isa_and_offsets) {
     }
     free(buf);
 }
+
+/* The wide kernels' dense loop (precision/round_array_wide.c,
+ * GKA_WIDE_DENSE): arrays whose inputs below 2^emin are dense round that
+ * range in float arithmetic (y = x / q to an integer). Ties are where its
+ * modes differ, and random inputs almost never hit them, so the inputs
+ * here are built on the format's subnormal grid: k q, k q + q/2 (ties, k
+ * even and odd), one float step either side of both, and float32
+ * subnormals, both signs, with ordinary values and a few above max mixed
+ * in; each format with a subnormal range, every deterministic mode, in and
+ * out of place, against gka_round, bits and flags. */
+Test(round_array, wide_dense_subnormal_grid_and_ties) {
+    enum { N = 64 * 300 };
+    float *x = malloc(3 * N * sizeof(float));
+    cr_assert_not_null(x);
+    float *want = x + N, *got = x + 2 * N;
+    const char *names[] = {"e4m3", "e5m2", "fp16", "bf16", "custom:2,-3,4", "custom:5,-20,20"};
+    for (size_t fi = 0; fi < sizeof names / sizeof names[0]; fi++) {
+        gka_format_t f;
+        cr_assert_eq(gka_format_by_name(names[fi], &f), GKA_OK);
+        const double q = f.min_subnormal;
+        const uint64_t kmax = (uint64_t)1 << (f.t - 1); /* multiples of q below 2^emin */
+        for (size_t i = 0; i < N; i++) {
+            const uint64_t b = rng();
+            const double k = (double)((b >> 8) % kmax);
+            float v;
+            switch ((b >> 4) % 8) {
+            case 0:
+                v = (float)(k * q);
+                break;
+            case 1:
+            case 2:
+                v = (float)((k + 0.5) * q); /* a tie */
+                break;
+            case 3:
+                v = nextafterf((float)((k + 0.5) * q), 0.0f);
+                break;
+            case 4:
+                v = nextafterf((float)((k + 0.5) * q), INFINITY);
+                break;
+            case 5:
+                v = nextafterf((float)(k * q), INFINITY);
+                break;
+            case 6:
+                v = u2f((uint32_t)(b >> 41)); /* a float32 subnormal (or 0) */
+                break;
+            default:
+                v = (float)ldexp(1.0 + (double)(b >> 40) * 0x1p-24, (int)((b >> 12) % 8)); /* normal */
+                break;
+            }
+            if (b & 1) v = -v;
+            x[i] = v;
+        }
+        x[N / 3] = INFINITY;
+        x[N / 2] = (float)fmin(f.max * 2, FLT_MAX);
+        x[N - 70] = NAN;
+        for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++) {
+            if (all_modes[mi] == GKA_RND_SP || all_modes[mi] == GKA_RND_SE) continue;
+            check_case(&f, all_modes[mi], 1, 0, x, N, want, got);
+            check_case(&f, all_modes[mi], 1, 1, x, N, want, got);
+        }
+    }
+    free(x);
+}
