@@ -108,9 +108,10 @@ typedef struct {
  * then, in a group that holds inputs that are not ordinary, those again by
  * a->fix. Where such inputs are dense (two runs of ordinary groups in a row
  * shorter than GKA_WIDE_DENSE_RUN), the next GKA_WIDE_DENSE_STAY elements
- * go through the dense loop if a->dense, else the kernel returns. Returns
- * the number of elements done, a multiple of GKA_WIDE_GROUP: n rounded
- * down to one, or fewer where it returned early; the rest is the caller's. Their flags are OR-ed
+ * go through the dense loop if a->dense, else the kernel returns; it
+ * returns too where inputs above max are dense. Returns the number of
+ * elements done, a multiple of GKA_WIDE_GROUP: n rounded down to one, or
+ * fewer where it returned early; the rest is the caller's. Their flags are OR-ed
  * into *flags. */
 typedef size_t (*gka_wide_fn)(uint32_t *out, const uint32_t *in, size_t n, const gka_wide_args_t *a,
                               unsigned *flags);
