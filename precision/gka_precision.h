@@ -230,7 +230,12 @@ double gka_round_tail(double x, int tail_sign, gka_rounding_t *r);
  * stochastic ones; other formats round element by element with gka_round. in == out is allowed.
  * Arrays of 2^16 values and more are split over r->threads OpenMP threads
  * (0: OpenMP's default); results never depend on the thread count. Returns
- * GKA_OK, or GKA_EINVAL for an invalid context (gka_rounding_check). */
+ * GKA_OK, or GKA_EINVAL for an invalid context (gka_rounding_check). On
+ * x86 both array functions run under the default floating-point
+ * environment whatever the caller's (flush-to-zero, denormals-are-zero, a
+ * directed rounding mode or unmasked exceptions are set aside for the call
+ * and restored after it); the scalar gka_round uses the caller's, which
+ * must be the default one for subnormal inputs and results. */
 gka_status_t gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r);
 
 /* The x86-64 instruction set of gka_round_array_f32's wide kernels, which

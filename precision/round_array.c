@@ -947,6 +947,35 @@ static unsigned f32_blocks(float *out, const float *in, size_t n, size_t b0, siz
     return flags;
 }
 
+/* The kernels' float arithmetic (the in-range kernel, the wide dense loop,
+ * the conversion tricks, gka_round's doubles) assumes the default IEEE
+ * environment. A caller running with flush-to-zero or denormals-are-zero
+ * (a program linked with -ffast-math's crtfastmath.o sets both) would have
+ * subnormal inputs read as zero and subnormal results flushed, and one with
+ * unmasked exceptions would trap; so each thread runs its part under the
+ * default control word (round to nearest, exceptions masked, no FTZ/DAZ)
+ * and puts the caller's back afterwards. The control word is per thread;
+ * where it already is the default, nothing is written. x86 (SSE) only:
+ * elsewhere the caller's environment is used as it is. */
+#if defined(__SSE2__)
+enum { MXCSR_DEFAULT = 0x1F80u, MXCSR_STATUS = 0x3Fu };
+static unsigned fpenv_enter(void) {
+    const unsigned caller = _mm_getcsr();
+    if ((caller & ~(unsigned)MXCSR_STATUS) != MXCSR_DEFAULT) _mm_setcsr(MXCSR_DEFAULT);
+    return caller;
+}
+static void fpenv_leave(unsigned caller) {
+    if ((caller & ~(unsigned)MXCSR_STATUS) != MXCSR_DEFAULT) _mm_setcsr(caller);
+}
+#else
+static unsigned fpenv_enter(void) {
+    return 0;
+}
+static void fpenv_leave(unsigned caller) {
+    (void)caller;
+}
+#endif
+
 /* Threads for an array of n values: one below `min` (waking a team costs
  * more than it saves), else the context's count or OpenMP's default. */
 static int team_size(const gka_rounding_t *r, size_t n, size_t min) {
@@ -981,6 +1010,7 @@ static gka_status_t check_call(const void *out, const void *in, size_t n, const 
 gka_status_t gka_round_array_f32(float *out, const float *in, size_t n, gka_rounding_t *r) {
     if (check_call(out, in, n, r) != GKA_OK) return refuse(r, out, n, sizeof *out);
     if (n == 0) return GKA_OK;
+    const unsigned env = fpenv_enter(); /* the plan's float constants too */
     const plan_t P = make_plan(r);
     const kernels_t K = pick_kernels(r, &P);
     const int fast_sr = is_stochastic(r->mode) && fits_float32(&r->format);
@@ -999,12 +1029,15 @@ gka_status_t gka_round_array_f32(float *out, const float *in, size_t n, gka_roun
          * that each keeps its kernel choice from block to block */
 #pragma omp parallel reduction(| : flags) num_threads(threads)
         {
+            const unsigned thread_env = fpenv_enter();
             const size_t id = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
             flags |= f32_blocks(out, in, n, nblocks * id / nt, nblocks * (id + 1) / nt, r, &P, &K,
                                 fast_sr, stream);
+            fpenv_leave(thread_env);
         }
 #endif
     }
+    fpenv_leave(env);
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;
     return GKA_OK;
@@ -1071,29 +1104,41 @@ static unsigned f64_block(double *out, const double *in, size_t len, const gka_r
     return flags;
 }
 
+/* Blocks [b0, b1) of the double array of n values, in order, under the
+ * default floating-point environment (set here for OpenMP's threads). */
+static unsigned f64_blocks(double *out, const double *in, size_t n, size_t b0, size_t b1,
+                           const gka_rounding_t *r, const plan64_t *Q) {
+    const unsigned env = fpenv_enter();
+    unsigned flags = 0;
+    for (size_t b = b0; b < b1; b++) {
+        const size_t start = b * BLOCK;
+        const size_t len = n - start < BLOCK ? n - start : BLOCK;
+        flags |= f64_block(out + start, in + start, len, r, Q, r->counter + start);
+    }
+    fpenv_leave(env);
+    return flags;
+}
+
 gka_status_t gka_round_array(double *out, const double *in, size_t n, gka_rounding_t *r) {
     if (check_call(out, in, n, r) != GKA_OK) return refuse(r, out, n, sizeof *out);
     if (n == 0) return GKA_OK;
+    const unsigned env = fpenv_enter(); /* the plan's constants too */
     const plan64_t Q = plan_f64(r);
     const size_t nblocks = (n + BLOCK - 1) / BLOCK;
     const int threads = team_size(r, n, PARALLEL_MIN / 8);
     unsigned flags = 0;
     if (threads == 1) { /* no OpenMP construct for small arrays (see above) */
-        for (size_t b = 0; b < nblocks; b++) {
-            const size_t start = b * BLOCK;
-            const size_t len = n - start < BLOCK ? n - start : BLOCK;
-            flags |= f64_block(out + start, in + start, len, r, &Q, r->counter + start);
-        }
+        flags = f64_blocks(out, in, n, 0, nblocks, r, &Q);
     } else {
 #ifdef _OPENMP
-#pragma omp parallel for schedule(static) reduction(| : flags) num_threads(threads)
-#endif
-        for (size_t b = 0; b < nblocks; b++) {
-            const size_t start = b * BLOCK;
-            const size_t len = n - start < BLOCK ? n - start : BLOCK;
-            flags |= f64_block(out + start, in + start, len, r, &Q, r->counter + start);
+#pragma omp parallel reduction(| : flags) num_threads(threads)
+        {
+            const size_t id = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
+            flags |= f64_blocks(out, in, n, nblocks * id / nt, nblocks * (id + 1) / nt, r, &Q);
         }
+#endif
     }
+    fpenv_leave(env);
     r->flags |= flags;
     if (is_stochastic(r->mode)) r->counter += n;
     return GKA_OK;

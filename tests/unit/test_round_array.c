@@ -666,7 +666,8 @@ Test(round_array, wide_dense_subnormal_grid_and_ties) {
                 v = u2f((uint32_t)(b >> 41)); /* a float32 subnormal (or 0) */
                 break;
             default:
-                v = (float)ldexp(1.0 + (double)(b >> 40) * 0x1p-24, (int)((b >> 12) % 8)); /* normal */
+                v = (float)ldexp(1.0 + (double)(b >> 40) * 0x1p-24,
+                                 (int)((b >> 12) % 8)); /* normal */
                 break;
             }
             if (b & 1) v = -v;
@@ -683,3 +684,62 @@ Test(round_array, wide_dense_subnormal_grid_and_ties) {
     }
     free(x);
 }
+
+/* A caller running with flush-to-zero, denormals-are-zero and round toward
+ * zero (what -ffast-math's startup code and fesetround can leave): the
+ * array functions run under the default environment and put the caller's
+ * control word back (precision/round_array.c, fpenv_enter). Results and
+ * flags as under the default environment, one thread and two, float and
+ * double arrays, formats whose smallest subnormal is itself a float
+ * subnormal (bf16) or not (e4m3, fp16). */
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+Test(round_array, caller_ftz_daz_environment_ignored) {
+    enum { N = 70000 }; /* above the threads' threshold (2^16) */
+    float *x = malloc(3 * N * sizeof(float));
+    double *xd = malloc(3 * N * sizeof(double));
+    cr_assert(x && xd);
+    float *want = x + N, *got = x + 2 * N;
+    double *wantd = xd + N, *gotd = xd + 2 * N;
+    const char *names[] = {"bf16", "e4m3", "fp16"};
+    const unsigned fast = 0x8040u | 0x6000u; /* FTZ, DAZ, round toward zero */
+    for (size_t fi = 0; fi < sizeof names / sizeof names[0]; fi++) {
+        gka_format_t f;
+        cr_assert_eq(gka_format_by_name(names[fi], &f), GKA_OK);
+        for (size_t i = 0; i < N; i++) {
+            const double u = (double)(rng() >> 11) * 0x1p-53;
+            const double v =
+                i % 3 == 0 ? u * 0x1p-130 : (i % 3 == 1 ? u * f.min_normal : 2 * u - 1);
+            x[i] = (float)(i & 4 ? -v : v);
+            xd[i] = i % 5 == 0 ? u * 0x1p-1040 : (double)x[i]; /* double subnormals too */
+        }
+        for (size_t mi = 0; mi < sizeof all_modes / sizeof all_modes[0]; mi++)
+            for (int threads = 1; threads <= 2; threads++) {
+                gka_rounding_t rw = context(&f, all_modes[mi], 1, 0), rg = rw;
+                rw.threads = rg.threads = threads;
+                gka_rounding_t rwd = rw, rgd = rw;
+                gka_round_array_f32(want, x, N, &rw);
+                gka_round_array(wantd, xd, N, &rwd);
+                const unsigned saved = _mm_getcsr();
+                _mm_setcsr(saved | fast);
+                gka_round_array_f32(got, x, N, &rg);
+                gka_round_array(gotd, xd, N, &rgd);
+                const unsigned after = _mm_getcsr();
+                _mm_setcsr(saved);
+                cr_expect_eq(after & ~0x3Fu, (saved | fast) & ~0x3Fu, "control word not restored");
+                expect_same_bits(want, got, N, "under FTZ/DAZ/RZ", &rg);
+                cr_expect_eq(rg.flags, rw.flags, "%s %s: flags", f.name,
+                             gka_round_mode_name(rg.mode));
+                cr_expect_eq(memcmp(wantd, gotd, N * sizeof *gotd), 0, "%s %s threads %d: doubles",
+                             f.name, gka_round_mode_name(rg.mode), threads);
+                cr_expect_eq(rgd.flags, rwd.flags);
+            }
+    }
+    free(x);
+    free(xd);
+}
+#else
+Test(round_array, caller_ftz_daz_environment_ignored) {
+    cr_skip_test("not x86 SSE2: the array functions use the caller's floating-point environment");
+}
+#endif
