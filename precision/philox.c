@@ -2,40 +2,21 @@
  * "Parallel random numbers: as easy as 1, 2, 3", SC 2011). A pure function of
  * (counter, key), so results never depend on call order or thread count. */
 #include "gka_precision.h"
+#include "philox_internal.h"
 
 #include <math.h>
 
-enum { PHILOX_ROUNDS = 10 };
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u /* golden ratio */
-#define PHILOX_W1 0xBB67AE85u /* sqrt(3) - 1 */
-
-static void philox_round(uint32_t c[4], const uint32_t k[2]) {
-    const uint64_t p0 = (uint64_t)PHILOX_M0 * c[0];
-    const uint64_t p1 = (uint64_t)PHILOX_M1 * c[2];
-    const uint32_t n0 = (uint32_t)(p1 >> 32) ^ c[1] ^ k[0];
-    const uint32_t n1 = (uint32_t)p1;
-    const uint32_t n2 = (uint32_t)(p0 >> 32) ^ c[3] ^ k[1];
-    const uint32_t n3 = (uint32_t)p0;
-    c[0] = n0;
-    c[1] = n1;
-    c[2] = n2;
-    c[3] = n3;
-}
-
 void gka_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
-    uint32_t c[4] = {ctr[0], ctr[1], ctr[2], ctr[3]};
-    uint32_t k[2] = {key[0], key[1]};
-    for (int i = 0; i < PHILOX_ROUNDS; i++) {
-        if (i > 0) {
-            k[0] += PHILOX_W0;
-            k[1] += PHILOX_W1;
-        }
-        philox_round(c, k);
+    uint32_t x0 = ctr[0], x1 = ctr[1], x2 = ctr[2], x3 = ctr[3];
+    uint32_t k0 = key[0], k1 = key[1];
+    for (int i = 0; i < GKA_PHILOX_ROUNDS; i++) {
+        GKA_PHILOX_ROUND(uint32_t, GKA_MULHILO_U32, x0, x1, x2, x3, k0, k1);
+        GKA_PHILOX_BUMP(k0, k1);
     }
-    for (int i = 0; i < 4; i++)
-        out[i] = c[i];
+    out[0] = x0;
+    out[1] = x1;
+    out[2] = x2;
+    out[3] = x3;
 }
 
 static void philox_block(uint64_t seed, uint64_t stream, uint64_t counter, uint32_t out[4]) {

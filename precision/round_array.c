@@ -571,13 +571,6 @@ static kernels_t pick_kernels(const gka_rounding_t *r, const plan_t *P) {
  * (seed, stream): the same numbers as gka_philox_u64 (philox.c; the unit
  * tests check it): the wide fill where the CPU has one, then a plain loop
  * over independent counters (vectorised by the compiler elsewhere). */
-#define GKA_MULHILO_U32(a, m, hi, lo)                                                              \
-    do {                                                                                           \
-        const uint64_t p_ = (uint64_t)(m) * (a);                                                   \
-        hi = (uint32_t)(p_ >> 32);                                                                 \
-        lo = (uint32_t)p_;                                                                         \
-    } while (0)
-
 GKA_CLONES static void philox_loop(uint64_t *out, size_t n, uint64_t seed, uint64_t stream,
                                    uint64_t counter) {
     GKA_SIMD()
@@ -882,8 +875,8 @@ static unsigned f32_block(float *out, const float *in, size_t start, size_t len,
     return scalar_block_f32(out + start, in + start, len, r, r->counter + start);
 }
 
-/* The general rounding of one pattern for the wide kernels (ctx: the
- * kernels_t, whose plan is passed along in wide_ctx_t). */
+/* The general rounding of one pattern for the wide kernels (ctx: a
+ * wide_ctx_t, the plan and the kernels of the call). */
 typedef struct {
     const plan_t *P;
     const kernels_t *K;
@@ -1104,18 +1097,15 @@ static unsigned f64_block(double *out, const double *in, size_t len, const gka_r
     return flags;
 }
 
-/* Blocks [b0, b1) of the double array of n values, in order, under the
- * default floating-point environment (set here for OpenMP's threads). */
+/* Blocks [b0, b1) of the double array of n values, in order. */
 static unsigned f64_blocks(double *out, const double *in, size_t n, size_t b0, size_t b1,
                            const gka_rounding_t *r, const plan64_t *Q) {
-    const unsigned env = fpenv_enter();
     unsigned flags = 0;
     for (size_t b = b0; b < b1; b++) {
         const size_t start = b * BLOCK;
         const size_t len = n - start < BLOCK ? n - start : BLOCK;
         flags |= f64_block(out + start, in + start, len, r, Q, r->counter + start);
     }
-    fpenv_leave(env);
     return flags;
 }
 
@@ -1133,8 +1123,10 @@ gka_status_t gka_round_array(double *out, const double *in, size_t n, gka_roundi
 #ifdef _OPENMP
 #pragma omp parallel reduction(| : flags) num_threads(threads)
         {
+            const unsigned thread_env = fpenv_enter();
             const size_t id = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
             flags |= f64_blocks(out, in, n, nblocks * id / nt, nblocks * (id + 1) / nt, r, &Q);
+            fpenv_leave(thread_env);
         }
 #endif
     }

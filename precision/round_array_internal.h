@@ -6,6 +6,7 @@
 #define GKA_ROUND_ARRAY_INTERNAL_H
 
 #include "gka_precision.h"
+#include "philox_internal.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -44,31 +45,6 @@
             return x;                                                                              \
         }                                                                                          \
     }
-
-/* Philox 4x32-10 (precision/philox.c) on lanes of type T, uint32_t or a
- * GCC vector of them, one block per lane. GKA_PHILOX_ROUND is one round in
- * place on the words (x0, x1, x2, x3) with the round key (k0, k1), scalars
- * (one key for all lanes); ten rounds with the key advanced by
- * GKA_PHILOX_BUMP after each make the block, whose words 0 and 1 are what
- * gka_philox_u64 returns. MULHILO(a, m, hi, lo) sets hi and lo to the high
- * and low 32 bits of the product a * m in each lane: a 64-bit product for
- * scalars, even and odd lanes apart for vectors (round_array_wide.c). */
-#define GKA_PHILOX_ROUND(T, MULHILO, x0, x1, x2, x3, k0, k1)                                       \
-    do {                                                                                           \
-        T hi0_, lo0_, hi1_, lo1_;                                                                  \
-        MULHILO(x0, 0xD2511F53u, hi0_, lo0_);                                                      \
-        MULHILO(x2, 0xCD9E8D57u, hi1_, lo1_);                                                      \
-        x0 = hi1_ ^ x1 ^ (k0);                                                                     \
-        x2 = hi0_ ^ x3 ^ (k1);                                                                     \
-        x1 = lo1_;                                                                                 \
-        x3 = lo0_;                                                                                 \
-    } while (0)
-#define GKA_PHILOX_BUMP(k0, k1)                                                                    \
-    do {                                                                                           \
-        (k0) += 0x9E3779B9u;                                                                       \
-        (k1) += 0xBB67AE85u;                                                                       \
-    } while (0)
-enum { GKA_PHILOX_ROUNDS = 10 };
 
 /* Philox words 0 and 1 of (seed, stream) at counters counter .. counter +
  * n - 1 into out[0 .. n): the vector fill of the wide kernels returns how

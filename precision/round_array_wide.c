@@ -16,11 +16,17 @@
  * second test of those groups only.
  *
  * A group with an input that is not ordinary (subnormal range of the
- * format, above max, Inf, NaN) ends the kernel's run: the caller rounds it
- * with the general kernels and calls the wide kernel again after it. The
- * intrinsics appear only in the group test and the loads and stores; the
- * rounding itself is GKA_ROUND_ORDINARY on GCC vector types, the formula
- * every other kernel uses. */
+ * format, above max, Inf, NaN) ends the run: the mixed path rounds its
+ * ordinary lanes the same way and the others one by one with the general
+ * code of round_array.c. Where inputs below 2^emin are dense, the dense
+ * loop rounds every lane two ways (the ordinary formula and the subnormal
+ * range in float arithmetic) and keeps the one of its range; where inputs
+ * above max are dense, the kernel hands the array back to the caller's
+ * block kernels. The rounding itself is GKA_ROUND_ORDINARY on GCC vector
+ * types, the formula every other kernel uses; intrinsics appear in the
+ * tests, loads, stores, the float rounding to integers and the Philox
+ * products. The file also holds the vector Philox fills of the stochastic
+ * modes' draws. */
 #include "round_array_internal.h"
 
 #include <stdlib.h>
@@ -189,9 +195,10 @@ GKA_AVX2 static inline v8u clear_lanes_v8u(v8u x, unsigned lanes) {
 }
 
 /* ---- Philox on vectors: the 32x32->64 products of even and odd lanes
- * apart (vpmuludq), high and low halves put back in their lanes ---- */
+ * apart (vpmuludq), high and low halves put back in their lanes; named
+ * after the vector type, for GKA_MULHILO_##V ---- */
 
-#define GKA_MULHILO_V16U(a, m, hi, lo)                                                             \
+#define GKA_MULHILO_v16u(a, m, hi, lo)                                                             \
     do {                                                                                           \
         const __m512i m_ = _mm512_set1_epi32((int)(m));                                            \
         const __m512i ev_ = _mm512_mul_epu32((__m512i)(a), m_);                                    \
@@ -200,7 +207,7 @@ GKA_AVX2 static inline v8u clear_lanes_v8u(v8u x, unsigned lanes) {
         lo = (v16u)_mm512_mask_blend_epi32(0xAAAA, ev_, _mm512_slli_epi64(od_, 32));               \
     } while (0)
 
-#define GKA_MULHILO_V8U(a, m, hi, lo)                                                              \
+#define GKA_MULHILO_v8u(a, m, hi, lo)                                                              \
     do {                                                                                           \
         const __m256i m_ = _mm256_set1_epi32((int)(m));                                            \
         const __m256i ev_ = _mm256_mul_epu32((__m256i)(a), m_);                                    \
@@ -262,8 +269,6 @@ GKA_AVX2 static inline void store_pairs_v8u(uint64_t *out, v8u w0, v8u w1) {
         return i;                                                                                  \
     }
 
-#define GKA_MULHILO_v16u GKA_MULHILO_V16U
-#define GKA_MULHILO_v8u GKA_MULHILO_V8U
 GKA_PHILOX_FILL(philox_avx512, v16u, 16, GKA_AVX512)
 GKA_PHILOX_FILL(philox_avx2, v8u, 8, GKA_AVX2)
 
@@ -379,12 +384,15 @@ GKA_PHILOX_FILL(philox_avx2, v8u, 8, GKA_AVX2)
         return i;                                                                                  \
     }
 
-/* One wide kernel per (instruction set, mode): V the vector type, L its
- * lanes; the mode is a constant, so the switch of the formula folds. Two
- * runs in a row shorter than GKA_WIDE_DENSE_RUN end the call: inputs that
- * are not ordinary are then dense (e4m3 on uniform data has 1/64 of them,
- * in its subnormal range), and one general rounding each costs more than
- * the vectorised in-range kernel over a whole block. */
+/* One wide kernel per (instruction set, mode): V the vector type, F its
+ * float twin, L its lanes; the mode is a constant, so the switches of the
+ * formulas fold. Two runs in a row shorter than GKA_WIDE_DENSE_RUN mean
+ * that inputs that are not ordinary are dense (e4m3 on uniform data has
+ * 1/64 of them, in its subnormal range), where one general rounding each
+ * costs more than rounding every lane both ways: the next
+ * GKA_WIDE_DENSE_STAY elements go to the dense loop, or, without it
+ * (subnormals flushed), the call ends and the caller's in-range kernel
+ * takes over. */
 #define GKA_WIDE_KERNEL(name, V, F, L, ATTR, mode)                                                 \
     GKA_WIDE_RUN(name##_run, V, L, ATTR, mode)                                                     \
     GKA_WIDE_MIXED(name##_mixed, V, L, ATTR, mode)                                                 \
